@@ -1,0 +1,242 @@
+/*
+ * Encoding and decoding of handler <-> hub datagrams (see proto.h).
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+
+struct sb_spec {
+	const char	*name;
+	unsigned	 minf, maxf;		/* field count range */
+	size_t		 fmax[SB_FIELDS_MAX];	/* strlen limit per field */
+};
+
+#define N	SB_NICK_MAX
+#define R	SB_ROOM_MAX
+#define T	SB_TEXT_MAX
+#define W	SB_REASON_MAX
+#define L	SB_LIST_MAX
+#define NUM	20		/* decimal uint64 */
+
+/*
+ * Every type, its fields and their limits.  A field that may hold either a
+ * nick or a room gets the larger limit of the two.
+ */
+static const struct sb_spec specs[SB_TYPE_COUNT] = {
+	[SB_NONE]		= { "NONE", 0, 0, { 0 } },
+	[SB_H_HELLO]		= { "H_HELLO", 3, 3, { NUM, 16, SB_REMOTE_MAX } },
+	[SB_H_EVENT]		= { "H_EVENT", 2, 2, { 32, W } },
+	[SB_H_STATUS]		= { "H_STATUS", 0, 0, { 0 } },
+	[SB_H_IDENTIFY]		= { "H_IDENTIFY", 3, 3, { N, SB_PASS_MAX, NUM } },
+	[SB_H_PRIVMSG]		= { "H_PRIVMSG", 2, 2, { N, T } },
+	[SB_H_PRIVMSG_ALIAS]	= { "H_PRIVMSG_ALIAS", 3, 3, { NUM, T, 64 } },
+	[SB_H_LIST]		= { "H_LIST", 0, 0, { 0 } },
+	[SB_H_ROOMS]		= { "H_ROOMS", 0, 0, { 0 } },
+	[SB_H_JOIN]		= { "H_JOIN", 1, 1, { R } },
+	[SB_H_PART]		= { "H_PART", 1, 1, { R } },
+	[SB_H_NAMES]		= { "H_NAMES", 1, 1, { R } },
+	[SB_H_ROOMMSG]		= { "H_ROOMMSG", 2, 2, { R, T } },
+	[SB_H_NICK]		= { "H_NICK", 1, 1, { N } },
+	[SB_H_ACTION]		= { "H_ACTION", 2, 2, { N > R ? N : R, T } },
+	[SB_H_PING]		= { "H_PING", 1, 1, { 64 } },
+	[SB_H_QUIT]		= { "H_QUIT", 1, 1, { W } },
+	[SB_H_RESUME]		= { "H_RESUME", 3, 3, { N, L / 2, NUM } },
+
+	[SB_C_CONFIG]		= { "C_CONFIG", 0, SB_FIELDS_MAX,
+	    { 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024,
+	      1024, 1024 } },
+	[SB_C_WELCOME]		= { "C_WELCOME", 2, 2, { NUM, NUM } },
+	[SB_C_STATUS]		= { "C_STATUS", 4, 4, { NUM, NUM, NUM, NUM } },
+	[SB_C_IDENTIFIED]	= { "C_IDENTIFIED", 3, 3, { N, N, NUM } },
+	[SB_C_LOGIN]		= { "C_LOGIN", 2, 2, { N, N } },
+	[SB_C_QUIT]		= { "C_QUIT", 2, 2, { N, W } },
+	[SB_C_MSG]		= { "C_MSG", 7, 7, { 16, N, N, R, T, NUM, 64 } },
+	[SB_C_ERROR]		= { "C_ERROR", 2, 2, { 32, W } },
+	[SB_C_NICKLIST]		= { "C_NICKLIST", 2, 2, { 1, L } },
+	[SB_C_ROOMLIST]		= { "C_ROOMLIST", 2, 2, { 1, L } },
+	[SB_C_JOINED]		= { "C_JOINED", 3, 3, { R, N, L / 2 } },
+	[SB_C_PARTED]		= { "C_PARTED", 3, 3, { R, N, W } },
+	[SB_C_NICKCHANGE]	= { "C_NICKCHANGE", 2, 2, { N, N } },
+	[SB_C_PONG]		= { "C_PONG", 1, 1, { 64 } },
+	[SB_C_CLOSE]		= { "C_CLOSE", 2, 2, { 32, W } },
+	[SB_C_PING]		= { "C_PING", 1, 1, { 64 } },
+};
+
+#undef N
+#undef R
+#undef T
+#undef W
+#undef L
+#undef NUM
+
+const char *
+sb_type_name(int type)
+{
+	if (type < 0 || type >= SB_TYPE_COUNT || specs[type].name == NULL)
+		return "UNKNOWN";
+	return specs[type].name;
+}
+
+/*
+ * Build a datagram of `type` from `n` strings.  Returns 0, -EINVAL for an
+ * unknown type or a field count the type does not take, or -EMSGSIZE when a
+ * field is over its limit or the whole does not fit.  A NULL field is sent
+ * as "".
+ */
+int
+sb_msg_encode(struct sb_packet *p, enum sb_type type, uint64_t session,
+    uint32_t epoch, uint64_t seq, const char *const *f, size_t n)
+{
+	const struct sb_spec *s;
+	struct sb_hdr h;
+	size_t off = SB_HDR_SIZE, i, l;
+
+	assert(p != NULL);
+	assert(n == 0 || f != NULL);
+	if ((int)type <= SB_NONE || type >= SB_TYPE_COUNT)
+		return -EINVAL;
+	s = &specs[type];
+	if (n < s->minf || n > s->maxf)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		const char *v = f[i] != NULL ? f[i] : "";
+
+		l = strlen(v);
+		if (l > s->fmax[i] || l + 1 > SB_MSG_MAX - off)
+			return -EMSGSIZE;
+		memcpy(p->buf + off, v, l + 1);
+		off += l + 1;
+	}
+	h = (struct sb_hdr){
+		.type = (uint16_t)type,
+		.nfields = (uint16_t)n,
+		.len = (uint32_t)(off - SB_HDR_SIZE),
+		.epoch = epoch,
+		.session = session,
+		.seq = seq,
+	};
+	memcpy(p->buf, &h, sizeof(h));
+	p->len = off;
+	return 0;
+}
+
+/* sb_msg_encode() with the fields as a NULL-terminated argument list. */
+int
+sb_msg_pack(struct sb_packet *p, enum sb_type type, uint64_t session, ...)
+{
+	const char *f[SB_FIELDS_MAX];
+	const char *v;
+	size_t n = 0;
+	va_list ap;
+
+	va_start(ap, session);
+	while ((v = va_arg(ap, const char *)) != NULL) {
+		if (n == SB_FIELDS_MAX) {
+			va_end(ap);
+			return -E2BIG;
+		}
+		f[n++] = v;
+	}
+	va_end(ap);
+	return sb_msg_encode(p, type, session, 0, 0, f, n);
+}
+
+/*
+ * Check one datagram of `len` bytes against the table and fill `m`.  The
+ * header is copied out; the fields point into `buf`, which must outlive
+ * `m`.  Returns 0, -EBADMSG for anything malformed (short, size mismatch,
+ * unterminated or extra strings, a field over its limit), -ENOMSG for an
+ * unknown type.
+ */
+int
+sb_msg_decode(struct sb_msg *m, const void *buf, size_t len)
+{
+	const struct sb_spec *s;
+	const char *b = buf, *p, *end;
+	struct sb_hdr h;
+	size_t i;
+
+	assert(m != NULL);
+	assert(buf != NULL || len == 0);
+	if (len < SB_HDR_SIZE || len > SB_MSG_MAX)
+		return -EBADMSG;
+	memcpy(&h, b, sizeof(h));
+	if (h.len != len - SB_HDR_SIZE || h.reserved != 0)
+		return -EBADMSG;
+	if (h.type == SB_NONE || h.type >= SB_TYPE_COUNT)
+		return -ENOMSG;
+	s = &specs[h.type];
+	if (h.nfields < s->minf || h.nfields > s->maxf)
+		return -EBADMSG;
+	if (h.nfields == 0 && h.len != 0)
+		return -EBADMSG;
+
+	*m = (struct sb_msg){
+		.type = h.type,
+		.epoch = h.epoch,
+		.session = h.session,
+		.seq = h.seq,
+		.nfields = h.nfields,
+	};
+	p = b + SB_HDR_SIZE;
+	end = b + len;
+	for (i = 0; i < h.nfields; i++) {
+		const char *z = memchr(p, '\0', (size_t)(end - p));
+
+		if (z == NULL || (size_t)(z - p) > s->fmax[i])
+			return -EBADMSG;
+		m->field[i] = p;
+		m->flen[i] = (size_t)(z - p);
+		p = z + 1;
+	}
+	if (p != end)
+		return -EBADMSG;
+	return 0;
+}
+
+/*
+ * Read field `i` of `m` as a decimal number within [min, max].  Returns 0,
+ * or -EINVAL when the field is missing, empty, not a number or outside
+ * the range.
+ */
+int
+sb_field_num(const struct sb_msg *m, size_t i, long long min, long long max,
+    long long *out)
+{
+	const char *s;
+	char *e;
+	long long v;
+
+	assert(m != NULL && out != NULL);
+	if (i >= m->nfields)
+		return -EINVAL;
+	s = m->field[i];
+	if (*s == '\0' || (*s != '-' && (*s < '0' || *s > '9')))
+		return -EINVAL;
+	errno = 0;
+	v = strtoll(s, &e, 10);
+	if (errno != 0 || *e != '\0' || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/*
+ * In a C_CONFIG message, the value of "key=value" for `key`, or NULL.
+ */
+const char *
+sb_config_get(const struct sb_msg *m, const char *key)
+{
+	size_t i, kl;
+
+	assert(m != NULL && key != NULL);
+	kl = strlen(key);
+	for (i = 0; i < m->nfields; i++)
+		if (strncmp(m->field[i], key, kl) == 0 && m->field[i][kl] == '=')
+			return m->field[i] + kl + 1;
+	return NULL;
+}
