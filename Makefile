@@ -20,7 +20,8 @@ DESTDIR		?=
 CC		?= cc
 WARN		= -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wpointer-arith \
 		  -Wstrict-prototypes -Wmissing-prototypes -Wcast-qual \
-		  -Wvla -Wnull-dereference -Wno-unused-parameter
+		  -Wvla -Wnull-dereference -Wno-unused-parameter \
+		  -Wno-format-truncation
 CFLAGS		?= -O2 -g
 BASEFLAGS	= -std=gnu11 $(WARN) -D_GNU_SOURCE -Icommon \
 		  -fstack-protector-strong -fno-strict-aliasing

@@ -48,7 +48,7 @@ static const struct sb_spec specs[SB_TYPE_COUNT] = {
 
 	[SB_C_CONFIG]		= { "C_CONFIG", 0, SB_FIELDS_MAX,
 	    { 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024,
-	      1024, 1024 } },
+	      1024, 1024, 1024, 1024, 1024, 1024 } },
 	[SB_C_WELCOME]		= { "C_WELCOME", 2, 2, { NUM, NUM } },
 	[SB_C_STATUS]		= { "C_STATUS", 4, 4, { NUM, NUM, NUM, NUM } },
 	[SB_C_IDENTIFIED]	= { "C_IDENTIFIED", 3, 3, { N, N, NUM } },
@@ -56,7 +56,7 @@ static const struct sb_spec specs[SB_TYPE_COUNT] = {
 	[SB_C_QUIT]		= { "C_QUIT", 2, 2, { N, W } },
 	[SB_C_MSG]		= { "C_MSG", 7, 7, { 16, N, N, R, T, NUM, 64 } },
 	[SB_C_ERROR]		= { "C_ERROR", 2, 2, { 32, W } },
-	[SB_C_NICKLIST]		= { "C_NICKLIST", 2, 2, { 1, L } },
+	[SB_C_NICKLIST]		= { "C_NICKLIST", 3, 3, { 1, L, R } },
 	[SB_C_ROOMLIST]		= { "C_ROOMLIST", 2, 2, { 1, L } },
 	[SB_C_JOINED]		= { "C_JOINED", 3, 3, { R, N, L / 2 } },
 	[SB_C_PARTED]		= { "C_PARTED", 3, 3, { R, N, W } },
@@ -122,6 +122,19 @@ sb_msg_encode(struct sb_packet *p, enum sb_type type, uint64_t session,
 	memcpy(p->buf, &h, sizeof(h));
 	p->len = off;
 	return 0;
+}
+
+/* Set the epoch and sequence number of an encoded datagram. */
+void
+sb_packet_stamp(struct sb_packet *p, uint32_t epoch, uint64_t seq)
+{
+	struct sb_hdr h;
+
+	assert(p != NULL && p->len >= SB_HDR_SIZE);
+	memcpy(&h, p->buf, sizeof(h));
+	h.epoch = epoch;
+	h.seq = seq;
+	memcpy(p->buf, &h, sizeof(h));
 }
 
 /* sb_msg_encode() with the fields as a NULL-terminated argument list. */

@@ -22,7 +22,7 @@
 #define SB_HDR_SIZE		32	/* bytes of struct sb_hdr on the wire */
 #define SB_MSG_MAX		16384	/* whole datagram, header included */
 #define SB_PAYLOAD_MAX		(SB_MSG_MAX - SB_HDR_SIZE)
-#define SB_FIELDS_MAX		12
+#define SB_FIELDS_MAX		16
 
 /* Limits on what clients control; handlers enforce them before sending. */
 #define SB_NICK_MAX		32	/* bytes of UTF-8 in a nick */
@@ -64,7 +64,7 @@ enum sb_type {
 	SB_C_QUIT,		/* nick, reason: someone left */
 	SB_C_MSG,		/* kind, from, to, room, text, time, extra */
 	SB_C_ERROR,		/* code, text */
-	SB_C_NICKLIST,		/* more, nicks (space separated) */
+	SB_C_NICKLIST,		/* more, nicks (space separated), room ("": all) */
 	SB_C_ROOMLIST,		/* more, rooms (space separated "name:count") */
 	SB_C_JOINED,		/* room, nick, members (space separated) */
 	SB_C_PARTED,		/* room, nick, reason */
@@ -109,6 +109,7 @@ const char	*sb_type_name(int);
 int		 sb_msg_encode(struct sb_packet *, enum sb_type, uint64_t,
 		    uint32_t, uint64_t, const char *const *, size_t);
 int		 sb_msg_pack(struct sb_packet *, enum sb_type, uint64_t, ...);
+void		 sb_packet_stamp(struct sb_packet *, uint32_t, uint64_t);
 int		 sb_msg_decode(struct sb_msg *, const void *, size_t);
 int		 sb_field_num(const struct sb_msg *, size_t, long long,
 		    long long, long long *);

@@ -1,0 +1,312 @@
+/*
+ * Reading switchboard.conf (see config.h).
+ */
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bsd/string.h>
+
+#include "config.h"
+
+enum ctype { C_STR, C_UINT, C_BOOL, C_AUTH };
+
+struct ckey {
+	const char	*name;
+	enum ctype	 type;
+	size_t		 off;
+	size_t		 size;		/* C_STR: buffer size */
+	unsigned	 min, max;	/* C_UINT */
+	int		 handler;	/* forwarded to handlers */
+};
+
+#define S(f, h)		{ #f, C_STR, offsetof(struct sb_config, f), \
+			  sizeof(((struct sb_config *)0)->f), 0, 0, h }
+#define U(f, lo, hi, h)	{ #f, C_UINT, offsetof(struct sb_config, f), 0, \
+			  lo, hi, h }
+#define B(f, h)		{ #f, C_BOOL, offsetof(struct sb_config, f), 0, 0, 1, h }
+
+static const struct ckey keys[] = {
+	S(handler_user, 0), S(handler_group, 0), S(admin_group, 0),
+	U(max_clients, 1, 1000000, 0),
+	S(state_dir, 0),
+	{ "auth", C_AUTH, offsetof(struct sb_config, auth), 0, 0, 2, 0 },
+	S(members_file, 0), S(rooms, 0), B(room_create, 0),
+	U(max_rooms, 1, 100000, 0), U(history, 0, 10000, 0), B(transcript, 0),
+	U(flood_rate, 1, 100000, 0), U(flood_burst, 1, 100000, 0),
+	U(flood_kick, 1, 100000, 0),
+	S(server_name, 1), S(policy_domains, 1), S(policy_ports, 1),
+	S(redirect_url, 1),
+	U(xmlsocket_max, 64, SB_TEXT_MAX * 4, 1),
+	U(connect_timeout, 1, 3600, 1), U(idle_timeout, 5, 86400, 1),
+	U(ping_timeout, 1, 3600, 1), U(handshake_timeout, 1, 600, 1),
+	U(ws_max_message, 125, 16 * 1024 * 1024, 1), B(ws_echo, 1),
+	S(ws_origins, 1),
+	U(outq_max, 4096, 64 * 1024 * 1024, 1),
+	U(backlog_max, 0, 16 * 1024 * 1024, 1),
+};
+
+#undef S
+#undef U
+#undef B
+
+void
+config_defaults(struct sb_config *c)
+{
+	assert(c != NULL);
+	*c = (struct sb_config){
+		.max_clients = 4096,
+		.auth = AUTH_GUEST,
+		.room_create = 1,
+		.max_rooms = 256,
+		.history = 50,
+		.flood_rate = 20,
+		.flood_burst = 10,
+		.flood_kick = 20,
+		.xmlsocket_max = 4096,
+		.connect_timeout = 30,
+		.idle_timeout = 120,
+		.ping_timeout = 30,
+		.handshake_timeout = 10,
+		.ws_max_message = 65536,
+		.outq_max = 1024 * 1024,
+		.backlog_max = 64 * 1024,
+	};
+	strlcpy(c->handler_user, "switchboard", sizeof(c->handler_user));
+	strlcpy(c->handler_group, "switchboard", sizeof(c->handler_group));
+	strlcpy(c->admin_group, "switchboard-admin", sizeof(c->admin_group));
+	strlcpy(c->state_dir, "/var/lib/switchboard", sizeof(c->state_dir));
+	strlcpy(c->members_file, "members", sizeof(c->members_file));
+	strlcpy(c->rooms, "lobby", sizeof(c->rooms));
+	strlcpy(c->server_name, "switchboard", sizeof(c->server_name));
+	strlcpy(c->policy_domains, "*", sizeof(c->policy_domains));
+	strlcpy(c->policy_ports, "80,843", sizeof(c->policy_ports));
+}
+
+static const struct ckey *
+config_key(const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strlen(keys[i].name) == len &&
+		    memcmp(keys[i].name, name, len) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+/* Set one key from its text value; errors go into err. */
+static int
+config_set(struct sb_config *c, const struct ckey *k, const char *v,
+    char *err, size_t errsz)
+{
+	char *p = (char *)c + k->off;
+	unsigned long n;
+	char *e;
+
+	switch (k->type) {
+	case C_STR:
+		if (strlcpy(p, v, k->size) >= k->size) {
+			snprintf(err, errsz, "%s: value longer than %zu bytes",
+			    k->name, k->size - 1);
+			return -EINVAL;
+		}
+		return 0;
+	case C_UINT:
+		errno = 0;
+		n = strtoul(v, &e, 10);
+		if (*v < '0' || *v > '9' || *e != '\0' || errno != 0 ||
+		    n < k->min || n > k->max) {
+			snprintf(err, errsz, "%s: expected a number from %u to %u, "
+			    "got \"%.40s\"", k->name, k->min, k->max, v);
+			return -EINVAL;
+		}
+		*(unsigned *)(void *)p = (unsigned)n;
+		return 0;
+	case C_BOOL:
+		if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 ||
+		    strcmp(v, "1") == 0 || strcmp(v, "on") == 0)
+			*(int *)(void *)p = 1;
+		else if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0 ||
+		    strcmp(v, "0") == 0 || strcmp(v, "off") == 0)
+			*(int *)(void *)p = 0;
+		else {
+			snprintf(err, errsz, "%s: expected yes or no, got "
+			    "\"%.40s\"", k->name, v);
+			return -EINVAL;
+		}
+		return 0;
+	case C_AUTH:
+		if (strcmp(v, "guest") == 0)
+			c->auth = AUTH_GUEST;
+		else if (strcmp(v, "members") == 0)
+			c->auth = AUTH_MEMBERS;
+		else if (strcmp(v, "both") == 0)
+			c->auth = AUTH_BOTH;
+		else {
+			snprintf(err, errsz, "auth: expected guest, members or "
+			    "both, got \"%.40s\"", v);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/*
+ * Apply one line of a config file.  Returns 0 (also for blank lines and
+ * comments) or -EINVAL with the reason in err.
+ */
+int
+config_parse_line(struct sb_config *c, const char *line, char *err,
+    size_t errsz)
+{
+	const struct ckey *k;
+	const char *p = line, *name, *v, *end;
+	char val[CONFIG_LINE_MAX];
+	size_t nl;
+
+	assert(c != NULL && line != NULL && err != NULL);
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '\0' || *p == '#' || *p == '\n')
+		return 0;
+	name = p;
+	while (*p == '_' || isalnum((unsigned char)*p))
+		p++;
+	nl = (size_t)(p - name);
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (nl == 0 || *p != '=') {
+		snprintf(err, errsz, "expected \"key = value\"");
+		return -EINVAL;
+	}
+	if ((k = config_key(name, nl)) == NULL) {
+		snprintf(err, errsz, "unknown key \"%.*s\"", (int)(nl > 40 ? 40 : nl),
+		    name);
+		return -EINVAL;
+	}
+	v = p + 1;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	end = v + strlen(v);
+	while (end > v && (end[-1] == ' ' || end[-1] == '\t' ||
+	    end[-1] == '\n' || end[-1] == '\r'))
+		end--;
+	if ((size_t)(end - v) >= sizeof(val)) {
+		snprintf(err, errsz, "%s: value too long", k->name);
+		return -EINVAL;
+	}
+	memcpy(val, v, (size_t)(end - v));
+	val[end - v] = '\0';
+	return config_set(c, k, val, err, errsz);
+}
+
+/*
+ * Read the file at `path` over the values already in `c` (call
+ * config_defaults first).  On error, `c` may be partly changed: callers
+ * that must keep an old config load into a copy.  The message in err names
+ * the file and line.  Returns 0 or a negative errno.
+ */
+int
+config_load(struct sb_config *c, const char *path, char *err, size_t errsz)
+{
+	char line[CONFIG_LINE_MAX + 2], why[256];
+	unsigned lineno = 0;
+	FILE *f;
+	int r = 0;
+
+	assert(c != NULL && path != NULL && err != NULL);
+	if ((f = fopen(path, "re")) == NULL) {
+		r = -errno;
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		return r;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			snprintf(err, errsz, "%s:%u: line longer than %d bytes",
+			    path, lineno, CONFIG_LINE_MAX);
+			r = -EINVAL;
+			break;
+		}
+		if (config_parse_line(c, line, why, sizeof(why)) < 0) {
+			snprintf(err, errsz, "%s:%u: %s", path, lineno, why);
+			r = -EINVAL;
+			break;
+		}
+	}
+	if (r == 0 && ferror(f)) {
+		snprintf(err, errsz, "%s: read error", path);
+		r = -EIO;
+	}
+	fclose(f);
+	return r;
+}
+
+/*
+ * The keys handlers need, as one C_CONFIG message of "key=value" fields.
+ * Several keys share a field (separated by newlines) to stay within
+ * SB_FIELDS_MAX.
+ */
+int
+config_pack_handler(const struct sb_config *c, struct sb_packet *p)
+{
+	const char *f[SB_FIELDS_MAX];
+	char buf[SB_FIELDS_MAX][1100];
+	size_t i, n = 0;
+
+	assert(c != NULL && p != NULL);
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const struct ckey *k = &keys[i];
+		const char *base = (const char *)c + k->off;
+		int w;
+
+		if (!k->handler)
+			continue;
+		if (n == SB_FIELDS_MAX)
+			return -E2BIG;
+		if (k->type == C_STR)
+			w = snprintf(buf[n], sizeof(buf[n]), "%s=%s", k->name, base);
+		else
+			w = snprintf(buf[n], sizeof(buf[n]), "%s=%u", k->name,
+			    *(const unsigned *)(const void *)base);
+		if (w < 0 || (size_t)w >= sizeof(buf[n]) || strchr(base, '\n'))
+			return -EMSGSIZE;
+		f[n] = buf[n];
+		n++;
+	}
+	return sb_msg_encode(p, SB_C_CONFIG, 0, 0, 0, f, n);
+}
+
+/*
+ * Apply the fields of a C_CONFIG message to `c`.  Unknown keys are
+ * ignored (a newer hub may send more); bad values are errors.
+ */
+int
+config_apply_msg(struct sb_config *c, const struct sb_msg *m, char *err,
+    size_t errsz)
+{
+	size_t i;
+
+	assert(c != NULL && m != NULL && m->type == SB_C_CONFIG);
+	for (i = 0; i < m->nfields; i++) {
+		const char *eq = strchr(m->field[i], '=');
+		const struct ckey *k;
+
+		if (eq == NULL) {
+			snprintf(err, errsz, "config field without '='");
+			return -EINVAL;
+		}
+		k = config_key(m->field[i], (size_t)(eq - m->field[i]));
+		if (k == NULL || !k->handler)
+			continue;
+		if (config_set(c, k, eq + 1, err, errsz) < 0)
+			return -EINVAL;
+	}
+	return 0;
+}

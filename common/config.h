@@ -1,0 +1,64 @@
+/*
+ * switchboard.conf: "key = value" lines, '#' comments, blank lines.  The
+ * hub reads the file; handlers get the keys they need from the hub in a
+ * C_CONFIG message (config_pack_handler / config_apply_msg), so a spawn
+ * reads no file.  Every key is in the table in config.c with its type and
+ * range; an unknown key or a bad value is an error that names the line.
+ */
+#ifndef SB_CONFIG_H
+#define SB_CONFIG_H
+
+#include <stddef.h>
+
+#include "proto.h"
+
+#define CONFIG_LINE_MAX		2048
+#define CONFIG_DEFAULT_PATH	"/etc/switchboard/switchboard.conf"
+#define CONFIG_HUB_SOCKET	"/run/switchboard/hub.sock"
+#define CONFIG_CONTROL_SOCKET	"/run/switchboard/control.sock"
+
+enum config_auth { AUTH_GUEST, AUTH_MEMBERS, AUTH_BOTH };
+
+struct sb_config {
+	/* hub */
+	char		handler_user[64];	/* peers allowed on the hub socket */
+	char		handler_group[64];
+	char		admin_group[64];	/* switchboardctl */
+	unsigned	max_clients;
+	char		state_dir[256];
+	int		auth;			/* enum config_auth */
+	char		members_file[256];
+	char		rooms[1024];		/* rooms that always exist */
+	int		room_create;		/* join creates a room */
+	unsigned	max_rooms;
+	unsigned	history;		/* messages kept per room */
+	int		transcript;		/* log message text */
+	unsigned	flood_rate;		/* messages per 10 s */
+	unsigned	flood_burst;
+	unsigned	flood_kick;		/* refusals before disconnect */
+	/* handlers (sent in C_CONFIG) */
+	char		server_name[64];
+	char		policy_domains[512];	/* space or comma separated */
+	char		policy_ports[128];
+	char		redirect_url[512];
+	unsigned	xmlsocket_max;		/* bytes in one XMLSocket message */
+	unsigned	connect_timeout;	/* s until the first bytes */
+	unsigned	idle_timeout;		/* s of silence before a ping */
+	unsigned	ping_timeout;		/* s to answer a ping */
+	unsigned	handshake_timeout;	/* s for an HTTP/WebSocket head */
+	unsigned	ws_max_message;
+	int		ws_echo;
+	char		ws_origins[1024];
+	unsigned	outq_max;		/* bytes queued for one client */
+	unsigned	backlog_max;		/* bytes held while the hub is away */
+};
+
+/* config.c */
+void	config_defaults(struct sb_config *);
+int	config_parse_line(struct sb_config *, const char *, char *, size_t);
+int	config_load(struct sb_config *, const char *, char *, size_t);
+int	config_pack_handler(const struct sb_config *, struct sb_packet *);
+int	config_apply_msg(struct sb_config *, const struct sb_msg *, char *,
+	    size_t);
+
+#endif /* SB_CONFIG_H */

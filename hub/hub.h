@@ -1,0 +1,148 @@
+/*
+ * switchboard-hub: presence, rooms and routing for all handlers.
+ *
+ * The hub never sees a protocol byte.  Each handler process is one peer on
+ * the SOCK_SEQPACKET socket and carries one client session; the hub reads
+ * normalized messages (common/proto.h), routes them, and writes normalized
+ * events back.  route.c holds the rules and does no I/O: it hands packets
+ * to hub->ops, so unit tests run the rules with a recording ops table.
+ */
+#ifndef SB_HUB_H
+#define SB_HUB_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <bsd/sys/cdefs.h>
+#include <bsd/sys/queue.h>
+#include <bsd/sys/tree.h>
+
+#include "config.h"
+#include "log.h"
+#include "proto.h"
+
+#define HUB_ROOMS_PER_PEER	32	/* rooms one session may be in */
+#define HUB_PEER_QUEUE_MAX	(512 * 1024)	/* bytes waiting for one handler */
+
+struct hub;
+struct room;
+
+struct pkt {
+	TAILQ_ENTRY(pkt) entry;
+	size_t		 len;
+	unsigned char	 buf[];		/* one datagram */
+};
+TAILQ_HEAD(pktq, pkt);
+
+struct membership {
+	struct room		*room;
+	struct peer		*peer;
+	TAILQ_ENTRY(membership)	 in_room;	/* room->members */
+	TAILQ_ENTRY(membership)	 in_peer;	/* peer->rooms */
+};
+TAILQ_HEAD(membership_list, membership);
+
+enum peer_transport {
+	TRANSPORT_UNKNOWN, TRANSPORT_XMLSOCKET, TRANSPORT_WEBSOCKET,
+	TRANSPORT_TUNNEL, TRANSPORT_HTTP, TRANSPORT_POLICY,
+};
+
+/* One handler connection = one client session. */
+struct peer {
+	struct hub		*hub;
+	int			 fd;		/* -1 in unit tests */
+	void			*io;		/* sd_event_source, owned by main.c */
+	uint64_t		 session;
+	uint64_t		 seq;		/* last seq delivered to this peer */
+	pid_t			 pid;		/* from SO_PEERCRED */
+	uid_t			 uid;
+	int			 hello;		/* H_HELLO seen */
+	int			 transport;	/* enum peer_transport */
+	int			 chat;		/* counts as a client */
+	int			 dead;		/* to be closed after this turn */
+	int			 gone;		/* hub_peer_gone() has run */
+	char			 remote[SB_REMOTE_MAX + 1];
+	char			 nick[SB_NICK_MAX + 1];	/* "" until identified */
+	char			 key[SB_NICK_MAX + 1];	/* folded nick */
+	uint64_t		 alias;		/* seed-003 id, 0 = none */
+	char			 name[SB_NICK_MAX + 1];	/* member name */
+	struct membership_list	 rooms;
+	unsigned		 nrooms;
+	struct pktq		 outq;		/* datagrams not yet sent */
+	size_t			 outq_bytes;
+	double			 tokens;	/* flood control bucket */
+	uint64_t		 tokens_at;	/* monotonic usec of last refill */
+	unsigned		 refusals;	/* consecutive flood refusals */
+	RB_ENTRY(peer)		 by_nick;	/* when identified */
+	RB_ENTRY(peer)		 by_session;
+	TAILQ_ENTRY(peer)	 reap;		/* when dead */
+};
+RB_HEAD(peer_nicks, peer);
+RB_HEAD(peer_sessions, peer);
+
+struct room {
+	char			 name[SB_ROOM_MAX + 1];
+	char			 key[SB_ROOM_MAX + 1];	/* folded name */
+	int			 permanent;	/* from the config */
+	unsigned		 nmembers;
+	struct membership_list	 members;
+	RB_ENTRY(room)		 entry;
+};
+RB_HEAD(rooms, room);
+
+/* What route.c needs from the outside world. */
+struct hub_ops {
+	/* Queue a datagram for a peer; <0 when it cannot (peer is killed). */
+	int	(*send)(struct hub *, struct peer *, const struct sb_packet *);
+	/* Monotonic time in microseconds (for flood control). */
+	uint64_t (*now_usec)(struct hub *);
+};
+
+struct hub {
+	struct sb_config	 cfg;
+	const struct hub_ops	*ops;
+	void			*ctx;		/* main.c's state */
+	uint32_t		 epoch;		/* this incarnation */
+	uint64_t		 next_session;
+	time_t			 created;
+	unsigned		 clients;	/* chat sessions now */
+	unsigned		 peak;		/* most chat sessions at once */
+	unsigned		 nrooms;
+	uid_t			 handler_uid;	/* (uid_t)-1 if unknown */
+	gid_t			 handler_gid;	/* (gid_t)-1 if unknown */
+	struct peer_nicks	 nicks;
+	struct peer_sessions	 sessions;
+	struct rooms		 rooms;
+	TAILQ_HEAD(, peer)	 reaplist;
+};
+
+/* route.c */
+void		 hub_init(struct hub *, const struct sb_config *,
+		    const struct hub_ops *, void *);
+void		 hub_free(struct hub *);
+struct peer	*hub_peer_new(struct hub *, int);
+void		 hub_peer_gone(struct hub *, struct peer *, const char *);
+void		 hub_peer_free(struct hub *, struct peer *);
+void		 hub_peer_kill(struct hub *, struct peer *, const char *,
+		    const char *);
+int		 hub_dispatch(struct hub *, struct peer *, const struct sb_msg *);
+struct peer	*hub_find_nick(struct hub *, const char *);
+struct room	*hub_find_room(struct hub *, const char *);
+int		 hub_send(struct hub *, struct peer *, enum sb_type, ...);
+void		 hub_announce(struct hub *, const char *);
+void		 hub_config_changed(struct hub *);
+int		 hub_rooms_configure(struct hub *);
+
+/* nick.c */
+int		 nick_check(const char *, const char **);
+int		 room_name_check(const char *, const char **);
+void		 nick_fold(char *, size_t, const char *);
+
+/* journal.c */
+void		 hub_log_open(int);
+void		 hub_log_peer(enum sb_event, const struct peer *,
+		    const struct sb_log_fields *, const char *, ...)
+		    __attribute__((format(printf, 4, 5)));
+
+#endif /* SB_HUB_H */

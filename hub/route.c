@@ -1,0 +1,875 @@
+/*
+ * The hub's rules: sessions, presence, rooms and routing.  No I/O here:
+ * every datagram leaves through hub->ops->send, so the unit tests run these
+ * rules with a recording ops table.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <bsd/string.h>
+
+#include "hub.h"
+
+static int
+peer_nick_cmp(struct peer *a, struct peer *b)
+{
+	return strcmp(a->key, b->key);
+}
+
+static int
+peer_session_cmp(struct peer *a, struct peer *b)
+{
+	return a->session < b->session ? -1 : a->session > b->session;
+}
+
+static int
+room_cmp(struct room *a, struct room *b)
+{
+	return strcmp(a->key, b->key);
+}
+
+/* libbsd's RB_GENERATE_STATIC needs a __unused it does not define. */
+#define RB_STATIC	__attribute__((unused)) static
+RB_GENERATE_INTERNAL(peer_nicks, peer, by_nick, peer_nick_cmp, RB_STATIC)
+RB_GENERATE_INTERNAL(peer_sessions, peer, by_session, peer_session_cmp,
+    RB_STATIC)
+RB_GENERATE_INTERNAL(rooms, room, entry, room_cmp, RB_STATIC)
+
+static void	room_leave(struct hub *, struct membership *, const char *, int);
+
+void
+hub_init(struct hub *h, const struct sb_config *cfg, const struct hub_ops *ops,
+    void *ctx)
+{
+	assert(h != NULL && cfg != NULL && ops != NULL);
+	*h = (struct hub){
+		.cfg = *cfg,
+		.ops = ops,
+		.ctx = ctx,
+		.next_session = 1,
+		.created = time(NULL),
+		.handler_uid = (uid_t)-1,
+		.handler_gid = (gid_t)-1,
+	};
+	RB_INIT(&h->nicks);
+	RB_INIT(&h->sessions);
+	RB_INIT(&h->rooms);
+	TAILQ_INIT(&h->reaplist);
+}
+
+/* Free every peer and room; the caller has closed the fds. */
+void
+hub_free(struct hub *h)
+{
+	struct peer *p, *pn;
+	struct room *r, *rn;
+
+	if (h == NULL)
+		return;
+	RB_FOREACH_SAFE(p, peer_sessions, &h->sessions, pn)
+		hub_peer_free(h, p);
+	RB_FOREACH_SAFE(r, rooms, &h->rooms, rn) {
+		RB_REMOVE(rooms, &h->rooms, r);
+		free(r);
+	}
+}
+
+/*
+ * A new handler connection: a session with a fresh id, not yet counted
+ * as a client (that waits for H_HELLO).
+ */
+struct peer *
+hub_peer_new(struct hub *h, int fd)
+{
+	struct peer *p;
+
+	assert(h != NULL);
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	p->hub = h;
+	p->fd = fd;
+	p->session = h->next_session++;
+	TAILQ_INIT(&p->rooms);
+	TAILQ_INIT(&p->outq);
+	p->tokens = h->cfg.flood_burst;
+	p->tokens_at = h->ops->now_usec(h);
+	RB_INSERT(peer_sessions, &h->sessions, p);
+	return p;
+}
+
+/* Release a peer's memory; hub_peer_gone() must have run. */
+void
+hub_peer_free(struct hub *h, struct peer *p)
+{
+	struct pkt *k;
+	struct membership *m;
+
+	if (p == NULL)
+		return;
+	while ((m = TAILQ_FIRST(&p->rooms)) != NULL)
+		room_leave(h, m, "", 0);
+	if (p->nick[0] != '\0')
+		RB_REMOVE(peer_nicks, &h->nicks, p);
+	RB_REMOVE(peer_sessions, &h->sessions, p);
+	while ((k = TAILQ_FIRST(&p->outq)) != NULL) {
+		TAILQ_REMOVE(&p->outq, k, entry);
+		free(k);
+	}
+	free(p);
+}
+
+/*
+ * Pack a datagram for `p` from a NULL-terminated list of fields, stamp it
+ * with the epoch and the peer's next sequence number, and hand it to
+ * ops->send.  Dead peers get nothing.  Returns 0 or a negative errno.
+ */
+int
+hub_send(struct hub *h, struct peer *p, enum sb_type type, ...)
+{
+	const char *f[SB_FIELDS_MAX];
+	struct sb_packet pkt;
+	const char *v;
+	size_t n = 0;
+	va_list ap;
+	int r;
+
+	assert(h != NULL && p != NULL);
+	if (p->dead)
+		return -EPIPE;
+	va_start(ap, type);
+	while ((v = va_arg(ap, const char *)) != NULL && n < SB_FIELDS_MAX)
+		f[n++] = v;
+	va_end(ap);
+	if ((r = sb_msg_encode(&pkt, type, p->session, h->epoch, p->seq + 1,
+	    f, n)) < 0) {
+		/* Our own message does not fit the contract: a bug. */
+		hub_log_peer(SB_EV_HUB_ERROR, p, NULL,
+		    "cannot encode %s: %s", sb_type_name(type), strerror(-r));
+		return r;
+	}
+	p->seq++;
+	return h->ops->send(h, p, &pkt);
+}
+
+static int
+send_error(struct hub *h, struct peer *p, const char *code, const char *text)
+{
+	return hub_send(h, p, SB_C_ERROR, code, text, NULL);
+}
+
+/*
+ * Mark `p` for closing after the current turn, telling the handler why
+ * (`code`/`reason`, sent as C_CLOSE when code is not NULL).
+ */
+void
+hub_peer_kill(struct hub *h, struct peer *p, const char *code,
+    const char *reason)
+{
+	assert(h != NULL && p != NULL);
+	if (p->dead)
+		return;
+	if (code != NULL)
+		hub_send(h, p, SB_C_CLOSE, code, reason, NULL);
+	p->dead = 1;
+	TAILQ_INSERT_TAIL(&h->reaplist, p, reap);
+}
+
+/*
+ * The session of `p` ends (its handler closed the socket, or was killed):
+ * quit notices, leave every room, uncount it.  Does not free `p`.
+ */
+void
+hub_peer_gone(struct hub *h, struct peer *p, const char *reason)
+{
+	struct membership *m;
+	struct peer *o;
+
+	assert(h != NULL && p != NULL);
+	if (p->gone)
+		return;
+	p->gone = 1;
+	while ((m = TAILQ_FIRST(&p->rooms)) != NULL)
+		room_leave(h, m, reason, 0);
+	if (p->nick[0] != '\0') {
+		RB_REMOVE(peer_nicks, &h->nicks, p);
+		RB_FOREACH(o, peer_nicks, &h->nicks)
+			hub_send(h, o, SB_C_QUIT, p->nick, reason, NULL);
+		hub_log_peer(SB_EV_QUIT, p, &(struct sb_log_fields){
+		    .reason = reason }, "%s quit: %s", p->nick, reason);
+		p->nick[0] = '\0';
+		p->key[0] = '\0';
+	} else if (p->hello)
+		hub_log_peer(SB_EV_DISCONNECT, p, &(struct sb_log_fields){
+		    .reason = reason }, "session %llu closed: %s",
+		    (unsigned long long)p->session, reason);
+	if (p->chat) {
+		h->clients--;
+		p->chat = 0;
+	}
+}
+
+struct peer *
+hub_find_nick(struct hub *h, const char *nick)
+{
+	struct peer k;
+
+	nick_fold(k.key, sizeof(k.key), nick);
+	return RB_FIND(peer_nicks, &h->nicks, &k);
+}
+
+struct room *
+hub_find_room(struct hub *h, const char *name)
+{
+	struct room k;
+
+	nick_fold(k.key, sizeof(k.key), name);
+	return RB_FIND(rooms, &h->rooms, &k);
+}
+
+static struct membership *
+peer_membership(struct peer *p, struct room *r)
+{
+	struct membership *m;
+
+	TAILQ_FOREACH(m, &p->rooms, in_peer)
+		if (m->room == r)
+			return m;
+	return NULL;
+}
+
+static struct room *
+room_create(struct hub *h, const char *name, int permanent)
+{
+	struct room *r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	strlcpy(r->name, name, sizeof(r->name));
+	nick_fold(r->key, sizeof(r->key), name);
+	r->permanent = permanent;
+	TAILQ_INIT(&r->members);
+	RB_INSERT(rooms, &h->rooms, r);
+	h->nrooms++;
+	return r;
+}
+
+/*
+ * Create the rooms named in the config (space or comma separated).
+ * Returns 0 or -EINVAL when a name breaks the rules.
+ */
+int
+hub_rooms_configure(struct hub *h)
+{
+	char list[sizeof(h->cfg.rooms)], *s = list, *t;
+	const char *why;
+
+	strlcpy(list, h->cfg.rooms, sizeof(list));
+	while ((t = strsep(&s, " ,\t")) != NULL) {
+		struct room *r;
+
+		if (*t == '\0')
+			continue;
+		if (room_name_check(t, &why) < 0)
+			return -EINVAL;
+		if ((r = hub_find_room(h, t)) != NULL)
+			r->permanent = 1;
+		else if (room_create(h, t, 1) == NULL)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Append `word` to a space-separated list; 0, or -1 when full. */
+static int
+list_add(char *list, size_t size, size_t *len, const char *word)
+{
+	size_t wl = strlen(word);
+
+	if (*len + wl + 2 > size)
+		return -1;
+	if (*len > 0)
+		list[(*len)++] = ' ';
+	memcpy(list + *len, word, wl + 1);
+	*len += wl;
+	return 0;
+}
+
+/*
+ * Remove a membership, telling the other members (C_PARTED) when
+ * `notify`; a room that is not permanent goes away when it is empty.
+ */
+static void
+room_leave(struct hub *h, struct membership *m, const char *reason, int notify)
+{
+	struct room *r = m->room;
+	struct peer *p = m->peer;
+	struct membership *o;
+
+	TAILQ_REMOVE(&r->members, m, in_room);
+	TAILQ_REMOVE(&p->rooms, m, in_peer);
+	r->nmembers--;
+	p->nrooms--;
+	free(m);
+	if (notify)
+		TAILQ_FOREACH(o, &r->members, in_room)
+			hub_send(h, o->peer, SB_C_PARTED, r->name, p->nick,
+			    reason, NULL);
+	if (r->nmembers == 0 && !r->permanent) {
+		RB_REMOVE(rooms, &h->rooms, r);
+		h->nrooms--;
+		free(r);
+	}
+}
+
+/*
+ * Flood control: a token bucket per session, flood_rate tokens per ten
+ * seconds up to flood_burst.  Returns 1 when the message may pass; else
+ * sends an error, and after flood_kick refusals in a row disconnects.
+ */
+static int
+flood_ok(struct hub *h, struct peer *p)
+{
+	uint64_t now = h->ops->now_usec(h);
+	double rate = h->cfg.flood_rate / 10e6;	/* tokens per usec */
+
+	p->tokens += (double)(now - p->tokens_at) * rate;
+	if (p->tokens > h->cfg.flood_burst)
+		p->tokens = h->cfg.flood_burst;
+	p->tokens_at = now;
+	if (p->tokens >= 1.0) {
+		p->tokens -= 1.0;
+		p->refusals = 0;
+		return 1;
+	}
+	if (++p->refusals >= h->cfg.flood_kick) {
+		hub_log_peer(SB_EV_FLOOD, p, &(struct sb_log_fields){
+		    .reason = "flooding" }, "%s disconnected for flooding",
+		    p->nick[0] ? p->nick : "session");
+		hub_peer_kill(h, p, "flood", "Disconnected for flooding");
+	} else {
+		if (p->refusals == 1)
+			hub_log_peer(SB_EV_FLOOD, p, NULL, "%s is flooding",
+			    p->nick[0] ? p->nick : "session");
+		send_error(h, p, "flood", "You are sending too fast; "
+		    "message dropped");
+	}
+	return 0;
+}
+
+static void
+time_str(char *buf, size_t size)
+{
+	snprintf(buf, size, "%lld", (long long)time(NULL));
+}
+
+static int
+need_identified(struct hub *h, struct peer *p)
+{
+	if (p->nick[0] != '\0')
+		return 1;
+	send_error(h, p, "not_identified", "Not identified.");
+	return 0;
+}
+
+static enum peer_transport
+transport_parse(const char *s)
+{
+	if (strcmp(s, "xmlsocket") == 0)
+		return TRANSPORT_XMLSOCKET;
+	if (strcmp(s, "websocket") == 0)
+		return TRANSPORT_WEBSOCKET;
+	if (strcmp(s, "tunnel") == 0)
+		return TRANSPORT_TUNNEL;
+	if (strcmp(s, "http") == 0)
+		return TRANSPORT_HTTP;
+	if (strcmp(s, "policy") == 0)
+		return TRANSPORT_POLICY;
+	return TRANSPORT_UNKNOWN;
+}
+
+static const char *transport_names[] = {
+	"unknown", "xmlsocket", "websocket", "tunnel", "http", "policy",
+};
+
+static int
+on_hello(struct hub *h, struct peer *p, const struct sb_msg *m)
+{
+	long long v;
+	char sess[24], epoch[24];
+
+	if (p->hello || sb_field_num(m, 0, 1, 1000, &v) < 0 ||
+	    v != SB_PROTO_VERSION)
+		return -EPROTO;
+	p->hello = 1;
+	p->transport = transport_parse(m->field[1]);
+	strlcpy(p->remote, m->field[2], sizeof(p->remote));
+	hub_log_peer(SB_EV_CONNECT, p, NULL, "%s connection from %s",
+	    transport_names[p->transport], p->remote[0] ? p->remote : "?");
+	if (p->transport == TRANSPORT_XMLSOCKET ||
+	    p->transport == TRANSPORT_WEBSOCKET ||
+	    p->transport == TRANSPORT_TUNNEL) {
+		if (h->clients >= h->cfg.max_clients) {
+			hub_peer_kill(h, p, "server_full", "Server is full");
+			return 0;
+		}
+		p->chat = 1;
+		if (++h->clients > h->peak)
+			h->peak = h->clients;
+	}
+	snprintf(sess, sizeof(sess), "%llu", (unsigned long long)p->session);
+	snprintf(epoch, sizeof(epoch), "%lu", (unsigned long)h->epoch);
+	return hub_send(h, p, SB_C_WELCOME, sess, epoch, NULL);
+}
+
+static int
+on_event(struct hub *h, struct peer *p, const struct sb_msg *m)
+{
+	int ev = sb_event_from_name(m->field[0]);
+
+	if (ev != SB_EV_POLICY && ev != SB_EV_HTTP && ev != SB_EV_STATUS &&
+	    ev != SB_EV_PROTOCOL_ERROR && ev != SB_EV_SLOW_READER)
+		return -EPROTO;
+	hub_log_peer(ev, p, &(struct sb_log_fields){ .reason = m->field[1] },
+	    "%s from %s", m->field[0], p->remote[0] ? p->remote : "?");
+	return 0;
+}
+
+static int
+on_status(struct hub *h, struct peer *p)
+{
+	char c[24], mx[24], cr[24], pk[24];
+
+	snprintf(c, sizeof(c), "%u", h->clients);
+	snprintf(mx, sizeof(mx), "%u", h->cfg.max_clients);
+	snprintf(cr, sizeof(cr), "%lld", (long long)h->created);
+	snprintf(pk, sizeof(pk), "%u", h->peak);
+	return hub_send(h, p, SB_C_STATUS, c, mx, cr, pk, NULL);
+}
+
+/* Make `p` known as `nick` (already checked) and tell everyone. */
+static int
+identify_as(struct hub *h, struct peer *p, const char *nick)
+{
+	char id[24];
+	struct peer *o;
+
+	strlcpy(p->nick, nick, sizeof(p->nick));
+	strlcpy(p->name, nick, sizeof(p->name));
+	nick_fold(p->key, sizeof(p->key), nick);
+	RB_INSERT(peer_nicks, &h->nicks, p);
+	snprintf(id, sizeof(id), "%llu", (unsigned long long)p->session);
+	hub_send(h, p, SB_C_IDENTIFIED, p->nick, p->name, id, NULL);
+	RB_FOREACH(o, peer_nicks, &h->nicks)
+		if (o != p)
+			hub_send(h, o, SB_C_LOGIN, p->nick, p->name, NULL);
+	hub_log_peer(SB_EV_LOGIN, p, NULL, "%s identified", p->nick);
+	return 0;
+}
+
+static int
+on_identify(struct hub *h, struct peer *p, const struct sb_msg *m)
+{
+	const char *nick = m->field[0], *why;
+	long long alias = 0;
+
+	if (p->nick[0] != '\0')
+		return send_error(h, p, "already_identified",
+		    "Already identified.");
+	if (m->flen[2] > 0 && sb_field_num(m, 2, 1, INT64_MAX, &alias) < 0)
+		return send_error(h, p, "bad_id", "The id must be a positive "
+		    "number.");
+	if (nick_check(nick, &why) < 0) {
+		hub_log_peer(SB_EV_LOGIN_FAILED, p, &(struct sb_log_fields){
+		    .reason = why }, "identify refused: %s", why);
+		return send_error(h, p, "nick_invalid", why);
+	}
+	if (hub_find_nick(h, nick) != NULL) {
+		hub_log_peer(SB_EV_LOGIN_FAILED, p, &(struct sb_log_fields){
+		    .nick = nick, .reason = "nick in use" },
+		    "identify refused: nick in use");
+		return send_error(h, p, "nick_taken", "Nick is already in use.");
+	}
+	p->alias = (uint64_t)alias;
+	return identify_as(h, p, nick);
+}
+
+/* Deliver a message event to `to` (and log it once). */
+static void
+deliver(struct hub *h, struct peer *to, const char *kind, const char *from,
+    const char *tonick, const char *room, const char *text, const char *extra)
+{
+	char t[24];
+
+	time_str(t, sizeof(t));
+	hub_send(h, to, SB_C_MSG, kind, from, tonick, room, text, t, extra,
+	    NULL);
+}
+
+static void
+log_message(struct hub *h, struct peer *p, const char *to, const char *room,
+    const char *text)
+{
+	hub_log_peer(SB_EV_MESSAGE, p, &(struct sb_log_fields){
+	    .room = room[0] ? room : NULL,
+	    .text = h->cfg.transcript ? text : NULL },
+	    "%s -> %s%s", p->nick, room[0] ? "#" : "", room[0] ? room : to);
+}
+
+static int
+on_privmsg(struct hub *h, struct peer *p, const struct sb_msg *m,
+    const char *kind)
+{
+	struct peer *to;
+
+	if (!need_identified(h, p))
+		return 0;
+	if ((to = hub_find_nick(h, m->field[0])) == NULL || to->dead)
+		return send_error(h, p, "no_such_nick", "User is already left.");
+	if (!flood_ok(h, p))
+		return 0;
+	deliver(h, to, kind, p->nick, to->nick, "", m->field[1], "");
+	if (to != p)
+		deliver(h, p, kind, p->nick, to->nick, "", m->field[1], "");
+	log_message(h, p, to->nick, "", m->field[1]);
+	return 0;
+}
+
+static int
+on_privmsg_alias(struct hub *h, struct peer *p, const struct sb_msg *m)
+{
+	struct peer *to;
+	long long id;
+
+	if (!need_identified(h, p))
+		return 0;
+	if (sb_field_num(m, 0, 1, INT64_MAX, &id) < 0)
+		return send_error(h, p, "bad_id", "to_id must be a positive "
+		    "number.");
+	RB_FOREACH(to, peer_nicks, &h->nicks)
+		if (to->alias == (uint64_t)id && !to->dead)
+			break;
+	if (to == NULL)
+		return send_error(h, p, "no_such_nick", "User is already left.");
+	if (!flood_ok(h, p))
+		return 0;
+	deliver(h, to, "private", p->nick, to->nick, "", m->field[1],
+	    m->field[2]);
+	log_message(h, p, to->nick, "", m->field[1]);
+	return 0;
+}
+
+/*
+ * Send a list in chunks of C_NICKLIST (or C_ROOMLIST) datagrams, each as
+ * full as the contract allows, "more" = 1 on all but the last.
+ */
+struct chunker {
+	struct hub	*h;
+	struct peer	*p;
+	enum sb_type	 type;
+	const char	*room;
+	char		 buf[SB_LIST_MAX + 1];
+	size_t		 len;
+};
+
+static void
+chunk_flush(struct chunker *c, int last)
+{
+	if (c->type == SB_C_NICKLIST)
+		hub_send(c->h, c->p, c->type, last ? "0" : "1", c->buf,
+		    c->room, NULL);
+	else
+		hub_send(c->h, c->p, c->type, last ? "0" : "1", c->buf, NULL);
+	c->len = 0;
+	c->buf[0] = '\0';
+}
+
+static void
+chunk_add(struct chunker *c, const char *word)
+{
+	if (list_add(c->buf, sizeof(c->buf), &c->len, word) < 0) {
+		chunk_flush(c, 0);
+		list_add(c->buf, sizeof(c->buf), &c->len, word);
+	}
+}
+
+static int
+on_list(struct hub *h, struct peer *p)
+{
+	struct chunker c = { .h = h, .p = p, .type = SB_C_NICKLIST, .room = "" };
+	struct peer *o;
+
+	RB_FOREACH(o, peer_nicks, &h->nicks)
+		chunk_add(&c, o->nick);
+	chunk_flush(&c, 1);
+	return 0;
+}
+
+static int
+on_rooms(struct hub *h, struct peer *p)
+{
+	struct chunker c = { .h = h, .p = p, .type = SB_C_ROOMLIST };
+	char item[SB_ROOM_MAX + 16];
+	struct room *r;
+
+	RB_FOREACH(r, rooms, &h->rooms) {
+		snprintf(item, sizeof(item), "%s:%u", r->name, r->nmembers);
+		chunk_add(&c, item);
+	}
+	chunk_flush(&c, 1);
+	return 0;
+}
+
+static int
+on_names(struct hub *h, struct peer *p, const struct sb_msg *m)
+{
+	struct chunker c = { .h = h, .p = p, .type = SB_C_NICKLIST };
+	struct membership *o;
+	struct room *r;
+
+	if ((r = hub_find_room(h, m->field[0])) == NULL)
+		return send_error(h, p, "no_such_room", "No such room.");
+	c.room = r->name;
+	TAILQ_FOREACH(o, &r->members, in_room)
+		chunk_add(&c, o->peer->nick);
+	chunk_flush(&c, 1);
+	return 0;
+}
+
+static int
+on_join(struct hub *h, struct peer *p, const struct sb_msg *m)
+{
+	char members[SB_LIST_MAX / 2 + 1];
+	struct membership *mb, *o;
+	const char *why;
+	struct room *r;
+	size_t len = 0;
+
+	if (!need_identified(h, p))
+		return 0;
+	if (room_name_check(m->field[0], &why) < 0)
+		return send_error(h, p, "room_invalid", why);
+	if ((r = hub_find_room(h, m->field[0])) == NULL) {
+		if (!h->cfg.room_create)
+			return send_error(h, p, "no_such_room", "No such room; "
+			    "this server does not create rooms on join.");
+		if (h->nrooms >= h->cfg.max_rooms)
+			return send_error(h, p, "too_many_rooms", "The server "
+			    "has too many rooms.");
+		if ((r = room_create(h, m->field[0], 0)) == NULL)
+			return -ENOMEM;
+	}
+	if (peer_membership(p, r) != NULL)
+		return send_error(h, p, "already_joined", "You are already "
+		    "in that room.");
+	if (p->nrooms >= HUB_ROOMS_PER_PEER)
+		return send_error(h, p, "too_many_rooms", "You are in too "
+		    "many rooms.");
+	if ((mb = calloc(1, sizeof(*mb))) == NULL)
+		return -ENOMEM;
+	mb->room = r;
+	mb->peer = p;
+	TAILQ_FOREACH(o, &r->members, in_room) {
+		hub_send(h, o->peer, SB_C_JOINED, r->name, p->nick, "", NULL);
+		if (list_add(members, sizeof(members), &len, o->peer->nick) < 0)
+			break;	/* the joiner can ask NAMES for the rest */
+	}
+	TAILQ_INSERT_TAIL(&r->members, mb, in_room);
+	TAILQ_INSERT_TAIL(&p->rooms, mb, in_peer);
+	r->nmembers++;
+	p->nrooms++;
+	list_add(members, sizeof(members), &len, p->nick);
+	hub_send(h, p, SB_C_JOINED, r->name, p->nick, members, NULL);
+	hub_log_peer(SB_EV_JOIN, p, &(struct sb_log_fields){ .room = r->name },
+	    "%s joined %s", p->nick, r->name);
+	return 0;
+}
+
+static int
+on_part(struct hub *h, struct peer *p, const struct sb_msg *m)
+{
+	struct membership *mb;
+	struct room *r;
+	char name[SB_ROOM_MAX + 1];
+
+	if (!need_identified(h, p))
+		return 0;
+	if ((r = hub_find_room(h, m->field[0])) == NULL ||
+	    (mb = peer_membership(p, r)) == NULL)
+		return send_error(h, p, "not_in_room", "You are not in that "
+		    "room.");
+	strlcpy(name, r->name, sizeof(name));
+	room_leave(h, mb, "left", 1);
+	hub_send(h, p, SB_C_PARTED, name, p->nick, "left", NULL);
+	hub_log_peer(SB_EV_PART, p, &(struct sb_log_fields){ .room = name },
+	    "%s left %s", p->nick, name);
+	return 0;
+}
+
+static void
+room_deliver(struct hub *h, struct peer *p, struct room *r, const char *kind,
+    const char *text)
+{
+	struct membership *o;
+
+	TAILQ_FOREACH(o, &r->members, in_room)
+		deliver(h, o->peer, kind, p->nick, "", r->name, text, "");
+	log_message(h, p, "", r->name, text);
+}
+
+static int
+on_roommsg(struct hub *h, struct peer *p, const struct sb_msg *m)
+{
+	struct room *r;
+
+	if (!need_identified(h, p))
+		return 0;
+	if ((r = hub_find_room(h, m->field[0])) == NULL ||
+	    peer_membership(p, r) == NULL)
+		return send_error(h, p, "not_in_room", "You are not in that "
+		    "room.");
+	if (!flood_ok(h, p))
+		return 0;
+	room_deliver(h, p, r, "room", m->field[1]);
+	return 0;
+}
+
+static int
+on_action(struct hub *h, struct peer *p, const struct sb_msg *m)
+{
+	struct membership *mb;
+	struct room *r;
+
+	if (!need_identified(h, p))
+		return 0;
+	if (m->flen[0] == 0) {
+		if (TAILQ_EMPTY(&p->rooms))
+			return send_error(h, p, "no_target", "ME needs a room "
+			    "or a nick when you are in no room.");
+		if (!flood_ok(h, p))
+			return 0;
+		TAILQ_FOREACH(mb, &p->rooms, in_peer)
+			room_deliver(h, p, mb->room, "action", m->field[1]);
+		return 0;
+	}
+	if ((r = hub_find_room(h, m->field[0])) != NULL &&
+	    peer_membership(p, r) != NULL) {
+		if (flood_ok(h, p))
+			room_deliver(h, p, r, "action", m->field[1]);
+		return 0;
+	}
+	return on_privmsg(h, p, m, "action");
+}
+
+static int
+on_nick(struct hub *h, struct peer *p, const struct sb_msg *m)
+{
+	char old[SB_NICK_MAX + 1];
+	const char *why;
+	struct peer *o;
+
+	if (!need_identified(h, p))
+		return 0;
+	if (nick_check(m->field[0], &why) < 0)
+		return send_error(h, p, "nick_invalid", why);
+	if ((o = hub_find_nick(h, m->field[0])) != NULL && o != p)
+		return send_error(h, p, "nick_taken", "Nick is already in use.");
+	if (!flood_ok(h, p))
+		return 0;
+	strlcpy(old, p->nick, sizeof(old));
+	RB_REMOVE(peer_nicks, &h->nicks, p);
+	strlcpy(p->nick, m->field[0], sizeof(p->nick));
+	strlcpy(p->name, m->field[0], sizeof(p->name));
+	nick_fold(p->key, sizeof(p->key), p->nick);
+	RB_INSERT(peer_nicks, &h->nicks, p);
+	RB_FOREACH(o, peer_nicks, &h->nicks)
+		hub_send(h, o, SB_C_NICKCHANGE, old, p->nick, NULL);
+	hub_log_peer(SB_EV_NICK, p, &(struct sb_log_fields){ .reason = old },
+	    "%s is now known as %s", old, p->nick);
+	return 0;
+}
+
+/* Send the (new) handler settings to every handler. */
+void
+hub_config_changed(struct hub *h)
+{
+	struct sb_packet pkt;
+	struct peer *p;
+
+	if (config_pack_handler(&h->cfg, &pkt) < 0)
+		return;
+	RB_FOREACH(p, peer_sessions, &h->sessions)
+		if (!p->dead)
+			h->ops->send(h, p, &pkt);
+}
+
+/* An announcement from the operator to every identified session. */
+void
+hub_announce(struct hub *h, const char *text)
+{
+	struct peer *o;
+
+	RB_FOREACH(o, peer_nicks, &h->nicks)
+		deliver(h, o, "announce", "", o->nick, "", text, "");
+	sb_log_event(SB_EV_ANNOUNCE, &(struct sb_log_fields){ .text = text },
+	    "announcement to %u clients", h->clients);
+}
+
+/*
+ * Act on one message from a handler.  Returns 0, or a negative errno when
+ * the handler broke the contract (the caller closes it).
+ */
+int
+hub_dispatch(struct hub *h, struct peer *p, const struct sb_msg *m)
+{
+	assert(h != NULL && p != NULL && m != NULL);
+	if (p->dead)
+		return 0;
+	if (m->type != SB_H_HELLO && !p->hello)
+		return -EPROTO;
+	switch (m->type) {
+	case SB_H_HELLO:
+		return on_hello(h, p, m);
+	case SB_H_EVENT:
+		return on_event(h, p, m);
+	case SB_H_STATUS:
+		return on_status(h, p);
+	case SB_H_IDENTIFY:
+		return on_identify(h, p, m);
+	case SB_H_PRIVMSG:
+		return on_privmsg(h, p, m, "private");
+	case SB_H_PRIVMSG_ALIAS:
+		return on_privmsg_alias(h, p, m);
+	case SB_H_LIST:
+		return on_list(h, p);
+	case SB_H_ROOMS:
+		return on_rooms(h, p);
+	case SB_H_JOIN:
+		return on_join(h, p, m);
+	case SB_H_PART:
+		return on_part(h, p, m);
+	case SB_H_NAMES:
+		return on_names(h, p, m);
+	case SB_H_ROOMMSG:
+		return on_roommsg(h, p, m);
+	case SB_H_NICK:
+		return on_nick(h, p, m);
+	case SB_H_ACTION:
+		return on_action(h, p, m);
+	case SB_H_PING:
+		return hub_send(h, p, SB_C_PONG, m->field[0], NULL);
+	case SB_H_QUIT:
+		hub_peer_kill(h, p, NULL, NULL);
+		hub_peer_gone(h, p, m->flen[0] ? m->field[0] : "Quit");
+		return 0;
+	case SB_H_RESUME:
+		return -EOPNOTSUPP;
+	default:
+		/* A C_* type from a handler. */
+		return -EPROTO;
+	}
+}
