@@ -3,6 +3,7 @@
 // mock of Switchboard's /xmlsocket tunnel.  Everything binds to 127.0.0.1.
 import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
+import { createServer as createNetServer, createConnection } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, extname, basename } from 'node:path';
@@ -57,6 +58,7 @@ export function compileSwf() {
 
 const MIME = {
 	'.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8',
+	'.css': 'text/css; charset=utf-8',
 	'.wasm': 'application/wasm', '.swf': 'application/x-shockwave-flash',
 	'.map': 'application/json',
 };
@@ -163,99 +165,176 @@ export function xmlAttr(s) {
 }
 
 /*
- * A mock of Switchboard's Flash tunnel: a ws server on /xmlsocket that
- * speaks the seed-000 dialect the way Switchboard does (IDENTIFY, LIST, MSG;
- * replies as XML elements, one NUL-terminated message per binary frame).
- * Other paths are refused.  Returns { port, frames, upgrades, wireIn,
- * close() }: frames logs [nick, 'in'|'out', text] per NUL-terminated
- * message, upgrades the handshake requests, wireIn each binary frame.
+ * A mock of Switchboard for developing the tests without the real server
+ * (SB_TEST_MOCK=1 makes the integration tests use it).  One loopback port,
+ * sniffed like the real handler: HTTP GET serves handler/www; an upgrade on
+ * /chat speaks the JSON dialect, one on /xmlsocket the seed-000 dialect in
+ * binary frames (one NUL-terminated message per frame); any other first
+ * bytes are a raw XMLSocket in the seed-000 dialect.  It routes private
+ * messages across all three, room "lobby" messages between JSON clients.
+ * Returns { port, host, stop(), frames, upgrades, wireIn }: frames logs
+ * [nick, 'in'|'out', text] per seed-000 message, upgrades the /xmlsocket
+ * handshake requests, wireIn each binary frame received on /xmlsocket.
  */
-export async function startMockTunnel() {
-	const http = createServer((req, res) => { res.writeHead(404); res.end(); });
+export async function startMockSwitchboard() {
+	const www = join(repoRoot, 'handler', 'www');
+	const http = createServer((req, res) => {
+		const path = new URL(req.url, 'http://x').pathname;
+		const name = path === '/' ? 'index.html' : path.slice(1);
+		if (!/^(index\.html|app\.js|style\.css)$/.test(name)) { res.writeHead(404); res.end('not found\n'); return; }
+		res.writeHead(200, { 'content-type': MIME[extname(name)] });
+		res.end(readFileSync(join(www, name)));
+	});
 	const wss = new WebSocketServer({ noServer: true });
-	const clients = new Map();	// ws -> { nick, buf }
-	const frames = [];
-	const upgrades = [];	// { url, headers } of every upgrade request
-	const wireIn = [];	// every binary frame received, as a string
-	http.on('upgrade', (req, sock, head) => {
-		upgrades.push({ url: req.url, headers: req.headers });
-		if (new URL(req.url, 'http://x').pathname !== '/xmlsocket') {
-			sock.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-			return;
-		}
-		wss.handleUpgrade(req, sock, head, (ws) => wss.emit('connection', ws, req));
-	});
-	const send = (ws, text) => {
-		frames.push([clients.get(ws)?.nick ?? '', 'out', text]);
-		ws.send(Buffer.from(text + '\0', 'utf8'), { binary: true });
-	};
+	const clients = new Set();	// { kind: 'json'|'xml', nick, rooms:Set, out(obj|string), close() }
+	const frames = [], upgrades = [], wireIn = [];
+	const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 	const hhmmss = () => new Date().toISOString().slice(11, 19);
-	const byNick = (n) => [...clients].find(([, c]) => c.nick === n)?.[0];
-	const everyoneBut = (me) => [...clients].filter(([ws, c]) => ws !== me && c.nick).map(([ws]) => ws);
+	const named = () => [...clients].filter((c) => c.nick);
+	const byNick = (n) => named().find((c) => c.nick === n);
 
-	wss.on('connection', (ws) => {
-		clients.set(ws, { nick: '', buf: Buffer.alloc(0) });
-		ws.on('message', (data, isBinary) => {
-			const c = clients.get(ws);
-			if (!isBinary) { ws.close(1003, 'binary frames only'); return; }
-			wireIn.push(Buffer.from(data).toString('utf8'));
-			c.buf = Buffer.concat([c.buf, data]);
-			let i;
-			while ((i = c.buf.indexOf(0)) >= 0) {
-				const line = c.buf.subarray(0, i).toString('utf8').replace(/[\r\n]+$/, '');
-				c.buf = c.buf.subarray(i + 1);
-				frames.push([c.nick, 'in', line]);
-				command(ws, c, line);
-			}
-		});
-		ws.on('close', () => {
-			const c = clients.get(ws);
-			clients.delete(ws);
-			if (c?.nick)
-				for (const o of everyoneBut(ws)) send(o, `<quit aid="${xmlAttr(c.nick)}" />`);
-		});
-	});
-
-	function command(ws, c, line) {
-		const [cmd, who = '', ...rest] = line.split(' ');
-		switch (cmd.toUpperCase()) {
-		case 'IDENTIFY':
-			if (!who || byNick(who)) { send(ws, '<error value="Nick is already in use." />'); return; }
-			c.nick = who;
-			send(ws, `<identify aid="${xmlAttr(who)}" name="${xmlAttr(who)}" />`);
-			for (const o of everyoneBut(ws))
-				send(o, `<login aid="${xmlAttr(who)}" name="${xmlAttr(who)}" />`);
-			return;
-		case 'LIST': {
-			if (!c.nick) { send(ws, '<error value="Not identified." />'); return; }
-			const items = [...clients.values()].filter((x) => x.nick)
-				.map((x) => `<nick aid="${xmlAttr(x.nick)}" name="${xmlAttr(x.nick)}" />`).join('');
-			send(ws, `<nicklist>${items}</nicklist>`);
-			return;
-		}
-		case 'MSG': {
-			if (!c.nick) { send(ws, '<error value="Not identified." />'); return; }
-			const to = byNick(who);
-			if (!to) { send(ws, '<error value="User is already left." />'); return; }
-			const text = rest.join(' ');
-			send(to, `<msg aid="${xmlAttr(c.nick)}" time="${hhmmss()}" msg="${xmlAttr(text)}" ` +
-				`from="${xmlAttr(c.nick)}" to="${xmlAttr(who)}" />`);
-			return;
-		}
-		default:
-			send(ws, '<error value="Unknown command." />');
-		}
+	/* Deliver an event, given in JSON form, to a client in its dialect. */
+	function deliver(c, ev) {
+		ev = { time: now(), from: '', ...ev };
+		if (c.kind === 'json') { c.out(JSON.stringify(ev)); return; }
+		const a = (x) => xmlAttr(x ?? '');
+		if (ev.type === 'login') c.out(`<login aid="${a(ev.nick)}" name="${a(ev.nick)}" />`);
+		else if (ev.type === 'quit') c.out(`<quit aid="${a(ev.nick)}" />`);
+		else if (ev.type === 'msg' && ev.to)
+			c.out(`<msg aid="${a(ev.from)}" time="${hhmmss()}" msg="${a(ev.text)}" from="${a(ev.from)}" to="${a(ev.to)}" />`);
+	}
+	function identify(c, nick) {
+		if (!nick || byNick(nick)) return false;
+		c.nick = nick;
+		for (const o of named()) if (o !== c) deliver(o, { type: 'login', nick });
+		return true;
+	}
+	function privmsg(c, to, text, action) {
+		const t = byNick(to);
+		if (!t) return false;
+		deliver(t, { type: 'msg', from: c.nick, to, text, ...(action ? { action: true } : {}) });
+		return true;
+	}
+	function gone(c) {
+		if (!clients.delete(c) || !c.nick) return;
+		for (const o of named()) deliver(o, { type: 'quit', nick: c.nick, reason: 'Connection closed' });
 	}
 
-	await new Promise((ok, fail) => { http.once('error', fail); http.listen(0, '127.0.0.1', ok); });
+	function jsonClient(ws) {
+		const c = { kind: 'json', nick: '', rooms: new Set(), out: (t) => ws.send(t), close: () => ws.terminate() };
+		clients.add(c);
+		const reply = (ev) => deliver(c, ev);
+		const err = (code, text) => reply({ type: 'error', code, text });
+		ws.on('message', (data, bin) => {
+			let m;
+			try { m = JSON.parse(String(data)); } catch { err('bad_json', 'Bad JSON.'); return; }
+			if (m.type !== 'login' && m.type !== 'ping' && !c.nick) { err('not_identified', 'Not identified.'); return; }
+			switch (m.type) {
+			case 'login':
+				if (c.nick) err('already', 'Already logged in.');
+				else if (!identify(c, String(m.nick || ''))) err('nick_in_use', 'Nick is already in use.');
+				else reply({ type: 'welcome', nick: c.nick });
+				break;
+			case 'users': reply({ type: 'users', users: named().map((x) => x.nick) }); break;
+			case 'join': {
+				const room = String(m.room);
+				c.rooms.add(room);
+				const members = named().filter((x) => x.rooms.has(room));
+				for (const o of members) deliver(o, o === c
+					? { type: 'join', room, nick: c.nick, members: members.map((x) => x.nick) }
+					: { type: 'join', room, nick: c.nick });
+				break;
+			}
+			case 'say': case 'me':
+				for (const o of named()) if (o !== c && o.rooms.has(m.room))
+					deliver(o, { type: 'msg', from: c.nick, room: m.room, text: m.text, ...(m.type === 'me' ? { action: true } : {}) });
+				break;
+			case 'msg':
+				if (!privmsg(c, String(m.to), String(m.text))) err('no_such_nick', 'User is already left.');
+				break;
+			case 'ping': reply({ type: 'pong' }); break;
+			default: err('unknown', 'Unknown command.');
+			}
+		});
+		ws.on('close', () => gone(c));
+	}
+
+	/* seed-000 over a byte stream: `write(buf)` sends, returns a feed(buf). */
+	function xmlClient(write, close, nl) {
+		const c = { kind: 'xml', nick: '', rooms: new Set(), close };
+		c.out = (text) => { frames.push([c.nick, 'out', text]); write(Buffer.from(text + (nl ? '\n' : '\0'), 'utf8')); };
+		clients.add(c);
+		let buf = Buffer.alloc(0);
+		c.feed = (data) => {
+			buf = Buffer.concat([buf, data]);
+			let i;
+			while ((i = buf.indexOf(0)) >= 0 || (i = buf.indexOf(10)) >= 0) {
+				const line = buf.subarray(0, i).toString('utf8').replace(/\r$/, '');
+				buf = buf.subarray(i + 1);
+				frames.push([c.nick, 'in', line]);
+				const [cmd, who = '', ...rest] = line.split(' ');
+				const up = cmd.toUpperCase();
+				if (up === 'IDENTIFY') {
+					if (c.nick || !identify(c, who)) c.out('<error value="Nick is already in use." />');
+					else c.out(`<identify aid="${xmlAttr(who)}" name="${xmlAttr(who)}" />`);
+				} else if (!c.nick) {
+					c.out('<error value="Not identified." />');
+				} else if (up === 'LIST') {
+					c.out('<nicklist>' + named().map((x) => `<nick aid="${xmlAttr(x.nick)}" name="${xmlAttr(x.nick)}" />`).join('') + '</nicklist>');
+				} else if (up === 'MSG') {
+					if (!privmsg(c, who, rest.join(' '))) c.out('<error value="User is already left." />');
+				} else if (line) {
+					c.out('<error value="Unknown command." />');
+				}
+			}
+		};
+		c.gone = () => gone(c);
+		return c;
+	}
+
+	http.on('upgrade', (req, sock, head) => {
+		const path = new URL(req.url, 'http://x').pathname;
+		if (path !== '/chat' && path !== '/xmlsocket') { sock.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n'); return; }
+		if (path === '/xmlsocket') upgrades.push({ url: req.url, headers: req.headers });
+		wss.handleUpgrade(req, sock, head, (ws) => {
+			if (path === '/chat') { jsonClient(ws); return; }
+			const c = xmlClient((b) => ws.send(b, { binary: true }), () => ws.terminate(), false);
+			ws.on('message', (data, bin) => {
+				if (!bin) { ws.close(1003, 'binary frames only'); return; }
+				wireIn.push(Buffer.from(data).toString('utf8'));
+				c.feed(Buffer.from(data));
+			});
+			ws.on('close', c.gone);
+		});
+	});
+
+	const raw = new Set();
+	const tcp = createNetServer((sock) => {
+		raw.add(sock);
+		sock.on('close', () => raw.delete(sock));
+		sock.on('error', () => {});
+		sock.once('data', (first) => {
+			if (/^(GET|HEAD|POST|PUT|OPTIONS) /.test(first.toString('latin1', 0, 8))) {
+				sock.pause();
+				sock.unshift(first);
+				http.emit('connection', sock);
+				sock.resume();
+				return;
+			}
+			const c = xmlClient((b) => sock.write(b), () => sock.destroy(), false);
+			sock.on('data', (d) => c.feed(d));
+			sock.on('close', c.gone);
+			c.feed(first);
+		});
+	});
+	await new Promise((ok, fail) => { tcp.once('error', fail); tcp.listen(0, '127.0.0.1', ok); });
 	return {
-		port: http.address().port,
-		frames, upgrades, wireIn,
-		close() {
-			for (const ws of wss.clients) ws.terminate();
+		port: tcp.address().port, host: '127.0.0.1', frames, upgrades, wireIn,
+		stop() {
+			for (const c of clients) c.close();
+			for (const s of raw) s.destroy();
 			wss.close();
-			http.closeAllConnections?.();
-			return new Promise((ok) => http.close(() => ok()));
+			return new Promise((ok) => tcp.close(() => ok()));
 		},
 	};
 }
@@ -325,3 +404,46 @@ export async function waitSwfLine(page, re, timeout = 20000) {
 	return page.evaluate(([src, flags]) => window.swfLines.find((l) => new RegExp(src, flags).test(l)), [re.source, re.flags]);
 }
 
+
+/*
+ * The server under test: the real Switchboard through the integration
+ * harness (tests/integration/lib/harness.mjs), or the mock above when
+ * SB_TEST_MOCK=1 (to tell a test bug from a server bug).
+ */
+export async function startServer(opts = {}) {
+	if (process.env.SB_TEST_MOCK === '1') return startMockSwitchboard();
+	const harness = join(repoRoot, 'tests', 'integration', 'lib', 'harness.mjs');
+	if (!existsSync(harness))
+		throw new Error(`${harness} is missing (set SB_TEST_MOCK=1 to run against the mock)`);
+	const { startSwitchboard } = await import(harness);
+	return startSwitchboard(opts);
+}
+
+/* A raw TCP XMLSocket client (seed-000 dialect) as a NulLineClient. */
+export async function rawXmlSocket(port, host = '127.0.0.1', timeout = 10000) {
+	const sock = createConnection({ port, host });
+	const c = new NulLineClient((b) => sock.write(b));
+	sock.on('data', (d) => c.feed(d));
+	sock.on('close', () => c.ended());
+	sock.on('error', () => {});
+	await new Promise((ok, fail) => {
+		const t = setTimeout(() => { sock.destroy(); fail(new Error(`connect to ${host}:${port} timed out`)); }, timeout);
+		sock.once('connect', () => { clearTimeout(t); ok(); });
+		sock.once('error', (e) => { clearTimeout(t); fail(e); });
+	});
+	c.socket = sock;
+	c.close = () => new Promise((ok) => { if (sock.destroyed) ok(); else { sock.once('close', ok); sock.end(); setTimeout(() => sock.destroy(), 2000).unref(); } });
+	return c;
+}
+
+/* Decode the attributes of one seed-000 element: { name, attrs }. */
+export function parseElement(line) {
+	const m = /^<([A-Za-z]+)((?:\s+[A-Za-z_]+="[^"]*")*)\s*\/?>/.exec(line);
+	if (!m) return null;
+	const attrs = {};
+	for (const a of m[2].matchAll(/([A-Za-z_]+)="([^"]*)"/g))
+		attrs[a[1]] = a[2].replace(/&(lt|gt|quot|apos|amp|#(\d+)|#x([0-9a-fA-F]+));/g, (all, n, d, h) =>
+			d ? String.fromCodePoint(+d) : h ? String.fromCodePoint(parseInt(h, 16))
+				: { lt: '<', gt: '>', quot: '"', apos: "'", amp: '&' }[n]);
+	return { name: m[1], attrs };
+}
