@@ -1,0 +1,151 @@
+// A real Flash client against Switchboard: tests/flash/ChatClient.hx is
+// compiled with haxe into a SWF, run by Ruffle (the self-hosted
+// @ruffle-rs/ruffle package) in headless Chromium on a page served by this
+// test, and Ruffle's socketProxy turns the SWF's XMLSocket.connect() into a
+// WebSocket to Switchboard's /xmlsocket path.  The SWF identifies, lists,
+// greets its peer (the browser chat page, logged in as that peer) and
+// answers every message; the test checks what the SWF reported through
+// ExternalInterface (swfLog lines) and what the chat page shows.
+//
+// The same exchange is first run against the mock in tests/flash/kit.mjs, so
+// that a failure there points at haxe/Ruffle/Chromium, not at the server.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+	have, compileSwf, launchBrowser, startRuffleHost, startServer,
+	startMockSwitchboard, waitSwfLine,
+} from '../flash/kit.mjs';
+
+const WAIT = 15000;
+const SWF_WAIT = 30000;	// Ruffle's first start compiles ~14 MB of wasm
+
+const haveHaxe = have('haxe');
+if (!haveHaxe)
+	console.warn('\n*** flash.test.mjs: haxe is not installed: the Flash client tests are SKIPPED ***\n');
+
+describe('Flash client (haxe SWF in Ruffle) over /xmlsocket', { timeout: 240000, skip: !haveHaxe && 'haxe is not installed' }, () => {
+	let swf, host, chrome;
+
+	before(async () => {
+		swf = compileSwf();
+		host = await startRuffleHost(swf.swf);
+		chrome = await launchBrowser();
+	});
+
+	after(async () => {
+		if (chrome) await chrome.close().catch(() => {});
+		if (host) await host.close();
+		if (swf) swf.cleanup();
+	});
+
+	/* Log in on the chat page (served by the server under test). */
+	async function chatPage(server, nick, track) {
+		const context = await chrome.browser.newContext();
+		track.push(context);
+		const page = await context.newPage();
+		page.setDefaultTimeout(WAIT);
+		await page.goto(`http://127.0.0.1:${server.port}/`, { timeout: WAIT });
+		await page.getByTestId('nick-input').fill(nick);
+		await page.getByTestId('login-button').click();
+		await page.waitForSelector('[data-testid=status][data-state=online]');
+		return page;
+	}
+
+	/* Start the SWF as `nick`, greeting `peer`. */
+	async function flashPage(server, nick, peer, track) {
+		const context = await chrome.browser.newContext();
+		track.push(context);
+		const page = await context.newPage();
+		const consoleLines = [];
+		page.on('console', (m) => consoleLines.push(m.text()));
+		page.consoleLines = consoleLines;
+		await page.goto(host.url({
+			host: '127.0.0.1', port: server.port, nick, peer,
+			proxy: `ws://127.0.0.1:${server.port}/xmlsocket`,
+		}), { timeout: WAIT });
+		return page;
+	}
+
+	const privateEntry = (page, from, text) =>
+		page.locator(`[data-testid=log-entry][data-kind=private][data-from="${from}"]`, { hasText: text });
+
+	async function exchange(server) {
+		const track = [];
+		try {
+			// the peer is online first: the SWF finds her in the <nicklist>
+			const alice = await chatPage(server, 'alice', track);
+			const swfPage = await flashPage(server, 'flashy', 'alice', track);
+			await waitSwfLine(swfPage, /^connect$/, SWF_WAIT);
+			await waitSwfLine(swfPage, /^recv <identify aid="flashy"/);
+			await waitSwfLine(swfPage, /^send LIST$/);
+			const list = await waitSwfLine(swfPage, /^recv <nicklist>/);
+			assert.match(list, /<nick aid="alice"/);
+			assert.match(list, /<nick aid="flashy"/);
+			await waitSwfLine(swfPage, /^send MSG alice hello from flash$/);
+
+			// the page sees flashy log in and its greeting as a private message
+			await alice.locator('[data-testid=log-entry][data-kind=notice]', { hasText: 'flashy logged in' }).waitFor();
+			await alice.waitForSelector('[data-testid=user-item][data-nick=flashy]');
+			await privateEntry(alice, 'flashy', 'hello from flash').waitFor();
+
+			// alice whispers to flashy (click its name); the SWF answers
+			await alice.locator('[data-testid=user-item][data-nick=flashy] button').click();
+			await alice.waitForSelector('[data-testid=target][data-kind=private][data-nick=flashy]');
+			const text = 'ping <1> & "two"';
+			await alice.getByTestId('message-input').fill(text);
+			await alice.getByTestId('send-button').click();
+			const recv = await waitSwfLine(swfPage, /^recv <msg /);
+			assert.match(recv, /aid="alice"/);
+			assert.ok(!recv.includes('<1>'), `unescaped text reached the SWF: ${recv}`);
+			await waitSwfLine(swfPage, /^msg alice ping <1> & "two"$/);
+			await waitSwfLine(swfPage, /^send MSG alice pong: ping <1> & "two"$/);
+			const pong = privateEntry(alice, 'flashy', 'pong: ping <1> & "two"');
+			await pong.waitFor();
+			assert.match(await pong.textContent(), /flashy → you: pong: ping <1> & "two"$/);
+
+			// the peer logs in after the SWF: it reacts to <login aid="bob">
+			const swf2 = await flashPage(server, 'flashy2', 'bob', track);
+			await waitSwfLine(swf2, /^recv <nicklist>/, SWF_WAIT);
+			const bob = await chatPage(server, 'bob', track);
+			await waitSwfLine(swf2, /^recv <login aid="bob"/);
+			await waitSwfLine(swf2, /^send MSG bob hello from flash$/);
+			await privateEntry(bob, 'flashy2', 'hello from flash').waitFor();
+
+			// closing the SWF's page closes its socket: a quit for the others
+			await swfPage.close();
+			await alice.locator('[data-testid=log-entry][data-kind=notice]', { hasText: 'flashy quit' }).waitFor();
+			await alice.waitForSelector('[data-testid=user-item][data-nick=flashy]', { state: 'detached' });
+			await waitSwfLine(swf2, /^recv <quit aid="flashy"/);
+
+			// nothing went wrong inside the SWF
+			const lines = await swf2.evaluate(() => window.swfLines);
+			assert.deepEqual(lines.filter((l) => /^(ioerror|securityerror|badxml|error )/.test(l)), []);
+		} finally {
+			for (const c of track) await c.close().catch(() => {});
+		}
+	}
+
+	it('works against the mock tunnel (haxe + Ruffle + socketProxy path)', async () => {
+		const mock = await startMockSwitchboard();
+		try {
+			await exchange(mock);
+			// what Ruffle put on the wire: one binary frame per XMLSocket.send,
+			// the NUL included, and no policy-file request
+			assert.ok(mock.wireIn.includes('IDENTIFY flashy\0'), JSON.stringify(mock.wireIn));
+			assert.ok(!mock.wireIn.some((f) => f.includes('policy-file-request')));
+			assert.equal(mock.upgrades[0].url, '/xmlsocket');
+			assert.equal(mock.upgrades[0].headers['sec-websocket-protocol'], undefined);
+		} finally {
+			await mock.stop();
+		}
+	});
+
+	it('works against Switchboard', { skip: process.env.SB_TEST_MOCK === '1' && 'SB_TEST_MOCK=1' }, async () => {
+		const server = await startServer();
+		try {
+			await exchange(server);
+		} finally {
+			await server.stop();
+		}
+	});
+});
