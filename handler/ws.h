@@ -62,7 +62,8 @@ struct ws_frame {
  * Decode a frame header from buf[0..len).  Returns the header size (2..14)
  * when complete, 0 when more bytes are needed, or -WS_CLOSE_PROTOCOL for a
  * header that breaks the rules checked where the bytes are read
- * (non-minimal length, 64-bit length with the high bit set).
+ * (non-minimal length, 64-bit length with the high bit set, a control
+ * frame that is fragmented or longer than WS_CONTROL_MAX).
  */
 int	ws_frame_decode(struct ws_frame *, const unsigned char *, size_t);
 /* Encode an unmasked server frame header; returns its size (2..10). */
