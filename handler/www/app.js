@@ -164,10 +164,11 @@
       if (send({ type: 'nick', nick: cmd[2] })) el.message.value = '';
       return;
     }
-    if (cmd && cmd[1] === 'me' && !st.to) {
-      if (!send({ type: 'me', room: ROOM, text: cmd[2] })) return offlineNote();
-      mine.room = ROOM;
-      entry('action', mine, ['* ', nickSpan(st.me), ' ' + cmd[2]]);
+    if (cmd && cmd[1] === 'me' && cmd[2]) {
+      var me = { type: 'me', text: cmd[2] };
+      if (st.to) me.to = mine.to = st.to; else me.room = mine.room = ROOM;
+      if (!send(me)) return offlineNote();
+      entry(st.to ? 'private' : 'action', mine, ['* ', nickSpan(st.me), ' ' + cmd[2]]);
     } else if (st.to) {
       if (!send({ type: 'msg', to: st.to, text: text })) return offlineNote();
       mine.to = st.to;
@@ -186,6 +187,7 @@
 
   function onMsg(m) {
     var from = m.from || '';
+    if (m.announce || !from) return entry('notice', m, ['\u2691 ' + (m.text || '')]);
     if (from === st.me && !m.history) return;   /* our own echo: shown when sent */
     if (m.room) {
       if (m.action) entry('action', m, ['* ', nickSpan(from), ' ' + (m.text || '')]);
