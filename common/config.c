@@ -270,12 +270,14 @@ config_pack_handler(const struct sb_config *c, struct sb_packet *p)
 			continue;
 		if (n == SB_FIELDS_MAX)
 			return -E2BIG;
-		if (k->type == C_STR)
+		if (k->type == C_STR) {
+			if (strchr(base, '\n') != NULL)
+				return -EINVAL;
 			w = snprintf(buf[n], sizeof(buf[n]), "%s=%s", k->name, base);
-		else
+		} else
 			w = snprintf(buf[n], sizeof(buf[n]), "%s=%u", k->name,
 			    *(const unsigned *)(const void *)base);
-		if (w < 0 || (size_t)w >= sizeof(buf[n]) || strchr(base, '\n'))
+		if (w < 0 || (size_t)w >= sizeof(buf[n]))
 			return -EMSGSIZE;
 		f[n] = buf[n];
 		n++;

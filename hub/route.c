@@ -203,7 +203,7 @@ hub_peer_gone(struct hub *h, struct peer *p, const char *reason)
 		    .reason = reason }, "%s quit: %s", p->nick, reason);
 		p->nick[0] = '\0';
 		p->key[0] = '\0';
-	} else if (p->hello)
+	} else if (p->chat)
 		hub_log_peer(SB_EV_DISCONNECT, p, &(struct sb_log_fields){
 		    .reason = reason }, "session %llu closed: %s",
 		    (unsigned long long)p->session, reason);

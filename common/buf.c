@@ -1,0 +1,118 @@
+/*
+ * Bounded buffers (see buf.h).
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+
+void
+buf_init(struct buf *b, size_t max)
+{
+	assert(b != NULL);
+	*b = (struct buf){ .max = max };
+}
+
+void
+buf_free(struct buf *b)
+{
+	if (b == NULL)
+		return;
+	free(b->data);
+	*b = (struct buf){ .max = b->max };
+}
+
+/*
+ * Make room for `need` more bytes: first by moving the unconsumed bytes
+ * to the front, then by growing (doubling) up to what `max` allows.
+ */
+static int
+buf_reserve(struct buf *b, size_t need)
+{
+	unsigned char *n;
+	size_t cap;
+
+	if (need > b->max - b->len)
+		return -ENOBUFS;
+	if (b->off + b->len + need <= b->cap)
+		return 0;
+	if (b->off > 0) {
+		memmove(b->data, b->data + b->off, b->len);
+		b->off = 0;
+		if (b->len + need <= b->cap)
+			return 0;
+	}
+	cap = b->cap ? b->cap : 256;
+	while (cap < b->len + need)
+		cap *= 2;
+	if (cap > b->max && b->len + need <= b->max)
+		cap = b->max;
+	if ((n = realloc(b->data, cap)) == NULL)
+		return -ENOMEM;
+	b->data = n;
+	b->cap = cap;
+	return 0;
+}
+
+/* Append `len` bytes; 0, -ENOBUFS over the limit, -ENOMEM. */
+int
+buf_append(struct buf *b, const void *p, size_t len)
+{
+	int r;
+
+	assert(b != NULL && (p != NULL || len == 0));
+	if (len == 0)
+		return 0;
+	if ((r = buf_reserve(b, len)) < 0)
+		return r;
+	memcpy(b->data + b->off + b->len, p, len);
+	b->len += len;
+	return 0;
+}
+
+/* Append formatted text (no NUL is stored). */
+int
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	char small[512], *big = NULL;
+	va_list ap;
+	int n, r;
+
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -EINVAL;
+	if ((size_t)n < sizeof(small))
+		return buf_append(b, small, (size_t)n);
+	if ((big = malloc((size_t)n + 1)) == NULL)
+		return -ENOMEM;
+	va_start(ap, fmt);
+	vsnprintf(big, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	r = buf_append(b, big, (size_t)n);
+	free(big);
+	return r;
+}
+
+/* Drop `n` bytes from the front. */
+void
+buf_consume(struct buf *b, size_t n)
+{
+	assert(b != NULL && n <= b->len);
+	b->off += n;
+	b->len -= n;
+	if (b->len == 0)
+		b->off = 0;
+}
+
+void
+buf_reset(struct buf *b)
+{
+	b->off = 0;
+	b->len = 0;
+}

@@ -1,0 +1,118 @@
+/*
+ * switchboard-handler: one process per client connection.
+ *
+ * It sniffs the first bytes (sniff.c) and then speaks exactly one of: the
+ * Flash socket policy, a small HTTP/1.1 subset (serve.c), WebSocket
+ * (ws*.c), or XMLSocket (xmlsock.c).  Chat traffic is translated by the
+ * dialects (dialect*.c) into normalized messages for the hub.  main.c
+ * owns the file descriptors, the buffers and the deadlines; session.c
+ * decides what each byte means.
+ */
+#ifndef SB_HANDLER_H
+#define SB_HANDLER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "config.h"
+#include "dialect.h"
+#include "log.h"
+#include "http.h"
+#include "proto.h"
+#include "ws.h"
+
+#define HANDLER_READ_CHUNK	16384	/* bytes read from the client at once */
+#define HANDLER_CONFIG_WAIT_MS	5000	/* for the hub's C_CONFIG at start */
+#define HANDLER_LINGER_MS	2000	/* draining input after the last reply */
+#define HANDLER_HUBQ_MAX	(256 * 1024)	/* datagrams waiting for the hub */
+
+enum sniff_result {
+	SNIFF_NEED_MORE, SNIFF_POLICY, SNIFF_HTTP, SNIFF_XMLSOCKET,
+};
+
+enum conn_mode {
+	MODE_SNIFF,		/* waiting for the first bytes */
+	MODE_HTTP,		/* reading a request head */
+	MODE_STATUS,		/* waiting for the hub's C_STATUS */
+	MODE_XMLSOCKET,		/* chat over raw XMLSocket */
+	MODE_WEBSOCKET,		/* after the 101 */
+	MODE_CLOSING,		/* flushing the last bytes, then exit */
+};
+
+enum ws_kind { WSK_CHAT, WSK_TUNNEL, WSK_ECHO };
+
+struct conn {
+	int		 in_fd, out_fd;	/* the client (same fd for fd 3) */
+	int		 hub_fd;	/* -1 when the hub is unreachable */
+	const char	*hub_path;
+	char		 hub_error[128];	/* why the hub is unreachable */
+	struct sb_config cfg;		/* defaults, then the hub's C_CONFIG */
+	int		 have_config;
+	enum conn_mode	 mode;
+	enum ws_kind	 ws_kind;
+	char		 remote[SB_REMOTE_MAX + 1];
+	uint64_t	 session;	/* from C_WELCOME */
+	int		 hello_sent;
+
+	struct buf	 in;		/* client bytes not yet understood */
+	struct buf	 out;		/* bytes for the client */
+	struct buf	 hubq;		/* [u32 len][datagram]... for the hub */
+
+	struct dialect	 dialect;	/* chat sessions */
+	int		 dialect_set;
+	char		 term;		/* XMLSocket reply terminator */
+	struct ws_conn	 ws;
+	int		 ws_active;
+	int		 head_only;	/* HTTP HEAD */
+	int		 status_json;	/* /server-status?json */
+
+	uint64_t	 started_ms;	/* monotonic */
+	uint64_t	 deadline_ms;	/* 0: none; mode-specific */
+	uint64_t	 last_rx_ms;	/* last byte from the client */
+	uint64_t	 ping_sent_ms;	/* 0: no ping outstanding */
+	int		 client_eof;
+	int		 done;		/* exit as soon as `out` is flushed */
+	int		 write_shut;
+};
+
+/* sniff.c */
+enum sniff_result sniff(const char *, size_t);
+
+/* xmlsock.c */
+int	xmlsock_next(const char *, size_t, size_t, size_t *, char *);
+
+/* main.c: what session.c and serve.c may ask of the I/O side */
+uint64_t now_ms(void);
+int	conn_write(struct conn *, const void *, size_t);
+int	conn_hub_send(struct conn *, const struct sb_packet *);
+int	conn_hub_pack(struct conn *, enum sb_type, ...);
+void	conn_hello(struct conn *, const char *);
+void	conn_finish(struct conn *);
+void	conn_event(struct conn *, const char *, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+/* session.c */
+void	session_client_bytes(struct conn *);
+int	session_ws_feed(struct conn *, const unsigned char *, size_t);
+void	session_hub_message(struct conn *, const struct sb_msg *);
+void	session_hub_lost(struct conn *);
+void	session_tick(struct conn *, uint64_t);
+void	session_client_eof(struct conn *);
+
+/* serve.c */
+void	serve_policy(struct conn *);
+void	serve_request(struct conn *, const struct http_request *);
+void	serve_error(struct conn *, int, const char *);
+void	serve_status(struct conn *, const struct sb_msg *);
+
+/* www.c: the built-in page */
+struct www_file {
+	const char		*path;
+	const char		*type;
+	const unsigned char	*data;
+	size_t			 size;
+};
+const struct www_file *www_find(const char *, size_t);
+
+#endif /* SB_HANDLER_H */

@@ -1,0 +1,282 @@
+/*
+ * The handler's answers that are not chat: the Flash socket policy and a
+ * small HTTP/1.1 subset.  Every HTTP answer is complete (status line,
+ * Content-Length, Connection: close) and ends the connection.
+ */
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <bsd/string.h>
+
+#include "handler.h"
+
+static const char *
+status_text(int code)
+{
+	switch (code) {
+	case 200: return "OK";
+	case 301: return "Moved Permanently";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 414: return "URI Too Long";
+	case 426: return "Upgrade Required";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Error";
+	}
+}
+
+/*
+ * Write one complete response and finish the connection.  `extra` holds
+ * additional header lines, each ending in CRLF, or is NULL.
+ */
+static void
+respond(struct conn *c, int code, const char *type, const char *extra,
+    const void *body, size_t len)
+{
+	char head[1024];
+	int n;
+
+	n = snprintf(head, sizeof(head),
+	    "HTTP/1.1 %d %s\r\n"
+	    "Server: switchboard\r\n"
+	    "Content-Type: %s\r\n"
+	    "Content-Length: %zu\r\n"
+	    "Cache-Control: no-cache\r\n"
+	    "X-Content-Type-Options: nosniff\r\n"
+	    "%s"
+	    "Connection: close\r\n\r\n",
+	    code, status_text(code), type, len, extra ? extra : "");
+	if (n > 0 && (size_t)n < sizeof(head))
+		conn_write(c, head, (size_t)n);
+	if (!c->head_only && len > 0)
+		conn_write(c, body, len);
+	conn_finish(c);
+}
+
+/* An error page: the status, a line of text. */
+void
+serve_error(struct conn *c, int code, const char *why)
+{
+	char body[256];
+	int n;
+
+	conn_hello(c, "http");
+	n = snprintf(body, sizeof(body), "%d %s: %s\n", code,
+	    status_text(code), why);
+	if (n < 0 || (size_t)n >= sizeof(body))
+		n = 0;
+	conn_event(c, "http", "%d %s", code, why);
+	respond(c, code, "text/plain; charset=utf-8",
+	    code == 405 ? "Allow: GET, HEAD\r\n" : NULL, body, (size_t)n);
+}
+
+/*
+ * The cross-domain policy from the config: one allow-access-from per
+ * domain (space or comma separated), all on the configured ports.
+ */
+static int
+policy_xml(const struct conn *c, struct dbuf *d)
+{
+	char list[sizeof(c->cfg.policy_domains)], *s = list, *t;
+
+	dbuf_addstr(d, "<?xml version=\"1.0\"?>\n"
+	    "<!DOCTYPE cross-domain-policy SYSTEM "
+	    "\"/xml/dtds/cross-domain-policy.dtd\">\n"
+	    "<cross-domain-policy>\n"
+	    "<site-control permitted-cross-domain-policies=\"master-only\"/>\n");
+	strlcpy(list, c->cfg.policy_domains, sizeof(list));
+	while ((t = strsep(&s, " ,\t")) != NULL) {
+		if (*t == '\0')
+			continue;
+		dbuf_addstr(d, "<allow-access-from domain=\"");
+		dialect_xml_escape(d, t, strlen(t));
+		dbuf_addstr(d, "\" to-ports=\"");
+		dialect_xml_escape(d, c->cfg.policy_ports,
+		    strlen(c->cfg.policy_ports));
+		dbuf_addstr(d, "\"/>\n");
+	}
+	dbuf_addstr(d, "</cross-domain-policy>");
+	return d->err;
+}
+
+/* A Flash <policy-file-request/>: the policy and a NUL, then close. */
+void
+serve_policy(struct conn *c)
+{
+	struct dbuf d;
+
+	conn_hello(c, "policy");
+	conn_event(c, "policy", "policy file request");
+	dbuf_init(&d, 16384);
+	if (policy_xml(c, &d) == 0)
+		conn_write(c, d.buf, d.len + 1);	/* with its NUL */
+	dbuf_free(&d);
+	conn_finish(c);
+}
+
+/* C_STATUS has arrived for /server-status. */
+void
+serve_status(struct conn *c, const struct sb_msg *m)
+{
+	long long clients = 0, max = 0, created = 0, peak = 0;
+	char body[512], when[32], iso[32];
+	time_t cr, now = time(NULL);
+	struct tm tm;
+	int n;
+
+	sb_field_num(m, 0, 0, INT64_MAX, &clients);
+	sb_field_num(m, 1, 0, INT64_MAX, &max);
+	sb_field_num(m, 2, 0, INT64_MAX, &created);
+	sb_field_num(m, 3, 0, INT64_MAX, &peak);
+	cr = (time_t)created;
+	gmtime_r(&cr, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (c->status_json)
+		n = snprintf(body, sizeof(body), "{\"status\":\"OK\","
+		    "\"clients\":%lld,\"max\":%lld,\"peak\":%lld,"
+		    "\"created\":\"%s\",\"uptime_seconds\":%lld}\n",
+		    clients, max, peak, iso, (long long)(now - cr));
+	else
+		n = snprintf(body, sizeof(body), "OK\nClients: %lld/%lld\n"
+		    "Created: %s\nUptime: %lld days\n", clients, max, when,
+		    (long long)(now - cr) / 86400);
+	if (n < 0 || (size_t)n >= sizeof(body))
+		n = 0;
+	conn_event(c, "status", "server status%s", c->status_json ?
+	    " (json)" : "");
+	respond(c, 200, c->status_json ? "application/json" :
+	    "text/plain; charset=utf-8", NULL, body, (size_t)n);
+}
+
+static int
+path_is(const struct http_request *r, const char *p)
+{
+	return r->path_len == strlen(p) && memcmp(r->target, p, r->path_len) == 0;
+}
+
+static void
+serve_redirect_or_404(struct conn *c, const struct http_request *r)
+{
+	char loc[sizeof(c->cfg.redirect_url) + 16];
+
+	if (c->cfg.redirect_url[0] == '\0') {
+		serve_error(c, 404, "No such page");
+		return;
+	}
+	conn_hello(c, "http");
+	snprintf(loc, sizeof(loc), "Location: %s\r\n", c->cfg.redirect_url);
+	conn_event(c, "http", "%.*s %.*s 301", (int)r->method_len, r->method,
+	    (int)(r->target_len > 200 ? 200 : r->target_len), r->target);
+	respond(c, 301, "text/plain; charset=utf-8", loc, "Moved\n", 6);
+}
+
+/* Start a WebSocket session on an upgrade request. */
+static void
+serve_upgrade(struct conn *c, const struct http_request *r)
+{
+	struct ws_handshake_policy pol = { .origins = c->cfg.ws_origins };
+	char reply[1024];
+	int code;
+
+	if (path_is(r, "/chat") || path_is(r, "/"))
+		c->ws_kind = WSK_CHAT;
+	else if (path_is(r, "/xmlsocket"))
+		c->ws_kind = WSK_TUNNEL;
+	else if (path_is(r, "/echo") && c->cfg.ws_echo)
+		c->ws_kind = WSK_ECHO;
+	else {
+		serve_error(c, 404, "No WebSocket endpoint at this path");
+		return;
+	}
+	code = ws_handshake(r, &pol, reply, sizeof(reply));
+	if (code != 101) {
+		conn_hello(c, "http");
+		conn_event(c, "http", "WebSocket handshake refused: %d", code);
+		if (code > 0)
+			conn_write(c, reply, strlen(reply));
+		conn_finish(c);
+		return;
+	}
+	conn_write(c, reply, strlen(reply));
+	conn_hello(c, c->ws_kind == WSK_CHAT ? "websocket" :
+	    c->ws_kind == WSK_TUNNEL ? "tunnel" : "http");
+	ws_conn_init(&c->ws, c->cfg.ws_max_message);
+	c->ws_active = 1;
+	c->mode = MODE_WEBSOCKET;
+	c->deadline_ms = 0;
+	if (c->ws_kind == WSK_CHAT) {
+		dialect_init(&c->dialect, DIALECT_JSON);
+		c->dialect_set = 1;
+	}
+	/* The tunnel buffers the XMLSocket stream in `in`. */
+	buf_reset(&c->in);
+	c->in.max = c->cfg.xmlsocket_max + 2;
+}
+
+/* A complete request head has been read. */
+void
+serve_request(struct conn *c, const struct http_request *r)
+{
+	const struct www_file *f;
+
+	c->head_only = r->method_len == 4 && memcmp(r->method, "HEAD", 4) == 0;
+	if (!c->head_only && !(r->method_len == 3 &&
+	    memcmp(r->method, "GET", 3) == 0)) {
+		serve_error(c, 405, "Only GET and HEAD are served here");
+		return;
+	}
+	if (c->hub_fd < 0) {
+		serve_error(c, 503, "The chat hub is not running");
+		return;
+	}
+	if (ws_is_upgrade(r)) {
+		serve_upgrade(c, r);
+		return;
+	}
+	if (path_is(r, "/crossdomain.xml")) {
+		struct dbuf d;
+
+		conn_hello(c, "http");
+		conn_event(c, "policy", "GET /crossdomain.xml");
+		dbuf_init(&d, 16384);
+		if (policy_xml(c, &d) == 0)
+			respond(c, 200, "text/x-cross-domain-policy", NULL,
+			    d.buf, d.len);
+		else
+			serve_error(c, 500, "Policy too large");
+		dbuf_free(&d);
+		return;
+	}
+	if (path_is(r, "/server-status")) {
+		const char *q = r->target + r->path_len;
+		size_t ql = r->target_len - r->path_len;
+
+		c->status_json = ql == 5 && memcmp(q, "?json", 5) == 0;
+		conn_hello(c, "http");
+		conn_hub_pack(c, SB_H_STATUS, NULL);
+		c->mode = MODE_STATUS;
+		return;
+	}
+	if (path_is(r, "/favicon.ico")) {
+		serve_error(c, 404, "No icon");
+		return;
+	}
+	if (c->cfg.redirect_url[0] == '\0' &&
+	    (f = www_find(r->target, r->path_len)) != NULL) {
+		conn_hello(c, "http");
+		conn_event(c, "http", "%s %.*s 200", c->head_only ? "HEAD" :
+		    "GET", (int)r->path_len, r->target);
+		respond(c, 200, f->type, NULL, f->data, f->size);
+		return;
+	}
+	serve_redirect_or_404(c, r);
+}

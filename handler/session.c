@@ -1,0 +1,450 @@
+/*
+ * What the bytes of a connection mean, mode by mode: sniffing, HTTP,
+ * XMLSocket chat, WebSocket (chat, Flash tunnel, echo), and the hub's
+ * messages going back to the client in its own dialect.
+ */
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "handler.h"
+
+#define SESSION_ERRORS_MAX	20	/* client errors before we hang up */
+
+static int errors;			/* client errors on this connection */
+
+static const char unavailable_xml[] =
+    "<error value=\"The chat server is not available; try again later.\" "
+    "code=\"unavailable\" />";
+static const char unavailable_json[] =
+    "{\"type\":\"error\",\"code\":\"unavailable\","
+    "\"text\":\"The chat server went away\",\"from\":\"\"}";
+
+/*
+ * Send the client messages in `d` (each followed by a NUL, as the
+ * dialects produce them) in the way this connection needs: XMLSocket
+ * terminators (NUL, or LF for a client that uses LF), one WebSocket text
+ * frame per JSON message, or one binary frame per NUL-terminated message
+ * through the Flash tunnel.
+ */
+static void
+deliver(struct conn *c, const struct dbuf *d);
+
+static void
+ws_out(void *arg, const unsigned char *p, size_t len)
+{
+	conn_write(arg, p, len);
+}
+
+static void	ws_message(void *, int, const unsigned char *, size_t);
+
+static const struct ws_sink *
+sink(struct conn *c)
+{
+	static struct ws_sink s = { .message = ws_message, .write = ws_out };
+
+	s.arg = c;
+	return &s;
+}
+
+static void
+deliver(struct conn *c, const struct dbuf *d)
+{
+	size_t off = 0;
+
+	while (off < d->len) {
+		const char *m = d->buf + off;
+		size_t ml = strlen(m);
+
+		if (c->mode == MODE_WEBSOCKET && c->ws_kind == WSK_CHAT)
+			ws_conn_send(&c->ws, sink(c), WS_OP_TEXT, m, ml);
+		else if (c->mode == MODE_WEBSOCKET)
+			ws_conn_send(&c->ws, sink(c), WS_OP_BINARY, m, ml + 1);
+		else {
+			conn_write(c, m, ml);
+			conn_write(c, &c->term, 1);
+		}
+		off += ml + 1;
+	}
+}
+
+/* Give up on this client after an error reply, or too many of them. */
+static void
+session_end(struct conn *c, const char *reason)
+{
+	if (c->hub_fd >= 0 && c->hello_sent)
+		conn_hub_pack(c, SB_H_QUIT, reason, NULL);
+	if (c->mode == MODE_WEBSOCKET && c->ws_active)
+		ws_conn_close(&c->ws, sink(c), WS_CLOSE_POLICY, reason);
+	conn_finish(c);
+}
+
+/* One complete chat message from the client, in its dialect. */
+static void
+chat_message(struct conn *c, const char *msg, size_t len)
+{
+	struct sb_packet pkt;
+	struct dbuf reply;
+	int r;
+
+	if (!c->dialect_set) {
+		dialect_init(&c->dialect, dialect_detect(msg, len));
+		c->dialect_set = 1;
+	}
+	c->dialect.session = c->session;
+	dbuf_init(&reply, DIALECT_OUT_MAX);
+	r = dialect_parse(&c->dialect, msg, len, &pkt, &reply);
+	if (r == DIALECT_TO_HUB) {
+		if (conn_hub_send(c, &pkt) < 0) {
+			dbuf_truncate(&reply, 0);
+			dbuf_add(&reply, unavailable_xml, sizeof(unavailable_xml));
+			deliver(c, &reply);
+			session_end(c, "Hub unavailable");
+		}
+	} else if (r == DIALECT_REPLY) {
+		deliver(c, &reply);
+		conn_event(c, "protocol_error", "%.200s",
+		    reply.len ? reply.buf : "bad message");
+		if (++errors >= SESSION_ERRORS_MAX)
+			session_end(c, "Too many protocol errors");
+	} else if (r < 0)
+		session_end(c, "Internal error");
+	dbuf_free(&reply);
+}
+
+/*
+ * Split the XMLSocket stream held in `in` into messages.  A message
+ * longer than xmlsocket_max is refused at once, without waiting for its
+ * end, and ends the connection (its end cannot be found safely).
+ */
+static void
+xmlsocket_messages(struct conn *c, int tunnel)
+{
+	size_t ml;
+	char term;
+	int r;
+
+	while (!c->done && c->in.len > 0) {
+		r = xmlsock_next((const char *)buf_head(&c->in), c->in.len,
+		    c->cfg.xmlsocket_max, &ml, &term);
+		if (r == 0)
+			return;
+		if (r < 0) {
+			char e[160];
+			struct dbuf d;
+
+			snprintf(e, sizeof(e), "<error value=\"Message longer "
+			    "than %u bytes\" code=\"limit\" />",
+			    c->cfg.xmlsocket_max);
+			dbuf_init(&d, sizeof(e) + 1);
+			dbuf_add(&d, e, strlen(e) + 1);
+			deliver(c, &d);
+			dbuf_free(&d);
+			conn_event(c, "protocol_error", "message over %u bytes",
+			    c->cfg.xmlsocket_max);
+			buf_reset(&c->in);
+			session_end(c, "Message too long");
+			return;
+		}
+		if (!tunnel)
+			c->term = term;
+		if (ml > 0)
+			chat_message(c, (const char *)buf_head(&c->in), ml);
+		buf_consume(&c->in, (size_t)r);
+	}
+}
+
+/* A complete WebSocket data message. */
+static void
+ws_message(void *arg, int opcode, const unsigned char *p, size_t len)
+{
+	struct conn *c = arg;
+
+	if (c->done)
+		return;
+	switch (c->ws_kind) {
+	case WSK_ECHO:
+		ws_conn_send(&c->ws, sink(c), opcode, p, len);
+		break;
+	case WSK_CHAT:
+		if (opcode != WS_OP_TEXT) {
+			conn_event(c, "protocol_error", "binary frame on /chat");
+			ws_conn_close(&c->ws, sink(c), WS_CLOSE_UNSUPPORTED,
+			    "The chat dialect is JSON in text frames");
+			conn_hub_pack(c, SB_H_QUIT, "Binary frame", NULL);
+			conn_finish(c);
+			return;
+		}
+		chat_message(c, (const char *)p, len);
+		break;
+	case WSK_TUNNEL:
+		/* Frames carry the raw stream: messages may span frames. */
+		if (buf_append(&c->in, p, len) < 0) {
+			conn_event(c, "protocol_error", "tunnel message over "
+			    "%u bytes", c->cfg.xmlsocket_max);
+			session_end(c, "Message too long");
+			return;
+		}
+		xmlsocket_messages(c, 1);
+		break;
+	}
+}
+
+/* Bytes fed to the WebSocket state machine. */
+int
+session_ws_feed(struct conn *c, const unsigned char *p, size_t len)
+{
+	int r = ws_conn_feed(&c->ws, sink(c), p, len);
+
+	if (r == 1) {
+		if (c->hello_sent)
+			conn_hub_pack(c, SB_H_QUIT, "Connection closed", NULL);
+		conn_finish(c);
+	} else if (r < 0) {
+		conn_event(c, "protocol_error", "WebSocket protocol violation");
+		if (c->hello_sent)
+			conn_hub_pack(c, SB_H_QUIT, "WebSocket protocol error",
+			    NULL);
+		conn_finish(c);
+	}
+	return r;
+}
+
+/* New bytes in `in` while sniffing, reading HTTP, or in XMLSocket. */
+void
+session_client_bytes(struct conn *c)
+{
+	struct http_request req;
+	int r;
+
+	for (;;) {
+		switch (c->mode) {
+		case MODE_SNIFF:
+			switch (sniff((const char *)buf_head(&c->in), c->in.len)) {
+			case SNIFF_NEED_MORE:
+				return;
+			case SNIFF_POLICY:
+				buf_reset(&c->in);
+				if (c->hub_fd < 0)
+					conn_finish(c);
+				else
+					serve_policy(c);
+				return;
+			case SNIFF_HTTP:
+				c->mode = MODE_HTTP;
+				c->deadline_ms = c->started_ms +
+				    c->cfg.handshake_timeout * 1000ULL;
+				break;
+			case SNIFF_XMLSOCKET:
+				c->mode = MODE_XMLSOCKET;
+				c->term = '\0';
+				if (c->hub_fd < 0) {
+					conn_write(c, unavailable_xml,
+					    sizeof(unavailable_xml));
+					conn_finish(c);
+					return;
+				}
+				conn_hello(c, "xmlsocket");
+				c->in.max = c->cfg.xmlsocket_max + 2;
+				c->deadline_ms = 0;
+				break;
+			}
+			break;
+		case MODE_HTTP:
+			r = http_parse_request(&req, (const char *)buf_head(&c->in),
+			    c->in.len);
+			if (r == HTTP_NEED_MORE)
+				return;
+			if (r < 0) {
+				serve_error(c, -r, r == HTTP_TOO_LARGE ?
+				    "Request header fields too large" :
+				    r == HTTP_URI_TOO_LONG ? "URI too long" :
+				    r == HTTP_BAD_VERSION ? "HTTP/1.0 or 1.1 only" :
+				    "Malformed request");
+				return;
+			}
+			serve_request(c, &req);
+			buf_consume(&c->in, (size_t)r);
+			if (c->mode == MODE_WEBSOCKET && c->in.len > 0) {
+				/* Frames sent right behind the handshake. */
+				unsigned char early[HTTP_HEAD_MAX + 1];
+				size_t n = c->in.len;
+
+				memcpy(early, buf_head(&c->in), n);
+				buf_reset(&c->in);
+				session_ws_feed(c, early, n);
+			} else
+				buf_reset(&c->in);
+			return;
+		case MODE_XMLSOCKET:
+			xmlsocket_messages(c, 0);
+			return;
+		default:
+			buf_reset(&c->in);
+			return;
+		}
+	}
+}
+
+/* A message from the hub. */
+void
+session_hub_message(struct conn *c, const struct sb_msg *m)
+{
+	struct dbuf d;
+
+	switch (m->type) {
+	case SB_C_WELCOME: {
+		long long v;
+
+		if (sb_field_num(m, 0, 1, INT64_MAX, &v) == 0)
+			c->session = (uint64_t)v;
+		return;
+	}
+	case SB_C_STATUS:
+		if (c->mode == MODE_STATUS)
+			serve_status(c, m);
+		return;
+	default:
+		break;
+	}
+	if (!c->dialect_set) {
+		if (m->type == SB_C_CLOSE) {
+			/* Refused before it said anything (server full). */
+			if (c->mode == MODE_XMLSOCKET) {
+				dialect_init(&c->dialect, DIALECT_TEXT);
+				c->dialect_set = 1;
+			} else {
+				if (c->mode == MODE_WEBSOCKET)
+					ws_conn_close(&c->ws, sink(c),
+					    WS_CLOSE_GOING_AWAY, m->field[1]);
+				conn_finish(c);
+				return;
+			}
+		} else
+			return;
+	}
+	dbuf_init(&d, DIALECT_OUT_MAX);
+	if (dialect_render(&c->dialect, m, &d) >= 0)
+		deliver(c, &d);
+	dbuf_free(&d);
+	if (m->type == SB_C_CLOSE) {
+		if (c->mode == MODE_WEBSOCKET)
+			ws_conn_close(&c->ws, sink(c), WS_CLOSE_POLICY,
+			    m->field[1]);
+		conn_finish(c);
+	}
+}
+
+/* The hub went away (it closed, or sent something malformed). */
+void
+session_hub_lost(struct conn *c)
+{
+	struct dbuf d;
+
+	if (c->hub_fd >= 0)
+		close(c->hub_fd);
+	c->hub_fd = -1;
+	buf_reset(&c->hubq);
+	switch (c->mode) {
+	case MODE_STATUS:
+		serve_error(c, 503, "The chat hub went away");
+		break;
+	case MODE_XMLSOCKET:
+	case MODE_WEBSOCKET:
+		if (c->mode == MODE_WEBSOCKET && c->ws_kind == WSK_ECHO)
+			break;
+		dbuf_init(&d, 1024);
+		if (c->mode == MODE_WEBSOCKET && c->ws_kind == WSK_CHAT)
+			dbuf_add(&d, unavailable_json, sizeof(unavailable_json));
+		else
+			dbuf_add(&d, unavailable_xml, sizeof(unavailable_xml));
+		deliver(c, &d);
+		dbuf_free(&d);
+		if (c->mode == MODE_WEBSOCKET)
+			ws_conn_close(&c->ws, sink(c), WS_CLOSE_GOING_AWAY,
+			    "Server unavailable");
+		conn_finish(c);
+		break;
+	default:
+		break;
+	}
+}
+
+/* The client closed its side (or the connection broke). */
+void
+session_client_eof(struct conn *c)
+{
+	if (c->hello_sent && !c->done && (c->mode == MODE_XMLSOCKET ||
+	    c->mode == MODE_WEBSOCKET))
+		conn_hub_pack(c, SB_H_QUIT, "Connection closed", NULL);
+	conn_finish(c);
+}
+
+/* Keepalive for chat sessions: ping when idle, drop when unanswered. */
+static void
+keepalive(struct conn *c, uint64_t now)
+{
+	uint64_t idle = c->cfg.idle_timeout * 1000ULL;
+	uint64_t wait = c->cfg.ping_timeout * 1000ULL;
+
+	if (c->ping_sent_ms != 0 && now >= c->ping_sent_ms + wait) {
+		conn_event(c, "protocol_error", "no answer to a ping in %u s",
+		    c->cfg.ping_timeout);
+		session_end(c, "Ping timeout");
+		return;
+	}
+	if (c->ping_sent_ms == 0 && now >= c->last_rx_ms + idle) {
+		c->ping_sent_ms = now;
+		if (c->mode == MODE_WEBSOCKET)
+			ws_conn_send(&c->ws, sink(c), WS_OP_PING, "keepalive", 9);
+		else if (c->dialect_set) {
+			struct sb_msg m = { .type = SB_C_PING, .nfields = 1,
+			    .field = { "keepalive" }, .flen = { 9 } };
+			struct dbuf d;
+
+			dbuf_init(&d, 1024);
+			if (dialect_render(&c->dialect, &m, &d) >= 0)
+				deliver(c, &d);
+			dbuf_free(&d);
+		}
+	}
+	c->deadline_ms = c->ping_sent_ms ? c->ping_sent_ms + wait :
+	    c->last_rx_ms + idle;
+}
+
+/* Deadlines, checked on every turn of the loop. */
+void
+session_tick(struct conn *c, uint64_t now)
+{
+	switch (c->mode) {
+	case MODE_SNIFF:
+		if (now < c->deadline_ms)
+			return;
+		conn_hello(c, "unknown");
+		conn_event(c, "protocol_error", "nothing received in %u s",
+		    c->cfg.connect_timeout);
+		conn_finish(c);
+		return;
+	case MODE_HTTP:
+		if (now >= c->deadline_ms)
+			serve_error(c, 408, "Request not complete in time");
+		return;
+	case MODE_STATUS:
+		if (c->deadline_ms == 0)
+			c->deadline_ms = now + HANDLER_CONFIG_WAIT_MS;
+		else if (now >= c->deadline_ms)
+			serve_error(c, 503, "The chat hub did not answer");
+		return;
+	case MODE_XMLSOCKET:
+		keepalive(c, now);
+		return;
+	case MODE_WEBSOCKET:
+		if (c->ws_kind != WSK_ECHO || c->ws_active)
+			keepalive(c, now);
+		return;
+	default:
+		return;
+	}
+}
