@@ -34,7 +34,7 @@ B		= build
 COMMON_SRC	= $(sort $(wildcard common/*.c))
 HUB_SRC		= $(sort $(filter-out hub/main.c,$(wildcard hub/*.c)))
 HANDLER_SRC	= $(sort $(filter-out handler/main.c,$(wildcard handler/*.c)))
-CTL_SRC		= $(sort $(wildcard ctl/*.c))
+CTL_SRC		= $(sort $(wildcard hub/ctl/*.c))
 UNIT_SRC	= $(sort $(wildcard tests/unit/test_*.c))
 WWW		= $(sort $(wildcard handler/www/*))
 
@@ -123,3 +123,111 @@ clean:
 .PHONY: all asan deps-build deps-test demo check unit clean
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+# --- install (deployment) ---
+# make install [PREFIX=/usr] [DESTDIR=pkgroot]: the programs, the systemd
+# units (@SBINDIR@, @BINDIR@ filled in), the sysusers.d file, the journal
+# catalog, the man pages and the config file (never over an existing
+# one).  With DESTDIR empty it also creates the users, rebuilds the
+# catalog and reloads systemd; packages do that in their scripts.  The
+# unit, sysusers and catalog directories come from systemd's pkg-config
+# file; override them like PREFIX.  See docs/deployment.md.
+
+sd_pkgvar	= $(shell pkg-config --variable=$(1) systemd 2>/dev/null)
+ifndef SYSTEMDUNITDIR
+SYSTEMDUNITDIR	:= $(or $(call sd_pkgvar,systemdsystemunitdir),/lib/systemd/system)
+endif
+ifndef SYSUSERSDIR
+SYSUSERSDIR	:= $(or $(call sd_pkgvar,sysusersdir),/usr/lib/sysusers.d)
+endif
+ifndef CATALOGDIR
+CATALOGDIR	:= $(or $(call sd_pkgvar,catalogdir),/usr/lib/systemd/catalog)
+endif
+CONFDIR		= $(SYSCONFDIR)/switchboard
+
+UNIT_FILES	= switchboard.socket switchboard@.service \
+		  switchboard-policy.socket switchboard-policy@.service \
+		  switchboard-hub.socket switchboard-control.socket \
+		  switchboard-hub.service
+SOCKET_UNITS	= $(filter %.socket,$(UNIT_FILES))
+MAN_PAGES	= $(filter-out $(if $(CTL_SRC),,docs/man/switchboardctl.1), \
+		    $(sort $(wildcard docs/man/*.[1-8])))
+BUILT_UNITS	= $(addprefix $(B)/units/,$(UNIT_FILES))
+SECURITY_BASELINE = units/security.baseline
+
+# The units as installed: the same substitution for install and checks.
+$(B)/units/%: units/% Makefile
+	@mkdir -p $(dir $@)
+	@sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
+	    -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $< > $@.tmp && mv $@.tmp $@
+
+install: all $(BUILT_UNITS)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSTEMDUNITDIR) \
+	    $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(CATALOGDIR) $(DESTDIR)$(CONFDIR)
+	install -m 0755 $(B)/switchboard-hub $(B)/switchboard-handler \
+	    $(DESTDIR)$(SBINDIR)/
+	if [ -f $(B)/switchboardctl ]; then \
+		install -d $(DESTDIR)$(BINDIR) && \
+		install -m 0755 $(B)/switchboardctl $(DESTDIR)$(BINDIR)/; fi
+	install -m 0644 $(BUILT_UNITS) $(DESTDIR)$(SYSTEMDUNITDIR)/
+	install -m 0644 units/switchboard.sysusers \
+	    $(DESTDIR)$(SYSUSERSDIR)/switchboard.conf
+	install -m 0644 units/switchboard.catalog \
+	    $(DESTDIR)$(CATALOGDIR)/switchboard.catalog
+	@if [ -e $(DESTDIR)$(CONFDIR)/switchboard.conf ]; then \
+		echo "install: keeping $(DESTDIR)$(CONFDIR)/switchboard.conf"; \
+	else \
+		echo "install -m 0644 units/switchboard.conf $(DESTDIR)$(CONFDIR)/"; \
+		install -m 0644 units/switchboard.conf $(DESTDIR)$(CONFDIR)/; fi
+	for m in $(MAN_PAGES); do s=$${m##*.}; \
+		install -d $(DESTDIR)$(MANDIR)/man$$s && \
+		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
+		echo "systemd-sysusers $(SYSUSERSDIR)/switchboard.conf"; \
+		systemd-sysusers $(SYSUSERSDIR)/switchboard.conf; \
+		journalctl --update-catalog; \
+		if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; \
+		echo "install: now: systemctl enable --now $(SOCKET_UNITS)"; \
+	fi
+
+uninstall:
+	@if [ -n "$(DESTDIR)" ]; then \
+		systemctl --root=$(DESTDIR) disable $(SOCKET_UNITS) 2>/dev/null; \
+	elif [ -d /run/systemd/system ]; then \
+		systemctl disable --now $(SOCKET_UNITS) switchboard-hub.service; \
+	fi; true
+	rm -f $(DESTDIR)$(SBINDIR)/switchboard-hub \
+	    $(DESTDIR)$(SBINDIR)/switchboard-handler \
+	    $(DESTDIR)$(BINDIR)/switchboardctl
+	rm -f $(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(UNIT_FILES))
+	rm -f $(DESTDIR)$(SYSUSERSDIR)/switchboard.conf \
+	    $(DESTDIR)$(CATALOGDIR)/switchboard.catalog
+	for m in $(sort $(wildcard docs/man/*.[1-8])); do \
+		rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; done
+	@# The config stays if it was edited; users and /var/lib/switchboard stay.
+	if cmp -s units/switchboard.conf $(DESTDIR)$(CONFDIR)/switchboard.conf; \
+		then rm -f $(DESTDIR)$(CONFDIR)/switchboard.conf; fi
+	rmdir $(DESTDIR)$(CONFDIR) 2>/dev/null || true
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
+		journalctl --update-catalog; \
+		if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; \
+	fi
+
+# systemd-analyze security rates each service; fail above 1.0 or above
+# the score recorded in units/security.baseline (lower is better).
+security-check: $(BUILT_UNITS)
+	@sh tests/systemd/security-check.sh $(SECURITY_BASELINE) $(B)/units
+
+# systemd-analyze verify on the installed units, in a throw-away overlay
+# of / (needs root and namespaces).
+verify-units: all
+	@sh tests/systemd/verify-units.sh
+
+# Boot systemd as PID 1 in namespaces, install, and talk to Switchboard.
+systemd-test: all
+	@bash tests/systemd/units.test.sh
+
+check: security-check systemd-test
+
+.PHONY: install uninstall security-check verify-units systemd-test
+# --- end install ---

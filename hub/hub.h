@@ -117,7 +117,11 @@ struct hub {
 	TAILQ_HEAD(, peer)	 reaplist;
 };
 
-/* route.c */
+/* route.c: the trees are walked with RB_FOREACH by other hub files too */
+RB_PROTOTYPE(peer_nicks, peer, by_nick, peer_nick_cmp)
+RB_PROTOTYPE(peer_sessions, peer, by_session, peer_session_cmp)
+RB_PROTOTYPE(rooms, room, entry, room_cmp)
+
 void		 hub_init(struct hub *, const struct sb_config *,
 		    const struct hub_ops *, void *);
 void		 hub_free(struct hub *);

@@ -33,12 +33,9 @@ room_cmp(struct room *a, struct room *b)
 	return strcmp(a->key, b->key);
 }
 
-/* libbsd's RB_GENERATE_STATIC needs a __unused it does not define. */
-#define RB_STATIC	__attribute__((unused)) static
-RB_GENERATE_INTERNAL(peer_nicks, peer, by_nick, peer_nick_cmp, RB_STATIC)
-RB_GENERATE_INTERNAL(peer_sessions, peer, by_session, peer_session_cmp,
-    RB_STATIC)
-RB_GENERATE_INTERNAL(rooms, room, entry, room_cmp, RB_STATIC)
+RB_GENERATE(peer_nicks, peer, by_nick, peer_nick_cmp)
+RB_GENERATE(peer_sessions, peer, by_session, peer_session_cmp)
+RB_GENERATE(rooms, room, entry, room_cmp)
 
 static void	room_leave(struct hub *, struct membership *, const char *, int);
 

@@ -1,0 +1,184 @@
+// Starts the real programs for an integration test: switchboard-hub on a
+// Unix socket in a temporary directory, and switchboard-handler spawned per
+// connection by `systemd-socket-activate -a --inetd` on 127.0.0.1.
+//
+//   const sb = await startSwitchboard({ config: { ws_echo: 'yes' } });
+//   ... connect to sb.host:sb.port ...
+//   await sb.waitForEvent({ EVENT: 'login', NICK: 'alice' });
+//   await sb.stop();   // throws if a sanitizer reported anything
+//
+// With SB_ASAN=1 (make check sets it) the AddressSanitizer/UBSan builds in
+// build/asan/ run instead of the release builds.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const asan = process.env.SB_ASAN === '1';
+const bindir = path.join(root, 'build', asan ? 'asan' : '');
+export const HUB = path.join(bindir, 'switchboard-hub');
+export const HANDLER = path.join(bindir, 'switchboard-handler');
+const SANITIZER = /ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:/;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+// Resolve when `re` matches the accumulated output of `stream`.
+function waitOutput(child, stream, re, what, ms = 10000) {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`${what}: no ${re} within ${ms} ms; output: ${seen}`));
+    }, ms);
+    const onData = (d) => {
+      seen += d;
+      if (re.test(seen)) { cleanup(); resolve(seen); }
+    };
+    const onExit = (code) => {
+      cleanup();
+      reject(new Error(`${what} exited (${code}) before ${re}: ${seen}`));
+    };
+    function cleanup() {
+      clearTimeout(timer);
+      child[stream].off('data', onData);
+      child.off('exit', onExit);
+    }
+    child[stream].on('data', onData);
+    child.on('exit', onExit);
+  });
+}
+
+// Parse "switchboard-hub: EVENT=login NICK=alice ...: message" lines.
+export function parseEvent(line) {
+  const m = /^switchboard-hub: (EVENT=.*?): (.*)$/.exec(line);
+  if (!m) return null;
+  const ev = { MESSAGE: m[2] };
+  for (const kv of m[1].matchAll(/(\w+)=((?:[^ ]| (?!\w+=))*)/g)) ev[kv[1]] = kv[2];
+  return ev;
+}
+
+export async function startSwitchboard(opts = {}) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sb-test-'));
+  const sock = path.join(dir, 'hub.sock');
+  const conf = path.join(dir, 'switchboard.conf');
+  const config = {
+    handler_user: String(process.getuid()),
+    state_dir: dir,
+    rooms: 'lobby',
+    ...(opts.config || {}),
+  };
+  writeFileSync(conf, Object.entries(config).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n');
+
+  let hubLog = '';
+  let handlerLog = '';
+  const events = [];
+  const waiters = new Set();
+  let hub;
+
+  function startHub() {
+    hub = spawn(HUB, ['-s', sock, '-c', conf], {
+      env: { ...process.env, SWITCHBOARD_LOG_STDERR: '1', ASAN_OPTIONS: 'detect_leaks=1' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let partial = '';
+    hub.stderr.setEncoding('utf8');
+    hub.stderr.on('data', (d) => {
+      hubLog += d;
+      partial += d;
+      let i;
+      while ((i = partial.indexOf('\n')) >= 0) {
+        const ev = parseEvent(partial.slice(0, i));
+        partial = partial.slice(i + 1);
+        if (!ev) continue;
+        events.push(ev);
+        for (const w of waiters) w();
+      }
+    });
+    return waitOutput(hub, 'stderr', /EVENT=start/, 'switchboard-hub');
+  }
+  await startHub();
+
+  let port, sa;
+  for (let attempt = 0; ; attempt++) {
+    port = opts.port || await freePort();
+    sa = spawn('systemd-socket-activate', ['-l', `127.0.0.1:${port}`, '-a', '--inetd',
+      '-E', `SWITCHBOARD_HUB_SOCKET=${sock}`, '-E', 'ASAN_OPTIONS=detect_leaks=1', HANDLER], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    sa.stderr.setEncoding('utf8');
+    sa.stderr.on('data', (d) => { handlerLog += d; });
+    try {
+      await waitOutput(sa, 'stderr', /Listening on/, 'systemd-socket-activate');
+      break;
+    } catch (e) {
+      if (attempt >= 3) throw e;
+    }
+  }
+
+  const matches = (ev, filter) => Object.entries(filter).every(([k, v]) =>
+    v instanceof RegExp ? v.test(ev[k] ?? '') : ev[k] === v);
+
+  return {
+    host: '127.0.0.1',
+    port,
+    dir,
+    hubSocket: sock,
+    configPath: conf,
+    get hubPid() { return hub.pid; },
+    get saPid() { return sa.pid; },
+    hubLog: () => hubLog,
+    handlerLog: () => handlerLog,
+    events: (filter = {}) => events.filter((e) => matches(e, filter)),
+    // Resolve with the first event (already logged or to come) matching filter.
+    waitForEvent(filter, ms = 5000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const e = events.find((x) => matches(x, filter));
+          if (e) { waiters.delete(check); clearTimeout(t); resolve(e); return true; }
+          return false;
+        };
+        const t = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`no event ${JSON.stringify(filter)} within ${ms} ms`));
+        }, ms);
+        if (!check()) waiters.add(check);
+      });
+    },
+    // Stop the hub with `signal` (SIGKILL to simulate a crash) and start a new one.
+    async restartHub(signal = 'SIGTERM') {
+      const gone = new Promise((r) => hub.once('exit', r));
+      hub.kill(signal);
+      await gone;
+      await startHub();
+    },
+    async stopHub() {
+      const gone = new Promise((r) => hub.once('exit', r));
+      hub.kill('SIGTERM');
+      await gone;
+    },
+    async stop() {
+      const procs = [sa, hub].filter((p) => p.exitCode === null && p.signalCode === null);
+      await Promise.all(procs.map((p) => new Promise((r) => { p.once('exit', r); p.kill('SIGTERM'); })));
+      rmSync(dir, { recursive: true, force: true });
+      const bad = [hubLog, handlerLog].find((l) => SANITIZER.test(l));
+      if (bad) throw new Error(`sanitizer report:\n${bad}`);
+    },
+  };
+}
+
+export function binariesBuilt() {
+  return existsSync(HUB) && existsSync(HANDLER);
+}

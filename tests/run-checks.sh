@@ -1,0 +1,71 @@
+#!/bin/sh
+# Run every test suite and end with one line CI can read:
+#   N passed, N failed
+# Usage: tests/run-checks.sh [--unit-only] UNIT_BINARY...
+# Suites: the cmocka unit tests (ASan+UBSan builds, given as arguments),
+# the Node integration tests (tests/integration/*.test.mjs, against the
+# sanitized programs), and the real-systemd tests (tests/systemd/*.test.sh,
+# TAP).
+set -u
+cd "$(dirname "$0")/.."
+unit_only=0
+[ "${1:-}" = "--unit-only" ] && { unit_only=1; shift; }
+passed=0
+failed=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+count() {	# pattern-for-passed pattern-for-failed
+	p=$(sed -n "s/$1/\1/p" "$log" | awk '{s+=$1} END {print s+0}')
+	f=$(sed -n "s/$2/\1/p" "$log" | awk '{s+=$1} END {print s+0}')
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
+echo "== unit tests (cmocka, ASan+UBSan)"
+for t in "$@"; do
+	: >"$log"
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	    "$t" >"$log" 2>&1
+	rc=$?
+	cat "$log"
+	count '^\[  PASSED  \] \([0-9]*\) test.*' '^\[  FAILED  \] \([0-9]*\) test.*'
+	if [ $rc -ne 0 ] && ! grep -q '^\[  FAILED  \]' "$log"; then
+		echo "$t: exited with $rc"
+		failed=$((failed + 1))
+	fi
+done
+
+if [ $unit_only -eq 0 ]; then
+	echo "== integration tests (node --test, sanitized programs)"
+	: >"$log"
+	SB_ASAN=1 node --test --test-concurrency=1 tests/integration/ >"$log" 2>&1
+	rc=$?
+	cat "$log"
+	count '^# pass \([0-9]*\)' '^# fail \([0-9]*\)'
+	if [ $rc -ne 0 ] && ! grep -q '^# fail [1-9]' "$log"; then
+		echo "node --test exited with $rc"
+		failed=$((failed + 1))
+	fi
+
+	for t in tests/systemd/*.test.sh; do
+		[ -f "$t" ] || continue
+		echo "== $t (TAP)"
+		: >"$log"
+		bash "$t" >"$log" 2>&1
+		rc=$?
+		cat "$log"
+		p=$(grep -c '^ok ' "$log")
+		f=$(grep -c '^not ok ' "$log")
+		passed=$((passed + p))
+		failed=$((failed + f))
+		if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
+			echo "$t: exited with $rc"
+			failed=$((failed + 1))
+		fi
+	done
+fi
+
+echo
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ] && [ $passed -gt 0 ]
