@@ -138,6 +138,13 @@ void		 hub_announce(struct hub *, const char *);
 void		 hub_config_changed(struct hub *);
 int		 hub_rooms_configure(struct hub *);
 
+/* main.c */
+int		 hub_reload(struct hub *);
+
+/* control.c: switchboardctl's socket */
+struct sd_event;
+int		 control_listen(struct hub *, struct sd_event *, int);
+
 /* nick.c */
 int		 nick_check(const char *, const char **);
 int		 room_name_check(const char *, const char **);

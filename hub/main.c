@@ -318,19 +318,20 @@ resolve_ids(struct hub *h)
  * error logged.
  */
 static int
-load_config(struct ctx *c, struct sb_config *cfg)
+load_config(struct ctx *c, struct sb_config *cfg, char *err, size_t errsz)
 {
-	char err[512];
 	const char *sd;
 
 	config_defaults(cfg);
 	if ((sd = getenv("STATE_DIRECTORY")) != NULL)
 		strlcpy(cfg->state_dir, sd, sizeof(cfg->state_dir));
-	if (config_load(cfg, c->config_path, err, sizeof(err)) < 0) {
-		if (!c->config_required && errno == ENOENT &&
-		    access(c->config_path, F_OK) < 0) {
+	if (config_load(cfg, c->config_path, err, errsz) < 0) {
+		if (!c->config_required && access(c->config_path, F_OK) < 0) {
 			sb_log(LOG_NOTICE, "%s not found; using defaults",
 			    c->config_path);
+			config_defaults(cfg);
+			if (sd != NULL)
+				strlcpy(cfg->state_dir, sd, sizeof(cfg->state_dir));
 			return 0;
 		}
 		sb_log(LOG_ERR, "config: %s", err);
@@ -342,15 +343,30 @@ load_config(struct ctx *c, struct sb_config *cfg)
 static int
 on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void *arg)
 {
-	struct ctx *c = arg;
+	hub_reload(&((struct ctx *)arg)->hub);
+	return 0;
+}
+
+/*
+ * Re-read the config file (SIGHUP, switchboardctl reload).  A broken file
+ * leaves the old config in place; the error names the line.  Returns 0
+ * or -EINVAL.
+ */
+int
+hub_reload(struct hub *h)
+{
+	struct ctx *c = h->ctx;
 	struct sb_config cfg;
+	char err[512];
+	int ret = 0;
 
 	if (c->notify)
 		sd_notify(0, "RELOADING=1");
-	if (load_config(c, &cfg) < 0) {
+	if (load_config(c, &cfg, err, sizeof(err)) < 0) {
 		sb_log_event(SB_EV_RELOAD, &(struct sb_log_fields){
-		    .reason = "config error" }, "reload failed; keeping the "
-		    "old config");
+		    .reason = err }, "reload failed, keeping the old config: %s",
+		    err);
+		ret = -EINVAL;
 	} else {
 		c->hub.cfg = cfg;
 		resolve_ids(&c->hub);
@@ -363,47 +379,17 @@ on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void *arg)
 	}
 	if (c->notify)
 		sd_notify(0, "READY=1");
-	return 0;
+	return ret;
 }
 
-/* The listening socket: from systemd, or bound at `path`. */
+/* Bind a listening SOCK_SEQPACKET socket at `path` (started by hand). */
 static int
-open_listener(const char *path)
+bind_unix(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char **names = NULL;
-	int n, i, fd = -1;
+	struct stat st;
+	int fd;
 
-	n = sd_listen_fds_with_names(1, &names);
-	if (n < 0) {
-		sb_log(LOG_ERR, "sd_listen_fds: %s", strerror(-n));
-		return -1;
-	}
-	for (i = 0; i < n; i++) {
-		int this = SD_LISTEN_FDS_START + i;
-
-		if (fd < 0 && sd_is_socket(this, AF_UNIX, SOCK_SEQPACKET, 1) > 0 &&
-		    (n == 1 || names == NULL || strcmp(names[i], "hub") == 0))
-			fd = this;
-	}
-	if (names != NULL) {
-		for (i = 0; i < n; i++)
-			free(names[i]);
-		free(names);
-	}
-	if (fd >= 0) {
-		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-		return fd;
-	}
-	if (n > 0) {
-		sb_log(LOG_ERR, "systemd passed %d sockets, none of them a "
-		    "listening SOCK_SEQPACKET socket named \"hub\"", n);
-		return -1;
-	}
-	if (path == NULL) {
-		sb_log(LOG_ERR, "no socket from systemd; use -s PATH");
-		return -1;
-	}
 	if (strlcpy(sa.sun_path, path, sizeof(sa.sun_path)) >=
 	    sizeof(sa.sun_path)) {
 		sb_log(LOG_ERR, "socket path too long: %s", path);
@@ -414,13 +400,9 @@ open_listener(const char *path)
 		sb_log(LOG_ERR, "socket: %s", strerror(errno));
 		return -1;
 	}
-	{
-		struct stat st;
-
-		/* A stale socket from a previous run; never remove other files. */
-		if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-			unlink(path);
-	}
+	/* A stale socket from a previous run; never remove other files. */
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(path);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    listen(fd, SOMAXCONN) < 0) {
 		sb_log(LOG_ERR, "%s: %s", path, strerror(errno));
@@ -430,10 +412,64 @@ open_listener(const char *path)
 	return fd;
 }
 
+/*
+ * The listening sockets: from systemd (the SOCK_SEQPACKET fds named
+ * "hub" and "control"; a single unnamed fd is the hub socket), else bound
+ * at the paths given with -s and -C.  Returns 0 or -1 (logged).
+ */
+static int
+open_listeners(const char *path, const char *ctlpath, int *hub_fd,
+    int *ctl_fd)
+{
+	char **names = NULL;
+	int n, i;
+
+	*hub_fd = *ctl_fd = -1;
+	n = sd_listen_fds_with_names(1, &names);
+	if (n < 0) {
+		sb_log(LOG_ERR, "sd_listen_fds: %s", strerror(-n));
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		int fd = SD_LISTEN_FDS_START + i;
+		const char *name = names != NULL ? names[i] : "";
+
+		if (sd_is_socket(fd, AF_UNIX, SOCK_SEQPACKET, 1) <= 0)
+			continue;
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+		if (strcmp(name, "control") == 0)
+			*ctl_fd = fd;
+		else if (*hub_fd < 0 && (strcmp(name, "hub") == 0 || n == 1))
+			*hub_fd = fd;
+	}
+	if (names != NULL) {
+		for (i = 0; i < n; i++)
+			free(names[i]);
+		free(names);
+	}
+	if (n > 0 && *hub_fd < 0) {
+		sb_log(LOG_ERR, "systemd passed %d sockets, none of them a "
+		    "listening SOCK_SEQPACKET socket named \"hub\"", n);
+		return -1;
+	}
+	if (*hub_fd < 0) {
+		if (path == NULL) {
+			sb_log(LOG_ERR, "no socket from systemd; use -s PATH");
+			return -1;
+		}
+		if ((*hub_fd = bind_unix(path)) < 0)
+			return -1;
+	}
+	if (*ctl_fd < 0 && ctlpath != NULL && (*ctl_fd = bind_unix(ctlpath)) < 0)
+		return -1;
+	return 0;
+}
+
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: switchboard-hub [-c config] [-s socket]\n");
+	fprintf(stderr, "usage: switchboard-hub [-c config] [-s socket] "
+	    "[-C control-socket]\n");
 	exit(2);
 }
 
@@ -441,13 +477,15 @@ int
 main(int argc, char *argv[])
 {
 	struct ctx c = { .config_path = CONFIG_DEFAULT_PATH, .listen_fd = -1 };
-	const char *sockpath = NULL;
+	const char *sockpath = NULL, *ctlpath = NULL;
+	char err[512];
+	int ctl_fd;
 	struct sb_config cfg;
 	sd_event_source *timer = NULL;
 	sigset_t ss;
 	int ch, r;
 
-	while ((ch = getopt(argc, argv, "c:s:h")) != -1) {
+	while ((ch = getopt(argc, argv, "c:s:C:h")) != -1) {
 		switch (ch) {
 		case 'c':
 			c.config_path = optarg;
@@ -455,6 +493,9 @@ main(int argc, char *argv[])
 			break;
 		case 's':
 			sockpath = optarg;
+			break;
+		case 'C':
+			ctlpath = optarg;
 			break;
 		default:
 			usage();
@@ -467,7 +508,7 @@ main(int argc, char *argv[])
 	hub_log_open(getenv("SWITCHBOARD_LOG_STDERR") == NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (load_config(&c, &cfg) < 0)
+	if (load_config(&c, &cfg, err, sizeof(err)) < 0)
 		return 2;
 	hub_init(&c.hub, &cfg, &hub_ops, &c);
 	do
@@ -479,7 +520,7 @@ main(int argc, char *argv[])
 		    "rules");
 		return 2;
 	}
-	if ((c.listen_fd = open_listener(sockpath)) < 0)
+	if (open_listeners(sockpath, ctlpath, &c.listen_fd, &ctl_fd) < 0)
 		return 1;
 
 	sigemptyset(&ss);
@@ -500,6 +541,10 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	sd_event_source_set_enabled(timer, SD_EVENT_ON);
+	if (ctl_fd >= 0 && (r = control_listen(&c.hub, c.event, ctl_fd)) < 0) {
+		sb_log(LOG_ERR, "control socket: %s", strerror(-r));
+		return 1;
+	}
 	sb_log_event(SB_EV_START, &(struct sb_log_fields){ .reason = "start" },
 	    "switchboard-hub started, epoch %lu, max %u clients",
 	    (unsigned long)c.hub.epoch, cfg.max_clients);

@@ -73,6 +73,7 @@ export function parseEvent(line) {
 export async function startSwitchboard(opts = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'sb-test-'));
   const sock = path.join(dir, 'hub.sock');
+  const control = path.join(dir, 'control.sock');
   const conf = path.join(dir, 'switchboard.conf');
   const config = {
     handler_user: String(process.getuid()),
@@ -89,7 +90,7 @@ export async function startSwitchboard(opts = {}) {
   let hub;
 
   function startHub() {
-    hub = spawn(HUB, ['-s', sock, '-c', conf], {
+    hub = spawn(HUB, ['-s', sock, '-C', control, '-c', conf], {
       env: { ...process.env, SWITCHBOARD_LOG_STDERR: '1', ASAN_OPTIONS: 'detect_leaks=1' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -136,6 +137,7 @@ export async function startSwitchboard(opts = {}) {
     port,
     dir,
     hubSocket: sock,
+    controlSocket: control,
     configPath: conf,
     get hubPid() { return hub.pid; },
     get saPid() { return sa.pid; },
