@@ -315,7 +315,9 @@ ws_conn_send(struct ws_conn *c, const struct ws_sink *sink, int opcode,
 
 /*
  * Start the close handshake.  The reason is cut to what fits in a
- * control frame, at a character boundary so it stays valid UTF-8.
+ * control frame, at a character boundary; a reason that is not valid
+ * UTF-8 (it may come from elsewhere) is left out, since the peer would
+ * have to fail the connection over it.
  */
 void
 ws_conn_close(struct ws_conn *c, const struct ws_sink *sink, int code,
@@ -334,6 +336,8 @@ ws_conn_close(struct ws_conn *c, const struct ws_sink *sink, int code,
 			while (n > 0 && ((unsigned char)reason[n] & 0xc0) == 0x80)
 				n--;
 		}
+		if (!utf8_valid(reason, n))
+			n = 0;
 	}
 	ws_conn_write_close(c, sink, code, reason, n);
 }

@@ -657,6 +657,14 @@ test_server_close(void **state)
 	assert_true(utf8_valid(rec.out.p + 4, 122));
 	ws_conn_free(&c);
 
+	/* A reason that is not UTF-8 is left out. */
+	rec.out.len = 0;
+	ws_conn_init(&c, 0);
+	ws_conn_close(&c, &sink, 1011, "bad \xc0\xaf");
+	assert_int_equal(rec.out.len, 4);
+	assert_memory_equal(rec.out.p, "\x88\x02\x03\xf3", 4);
+	ws_conn_free(&c);
+
 	rec.out.len = 0;
 	ws_conn_init(&c, 0);
 	ws_conn_close(&c, &sink, 4000, NULL);
