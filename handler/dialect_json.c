@@ -1,0 +1,549 @@
+/*
+ * The JSON dialect of WebSocket /chat, with the seed-003 shapes
+ * (docs/protocol-dialects.md, "JSON dialect").
+ *
+ * A command is one JSON object with a string "type".  Nesting is capped
+ * before jansson sees the text, duplicate keys are refused, and every
+ * field must have the type it is documented with.  Events are built with
+ * jansson and dumped compact; a hub string that is not valid UTF-8 turns
+ * the event into an error event instead.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "dialect.h"
+
+#define TARGET_MAX	(SB_NICK_MAX > SB_ROOM_MAX ? SB_NICK_MAX : SB_ROOM_MAX)
+#define ALIAS_DIGITS	19	/* a decimal up to LLONG_MAX */
+#define JSON_BADUTF8	"Invalid UTF-8 from the server"
+
+/* Is the nesting of the JSON text s[0..len) within the cap? */
+static int
+json_depth_ok(const char *s, size_t len)
+{
+	int depth = 0, instr = 0, esc = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (instr) {
+			if (esc)
+				esc = 0;
+			else if (s[i] == '\\')
+				esc = 1;
+			else if (s[i] == '"')
+				instr = 0;
+		} else if (s[i] == '"') {
+			instr = 1;
+		} else if (s[i] == '{' || s[i] == '[') {
+			if (++depth > DIALECT_JSON_DEPTH_MAX)
+				return 0;
+		} else if (s[i] == '}' || s[i] == ']') {
+			depth--;
+		}
+	}
+	return 1;
+}
+
+/*
+ * The string member `key` of `o`, checked as field `what` (see
+ * dialect_field()).  Absent and not `required`: "".  Returns 0 with *v
+ * set, or DIALECT_REPLY.
+ */
+static int
+json_str(struct dialect_err *e, json_t *o, const char *key, int required,
+    const char *what, size_t max, unsigned flags, const char **v)
+{
+	json_t *j = json_object_get(o, key);
+
+	if (j == NULL) {
+		if (required)
+			return dialect_fail(e, "syntax",
+			    "Field \"%s\" is required", key);
+		*v = "";
+		return dialect_field(e, what, "", 0, max, flags | DF_EMPTY_OK);
+	}
+	if (!json_is_string(j))
+		return dialect_fail(e, "syntax", "Field \"%s\" must be a string",
+		    key);
+	*v = json_string_value(j);
+	return dialect_field(e, what, *v, json_string_length(j), max, flags);
+}
+
+/*
+ * A seed-003 numeric id (`id`, `to_id`): a non-negative integer, or a
+ * string of decimal digits up to LLONG_MAX.  Written in decimal to out.
+ */
+static int
+json_alias(struct dialect_err *e, json_t *o, const char *key,
+    char out[ALIAS_DIGITS + 1])
+{
+	json_t *j = json_object_get(o, key);
+	const char *s;
+	size_t i, n;
+
+	if (j == NULL)
+		return dialect_fail(e, "syntax", "Field \"%s\" is required",
+		    key);
+	if (json_is_integer(j) && json_integer_value(j) >= 0) {
+		snprintf(out, ALIAS_DIGITS + 1, "%lld",
+		    (long long)json_integer_value(j));
+		return 0;
+	}
+	if (json_is_string(j)) {
+		s = json_string_value(j);
+		n = json_string_length(j);
+		for (i = 0; i < n; i++)
+			if (s[i] < '0' || s[i] > '9')
+				break;
+		if (n > 0 && i == n && (n < ALIAS_DIGITS || (n == ALIAS_DIGITS &&
+		    strcmp(s, "9223372036854775807") <= 0))) {
+			memcpy(out, s, n + 1);
+			return 0;
+		}
+	}
+	return dialect_fail(e, "syntax",
+	    "Field \"%s\" must be a non-negative integer", key);
+}
+
+/* Does a seed-003 color match ^#?[0-9A-Za-z]{1,20}$ ? */
+static int
+json_color_ok(const char *s, size_t len)
+{
+	size_t i = 0;
+
+	if (len > 0 && s[0] == '#')
+		i = 1;
+	if (len - i < 1 || len - i > DIALECT_COLOR_MAX - 1)
+		return 0;
+	for (; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
+			return 0;
+	return 1;
+}
+
+/* {"type":"system","id":N,"name":NICK,...}: seed-003 registration. */
+static int
+json_seed003_system(struct dialect *d, json_t *o, struct sb_packet *pkt,
+    struct dialect_err *e)
+{
+	char alias[ALIAS_DIGITS + 1];
+	const char *name;
+
+	e->identify = 1;
+	if (json_alias(e, o, "id", alias) || json_str(e, o, "name", 1,
+	    "name", SB_NICK_MAX, DF_WORD, &name))
+		return DIALECT_REPLY;
+	d->seed003 = 1;
+	return dialect_pack(d, pkt, SB_H_IDENTIFY, e, 3, name, "", alias);
+}
+
+/* {"type":"user","to_id":N,"message":TEXT,"color":C,...}: seed 003. */
+static int
+json_seed003_user(struct dialect *d, json_t *o, struct sb_packet *pkt,
+    struct dialect_err *e)
+{
+	char alias[ALIAS_DIGITS + 1];
+	const char *text, *color = "";
+	json_t *j;
+
+	if (json_alias(e, o, "to_id", alias) || json_str(e, o, "message", 1,
+	    "message", SB_TEXT_MAX, 0, &text))
+		return DIALECT_REPLY;
+	j = json_object_get(o, "color");
+	if (json_is_string(j) && json_color_ok(json_string_value(j),
+	    json_string_length(j)))
+		color = json_string_value(j);
+	d->seed003 = 1;
+	return dialect_pack(d, pkt, SB_H_PRIVMSG_ALIAS, e, 3, alias, text,
+	    color);
+}
+
+/* The command of a parsed object, by its "type". */
+static int
+json_command(struct dialect *d, json_t *o, const char *type,
+    struct sb_packet *pkt, struct dialect_err *e)
+{
+	const char *a, *b;
+	int has_room, has_to;
+
+	if (strcmp(type, "login") == 0) {
+		e->identify = 1;
+		if (json_str(e, o, "nick", 1, "nick", SB_NICK_MAX, DF_WORD, &a) ||
+		    json_str(e, o, "password", 0, "password", SB_PASS_MAX, 0, &b))
+			return DIALECT_REPLY;
+		return dialect_pack(d, pkt, SB_H_IDENTIFY, e, 3, a, b, "");
+	}
+	if (strcmp(type, "msg") == 0) {
+		if (json_str(e, o, "to", 1, "nick", SB_NICK_MAX, DF_WORD, &a) ||
+		    json_str(e, o, "text", 1, "text", SB_TEXT_MAX, 0, &b))
+			return DIALECT_REPLY;
+		return dialect_pack(d, pkt, SB_H_PRIVMSG, e, 2, a, b);
+	}
+	if (strcmp(type, "say") == 0) {
+		if (json_str(e, o, "room", 1, "room", SB_ROOM_MAX, DF_WORD, &a) ||
+		    json_str(e, o, "text", 1, "text", SB_TEXT_MAX, 0, &b))
+			return DIALECT_REPLY;
+		return dialect_pack(d, pkt, SB_H_ROOMMSG, e, 2, a, b);
+	}
+	if (strcmp(type, "users") == 0)
+		return dialect_pack(d, pkt, SB_H_LIST, e, 0);
+	if (strcmp(type, "rooms") == 0)
+		return dialect_pack(d, pkt, SB_H_ROOMS, e, 0);
+	if (strcmp(type, "join") == 0 || strcmp(type, "part") == 0 ||
+	    strcmp(type, "names") == 0) {
+		if (json_str(e, o, "room", 1, "room", SB_ROOM_MAX, DF_WORD, &a))
+			return DIALECT_REPLY;
+		return dialect_pack(d, pkt, type[0] == 'j' ? SB_H_JOIN :
+		    type[0] == 'p' ? SB_H_PART : SB_H_NAMES, e, 1, a);
+	}
+	if (strcmp(type, "nick") == 0) {
+		if (json_str(e, o, "nick", 1, "nick", SB_NICK_MAX, DF_WORD, &a))
+			return DIALECT_REPLY;
+		return dialect_pack(d, pkt, SB_H_NICK, e, 1, a);
+	}
+	if (strcmp(type, "me") == 0) {
+		has_room = json_object_get(o, "room") != NULL;
+		has_to = json_object_get(o, "to") != NULL;
+		if (has_room && has_to)
+			return dialect_fail(e, "syntax",
+			    "Fields \"room\" and \"to\" exclude each other");
+		if (json_str(e, o, has_room ? "room" : "to", 0, has_room ?
+		    "room" : has_to ? "nick" : "target", TARGET_MAX, DF_WORD |
+		    (has_room || has_to ? 0 : DF_EMPTY_OK), &a) ||
+		    json_str(e, o, "text", 1, "text", SB_TEXT_MAX, 0, &b))
+			return DIALECT_REPLY;
+		return dialect_pack(d, pkt, SB_H_ACTION, e, 2, a, b);
+	}
+	if (strcmp(type, "ping") == 0 || strcmp(type, "pong") == 0) {
+		if (json_str(e, o, "token", 0, "token", DIALECT_TOKEN_MAX,
+		    DF_WORD | DF_EMPTY_OK, &a))
+			return DIALECT_REPLY;
+		return dialect_pack(d, pkt, SB_H_PING, e, 1, a);
+	}
+	if (strcmp(type, "quit") == 0) {
+		if (json_str(e, o, "reason", 0, "reason", SB_REASON_MAX,
+		    DF_EMPTY_OK, &a))
+			return DIALECT_REPLY;
+		return dialect_pack(d, pkt, SB_H_QUIT, e, 1, a);
+	}
+	if (strcmp(type, "system") == 0)
+		return json_seed003_system(d, o, pkt, e);
+	if (strcmp(type, "user") == 0)
+		return json_seed003_user(d, o, pkt, e);
+	if (strlen(type) > DIALECT_ECHO_MAX)
+		return dialect_fail(e, "syntax", "Unknown type");
+	return dialect_fail(e, "syntax", "Unknown type \"%s\"", type);
+}
+
+/*
+ * Parse one JSON command (see dialect.h, dialect_parse()).
+ */
+int
+dialect_json_parse(struct dialect *d, const char *msg, size_t len,
+    struct sb_packet *pkt, struct dialect_err *e)
+{
+	json_error_t jerr;
+	json_t *o, *t;
+	int r;
+
+	assert(d != NULL && pkt != NULL && e != NULL);
+	assert(msg != NULL || len == 0);
+	if (len > DIALECT_INPUT_MAX)
+		return dialect_fail(e, "limit",
+		    "Message too long (max %d bytes)", DIALECT_INPUT_MAX);
+	if (!json_depth_ok(msg, len))
+		return dialect_fail(e, "limit", "JSON nested too deeply (max %d)",
+		    DIALECT_JSON_DEPTH_MAX);
+	o = json_loadb(msg != NULL ? msg : "", len, JSON_REJECT_DUPLICATES,
+	    &jerr);
+	if (o == NULL)
+		return dialect_fail(e, "syntax", "Invalid JSON: %s", jerr.text);
+	t = json_object_get(o, "type");
+	if (!json_is_object(o))
+		r = dialect_fail(e, "syntax", "Message must be a JSON object");
+	else if (t == NULL)
+		r = dialect_fail(e, "syntax", "Field \"type\" is required");
+	else if (!json_is_string(t))
+		r = dialect_fail(e, "syntax", "Field \"type\" must be a string");
+	else
+		r = json_command(d, o, json_string_value(t), pkt, e);
+	json_decref(o);
+	return r;
+}
+
+/* An event being built. */
+struct jev {
+	json_t	*o;
+	int	 badutf8;	/* a hub string was not UTF-8 */
+	int	 nomem;
+};
+
+/* Set o[key] = v, taking the reference; NULL v means out of memory. */
+static void
+jev_set(struct jev *j, const char *key, json_t *v)
+{
+	if (v == NULL || j->o == NULL || json_object_set_new(j->o, key, v))
+		j->nomem = 1;
+}
+
+/* o[key] = the string s[0..len), which must be valid UTF-8. */
+static void
+jev_str(struct jev *j, const char *key, const char *s, size_t len)
+{
+	if (!dialect_utf8_valid(s, len)) {
+		j->badutf8 = 1;
+		return;
+	}
+	jev_set(j, key, json_stringn(s, len));
+}
+
+static void
+jev_field(struct jev *j, const char *key, const struct sb_msg *m, size_t i)
+{
+	jev_str(j, key, m->field[i], m->flen[i]);
+}
+
+/* A new event {"type":TYPE,"time":ISO,"from":FROM}. */
+static void
+jev_start(struct jev *j, const char *type, time_t t, const char *from,
+    size_t fromlen)
+{
+	char iso[21];
+
+	*j = (struct jev){ .o = json_object() };
+	dialect_iso(t, iso);
+	jev_set(j, "type", json_string(type));
+	jev_set(j, "time", json_string(iso));
+	jev_str(j, "from", from, fromlen);
+}
+
+/* An array of the words of a space-separated list. */
+static json_t *
+jev_words(struct jev *j, const char *list, size_t len)
+{
+	const char *p = list, *w;
+	json_t *a = json_array();
+	size_t wl;
+
+	while (a != NULL && dialect_word_next(&p, list + len, &w, &wl)) {
+		if (!dialect_utf8_valid(w, wl))
+			j->badutf8 = 1;
+		else if (json_array_append_new(a, json_stringn(w, wl)) != 0)
+			j->nomem = 1;
+	}
+	return a;
+}
+
+static int jev_emit(struct jev *, struct dbuf *);
+
+/* {"type":"error","time":..,"from":"","code":CODE,"text":TEXT} */
+static int
+json_error_event(struct dbuf *b, const char *code, size_t clen,
+    const char *text, size_t tlen, int seed003)
+{
+	struct jev j;
+
+	if (seed003) {
+		j = (struct jev){ .o = json_object() };
+		jev_set(&j, "type", json_string("system"));
+		jev_str(&j, "message", text, tlen);
+		return jev_emit(&j, b);
+	}
+	jev_start(&j, "error", time(NULL), "", 0);
+	jev_str(&j, "code", code, clen);
+	jev_str(&j, "text", text, tlen);
+	return jev_emit(&j, b);
+}
+
+/*
+ * Dump the event as one compact JSON message.  If a hub string was not
+ * valid UTF-8, an error event takes its place.
+ */
+static int
+jev_emit(struct jev *j, struct dbuf *b)
+{
+	char *s = NULL;
+	int r;
+
+	if (!j->nomem && !j->badutf8 &&
+	    (s = json_dumps(j->o, JSON_COMPACT)) == NULL)
+		j->nomem = 1;
+	json_decref(j->o);
+	j->o = NULL;
+	if (j->nomem) {
+		free(s);
+		return -ENOMEM;
+	}
+	if (j->badutf8)
+		return json_error_event(b, "encoding", strlen("encoding"),
+		    JSON_BADUTF8, strlen(JSON_BADUTF8), 0);
+	dbuf_addstr(b, s);
+	free(s);
+	if ((r = dialect_end(b)) < 0)
+		return r;
+	return 1;
+}
+
+/* A client-side error, in this dialect. */
+int
+dialect_json_error(struct dialect *d, struct dbuf *b,
+    const struct dialect_err *e)
+{
+	assert(d != NULL && b != NULL && e != NULL);
+	return json_error_event(b, e->code, strlen(e->code), e->text,
+	    strlen(e->text), d->seed003);
+}
+
+/* msg (or the seed-003 usermsg) */
+static int
+json_msg(struct dialect *d, const struct sb_msg *m, struct dbuf *b)
+{
+	int flags = dialect_msg_flags(m);
+	int room = m->flen[3] > 0;
+	struct jev j;
+
+	if (flags < 0)
+		return flags;
+	if (!room && (d->seed003 || m->flen[6] > 0)) {
+		j = (struct jev){ .o = json_object() };
+		jev_set(&j, "type", json_string("usermsg"));
+		jev_field(&j, "name", m, 1);
+		jev_field(&j, "message", m, 4);
+		jev_field(&j, "color", m, 6);
+		return jev_emit(&j, b);
+	}
+	jev_start(&j, "msg", dialect_msg_time(m, 5), m->field[1],
+	    flags & DM_ANNOUNCE ? 0 : m->flen[1]);
+	if (room)
+		jev_field(&j, "room", m, 3);
+	else
+		jev_field(&j, "to", m, 2);
+	jev_field(&j, "text", m, 4);
+	if (flags & DM_ACTION)
+		jev_set(&j, "action", json_true());
+	if (flags & DM_HISTORY)
+		jev_set(&j, "history", json_true());
+	if (flags & DM_ANNOUNCE)
+		jev_set(&j, "announce", json_true());
+	return jev_emit(&j, b);
+}
+
+/* rooms: [{"name":NAME,"members":N},...] */
+static int
+json_rooms(const struct sb_msg *m, struct dbuf *b)
+{
+	const char *p = m->field[1], *w;
+	unsigned long count;
+	size_t wl, nl;
+	json_t *a = json_array(), *r;
+	struct jev j;
+
+	jev_start(&j, "rooms", time(NULL), "", 0);
+	while (a != NULL && dialect_word_next(&p, m->field[1] + m->flen[1],
+	    &w, &wl)) {
+		if (dialect_room_split(w, wl, &nl, &count) < 0) {
+			json_decref(a);
+			json_decref(j.o);
+			return -EBADMSG;
+		}
+		if (!dialect_utf8_valid(w, nl)) {
+			j.badutf8 = 1;
+			continue;
+		}
+		r = json_pack("{s:s%,s:I}", "name", w, nl, "members",
+		    (json_int_t)count);
+		if (r == NULL || json_array_append_new(a, r) != 0)
+			j.nomem = 1;
+	}
+	jev_set(&j, "rooms", a);
+	return jev_emit(&j, b);
+}
+
+/*
+ * Render a hub message as one JSON event (see dialect_render());
+ * every event is listed in docs/protocol-dialects.md.
+ */
+int
+dialect_json_render(struct dialect *d, const struct sb_msg *m,
+    struct dbuf *b)
+{
+	struct jev j;
+
+	assert(d != NULL && m != NULL && b != NULL);
+	switch (m->type) {
+	case SB_C_IDENTIFIED:
+		if (d->seed003) {
+			j = (struct jev){ .o = json_object() };
+			jev_set(&j, "type", json_string("system"));
+			jev_set(&j, "message",
+			    json_string("Initial message received"));
+			return jev_emit(&j, b);
+		}
+		jev_start(&j, "welcome", time(NULL), "", 0);
+		jev_field(&j, "nick", m, 0);
+		jev_field(&j, "name", m, 1);
+		jev_field(&j, "id", m, 2);
+		return jev_emit(&j, b);
+	case SB_C_LOGIN:
+		jev_start(&j, "login", time(NULL), "", 0);
+		jev_field(&j, "nick", m, 0);
+		jev_field(&j, "name", m, 1);
+		return jev_emit(&j, b);
+	case SB_C_QUIT:
+		jev_start(&j, "quit", time(NULL), "", 0);
+		jev_field(&j, "nick", m, 0);
+		jev_field(&j, "reason", m, 1);
+		return jev_emit(&j, b);
+	case SB_C_MSG:
+		return json_msg(d, m, b);
+	case SB_C_ERROR:
+		return json_error_event(b, m->field[0], m->flen[0], m->field[1],
+		    m->flen[1], d->seed003);
+	case SB_C_NICKLIST:
+		jev_start(&j, "users", time(NULL), "", 0);
+		if (m->flen[2] > 0)
+			jev_field(&j, "room", m, 2);
+		jev_set(&j, "users", jev_words(&j, m->field[1], m->flen[1]));
+		return jev_emit(&j, b);
+	case SB_C_ROOMLIST:
+		return json_rooms(m, b);
+	case SB_C_JOINED:
+		jev_start(&j, "join", time(NULL), "", 0);
+		jev_field(&j, "room", m, 0);
+		jev_field(&j, "nick", m, 1);
+		if (m->flen[2] > 0)
+			jev_set(&j, "members", jev_words(&j, m->field[2],
+			    m->flen[2]));
+		return jev_emit(&j, b);
+	case SB_C_PARTED:
+		jev_start(&j, "part", time(NULL), "", 0);
+		jev_field(&j, "room", m, 0);
+		jev_field(&j, "nick", m, 1);
+		jev_field(&j, "reason", m, 2);
+		return jev_emit(&j, b);
+	case SB_C_NICKCHANGE:
+		jev_start(&j, "nick", time(NULL), "", 0);
+		jev_field(&j, "old", m, 0);
+		jev_field(&j, "new", m, 1);
+		return jev_emit(&j, b);
+	case SB_C_PONG:
+	case SB_C_PING:
+		jev_start(&j, m->type == SB_C_PONG ? "pong" : "ping",
+		    time(NULL), "", 0);
+		jev_field(&j, "token", m, 0);
+		return jev_emit(&j, b);
+	case SB_C_CLOSE:
+		jev_start(&j, "close", time(NULL), "", 0);
+		jev_field(&j, "code", m, 0);
+		jev_field(&j, "reason", m, 1);
+		return jev_emit(&j, b);
+	default:
+		return -EBADMSG;
+	}
+}

@@ -1,0 +1,523 @@
+/*
+ * Unit tests of the JSON dialect of WebSocket /chat, seed-003 shapes
+ * included (handler/dialect_json.c).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "../../handler/dialect.h"
+
+static struct dialect D;
+static struct sb_packet P;
+static struct dbuf R;
+static struct sb_packet MP;
+static struct sb_msg M;
+
+static int
+setup(void **state)
+{
+	dialect_init(&D, DIALECT_JSON);
+	dbuf_init(&R, DIALECT_OUT_MAX);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	dialect_free(&D);
+	dbuf_free(&R);
+	return 0;
+}
+
+static int
+parsen(const char *s, size_t n)
+{
+	dbuf_truncate(&R, 0);
+	return dialect_parse(&D, s, n, &P, &R);
+}
+
+static int
+parse(const char *s)
+{
+	return parsen(s, strlen(s));
+}
+
+static void
+expect_cmd(const char *js, enum sb_type type, size_t n, ...)
+{
+	struct sb_msg m;
+	va_list ap;
+	size_t i;
+
+	assert_int_equal(parse(js), DIALECT_TO_HUB);
+	assert_int_equal(R.len, 0);
+	assert_int_equal(sb_msg_decode(&m, P.buf, P.len), 0);
+	assert_int_equal(m.type, type);
+	assert_int_equal(m.nfields, n);
+	va_start(ap, n);
+	for (i = 0; i < n; i++)
+		assert_string_equal(m.field[i], va_arg(ap, const char *));
+	va_end(ap);
+}
+
+/* Is s "YYYY-MM-DDTHH:MM:SSZ"? */
+static int
+iso_ok(const char *s)
+{
+	static const char pat[] = "dddd-dd-ddTdd:dd:ddZ";
+	size_t i;
+
+	if (strlen(s) != sizeof(pat) - 1)
+		return 0;
+	for (i = 0; pat[i] != '\0'; i++)
+		if (pat[i] == 'd' ? s[i] < '0' || s[i] > '9' : s[i] != pat[i])
+			return 0;
+	return 1;
+}
+
+/*
+ * The single message in R must be `want` once its "time" (which must be
+ * ISO 8601) is taken out; `want` is compact JSON in the expected order.
+ */
+static void
+expect_event(const char *want)
+{
+	json_error_t err;
+	json_t *o, *t;
+	char *s;
+
+	assert_int_equal(R.len, strlen(R.buf) + 1);
+	assert_null(strchr(R.buf, '\n'));
+	o = json_loads(R.buf, JSON_REJECT_DUPLICATES, &err);
+	assert_non_null(o);
+	t = json_object_get(o, "time");
+	assert_true(json_is_string(t));
+	assert_true(iso_ok(json_string_value(t)));
+	json_object_del(o, "time");
+	s = json_dumps(o, JSON_COMPACT);
+	assert_string_equal(s, want);
+	free(s);
+	json_decref(o);
+}
+
+static void
+expect_badn(const char *js, size_t n, const char *code, const char *text)
+{
+	char want[512];
+
+	assert_int_equal(parsen(js, n), DIALECT_REPLY);
+	snprintf(want, sizeof(want),
+	    "{\"type\":\"error\",\"from\":\"\",\"code\":\"%s\",\"text\":\"%s\"}",
+	    code, text);
+	expect_event(want);
+}
+
+static void
+expect_bad(const char *js, const char *code, const char *text)
+{
+	expect_badn(js, strlen(js), code, text);
+}
+
+/* Like expect_bad() for a text that only has to start with `prefix`. */
+static void
+expect_bad_prefix(const char *js, size_t n, const char *prefix)
+{
+	json_t *o;
+
+	assert_int_equal(parsen(js, n), DIALECT_REPLY);
+	o = json_loads(R.buf, 0, NULL);
+	assert_non_null(o);
+	assert_string_equal(json_string_value(json_object_get(o, "type")),
+	    "error");
+	assert_memory_equal(json_string_value(json_object_get(o, "text")),
+	    prefix, strlen(prefix));
+	json_decref(o);
+}
+
+static void
+build(enum sb_type type, ...)
+{
+	const char *f[SB_FIELDS_MAX];
+	size_t n = 0;
+	va_list ap;
+
+	va_start(ap, type);
+	while ((f[n] = va_arg(ap, const char *)) != NULL)
+		n++;
+	va_end(ap);
+	assert_int_equal(sb_msg_encode(&MP, type, 1, 1, 1, f, n), 0);
+	assert_int_equal(sb_msg_decode(&M, MP.buf, MP.len), 0);
+}
+
+static int
+render(void)
+{
+	dbuf_truncate(&R, 0);
+	return dialect_render(&D, &M, &R);
+}
+
+/* Render M: one message, exactly `want` (for events with a fixed time). */
+static void
+expect_render(const char *want)
+{
+	assert_int_equal(render(), 1);
+	assert_string_equal(R.buf, want);
+	assert_int_equal(R.len, strlen(want) + 1);
+}
+
+/* Render M: one message, `want` apart from its time. */
+static void
+expect_render_event(const char *want)
+{
+	assert_int_equal(render(), 1);
+	expect_event(want);
+}
+
+/* ---- parsing ---- */
+
+static void
+t_commands(void **state)
+{
+	expect_cmd("{\"type\":\"login\",\"nick\":\"alice\",\"password\":\"pw\"}",
+	    SB_H_IDENTIFY, 3, "alice", "pw", "");
+	expect_cmd("{\"nick\":\"alice\",\"type\":\"login\"}", SB_H_IDENTIFY, 3,
+	    "alice", "", "");
+	expect_cmd("{\"type\":\"msg\",\"to\":\"bob\",\"text\":\"hi\"}",
+	    SB_H_PRIVMSG, 2, "bob", "hi");
+	expect_cmd("{\"type\":\"say\",\"room\":\"lobby\",\"text\":\"hi all\"}",
+	    SB_H_ROOMMSG, 2, "lobby", "hi all");
+	expect_cmd("{\"type\":\"users\"}", SB_H_LIST, 0);
+	expect_cmd("{\"type\":\"rooms\"}", SB_H_ROOMS, 0);
+	expect_cmd("{\"type\":\"join\",\"room\":\"lobby\"}", SB_H_JOIN, 1,
+	    "lobby");
+	expect_cmd("{\"type\":\"part\",\"room\":\"lobby\"}", SB_H_PART, 1,
+	    "lobby");
+	expect_cmd("{\"type\":\"names\",\"room\":\"lobby\"}", SB_H_NAMES, 1,
+	    "lobby");
+	expect_cmd("{\"type\":\"nick\",\"nick\":\"new\"}", SB_H_NICK, 1, "new");
+	expect_cmd("{\"type\":\"me\",\"text\":\"waves\",\"room\":\"lobby\"}",
+	    SB_H_ACTION, 2, "lobby", "waves");
+	expect_cmd("{\"type\":\"me\",\"text\":\"pokes\",\"to\":\"bob\"}",
+	    SB_H_ACTION, 2, "bob", "pokes");
+	expect_cmd("{\"type\":\"me\",\"text\":\"shrugs\"}", SB_H_ACTION, 2, "",
+	    "shrugs");
+	expect_cmd("{\"type\":\"ping\"}", SB_H_PING, 1, "");
+	expect_cmd("{\"type\":\"ping\",\"token\":\"t1\"}", SB_H_PING, 1, "t1");
+	expect_cmd("{\"type\":\"pong\"}", SB_H_PING, 1, "");
+	expect_cmd("{\"type\":\"quit\"}", SB_H_QUIT, 1, "");
+	expect_cmd("{\"type\":\"quit\",\"reason\":\"bye\"}", SB_H_QUIT, 1,
+	    "bye");
+	expect_cmd(" {\"type\":\"msg\",\"to\":\"bob\",\"text\":"
+	    "\"\\u00e9\\ud83d\\ude00 \\\"q\\\"\"} ", SB_H_PRIVMSG, 2, "bob",
+	    "\xc3\xa9\xf0\x9f\x98\x80 \"q\"");
+	assert_int_equal(D.seed003, 0);
+}
+
+static void
+t_bad_fields(void **state)
+{
+	expect_bad("{\"type\":\"login\"}", "syntax",
+	    "Field \\\"nick\\\" is required");
+	expect_bad("{\"type\":\"login\",\"nick\":7}", "syntax",
+	    "Field \\\"nick\\\" must be a string");
+	expect_bad("{\"type\":\"msg\",\"to\":\"bob\"}", "syntax",
+	    "Field \\\"text\\\" is required");
+	expect_bad("{\"type\":\"msg\",\"to\":[\"bob\"],\"text\":\"x\"}",
+	    "syntax", "Field \\\"to\\\" must be a string");
+	expect_bad("{\"type\":\"msg\",\"to\":\"a b\",\"text\":\"x\"}",
+	    "syntax", "Nick must not contain spaces");
+	expect_bad("{\"type\":\"msg\",\"to\":\"\",\"text\":\"x\"}",
+	    "syntax", "Nick is empty");
+	expect_bad("{\"type\":\"msg\",\"to\":\"b\",\"text\":\"\"}",
+	    "syntax", "Text is empty");
+	expect_bad("{\"type\":\"say\",\"room\":\"r\",\"text\":\"a\\nb\"}",
+	    "encoding", "Control character in text");
+	expect_bad("{\"type\":\"join\",\"room\":null}", "syntax",
+	    "Field \\\"room\\\" must be a string");
+	expect_bad("{\"type\":\"me\",\"text\":\"x\",\"room\":\"r\","
+	    "\"to\":\"b\"}", "syntax",
+	    "Fields \\\"room\\\" and \\\"to\\\" exclude each other");
+	expect_bad("{\"type\":\"ping\",\"token\":\"a b\"}", "syntax",
+	    "Token must not contain spaces");
+}
+
+static void
+t_bad_json(void **state)
+{
+	static char deep[10001];
+	char big[DIALECT_INPUT_MAX + 64], want[128];
+	int n;
+
+	expect_bad_prefix("{\"type\":", 8, "Invalid JSON: ");
+	expect_bad_prefix("", 0, "Invalid JSON: ");
+	expect_bad_prefix("\"login\"", 7, "Invalid JSON: ");
+	expect_bad_prefix("{\"type\":\"ping\"} x", 17, "Invalid JSON: ");
+	expect_bad_prefix("{\"type\":\"ping\",\"type\":\"quit\"}", 29,
+	    "Invalid JSON: duplicate object key");
+	expect_bad_prefix("{\"type\":\"msg\",\"to\":\"b\",\"text\":\"a\\u0000b\"}",
+	    42, "Invalid JSON: ");
+	expect_bad_prefix("{\"type\":\"msg\",\"to\":\"b\",\"text\":\"\xff\"}", 33,
+	    "Invalid JSON: ");
+	expect_bad_prefix("{\"type\":\"ping\"}\0", 16, "Invalid JSON: ");
+	expect_bad("[1,2]", "syntax", "Message must be a JSON object");
+	expect_bad("{}", "syntax", "Field \\\"type\\\" is required");
+	expect_bad("{\"type\":1}", "syntax",
+	    "Field \\\"type\\\" must be a string");
+	expect_bad("{\"type\":\"dance\"}", "syntax",
+	    "Unknown type \\\"dance\\\"");
+	expect_bad("{\"type\":\"ping\",\"a\":[[[[1]]]]}", "limit",
+	    "JSON nested too deeply (max 4)");
+	expect_cmd("{\"type\":\"ping\",\"a\":[[[\"]]]]]]\"]]]}", SB_H_PING, 1,
+	    "");
+	memset(deep, '[', sizeof(deep) - 1);
+	expect_badn(deep, sizeof(deep) - 1, "limit",
+	    "JSON nested too deeply (max 4)");
+
+	n = snprintf(big, sizeof(big), "{\"type\":\"say\",\"room\":\"r\","
+	    "\"text\":\"%0*d\"}", SB_TEXT_MAX, 0);
+	assert_int_equal(parsen(big, (size_t)n), DIALECT_TO_HUB);
+	n = snprintf(big, sizeof(big), "{\"type\":\"say\",\"room\":\"r\","
+	    "\"text\":\"%0*d\"}", SB_TEXT_MAX + 1, 0);
+	snprintf(want, sizeof(want), "Text too long (max %d bytes)",
+	    SB_TEXT_MAX);
+	expect_badn(big, (size_t)n, "limit", want);
+	n = snprintf(big, sizeof(big), "{\"type\":\"nick\",\"nick\":\"%0*d\"}",
+	    SB_NICK_MAX + 1, 0);
+	snprintf(want, sizeof(want), "Nick too long (max %d bytes)",
+	    SB_NICK_MAX);
+	expect_badn(big, (size_t)n, "limit", want);
+	memset(big, ' ', sizeof(big));
+	snprintf(want, sizeof(want), "Message too long (max %d bytes)",
+	    DIALECT_INPUT_MAX);
+	expect_badn(big, DIALECT_INPUT_MAX + 1, "limit", want);
+}
+
+static void
+t_seed003(void **state)
+{
+	expect_cmd("{\"type\":\"system\",\"id\":7,\"projectId\":2424,"
+	    "\"name\":\"mks\"}", SB_H_IDENTIFY, 3, "mks", "", "7");
+	assert_int_equal(D.seed003, 1);
+	expect_cmd("{\"message\":\"hello\",\"type\":\"user\",\"name\":\"mks\","
+	    "\"id\":7,\"projectId\":2424,\"to_id\":5,\"color\":\"#FF0000\"}",
+	    SB_H_PRIVMSG_ALIAS, 3, "5", "hello", "#FF0000");
+	expect_cmd("{\"type\":\"user\",\"to_id\":\"12\",\"message\":\"x\","
+	    "\"color\":\"red\"}", SB_H_PRIVMSG_ALIAS, 3, "12", "x", "red");
+	/* a color that is not ^#?[0-9A-Za-z]{1,20}$ is dropped */
+	expect_cmd("{\"type\":\"user\",\"to_id\":5,\"message\":\"x\","
+	    "\"color\":\"red;background:url(x)\"}", SB_H_PRIVMSG_ALIAS, 3, "5",
+	    "x", "");
+	expect_cmd("{\"type\":\"user\",\"to_id\":5,\"message\":\"x\","
+	    "\"color\":\"<?php echo $colours[$user_colour]; ?>\"}",
+	    SB_H_PRIVMSG_ALIAS, 3, "5", "x", "");
+	expect_cmd("{\"type\":\"user\",\"to_id\":5,\"message\":\"x\","
+	    "\"color\":\"#012345678901234567890\"}", SB_H_PRIVMSG_ALIAS, 3,
+	    "5", "x", "");
+	expect_cmd("{\"type\":\"user\",\"to_id\":5,\"message\":\"x\","
+	    "\"color\":\"#01234567890123456789\"}", SB_H_PRIVMSG_ALIAS, 3,
+	    "5", "x", "#01234567890123456789");
+	expect_cmd("{\"type\":\"user\",\"to_id\":5,\"message\":\"x\","
+	    "\"color\":\"#\"}", SB_H_PRIVMSG_ALIAS, 3, "5", "x", "");
+	expect_cmd("{\"type\":\"user\",\"to_id\":5,\"message\":\"x\","
+	    "\"color\":7}", SB_H_PRIVMSG_ALIAS, 3, "5", "x", "");
+	expect_cmd("{\"type\":\"user\",\"to_id\":5,\"message\":\"x\"}",
+	    SB_H_PRIVMSG_ALIAS, 3, "5", "x", "");
+
+	/* errors in a seed-003 session come as system messages */
+	assert_int_equal(parse("{\"type\":\"user\",\"to_id\":-1,"
+	    "\"message\":\"x\"}"), DIALECT_REPLY);
+	assert_string_equal(R.buf, "{\"type\":\"system\",\"message\":"
+	    "\"Field \\\"to_id\\\" must be a non-negative integer\"}");
+	assert_int_equal(parse("{\"type\":\"user\",\"to_id\":1.5,"
+	    "\"message\":\"x\"}"), DIALECT_REPLY);
+	assert_int_equal(parse("{\"type\":\"user\",\"to_id\":\"5x\","
+	    "\"message\":\"x\"}"), DIALECT_REPLY);
+	assert_int_equal(parse("{\"type\":\"user\",\"to_id\":"
+	    "\"99999999999999999999\",\"message\":\"x\"}"), DIALECT_REPLY);
+	expect_cmd("{\"type\":\"user\",\"to_id\":\"9223372036854775807\","
+	    "\"message\":\"x\"}", SB_H_PRIVMSG_ALIAS, 3, "9223372036854775807",
+	    "x", "");
+	assert_int_equal(parse("{\"type\":\"user\",\"message\":\"x\"}"),
+	    DIALECT_REPLY);
+	assert_string_equal(R.buf, "{\"type\":\"system\",\"message\":"
+	    "\"Field \\\"to_id\\\" is required\"}");
+	assert_int_equal(parse("{\"type\":\"system\",\"id\":7}"),
+	    DIALECT_REPLY);
+	assert_string_equal(R.buf, "{\"type\":\"system\",\"message\":"
+	    "\"Field \\\"name\\\" is required\"}");
+}
+
+/* ---- rendering ---- */
+
+static void
+t_render_presence(void **state)
+{
+	build(SB_C_IDENTIFIED, "alice", "Alice", "12", NULL);
+	expect_render_event("{\"type\":\"welcome\",\"from\":\"\","
+	    "\"nick\":\"alice\",\"name\":\"Alice\",\"id\":\"12\"}");
+	build(SB_C_LOGIN, "bob", "bob", NULL);
+	expect_render_event("{\"type\":\"login\",\"from\":\"\","
+	    "\"nick\":\"bob\",\"name\":\"bob\"}");
+	build(SB_C_QUIT, "bob", "Ping timeout", NULL);
+	expect_render_event("{\"type\":\"quit\",\"from\":\"\","
+	    "\"nick\":\"bob\",\"reason\":\"Ping timeout\"}");
+	build(SB_C_ERROR, "nick_taken", "Nick is already in use.", NULL);
+	expect_render_event("{\"type\":\"error\",\"from\":\"\","
+	    "\"code\":\"nick_taken\",\"text\":\"Nick is already in use.\"}");
+	build(SB_C_NICKCHANGE, "bob", "robert", NULL);
+	expect_render_event("{\"type\":\"nick\",\"from\":\"\","
+	    "\"old\":\"bob\",\"new\":\"robert\"}");
+	build(SB_C_PONG, "t1", NULL);
+	expect_render_event("{\"type\":\"pong\",\"from\":\"\",\"token\":\"t1\"}");
+	build(SB_C_PING, "keepalive", NULL);
+	expect_render_event("{\"type\":\"ping\",\"from\":\"\","
+	    "\"token\":\"keepalive\"}");
+	build(SB_C_CLOSE, "kicked", "Bye", NULL);
+	expect_render_event("{\"type\":\"close\",\"from\":\"\","
+	    "\"code\":\"kicked\",\"reason\":\"Bye\"}");
+	build(SB_C_CONFIG, "idle_timeout=120", NULL);
+	assert_int_equal(render(), 0);
+	assert_int_equal(R.len, 0);
+}
+
+static void
+t_render_msg(void **state)
+{
+	build(SB_C_MSG, "private", "bob", "alice", "", "hi", "1795305541", "",
+	    NULL);
+	expect_render("{\"type\":\"msg\",\"time\":\"2026-11-21T23:59:01Z\","
+	    "\"from\":\"bob\",\"to\":\"alice\",\"text\":\"hi\"}");
+	build(SB_C_MSG, "room", "bob", "", "lobby", "hello", "0", "", NULL);
+	expect_render("{\"type\":\"msg\",\"time\":\"1970-01-01T00:00:00Z\","
+	    "\"from\":\"bob\",\"room\":\"lobby\",\"text\":\"hello\"}");
+	build(SB_C_MSG, "action", "bob", "", "lobby", "waves", "0", "", NULL);
+	expect_render("{\"type\":\"msg\",\"time\":\"1970-01-01T00:00:00Z\","
+	    "\"from\":\"bob\",\"room\":\"lobby\",\"text\":\"waves\","
+	    "\"action\":true}");
+	build(SB_C_MSG, "room,history", "bob", "", "lobby", "old", "0", "",
+	    NULL);
+	expect_render("{\"type\":\"msg\",\"time\":\"1970-01-01T00:00:00Z\","
+	    "\"from\":\"bob\",\"room\":\"lobby\",\"text\":\"old\","
+	    "\"history\":true}");
+	build(SB_C_MSG, "announce", "", "alice", "", "Reboot", "0", "", NULL);
+	expect_render("{\"type\":\"msg\",\"time\":\"1970-01-01T00:00:00Z\","
+	    "\"from\":\"\",\"to\":\"alice\",\"text\":\"Reboot\","
+	    "\"announce\":true}");
+	/* no time from the hub: now */
+	build(SB_C_MSG, "private", "bob", "alice", "", "hi", "", "", NULL);
+	expect_render_event("{\"type\":\"msg\",\"from\":\"bob\",\"to\":\"alice\","
+	    "\"text\":\"hi\"}");
+	/* a private message with a color is the seed-003 usermsg */
+	build(SB_C_MSG, "private", "mks", "bob", "", "hi", "0", "#F00", NULL);
+	expect_render("{\"type\":\"usermsg\",\"name\":\"mks\",\"message\":\"hi\","
+	    "\"color\":\"#F00\"}");
+	build(SB_C_MSG, "bogus", "bob", "alice", "", "hi", "0", "", NULL);
+	assert_int_equal(render(), -EBADMSG);
+	assert_int_equal(R.len, 0);
+}
+
+static void
+t_render_seed003(void **state)
+{
+	assert_int_equal(parse("{\"type\":\"system\",\"id\":7,\"name\":\"mks\"}"),
+	    DIALECT_TO_HUB);
+	build(SB_C_IDENTIFIED, "mks", "mks", "3", NULL);
+	expect_render("{\"type\":\"system\",\"message\":"
+	    "\"Initial message received\"}");
+	build(SB_C_MSG, "private", "bob", "mks", "", "yo", "0", "", NULL);
+	expect_render("{\"type\":\"usermsg\",\"name\":\"bob\",\"message\":\"yo\","
+	    "\"color\":\"\"}");
+	build(SB_C_ERROR, "no_such_nick", "User is already left.", NULL);
+	expect_render("{\"type\":\"system\",\"message\":"
+	    "\"User is already left.\"}");
+	/* room messages keep the native shape */
+	build(SB_C_MSG, "room", "bob", "", "lobby", "x", "0", "", NULL);
+	expect_render("{\"type\":\"msg\",\"time\":\"1970-01-01T00:00:00Z\","
+	    "\"from\":\"bob\",\"room\":\"lobby\",\"text\":\"x\"}");
+}
+
+static void
+t_render_lists(void **state)
+{
+	build(SB_C_NICKLIST, "1", "alice bob", "", NULL);
+	assert_int_equal(render(), 0);
+	build(SB_C_NICKLIST, "0", "carol", "", NULL);
+	expect_render_event("{\"type\":\"users\",\"from\":\"\","
+	    "\"users\":[\"alice\",\"bob\",\"carol\"]}");
+	build(SB_C_NICKLIST, "0", "", "lobby", NULL);
+	expect_render_event("{\"type\":\"users\",\"from\":\"\","
+	    "\"room\":\"lobby\",\"users\":[]}");
+	build(SB_C_ROOMLIST, "0", "lobby:3 dev:0", NULL);
+	expect_render_event("{\"type\":\"rooms\",\"from\":\"\",\"rooms\":"
+	    "[{\"name\":\"lobby\",\"members\":3},"
+	    "{\"name\":\"dev\",\"members\":0}]}");
+	build(SB_C_ROOMLIST, "0", "lobby:3 bad", NULL);
+	assert_int_equal(render(), -EBADMSG);
+	assert_int_equal(R.len, 0);
+	build(SB_C_JOINED, "lobby", "alice", "bob alice", NULL);
+	expect_render_event("{\"type\":\"join\",\"from\":\"\",\"room\":\"lobby\","
+	    "\"nick\":\"alice\",\"members\":[\"bob\",\"alice\"]}");
+	build(SB_C_JOINED, "lobby", "carol", "", NULL);
+	expect_render_event("{\"type\":\"join\",\"from\":\"\",\"room\":\"lobby\","
+	    "\"nick\":\"carol\"}");
+	build(SB_C_PARTED, "lobby", "carol", "left", NULL);
+	expect_render_event("{\"type\":\"part\",\"from\":\"\",\"room\":\"lobby\","
+	    "\"nick\":\"carol\",\"reason\":\"left\"}");
+}
+
+static void
+t_escaping(void **state)
+{
+	json_t *o;
+
+	build(SB_C_MSG, "private", "\"}, {\"type\":\"x", "alice", "",
+	    "line\nbreak \"quoted\" </script> \x01 \xe2\x82\xac", "0", "",
+	    NULL);
+	assert_int_equal(render(), 1);
+	assert_null(strchr(R.buf, '\n'));
+	o = json_loads(R.buf, JSON_REJECT_DUPLICATES, NULL);
+	assert_non_null(o);
+	assert_string_equal(json_string_value(json_object_get(o, "from")),
+	    "\"}, {\"type\":\"x");
+	assert_string_equal(json_string_value(json_object_get(o, "text")),
+	    "line\nbreak \"quoted\" </script> \x01 \xe2\x82\xac");
+	assert_string_equal(json_string_value(json_object_get(o, "type")),
+	    "msg");
+	json_decref(o);
+
+	/* a hub string that is not UTF-8 becomes an error event */
+	build(SB_C_MSG, "private", "bob", "alice", "", "bad \xff", "0", "",
+	    NULL);
+	expect_render_event("{\"type\":\"error\",\"from\":\"\","
+	    "\"code\":\"encoding\",\"text\":\"Invalid UTF-8 from the server\"}");
+	build(SB_C_NICKLIST, "0", "ok b\xc3", "", NULL);
+	expect_render_event("{\"type\":\"error\",\"from\":\"\","
+	    "\"code\":\"encoding\",\"text\":\"Invalid UTF-8 from the server\"}");
+
+	/* client bytes quoted in an error stay valid */
+	expect_bad("{\"type\":\"\\u0001\"}", "syntax",
+	    "Unknown type \\\"?\\\"");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+		T(t_commands), T(t_bad_fields), T(t_bad_json), T(t_seed003),
+		T(t_render_presence), T(t_render_msg), T(t_render_seed003),
+		T(t_render_lists), T(t_escaping),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
