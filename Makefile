@@ -57,33 +57,41 @@ all: $(PROGS)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) $(HARDEN) $(CFLAGS) -MMD -MP -c -o $@ $<
+	@echo "  CC      $<"
+	@$(CC) $(BASEFLAGS) $(HARDEN) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(B)/asan/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) -O1 -g $(SAN) -MMD -MP -c -o $@ $<
+	@echo "  CC      $< (asan)"
+	@$(CC) $(BASEFLAGS) -O1 -g $(SAN) -MMD -MP -c -o $@ $<
 
 # The page is built into the handler, so a spawn reads no file.
 $(B)/obj/handler/www.o $(B)/asan/handler/www.o: $(WWW)
 
 $(B)/switchboard-handler: $(call obj,handler/main.c $(HANDLER_SRC) $(COMMON_SRC))
-	$(CC) $(CFLAGS) -o $@ $^ $(HANDLER_LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(HANDLER_LIBS)
 
 $(B)/switchboard-hub: $(call obj,hub/main.c $(HUB_SRC) $(COMMON_SRC))
-	$(CC) $(CFLAGS) -o $@ $^ $(HUB_LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(HUB_LIBS)
 
 $(B)/switchboardctl: $(call obj,$(CTL_SRC) $(COMMON_SRC))
-	$(CC) $(CFLAGS) -o $@ $^ $(HUB_LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(HUB_LIBS)
 
 # Sanitized builds of the programs, for the integration tests.
 $(B)/asan/switchboard-handler: $(call aobj,handler/main.c $(HANDLER_SRC) $(COMMON_SRC))
-	$(CC) $(SAN) -o $@ $^ -lexpat -ljansson -lbsd -lmd
+	@echo "  LD      $@"
+	@$(CC) $(SAN) -o $@ $^ -lexpat -ljansson -lbsd -lmd
 
 $(B)/asan/switchboard-hub: $(call aobj,hub/main.c $(HUB_SRC) $(COMMON_SRC))
-	$(CC) $(SAN) -o $@ $^ $(HUB_LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(SAN) -o $@ $^ $(HUB_LIBS)
 
 $(B)/asan/test_%: $(call aobj,tests/unit/test_%.c) $(call aobj,$(HANDLER_SRC) $(HUB_SRC) $(COMMON_SRC))
-	$(CC) $(SAN) -o $@ $^ $(UNIT_LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(SAN) -o $@ $^ $(UNIT_LIBS)
 
 asan: $(B)/asan/switchboard-hub $(B)/asan/switchboard-handler
 
@@ -92,7 +100,7 @@ asan: $(B)/asan/switchboard-hub $(B)/asan/switchboard-handler
 DEB_BUILD	= gcc make pkg-config libsystemd-dev libbsd-dev libmd-dev \
 		  libexpat1-dev libjansson-dev libcrypt-dev libcmocka-dev \
 		  systemd
-DEB_TEST	= nodejs npm chromium haxe iproute2 util-linux procps \
+DEB_TEST	= chromium haxe iproute2 util-linux procps \
 		  netcat-openbsd curl
 NODE_STAMP	= node_modules/.package-lock.json
 
@@ -101,6 +109,8 @@ deps-build:
 
 deps-test: deps-build
 	@sh tests/deps.sh $(DEB_TEST)
+	@command -v node >/dev/null && command -v npm >/dev/null || \
+		sh tests/deps.sh nodejs npm
 	@if [ ! -f $(NODE_STAMP) ] || [ package-lock.json -nt $(NODE_STAMP) ]; then \
 		npm ci --no-audit --no-fund; fi
 
@@ -227,7 +237,8 @@ verify-units: all
 systemd-test: all
 	@bash tests/systemd/units.test.sh
 
-check: security-check systemd-test
+# tests/run-checks.sh runs tests/systemd/units.test.sh itself.
+check: security-check
 
 .PHONY: install uninstall security-check verify-units systemd-test
 # --- end install ---

@@ -82,7 +82,11 @@ enum sniff_result sniff(const char *, size_t);
 /* xmlsock.c */
 int	xmlsock_next(const char *, size_t, size_t, size_t *, char *);
 
-/* main.c: what session.c and serve.c may ask of the I/O side */
+/* conn.c: the I/O side */
+int	conn_run(struct conn *);
+void	conn_free(struct conn *);
+void	conn_remote_init(struct conn *);
+void	conn_hub_connect(struct conn *);
 uint64_t now_ms(void);
 int	conn_write(struct conn *, const void *, size_t);
 int	conn_hub_send(struct conn *, const struct sb_packet *);

@@ -218,7 +218,6 @@ serve_upgrade(struct conn *c, const struct http_request *r)
 		c->dialect_set = 1;
 	}
 	/* The tunnel buffers the XMLSocket stream in `in`. */
-	buf_reset(&c->in);
 	c->in.max = c->cfg.xmlsocket_max + 2;
 }
 

@@ -216,7 +216,9 @@ session_ws_feed(struct conn *c, const unsigned char *p, size_t len)
 void
 session_client_bytes(struct conn *c)
 {
+	unsigned char early[HTTP_HEAD_MAX + 1];
 	struct http_request req;
+	size_t n;
 	int r;
 
 	for (;;) {
@@ -265,18 +267,13 @@ session_client_bytes(struct conn *c)
 				    "Malformed request");
 				return;
 			}
+			/* Keep what came behind the head: early WebSocket frames. */
+			n = c->in.len - (size_t)r;
+			memcpy(early, buf_head(&c->in) + r, n);
 			serve_request(c, &req);
-			buf_consume(&c->in, (size_t)r);
-			if (c->mode == MODE_WEBSOCKET && c->in.len > 0) {
-				/* Frames sent right behind the handshake. */
-				unsigned char early[HTTP_HEAD_MAX + 1];
-				size_t n = c->in.len;
-
-				memcpy(early, buf_head(&c->in), n);
-				buf_reset(&c->in);
+			buf_reset(&c->in);
+			if (c->mode == MODE_WEBSOCKET && n > 0)
 				session_ws_feed(c, early, n);
-			} else
-				buf_reset(&c->in);
 			return;
 		case MODE_XMLSOCKET:
 			xmlsocket_messages(c, 0);

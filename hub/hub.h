@@ -138,8 +138,9 @@ void		 hub_announce(struct hub *, const char *);
 void		 hub_config_changed(struct hub *);
 int		 hub_rooms_configure(struct hub *);
 
-/* main.c */
+/* server.c */
 int		 hub_reload(struct hub *);
+int		 hubd_run(const char *, int, const char *, const char *);
 
 /* control.c: switchboardctl's socket */
 struct sd_event;

@@ -1,0 +1,448 @@
+/*
+ * The handler's I/O: the client's and the hub's file descriptors, the
+ * bounded buffers between them, deadlines, and the poll loop (conn_run).
+ */
+#include <arpa/inet.h>
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+
+#include "handler.h"
+
+uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * Queue bytes for the client.  A client that lets more than outq_max
+ * bytes pile up is not reading: it is dropped (slow reader), so it never
+ * makes the hub or the others wait.  Returns 0 or -1 (dropped).
+ */
+int
+conn_write(struct conn *c, const void *p, size_t len)
+{
+	if (c->write_shut)
+		return -1;
+	if (buf_append(&c->out, p, len) < 0) {
+		buf_reset(&c->out);
+		conn_event(c, "slow_reader", "%zu bytes queued for the client",
+		    c->out.max);
+		conn_hub_pack(c, SB_H_QUIT, "Slow reader: output queue full",
+		    NULL);
+		conn_finish(c);
+		return -1;
+	}
+	return 0;
+}
+
+/* Try to send the datagrams queued for the hub. */
+static void
+hub_flush(struct conn *c)
+{
+	while (c->hubq.len >= 4 && c->hub_fd >= 0) {
+		uint32_t n;
+
+		memcpy(&n, buf_head(&c->hubq), 4);
+		if (send(c->hub_fd, buf_head(&c->hubq) + 4, n,
+		    MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			session_hub_lost(c);
+			return;
+		}
+		buf_consume(&c->hubq, 4 + n);
+	}
+}
+
+/*
+ * Send a datagram to the hub, queueing it while the socket is full.
+ * Returns 0, or -1 when the hub is away or the queue is full.
+ */
+int
+conn_hub_send(struct conn *c, const struct sb_packet *p)
+{
+	uint32_t n = (uint32_t)p->len;
+
+	if (c->hub_fd < 0)
+		return -1;
+	if (buf_append(&c->hubq, &n, 4) < 0)
+		return -1;
+	if (buf_append(&c->hubq, p->buf, p->len) < 0) {
+		c->hubq.len -= 4;
+		return -1;
+	}
+	hub_flush(c);
+	return 0;
+}
+
+/* Pack a message from a NULL-terminated field list and send it. */
+int
+conn_hub_pack(struct conn *c, enum sb_type type, ...)
+{
+	const char *f[SB_FIELDS_MAX], *v;
+	struct sb_packet p;
+	size_t n = 0;
+	va_list ap;
+
+	va_start(ap, type);
+	while ((v = va_arg(ap, const char *)) != NULL && n < SB_FIELDS_MAX)
+		f[n++] = v;
+	va_end(ap);
+	if (sb_msg_encode(&p, type, c->session, 0, 0, f, n) < 0)
+		return -1;
+	return conn_hub_send(c, &p);
+}
+
+/* Tell the hub what this connection is, once. */
+void
+conn_hello(struct conn *c, const char *transport)
+{
+	char v[8];
+
+	if (c->hello_sent)
+		return;
+	c->hello_sent = 1;
+	snprintf(v, sizeof(v), "%d", SB_PROTO_VERSION);
+	conn_hub_pack(c, SB_H_HELLO, v, transport, c->remote, NULL);
+}
+
+/*
+ * Ask the hub to log an event for this connection (the hub writes the
+ * journal); without a hub, the line goes to stderr.
+ */
+void
+conn_event(struct conn *c, const char *event, const char *fmt, ...)
+{
+	char detail[SB_REASON_MAX + 1];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	if (c->hub_fd < 0 || !c->hello_sent ||
+	    conn_hub_pack(c, SB_H_EVENT, event, detail, NULL) < 0) {
+		char esc[sizeof(detail) * 4];
+
+		sb_log_escape(esc, sizeof(esc), detail);
+		sb_log(LOG_INFO, "%s from %s: %s", event, c->remote, esc);
+	}
+}
+
+/* No more input is wanted: flush what is queued, then exit. */
+void
+conn_finish(struct conn *c)
+{
+	if (c->done)
+		return;
+	c->done = 1;
+	c->mode = MODE_CLOSING;
+	c->deadline_ms = now_ms() + HANDLER_LINGER_MS;
+}
+
+void
+conn_remote_init(struct conn *c)
+{
+	const char *a = getenv("REMOTE_ADDR"), *p = getenv("REMOTE_PORT");
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN];
+
+	if (a != NULL && *a != '\0') {
+		snprintf(c->remote, sizeof(c->remote), strchr(a, ':') ?
+		    "[%s]:%s" : "%s:%s", a, p ? p : "0");
+		return;
+	}
+	strlcpy(c->remote, "local", sizeof(c->remote));
+	if (getpeername(c->in_fd, (struct sockaddr *)&ss, &sl) < 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+		snprintf(c->remote, sizeof(c->remote), "%s:%u", host,
+		    ntohs(s4->sin_port));
+	} else if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&ss;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+		snprintf(c->remote, sizeof(c->remote), "[%s]:%u", host,
+		    ntohs(s6->sin6_port));
+	}
+}
+
+/*
+ * Connect to the hub and wait (bounded) for its C_CONFIG.  On failure the
+ * reason is kept in hub_error and the connection is answered with a
+ * "service unavailable" of its own kind.
+ */
+void
+conn_hub_connect(struct conn *c)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	unsigned char dgram[SB_MSG_MAX];
+	struct pollfd pfd;
+	struct sb_msg m;
+	char err[256];
+	uint64_t until;
+	ssize_t n;
+
+	if (strlcpy(sa.sun_path, c->hub_path, sizeof(sa.sun_path)) >=
+	    sizeof(sa.sun_path)) {
+		snprintf(c->hub_error, sizeof(c->hub_error), "hub socket path "
+		    "too long");
+		return;
+	}
+	c->hub_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (c->hub_fd < 0 ||
+	    connect(c->hub_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		snprintf(c->hub_error, sizeof(c->hub_error), "cannot reach the "
+		    "hub at %s: %s", c->hub_path, strerror(errno));
+		goto fail;
+	}
+	until = now_ms() + HANDLER_CONFIG_WAIT_MS;
+	for (;;) {
+		uint64_t now = now_ms();
+
+		pfd = (struct pollfd){ .fd = c->hub_fd, .events = POLLIN };
+		if (now >= until || poll(&pfd, 1, (int)(until - now)) == 0) {
+			snprintf(c->hub_error, sizeof(c->hub_error), "the hub "
+			    "at %s did not send its settings", c->hub_path);
+			goto fail;
+		}
+		n = recv(c->hub_fd, dgram, sizeof(dgram), 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || sb_msg_decode(&m, dgram, (size_t)n) < 0 ||
+		    m.type != SB_C_CONFIG) {
+			snprintf(c->hub_error, sizeof(c->hub_error), "the hub "
+			    "at %s closed or sent no settings", c->hub_path);
+			goto fail;
+		}
+		break;
+	}
+	if (config_apply_msg(&c->cfg, &m, err, sizeof(err)) < 0) {
+		snprintf(c->hub_error, sizeof(c->hub_error), "bad settings "
+		    "from the hub: %s", err);
+		goto fail;
+	}
+	c->have_config = 1;
+	fcntl(c->hub_fd, F_SETFL, fcntl(c->hub_fd, F_GETFL) | O_NONBLOCK);
+	return;
+fail:
+	sb_log(LOG_ERR, "%s", c->hub_error);
+	if (c->hub_fd >= 0)
+		close(c->hub_fd);
+	c->hub_fd = -1;
+}
+
+/* Read every datagram the hub has for us. */
+static void
+hub_read(struct conn *c)
+{
+	unsigned char dgram[SB_MSG_MAX];
+	struct sb_msg m;
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < 64 && c->hub_fd >= 0; i++) {
+		n = recv(c->hub_fd, dgram, sizeof(dgram), MSG_DONTWAIT | MSG_TRUNC);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+		    errno == EINTR))
+			return;
+		if (n <= 0) {
+			session_hub_lost(c);
+			return;
+		}
+		if ((size_t)n > sizeof(dgram) ||
+		    sb_msg_decode(&m, dgram, (size_t)n) < 0) {
+			/* The hub is trusted: a bad datagram is a bug. */
+			sb_log(LOG_ERR, "malformed datagram from the hub (%zd "
+			    "bytes)", n);
+			session_hub_lost(c);
+			return;
+		}
+		if (m.type == SB_C_CONFIG) {
+			char err[256];
+
+			if (config_apply_msg(&c->cfg, &m, err, sizeof(err)) < 0)
+				sb_log(LOG_ERR, "bad settings from the hub: %s",
+				    err);
+			continue;
+		}
+		session_hub_message(c, &m);
+	}
+}
+
+static void
+client_read(struct conn *c)
+{
+	unsigned char chunk[HANDLER_READ_CHUNK];
+	size_t off;
+	ssize_t n;
+
+	n = read(c->in_fd, chunk, sizeof(chunk));
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return;
+		c->client_eof = 1;
+	} else if (n == 0)
+		c->client_eof = 1;
+	if (c->client_eof) {
+		session_client_eof(c);
+		return;
+	}
+	c->last_rx_ms = now_ms();
+	c->ping_sent_ms = 0;
+	if (c->mode == MODE_CLOSING)
+		return;		/* lingering: input is drained, not read */
+	/*
+	 * Hand the bytes over as the buffer has room; the parsers consume
+	 * what they understand, so a read holding many small messages fits.
+	 */
+	for (off = 0; off < (size_t)n && !c->done; ) {
+		size_t take = (size_t)n - off, room = c->in.max - c->in.len;
+
+		if (c->mode == MODE_WEBSOCKET) {
+			session_ws_feed(c, chunk + off, take);
+			return;
+		}
+		if (room == 0) {
+			/* Only reachable when a parser did not refuse in time. */
+			serve_error(c, 431, "Request too large");
+			return;
+		}
+		if (take > room)
+			take = room;
+		buf_append(&c->in, chunk + off, take);
+		off += take;
+		session_client_bytes(c);
+	}
+}
+
+static void
+client_flush(struct conn *c)
+{
+	ssize_t n;
+
+	while (c->out.len > 0) {
+		n = write(c->out_fd, buf_head(&c->out), c->out.len);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			if (errno == EINTR)
+				continue;
+			buf_reset(&c->out);
+			c->client_eof = 1;
+			session_client_eof(c);
+			return;
+		}
+		buf_consume(&c->out, (size_t)n);
+	}
+}
+
+
+/*
+ * Serve the connection until it ends.  Returns 0, or 1 when a system
+ * call failed.
+ */
+int
+conn_run(struct conn *c)
+{
+	for (;;) {
+		struct pollfd pfd[3];
+		nfds_t n = 0;
+		int ci = -1, co = -1, hi = -1, timeout = -1;
+		uint64_t now = now_ms();
+
+		if (c->done) {
+			if (now >= c->deadline_ms ||
+			    (c->out.len == 0 && c->client_eof))
+				break;
+			if (c->out.len == 0 && !c->write_shut) {
+				shutdown(c->out_fd, SHUT_WR);
+				c->write_shut = 1;
+			}
+		}
+		if (!c->client_eof) {
+			ci = (int)n;
+			pfd[n++] = (struct pollfd){ .fd = c->in_fd, .events = POLLIN };
+		}
+		if (c->out.len > 0 && !c->client_eof) {
+			if (c->out_fd == c->in_fd && ci >= 0)
+				pfd[ci].events |= POLLOUT, co = ci;
+			else {
+				co = (int)n;
+				pfd[n++] = (struct pollfd){ .fd = c->out_fd,
+				    .events = POLLOUT };
+			}
+		}
+		if (c->hub_fd >= 0) {
+			hi = (int)n;
+			pfd[n++] = (struct pollfd){ .fd = c->hub_fd,
+			    .events = POLLIN | (c->hubq.len ? POLLOUT : 0) };
+		}
+		session_tick(c, now);
+		if (c->deadline_ms != 0)
+			timeout = c->deadline_ms > now ?
+			    (int)(c->deadline_ms - now) : 0;
+		if (n == 0)
+			break;
+		if (poll(pfd, n, timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			sb_log(LOG_ERR, "poll: %s", strerror(errno));
+			conn_free(c);
+			return 1;
+		}
+		if (hi >= 0 && (pfd[hi].revents & POLLOUT))
+			hub_flush(c);
+		if (hi >= 0 && (pfd[hi].revents & (POLLIN | POLLHUP | POLLERR)))
+			hub_read(c);
+		if (co >= 0 && (pfd[co].revents & (POLLOUT | POLLERR)))
+			client_flush(c);
+		if (ci >= 0 && !c->client_eof &&
+		    (pfd[ci].revents & (POLLIN | POLLHUP | POLLERR)))
+			client_read(c);
+		if (c->out.len > 0 && !c->client_eof)
+			client_flush(c);
+	}
+	if (c->hub_fd >= 0)
+		hub_flush(c);
+	conn_free(c);
+	return 0;
+}
+
+/* Release what the connection holds (so LeakSanitizer sees no leak). */
+void
+conn_free(struct conn *c)
+{
+	if (c->ws_active)
+		ws_conn_free(&c->ws);
+	if (c->dialect_set)
+		dialect_free(&c->dialect);
+	buf_free(&c->in);
+	buf_free(&c->out);
+	buf_free(&c->hubq);
+	if (c->hub_fd >= 0)
+		close(c->hub_fd);
+	c->hub_fd = -1;
+}

@@ -1,0 +1,533 @@
+/*
+ * The hub daemon: the sd-event loop, the listening sockets, the peers'
+ * I/O, reloading, and readiness/status for systemd.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bsd/stdlib.h>
+#include <bsd/string.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include "hub.h"
+
+#define HUB_RECV_BURST	64	/* datagrams read per wake-up of one peer */
+#define HUB_STATUS_USEC	(5 * 1000000ULL)
+
+struct ctx {
+	struct hub	 hub;
+	sd_event	*event;
+	int		 listen_fd;
+	const char	*config_path;
+	int		 config_required;	/* -c given */
+	unsigned	 last_status;
+	int		 notify;		/* started by systemd */
+};
+
+static int	peer_io(sd_event_source *, int, uint32_t, void *);
+
+static uint64_t
+ops_now_usec(struct hub *h)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void
+peer_want_write(struct peer *p, int on)
+{
+	if (p->io != NULL)
+		sd_event_source_set_io_events(p->io,
+		    EPOLLIN | (on ? EPOLLOUT : 0));
+}
+
+/*
+ * Write queued datagrams while the socket takes them.  Returns 0, or -1
+ * when the peer is gone (killed).
+ */
+static int
+peer_flush(struct hub *h, struct peer *p)
+{
+	struct pkt *k;
+
+	while ((k = TAILQ_FIRST(&p->outq)) != NULL) {
+		if (send(p->fd, k->buf, k->len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			hub_peer_kill(h, p, NULL, NULL);
+			return -1;
+		}
+		TAILQ_REMOVE(&p->outq, k, entry);
+		p->outq_bytes -= k->len;
+		free(k);
+	}
+	peer_want_write(p, !TAILQ_EMPTY(&p->outq));
+	return 0;
+}
+
+/*
+ * ops->send: write now when nothing is queued, else queue.  A handler
+ * that lets HUB_PEER_QUEUE_MAX bytes pile up is not reading: it is cut
+ * off, so that it never makes the hub or the others wait.
+ */
+static int
+ops_send(struct hub *h, struct peer *p, const struct sb_packet *pkt)
+{
+	struct pkt *k;
+
+	if (p->dead || p->fd < 0)
+		return -EPIPE;
+	if (TAILQ_EMPTY(&p->outq)) {
+		if (send(p->fd, pkt->buf, pkt->len, MSG_DONTWAIT |
+		    MSG_NOSIGNAL) >= 0)
+			return 0;
+		if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			hub_peer_kill(h, p, NULL, NULL);
+			return -errno;
+		}
+	}
+	if (p->outq_bytes + pkt->len > HUB_PEER_QUEUE_MAX) {
+		hub_log_peer(SB_EV_SLOW_READER, p, &(struct sb_log_fields){
+		    .reason = "hub queue full" }, "handler for session %llu "
+		    "is not reading; disconnected",
+		    (unsigned long long)p->session);
+		hub_peer_kill(h, p, NULL, NULL);
+		return -ENOBUFS;
+	}
+	if ((k = malloc(sizeof(*k) + pkt->len)) == NULL) {
+		hub_peer_kill(h, p, NULL, NULL);
+		return -ENOMEM;
+	}
+	k->len = pkt->len;
+	memcpy(k->buf, pkt->buf, pkt->len);
+	TAILQ_INSERT_TAIL(&p->outq, k, entry);
+	p->outq_bytes += pkt->len;
+	peer_want_write(p, 1);
+	return 0;
+}
+
+static const struct hub_ops hub_ops = {
+	.send = ops_send,
+	.now_usec = ops_now_usec,
+};
+
+/* Close and free every peer marked dead during this turn. */
+static void
+hub_reap(struct ctx *c)
+{
+	struct hub *h = &c->hub;
+	struct peer *p;
+
+	while ((p = TAILQ_FIRST(&h->reaplist)) != NULL) {
+		TAILQ_REMOVE(&h->reaplist, p, reap);
+		hub_peer_gone(h, p, "Connection closed");
+		if (p->io != NULL)
+			sd_event_source_disable_unref(p->io);
+		if (p->fd >= 0) {
+			/* Let a queued C_CLOSE out if the socket takes it. */
+			struct pkt *k;
+
+			while ((k = TAILQ_FIRST(&p->outq)) != NULL &&
+			    send(p->fd, k->buf, k->len,
+			    MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) {
+				TAILQ_REMOVE(&p->outq, k, entry);
+				p->outq_bytes -= k->len;
+				free(k);
+			}
+			close(p->fd);
+		}
+		hub_peer_free(h, p);
+	}
+}
+
+static int
+peer_io(sd_event_source *s, int fd, uint32_t revents, void *arg)
+{
+	struct peer *p = arg;
+	struct hub *h = p->hub;
+	struct ctx *c = h->ctx;
+	unsigned char buf[SB_MSG_MAX];
+	struct sb_msg m;
+	int i, r;
+
+	if ((revents & EPOLLOUT) && !p->dead)
+		peer_flush(h, p);
+	for (i = 0; i < HUB_RECV_BURST && !p->dead &&
+	    (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)); i++) {
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == EINTR)
+				break;
+			hub_peer_kill(h, p, NULL, NULL);
+			break;
+		}
+		if (n == 0) {
+			hub_peer_kill(h, p, NULL, NULL);
+			break;
+		}
+		if ((size_t)n > sizeof(buf) ||
+		    (r = sb_msg_decode(&m, buf, (size_t)n)) < 0) {
+			hub_log_peer(SB_EV_PROTOCOL_ERROR, p,
+			    &(struct sb_log_fields){ .reason = "bad datagram" },
+			    "malformed datagram of %zd bytes from handler "
+			    "pid %ld", n, (long)p->pid);
+			hub_peer_kill(h, p, NULL, NULL);
+			break;
+		}
+		if ((r = hub_dispatch(h, p, &m)) < 0) {
+			hub_log_peer(SB_EV_PROTOCOL_ERROR, p,
+			    &(struct sb_log_fields){ .reason = strerror(-r) },
+			    "handler pid %ld broke the contract with %s: %s",
+			    (long)p->pid, sb_type_name(m.type), strerror(-r));
+			hub_peer_kill(h, p, NULL, NULL);
+			break;
+		}
+	}
+	hub_reap(c);
+	return 0;
+}
+
+/* Is this peer allowed?  root, our own uid, the handler user or group. */
+static int
+peer_allowed(const struct hub *h, const struct ucred *cr)
+{
+	return cr->uid == 0 || cr->uid == geteuid() ||
+	    (h->handler_uid != (uid_t)-1 && cr->uid == h->handler_uid) ||
+	    (h->handler_gid != (gid_t)-1 && cr->gid == h->handler_gid);
+}
+
+static int
+on_accept(sd_event_source *s, int fd, uint32_t revents, void *arg)
+{
+	struct ctx *c = arg;
+	struct hub *h = &c->hub;
+	struct sb_packet pkt;
+	struct ucred cr;
+	socklen_t crlen = sizeof(cr);
+	struct peer *p;
+	int cfd, r;
+
+	cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (cfd < 0) {
+		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			sb_log(LOG_WARNING, "accept: %s", strerror(errno));
+		return 0;
+	}
+	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) < 0 ||
+	    !peer_allowed(h, &cr)) {
+		sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){
+		    .reason = "peer not allowed" }, "refused hub connection "
+		    "from uid %ld gid %ld pid %ld", (long)cr.uid, (long)cr.gid,
+		    (long)cr.pid);
+		close(cfd);
+		return 0;
+	}
+	if ((p = hub_peer_new(h, cfd)) == NULL) {
+		close(cfd);
+		return 0;
+	}
+	p->pid = cr.pid;
+	p->uid = cr.uid;
+	r = sd_event_add_io(c->event, (sd_event_source **)&p->io, cfd, EPOLLIN,
+	    peer_io, p);
+	if (r < 0 || config_pack_handler(&h->cfg, &pkt) < 0 ||
+	    ops_send(h, p, &pkt) < 0) {
+		hub_peer_kill(h, p, NULL, NULL);
+		hub_reap(c);
+	}
+	return 0;
+}
+
+static void
+notify_status(struct ctx *c, int force)
+{
+	if (!c->notify || (!force && c->last_status == c->hub.clients))
+		return;
+	c->last_status = c->hub.clients;
+	sd_notifyf(0, "STATUS=%u clients, %u rooms", c->hub.clients,
+	    c->hub.nrooms);
+}
+
+static int
+on_status_timer(sd_event_source *s, uint64_t usec, void *arg)
+{
+	struct ctx *c = arg;
+
+	notify_status(c, 0);
+	sd_event_source_set_time(s, usec + HUB_STATUS_USEC);
+	return 0;
+}
+
+/* Resolve handler_user/handler_group (names or numbers). */
+static void
+resolve_ids(struct hub *h)
+{
+	const struct passwd *pw;
+	const struct group *gr;
+	const char *e;
+	long long v;
+
+	h->handler_uid = (uid_t)-1;
+	h->handler_gid = (gid_t)-1;
+	if (h->cfg.handler_user[0] != '\0') {
+		v = strtonum(h->cfg.handler_user, 0, INT32_MAX, &e);
+		if (e == NULL)
+			h->handler_uid = (uid_t)v;
+		else if ((pw = getpwnam(h->cfg.handler_user)) != NULL)
+			h->handler_uid = pw->pw_uid;
+	}
+	if (h->cfg.handler_group[0] != '\0') {
+		v = strtonum(h->cfg.handler_group, 0, INT32_MAX, &e);
+		if (e == NULL)
+			h->handler_gid = (gid_t)v;
+		else if ((gr = getgrnam(h->cfg.handler_group)) != NULL)
+			h->handler_gid = gr->gr_gid;
+	}
+}
+
+/*
+ * Load the config file into `cfg`.  A missing default file is fine
+ * (defaults); a file given with -c must exist.  Returns 0 or -1 with the
+ * error logged.
+ */
+static int
+load_config(struct ctx *c, struct sb_config *cfg, char *err, size_t errsz)
+{
+	const char *sd;
+
+	config_defaults(cfg);
+	if ((sd = getenv("STATE_DIRECTORY")) != NULL)
+		strlcpy(cfg->state_dir, sd, sizeof(cfg->state_dir));
+	if (config_load(cfg, c->config_path, err, errsz) < 0) {
+		if (!c->config_required && access(c->config_path, F_OK) < 0) {
+			sb_log(LOG_NOTICE, "%s not found; using defaults",
+			    c->config_path);
+			config_defaults(cfg);
+			if (sd != NULL)
+				strlcpy(cfg->state_dir, sd, sizeof(cfg->state_dir));
+			return 0;
+		}
+		sb_log(LOG_ERR, "config: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void *arg)
+{
+	hub_reload(&((struct ctx *)arg)->hub);
+	return 0;
+}
+
+/*
+ * Re-read the config file (SIGHUP, switchboardctl reload).  A broken file
+ * leaves the old config in place; the error names the line.  Returns 0
+ * or -EINVAL.
+ */
+int
+hub_reload(struct hub *h)
+{
+	struct ctx *c = h->ctx;
+	struct sb_config cfg;
+	char err[512];
+	int ret = 0;
+
+	if (c->notify)
+		sd_notify(0, "RELOADING=1");
+	if (load_config(c, &cfg, err, sizeof(err)) < 0) {
+		sb_log_event(SB_EV_RELOAD, &(struct sb_log_fields){
+		    .reason = err }, "reload failed, keeping the old config: %s",
+		    err);
+		ret = -EINVAL;
+	} else {
+		c->hub.cfg = cfg;
+		resolve_ids(&c->hub);
+		if (hub_rooms_configure(&c->hub) < 0)
+			sb_log(LOG_WARNING, "config: bad room name in rooms");
+		hub_config_changed(&c->hub);
+		sb_log_event(SB_EV_RELOAD, NULL, "config reloaded from %s",
+		    c->config_path);
+		hub_reap(c);
+	}
+	if (c->notify)
+		sd_notify(0, "READY=1");
+	return ret;
+}
+
+/* Bind a listening SOCK_SEQPACKET socket at `path` (started by hand). */
+static int
+bind_unix(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd;
+
+	if (strlcpy(sa.sun_path, path, sizeof(sa.sun_path)) >=
+	    sizeof(sa.sun_path)) {
+		sb_log(LOG_ERR, "socket path too long: %s", path);
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		sb_log(LOG_ERR, "socket: %s", strerror(errno));
+		return -1;
+	}
+	/* A stale socket from a previous run; never remove other files. */
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(fd, SOMAXCONN) < 0) {
+		sb_log(LOG_ERR, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * The listening sockets: from systemd (the SOCK_SEQPACKET fds named
+ * "hub" and "control"; a single unnamed fd is the hub socket), else bound
+ * at the paths given with -s and -C.  Returns 0 or -1 (logged).
+ */
+static int
+open_listeners(const char *path, const char *ctlpath, int *hub_fd,
+    int *ctl_fd)
+{
+	char **names = NULL;
+	int n, i;
+
+	*hub_fd = *ctl_fd = -1;
+	n = sd_listen_fds_with_names(1, &names);
+	if (n < 0) {
+		sb_log(LOG_ERR, "sd_listen_fds: %s", strerror(-n));
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		int fd = SD_LISTEN_FDS_START + i;
+		const char *name = names != NULL ? names[i] : "";
+
+		if (sd_is_socket(fd, AF_UNIX, SOCK_SEQPACKET, 1) <= 0)
+			continue;
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+		if (strcmp(name, "control") == 0)
+			*ctl_fd = fd;
+		else if (*hub_fd < 0 && (strcmp(name, "hub") == 0 || n == 1))
+			*hub_fd = fd;
+	}
+	if (names != NULL) {
+		for (i = 0; i < n; i++)
+			free(names[i]);
+		free(names);
+	}
+	if (n > 0 && *hub_fd < 0) {
+		sb_log(LOG_ERR, "systemd passed %d sockets, none of them a "
+		    "listening SOCK_SEQPACKET socket named \"hub\"", n);
+		return -1;
+	}
+	if (*hub_fd < 0) {
+		if (path == NULL) {
+			sb_log(LOG_ERR, "no socket from systemd; use -s PATH");
+			return -1;
+		}
+		if ((*hub_fd = bind_unix(path)) < 0)
+			return -1;
+	}
+	if (*ctl_fd < 0 && ctlpath != NULL && (*ctl_fd = bind_unix(ctlpath)) < 0)
+		return -1;
+	return 0;
+}
+
+
+/*
+ * Run the hub until SIGTERM/SIGINT.  Returns the exit code: 0, 1 when a
+ * system call failed at start-up, 2 for a configuration error.
+ */
+int
+hubd_run(const char *config_path, int config_required, const char *sockpath,
+    const char *ctlpath)
+{
+	struct ctx c = { .config_path = config_path,
+	    .config_required = config_required, .listen_fd = -1 };
+	struct sb_config cfg;
+	sd_event_source *timer = NULL;
+	char err[512];
+	sigset_t ss;
+	int ctl_fd, r;
+
+	sb_log_init("switchboard-hub", getenv("JOURNAL_STREAM") != NULL);
+	c.notify = getenv("NOTIFY_SOCKET") != NULL;
+	hub_log_open(getenv("SWITCHBOARD_LOG_STDERR") == NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (load_config(&c, &cfg, err, sizeof(err)) < 0)
+		return 2;
+	hub_init(&c.hub, &cfg, &hub_ops, &c);
+	do
+		c.hub.epoch = arc4random();
+	while (c.hub.epoch == 0);
+	resolve_ids(&c.hub);
+	if (hub_rooms_configure(&c.hub) < 0) {
+		sb_log(LOG_ERR, "config: a name in rooms breaks the room name "
+		    "rules");
+		return 2;
+	}
+	if (open_listeners(sockpath, ctlpath, &c.listen_fd, &ctl_fd) < 0)
+		return 1;
+
+	sigemptyset(&ss);
+	sigaddset(&ss, SIGTERM);
+	sigaddset(&ss, SIGINT);
+	sigaddset(&ss, SIGHUP);
+	sigprocmask(SIG_BLOCK, &ss, NULL);
+	if ((r = sd_event_default(&c.event)) < 0 ||
+	    (r = sd_event_add_io(c.event, NULL, c.listen_fd, EPOLLIN, on_accept,
+	    &c)) < 0 ||
+	    (r = sd_event_add_signal(c.event, NULL, SIGTERM, NULL, NULL)) < 0 ||
+	    (r = sd_event_add_signal(c.event, NULL, SIGINT, NULL, NULL)) < 0 ||
+	    (r = sd_event_add_signal(c.event, NULL, SIGHUP, on_reload, &c)) < 0 ||
+	    (r = sd_event_add_time_relative(c.event, &timer, CLOCK_MONOTONIC,
+	    HUB_STATUS_USEC, 0, on_status_timer, &c)) < 0 ||
+	    (r = sd_event_set_watchdog(c.event, 1)) < 0) {
+		sb_log(LOG_ERR, "sd-event: %s", strerror(-r));
+		return 1;
+	}
+	sd_event_source_set_enabled(timer, SD_EVENT_ON);
+	if (ctl_fd >= 0 && (r = control_listen(&c.hub, c.event, ctl_fd)) < 0) {
+		sb_log(LOG_ERR, "control socket: %s", strerror(-r));
+		return 1;
+	}
+	sb_log_event(SB_EV_START, &(struct sb_log_fields){ .reason = "start" },
+	    "switchboard-hub started, epoch %lu, max %u clients",
+	    (unsigned long)c.hub.epoch, cfg.max_clients);
+	if (c.notify) {
+		sd_notify(0, "READY=1");
+		notify_status(&c, 1);
+	}
+	r = sd_event_loop(c.event);
+	if (c.notify)
+		sd_notify(0, "STOPPING=1");
+	sb_log_event(SB_EV_STOP, NULL, "switchboard-hub stopping");
+	hub_free(&c.hub);
+	sd_event_unref(c.event);
+	return r < 0 ? 1 : 0;
+}
