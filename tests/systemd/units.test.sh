@@ -1,0 +1,379 @@
+#!/bin/bash
+# tests/systemd/units.test.sh: Switchboard under a real systemd (TAP).
+#
+# Boots /lib/systemd/systemd as PID 1 of private namespaces, in an overlay
+# of the host's / whose upper layer is a tmpfs (nothing is downloaded and
+# nothing on the host changes), installs Switchboard into it with
+# "make install DESTDIR=", enables the sockets, and talks to it from
+# inside its network namespace: Flash policy on 843 and 80, a Flash chat,
+# /server-status, a WebSocket handshake, the journal by field, the
+# catalog, a reload, 300 connections in one second, a hub restart.
+# Everything it starts is killed by pid and unmounted on exit.  Skipped,
+# loudly, only where namespaces cannot be created.
+#
+#   bash tests/systemd/units.test.sh        (as root; about 20 s)
+#
+# SB_TEST_KEEP=1 leaves a failed system up for a look (prints how to
+# enter it); kill its PID 1 by hand afterwards.
+
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+here=$top/tests/systemd
+PLAN=26
+
+skip_all() {
+	echo "1..0 # SKIP $*"
+	echo "units.test.sh: SKIPPED: $*" >&2
+	exit 0
+}
+
+# Run the rest in a mount namespace of our own, so that every mount dies
+# with this script, whatever happens to it.
+if [ "${SB_UNITS_TEST_NS:-}" != 1 ]; then
+	[ "$(id -u)" = 0 ] ||
+	    skip_all "needs root to create namespaces (run as root)"
+	command -v unshare >/dev/null && command -v nsenter >/dev/null ||
+	    skip_all "unshare/nsenter missing (Debian package util-linux)"
+	if ! err=$(unshare --pid --fork --mount --uts --ipc --net --cgroup \
+	    true 2>&1); then
+		skip_all "cannot create namespaces here: $err"
+	fi
+	SB_UNITS_TEST_NS=1 exec unshare --mount --propagation private \
+	    bash "$0" "$@"
+fi
+
+. "$here/lib.sh"
+
+n=0
+failed=0
+echo "1..$PLAN"
+
+# tap STATUS DESCRIPTION [DIRECTIVE]: one result; STATUS 0 is ok.
+tap() {
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $n - $2${3:+ # $3}"
+	else
+		echo "not ok $n - $2${3:+ # $3}"
+		failed=$((failed + 1))
+	fi
+}
+
+# diag FILE: show a command's output as TAP comments.
+diag() { sed 's/^/# /' "$@"; }
+
+finish() {
+	local status=$?
+	if [ "${SB_TEST_KEEP:-}" = 1 ] && [ "$failed" != 0 ] && [ -n "$CT_PID1" ]; then
+		echo "# kept: nsenter -t $CT_PID1 -a -r -w bash"
+		echo "# then: kill -9 $CT_PID1; find $CT_CGROUP -depth -type d -exec rmdir {} +; rmdir $CT_DIR"
+		exit 1
+	fi
+	ct_stop
+	ct_unmount
+	while [ "$n" -lt "$PLAN" ]; do
+		tap 1 "not run (the test stopped early)"
+	done
+	[ "$failed" = 0 ] && [ "$status" = 0 ] && exit 0
+	exit 1
+}
+trap finish EXIT
+trap 'exit 1' INT TERM HUP
+
+# Stop here: the rest cannot run.
+bail() {
+	echo "Bail out! $*"
+	exit 1
+}
+
+py=$(command -v python3) || bail "python3 is needed for the clients"
+client() { ct_net timeout 60 "$py" "$here/client.py" "$@"; }
+
+work=$(mktemp -d /tmp/switchboard-units.XXXXXX) || bail "mktemp"
+
+# --- install -------------------------------------------------------------
+
+ct_overlay "$work" || bail "cannot mount an overlay of / on a tmpfs"
+R=$CT_ROOT
+out=$work/out	# on the tmpfs: gone with it
+if make -C "$top" --no-print-directory install DESTDIR="$R" \
+    >"$out" 2>&1; then
+	tap 0 "make install DESTDIR=<overlay of />"
+else
+	diag "$out"
+	tap 1 "make install DESTDIR=<overlay of />"
+	bail "install failed"
+fi
+
+# What a package's scripts do: users, catalog, enable.  The boot target is
+# the test's own: sysinit and sockets, not the host's services.
+cat > "$R/etc/systemd/system/units-test.target" <<'EOF'
+[Unit]
+Description=Switchboard test system
+Requires=sysinit.target sockets.target
+After=sysinit.target sockets.target
+EOF
+sysusersdir=$(pkg-config --variable=sysusersdir systemd 2>/dev/null)
+if { systemd-sysusers --root="$R" "$R${sysusersdir:-/usr/lib/sysusers.d}/switchboard.conf" &&
+    journalctl --root="$R" --update-catalog &&
+    systemctl --root="$R" enable switchboard.socket switchboard-policy.socket \
+	switchboard-hub.socket switchboard-control.socket; } >"$out" 2>&1 &&
+    grep -q '^switchboard:' "$R/etc/passwd" &&
+    grep -q '^switchboard-hub:' "$R/etc/passwd" &&
+    grep -q '^switchboard-admin:' "$R/etc/group"; then
+	tap 0 "sysusers creates switchboard, switchboard-hub, switchboard-admin; sockets enabled"
+else
+	diag "$out"
+	tap 1 "sysusers creates switchboard, switchboard-hub, switchboard-admin; sockets enabled"
+fi
+
+# --- boot ----------------------------------------------------------------
+
+t0=$(ct_now)
+if ct_boot units-test.target; then
+	tap 0 "systemd boots as PID 1 in namespaces ($(awk -v a="$t0" -v b="$(ct_now)" 'BEGIN { printf "%.1f s", b - a }'))"
+else
+	diag "$work/boot.log"
+	[ -n "$CT_PID1" ] && ct_sh systemctl --failed --no-pager 2>&1 | diag
+	tap 1 "systemd boots as PID 1 in namespaces"
+	bail "no system to test"
+fi
+
+units="switchboard.socket switchboard-policy.socket switchboard-hub.socket
+switchboard-control.socket switchboard-hub.service switchboard@.service
+switchboard-policy@.service"
+# shellcheck disable=SC2086
+if ct_sh systemd-analyze verify $units >"$out" 2>&1 && ! [ -s "$out" ]; then
+	tap 0 "systemd-analyze verify is clean on the installed units"
+else
+	diag "$out"
+	tap 1 "systemd-analyze verify is clean on the installed units"
+fi
+
+sockets="switchboard.socket switchboard-policy.socket switchboard-hub.socket switchboard-control.socket"
+# shellcheck disable=SC2086
+if ct_sh systemctl is-active --quiet $sockets; then
+	tap 0 "the four sockets listen after boot (enabled)"
+else
+	# shellcheck disable=SC2086
+	ct_sh systemctl status --no-pager $sockets 2>&1 | diag
+	tap 1 "the four sockets listen after boot (enabled)"
+fi
+
+perms=$(ct_sh stat -c '%n %U:%G %a' /run/switchboard /run/switchboard/hub.sock \
+    /run/switchboard/control.sock 2>&1)
+want="/run/switchboard root:root 755
+/run/switchboard/hub.sock root:switchboard 660
+/run/switchboard/control.sock root:switchboard-admin 660"
+if [ "$perms" = "$want" ]; then
+	tap 0 "hub.sock is root:switchboard 0660, control.sock root:switchboard-admin 0660"
+else
+	printf '%s\n' "$perms" | diag
+	tap 1 "hub.sock is root:switchboard 0660, control.sock root:switchboard-admin 0660"
+fi
+
+# Who may connect to what, tried as each user inside the system.
+try_connect() {	# USER PATH -> 0 if connect() succeeds
+	ct_sh setpriv --reuid="$1" --regid="$1" --init-groups /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+try:
+    s.connect(sys.argv[1])
+except OSError as e:
+    print(e); sys.exit(1)
+' "$2"
+}
+if try_connect switchboard /run/switchboard/hub.sock >"$out" 2>&1 &&
+    ! try_connect nobody /run/switchboard/hub.sock >>"$out" 2>&1 &&
+    ! try_connect switchboard /run/switchboard/control.sock >>"$out" 2>&1 &&
+    ! try_connect switchboard-hub /run/switchboard/hub.sock >>"$out" 2>&1; then
+	tap 0 "only handlers (and root) reach hub.sock; handlers cannot reach control.sock"
+else
+	diag "$out"
+	tap 1 "only handlers (and root) reach hub.sock; handlers cannot reach control.sock"
+fi
+
+# --- Flash, HTTP, WebSocket ----------------------------------------------
+
+for port in 843 80; do
+	if client policy $port >"$out" 2>&1; then
+		tap 0 "Flash policy request on port $port answers <cross-domain-policy> + NUL"
+	else
+		diag "$out"
+		tap 1 "Flash policy request on port $port answers <cross-domain-policy> + NUL"
+	fi
+done
+
+# While alice and bob are connected: each handler runs as "switchboard"
+# in its own instance, the hub as "switchboard-hub".
+cat > "$R/root/check-users" <<'EOF'
+#!/bin/sh
+set -e
+units=$(systemctl list-units --no-legend --plain --state=running 'switchboard@*' | awk '{ print $1 }')
+[ "$(echo "$units" | grep -c .)" -ge 2 ]
+for u in $units; do
+	pid=$(systemctl show -P MainPID "$u")
+	[ "$(stat -c %U /proc/$pid)" = switchboard ] || { echo "$u runs as $(stat -c %U /proc/$pid)"; exit 1; }
+done
+pid=$(systemctl show -P MainPID switchboard-hub.service)
+[ "$(stat -c %U /proc/$pid)" = switchboard-hub ] || { echo "hub runs as $(stat -c %U /proc/$pid)"; exit 1; }
+EOF
+chmod 0755 "$R/root/check-users"
+client chat --while "nsenter -t $CT_PID1 -a -r -w /root/check-users" >"$out" 2>&1
+grep -q '^result login ok' "$out"; tap $? "Flash XMLSocket: IDENTIFY alice and IDENTIFY bob answer <identify/>"
+grep -q '^result while ok' "$out"; tap $? "one handler instance per connection, as user switchboard; the hub as switchboard-hub"
+grep -q '^result msg ok' "$out"; tap $? "MSG bob hi reaches bob as <msg aid=\"alice\" ... msg=\"hi\"/>"
+grep -q '^result .* fail' "$out" && diag "$out"
+
+if client status >"$out" 2>&1; then
+	tap 0 "GET /server-status answers OK"
+else
+	diag "$out"
+	tap 1 "GET /server-status answers OK"
+fi
+
+if client websocket >"$out" 2>&1; then
+	tap 0 "WebSocket upgrade on /chat answers 101 with the right accept key"
+else
+	diag "$out"
+	tap 1 "WebSocket upgrade on /chat answers 101 with the right accept key"
+fi
+
+# --- systemctl and journalctl --------------------------------------------
+
+ct_sh systemctl status --no-pager switchboard.socket >"$out" 2>&1
+accepted=$(sed -n 's/.*Accepted: \([0-9]*\);.*/\1/p' "$out")
+# policy on 80, alice, bob, status, websocket
+if [ "${accepted:-0}" -ge 5 ]; then
+	tap 0 "systemctl status switchboard.socket counts the connections (Accepted: $accepted)"
+else
+	diag "$out"
+	tap 1 "systemctl status switchboard.socket counts the connections"
+fi
+
+journal_has() { [ -n "$(ct_sh journalctl --no-pager -q -o cat "$@" 2>/dev/null)" ]; }
+
+if ct_until 10 journal_has SWITCHBOARD_EVENT=login SWITCHBOARD_NICK=alice; then
+	tap 0 "journalctl SWITCHBOARD_EVENT=login SWITCHBOARD_NICK=alice finds the login"
+else
+	ct_sh journalctl --no-pager -n 30 -o verbose SYSLOG_IDENTIFIER=switchboard-hub 2>&1 | tail -60 | diag
+	tap 1 "journalctl SWITCHBOARD_EVENT=login SWITCHBOARD_NICK=alice finds the login"
+fi
+
+if ct_sh journalctl --no-pager -x -q SWITCHBOARD_EVENT=login SWITCHBOARD_NICK=alice \
+    >"$out" 2>&1 && grep -q 'Subject: Switchboard user alice logged in' "$out"; then
+	tap 0 "journalctl -x explains the login from the installed catalog"
+else
+	diag "$out"
+	tap 1 "journalctl -x explains the login from the installed catalog"
+fi
+
+if journal_has -u 'switchboard@*'; then
+	tap 0 "journalctl -u 'switchboard@*' shows the handler instances"
+else
+	tap 1 "journalctl -u 'switchboard@*' shows the handler instances"
+fi
+
+# Chat is private by default: message events carry no text.
+if journal_has SWITCHBOARD_EVENT=message &&
+    ! ct_sh journalctl --no-pager -q -o export SWITCHBOARD_EVENT=message |
+	grep -qa '^SWITCHBOARD_TEXT='; then
+	tap 0 "message events are logged without their text by default"
+else
+	ct_sh journalctl --no-pager -q -o verbose SWITCHBOARD_EVENT=message 2>&1 | diag
+	tap 1 "message events are logged without their text by default"
+fi
+
+# Transcript mode, switched on by a reload.
+echo "transcript = yes" >> "$R/etc/switchboard/switchboard.conf"
+if ct_sh systemctl reload switchboard-hub.service >"$out" 2>&1 &&
+    ct_until 10 journal_has SWITCHBOARD_EVENT=reload; then
+	tap 0 "systemctl reload switchboard-hub: the hub logs SWITCHBOARD_EVENT=reload"
+else
+	diag "$out"
+	tap 1 "systemctl reload switchboard-hub: the hub logs SWITCHBOARD_EVENT=reload"
+fi
+
+transcript_has() {
+	ct_sh journalctl --no-pager -q SWITCHBOARD_ROOM=lobby -o cat 2>/dev/null |
+	    grep -qx 'carol: hello lobby'
+}
+if client say lobby "hello lobby" >"$out" 2>&1 && ct_until 10 transcript_has; then
+	tap 0 "transcript = yes: journalctl SWITCHBOARD_ROOM=lobby -o cat reads 'carol: hello lobby'"
+else
+	diag "$out"
+	ct_sh journalctl --no-pager -q SWITCHBOARD_ROOM=lobby -o cat 2>&1 | diag
+	tap 1 "transcript = yes: journalctl SWITCHBOARD_ROOM=lobby -o cat reads 'carol: hello lobby'"
+fi
+
+# --- a burst of connections ----------------------------------------------
+
+# systemd 252 fails an Accept=yes socket after 200 triggers in 2 s unless
+# the trigger limit is changed; switchboard.socket turns it off.
+# Beyond MaxConnectionsPerSource= (256) systemd closes a connection at
+# once; the rest are served.
+client flood 300 1.0 >"$out" 2>&1
+flood_status=$?
+diag "$out"
+served=$(sed -n 's/.*, \([0-9]*\) policy replies/\1/p' "$out")
+state=$(ct_sh systemctl is-failed switchboard.socket 2>&1)
+if [ "$flood_status" = 0 ] && [ "$state" = active ] &&
+    ct_sh systemctl is-active --quiet switchboard.socket &&
+    [ "${served:-0}" -ge 200 ] && client policy 80 >"$out" 2>&1; then
+	tap 0 "300 connections in one second: switchboard.socket not failed, still serving ($served answered)"
+else
+	echo "# is-failed: $state"
+	ct_sh journalctl --no-pager -q -n 20 -u switchboard.socket 2>&1 | diag
+	tap 1 "300 connections in one second: switchboard.socket not failed, still serving"
+fi
+
+# --- hub restart ---------------------------------------------------------
+
+client chat --restart "nsenter -t $CT_PID1 -a -r -w systemctl restart switchboard-hub.service" \
+    >"$out" 2>&1
+# Handlers that outlive the hub hold their client's messages (backlog_max)
+# and register again.  Until handler/ implements that, a failure here is
+# the feature missing, not a regression: skip, and say so.
+if grep -q '^result restart ok' "$out"; then
+	tap 0 "systemctl restart switchboard-hub: alice and bob stay connected and chat on"
+elif grep -q '^result msg ok' "$out" &&
+    ! grep -qs backlog_max "$top"/handler/*.c; then
+	diag "$out"
+	tap 0 "systemctl restart switchboard-hub: alice and bob stay connected and chat on" \
+	    "SKIP handlers do not re-register with a restarted hub yet (no backlog_max in handler/)"
+else
+	diag "$out"
+	tap 1 "systemctl restart switchboard-hub: alice and bob stay connected and chat on"
+fi
+if ct_sh systemctl is-active --quiet switchboard-hub.service switchboard-hub.socket &&
+    ct_sh test -S /run/switchboard/hub.sock; then
+	tap 0 "after the restart the hub is active and hub.sock is still there"
+else
+	ct_sh systemctl status --no-pager switchboard-hub.service 2>&1 | diag
+	tap 1 "after the restart the hub is active and hub.sock is still there"
+fi
+
+# No unit of ours may have failed on the way.
+failed_units=$(ct_sh systemctl list-units --failed --no-legend --plain 'switchboard*' 2>&1)
+if [ -z "$failed_units" ]; then
+	tap 0 "no switchboard unit failed"
+else
+	printf '%s\n' "$failed_units" | diag
+	tap 1 "no switchboard unit failed"
+fi
+
+# --- uninstall -----------------------------------------------------------
+
+[ "${SB_TEST_KEEP:-}" = 1 ] && [ "$failed" != 0 ] && exit 1
+ct_stop
+# The config was edited above (transcript), so it stays; nothing else.
+if make -C "$top" --no-print-directory uninstall DESTDIR="$R" >"$out" 2>&1 &&
+    left=$(cd "$R" && find etc usr lib -name 'switchboard*' 2>/dev/null | sort) &&
+    [ "$left" = "etc/switchboard
+etc/switchboard/switchboard.conf" ]; then
+	tap 0 "make uninstall DESTDIR= removes every installed file but the edited config"
+else
+	diag "$out"
+	printf '%s\n' "${left:-}" | diag
+	tap 1 "make uninstall DESTDIR= removes every installed file but the edited config"
+fi
