@@ -82,7 +82,9 @@ conn_hub_send(struct conn *c, const struct sb_packet *p)
 {
 	uint32_t n = (uint32_t)p->len;
 
-	if (c->hub_fd < 0)
+	if (c->hub_fd < 0 && !c->reconnecting)
+		return -1;
+	if (c->reconnecting && c->hubq.len + 4 + p->len > c->cfg.backlog_max)
 		return -1;
 	if (buf_append(&c->hubq, &n, 4) < 0)
 		return -1;
@@ -121,6 +123,7 @@ conn_hello(struct conn *c, const char *transport)
 	if (c->hello_sent)
 		return;
 	c->hello_sent = 1;
+	c->transport = transport;
 	snprintf(v, sizeof(v), "%d", SB_PROTO_VERSION);
 	conn_hub_pack(c, SB_H_HELLO, v, transport, c->remote, NULL);
 }
@@ -194,8 +197,8 @@ conn_remote_init(struct conn *c)
  * reason is kept in hub_error and the connection is answered with a
  * "service unavailable" of its own kind.
  */
-void
-conn_hub_connect(struct conn *c)
+int
+conn_hub_connect(struct conn *c, int quiet)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	unsigned char dgram[SB_MSG_MAX];
@@ -209,7 +212,7 @@ conn_hub_connect(struct conn *c)
 	    sizeof(sa.sun_path)) {
 		snprintf(c->hub_error, sizeof(c->hub_error), "hub socket path "
 		    "too long");
-		return;
+		goto fail;
 	}
 	c->hub_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (c->hub_fd < 0 ||
@@ -246,12 +249,62 @@ conn_hub_connect(struct conn *c)
 	}
 	c->have_config = 1;
 	fcntl(c->hub_fd, F_SETFL, fcntl(c->hub_fd, F_GETFL) | O_NONBLOCK);
-	return;
+	return 0;
 fail:
-	sb_log(LOG_ERR, "%s", c->hub_error);
+	if (!quiet)
+		sb_log(LOG_ERR, "%s", c->hub_error);
 	if (c->hub_fd >= 0)
 		close(c->hub_fd);
 	c->hub_fd = -1;
+	return -1;
+}
+
+/*
+ * After the hub went away: connect to the new one and re-register this
+ * session (H_HELLO, then H_RESUME with the nick and rooms), ahead of the
+ * messages the client sent in the gap, which were kept in `hubq`.
+ * Returns 0, or -1 when the hub is not back yet.
+ */
+int
+conn_hub_reconnect(struct conn *c)
+{
+	char ver[8], rooms[HANDLER_ROOMS_MAX * (SB_ROOM_MAX + 1) + 1];
+	struct buf q, backlog = c->hubq;
+	struct sb_packet p;
+	const char *f[3];
+	unsigned i;
+
+	if (conn_hub_connect(c, 1) < 0)
+		return -1;
+	buf_init(&q, HANDLER_HUBQ_MAX);
+	c->hubq = q;
+	snprintf(ver, sizeof(ver), "%d", SB_PROTO_VERSION);
+	f[0] = ver;
+	f[1] = c->transport;
+	f[2] = c->remote;
+	if (sb_msg_encode(&p, SB_H_HELLO, 0, 0, 0, f, 3) == 0)
+		conn_hub_send(c, &p);
+	if (c->nick[0] != '\0') {
+		rooms[0] = '\0';
+		for (i = 0; i < c->nrooms; i++) {
+			if (i > 0)
+				strlcat(rooms, " ", sizeof(rooms));
+			strlcat(rooms, c->rooms[i], sizeof(rooms));
+		}
+		f[0] = c->nick;
+		f[1] = rooms;
+		f[2] = c->alias;
+		if (sb_msg_encode(&p, SB_H_RESUME, 0, 0, 0, f, 3) == 0)
+			conn_hub_send(c, &p);
+	}
+	/* The backlog follows, in the order the client sent it. */
+	if (backlog.len > 0)
+		buf_append(&c->hubq, buf_head(&backlog), backlog.len);
+	buf_free(&backlog);
+	hub_flush(c);
+	sb_log(LOG_NOTICE, "reconnected to the hub for %s%s",
+	    c->nick[0] ? c->nick : c->remote, c->nick[0] ? "" : "");
+	return 0;
 }
 
 /* Read every datagram the hub has for us. */
@@ -373,6 +426,8 @@ conn_run(struct conn *c)
 		int ci = -1, co = -1, hi = -1, timeout = -1;
 		uint64_t now = now_ms();
 
+		/* Deadlines first: they may change the set of fds to poll. */
+		session_tick(c, now);
 		if (c->done) {
 			if (now >= c->deadline_ms ||
 			    (c->out.len == 0 && c->client_eof))
@@ -400,10 +455,16 @@ conn_run(struct conn *c)
 			pfd[n++] = (struct pollfd){ .fd = c->hub_fd,
 			    .events = POLLIN | (c->hubq.len ? POLLOUT : 0) };
 		}
-		session_tick(c, now);
 		if (c->deadline_ms != 0)
 			timeout = c->deadline_ms > now ?
 			    (int)(c->deadline_ms - now) : 0;
+		if (c->reconnecting) {
+			int r = c->reconnect_at_ms > now ?
+			    (int)(c->reconnect_at_ms - now) : 0;
+
+			if (timeout < 0 || r < timeout)
+				timeout = r;
+		}
 		if (n == 0)
 			break;
 		if (poll(pfd, n, timeout) < 0) {

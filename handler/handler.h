@@ -26,6 +26,10 @@
 #define HANDLER_CONFIG_WAIT_MS	5000	/* for the hub's C_CONFIG at start */
 #define HANDLER_LINGER_MS	2000	/* draining input after the last reply */
 #define HANDLER_HUBQ_MAX	(256 * 1024)	/* datagrams waiting for the hub */
+#define HANDLER_RECONNECT_MS	60000	/* how long to wait for a new hub */
+#define HANDLER_BACKOFF_MIN_MS	50	/* first reconnect delay, doubling */
+#define HANDLER_BACKOFF_MAX_MS	2000
+#define HANDLER_ROOMS_MAX	32	/* rooms remembered for RESUME */
 
 enum sniff_result {
 	SNIFF_NEED_MORE, SNIFF_POLICY, SNIFF_HTTP, SNIFF_XMLSOCKET,
@@ -74,6 +78,17 @@ struct conn {
 	int		 client_eof;
 	int		 done;		/* exit as soon as `out` is flushed */
 	int		 write_shut;
+
+	/* What a new hub needs to know after a restart (H_RESUME). */
+	const char	*transport;	/* as sent in H_HELLO */
+	char		 nick[SB_NICK_MAX + 1];	/* "" until identified */
+	char		 alias[24];	/* seed-003 id, "" if none */
+	char		 rooms[HANDLER_ROOMS_MAX][SB_ROOM_MAX + 1];
+	unsigned	 nrooms;
+	int		 reconnecting;	/* the hub went away; trying again */
+	uint64_t	 reconnect_at_ms;
+	uint64_t	 reconnect_until_ms;
+	unsigned	 backoff_ms;
 };
 
 /* sniff.c */
@@ -86,7 +101,8 @@ int	xmlsock_next(const char *, size_t, size_t, size_t *, char *);
 int	conn_run(struct conn *);
 void	conn_free(struct conn *);
 void	conn_remote_init(struct conn *);
-void	conn_hub_connect(struct conn *);
+int	conn_hub_connect(struct conn *, int);
+int	conn_hub_reconnect(struct conn *);
 uint64_t now_ms(void);
 int	conn_write(struct conn *, const void *, size_t);
 int	conn_hub_send(struct conn *, const struct sb_packet *);

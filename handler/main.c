@@ -75,7 +75,7 @@ main(int argc, char *argv[])
 
 	config_defaults(&c.cfg);
 	conn_remote_init(&c);
-	conn_hub_connect(&c);
+	conn_hub_connect(&c, 0);
 	buf_init(&c.in, HTTP_HEAD_MAX + 1);
 	buf_init(&c.out, c.cfg.outq_max);
 	buf_init(&c.hubq, HANDLER_HUBQ_MAX);

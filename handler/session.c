@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
+
+#include <bsd/string.h>
 
 #include "handler.h"
 
@@ -81,6 +84,70 @@ session_end(struct conn *c, const char *reason)
 	conn_finish(c);
 }
 
+/* An error in the client's dialect, as if the hub had sent it. */
+static void
+render_error(struct conn *c, struct dbuf *d, const char *code,
+    const char *text)
+{
+	struct sb_msg m = { .type = SB_C_ERROR, .nfields = 2,
+	    .field = { code, text }, .flen = { strlen(code), strlen(text) } };
+
+	dialect_render(&c->dialect, &m, d);
+}
+
+/* Keep the seed-003 id of an IDENTIFY, for a RESUME after a restart. */
+static void
+remember_identify(struct conn *c, const struct sb_packet *p)
+{
+	struct sb_msg m;
+
+	if (sb_msg_decode(&m, p->buf, p->len) == 0 &&
+	    m.type == SB_H_IDENTIFY)
+		strlcpy(c->alias, m.field[2], sizeof(c->alias));
+}
+
+/*
+ * Follow this session's nick and rooms in the hub's messages, so that a
+ * new hub can be told after a restart.
+ */
+static void
+track_session(struct conn *c, const struct sb_msg *m)
+{
+	unsigned i;
+
+	switch (m->type) {
+	case SB_C_IDENTIFIED:
+		strlcpy(c->nick, m->field[0], sizeof(c->nick));
+		break;
+	case SB_C_NICKCHANGE:
+		if (strcmp(m->field[0], c->nick) == 0)
+			strlcpy(c->nick, m->field[1], sizeof(c->nick));
+		break;
+	case SB_C_JOINED:
+		if (strcmp(m->field[1], c->nick) != 0 ||
+		    c->nrooms >= HANDLER_ROOMS_MAX)
+			break;
+		for (i = 0; i < c->nrooms; i++)
+			if (strcmp(c->rooms[i], m->field[0]) == 0)
+				return;
+		strlcpy(c->rooms[c->nrooms++], m->field[0], SB_ROOM_MAX + 1);
+		break;
+	case SB_C_PARTED:
+		if (strcmp(m->field[1], c->nick) != 0)
+			break;
+		for (i = 0; i < c->nrooms; i++)
+			if (strcmp(c->rooms[i], m->field[0]) == 0) {
+				memmove(c->rooms[i], c->rooms[i + 1],
+				    (c->nrooms - i - 1) * sizeof(c->rooms[0]));
+				c->nrooms--;
+				break;
+			}
+		break;
+	default:
+		break;
+	}
+}
+
 /* One complete chat message from the client, in its dialect. */
 static void
 chat_message(struct conn *c, const char *msg, size_t len)
@@ -97,11 +164,20 @@ chat_message(struct conn *c, const char *msg, size_t len)
 	dbuf_init(&reply, DIALECT_OUT_MAX);
 	r = dialect_parse(&c->dialect, msg, len, &pkt, &reply);
 	if (r == DIALECT_TO_HUB) {
+		remember_identify(c, &pkt);
 		if (conn_hub_send(c, &pkt) < 0) {
 			dbuf_truncate(&reply, 0);
-			dbuf_add(&reply, unavailable_xml, sizeof(unavailable_xml));
-			deliver(c, &reply);
-			session_end(c, "Hub unavailable");
+			if (c->reconnecting) {
+				/* The backlog for the new hub is full. */
+				render_error(c, &reply, "busy", "The server is "
+				    "restarting; message dropped, send it again.");
+				deliver(c, &reply);
+			} else {
+				dbuf_add(&reply, unavailable_xml,
+				    sizeof(unavailable_xml));
+				deliver(c, &reply);
+				session_end(c, "Hub unavailable");
+			}
 		}
 	} else if (r == DIALECT_REPLY) {
 		deliver(c, &reply);
@@ -306,6 +382,7 @@ session_hub_message(struct conn *c, const struct sb_msg *m)
 	default:
 		break;
 	}
+	track_session(c, m);
 	if (!c->dialect_set) {
 		if (m->type == SB_C_CLOSE) {
 			/* Refused before it said anything (server full). */
@@ -334,39 +411,84 @@ session_hub_message(struct conn *c, const struct sb_msg *m)
 	}
 }
 
-/* The hub went away (it closed, or sent something malformed). */
+/* Tell the client the chat server is gone, and hang up. */
+static void
+unavailable(struct conn *c)
+{
+	struct dbuf d;
+
+	dbuf_init(&d, 1024);
+	if (c->mode == MODE_WEBSOCKET && c->ws_kind == WSK_CHAT)
+		dbuf_add(&d, unavailable_json, sizeof(unavailable_json));
+	else
+		dbuf_add(&d, unavailable_xml, sizeof(unavailable_xml));
+	deliver(c, &d);
+	dbuf_free(&d);
+	if (c->mode == MODE_WEBSOCKET)
+		ws_conn_close(&c->ws, sink(c), WS_CLOSE_GOING_AWAY,
+		    "Server unavailable");
+	conn_finish(c);
+}
+
+/*
+ * The hub went away (it closed, or sent something malformed).  A chat
+ * session keeps its client and waits for a new hub (restart); what the
+ * client sends meanwhile waits in `hubq`, bounded by backlog_max.
+ */
 void
 session_hub_lost(struct conn *c)
 {
-	struct dbuf d;
+	uint64_t now = now_ms();
 
 	if (c->hub_fd >= 0)
 		close(c->hub_fd);
 	c->hub_fd = -1;
-	buf_reset(&c->hubq);
 	switch (c->mode) {
 	case MODE_STATUS:
+		buf_reset(&c->hubq);
 		serve_error(c, 503, "The chat hub went away");
 		break;
 	case MODE_XMLSOCKET:
 	case MODE_WEBSOCKET:
 		if (c->mode == MODE_WEBSOCKET && c->ws_kind == WSK_ECHO)
 			break;
-		dbuf_init(&d, 1024);
-		if (c->mode == MODE_WEBSOCKET && c->ws_kind == WSK_CHAT)
-			dbuf_add(&d, unavailable_json, sizeof(unavailable_json));
-		else
-			dbuf_add(&d, unavailable_xml, sizeof(unavailable_xml));
-		deliver(c, &d);
-		dbuf_free(&d);
-		if (c->mode == MODE_WEBSOCKET)
-			ws_conn_close(&c->ws, sink(c), WS_CLOSE_GOING_AWAY,
-			    "Server unavailable");
-		conn_finish(c);
+		if (c->done)
+			break;
+		/* Datagrams the dead hub never took go to the new one. */
+		c->reconnecting = 1;
+		c->backoff_ms = HANDLER_BACKOFF_MIN_MS;
+		c->reconnect_at_ms = now + c->backoff_ms;
+		c->reconnect_until_ms = now + HANDLER_RECONNECT_MS;
+		sb_log(LOG_WARNING, "the hub went away; %s waits for it",
+		    c->nick[0] ? c->nick : c->remote);
 		break;
 	default:
+		buf_reset(&c->hubq);
 		break;
 	}
+}
+
+/* While the hub is away: try again, with backoff, for a bounded time. */
+static void
+reconnect(struct conn *c, uint64_t now)
+{
+	if (!c->reconnecting || now < c->reconnect_at_ms)
+		return;
+	if (conn_hub_reconnect(c) == 0) {
+		c->reconnecting = 0;
+		return;
+	}
+	if (now >= c->reconnect_until_ms) {
+		c->reconnecting = 0;
+		buf_reset(&c->hubq);
+		sb_log(LOG_ERR, "%s; giving up after %d s", c->hub_error,
+		    HANDLER_RECONNECT_MS / 1000);
+		unavailable(c);
+		return;
+	}
+	c->backoff_ms = c->backoff_ms * 2 > HANDLER_BACKOFF_MAX_MS ?
+	    HANDLER_BACKOFF_MAX_MS : c->backoff_ms * 2;
+	c->reconnect_at_ms = now + c->backoff_ms;
 }
 
 /* The client closed its side (or the connection broke). */
@@ -435,10 +557,13 @@ session_tick(struct conn *c, uint64_t now)
 			serve_error(c, 503, "The chat hub did not answer");
 		return;
 	case MODE_XMLSOCKET:
-		keepalive(c, now);
+		reconnect(c, now);
+		if (!c->done)
+			keepalive(c, now);
 		return;
 	case MODE_WEBSOCKET:
-		if (c->ws_kind != WSK_ECHO || c->ws_active)
+		reconnect(c, now);
+		if (!c->done && c->ws_kind != WSK_ECHO)
 			keepalive(c, now);
 		return;
 	default:

@@ -24,6 +24,9 @@
 
 #define HUB_ROOMS_PER_PEER	32	/* rooms one session may be in */
 #define HUB_PEER_QUEUE_MAX	(512 * 1024)	/* bytes waiting for one handler */
+#define HUB_RESUME_QUIET_USEC	(300 * 1000ULL)	/* hold until resumes stop */
+#define HUB_RESUME_HOLD_USEC	(3 * 1000000ULL) /* hold at most this long */
+#define HUB_HOLD_MAX		(4 * 1024 * 1024) /* bytes of held messages */
 
 struct hub;
 struct room;
@@ -92,11 +95,22 @@ struct room {
 RB_HEAD(rooms, room);
 
 /* What route.c needs from the outside world. */
+/* A message held while sessions resume after a restart. */
+struct held {
+	TAILQ_ENTRY(held)	 entry;
+	uint64_t		 session;
+	size_t			 len;
+	unsigned char		 buf[];
+};
+TAILQ_HEAD(heldq, held);
+
 struct hub_ops {
 	/* Queue a datagram for a peer; <0 when it cannot (peer is killed). */
 	int	(*send)(struct hub *, struct peer *, const struct sb_packet *);
 	/* Monotonic time in microseconds (for flood control). */
 	uint64_t (*now_usec)(struct hub *);
+	/* Call hub_hold_release() at this monotonic time (0: never). */
+	void	(*arm)(struct hub *, uint64_t);
 };
 
 struct hub {
@@ -115,6 +129,10 @@ struct hub {
 	struct peer_sessions	 sessions;
 	struct rooms		 rooms;
 	TAILQ_HEAD(, peer)	 reaplist;
+	struct heldq		 held;		/* messages held during resumes */
+	size_t			 held_bytes;
+	uint64_t		 hold_until;	/* 0: not holding */
+	uint64_t		 hold_started;
 };
 
 /* route.c: the trees are walked with RB_FOREACH by other hub files too */
@@ -136,6 +154,7 @@ struct room	*hub_find_room(struct hub *, const char *);
 int		 hub_send(struct hub *, struct peer *, enum sb_type, ...);
 void		 hub_announce(struct hub *, const char *);
 void		 hub_config_changed(struct hub *);
+void		 hub_hold_release(struct hub *);
 int		 hub_rooms_configure(struct hub *);
 
 /* server.c */

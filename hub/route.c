@@ -57,6 +57,7 @@ hub_init(struct hub *h, const struct sb_config *cfg, const struct hub_ops *ops,
 	RB_INIT(&h->sessions);
 	RB_INIT(&h->rooms);
 	TAILQ_INIT(&h->reaplist);
+	TAILQ_INIT(&h->held);
 }
 
 /* Free every peer and room; the caller has closed the fds. */
@@ -68,6 +69,12 @@ hub_free(struct hub *h)
 
 	if (h == NULL)
 		return;
+	while (!TAILQ_EMPTY(&h->held)) {
+		struct held *x = TAILQ_FIRST(&h->held);
+
+		TAILQ_REMOVE(&h->held, x, entry);
+		free(x);
+	}
 	RB_FOREACH_SAFE(p, peer_sessions, &h->sessions, pn)
 		hub_peer_free(h, p);
 	RB_FOREACH_SAFE(r, rooms, &h->rooms, rn) {
@@ -448,23 +455,166 @@ on_status(struct hub *h, struct peer *p)
 	return hub_send(h, p, SB_C_STATUS, c, mx, cr, pk, NULL);
 }
 
-/* Make `p` known as `nick` (already checked) and tell everyone. */
+/* Make `p` known as `nick` (already checked). */
+static void
+nick_take(struct hub *h, struct peer *p, const char *nick)
+{
+	strlcpy(p->nick, nick, sizeof(p->nick));
+	strlcpy(p->name, nick, sizeof(p->name));
+	nick_fold(p->key, sizeof(p->key), nick);
+	RB_INSERT(peer_nicks, &h->nicks, p);
+}
+
+/* Identify `p` as `nick` (already checked) and tell everyone. */
 static int
 identify_as(struct hub *h, struct peer *p, const char *nick)
 {
 	char id[24];
 	struct peer *o;
 
-	strlcpy(p->nick, nick, sizeof(p->nick));
-	strlcpy(p->name, nick, sizeof(p->name));
-	nick_fold(p->key, sizeof(p->key), nick);
-	RB_INSERT(peer_nicks, &h->nicks, p);
+	nick_take(h, p, nick);
 	snprintf(id, sizeof(id), "%llu", (unsigned long long)p->session);
 	hub_send(h, p, SB_C_IDENTIFIED, p->nick, p->name, id, NULL);
 	RB_FOREACH(o, peer_nicks, &h->nicks)
 		if (o != p)
 			hub_send(h, o, SB_C_LOGIN, p->nick, p->name, NULL);
 	hub_log_peer(SB_EV_LOGIN, p, NULL, "%s identified", p->nick);
+	return 0;
+}
+
+static struct room	*room_create(struct hub *, const char *, int);
+static struct membership *peer_membership(struct peer *, struct room *);
+
+/* Add `p` to room `r` without telling anyone (a resumed session). */
+static int
+room_enter_quietly(struct peer *p, struct room *r)
+{
+	struct membership *mb;
+
+	if (peer_membership(p, r) != NULL || p->nrooms >= HUB_ROOMS_PER_PEER)
+		return 0;
+	if ((mb = calloc(1, sizeof(*mb))) == NULL)
+		return -ENOMEM;
+	mb->room = r;
+	mb->peer = p;
+	TAILQ_INSERT_TAIL(&r->members, mb, in_room);
+	TAILQ_INSERT_TAIL(&p->rooms, mb, in_peer);
+	r->nmembers++;
+	p->nrooms++;
+	return 0;
+}
+
+/*
+ * After a restart the handlers come back one by one.  So that a message
+ * sent by one who is back already reaches those still on their way, the
+ * hub holds routed messages, in arrival order, while resumes keep coming:
+ * until HUB_RESUME_QUIET_USEC pass without one, at most
+ * HUB_RESUME_HOLD_USEC after the first.
+ */
+static void
+hold_extend(struct hub *h)
+{
+	uint64_t now = h->ops->now_usec(h), until;
+
+	if (h->hold_until == 0)
+		h->hold_started = now;
+	until = now + HUB_RESUME_QUIET_USEC;
+	if (until > h->hold_started + HUB_RESUME_HOLD_USEC)
+		until = h->hold_started + HUB_RESUME_HOLD_USEC;
+	h->hold_until = until;
+	if (h->ops->arm != NULL)
+		h->ops->arm(h, until);
+}
+
+/* Keep a copy of `m` from `p` for hub_hold_release(); 0, or -1 if full. */
+static int
+hold_message(struct hub *h, struct peer *p, const struct sb_msg *m)
+{
+	struct sb_packet pkt;
+	struct held *x;
+
+	if (h->held_bytes >= HUB_HOLD_MAX ||
+	    sb_msg_encode(&pkt, m->type, p->session, 0, 0, m->field,
+	    m->nfields) < 0 || (x = malloc(sizeof(*x) + pkt.len)) == NULL)
+		return -1;
+	x->session = p->session;
+	x->len = pkt.len;
+	memcpy(x->buf, pkt.buf, pkt.len);
+	TAILQ_INSERT_TAIL(&h->held, x, entry);
+	h->held_bytes += pkt.len;
+	return 0;
+}
+
+/* Stop holding: route every held message, in the order it arrived. */
+void
+hub_hold_release(struct hub *h)
+{
+	struct held *x;
+	struct sb_msg m;
+	struct peer k, *p;
+
+	h->hold_until = 0;
+	while ((x = TAILQ_FIRST(&h->held)) != NULL) {
+		TAILQ_REMOVE(&h->held, x, entry);
+		h->held_bytes -= x->len;
+		k.session = x->session;
+		p = RB_FIND(peer_sessions, &h->sessions, &k);
+		if (p != NULL && !p->dead && sb_msg_decode(&m, x->buf, x->len) == 0 &&
+		    hub_dispatch(h, p, &m) < 0)
+			hub_peer_kill(h, p, NULL, NULL);
+		free(x);
+	}
+}
+
+/*
+ * A handler whose hub went away re-registers its session with the new
+ * hub: the nick and the rooms it was in.  Nobody is told (the others
+ * never saw it leave); a nick taken in the meantime, or a room that can
+ * no longer be entered, is reported to the client as an error.
+ */
+static int
+on_resume(struct hub *h, struct peer *p, const struct sb_msg *m)
+{
+	char list[SB_LIST_MAX / 2 + 1], *s = list, *t;
+	long long alias = 0;
+	const char *why;
+	struct room *r;
+	int n = 0;
+
+	if (p->nick[0] != '\0')
+		return -EPROTO;
+	if (m->flen[2] > 0 && sb_field_num(m, 2, 1, INT64_MAX, &alias) < 0)
+		return -EPROTO;
+	if (m->flen[0] > 0) {
+		if (nick_check(m->field[0], &why) < 0 ||
+		    hub_find_nick(h, m->field[0]) != NULL) {
+			hub_log_peer(SB_EV_LOGIN_FAILED, p, &(struct sb_log_fields){
+			    .nick = m->field[0], .reason = "nick lost in restart" },
+			    "resume refused: nick %s is taken", m->field[0]);
+			return send_error(h, p, "nick_lost", "The server restarted "
+			    "and your nick was taken; identify again.");
+		}
+		nick_take(h, p, m->field[0]);
+		p->alias = (uint64_t)alias;
+	}
+	strlcpy(list, m->field[1], sizeof(list));
+	while (p->nick[0] != '\0' && (t = strsep(&s, " ")) != NULL) {
+		if (*t == '\0' || room_name_check(t, &why) < 0)
+			continue;
+		if ((r = hub_find_room(h, t)) == NULL && h->cfg.room_create &&
+		    h->nrooms < h->cfg.max_rooms)
+			r = room_create(h, t, 0);
+		if (r == NULL || room_enter_quietly(p, r) < 0)
+			send_error(h, p, "no_such_room", "After the restart this "
+			    "room could not be entered again.");
+		else
+			n++;
+	}
+	if (p->nick[0] != '\0')
+		hub_log_peer(SB_EV_LOGIN, p, &(struct sb_log_fields){
+		    .reason = "resumed" }, "%s resumed after a hub restart "
+		    "(%d rooms)", p->nick, n);
+	hold_extend(h);
 	return 0;
 }
 
@@ -828,6 +978,14 @@ hub_dispatch(struct hub *h, struct peer *p, const struct sb_msg *m)
 		return 0;
 	if (m->type != SB_H_HELLO && !p->hello)
 		return -EPROTO;
+	if (h->hold_until != 0 && m->type != SB_H_HELLO &&
+	    m->type != SB_H_RESUME && m->type != SB_H_EVENT &&
+	    m->type != SB_H_STATUS) {
+		if (h->ops->now_usec(h) < h->hold_until &&
+		    hold_message(h, p, m) == 0)
+			return 0;
+		hub_hold_release(h);
+	}
 	switch (m->type) {
 	case SB_H_HELLO:
 		return on_hello(h, p, m);
@@ -864,7 +1022,7 @@ hub_dispatch(struct hub *h, struct peer *p, const struct sb_msg *m)
 		hub_peer_gone(h, p, m->flen[0] ? m->field[0] : "Quit");
 		return 0;
 	case SB_H_RESUME:
-		return -EOPNOTSUPP;
+		return on_resume(h, p, m);
 	default:
 		/* A C_* type from a handler. */
 		return -EPROTO;

@@ -37,9 +37,11 @@ struct ctx {
 	int		 config_required;	/* -c given */
 	unsigned	 last_status;
 	int		 notify;		/* started by systemd */
+	sd_event_source	*hold_timer;		/* releases held messages */
 };
 
 static int	peer_io(sd_event_source *, int, uint32_t, void *);
+static void	hub_reap(struct ctx *);
 
 static uint64_t
 ops_now_usec(struct hub *h)
@@ -123,9 +125,38 @@ ops_send(struct hub *h, struct peer *p, const struct sb_packet *pkt)
 	return 0;
 }
 
+static int
+on_hold_timer(sd_event_source *s, uint64_t usec, void *arg)
+{
+	struct ctx *c = arg;
+
+	if (c->hub.hold_until != 0 && usec >= c->hub.hold_until)
+		hub_hold_release(&c->hub);
+	else if (c->hub.hold_until != 0)
+		sd_event_source_set_time(s, c->hub.hold_until);
+	hub_reap(c);
+	return 0;
+}
+
+/* ops->arm: wake up at `usec` (CLOCK_MONOTONIC) to release held messages. */
+static void
+ops_arm(struct hub *h, uint64_t usec)
+{
+	struct ctx *c = h->ctx;
+
+	if (c->hold_timer == NULL) {
+		if (sd_event_add_time(c->event, &c->hold_timer, CLOCK_MONOTONIC,
+		    usec, 1000, on_hold_timer, c) < 0)
+			return;
+	} else
+		sd_event_source_set_time(c->hold_timer, usec);
+	sd_event_source_set_enabled(c->hold_timer, SD_EVENT_ONESHOT);
+}
+
 static const struct hub_ops hub_ops = {
 	.send = ops_send,
 	.now_usec = ops_now_usec,
+	.arm = ops_arm,
 };
 
 /* Close and free every peer marked dead during this turn. */
