@@ -516,9 +516,10 @@ keepalive(struct conn *c, uint64_t now)
 	}
 	if (c->ping_sent_ms == 0 && now >= c->last_rx_ms + idle) {
 		c->ping_sent_ms = now;
+		/* WebSocket: a ping frame, and the dialect's own ping too. */
 		if (c->mode == MODE_WEBSOCKET)
 			ws_conn_send(&c->ws, sink(c), WS_OP_PING, "keepalive", 9);
-		else if (c->dialect_set) {
+		if (c->dialect_set) {
 			struct sb_msg m = { .type = SB_C_PING, .nfields = 1,
 			    .field = { "keepalive" }, .flen = { 9 } };
 			struct dbuf d;
