@@ -13,6 +13,8 @@
 #   ct_sh CMD...        run CMD inside: all its namespaces, its root.
 #   ct_net CMD...       run CMD here, in its network namespace only.
 #   ct_stop             SIGKILL its PID 1 (by pid), wait, remove the cgroup.
+#   ct_unmount          unmount DIR and remove it.
+#   ct_sweep PREFIX     remove leftovers of runs that were SIGKILLed.
 #
 # All waits poll with a deadline.
 
@@ -70,10 +72,12 @@ ct_boot() {
 	mkdir "$CT_CGROUP" || return
 	# The new PID 1 mounts what a container gets (proc, sys, cgroup2, a
 	# minimal /dev, tmpfs /run and /tmp) inside its own mount namespace,
-	# then becomes systemd.  --kill-child: if unshare dies, so does it.
+	# then becomes systemd.  If this script dies, even by SIGKILL, unshare
+	# gets SIGKILL (--pdeathsig), and then PID 1 does (--kill-child).
 	(
 		echo 0 > "$CT_CGROUP/cgroup.procs" || exit 1
-		exec unshare --pid --fork --mount --uts --ipc --net --cgroup \
+		exec setpriv --pdeathsig KILL \
+		    unshare --pid --fork --mount --uts --ipc --net --cgroup \
 		    --kill-child --propagation private \
 		    env -i container=other R="$CT_ROOT" \
 		    PATH=/usr/sbin:/usr/bin:/sbin:/bin /bin/sh -ec '
@@ -146,6 +150,26 @@ ct_stop() {
 		find "$CT_CGROUP" -depth -type d -exec rmdir {} + 2>/dev/null
 	fi
 	CT_PID1= CT_UNSHARE= CT_CGROUP=
+}
+
+# ct_sweep PREFIX: remove what a run killed by SIGKILL left behind (its
+# PID 1 dies with it, but no trap runs): PREFIX.PID.* directories and
+# switchboard-test.PID cgroups whose PID is gone.  Empty ones only.
+ct_sweep() {
+	local d pid base
+	for d in "$1".*; do
+		[ -d "$d" ] || continue
+		pid=${d#"$1".}
+		pid=${pid%%.*}
+		[ -d "/proc/$pid" ] || rmdir "$d" 2>/dev/null
+	done
+	base=$(ct_cgroup_base) || return 0
+	for d in "$base"/switchboard-test.*; do
+		[ -d "$d" ] || continue
+		pid=${d##*.}
+		[ -d "/proc/$pid" ] ||
+		    find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+	done
 }
 
 # Unmount what ct_overlay mounted and remove its directory.

@@ -86,10 +86,14 @@ bail() {
 	exit 1
 }
 
+# The clients are Python; install it the way make check installs the
+# rest if this machine lacks it.
+command -v python3 >/dev/null || sh "$top/tests/deps.sh" python3 >&2
 py=$(command -v python3) || bail "python3 is needed for the clients"
 client() { ct_net timeout 60 "$py" "$here/client.py" "$@"; }
 
-work=$(mktemp -d /tmp/switchboard-units.XXXXXX) || bail "mktemp"
+ct_sweep /tmp/switchboard-units
+work=$(mktemp -d /tmp/switchboard-units.$$.XXXXXX) || bail "mktemp"
 
 # --- install -------------------------------------------------------------
 

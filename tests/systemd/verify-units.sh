@@ -17,7 +17,8 @@ if [ "${SB_VERIFY_NS:-}" != 1 ]; then
 fi
 
 . "$top/tests/systemd/lib.sh"
-work=$(mktemp -d /tmp/switchboard-verify.XXXXXX) || exit 1
+ct_sweep /tmp/switchboard-verify
+work=$(mktemp -d /tmp/switchboard-verify.$$.XXXXXX) || exit 1
 trap 'ct_unmount' EXIT
 ct_overlay "$work" || { echo "verify-units: cannot mount an overlay of /" >&2; exit 1; }
 R=$CT_ROOT
