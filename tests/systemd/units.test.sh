@@ -19,7 +19,7 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 here=$top/tests/systemd
-PLAN=26
+PLAN=28
 
 skip_all() {
 	echo "1..0 # SKIP $*"
@@ -308,6 +308,34 @@ else
 	diag "$out"
 	ct_sh journalctl --no-pager -q SWITCHBOARD_ROOM=lobby -o cat 2>&1 | diag
 	tap 1 "transcript = yes: journalctl SWITCHBOARD_ROOM=lobby -o cat reads 'carol: hello lobby'"
+fi
+
+# --- switchboardctl ------------------------------------------------------
+
+# Root and members of switchboard-admin may use the control socket; the
+# handlers' user may not.
+if ct_sh sh -c 'command -v switchboardctl' >/dev/null 2>&1; then
+	ct_sh useradd -M -N -G switchboard-admin sbtest-operator >"$out" 2>&1
+	if ct_sh switchboardctl status >>"$out" 2>&1 &&
+	    ct_sh setpriv --reuid=sbtest-operator --regid=users --init-groups \
+		switchboardctl status >>"$out" 2>&1; then
+		tap 0 "switchboardctl status works for root and for a member of switchboard-admin"
+	else
+		diag "$out"
+		tap 1 "switchboardctl status works for root and for a member of switchboard-admin"
+	fi
+	if ! ct_sh setpriv --reuid=switchboard --regid=switchboard --init-groups \
+	    switchboardctl status >"$out" 2>&1; then
+		tap 0 "switchboardctl is refused to the handlers' user"
+	else
+		diag "$out"
+		tap 1 "switchboardctl is refused to the handlers' user"
+	fi
+else
+	tap 0 "switchboardctl status works for root and for a member of switchboard-admin" \
+	    "SKIP switchboardctl is not built yet"
+	tap 0 "switchboardctl is refused to the handlers' user" \
+	    "SKIP switchboardctl is not built yet"
 fi
 
 # --- a burst of connections ----------------------------------------------
