@@ -62,11 +62,18 @@ hub_flush(struct conn *c)
 		uint32_t n;
 
 		memcpy(&n, buf_head(&c->hubq), 4);
+		if (c->hub_broken)
+			return;
 		if (send(c->hub_fd, buf_head(&c->hubq) + 4, n,
 		    MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return;
-			session_hub_lost(c);
+			/*
+			 * The hub closed.  What it sent before closing (a
+			 * C_CLOSE for this client, say) is still to be read:
+			 * hub_read() gets it, then the end of the stream.
+			 */
+			c->hub_broken = 1;
 			return;
 		}
 		buf_consume(&c->hubq, 4 + n);
@@ -276,6 +283,7 @@ conn_hub_reconnect(struct conn *c)
 
 	if (conn_hub_connect(c, 1) < 0)
 		return -1;
+	c->hub_broken = 0;
 	buf_init(&q, HANDLER_HUBQ_MAX);
 	c->hubq = q;
 	snprintf(ver, sizeof(ver), "%d", SB_PROTO_VERSION);
@@ -321,6 +329,15 @@ hub_read(struct conn *c)
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
 		    errno == EINTR))
 			return;
+		/*
+		 * The hub closed while our datagrams were unread: the error
+		 * comes first, but what it sent before (a C_CLOSE) is still
+		 * queued behind it.
+		 */
+		if (n < 0 && errno == ECONNRESET) {
+			c->hub_broken = 1;
+			continue;
+		}
 		if (n <= 0) {
 			session_hub_lost(c);
 			return;
@@ -437,7 +454,13 @@ conn_run(struct conn *c)
 				c->write_shut = 1;
 			}
 		}
-		if (!c->client_eof) {
+		/*
+		 * Flow control: while the hub has not taken half of what
+		 * waits for it, the client's input waits in the kernel, and
+		 * TCP slows the client down.
+		 */
+		if (!c->client_eof && !(c->hub_fd >= 0 && !c->hub_broken &&
+		    c->hubq.len > HANDLER_HUBQ_MAX / 2)) {
 			ci = (int)n;
 			pfd[n++] = (struct pollfd){ .fd = c->in_fd, .events = POLLIN };
 		}
@@ -453,7 +476,8 @@ conn_run(struct conn *c)
 		if (c->hub_fd >= 0) {
 			hi = (int)n;
 			pfd[n++] = (struct pollfd){ .fd = c->hub_fd,
-			    .events = POLLIN | (c->hubq.len ? POLLOUT : 0) };
+			    .events = POLLIN |
+			    (c->hubq.len && !c->hub_broken ? POLLOUT : 0) };
 		}
 		if (c->deadline_ms != 0)
 			timeout = c->deadline_ms > now ?

@@ -49,6 +49,7 @@ enum ws_kind { WSK_CHAT, WSK_TUNNEL, WSK_ECHO };
 struct conn {
 	int		 in_fd, out_fd;	/* the client (same fd for fd 3) */
 	int		 hub_fd;	/* -1 when the hub is unreachable */
+	int		 hub_broken;	/* a send failed: read what is left */
 	const char	*hub_path;
 	char		 hub_error[128];	/* why the hub is unreachable */
 	struct sb_config cfg;		/* defaults, then the hub's C_CONFIG */

@@ -403,6 +403,9 @@ session_hub_message(struct conn *c, const struct sb_msg *m)
 	if (dialect_render(&c->dialect, m, &d) >= 0)
 		deliver(c, &d);
 	dbuf_free(&d);
+	/* Seed 001: the server shows the room list right after a login. */
+	if (m->type == SB_C_IDENTIFIED && c->dialect.kind == DIALECT_XML)
+		conn_hub_pack(c, SB_H_ROOMS, NULL);
 	if (m->type == SB_C_CLOSE) {
 		if (c->mode == MODE_WEBSOCKET)
 			ws_conn_close(&c->ws, sink(c), WS_CLOSE_POLICY,

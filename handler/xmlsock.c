@@ -35,5 +35,5 @@ xmlsock_next(const char *buf, size_t len, size_t max, size_t *msglen,
 			return -1;
 		return (int)(i + 1);
 	}
-	return len > max + 1 ? -1 : 0;
+	return len > max + 1 || (len == max + 1 && buf[max] != '\r') ? -1 : 0;
 }

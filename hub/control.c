@@ -1,15 +1,742 @@
 /*
- * The control socket for switchboardctl (placeholder: accepts nothing yet).
+ * The control socket: switchboardctl's way into a running hub.
+ *
+ * A listening AF_UNIX SOCK_SEQPACKET socket (systemd's fd named
+ * "control", or bound with -C PATH).  Only root, the hub's own user and
+ * members of admin_group (primary or supplementary group, by SO_PEERCRED
+ * and getgrouplist(3)) get in.  One request per connection:
+ *
+ *	request:  one datagram of NUL-separated words, verb first
+ *	          ("kick\0alice\0flooding\0"), at most CONTROL_REQUEST_MAX bytes
+ *	replies:  one or more datagrams, each one JSON object of at most
+ *	          CONTROL_REPLY_MAX bytes; the last has "done": true; lists
+ *	          ("who", "rooms") come as arrays under their name, split over
+ *	          datagrams, to be concatenated; a failure is
+ *	          {"done": true, "error": "..."}
+ *
+ * then the hub closes.  Everything runs in the hub's sd-event loop and
+ * never blocks it: replies are built at once (a snapshot), queued up to
+ * CONTROL_QUEUE_MAX bytes and written as the socket takes them; a client
+ * that has not finished within CONTROL_TIMEOUT_USEC is dropped.  The
+ * verbs and their replies are documented in docs/admin.md.
  */
+#include <assert.h>
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <syslog.h>
 #include <unistd.h>
+
+#include <bsd/stdlib.h>
+#include <bsd/string.h>
+#include <jansson.h>
+#include <systemd/sd-event.h>
 
 #include "hub.h"
 
+#define CONTROL_REQUEST_MAX	(SB_TEXT_MAX + 512)	/* one request datagram */
+#define CONTROL_WORDS_MAX	8	/* verb and arguments */
+#define CONTROL_REPLY_MAX	(16 * 1024)	/* one reply datagram */
+#define CONTROL_QUEUE_MAX	(4 * 1024 * 1024)	/* replies of one request */
+#define CONTROL_CONN_MAX	16	/* connections at once */
+#define CONTROL_TIMEOUT_USEC	(10 * 1000000ULL)	/* whole exchange */
+#define CONTROL_GROUPS_MAX	65536	/* supplementary groups looked at */
+#define CONTROL_REASON_MAX	(SB_REASON_MAX - 32)	/* room for "Kicked: " */
+
+struct ctl_dgram {
+	TAILQ_ENTRY(ctl_dgram)	 entry;
+	size_t			 len;
+	char			 buf[];
+};
+
+struct ctl_conn {
+	int			 fd;
+	sd_event_source		*io;
+	sd_event_source		*timer;
+	uid_t			 uid;		/* from SO_PEERCRED */
+	pid_t			 pid;
+	int			 answered;	/* request read, replies queued */
+	size_t			 queued;	/* bytes in outq */
+	TAILQ_HEAD(, ctl_dgram)	 outq;
+	TAILQ_ENTRY(ctl_conn)	 entry;
+};
+
+/*
+ * One control socket per hub.  Static, so that what is open when the
+ * hub exits stays reachable (no leak reports under LeakSanitizer).
+ */
+static struct control {
+	struct hub		*hub;
+	sd_event		*event;
+	sd_event_source		*listen;
+	unsigned		 nconns;
+	TAILQ_HEAD(, ctl_conn)	 conns;
+} ctl;
+
+static const char *const transport_names[] = {
+	"unknown", "xmlsocket", "websocket", "tunnel", "http", "policy",
+};
+
+static void	conn_close(struct ctl_conn *);
+static void	conn_want(struct ctl_conn *);
+
+/* --- who may connect ----------------------------------------------------- */
+
+/* The admin group's id from its name or number; 0 when it has none. */
+static int
+admin_gid(const struct hub *h, gid_t *gid)
+{
+	const struct group *gr;
+	const char *e;
+	long long v;
+
+	if (h->cfg.admin_group[0] == '\0')
+		return 0;
+	v = strtonum(h->cfg.admin_group, 0, INT32_MAX, &e);
+	if (e == NULL) {
+		*gid = (gid_t)v;
+		return 1;
+	}
+	if ((gr = getgrnam(h->cfg.admin_group)) == NULL)
+		return 0;
+	*gid = gr->gr_gid;
+	return 1;
+}
+
+/* Is `gid` one of the groups of the user `uid` (primary or not)? */
+static int
+user_in_group(uid_t uid, gid_t gid)
+{
+	const struct passwd *pw;
+	gid_t *groups;
+	int n = 64, i, found = 0;
+
+	if ((pw = getpwuid(uid)) == NULL)
+		return 0;
+	if (pw->pw_gid == gid)
+		return 1;
+	for (;;) {
+		int want = n;
+
+		if ((groups = reallocarray(NULL, (size_t)n,
+		    sizeof(*groups))) == NULL)
+			return 0;
+		if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) >= 0)
+			break;
+		free(groups);
+		if (n <= want || n > CONTROL_GROUPS_MAX)
+			return 0;
+	}
+	for (i = 0; i < n && !found; i++)
+		found = groups[i] == gid;
+	free(groups);
+	return found;
+}
+
+/*
+ * Root, the hub's own user, and the admin group (the peer's gid, or the
+ * groups of its user) may use the control socket.
+ */
+static int
+peer_allowed(const struct hub *h, const struct ucred *cr)
+{
+	gid_t gid;
+
+	if (cr->uid == 0 || cr->uid == geteuid())
+		return 1;
+	if (!admin_gid(h, &gid))
+		return 0;
+	return cr->gid == gid || user_in_group(cr->uid, gid);
+}
+
+/* --- replies ------------------------------------------------------------- */
+
+/* A JSON string of `s`, or of "?" if s is not valid UTF-8. */
+static json_t *
+jstr(const char *s)
+{
+	json_t *j = json_string(s);
+
+	return j != NULL ? j : json_string("?");
+}
+
+/*
+ * Queue `obj` (taken) as one reply datagram.  Returns 0, -E2BIG when it
+ * is larger than CONTROL_REPLY_MAX, -ENOBUFS when the connection has
+ * CONTROL_QUEUE_MAX queued, or -ENOMEM.
+ */
+static int
+reply_add(struct ctl_conn *c, json_t *obj)
+{
+	struct ctl_dgram *d;
+	char *s;
+	size_t len;
+
+	if (obj == NULL)
+		return -ENOMEM;
+	s = json_dumps(obj, JSON_COMPACT);
+	json_decref(obj);
+	if (s == NULL)
+		return -ENOMEM;
+	len = strlen(s);
+	if (len > CONTROL_REPLY_MAX) {
+		free(s);
+		return -E2BIG;
+	}
+	if (c->queued + len > CONTROL_QUEUE_MAX) {
+		free(s);
+		return -ENOBUFS;
+	}
+	if ((d = malloc(sizeof(*d) + len)) == NULL) {
+		free(s);
+		return -ENOMEM;
+	}
+	d->len = len;
+	memcpy(d->buf, s, len);
+	free(s);
+	TAILQ_INSERT_TAIL(&c->outq, d, entry);
+	c->queued += len;
+	return 0;
+}
+
+/* Queue `obj` (taken) with "done": true, the last datagram. */
+static int
+reply_done(struct ctl_conn *c, json_t *obj)
+{
+	if (obj == NULL)
+		obj = json_object();
+	if (obj != NULL)
+		json_object_set_new(obj, "done", json_true());
+	return reply_add(c, obj);
+}
+
+static int __attribute__((format(printf, 2, 3)))
+reply_error(struct ctl_conn *c, const char *fmt, ...)
+{
+	char text[SB_REASON_MAX * 2];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	return reply_done(c, json_pack("{s:o}", "error", jstr(text)));
+}
+
+/*
+ * A list reply split into datagrams: items are gathered under `key`
+ * until the next would make the datagram too big.  When the queue
+ * limit is reached the rest is left out and the last datagram says
+ * "truncated": true.
+ */
+struct lister {
+	struct ctl_conn	*c;
+	const char	*key;
+	json_t		*arr;
+	size_t		 bytes;		/* in arr, roughly */
+	size_t		 count;
+	int		 truncated;
+};
+
+static int
+lister_flush(struct lister *l)
+{
+	json_t *chunk = json_object();
+	int r;
+
+	if (chunk == NULL)
+		return -ENOMEM;
+	json_object_set_new(chunk, l->key, l->arr);
+	l->arr = json_array();
+	l->bytes = 0;
+	r = reply_add(l->c, chunk);
+	return l->arr == NULL ? -ENOMEM : r;
+}
+
+static void
+lister_add(struct lister *l, json_t *item)
+{
+	char *s;
+	size_t len;
+
+	if (item == NULL || l->truncated || l->arr == NULL) {
+		json_decref(item);
+		return;
+	}
+	if ((s = json_dumps(item, JSON_COMPACT)) == NULL) {
+		json_decref(item);
+		return;
+	}
+	len = strlen(s) + 1;
+	free(s);
+	if (l->bytes + len + 128 > CONTROL_REPLY_MAX &&
+	    json_array_size(l->arr) > 0 && lister_flush(l) < 0)
+		l->truncated = 1;
+	if (l->arr == NULL || l->c->queued + l->bytes + len + 256 >
+	    CONTROL_QUEUE_MAX) {
+		l->truncated = 1;
+		json_decref(item);
+		return;
+	}
+	json_array_append_new(l->arr, item);
+	l->bytes += len;
+	l->count++;
+}
+
+static int
+lister_finish(struct lister *l)
+{
+	json_t *last = json_object();
+
+	if (last == NULL || l->arr == NULL) {
+		json_decref(last);
+		json_decref(l->arr);
+		return reply_error(l->c, "out of memory");
+	}
+	json_object_set_new(last, l->key, l->arr);
+	json_object_set_new(last, "count", json_integer((json_int_t)l->count));
+	if (l->truncated)
+		json_object_set_new(last, "truncated", json_true());
+	return reply_done(l->c, last);
+}
+
+/* --- verbs --------------------------------------------------------------- */
+
+/*
+ * Is `s` valid UTF-8 without control characters?  What the operator
+ * sends goes to every client, so it must be text each dialect can carry.
+ */
+static int
+text_ok(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p != '\0') {
+		uint32_t cp;
+		size_t n, i;
+
+		if (*p < 0x80) {
+			if (*p < 0x20 || *p == 0x7f)
+				return 0;
+			p++;
+			continue;
+		}
+		if ((*p & 0xe0) == 0xc0) {
+			n = 2; cp = *p & 0x1f;
+		} else if ((*p & 0xf0) == 0xe0) {
+			n = 3; cp = *p & 0x0f;
+		} else if ((*p & 0xf8) == 0xf0) {
+			n = 4; cp = *p & 0x07;
+		} else
+			return 0;
+		for (i = 1; i < n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
+		    (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff) ||
+		    (cp >= 0x80 && cp < 0xa0))
+			return 0;
+		p += n;
+	}
+	return 1;
+}
+
+static int
+verb_status(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
+{
+	time_t now = time(NULL);
+
+	return reply_done(c, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	    "clients", (json_int_t)h->clients,
+	    "peak", (json_int_t)h->peak,
+	    "max", (json_int_t)h->cfg.max_clients,
+	    "created", (json_int_t)h->created,
+	    "uptime", (json_int_t)(now > h->created ? now - h->created : 0),
+	    "epoch", (json_int_t)h->epoch,
+	    "rooms", (json_int_t)h->nrooms));
+}
+
+static int
+verb_who(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
+{
+	struct lister l = { .c = c, .key = "who", .arr = json_array() };
+	struct membership *m;
+	struct peer *p;
+
+	RB_FOREACH(p, peer_sessions, &h->sessions) {
+		json_t *rooms, *item;
+
+		if (!p->chat || p->dead)
+			continue;
+		if ((rooms = json_array()) == NULL)
+			continue;
+		TAILQ_FOREACH(m, &p->rooms, in_peer)
+			json_array_append_new(rooms, jstr(m->room->name));
+		item = json_pack("{s:o, s:I, s:s, s:o, s:I, s:o}",
+		    "nick", p->nick[0] ? jstr(p->nick) : json_null(),
+		    "session", (json_int_t)p->session,
+		    "transport", p->transport >= 0 && p->transport <
+		    (int)(sizeof(transport_names) / sizeof(transport_names[0])) ?
+		    transport_names[p->transport] : "unknown",
+		    "remote", jstr(p->remote),
+		    "pid", (json_int_t)p->pid,
+		    "rooms", rooms);
+		lister_add(&l, item);
+	}
+	return lister_finish(&l);
+}
+
+static int
+verb_rooms(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
+{
+	struct lister l = { .c = c, .key = "rooms", .arr = json_array() };
+	struct room *r;
+
+	RB_FOREACH(r, rooms, &h->rooms)
+		lister_add(&l, json_pack("{s:o, s:I, s:b}",
+		    "name", jstr(r->name),
+		    "members", (json_int_t)r->nmembers,
+		    "permanent", r->permanent));
+	return lister_finish(&l);
+}
+
+static int
+verb_kick(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
+{
+	const char *reason = n > 1 && arg[1][0] != '\0' ? arg[1] :
+	    "Kicked by the operator";
+	char nick[SB_NICK_MAX + 1], quit[SB_REASON_MAX + 1];
+	unsigned long long session;
+	struct peer *p;
+
+	if (strlen(reason) > CONTROL_REASON_MAX)
+		return reply_error(c, "kick: the reason is longer than %d bytes",
+		    CONTROL_REASON_MAX);
+	if (!text_ok(reason))
+		return reply_error(c, "kick: the reason is not UTF-8 text "
+		    "without control characters");
+	if (strlen(arg[0]) > SB_NICK_MAX ||
+	    (p = hub_find_nick(h, arg[0])) == NULL || p->dead)
+		return reply_error(c, "no such nick: %s", arg[0]);
+	if (strlcpy(nick, p->nick, sizeof(nick)) >= sizeof(nick))
+		return reply_error(c, "nick too long");
+	session = (unsigned long long)p->session;
+	snprintf(quit, sizeof(quit), "Kicked: %s", reason);
+	hub_log_peer(SB_EV_KICK, p, &(struct sb_log_fields){ .reason = reason },
+	    "%s kicked by the operator (uid %ld): %s", nick, (long)c->uid,
+	    reason);
+	hub_peer_kill(h, p, "kicked", reason);
+	/* The quit notices go out now; main.c frees the peer later. */
+	hub_peer_gone(h, p, quit);
+	return reply_done(c, json_pack("{s:o, s:I, s:o}",
+	    "kicked", jstr(nick), "session", (json_int_t)session,
+	    "reason", jstr(reason)));
+}
+
+static int
+verb_announce(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
+{
+	struct peer *p;
+	json_int_t count = 0;
+
+	if (arg[0][0] == '\0')
+		return reply_error(c, "announce: the text is empty");
+	if (strlen(arg[0]) > SB_TEXT_MAX)
+		return reply_error(c, "announce: the text is longer than %d "
+		    "bytes", SB_TEXT_MAX);
+	if (!text_ok(arg[0]))
+		return reply_error(c, "announce: the text is not UTF-8 "
+		    "without control characters");
+	RB_FOREACH(p, peer_nicks, &h->nicks)
+		if (!p->dead)
+			count++;
+	hub_announce(h, arg[0]);
+	return reply_done(c, json_pack("{s:b, s:I}", "announced", 1,
+	    "recipients", count));
+}
+
+static int
+verb_reload(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
+{
+	int r;
+
+	sb_log(LOG_INFO, "reload asked on the control socket by uid %ld",
+	    (long)c->uid);
+	if ((r = hub_reload(h)) < 0)
+		return reply_error(c, "reload failed, the old config stays: %s "
+		    "(the hub's log names the line)", strerror(-r));
+	return reply_done(c, json_pack("{s:b}", "reloaded", 1));
+}
+
+static const struct verb {
+	const char	*name;
+	size_t		 min, max;	/* arguments after the verb */
+	const char	*usage;
+	int		(*run)(struct ctl_conn *, struct hub *, const char **,
+			    size_t);
+} verbs[] = {
+	{ "status",	0, 0, "status",			verb_status },
+	{ "who",	0, 0, "who",			verb_who },
+	{ "rooms",	0, 0, "rooms",			verb_rooms },
+	{ "kick",	1, 2, "kick NICK [REASON]",	verb_kick },
+	{ "announce",	1, 1, "announce TEXT",		verb_announce },
+	{ "reload",	0, 0, "reload",			verb_reload },
+};
+
+/*
+ * Split a request datagram (buf[n] is writable and beyond the data)
+ * into words and run its verb.  Every outcome is a queued reply.
+ */
+static void
+control_run(struct ctl_conn *c, char *buf, size_t n)
+{
+	const char *word[CONTROL_WORDS_MAX];
+	size_t nw = 0, i, start = 0;
+
+	buf[n] = '\0';
+	for (i = 0; i <= n; i++) {
+		if (buf[i] != '\0')
+			continue;
+		if (i == n && start == n && nw > 0)
+			break;	/* the datagram ended with a NUL */
+		if (nw == CONTROL_WORDS_MAX) {
+			reply_error(c, "too many words in the request");
+			return;
+		}
+		word[nw++] = buf + start;
+		start = i + 1;
+	}
+	if (nw == 0 || word[0][0] == '\0') {
+		reply_error(c, "empty request");
+		return;
+	}
+	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+		const struct verb *v = &verbs[i];
+
+		if (strcmp(word[0], v->name) != 0)
+			continue;
+		if (nw - 1 < v->min) {
+			reply_error(c, "%s: missing argument; usage: %s",
+			    v->name, v->usage);
+			return;
+		}
+		if (nw - 1 > v->max) {
+			reply_error(c, "%s: too many arguments; usage: %s",
+			    v->name, v->usage);
+			return;
+		}
+		if (v->run(c, ctl.hub, word + 1, nw - 1) < 0 &&
+		    TAILQ_EMPTY(&c->outq))
+			reply_error(c, "%s: reply too large", v->name);
+		return;
+	}
+	if (!text_ok(word[0]) || strlen(word[0]) > 32)
+		reply_error(c, "unknown verb; known: status who rooms kick "
+		    "announce reload");
+	else
+		reply_error(c, "unknown verb \"%s\"; known: status who rooms "
+		    "kick announce reload", word[0]);
+}
+
+/* --- connections --------------------------------------------------------- */
+
+static void
+conn_close(struct ctl_conn *c)
+{
+	struct ctl_dgram *d;
+
+	TAILQ_REMOVE(&ctl.conns, c, entry);
+	ctl.nconns--;
+	sd_event_source_disable_unref(c->io);
+	sd_event_source_disable_unref(c->timer);
+	close(c->fd);
+	while ((d = TAILQ_FIRST(&c->outq)) != NULL) {
+		TAILQ_REMOVE(&c->outq, d, entry);
+		free(d);
+	}
+	free(c);
+}
+
+/* Read while no request has come, write while replies wait. */
+static void
+conn_want(struct ctl_conn *c)
+{
+	sd_event_source_set_io_events(c->io, c->answered ? EPOLLOUT : EPOLLIN);
+}
+
+/*
+ * Send queued datagrams while the socket takes them.  Returns 1 when all
+ * is sent, 0 when the socket is full, -1 on an error.
+ */
+static int
+conn_flush(struct ctl_conn *c)
+{
+	struct ctl_dgram *d;
+
+	while ((d = TAILQ_FIRST(&c->outq)) != NULL) {
+		if (send(c->fd, d->buf, d->len, MSG_DONTWAIT |
+		    MSG_NOSIGNAL) < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == EINTR)
+				return 0;
+			return -1;
+		}
+		TAILQ_REMOVE(&c->outq, d, entry);
+		c->queued -= d->len;
+		free(d);
+	}
+	return 1;
+}
+
+static int
+conn_io(sd_event_source *s, int fd, uint32_t revents, void *arg)
+{
+	struct ctl_conn *c = arg;
+	char buf[CONTROL_REQUEST_MAX + 1];
+	ssize_t n;
+
+	if (!c->answered && (revents & EPOLLIN)) {
+		n = recv(fd, buf, CONTROL_REQUEST_MAX, MSG_DONTWAIT | MSG_TRUNC);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return 0;
+		if (n <= 0) {
+			conn_close(c);
+			return 0;
+		}
+		c->answered = 1;
+		if ((size_t)n > CONTROL_REQUEST_MAX)
+			reply_error(c, "request longer than %d bytes",
+			    CONTROL_REQUEST_MAX);
+		else
+			control_run(c, buf, (size_t)n);
+		if (TAILQ_EMPTY(&c->outq)) {	/* out of memory */
+			conn_close(c);
+			return 0;
+		}
+		conn_want(c);
+		revents |= EPOLLOUT;
+	} else if (!c->answered && (revents & (EPOLLHUP | EPOLLERR))) {
+		conn_close(c);
+		return 0;
+	}
+	if (c->answered && (revents & (EPOLLOUT | EPOLLHUP | EPOLLERR))) {
+		if (conn_flush(c) != 0)
+			conn_close(c);	/* all sent, or the peer is gone */
+	}
+	return 0;
+}
+
+static int
+conn_timeout(sd_event_source *s, uint64_t usec, void *arg)
+{
+	struct ctl_conn *c = arg;
+
+	sb_log(LOG_NOTICE, "control: client pid %ld too slow; dropped",
+	    (long)c->pid);
+	conn_close(c);
+	return 0;
+}
+
+/* Refuse a client with one error datagram, if its socket takes it. */
+static void
+refuse(int fd, const char *text)
+{
+	json_t *obj = json_pack("{s:b, s:s}", "done", 1, "error", text);
+	char *s = obj != NULL ? json_dumps(obj, JSON_COMPACT) : NULL;
+
+	if (s != NULL)
+		(void)send(fd, s, strlen(s), MSG_DONTWAIT | MSG_NOSIGNAL);
+	free(s);
+	json_decref(obj);
+	close(fd);
+}
+
+static int
+control_accept(sd_event_source *s, int fd, uint32_t revents, void *arg)
+{
+	struct hub *h = ctl.hub;
+	struct ctl_conn *c;
+	struct ucred cr;
+	socklen_t crlen = sizeof(cr);
+	char text[256];
+	int cfd, r;
+
+	cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (cfd < 0) {
+		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			sb_log(LOG_WARNING, "control: accept: %s",
+			    strerror(errno));
+		return 0;
+	}
+	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) < 0) {
+		close(cfd);
+		return 0;
+	}
+	if (!peer_allowed(h, &cr)) {
+		sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){
+		    .reason = "control peer not allowed" }, "refused control "
+		    "connection from uid %ld gid %ld pid %ld (not root, not "
+		    "in group %s)", (long)cr.uid, (long)cr.gid, (long)cr.pid,
+		    h->cfg.admin_group);
+		snprintf(text, sizeof(text), "permission denied: uid %ld is "
+		    "not root and not in the admin group %s", (long)cr.uid,
+		    h->cfg.admin_group);
+		refuse(cfd, text);
+		return 0;
+	}
+	if (ctl.nconns >= CONTROL_CONN_MAX) {
+		refuse(cfd, "too many control connections; try again");
+		return 0;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		close(cfd);
+		return 0;
+	}
+	c->fd = cfd;
+	c->uid = cr.uid;
+	c->pid = cr.pid;
+	TAILQ_INIT(&c->outq);
+	if ((r = sd_event_add_io(ctl.event, &c->io, cfd, EPOLLIN, conn_io,
+	    c)) < 0 ||
+	    (r = sd_event_add_time_relative(ctl.event, &c->timer,
+	    CLOCK_MONOTONIC, CONTROL_TIMEOUT_USEC, 0, conn_timeout, c)) < 0) {
+		sb_log(LOG_WARNING, "control: sd-event: %s", strerror(-r));
+		sd_event_source_disable_unref(c->io);
+		close(cfd);
+		free(c);
+		return 0;
+	}
+	TAILQ_INSERT_TAIL(&ctl.conns, c, entry);
+	ctl.nconns++;
+	return 0;
+}
+
+/*
+ * Serve switchboardctl on the listening socket `fd` (SOCK_SEQPACKET,
+ * non-blocking; the hub keeps it for its lifetime).  Returns 0 or a
+ * negative errno from sd-event.
+ */
 int
 control_listen(struct hub *h, struct sd_event *e, int fd)
 {
-	(void)h;
-	(void)e;
-	close(fd);
+	int r;
+
+	assert(h != NULL && e != NULL && fd >= 0);
+	assert(ctl.hub == NULL);	/* one control socket per process */
+	ctl.hub = h;
+	ctl.event = e;
+	TAILQ_INIT(&ctl.conns);
+	if ((r = sd_event_add_io(e, &ctl.listen, fd, EPOLLIN, control_accept,
+	    NULL)) < 0) {
+		ctl.hub = NULL;
+		return r;
+	}
 	return 0;
 }

@@ -97,6 +97,7 @@ name_check(const char *name, size_t max, int room, const char **why)
 		if (c == ' ' || c == ',' || c == ':' || c == '"' || c == '<' ||
 		    c == '>' || c == '&' || c == '\'' || c == '\\' ||
 		    c == 0xa0 || (c >= 0x2000 && c <= 0x200a) ||
+		    c == 0x1680 || c == 0x202f || c == 0x205f ||
 		    c == 0x3000 || c == 0x2028 || c == 0x2029) {
 			*why = room ? "Room name contains a space or one of "
 			    ", : \" ' < > & \\" : "Nick contains a space or one "

@@ -179,6 +179,8 @@ hub_peer_kill(struct hub *h, struct peer *p, const char *code,
 		return;
 	if (code != NULL)
 		hub_send(h, p, SB_C_CLOSE, code, reason, NULL);
+	if (reason != NULL)
+		strlcpy(p->kill_reason, reason, sizeof(p->kill_reason));
 	p->dead = 1;
 	TAILQ_INSERT_TAIL(&h->reaplist, p, reap);
 }

@@ -168,7 +168,8 @@ hub_reap(struct ctx *c)
 
 	while ((p = TAILQ_FIRST(&h->reaplist)) != NULL) {
 		TAILQ_REMOVE(&h->reaplist, p, reap);
-		hub_peer_gone(h, p, "Connection closed");
+		hub_peer_gone(h, p, p->kill_reason[0] ? p->kill_reason :
+		    "Connection closed");
 		if (p->io != NULL)
 			sd_event_source_disable_unref(p->io);
 		if (p->fd >= 0) {
@@ -208,6 +209,9 @@ peer_io(sd_event_source *s, int fd, uint32_t revents, void *arg)
 			if (errno == EAGAIN || errno == EWOULDBLOCK ||
 			    errno == EINTR)
 				break;
+			/* Closed with our datagrams unread; read its last ones. */
+			if (errno == ECONNRESET)
+				continue;
 			hub_peer_kill(h, p, NULL, NULL);
 			break;
 		}

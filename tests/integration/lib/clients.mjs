@@ -52,10 +52,10 @@ export class XmlSocket {
           this.messages.splice(0, i + 1);
           done(); resolve(m); return;
         }
-        if (this.closed) { done(); reject(new Error(`closed before ${pred}; got ${JSON.stringify(this.messages)}`)); }
+        if (this.closed) { done(); reject(new Error(`closed before ${pred}; got ${JSON.stringify(this.messages).slice(-1500)}`)); }
       };
       const t = setTimeout(() => {
-        done(); reject(new Error(`no message ${pred} within ${ms} ms; got ${JSON.stringify(this.messages)}`));
+        done(); reject(new Error(`no message ${pred} within ${ms} ms; got ${JSON.stringify(this.messages).slice(-1500)}`));
       }, ms);
       const done = () => { clearTimeout(t); this.waiters.delete(check); };
       this.waiters.add(check);
@@ -68,9 +68,9 @@ export class XmlSocket {
     return new Promise((resolve, reject) => {
       const check = () => {
         if (this.messages.length >= n) { done(); resolve(this.messages.splice(0, n)); return; }
-        if (this.closed) { done(); reject(new Error(`closed before ${n} messages; got ${JSON.stringify(this.messages)}`)); }
+        if (this.closed) { done(); reject(new Error(`closed before ${n} messages; got ${JSON.stringify(this.messages).slice(-1500)}`)); }
       };
-      const t = setTimeout(() => { done(); reject(new Error(`fewer than ${n} messages within ${ms} ms; got ${JSON.stringify(this.messages)}`)); }, ms);
+      const t = setTimeout(() => { done(); reject(new Error(`fewer than ${n} messages within ${ms} ms; got ${JSON.stringify(this.messages).slice(-1500)}`)); }, ms);
       const done = () => { clearTimeout(t); this.waiters.delete(check); };
       this.waiters.add(check);
       check();
@@ -162,9 +162,9 @@ export class JsonClient {
       const check = () => {
         const i = this.events.findIndex(test);
         if (i >= 0) { const e = this.events[i]; this.events.splice(0, i + 1); done(); resolve(e); return; }
-        if (this.closed) { done(); reject(new Error(`closed (${this.closed.code}) before ${JSON.stringify(pred)}; got ${JSON.stringify(this.events)}`)); }
+        if (this.closed) { done(); reject(new Error(`closed (${this.closed.code}) before ${JSON.stringify(pred)}; got ${JSON.stringify(this.events).slice(-1500)}`)); }
       };
-      const t = setTimeout(() => { done(); reject(new Error(`no event ${JSON.stringify(pred)} within ${ms} ms; got ${JSON.stringify(this.events)}`)); }, ms);
+      const t = setTimeout(() => { done(); reject(new Error(`no event ${JSON.stringify(pred)} within ${ms} ms; got ${JSON.stringify(this.events).slice(-1500)}`)); }, ms);
       const done = () => { clearTimeout(t); this.waiters.delete(check); };
       this.waiters.add(check);
       check();

@@ -1,0 +1,677 @@
+/*
+ * switchboardctl: administer a running hub, and its member store.
+ *
+ *   switchboardctl [-S socket] [--json] status | who | rooms
+ *   switchboardctl [-S socket] [--json] kick NICK [REASON...]
+ *   switchboardctl [-S socket] [--json] announce TEXT...
+ *   switchboardctl [-S socket] [--json] reload
+ *   switchboardctl [-f members-file] [--json] member add|disable|enable|rekey NICK
+ *
+ * The first group talks to the hub over its control socket (see
+ * hub/control.c for the exchange): one request datagram, replies until
+ * the one marked "done".  The member commands change the members file
+ * directly (hub/members.c); the hub sees the change on its next reload.
+ *
+ * Exit codes: 0 done, 1 the hub or the file said no (or could not be
+ * reached), 2 usage.  Documented in docs/admin.md.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+#include <jansson.h>
+
+#include "config.h"
+#include "proto.h"
+#include "../members.h"
+
+#define CTL_REQUEST_MAX		(SB_TEXT_MAX + 512)	/* = CONTROL_REQUEST_MAX */
+#define CTL_DGRAM_MAX		(64 * 1024)	/* one reply datagram */
+#define CTL_TOTAL_MAX		(8 * 1024 * 1024)	/* all replies */
+#define CTL_TIMEOUT_MS		15000	/* for each reply datagram */
+#define CTL_CELL_MAX		256	/* bytes printed of one table cell */
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+static int json_out;		/* --json */
+static const char *prog = "switchboardctl";
+
+static void __attribute__((noreturn))
+usage(const char *why)
+{
+	if (why != NULL)
+		fprintf(stderr, "%s: %s\n", prog, why);
+	fprintf(stderr,
+	    "usage: switchboardctl [-S socket] [--json] status|who|rooms|reload\n"
+	    "       switchboardctl [-S socket] [--json] kick NICK [REASON...]\n"
+	    "       switchboardctl [-S socket] [--json] announce TEXT...\n"
+	    "       switchboardctl [-f members-file] [--json] "
+	    "member add|disable|enable|rekey NICK\n");
+	exit(EXIT_USAGE);
+}
+
+static int __attribute__((format(printf, 1, 2)))
+fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_FAIL;
+}
+
+/* --- output -------------------------------------------------------------- */
+
+/*
+ * Copy `s` for a terminal: control characters become '?', at most
+ * CTL_CELL_MAX bytes.  Returns the number of characters (code points),
+ * which is the width for the scripts nicks may use.
+ */
+static size_t
+cell(char *out, size_t size, const char *s)
+{
+	size_t o = 0, width = 0;
+
+	for (; *s != '\0' && o + 1 < size; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		out[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+		if ((c & 0xc0) != 0x80)
+			width++;
+	}
+	out[o] = '\0';
+	return width;
+}
+
+/* Print `s` padded to `width` characters (no padding for the last). */
+static void
+print_cell(const char *s, size_t width, int last)
+{
+	char buf[CTL_CELL_MAX + 1];
+	size_t w = cell(buf, sizeof(buf), s);
+
+	fputs(buf, stdout);
+	if (!last)
+		for (; w < width + 2; w++)
+			fputc(' ', stdout);
+}
+
+/* A string member of a JSON object, or `dflt`. */
+static const char *
+jget_str(const json_t *o, const char *key, const char *dflt)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s != NULL ? s : dflt;
+}
+
+static long long
+jget_int(const json_t *o, const char *key)
+{
+	return (long long)json_integer_value(json_object_get(o, key));
+}
+
+/*
+ * Print the rows of a table: `ncol` columns with `head`ings, and for
+ * each item of `arr` the cells `get` gives.  Columns are as wide as
+ * their widest cell.
+ */
+typedef void (*cells_fn)(const json_t *, char cells[][CTL_CELL_MAX + 1]);
+
+#define TABLE_COLS	5
+
+static void
+print_table(const json_t *arr, size_t ncol, const char *const *head,
+    cells_fn get)
+{
+	char cells[TABLE_COLS][CTL_CELL_MAX + 1], tmp[CTL_CELL_MAX + 1];
+	size_t width[TABLE_COLS], i, c;
+	const json_t *item;
+
+	assert(ncol <= TABLE_COLS);
+	for (c = 0; c < ncol; c++)
+		width[c] = cell(tmp, sizeof(tmp), head[c]);
+	json_array_foreach(arr, i, item) {
+		get(item, cells);
+		for (c = 0; c < ncol; c++) {
+			size_t w = cell(tmp, sizeof(tmp), cells[c]);
+
+			if (w > width[c])
+				width[c] = w;
+		}
+	}
+	for (c = 0; c < ncol; c++)
+		print_cell(head[c], width[c], c + 1 == ncol);
+	fputc('\n', stdout);
+	json_array_foreach(arr, i, item) {
+		get(item, cells);
+		for (c = 0; c < ncol; c++)
+			print_cell(cells[c], width[c], c + 1 == ncol);
+		fputc('\n', stdout);
+	}
+}
+
+static void
+who_cells(const json_t *o, char cells[][CTL_CELL_MAX + 1])
+{
+	const json_t *rooms = json_object_get(o, "rooms"), *r;
+	size_t i, len = 0;
+
+	snprintf(cells[0], CTL_CELL_MAX + 1, "%s",
+	    jget_str(o, "nick", "-"));
+	snprintf(cells[1], CTL_CELL_MAX + 1, "%lld", jget_int(o, "session"));
+	snprintf(cells[2], CTL_CELL_MAX + 1, "%s",
+	    jget_str(o, "transport", "?"));
+	snprintf(cells[3], CTL_CELL_MAX + 1, "%s", jget_str(o, "remote", ""));
+	cells[4][0] = '\0';
+	json_array_foreach(rooms, i, r) {
+		const char *name = json_string_value(r);
+
+		if (name == NULL)
+			continue;
+		if (len > 0)
+			len = strlcat(cells[4], ",", CTL_CELL_MAX + 1);
+		len = strlcat(cells[4], name, CTL_CELL_MAX + 1);
+		if (len > CTL_CELL_MAX) {	/* cut: mark it */
+			strcpy(cells[4] + CTL_CELL_MAX - 3, "...");
+			break;
+		}
+	}
+	if (cells[3][0] == '\0')
+		strcpy(cells[3], "-");
+	if (cells[4][0] == '\0')
+		strcpy(cells[4], "-");
+}
+
+static void
+rooms_cells(const json_t *o, char cells[][CTL_CELL_MAX + 1])
+{
+	snprintf(cells[0], CTL_CELL_MAX + 1, "%s", jget_str(o, "name", "?"));
+	snprintf(cells[1], CTL_CELL_MAX + 1, "%lld", jget_int(o, "members"));
+	snprintf(cells[2], CTL_CELL_MAX + 1, "%s",
+	    json_is_true(json_object_get(o, "permanent")) ? "yes" : "no");
+}
+
+/* "3d 04:05:06" */
+static void
+duration(char *buf, size_t size, long long s)
+{
+	if (s < 0)
+		s = 0;
+	if (s >= 86400)
+		snprintf(buf, size, "%lldd %02lld:%02lld:%02lld", s / 86400,
+		    s / 3600 % 24, s / 60 % 60, s % 60);
+	else
+		snprintf(buf, size, "%02lld:%02lld:%02lld", s / 3600,
+		    s / 60 % 60, s % 60);
+}
+
+static void
+print_status(const json_t *r)
+{
+	char when[64] = "?", up[64];
+	time_t created = (time_t)jget_int(r, "created");
+	struct tm tm;
+
+	if (gmtime_r(&created, &tm) != NULL)
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	duration(up, sizeof(up), jget_int(r, "uptime"));
+	printf("clients:  %lld of %lld (peak %lld)\n", jget_int(r, "clients"),
+	    jget_int(r, "max"), jget_int(r, "peak"));
+	printf("rooms:    %lld\n", jget_int(r, "rooms"));
+	printf("started:  %s (up %s)\n", when, up);
+	printf("epoch:    %lld\n", jget_int(r, "epoch"));
+}
+
+/* The human form of a successful reply to `verb`. */
+static void
+print_reply(const char *verb, const json_t *r)
+{
+	static const char *const who_head[] = { "NICK", "SESSION",
+	    "TRANSPORT", "REMOTE", "ROOMS" };
+	static const char *const rooms_head[] = { "ROOM", "MEMBERS",
+	    "PERMANENT" };
+	char nick[CTL_CELL_MAX + 1];
+
+	if (strcmp(verb, "status") == 0)
+		print_status(r);
+	else if (strcmp(verb, "who") == 0)
+		print_table(json_object_get(r, "who"), 5, who_head, who_cells);
+	else if (strcmp(verb, "rooms") == 0)
+		print_table(json_object_get(r, "rooms"), 3, rooms_head,
+		    rooms_cells);
+	else if (strcmp(verb, "kick") == 0) {
+		cell(nick, sizeof(nick), jget_str(r, "kicked", "?"));
+		printf("kicked %s (session %lld)\n", nick,
+		    jget_int(r, "session"));
+	} else if (strcmp(verb, "announce") == 0)
+		printf("announced to %lld identified client%s\n",
+		    jget_int(r, "recipients"),
+		    jget_int(r, "recipients") == 1 ? "" : "s");
+	else if (strcmp(verb, "reload") == 0)
+		printf("reloaded\n");
+	if (json_is_true(json_object_get(r, "truncated")))
+		fprintf(stderr, "%s: the list was cut short by the hub's "
+		    "reply limit\n", prog);
+}
+
+static void
+print_json(const json_t *r)
+{
+	char *s = json_dumps(r, JSON_INDENT(2) | JSON_SORT_KEYS);
+
+	if (s != NULL) {
+		puts(s);
+		free(s);
+	}
+}
+
+/* --- the control socket -------------------------------------------------- */
+
+/* Fold one reply datagram into the result: arrays are concatenated. */
+static void
+merge(json_t *result, json_t *part)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(part, key, v) {
+		json_t *have = json_object_get(result, key);
+
+		if (strcmp(key, "done") == 0)
+			continue;
+		if (json_is_array(have) && json_is_array(v))
+			json_array_extend(have, v);
+		else
+			json_object_set(result, key, v);
+	}
+}
+
+static int
+connect_hub(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, e;
+
+	if (strlcpy(sa.sun_path, path, sizeof(sa.sun_path)) >=
+	    sizeof(sa.sun_path)) {
+		fail("%s: socket path too long", path);
+		return -1;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) < 0) {
+		fail("socket: %s", strerror(errno));
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		e = errno;
+		close(fd);
+		if (e == ENOENT || e == ECONNREFUSED)
+			fail("cannot reach the hub at %s: %s (is "
+			    "switchboard-hub running?)", path, strerror(e));
+		else if (e == EACCES || e == EPERM)
+			fail("%s: %s (root and the admin group only)", path,
+			    strerror(e));
+		else
+			fail("%s: %s", path, strerror(e));
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Send one request (words joined by NULs) and collect the replies until
+ * the one marked done.  Returns the merged reply, or NULL (said why).
+ */
+static json_t *
+ctl_exchange(const char *sock, const char *const *words, size_t n)
+{
+	char req[CTL_REQUEST_MAX], *buf = NULL;
+	json_t *result = NULL;
+	size_t len = 0, total = 0, i, wl;
+	int fd, done = 0;
+
+	for (i = 0; i < n; i++) {
+		wl = strlen(words[i]);
+		if (len + wl + 1 > sizeof(req)) {
+			fail("the request is longer than %d bytes",
+			    CTL_REQUEST_MAX);
+			return NULL;
+		}
+		memcpy(req + len, words[i], wl + 1);
+		len += wl + 1;
+	}
+	if ((fd = connect_hub(sock)) < 0)
+		return NULL;
+	if (send(fd, req, len, MSG_NOSIGNAL) < 0) {
+		fail("%s: send: %s", sock, strerror(errno));
+		goto out;
+	}
+	if ((buf = malloc(CTL_DGRAM_MAX + 1)) == NULL ||
+	    (result = json_object()) == NULL) {
+		fail("out of memory");
+		goto out;
+	}
+	while (!done) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		json_error_t jerr;
+		json_t *part;
+		ssize_t r;
+
+		r = poll(&pfd, 1, CTL_TIMEOUT_MS);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			fail("%s: no answer from the hub within %d s", sock,
+			    CTL_TIMEOUT_MS / 1000);
+			goto bad;
+		}
+		r = recv(fd, buf, CTL_DGRAM_MAX + 1, MSG_TRUNC);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			fail("%s: %s", sock, strerror(errno));
+			goto bad;
+		}
+		if (r == 0) {
+			fail("%s: the hub closed the connection before its "
+			    "answer was complete", sock);
+			goto bad;
+		}
+		if (r > CTL_DGRAM_MAX || (total += (size_t)r) > CTL_TOTAL_MAX) {
+			fail("%s: the answer is too large", sock);
+			goto bad;
+		}
+		part = json_loadb(buf, (size_t)r, JSON_REJECT_DUPLICATES, &jerr);
+		if (!json_is_object(part)) {
+			json_decref(part);
+			fail("%s: the hub's answer is not a JSON object", sock);
+			goto bad;
+		}
+		done = json_is_true(json_object_get(part, "done"));
+		merge(result, part);
+		json_decref(part);
+	}
+	goto out;
+bad:
+	json_decref(result);
+	result = NULL;
+out:
+	free(buf);
+	close(fd);
+	return result;
+}
+
+/* Join argv[0..argc) with spaces into buf; -1 when it does not fit. */
+static int
+join_words(char *buf, size_t size, int argc, char *const *argv)
+{
+	int i;
+
+	buf[0] = '\0';
+	for (i = 0; i < argc; i++)
+		if ((i > 0 && strlcat(buf, " ", size) >= size) ||
+		    strlcat(buf, argv[i], size) >= size)
+			return -1;
+	return 0;
+}
+
+static int
+cmd_control(const char *sock, int argc, char *const *argv)
+{
+	static char text[CTL_REQUEST_MAX];
+	const char *verb = argv[0], *words[3] = { argv[0], NULL, NULL };
+	size_t n = 1;
+	json_t *r;
+	int ret = EXIT_OK;
+
+	if (strcmp(verb, "status") == 0 || strcmp(verb, "who") == 0 ||
+	    strcmp(verb, "rooms") == 0 || strcmp(verb, "reload") == 0) {
+		if (argc != 1)
+			usage("this command takes no arguments");
+	} else if (strcmp(verb, "kick") == 0) {
+		if (argc < 2)
+			usage("kick: which nick?");
+		words[n++] = argv[1];
+		if (argc > 2) {
+			if (join_words(text, sizeof(text), argc - 2,
+			    argv + 2) < 0)
+				usage("kick: the reason is too long");
+			words[n++] = text;
+		}
+	} else if (strcmp(verb, "announce") == 0) {
+		if (argc < 2)
+			usage("announce: what text?");
+		if (join_words(text, sizeof(text), argc - 1, argv + 1) < 0)
+			usage("announce: the text is too long");
+		words[n++] = text;
+	} else
+		usage("unknown command");
+
+	if ((r = ctl_exchange(sock, words, n)) == NULL)
+		return EXIT_FAIL;
+	if (json_object_get(r, "error") != NULL) {
+		char msg[1024];
+
+		cell(msg, sizeof(msg), jget_str(r, "error", "?"));
+		if (json_out)
+			print_json(r);
+		ret = fail("%s", msg);
+	} else if (json_out)
+		print_json(r);
+	else
+		print_reply(verb, r);
+	json_decref(r);
+	return ret;
+}
+
+/* --- members ------------------------------------------------------------- */
+
+static struct termios saved_tio;
+static volatile sig_atomic_t echo_off;
+
+static void
+restore_echo(int sig)
+{
+	if (echo_off)
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tio);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/*
+ * Read one line of at most MEMBERS_PASS_MAX bytes from stdin into buf
+ * (the newline removed).  Returns 0, or -1 with the reason said.
+ */
+static int
+read_line(char *buf, size_t size)
+{
+	size_t len = 0;
+	int c;
+
+	while ((c = getchar()) != EOF && c != '\n') {
+		if (len + 1 >= size) {
+			explicit_bzero(buf, size);
+			fail("the password is longer than %d bytes",
+				    MEMBERS_PASS_MAX);
+			return -1;
+		}
+		buf[len++] = (char)c;
+	}
+	buf[len] = '\0';
+	if (c == EOF && len == 0)
+		fail("no password on standard input");
+			return -1;
+	if (len > 0 && buf[len - 1] == '\r')
+		buf[--len] = '\0';
+	return 0;
+}
+
+/* Prompt on the terminal with echo off; -1 on failure (said why). */
+static int
+read_hidden(const char *prompt, char *buf, size_t size)
+{
+	struct termios tio;
+	int r;
+
+	fputs(prompt, stderr);
+	fflush(stderr);
+	if (tcgetattr(STDIN_FILENO, &saved_tio) < 0)
+		fail("tcgetattr: %s", strerror(errno));
+			return -1;
+	tio = saved_tio;
+	tio.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK);
+	tio.c_lflag |= ECHONL;
+	signal(SIGINT, restore_echo);
+	signal(SIGTERM, restore_echo);
+	signal(SIGHUP, restore_echo);
+	signal(SIGQUIT, restore_echo);
+	echo_off = 1;
+	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &tio) < 0) {
+		echo_off = 0;
+		fail("tcsetattr: %s", strerror(errno));
+			return -1;
+	}
+	r = read_line(buf, size);
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tio);
+	echo_off = 0;
+	return r;
+}
+
+/* The new password: twice on a terminal, else one line of stdin. */
+static int
+read_password(const char *nick, char *buf, size_t size)
+{
+	char again[MEMBERS_PASS_MAX + 2], prompt[128];
+	int same;
+
+	if (!isatty(STDIN_FILENO))
+		return read_line(buf, size);
+	snprintf(prompt, sizeof(prompt), "Password for %s: ", nick);
+	if (read_hidden(prompt, buf, size) < 0)
+		return -1;
+	if (read_hidden("Again: ", again, sizeof(again)) < 0) {
+		explicit_bzero(buf, size);
+		return -1;
+	}
+	same = strcmp(buf, again) == 0;
+	explicit_bzero(again, sizeof(again));
+	if (!same) {
+		explicit_bzero(buf, size);
+		fail("the passwords differ");
+			return -1;
+	}
+	return 0;
+}
+
+/* Nick rules, from hub/nick.c (linked in). */
+int	nick_check(const char *, const char **);
+
+static int
+cmd_member(const char *file, int argc, char *const *argv)
+{
+	char pw[MEMBERS_PASS_MAX + 2], err[1024];
+	const char *action, *nick, *why;
+	unsigned long id = 0;
+	int r;
+
+	if (argc != 3)
+		usage("member: add|disable|enable|rekey NICK");
+	action = argv[1];
+	nick = argv[2];
+	if (strcmp(action, "add") != 0 && strcmp(action, "disable") != 0 &&
+	    strcmp(action, "enable") != 0 && strcmp(action, "rekey") != 0)
+		usage("member: add|disable|enable|rekey NICK");
+	if (nick_check(nick, &why) < 0)
+		usage(why);
+
+	if (strcmp(action, "add") == 0 || strcmp(action, "rekey") == 0) {
+		if (read_password(nick, pw, sizeof(pw)) < 0)
+			return EXIT_FAIL;
+		if (action[0] == 'a')
+			r = members_add(file, nick, pw, &id, err, sizeof(err));
+		else
+			r = members_rekey(file, nick, pw, err, sizeof(err));
+		explicit_bzero(pw, sizeof(pw));
+	} else
+		r = members_set_active(file, nick, action[0] == 'e', err,
+		    sizeof(err));
+	if (r < 0)
+		return fail("%s", err);
+
+	if (json_out) {
+		json_t *o = json_pack("{s:s, s:s, s:s}", "member", nick,
+		    "action", action, "file", file);
+
+		if (o != NULL && id != 0)
+			json_object_set_new(o, "id", json_integer((json_int_t)id));
+		if (o != NULL)
+			print_json(o);
+		json_decref(o);
+	} else if (action[0] == 'a')
+		printf("added %s as member %lu\n", nick, id);
+	else if (action[0] == 'r')
+		printf("new password set for %s\n", nick);
+	else
+		printf("%s %s\n", action[0] == 'e' ? "enabled" : "disabled",
+		    nick);
+	if (!json_out)
+		printf("the hub reads %s again on reload (switchboardctl "
+		    "reload)\n", file);
+	return EXIT_OK;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "json",	no_argument,		NULL, 'j' },
+		{ "socket",	required_argument,	NULL, 'S' },
+		{ "file",	required_argument,	NULL, 'f' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ NULL,		0,			NULL, 0 },
+	};
+	const char *sock = CONFIG_CONTROL_SOCKET;
+	const char *file = MEMBERS_DEFAULT_PATH;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "+S:s:f:jh", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'S':
+		case 's':
+			sock = optarg;
+			break;
+		case 'f':
+			file = optarg;
+			break;
+		case 'j':
+			json_out = 1;
+			break;
+		case 'h':
+			usage(NULL);
+		default:
+			usage(NULL);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage("which command?");
+	if (strcmp(argv[0], "member") == 0)
+		return cmd_member(file, argc, argv);
+	return cmd_control(sock, argc, argv);
+}

@@ -1,0 +1,66 @@
+/*
+ * Recent history: the last N messages of each room, replayed to a joiner.
+ *
+ * In memory, one ring of N entries per room (rooms are told apart by
+ * their ASCII-folded name, like hub_find_room).  On disk, in the
+ * directory given to history_open, one append-only file per room named
+ * "<hex of the folded room name>.log", one record per line:
+ *
+ *	<unix time> TAB <kind> TAB <from> TAB <text> LF
+ *
+ * with backslash, TAB, LF and CR in from and text written as \\ \t \n \r
+ * and other control characters as \xHH.  When a file holds more than 2N
+ * records it is rewritten with the N in memory (temporary file, fsync,
+ * rename).  A line that does not parse (a torn write after a crash) is
+ * skipped on loading.
+ *
+ * The disk is a copy: when a write fails (disk full, I/O error) the entry
+ * stays in memory, history_add returns the error, and the room's file is
+ * rewritten from memory at its next successful write.
+ */
+#ifndef SB_HISTORY_H
+#define SB_HISTORY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define HISTORY_PER_ROOM_MAX	10000	/* = the config's maximum */
+#define HISTORY_ROOMS_MAX	4096	/* rooms with history */
+#define HISTORY_KIND_MAX	16	/* bytes of a kind: [a-z_]+ */
+#define HISTORY_FROM_MAX	32	/* = SB_NICK_MAX */
+#define HISTORY_TEXT_MAX	2048	/* = SB_TEXT_MAX */
+#define HISTORY_ROOM_MAX	32	/* = SB_ROOM_MAX */
+/* One record on disk: every byte of from and text may become \xHH. */
+#define HISTORY_LINE_MAX	(24 + HISTORY_KIND_MAX + \
+				 4 * (HISTORY_FROM_MAX + HISTORY_TEXT_MAX) + 4)
+
+struct history;
+
+/* One message as stored; valid during the history_get callback only. */
+struct history_entry {
+	int64_t		 time;		/* unix seconds */
+	char		 kind[HISTORY_KIND_MAX + 1];	/* "room", "action" */
+	const char	*from;		/* nick, may be "" */
+	const char	*text;
+};
+
+/* Called for each entry, oldest first; a nonzero return stops the walk. */
+typedef int (*history_cb)(const struct history_entry *, void *);
+
+/* Writes the bytes of a record (write(2) unless a test replaces it). */
+typedef ssize_t (*history_write_fn)(int, const void *, size_t);
+
+/* history.c */
+int	 history_open(const char *, unsigned, struct history **, char *,
+	    size_t);
+struct history *history_close(struct history *);
+int	 history_add(struct history *, const char *, const char *,
+	    const char *, const char *, int64_t);
+int	 history_get(struct history *, const char *, history_cb, void *);
+size_t	 history_count(struct history *, const char *);
+int	 history_set_limit(struct history *, unsigned);
+int	 history_forget(struct history *, const char *);
+void	 history_set_write(struct history *, history_write_fn);
+
+#endif /* SB_HISTORY_H */
