@@ -101,7 +101,8 @@ export async function xmlLogin(sb, nick, opts) {
 }
 
 // Send raw bytes, collect everything until the server closes.
-export function rawExchange(host, port, bytes, { ms = DEFAULT_MS, end = false } = {}) {
+// `stop(buf)` may end the wait early (e.g. a 101 response stays open).
+export function rawExchange(host, port, bytes, { ms = DEFAULT_MS, end = false, stop = null } = {}) {
   return new Promise((resolve, reject) => {
     const chunks = [];
     const s = net.connect(port, host, () => {
@@ -109,7 +110,10 @@ export function rawExchange(host, port, bytes, { ms = DEFAULT_MS, end = false } 
       if (end) s.end();
     });
     const t = setTimeout(() => { s.destroy(); reject(new Error(`no close within ${ms} ms; got ${Buffer.concat(chunks)}`)); }, ms);
-    s.on('data', (d) => chunks.push(d));
+    s.on('data', (d) => {
+      chunks.push(d);
+      if (stop && stop(Buffer.concat(chunks))) { clearTimeout(t); s.destroy(); resolve(Buffer.concat(chunks)); }
+    });
     s.on('close', () => { clearTimeout(t); resolve(Buffer.concat(chunks)); });
     s.on('error', () => {});
   });
@@ -130,7 +134,8 @@ export function parseHttp(buf) {
 
 export async function httpGet(sb, target, { method = 'GET', headers = {} } = {}) {
   const h = Object.entries({ Host: `${sb.host}:${sb.port}`, ...headers }).map(([k, v]) => `${k}: ${v}\r\n`).join('');
-  return parseHttp(await rawExchange(sb.host, sb.port, `${method} ${target} HTTP/1.1\r\n${h}\r\n`));
+  const switched = (b) => /^HTTP\/1\.1 101 [^]*\r\n\r\n/.test(b.toString('latin1'));
+  return parseHttp(await rawExchange(sb.host, sb.port, `${method} ${target} HTTP/1.1\r\n${h}\r\n`, { stop: switched }));
 }
 
 // A WebSocket client of the JSON dialect.

@@ -1,0 +1,149 @@
+// WebSocket endpoints with Node's `ws` as the client: the JSON dialect on
+// /chat, the seed-003 page's shapes, the Flash tunnel on /xmlsocket, and the
+// handshake's refusals.
+
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+import { startSwitchboard } from './lib/harness.mjs';
+import { JsonClient, jsonLogin, xmlLogin, httpGet } from './lib/clients.mjs';
+
+// A /xmlsocket client: binary frames carrying the raw XMLSocket stream.
+class Tunnel {
+  constructor(url) {
+    this.frames = [];
+    this.waiters = new Set();
+    this.ws = new WebSocket(url);
+    this.ready = new Promise((res, rej) => { this.ws.once('open', res); this.ws.once('error', rej); });
+    this.ws.on('message', (d, binary) => { this.frames.push({ text: d.toString('utf8'), binary }); for (const w of this.waiters) w(); });
+  }
+  next(re, ms = 5000) {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const i = this.frames.findIndex((f) => re.test(f.text));
+        if (i >= 0) { const f = this.frames[i]; this.frames.splice(0, i + 1); done(); resolve(f); }
+      };
+      const t = setTimeout(() => { done(); reject(new Error(`no frame ${re}; got ${JSON.stringify(this.frames).slice(-800)}`)); }, ms);
+      const done = () => { clearTimeout(t); this.waiters.delete(check); };
+      this.waiters.add(check);
+      check();
+    });
+  }
+}
+
+describe('WebSocket endpoints', () => {
+  let sb;
+  before(async () => { sb = await startSwitchboard({ config: { rooms: 'lobby' } }); });
+  after(async () => { await sb.stop(); });
+
+  test('/chat: login, users, private and room messages, errors with code and text', async () => {
+    const a = await jsonLogin(sb, 'ann');
+    const b = new JsonClient(`ws://${sb.host}:${sb.port}/chat`);
+    await b.ready;
+    b.send({ type: 'msg', to: 'ann', text: 'too early' });
+    const e1 = await b.next({ type: 'error' });
+    assert.equal(e1.code, 'not_identified');
+    assert.equal(typeof e1.text, 'string');
+    assert.match(e1.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    assert.equal(e1.from, '');
+    b.send({ type: 'login', nick: 'ben' });
+    const w = await b.next({ type: 'welcome' });
+    assert.equal(w.nick, 'ben');
+    await a.next({ type: 'login', nick: 'ben' });
+
+    b.send({ type: 'users' });
+    assert.deepEqual([...(await b.next({ type: 'users' })).users].sort(), ['ann', 'ben']);
+    b.send({ type: 'msg', to: 'ann', text: 'hi ann "quoted" <b>' });
+    const pm = await a.next({ type: 'msg', from: 'ben' });
+    assert.equal(pm.to, 'ann');
+    assert.equal(pm.text, 'hi ann "quoted" <b>');
+    b.send({ type: 'join', room: 'lobby' });
+    await b.next({ type: 'join', nick: 'ben' });
+    b.send({ type: 'say', room: 'lobby', text: 'room text' });
+    assert.equal((await b.next({ type: 'msg', room: 'lobby' })).text, 'room text');
+
+    b.send('{not json');
+    assert.match((await b.next({ type: 'error' })).text, /Invalid JSON/);
+    b.send({ type: 'frobnicate' });
+    assert.match((await b.next({ type: 'error' })).text, /Unknown type/);
+    b.send({ type: 'msg', to: 'nobody', text: 'x' });
+    assert.equal((await b.next({ type: 'error' })).code, 'no_such_nick');
+    b.send({ type: 'login', nick: 'second' });
+    assert.equal((await b.next({ type: 'error' })).code, 'already_identified');
+    a.close(); b.close();
+  });
+
+  test('the browser upgrade on / is the chat endpoint too', async () => {
+    const c = await jsonLogin(sb, 'rooted', '/');
+    c.close();
+  });
+
+  test('seed 003 shapes: system registers, user with to_id sends, the recipient gets usermsg', async () => {
+    const seven = new JsonClient(`ws://${sb.host}:${sb.port}/chat`);
+    const five = new JsonClient(`ws://${sb.host}:${sb.port}/chat`);
+    await Promise.all([seven.ready, five.ready]);
+    seven.send({ type: 'system', id: 7, projectId: 2424, name: 'mks' });
+    five.send({ type: 'system', id: 5, projectId: 2424, name: 'pal' });
+    assert.deepEqual(await seven.next({ type: 'system' }), { type: 'system', message: 'Initial message received' });
+    await five.next({ type: 'system' });
+    seven.send({ message: 'hello five', type: 'user', name: 'mks', id: 7, projectId: 2424, to_id: 5, color: '#FF0000' });
+    const got = await five.next({ type: 'usermsg' });
+    assert.equal(got.name, 'mks');
+    assert.equal(got.message, 'hello five');
+    assert.equal(got.color, '#FF0000');
+    // A Flash client sees the seed-003 user by name.
+    const x = await xmlLogin(sb, 'flashy');
+    x.send('MSG mks hi from flash');
+    assert.equal((await seven.next({ type: 'usermsg' })).message, 'hi from flash');
+    seven.close(); five.close(); x.close();
+  });
+
+  test('/xmlsocket tunnel: raw stream in binary frames, one whole message per frame back', async () => {
+    const t = new Tunnel(`ws://${sb.host}:${sb.port}/xmlsocket`);
+    await t.ready;
+    // One message split over three frames, then two messages in one frame.
+    t.ws.send(Buffer.from('IDENT'));
+    t.ws.send(Buffer.from('IFY tun'));
+    t.ws.send(Buffer.from('nel\0'));
+    const id = await t.next(/^<identify /);
+    assert.equal(id.binary, true);
+    assert.equal(id.text, '<identify aid="tunnel" name="tunnel" />\0');
+    const x = await xmlLogin(sb, 'plain');
+    await t.next(/^<login aid="plain"/);
+    t.ws.send(Buffer.from('MSG plain one\0MSG plain two\0'));
+    assert.match(await x.next(/^<msg /), /msg="one"/);
+    assert.match(await x.next(/^<msg /), /msg="two"/);
+    x.send('MSG tunnel back');
+    const back = await t.next(/msg="back"/);
+    assert.ok(back.text.endsWith(' />\0'), 'whole message with its NUL');
+    t.ws.close(); x.close();
+  });
+
+  test('handshake refusals: version 426, bad key 400, unknown path 404, echo off by default', async () => {
+    const base = { Upgrade: 'websocket', Connection: 'keep-alive, Upgrade', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==' };
+    let r = await httpGet(sb, '/chat', { headers: { ...base, 'Sec-WebSocket-Version': '8' } });
+    assert.equal(r.status, 426);
+    assert.equal(r.headers['sec-websocket-version'], '13');
+    r = await httpGet(sb, '/chat', { headers: { ...base, 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'short' } });
+    assert.equal(r.status, 400);
+    r = await httpGet(sb, '/nowhere', { headers: { ...base, 'Sec-WebSocket-Version': '13' } });
+    assert.equal(r.status, 404);
+    r = await httpGet(sb, '/echo', { headers: { ...base, 'Sec-WebSocket-Version': '13' } });
+    assert.equal(r.status, 404);
+    r = await httpGet(sb, '/chat', { headers: { ...base, 'Sec-WebSocket-Version': '13' } });
+    assert.equal(r.status, 101);
+    assert.equal(r.headers['sec-websocket-accept'], 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
+  });
+});
+
+describe('Origin allow-list', () => {
+  let sb;
+  before(async () => { sb = await startSwitchboard({ config: { ws_origins: 'http://good.example' } }); });
+  after(async () => { await sb.stop(); });
+
+  test('a listed origin is accepted, another gets 403', async () => {
+    const hdr = (o) => ({ Upgrade: 'websocket', Connection: 'Upgrade', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', Origin: o });
+    assert.equal((await httpGet(sb, '/chat', { headers: hdr('http://evil.example') })).status, 403);
+    assert.equal((await httpGet(sb, '/chat', { headers: hdr('http://good.example') })).status, 101);
+  });
+});
