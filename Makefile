@@ -160,8 +160,7 @@ UNIT_FILES	= switchboard.socket switchboard@.service \
 		  switchboard-hub.socket switchboard-control.socket \
 		  switchboard-hub.service
 SOCKET_UNITS	= $(filter %.socket,$(UNIT_FILES))
-MAN_PAGES	= $(filter-out $(if $(CTL_SRC),,docs/man/switchboardctl.1), \
-		    $(sort $(wildcard docs/man/*.[1-8])))
+MAN_PAGES	= $(sort $(wildcard docs/man/*.[1-8]))
 BUILT_UNITS	= $(addprefix $(B)/units/,$(UNIT_FILES))
 SECURITY_BASELINE = units/security.baseline
 

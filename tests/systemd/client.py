@@ -7,7 +7,9 @@ success, 1 on failure.
 
   client.py policy PORT            <policy-file-request/> NUL -> policy NUL
   client.py status                 GET /server-status -> "OK" first line
-  client.py websocket              GET /chat Upgrade -> 101, right accept key
+  client.py websocket              GET /chat Upgrade -> 101, right accept key;
+                                   dave logs in and joins lobby over
+                                   WebSocket, writes to erin on XMLSocket
   client.py chat [--while CMD] [--restart CMD]
                                    seed-000 XMLSocket: alice and bob identify,
                                    alice -> MSG bob hi; with --restart, CMD
@@ -81,21 +83,104 @@ def cmd_status():
     return 0 if body.split(b"\n", 1)[0].strip() == b"OK" else 1
 
 
+class WebSocket:
+    """A minimal RFC 6455 client: masked text frames out, frames in."""
+
+    def __init__(self, path):
+        key = base64.b64encode(os.urandom(16))
+        self.s = connect(80)
+        self.s.sendall(b"GET " + path.encode() + b" HTTP/1.1\r\n"
+                       b"Host: localhost\r\nUpgrade: websocket\r\n"
+                       b"Connection: Upgrade\r\n"
+                       b"Sec-WebSocket-Key: " + key + b"\r\n"
+                       b"Sec-WebSocket-Version: 13\r\n\r\n")
+        data = read_until(self.s, lambda d: b"\r\n\r\n" in d, 5.0)
+        head, _, self.buf = data.partition(b"\r\n\r\n")
+        print(head.decode("utf-8", "replace"))
+        want = base64.b64encode(hashlib.sha1(key + WS_GUID).digest())
+        self.ok = (head.startswith(b"HTTP/1.1 101") and
+                   re.search(rb"(?im)^sec-websocket-accept:\s*" +
+                             re.escape(want) + rb"\s*$", head) is not None)
+
+    def send(self, text):
+        payload = text.encode()
+        mask = os.urandom(4)
+        n = len(payload)
+        head = bytes([0x81])
+        if n < 126:
+            head += bytes([0x80 | n])
+        else:
+            head += bytes([0x80 | 126]) + n.to_bytes(2, "big")
+        self.s.sendall(head + mask +
+                       bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+
+    def _frame(self):
+        """One complete frame from buf as (opcode, payload), or None."""
+        b = self.buf
+        if len(b) < 2:
+            return None
+        n, off = b[1] & 0x7F, 2
+        if n == 126:
+            if len(b) < 4:
+                return None
+            n, off = int.from_bytes(b[2:4], "big"), 4
+        elif n == 127:
+            if len(b) < 10:
+                return None
+            n, off = int.from_bytes(b[2:10], "big"), 10
+        if len(b) < off + n:
+            return None
+        self.buf = b[off + n:]
+        return b[0] & 0x0F, b[off:off + n]
+
+    def expect(self, pattern, timeout=10.0):
+        """Wait for a text frame matching the regex; return it or None."""
+        deadline = time.monotonic() + timeout
+        rx = re.compile(pattern)
+        while True:
+            f = self._frame()
+            while f is not None:
+                op, payload = f
+                text = payload.decode("utf-8", "replace")
+                print("ws <- %d %s" % (op, text))
+                if op == 1 and rx.search(text):
+                    return text
+                if op == 8:
+                    return None
+                f = self._frame()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            self.s.settimeout(left)
+            try:
+                chunk = self.s.recv(65536)
+            except (socket.timeout, OSError):
+                return None
+            if not chunk:
+                return None
+            self.buf += chunk
+
+
 def cmd_websocket():
-    key = base64.b64encode(os.urandom(16))
-    s = connect(80)
-    s.sendall(b"GET /chat HTTP/1.1\r\nHost: localhost\r\n"
-              b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
-              b"Sec-WebSocket-Key: " + key + b"\r\n"
-              b"Sec-WebSocket-Version: 13\r\n\r\n")
-    data = read_until(s, lambda d: b"\r\n\r\n" in d, 5.0)
-    s.close()
-    print(data.decode("utf-8", "replace"))
-    want = base64.b64encode(hashlib.sha1(key + WS_GUID).digest())
-    ok = (data.startswith(b"HTTP/1.1 101") and
-          re.search(rb"(?im)^sec-websocket-accept:\s*" + re.escape(want) +
-                    rb"\s*$", data) is not None)
-    return 0 if ok else 1
+    """dave logs in over WebSocket /chat, joins lobby and writes to erin,
+    who is a Flash client: one chat across both transports."""
+    erin = Flash("erin")
+    erin.send("IDENTIFY erin")
+    ok_erin = erin.expect(r'<identify [^>]*aid="erin"') is not None
+    ws = WebSocket("/chat")
+    print("result handshake %s" % ("ok" if ws.ok else "fail"))
+    if not ws.ok:
+        return 1
+    ws.send('{"type":"login","nick":"dave"}')
+    ok = ws.expect(r'"type":\s*"welcome"') is not None
+    ws.send('{"type":"join","room":"lobby"}')
+    ok = ok and ws.expect(r'"type":\s*"join"') is not None
+    print("result wsjoin %s" % ("ok" if ok else "fail"))
+    ws.send('{"type":"msg","to":"erin","text":"hello from ws"}')
+    got = ok_erin and erin.expect(
+        r'<msg [^>]*aid="dave"[^>]*msg="hello from ws"') is not None
+    print("result wsmsg %s" % ("ok" if got else "fail"))
+    return 0 if ok and got else 1
 
 
 class Flash:

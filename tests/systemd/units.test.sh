@@ -19,7 +19,7 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 here=$top/tests/systemd
-PLAN=28
+PLAN=30
 
 skip_all() {
 	echo "1..0 # SKIP $*"
@@ -236,19 +236,18 @@ else
 	tap 1 "GET /server-status answers OK"
 fi
 
-if client websocket >"$out" 2>&1; then
-	tap 0 "WebSocket upgrade on /chat answers 101 with the right accept key"
-else
-	diag "$out"
-	tap 1 "WebSocket upgrade on /chat answers 101 with the right accept key"
-fi
+client websocket >"$out" 2>&1
+grep -q '^result handshake ok' "$out"; tap $? "WebSocket upgrade on /chat answers 101 with the right accept key"
+grep -q '^result wsjoin ok' "$out"; tap $? "a WebSocket client logs in (welcome) and joins lobby"
+grep -q '^result wsmsg ok' "$out"; tap $? "its message reaches a Flash XMLSocket client as <msg aid=\"dave\" .../>"
+grep -q '^result .* fail' "$out" && diag "$out"
 
 # --- systemctl and journalctl --------------------------------------------
 
 ct_sh systemctl status --no-pager switchboard.socket >"$out" 2>&1
 accepted=$(sed -n 's/.*Accepted: \([0-9]*\);.*/\1/p' "$out")
-# policy on 80, alice, bob, status, websocket
-if [ "${accepted:-0}" -ge 5 ]; then
+# policy on 80, alice, bob, status, erin, dave
+if [ "${accepted:-0}" -ge 6 ]; then
 	tap 0 "systemctl status switchboard.socket counts the connections (Accepted: $accepted)"
 else
 	diag "$out"
