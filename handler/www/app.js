@@ -276,7 +276,8 @@
       }
       entry('error', m, [text]);
     },
-    ping: function () { send({ type: 'pong' }); },
+    usermsg: function (m) { onMsg({ from: m.name, to: st.me, text: m.message, time: m.time }); },
+    ping: function (m) { send(m.token ? { type: 'pong', token: m.token } : { type: 'pong' }); },
     close: function (m) { notice('Server closed the connection' + (m.reason ? ': ' + m.reason : '') + '.', m); }
   };
 
@@ -294,7 +295,9 @@
     st.ws = ws;
     ws.onopen = function () {
       st.lastRx = Date.now();
-      send({ type: 'login', nick: st.want, password: st.password });
+      var m = { type: 'login', nick: st.want };
+      if (st.password) m.password = st.password;   /* the server refuses "" */
+      send(m);
     };
     ws.onmessage = function (e) {
       if (ws !== st.ws) return;

@@ -212,7 +212,9 @@ export async function startMockSwitchboard() {
 	function privmsg(c, to, text, action) {
 		const t = byNick(to);
 		if (!t) return false;
-		deliver(t, { type: 'msg', from: c.nick, to, text, ...(action ? { action: true } : {}) });
+		const ev = { type: 'msg', from: c.nick, to, text, ...(action ? { action: true } : {}) };
+		deliver(t, ev);
+		if (t !== c) deliver(c, ev);	// Switchboard echoes to the sender, as seed 000 does
 		return true;
 	}
 	function gone(c) {
@@ -246,7 +248,7 @@ export async function startMockSwitchboard() {
 				break;
 			}
 			case 'say': case 'me':
-				for (const o of named()) if (o !== c && o.rooms.has(m.room))
+				for (const o of named()) if (o.rooms.has(m.room))	// the sender too
 					deliver(o, { type: 'msg', from: c.nick, room: m.room, text: m.text, ...(m.type === 'me' ? { action: true } : {}) });
 				break;
 			case 'msg':

@@ -142,7 +142,7 @@ describe('browser chat page', { timeout: 180000 }, () => {
 		assert.equal(el.attrs.msg, reply);
 		assert.ok(!line.includes('<here>'), `unescaped text reached carol: ${line}`);
 
-		// bob whispers to carol too, by clicking her name in alice's... own list
+		// bob whispers to carol too, from his own user list
 		await whisperTo(bob.page, 'carol');
 		const mark2 = carol.lines.length;
 		await say(bob.page, 'bob says hi');
