@@ -77,6 +77,7 @@ $(B)/switchboard-hub: $(call obj,hub/main.c $(HUB_SRC) $(COMMON_SRC))
 	@$(CC) $(CFLAGS) -o $@ $^ $(HUB_LIBS)
 
 $(B)/switchboardctl: $(call obj,$(CTL_SRC) $(COMMON_SRC))
+$(B)/switchboardctl: $(call obj,hub/members.c hub/nick.c)
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(HUB_LIBS)
 

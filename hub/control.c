@@ -61,6 +61,7 @@ struct ctl_conn {
 	uid_t			 uid;		/* from SO_PEERCRED */
 	pid_t			 pid;
 	int			 answered;	/* request read, replies queued */
+	char			 refusal[256];	/* not allowed: the answer */
 	size_t			 queued;	/* bytes in outq */
 	TAILQ_HEAD(, ctl_dgram)	 outq;
 	TAILQ_ENTRY(ctl_conn)	 entry;
@@ -215,6 +216,10 @@ reply_done(struct ctl_conn *c, json_t *obj)
 	return reply_add(c, obj);
 }
 
+/*
+ * Queue {"done": true, "error": TEXT} (printf-style).  Returns as
+ * reply_add.
+ */
 static int __attribute__((format(printf, 2, 3)))
 reply_error(struct ctl_conn *c, const char *fmt, ...)
 {
@@ -242,6 +247,10 @@ struct lister {
 	int		 truncated;
 };
 
+/*
+ * Queue the items gathered so far as one datagram and start a new
+ * array.  Returns 0 or a negative errno (the list is then truncated).
+ */
 static int
 lister_flush(struct lister *l)
 {
@@ -257,6 +266,10 @@ lister_flush(struct lister *l)
 	return l->arr == NULL ? -ENOMEM : r;
 }
 
+/*
+ * Add `item` (taken) to the list, flushing a full datagram first; left
+ * out (and the list marked truncated) past CONTROL_QUEUE_MAX.
+ */
 static void
 lister_add(struct lister *l, json_t *item)
 {
@@ -287,6 +300,10 @@ lister_add(struct lister *l, json_t *item)
 	l->count++;
 }
 
+/*
+ * Queue the last datagram: the remaining items, "count", "truncated"
+ * when items were left out, and "done".  Returns as reply_add.
+ */
 static int
 lister_finish(struct lister *l)
 {
@@ -348,6 +365,7 @@ text_ok(const char *s)
 	return 1;
 }
 
+/* status: the counters of the hub. */
 static int
 verb_status(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 {
@@ -363,6 +381,7 @@ verb_status(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 	    "rooms", (json_int_t)h->nrooms));
 }
 
+/* who: every chat session that is not being closed, in session order. */
 static int
 verb_who(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 {
@@ -393,6 +412,7 @@ verb_who(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 	return lister_finish(&l);
 }
 
+/* rooms: every room, in name order. */
 static int
 verb_rooms(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 {
@@ -407,6 +427,10 @@ verb_rooms(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 	return lister_finish(&l);
 }
 
+/*
+ * kick NICK [REASON]: close the session with a reason, tell the others
+ * at once (quit notices), log SB_EV_KICK.
+ */
 static int
 verb_kick(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 {
@@ -422,8 +446,9 @@ verb_kick(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 	if (!text_ok(reason))
 		return reply_error(c, "kick: the reason is not UTF-8 text "
 		    "without control characters");
-	if (strlen(arg[0]) > SB_NICK_MAX ||
-	    (p = hub_find_nick(h, arg[0])) == NULL || p->dead)
+	if (strlen(arg[0]) > SB_NICK_MAX || !text_ok(arg[0]))
+		return reply_error(c, "no such nick");	/* not echoed */
+	if ((p = hub_find_nick(h, arg[0])) == NULL || p->dead)
 		return reply_error(c, "no such nick: %s", arg[0]);
 	if (strlcpy(nick, p->nick, sizeof(nick)) >= sizeof(nick))
 		return reply_error(c, "nick too long");
@@ -440,6 +465,7 @@ verb_kick(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 	    "reason", jstr(reason)));
 }
 
+/* announce TEXT: to every identified session (hub_announce logs it). */
 static int
 verb_announce(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 {
@@ -462,6 +488,7 @@ verb_announce(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 	    "recipients", count));
 }
 
+/* reload: hub_reload(); its failure is an error reply. */
 static int
 verb_reload(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 {
@@ -547,6 +574,7 @@ control_run(struct ctl_conn *c, char *buf, size_t n)
 
 /* --- connections --------------------------------------------------------- */
 
+/* Close a control connection and free it with whatever is queued. */
 static void
 conn_close(struct ctl_conn *c)
 {
@@ -595,6 +623,10 @@ conn_flush(struct ctl_conn *c)
 	return 1;
 }
 
+/*
+ * The connection's I/O: read the one request and answer it, then write
+ * the replies as the socket takes them and close when all are out.
+ */
 static int
 conn_io(sd_event_source *s, int fd, uint32_t revents, void *arg)
 {
@@ -611,7 +643,9 @@ conn_io(sd_event_source *s, int fd, uint32_t revents, void *arg)
 			return 0;
 		}
 		c->answered = 1;
-		if ((size_t)n > CONTROL_REQUEST_MAX)
+		if (c->refusal[0] != '\0')
+			reply_error(c, "%s", c->refusal);
+		else if ((size_t)n > CONTROL_REQUEST_MAX)
 			reply_error(c, "request longer than %d bytes",
 			    CONTROL_REQUEST_MAX);
 		else
@@ -633,6 +667,7 @@ conn_io(sd_event_source *s, int fd, uint32_t revents, void *arg)
 	return 0;
 }
 
+/* A client that takes longer than CONTROL_TIMEOUT_USEC is dropped. */
 static int
 conn_timeout(sd_event_source *s, uint64_t usec, void *arg)
 {
@@ -658,6 +693,11 @@ refuse(int fd, const char *text)
 	close(fd);
 }
 
+/*
+ * A new control client: check its credentials, then serve it.  A
+ * refused one still gets its answer (see below); past CONTROL_CONN_MAX
+ * it gets an error at once.
+ */
 static int
 control_accept(sd_event_source *s, int fd, uint32_t revents, void *arg)
 {
@@ -665,8 +705,7 @@ control_accept(sd_event_source *s, int fd, uint32_t revents, void *arg)
 	struct ctl_conn *c;
 	struct ucred cr;
 	socklen_t crlen = sizeof(cr);
-	char text[256];
-	int cfd, r;
+	int cfd, r, allowed;
 
 	cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (cfd < 0) {
@@ -679,18 +718,12 @@ control_accept(sd_event_source *s, int fd, uint32_t revents, void *arg)
 		close(cfd);
 		return 0;
 	}
-	if (!peer_allowed(h, &cr)) {
+	if (!(allowed = peer_allowed(h, &cr)))
 		sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){
 		    .reason = "control peer not allowed" }, "refused control "
 		    "connection from uid %ld gid %ld pid %ld (not root, not "
 		    "in group %s)", (long)cr.uid, (long)cr.gid, (long)cr.pid,
 		    h->cfg.admin_group);
-		snprintf(text, sizeof(text), "permission denied: uid %ld is "
-		    "not root and not in the admin group %s", (long)cr.uid,
-		    h->cfg.admin_group);
-		refuse(cfd, text);
-		return 0;
-	}
 	if (ctl.nconns >= CONTROL_CONN_MAX) {
 		refuse(cfd, "too many control connections; try again");
 		return 0;
@@ -702,6 +735,15 @@ control_accept(sd_event_source *s, int fd, uint32_t revents, void *arg)
 	c->fd = cfd;
 	c->uid = cr.uid;
 	c->pid = cr.pid;
+	/*
+	 * A refused client still gets its request read and an answer:
+	 * closing with its request unread would reset the connection and
+	 * lose the answer.
+	 */
+	if (!allowed)
+		snprintf(c->refusal, sizeof(c->refusal), "permission denied: "
+		    "uid %ld is not root and not in the admin group %s",
+		    (long)cr.uid, h->cfg.admin_group);
 	TAILQ_INIT(&c->outq);
 	if ((r = sd_event_add_io(ctl.event, &c->io, cfd, EPOLLIN, conn_io,
 	    c)) < 0 ||

@@ -58,6 +58,7 @@ struct history {
 	history_write_fn	 write_fn;
 };
 
+/* RB tree order of rooms: by folded name. */
 static int
 hroom_cmp(struct hroom *a, struct hroom *b)
 {
@@ -100,6 +101,7 @@ file_name(char *name, size_t size, const char *key, const char *suffix)
 	return 0;
 }
 
+/* The value of a lower-case hex digit, or -1. */
 static int
 hexval(char c)
 {
@@ -140,6 +142,7 @@ key_from_file(char *key, size_t size, const char *name)
 	return 0;
 }
 
+/* A kind is 1 to HISTORY_KIND_MAX bytes of [a-z_]. */
 static int
 kind_valid(const char *kind)
 {
@@ -151,6 +154,10 @@ kind_valid(const char *kind)
 	return i > 0 && i <= HISTORY_KIND_MAX;
 }
 
+/*
+ * A new entry holding copies of the strings; NULL when out of memory
+ * or when kind is too long.
+ */
 static struct hentry *
 hentry_new(int64_t t, const char *kind, const char *from, const char *text)
 {
@@ -239,6 +246,7 @@ ring_trim(struct hroom *r, size_t limit)
 	return 0;
 }
 
+/* Free a room and its entries (it is out of the tree already). */
 static void
 hroom_free(struct hroom *r)
 {
@@ -250,6 +258,7 @@ hroom_free(struct hroom *r)
 	free(r);
 }
 
+/* The room with the folded name `key`, or NULL. */
 static struct hroom *
 hroom_find(struct history *h, const char *key)
 {

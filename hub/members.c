@@ -158,6 +158,7 @@ parse_line(const char *line, size_t len, struct member *m, const char **why)
 	return 1;
 }
 
+/* qsort/bsearch order of members: by folded nick. */
 static int
 member_key_cmp(const void *a, const void *b)
 {
@@ -166,6 +167,7 @@ member_key_cmp(const void *a, const void *b)
 	return strcmp(x->key, y->key);
 }
 
+/* qsort order of member pointers: by id. */
 static int
 member_ptr_id_cmp(const void *a, const void *b)
 {
@@ -577,6 +579,10 @@ hash_password(const char *password, char *out, size_t outsz, char *err,
 	return r;
 }
 
+/*
+ * A password switchboardctl may store: 1 to MEMBERS_PASS_MAX bytes,
+ * one line.  Returns 0 or -EINVAL with a message in err.
+ */
 static int
 password_check(const char *password, char *err, size_t errsz)
 {
@@ -604,6 +610,10 @@ struct textbuf {
 	size_t	 len, cap;
 };
 
+/*
+ * Append n bytes of s to t, keeping it NUL-terminated.  Returns 0 or
+ * -ENOMEM.
+ */
 static int
 tb_add(struct textbuf *t, const char *s, size_t n)
 {
@@ -624,6 +634,10 @@ tb_add(struct textbuf *t, const char *s, size_t n)
 	return 0;
 }
 
+/*
+ * Append the line of member m.  Returns 0, -EINVAL (longer than a
+ * line may be) or -ENOMEM.
+ */
 static int
 tb_member(struct textbuf *t, const struct member *m)
 {
@@ -637,6 +651,7 @@ tb_member(struct textbuf *t, const struct member *m)
 	return tb_add(t, line, (size_t)n);
 }
 
+/* Wipe (it may hold hashes) and free t; it is empty afterwards. */
 static void
 tb_free(struct textbuf *t)
 {

@@ -20,6 +20,7 @@
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,8 +33,7 @@
 #include <bsd/string.h>
 #include <jansson.h>
 
-#include "config.h"
-#include "proto.h"
+#include "../hub.h"	/* nick_check(), from hub/nick.c (linked in) */
 #include "../members.h"
 
 #define CTL_REQUEST_MAX		(SB_TEXT_MAX + 512)	/* = CONTROL_REQUEST_MAX */
@@ -47,20 +47,27 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 static int json_out;		/* --json */
 static const char *prog = "switchboardctl";
 
+/*
+ * Print the usage and exit: on stderr with exit 2 (after `why` when it
+ * is not empty), on stdout with exit 0 for --help (why is "").
+ */
 static void __attribute__((noreturn))
 usage(const char *why)
 {
-	if (why != NULL)
+	FILE *f = why != NULL && why[0] == '\0' ? stdout : stderr;
+
+	if (why != NULL && why[0] != '\0')
 		fprintf(stderr, "%s: %s\n", prog, why);
-	fprintf(stderr,
+	fprintf(f,
 	    "usage: switchboardctl [-S socket] [--json] status|who|rooms|reload\n"
 	    "       switchboardctl [-S socket] [--json] kick NICK [REASON...]\n"
 	    "       switchboardctl [-S socket] [--json] announce TEXT...\n"
 	    "       switchboardctl [-f members-file] [--json] "
 	    "member add|disable|enable|rekey NICK\n");
-	exit(EXIT_USAGE);
+	exit(f == stdout ? EXIT_OK : EXIT_USAGE);
 }
 
+/* Say what went wrong on stderr; returns EXIT_FAIL. */
 static int __attribute__((format(printf, 1, 2)))
 fail(const char *fmt, ...)
 {
@@ -119,21 +126,22 @@ jget_str(const json_t *o, const char *key, const char *dflt)
 	return s != NULL ? s : dflt;
 }
 
+/* An integer member of a JSON object, or 0. */
 static long long
 jget_int(const json_t *o, const char *key)
 {
 	return (long long)json_integer_value(json_object_get(o, key));
 }
 
-/*
- * Print the rows of a table: `ncol` columns with `head`ings, and for
- * each item of `arr` the cells `get` gives.  Columns are as wide as
- * their widest cell.
- */
+/* Fills the cells of one table row from one JSON item. */
 typedef void (*cells_fn)(const json_t *, char cells[][CTL_CELL_MAX + 1]);
 
-#define TABLE_COLS	5
+#define TABLE_COLS	5	/* most columns of a table */
 
+/*
+ * Print a table: `ncol` columns with `head`ings, and for each item of
+ * `arr` the cells `get` gives.  Columns are as wide as their widest cell.
+ */
 static void
 print_table(const json_t *arr, size_t ncol, const char *const *head,
     cells_fn get)
@@ -165,6 +173,7 @@ print_table(const json_t *arr, size_t ncol, const char *const *head,
 	}
 }
 
+/* The cells of one `who` row; an empty remote or room list shows "-". */
 static void
 who_cells(const json_t *o, char cells[][CTL_CELL_MAX + 1])
 {
@@ -197,6 +206,7 @@ who_cells(const json_t *o, char cells[][CTL_CELL_MAX + 1])
 		strcpy(cells[4], "-");
 }
 
+/* The cells of one `rooms` row. */
 static void
 rooms_cells(const json_t *o, char cells[][CTL_CELL_MAX + 1])
 {
@@ -220,6 +230,7 @@ duration(char *buf, size_t size, long long s)
 		    s / 60 % 60, s % 60);
 }
 
+/* The human form of `status`. */
 static void
 print_status(const json_t *r)
 {
@@ -269,6 +280,7 @@ print_reply(const char *verb, const json_t *r)
 		    "reply limit\n", prog);
 }
 
+/* The merged answer as indented JSON with sorted keys. */
 static void
 print_json(const json_t *r)
 {
@@ -301,6 +313,10 @@ merge(json_t *result, json_t *part)
 	}
 }
 
+/*
+ * Connect to the control socket at `path`.  Returns the fd, or -1
+ * (said why).
+ */
 static int
 connect_hub(const char *path)
 {
@@ -356,7 +372,12 @@ ctl_exchange(const char *sock, const char *const *words, size_t n)
 	}
 	if ((fd = connect_hub(sock)) < 0)
 		return NULL;
-	if (send(fd, req, len, MSG_NOSIGNAL) < 0) {
+	/*
+	 * A hub that refuses us answers and closes at once, maybe before
+	 * the request is sent: then its answer is still there to read.
+	 */
+	if (send(fd, req, len, MSG_NOSIGNAL) < 0 && errno != EPIPE &&
+	    errno != ECONNRESET) {
 		fail("%s: send: %s", sock, strerror(errno));
 		goto out;
 	}
@@ -429,6 +450,7 @@ join_words(char *buf, size_t size, int argc, char *const *argv)
 	return 0;
 }
 
+/* Run a control command (argv[0] is the verb).  Returns the exit code. */
 static int
 cmd_control(const char *sock, int argc, char *const *argv)
 {
@@ -483,6 +505,7 @@ cmd_control(const char *sock, int argc, char *const *argv)
 static struct termios saved_tio;
 static volatile sig_atomic_t echo_off;
 
+/* Signal handler: turn echo back on, then die of the signal. */
 static void
 restore_echo(int sig)
 {
@@ -506,15 +529,16 @@ read_line(char *buf, size_t size)
 		if (len + 1 >= size) {
 			explicit_bzero(buf, size);
 			fail("the password is longer than %d bytes",
-				    MEMBERS_PASS_MAX);
+			    MEMBERS_PASS_MAX);
 			return -1;
 		}
 		buf[len++] = (char)c;
 	}
 	buf[len] = '\0';
-	if (c == EOF && len == 0)
+	if (c == EOF && len == 0) {
 		fail("no password on standard input");
-			return -1;
+		return -1;
+	}
 	if (len > 0 && buf[len - 1] == '\r')
 		buf[--len] = '\0';
 	return 0;
@@ -529,9 +553,10 @@ read_hidden(const char *prompt, char *buf, size_t size)
 
 	fputs(prompt, stderr);
 	fflush(stderr);
-	if (tcgetattr(STDIN_FILENO, &saved_tio) < 0)
+	if (tcgetattr(STDIN_FILENO, &saved_tio) < 0) {
 		fail("tcgetattr: %s", strerror(errno));
-			return -1;
+		return -1;
+	}
 	tio = saved_tio;
 	tio.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK);
 	tio.c_lflag |= ECHONL;
@@ -543,7 +568,7 @@ read_hidden(const char *prompt, char *buf, size_t size)
 	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &tio) < 0) {
 		echo_off = 0;
 		fail("tcsetattr: %s", strerror(errno));
-			return -1;
+		return -1;
 	}
 	r = read_line(buf, size);
 	tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tio);
@@ -572,14 +597,12 @@ read_password(const char *nick, char *buf, size_t size)
 	if (!same) {
 		explicit_bzero(buf, size);
 		fail("the passwords differ");
-			return -1;
+		return -1;
 	}
 	return 0;
 }
 
-/* Nick rules, from hub/nick.c (linked in). */
-int	nick_check(const char *, const char **);
-
+/* Run `member ACTION NICK` against `file`.  Returns the exit code. */
 static int
 cmd_member(const char *file, int argc, char *const *argv)
 {
@@ -634,6 +657,7 @@ cmd_member(const char *file, int argc, char *const *argv)
 	return EXIT_OK;
 }
 
+/* Options, then the command. */
 int
 main(int argc, char *argv[])
 {
@@ -662,7 +686,7 @@ main(int argc, char *argv[])
 			json_out = 1;
 			break;
 		case 'h':
-			usage(NULL);
+			usage("");	/* on stdout, exit 0 */
 		default:
 			usage(NULL);
 		}
