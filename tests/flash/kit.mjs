@@ -35,6 +35,15 @@ export async function launchBrowser() {
 	return { browser, close: () => browser.close() };
 }
 
+/* A TCP port that was free a moment ago on 127.0.0.1. */
+export function freePort() {
+	return new Promise((ok, fail) => {
+		const s = createNetServer();
+		s.once('error', fail);
+		s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => ok(port)); });
+	});
+}
+
 /* Is a program on PATH? */
 export function have(prog) {
 	return spawnSync('sh', ['-c', `command -v ${prog}`], { stdio: 'ignore' }).status === 0;

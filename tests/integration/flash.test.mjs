@@ -13,7 +13,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
 	have, compileSwf, launchBrowser, startRuffleHost, startServer,
-	startMockSwitchboard, waitSwfLine,
+	startMockSwitchboard, waitSwfLine, freePort,
 } from '../flash/kit.mjs';
 
 const WAIT = 15000;
@@ -137,6 +137,31 @@ describe('Flash client (haxe SWF in Ruffle) over /xmlsocket', { timeout: 240000,
 			assert.equal(mock.upgrades[0].headers['sec-websocket-protocol'], undefined);
 		} finally {
 			await mock.stop();
+		}
+	});
+
+	it('needs the embedding page\'s origin in ws_origins when that is set', { skip: process.env.SB_TEST_MOCK === '1' && 'SB_TEST_MOCK=1' }, async () => {
+		const ruffleOrigin = `http://127.0.0.1:${host.port}`;
+		for (const allowed of [true, false]) {
+			const port = await freePort();
+			const origins = `http://127.0.0.1:${port}` + (allowed ? ` ${ruffleOrigin}` : '');
+			const server = await startServer({ port, config: { ws_origins: origins } });
+			const track = [];
+			try {
+				const page = await flashPage(server, 'gated', '', track);
+				if (allowed) {
+					await waitSwfLine(page, /^recv <identify aid="gated"/, SWF_WAIT);
+				} else {
+					// Ruffle reports "connect" at once, then the refused
+					// upgrade (403) shows up as a close
+					await waitSwfLine(page, /^close$/, SWF_WAIT);
+					const lines = await page.evaluate(() => window.swfLines);
+					assert.deepEqual(lines.filter((l) => l.startsWith('recv ')), []);
+				}
+			} finally {
+				for (const c of track) await c.close().catch(() => {});
+				await server.stop();
+			}
 		}
 	});
 
