@@ -95,6 +95,25 @@ describe('browser chat page', { timeout: 180000 }, () => {
 		await entry(alice.page, 'room', 'hi alice, bob here').waitFor();
 	});
 
+	it('refuses a nick that is taken, on the login form', async () => {
+		const context = await chrome.browser.newContext();
+		try {
+			const page = await context.newPage();
+			page.setDefaultTimeout(WAIT);
+			await page.goto(base + '/', { timeout: WAIT });
+			await page.getByTestId('nick-input').fill('alice');
+			await page.getByTestId('login-button').click();
+			await page.waitForFunction(() =>
+				document.querySelector('[data-testid=login-error]').textContent.trim() !== '', null, { timeout: WAIT });
+			assert.equal(await page.getByTestId('chat').isHidden(), true);
+			assert.equal(await page.getByTestId('status').getAttribute('data-state'), 'offline');
+		} finally {
+			await context.close();
+		}
+		// and the real alice is still there
+		await alice.page.waitForSelector('[data-testid=status][data-state=online]');
+	});
+
 	it('whispers by clicking a name, and goes back to the room', async () => {
 		await whisperTo(bob.page, 'alice');
 		assert.match(await bob.page.getByTestId('target').textContent(), /Whispering to alice/);
@@ -168,6 +187,7 @@ describe('browser chat page', { timeout: 180000 }, () => {
 
 	it('reconnects and logs in again after the connection drops', async () => {
 		const bobSawLogins = await entry(bob.page, 'notice', 'alice logged in').count();
+		assert.equal(await entry(bob.page, 'notice', 'alice quit').count(), 0);
 		assert.equal(await alice.page.evaluate(() => window.__sbTestDropConnection()), true);
 		await alice.page.waitForSelector('[data-testid=log-entry][data-event=lost]');
 		await alice.page.waitForSelector('[data-testid=log-entry][data-event=reconnected]', { timeout: 20000 });
