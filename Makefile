@@ -101,7 +101,7 @@ asan: $(B)/asan/switchboard-hub $(B)/asan/switchboard-handler
 DEB_BUILD	= gcc make pkg-config libsystemd-dev libbsd-dev libmd-dev \
 		  libexpat1-dev libjansson-dev libcrypt-dev libcmocka-dev \
 		  systemd
-DEB_TEST	= chromium haxe iproute2 util-linux procps \
+DEB_TEST	= chromium haxe python3 iproute2 util-linux procps \
 		  netcat-openbsd curl
 NODE_STAMP	= node_modules/.package-lock.json
 
@@ -242,3 +242,7 @@ check: security-check
 
 .PHONY: install uninstall security-check verify-units systemd-test
 # --- end install ---
+
+# Fuzzing and lint (tests/fuzz/fuzz.mk), benchmarks and soak (bench/bench.mk).
+-include tests/fuzz/fuzz.mk
+-include bench/bench.mk

@@ -175,7 +175,8 @@ json_command(struct dialect *d, json_t *o, const char *type,
 	if (strcmp(type, "login") == 0) {
 		e->identify = 1;
 		if (json_str(e, o, "nick", 1, "nick", SB_NICK_MAX, DF_WORD, &a) ||
-		    json_str(e, o, "password", 0, "password", SB_PASS_MAX, 0, &b))
+		    json_str(e, o, "password", 0, "password", SB_PASS_MAX,
+		    DF_EMPTY_OK, &b))
 			return DIALECT_REPLY;
 		return dialect_pack(d, pkt, SB_H_IDENTIFY, e, 3, a, b, "");
 	}

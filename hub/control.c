@@ -492,13 +492,13 @@ verb_announce(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 static int
 verb_reload(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 {
-	int r;
+	char err[512];
 
 	sb_log(LOG_INFO, "reload asked on the control socket by uid %ld",
 	    (long)c->uid);
-	if ((r = hub_reload(h)) < 0)
-		return reply_error(c, "reload failed, the old config stays: %s "
-		    "(the hub's log names the line)", strerror(-r));
+	if (hub_reload(h, err, sizeof(err)) < 0)
+		return reply_error(c, "reload failed, the old config stays: %s",
+		    err);
 	return reply_done(c, json_pack("{s:b}", "reloaded", 1));
 }
 

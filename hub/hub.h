@@ -19,7 +19,9 @@
 #include <bsd/sys/tree.h>
 
 #include "config.h"
+#include "history.h"
 #include "log.h"
+#include "members.h"
 #include "proto.h"
 
 #define HUB_ROOMS_PER_PEER	32	/* rooms one session may be in */
@@ -130,6 +132,9 @@ struct hub {
 	struct peer_sessions	 sessions;
 	struct rooms		 rooms;
 	TAILQ_HEAD(, peer)	 reaplist;
+	struct members		*members;	/* NULL: none loaded */
+	struct history		*history;	/* NULL: no history */
+	int			 history_failing; /* last write failed (logged) */
 	struct heldq		 held;		/* messages held during resumes */
 	size_t			 held_bytes;
 	uint64_t		 hold_until;	/* 0: not holding */
@@ -159,7 +164,7 @@ void		 hub_hold_release(struct hub *);
 int		 hub_rooms_configure(struct hub *);
 
 /* server.c */
-int		 hub_reload(struct hub *);
+int		 hub_reload(struct hub *, char *, size_t);
 int		 hubd_run(const char *, int, const char *, const char *);
 
 /* control.c: switchboardctl's socket */

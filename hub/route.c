@@ -38,6 +38,7 @@ RB_GENERATE(peer_sessions, peer, by_session, peer_session_cmp)
 RB_GENERATE(rooms, room, entry, room_cmp)
 
 static void	room_leave(struct hub *, struct membership *, const char *, int);
+static int	flood_ok(struct hub *, struct peer *);
 
 void
 hub_init(struct hub *h, const struct sb_config *cfg, const struct hub_ops *ops,
@@ -81,6 +82,8 @@ hub_free(struct hub *h)
 		RB_REMOVE(rooms, &h->rooms, r);
 		free(r);
 	}
+	h->members = members_free(h->members);
+	h->history = history_close(h->history);
 }
 
 /*
@@ -467,16 +470,19 @@ nick_take(struct hub *h, struct peer *p, const char *nick)
 	RB_INSERT(peer_nicks, &h->nicks, p);
 }
 
-/* Identify `p` as `nick` (already checked) and tell everyone. */
+/*
+ * Identify `p` as `nick` (already checked) and tell everyone.  `id` is
+ * the member id, or NULL for a guest (whose id is the session number).
+ */
 static int
-identify_as(struct hub *h, struct peer *p, const char *nick)
+identify_as(struct hub *h, struct peer *p, const char *nick, const char *id)
 {
-	char id[24];
+	char sess[24];
 	struct peer *o;
 
 	nick_take(h, p, nick);
-	snprintf(id, sizeof(id), "%llu", (unsigned long long)p->session);
-	hub_send(h, p, SB_C_IDENTIFIED, p->nick, p->name, id, NULL);
+	snprintf(sess, sizeof(sess), "%llu", (unsigned long long)p->session);
+	hub_send(h, p, SB_C_IDENTIFIED, p->nick, p->name, id ? id : sess, NULL);
 	RB_FOREACH(o, peer_nicks, &h->nicks)
 		if (o != p)
 			hub_send(h, o, SB_C_LOGIN, p->nick, p->name, NULL);
@@ -621,10 +627,35 @@ on_resume(struct hub *h, struct peer *p, const struct sb_msg *m)
 }
 
 static int
+login_failed(struct hub *h, struct peer *p, const char *nick,
+    const char *code, const char *text, const char *why)
+{
+	hub_log_peer(SB_EV_LOGIN_FAILED, p, &(struct sb_log_fields){
+	    .nick = nick, .reason = why }, "identify refused: %s", why);
+	return send_error(h, p, code, text);
+}
+
+/* Is `nick` a member's nick (reserved for them)? */
+static int
+nick_reserved(const struct hub *h, const char *nick)
+{
+	return h->members != NULL && members_find(h->members, nick) != NULL;
+}
+
+/*
+ * IDENTIFY nick password [alias].  With auth = guest any free nick is
+ * taken; with members the password is checked against the member store
+ * (crypt(3), constant-time compare); with both, an empty password asks
+ * for a guest nick, and members' nicks are reserved.
+ */
+static int
 on_identify(struct hub *h, struct peer *p, const struct sb_msg *m)
 {
-	const char *nick = m->field[0], *why;
+	const char *nick = m->field[0], *pass = m->field[1], *why;
+	const struct member *mem;
 	long long alias = 0;
+	unsigned long id = 0;
+	char idbuf[24];
 
 	if (p->nick[0] != '\0')
 		return send_error(h, p, "already_identified",
@@ -632,19 +663,40 @@ on_identify(struct hub *h, struct peer *p, const struct sb_msg *m)
 	if (m->flen[2] > 0 && sb_field_num(m, 2, 1, INT64_MAX, &alias) < 0)
 		return send_error(h, p, "bad_id", "The id must be a positive "
 		    "number.");
-	if (nick_check(nick, &why) < 0) {
-		hub_log_peer(SB_EV_LOGIN_FAILED, p, &(struct sb_log_fields){
-		    .reason = why }, "identify refused: %s", why);
-		return send_error(h, p, "nick_invalid", why);
-	}
-	if (hub_find_nick(h, nick) != NULL) {
-		hub_log_peer(SB_EV_LOGIN_FAILED, p, &(struct sb_log_fields){
-		    .nick = nick, .reason = "nick in use" },
-		    "identify refused: nick in use");
-		return send_error(h, p, "nick_taken", "Nick is already in use.");
-	}
+	if (h->cfg.auth == AUTH_MEMBERS ||
+	    (h->cfg.auth == AUTH_BOTH && pass[0] != '\0')) {
+		/* Each check costs a crypt(3): it counts against the bucket. */
+		if (!flood_ok(h, p))
+			return 0;
+		switch (h->members == NULL ? MEMBER_UNKNOWN :
+		    members_check(h->members, nick, pass, &id)) {
+		case MEMBER_OK:
+			break;
+		case MEMBER_DISABLED:
+			return login_failed(h, p, nick, "login_disabled",
+			    "This member is disabled.", "member disabled");
+		default:
+			return login_failed(h, p, nick, "login_failed",
+			    "Wrong nick or password.", "wrong nick or password");
+		}
+		if ((mem = members_find_id(h->members, id)) == NULL)
+			return login_failed(h, p, nick, "login_failed",
+			    "Wrong nick or password.", "member vanished");
+		nick = mem->nick;
+	} else if (nick_reserved(h, nick))
+		return login_failed(h, p, nick, "nick_reserved", "This nick "
+		    "belongs to a member; give its password.", "nick reserved");
+	if (nick_check(nick, &why) < 0)
+		return login_failed(h, p, NULL, "nick_invalid", why, why);
+	if (hub_find_nick(h, nick) != NULL)
+		return login_failed(h, p, nick, "nick_taken",
+		    "Nick is already in use.", "nick in use");
 	p->alias = (uint64_t)alias;
-	return identify_as(h, p, nick);
+	if (id != 0) {
+		snprintf(idbuf, sizeof(idbuf), "%lu", id);
+		return identify_as(h, p, nick, idbuf);
+	}
+	return identify_as(h, p, nick, NULL);
 }
 
 /* Deliver a message event to `to` (and log it once). */
@@ -789,6 +841,25 @@ on_names(struct hub *h, struct peer *p, const struct sb_msg *m)
 	return 0;
 }
 
+struct replay {
+	struct hub	*h;
+	struct peer	*p;
+	const char	*room;
+};
+
+static int
+replay_one(const struct history_entry *e, void *arg)
+{
+	struct replay *rp = arg;
+	char kind[HISTORY_KIND_MAX + 16], t[24];
+
+	snprintf(kind, sizeof(kind), "%s,history", e->kind);
+	snprintf(t, sizeof(t), "%lld", (long long)e->time);
+	hub_send(rp->h, rp->p, SB_C_MSG, kind, e->from, "", rp->room, e->text,
+	    t, "", NULL);
+	return rp->p->dead;
+}
+
 static int
 on_join(struct hub *h, struct peer *p, const struct sb_msg *m)
 {
@@ -833,6 +904,11 @@ on_join(struct hub *h, struct peer *p, const struct sb_msg *m)
 	p->nrooms++;
 	list_add(members, sizeof(members), &len, p->nick);
 	hub_send(h, p, SB_C_JOINED, r->name, p->nick, members, NULL);
+	if (h->history != NULL && h->cfg.history > 0) {
+		struct replay rp = { h, p, r->name };
+
+		history_get(h->history, r->name, replay_one, &rp);
+	}
 	hub_log_peer(SB_EV_JOIN, p, &(struct sb_log_fields){ .room = r->name },
 	    "%s joined %s", p->nick, r->name);
 	return 0;
@@ -859,6 +935,28 @@ on_part(struct hub *h, struct peer *p, const struct sb_msg *m)
 	return 0;
 }
 
+/*
+ * Keep a room message in the history.  A failed disk write (full disk)
+ * is logged once and routing goes on; the entry is kept in memory.
+ */
+static void
+history_record(struct hub *h, struct room *r, const char *kind,
+    const char *from, const char *text)
+{
+	int e;
+
+	if (h->history == NULL || h->cfg.history == 0)
+		return;
+	e = history_add(h->history, r->name, kind, from, text,
+	    (int64_t)time(NULL));
+	if (e < 0 && !h->history_failing)
+		sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){
+		    .room = r->name, .reason = strerror(-e) }, "history not "
+		    "written to disk (%s); kept in memory, routing goes on",
+		    strerror(-e));
+	h->history_failing = e < 0;
+}
+
 static void
 room_deliver(struct hub *h, struct peer *p, struct room *r, const char *kind,
     const char *text)
@@ -868,6 +966,7 @@ room_deliver(struct hub *h, struct peer *p, struct room *r, const char *kind,
 	TAILQ_FOREACH(o, &r->members, in_room)
 		deliver(h, o->peer, kind, p->nick, "", r->name, text, "");
 	log_message(h, p, "", r->name, text);
+	history_record(h, r, kind, p->nick, text);
 }
 
 static int
@@ -925,6 +1024,12 @@ on_nick(struct hub *h, struct peer *p, const struct sb_msg *m)
 		return 0;
 	if (nick_check(m->field[0], &why) < 0)
 		return send_error(h, p, "nick_invalid", why);
+	if (h->cfg.auth == AUTH_MEMBERS)
+		return send_error(h, p, "nick_fixed", "Members keep their "
+		    "member nick.");
+	if (nick_reserved(h, m->field[0]))
+		return send_error(h, p, "nick_reserved", "This nick belongs to "
+		    "a member.");
 	if ((o = hub_find_nick(h, m->field[0])) != NULL && o != p)
 		return send_error(h, p, "nick_taken", "Nick is already in use.");
 	if (!flood_ok(h, p))

@@ -370,8 +370,57 @@ load_config(struct ctx *c, struct sb_config *cfg, char *err, size_t errsz)
 static int
 on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void *arg)
 {
-	hub_reload(&((struct ctx *)arg)->hub);
+	char err[512];
+
+	hub_reload(&((struct ctx *)arg)->hub, err, sizeof(err));
 	return 0;
+}
+
+/*
+ * (Re)load the member store when the config asks for members.  A file
+ * that does not load leaves the old store in place; the error names the
+ * line.  Returns 0 or -1.
+ */
+static int
+load_members(struct hub *h, char *err, size_t errsz)
+{
+	char path[512], why[256];
+	struct members *m;
+
+	if (h->cfg.auth == AUTH_GUEST) {
+		h->members = members_free(h->members);
+		return 0;
+	}
+	if (members_path(path, sizeof(path), h->cfg.state_dir,
+	    h->cfg.members_file) < 0) {
+		snprintf(err, errsz, "members_file: path too long");
+		return -1;
+	}
+	if (members_load(path, &m, why, sizeof(why)) < 0) {
+		snprintf(err, errsz, "members: %s", why);
+		sb_log(LOG_ERR, "%s", err);
+		return -1;
+	}
+	members_free(h->members);
+	h->members = m;
+	return 0;
+}
+
+/* Open the room history in <state_dir>/history; without it, no history. */
+static void
+open_history(struct hub *h)
+{
+	char dir[512], err[256];
+
+	if (h->cfg.history == 0)
+		return;
+	snprintf(dir, sizeof(dir), "%s/history", h->cfg.state_dir);
+	if (history_open(dir, h->cfg.history, &h->history, err,
+	    sizeof(err)) < 0) {
+		h->history = NULL;
+		sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){
+		    .reason = err }, "no room history: %s", err);
+	}
 }
 
 /*
@@ -380,22 +429,27 @@ on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void *arg)
  * or -EINVAL.
  */
 int
-hub_reload(struct hub *h)
+hub_reload(struct hub *h, char *err, size_t errsz)
 {
 	struct ctx *c = h->ctx;
 	struct sb_config cfg;
-	char err[512];
 	int ret = 0;
 
 	if (c->notify)
 		sd_notify(0, "RELOADING=1");
-	if (load_config(c, &cfg, err, sizeof(err)) < 0) {
+	if (load_config(c, &cfg, err, errsz) < 0) {
 		sb_log_event(SB_EV_RELOAD, &(struct sb_log_fields){
 		    .reason = err }, "reload failed, keeping the old config: %s",
 		    err);
 		ret = -EINVAL;
 	} else {
 		c->hub.cfg = cfg;
+		if (load_members(&c->hub, err, errsz) < 0)
+			ret = -EINVAL;
+		if (c->hub.history != NULL)
+			history_set_limit(c->hub.history, cfg.history);
+		else
+			open_history(&c->hub);
 		resolve_ids(&c->hub);
 		if (hub_rooms_configure(&c->hub) < 0)
 			sb_log(LOG_WARNING, "config: bad room name in rooms");
@@ -521,6 +575,11 @@ hubd_run(const char *config_path, int config_required, const char *sockpath,
 		c.hub.epoch = arc4random();
 	while (c.hub.epoch == 0);
 	resolve_ids(&c.hub);
+	if (load_members(&c.hub, err, sizeof(err)) < 0 &&
+	    cfg.auth == AUTH_MEMBERS)
+		sb_log(LOG_WARNING, "no member can log in until the member "
+		    "store loads (switchboardctl reload)");
+	open_history(&c.hub);
 	if (hub_rooms_configure(&c.hub) < 0) {
 		sb_log(LOG_ERR, "config: a name in rooms breaks the room name "
 		    "rules");

@@ -39,10 +39,14 @@ describe('rooms and dialects', () => {
     t.send('SAY lobby from text');
     x.send('<msg room_id="lobby">from &lt;xml&gt;</msg>');
     j.send({ type: 'say', room: 'lobby', text: 'from json' });
-    for (const c of [t, x]) {
-      for (const w of ['from text', 'from &lt;xml&gt;', 'from json']) await c.next((m) => m.includes(w));
-    }
-    for (const w of ['from text', 'from <xml>', 'from json']) await j.next({ type: 'msg', room: 'lobby', text: w });
+    // Senders are independent: their messages may arrive in any order.
+    const all = ['from text', 'from &lt;xml&gt;', 'from json'];
+    for (const c of [t, x]) await c.until((ms) => all.every((w) => ms.some((m) => m.includes(w))));
+    t.messages.length = 0;
+    x.messages.length = 0;
+    const sent = ['from text', 'from <xml>', 'from json'];
+    await j.until((es) => sent.every((w) => es.some((e) => e.type === 'msg' && e.text === w)));
+    j.events.length = 0;
 
     // Room membership: list, names, part with notice, message to a room you left.
     j.send({ type: 'names', room: 'lobby' });

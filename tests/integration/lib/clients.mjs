@@ -63,6 +63,20 @@ export class XmlSocket {
     });
   }
 
+  // Resolve when pred(messages) holds (nothing is consumed).
+  until(pred, ms = DEFAULT_MS) {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (pred(this.messages)) { done(); resolve(this.messages); return; }
+        if (this.closed) { done(); reject(new Error(`closed; got ${JSON.stringify(this.messages).slice(-1500)}`)); }
+      };
+      const t = setTimeout(() => { done(); reject(new Error(`condition not met within ${ms} ms; got ${JSON.stringify(this.messages).slice(-1500)}`)); }, ms);
+      const done = () => { clearTimeout(t); this.waiters.delete(check); };
+      this.waiters.add(check);
+      check();
+    });
+  }
+
   // Resolve with the next `n` messages, in the order they arrived.
   take(n, ms = DEFAULT_MS) {
     return new Promise((resolve, reject) => {
@@ -170,6 +184,17 @@ export class JsonClient {
         if (this.closed) { done(); reject(new Error(`closed (${this.closed.code}) before ${JSON.stringify(pred)}; got ${JSON.stringify(this.events).slice(-1500)}`)); }
       };
       const t = setTimeout(() => { done(); reject(new Error(`no event ${JSON.stringify(pred)} within ${ms} ms; got ${JSON.stringify(this.events).slice(-1500)}`)); }, ms);
+      const done = () => { clearTimeout(t); this.waiters.delete(check); };
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  // Resolve when pred(events) holds (nothing is consumed).
+  until(pred, ms = DEFAULT_MS) {
+    return new Promise((resolve, reject) => {
+      const check = () => { if (pred(this.events)) { done(); resolve(this.events); } };
+      const t = setTimeout(() => { done(); reject(new Error(`condition not met within ${ms} ms; got ${JSON.stringify(this.events).slice(-1500)}`)); }, ms);
       const done = () => { clearTimeout(t); this.waiters.delete(check); };
       this.waiters.add(check);
       check();

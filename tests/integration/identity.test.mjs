@@ -1,0 +1,112 @@
+// Members and guests (auth = both), the member store managed with
+// switchboardctl and re-read on reload, and room history replayed to a
+// joiner, kept on disk across a hub restart.
+
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startSwitchboard } from './lib/harness.mjs';
+import { XmlSocket, xmlLogin, jsonLogin } from './lib/clients.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const CTL = path.join(root, 'build', 'switchboardctl');
+
+function ctl(args, input = '') {
+  return new Promise((resolve, reject) => {
+    const p = execFile(CTL, args, { timeout: 10000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`switchboardctl ${args.join(' ')}: ${err.message} ${stderr}`));
+      else resolve(stdout);
+    });
+    p.stdin.end(input);
+  });
+}
+
+async function xmlDialect(sb) {
+  const c = new XmlSocket(sb.host, sb.port);
+  await c.ready;
+  return c;
+}
+
+describe('members and guests', () => {
+  let sb, members;
+  before(async () => {
+    sb = await startSwitchboard({ config: { auth: 'both', members_file: 'members' } });
+    members = path.join(sb.dir, 'members');
+    await ctl(['-f', members, 'member', 'add', 'enobrev'], 'mypassword\n');
+    await ctl(['-S', sb.controlSocket, 'reload']);
+  });
+  after(async () => { await sb.stop(); });
+
+  test('a member logs in with the seed-001 login; the id is the member id', async () => {
+    const c = await xmlDialect(sb);
+    c.raw('<login u="enobrev" p="mypassword" />\0');
+    assert.match(await c.next(/^<login /), /^<login ok="1" id="1" nick="enobrev"/);
+    c.close();
+    await sb.waitForEvent({ EVENT: 'quit', NICK: 'enobrev' });
+  });
+
+  test('a wrong password and an unknown member get the same answer', async () => {
+    for (const u of ['enobrev', 'nobody']) {
+      const c = await xmlDialect(sb);
+      c.send(`<login u="${u}" p="wrong"/>`);
+      assert.match(await c.next(/^<login /), /^<login ok="0" error="Wrong nick or password\." code="login_failed"/);
+      c.close();
+    }
+    await sb.waitForEvent({ EVENT: 'login_failed', REASON: 'wrong nick or password' });
+  });
+
+  test("a guest may not take a member's nick, but any free one", async () => {
+    const g = new XmlSocket(sb.host, sb.port);
+    await g.ready;
+    g.send('IDENTIFY Enobrev');
+    assert.match(await g.next(/^<error /), /belongs to a member.*code="nick_reserved"/);
+    g.send('IDENTIFY visitor');
+    await g.next(/^<identify aid="visitor"/);
+    g.send('NICK enobrev');
+    assert.match(await g.next(/^<error /), /nick_reserved/);
+    g.close();
+  });
+
+  test('a disabled member is refused after a reload', async () => {
+    await ctl(['-f', members, 'member', 'disable', 'enobrev']);
+    await ctl(['-S', sb.controlSocket, 'reload']);
+    const c = await xmlLogin(sb, 'probe');
+    c.close();
+    const m = await xmlDialect(sb);
+    m.send('<login u="enobrev" p="mypassword"/>');
+    assert.match(await m.next(/^<login /), /ok="0" error="This member is disabled\."/);
+    m.close();
+  });
+});
+
+describe('room history', () => {
+  let sb;
+  before(async () => { sb = await startSwitchboard({ config: { history: 3 } }); });
+  after(async () => { await sb.stop(); });
+
+  test('the last N messages are replayed to a joiner, marked as history, also after a restart', async () => {
+    const a = await xmlLogin(sb, 'author');
+    a.send('JOIN lobby');
+    await a.next(/^<join room="lobby" aid="author"/);
+    for (const n of [1, 2, 3, 4]) {
+      a.send(`SAY lobby note ${n}`);
+      await a.next(new RegExp(`msg="note ${n}"`));
+    }
+    const late = await jsonLogin(sb, 'late');
+    late.send({ type: 'join', room: 'lobby' });
+    await late.next({ type: 'join', nick: 'late' });
+    const replay = await late.until((es) => es.filter((e) => e.history).length === 3);
+    assert.deepEqual(replay.filter((e) => e.history).map((e) => e.text), ['note 2', 'note 3', 'note 4']);
+    a.close(); late.close();
+
+    await sb.restartHub('SIGTERM');
+    const again = await xmlLogin(sb, 'again');
+    again.send('JOIN lobby');
+    await again.next(/^<join room="lobby" aid="again"/);
+    const got = await again.take(3);
+    for (const [i, n] of [2, 3, 4].entries()) assert.match(got[i], new RegExp(`msg="note ${n}".*history="1"`));
+    again.close();
+  });
+});
