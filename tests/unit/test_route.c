@@ -1,0 +1,1515 @@
+/*
+ * Unit tests for hub/route.c, the hub's rules.  route.c does no I/O: it
+ * hands every datagram to hub->ops->send and asks hub->ops->now_usec for
+ * the time.  Here send records each datagram (after checking that it
+ * decodes, carries the hub's epoch and the peer's next sequence number)
+ * and the clock is a number the test moves.  Peers are made with
+ * hub_peer_new(h, -1); messages are built with sb_msg_pack, decoded with
+ * sb_msg_decode and fed to hub_dispatch, as the hub's socket loop does.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../hub/hub.h"
+
+#define EPOCH	0x5eed1234U
+
+struct rec {
+	uint64_t	 session;
+	unsigned char	*buf;
+	struct sb_msg	 m;		/* points into buf */
+};
+
+struct fx {
+	struct hub	 h;
+	struct rec	*rec;		/* what was sent, in order */
+	size_t		 nrec, caprec;
+	int		 record;	/* 0: check, but keep nothing */
+	uint64_t	 now;		/* usec */
+	uint64_t	*lastseq;	/* by session */
+	size_t		 nlastseq;
+	struct sb_packet in;		/* the message being dispatched */
+	FILE		*quiet_file;	/* stderr while quiet */
+	int		 quiet_saved;	/* the real stderr */
+};
+
+/* --- the recording ops table ------------------------------------------- */
+
+static int
+rec_send(struct hub *h, struct peer *p, const struct sb_packet *pkt)
+{
+	struct fx *f = h->ctx;
+	struct sb_hdr hdr;
+	struct rec *r;
+
+	assert_true(pkt->len >= SB_HDR_SIZE && pkt->len <= SB_MSG_MAX);
+	assert_false(p->dead);
+	memcpy(&hdr, pkt->buf, sizeof(hdr));
+	assert_int_equal(hdr.session, p->session);
+	if (hdr.type != SB_C_CONFIG) {
+		/* Every event: this hub's epoch, the peer's next number. */
+		if (p->session >= f->nlastseq) {
+			size_t n = p->session * 2 + 16;
+
+			f->lastseq = realloc(f->lastseq,
+			    n * sizeof(*f->lastseq));
+			assert_non_null(f->lastseq);
+			memset(f->lastseq + f->nlastseq, 0,
+			    (n - f->nlastseq) * sizeof(*f->lastseq));
+			f->nlastseq = n;
+		}
+		assert_int_equal(hdr.epoch, EPOCH);
+		assert_int_equal(hdr.seq, f->lastseq[p->session] + 1);
+		f->lastseq[p->session] = hdr.seq;
+	}
+	if (!f->record)
+		return 0;
+	if (f->nrec == f->caprec) {
+		f->caprec = f->caprec ? f->caprec * 2 : 64;
+		f->rec = realloc(f->rec, f->caprec * sizeof(*f->rec));
+		assert_non_null(f->rec);
+	}
+	r = &f->rec[f->nrec];
+	r->session = p->session;
+	r->buf = malloc(pkt->len);
+	assert_non_null(r->buf);
+	memcpy(r->buf, pkt->buf, pkt->len);
+	assert_int_equal(sb_msg_decode(&r->m, r->buf, pkt->len), 0);
+	f->nrec++;
+	return 0;
+}
+
+static uint64_t
+rec_now(struct hub *h)
+{
+	return ((struct fx *)h->ctx)->now;
+}
+
+static const struct hub_ops rec_ops = {
+	.send = rec_send,
+	.now_usec = rec_now,
+};
+
+/* --- fixture ------------------------------------------------------------ */
+
+/*
+ * Send stderr (the hub's log lines) to a scratch file during a bulk
+ * setup.  quiet_end(f, 0) drops what was written; the teardown calls
+ * quiet_end(f, 1) when a failure jumped out of the quiet part, so the
+ * end of what was written (cmocka's message) is shown after all.
+ */
+static void
+quiet_begin(struct fx *f)
+{
+	fflush(stderr);
+	f->quiet_saved = dup(2);
+	f->quiet_file = tmpfile();
+	assert_true(f->quiet_saved >= 0 && f->quiet_file != NULL);
+	dup2(fileno(f->quiet_file), 2);
+}
+
+static void
+quiet_end(struct fx *f, int show)
+{
+	char tail[4096];
+	long size;
+	size_t n;
+
+	if (f->quiet_file == NULL)
+		return;
+	fflush(stderr);
+	dup2(f->quiet_saved, 2);
+	close(f->quiet_saved);
+	if (show && (size = ftell(f->quiet_file)) >= 0 &&
+	    fseek(f->quiet_file, size > (long)sizeof(tail) ?
+	    size - (long)sizeof(tail) : 0, SEEK_SET) == 0) {
+		n = fread(tail, 1, sizeof(tail), f->quiet_file);
+		fwrite(tail, 1, n, stderr);
+	}
+	fclose(f->quiet_file);
+	f->quiet_file = NULL;
+}
+
+static void
+fx_clear(struct fx *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->nrec; i++)
+		free(f->rec[i].buf);
+	f->nrec = 0;
+}
+
+static void
+fx_init(struct fx *f, const struct sb_config *cfg)
+{
+	hub_init(&f->h, cfg, &rec_ops, f);
+	f->h.epoch = EPOCH;
+	f->record = 1;
+	f->now = 1000000000ULL;
+	assert_int_equal(hub_rooms_configure(&f->h), 0);
+}
+
+static int
+fx_setup(void **state)
+{
+	struct sb_config cfg;
+	struct fx *f;
+
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return -1;
+	config_defaults(&cfg);
+	fx_init(f, &cfg);
+	*state = f;
+	return 0;
+}
+
+static int
+fx_teardown(void **state)
+{
+	struct fx *f = *state;
+
+	quiet_end(f, 1);
+	hub_free(&f->h);
+	fx_clear(f);
+	free(f->rec);
+	free(f->lastseq);
+	free(f);
+	return 0;
+}
+
+/* Start again with another config. */
+static void
+fx_config(struct fx *f, const struct sb_config *cfg)
+{
+	hub_free(&f->h);
+	fx_clear(f);
+	free(f->lastseq);
+	f->lastseq = NULL;
+	f->nlastseq = 0;
+	fx_init(f, cfg);
+}
+
+/* Close dead peers the way the hub's main loop does. */
+static void
+fx_reap(struct fx *f)
+{
+	struct peer *p;
+
+	while ((p = TAILQ_FIRST(&f->h.reaplist)) != NULL) {
+		TAILQ_REMOVE(&f->h.reaplist, p, reap);
+		hub_peer_gone(&f->h, p, "Connection closed");
+		hub_peer_free(&f->h, p);
+	}
+}
+
+/* Dispatch f->in, just packed, as from peer p. */
+static int
+fx_dispatch(struct fx *f, struct peer *p)
+{
+	struct sb_msg m;
+
+	assert_int_equal(sb_msg_decode(&m, f->in.buf, f->in.len), 0);
+	return hub_dispatch(&f->h, p, &m);
+}
+
+/* SEND(f, peer, type, fields...): what the handler of `peer` sends. */
+#define SEND(f, p, type, ...)						\
+	(assert_int_equal(sb_msg_pack(&(f)->in, (type), (p)->session,	\
+	    ##__VA_ARGS__, (const char *)NULL), 0), fx_dispatch((f), (p)))
+
+/* --- looking at what was sent ----------------------------------------- */
+
+/* Datagrams sent to p (of `type`; SB_NONE: any). */
+static size_t
+fx_count(const struct fx *f, const struct peer *p, enum sb_type type)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < f->nrec; i++)
+		if (f->rec[i].session == p->session &&
+		    (type == SB_NONE || f->rec[i].m.type == type))
+			n++;
+	return n;
+}
+
+/* The k-th datagram of `type` sent to p. */
+static const struct sb_msg *
+fx_get(const struct fx *f, const struct peer *p, enum sb_type type, size_t k)
+{
+	size_t i, left = k;
+
+	for (i = 0; i < f->nrec; i++)
+		if (f->rec[i].session == p->session &&
+		    f->rec[i].m.type == type && left-- == 0)
+			return &f->rec[i].m;
+	fail_msg("session %llu got no %s #%zu", (unsigned long long)p->session,
+	    sb_type_name(type), k);
+	return NULL;
+}
+
+/* p got exactly one datagram, of `type`. */
+static const struct sb_msg *
+fx_only(const struct fx *f, const struct peer *p, enum sb_type type)
+{
+	size_t i;
+
+	if (fx_count(f, p, SB_NONE) != 1 || fx_count(f, p, type) != 1) {
+		for (i = 0; i < f->nrec; i++)
+			if (f->rec[i].session == p->session)
+				print_message("  session %llu got %s\n",
+				    (unsigned long long)p->session,
+				    sb_type_name(f->rec[i].m.type));
+		fail_msg("session %llu: expected one %s only",
+		    (unsigned long long)p->session, sb_type_name(type));
+	}
+	return fx_get(f, p, type, 0);
+}
+
+static void
+fx_none(const struct fx *f, const struct peer *p)
+{
+	size_t n = fx_count(f, p, SB_NONE);
+
+	if (n != 0)
+		fail_msg("session %llu got %zu datagrams, expected none",
+		    (unsigned long long)p->session, n);
+}
+
+/* Field i of m is s. */
+static void
+assert_field(const struct sb_msg *m, size_t i, const char *s)
+{
+	assert_true(i < m->nfields);
+	if (strcmp(m->field[i], s) != 0)
+		fail_msg("%s field %zu: \"%s\", expected \"%s\"",
+		    sb_type_name(m->type), i, m->field[i], s);
+}
+
+/* p got one C_ERROR only, with `code` (and `text` unless NULL). */
+static void
+assert_error(const struct fx *f, const struct peer *p, const char *code,
+    const char *text)
+{
+	const struct sb_msg *m = fx_only(f, p, SB_C_ERROR);
+
+	assert_field(m, 0, code);
+	if (text != NULL)
+		assert_field(m, 1, text);
+}
+
+/* A C_MSG with these fields (the time is checked to be a number). */
+static void
+assert_chat(const struct sb_msg *m, const char *kind, const char *from,
+    const char *to, const char *room, const char *text, const char *extra)
+{
+	long long t;
+
+	assert_int_equal(m->type, SB_C_MSG);
+	assert_field(m, 0, kind);
+	assert_field(m, 1, from);
+	assert_field(m, 2, to);
+	assert_field(m, 3, room);
+	assert_field(m, 4, text);
+	assert_int_equal(sb_field_num(m, 5, 1, INT64_MAX, &t), 0);
+	assert_field(m, 6, extra);
+	assert_int_equal(m->epoch, EPOCH);
+}
+
+/* Is `word` one of the space-separated words of `list`? */
+static int
+has_word(const char *list, const char *word)
+{
+	size_t wl = strlen(word);
+	const char *s = list;
+
+	while ((s = strstr(s, word)) != NULL) {
+		if ((s == list || s[-1] == ' ') && (s[wl] == ' ' ||
+		    s[wl] == '\0'))
+			return 1;
+		s += wl;
+	}
+	return 0;
+}
+
+static size_t
+count_words(const char *list)
+{
+	size_t n = 0;
+	const char *s;
+
+	for (s = list; *s != '\0'; s++)
+		if (*s != ' ' && (s == list || s[-1] == ' '))
+			n++;
+	return n;
+}
+
+/* --- making peers ------------------------------------------------------ */
+
+/* A new handler connection that has said H_HELLO for `transport`. */
+static struct peer *
+fx_peer(struct fx *f, const char *transport)
+{
+	struct peer *p = hub_peer_new(&f->h, -1);
+	const struct sb_msg *m;
+	char sess[24], ep[24];
+
+	assert_non_null(p);
+	assert_int_equal(SEND(f, p, SB_H_HELLO, "1", transport,
+	    "192.0.2.7:4321"), 0);
+	m = fx_only(f, p, SB_C_WELCOME);
+	snprintf(sess, sizeof(sess), "%llu", (unsigned long long)p->session);
+	snprintf(ep, sizeof(ep), "%lu", (unsigned long)EPOCH);
+	assert_field(m, 0, sess);
+	assert_field(m, 1, ep);
+	fx_clear(f);
+	return p;
+}
+
+/* A chat client identified as `nick` (and alias `alias`, "" for none). */
+static struct peer *
+fx_user_alias(struct fx *f, const char *nick, const char *alias)
+{
+	struct peer *p = fx_peer(f, "xmlsocket");
+	const struct sb_msg *m;
+
+	assert_int_equal(SEND(f, p, SB_H_IDENTIFY, nick, "", alias), 0);
+	m = fx_get(f, p, SB_C_IDENTIFIED, 0);
+	assert_field(m, 0, nick);
+	fx_clear(f);
+	return p;
+}
+
+static struct peer *
+fx_user(struct fx *f, const char *nick)
+{
+	return fx_user_alias(f, nick, "");
+}
+
+static void
+fx_join(struct fx *f, struct peer *p, const char *room)
+{
+	assert_int_equal(SEND(f, p, SB_H_JOIN, room), 0);
+	assert_int_equal(fx_count(f, p, SB_C_ERROR), 0);
+	assert_int_equal(fx_count(f, p, SB_C_JOINED), 1);
+	fx_clear(f);
+}
+
+/* --- tests ---------------------------------------------------------------- */
+
+static void
+test_hello_first(void **state)
+{
+	struct fx *f = *state;
+	struct peer *p = hub_peer_new(&f->h, -1);
+
+	assert_non_null(p);
+	assert_int_equal(SEND(f, p, SB_H_PING, "x"), -EPROTO);
+	assert_int_equal(SEND(f, p, SB_H_LIST), -EPROTO);
+	assert_int_equal(SEND(f, p, SB_H_IDENTIFY, "bob", "", ""), -EPROTO);
+	assert_int_equal(SEND(f, p, SB_H_QUIT, ""), -EPROTO);
+	/* Wrong protocol version. */
+	assert_int_equal(SEND(f, p, SB_H_HELLO, "2", "xmlsocket", ""),
+	    -EPROTO);
+	assert_int_equal(SEND(f, p, SB_H_HELLO, "x", "xmlsocket", ""),
+	    -EPROTO);
+	fx_none(f, p);
+	assert_int_equal(f->h.clients, 0);
+
+	assert_int_equal(SEND(f, p, SB_H_HELLO, "1", "xmlsocket", "1.2.3.4:5"),
+	    0);
+	fx_only(f, p, SB_C_WELCOME);
+	assert_int_equal(f->h.clients, 1);
+	assert_string_equal(p->remote, "1.2.3.4:5");
+	fx_clear(f);
+	/* Only one HELLO. */
+	assert_int_equal(SEND(f, p, SB_H_HELLO, "1", "xmlsocket", ""),
+	    -EPROTO);
+	fx_none(f, p);
+	/* Non-chat transports are not clients. */
+	fx_peer(f, "http");
+	fx_peer(f, "policy");
+	assert_int_equal(f->h.clients, 1);
+	fx_peer(f, "websocket");
+	fx_peer(f, "tunnel");
+	assert_int_equal(f->h.clients, 3);
+}
+
+/* Hub-to-handler types coming from a handler break the contract. */
+static void
+test_client_types_refused(void **state)
+{
+	static const struct { enum sb_type t; size_t n; } c[] = {
+		{ SB_C_CONFIG, 0 }, { SB_C_WELCOME, 2 }, { SB_C_STATUS, 4 },
+		{ SB_C_IDENTIFIED, 3 }, { SB_C_LOGIN, 2 }, { SB_C_QUIT, 2 },
+		{ SB_C_MSG, 7 }, { SB_C_ERROR, 2 }, { SB_C_NICKLIST, 3 },
+		{ SB_C_ROOMLIST, 2 }, { SB_C_JOINED, 3 }, { SB_C_PARTED, 3 },
+		{ SB_C_NICKCHANGE, 2 }, { SB_C_PONG, 1 }, { SB_C_CLOSE, 2 },
+		{ SB_C_PING, 1 },
+	};
+	const char *v[SB_FIELDS_MAX] = {
+		"1", "1", "1", "1", "1", "1", "1", "1",
+	};
+	struct fx *f = *state;
+	struct peer *p = fx_user(f, "alice"), *q = fx_user(f, "bob");
+	struct sb_packet pk;
+	struct sb_msg m;
+	size_t i;
+
+	assert_int_equal(sizeof(c) / sizeof(c[0]),
+	    SB_TYPE_COUNT - SB_C_CONFIG);
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		assert_int_equal(sb_msg_encode(&pk, c[i].t, p->session, 0, 0,
+		    v, c[i].n), 0);
+		assert_int_equal(sb_msg_decode(&m, pk.buf, pk.len), 0);
+		if (hub_dispatch(&f->h, p, &m) != -EPROTO)
+			fail_msg("%s from a handler accepted",
+			    sb_type_name(c[i].t));
+	}
+	fx_none(f, p);
+	fx_none(f, q);
+}
+
+static void
+test_identify(void **state)
+{
+	struct fx *f = *state;
+	struct peer *a = fx_user(f, "alice");
+	struct peer *u = fx_peer(f, "websocket");	/* not identified */
+	struct peer *c = fx_peer(f, "xmlsocket");
+	struct peer *d;
+	const struct sb_msg *m;
+	char id[24];
+
+	assert_int_equal(SEND(f, c, SB_H_IDENTIFY, "Carol", "pw", ""), 0);
+	m = fx_only(f, c, SB_C_IDENTIFIED);
+	snprintf(id, sizeof(id), "%llu", (unsigned long long)c->session);
+	assert_field(m, 0, "Carol");
+	assert_field(m, 1, "Carol");
+	assert_field(m, 2, id);
+	m = fx_only(f, a, SB_C_LOGIN);
+	assert_field(m, 0, "Carol");
+	assert_field(m, 1, "Carol");
+	fx_none(f, u);
+	assert_ptr_equal(hub_find_nick(&f->h, "carol"), c);
+	fx_clear(f);
+
+	d = fx_peer(f, "tunnel");
+	assert_int_equal(SEND(f, d, SB_H_IDENTIFY, "dave", "", ""), 0);
+	fx_only(f, d, SB_C_IDENTIFIED);
+	assert_field(fx_only(f, a, SB_C_LOGIN), 0, "dave");
+	assert_field(fx_only(f, c, SB_C_LOGIN), 0, "dave");
+	fx_none(f, u);
+	fx_clear(f);
+
+	/* Once only. */
+	assert_int_equal(SEND(f, c, SB_H_IDENTIFY, "carl", "", ""), 0);
+	assert_error(f, c, "already_identified", "Already identified.");
+	fx_none(f, a);
+	assert_null(hub_find_nick(&f->h, "carl"));
+}
+
+static void
+test_identify_nick_taken(void **state)
+{
+	struct fx *f = *state;
+	struct peer *a = fx_user(f, "Alice");
+	struct peer *b = fx_peer(f, "xmlsocket");
+
+	assert_int_equal(SEND(f, b, SB_H_IDENTIFY, "aLICE", "", ""), 0);
+	assert_error(f, b, "nick_taken", "Nick is already in use.");
+	fx_none(f, a);
+	assert_string_equal(b->nick, "");
+	assert_ptr_equal(hub_find_nick(&f->h, "alice"), a);
+	fx_clear(f);
+	assert_int_equal(SEND(f, b, SB_H_IDENTIFY, "alice2", "", ""), 0);
+	fx_only(f, b, SB_C_IDENTIFIED);
+}
+
+static void
+test_identify_nick_invalid(void **state)
+{
+	static const struct { const char *nick, *why; } bad[] = {
+		{ "1abc", "Nick must not start with a digit, # or *" },
+		{ "#abc", "Nick must not start with a digit, # or *" },
+		{ "a b", "Nick contains a space or one of , : \" ' < > & \\" },
+		{ "a<b", "Nick contains a space or one of , : \" ' < > & \\" },
+		{ "", "Nick is empty" },
+		{ "a\x01", "Nick contains a control character" },
+		{ "\xe2\x80\xae" "bob", "Nick contains an invisible or bidi "
+		    "control character" },
+		{ "a\xc0\x80", "Nick is not valid UTF-8" },
+	};
+	struct fx *f = *state;
+	struct peer *a = fx_user(f, "alice");
+	struct peer *b = fx_peer(f, "xmlsocket");
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(SEND(f, b, SB_H_IDENTIFY, bad[i].nick, "", ""),
+		    0);
+		assert_error(f, b, "nick_invalid", bad[i].why);
+		fx_none(f, a);
+		fx_clear(f);
+	}
+	/* A bad seed-003 id. */
+	assert_int_equal(SEND(f, b, SB_H_IDENTIFY, "bob", "", "0"), 0);
+	assert_error(f, b, "bad_id", NULL);
+	fx_clear(f);
+	assert_int_equal(SEND(f, b, SB_H_IDENTIFY, "bob", "", "x7"), 0);
+	assert_error(f, b, "bad_id", NULL);
+	assert_string_equal(b->nick, "");
+}
+
+static void
+test_not_identified(void **state)
+{
+	struct fx *f = *state;
+	struct peer *a = fx_user(f, "alice");
+	struct peer *u = fx_peer(f, "xmlsocket");
+
+	fx_join(f, a, "lobby");
+#define NOT_ID(...) do {						\
+	assert_int_equal(SEND(f, u, __VA_ARGS__), 0);			\
+	assert_error(f, u, "not_identified", "Not identified.");	\
+	fx_none(f, a);							\
+	fx_clear(f);							\
+} while (0)
+	NOT_ID(SB_H_PRIVMSG, "alice", "hi");
+	NOT_ID(SB_H_PRIVMSG_ALIAS, "1", "hi", "");
+	NOT_ID(SB_H_JOIN, "lobby");
+	NOT_ID(SB_H_PART, "lobby");
+	NOT_ID(SB_H_ROOMMSG, "lobby", "hi");
+	NOT_ID(SB_H_NICK, "bob");
+	NOT_ID(SB_H_ACTION, "alice", "waves");
+	NOT_ID(SB_H_ACTION, "", "waves");
+#undef NOT_ID
+}
+
+static void
+test_privmsg(void **state)
+{
+	struct fx *f = *state;
+	struct peer *a = fx_user(f, "alice");
+	struct peer *b = fx_user(f, "Bob");
+	struct peer *c = fx_user(f, "carol");
+
+	assert_int_equal(SEND(f, a, SB_H_PRIVMSG, "bob", "hello, Bob"), 0);
+	assert_chat(fx_only(f, b, SB_C_MSG), "private", "alice", "Bob", "",
+	    "hello, Bob", "");
+	/* The sender sees its own message. */
+	assert_chat(fx_only(f, a, SB_C_MSG), "private", "alice", "Bob", "",
+	    "hello, Bob", "");
+	fx_none(f, c);
+	fx_clear(f);
+
+	/* To oneself: one copy. */
+	assert_int_equal(SEND(f, a, SB_H_PRIVMSG, "ALICE", "note"), 0);
+	assert_chat(fx_only(f, a, SB_C_MSG), "private", "alice", "alice", "",
+	    "note", "");
+	fx_none(f, b);
+}
+
+static void
+test_privmsg_gone(void **state)
+{
+	struct fx *f = *state;
+	struct peer *a = fx_user(f, "alice");
+	struct peer *b = fx_user(f, "bob");
+
+	assert_int_equal(SEND(f, a, SB_H_PRIVMSG, "ghost", "hi"), 0);
+	assert_error(f, a, "no_such_nick", "User is already left.");
+	fx_clear(f);
+	/* Killed, not yet reaped: already gone for messages. */
+	hub_peer_kill(&f->h, b, NULL, NULL);
+	assert_int_equal(SEND(f, a, SB_H_PRIVMSG, "bob", "hi"), 0);
+	assert_error(f, a, "no_such_nick", "User is already left.");
+	fx_clear(f);
+	fx_reap(f);
+	assert_field(fx_only(f, a, SB_C_QUIT), 0, "bob");
+	fx_clear(f);
+	assert_int_equal(SEND(f, a, SB_H_PRIVMSG, "bob", "hi"), 0);
+	assert_error(f, a, "no_such_nick", "User is already left.");
+}
+
+static void
+test_privmsg_alias(void **state)
+{
+	struct fx *f = *state;
+	struct peer *a = fx_user_alias(f, "alice", "7");
+	struct peer *b = fx_user_alias(f, "bob", "");
+	struct peer *c = fx_user_alias(f, "carol", "8");
+
+	assert_int_equal(SEND(f, b, SB_H_PRIVMSG_ALIAS, "7", "hi there",
+	    "#ff0000"), 0);
+	assert_chat(fx_only(f, a, SB_C_MSG), "private", "bob", "alice", "",
+	    "hi there", "#ff0000");
+	fx_none(f, c);
+	fx_clear(f);
+	assert_int_equal(SEND(f, b, SB_H_PRIVMSG_ALIAS, "8", "x", ""), 0);
+	assert_chat(fx_only(f, c, SB_C_MSG), "private", "bob", "carol", "",
+	    "x", "");
+	fx_none(f, a);
+	fx_clear(f);
+
+	assert_int_equal(SEND(f, b, SB_H_PRIVMSG_ALIAS, "99", "x", ""), 0);
+	assert_error(f, b, "no_such_nick", "User is already left.");
+	fx_clear(f);
+	assert_int_equal(SEND(f, b, SB_H_PRIVMSG_ALIAS, "0", "x", ""), 0);
+	assert_error(f, b, "bad_id", "to_id must be a positive number.");
+	fx_clear(f);
+	assert_int_equal(SEND(f, b, SB_H_PRIVMSG_ALIAS, "seven", "x", ""), 0);
+	assert_error(f, b, "bad_id", NULL);
+	fx_none(f, a);
+	fx_clear(f);
+	/* Killed, not yet reaped: gone. */
+	hub_peer_kill(&f->h, c, NULL, NULL);
+	assert_int_equal(SEND(f, b, SB_H_PRIVMSG_ALIAS, "8", "x", ""), 0);
+	assert_error(f, b, "no_such_nick", "User is already left.");
+}
+
+static void
+test_list(void **state)
+{
+	struct fx *f = *state;
+	struct peer *a = fx_user(f, "alice");
+	const struct sb_msg *m;
+
+	fx_user(f, "Bob");
+	fx_peer(f, "xmlsocket");	/* not identified: not listed */
+	fx_user(f, "carol");
+	assert_int_equal(SEND(f, a, SB_H_LIST), 0);
+	m = fx_only(f, a, SB_C_NICKLIST);
+	assert_field(m, 0, "0");
+	assert_field(m, 2, "");
+	assert_int_equal(count_words(m->field[1]), 3);
+	assert_true(has_word(m->field[1], "alice"));
+	assert_true(has_word(m->field[1], "Bob"));
+	assert_true(has_word(m->field[1], "carol"));
+}
+
+/*
+ * A list longer than one datagram comes in chunks, each as full as the
+ * contract allows, "more" = 1 on all but the last; every nick once.
+ */
+static void
+test_list_chunks(void **state)
+{
+	enum { N = 2000 };
+	struct fx *f = *state;
+	struct peer *a;
+	const struct sb_msg *m;
+	static char seen[N];
+	char nick[40];
+	size_t k, chunks, total = 0, i;
+	unsigned long v;
+
+	quiet_begin(f);
+	for (i = 0; i < N; i++) {
+		struct peer *p = hub_peer_new(&f->h, -1);
+
+		snprintf(nick, sizeof(nick), "n%029zu", i);
+		f->record = 0;
+		assert_int_equal(SEND(f, p, SB_H_HELLO, "1", "websocket", ""),
+		    0);
+		assert_int_equal(SEND(f, p, SB_H_IDENTIFY, nick, "", ""), 0);
+	}
+	quiet_end(f, 0);
+	f->record = 1;
+	assert_int_equal(strlen(nick), 30);
+	snprintf(nick, sizeof(nick), "n%029d", 0);
+	a = hub_find_nick(&f->h, nick);
+	assert_non_null(a);
+
+	assert_int_equal(SEND(f, a, SB_H_LIST), 0);
+	chunks = fx_count(f, a, SB_NONE);
+	assert_int_equal(chunks, fx_count(f, a, SB_C_NICKLIST));
+	/* 2000 * 31 bytes need at least four datagrams. */
+	assert_true(chunks >= (N * 31 + SB_LIST_MAX - 1) / SB_LIST_MAX);
+	memset(seen, 0, sizeof(seen));
+	for (k = 0; k < chunks; k++) {
+		const char *s;
+
+		m = fx_get(f, a, SB_C_NICKLIST, k);
+		assert_field(m, 0, k + 1 < chunks ? "1" : "0");
+		assert_field(m, 2, "");
+		assert_true(m->flen[1] <= SB_LIST_MAX);
+		/* Full: the next nick would not have fitted. */
+		if (k + 1 < chunks)
+			assert_true(m->flen[1] + 31 > SB_LIST_MAX);
+		for (s = m->field[1]; *s != '\0'; s += 30 + (s[30] == ' ')) {
+			assert_int_equal(s[0], 'n');
+			v = strtoul(s + 1, NULL, 10);
+			assert_true(v < N);
+			assert_int_equal(seen[v], 0);
+			seen[v] = 1;
+			total++;
+		}
+	}
+	assert_int_equal(total, N);
+}
+
+static void
+test_rooms_join(void **state)
+{
+	struct fx *f = *state;
+	struct peer *a = fx_user(f, "alice");
+	struct peer *b = fx_user(f, "bob");
+	struct peer *c = fx_user(f, "carol");
+	const struct sb_msg *m;
+	struct room *r;
+	unsigned nrooms = f->h.nrooms;
+
+	assert_null(hub_find_room(&f->h, "games"));
+	assert_int_equal(SEND(f, a, SB_H_JOIN, "Games"), 0);
+	m = fx_only(f, a, SB_C_JOINED);
+	assert_field(m, 0, "Games");
+	assert_field(m, 1, "alice");
+	assert_field(m, 2, "alice");
+	fx_none(f, b);
+	fx_none(f, c);
+	assert_non_null(r = hub_find_room(&f->h, "games"));
+	assert_int_equal(f->h.nrooms, nrooms + 1);
+	fx_clear(f);
+
+	/* The joiner gets the members; members get the joiner. */
+	assert_int_equal(SEND(f, b, SB_H_JOIN, "GAMES"), 0);
+	m = fx_only(f, b, SB_C_JOINED);
+	assert_field(m, 0, "Games");
+	assert_field(m, 1, "bob");
+	assert_int_equal(count_words(m->field[2]), 2);
+	assert_true(has_word(m->field[2], "alice"));
+	assert_true(has_word(m->field[2], "bob"));
+	m = fx_only(f, a, SB_C_JOINED);
+	assert_field(m, 0, "Games");
+	assert_field(m, 1, "bob");
+	assert_field(m, 2, "");
+	fx_none(f, c);
+	assert_int_equal(r->nmembers, 2);
+	fx_clear(f);
+
+	assert_int_equal(SEND(f, b, SB_H_JOIN, "games"), 0);
+	assert_error(f, b, "already_joined", NULL);
+	fx_none(f, a);
+	fx_clear(f);
+	assert_int_equal(SEND(f, c, SB_H_JOIN, "a b"), 0);
+	assert_error(f, c, "room_invalid", "Room name contains a space or "
+	    "one of , : \" ' < > & \\");
+	fx_clear(f);
+	assert_int_equal(SEND(f, c, SB_H_JOIN, ""), 0);
+	assert_error(f, c, "room_invalid", "Room name is empty");
+	assert_int_equal(f->h.nrooms, nrooms + 1);
+}
+
+/*
+ * Joining a room with many members: every member hears of the joiner,
+ * even when the member list sent to the joiner has to be cut short.
+ */
+static void
+test_join_notifies_every_member(void **state)
+{
+	enum { N = 300 };
+	struct fx *f = *state;
+	struct peer *p[N], *j;
+	char nick[40];
+	size_t i, missed = 0;
+
+	quiet_begin(f);
+	for (i = 0; i < N; i++) {
+		snprintf(nick, sizeof(nick), "m%031zu", i);
+		p[i] = fx_user(f, nick);
+		fx_join(f, p[i], "big");
+	}
+	j = fx_user(f, "joiner");
+	quiet_end(f, 0);
+	assert_int_equal(hub_find_room(&f->h, "big")->nmembers, N);
+	assert_int_equal(SEND(f, j, SB_H_JOIN, "big"), 0);
+	assert_true(fx_only(f, j, SB_C_JOINED)->flen[2] <= SB_LIST_MAX / 2);
+	for (i = 0; i < N; i++)
+		if (fx_count(f, p[i], SB_C_JOINED) != 1)
+			missed++;
+	if (missed > 0)
+		fail_msg("%zu of %d members were not told of the joiner",
+		    missed, N);
+}
+
+static void
+test_rooms_part(void **state)
+{
+	struct fx *f = *state;
+	struct peer *a = fx_user(f, "alice");
+	struct peer *b = fx_user(f, "bob");
+	struct peer *c = fx_user(f, "carol");
+	struct peer *d = fx_user(f, "dave");
+	const struct sb_msg *m;
+	unsigned nrooms;
+
+	fx_join(f, a, "games");
+	fx_join(f, b, "games");
+	fx_join(f, c, "games");
+	nrooms = f->h.nrooms;
+
+	assert_int_equal(SEND(f, b, SB_H_PART, "GAMES"), 0);
+	m = fx_only(f, a, SB_C_PARTED);
+	assert_field(m, 0, "games");
+	assert_field(m, 1, "bob");
+	assert_field(m, 2, "left");
+	fx_only(f, c, SB_C_PARTED);
+	m = fx_only(f, b, SB_C_PARTED);
+	assert_field(m, 1, "bob");
+	fx_none(f, d);
+	assert_int_equal(hub_find_room(&f->h, "games")->nmembers, 2);
+	fx_clear(f);
+
+	assert_int_equal(SEND(f, b, SB_H_PART, "games"), 0);
+	assert_error(f, b, "not_in_room", "You are not in that room.");
+	fx_none(f, a);
+	fx_clear(f);
+	assert_int_equal(SEND(f, d, SB_H_PART, "nowhere"), 0);
+	assert_error(f, d, "not_in_room", "You are not in that room.");
+	fx_clear(f);
+
+	/* The last one out: a room made by JOIN goes away. */
+	assert_int_equal(SEND(f, a, SB_H_PART, "games"), 0);
+	assert_int_equal(SEND(f, c, SB_H_PART, "games"), 0);
+	assert_null(hub_find_room(&f->h, "games"));
+	assert_int_equal(f->h.nrooms, nrooms - 1);
+	fx_clear(f);
+	/* A room from the config stays, empty. */
+	fx_join(f, a, "lobby");
+	assert_int_equal(SEND(f, a, SB_H_PART, "lobby"), 0);
+	assert_non_null(hub_find_room(&f->h, "lobby"));
+	assert_int_equal(hub_find_room(&f->h, "lobby")->nmembers, 0);
+	assert_int_equal(f->h.nrooms, nrooms - 1);
+}
+
+static void
+test_permanent_rooms(void **state)
+{
+	struct fx *f = *state;
+	struct sb_config cfg;
+	struct peer *a;
+	const struct sb_msg *m;
+
+	config_defaults(&cfg);
+	strcpy(cfg.rooms, "lobby, Help\tgames,,");
+	fx_config(f, &cfg);
+	assert_int_equal(f->h.nrooms, 3);
+	assert_true(hub_find_room(&f->h, "help")->permanent);
+	a = fx_user(f, "alice");
+	fx_join(f, a, "help");
+	assert_int_equal(SEND(f, a, SB_H_PART, "help"), 0);
+	assert_non_null(hub_find_room(&f->h, "help"));
+	fx_clear(f);
+	assert_int_equal(SEND(f, a, SB_H_ROOMS), 0);
+	m = fx_only(f, a, SB_C_ROOMLIST);
+	assert_field(m, 0, "0");
+	assert_int_equal(count_words(m->field[1]), 3);
+	assert_true(has_word(m->field[1], "lobby:0"));
+	assert_true(has_word(m->field[1], "Help:0"));
+	assert_true(has_word(m->field[1], "games:0"));
+
+	/* A bad name in the config is refused. */
+	strcpy(cfg.rooms, "lobby bad<name");
+	hub_free(&f->h);
+	hub_init(&f->h, &cfg, &rec_ops, f);
+	f->h.epoch = EPOCH;
+	assert_int_equal(hub_rooms_configure(&f->h), -EINVAL);
+}
+
+static void
+test_room_create_off(void **state)
+{
+	struct fx *f = *state;
+	struct sb_config cfg;
+	struct peer *a;
+
+	config_defaults(&cfg);
+	cfg.room_create = 0;
+	fx_config(f, &cfg);
+	a = fx_user(f, "alice");
+	assert_int_equal(SEND(f, a, SB_H_JOIN, "new"), 0);
+	assert_error(f, a, "no_such_room", NULL);
+	assert_null(hub_find_room(&f->h, "new"));
+	fx_clear(f);
+	fx_join(f, a, "lobby");
+}
+
+static void
+test_room_limits(void **state)
+{
+	struct fx *f = *state;
+	struct sb_config cfg;
+	struct peer *a, *b;
+	char room[16];
+	int i;
+
+	config_defaults(&cfg);
+	cfg.max_rooms = 3;		/* lobby and two more */
+	fx_config(f, &cfg);
+	a = fx_user(f, "alice");
+	fx_join(f, a, "r1");
+	fx_join(f, a, "r2");
+	assert_int_equal(SEND(f, a, SB_H_JOIN, "r3"), 0);
+	assert_error(f, a, "too_many_rooms", "The server has too many rooms.");
+	fx_clear(f);
+
+	cfg.max_rooms = 1000;
+	fx_config(f, &cfg);
+	b = fx_user(f, "bob");
+	for (i = 0; i < HUB_ROOMS_PER_PEER; i++) {
+		snprintf(room, sizeof(room), "room%d", i);
+		fx_join(f, b, room);
+	}
+	assert_int_equal(SEND(f, b, SB_H_JOIN, "onemore"), 0);
+	assert_error(f, b, "too_many_rooms", "You are in too many rooms.");
+}
+
+static void
+test_roommsg(void **state)
+{
+	struct fx *f = *state;
+	struct peer *a = fx_user(f, "alice");
+	struct peer *b = fx_user(f, "bob");
+	struct peer *c = fx_user(f, "carol");
+
+	fx_join(f, a, "games");
+	fx_join(f, b, "games");
+	fx_join(f, c, "lobby");
+	assert_int_equal(SEND(f, a, SB_H_ROOMMSG, "GAMES", "gg"), 0);
+	assert_chat(fx_only(f, a, SB_C_MSG), "room", "alice", "", "games",
+	    "gg", "");
+	assert_chat(fx_only(f, b, SB_C_MSG), "room", "alice", "", "games",
+	    "gg", "");
+	fx_none(f, c);
+	fx_clear(f);
+
+	assert_int_equal(SEND(f, c, SB_H_ROOMMSG, "games", "hi"), 0);
+	assert_error(f, c, "not_in_room", "You are not in that room.");
+	fx_none(f, a);
+	fx_none(f, b);
+	fx_clear(f);
+	assert_int_equal(SEND(f, c, SB_H_ROOMMSG, "nowhere", "hi"), 0);
+	assert_error(f, c, "not_in_room", NULL);
+}
+
+static void
+test_names(void **state)
+{
+	struct fx *f = *state;
+	struct peer *a = fx_user(f, "alice");
+	struct peer *b = fx_user(f, "bob");
+	const struct sb_msg *m;
+
+	fx_join(f, a, "games");
+	fx_join(f, b, "games");
+	assert_int_equal(SEND(f, a, SB_H_NAMES, "Games"), 0);
+	m = fx_only(f, a, SB_C_NICKLIST);
+	assert_field(m, 0, "0");
+	assert_field(m, 2, "games");
+	assert_int_equal(count_words(m->field[1]), 2);
+	assert_true(has_word(m->field[1], "alice"));
+	assert_true(has_word(m->field[1], "bob"));
+	fx_clear(f);
+	assert_int_equal(SEND(f, a, SB_H_NAMES, "nowhere"), 0);
+	assert_error(f, a, "no_such_room", NULL);
+}
+
+static void
+test_nick_change(void **state)
+{
+	struct fx *f = *state;
+	struct peer *a = fx_user(f, "alice");
+	struct peer *b = fx_user(f, "bob");
+	struct peer *u = fx_peer(f, "xmlsocket");
+	const struct sb_msg *m;
+
+	fx_join(f, a, "games");
+	fx_join(f, b, "games");
+	assert_int_equal(SEND(f, a, SB_H_NICK, "Alicia"), 0);
+	m = fx_only(f, a, SB_C_NICKCHANGE);
+	assert_field(m, 0, "alice");
+	assert_field(m, 1, "Alicia");
+	m = fx_only(f, b, SB_C_NICKCHANGE);
+	assert_field(m, 0, "alice");
+	assert_field(m, 1, "Alicia");
+	fx_none(f, u);
+	assert_ptr_equal(hub_find_nick(&f->h, "alicia"), a);
+	assert_null(hub_find_nick(&f->h, "alice"));
+	fx_clear(f);
+
+	/* The new nick is the one others see. */
+	assert_int_equal(SEND(f, a, SB_H_ROOMMSG, "games", "hi"), 0);
+	assert_chat(fx_only(f, b, SB_C_MSG), "room", "Alicia", "", "games",
+	    "hi", "");
+	fx_clear(f);
+	assert_int_equal(SEND(f, b, SB_H_PRIVMSG, "ALICIA", "yo"), 0);
+	assert_chat(fx_only(f, a, SB_C_MSG), "private", "bob", "Alicia", "",
+	    "yo", "");
+	fx_clear(f);
+
+	/* Taken (any case) or invalid: refused, nobody else hears. */
+	assert_int_equal(SEND(f, b, SB_H_NICK, "aLiCiA"), 0);
+	assert_error(f, b, "nick_taken", "Nick is already in use.");
+	fx_none(f, a);
+	fx_clear(f);
+	assert_int_equal(SEND(f, b, SB_H_NICK, "#bob"), 0);
+	assert_error(f, b, "nick_invalid",
+	    "Nick must not start with a digit, # or *");
+	fx_clear(f);
+	assert_int_equal(SEND(f, b, SB_H_NICK, "b\xe2\x80\x8b"), 0);
+	assert_error(f, b, "nick_invalid", "Nick contains an invisible or "
+	    "bidi control character");
+	fx_none(f, a);
+	assert_ptr_equal(hub_find_nick(&f->h, "bob"), b);
+	fx_clear(f);
+
+	/* A change of case of one's own nick is fine. */
+	assert_int_equal(SEND(f, b, SB_H_NICK, "BOB"), 0);
+	assert_field(fx_only(f, a, SB_C_NICKCHANGE), 1, "BOB");
+	assert_ptr_equal(hub_find_nick(&f->h, "bob"), b);
+	/* The old nick is free again. */
+	fx_user(f, "alice");
+}
+
+static void
+test_action(void **state)
+{
+	struct fx *f = *state;
+	struct peer *a = fx_user(f, "alice");
+	struct peer *b = fx_user(f, "bob");
+	struct peer *c = fx_user(f, "carol");
+	struct peer *d = fx_user(f, "dave");
+
+	fx_join(f, a, "games");
+	fx_join(f, b, "games");
+	fx_join(f, a, "lobby");
+	fx_join(f, c, "lobby");
+
+	/* To a room. */
+	assert_int_equal(SEND(f, a, SB_H_ACTION, "games", "waves"), 0);
+	assert_chat(fx_only(f, a, SB_C_MSG), "action", "alice", "", "games",
+	    "waves", "");
+	assert_chat(fx_only(f, b, SB_C_MSG), "action", "alice", "", "games",
+	    "waves", "");
+	fx_none(f, c);
+	fx_none(f, d);
+	fx_clear(f);
+
+	/* To a nick. */
+	assert_int_equal(SEND(f, a, SB_H_ACTION, "dave", "pokes"), 0);
+	assert_chat(fx_only(f, d, SB_C_MSG), "action", "alice", "dave", "",
+	    "pokes", "");
+	assert_chat(fx_only(f, a, SB_C_MSG), "action", "alice", "dave", "",
+	    "pokes", "");
+	fx_none(f, b);
+	fx_clear(f);
+
+	/* No target: every room one is in. */
+	assert_int_equal(SEND(f, a, SB_H_ACTION, "", "dances"), 0);
+	assert_int_equal(fx_count(f, a, SB_C_MSG), 2);
+	assert_int_equal(fx_count(f, a, SB_NONE), 2);
+	assert_chat(fx_only(f, b, SB_C_MSG), "action", "alice", "", "games",
+	    "dances", "");
+	assert_chat(fx_only(f, c, SB_C_MSG), "action", "alice", "", "lobby",
+	    "dances", "");
+	fx_none(f, d);
+	fx_clear(f);
+	assert_int_equal(SEND(f, d, SB_H_ACTION, "", "sulks"), 0);
+	assert_error(f, d, "no_target", NULL);
+	fx_clear(f);
+
+	/* A room one is not in, or nobody: no such nick. */
+	assert_int_equal(SEND(f, d, SB_H_ACTION, "ghost", "x"), 0);
+	assert_error(f, d, "no_such_nick", "User is already left.");
+	fx_none(f, a);
+}
+
+static void
+test_ping_status_event(void **state)
+{
+	struct fx *f = *state;
+	struct peer *p = fx_peer(f, "xmlsocket");
+	const struct sb_msg *m;
+	char created[24];
+
+	assert_int_equal(SEND(f, p, SB_H_PING, "tok-1"), 0);
+	assert_field(fx_only(f, p, SB_C_PONG), 0, "tok-1");
+	fx_clear(f);
+	assert_int_equal(SEND(f, p, SB_H_PING, ""), 0);
+	assert_field(fx_only(f, p, SB_C_PONG), 0, "");
+	fx_clear(f);
+
+	fx_user(f, "alice");
+	assert_int_equal(SEND(f, p, SB_H_STATUS), 0);
+	m = fx_only(f, p, SB_C_STATUS);
+	snprintf(created, sizeof(created), "%lld", (long long)f->h.created);
+	assert_field(m, 0, "2");
+	assert_field(m, 1, "4096");
+	assert_field(m, 2, created);
+	assert_field(m, 3, "2");
+	fx_clear(f);
+
+	/* Events a handler may report, and one it may not. */
+	assert_int_equal(SEND(f, p, SB_H_EVENT, "policy", "served"), 0);
+	assert_int_equal(SEND(f, p, SB_H_EVENT, "slow_reader", "x"), 0);
+	assert_int_equal(SEND(f, p, SB_H_EVENT, "login", "forged"), -EPROTO);
+	assert_int_equal(SEND(f, p, SB_H_EVENT, "nonsense", "x"), -EPROTO);
+	fx_none(f, p);
+}
+
+static void
+test_quit(void **state)
+{
+	struct fx *f = *state;
+	struct peer *a = fx_user(f, "alice");
+	struct peer *b = fx_user(f, "bob");
+	struct peer *c = fx_user(f, "carol");
+	struct peer *u = fx_peer(f, "xmlsocket");
+	const struct sb_msg *m;
+	unsigned clients = f->h.clients;
+
+	fx_join(f, a, "games");
+	fx_join(f, b, "games");
+	assert_int_equal(SEND(f, a, SB_H_QUIT, "bye now"), 0);
+	assert_true(a->dead);
+	fx_none(f, a);		/* no C_CLOSE for a client that quit */
+	m = fx_only(f, b, SB_C_QUIT);
+	assert_field(m, 0, "alice");
+	assert_field(m, 1, "bye now");
+	fx_only(f, c, SB_C_QUIT);
+	fx_none(f, u);
+	assert_null(hub_find_nick(&f->h, "alice"));
+	assert_int_equal(f->h.clients, clients - 1);
+	assert_int_equal(hub_find_room(&f->h, "games")->nmembers, 1);
+	/* Anything after QUIT is ignored. */
+	assert_int_equal(SEND(f, a, SB_H_PRIVMSG, "bob", "still here?"), 0);
+	fx_clear(f);
+
+	/* Closing the socket later sends nothing more. */
+	fx_reap(f);
+	fx_none(f, b);
+	fx_none(f, c);
+	assert_int_equal(f->h.clients, clients - 1);
+	/* The nick is free. */
+	fx_user(f, "Alice");
+
+	/* An empty reason becomes "Quit". */
+	assert_int_equal(SEND(f, c, SB_H_QUIT, ""), 0);
+	assert_field(fx_only(f, b, SB_C_QUIT), 1, "Quit");
+}
+
+static void
+test_peer_gone(void **state)
+{
+	struct fx *f = *state;
+	struct peer *a = fx_user(f, "alice");
+	struct peer *b = fx_user(f, "bob");
+	struct peer *u = fx_peer(f, "xmlsocket");
+	unsigned clients = f->h.clients;
+
+	fx_join(f, a, "games");
+	fx_join(f, b, "games");
+	/* The handler of b went away. */
+	hub_peer_gone(&f->h, b, "Connection reset");
+	hub_peer_gone(&f->h, b, "Connection reset");
+	assert_field(fx_only(f, a, SB_C_QUIT), 1, "Connection reset");
+	fx_none(f, u);
+	assert_int_equal(f->h.clients, clients - 1);
+	assert_int_equal(hub_find_room(&f->h, "games")->nmembers, 1);
+	hub_peer_free(&f->h, b);
+	fx_clear(f);
+
+	/* An unidentified one leaves quietly. */
+	hub_peer_gone(&f->h, u, "Connection reset");
+	fx_none(f, a);
+	assert_int_equal(f->h.clients, clients - 2);
+	hub_peer_free(&f->h, u);
+}
+
+/* Send one PRIVMSG from a to b; 1 if b got it. */
+static int
+flood_try(struct fx *f, struct peer *a, struct peer *b)
+{
+	int got;
+
+	fx_clear(f);
+	assert_int_equal(SEND(f, a, SB_H_PRIVMSG, "bob", "spam"), 0);
+	got = (int)fx_count(f, b, SB_C_MSG);
+	if (!got && !a->dead)
+		assert_error(f, a, "flood", "You are sending too fast; "
+		    "message dropped");
+	return got;
+}
+
+static void
+test_flood(void **state)
+{
+	struct fx *f = *state;
+	struct sb_config cfg;
+	struct peer *a, *b;
+	int i;
+
+	config_defaults(&cfg);
+	cfg.flood_burst = 3;
+	cfg.flood_rate = 10;		/* one a second */
+	cfg.flood_kick = 4;
+	fx_config(f, &cfg);
+	a = fx_user(f, "alice");
+	b = fx_user(f, "bob");
+
+	for (i = 0; i < 3; i++)
+		assert_int_equal(flood_try(f, a, b), 1);
+	assert_int_equal(flood_try(f, a, b), 0);
+	/* A second later, one more. */
+	f->now += 1100000;
+	assert_int_equal(flood_try(f, a, b), 1);
+	f->now += 500000;
+	assert_int_equal(flood_try(f, a, b), 0);
+	f->now += 600000;
+	assert_int_equal(flood_try(f, a, b), 1);
+	/* A long pause fills the bucket up to the burst, no more. */
+	f->now += 3600ULL * 1000000;
+	for (i = 0; i < 3; i++)
+		assert_int_equal(flood_try(f, a, b), 1);
+	/* Three refusals in a row are errors; the fourth disconnects. */
+	for (i = 0; i < 3; i++)
+		assert_int_equal(flood_try(f, a, b), 0);
+	fx_clear(f);
+	assert_int_equal(SEND(f, a, SB_H_PRIVMSG, "bob", "spam"), 0);
+	fx_none(f, b);
+	assert_true(a->dead);
+	assert_field(fx_only(f, a, SB_C_CLOSE), 0, "flood");
+	fx_clear(f);
+	/* Dead: nothing more in or out, even with a full bucket. */
+	f->now += 3600ULL * 1000000;
+	assert_int_equal(SEND(f, a, SB_H_PRIVMSG, "bob", "spam"), 0);
+	assert_int_equal(SEND(f, a, SB_H_PING, "x"), 0);
+	fx_none(f, a);
+	fx_none(f, b);
+	fx_reap(f);
+	assert_field(fx_only(f, b, SB_C_QUIT), 0, "alice");
+}
+
+/* A message that passes ends a run of refusals. */
+static void
+test_flood_refusals_in_a_row(void **state)
+{
+	struct fx *f = *state;
+	struct sb_config cfg;
+	struct peer *a, *b;
+	int i, round;
+
+	config_defaults(&cfg);
+	cfg.flood_burst = 2;
+	cfg.flood_rate = 10;
+	cfg.flood_kick = 3;
+	fx_config(f, &cfg);
+	a = fx_user(f, "alice");
+	b = fx_user(f, "bob");
+	fx_join(f, a, "games");
+
+	for (i = 0; i < 2; i++)
+		assert_int_equal(flood_try(f, a, b), 1);
+	for (round = 0; round < 5; round++) {
+		for (i = 0; i < 2; i++)
+			assert_int_equal(flood_try(f, a, b), 0);
+		f->now += 1100000;
+		assert_int_equal(flood_try(f, a, b), 1);
+	}
+	assert_false(a->dead);
+	/* Room messages, nick changes and actions use the same bucket. */
+	for (i = 0; i < 2; i++)
+		assert_int_equal(flood_try(f, a, b), 0);
+	fx_clear(f);
+	assert_int_equal(SEND(f, a, SB_H_ROOMMSG, "games", "x"), 0);
+	assert_true(a->dead);
+	fx_only(f, a, SB_C_CLOSE);
+	fx_none(f, b);
+
+	fx_config(f, &cfg);
+	a = fx_user(f, "alice");
+	fx_join(f, a, "games");
+	assert_int_equal(SEND(f, a, SB_H_NICK, "alice2"), 0);
+	assert_int_equal(SEND(f, a, SB_H_ACTION, "games", "x"), 0);
+	fx_clear(f);
+	assert_int_equal(SEND(f, a, SB_H_ROOMMSG, "games", "x"), 0);
+	assert_error(f, a, "flood", NULL);
+}
+
+static void
+test_max_clients(void **state)
+{
+	struct fx *f = *state;
+	struct sb_config cfg;
+	struct peer *a, *p;
+	const struct sb_msg *m;
+
+	config_defaults(&cfg);
+	cfg.max_clients = 2;
+	fx_config(f, &cfg);
+	a = fx_user(f, "alice");
+	fx_peer(f, "websocket");
+	assert_int_equal(f->h.clients, 2);
+
+	p = hub_peer_new(&f->h, -1);
+	assert_int_equal(SEND(f, p, SB_H_HELLO, "1", "tunnel", ""), 0);
+	m = fx_only(f, p, SB_C_CLOSE);
+	assert_field(m, 0, "server_full");
+	assert_field(m, 1, "Server is full");
+	assert_true(p->dead);
+	assert_int_equal(f->h.clients, 2);
+	fx_clear(f);
+	/* HTTP and policy connections are not clients. */
+	fx_peer(f, "http");
+	fx_peer(f, "policy");
+	fx_reap(f);
+	fx_none(f, a);
+
+	/* One leaves, one more may come. */
+	assert_int_equal(SEND(f, a, SB_H_QUIT, ""), 0);
+	fx_reap(f);
+	assert_int_equal(f->h.clients, 1);
+	fx_user(f, "bob");
+	assert_int_equal(f->h.clients, 2);
+	assert_int_equal(f->h.peak, 2);
+}
+
+/*
+ * The recorder checks every datagram's epoch and sequence number; here
+ * the numbers of one peer are looked at directly.
+ */
+static void
+test_epoch_and_sequence(void **state)
+{
+	struct fx *f = *state;
+	struct peer *a = fx_peer(f, "xmlsocket");
+	struct peer *b = fx_user(f, "bob");
+	const struct sb_msg *m;
+	size_t i, k = 0;
+	uint64_t first;
+
+	/* a's WELCOME was 1. */
+	assert_int_equal(a->seq, 1);
+	first = a->seq;
+	assert_int_equal(SEND(f, a, SB_H_IDENTIFY, "alice", "", ""), 0);
+	for (i = 0; i < 5; i++) {
+		assert_int_equal(SEND(f, a, SB_H_PRIVMSG, "bob", "x"), 0);
+		assert_int_equal(SEND(f, b, SB_H_PRIVMSG, "alice", "y"), 0);
+	}
+	assert_int_equal(SEND(f, a, SB_H_PING, "t"), 0);
+	for (i = 0; i < f->nrec; i++) {
+		m = &f->rec[i].m;
+		if (f->rec[i].session != a->session)
+			continue;
+		assert_int_equal(m->session, a->session);
+		assert_int_equal(m->epoch, EPOCH);
+		assert_int_equal(m->seq, first + ++k);
+	}
+	/* IDENTIFIED, 5 echoes, 5 from bob, PONG. */
+	assert_int_equal(k, 12);
+	assert_int_equal(fx_count(f, a, SB_C_MSG), 10);
+	assert_int_equal(a->seq, first + 12);
+}
+
+/*
+ * After a hub restart a handler re-registers its session (H_RESUME)
+ * without telling anyone; routed messages are held until the resumes
+ * stop, then delivered in order.
+ */
+static void
+test_resume_and_hold(void **state)
+{
+	struct fx *f = *state;
+	struct peer *a = fx_peer(f, "xmlsocket");
+	struct peer *b = fx_peer(f, "xmlsocket");
+	struct peer *c = fx_peer(f, "websocket");
+	const struct sb_msg *m;
+
+	assert_int_equal(SEND(f, a, SB_H_RESUME, "alice", "games lobby", "7"),
+	    0);
+	fx_none(f, a);
+	fx_none(f, b);
+	assert_ptr_equal(hub_find_nick(&f->h, "alice"), a);
+	assert_int_equal(a->alias, 7);
+	assert_int_equal(hub_find_room(&f->h, "games")->nmembers, 1);
+	assert_int_equal(hub_find_room(&f->h, "lobby")->nmembers, 1);
+	assert_true(f->h.hold_until > f->now);
+
+	/* While resumes come in, routed messages wait. */
+	assert_int_equal(SEND(f, b, SB_H_IDENTIFY, "bob", "", ""), 0);
+	assert_int_equal(SEND(f, b, SB_H_PRIVMSG, "alice", "welcome back"),
+	    0);
+	fx_none(f, a);
+	fx_none(f, b);
+	/* A nick taken in the meantime is lost. */
+	assert_int_equal(SEND(f, c, SB_H_RESUME, "ALICE", "games", ""), 0);
+	assert_error(f, c, "nick_lost", NULL);
+	assert_int_equal(hub_find_room(&f->h, "games")->nmembers, 1);
+	fx_clear(f);
+
+	/* The timer fires: everything goes out, in order. */
+	hub_hold_release(&f->h);
+	assert_int_equal(f->h.hold_until, 0);
+	assert_int_equal(fx_count(f, b, SB_C_IDENTIFIED), 1);
+	assert_field(fx_get(f, a, SB_C_LOGIN, 0), 0, "bob");
+	m = fx_get(f, a, SB_C_MSG, 0);
+	assert_chat(m, "private", "bob", "alice", "", "welcome back", "");
+	assert_int_equal(fx_count(f, a, SB_NONE), 2);
+	fx_clear(f);
+	/* And nothing is held any more. */
+	assert_int_equal(SEND(f, a, SB_H_ROOMMSG, "games", "hi"), 0);
+	fx_only(f, a, SB_C_MSG);
+	/* A second RESUME, or one after IDENTIFY, breaks the contract. */
+	assert_int_equal(SEND(f, a, SB_H_RESUME, "alice", "", ""), -EPROTO);
+}
+
+int
+main(void)
+{
+#define T(t)	cmocka_unit_test_setup_teardown(t, fx_setup, fx_teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_hello_first),
+		T(test_client_types_refused),
+		T(test_identify),
+		T(test_identify_nick_taken),
+		T(test_identify_nick_invalid),
+		T(test_not_identified),
+		T(test_privmsg),
+		T(test_privmsg_gone),
+		T(test_privmsg_alias),
+		T(test_list),
+		T(test_list_chunks),
+		T(test_rooms_join),
+		T(test_join_notifies_every_member),
+		T(test_rooms_part),
+		T(test_permanent_rooms),
+		T(test_room_create_off),
+		T(test_room_limits),
+		T(test_roommsg),
+		T(test_names),
+		T(test_nick_change),
+		T(test_action),
+		T(test_ping_status_event),
+		T(test_quit),
+		T(test_peer_gone),
+		T(test_flood),
+		T(test_flood_refusals_in_a_row),
+		T(test_max_clients),
+		T(test_epoch_and_sequence),
+		T(test_resume_and_hold),
+	};
+#undef T
+
+	hub_log_open(0);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
