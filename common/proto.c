@@ -47,8 +47,8 @@ static const struct sb_spec specs[SB_TYPE_COUNT] = {
 	[SB_H_RESUME]		= { "H_RESUME", 3, 3, { N, L / 2, NUM } },
 
 	[SB_C_CONFIG]		= { "C_CONFIG", 0, SB_FIELDS_MAX,
-	    { 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024,
-	      1024, 1024, 1024, 1024, 1024, 1024 } },
+	    { 1056, 1056, 1056, 1056, 1056, 1056, 1056, 1056, 1056, 1056,
+	      1056, 1056, 1056, 1056, 1056, 1056 } },	/* "key=" + value */
 	[SB_C_WELCOME]		= { "C_WELCOME", 2, 2, { NUM, NUM } },
 	[SB_C_STATUS]		= { "C_STATUS", 4, 4, { NUM, NUM, NUM, NUM } },
 	[SB_C_IDENTIFIED]	= { "C_IDENTIFIED", 3, 3, { N, N, NUM } },

@@ -67,6 +67,7 @@ struct peer {
 	int			 chat;		/* counts as a client */
 	int			 dead;		/* to be closed after this turn */
 	int			 gone;		/* hub_peer_gone() has run */
+	int			 write_broken;	/* it closed: read what is left */
 	char			 kill_reason[SB_REASON_MAX + 1]; /* for the quit notice */
 	char			 remote[SB_REMOTE_MAX + 1];
 	char			 nick[SB_NICK_MAX + 1];	/* "" until identified */

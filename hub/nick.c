@@ -52,7 +52,9 @@ is_hidden(uint32_t c)
 	    (c >= 0x2066 && c <= 0x2069) ||	/* bidi isolates */
 	    c == 0xfeff || c == 0x00ad ||	/* BOM, soft hyphen */
 	    c == 0x034f || c == 0x061c ||	/* CGJ, Arabic letter mark */
-	    c == 0x180e || (c >= 0xfff9 && c <= 0xfffb);
+	    c == 0x180e || (c >= 0xfff9 && c <= 0xfffb) ||
+	    c == 0x115f || c == 0x1160 || c == 0x3164 ||	/* Hangul fillers */
+	    c == 0xffa0 || c == 0x2800;		/* and the blank braille cell */
 }
 
 /*

@@ -146,7 +146,7 @@ hub_send(struct hub *h, struct peer *p, enum sb_type type, ...)
 	int r;
 
 	assert(h != NULL && p != NULL);
-	if (p->dead)
+	if (p->dead || p->write_broken)
 		return -EPIPE;
 	va_start(ap, type);
 	while ((v = va_arg(ap, const char *)) != NULL && n < SB_FIELDS_MAX)
@@ -163,10 +163,16 @@ hub_send(struct hub *h, struct peer *p, enum sb_type type, ...)
 	return h->ops->send(h, p, &pkt);
 }
 
+/*
+ * An error for the client.  Returns 0: whether it could be sent is the
+ * I/O side's business (a handler that stopped reading is cut off there),
+ * never a reason to treat the handler as broken.
+ */
 static int
 send_error(struct hub *h, struct peer *p, const char *code, const char *text)
 {
-	return hub_send(h, p, SB_C_ERROR, code, text, NULL);
+	hub_send(h, p, SB_C_ERROR, code, text, NULL);
+	return 0;
 }
 
 /*
@@ -432,7 +438,8 @@ on_hello(struct hub *h, struct peer *p, const struct sb_msg *m)
 	}
 	snprintf(sess, sizeof(sess), "%llu", (unsigned long long)p->session);
 	snprintf(epoch, sizeof(epoch), "%lu", (unsigned long)h->epoch);
-	return hub_send(h, p, SB_C_WELCOME, sess, epoch, NULL);
+	hub_send(h, p, SB_C_WELCOME, sess, epoch, NULL);
+	return 0;
 }
 
 static int
@@ -457,7 +464,8 @@ on_status(struct hub *h, struct peer *p)
 	snprintf(mx, sizeof(mx), "%u", h->cfg.max_clients);
 	snprintf(cr, sizeof(cr), "%lld", (long long)h->created);
 	snprintf(pk, sizeof(pk), "%u", h->peak);
-	return hub_send(h, p, SB_C_STATUS, c, mx, cr, pk, NULL);
+	hub_send(h, p, SB_C_STATUS, c, mx, cr, pk, NULL);
+	return 0;
 }
 
 /* Make `p` known as `nick` (already checked). */
@@ -727,12 +735,10 @@ on_privmsg(struct hub *h, struct peer *p, const struct sb_msg *m,
 {
 	struct peer *to;
 
-	if (!need_identified(h, p))
+	if (!need_identified(h, p) || !flood_ok(h, p))
 		return 0;
 	if ((to = hub_find_nick(h, m->field[0])) == NULL || to->dead)
 		return send_error(h, p, "no_such_nick", "User is already left.");
-	if (!flood_ok(h, p))
-		return 0;
 	deliver(h, to, kind, p->nick, to->nick, "", m->field[1], "");
 	if (to != p)
 		deliver(h, p, kind, p->nick, to->nick, "", m->field[1], "");
@@ -895,8 +901,8 @@ on_join(struct hub *h, struct peer *p, const struct sb_msg *m)
 	mb->peer = p;
 	TAILQ_FOREACH(o, &r->members, in_room) {
 		hub_send(h, o->peer, SB_C_JOINED, r->name, p->nick, "", NULL);
-		if (list_add(members, sizeof(members), &len, o->peer->nick) < 0)
-			break;	/* the joiner can ask NAMES for the rest */
+		/* Past what one datagram holds, the joiner asks NAMES. */
+		list_add(members, sizeof(members), &len, o->peer->nick);
 	}
 	TAILQ_INSERT_TAIL(&r->members, mb, in_room);
 	TAILQ_INSERT_TAIL(&p->rooms, mb, in_peer);
@@ -1107,15 +1113,15 @@ hub_dispatch(struct hub *h, struct peer *p, const struct sb_msg *m)
 	case SB_H_PRIVMSG_ALIAS:
 		return on_privmsg_alias(h, p, m);
 	case SB_H_LIST:
-		return on_list(h, p);
+		return flood_ok(h, p) ? on_list(h, p) : 0;
 	case SB_H_ROOMS:
-		return on_rooms(h, p);
+		return flood_ok(h, p) ? on_rooms(h, p) : 0;
 	case SB_H_JOIN:
 		return on_join(h, p, m);
 	case SB_H_PART:
 		return on_part(h, p, m);
 	case SB_H_NAMES:
-		return on_names(h, p, m);
+		return flood_ok(h, p) ? on_names(h, p, m) : 0;
 	case SB_H_ROOMMSG:
 		return on_roommsg(h, p, m);
 	case SB_H_NICK:
@@ -1123,7 +1129,8 @@ hub_dispatch(struct hub *h, struct peer *p, const struct sb_msg *m)
 	case SB_H_ACTION:
 		return on_action(h, p, m);
 	case SB_H_PING:
-		return hub_send(h, p, SB_C_PONG, m->field[0], NULL);
+		hub_send(h, p, SB_C_PONG, m->field[0], NULL);
+		return 0;
 	case SB_H_QUIT:
 		hub_peer_kill(h, p, NULL, NULL);
 		hub_peer_gone(h, p, m->flen[0] ? m->field[0] : "Quit");

@@ -61,6 +61,26 @@ peer_want_write(struct peer *p, int on)
 }
 
 /*
+ * The handler has closed its end (it exited).  Nothing more can reach it,
+ * but what it sent before closing (its last messages, a QUIT reason) is
+ * still to be read: keep reading until the end of the stream, which then
+ * ends the session.
+ */
+static void
+peer_write_broken(struct peer *p)
+{
+	struct pkt *k;
+
+	p->write_broken = 1;
+	while ((k = TAILQ_FIRST(&p->outq)) != NULL) {
+		TAILQ_REMOVE(&p->outq, k, entry);
+		free(k);
+	}
+	p->outq_bytes = 0;
+	peer_want_write(p, 0);
+}
+
+/*
  * Write queued datagrams while the socket takes them.  Returns 0, or -1
  * when the peer is gone (killed).
  */
@@ -73,7 +93,7 @@ peer_flush(struct hub *h, struct peer *p)
 		if (send(p->fd, k->buf, k->len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				break;
-			hub_peer_kill(h, p, NULL, NULL);
+			peer_write_broken(p);
 			return -1;
 		}
 		TAILQ_REMOVE(&p->outq, k, entry);
@@ -94,15 +114,15 @@ ops_send(struct hub *h, struct peer *p, const struct sb_packet *pkt)
 {
 	struct pkt *k;
 
-	if (p->dead || p->fd < 0)
+	if (p->dead || p->write_broken || p->fd < 0)
 		return -EPIPE;
 	if (TAILQ_EMPTY(&p->outq)) {
 		if (send(p->fd, pkt->buf, pkt->len, MSG_DONTWAIT |
 		    MSG_NOSIGNAL) >= 0)
 			return 0;
 		if (errno != EAGAIN && errno != EWOULDBLOCK) {
-			hub_peer_kill(h, p, NULL, NULL);
-			return -errno;
+			peer_write_broken(p);
+			return -EPIPE;
 		}
 	}
 	if (p->outq_bytes + pkt->len > HUB_PEER_QUEUE_MAX) {
@@ -199,7 +219,7 @@ peer_io(sd_event_source *s, int fd, uint32_t revents, void *arg)
 	struct sb_msg m;
 	int i, r;
 
-	if ((revents & EPOLLOUT) && !p->dead)
+	if ((revents & EPOLLOUT) && !p->dead && !p->write_broken)
 		peer_flush(h, p);
 	for (i = 0; i < HUB_RECV_BURST && !p->dead &&
 	    (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)); i++) {
