@@ -23,6 +23,20 @@
 
 #include "handler.h"
 
+/*
+ * One datagram from the hub, one being packed for it (see handler.h on
+ * why these are static).  Neither is used again before its use is over.
+ */
+static unsigned char hub_rx[SB_MSG_MAX];
+static struct sb_packet hub_tx;
+
+/* The packet to build a message for the hub in (conn_hub_send copies it). */
+struct sb_packet *
+conn_tx(void)
+{
+	return &hub_tx;
+}
+
 uint64_t
 now_ms(void)
 {
@@ -108,7 +122,7 @@ int
 conn_hub_pack(struct conn *c, enum sb_type type, ...)
 {
 	const char *f[SB_FIELDS_MAX], *v;
-	struct sb_packet p;
+	struct sb_packet *p = &hub_tx;
 	size_t n = 0;
 	va_list ap;
 
@@ -116,9 +130,9 @@ conn_hub_pack(struct conn *c, enum sb_type type, ...)
 	while ((v = va_arg(ap, const char *)) != NULL && n < SB_FIELDS_MAX)
 		f[n++] = v;
 	va_end(ap);
-	if (sb_msg_encode(&p, type, c->session, 0, 0, f, n) < 0)
+	if (sb_msg_encode(p, type, c->session, 0, 0, f, n) < 0)
 		return -1;
-	return conn_hub_send(c, &p);
+	return conn_hub_send(c, p);
 }
 
 /* Tell the hub what this connection is, once. */
@@ -208,7 +222,7 @@ int
 conn_hub_connect(struct conn *c, int quiet)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	unsigned char dgram[SB_MSG_MAX];
+	unsigned char *dgram = hub_rx;
 	struct pollfd pfd;
 	struct sb_msg m;
 	char err[256];
@@ -238,7 +252,7 @@ conn_hub_connect(struct conn *c, int quiet)
 			    "at %s did not send its settings", c->hub_path);
 			goto fail;
 		}
-		n = recv(c->hub_fd, dgram, sizeof(dgram), 0);
+		n = recv(c->hub_fd, dgram, sizeof(hub_rx), 0);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0 || sb_msg_decode(&m, dgram, (size_t)n) < 0 ||
@@ -277,7 +291,7 @@ conn_hub_reconnect(struct conn *c)
 {
 	char ver[8], rooms[HANDLER_ROOMS_MAX * (SB_ROOM_MAX + 1) + 1];
 	struct buf q, backlog = c->hubq;
-	struct sb_packet p;
+	struct sb_packet *p = &hub_tx;
 	const char *f[3];
 	unsigned i;
 
@@ -290,8 +304,8 @@ conn_hub_reconnect(struct conn *c)
 	f[0] = ver;
 	f[1] = c->transport;
 	f[2] = c->remote;
-	if (sb_msg_encode(&p, SB_H_HELLO, 0, 0, 0, f, 3) == 0)
-		conn_hub_send(c, &p);
+	if (sb_msg_encode(p, SB_H_HELLO, 0, 0, 0, f, 3) == 0)
+		conn_hub_send(c, p);
 	if (c->nick[0] != '\0') {
 		rooms[0] = '\0';
 		for (i = 0; i < c->nrooms; i++) {
@@ -302,8 +316,8 @@ conn_hub_reconnect(struct conn *c)
 		f[0] = c->nick;
 		f[1] = rooms;
 		f[2] = c->alias;
-		if (sb_msg_encode(&p, SB_H_RESUME, 0, 0, 0, f, 3) == 0)
-			conn_hub_send(c, &p);
+		if (sb_msg_encode(p, SB_H_RESUME, 0, 0, 0, f, 3) == 0)
+			conn_hub_send(c, p);
 	}
 	/* The backlog follows, in the order the client sent it. */
 	if (backlog.len > 0)
@@ -319,13 +333,13 @@ conn_hub_reconnect(struct conn *c)
 static void
 hub_read(struct conn *c)
 {
-	unsigned char dgram[SB_MSG_MAX];
+	unsigned char *dgram = hub_rx;
 	struct sb_msg m;
 	ssize_t n;
 	int i;
 
 	for (i = 0; i < 64 && c->hub_fd >= 0; i++) {
-		n = recv(c->hub_fd, dgram, sizeof(dgram), MSG_DONTWAIT | MSG_TRUNC);
+		n = recv(c->hub_fd, dgram, sizeof(hub_rx), MSG_DONTWAIT | MSG_TRUNC);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
 		    errno == EINTR))
 			return;
@@ -342,7 +356,7 @@ hub_read(struct conn *c)
 			session_hub_lost(c);
 			return;
 		}
-		if ((size_t)n > sizeof(dgram) ||
+		if ((size_t)n > sizeof(hub_rx) ||
 		    sb_msg_decode(&m, dgram, (size_t)n) < 0) {
 			/* The hub is trusted: a bad datagram is a bug. */
 			sb_log(LOG_ERR, "malformed datagram from the hub (%zd "
@@ -365,7 +379,7 @@ hub_read(struct conn *c)
 static void
 client_read(struct conn *c)
 {
-	unsigned char chunk[HANDLER_READ_CHUNK];
+	static unsigned char chunk[HANDLER_READ_CHUNK];
 	size_t off;
 	ssize_t n;
 

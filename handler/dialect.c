@@ -498,14 +498,19 @@ dialect_clip(const char *s, size_t len, size_t max)
 
 /*
  * Append s[0..len) escaped for an XML attribute value or character data:
- * & < > " ' as entities, control characters as &#N;, invalid UTF-8 as
- * U+FFFD.  The result can never close the element or start another.
+ * & < > " ' as entities; TAB, LF, CR and DEL as &#N; (so that attribute
+ * value normalization keeps them); what XML 1.0 cannot carry at all, the
+ * other C0 controls (a reference such as &#1; is not well-formed) and the
+ * noncharacters U+FFFE and U+FFFF, as U+FFFD, like invalid UTF-8.  The
+ * result is always well-formed and can never close the element or start
+ * another.
  */
 int
 dialect_xml_escape(struct dbuf *b, const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, run = 0, n;
+	int nonchar;
 
 	assert(b != NULL && (s != NULL || len == 0));
 	while (i < len) {
@@ -522,7 +527,10 @@ dialect_xml_escape(struct dbuf *b, const char *s, size_t len)
 		}
 		n = ent == NULL && c >= 0x20 && c != 0x7f ?
 		    dialect_utf8_seq(p + i, len - i) : 0;
-		if (n > 0) {
+		/* U+FFFE, U+FFFF: EF BF BE, EF BF BF */
+		nonchar = n == 3 && c == 0xef && p[i + 1] == 0xbf &&
+		    p[i + 2] >= 0xbe;
+		if (n > 0 && !nonchar) {
 			i += n;
 			run += n;
 			continue;
@@ -531,10 +539,13 @@ dialect_xml_escape(struct dbuf *b, const char *s, size_t len)
 		run = 0;
 		if (ent != NULL)
 			dbuf_addstr(b, ent);
-		else if (c < 0x20 || c == 0x7f)
+		else if (c == '\t' || c == '\n' || c == '\r' || c == 0x7f)
 			dbuf_addf(b, "&#%u;", c);
-		else
+		else {
 			dbuf_addstr(b, "\xef\xbf\xbd");
+			if (nonchar)
+				i += 2;		/* the whole character */
+		}
 		i++;
 	}
 	return dbuf_add(b, s + i - run, run);

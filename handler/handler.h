@@ -7,6 +7,12 @@
  * dialects (dialect*.c) into normalized messages for the hub.  main.c
  * owns the file descriptors, the buffers and the deadlines; session.c
  * decides what each byte means.
+ *
+ * Memory: thousands of handlers run at once, so what one costs matters
+ * (docs/benchmarks.md).  Buffers of a datagram or a read are static, not
+ * on the stack: the process is single-threaded, and a static buffer dirties
+ * only the pages a message fills, where a large stack frame dirties every
+ * page it spans (stack-clash probing touches each one).
  */
 #ifndef SB_HANDLER_H
 #define SB_HANDLER_H
@@ -100,6 +106,7 @@ int	xmlsock_next(const char *, size_t, size_t, size_t *, char *);
 
 /* conn.c: the I/O side */
 int	conn_run(struct conn *);
+struct sb_packet *conn_tx(void);
 void	conn_free(struct conn *);
 void	conn_remote_init(struct conn *);
 int	conn_hub_connect(struct conn *, int);

@@ -41,7 +41,7 @@ usage(void)
 int
 main(int argc, char *argv[])
 {
-	struct conn c = { .in_fd = 0, .out_fd = 1, .hub_fd = -1 };
+	static struct conn c = { .in_fd = 0, .out_fd = 1, .hub_fd = -1 };
 	const char *lfds = getenv("LISTEN_FDS"), *lpid = getenv("LISTEN_PID");
 	int ch;
 

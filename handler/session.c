@@ -152,7 +152,7 @@ track_session(struct conn *c, const struct sb_msg *m)
 static void
 chat_message(struct conn *c, const char *msg, size_t len)
 {
-	struct sb_packet pkt;
+	struct sb_packet *pkt = conn_tx();	/* see handler.h */
 	struct dbuf reply;
 	int r;
 
@@ -162,10 +162,10 @@ chat_message(struct conn *c, const char *msg, size_t len)
 	}
 	c->dialect.session = c->session;
 	dbuf_init(&reply, DIALECT_OUT_MAX);
-	r = dialect_parse(&c->dialect, msg, len, &pkt, &reply);
+	r = dialect_parse(&c->dialect, msg, len, pkt, &reply);
 	if (r == DIALECT_TO_HUB) {
-		remember_identify(c, &pkt);
-		if (conn_hub_send(c, &pkt) < 0) {
+		remember_identify(c, pkt);
+		if (conn_hub_send(c, pkt) < 0) {
 			dbuf_truncate(&reply, 0);
 			if (c->reconnecting) {
 				/* The backlog for the new hub is full. */
@@ -292,7 +292,7 @@ session_ws_feed(struct conn *c, const unsigned char *p, size_t len)
 void
 session_client_bytes(struct conn *c)
 {
-	unsigned char early[HTTP_HEAD_MAX + 1];
+	static unsigned char early[HTTP_HEAD_MAX + 1];
 	struct http_request req;
 	size_t n;
 	int r;
