@@ -437,7 +437,7 @@ t_escaping(void **state)
 	build(SB_C_MSG, "private", "bob", "alice", "",
 	    "line1\nline2\r\t\x01\x7f", "0", "", NULL);
 	expect_render("<msg aid=\"bob\" time=\"00:00:00\" "
-	    "msg=\"line1&#10;line2&#13;&#9;&#1;&#127;\" from=\"bob\" "
+	    "msg=\"line1&#10;line2&#13;&#9;\xef\xbf\xbd&#127;\" from=\"bob\" "
 	    "to=\"alice\" />");
 	assert_null(strchr(R.buf, '\n'));
 	/* invalid UTF-8 from the hub becomes U+FFFD */
@@ -514,6 +514,33 @@ t_multiple(void **state)
 	assert_int_equal(R.buf[R.len - 1], '\0');
 }
 
+/*
+ * Regression (found by tests/fuzz/fuzz_dialect_render): control
+ * characters were written as &#N;, which XML 1.0 forbids for all but
+ * TAB, LF and CR, so a strict parser refused the whole message; the
+ * noncharacters U+FFFE and U+FFFF went out raw, with the same effect.
+ * What XML cannot carry becomes U+FFFD; the result is well-formed.
+ */
+static void
+t_escape_xml_chars(void **state)
+{
+	static const char in[] = "a\0b\x01\x1f\t\n\r\x7f"
+	    "\xef\xbf\xbe\xef\xbf\xbf\xef\xbf\xbd\xef\xbf\xbc"
+	    "\xef\x41\xc2\x80z";
+	static const char want[] = "a\xef\xbf\xbd" "b\xef\xbf\xbd\xef\xbf\xbd"
+	    "&#9;&#10;&#13;&#127;"
+	    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbc"
+	    "\xef\xbf\xbd" "A\xc2\x80z";
+	struct dbuf b;
+
+	dbuf_init(&b, 1024);
+	assert_int_equal(dialect_xml_escape(&b, in, sizeof(in) - 1), 0);
+	assert_string_equal(b.buf, want);
+	dbuf_free(&b);
+	build(SB_C_QUIT, "bob", "bye\x01\xef\xbf\xbf", NULL);
+	expect_render("<quit aid=\"bob\" reason=\"bye\xef\xbf\xbd\xef\xbf\xbd\" />");
+}
+
 int
 main(void)
 {
@@ -523,7 +550,7 @@ main(void)
 		T(t_missing), T(t_unknown), T(t_bytes), T(t_limits),
 		T(t_render_identity), T(t_render_msg), T(t_render_lists),
 		T(t_render_list_cap), T(t_render_rooms), T(t_escaping),
-		T(t_dbuf), T(t_detect), T(t_multiple),
+		T(t_dbuf), T(t_detect), T(t_multiple), T(t_escape_xml_chars),
 #undef T
 	};
 
