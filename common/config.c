@@ -166,11 +166,12 @@ config_parse_line(struct sb_config *c, const char *line, char *err,
     size_t errsz)
 {
 	const struct ckey *k;
-	const char *p = line, *name, *v, *end;
+	const char *p, *name, *v, *end;
 	char val[CONFIG_LINE_MAX];
 	size_t nl;
 
 	assert(c != NULL && line != NULL && err != NULL);
+	p = line;
 	while (*p == ' ' || *p == '\t')
 		p++;
 	if (*p == '\0' || *p == '#' || *p == '\n')
