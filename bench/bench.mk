@@ -1,0 +1,53 @@
+# Benchmarks and the soak, included by the top Makefile (-include).
+#
+#   make bench               Switchboard vs websocketd vs Node ws, median of
+#                            3 runs (~20 min); table on stdout, the report
+#                            in docs/benchmarks.md and docs/bench-*.png
+#   make bench BENCH_QUICK=1 one run of each, smaller N (~3 min)
+#   make soak                100 clients for SOAK_SECONDS (600) with
+#                            reconnects and a hub restart (tests/soak)
+#
+# Neither is part of `make check`.  Tools come from Debian (websocketd,
+# gnuplot, valgrind, gdb, strace) and npm (ws, already a dev dependency).
+
+BENCH_B		= $(B)/bench
+BENCH_CFLAGS	= -O2 -g -std=gnu11 -Wall -Wextra -Werror
+BENCH_DEB	= websocketd gnuplot-nox valgrind gdb strace procps iproute2 \
+		  binutils
+BENCH_QUICK	?= 0
+SOAK_SECONDS	?= 600
+
+BENCH_TOOLS	= $(BENCH_B)/wsload $(BENCH_B)/listen-exec $(BENCH_B)/spawncost
+BENCH_STATIC	= $(BENCH_B)/echo $(BENCH_B)/nolibc
+
+$(BENCH_B)/wsload $(BENCH_B)/listen-exec $(BENCH_B)/spawncost: $(BENCH_B)/%: bench/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(BENCH_CFLAGS) -o $@ $<
+
+# The echo program websocketd runs: static glibc, like the handler.
+$(BENCH_B)/echo: bench/echo.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (static)"
+	@$(CC) $(BENCH_CFLAGS) -static -o $@ $<
+
+# No libc at all: the floor of fork + exec.
+$(BENCH_B)/nolibc: bench/nolibc.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (static, no libc)"
+	@$(CC) -O2 -static -nostdlib -o $@ $<
+
+bench-deps: deps-test
+	@sh tests/deps.sh $(BENCH_DEB)
+
+bench-tools: $(BENCH_TOOLS) $(BENCH_STATIC)
+
+bench: bench-deps
+	@$(MAKE) --no-print-directory all bench-tools
+	@BENCH_QUICK=$(BENCH_QUICK) bash bench/run.sh
+
+soak: deps-test
+	@$(MAKE) --no-print-directory all
+	@SOAK_SECONDS=$(SOAK_SECONDS) node tests/soak/soak.mjs
+
+.PHONY: bench bench-deps bench-tools soak

@@ -1,0 +1,177 @@
+#!/bin/bash
+# What one connection costs in switchboard-handler, measured: fork + exec
+# floors, CPUID traps in glibc's start-up, instructions (callgrind),
+# system calls (strace -c), PSS by mapping at N idle connections, and the
+# bytes each linked library brings.  Run by bench/run.sh; prints
+# "COST key=value" lines (read by bench/report.mjs) and detail sections.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+B=$ROOT/build/bench
+HANDLER=${HANDLER:-$ROOT/build/switchboard-handler}
+HUBBIN=${HUBBIN:-$ROOT/build/switchboard-hub}
+QUICK=${QUICK:-0}
+HOLD=$([ "$QUICK" = 1 ] && echo 300 || echo 1000)
+PORT=${BENCH_COST_PORT:-18690}
+T=$(mktemp -d /tmp/sb-cost.XXXXXX)
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+
+cat >"$T/sb.conf" <<CONF
+handler_user = $(id -u)
+state_dir = $T
+rooms = lobby
+max_clients = 20000
+flood_rate = 100000
+flood_burst = 100000
+idle_timeout = 3600
+CONF
+SWITCHBOARD_LOG_STDERR=1 "$HUBBIN" -s "$T/hub.sock" -C "$T/ctl.sock" \
+    -c "$T/sb.conf" 2>"$T/hub.log" &
+PIDS+=($!)
+for _ in $(seq 100); do [ -S "$T/hub.sock" ] && break; sleep 0.05; done
+export SWITCHBOARD_HUB_SOCKET=$T/hub.sock
+
+# Run one handler under systemd-socket-activate with a wrapper (valgrind,
+# strace) for one WebSocket connection: handshake on /chat, close.
+one_conn() {
+	local p=$1
+	shift
+	"$B/listen-exec" 127.0.0.1 "$p" systemd-socket-activate -a --inetd \
+	    -E SWITCHBOARD_HUB_SOCKET="$T/hub.sock" "$@" 2>>"$T/sa1.log" &
+	local sa=$!
+	for _ in $(seq 100); do grep -q "Listening on 127.0.0.1:$p" "$T/sa1.log" 2>/dev/null && break; sleep 0.05; done
+	"$B/wsload" churn -p "$p" -n 1 -c 1 --timeout 30 >/dev/null 2>&1
+	for _ in $(seq 100); do pgrep -P "$sa" >/dev/null || break; sleep 0.1; done
+	kill "$sa" 2>/dev/null
+	wait "$sa" 2>/dev/null
+}
+
+echo "== fork + exec + exit + wait, mean of 2000 (stdin /dev/null)"
+for prog in "$B/nolibc" "$B/echo" "$HANDLER"; do
+	"$B/spawncost" 2000 "$prog" | sed 's/^/COST /'
+done
+echo "(the handler run reads EOF at once: it connects to the hub, gets the"
+echo " settings, says hello and quits; no WebSocket work)"
+
+echo
+echo "== CPUID: each one traps to the hypervisor here"
+"$B/spawncost" --cpuid | sed 's/^/COST /'
+for prog in "$B/echo" "$HANDLER"; do
+	script=$T/gdb.cmd
+	{
+		echo 'set pagination off'
+		echo 'set $n = 0'
+		for a in $(objdump -d "$prog" | awk '/\tcpuid/{sub(":","",$1); print $1}'); do
+			printf 'break *0x%s\ncommands\nsilent\nset $n = $n + 1\ncontinue\nend\n' "$a"
+		done
+		echo 'run < /dev/null > /dev/null 2>&1'
+		echo 'printf "cpuid_executed=%d\n", $n'
+	} >"$script"
+	n=$(gdb -batch -nx -x "$script" --args "$prog" 2>/dev/null |
+	    sed -n 's/^cpuid_executed=//p')
+	echo "COST cpuid prog=$prog executed=${n:-?} static_sites=$(objdump -d "$prog" | grep -c $'\tcpuid')"
+done
+
+echo
+echo "== instructions for one WebSocket connection (valgrind --tool=callgrind)"
+one_conn "$PORT" valgrind --tool=callgrind --callgrind-out-file="$T/cg.%p" "$HANDLER"
+cg=$(ls "$T"/cg.* 2>/dev/null | head -1)
+if [ -n "$cg" ]; then
+	callgrind_annotate --inclusive=yes "$cg" 2>/dev/null >"$T/cg.txt"
+	total=$(awk '/PROGRAM TOTALS/{gsub(",","",$1); print $1; exit}' "$T/cg.txt")
+	inmain=$(awk '$3 ~ /main\.c:main$/ {gsub(",","",$1); print $1; exit}' "$T/cg.txt")
+	hub=$(awk '$3 ~ /conn_hub_connect$/ {gsub(",","",$1); print $1; exit}' "$T/cg.txt")
+	cfg=$(awk '$3 ~ /config_apply_msg$/ {gsub(",","",$1); print $1; exit}' "$T/cg.txt")
+	echo "COST instr total=$total main=$inmain libc_startup=$((total - ${inmain:-0})) hub_connect=$hub config_apply=$cfg"
+	echo "top functions (inclusive):"
+	grep -E '^ *[0-9,]+ \(' "$T/cg.txt" | grep -v '\[' | sed -n '2,16p'
+fi
+
+echo
+echo "== system calls for one WebSocket connection (strace -f -c)"
+one_conn $((PORT + 1)) strace -f -c -o "$T/strace.txt" "$HANDLER"
+if [ -f "$T/strace.txt" ]; then
+	tot=$(awk '$NF == "total" {print $(NF-2) + 0; exit}' "$T/strace.txt")
+	echo "COST syscalls total=$tot"
+	sed -n '1,30p' "$T/strace.txt" | grep -v '^-' | head -25
+fi
+
+echo
+echo "== PSS of $HOLD idle handlers (logged in, in the room), by mapping"
+"$B/listen-exec" 127.0.0.1 $((PORT + 2)) systemd-socket-activate -a --inetd \
+    -E SWITCHBOARD_HUB_SOCKET="$T/hub.sock" "$HANDLER" 2>"$T/sa.log" &
+SA=$!
+PIDS+=($SA)
+for _ in $(seq 100); do grep -q 'Listening on' "$T/sa.log" && break; sleep 0.05; done
+"$B/wsload" hold -p $((PORT + 2)) --steps "$HOLD" --linger 20 --timeout 200 \
+    >"$T/hold.out" 2>&1 &
+W=$!
+PIDS+=($W)
+for _ in $(seq 2000); do grep -q RESULT "$T/hold.out" && break; sleep 0.1; done
+for k in $(pgrep -P "$SA"); do
+	awk -v pid="$k" '
+	/^[0-9a-f]+-[0-9a-f]+ /{ name = $6; perm = $2 }
+	/^Pss:/ {
+		if (name == "[heap]") h += $2
+		else if (name == "[stack]") s += $2
+		else if (name == "") a += $2
+		else if (name ~ /^\[/) o += $2
+		else if (perm ~ /w/) d += $2
+		else if (perm ~ /x/) x += $2
+		else r += $2
+	}
+	END { printf "%d %d %d %d %d %d %d\n", x, r, d, a, h, s, o }' "/proc/$k/smaps"
+	awk '/^VmPTE:/{print "PTE", $2}' "/proc/$k/status"
+done >"$T/pss.txt"
+awk -v n="$HOLD" '
+	$1 == "PTE" { pte += $2; np++; next }
+	{ x += $1; r += $2; d += $3; a += $4; h += $5; s += $6; o += $7; k++ }
+	END {
+		if (k == 0) { print "COST pss handlers=0"; exit }
+		printf "COST pss handlers=%d text=%.1f rodata=%.1f data=%.1f bss_anon=%.1f heap=%.1f stack=%.1f other=%.1f total=%.1f pte=%.1f\n", k, x/k, r/k, d/k, a/k, h/k, s/k, o/k, (x+r+d+a+h+s+o)/k, pte/np
+	}' "$T/pss.txt"
+echo "(KiB per handler, averaged; text and rodata are shared by all handlers,"
+echo " so their PSS share shrinks as 1/N; page tables (pte) are not in PSS)"
+kill "$W" 2>/dev/null
+wait "$W" 2>/dev/null
+for _ in $(seq 300); do pgrep -P "$SA" >/dev/null || break; sleep 0.1; done
+
+echo
+echo "== what each library brings into the static handler (link map)"
+objs=$(ls "$ROOT"/build/obj/handler/*.o "$ROOT"/build/obj/common/*.o 2>/dev/null)
+if ${CC:-cc} -o "$T/handler-map" $objs -static -lexpat -ljansson -lbsd -lmd \
+    -Wl,-Map="$T/handler.map" 2>/dev/null; then
+	awk '
+	function hex(s,   i, c, v) {
+		v = 0; s = tolower(substr(s, 3))
+		for (i = 1; i <= length(s); i++)
+			v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+		return v
+	}
+	/^ \.(text|rodata|data|bss|tbss|tdata)[. ]/ || /^ \.(text|rodata|data|bss)$/ {
+		sec = $1
+		if (NF >= 4) { size = $3; file = $4 }
+		else { getline; size = $2; file = $3 }
+		if (size !~ /^0x/) next
+		n = hex(size)
+		lib = file
+		sub(/\(.*/, "", lib); sub(/.*\//, "", lib)
+		if (lib ~ /\.o$/) lib = "switchboard objects"
+		kind = (sec ~ /^\.text/) ? "text" : (sec ~ /^\.rodata/) ? "rodata" : (sec ~ /bss/) ? "bss" : "data"
+		t[lib, kind] += n; libs[lib] = 1
+	}
+	END {
+		for (l in libs)
+			printf "COST lib name=%s text_kib=%.1f rodata_kib=%.1f data_kib=%.1f bss_kib=%.1f\n", l, t[l,"text"]/1024, t[l,"rodata"]/1024, t[l,"data"]/1024, t[l,"bss"]/1024
+	}' "$T/handler.map" | sort
+	size "$T/handler-map" | sed 's/^/    /'
+else
+	echo "(could not relink the handler from build/obj)"
+fi

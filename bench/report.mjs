@@ -1,0 +1,267 @@
+// bench/report.mjs RESULTS COSTS PARAMS: the table (stdout), docs/benchmarks.md
+// and the plots docs/bench-latency.png, docs/bench-memory.png (gnuplot).
+// Every figure is the median over the runs in RESULTS.  The analysis that
+// explains the figures is bench/analysis.md, appended to the report as is.
+import { readFileSync, writeFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const [resFile, costFile, params = ''] = process.argv.slice(2);
+const quick = /quick=1/.test(params);
+
+function kv(line) {
+  const o = {};
+  for (const m of line.matchAll(/(\w+)=(\S+)/g)) o[m[1]] = isNaN(+m[2]) ? m[2] : +m[2];
+  return o;
+}
+const lines = readFileSync(resFile, 'utf8').split('\n');
+const results = lines.filter((l) => l.startsWith('RESULT')).map(kv);
+const mems = lines.filter((l) => l.startsWith('MEM')).map(kv);
+const costs = existsSync(costFile) ? readFileSync(costFile, 'utf8') : '';
+const costLines = costs.split('\n').filter((l) => l.startsWith('COST')).map((l) => ({ kind: l.split(' ')[1], ...kv(l) }));
+
+const median = (a) => {
+  const v = a.filter((x) => typeof x === 'number' && isFinite(x)).sort((x, y) => x - y);
+  if (!v.length) return NaN;
+  const i = v.length >> 1;
+  return v.length % 2 ? v[i] : (v[i - 1] + v[i]) / 2;
+};
+const sel = (filter) => results.filter((r) => Object.entries(filter).every(([k, v]) => r[k] === v));
+const med = (filter, key) => median(sel(filter).map((r) => r[key]));
+const sum = (filter, key) => sel(filter).reduce((s, r) => s + (+r[key] || 0), 0);
+const runs = (filter) => sel(filter).length;
+
+const fmt = (x, d = 0) => (isFinite(x) ? x.toFixed(d) : 'n/a');
+const us2ms = (x) => x / 1000;
+
+// memory per idle connection at the largest step: (server total at N - at 0) / N
+function memPer(srv) {
+  const per = [];
+  const byRun = {};
+  for (const m of mems.filter((m) => m.srv === srv && m.fig === 'mem')) (byRun[m.run] ||= []).push(m);
+  for (const ms of Object.values(byRun)) {
+    const z = ms.find((m) => m.conns === 0);
+    const top = ms.reduce((a, b) => (b.conns > a.conns ? b : a));
+    if (z && top.conns > 0) per.push({ per: (top.total_pss_kib - z.total_pss_kib) / top.conns, n: top.conns,
+      main: (top.main_pss_kib - z.main_pss_kib) / top.conns, kids: top.kids_pss_kib / top.conns });
+  }
+  return { per: median(per.map((p) => p.per)), main: median(per.map((p) => p.main)),
+    kids: median(per.map((p) => p.kids)), n: per[0]?.n };
+}
+function memCurve(srv) {
+  const steps = {};
+  for (const m of mems.filter((m) => m.srv === srv && m.fig === 'mem')) (steps[m.conns] ||= []).push(m.total_pss_kib);
+  return Object.entries(steps).map(([n, v]) => [+n, median(v) / 1024]).sort((a, b) => a[0] - b[0]);
+}
+const scaleMem = (srv) => median(mems.filter((m) => m.srv === srv && m.fig === 'scale').map((m) => m.total_pss_kib / 1024));
+
+const Ns = [...new Set(results.filter((r) => r.fig === 'bcast').map((r) => r.n))].sort((a, b) => a - b);
+const Nbig = Ns[Ns.length - 1];
+
+// ---- figures ----
+const F = {};
+for (const s of ['sb', 'wsd', 'node']) {
+  F[s] = {
+    churn: med({ srv: s, fig: 'churn' }, 'conn_per_s'),
+    churnP99: med({ srv: s, fig: 'churn' }, 'hs_p99_us'),
+    churnFail: sum({ srv: s, fig: 'churn' }, 'failed'),
+    rttP50: med({ srv: s, fig: 'rtt' }, 'rtt_p50_us'),
+    rttP99: med({ srv: s, fig: 'rtt' }, 'rtt_p99_us'),
+    mem: memPer(s),
+  };
+  for (const n of Ns) {
+    F[s][`b${n}`] = ['lat_p50_us', 'lat_p95_us', 'lat_p99_us'].map((k) => med({ srv: s, fig: 'bcast', n }, k));
+    F[s][`lost${n}`] = sum({ srv: s, fig: 'bcast', n }, 'lost') + sum({ srv: s, fig: 'bcast', n }, 'dup');
+    F[s][`t${n}`] = med({ srv: s, fig: 'tput', n }, 'deliveries_per_s');
+    F[s][`c${n}`] = med({ srv: s, fig: 'tput', n }, 'cpu_us_per_delivery');
+    F[s][`tlost${n}`] = sum({ srv: s, fig: 'tput', n }, 'lost');
+  }
+  const sc = sel({ srv: s, fig: 'scale' });
+  F[s].scale = sc.length ? {
+    clients: sc[0].clients + (sc[0].extra || 0), room: sc[0].clients,
+    p95: med({ srv: s, fig: 'scale' }, 'lat_p95_us'), p50: med({ srv: s, fig: 'scale' }, 'lat_p50_us'),
+    lost: sum({ srv: s, fig: 'scale' }, 'lost'), deliveries: med({ srv: s, fig: 'scale' }, 'deliveries'),
+    expected: med({ srv: s, fig: 'scale' }, 'expected'), ramp: med({ srv: s, fig: 'scale' }, 'ramp_s'),
+    mem: scaleMem(s),
+  } : null;
+}
+F.sbecho = { rttP50: med({ srv: 'sbecho', fig: 'rtt' }, 'rtt_p50_us'), rttP99: med({ srv: 'sbecho', fig: 'rtt' }, 'rtt_p99_us') };
+
+// ---- targets ----
+const ok = (b) => (b ? 'met' : '**missed**');
+const T = [];
+const churnRatio = F.sb.churn / F.wsd.churn;
+T.push(['Churn ≥ 1.2 × websocketd conn/s', `${fmt(churnRatio, 2)} ×`, ok(churnRatio >= 1.2)]);
+const rttRatio = F.sb.rttP99 / F.wsd.rttP99;
+T.push(['Relay p99 ≤ websocketd echo p99', `${fmt(F.sb.rttP99, 1)} vs ${fmt(F.wsd.rttP99, 1)} µs (${fmt(rttRatio, 2)} ×)`, ok(rttRatio <= 1)]);
+const bRatio = F.sb[`b${Nbig}`][1] / F.node[`b${Nbig}`][1];
+T.push([`Broadcast N=${Nbig}: p95 ≤ 2.5 × Node ws p95`, `${fmt(bRatio, 2)} ×`, ok(bRatio <= 2.5)]);
+T.push([`Broadcast N=${Nbig}: zero loss`, `${F.sb[`lost${Nbig}`]} lost or duplicated`, ok(F.sb[`lost${Nbig}`] === 0)]);
+const tRatio = F.sb[`t${Nbig}`] / F.node[`t${Nbig}`];
+T.push([`Broadcast N=${Nbig}: deliveries/s ≥ 0.5 × Node ws`, `${fmt(tRatio, 2)} ×`, ok(tRatio >= 0.5)]);
+T.push(['Memory ≤ 64 KiB PSS per idle connection', `${fmt(F.sb.mem.per, 1)} KiB (${fmt(F.sb.mem.per / 64, 2)} × the target)`, ok(F.sb.mem.per <= 64)]);
+if (F.sb.scale) {
+  const s = F.sb.scale;
+  T.push([`${s.clients} concurrent clients, broadcast p95 ≤ 250 ms`,
+    `p95 ${fmt(us2ms(s.p95), 1)} ms to the ${s.room} in the room; ${s.lost} lost`,
+    ok(s.p95 <= 250000 && s.lost === 0) + (s.room < s.clients ? ' (partly: see below)' : '')]);
+}
+
+// ---- tables ----
+const row = (cells) => `| ${cells.join(' | ')} |`;
+const table = [];
+table.push(row(['figure', 'Switchboard', 'websocketd', 'Node ws', 'Switchboard vs target']));
+table.push(row(['---', '---:', '---:', '---:', '---']));
+table.push(row([`churn, conn/s (${quick ? 500 : 2000} × handshake+close, 8 at a time)`, fmt(F.sb.churn), fmt(F.wsd.churn), fmt(F.node.churn), `${fmt(churnRatio, 2)} × websocketd (target ≥ 1.2)`]));
+table.push(row(['churn, handshake p99, ms', fmt(us2ms(F.sb.churnP99), 2), fmt(us2ms(F.wsd.churnP99), 2), fmt(us2ms(F.node.churnP99), 2), '']));
+table.push(row(['round trip p50 / p99, µs (Switchboard: relay A→hub→B→hub→A; peers: echo)', `${fmt(F.sb.rttP50, 1)} / ${fmt(F.sb.rttP99, 1)}`, `${fmt(F.wsd.rttP50, 1)} / ${fmt(F.wsd.rttP99, 1)}`, `${fmt(F.node.rttP50, 1)} / ${fmt(F.node.rttP99, 1)}`, `p99 ${fmt(rttRatio, 2)} × websocketd (target ≤ 1)`]));
+table.push(row(['echo round trip p50 / p99, µs (Switchboard /echo, for reference)', `${fmt(F.sbecho.rttP50, 1)} / ${fmt(F.sbecho.rttP99, 1)}`, '', '', '']));
+for (const n of Ns) {
+  const b = (s) => F[s][`b${n}`].map((x) => fmt(us2ms(x), 1)).join(' / ');
+  table.push(row([`broadcast N=${n}, 50 msg/s: p50 / p95 / p99, ms (lost)`, `${b('sb')} (${F.sb[`lost${n}`]})`, 'n/a', `${b('node')} (${F.node[`lost${n}`]})`,
+    n === Nbig ? `p95 ${fmt(bRatio, 2)} × Node (target ≤ 2.5, loss 0)` : '']));
+}
+for (const n of Ns) {
+  table.push(row([`throughput N=${n}, 4 in flight: deliveries/s (server CPU µs/delivery)`, `${fmt(F.sb[`t${n}`])} (${fmt(F.sb[`c${n}`], 2)})`, 'n/a', `${fmt(F.node[`t${n}`])} (${fmt(F.node[`c${n}`], 2)})`,
+    n === Nbig ? `${fmt(tRatio, 2)} × Node (target ≥ 0.5)` : '']));
+}
+table.push(row([`memory per idle connection at ${F.sb.mem.n}, KiB PSS (server growth + per-connection processes)`,
+  `${fmt(F.sb.mem.per, 1)} (hub ${fmt(F.sb.mem.main, 1)} + handler ${fmt(F.sb.mem.kids, 1)})`,
+  `${fmt(F.wsd.mem.per, 1)} (websocketd ${fmt(F.wsd.mem.main, 1)} + echo ${fmt(F.wsd.mem.kids, 1)})`,
+  fmt(F.node.mem.per, 1), `${fmt(F.sb.mem.per / 64, 2)} × the 64 KiB target`]));
+if (F.sb.scale) {
+  const s = F.sb.scale, nd = F.node.scale;
+  table.push(row([`scale: ${s.clients} clients, 1 broadcast/s: audience, delivered/expected, p50 / p95 ms, total PSS MiB`,
+    `${s.room}: ${fmt(s.deliveries)}/${fmt(s.expected)}, ${fmt(us2ms(s.p50), 1)} / ${fmt(us2ms(s.p95), 1)}, ${fmt(s.mem, 0)}`,
+    'n/a',
+    nd ? `${nd.room}: ${fmt(nd.deliveries)}/${fmt(nd.expected)}, ${fmt(us2ms(nd.p50), 1)} / ${fmt(us2ms(nd.p95), 1)}, ${fmt(nd.mem, 0)}` : 'n/a',
+    `p95 ${fmt(us2ms(s.p95), 0)} ms (target ≤ 250)`]));
+}
+const tableTxt = table.join('\n');
+const targetTxt = [row(['target', 'measured', '']), row(['---', '---', '---']), ...T.map(row)].join('\n');
+
+console.log('\n' + tableTxt + '\n\n' + targetTxt + '\n');
+
+// ---- plots ----
+const dir = mkdtempSync(path.join(os.tmpdir(), 'sb-plot-'));
+const latData = (s) => {
+  const pts = Ns.map((n) => [n, ...F[s][`b${n}`].map(us2ms)]);
+  return pts.map((p) => p.join(' ')).join('\n') + '\n';
+};
+writeFileSync(path.join(dir, 'lat-sb.dat'), latData('sb'));
+writeFileSync(path.join(dir, 'lat-node.dat'), latData('node'));
+for (const s of ['sb', 'wsd', 'node']) {
+  const c = memCurve(s);
+  writeFileSync(path.join(dir, `mem-${s}.dat`), c.map((p) => p.join(' ')).join('\n') + '\n');
+}
+const gp = `
+set terminal pngcairo size 640,400 font ",10"
+set output "${root}/docs/bench-latency.png"
+set title "Broadcast delivery latency, 50 msg/s (median of runs)"
+set xlabel "clients in the room (N)"; set ylabel "ms"; set logscale x; set logscale y
+set key top left; set grid
+plot "${dir}/lat-sb.dat" u 1:2 w lp lc 1 pt 7 t "Switchboard p50", "" u 1:3 w lp lc 1 pt 5 dt 2 t "Switchboard p95", "" u 1:4 w lp lc 1 pt 9 dt 3 t "Switchboard p99", \\
+     "${dir}/lat-node.dat" u 1:2 w lp lc 2 pt 7 t "Node ws p50", "" u 1:3 w lp lc 2 pt 5 dt 2 t "Node ws p95", "" u 1:4 w lp lc 2 pt 9 dt 3 t "Node ws p99"
+set output "${root}/docs/bench-memory.png"
+set title "Server memory (PSS) vs idle connections"
+unset logscale; set xlabel "idle connections"; set ylabel "MiB PSS, all server processes"
+plot "${dir}/mem-sb.dat" w lp pt 7 t "Switchboard (hub + handlers)", "${dir}/mem-wsd.dat" w lp pt 5 t "websocketd + echo children", "${dir}/mem-node.dat" w lp pt 9 t "Node ws"
+`;
+let plots = true;
+try {
+  execFileSync('gnuplot', [], { input: gp, stdio: ['pipe', 'inherit', 'inherit'] });
+} catch (e) {
+  plots = false;
+  console.error(`report: gnuplot failed: ${e.message}`);
+}
+rmSync(dir, { recursive: true, force: true });
+
+// ---- the document ----
+const sh = (cmd) => { try { return execFileSync('sh', ['-c', cmd], { encoding: 'utf8' }).trim(); } catch { return '?'; } };
+const machine = `${sh('nproc')} cores (${sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'")}), ` +
+  `${sh("free -m | awk '/Mem:/{print $2}'")} MiB memory, kernel ${sh('uname -r')}, ${sh('. /etc/os-release && echo $PRETTY_NAME')}; ` +
+  `websocketd ${sh('websocketd --version 2>&1 | head -1')}, Node ${process.version}, ws ${JSON.parse(readFileSync(path.join(root, 'node_modules/ws/package.json'), 'utf8')).version}, ` +
+  `${sh('systemd-socket-activate --version | head -1')}`;
+const commit = sh(`cd ${root} && git rev-parse --short HEAD`) +
+  (sh(`cd ${root} && git status --porcelain handler hub common | head -1`) ? ' (with uncommitted changes in handler/, hub/ or common/)' : '');
+const analysis = existsSync(path.join(root, 'bench/analysis.md')) ? readFileSync(path.join(root, 'bench/analysis.md'), 'utf8') : '';
+
+const doc = `# Benchmarks: Switchboard, websocketd and a Node ws server
+
+Generated by \`make bench${quick ? ' BENCH_QUICK=1' : ''}\` (bench/run.sh, bench/report.mjs) on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC
+from commit ${commit}. ${quick ? '**Quick run: one run of each figure, smaller N; not the reference figures.**' : 'Every figure is the median of ' + (runs({ srv: 'sb', fig: 'churn' }) || '?') + ' runs.'}
+
+Machine: ${machine}.
+
+Parameters: \`${params}\`.
+
+## Figures
+
+${tableTxt}
+
+## Targets
+
+${targetTxt}
+
+${plots ? '![broadcast latency vs N](bench-latency.png)\n\n![memory vs connections](bench-memory.png)\n' : ''}
+## The handler's cost per connection (bench/handler-cost.sh)
+
+\`\`\`
+${costs.trim()}
+\`\`\`
+
+${analysis}
+## How it was measured
+
+* Everything runs on 127.0.0.1, in one run, so every ratio compares
+  servers measured on the same machine at the same time.  All three
+  servers run side by side; the load generator runs one figure at a time.
+* **Switchboard as deployed**: \`switchboard-hub\` (events to a file on stderr,
+  as there is no journald here) and one \`switchboard-handler\` per
+  connection spawned by \`systemd-socket-activate -a --inetd\`.  The listening
+  socket is made by \`bench/listen-exec\` with \`TCP_NODELAY\`, as
+  \`switchboard.socket\` sets \`NoDelay=yes\` (accepted sockets inherit it), and
+  handed to systemd-socket-activate as fd 3 (\`LISTEN_FDS\`).  Config:
+  \`flood_rate = flood_burst = 100000\`, \`max_clients = 20000\`,
+  \`idle_timeout = 3600\`, \`ws_echo = yes\`.
+* **websocketd** with \`bench/echo.c\` (a static glibc read/write loop, the
+  same kind of binary as the handler) per connection.
+* **Node ws**: \`bench/ws-server.mjs\`, one process: \`/echo\`, and \`/chat\`
+  with the subset of the JSON dialect the load generator uses (login,
+  join, say → msg to everyone, the sender included).  It sends no presence
+  notices; Switchboard does (login and join are announced to others).
+* **Load generator**: \`bench/wsload.c\`, one epoll process, many
+  connections, \`CLOCK_MONOTONIC\` timestamps carried in the message text.
+  * churn: connect, handshake (latency = connect() to the 101), close
+    frame, wait for the server's close; 8 at a time.
+  * round trip: one message in flight, the first 100 not counted.
+    Switchboard: client u0 sends a private message to u1, u1 sends it back
+    (handler → hub → handler, twice).  Peers: their echo.
+  * broadcast: N clients log in and join a room of their own (a new room per run, so no history is replayed); after the ramp the
+    generator waits until no client got a byte for 0.5 s (the presence
+    notices of the ramp have drained), then one client says 50 messages a
+    second; latency is counted at every member, the sender included;
+    a delivery missing at the end (after a grace of 5 s) is lost.
+  * throughput: the same room, a new message whenever one has reached all
+    N members, 4 in flight, 1 s warm-up then the window; server CPU is
+    utime + stime from /proc/PID/stat of the hub and every handler (or
+    the Node process) over the window, divided by the deliveries.
+  * memory: idle clients (logged in and in the room; websocketd: handshake
+    only) opened in steps; after each step, once quiet, PSS from
+    /proc/PID/smaps_rollup of the server process and of every child of
+    systemd-socket-activate (handlers) or websocketd (echo programs).
+    Per connection = (total at N - total at 0) / N.
+  * scale: N clients at once, one broadcast a second, memory once all are up.
+* Commands: \`make bench\` (full, ~20 min) or \`make bench BENCH_QUICK=1\`
+  (~3 min); raw lines in build/bench/results.txt, the log in
+  build/bench/bench.log.  Single figures by hand, e.g.
+  \`build/bench/wsload bcast -p PORT -N 1000 --rate 50 --secs 10\`,
+  \`build/bench/wsload churn -p PORT --path /chat -n 2000 -c 8\`.
+* The run raises \`ulimit -n\` to the hard limit inside the script only;
+  no sysctl is changed.
+`;
+writeFileSync(path.join(root, 'docs/benchmarks.md'), doc);
+console.log('report: wrote docs/benchmarks.md' + (plots ? ', docs/bench-latency.png, docs/bench-memory.png' : ''));

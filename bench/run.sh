@@ -1,0 +1,234 @@
+#!/bin/bash
+# make bench [BENCH_QUICK=1]: Switchboard side by side with websocketd and a
+# Node `ws` server, on loopback, every figure the median of BENCH_RUNS runs.
+# Raw lines go to build/bench/results.txt; bench/report.mjs turns them into
+# the table (printed) and docs/benchmarks.md with plots in docs/.
+#
+# Every process this script starts is remembered by PID and stopped by PID;
+# every load loop is bounded by its count and by `timeout`.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+B=$ROOT/build/bench
+QUICK=${BENCH_QUICK:-0}
+if [ "$QUICK" = 1 ]; then
+	RUNS=${BENCH_RUNS:-1}
+	CHURN=500 RTT=2000 NS="100 500" SECS=3 TSECS=3
+	STEPS=0,100,250,500 SCALE_ROOM=500 SCALE_EXTRA=1500 SCALE_SECS=10
+else
+	RUNS=${BENCH_RUNS:-3}
+	CHURN=2000 RTT=5000 NS="100 1000" SECS=10 TSECS=10
+	STEPS=0,100,250,500,1000 SCALE_ROOM=1000 SCALE_EXTRA=9000 SCALE_SECS=30
+fi
+PORT0=${BENCH_PORT:-18610}
+RES=$B/results.txt
+LOG=$B/bench.log
+WSLOAD=$B/wsload
+mkdir -p "$B/bin"
+# Other work may rebuild build/ while this runs: use copies.
+cp "$ROOT/build/switchboard-hub" "$ROOT/build/switchboard-handler" "$B/bin/" || exit 1
+HUBBIN=$B/bin/switchboard-hub
+HANDLER=$B/bin/switchboard-handler
+: >"$RES"
+: >"$LOG"
+
+# 10,000 clients: the load generator and the hub each hold one fd per
+# client.  Raise the soft limit to the hard one, here only.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+if [ "$(ulimit -n)" -lt $((SCALE_ROOM + SCALE_EXTRA + 500)) ]; then
+	echo "bench: ulimit -n $(ulimit -n) is too low for the scale figure" >&2
+	exit 1
+fi
+
+log() { printf '[bench %s] %s\n' "$(date +%T)" "$*" | tee -a "$LOG" >&2; }
+
+PIDS=()
+cleanup() {
+	trap - INT TERM EXIT
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	[ -n "${SBDIR:-}" ] && rm -rf "$SBDIR"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port_free() { ! ss -Htln "sport = :$1" | grep -q .; }
+pick_port() {
+	local p=$1
+	while ! port_free "$p"; do p=$((p + 1)); done
+	echo "$p"
+}
+
+# Wait (at most $2 s) until process $1 has no children left.
+wait_kids() {
+	local i
+	for ((i = 0; i < $2 * 10; i++)); do
+		pgrep -P "$1" >/dev/null || return 0
+		sleep 0.1
+	done
+	log "warning: $(pgrep -P "$1" | wc -l) children of $1 still there"
+}
+
+stop_pid() {
+	local p=$1 i
+	kill "$p" 2>/dev/null || return 0
+	for ((i = 0; i < 50; i++)); do
+		kill -0 "$p" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -9 "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+}
+
+# --- the servers ----------------------------------------------------------
+
+SBDIR= HUB= SA= SBP= WSD= WSDP= NODE= NODEP=
+
+sb_start() {
+	SBDIR=$(mktemp -d /tmp/sb-bench.XXXXXX)
+	cat >"$SBDIR/switchboard.conf" <<-CONF
+	handler_user = $(id -u)
+	state_dir = $SBDIR
+	rooms = lobby
+	max_clients = 20000
+	flood_rate = 100000
+	flood_burst = 100000
+	idle_timeout = 3600
+	ws_echo = yes
+	CONF
+	SWITCHBOARD_LOG_STDERR=1 "$HUBBIN" \
+	    -s "$SBDIR/hub.sock" -C "$SBDIR/control.sock" \
+	    -c "$SBDIR/switchboard.conf" 2>"$SBDIR/hub.log" &
+	HUB=$!
+	PIDS+=("$HUB")
+	for _ in $(seq 100); do [ -S "$SBDIR/hub.sock" ] && break; sleep 0.05; done
+	SBP=$(pick_port "$PORT0")
+	# NoDelay=yes as switchboard.socket sets it (see bench/listen-exec.c)
+	"$B/listen-exec" 127.0.0.1 "$SBP" systemd-socket-activate -a --inetd \
+	    -E SWITCHBOARD_HUB_SOCKET="$SBDIR/hub.sock" \
+	    "$HANDLER" 2>"$SBDIR/sa.log" &
+	SA=$!
+	PIDS+=("$SA")
+	for _ in $(seq 100); do grep -q 'Listening on' "$SBDIR/sa.log" && break; sleep 0.05; done
+}
+
+sb_stop() {
+	[ -n "$SA" ] || return 0
+	wait_kids "$SA" 120
+	stop_pid "$SA"
+	stop_pid "$HUB"
+	if grep -q 'EVENT=slow_reader' "$SBDIR/hub.log"; then
+		log "note: slow_reader events in the hub log"
+	fi
+	cp "$SBDIR/hub.log" "$B/hub-last.log" 2>/dev/null
+	rm -rf "$SBDIR"
+	SBDIR= SA= HUB=
+}
+
+wsd_start() {
+	WSDP=$(pick_port $((PORT0 + 20)))
+	websocketd --address=127.0.0.1 --port="$WSDP" --loglevel=fatal \
+	    "$B/echo" >>"$LOG" 2>&1 &
+	WSD=$!
+	PIDS+=("$WSD")
+	for _ in $(seq 100); do port_free "$WSDP" || break; sleep 0.05; done
+}
+wsd_stop() { [ -n "$WSD" ] && { wait_kids "$WSD" 60; stop_pid "$WSD"; }; WSD=; }
+
+node_start() {
+	NODEP=$(pick_port $((PORT0 + 40)))
+	node "$ROOT/bench/ws-server.mjs" "$NODEP" 2>>"$LOG" &
+	NODE=$!
+	PIDS+=("$NODE")
+	for _ in $(seq 100); do port_free "$NODEP" || break; sleep 0.05; done
+}
+node_stop() { [ -n "$NODE" ] && stop_pid "$NODE"; NODE=; }
+
+start_all() { sb_start; wsd_start; node_start; }
+stop_all() { sb_stop; wsd_stop; node_stop; }
+
+# wsload with a tag; its RESULT/MEM lines go to $RES and the console.
+load() {
+	local tag=$1 tmo=$2
+	shift 2
+	timeout -s INT "$tmo" "$WSLOAD" "$@" --tag " $tag" 2>>"$LOG" |
+	    tee -a "$RES" | sed 's/^/  /' | cut -c1-230
+}
+
+# --- the figures ----------------------------------------------------------
+
+log "machine: $(nproc) cores, $(free -m | awk '/Mem:/{print $2}') MiB, kernel $(uname -r); runs=$RUNS quick=$QUICK"
+start_all
+log "servers: switchboard :$SBP (hub $HUB, activator $SA), websocketd :$WSDP ($WSD), node ws :$NODEP ($NODE)"
+
+for r in $(seq "$RUNS"); do
+	log "run $r/$RUNS: churn ($CHURN connections, 8 at a time)"
+	load "srv=sb fig=churn run=$r" 120 churn -p "$SBP" --path /chat -n "$CHURN" -c 8
+	wait_kids "$SA" 60
+	load "srv=wsd fig=churn run=$r" 120 churn -p "$WSDP" --path / -n "$CHURN" -c 8
+	wait_kids "$WSD" 60
+	load "srv=node fig=churn run=$r" 120 churn -p "$NODEP" --path /echo -n "$CHURN" -c 8
+
+	log "run $r/$RUNS: round trips ($RTT)"
+	load "srv=sb fig=rtt run=$r" 120 rtt -p "$SBP" -n "$RTT"
+	load "srv=sbecho fig=rtt run=$r" 120 rtt -p "$SBP" --proto echo --path /echo -n "$RTT"
+	load "srv=wsd fig=rtt run=$r" 120 rtt -p "$WSDP" --proto echo --path / -n "$RTT"
+	load "srv=node fig=rtt run=$r" 120 rtt -p "$NODEP" --proto echo --path /echo -n "$RTT"
+	wait_kids "$SA" 60
+	wait_kids "$WSD" 60
+done
+
+for n in $NS; do
+	for r in $(seq "$RUNS"); do
+		log "run $r/$RUNS: broadcast latency, N=$n, 50 msg/s for $SECS s"
+		load "srv=sb fig=bcast n=$n run=$r" 400 bcast -p "$SBP" -N "$n" \
+		    --rate 50 --secs "$SECS" --pid "$HUB" --kids-of "$SA"
+		wait_kids "$SA" 120
+		load "srv=node fig=bcast n=$n run=$r" 400 bcast -p "$NODEP" -N "$n" \
+		    --rate 50 --secs "$SECS" --pid "$NODE"
+		log "run $r/$RUNS: broadcast throughput, N=$n, 4 in flight for $TSECS s"
+		load "srv=sb fig=tput n=$n run=$r" 400 tput -p "$SBP" -N "$n" \
+		    --inflight 4 --secs "$TSECS" --pid "$HUB" --kids-of "$SA"
+		wait_kids "$SA" 120
+		load "srv=node fig=tput n=$n run=$r" 400 tput -p "$NODEP" -N "$n" \
+		    --inflight 4 --secs "$TSECS" --pid "$NODE"
+	done
+done
+
+for r in $(seq "$RUNS"); do
+	log "run $r/$RUNS: memory of idle connections, steps $STEPS (fresh servers)"
+	stop_all
+	start_all
+	load "srv=sb fig=mem run=$r" 400 hold -p "$SBP" --steps "$STEPS" \
+	    --pid "$HUB" --kids-of "$SA"
+	load "srv=wsd fig=mem run=$r" 400 hold -p "$WSDP" --path / --proto echo \
+	    --steps "$STEPS" --pid "$WSD" --kids-of "$WSD"
+	load "srv=node fig=mem run=$r" 400 hold -p "$NODEP" --steps "$STEPS" \
+	    --pid "$NODE"
+done
+
+total=$((SCALE_ROOM + SCALE_EXTRA))
+for r in $(seq "$RUNS"); do
+	log "run $r/$RUNS: scale, $total clients, 1 broadcast/s for $SCALE_SECS s (fresh servers)"
+	stop_all
+	sb_start
+	node_start
+	# Switchboard: $SCALE_ROOM identified clients in the room, the rest
+	# connected (handshake done, session registered) but not identified:
+	# every login is announced to every identified client, so identifying
+	# all 10,000 costs 50 million presence notices (docs/benchmarks.md).
+	load "srv=sb fig=scale run=$r" 600 bcast -p "$SBP" -N "$SCALE_ROOM" \
+	    --extra "$SCALE_EXTRA" --rate 1 --secs "$SCALE_SECS" --grace 10 \
+	    --pid "$HUB" --kids-of "$SA"
+	load "srv=node fig=scale run=$r" 600 bcast -p "$NODEP" -N "$total" \
+	    --rate 1 --secs "$SCALE_SECS" --grace 10 --pid "$NODE"
+done
+stop_all
+
+log "handler start-up cost (valgrind --tool=callgrind, strace -c)"
+HANDLER=$HANDLER HUBBIN=$HUBBIN QUICK=$QUICK bash "$ROOT/bench/handler-cost.sh" >"$B/handler-cost.txt" 2>>"$LOG" ||
+	log "handler-cost.sh failed (see $LOG)"
+
+log "report"
+node "$ROOT/bench/report.mjs" "$RES" "$B/handler-cost.txt" \
+    "quick=$QUICK runs=$RUNS churn=$CHURN rtt=$RTT ns=${NS// /,} secs=$SECS steps=$STEPS scale=$SCALE_ROOM+$SCALE_EXTRA/$SCALE_SECS"
