@@ -13,12 +13,12 @@
 BENCH_B		= $(B)/bench
 BENCH_CFLAGS	= -O2 -g -std=gnu11 -Wall -Wextra -Werror
 BENCH_DEB	= websocketd gnuplot-nox valgrind gdb strace procps iproute2 \
-		  binutils
+		  binutils musl-tools
 BENCH_QUICK	?= 0
 SOAK_SECONDS	?= 600
 
 BENCH_TOOLS	= $(BENCH_B)/wsload $(BENCH_B)/listen-exec $(BENCH_B)/spawncost
-BENCH_STATIC	= $(BENCH_B)/echo $(BENCH_B)/nolibc
+BENCH_STATIC	= $(BENCH_B)/echo $(BENCH_B)/nolibc $(BENCH_B)/echo-musl
 
 $(BENCH_B)/wsload $(BENCH_B)/listen-exec $(BENCH_B)/spawncost: $(BENCH_B)/%: bench/%.c
 	@mkdir -p $(dir $@)
@@ -30,6 +30,13 @@ $(BENCH_B)/echo: bench/echo.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $< (static)"
 	@$(CC) $(BENCH_CFLAGS) -static -o $@ $<
+
+# The same program on musl's static start-up (no CPUID probing): what the
+# handler's start-up could cost without glibc's.
+$(BENCH_B)/echo-musl: bench/echo.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (static, musl)"
+	@musl-gcc -O2 -static -o $@ $<
 
 # No libc at all: the floor of fork + exec.
 $(BENCH_B)/nolibc: bench/nolibc.c

@@ -54,16 +54,19 @@ one_conn() {
 }
 
 echo "== fork + exec + exit + wait, mean of 2000 (stdin /dev/null)"
-for prog in "$B/nolibc" "$B/echo" "$HANDLER"; do
-	"$B/spawncost" 2000 "$prog" | sed 's/^/COST /'
+for prog in "$B/nolibc" "$B/echo-musl" "$B/echo" "$HANDLER"; do
+	[ -x "$prog" ] && "$B/spawncost" 2000 "$prog" | sed 's/^/COST /'
 done
+echo "(nolibc: no libc at all; echo-musl and echo: bench/echo.c linked"
+echo " statically with musl and with glibc)"
 echo "(the handler run reads EOF at once: it connects to the hub, gets the"
 echo " settings, says hello and quits; no WebSocket work)"
 
 echo
 echo "== CPUID: each one traps to the hypervisor here"
 "$B/spawncost" --cpuid | sed 's/^/COST /'
-for prog in "$B/echo" "$HANDLER"; do
+for prog in "$B/echo-musl" "$B/echo" "$HANDLER"; do
+	[ -x "$prog" ] || continue
 	script=$T/gdb.cmd
 	{
 		echo 'set pagination off'

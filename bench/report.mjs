@@ -78,6 +78,7 @@ for (const s of ['sb', 'wsd', 'node']) {
     F[s][`t${n}`] = med({ srv: s, fig: 'tput', n }, 'deliveries_per_s');
     F[s][`c${n}`] = med({ srv: s, fig: 'tput', n }, 'cpu_us_per_delivery');
     F[s][`tlost${n}`] = sum({ srv: s, fig: 'tput', n }, 'lost');
+    F[s][`ramp${n}`] = med({ srv: s, fig: 'bcast', n }, 'ramp_s');
   }
   const sc = sel({ srv: s, fig: 'scale' });
   F[s].scale = sc.length ? {
@@ -124,6 +125,8 @@ for (const n of Ns) {
   table.push(row([`broadcast N=${n}, 50 msg/s: p50 / p95 / p99, ms (lost)`, `${b('sb')} (${F.sb[`lost${n}`]})`, 'n/a', `${b('node')} (${F.node[`lost${n}`]})`,
     n === Nbig ? `p95 ${fmt(bRatio, 2)} × Node (target ≤ 2.5, loss 0)` : '']));
 }
+table.push(row([`ramp: N clients log in and join the room, s (N = ${Ns.join(', ')})`, Ns.map((n) => fmt(F.sb[`ramp${n}`], 2)).join(', '), 'n/a',
+  Ns.map((n) => fmt(F.node[`ramp${n}`], 2)).join(', '), 'Switchboard announces every login and join to the others']));
 for (const n of Ns) {
   table.push(row([`throughput N=${n}, 4 in flight: deliveries/s (server CPU µs/delivery)`, `${fmt(F.sb[`t${n}`])} (${fmt(F.sb[`c${n}`], 2)})`, 'n/a', `${fmt(F.node[`t${n}`])} (${fmt(F.node[`c${n}`], 2)})`,
     n === Nbig ? `${fmt(tRatio, 2)} × Node (target ≥ 0.5)` : '']));
