@@ -116,3 +116,21 @@ buf_reset(struct buf *b)
 	b->off = 0;
 	b->len = 0;
 }
+
+/*
+ * Give the memory of an empty buffer back when it grew past `keep` bytes
+ * (after a burst), so an idle connection holds little.  Returns 1 when
+ * something was freed.
+ */
+int
+buf_shrink(struct buf *b, size_t keep)
+{
+	assert(b != NULL);
+	if (b->len != 0 || b->cap <= keep)
+		return 0;
+	free(b->data);
+	b->data = NULL;
+	b->cap = 0;
+	b->off = 0;
+	return 1;
+}

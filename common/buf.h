@@ -25,6 +25,7 @@ int	 buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	 buf_consume(struct buf *, size_t);
 void	 buf_reset(struct buf *);
+int	 buf_shrink(struct buf *, size_t);
 static inline unsigned char *
 buf_head(const struct buf *b)
 {

@@ -253,3 +253,15 @@ sb_config_get(const struct sb_msg *m, const char *key)
 			return m->field[i] + kl + 1;
 	return NULL;
 }
+
+/* The payload bytes of a decoded message (its fields and their NULs). */
+size_t
+sb_msg_size(const struct sb_msg *m)
+{
+	size_t i, n = 0;
+
+	assert(m != NULL);
+	for (i = 0; i < m->nfields; i++)
+		n += m->flen[i] + 1;
+	return n;
+}

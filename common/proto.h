@@ -114,5 +114,6 @@ int		 sb_msg_decode(struct sb_msg *, const void *, size_t);
 int		 sb_field_num(const struct sb_msg *, size_t, long long,
 		    long long, long long *);
 const char	*sb_config_get(const struct sb_msg *, const char *);
+size_t		 sb_msg_size(const struct sb_msg *);
 
 #endif /* SB_PROTO_H */

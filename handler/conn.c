@@ -6,6 +6,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -92,6 +93,8 @@ hub_flush(struct conn *c)
 		}
 		buf_consume(&c->hubq, 4 + n);
 	}
+	if (buf_shrink(&c->hubq, HANDLER_BUF_KEEP))
+		c->trim = 1;
 }
 
 /*
@@ -338,6 +341,7 @@ hub_read(struct conn *c)
 	ssize_t n;
 	int i;
 
+	c->busy_ms = now_ms();
 	for (i = 0; i < 64 && c->hub_fd >= 0; i++) {
 		n = recv(c->hub_fd, dgram, sizeof(hub_rx), MSG_DONTWAIT | MSG_TRUNC);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
@@ -394,7 +398,7 @@ client_read(struct conn *c)
 		session_client_eof(c);
 		return;
 	}
-	c->last_rx_ms = now_ms();
+	c->last_rx_ms = c->busy_ms = now_ms();
 	c->ping_sent_ms = 0;
 	if (c->mode == MODE_CLOSING)
 		return;		/* lingering: input is drained, not read */
@@ -441,6 +445,8 @@ client_flush(struct conn *c)
 		}
 		buf_consume(&c->out, (size_t)n);
 	}
+	if (buf_shrink(&c->out, HANDLER_BUF_KEEP))
+		c->trim = 1;
 }
 
 
@@ -459,6 +465,19 @@ conn_run(struct conn *c)
 
 		/* Deadlines first: they may change the set of fds to poll. */
 		session_tick(c, now);
+		/*
+		 * After a burst (a long member list rendered, a big queue
+		 * drained) give the freed pages back: thousands of idle
+		 * handlers would each keep their peak heap otherwise.
+		 */
+		if (c->trim || (c->busy_ms != 0 &&
+		    now >= c->busy_ms + HANDLER_IDLE_TRIM_MS)) {
+			if (c->in.len == 0)
+				buf_shrink(&c->in, HANDLER_BUF_KEEP);
+			malloc_trim(0);
+			c->trim = 0;
+			c->busy_ms = 0;
+		}
 		if (c->done) {
 			if (now >= c->deadline_ms ||
 			    (c->out.len == 0 && c->client_eof))
@@ -496,6 +515,13 @@ conn_run(struct conn *c)
 		if (c->deadline_ms != 0)
 			timeout = c->deadline_ms > now ?
 			    (int)(c->deadline_ms - now) : 0;
+		if (c->busy_ms != 0) {
+			uint64_t at = c->busy_ms + HANDLER_IDLE_TRIM_MS;
+			int r = at > now ? (int)(at - now) : 0;
+
+			if (timeout < 0 || r < timeout)
+				timeout = r;
+		}
 		if (c->reconnecting) {
 			int r = c->reconnect_at_ms > now ?
 			    (int)(c->reconnect_at_ms - now) : 0;

@@ -36,6 +36,9 @@
 #define HANDLER_BACKOFF_MIN_MS	50	/* first reconnect delay, doubling */
 #define HANDLER_BACKOFF_MAX_MS	2000
 #define HANDLER_ROOMS_MAX	32	/* rooms remembered for RESUME */
+#define HANDLER_BUF_KEEP	4096	/* a drained buffer keeps this much */
+#define HANDLER_TRIM_BYTES	(16 * 1024) /* give freed heap back above this */
+#define HANDLER_IDLE_TRIM_MS	1000	/* quiet this long: trim the heap once */
 
 enum sniff_result {
 	SNIFF_NEED_MORE, SNIFF_POLICY, SNIFF_HTTP, SNIFF_XMLSOCKET,
@@ -85,6 +88,8 @@ struct conn {
 	int		 client_eof;
 	int		 done;		/* exit as soon as `out` is flushed */
 	int		 write_shut;
+	int		 trim;		/* a burst is over: trim the heap */
+	uint64_t	 busy_ms;	/* last activity not yet followed by a trim */
 
 	/* What a new hub needs to know after a restart (H_RESUME). */
 	const char	*transport;	/* as sent in H_HELLO */

@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +68,15 @@ main(int argc, char *argv[])
 		fcntl(3, F_SETFD, FD_CLOEXEC);
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * Freed memory at the top of the heap goes back to the kernel past
+	 * 16 KiB (not glibc's 128 KiB), large buffers are mmap'd and given
+	 * back when freed: an idle handler should hold what it uses now,
+	 * not its peak.
+	 */
+	mallopt(M_TRIM_THRESHOLD, HANDLER_TRIM_BYTES);
+	mallopt(M_TOP_PAD, 0);
+	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
 	if (set_nonblock(c.in_fd) < 0 || set_nonblock(c.out_fd) < 0) {
 		sb_log(LOG_ERR, "no client connection on %s: %s",
 		    c.in_fd == 3 ? "fd 3" : "stdin", strerror(errno));

@@ -217,7 +217,8 @@ serve_upgrade(struct conn *c, const struct http_request *r)
 		dialect_init(&c->dialect, DIALECT_JSON);
 		c->dialect_set = 1;
 	}
-	/* The tunnel buffers the XMLSocket stream in `in`. */
+	/* The tunnel buffers the XMLSocket stream in `in`; the others
+	 * read frames straight from the socket. */
 	c->in.max = c->cfg.xmlsocket_max + 2;
 }
 

@@ -402,6 +402,8 @@ session_hub_message(struct conn *c, const struct sb_msg *m)
 	dbuf_init(&d, DIALECT_OUT_MAX);
 	if (dialect_render(&c->dialect, m, &d) >= 0)
 		deliver(c, &d);
+	if (d.size > HANDLER_TRIM_BYTES || sb_msg_size(m) > HANDLER_TRIM_BYTES / 4)
+		c->trim = 1;	/* a long list went through jansson/expat */
 	dbuf_free(&d);
 	/* Seed 001: the server shows the room list right after a login. */
 	if (m->type == SB_C_IDENTIFIED && c->dialect.kind == DIALECT_XML)
