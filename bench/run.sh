@@ -157,6 +157,16 @@ load() {
 
 # --- the figures ----------------------------------------------------------
 
+# Other work on the machine skews every figure: sample what else uses the
+# CPU (ps %CPU, lifetime average of each process) every 20 s, at most 90 times.
+(for _ in $(seq 90); do
+	ps -eo pcpu=,comm= --sort=-pcpu |
+	    grep -v -E ' (wsload|switchboard-h|websocketd|node|echo|ps|grep|sort|systemd-socket|sed|awk|head|bash|sleep|timeout|tee|cut)$' |
+	    head -3 | sed "s/^/$(date +%T) /"
+	sleep 20
+done >"$B/otherload.txt" 2>/dev/null) &
+PIDS+=($!)
+
 log "machine: $(nproc) cores, $(free -m | awk '/Mem:/{print $2}') MiB, kernel $(uname -r); runs=$RUNS quick=$QUICK"
 start_all
 log "servers: switchboard :$SBP (hub $HUB, activator $SA), websocketd :$WSDP ($WSD), node ws :$NODEP ($NODE)"
