@@ -54,10 +54,14 @@ FUZZ_SRC_buf		= common/buf.c
 FUZZ_SRC_hub		= hub/route.c hub/nick.c hub/members.c hub/history.c \
 			  common/config.c common/log.c $(FUZZ_DIALECT)
 FUZZ_LIBS_hub		= $(FUZZ_DIALECT_LIBS) -lcrypt
+FUZZ_SRC_history	= hub/history.c
+FUZZ_LIBS_history	= -lbsd
+FUZZ_SRC_members	= hub/members.c hub/nick.c
+FUZZ_LIBS_members	= -lbsd -lcrypt
 
 FUZZ_TARGETS	= sniff http wsframe wsconn utf8 xmlsock dialect_text \
 		  dialect_xml dialect_json dialect_render proto_decode \
-		  proto_roundtrip config buf hub
+		  proto_roundtrip config buf hub history members
 FUZZ_BINS	= $(addprefix $(FUZZ_OUT)/fuzz_,$(FUZZ_TARGETS))
 FUZZ_HEADERS	= $(wildcard common/*.h handler/*.h hub/*.h tests/fuzz/*.h)
 
