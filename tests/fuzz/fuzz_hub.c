@@ -12,7 +12,8 @@
  * decoded as the hub does.  Properties:
  *   - everything the hub sends fits the contract (decodes), carries the
  *     peer's session and the next sequence number, and goes to live
- *     peers only;
+ *     peers only; a message's sender is the nick of a session, never
+ *     anything a client wrote;
  *   - rendered in the session's dialect it is well-formed;
  *   - a hold is armed for a time to come (the timer fires when due);
  *   - after every step: each identified session is found under its
@@ -84,6 +85,19 @@ slot_of(const struct peer *p)
 	return NULL;
 }
 
+/* Is `nick` the nick of a session that exists?  (No sender is made up.) */
+static int
+is_live_nick(const char *nick)
+{
+	size_t i;
+
+	for (i = 0; i < SLOTS; i++)
+		if (slots[i].p != NULL && slots[i].p->nick[0] != '\0' &&
+		    strcmp(slots[i].p->nick, nick) == 0)
+			return 1;
+	return 0;
+}
+
 static int
 ops_send(struct hub *h, struct peer *p, const struct sb_packet *pkt)
 {
@@ -97,6 +111,9 @@ ops_send(struct hub *h, struct peer *p, const struct sb_packet *pkt)
 	FUZZ_CHECK(!p->dead);
 	FUZZ_CHECK(sb_msg_decode(&m, pkt->buf, pkt->len) == 0);
 	FUZZ_CHECK(m.type >= SB_C_CONFIG);
+	if (m.type == SB_C_MSG && strstr(m.field[0], "announce") == NULL &&
+	    strstr(m.field[0], "history") == NULL)
+		FUZZ_CHECK(is_live_nick(m.field[1]));
 	if (m.type != SB_C_CONFIG) {
 		FUZZ_CHECK(m.session == s->session);
 		FUZZ_CHECK(m.seq == s->seq + 1);

@@ -26,16 +26,21 @@ for t in "$@"; do
 		done
 	fi
 	case $t in
-	http|dialect_*|proto_*|hub)	maxlen=18000 ;;
+	http|dialect_*|proto_*|hub|session) maxlen=18000 ;;
 	wsconn|buf|config)		maxlen=8192 ;;
 	*)				maxlen=4096 ;;
 	esac
 	dict=
 	[ -f "tests/fuzz/dict/$t.dict" ] && dict="-dict=tests/fuzz/dict/$t.dict"
+	# The session target logs through sb_log(); its stderr is closed
+	# (libFuzzer keeps its own reports).
+	quiet=
+	[ "$t" = session ] && quiet=-close_fd_mask=2
 	log=$out/logs/$t.log
+	UBSAN_OPTIONS=print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS} \
 	"$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
 	    -max_len=$maxlen -print_final_stats=1 \
-	    -artifact_prefix="$out/artifacts/$t-" $dict "$corpus" \
+	    -artifact_prefix="$out/artifacts/$t-" $dict $quiet "$corpus" \
 	    >"$log" 2>&1
 	rc=$?
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)

@@ -1,0 +1,281 @@
+/*
+ * Fuzz target: a whole handler session without its poll loop
+ * (handler/session.c, serve.c, conn.c's queues, and every parser), the
+ * way conn_run() drives it: client bytes in reads, hub messages, time
+ * passing, the client or the hub going away.
+ *
+ * The hub is the other end of a real SOCK_SEQPACKET socketpair; what the
+ * client reads is taken from the output queue after a step, unless the
+ * step says the client is not reading (its window is full).  As in
+ * conn_run(), once the session is done and its queue is flushed, the
+ * write side is shut and nothing more is queued.  Input: byte 0 sets
+ * options (echo path, small limits); then records [kind][u16 length]
+ * [bytes]: client bytes, a hub message (type byte and NUL-separated
+ * fields, encoded as the hub would), time passing (session_tick), client
+ * EOF, hub lost; bit 3 of kind: the client does not read this turn.
+ * Properties:
+ *   - every datagram the handler sends decodes, and is a handler type;
+ *   - what an XMLSocket client reads is NUL- or LF-terminated messages,
+ *     each one well-formed XML element (policy files apart);
+ *   - after a 101, what a WebSocket client reads is well-formed unmasked
+ *     frames; on /chat each text frame is one JSON object;
+ *   - an HTTP response's Content-Length is the length of its body;
+ *   - no crash, leak or undefined behaviour (the sanitizers).
+ * session.c counts protocol errors in a static (one connection per
+ * process), so a long run may end sessions earlier than a fresh handler.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "fuzz_dialect.h"
+#include "handler.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+/* What the client has seen so far, to check the next bytes in context. */
+struct client {
+	int	 upgraded;	/* the 101 head has been read */
+	int	 http_done;	/* an HTTP response has been checked */
+	int	 policy;	/* the policy file was asked for */
+	int	 closed;	/* a WebSocket close frame was read */
+};
+
+static void
+check_http(const unsigned char *b, size_t n, int head_only)
+{
+	const char *end = memmem(b, n, "\r\n\r\n", 4), *cl;
+	size_t hl;
+
+	FUZZ_CHECK(n >= 12 && memcmp(b, "HTTP/1.1 ", 9) == 0);
+	FUZZ_CHECK(end != NULL);
+	hl = (size_t)(end - (const char *)b) + 4;
+	cl = memmem(b, hl, "Content-Length: ", 16);
+	if (cl != NULL && !head_only)
+		FUZZ_CHECK(strtoul(cl + 16, NULL, 10) == n - hl);
+}
+
+static void
+check_frames(const struct conn *c, struct client *k, const unsigned char *b,
+    size_t n)
+{
+	size_t off = 0;
+
+	while (off < n) {
+		struct ws_frame f;
+		int h = ws_frame_decode(&f, b + off, n - off);
+
+		FUZZ_CHECK(!k->closed);		/* nothing after a close */
+		FUZZ_CHECK(h >= 2 && !f.masked && f.rsv == 0 && f.fin);
+		if (f.opcode == WS_OP_CLOSE)
+			k->closed = 1;
+		FUZZ_CHECK(f.len <= n - off - (size_t)h);
+		if (f.opcode == WS_OP_TEXT && c->ws_kind == WSK_CHAT)
+			fuzz_client_message(DIALECT_JSON,
+			    (const char *)b + off + h, (size_t)f.len);
+		if (f.opcode == WS_OP_BINARY && c->ws_kind == WSK_TUNNEL &&
+		    f.len > 0) {
+			FUZZ_CHECK(b[off + h + f.len - 1] == '\0');
+			(void)fuzz_xml_one((const char *)b + off + h,
+			    (size_t)f.len - 1);
+		}
+		off += (size_t)h + (size_t)f.len;
+	}
+}
+
+/* Check what the client would read now, then let it read it. */
+static void
+client_reads(struct conn *c, struct client *k)
+{
+	const unsigned char *b;
+	size_t n = c->out.len, off = 0;
+
+	if (n == 0)
+		return;
+	b = buf_head(&c->out);
+	if (c->ws_active && !k->upgraded) {
+		const unsigned char *e = memmem(b, n, "\r\n\r\n", 4);
+
+		FUZZ_CHECK(e != NULL && memcmp(b, "HTTP/1.1 101 ", 13) == 0);
+		k->upgraded = 1;
+		off = (size_t)(e - b) + 4;
+	}
+	if (k->upgraded)
+		check_frames(c, k, b + off, n - off);
+	else if (n >= 5 && memcmp(b, "HTTP/", 5) == 0 && !k->http_done) {
+		check_http(b, n, c->head_only);
+		k->http_done = 1;
+	} else if (c->dialect_set && !k->policy) {
+		/* XMLSocket: whole messages, each one element. */
+		while (off < n) {
+			size_t m = off;
+
+			while (m < n && b[m] != '\0' && b[m] != '\n')
+				m++;
+			FUZZ_CHECK(m < n);
+			if (m > off)
+				(void)fuzz_xml_one((const char *)b + off, m - off);
+			off = m + 1;
+		}
+	} else if (!k->http_done && n > 0 && b[0] == '<')
+		k->policy = 1;
+	buf_reset(&c->out);
+}
+
+/* Everything the handler sent the hub must decode, as a handler type. */
+static void
+hub_reads(int fd)
+{
+	static unsigned char d[SB_MSG_MAX + 1];
+	struct sb_msg m;
+	ssize_t n;
+
+	while ((n = recv(fd, d, sizeof(d), MSG_DONTWAIT)) > 0) {
+		FUZZ_CHECK((size_t)n <= SB_MSG_MAX);
+		FUZZ_CHECK(sb_msg_decode(&m, d, (size_t)n) == 0);
+		FUZZ_CHECK(m.type >= SB_H_HELLO && m.type <= SB_H_RESUME);
+	}
+}
+
+/* conn.c's client_read() after read(2) returned these bytes. */
+static void
+client_bytes(struct conn *c, const unsigned char *p, size_t n)
+{
+	size_t off, take, room;
+
+	c->last_rx_ms = now_ms();
+	c->ping_sent_ms = 0;
+	if (c->mode == MODE_CLOSING)
+		return;
+	for (off = 0; off < n && !c->done; ) {
+		take = n - off;
+		room = c->in.max - c->in.len;
+		if (c->mode == MODE_WEBSOCKET) {
+			session_ws_feed(c, p + off, take);
+			return;
+		}
+		if (room == 0) {
+			serve_error(c, 431, "Request too large");
+			return;
+		}
+		if (take > room)
+			take = room;
+		buf_append(&c->in, p + off, take);
+		off += take;
+		session_client_bytes(c);
+	}
+}
+
+/* A message from the hub, encoded as the hub encodes it. */
+static void
+hub_says(struct conn *c, const unsigned char *p, size_t n)
+{
+	static struct sb_packet pkt;
+	const unsigned ntypes = SB_C_PING - SB_C_CONFIG + 1;
+	enum sb_type type;
+	const char *f[SB_FIELDS_MAX];
+	char *pl;
+	size_t nf = 0, off = 0;
+	struct sb_msg m;
+	char err[256];
+
+	if (n == 0)
+		return;
+	type = (enum sb_type)(SB_C_CONFIG + p[0] % ntypes);
+	p++;
+	n--;
+	if ((pl = malloc(n + 1)) == NULL)
+		abort();
+	if (n > 0)
+		memcpy(pl, p, n);
+	pl[n] = '\0';
+	while (n > 0 && off <= n && nf < SB_FIELDS_MAX) {
+		f[nf++] = pl + off;
+		off += strlen(pl + off) + 1;
+	}
+	if (sb_msg_encode(&pkt, type, c->session, 1, 1, f, nf) == 0 &&
+	    sb_msg_decode(&m, pkt.buf, pkt.len) == 0) {
+		if (m.type == SB_C_CONFIG)
+			(void)config_apply_msg(&c->cfg, &m, err, sizeof(err));
+		else
+			session_hub_message(c, &m);
+	}
+	free(pl);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct fuzz_in in = { data, size };
+	unsigned opt = fuzz_byte(&in);
+	struct conn c = { .in_fd = -1, .out_fd = -1, .hub_fd = -1 };
+	struct client k = { 0 };
+	uint64_t now;
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0, sv) < 0)
+		abort();
+	c.hub_fd = sv[0];
+	c.hub_path = "/nonexistent/switchboard-fuzz/hub.sock";
+	config_defaults(&c.cfg);
+	c.cfg.ws_echo = opt & 1;
+	if (opt & 2)
+		c.cfg.xmlsocket_max = 64;
+	if (opt & 4)
+		c.cfg.ws_max_message = 200;
+	c.have_config = 1;
+	snprintf(c.remote, sizeof(c.remote), "127.0.0.1:4242");
+	buf_init(&c.in, HTTP_HEAD_MAX + 1);
+	buf_init(&c.out, c.cfg.outq_max);
+	buf_init(&c.hubq, HANDLER_HUBQ_MAX);
+	c.started_ms = c.last_rx_ms = now = now_ms();
+	c.mode = MODE_SNIFF;
+	c.deadline_ms = c.started_ms + c.cfg.connect_timeout * 1000ULL;
+
+	while (in.n > 0 && !(c.done && c.out.len == 0 && in.n < 3)) {
+		unsigned kind = fuzz_byte(&in);
+		size_t len = fuzz_u16(&in);
+
+		if (len > in.n)
+			len = in.n;
+		switch (kind % 8) {
+		case 0: case 1: case 2:
+			client_bytes(&c, in.p, len);
+			break;
+		case 3: case 4:
+			hub_says(&c, in.p, len);
+			break;
+		case 5:
+			now += (uint64_t)(len % 4096) * 100;
+			session_tick(&c, now);
+			break;
+		case 6:
+			if (!c.client_eof) {
+				c.client_eof = 1;
+				session_client_eof(&c);
+			}
+			break;
+		case 7:
+			if (c.hub_fd >= 0 && (len & 1))
+				session_hub_lost(&c);
+			break;
+		}
+		in.p += len;
+		in.n -= len;
+		if (c.hub_fd == sv[0])
+			hub_reads(sv[1]);
+		if (!(kind & 8))
+			client_reads(&c, &k);
+		/* conn_run(): done and flushed, the write side is shut. */
+		if (c.done && c.out.len == 0)
+			c.write_shut = 1;
+	}
+	client_reads(&c, &k);
+	if (c.hub_fd == sv[0])
+		hub_reads(sv[1]);
+	conn_free(&c);		/* closes sv[0] unless the hub was lost */
+	close(sv[1]);
+	return 0;
+}
