@@ -27,6 +27,8 @@ WSLOAD=$B/wsload
 mkdir -p "$B/bin"
 # Other work may rebuild build/ while this runs: use copies.
 cp "$ROOT/build/switchboard-hub" "$ROOT/build/switchboard-handler" "$B/bin/" || exit 1
+{ git -C "$ROOT" rev-parse --short HEAD
+  git -C "$ROOT" status --porcelain handler hub common | grep -q . && echo " (with uncommitted changes in handler/, hub/ or common/)"; } 2>/dev/null | tr -d '\n' >"$B/commit.txt"
 HUBBIN=$B/bin/switchboard-hub
 HANDLER=$B/bin/switchboard-handler
 : >"$RES"
