@@ -57,13 +57,17 @@ deliver(struct conn *c, const struct dbuf *d)
 {
 	size_t off = 0;
 
+	/* A connection on its way out gets nothing more (and the framing
+	 * is the session's, not the mode's: a closing WebSocket is still one). */
+	if (c->done)
+		return;
 	while (off < d->len) {
 		const char *m = d->buf + off;
 		size_t ml = strlen(m);
 
-		if (c->mode == MODE_WEBSOCKET && c->ws_kind == WSK_CHAT)
+		if (c->ws_active && c->ws_kind == WSK_CHAT)
 			ws_conn_send(&c->ws, sink(c), WS_OP_TEXT, m, ml);
-		else if (c->mode == MODE_WEBSOCKET)
+		else if (c->ws_active)
 			ws_conn_send(&c->ws, sink(c), WS_OP_BINARY, m, ml + 1);
 		else {
 			conn_write(c, m, ml);
