@@ -25,10 +25,13 @@
 #include "handler.h"
 
 /*
- * One datagram from the hub, one being packed for it (see handler.h on
- * why these are static).  Neither is used again before its use is over.
+ * What was just received (a datagram from the hub, or a read from the
+ * client: each is handled to the end before the next receive), and a
+ * message being packed for the hub.  See handler.h on why these are
+ * static; one page of each is all an idle handler touches.
  */
-static unsigned char hub_rx[SB_MSG_MAX];
+#define RX_SIZE	(SB_MSG_MAX > HANDLER_READ_CHUNK ? SB_MSG_MAX : HANDLER_READ_CHUNK)
+static unsigned char rx[RX_SIZE];
 static struct sb_packet hub_tx;
 
 /* The packet to build a message for the hub in (conn_hub_send copies it). */
@@ -225,7 +228,7 @@ int
 conn_hub_connect(struct conn *c, int quiet)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	unsigned char *dgram = hub_rx;
+	unsigned char *dgram = rx;
 	struct pollfd pfd;
 	struct sb_msg m;
 	char err[256];
@@ -255,7 +258,7 @@ conn_hub_connect(struct conn *c, int quiet)
 			    "at %s did not send its settings", c->hub_path);
 			goto fail;
 		}
-		n = recv(c->hub_fd, dgram, sizeof(hub_rx), 0);
+		n = recv(c->hub_fd, dgram, SB_MSG_MAX, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0 || sb_msg_decode(&m, dgram, (size_t)n) < 0 ||
@@ -336,14 +339,14 @@ conn_hub_reconnect(struct conn *c)
 static void
 hub_read(struct conn *c)
 {
-	unsigned char *dgram = hub_rx;
+	unsigned char *dgram = rx;
 	struct sb_msg m;
 	ssize_t n;
 	int i;
 
 	c->busy_ms = now_ms();
 	for (i = 0; i < 64 && c->hub_fd >= 0; i++) {
-		n = recv(c->hub_fd, dgram, sizeof(hub_rx), MSG_DONTWAIT | MSG_TRUNC);
+		n = recv(c->hub_fd, dgram, SB_MSG_MAX, MSG_DONTWAIT | MSG_TRUNC);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
 		    errno == EINTR))
 			return;
@@ -360,7 +363,7 @@ hub_read(struct conn *c)
 			session_hub_lost(c);
 			return;
 		}
-		if ((size_t)n > sizeof(hub_rx) ||
+		if ((size_t)n > SB_MSG_MAX ||
 		    sb_msg_decode(&m, dgram, (size_t)n) < 0) {
 			/* The hub is trusted: a bad datagram is a bug. */
 			sb_log(LOG_ERR, "malformed datagram from the hub (%zd "
@@ -383,11 +386,11 @@ hub_read(struct conn *c)
 static void
 client_read(struct conn *c)
 {
-	static unsigned char chunk[HANDLER_READ_CHUNK];
+	unsigned char *chunk = rx;
 	size_t off;
 	ssize_t n;
 
-	n = read(c->in_fd, chunk, sizeof(chunk));
+	n = read(c->in_fd, chunk, HANDLER_READ_CHUNK);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return;
