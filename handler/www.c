@@ -15,11 +15,15 @@
 	    ".balign 16\n"						\
 	    #sym "_data:\n"						\
 	    ".incbin \"" file "\"\n"					\
-	    ".global " #sym "_end\n"					\
 	    #sym "_end:\n"						\
 	    ".byte 0\n"							\
+	    ".balign 8\n"						\
+	    ".global " #sym "_size\n"					\
+	    #sym "_size:\n"						\
+	    ".quad " #sym "_end - " #sym "_data\n"			\
 	    ".previous\n");						\
-	extern const unsigned char sym##_data[], sym##_end[]
+	extern const unsigned char sym##_data[];			\
+	extern const unsigned long sym##_size
 
 WWW_EMBED(www_index, "handler/www/index.html");
 WWW_EMBED(www_app, "handler/www/app.js");
@@ -39,11 +43,11 @@ www_find(const char *path, size_t len)
 	assert(path != NULL);
 	if (files[0].data == NULL) {
 		files[0].data = www_index_data;
-		files[0].size = (size_t)(www_index_end - www_index_data);
+		files[0].size = www_index_size;
 		files[1].data = www_app_data;
-		files[1].size = (size_t)(www_app_end - www_app_data);
+		files[1].size = www_app_size;
 		files[2].data = www_style_data;
-		files[2].size = (size_t)(www_style_end - www_style_data);
+		files[2].size = www_style_size;
 	}
 	if (len == sizeof("/index.html") - 1 &&
 	    memcmp(path, "/index.html", len) == 0)

@@ -262,7 +262,7 @@ hroom_free(struct hroom *r)
 static struct hroom *
 hroom_find(struct history *h, const char *key)
 {
-	struct hroom k;
+	struct hroom k = { 0 };	/* only the key is compared */
 
 	if (strlcpy(k.key, key, sizeof(k.key)) >= sizeof(k.key))
 		return NULL;

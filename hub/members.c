@@ -441,7 +441,7 @@ members_free(struct members *ms)
 const struct member *
 members_find(const struct members *ms, const char *nick)
 {
-	struct member k;
+	struct member k = { 0 };	/* only the key is compared */
 
 	assert(ms != NULL && nick != NULL);
 	if (ms->count == 0 || strlen(nick) > MEMBERS_NICK_MAX)

@@ -66,10 +66,11 @@ static int
 name_check(const char *name, size_t max, int room, const char **why)
 {
 	const unsigned char *s = (const unsigned char *)name;
-	size_t len = strlen(name), n;
+	size_t len, n;
 	uint32_t c;
 
 	assert(name != NULL && why != NULL);
+	len = strlen(name);
 	if (len == 0) {
 		*why = room ? "Room name is empty" : "Nick is empty";
 		return -EINVAL;

@@ -231,7 +231,7 @@ hub_peer_gone(struct hub *h, struct peer *p, const char *reason)
 struct peer *
 hub_find_nick(struct hub *h, const char *nick)
 {
-	struct peer k;
+	struct peer k = { 0 };	/* only the key is compared */
 
 	nick_fold(k.key, sizeof(k.key), nick);
 	return RB_FIND(peer_nicks, &h->nicks, &k);
@@ -240,7 +240,7 @@ hub_find_nick(struct hub *h, const char *nick)
 struct room *
 hub_find_room(struct hub *h, const char *name)
 {
-	struct room k;
+	struct room k = { 0 };	/* only the key is compared */
 
 	nick_fold(k.key, sizeof(k.key), name);
 	return RB_FIND(rooms, &h->rooms, &k);
@@ -567,7 +567,7 @@ hub_hold_release(struct hub *h)
 {
 	struct held *x;
 	struct sb_msg m;
-	struct peer k, *p;
+	struct peer k = { 0 }, *p;
 
 	h->hold_until = 0;
 	while ((x = TAILQ_FIRST(&h->held)) != NULL) {

@@ -4,8 +4,8 @@
 # Usage: tests/run-checks.sh [--unit-only] UNIT_BINARY...
 # Suites: the cmocka unit tests (ASan+UBSan builds, given as arguments),
 # the Node integration tests (tests/integration/*.test.mjs, against the
-# sanitized programs), and the real-systemd tests (tests/systemd/*.test.sh,
-# TAP).
+# sanitized programs), lint (cppcheck), a short libFuzzer run of every
+# target, and the real-systemd tests (tests/systemd/*.test.sh, TAP).
 set -u
 cd "$(dirname "$0")/.."
 unit_only=0
@@ -46,6 +46,29 @@ if [ $unit_only -eq 0 ]; then
 	if [ $rc -ne 0 ] && ! grep -q '^# fail [1-9]' "$log"; then
 		echo "node --test exited with $rc"
 		failed=$((failed + 1))
+	fi
+
+	if [ -f tests/fuzz/fuzz.mk ]; then
+		echo "== lint (cppcheck)"
+		if make -s --no-print-directory lint; then
+			passed=$((passed + 1))
+		else
+			echo "lint: findings above"
+			failed=$((failed + 1))
+		fi
+		echo "== fuzzing (libFuzzer, a short run per target)"
+		: >"$log"
+		make -s --no-print-directory fuzz-check >"$log" 2>&1
+		rc=$?
+		cat "$log"
+		p=$(grep -cE '^[a-z_]+ +[0-9?]+ +[0-9?]+  ok$' "$log")
+		f=$(grep -cE '^[a-z_]+ +[0-9?]+ +[0-9?]+  FAILED' "$log")
+		passed=$((passed + p))
+		failed=$((failed + f))
+		if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
+			echo "fuzz-check exited with $rc"
+			failed=$((failed + 1))
+		fi
 	fi
 
 	for t in tests/systemd/*.test.sh; do
