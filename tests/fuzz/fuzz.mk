@@ -69,11 +69,7 @@ FUZZ_LIBS_members	= -lbsd -lcrypt
 FUZZ_TARGETS	= sniff http wsframe wsconn utf8 xmlsock dialect_text \
 		  dialect_xml dialect_json dialect_render proto_decode \
 		  proto_roundtrip config buf hub history members session
-# fuzz_session fails until handler/session.c frames what a closing
-# WebSocket session is sent (the deliver() fix in docs/hardening.md;
-# input tests/fuzz/repro/session-frames-after-close): make fuzz runs it,
-# make check leaves it out until then.
-FUZZ_CHECK_TARGETS ?= $(filter-out session,$(FUZZ_TARGETS))
+FUZZ_CHECK_TARGETS ?= $(FUZZ_TARGETS)
 FUZZ_BINS	= $(addprefix $(FUZZ_OUT)/fuzz_,$(FUZZ_TARGETS))
 FUZZ_HEADERS	= $(wildcard common/*.h handler/*.h hub/*.h tests/fuzz/*.h)
 
