@@ -102,7 +102,7 @@ DEB_BUILD	= gcc make pkg-config libsystemd-dev libbsd-dev libmd-dev \
 		  libexpat1-dev libjansson-dev libcrypt-dev libcmocka-dev \
 		  systemd
 DEB_TEST	= chromium haxe python3 iproute2 util-linux procps \
-		  netcat-openbsd curl clang-14 libclang-rt-14-dev cppcheck
+		  netcat-openbsd curl clang-14 libclang-rt-14-dev llvm-14 cppcheck
 NODE_STAMP	= node_modules/.package-lock.json
 
 deps-build:
