@@ -432,6 +432,11 @@ json_msg(struct dialect *d, const struct sb_msg *m, struct dbuf *b)
 		jev_set(&j, "history", json_true());
 	if (flags & DM_ANNOUNCE)
 		jev_set(&j, "announce", json_true());
+	/* The hub's epoch and this session's sequence: gaps are visible. */
+	if (m->epoch != 0) {
+		jev_set(&j, "epoch", json_integer((json_int_t)m->epoch));
+		jev_set(&j, "seq", json_integer((json_int_t)m->seq));
+	}
 	return jev_emit(&j, b);
 }
 

@@ -67,6 +67,8 @@ struct conn {
 	enum ws_kind	 ws_kind;
 	char		 remote[SB_REMOTE_MAX + 1];
 	uint64_t	 session;	/* from C_WELCOME */
+	uint32_t	 epoch;		/* the hub's, from its datagrams */
+	uint64_t	 seq;		/* last sequence number seen */
 	int		 hello_sent;
 
 	struct buf	 in;		/* client bytes not yet understood */

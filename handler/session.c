@@ -152,6 +152,25 @@ track_session(struct conn *c, const struct sb_msg *m)
 	}
 }
 
+/*
+ * Every datagram from the hub carries its epoch and the next number of
+ * this session's sequence: a number skipped is a message lost, which the
+ * hub never does while both sides live (docs/delivery.md).  Log it.
+ */
+static void
+check_sequence(struct conn *c, const struct sb_msg *m)
+{
+	if (m->epoch == 0)
+		return;
+	if (m->epoch == c->epoch && m->seq != c->seq + 1)
+		sb_log(LOG_WARNING, "hub epoch %lu: sequence %llu after %llu "
+		    "(%s)", (unsigned long)m->epoch, (unsigned long long)m->seq,
+		    (unsigned long long)c->seq, m->seq <= c->seq ? "duplicate" :
+		    "gap");
+	c->epoch = m->epoch;
+	c->seq = m->seq;
+}
+
 /* One complete chat message from the client, in its dialect. */
 static void
 chat_message(struct conn *c, const char *msg, size_t len)
@@ -387,6 +406,7 @@ session_hub_message(struct conn *c, const struct sb_msg *m)
 		break;
 	}
 	track_session(c, m);
+	check_sequence(c, m);
 	if (!c->dialect_set) {
 		if (m->type == SB_C_CLOSE) {
 			/* Refused before it said anything (server full). */

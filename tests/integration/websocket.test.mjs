@@ -57,6 +57,12 @@ describe('WebSocket endpoints', () => {
     const pm = await a.next({ type: 'msg', from: 'ben' });
     assert.equal(pm.to, 'ann');
     assert.equal(pm.text, 'hi ann "quoted" <b>');
+    assert.ok(Number.isInteger(pm.epoch) && pm.epoch > 0, 'hub epoch on the event');
+    const echo = await b.next({ type: 'msg', from: 'ben' });
+    b.send({ type: 'msg', to: 'ann', text: 'second' });
+    const echo2 = await b.next({ type: 'msg', text: 'second' });
+    assert.equal(echo2.epoch, echo.epoch);
+    assert.equal(echo2.seq, echo.seq + 1, 'the session sequence grows by one');
     b.send({ type: 'join', room: 'lobby' });
     await b.next({ type: 'join', nick: 'ben' });
     b.send({ type: 'say', room: 'lobby', text: 'room text' });

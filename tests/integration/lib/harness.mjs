@@ -177,6 +177,9 @@ export async function startSwitchboard(opts = {}) {
       rmSync(dir, { recursive: true, force: true });
       const bad = [hubLog, handlerLog].find((l) => SANITIZER.test(l));
       if (bad) throw new Error(`sanitizer report:\n${bad}`);
+      // Handlers log a skipped or repeated hub sequence number.
+      const seq = /sequence \d+ after \d+ \((gap|duplicate)\)/.exec(handlerLog);
+      if (seq) throw new Error(`a handler saw a hub ${seq[1]}: ${seq[0]}`);
     },
   };
 }
