@@ -14,60 +14,9 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "../../handler/dialect.h"
 
-static struct dialect D;
-static struct sb_packet P;
-static struct dbuf R;
-static struct sb_packet MP;
-static struct sb_msg M;
-
-static int
-setup(void **state)
-{
-	dialect_init(&D, DIALECT_JSON);
-	dbuf_init(&R, DIALECT_OUT_MAX);
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	dialect_free(&D);
-	dbuf_free(&R);
-	return 0;
-}
-
-static int
-parsen(const char *s, size_t n)
-{
-	dbuf_truncate(&R, 0);
-	return dialect_parse(&D, s, n, &P, &R);
-}
-
-static int
-parse(const char *s)
-{
-	return parsen(s, strlen(s));
-}
-
-static void
-expect_cmd(const char *js, enum sb_type type, size_t n, ...)
-{
-	struct sb_msg m;
-	va_list ap;
-	size_t i;
-
-	assert_int_equal(parse(js), DIALECT_TO_HUB);
-	assert_int_equal(R.len, 0);
-	assert_int_equal(sb_msg_decode(&m, P.buf, P.len), 0);
-	assert_int_equal(m.type, type);
-	assert_int_equal(m.nfields, n);
-	va_start(ap, n);
-	for (i = 0; i < n; i++)
-		assert_string_equal(m.field[i], va_arg(ap, const char *));
-	va_end(ap);
-}
+#define TEST_DIALECT	DIALECT_JSON
+#include "dialect_test.h"
 
 /* Is s "YYYY-MM-DDTHH:MM:SSZ"? */
 static int
@@ -154,7 +103,8 @@ build(enum sb_type type, ...)
 	while ((f[n] = va_arg(ap, const char *)) != NULL)
 		n++;
 	va_end(ap);
-	assert_int_equal(sb_msg_encode(&MP, type, 1, 1, 1, f, n), 0);
+	/* Epoch 0: no "epoch"/"seq" fields (t_render_epoch_seq has them). */
+	assert_int_equal(sb_msg_encode(&MP, type, 1, 0, 0, f, n), 0);
 	assert_int_equal(sb_msg_decode(&M, MP.buf, MP.len), 0);
 }
 
@@ -508,6 +458,19 @@ t_escaping(void **state)
 	    "Unknown type \\\"?\\\"");
 }
 
+/* A msg from the hub carries its epoch and the session's sequence. */
+static void
+t_render_epoch_seq(void **state)
+{
+	const char *f[] = { "room", "bob", "", "lobby", "hi", "0", "" };
+
+	assert_int_equal(sb_msg_encode(&MP, SB_C_MSG, 1, 7, 42, f, 7), 0);
+	assert_int_equal(sb_msg_decode(&M, MP.buf, MP.len), 0);
+	expect_render("{\"type\":\"msg\",\"time\":\"1970-01-01T00:00:00Z\","
+	    "\"from\":\"bob\",\"room\":\"lobby\",\"text\":\"hi\","
+	    "\"epoch\":7,\"seq\":42}");
+}
+
 int
 main(void)
 {
@@ -515,7 +478,7 @@ main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(t_commands), T(t_bad_fields), T(t_bad_json), T(t_seed003),
 		T(t_render_presence), T(t_render_msg), T(t_render_seed003),
-		T(t_render_lists), T(t_escaping),
+		T(t_render_lists), T(t_escaping), T(t_render_epoch_seq),
 #undef T
 	};
 

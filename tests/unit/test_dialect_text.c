@@ -13,60 +13,9 @@
 
 #include <cmocka.h>
 
-#include "../../handler/dialect.h"
 
-static struct dialect D;
-static struct sb_packet P;
-static struct dbuf R;		/* replies and renders */
-static struct sb_packet MP;	/* the hub message being rendered */
-static struct sb_msg M;
-
-static int
-setup(void **state)
-{
-	dialect_init(&D, DIALECT_TEXT);
-	dbuf_init(&R, DIALECT_OUT_MAX);
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	dialect_free(&D);
-	dbuf_free(&R);
-	return 0;
-}
-
-static int
-parsen(const char *s, size_t n)
-{
-	dbuf_truncate(&R, 0);
-	return dialect_parse(&D, s, n, &P, &R);
-}
-
-static int
-parse(const char *s)
-{
-	return parsen(s, strlen(s));
-}
-
-static void
-expect_cmd(const char *line, enum sb_type type, size_t n, ...)
-{
-	struct sb_msg m;
-	va_list ap;
-	size_t i;
-
-	assert_int_equal(parse(line), DIALECT_TO_HUB);
-	assert_int_equal(R.len, 0);
-	assert_int_equal(sb_msg_decode(&m, P.buf, P.len), 0);
-	assert_int_equal(m.type, type);
-	assert_int_equal(m.nfields, n);
-	va_start(ap, n);
-	for (i = 0; i < n; i++)
-		assert_string_equal(m.field[i], va_arg(ap, const char *));
-	va_end(ap);
-}
+#define TEST_DIALECT	DIALECT_TEXT
+#include "dialect_test.h"
 
 /* The reply must be exactly one <error value="TEXT" code="CODE" />. */
 static void

@@ -1,0 +1,66 @@
+/*
+ * What the three dialect unit tests share: one session of the dialect
+ * named by TEST_DIALECT, its parse result and reply, and the check that a
+ * client message becomes exactly the expected hub message.  Included by
+ * test_dialect_text.c, test_dialect_xml.c and test_dialect_json.c (after
+ * <cmocka.h>); every function is static to the including file.
+ */
+#ifndef SB_DIALECT_TEST_H
+#define SB_DIALECT_TEST_H
+
+#include "../../handler/dialect.h"
+
+static struct dialect D;
+static struct sb_packet P;
+static struct dbuf R;		/* replies and renders */
+static struct sb_packet MP;	/* the hub message being rendered */
+static struct sb_msg M;
+
+static int
+setup(void **state)
+{
+	dialect_init(&D, TEST_DIALECT);
+	dbuf_init(&R, DIALECT_OUT_MAX);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	dialect_free(&D);
+	dbuf_free(&R);
+	return 0;
+}
+
+static int
+parsen(const char *s, size_t n)
+{
+	dbuf_truncate(&R, 0);
+	return dialect_parse(&D, s, n, &P, &R);
+}
+
+static int
+parse(const char *s)
+{
+	return parsen(s, strlen(s));
+}
+
+static void
+expect_cmd(const char *input, enum sb_type type, size_t n, ...)
+{
+	struct sb_msg m;
+	va_list ap;
+	size_t i;
+
+	assert_int_equal(parse(input), DIALECT_TO_HUB);
+	assert_int_equal(R.len, 0);
+	assert_int_equal(sb_msg_decode(&m, P.buf, P.len), 0);
+	assert_int_equal(m.type, type);
+	assert_int_equal(m.nfields, n);
+	va_start(ap, n);
+	for (i = 0; i < n; i++)
+		assert_string_equal(m.field[i], va_arg(ap, const char *));
+	va_end(ap);
+}
+
+#endif /* SB_DIALECT_TEST_H */
