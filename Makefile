@@ -119,7 +119,7 @@ deps-test: deps-build
 
 demo: deps-build
 	@$(MAKE) --no-print-directory all
-	@sh tests/demo.sh
+	@bash tests/demo.sh
 
 check: deps-test
 	@$(MAKE) --no-print-directory all asan $(UNIT_BINS)
