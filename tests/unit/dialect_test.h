@@ -63,4 +63,51 @@ expect_cmd(const char *input, enum sb_type type, size_t n, ...)
 	va_end(ap);
 }
 
+/*
+ * Build the hub message `type` from NULL-terminated fields into M.  Epoch
+ * 0: JSON events then carry no "epoch"/"seq" (test_dialect_json.c has a
+ * test with them).
+ */
+static void
+build(enum sb_type type, ...)
+{
+	const char *f[SB_FIELDS_MAX];
+	size_t n = 0;
+	va_list ap;
+
+	va_start(ap, type);
+	while ((f[n] = va_arg(ap, const char *)) != NULL)
+		n++;
+	va_end(ap);
+	assert_int_equal(sb_msg_encode(&MP, type, 1, 0, 0, f, n), 0);
+	assert_int_equal(sb_msg_decode(&M, MP.buf, MP.len), 0);
+}
+
+static int
+render(void)
+{
+	dbuf_truncate(&R, 0);
+	return dialect_render(&D, &M, &R);
+}
+
+/* Render M; it must give exactly the one message `want`. */
+static void
+expect_render(const char *want)
+{
+	assert_int_equal(render(), 1);
+	assert_string_equal(R.buf, want);
+	assert_int_equal(R.len, strlen(want) + 1);
+}
+
+/* How often `needle` occurs in `hay`. */
+static __attribute__((unused)) size_t
+count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	while ((hay = strstr(hay, needle)) != NULL)
+		n++, hay++;
+	return n;
+}
+
 #endif /* SB_DIALECT_TEST_H */

@@ -92,38 +92,6 @@ expect_bad_prefix(const char *js, size_t n, const char *prefix)
 	json_decref(o);
 }
 
-static void
-build(enum sb_type type, ...)
-{
-	const char *f[SB_FIELDS_MAX];
-	size_t n = 0;
-	va_list ap;
-
-	va_start(ap, type);
-	while ((f[n] = va_arg(ap, const char *)) != NULL)
-		n++;
-	va_end(ap);
-	/* Epoch 0: no "epoch"/"seq" fields (t_render_epoch_seq has them). */
-	assert_int_equal(sb_msg_encode(&MP, type, 1, 0, 0, f, n), 0);
-	assert_int_equal(sb_msg_decode(&M, MP.buf, MP.len), 0);
-}
-
-static int
-render(void)
-{
-	dbuf_truncate(&R, 0);
-	return dialect_render(&D, &M, &R);
-}
-
-/* Render M: one message, exactly `want` (for events with a fixed time). */
-static void
-expect_render(const char *want)
-{
-	assert_int_equal(render(), 1);
-	assert_string_equal(R.buf, want);
-	assert_int_equal(R.len, strlen(want) + 1);
-}
-
 /* Render M: one message, `want` apart from its time. */
 static void
 expect_render_event(const char *want)

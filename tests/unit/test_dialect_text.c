@@ -36,48 +36,6 @@ expect_bad(const char *line, size_t n, const char *text, const char *code)
 	expect_error(text, code);
 }
 
-/* Build the hub message `type` from NULL-terminated fields into M. */
-static void
-build(enum sb_type type, ...)
-{
-	const char *f[SB_FIELDS_MAX];
-	size_t n = 0;
-	va_list ap;
-
-	va_start(ap, type);
-	while ((f[n] = va_arg(ap, const char *)) != NULL)
-		n++;
-	va_end(ap);
-	assert_int_equal(sb_msg_encode(&MP, type, 1, 1, 1, f, n), 0);
-	assert_int_equal(sb_msg_decode(&M, MP.buf, MP.len), 0);
-}
-
-static int
-render(void)
-{
-	dbuf_truncate(&R, 0);
-	return dialect_render(&D, &M, &R);
-}
-
-/* Render M; it must give exactly the one message `want`. */
-static void
-expect_render(const char *want)
-{
-	assert_int_equal(render(), 1);
-	assert_string_equal(R.buf, want);
-	assert_int_equal(R.len, strlen(want) + 1);
-}
-
-static size_t
-count(const char *hay, const char *needle)
-{
-	size_t n = 0;
-
-	while ((hay = strstr(hay, needle)) != NULL)
-		n++, hay++;
-	return n;
-}
-
 /* ---- parsing ---- */
 
 static void

@@ -49,46 +49,6 @@ expect_error_prefix(const char *xml, size_t n, const char *prefix,
 	assert_memory_equal(R.buf, want, strlen(want));
 }
 
-static void
-build(enum sb_type type, ...)
-{
-	const char *f[SB_FIELDS_MAX];
-	size_t n = 0;
-	va_list ap;
-
-	va_start(ap, type);
-	while ((f[n] = va_arg(ap, const char *)) != NULL)
-		n++;
-	va_end(ap);
-	assert_int_equal(sb_msg_encode(&MP, type, 1, 1, 1, f, n), 0);
-	assert_int_equal(sb_msg_decode(&M, MP.buf, MP.len), 0);
-}
-
-static int
-render(void)
-{
-	dbuf_truncate(&R, 0);
-	return dialect_render(&D, &M, &R);
-}
-
-static void
-expect_render(const char *want)
-{
-	assert_int_equal(render(), 1);
-	assert_string_equal(R.buf, want);
-	assert_int_equal(R.len, strlen(want) + 1);
-}
-
-static size_t
-count(const char *hay, const char *needle)
-{
-	size_t n = 0;
-
-	while ((hay = strstr(hay, needle)) != NULL)
-		n++, hay++;
-	return n;
-}
-
 /* ---- parsing ---- */
 
 static void
