@@ -61,8 +61,8 @@ if [ $unit_only -eq 0 ]; then
 		make -s --no-print-directory fuzz-check >"$log" 2>&1
 		rc=$?
 		cat "$log"
-		p=$(grep -cE '^[a-z_]+ +[0-9?]+ +[0-9?]+  ok$' "$log")
-		f=$(grep -cE '^[a-z_]+ +[0-9?]+ +[0-9?]+  FAILED' "$log")
+		p=$(grep -cE '^[a-z0-9_]+ +[0-9?]+ +[0-9?]+  ok$' "$log")
+		f=$(grep -cE '^[a-z0-9_]+ +[0-9?]+ +[0-9?]+  FAILED' "$log")
 		passed=$((passed + p))
 		failed=$((failed + f))
 		if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
