@@ -698,3 +698,42 @@ dialect_is_self(const struct dialect *d, const char *nick)
 	assert(d != NULL && nick != NULL);
 	return d->nick[0] != '\0' && strcmp(d->nick, nick) == 0;
 }
+
+/* Append ` name="value"` with the value escaped for XML. */
+void
+dialect_attr(struct dbuf *b, const char *name, const char *v, size_t len)
+{
+	dbuf_addf(b, " %s=\"", name);
+	dialect_xml_escape(b, v, len);
+	dbuf_add(b, "\"", 1);
+}
+
+/* dialect_attr() of field i of m. */
+void
+dialect_fattr(struct dbuf *b, const char *name, const struct sb_msg *m,
+    size_t i)
+{
+	assert(i < m->nfields);
+	dialect_attr(b, name, m->field[i], m->flen[i]);
+}
+
+/*
+ * One empty element, `<elem a="field" ... />`, from (attribute name,
+ * field index as an int) pairs ending with NULL; then ends the message.  Returns
+ * what dialect_end() returns.
+ */
+int
+dialect_element(struct dbuf *b, const char *elem, const struct sb_msg *m,
+    ...)
+{
+	const char *name;
+	va_list ap;
+
+	dbuf_addf(b, "<%s", elem);
+	va_start(ap, m);
+	while ((name = va_arg(ap, const char *)) != NULL)
+		dialect_fattr(b, name, m, (size_t)va_arg(ap, int));
+	va_end(ap);
+	dbuf_addstr(b, " />");
+	return dialect_end(b);
+}

@@ -109,6 +109,11 @@ int	dialect_pack(struct dialect *, struct sb_packet *, enum sb_type,
 int	dialect_utf8_valid(const char *, size_t);
 size_t	dialect_clip(const char *, size_t, size_t);
 int	dialect_xml_escape(struct dbuf *, const char *, size_t);
+void	dialect_attr(struct dbuf *, const char *, const char *, size_t);
+void	dialect_fattr(struct dbuf *, const char *, const struct sb_msg *,
+	    size_t);
+int	dialect_element(struct dbuf *, const char *, const struct sb_msg *,
+	    ...);
 int	dialect_end(struct dbuf *);
 time_t	dialect_msg_time(const struct sb_msg *, size_t);
 void	dialect_hms(time_t, char[9]);

@@ -204,23 +204,6 @@ dialect_text_parse(struct dialect *d, const char *msg, size_t len,
 	}
 }
 
-/* Append ` name="value"` with the value escaped. */
-static void
-text_attr(struct dbuf *b, const char *name, const char *v, size_t len)
-{
-	dbuf_addf(b, " %s=\"", name);
-	dialect_xml_escape(b, v, len);
-	dbuf_add(b, "\"", 1);
-}
-
-/* text_attr() of field i of m. */
-static void
-text_fattr(struct dbuf *b, const char *name, const struct sb_msg *m,
-    size_t i)
-{
-	text_attr(b, name, m->field[i], m->flen[i]);
-}
-
 /* `<nick aid="N" name="N" />` for each word of a space-separated list. */
 static void
 text_nicks(struct dbuf *b, const char *list, size_t len)
@@ -230,8 +213,8 @@ text_nicks(struct dbuf *b, const char *list, size_t len)
 
 	while (dialect_word_next(&p, list + len, &w, &wl)) {
 		dbuf_addstr(b, "<nick");
-		text_attr(b, "aid", w, wl);
-		text_attr(b, "name", w, wl);
+		dialect_attr(b, "aid", w, wl);
+		dialect_attr(b, "name", w, wl);
 		dbuf_addstr(b, " />");
 	}
 }
@@ -243,8 +226,8 @@ dialect_text_error(struct dialect *d, struct dbuf *b,
 {
 	assert(b != NULL && e != NULL);
 	dbuf_addstr(b, "<error");
-	text_attr(b, "value", e->text, strlen(e->text));
-	text_attr(b, "code", e->code, strlen(e->code));
+	dialect_attr(b, "value", e->text, strlen(e->text));
+	dialect_attr(b, "code", e->code, strlen(e->code));
 	dbuf_addstr(b, " />");
 	return dialect_end(b);
 }
@@ -261,18 +244,18 @@ text_msg(const struct sb_msg *m, struct dbuf *b)
 	dialect_hms(dialect_msg_time(m, 5), hms);
 	dbuf_addstr(b, "<msg");
 	if (flags & DM_ANNOUNCE)
-		text_attr(b, "aid", "", 0);
+		dialect_attr(b, "aid", "", 0);
 	else
-		text_fattr(b, "aid", m, 1);
-	text_attr(b, "time", hms, strlen(hms));
-	text_fattr(b, "msg", m, 4);
+		dialect_fattr(b, "aid", m, 1);
+	dialect_attr(b, "time", hms, strlen(hms));
+	dialect_fattr(b, "msg", m, 4);
 	if (flags & DM_ANNOUNCE)
-		text_attr(b, "from", "", 0);
+		dialect_attr(b, "from", "", 0);
 	else
-		text_fattr(b, "from", m, 1);
-	text_fattr(b, "to", m, 2);
+		dialect_fattr(b, "from", m, 1);
+	dialect_fattr(b, "to", m, 2);
 	if (m->flen[3] > 0)
-		text_fattr(b, "room", m, 3);
+		dialect_fattr(b, "room", m, 3);
 	if (flags & DM_ACTION)
 		dbuf_addstr(b, " action=\"1\"");
 	if (flags & DM_HISTORY)
@@ -294,7 +277,7 @@ text_rooms(const struct sb_msg *m, struct dbuf *b)
 		if (dialect_room_split(w, wl, &nl, &count) < 0)
 			return -EBADMSG;
 		dbuf_addstr(b, "<room");
-		text_attr(b, "id", w, nl);
+		dialect_attr(b, "id", w, nl);
 		dbuf_addf(b, " count=\"%lu\" />", count);
 	}
 	dbuf_addstr(b, "</rooms>");
@@ -315,28 +298,22 @@ dialect_text_render(struct dialect *d, const struct sb_msg *m,
 	case SB_C_IDENTIFIED:
 	case SB_C_LOGIN:
 		dbuf_addstr(b, m->type == SB_C_LOGIN ? "<login" : "<identify");
-		text_fattr(b, "aid", m, 0);
-		text_fattr(b, "name", m, 1);
+		dialect_fattr(b, "aid", m, 0);
+		dialect_fattr(b, "name", m, 1);
 		dbuf_addstr(b, " />");
 		return dialect_end(b);
 	case SB_C_QUIT:
-		dbuf_addstr(b, "<quit");
-		text_fattr(b, "aid", m, 0);
-		text_fattr(b, "reason", m, 1);
-		dbuf_addstr(b, " />");
-		return dialect_end(b);
+		return dialect_element(b, "quit", m, "aid", 0, "reason", 1,
+		    NULL);
 	case SB_C_MSG:
 		return text_msg(m, b);
 	case SB_C_ERROR:
-		dbuf_addstr(b, "<error");
-		text_fattr(b, "value", m, 1);
-		text_fattr(b, "code", m, 0);
-		dbuf_addstr(b, " />");
-		return dialect_end(b);
+		return dialect_element(b, "error", m, "value", 1, "code", 0,
+		    NULL);
 	case SB_C_NICKLIST:
 		dbuf_addstr(b, "<nicklist");
 		if (m->flen[2] > 0)
-			text_fattr(b, "room", m, 2);
+			dialect_fattr(b, "room", m, 2);
 		dbuf_addstr(b, ">");
 		text_nicks(b, m->field[1], m->flen[1]);
 		dbuf_addstr(b, "</nicklist>");
@@ -345,8 +322,8 @@ dialect_text_render(struct dialect *d, const struct sb_msg *m,
 		return text_rooms(m, b);
 	case SB_C_JOINED:
 		dbuf_addstr(b, "<join");
-		text_fattr(b, "room", m, 0);
-		text_fattr(b, "aid", m, 1);
+		dialect_fattr(b, "room", m, 0);
+		dialect_fattr(b, "aid", m, 1);
 		if (m->flen[2] == 0) {
 			dbuf_addstr(b, " />");
 			return dialect_end(b);
@@ -356,30 +333,19 @@ dialect_text_render(struct dialect *d, const struct sb_msg *m,
 		dbuf_addstr(b, "</join>");
 		return dialect_end(b);
 	case SB_C_PARTED:
-		dbuf_addstr(b, "<part");
-		text_fattr(b, "room", m, 0);
-		text_fattr(b, "aid", m, 1);
-		text_fattr(b, "reason", m, 2);
-		dbuf_addstr(b, " />");
-		return dialect_end(b);
+		return dialect_element(b, "part", m, "room", 0, "aid", 1,
+		    "reason", 2, NULL);
 	case SB_C_NICKCHANGE:
-		dbuf_addstr(b, "<nick");
-		text_fattr(b, "old", m, 0);
-		text_fattr(b, "new", m, 1);
-		dbuf_addstr(b, " />");
-		return dialect_end(b);
+		return dialect_element(b, "nick", m, "old", 0, "new", 1, NULL);
 	case SB_C_PONG:
 	case SB_C_PING:
 		dbuf_addstr(b, m->type == SB_C_PONG ? "<pong" : "<ping");
-		text_fattr(b, "token", m, 0);
+		dialect_fattr(b, "token", m, 0);
 		dbuf_addstr(b, " />");
 		return dialect_end(b);
 	case SB_C_CLOSE:
-		dbuf_addstr(b, "<close");
-		text_fattr(b, "code", m, 0);
-		text_fattr(b, "reason", m, 1);
-		dbuf_addstr(b, " />");
-		return dialect_end(b);
+		return dialect_element(b, "close", m, "code", 0, "reason", 1,
+		    NULL);
 	default:
 		return -EBADMSG;
 	}

@@ -354,22 +354,6 @@ dialect_xml_parse(struct dialect *d, const char *msg, size_t len,
 	return r;
 }
 
-/* Append ` name="value"` with the value escaped. */
-static void
-xml_attr_out(struct dbuf *b, const char *name, const char *v, size_t len)
-{
-	dbuf_addf(b, " %s=\"", name);
-	dialect_xml_escape(b, v, len);
-	dbuf_add(b, "\"", 1);
-}
-
-static void
-xml_fattr(struct dbuf *b, const char *name, const struct sb_msg *m,
-    size_t i)
-{
-	xml_attr_out(b, name, m->field[i], m->flen[i]);
-}
-
 /*
  * An error: <login ok="0" error="TEXT" code="CODE" /> when it answers a
  * login, <error code="CODE">TEXT</error> otherwise.
@@ -380,12 +364,12 @@ xml_error(struct dbuf *b, const char *code, size_t clen, const char *text,
 {
 	if (login) {
 		dbuf_addstr(b, "<login ok=\"0\"");
-		xml_attr_out(b, "error", text, tlen);
-		xml_attr_out(b, "code", code, clen);
+		dialect_attr(b, "error", text, tlen);
+		dialect_attr(b, "code", code, clen);
 		dbuf_addstr(b, " />");
 	} else {
 		dbuf_addstr(b, "<error");
-		xml_attr_out(b, "code", code, clen);
+		dialect_attr(b, "code", code, clen);
 		dbuf_addstr(b, ">");
 		dialect_xml_escape(b, text, tlen);
 		dbuf_addstr(b, "</error>");
@@ -412,7 +396,7 @@ xml_users(struct dbuf *b, const char *list, size_t len)
 
 	while (dialect_word_next(&p, list + len, &w, &wl)) {
 		dbuf_addstr(b, "<user");
-		xml_attr_out(b, "id", w, wl);
+		dialect_attr(b, "id", w, wl);
 		dbuf_addstr(b, ">");
 		dialect_xml_escape(b, w, wl);
 		dbuf_addstr(b, "</user>");
@@ -425,7 +409,7 @@ xml_notice(struct dbuf *b, const struct sb_msg *m, const char *what,
     int reason)
 {
 	dbuf_addstr(b, "<msg from_id=\"0\"");
-	xml_fattr(b, "room_id", m, 0);
+	dialect_fattr(b, "room_id", m, 0);
 	dbuf_addstr(b, ">*");
 	dialect_xml_escape(b, m->field[1], m->flen[1]);
 	dbuf_addf(b, " has %s", what);
@@ -452,11 +436,11 @@ xml_msg(const struct sb_msg *m, struct dbuf *b)
 	if (flags & DM_ANNOUNCE)
 		dbuf_addstr(b, " from_id=\"0\"");
 	else
-		xml_fattr(b, "from_id", m, 1);
+		dialect_fattr(b, "from_id", m, 1);
 	if (m->flen[3] > 0)
-		xml_fattr(b, "room_id", m, 3);
+		dialect_fattr(b, "room_id", m, 3);
 	else if (m->flen[2] > 0)
-		xml_fattr(b, "to", m, 2);
+		dialect_fattr(b, "to", m, 2);
 	dbuf_addf(b, " time=\"%s\"", hms);
 	if (flags & DM_ACTION)
 		dbuf_addstr(b, " action=\"1\"");
@@ -481,7 +465,7 @@ xml_rooms(const struct sb_msg *m, struct dbuf *b)
 		if (dialect_room_split(w, wl, &nl, &count) < 0)
 			return -EBADMSG;
 		dbuf_addstr(b, "<room");
-		xml_attr_out(b, "id", w, nl);
+		dialect_attr(b, "id", w, nl);
 		dbuf_addf(b, " count=\"%lu\">", count);
 		dialect_xml_escape(b, w, nl);
 		dbuf_addstr(b, "</room>");
@@ -501,32 +485,26 @@ dialect_xml_render(struct dialect *d, const struct sb_msg *m, struct dbuf *b)
 	switch (m->type) {
 	case SB_C_IDENTIFIED:
 		dbuf_addstr(b, "<login ok=\"1\"");
-		xml_fattr(b, "id", m, 2);
-		xml_fattr(b, "nick", m, 0);
-		xml_fattr(b, "name", m, 1);
+		dialect_fattr(b, "id", m, 2);
+		dialect_fattr(b, "nick", m, 0);
+		dialect_fattr(b, "name", m, 1);
 		dbuf_addstr(b, " />");
 		return dialect_end(b);
 	case SB_C_ERROR:
 		return xml_error(b, m->field[0], m->flen[0], m->field[1],
 		    m->flen[1], d->identify_pending);
 	case SB_C_LOGIN:
-		dbuf_addstr(b, "<user_login");
-		xml_fattr(b, "id", m, 0);
-		xml_fattr(b, "name", m, 1);
-		dbuf_addstr(b, " />");
-		return dialect_end(b);
+		return dialect_element(b, "user_login", m, "id", 0, "name", 1,
+		    NULL);
 	case SB_C_QUIT:
-		dbuf_addstr(b, "<user_quit");
-		xml_fattr(b, "id", m, 0);
-		xml_fattr(b, "reason", m, 1);
-		dbuf_addstr(b, " />");
-		return dialect_end(b);
+		return dialect_element(b, "user_quit", m, "id", 0, "reason", 1,
+		    NULL);
 	case SB_C_MSG:
 		return xml_msg(m, b);
 	case SB_C_NICKLIST:
 		dbuf_addstr(b, "<users");
 		if (m->flen[2] > 0)
-			xml_fattr(b, "room_id", m, 2);
+			dialect_fattr(b, "room_id", m, 2);
 		dbuf_addstr(b, ">");
 		xml_users(b, m->field[1], m->flen[1]);
 		dbuf_addstr(b, "</users>");
@@ -537,7 +515,7 @@ dialect_xml_render(struct dialect *d, const struct sb_msg *m, struct dbuf *b)
 		if (!dialect_is_self(d, m->field[1]))
 			return xml_notice(b, m, "entered", 0);
 		dbuf_addstr(b, "<joined");
-		xml_fattr(b, "room_id", m, 0);
+		dialect_fattr(b, "room_id", m, 0);
 		dbuf_addstr(b, ">");
 		xml_users(b, m->field[2], m->flen[2]);
 		dbuf_addstr(b, "</joined>");
@@ -545,29 +523,19 @@ dialect_xml_render(struct dialect *d, const struct sb_msg *m, struct dbuf *b)
 	case SB_C_PARTED:
 		if (!dialect_is_self(d, m->field[1]))
 			return xml_notice(b, m, "left", 1);
-		dbuf_addstr(b, "<parted");
-		xml_fattr(b, "room_id", m, 0);
-		xml_fattr(b, "reason", m, 2);
-		dbuf_addstr(b, " />");
-		return dialect_end(b);
+		return dialect_element(b, "parted", m, "room_id", 0,
+		    "reason", 2, NULL);
 	case SB_C_NICKCHANGE:
-		dbuf_addstr(b, "<nick");
-		xml_fattr(b, "old", m, 0);
-		xml_fattr(b, "new", m, 1);
-		dbuf_addstr(b, " />");
-		return dialect_end(b);
+		return dialect_element(b, "nick", m, "old", 0, "new", 1, NULL);
 	case SB_C_PONG:
 	case SB_C_PING:
 		dbuf_addstr(b, m->type == SB_C_PONG ? "<pong" : "<ping");
-		xml_fattr(b, "token", m, 0);
+		dialect_fattr(b, "token", m, 0);
 		dbuf_addstr(b, " />");
 		return dialect_end(b);
 	case SB_C_CLOSE:
-		dbuf_addstr(b, "<close");
-		xml_fattr(b, "code", m, 0);
-		xml_fattr(b, "reason", m, 1);
-		dbuf_addstr(b, " />");
-		return dialect_end(b);
+		return dialect_element(b, "close", m, "code", 0, "reason", 1,
+		    NULL);
 	default:
 		return -EBADMSG;
 	}
