@@ -126,7 +126,7 @@ for (const n of Ns) {
     n === Nbig ? `p95 ${fmt(bRatio, 2)} × Node (target ≤ 2.5, loss 0)` : '']));
 }
 table.push(row([`ramp: N clients log in and join the room, s (N = ${Ns.join(', ')})`, Ns.map((n) => fmt(F.sb[`ramp${n}`], 2)).join(', '), 'n/a',
-  Ns.map((n) => fmt(F.node[`ramp${n}`], 2)).join(', '), 'Switchboard announces every login and join to the others']));
+  Ns.map((n) => fmt(F.node[`ramp${n}`], 2)).join(', '), 'Switchboard announces logins and joins to the others up to presence_max (250)']));
 for (const n of Ns) {
   table.push(row([`throughput N=${n}, 4 in flight: deliveries/s (server CPU µs/delivery)`, `${fmt(F.sb[`t${n}`])} (${fmt(F.sb[`c${n}`], 2)})`, 'n/a', `${fmt(F.node[`t${n}`])} (${fmt(F.node[`c${n}`], 2)})`,
     n === Nbig ? `${fmt(tRatio, 2)} × Node (target ≥ 0.5)` : '']));
@@ -251,7 +251,8 @@ ${analysis}
 * **Node ws**: \`bench/ws-server.mjs\`, one process: \`/echo\`, and \`/chat\`
   with the subset of the JSON dialect the load generator uses (login,
   join, say → msg to everyone, the sender included).  It sends no presence
-  notices; Switchboard does (login and join are announced to others).
+  notices; Switchboard does (logins and joins are announced to others
+  while the server and the room have at most presence_max = 250).
 * **Load generator**: \`bench/wsload.c\`, one epoll process, many
   connections, \`CLOCK_MONOTONIC\` timestamps carried in the message text.
   * churn: connect, handshake (latency = connect() to the 101), close

@@ -31,6 +31,7 @@ struct sb_config {
 	char		rooms[1024];		/* rooms that always exist */
 	int		room_create;		/* join creates a room */
 	unsigned	max_rooms;
+	unsigned	presence_max;		/* presence told one by one up to */
 	unsigned	history;		/* messages kept per room */
 	int		transcript;		/* log message text */
 	unsigned	flood_rate;		/* messages per 10 s */

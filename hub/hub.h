@@ -81,6 +81,7 @@ struct peer {
 	double			 tokens;	/* flood control bucket */
 	uint64_t		 tokens_at;	/* monotonic usec of last refill */
 	unsigned		 refusals;	/* consecutive flood refusals */
+	unsigned		 mark;		/* told this presence change */
 	RB_ENTRY(peer)		 by_nick;	/* when identified */
 	RB_ENTRY(peer)		 by_session;
 	TAILQ_ENTRY(peer)	 reap;		/* when dead */
@@ -126,6 +127,8 @@ struct hub {
 	time_t			 created;
 	unsigned		 clients;	/* chat sessions now */
 	unsigned		 peak;		/* most chat sessions at once */
+	unsigned		 named;		/* identified sessions now */
+	unsigned		 mark;		/* presence change being told */
 	unsigned		 nrooms;
 	uid_t			 handler_uid;	/* (uid_t)-1 if unknown */
 	gid_t			 handler_gid;	/* (gid_t)-1 if unknown */

@@ -120,8 +120,10 @@ hub_peer_free(struct hub *h, struct peer *p)
 		return;
 	while ((m = TAILQ_FIRST(&p->rooms)) != NULL)
 		room_leave(h, m, "", 0);
-	if (p->nick[0] != '\0')
+	if (p->nick[0] != '\0') {
 		RB_REMOVE(peer_nicks, &h->nicks, p);
+		h->named--;
+	}
 	RB_REMOVE(peer_sessions, &h->sessions, p);
 	while ((k = TAILQ_FIRST(&p->outq)) != NULL) {
 		TAILQ_REMOVE(&p->outq, k, entry);
@@ -195,6 +197,57 @@ hub_peer_kill(struct hub *h, struct peer *p, const char *code,
 }
 
 /*
+ * Presence (logins, quits, nick changes, joins and parts) is told one by
+ * one only where that stays cheap: in a room of at most presence_max
+ * members, and server-wide while at most presence_max sessions are
+ * identified.  Past that, N clients arriving would cost N * N notices;
+ * clients ask NAMES and LIST for the lists.
+ */
+static int
+room_quiet(const struct hub *h, const struct room *r)
+{
+	return r->nmembers > h->cfg.presence_max;
+}
+
+/*
+ * Tell a change of `p` (`type` with fields a, b) to everyone identified,
+ * or on a server past presence_max to those who share a room that is not
+ * quiet with `p`, once each.  `self`: tell `p` too.
+ */
+static void
+presence_tell(struct hub *h, struct peer *p, int self, enum sb_type type,
+    const char *a, const char *b)
+{
+	struct membership *m, *o;
+	struct peer *q;
+
+	if (h->named <= h->cfg.presence_max) {
+		RB_FOREACH(q, peer_nicks, &h->nicks)
+			if (q != p || self)
+				hub_send(h, q, type, a, b, NULL);
+		return;
+	}
+	if (++h->mark == 0) {	/* wrapped: forget every old mark */
+		RB_FOREACH(q, peer_sessions, &h->sessions)
+			q->mark = 0;
+		h->mark = 1;
+	}
+	p->mark = h->mark;
+	if (self)
+		hub_send(h, p, type, a, b, NULL);
+	TAILQ_FOREACH(m, &p->rooms, in_peer) {
+		if (room_quiet(h, m->room))
+			continue;
+		TAILQ_FOREACH(o, &m->room->members, in_room) {
+			if (o->peer->mark == h->mark)
+				continue;
+			o->peer->mark = h->mark;
+			hub_send(h, o->peer, type, a, b, NULL);
+		}
+	}
+}
+
+/*
  * The session of `p` ends (its handler closed the socket, or was killed):
  * quit notices, leave every room, uncount it.  Does not free `p`.
  */
@@ -202,18 +255,19 @@ void
 hub_peer_gone(struct hub *h, struct peer *p, const char *reason)
 {
 	struct membership *m;
-	struct peer *o;
 
 	assert(h != NULL && p != NULL);
 	if (p->gone)
 		return;
 	p->gone = 1;
+	if (p->nick[0] != '\0') {
+		RB_REMOVE(peer_nicks, &h->nicks, p);
+		h->named--;
+		presence_tell(h, p, 0, SB_C_QUIT, p->nick, reason);
+	}
 	while ((m = TAILQ_FIRST(&p->rooms)) != NULL)
 		room_leave(h, m, reason, 0);
 	if (p->nick[0] != '\0') {
-		RB_REMOVE(peer_nicks, &h->nicks, p);
-		RB_FOREACH(o, peer_nicks, &h->nicks)
-			hub_send(h, o, SB_C_QUIT, p->nick, reason, NULL);
 		hub_log_peer(SB_EV_QUIT, p, &(struct sb_log_fields){
 		    .reason = reason }, "%s quit: %s", p->nick, reason);
 		p->nick[0] = '\0';
@@ -325,6 +379,8 @@ room_leave(struct hub *h, struct membership *m, const char *reason, int notify)
 	struct peer *p = m->peer;
 	struct membership *o;
 
+	if (room_quiet(h, r))
+		notify = 0;
 	TAILQ_REMOVE(&r->members, m, in_room);
 	TAILQ_REMOVE(&p->rooms, m, in_peer);
 	r->nmembers--;
@@ -476,6 +532,7 @@ nick_take(struct hub *h, struct peer *p, const char *nick)
 	strlcpy(p->name, nick, sizeof(p->name));
 	nick_fold(p->key, sizeof(p->key), nick);
 	RB_INSERT(peer_nicks, &h->nicks, p);
+	h->named++;
 }
 
 /*
@@ -486,14 +543,11 @@ static int
 identify_as(struct hub *h, struct peer *p, const char *nick, const char *id)
 {
 	char sess[24];
-	struct peer *o;
 
 	nick_take(h, p, nick);
 	snprintf(sess, sizeof(sess), "%llu", (unsigned long long)p->session);
 	hub_send(h, p, SB_C_IDENTIFIED, p->nick, p->name, id ? id : sess, NULL);
-	RB_FOREACH(o, peer_nicks, &h->nicks)
-		if (o != p)
-			hub_send(h, o, SB_C_LOGIN, p->nick, p->name, NULL);
+	presence_tell(h, p, 0, SB_C_LOGIN, p->nick, p->name);
 	hub_log_peer(SB_EV_LOGIN, p, NULL, "%s identified", p->nick);
 	return 0;
 }
@@ -874,6 +928,7 @@ on_join(struct hub *h, struct peer *p, const struct sb_msg *m)
 	const char *why;
 	struct room *r;
 	size_t len = 0;
+	int quiet;
 
 	if (!need_identified(h, p))
 		return 0;
@@ -899,10 +954,15 @@ on_join(struct hub *h, struct peer *p, const struct sb_msg *m)
 		return -ENOMEM;
 	mb->room = r;
 	mb->peer = p;
+	quiet = r->nmembers + 1 > h->cfg.presence_max;
 	TAILQ_FOREACH(o, &r->members, in_room) {
-		hub_send(h, o->peer, SB_C_JOINED, r->name, p->nick, "", NULL);
+		if (!quiet)
+			hub_send(h, o->peer, SB_C_JOINED, r->name, p->nick, "",
+			    NULL);
 		/* Past what one datagram holds, the joiner asks NAMES. */
-		list_add(members, sizeof(members), &len, o->peer->nick);
+		if (list_add(members, sizeof(members), &len,
+		    o->peer->nick) < 0 && quiet)
+			break;
 	}
 	TAILQ_INSERT_TAIL(&r->members, mb, in_room);
 	TAILQ_INSERT_TAIL(&p->rooms, mb, in_peer);
@@ -1046,8 +1106,7 @@ on_nick(struct hub *h, struct peer *p, const struct sb_msg *m)
 	strlcpy(p->name, m->field[0], sizeof(p->name));
 	nick_fold(p->key, sizeof(p->key), p->nick);
 	RB_INSERT(peer_nicks, &h->nicks, p);
-	RB_FOREACH(o, peer_nicks, &h->nicks)
-		hub_send(h, o, SB_C_NICKCHANGE, old, p->nick, NULL);
+	presence_tell(h, p, 1, SB_C_NICKCHANGE, old, p->nick);
 	hub_log_peer(SB_EV_NICK, p, &(struct sb_log_fields){ .reason = old },
 	    "%s is now known as %s", old, p->nick);
 	return 0;

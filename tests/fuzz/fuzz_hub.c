@@ -5,8 +5,8 @@
  * session's dialect as its handler would.
  *
  * Input: bytes 0-1 vary the configuration (max_clients, max_rooms,
- * room_create, flood limits); then steps [slot][op][...]: connect,
- * disconnect, let time pass (the hold timer fires when due), an early
+ * room_create, presence_max, flood limits); then steps [slot][op][...]:
+ * connect, disconnect, let time pass (the hold timer fires when due), an early
  * timer wake-up, an announcement, a reload, or a message [type][u16
  * length][fields separated by NUL] encoded as a handler would and
  * decoded as the hub does.  Properties:
@@ -196,8 +196,12 @@ check_hub(struct hub *h)
 	}
 	FUZZ_CHECK(clients == h->clients);
 	FUZZ_CHECK(h->clients <= h->cfg.max_clients);
-	RB_FOREACH(p, peer_nicks, &h->nicks)
+	n = 0;
+	RB_FOREACH(p, peer_nicks, &h->nicks) {
 		FUZZ_CHECK(p->nick[0] != '\0' && slot_of(p) != NULL);
+		n++;
+	}
+	FUZZ_CHECK(n == h->named);
 	n = 0;
 	RB_FOREACH(r, rooms, &h->rooms) {
 		unsigned k = 0;
@@ -257,6 +261,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.max_clients = 1 + k0 % 6;
 	cfg.max_rooms = 1 + (k0 / 6) % 4;
 	cfg.room_create = (k0 / 24) & 1;
+	cfg.presence_max = (k0 / 48) % 4;	/* quiet rooms and server */
 	cfg.flood_burst = 1 + k1 % 4;
 	cfg.flood_rate = 1 + (k1 / 4) % 8;
 	cfg.flood_kick = 1 + (k1 / 32) % 4;

@@ -176,3 +176,47 @@ describe('slow readers', () => {
     fast.close();
   });
 });
+
+// presence_max: past it a room stops announcing joins and parts, and the
+// server logins; messages still reach everyone and NAMES lists everyone.
+describe('presence in a large room', () => {
+  let sb;
+  before(async () => { sb = await startSwitchboard({ config: { presence_max: 2 } }); });
+  after(async () => { await sb.stop(); });
+
+  test('the third member joins quietly; NAMES and messages still work', async () => {
+    const a = await jsonLogin(sb, 'ann');
+    const b = await jsonLogin(sb, 'ben');
+    await a.next({ type: 'login', nick: 'ben' });
+    a.send({ type: 'join', room: 'big' });
+    await a.next({ type: 'join', nick: 'ann' });
+    b.send({ type: 'join', room: 'big' });
+    await b.next({ type: 'join', nick: 'ben' });
+    await a.next({ type: 'join', room: 'big', nick: 'ben' });
+
+    const c = await jsonLogin(sb, 'cy');	// the third identified: quiet
+    c.send({ type: 'join', room: 'big' });
+    const joined = await c.next({ type: 'join', nick: 'cy' });
+    assert.deepEqual([...joined.members].sort(), ['ann', 'ben', 'cy']);
+    c.send({ type: 'say', room: 'big', text: 'hi from cy' });
+    for (const x of [a, b]) {
+      const before = [];
+      await x.next((e) => { before.push(e); return e.type === 'msg' && e.text === 'hi from cy'; });
+      assert.ok(!before.some((e) => e.nick === 'cy' && (e.type === 'login' || e.type === 'join')),
+        `no login or join notice for cy: ${JSON.stringify(before)}`);
+    }
+    a.send({ type: 'names', room: 'big' });
+    assert.deepEqual([...(await a.next({ type: 'users' })).users].sort(), ['ann', 'ben', 'cy']);
+
+    // A part from the quiet room is not told; then the room is small again.
+    c.send({ type: 'part', room: 'big' });
+    await c.next({ type: 'part', nick: 'cy' });
+    b.send({ type: 'say', room: 'big', text: 'after the part' });
+    const seen = [];
+    await a.next((e) => { seen.push(e); return e.type === 'msg' && e.text === 'after the part'; });
+    assert.ok(!seen.some((e) => e.type === 'part'), `no part notice: ${JSON.stringify(seen)}`);
+    b.send({ type: 'part', room: 'big' });
+    await a.next({ type: 'part', room: 'big', nick: 'ben' });
+    a.close(); b.close(); c.close();
+  });
+});

@@ -820,9 +820,13 @@ test_join_notifies_every_member(void **state)
 	enum { N = 300 };
 	struct fx *f = *state;
 	struct peer *p[N], *j;
+	struct sb_config cfg;
 	char nick[40];
 	size_t i, missed = 0;
 
+	config_defaults(&cfg);
+	cfg.presence_max = N + 1;	/* not a quiet room */
+	fx_config(f, &cfg);
 	quiet_begin(f);
 	for (i = 0; i < N; i++) {
 		snprintf(nick, sizeof(nick), "m%031zu", i);
@@ -840,6 +844,102 @@ test_join_notifies_every_member(void **state)
 	if (missed > 0)
 		fail_msg("%zu of %d members were not told of the joiner",
 		    missed, N);
+}
+
+/*
+ * presence_max: past it, joins and parts in a room are not told one by
+ * one, nor logins and quits server-wide; what is still told goes to those
+ * sharing a room that is not quiet, once each.
+ */
+static void
+test_presence_quiet(void **state)
+{
+	enum { MAX = 4 };
+	struct fx *f = *state;
+	struct sb_config cfg;
+	struct peer *p[MAX + 2], *x, *y;
+	const struct sb_msg *m;
+	char nick[16];
+	size_t i;
+
+	config_defaults(&cfg);
+	cfg.presence_max = MAX;
+	fx_config(f, &cfg);
+	for (i = 0; i < MAX - 1; i++) {
+		snprintf(nick, sizeof(nick), "u%zu", i);
+		p[i] = fx_user(f, nick);
+	}
+	/* Up to MAX identified: every login told to all the others. */
+	p[MAX - 1] = fx_peer(f, "xmlsocket");
+	assert_int_equal(SEND(f, p[MAX - 1], SB_H_IDENTIFY, "u3", "", ""), 0);
+	for (i = 0; i < MAX - 1; i++)
+		assert_field(fx_only(f, p[i], SB_C_LOGIN), 0, "u3");
+	fx_clear(f);
+	for (i = 0; i < MAX; i++)
+		fx_join(f, p[i], "big");
+	fx_clear(f);
+
+	/* The room's member MAX + 1: the others are not told. */
+	p[MAX] = fx_user(f, "late");
+	for (i = 0; i < MAX; i++)
+		fx_none(f, p[i]);		/* no C_LOGIN either */
+	fx_clear(f);
+	assert_int_equal(SEND(f, p[MAX], SB_H_JOIN, "big"), 0);
+	m = fx_only(f, p[MAX], SB_C_JOINED);
+	assert_int_equal(count_words(m->field[2]), MAX + 1);
+	for (i = 0; i < MAX; i++)
+		fx_none(f, p[i]);
+	fx_clear(f);
+	/* NAMES still lists them all. */
+	assert_int_equal(SEND(f, p[0], SB_H_NAMES, "big"), 0);
+	assert_true(has_word(fx_only(f, p[0], SB_C_NICKLIST)->field[1],
+	    "late"));
+	fx_clear(f);
+
+	/* A small room on the quiet server: its members hear one another. */
+	x = p[1];
+	y = p[2];
+	fx_join(f, x, "small");
+	assert_int_equal(SEND(f, y, SB_H_JOIN, "small"), 0);
+	m = fx_only(f, x, SB_C_JOINED);
+	assert_field(m, 1, "u2");
+	fx_clear(f);
+	fx_join(f, x, "small2");
+	fx_join(f, y, "small2");
+	assert_int_equal(SEND(f, x, SB_H_NICK, "renamed"), 0);
+	m = fx_only(f, y, SB_C_NICKCHANGE);	/* once, though two rooms */
+	assert_field(m, 0, "u1");
+	assert_field(m, 1, "renamed");
+	fx_only(f, x, SB_C_NICKCHANGE);
+	fx_none(f, p[0]);			/* only in the quiet room */
+	fx_none(f, p[MAX]);
+	fx_clear(f);
+
+	/* A part from the quiet room is not told; a quit on the quiet server
+	 * goes to room-mates in rooms that are not quiet. */
+	assert_int_equal(SEND(f, p[0], SB_H_PART, "big"), 0);
+	fx_only(f, p[0], SB_C_PARTED);
+	for (i = 1; i <= MAX; i++)
+		fx_none(f, p[i]);
+	fx_clear(f);
+	p[MAX + 1] = fx_user(f, "spare");	/* still quiet after a quit */
+	assert_int_equal(SEND(f, y, SB_H_QUIT, "bye"), 0);
+	m = fx_only(f, x, SB_C_QUIT);		/* once, though three rooms */
+	assert_field(m, 0, "u2");
+	fx_only(f, p[3], SB_C_QUIT);		/* big has MAX members again */
+	fx_only(f, p[MAX], SB_C_QUIT);
+	fx_none(f, p[0]);
+	fx_none(f, p[MAX + 1]);
+	fx_clear(f);
+	fx_reap(f);
+
+	/* Back to MAX identified: told to all again. */
+	assert_int_equal(f->h.named, MAX + 1);
+	assert_int_equal(SEND(f, p[MAX], SB_H_QUIT, ""), 0);
+	fx_reap(f);
+	assert_int_equal(f->h.named, MAX);
+	fx_only(f, p[0], SB_C_QUIT);
+	fx_only(f, p[MAX + 1], SB_C_QUIT);
 }
 
 static void
@@ -1491,6 +1591,7 @@ main(void)
 		T(test_list_chunks),
 		T(test_rooms_join),
 		T(test_join_notifies_every_member),
+		T(test_presence_quiet),
 		T(test_rooms_part),
 		T(test_permanent_rooms),
 		T(test_room_create_off),
