@@ -19,6 +19,8 @@ function ctl(args, input = '') {
       if (err) reject(new Error(`switchboardctl ${args.join(' ')}: ${err.message} ${stderr}`));
       else resolve(stdout);
     });
+    // A command that reads no input may exit before this is written.
+    p.stdin.on('error', () => {});
     p.stdin.end(input);
   });
 }
