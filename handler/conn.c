@@ -477,7 +477,9 @@ conn_run(struct conn *c)
 		    now >= c->busy_ms + HANDLER_IDLE_TRIM_MS)) {
 			if (c->in.len == 0)
 				buf_shrink(&c->in, HANDLER_BUF_KEEP);
-			malloc_trim(0);
+#ifdef __GLIBC__
+			malloc_trim(0);	/* musl's free() needs no trim */
+#endif
 			c->trim = 0;
 			c->busy_ms = 0;
 		}

@@ -72,11 +72,14 @@ main(int argc, char *argv[])
 	 * Freed memory at the top of the heap goes back to the kernel past
 	 * 16 KiB (not glibc's 128 KiB), large buffers are mmap'd and given
 	 * back when freed: an idle handler should hold what it uses now,
-	 * not its peak.
+	 * not its peak.  musl has no mallopt(): its allocator gives whole
+	 * freed pages back by itself (madvise, munmap of empty groups).
 	 */
+#ifdef __GLIBC__
 	mallopt(M_TRIM_THRESHOLD, HANDLER_TRIM_BYTES);
 	mallopt(M_TOP_PAD, 0);
 	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+#endif
 	if (set_nonblock(c.in_fd) < 0 || set_nonblock(c.out_fd) < 0) {
 		sb_log(LOG_ERR, "no client connection on %s: %s",
 		    c.in_fd == 3 ? "fd 3" : "stdin", strerror(errno));
