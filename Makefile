@@ -39,7 +39,13 @@ UNIT_SRC	= $(sort $(wildcard tests/unit/test_*.c))
 WWW		= $(sort $(wildcard handler/www/*))
 
 # The handler is started once per connection: link it statically and
-# against nothing it does not use (no libsystemd).
+# against nothing it does not use (no libsystemd), on musl, whose static
+# start-up costs far less than glibc's (docs/deployment.md).  Its objects
+# are compiled a second time with musl-gcc into build/musl-obj and linked
+# against expat, jansson, libbsd and libmd built for musl from Debian's
+# source packages by handler/musl-deps.sh (cached in build/musl).
+# make HANDLER_LIBC=glibc links the glibc objects instead, as before.
+HANDLER_LIBC	?= musl
 HANDLER_LIBS	= -static -lexpat -ljansson -lbsd -lmd
 HUB_LIBS	= $(shell pkg-config --libs libsystemd libbsd 2>/dev/null || echo -lsystemd -lbsd) -lcrypt -lmd -ljansson
 UNIT_LIBS	= -lcmocka -lsystemd -lexpat -ljansson -lbsd -lmd -lcrypt
@@ -66,11 +72,40 @@ $(B)/asan/%.o: %.c
 	@$(CC) $(BASEFLAGS) -O1 -g $(SAN) -MMD -MP -c -o $@ $<
 
 # The page is built into the handler, so a spawn reads no file.
-$(B)/obj/handler/www.o $(B)/asan/handler/www.o: $(WWW)
+$(B)/obj/handler/www.o $(B)/asan/handler/www.o $(B)/musl-obj/handler/www.o: $(WWW)
 
-$(B)/switchboard-handler: $(call obj,handler/main.c $(HANDLER_SRC) $(COMMON_SRC))
-	@echo "  LD      $@"
-	@$(CC) $(CFLAGS) -o $@ $^ $(HANDLER_LIBS)
+MUSL		= $(B)/musl
+mobj		= $(patsubst %.c,$(B)/musl-obj/%.o,$(1))
+HANDLER_ALL	= handler/main.c $(HANDLER_SRC) $(COMMON_SRC)
+ifeq ($(HANDLER_LIBC),musl)
+HANDLER_OBJS	= $(call mobj,$(HANDLER_ALL))
+HANDLER_LD	= musl-gcc -L$(MUSL)/prefix/lib
+else ifeq ($(HANDLER_LIBC),glibc)
+HANDLER_OBJS	= $(call obj,$(HANDLER_ALL))
+HANDLER_LD	= $(CC)
+else
+$(error HANDLER_LIBC must be musl or glibc, not $(HANDLER_LIBC))
+endif
+
+$(MUSL)/stamp: handler/musl-deps.sh
+	@bash handler/musl-deps.sh $(B)
+
+# The musl build's headers are system headers, as /usr/include is for the
+# glibc build; _FORTIFY_SOURCE does nothing on musl.
+$(B)/musl-obj/%.o: %.c $(MUSL)/stamp
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (musl)"
+	@musl-gcc $(BASEFLAGS) -isystem $(MUSL)/prefix/include $(CFLAGS) \
+	    -MMD -MP -c -o $@ $<
+
+# Which libc the handler was linked with; changing HANDLER_LIBC relinks.
+$(B)/handler-libc: handler-libc-check
+	@mkdir -p $(dir $@)
+	@echo $(HANDLER_LIBC) | cmp -s - $@ || echo $(HANDLER_LIBC) >$@
+
+$(B)/switchboard-handler: $(HANDLER_OBJS) $(B)/handler-libc
+	@echo "  LD      $@ ($(HANDLER_LIBC))"
+	@$(HANDLER_LD) $(CFLAGS) -o $@ $(HANDLER_OBJS) $(HANDLER_LIBS)
 
 $(B)/switchboard-hub: $(call obj,hub/main.c $(HUB_SRC) $(COMMON_SRC))
 	@echo "  LD      $@"
@@ -100,7 +135,8 @@ asan: $(B)/asan/switchboard-hub $(B)/asan/switchboard-handler
 
 DEB_BUILD	= gcc make pkg-config libsystemd-dev libbsd-dev libmd-dev \
 		  libexpat1-dev libjansson-dev libcrypt-dev libcmocka-dev \
-		  systemd
+		  systemd musl-tools dpkg-dev autoconf automake libtool \
+		  linux-libc-dev debian-archive-keyring
 DEB_TEST	= chromium haxe python3 iproute2 util-linux procps \
 		  netcat-openbsd curl clang-14 libclang-rt-14-dev llvm-14 cppcheck
 NODE_STAMP	= node_modules/.package-lock.json
@@ -131,7 +167,7 @@ unit: $(UNIT_BINS)
 clean:
 	rm -rf $(B)
 
-.PHONY: all asan deps-build deps-test demo check unit clean
+.PHONY: all asan deps-build deps-test demo check unit clean handler-libc-check
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 

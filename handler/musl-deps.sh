@@ -1,0 +1,172 @@
+#!/bin/bash
+# The handler's libraries for musl: expat, jansson, libmd and libbsd from
+# Debian bookworm's own source packages (Debian's patches applied), built
+# as static libraries with musl-gcc into BUILD/musl/prefix.
+#
+#   handler/musl-deps.sh [BUILD]       (BUILD defaults to build)
+#
+# Run by the Makefile when BUILD/musl/stamp is missing or older than this
+# script; it prints one line per library.  Sources come through apt-get
+# source with a private sources file, lists and cache under BUILD/musl,
+# so the system's apt configuration is neither read for sources nor
+# changed.  apt verifies the chain: InRelease signed by a key in
+# debian-archive-keyring, the Sources index by its hash there, every .dsc
+# and tarball by its hash in the index; dpkg-source checks the tarballs
+# against the .dsc and applies debian/patches.
+#
+# Each package is taken at the newest version the two suites list
+# (bookworm-security wins when it is newer).  When that version's files
+# cannot be downloaded, the next older listed version is used and a
+# WARNING line says so (it lacks the fixes made since); with
+# MUSL_DEPS_STRICT=1 that is an error instead.  The versions built are in
+# BUILD/musl/versions.
+#
+# Needs: musl-tools, dpkg-dev, autoconf, automake, libtool, make,
+# linux-libc-dev (libbsd's getentropy includes <linux/sysctl.h>; musl-gcc
+# does not search /usr/include, so only linux/, asm/ and asm-generic/ are
+# offered, through symlinks in BUILD/musl/kernel-include).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+M=${1:-build}/musl
+case $M in /*) ;; *) M=$PWD/$M ;; esac
+PREFIX=$M/prefix
+PKGS="libmd libbsd jansson expat"
+KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+MIRROR=http://deb.debian.org
+JOBS=$(nproc 2>/dev/null || echo 2)
+
+fail() {	# message [log]
+	echo "musl-deps: $1" >&2
+	if [ -n "${2:-}" ] && [ -f "$2" ]; then
+		echo "--- last lines of $2" >&2
+		tail -n 40 "$2" >&2
+	fi
+	exit 1
+}
+
+for tool in musl-gcc apt-get dpkg-source autoreconf libtoolize make; do
+	command -v "$tool" >/dev/null ||
+	    fail "$tool not found (apt-get install musl-tools dpkg-dev autoconf automake libtool)"
+done
+[ -r "$KEYRING" ] || fail "$KEYRING missing (debian-archive-keyring)"
+
+rm -f "$M/stamp"
+mkdir -p "$M/lists/partial" "$M/cache/archives/partial" "$M/src" "$M/log"
+cat >"$M/sources.list" <<EOF
+deb-src [signed-by=$KEYRING] $MIRROR/debian bookworm main
+deb-src [signed-by=$KEYRING] $MIRROR/debian-security bookworm-security main
+EOF
+APT=(-o "Dir::Etc::SourceList=$M/sources.list"
+     -o Dir::Etc::SourceParts=/dev/null
+     -o "Dir::State::Lists=$M/lists"
+     -o "Dir::Cache=$M/cache"
+     -o APT::Sandbox::User="$(id -un)"
+     -o Acquire::Retries=3)
+
+log=$M/log/apt-update.log
+apt-get "${APT[@]}" update >"$log" 2>&1 || fail "apt-get update failed" "$log"
+# A failed signature check is only a warning to apt-get update.
+if grep -qE '^(W|E): .*(signature|NO_PUBKEY|not signed|Release file)' "$log"; then
+	fail "the Debian indexes did not verify" "$log"
+fi
+
+# The versions of source package $1 the indexes list, newest first.
+versions() {
+	local v out=() i j t
+	for v in $(apt-cache "${APT[@]}" showsrc --only-source "$1" 2>/dev/null |
+	    sed -n 's/^Version: //p' | sort -u); do
+		out+=("$v")
+	done
+	for ((i = 1; i < ${#out[@]}; i++)); do
+		for ((j = i; j > 0; j--)); do
+			dpkg --compare-versions "${out[j]}" gt "${out[j-1]}" || break
+			t=${out[j]}; out[j]=${out[j-1]}; out[j-1]=$t
+		done
+	done
+	printf '%s\n' "${out[@]}"
+}
+
+# Fetch, verify and unpack source package $1 into $M/src/$1; print the
+# version unpacked.
+fetch() {
+	local p=$1 v newest="" dir log=$M/log/$1-source.log
+	: >"$log"
+	for v in $(versions "$p"); do
+		[ -n "$newest" ] || newest=$v
+		for dir in "$M/src/$p"-[0-9]*/; do
+			[ -d "$dir" ] && rm -rf "$dir"
+		done
+		if (cd "$M/src" && apt-get "${APT[@]}" source "$p=$v") >>"$log" 2>&1; then
+			for dir in "$M/src/$p"-[0-9]*/; do
+				[ -d "$dir" ] || continue
+				rm -rf "$M/src/$p"
+				mv "$dir" "$M/src/$p"
+				if [ "$v" != "$newest" ]; then
+					echo "  WARNING $p $newest is listed but its source could not be downloaded;" >&2
+					echo "          built $p $v, without the fixes made since (see $log)" >&2
+				fi
+				echo "$v"
+				return 0
+			done
+		fi
+		[ "${MUSL_DEPS_STRICT:-0}" = 1 ] &&
+		    fail "$p $v could not be downloaded and unpacked (MUSL_DEPS_STRICT=1)" "$log"
+	done
+	fail "no version of $p could be downloaded and unpacked" "$log"
+}
+
+# musl-gcc builds for the machine's own architecture.
+BUILD_TYPE=$(gcc -dumpmachine)
+HOST_TYPE=${BUILD_TYPE%-gnu}-musl
+MULTIARCH=$(gcc -print-multiarch)
+KINC=$M/kernel-include
+rm -rf "$KINC"
+mkdir -p "$KINC"
+for d in linux asm-generic "$MULTIARCH/asm"; do
+	[ -d "/usr/include/$d" ] || fail "/usr/include/$d missing (linux-libc-dev)"
+	ln -s "/usr/include/$d" "$KINC/${d##*/}"
+done
+
+rm -rf "$PREFIX"
+mkdir -p "$PREFIX"
+export CC=musl-gcc AR=ar RANLIB=ranlib
+export CFLAGS="-O2 -g -fstack-protector-strong"
+export CPPFLAGS="-I$PREFIX/include -isystem $KINC"
+export LDFLAGS="-L$PREFIX/lib"
+CONF=(--build="$BUILD_TYPE" --host="$HOST_TYPE" --prefix="$PREFIX"
+      --disable-shared --enable-static)
+
+: >"$M/versions.new"
+for p in $PKGS; do
+	v=$(fetch "$p")
+	log=$M/log/$p-build.log
+	src=$M/src/$p
+	case $p in
+	libmd)
+		(cd "$src" && ./configure "${CONF[@]}" &&
+		    make -C src -j"$JOBS" && make -C src install &&
+		    make -C include install) >"$log" 2>&1 ;;
+	libbsd)
+		(cd "$src" && ./configure "${CONF[@]}" &&
+		    make -C src -j"$JOBS" && make -C src install &&
+		    make -C include install) >"$log" 2>&1 ;;
+	jansson)
+		(cd "$src" && autoreconf -fi && ./configure "${CONF[@]}" &&
+		    make -C src -j"$JOBS" && make -C src install) >"$log" 2>&1 ;;
+	expat)
+		(cd "$src/expat" && ./buildconf.sh && ./configure "${CONF[@]}" \
+		    --without-docbook --without-xmlwf --without-examples \
+		    --without-tests &&
+		    make -C lib -j"$JOBS" && make -C lib install) >"$log" 2>&1 ;;
+	esac || fail "$p $v: build failed" "$log"
+	lib=$p
+	[ "$p" = expat ] || [ "$p" = jansson ] || lib=${p#lib}
+	[ -f "$PREFIX/lib/lib$lib.a" ] || fail "$p $v: no lib$lib.a" "$log"
+	echo "  MUSL    $p $v"
+	echo "$p $v" >>"$M/versions.new"
+done
+# Static only: libtool archives and libbsd's linker script for a shared
+# library that was not built would only mislead a linker.
+rm -f "$PREFIX"/lib/*.la "$PREFIX"/lib/*.so
+mv "$M/versions.new" "$M/versions"
+touch "$M/stamp"
