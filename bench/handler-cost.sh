@@ -9,9 +9,16 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 B=$ROOT/build/bench
 HANDLER=${HANDLER:-$ROOT/build/switchboard-handler}
+# musl (the default build) or glibc (make HANDLER_LIBC=glibc): a static
+# glibc program carries the GNU ABI tag note, a musl one does not.
+if [ -z "${HANDLER_LIBC:-}" ]; then
+	HANDLER_LIBC=musl
+	readelf -n "$HANDLER" 2>/dev/null | grep -q NT_GNU_ABI_TAG &&
+	    HANDLER_LIBC=glibc
+fi
 HUBBIN=${HUBBIN:-$ROOT/build/switchboard-hub}
 QUICK=${QUICK:-0}
-HOLD=$([ "$QUICK" = 1 ] && echo 300 || echo 1000)
+HOLD=${HOLD:-$([ "$QUICK" = 1 ] && echo 300 || echo 1000)}
 PORT=${BENCH_COST_PORT:-18690}
 T=$(mktemp -d /tmp/sb-cost.XXXXXX)
 PIDS=()
@@ -53,6 +60,7 @@ one_conn() {
 	wait "$sa" 2>/dev/null
 }
 
+echo "COST handler libc=$HANDLER_LIBC path=$HANDLER"
 echo "== fork + exec + exit + wait, mean of 2000 (stdin /dev/null)"
 for prog in "$B/nolibc" "$B/echo-musl" "$B/echo" "$HANDLER"; do
 	[ -x "$prog" ] && "$B/spawncost" 2000 "$prog" | sed 's/^/COST /'
@@ -147,9 +155,16 @@ wait "$W" 2>/dev/null
 for _ in $(seq 300); do pgrep -P "$SA" >/dev/null || break; sleep 0.1; done
 
 echo
-echo "== what each library brings into the static handler (link map)"
-objs=$(ls "$ROOT"/build/obj/handler/*.o "$ROOT"/build/obj/common/*.o 2>/dev/null)
-if ${CC:-cc} -o "$T/handler-map" $objs -static -lexpat -ljansson -lbsd -lmd \
+echo "== what each library brings into the static handler (link map, $HANDLER_LIBC)"
+if [ "$HANDLER_LIBC" = musl ]; then
+	odir=$ROOT/build/musl-obj
+	link=(musl-gcc -L"$ROOT/build/musl/prefix/lib")
+else
+	odir=$ROOT/build/obj
+	link=("${CC:-cc}")
+fi
+objs=$(ls "$odir"/handler/*.o "$odir"/common/*.o 2>/dev/null)
+if "${link[@]}" -o "$T/handler-map" $objs -static -lexpat -ljansson -lbsd -lmd \
     -Wl,-Map="$T/handler.map" 2>/dev/null; then
 	awk '
 	function hex(s,   i, c, v) {
@@ -176,5 +191,5 @@ if ${CC:-cc} -o "$T/handler-map" $objs -static -lexpat -ljansson -lbsd -lmd \
 	}' "$T/handler.map" | sort
 	size "$T/handler-map" | sed 's/^/    /'
 else
-	echo "(could not relink the handler from build/obj)"
+	echo "(could not relink the handler from $odir)"
 fi
