@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <syslog.h>
@@ -33,6 +35,27 @@
 #define RX_SIZE	(SB_MSG_MAX > HANDLER_READ_CHUNK ? SB_MSG_MAX : HANDLER_READ_CHUNK)
 static unsigned char rx[RX_SIZE];
 static struct sb_packet hub_tx;
+/*
+ * A second datagram taken in the same recvmmsg() call: when the hub has
+ * sent more than one, no further call is needed to learn that the queue
+ * is empty.  Its pages are given back after a burst (rx2_used).
+ */
+static unsigned char rx2[SB_MSG_MAX] __attribute__((aligned(4096)));
+static int rx2_used;
+
+/*
+ * The loop waits with epoll: the set of descriptors rarely changes, so a
+ * wake-up costs no registration (poll() adds and removes a wait-queue
+ * entry per descriptor per call).  One registration per slot; `gen`
+ * tells a new hub socket that got the number of a closed one.
+ */
+enum { W_IN, W_OUT, W_HUB, W_N };
+static struct watch {
+	int		fd;
+	unsigned	gen;
+	uint32_t	events;		/* 0: not registered */
+} watches[W_N];
+static int epfd = -1;
 
 /* The packet to build a message for the hub in (conn_hub_send copies it). */
 struct sb_packet *
@@ -242,6 +265,7 @@ conn_hub_connect(struct conn *c, int quiet)
 		goto fail;
 	}
 	c->hub_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	c->hub_gen++;
 	if (c->hub_fd < 0 ||
 	    connect(c->hub_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		snprintf(c->hub_error, sizeof(c->hub_error), "cannot reach the "
@@ -335,19 +359,59 @@ conn_hub_reconnect(struct conn *c)
 	return 0;
 }
 
-/* Read every datagram the hub has for us. */
+/*
+ * One datagram from the hub.  Returns 0 to go on, -1 when the hub is
+ * gone (or sent something malformed) and the rest must be dropped.
+ */
+static int
+hub_datagram(struct conn *c, unsigned char *dgram, size_t n)
+{
+	struct sb_msg m;
+
+	if (n == 0) {
+		session_hub_lost(c);
+		return -1;
+	}
+	if (n > SB_MSG_MAX || sb_msg_decode(&m, dgram, n) < 0) {
+		/* The hub is trusted: a bad datagram is a bug. */
+		sb_log(LOG_ERR, "malformed datagram from the hub (%zu bytes)",
+		    n);
+		session_hub_lost(c);
+		return -1;
+	}
+	if (m.type == SB_C_CONFIG) {
+		char err[256];
+
+		if (config_apply_msg(&c->cfg, &m, err, sizeof(err)) < 0)
+			sb_log(LOG_ERR, "bad settings from the hub: %s", err);
+		return 0;
+	}
+	session_hub_message(c, &m);
+	return c->hub_fd >= 0 ? 0 : -1;
+}
+
+/*
+ * Read every datagram the hub has for us, two per system call: fewer
+ * than two means the queue is empty, with no EAGAIN call to learn it.
+ */
 static void
 hub_read(struct conn *c)
 {
-	unsigned char *dgram = rx;
-	struct sb_msg m;
-	ssize_t n;
-	int i;
+	unsigned char *buf[2] = { rx, rx2 };
+	struct iovec iov[2];
+	struct mmsghdr mm[2];
+	int i, k, got;
 
-	c->busy_ms = now_ms();
-	for (i = 0; i < 64 && c->hub_fd >= 0; i++) {
-		n = recv(c->hub_fd, dgram, SB_MSG_MAX, MSG_DONTWAIT | MSG_TRUNC);
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	c->busy_ms = c->clock_ms;
+	for (i = 0; i < 32 && c->hub_fd >= 0; i++) {
+		for (k = 0; k < 2; k++) {
+			iov[k] = (struct iovec){ buf[k], SB_MSG_MAX };
+			mm[k] = (struct mmsghdr){ .msg_hdr = {
+			    .msg_iov = &iov[k], .msg_iovlen = 1 } };
+		}
+		got = recvmmsg(c->hub_fd, mm, 2, MSG_DONTWAIT | MSG_TRUNC,
+		    NULL);
+		if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
 		    errno == EINTR))
 			return;
 		/*
@@ -355,31 +419,21 @@ hub_read(struct conn *c)
 		 * comes first, but what it sent before (a C_CLOSE) is still
 		 * queued behind it.
 		 */
-		if (n < 0 && errno == ECONNRESET) {
+		if (got < 0 && errno == ECONNRESET) {
 			c->hub_broken = 1;
 			continue;
 		}
-		if (n <= 0) {
+		if (got <= 0) {
 			session_hub_lost(c);
 			return;
 		}
-		if ((size_t)n > SB_MSG_MAX ||
-		    sb_msg_decode(&m, dgram, (size_t)n) < 0) {
-			/* The hub is trusted: a bad datagram is a bug. */
-			sb_log(LOG_ERR, "malformed datagram from the hub (%zd "
-			    "bytes)", n);
-			session_hub_lost(c);
+		if (got > 1)
+			rx2_used = 1;
+		for (k = 0; k < got; k++)
+			if (hub_datagram(c, buf[k], mm[k].msg_len) < 0)
+				return;
+		if (got < 2)
 			return;
-		}
-		if (m.type == SB_C_CONFIG) {
-			char err[256];
-
-			if (config_apply_msg(&c->cfg, &m, err, sizeof(err)) < 0)
-				sb_log(LOG_ERR, "bad settings from the hub: %s",
-				    err);
-			continue;
-		}
-		session_hub_message(c, &m);
 	}
 }
 
@@ -401,7 +455,7 @@ client_read(struct conn *c)
 		session_client_eof(c);
 		return;
 	}
-	c->last_rx_ms = c->busy_ms = now_ms();
+	c->last_rx_ms = c->busy_ms = c->clock_ms;
 	c->ping_sent_ms = 0;
 	if (c->mode == MODE_CLOSING)
 		return;		/* lingering: input is drained, not read */
@@ -454,17 +508,48 @@ client_flush(struct conn *c)
 
 
 /*
+ * Register what the loop waits for on slot `w`: `events` on `fd` (0:
+ * nothing).  Returns 0 or -1 (errno from epoll_ctl).
+ */
+static int
+watch(int w, int fd, unsigned gen, uint32_t events)
+{
+	struct watch *x = &watches[w];
+	struct epoll_event ev = { .events = events, .data.u32 = (uint32_t)w };
+	int same = x->events != 0 && x->fd == fd && x->gen == gen;
+
+	if (same && x->events == events)
+		return 0;
+	if (x->events != 0 && !same)
+		/* Gone already if it was closed; then this fails, harmlessly. */
+		epoll_ctl(epfd, EPOLL_CTL_DEL, x->fd, NULL);
+	x->events = 0;
+	if (events == 0)
+		return same ? epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL) : 0;
+	if (epoll_ctl(epfd, same ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) < 0)
+		return -1;
+	*x = (struct watch){ fd, gen, events };
+	return 0;
+}
+
+/*
  * Serve the connection until it ends.  Returns 0, or 1 when a system
  * call failed.
  */
 int
 conn_run(struct conn *c)
 {
+	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+		sb_log(LOG_ERR, "epoll_create1: %s", strerror(errno));
+		conn_free(c);
+		return 1;
+	}
+	c->clock_ms = now_ms();
 	for (;;) {
-		struct pollfd pfd[3];
-		nfds_t n = 0;
-		int ci = -1, co = -1, hi = -1, timeout = -1;
-		uint64_t now = now_ms();
+		struct epoll_event ev[W_N];
+		uint32_t want[W_N] = { 0 }, got[W_N] = { 0 };
+		int i, n, w, timeout = -1;
+		uint64_t now = c->clock_ms;
 
 		/* Deadlines first: they may change the set of fds to poll. */
 		session_tick(c, now);
@@ -480,6 +565,10 @@ conn_run(struct conn *c)
 #ifdef __GLIBC__
 			malloc_trim(0);	/* musl's free() needs no trim */
 #endif
+			if (rx2_used)
+				madvise(rx2, sizeof(rx2), MADV_DONTNEED);
+			dialect_json_trim();
+			rx2_used = 0;
 			c->trim = 0;
 			c->busy_ms = 0;
 		}
@@ -498,24 +587,25 @@ conn_run(struct conn *c)
 		 * TCP slows the client down.
 		 */
 		if (!c->client_eof && !(c->hub_fd >= 0 && !c->hub_broken &&
-		    c->hubq.len > HANDLER_HUBQ_MAX / 2)) {
-			ci = (int)n;
-			pfd[n++] = (struct pollfd){ .fd = c->in_fd, .events = POLLIN };
-		}
+		    c->hubq.len > HANDLER_HUBQ_MAX / 2))
+			want[W_IN] = EPOLLIN;
 		if (c->out.len > 0 && !c->client_eof) {
-			if (c->out_fd == c->in_fd && ci >= 0)
-				pfd[ci].events |= POLLOUT, co = ci;
-			else {
-				co = (int)n;
-				pfd[n++] = (struct pollfd){ .fd = c->out_fd,
-				    .events = POLLOUT };
-			}
+			if (c->out_fd == c->in_fd)
+				want[W_IN] |= EPOLLOUT;
+			else
+				want[W_OUT] = EPOLLOUT;
 		}
-		if (c->hub_fd >= 0) {
-			hi = (int)n;
-			pfd[n++] = (struct pollfd){ .fd = c->hub_fd,
-			    .events = POLLIN |
-			    (c->hubq.len && !c->hub_broken ? POLLOUT : 0) };
+		if (c->hub_fd >= 0)
+			want[W_HUB] = EPOLLIN |
+			    (c->hubq.len && !c->hub_broken ? EPOLLOUT : 0);
+		if (want[W_IN] == 0 && want[W_OUT] == 0 && want[W_HUB] == 0)
+			break;
+		if (watch(W_IN, c->in_fd, 0, want[W_IN]) < 0 ||
+		    watch(W_OUT, c->out_fd, 0, want[W_OUT]) < 0 ||
+		    watch(W_HUB, c->hub_fd, c->hub_gen, want[W_HUB]) < 0) {
+			sb_log(LOG_ERR, "epoll_ctl: %s", strerror(errno));
+			conn_free(c);
+			return 1;
 		}
 		if (c->deadline_ms != 0)
 			timeout = c->deadline_ms > now ?
@@ -534,23 +624,27 @@ conn_run(struct conn *c)
 			if (timeout < 0 || r < timeout)
 				timeout = r;
 		}
-		if (n == 0)
-			break;
-		if (poll(pfd, n, timeout) < 0) {
+		n = epoll_wait(epfd, ev, W_N, timeout);
+		c->clock_ms = now_ms();
+		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			sb_log(LOG_ERR, "poll: %s", strerror(errno));
+			sb_log(LOG_ERR, "epoll_wait: %s", strerror(errno));
 			conn_free(c);
 			return 1;
 		}
-		if (hi >= 0 && (pfd[hi].revents & POLLOUT))
+		for (i = 0; i < n; i++)
+			got[ev[i].data.u32] = ev[i].events;
+		/* The client's output, on its own fd or on the input's. */
+		w = c->out_fd == c->in_fd ? W_IN : W_OUT;
+		if (got[W_HUB] & EPOLLOUT)
 			hub_flush(c);
-		if (hi >= 0 && (pfd[hi].revents & (POLLIN | POLLHUP | POLLERR)))
+		if (got[W_HUB] & (EPOLLIN | EPOLLHUP | EPOLLERR))
 			hub_read(c);
-		if (co >= 0 && (pfd[co].revents & (POLLOUT | POLLERR)))
+		if ((want[w] & EPOLLOUT) && (got[w] & (EPOLLOUT | EPOLLERR)))
 			client_flush(c);
-		if (ci >= 0 && !c->client_eof &&
-		    (pfd[ci].revents & (POLLIN | POLLHUP | POLLERR)))
+		if ((want[W_IN] & EPOLLIN) && !c->client_eof &&
+		    (got[W_IN] & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 			client_read(c);
 		if (c->out.len > 0 && !c->client_eof)
 			client_flush(c);

@@ -58,6 +58,7 @@ enum ws_kind { WSK_CHAT, WSK_TUNNEL, WSK_ECHO };
 struct conn {
 	int		 in_fd, out_fd;	/* the client (same fd for fd 3) */
 	int		 hub_fd;	/* -1 when the hub is unreachable */
+	unsigned	 hub_gen;	/* hub sockets made so far */
 	int		 hub_broken;	/* a send failed: read what is left */
 	const char	*hub_path;
 	char		 hub_error[128];	/* why the hub is unreachable */
@@ -91,6 +92,7 @@ struct conn {
 	int		 done;		/* exit as soon as `out` is flushed */
 	int		 write_shut;
 	int		 trim;		/* a burst is over: trim the heap */
+	uint64_t	 clock_ms;	/* now_ms() at the last wake-up */
 	uint64_t	 busy_ms;	/* last activity not yet followed by a trim */
 
 	/* What a new hub needs to know after a restart (H_RESUME). */
