@@ -147,6 +147,8 @@ dialect_init(struct dialect *d, enum dialect_kind kind)
 	assert(kind == DIALECT_TEXT || kind == DIALECT_XML ||
 	    kind == DIALECT_JSON);
 	*d = (struct dialect){ .kind = kind };
+	if (kind == DIALECT_JSON)
+		dialect_json_arena();
 	dbuf_init(&d->nicks, DIALECT_LIST_MAX);
 	dbuf_init(&d->rooms, DIALECT_LIST_MAX);
 }
@@ -592,11 +594,17 @@ dialect_hms(time_t t, char out[9])
 void
 dialect_iso(time_t t, char out[21])
 {
+	static char last[21];	/* every event of a second has the same */
+	static time_t last_t = -1;
 	struct tm tm;
 
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm) != 20)
-		memcpy(out, "1970-01-01T00:00:00Z", 21);
+	if (t != last_t) {
+		if (gmtime_r(&t, &tm) == NULL ||
+		    strftime(last, 21, "%Y-%m-%dT%H:%M:%SZ", &tm) != 20)
+			memcpy(last, "1970-01-01T00:00:00Z", 21);
+		last_t = t;
+	}
+	memcpy(out, last, 21);
 }
 
 /*

@@ -10,17 +10,120 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <jansson.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define JARENA_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define JARENA_ASAN 1
+#endif
+#endif
+#ifdef JARENA_ASAN
+#include <sanitizer/asan_interface.h>
+#else
+#define ASAN_POISON_MEMORY_REGION(p, n)		((void)(p), (void)(n))
+#define ASAN_UNPOISON_MEMORY_REGION(p, n)	((void)(p), (void)(n))
+#endif
 
 #include "dialect.h"
 
 #define TARGET_MAX	(SB_NICK_MAX > SB_ROOM_MAX ? SB_NICK_MAX : SB_ROOM_MAX)
 #define ALIAS_DIGITS	19	/* a decimal up to LLONG_MAX */
 #define JSON_BADUTF8	"Invalid UTF-8 from the server"
+
+/*
+ * jansson's memory.  Parsing one command or building one event makes a
+ * dozen small allocations and frees them all before returning, on every
+ * message of every client: a bump allocator over one static block takes
+ * them, and starts over whenever nothing in it is live.  What does not
+ * fit goes to malloc.  Each block carries its size in front, so that
+ * under AddressSanitizer a freed block is poisoned until the reset.
+ */
+#define JARENA_SIZE	16384
+#define JARENA_ALIGN	16
+static unsigned char jarena[JARENA_SIZE] __attribute__((aligned(4096)));
+static size_t jarena_used, jarena_live, jarena_high;
+
+static int
+jarena_has(const void *p)
+{
+	uintptr_t a = (uintptr_t)p, lo = (uintptr_t)jarena;
+
+	return a >= lo && a < lo + JARENA_SIZE;
+}
+
+static void *
+jarena_alloc(size_t n)
+{
+	size_t need = JARENA_ALIGN + ((n + JARENA_ALIGN - 1) &
+	    ~(size_t)(JARENA_ALIGN - 1));
+	unsigned char *p;
+
+	if (n > JARENA_SIZE || need > JARENA_SIZE - jarena_used)
+		return malloc(n);
+	p = jarena + jarena_used;
+	ASAN_UNPOISON_MEMORY_REGION(p, need);
+	memcpy(p, &n, sizeof(n));
+	jarena_used += need;
+	if (jarena_used > jarena_high)
+		jarena_high = jarena_used;
+	jarena_live++;
+	return p + JARENA_ALIGN;
+}
+
+static void
+jarena_free(void *p)
+{
+	size_t n;
+
+	if (p == NULL)
+		return;
+	if (!jarena_has(p)) {
+		free(p);
+		return;
+	}
+	assert(jarena_live > 0);
+	memcpy(&n, (unsigned char *)p - JARENA_ALIGN, sizeof(n));
+	ASAN_POISON_MEMORY_REGION(p, n);
+	if (--jarena_live == 0) {
+		ASAN_POISON_MEMORY_REGION(jarena, jarena_used);
+		jarena_used = 0;
+	}
+}
+
+/* Route jansson's allocations through the arena (once per process). */
+void
+dialect_json_arena(void)
+{
+	static int done;
+
+	if (done)
+		return;
+	done = 1;
+	ASAN_POISON_MEMORY_REGION(jarena, sizeof(jarena));
+	json_set_alloc_funcs(jarena_alloc, jarena_free);
+}
+
+/*
+ * Give back the arena's pages past the first after a burst (a long list
+ * rendered), as the handler does with its heap.
+ */
+void
+dialect_json_trim(void)
+{
+	if (jarena_live == 0 && jarena_high > 4096) {
+		madvise(jarena + 4096, sizeof(jarena) - 4096, MADV_DONTNEED);
+		ASAN_POISON_MEMORY_REGION(jarena, sizeof(jarena));
+		jarena_high = 0;
+	}
+}
 
 /* Is the nesting of the JSON text s[0..len) within the cap? */
 static int
@@ -301,7 +404,7 @@ jev_str(struct jev *j, const char *key, const char *s, size_t len)
 		j->badutf8 = 1;
 		return;
 	}
-	jev_set(j, key, json_stringn(s, len));
+	jev_set(j, key, json_stringn_nocheck(s, len));	/* checked above */
 }
 
 static void
@@ -319,8 +422,8 @@ jev_start(struct jev *j, const char *type, time_t t, const char *from,
 
 	*j = (struct jev){ .o = json_object() };
 	dialect_iso(t, iso);
-	jev_set(j, "type", json_string(type));
-	jev_set(j, "time", json_string(iso));
+	jev_set(j, "type", json_string_nocheck(type));
+	jev_set(j, "time", json_string_nocheck(iso));
 	jev_str(j, "from", from, fromlen);
 }
 
@@ -335,7 +438,8 @@ jev_words(struct jev *j, const char *list, size_t len)
 	while (a != NULL && dialect_word_next(&p, list + len, &w, &wl)) {
 		if (!dialect_utf8_valid(w, wl))
 			j->badutf8 = 1;
-		else if (json_array_append_new(a, json_stringn(w, wl)) != 0)
+		else if (json_array_append_new(a,
+		    json_stringn_nocheck(w, wl)) != 0)
 			j->nomem = 1;
 	}
 	return a;
@@ -352,7 +456,7 @@ json_error_event(struct dbuf *b, const char *code, size_t clen,
 
 	if (seed003) {
 		j = (struct jev){ .o = json_object() };
-		jev_set(&j, "type", json_string("system"));
+		jev_set(&j, "type", json_string_nocheck("system"));
 		jev_str(&j, "message", text, tlen);
 		return jev_emit(&j, b);
 	}
@@ -367,25 +471,37 @@ json_error_event(struct dbuf *b, const char *code, size_t clen,
  * valid UTF-8, an error event takes its place.
  */
 static int
+jev_dump(const char *p, size_t n, void *b)
+{
+	return dbuf_add(b, p, n) < 0 ? -1 : 0;
+}
+
+static int
 jev_emit(struct jev *j, struct dbuf *b)
 {
-	char *s = NULL;
+	size_t len = b->len;
 	int r;
 
+	if (b->err != 0) {		/* sticky: nothing more is added */
+		json_decref(j->o);
+		j->o = NULL;
+		return b->err;
+	}
 	if (!j->nomem && !j->badutf8 &&
-	    (s = json_dumps(j->o, JSON_COMPACT)) == NULL)
-		j->nomem = 1;
+	    json_dump_callback(j->o, jev_dump, b, JSON_COMPACT) != 0) {
+		r = b->err != 0 ? b->err : -ENOMEM;
+		dbuf_truncate(b, len);
+		json_decref(j->o);
+		j->o = NULL;
+		return r;
+	}
 	json_decref(j->o);
 	j->o = NULL;
-	if (j->nomem) {
-		free(s);
+	if (j->nomem)
 		return -ENOMEM;
-	}
 	if (j->badutf8)
 		return json_error_event(b, "encoding", strlen("encoding"),
 		    JSON_BADUTF8, strlen(JSON_BADUTF8), 0);
-	dbuf_addstr(b, s);
-	free(s);
 	if ((r = dialect_end(b)) < 0)
 		return r;
 	return 1;
@@ -413,7 +529,7 @@ json_msg(struct dialect *d, const struct sb_msg *m, struct dbuf *b)
 		return flags;
 	if (!room && (d->seed003 || m->flen[6] > 0)) {
 		j = (struct jev){ .o = json_object() };
-		jev_set(&j, "type", json_string("usermsg"));
+		jev_set(&j, "type", json_string_nocheck("usermsg"));
 		jev_field(&j, "name", m, 1);
 		jev_field(&j, "message", m, 4);
 		jev_field(&j, "color", m, 6);
@@ -486,9 +602,9 @@ dialect_json_render(struct dialect *d, const struct sb_msg *m,
 	case SB_C_IDENTIFIED:
 		if (d->seed003) {
 			j = (struct jev){ .o = json_object() };
-			jev_set(&j, "type", json_string("system"));
+			jev_set(&j, "type", json_string_nocheck("system"));
 			jev_set(&j, "message",
-			    json_string("Initial message received"));
+			    json_string_nocheck("Initial message received"));
 			return jev_emit(&j, b);
 		}
 		jev_start(&j, "welcome", time(NULL), "", 0);

@@ -384,11 +384,16 @@ session_client_bytes(struct conn *c)
 	}
 }
 
+/*
+ * What one hub message becomes for the client: kept from message to
+ * message (emptied, not freed) unless it grew past HANDLER_TRIM_BYTES.
+ */
+static struct dbuf rendered = { .max = DIALECT_OUT_MAX };
+
 /* A message from the hub. */
 void
 session_hub_message(struct conn *c, const struct sb_msg *m)
 {
-	struct dbuf d;
 
 	switch (m->type) {
 	case SB_C_WELCOME: {
@@ -423,12 +428,14 @@ session_hub_message(struct conn *c, const struct sb_msg *m)
 		} else
 			return;
 	}
-	dbuf_init(&d, DIALECT_OUT_MAX);
-	if (dialect_render(&c->dialect, m, &d) >= 0)
-		deliver(c, &d);
-	if (d.size > HANDLER_TRIM_BYTES || sb_msg_size(m) > HANDLER_TRIM_BYTES / 4)
+	dbuf_truncate(&rendered, 0);
+	if (dialect_render(&c->dialect, m, &rendered) >= 0)
+		deliver(c, &rendered);
+	if (rendered.size > HANDLER_TRIM_BYTES ||
+	    sb_msg_size(m) > HANDLER_TRIM_BYTES / 4) {
 		c->trim = 1;	/* a long list went through jansson/expat */
-	dbuf_free(&d);
+		dbuf_free(&rendered);
+	}
 	/* Seed 001: the server shows the room list right after a login. */
 	if (m->type == SB_C_IDENTIFIED && c->dialect.kind == DIALECT_XML)
 		conn_hub_pack(c, SB_H_ROOMS, NULL);

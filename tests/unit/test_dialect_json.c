@@ -41,6 +41,7 @@ static void
 expect_event(const char *want)
 {
 	json_error_t err;
+	json_free_t jfree;
 	json_t *o, *t;
 	char *s;
 
@@ -54,7 +55,8 @@ expect_event(const char *want)
 	json_object_del(o, "time");
 	s = json_dumps(o, JSON_COMPACT);
 	assert_string_equal(s, want);
-	free(s);
+	json_get_alloc_funcs(NULL, &jfree);	/* the handler's arena */
+	jfree(s);
 	json_decref(o);
 }
 
