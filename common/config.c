@@ -38,6 +38,7 @@ static const struct ckey keys[] = {
 	S(members_file, 0), S(rooms, 0), B(room_create, 0),
 	U(max_rooms, 1, 100000, 0), U(presence_max, 0, 1000000, 0),
 	U(history, 0, 10000, 0), B(transcript, 0),
+	B(log_messages, 0),
 	U(flood_rate, 1, 100000, 0), U(flood_burst, 1, 100000, 0),
 	U(flood_kick, 1, 100000, 0),
 	S(server_name, 1), S(policy_domains, 1), S(policy_ports, 1),

@@ -34,6 +34,7 @@ struct sb_config {
 	unsigned	presence_max;		/* presence told one by one up to */
 	unsigned	history;		/* messages kept per room */
 	int		transcript;		/* log message text */
+	int		log_messages;		/* a journal event per message */
 	unsigned	flood_rate;		/* messages per 10 s */
 	unsigned	flood_burst;
 	unsigned	flood_kick;		/* refusals before disconnect */

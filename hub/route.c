@@ -773,10 +773,18 @@ deliver(struct hub *h, struct peer *to, const char *kind, const char *from,
 	    NULL);
 }
 
+/*
+ * A journal event per message only when asked for (log_messages, or
+ * transcript with the text): on a busy server one entry per message
+ * would cost journald more than the chat, and its rate limit would then
+ * drop the events that matter (logins, errors, kicks).
+ */
 static void
 log_message(struct hub *h, struct peer *p, const char *to, const char *room,
     const char *text)
 {
+	if (!h->cfg.log_messages && !h->cfg.transcript)
+		return;
 	hub_log_peer(SB_EV_MESSAGE, p, &(struct sb_log_fields){
 	    .room = room[0] ? room : NULL,
 	    .text = h->cfg.transcript ? text : NULL },

@@ -220,3 +220,32 @@ describe('presence in a large room', () => {
     a.close(); b.close(); c.close();
   });
 });
+
+// Message events in the hub's log: none by default; with log_messages,
+// one per message, without the text.
+for (const logMessages of ['no', 'yes']) {
+  describe(`message events with log_messages = ${logMessages}`, () => {
+    let sb;
+    before(async () => { sb = await startSwitchboard({ config: { log_messages: logMessages } }); });
+    after(async () => { await sb.stop(); });
+
+    test(logMessages === 'yes' ? 'each message is one event, without its text' : 'messages are not logged', async () => {
+      const a = await jsonLogin(sb, 'lia');
+      const b = await jsonLogin(sb, 'max');
+      a.send({ type: 'msg', to: 'max', text: 'secret words' });
+      await b.next({ type: 'msg', text: 'secret words' });
+      // lia's quit comes after her message in the hub's log.
+      a.close();
+      await sb.waitForEvent({ EVENT: 'quit', NICK: 'lia' });
+      const evs = sb.events({ EVENT: 'message' });
+      if (logMessages === 'yes') {
+        assert.equal(evs.length, 1);
+        assert.equal(evs[0].NICK, 'lia');
+      } else {
+        assert.equal(evs.length, 0, `no message events: ${JSON.stringify(evs)}`);
+      }
+      assert.ok(!sb.hubLog().includes('secret words'), 'the text is not logged');
+      b.close();
+    });
+  });
+}
