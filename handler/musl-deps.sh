@@ -1,7 +1,8 @@
 #!/bin/bash
 # The handler's libraries for musl: expat, jansson, libmd and libbsd from
-# Debian bookworm's own source packages (Debian's patches applied), built
-# as static libraries with musl-gcc into BUILD/musl/prefix.
+# Debian's own source packages (Debian's patches applied): bookworm's, and
+# expat from trixie (see apt_setup below), built as static libraries with
+# musl-gcc into BUILD/musl/prefix.
 #
 #   handler/musl-deps.sh [BUILD]       (BUILD defaults to build)
 #
@@ -14,8 +15,8 @@
 # and tarball by its hash in the index; dpkg-source checks the tarballs
 # against the .dsc and applies debian/patches.
 #
-# Each package is taken at the newest version the two suites list
-# (bookworm-security wins when it is newer).  When that version's files
+# Each package is taken at the newest version its suites list (a
+# security suite wins when it is newer).  When that version's files
 # cannot be downloaded, the next older listed version is used and a
 # WARNING line says so (it lacks the fixes made since); with
 # MUSL_DEPS_STRICT=1 that is an error instead.  The versions built are in
@@ -51,28 +52,53 @@ done
 [ -r "$KEYRING" ] || fail "$KEYRING missing (debian-archive-keyring)"
 
 rm -f "$M/stamp"
-mkdir -p "$M/lists/partial" "$M/cache/archives/partial" "$M/src" "$M/log"
-cat >"$M/sources.list" <<EOF
-deb-src [signed-by=$KEYRING] $MIRROR/debian bookworm main
-deb-src [signed-by=$KEYRING] $MIRROR/debian-security bookworm-security main
-EOF
-APT=(-o "Dir::Etc::SourceList=$M/sources.list"
-     -o Dir::Etc::SourceParts=/dev/null
-     -o "Dir::State::Lists=$M/lists"
-     -o "Dir::Cache=$M/cache"
-     -o APT::Sandbox::User="$(id -un)"
-     -o Acquire::Retries=3)
+mkdir -p "$M/cache/archives/partial" "$M/src" "$M/log"
 
-log=$M/log/apt-update.log
-apt-get "${APT[@]}" update >"$log" 2>&1 || fail "apt-get update failed" "$log"
-# A failed signature check is only a warning to apt-get update.
-if grep -qE '^(W|E): .*(signature|NO_PUBKEY|not signed|Release file)' "$log"; then
-	fail "the Debian indexes did not verify" "$log"
-fi
+# Two sets of indexes: bookworm's, and for expat also trixie's (Debian
+# 13, the current stable).  This mirror serves no source files of the
+# security suites, and bookworm's main suite has expat 2.5.0-1+deb12u2,
+# without the fixes of deb12u3 to deb12u5 that the system's libexpat1
+# has; trixie's point release carries a newer upstream expat with them.
+# The other three libraries are taken from bookworm.
+apt_setup() {	# name suite-lines...
+	local n=$1 log
+	shift
+	mkdir -p "$M/lists-$n/partial"
+	printf '%s\n' "$@" >"$M/sources-$n.list"
+	log=$M/log/apt-update-$n.log
+	apt-get -o "Dir::Etc::SourceList=$M/sources-$n.list" \
+	    -o Dir::Etc::SourceParts=/dev/null -o "Dir::State::Lists=$M/lists-$n" \
+	    -o "Dir::Cache=$M/cache" -o APT::Sandbox::User="$(id -un)" \
+	    -o Acquire::Retries=3 update >"$log" 2>&1 ||
+	    fail "apt-get update failed" "$log"
+	# A failed signature check is only a warning to apt-get update.
+	if grep -qE '^(W|E): .*(signature|NO_PUBKEY|not signed|Release file)' "$log"; then
+		fail "the Debian indexes did not verify" "$log"
+	fi
+}
+BOOKWORM=("deb-src [signed-by=$KEYRING] $MIRROR/debian bookworm main"
+	  "deb-src [signed-by=$KEYRING] $MIRROR/debian-security bookworm-security main")
+apt_setup bookworm "${BOOKWORM[@]}"
+apt_setup trixie "${BOOKWORM[@]}" \
+    "deb-src [signed-by=$KEYRING] $MIRROR/debian trixie trixie-updates main" \
+    "deb-src [signed-by=$KEYRING] $MIRROR/debian-security trixie-security main"
+
+# The apt options for package $1, in APT.
+apt_for() {
+	local n=bookworm
+	[ "$1" = expat ] && n=trixie
+	APT=(-o "Dir::Etc::SourceList=$M/sources-$n.list"
+	     -o Dir::Etc::SourceParts=/dev/null
+	     -o "Dir::State::Lists=$M/lists-$n"
+	     -o "Dir::Cache=$M/cache"
+	     -o APT::Sandbox::User="$(id -un)"
+	     -o Acquire::Retries=3)
+}
 
 # The versions of source package $1 the indexes list, newest first.
 versions() {
 	local v out=() i j t
+	apt_for "$1"
 	for v in $(apt-cache "${APT[@]}" showsrc --only-source "$1" 2>/dev/null |
 	    sed -n 's/^Version: //p' | sort -u); do
 		out+=("$v")
@@ -96,6 +122,7 @@ fetch() {
 		for dir in "$M/src/$p"-[0-9]*/; do
 			[ -d "$dir" ] && rm -rf "$dir"
 		done
+		apt_for "$p"
 		if (cd "$M/src" && apt-get "${APT[@]}" source "$p=$v") >>"$log" 2>&1; then
 			for dir in "$M/src/$p"-[0-9]*/; do
 				[ -d "$dir" ] || continue

@@ -4,7 +4,7 @@
 # Usage: tests/run-checks.sh [--unit-only] UNIT_BINARY...
 # Suites: the cmocka unit tests (ASan+UBSan builds, given as arguments),
 # the Node integration tests (tests/integration/*.test.mjs, against the
-# sanitized programs), lint (cppcheck), a short libFuzzer run of every
+# sanitized programs and again against the installed ones), lint (cppcheck), a short libFuzzer run of every
 # target, and the real-systemd tests (tests/systemd/*.test.sh, TAP).
 set -u
 cd "$(dirname "$0")/.."
@@ -37,16 +37,24 @@ for t in "$@"; do
 done
 
 if [ $unit_only -eq 0 ]; then
-	echo "== integration tests (node --test, sanitized programs)"
-	: >"$log"
-	SB_ASAN=1 node --test --test-concurrency=1 tests/integration/ >"$log" 2>&1
-	rc=$?
-	cat "$log"
-	count '^# pass \([0-9]*\)' '^# fail \([0-9]*\)'
-	if [ $rc -ne 0 ] && ! grep -q '^# fail [1-9]' "$log"; then
-		echo "node --test exited with $rc"
-		failed=$((failed + 1))
-	fi
+	# Twice: against the sanitized programs (glibc, ASan+UBSan), then
+	# against the programs as installed (the static musl handler).
+	for asan in 1 0; do
+		if [ $asan = 1 ]; then
+			echo "== integration tests (node --test, sanitized programs)"
+		else
+			echo "== integration tests (node --test, the installed programs: static musl handler)"
+		fi
+		: >"$log"
+		SB_ASAN=$asan node --test --test-concurrency=1 tests/integration/ >"$log" 2>&1
+		rc=$?
+		cat "$log"
+		count '^# pass \([0-9]*\)' '^# fail \([0-9]*\)'
+		if [ $rc -ne 0 ] && ! grep -q '^# fail [1-9]' "$log"; then
+			echo "node --test exited with $rc"
+			failed=$((failed + 1))
+		fi
+	done
 
 	if [ -f tests/fuzz/fuzz.mk ]; then
 		echo "== lint (cppcheck)"
