@@ -90,15 +90,31 @@ config_defaults(struct sb_config *c)
 	strlcpy(c->policy_ports, "80,843", sizeof(c->policy_ports));
 }
 
+static int
+config_key_is(const struct ckey *k, const char *name, size_t len)
+{
+	return strncmp(k->name, name, len) == 0 && k->name[len] == '\0';
+}
+
+/*
+ * The key called name[0..len), or NULL.  Every handler start looks up
+ * each key of the C_CONFIG message, which lists them in table order: the
+ * search starts after the key found last.
+ */
 static const struct ckey *
 config_key(const char *name, size_t len)
 {
-	size_t i;
+	static size_t next;
+	size_t i, n = sizeof(keys) / sizeof(keys[0]);
 
-	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (strlen(keys[i].name) == len &&
-		    memcmp(keys[i].name, name, len) == 0)
-			return &keys[i];
+	for (i = 0; i < n; i++) {
+		const struct ckey *k = &keys[(next + i) % n];
+
+		if (config_key_is(k, name, len)) {
+			next = (size_t)(k - keys) + 1;
+			return k;
+		}
+	}
 	return NULL;
 }
 

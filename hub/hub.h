@@ -143,6 +143,8 @@ struct hub {
 	size_t			 held_bytes;
 	uint64_t		 hold_until;	/* 0: not holding */
 	uint64_t		 hold_started;
+	int			 cfg_packed;	/* 1: cfg_pkt is cfg; -1: cannot */
+	struct sb_packet	 cfg_pkt;	/* C_CONFIG for new handlers */
 };
 
 /* route.c: the trees are walked with RB_FOREACH by other hub files too */
@@ -153,6 +155,7 @@ RB_PROTOTYPE(rooms, room, entry, room_cmp)
 void		 hub_init(struct hub *, const struct sb_config *,
 		    const struct hub_ops *, void *);
 void		 hub_free(struct hub *);
+const struct sb_packet *hub_config_packet(struct hub *);
 struct peer	*hub_peer_new(struct hub *, int);
 void		 hub_peer_gone(struct hub *, struct peer *, const char *);
 void		 hub_peer_free(struct hub *, struct peer *);

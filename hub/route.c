@@ -1120,18 +1120,33 @@ on_nick(struct hub *h, struct peer *p, const struct sb_msg *m)
 	return 0;
 }
 
+/*
+ * The C_CONFIG datagram every new handler gets first: packed once, and
+ * again after a reload (hub_config_changed).  NULL when the settings do
+ * not fit in one.
+ */
+const struct sb_packet *
+hub_config_packet(struct hub *h)
+{
+	if (h->cfg_packed == 0)
+		h->cfg_packed = config_pack_handler(&h->cfg, &h->cfg_pkt) < 0 ?
+		    -1 : 1;
+	return h->cfg_packed > 0 ? &h->cfg_pkt : NULL;
+}
+
 /* Send the (new) handler settings to every handler. */
 void
 hub_config_changed(struct hub *h)
 {
-	struct sb_packet pkt;
+	const struct sb_packet *pkt;
 	struct peer *p;
 
-	if (config_pack_handler(&h->cfg, &pkt) < 0)
+	h->cfg_packed = 0;
+	if ((pkt = hub_config_packet(h)) == NULL)
 		return;
 	RB_FOREACH(p, peer_sessions, &h->sessions)
 		if (!p->dead)
-			h->ops->send(h, p, &pkt);
+			h->ops->send(h, p, pkt);
 }
 
 /* An announcement from the operator to every identified session. */

@@ -275,7 +275,7 @@ on_accept(sd_event_source *s, int fd, uint32_t revents, void *arg)
 {
 	struct ctx *c = arg;
 	struct hub *h = &c->hub;
-	struct sb_packet pkt;
+	const struct sb_packet *pkt;
 	struct ucred cr;
 	socklen_t crlen = sizeof(cr);
 	struct peer *p;
@@ -304,8 +304,8 @@ on_accept(sd_event_source *s, int fd, uint32_t revents, void *arg)
 	p->uid = cr.uid;
 	r = sd_event_add_io(c->event, (sd_event_source **)&p->io, cfd, EPOLLIN,
 	    peer_io, p);
-	if (r < 0 || config_pack_handler(&h->cfg, &pkt) < 0 ||
-	    ops_send(h, p, &pkt) < 0) {
+	if (r < 0 || (pkt = hub_config_packet(h)) == NULL ||
+	    ops_send(h, p, pkt) < 0) {
 		hub_peer_kill(h, p, NULL, NULL);
 		hub_reap(c);
 	}
