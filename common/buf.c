@@ -1,12 +1,16 @@
 /*
  * Bounded buffers (see buf.h).
  */
+#include <sys/mman.h>
+
 #include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 
@@ -133,4 +137,20 @@ buf_shrink(struct buf *b, size_t keep)
 	b->cap = 0;
 	b->off = 0;
 	return 1;
+}
+
+/*
+ * Give the whole pages inside p[0..n) back to the kernel (a static buffer
+ * whose contents are no longer needed); they read as zeros afterwards.
+ * The partial pages at either end are kept: other data may share them.
+ */
+void
+sb_pages_release(void *p, size_t n)
+{
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t a = ((uintptr_t)p + pg - 1) & ~(pg - 1);
+	uintptr_t b = ((uintptr_t)p + n) & ~(pg - 1);
+
+	if (b > a)
+		madvise((void *)a, b - a, MADV_DONTNEED);
 }

@@ -38,9 +38,10 @@ static struct sb_packet hub_tx;
 /*
  * A second datagram taken in the same recvmmsg() call: when the hub has
  * sent more than one, no further call is needed to learn that the queue
- * is empty.  Its pages are given back after a burst (rx2_used).
+ * is empty.  Its pages are given back after a burst (rx2_used), those of
+ * rx and hub_tx when the handler goes idle.
  */
-static unsigned char rx2[SB_MSG_MAX] __attribute__((aligned(4096)));
+static unsigned char rx2[SB_MSG_MAX];
 static int rx2_used;
 
 /*
@@ -565,10 +566,14 @@ conn_run(struct conn *c)
 #ifdef __GLIBC__
 			malloc_trim(0);	/* musl's free() needs no trim */
 #endif
+			/* The static buffers too: nothing in them outlives
+			 * a turn of this loop. */
+			sb_pages_release(rx, sizeof(rx));
+			sb_pages_release(hub_tx.buf, sizeof(hub_tx.buf));
 			if (rx2_used)
-				madvise(rx2, sizeof(rx2), MADV_DONTNEED);
-			dialect_json_trim();
+				sb_pages_release(rx2, sizeof(rx2));
 			rx2_used = 0;
+			session_trim();
 			c->trim = 0;
 			c->busy_ms = 0;
 		}

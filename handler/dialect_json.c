@@ -32,6 +32,7 @@
 #define ASAN_UNPOISON_MEMORY_REGION(p, n)	((void)(p), (void)(n))
 #endif
 
+#include "buf.h"
 #include "dialect.h"
 
 #define TARGET_MAX	(SB_NICK_MAX > SB_ROOM_MAX ? SB_NICK_MAX : SB_ROOM_MAX)
@@ -48,7 +49,7 @@
  */
 #define JARENA_SIZE	16384
 #define JARENA_ALIGN	16
-static unsigned char jarena[JARENA_SIZE] __attribute__((aligned(4096)));
+static unsigned char jarena[JARENA_SIZE] __attribute__((aligned(16)));
 static size_t jarena_used, jarena_live, jarena_high;
 
 static int
@@ -112,14 +113,15 @@ dialect_json_arena(void)
 }
 
 /*
- * Give back the arena's pages past the first after a burst (a long list
- * rendered), as the handler does with its heap.
+ * Give the arena's pages back when the handler is idle, as it does with
+ * its heap: an idle handler then keeps at most the page the arena shares
+ * with other data.
  */
 void
 dialect_json_trim(void)
 {
-	if (jarena_live == 0 && jarena_high > 4096) {
-		madvise(jarena + 4096, sizeof(jarena) - 4096, MADV_DONTNEED);
+	if (jarena_live == 0 && jarena_high > 0) {
+		sb_pages_release(jarena, sizeof(jarena));
 		ASAN_POISON_MEMORY_REGION(jarena, sizeof(jarena));
 		jarena_high = 0;
 	}

@@ -38,7 +38,7 @@
 #define HANDLER_ROOMS_MAX	32	/* rooms remembered for RESUME */
 #define HANDLER_BUF_KEEP	4096	/* a drained buffer keeps this much */
 #define HANDLER_TRIM_BYTES	(16 * 1024) /* give freed heap back above this */
-#define HANDLER_IDLE_TRIM_MS	1000	/* quiet this long: trim the heap once */
+#define HANDLER_IDLE_TRIM_MS	500	/* quiet this long: give memory back once */
 
 enum sniff_result {
 	SNIFF_NEED_MORE, SNIFF_POLICY, SNIFF_HTTP, SNIFF_XMLSOCKET,
@@ -135,6 +135,7 @@ int	session_ws_feed(struct conn *, const unsigned char *, size_t);
 void	session_hub_message(struct conn *, const struct sb_msg *);
 void	session_hub_lost(struct conn *);
 void	session_tick(struct conn *, uint64_t);
+void	session_trim(void);
 void	session_client_eof(struct conn *);
 
 /* serve.c */

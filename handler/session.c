@@ -386,9 +386,18 @@ session_client_bytes(struct conn *c)
 
 /*
  * What one hub message becomes for the client: kept from message to
- * message (emptied, not freed) unless it grew past HANDLER_TRIM_BYTES.
+ * message (emptied, not freed) until the handler goes idle
+ * (session_trim) or it grew past HANDLER_TRIM_BYTES.
  */
 static struct dbuf rendered = { .max = DIALECT_OUT_MAX };
+
+/* The handler is idle: free what only a busy session needs at hand. */
+void
+session_trim(void)
+{
+	dbuf_free(&rendered);
+	dialect_json_trim();
+}
 
 /* A message from the hub. */
 void

@@ -25,7 +25,8 @@ FUZZ_CFLAGS	= -std=gnu11 -g -O1 -D_GNU_SOURCE -Wall -Wextra \
 		  -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 
 FUZZ_DIALECT	= handler/dialect.c handler/dialect_text.c \
-		  handler/dialect_xml.c handler/dialect_json.c common/proto.c
+		  handler/dialect_xml.c handler/dialect_json.c common/proto.c \
+		  common/buf.c
 FUZZ_DIALECT_LIBS = -lexpat -ljansson -lbsd
 
 # Each target: the sources it is linked from, and its libraries.
@@ -58,8 +59,7 @@ FUZZ_SRC_session	= handler/session.c handler/serve.c handler/conn.c \
 			  handler/www.c handler/sniff.c handler/http.c \
 			  handler/wshandshake.c handler/wsframe.c \
 			  handler/wsconn.c handler/utf8.c handler/xmlsock.c \
-			  common/buf.c common/config.c common/log.c \
-			  $(FUZZ_DIALECT)
+			  common/config.c common/log.c $(FUZZ_DIALECT)
 FUZZ_LIBS_session	= $(FUZZ_DIALECT_LIBS) -lmd
 FUZZ_SRC_history	= hub/history.c
 FUZZ_LIBS_history	= -lbsd
