@@ -109,7 +109,7 @@ echo
 echo "== system calls for one WebSocket connection (strace -f -c)"
 one_conn $((PORT + 1)) strace -f -c -o "$T/strace.txt" "$HANDLER"
 if [ -f "$T/strace.txt" ]; then
-	tot=$(awk '$NF == "total" {print $(NF-2) + 0; exit}' "$T/strace.txt")
+	tot=$(awk '$NF == "total" {print $4 + 0; exit}' "$T/strace.txt")	# % time, seconds, usecs/call, calls
 	echo "COST syscalls total=$tot"
 	sed -n '1,30p' "$T/strace.txt" | grep -v '^-' | head -25
 fi
