@@ -189,6 +189,9 @@
     var from = m.from || '';
     if (m.announce || !from) return entry('notice', m, ['\u2691 ' + (m.text || '')]);
     if (from === st.me && !m.history) return;   /* our own echo: shown when sent */
+    /* Past presence_max the server stops announcing logins: whoever
+     * speaks is online. */
+    if (!m.history) addUser(from);
     if (m.room) {
       if (m.action) entry('action', m, ['* ', nickSpan(from), ' ' + (m.text || '')]);
       else entry('room', m, [nickSpan(from), ': ', m.text || '']);

@@ -216,3 +216,48 @@ describe('browser chat page', { timeout: 180000 }, () => {
 		for (const p of pages) assert.deepEqual(p.errors, [], `${p.nick}'s page`);
 	});
 });
+
+// Past presence_max the server stops announcing logins and joins: the
+// page's user list then learns of others from what they say.
+describe('browser chat page on a quiet server (presence_max = 1)', {
+	timeout: 120000, skip: process.env.SB_TEST_MOCK === '1' ? 'the mock has no presence_max' : false,
+}, () => {
+	let server, chrome, context, raw;
+
+	before(async () => {
+		server = await startServer({ config: { presence_max: '1' } });
+		chrome = await launchBrowser();
+	});
+
+	after(async () => {
+		if (raw) await raw.close().catch(() => {});
+		if (context) await context.close().catch(() => {});
+		if (chrome) await chrome.close().catch(() => {});
+		if (server) await server.stop();
+	});
+
+	it('someone who logged in unannounced joins the list when they speak', async () => {
+		context = await chrome.browser.newContext();
+		const page = await context.newPage();
+		page.setDefaultTimeout(WAIT);
+		const errors = [];
+		page.on('pageerror', (e) => errors.push(String(e)));
+		await page.goto(`http://127.0.0.1:${server.port}/`, { timeout: WAIT });
+		await page.getByTestId('nick-input').fill('pam');
+		await page.getByTestId('login-button').click();
+		await page.waitForSelector('[data-testid=status][data-state=online]');
+		await page.locator('[data-testid=log-entry][data-event=self-join]').waitFor();
+
+		raw = await rawXmlSocket(server.port);
+		raw.send('IDENTIFY quinn');		// the second identified: quiet
+		await raw.waitFor(/^<identify aid="quinn"/, { timeout: WAIT });
+		raw.send('JOIN lobby');
+		await raw.waitFor(/^<join room="lobby"/, { timeout: WAIT });
+		raw.send('SAY lobby hello from quinn');
+		await page.locator('[data-testid=log-entry][data-kind=room]', { hasText: 'hello from quinn' }).waitFor();
+		await page.waitForSelector('[data-testid=user-item][data-nick=quinn]');
+		assert.equal(await page.locator('[data-testid=log-entry]', { hasText: 'quinn logged in' }).count(), 0,
+			'the login was not announced');
+		assert.deepEqual(errors, []);
+	});
+});
