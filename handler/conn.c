@@ -364,8 +364,8 @@ conn_hub_reconnect(struct conn *c)
  * One datagram from the hub.  Returns 0 to go on, -1 when the hub is
  * gone (or sent something malformed) and the rest must be dropped.
  */
-static int
-hub_datagram(struct conn *c, unsigned char *dgram, size_t n)
+int
+conn_hub_datagram(struct conn *c, const unsigned char *dgram, size_t n)
 {
 	struct sb_msg m;
 
@@ -431,21 +431,53 @@ hub_read(struct conn *c)
 		if (got > 1)
 			rx2_used = 1;
 		for (k = 0; k < got; k++)
-			if (hub_datagram(c, buf[k], mm[k].msg_len) < 0)
+			if (conn_hub_datagram(c, buf[k], mm[k].msg_len) < 0)
 				return;
 		if (got < 2)
 			return;
 	}
 }
 
+/*
+ * Bytes the client sent (one read), handed to the session as the input
+ * buffer has room; the parsers consume what they understand, so a read
+ * holding many small messages fits.
+ */
+void
+conn_client_bytes(struct conn *c, const unsigned char *p, size_t n)
+{
+	size_t off;
+
+	c->last_rx_ms = c->busy_ms = c->clock_ms;
+	c->ping_sent_ms = 0;
+	if (c->mode == MODE_CLOSING)
+		return;		/* lingering: input is drained, not read */
+	for (off = 0; off < n && !c->done; ) {
+		size_t take = n - off, room = c->in.max - c->in.len;
+
+		if (c->mode == MODE_WEBSOCKET) {
+			session_ws_feed(c, p + off, take);
+			return;
+		}
+		if (room == 0) {
+			/* Only reachable when a parser did not refuse in time. */
+			serve_error(c, 431, "Request too large");
+			return;
+		}
+		if (take > room)
+			take = room;
+		buf_append(&c->in, p + off, take);
+		off += take;
+		session_client_bytes(c);
+	}
+}
+
 static void
 client_read(struct conn *c)
 {
-	unsigned char *chunk = rx;
-	size_t off;
 	ssize_t n;
 
-	n = read(c->in_fd, chunk, HANDLER_READ_CHUNK);
+	n = read(c->in_fd, rx, HANDLER_READ_CHUNK);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return;
@@ -456,32 +488,7 @@ client_read(struct conn *c)
 		session_client_eof(c);
 		return;
 	}
-	c->last_rx_ms = c->busy_ms = c->clock_ms;
-	c->ping_sent_ms = 0;
-	if (c->mode == MODE_CLOSING)
-		return;		/* lingering: input is drained, not read */
-	/*
-	 * Hand the bytes over as the buffer has room; the parsers consume
-	 * what they understand, so a read holding many small messages fits.
-	 */
-	for (off = 0; off < (size_t)n && !c->done; ) {
-		size_t take = (size_t)n - off, room = c->in.max - c->in.len;
-
-		if (c->mode == MODE_WEBSOCKET) {
-			session_ws_feed(c, chunk + off, take);
-			return;
-		}
-		if (room == 0) {
-			/* Only reachable when a parser did not refuse in time. */
-			serve_error(c, 431, "Request too large");
-			return;
-		}
-		if (take > room)
-			take = room;
-		buf_append(&c->in, chunk + off, take);
-		off += take;
-		session_client_bytes(c);
-	}
+	conn_client_bytes(c, rx, (size_t)n);
 }
 
 static void

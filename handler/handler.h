@@ -120,6 +120,8 @@ void	conn_free(struct conn *);
 void	conn_remote_init(struct conn *);
 int	conn_hub_connect(struct conn *, int);
 int	conn_hub_reconnect(struct conn *);
+int	conn_hub_datagram(struct conn *, const unsigned char *, size_t);
+void	conn_client_bytes(struct conn *, const unsigned char *, size_t);
 uint64_t now_ms(void);
 int	conn_write(struct conn *, const void *, size_t);
 int	conn_hub_send(struct conn *, const struct sb_packet *);

@@ -138,35 +138,6 @@ hub_reads(int fd)
 	}
 }
 
-/* conn.c's client_read() after read(2) returned these bytes. */
-static void
-client_bytes(struct conn *c, const unsigned char *p, size_t n)
-{
-	size_t off, take, room;
-
-	c->last_rx_ms = now_ms();
-	c->ping_sent_ms = 0;
-	if (c->mode == MODE_CLOSING)
-		return;
-	for (off = 0; off < n && !c->done; ) {
-		take = n - off;
-		room = c->in.max - c->in.len;
-		if (c->mode == MODE_WEBSOCKET) {
-			session_ws_feed(c, p + off, take);
-			return;
-		}
-		if (room == 0) {
-			serve_error(c, 431, "Request too large");
-			return;
-		}
-		if (take > room)
-			take = room;
-		buf_append(&c->in, p + off, take);
-		off += take;
-		session_client_bytes(c);
-	}
-}
-
 /* A message from the hub, encoded as the hub encodes it. */
 static void
 hub_says(struct conn *c, const unsigned char *p, size_t n)
@@ -177,8 +148,6 @@ hub_says(struct conn *c, const unsigned char *p, size_t n)
 	const char *f[SB_FIELDS_MAX];
 	char *pl;
 	size_t nf = 0, off = 0;
-	struct sb_msg m;
-	char err[256];
 
 	if (n == 0)
 		return;
@@ -194,13 +163,9 @@ hub_says(struct conn *c, const unsigned char *p, size_t n)
 		f[nf++] = pl + off;
 		off += strlen(pl + off) + 1;
 	}
-	if (sb_msg_encode(&pkt, type, c->session, 1, 1, f, nf) == 0 &&
-	    sb_msg_decode(&m, pkt.buf, pkt.len) == 0) {
-		if (m.type == SB_C_CONFIG)
-			(void)config_apply_msg(&c->cfg, &m, err, sizeof(err));
-		else
-			session_hub_message(c, &m);
-	}
+	/* As conn.c's hub_read() hands over each datagram. */
+	if (sb_msg_encode(&pkt, type, c->session, 1, 1, f, nf) == 0)
+		(void)conn_hub_datagram(c, pkt.buf, pkt.len);
 	free(pl);
 }
 
@@ -241,8 +206,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (len > in.n)
 			len = in.n;
 		switch (kind % 8) {
-		case 0: case 1: case 2:
-			client_bytes(&c, in.p, len);
+		case 0: case 1: case 2:	/* as conn.c's client_read() */
+			c.clock_ms = now_ms();
+			conn_client_bytes(&c, in.p, len);
 			break;
 		case 3: case 4:
 			hub_says(&c, in.p, len);
