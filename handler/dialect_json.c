@@ -482,25 +482,21 @@ static int
 jev_emit(struct jev *j, struct dbuf *b)
 {
 	size_t len = b->len;
-	int r;
+	int r = 0;
 
-	if (b->err != 0) {		/* sticky: nothing more is added */
-		json_decref(j->o);
-		j->o = NULL;
-		return b->err;
-	}
-	if (!j->nomem && !j->badutf8 &&
+	if (b->err != 0)		/* sticky: nothing more is added */
+		r = b->err;
+	else if (j->nomem)
+		r = -ENOMEM;
+	else if (!j->badutf8 &&
 	    json_dump_callback(j->o, jev_dump, b, JSON_COMPACT) != 0) {
 		r = b->err != 0 ? b->err : -ENOMEM;
 		dbuf_truncate(b, len);
-		json_decref(j->o);
-		j->o = NULL;
-		return r;
 	}
 	json_decref(j->o);
 	j->o = NULL;
-	if (j->nomem)
-		return -ENOMEM;
+	if (r < 0)
+		return r;
 	if (j->badutf8)
 		return json_error_event(b, "encoding", strlen("encoding"),
 		    JSON_BADUTF8, strlen(JSON_BADUTF8), 0);
