@@ -80,42 +80,7 @@ static const struct tspec tspecs[] = {
 
 /* --- guarded buffers ------------------------------------------------- */
 
-#define GUARD_PAGES	8	/* readable pages before the guard page */
-
-static unsigned char *guard_base;
-static size_t guard_pg;
-
-static int
-guard_setup(void **state)
-{
-	guard_pg = (size_t)sysconf(_SC_PAGESIZE);
-	guard_base = mmap(NULL, (GUARD_PAGES + 1) * guard_pg,
-	    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (guard_base == MAP_FAILED)
-		return -1;
-	return mprotect(guard_base + GUARD_PAGES * guard_pg, guard_pg,
-	    PROT_NONE);
-}
-
-static int
-guard_teardown(void **state)
-{
-	munmap(guard_base, (GUARD_PAGES + 1) * guard_pg);
-	return 0;
-}
-
-/* A copy of p[0..len) that ends exactly where the unreadable page starts. */
-static const unsigned char *
-guarded(const void *p, size_t len)
-{
-	unsigned char *d;
-
-	assert_true(len <= GUARD_PAGES * guard_pg);
-	d = guard_base + GUARD_PAGES * guard_pg - len;
-	if (len > 0)
-		memmove(d, p, len);
-	return d;
-}
+#include "guard.h"
 
 /* Decode a copy of buf[0..len) placed against the guard page. */
 static int

@@ -18,37 +18,13 @@
 
 #include "../../handler/handler.h"
 
-static unsigned char *guard_base;
-static size_t guard_pg;
-
-static int
-guard_setup(void **state)
-{
-	guard_pg = (size_t)sysconf(_SC_PAGESIZE);
-	guard_base = mmap(NULL, 2 * guard_pg, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (guard_base == MAP_FAILED)
-		return -1;
-	return mprotect(guard_base + guard_pg, guard_pg, PROT_NONE);
-}
-
-static int
-guard_teardown(void **state)
-{
-	munmap(guard_base, 2 * guard_pg);
-	return 0;
-}
+#include "guard.h"
 
 /* Sniff a copy of p[0..len) that ends where the unreadable page starts. */
 static enum sniff_result
 sniff_guarded(const char *p, size_t len)
 {
-	char *d = (char *)guard_base + guard_pg - len;
-
-	assert_true(len <= guard_pg);
-	if (len > 0)
-		memcpy(d, p, len);
-	return sniff(d, len);
+	return sniff((const char *)guarded(p, len), len);
 }
 
 static const char *

@@ -20,40 +20,15 @@
 
 #include "../../handler/handler.h"
 
-#define GUARD_PAGES	4
-
-static unsigned char *guard_base;
-static size_t guard_pg;
-
-static int
-guard_setup(void **state)
-{
-	guard_pg = (size_t)sysconf(_SC_PAGESIZE);
-	guard_base = mmap(NULL, (GUARD_PAGES + 1) * guard_pg,
-	    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (guard_base == MAP_FAILED)
-		return -1;
-	return mprotect(guard_base + GUARD_PAGES * guard_pg, guard_pg,
-	    PROT_NONE);
-}
-
-static int
-guard_teardown(void **state)
-{
-	munmap(guard_base, (GUARD_PAGES + 1) * guard_pg);
-	return 0;
-}
+#include "guard.h"
 
 /* xmlsock_next() on a copy of p[0..len) that ends at the guard page. */
 static int
 next_guarded(const char *p, size_t len, size_t max, size_t *msglen,
     char *term, const char **start)
 {
-	char *d = (char *)guard_base + GUARD_PAGES * guard_pg - len;
+	char *d = (char *)guarded(p, len);
 
-	assert_true(len <= GUARD_PAGES * guard_pg);
-	if (len > 0)
-		memmove(d, p, len);
 	*start = d;
 	return xmlsock_next(d, len, max, msglen, term);
 }
