@@ -15,11 +15,21 @@ failed=0
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-count() {	# pattern-for-passed pattern-for-failed
-	p=$(sed -n "s/$1/\1/p" "$log" | awk '{s+=$1} END {print s+0}')
-	f=$(sed -n "s/$2/\1/p" "$log" | awk '{s+=$1} END {print s+0}')
-	passed=$((passed + p))
-	failed=$((failed + f))
+# Add a suite's counts; a suite that exited non-zero without a counted
+# failure (it crashed, or could not start) counts as one failure.
+tally() {	# passed failed exit-status what
+	passed=$((passed + $1))
+	failed=$((failed + $2))
+	if [ "$3" -ne 0 ] && [ "$2" -eq 0 ]; then
+		echo "$4 exited with $3"
+		failed=$((failed + 1))
+	fi
+}
+
+# tally() with counts summed from the numbers the patterns capture in $log.
+count() {	# pattern-for-passed pattern-for-failed exit-status what
+	tally "$(sed -n "s/$1/\1/p" "$log" | awk '{s+=$1} END {print s+0}')" \
+	    "$(sed -n "s/$2/\1/p" "$log" | awk '{s+=$1} END {print s+0}')" "$3" "$4"
 }
 
 echo "== unit tests (cmocka, ASan+UBSan)"
@@ -29,11 +39,8 @@ for t in "$@"; do
 	    "$t" >"$log" 2>&1
 	rc=$?
 	cat "$log"
-	count '^\[  PASSED  \] \([0-9]*\) test.*' '^\[  FAILED  \] \([0-9]*\) test.*'
-	if [ $rc -ne 0 ] && ! grep -q '^\[  FAILED  \]' "$log"; then
-		echo "$t: exited with $rc"
-		failed=$((failed + 1))
-	fi
+	count '^\[  PASSED  \] \([0-9]*\) test.*' \
+	    '^\[  FAILED  \] \([0-9]*\) test.*' $rc "$t"
 done
 
 if [ $unit_only -eq 0 ]; then
@@ -49,11 +56,7 @@ if [ $unit_only -eq 0 ]; then
 		SB_ASAN=$asan node --test --test-concurrency=1 tests/integration/ >"$log" 2>&1
 		rc=$?
 		cat "$log"
-		count '^# pass \([0-9]*\)' '^# fail \([0-9]*\)'
-		if [ $rc -ne 0 ] && ! grep -q '^# fail [1-9]' "$log"; then
-			echo "node --test exited with $rc"
-			failed=$((failed + 1))
-		fi
+		count '^# pass \([0-9]*\)' '^# fail \([0-9]*\)' $rc "node --test"
 	done
 
 	if [ -f tests/fuzz/fuzz.mk ]; then
@@ -69,14 +72,9 @@ if [ $unit_only -eq 0 ]; then
 		make -s --no-print-directory fuzz-check >"$log" 2>&1
 		rc=$?
 		cat "$log"
-		p=$(grep -cE '^[a-z0-9_]+ +[0-9?]+ +[0-9?]+  ok$' "$log")
-		f=$(grep -cE '^[a-z0-9_]+ +[0-9?]+ +[0-9?]+  FAILED' "$log")
-		passed=$((passed + p))
-		failed=$((failed + f))
-		if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
-			echo "fuzz-check exited with $rc"
-			failed=$((failed + 1))
-		fi
+		tally "$(grep -cE '^[a-z0-9_]+ +[0-9?]+ +[0-9?]+  ok$' "$log")" \
+		    "$(grep -cE '^[a-z0-9_]+ +[0-9?]+ +[0-9?]+  FAILED' "$log")" \
+		    $rc fuzz-check
 	fi
 
 	for t in tests/systemd/*.test.sh; do
@@ -86,14 +84,8 @@ if [ $unit_only -eq 0 ]; then
 		bash "$t" >"$log" 2>&1
 		rc=$?
 		cat "$log"
-		p=$(grep -c '^ok ' "$log")
-		f=$(grep -c '^not ok ' "$log")
-		passed=$((passed + p))
-		failed=$((failed + f))
-		if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
-			echo "$t: exited with $rc"
-			failed=$((failed + 1))
-		fi
+		tally "$(grep -c '^ok ' "$log")" "$(grep -c '^not ok ' "$log")" \
+		    $rc "$t"
 	done
 fi
 
