@@ -6,6 +6,7 @@
 # "COST key=value" lines (read by bench/report.mjs) and detail sections.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 ROOT=$PWD
 B=$ROOT/build/bench
 HANDLER=${HANDLER:-$ROOT/build/switchboard-handler}
@@ -30,15 +31,7 @@ cleanup() {
 trap cleanup EXIT
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 
-cat >"$T/sb.conf" <<CONF
-handler_user = $(id -u)
-state_dir = $T
-rooms = lobby
-max_clients = 20000
-flood_rate = 100000
-flood_burst = 100000
-idle_timeout = 3600
-CONF
+bench_config "$T/sb.conf" "$T"
 SWITCHBOARD_LOG_STDERR=1 "$HUBBIN" -s "$T/hub.sock" -C "$T/ctl.sock" \
     -c "$T/sb.conf" 2>"$T/hub.log" &
 PIDS+=($!)

@@ -8,6 +8,7 @@
 # every load loop is bounded by its count and by `timeout`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 ROOT=$PWD
 B=$ROOT/build/bench
 QUICK=${BENCH_QUICK:-0}
@@ -88,16 +89,7 @@ SBDIR= HUB= SA= SBP= WSD= WSDP= NODE= NODEP=
 
 sb_start() {
 	SBDIR=$(mktemp -d /tmp/sb-bench.XXXXXX)
-	cat >"$SBDIR/switchboard.conf" <<-CONF
-	handler_user = $(id -u)
-	state_dir = $SBDIR
-	rooms = lobby
-	max_clients = 20000
-	flood_rate = 100000
-	flood_burst = 100000
-	idle_timeout = 3600
-	ws_echo = yes
-	CONF
+	bench_config "$SBDIR/switchboard.conf" "$SBDIR" "ws_echo = yes"
 	SWITCHBOARD_LOG_STDERR=1 "$HUBBIN" \
 	    -s "$SBDIR/hub.sock" -C "$SBDIR/control.sock" \
 	    -c "$SBDIR/switchboard.conf" 2>"$SBDIR/hub.log" &
