@@ -428,6 +428,69 @@ t_escaping(void **state)
 	    "Unknown type \\\"?\\\"");
 }
 
+/*
+ * Events are written without jansson: the bytes must be those of
+ * json_dumps(JSON_COMPACT) of the same object, for every control
+ * character, the two escaped ASCII characters, DEL and multi-byte UTF-8.
+ */
+static void
+t_escaping_as_jansson(void **state)
+{
+	char text[160], from[40];
+	json_free_t jfree;
+	json_t *o;
+	size_t n = 0;
+	char *want;
+	int c;
+
+	for (c = 1; c < 0x20; c++)
+		text[n++] = (char)c;
+	snprintf(text + n, sizeof(text) - n, "%s",
+	    "\"\\/\x7f\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 x");
+	snprintf(from, sizeof(from), "a\"b\\c\td");
+	build(SB_C_MSG, "room", from, "", "lobby", text, "86400", "", NULL);
+	assert_int_equal(render(), 1);
+	o = json_pack("{s:s,s:s,s:s,s:s,s:s}", "type", "msg", "time",
+	    "1970-01-02T00:00:00Z", "from", from, "room", "lobby", "text", text);
+	assert_non_null(o);
+	want = json_dumps(o, JSON_COMPACT);
+	assert_non_null(want);
+	assert_string_equal(R.buf, want);
+	json_get_alloc_funcs(NULL, &jfree);	/* the handler's arena */
+	jfree(want);
+	json_decref(o);
+
+	/* U+0000 in a hub string (the protocol allows it in text) */
+	assert_int_equal(sb_msg_encode(&MP, SB_C_MSG, 1, 0, 0, (const char *[]){
+	    "room", "bob", "", "lobby", "a", "0", "" }, 7), 0);
+	assert_int_equal(sb_msg_decode(&M, MP.buf, MP.len), 0);
+	M.field[4] = "a\0b";
+	M.flen[4] = 3;
+	assert_int_equal(render(), 1);
+	assert_non_null(strstr(R.buf, "\"text\":\"a\\u0000b\""));
+}
+
+/* An event past the output cap takes back what it wrote. */
+static void
+t_render_cap(void **state)
+{
+	struct dbuf b;
+
+	dbuf_init(&b, 40);
+	dbuf_add(&b, "kept", 4);
+	build(SB_C_MSG, "room", "bob", "", "lobby", "a long enough text", "0",
+	    "", NULL);
+	assert_int_equal(dialect_render(&D, &M, &b), -EMSGSIZE);
+	assert_int_equal(b.len, 4);
+	assert_int_equal(b.err, 0);
+	/* a sticky error from before the event stays, nothing is added */
+	dbuf_add(&b, "0123456789012345678901234567890123456789", 40);
+	assert_int_equal(b.err, -EMSGSIZE);
+	assert_int_equal(dialect_render(&D, &M, &b), -EMSGSIZE);
+	assert_int_equal(b.len, 4);
+	dbuf_free(&b);
+}
+
 /* A msg from the hub carries its epoch and the session's sequence. */
 static void
 t_render_epoch_seq(void **state)
@@ -449,6 +512,7 @@ main(void)
 		T(t_commands), T(t_bad_fields), T(t_bad_json), T(t_seed003),
 		T(t_render_presence), T(t_render_msg), T(t_render_seed003),
 		T(t_render_lists), T(t_escaping), T(t_render_epoch_seq),
+		T(t_escaping_as_jansson), T(t_render_cap),
 #undef T
 	};
 
