@@ -4,6 +4,9 @@
 #                            3 runs (~20 min); table on stdout, the report
 #                            in docs/benchmarks.md and docs/bench-*.png
 #   make bench BENCH_QUICK=1 one run of each, smaller N (~3 min)
+#   make bench BENCH_FIGS=churn,rtt
+#                            only these figures (churn, rtt, bcast, mem,
+#                            scale); raw results, no report
 #   make soak                100 clients for SOAK_SECONDS (600) with
 #                            reconnects and a hub restart (tests/soak)
 #
@@ -15,6 +18,7 @@ BENCH_CFLAGS	= -O2 -g -std=gnu11 -Wall -Wextra -Werror
 BENCH_DEB	= websocketd gnuplot-nox valgrind gdb strace procps iproute2 \
 		  binutils musl-tools
 BENCH_QUICK	?= 0
+BENCH_FIGS	?= all
 SOAK_SECONDS	?= 600
 
 BENCH_TOOLS	= $(BENCH_B)/wsload $(BENCH_B)/listen-exec $(BENCH_B)/spawncost
@@ -51,7 +55,7 @@ bench-tools: $(BENCH_TOOLS) $(BENCH_STATIC)
 
 bench: bench-deps
 	@$(MAKE) --no-print-directory all bench-tools
-	@BENCH_QUICK=$(BENCH_QUICK) bash bench/run.sh
+	@BENCH_QUICK=$(BENCH_QUICK) BENCH_FIGS=$(BENCH_FIGS) bash bench/run.sh
 
 soak: deps-test
 	@$(MAKE) --no-print-directory all

@@ -22,6 +22,10 @@ else
 	STEPS=0,100,250,500,1000 SCALE_ROOM=10000 SCALE_EXTRA=0 SCALE_SECS=30
 fi
 PORT0=${BENCH_PORT:-18610}
+# BENCH_FIGS=churn,rtt,bcast,mem,scale: only these figures, raw results
+# only (no report); for trying a change.  Default: all, and the report.
+FIGS=${BENCH_FIGS:-all}
+want() { [ "$FIGS" = all ] || [[ ",$FIGS," == *",$1,"* ]]; }
 RES=$B/results.txt
 LOG=$B/bench.log
 WSLOAD=$B/wsload
@@ -166,12 +170,16 @@ start_all
 log "servers: switchboard :$SBP (hub $HUB, activator $SA), websocketd :$WSDP ($WSD), node ws :$NODEP ($NODE)"
 
 for r in $(seq "$RUNS"); do
+	want churn || break
 	log "run $r/$RUNS: churn ($CHURN connections, 8 at a time)"
 	load "srv=sb fig=churn run=$r" 120 churn -p "$SBP" --path /chat -n "$CHURN" -c 8
 	wait_kids "$SA" 60
 	load "srv=wsd fig=churn run=$r" 120 churn -p "$WSDP" --path / -n "$CHURN" -c 8
 	wait_kids "$WSD" 60
 	load "srv=node fig=churn run=$r" 120 churn -p "$NODEP" --path /echo -n "$CHURN" -c 8
+done
+for r in $(seq "$RUNS"); do
+	want rtt || break
 
 	log "run $r/$RUNS: round trips ($RTT)"
 	load "srv=sb fig=rtt run=$r" 120 rtt -p "$SBP" -n "$RTT"
@@ -183,6 +191,7 @@ for r in $(seq "$RUNS"); do
 done
 
 for n in $NS; do
+	want bcast || break
 	for r in $(seq "$RUNS"); do
 		log "run $r/$RUNS: broadcast latency, N=$n, 50 msg/s for $SECS s"
 		load "srv=sb fig=bcast n=$n run=$r" 400 bcast -p "$SBP" -N "$n" \
@@ -200,6 +209,7 @@ for n in $NS; do
 done
 
 for r in $(seq "$RUNS"); do
+	want mem || break
 	log "run $r/$RUNS: memory of idle connections, steps $STEPS (fresh servers)"
 	stop_all
 	start_all
@@ -213,6 +223,7 @@ done
 
 total=$((SCALE_ROOM + SCALE_EXTRA))
 for r in $(seq "$RUNS"); do
+	want scale || break
 	log "run $r/$RUNS: scale, $total clients, 1 broadcast/s for $SCALE_SECS s (fresh servers)"
 	stop_all
 	sb_start
@@ -228,6 +239,10 @@ for r in $(seq "$RUNS"); do
 	    --rate 1 --secs "$SCALE_SECS" --grace 10 --pid "$NODE"
 done
 stop_all
+if [ "$FIGS" != all ]; then
+	log "BENCH_FIGS=$FIGS: raw results in $RES, no report"
+	exit 0
+fi
 
 log "handler start-up cost (valgrind --tool=callgrind, strace -c)"
 HANDLER=$HANDLER HUBBIN=$HUBBIN QUICK=$QUICK bash "$ROOT/bench/handler-cost.sh" >"$B/handler-cost.txt" 2>>"$LOG" ||
