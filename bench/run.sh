@@ -1,6 +1,7 @@
 #!/bin/bash
 # make bench [BENCH_QUICK=1]: Switchboard side by side with websocketd and a
-# Node `ws` server, on loopback, every figure the median of BENCH_RUNS runs.
+# Node `ws` server, on loopback, every figure the median of BENCH_RUNS runs
+# (3; churn and round trips 5).
 # Raw lines go to build/bench/results.txt; bench/report.mjs turns them into
 # the table (printed) and docs/benchmarks.md with plots in docs/.
 #
@@ -13,11 +14,11 @@ ROOT=$PWD
 B=$ROOT/build/bench
 QUICK=${BENCH_QUICK:-0}
 if [ "$QUICK" = 1 ]; then
-	RUNS=${BENCH_RUNS:-1}
+	RUNS=${BENCH_RUNS:-1} FAST_RUNS=${BENCH_RUNS:-1}
 	CHURN=500 RTT=2000 NS="100 500" SECS=3 TSECS=3
 	STEPS=0,100,250,500 SCALE_ROOM=2000 SCALE_EXTRA=0 SCALE_SECS=10
 else
-	RUNS=${BENCH_RUNS:-3}
+	RUNS=${BENCH_RUNS:-3} FAST_RUNS=${BENCH_RUNS:-5}
 	CHURN=2000 RTT=5000 NS="100 1000" SECS=10 TSECS=10
 	STEPS=0,100,250,500,1000 SCALE_ROOM=10000 SCALE_EXTRA=0 SCALE_SECS=30
 fi
@@ -169,25 +170,39 @@ log "machine: $(nproc) cores, $(free -m | awk '/Mem:/{print $2}') MiB, kernel $(
 start_all
 log "servers: switchboard :$SBP (hub $HUB, activator $SA), websocketd :$WSDP ($WSD), node ws :$NODEP ($NODE)"
 
-for r in $(seq "$RUNS"); do
-	want churn || break
-	log "run $r/$RUNS: churn ($CHURN connections, 8 at a time)"
-	load "srv=sb fig=churn run=$r" 120 churn -p "$SBP" --path /chat -n "$CHURN" -c 8
-	wait_kids "$SA" 60
-	load "srv=wsd fig=churn run=$r" 120 churn -p "$WSDP" --path / -n "$CHURN" -c 8
-	wait_kids "$WSD" 60
-	load "srv=node fig=churn run=$r" 120 churn -p "$NODEP" --path /echo -n "$CHURN" -c 8
-done
-for r in $(seq "$RUNS"); do
-	want rtt || break
-
-	log "run $r/$RUNS: round trips ($RTT)"
-	load "srv=sb fig=rtt run=$r" 120 rtt -p "$SBP" -n "$RTT"
-	load "srv=sbecho fig=rtt run=$r" 120 rtt -p "$SBP" --proto echo --path /echo -n "$RTT"
-	load "srv=wsd fig=rtt run=$r" 120 rtt -p "$WSDP" --proto echo --path / -n "$RTT"
-	load "srv=node fig=rtt run=$r" 120 rtt -p "$NODEP" --proto echo --path /echo -n "$RTT"
-	wait_kids "$SA" 60
-	wait_kids "$WSD" 60
+# Churn and round trips take seconds: more runs, and the servers take
+# turns at going first, so that a drift in the machine's speed during a
+# run does not always favour the same one.
+churn_one() {	# srv run
+	case $1 in
+	sb) load "srv=sb fig=churn run=$2" 120 churn -p "$SBP" --path /chat -n "$CHURN" -c 8
+	    wait_kids "$SA" 60 ;;
+	wsd) load "srv=wsd fig=churn run=$2" 120 churn -p "$WSDP" --path / -n "$CHURN" -c 8
+	    wait_kids "$WSD" 60 ;;
+	node) load "srv=node fig=churn run=$2" 120 churn -p "$NODEP" --path /echo -n "$CHURN" -c 8 ;;
+	esac
+}
+rtt_one() {	# srv run
+	case $1 in
+	sb) load "srv=sb fig=rtt run=$2" 120 rtt -p "$SBP" -n "$RTT"
+	    load "srv=sbecho fig=rtt run=$2" 120 rtt -p "$SBP" --proto echo --path /echo -n "$RTT"
+	    wait_kids "$SA" 60 ;;
+	wsd) load "srv=wsd fig=rtt run=$2" 120 rtt -p "$WSDP" --proto echo --path / -n "$RTT"
+	    wait_kids "$WSD" 60 ;;
+	node) load "srv=node fig=rtt run=$2" 120 rtt -p "$NODEP" --proto echo --path /echo -n "$RTT" ;;
+	esac
+}
+for r in $(seq "$FAST_RUNS"); do
+	order="sb wsd node"
+	[ $((r % 2)) = 0 ] && order="wsd sb node"
+	if want churn; then
+		log "run $r/$FAST_RUNS: churn ($CHURN connections, 8 at a time; $order)"
+		for s in $order; do churn_one "$s" "$r"; done
+	fi
+	if want rtt; then
+		log "run $r/$FAST_RUNS: round trips ($RTT; $order)"
+		for s in $order; do rtt_one "$s" "$r"; done
+	fi
 done
 
 for n in $NS; do
