@@ -40,10 +40,10 @@
 #define JSON_BADUTF8	"Invalid UTF-8 from the server"
 
 /*
- * jansson's memory.  Parsing one command or building one event makes a
- * dozen small allocations and frees them all before returning, on every
- * message of every client: a bump allocator over one static block takes
- * them, and starts over whenever nothing in it is live.  What does not
+ * jansson's memory.  Parsing one command makes a dozen small allocations
+ * and frees them all before returning, on every message of every client:
+ * a bump allocator over one static block takes them, and starts over
+ * whenever nothing in it is live.  What does not
  * fit goes to malloc.  Each block carries its size in front, so that
  * under AddressSanitizer a freed block is poisoned until the reset.
  */

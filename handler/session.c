@@ -442,7 +442,7 @@ session_hub_message(struct conn *c, const struct sb_msg *m)
 		deliver(c, &rendered);
 	if (rendered.size > HANDLER_TRIM_BYTES ||
 	    sb_msg_size(m) > HANDLER_TRIM_BYTES / 4) {
-		c->trim = 1;	/* a long list went through jansson/expat */
+		c->trim = 1;	/* a long list was rendered */
 		dbuf_free(&rendered);
 	}
 	/* Seed 001: the server shows the room list right after a login. */
