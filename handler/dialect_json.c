@@ -501,15 +501,20 @@ jev_true(struct jev *j, const char *key)
 	dbuf_add(j->b, "true", 4);
 }
 
+/* o[key] = v, as jansson writes a json_int_t. */
 static void
-jev_int(struct jev *j, const char *key, unsigned long long v)
+jev_int(struct jev *j, const char *key, long long v)
 {
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v :
+	    (unsigned long long)v;
 	char d[24];
 	size_t o = sizeof(d);
 
 	do
-		d[--o] = (char)('0' + v % 10);
-	while ((v /= 10) != 0);
+		d[--o] = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		d[--o] = '-';
 	jev_key(j, key);
 	dbuf_add(j->b, d + o, sizeof(d) - o);
 }
@@ -641,8 +646,8 @@ json_msg(struct dialect *d, const struct sb_msg *m, struct dbuf *b)
 		jev_true(&j, "announce");
 	/* The hub's epoch and this session's sequence: gaps are visible. */
 	if (m->epoch != 0) {
-		jev_int(&j, "epoch", m->epoch);
-		jev_int(&j, "seq", m->seq);
+		jev_int(&j, "epoch", (long long)m->epoch);
+		jev_int(&j, "seq", (long long)m->seq);
 	}
 	return jev_emit(&j);
 }
@@ -675,7 +680,7 @@ json_rooms(const struct sb_msg *m, struct dbuf *b)
 		r = (struct jev){ .b = b };
 		dbuf_add(b, "{", 1);
 		jev_str(&r, "name", w, nl);
-		jev_int(&r, "members", count);
+		jev_int(&r, "members", (long long)count);
 		dbuf_add(b, "}", 1);
 	}
 	dbuf_add(b, "]", 1);

@@ -502,6 +502,13 @@ t_render_epoch_seq(void **state)
 	expect_render("{\"type\":\"msg\",\"time\":\"1970-01-01T00:00:00Z\","
 	    "\"from\":\"bob\",\"room\":\"lobby\",\"text\":\"hi\","
 	    "\"epoch\":7,\"seq\":42}");
+	/* past INT64_MAX: as jansson writes a json_int_t (fuzz_proto_decode) */
+	assert_int_equal(sb_msg_encode(&MP, SB_C_MSG, 1, 7,
+	    9223372036854778112ULL, f, 7), 0);
+	assert_int_equal(sb_msg_decode(&M, MP.buf, MP.len), 0);
+	expect_render("{\"type\":\"msg\",\"time\":\"1970-01-01T00:00:00Z\","
+	    "\"from\":\"bob\",\"room\":\"lobby\",\"text\":\"hi\","
+	    "\"epoch\":7,\"seq\":-9223372036854773504}");
 }
 
 int
