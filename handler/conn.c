@@ -678,6 +678,7 @@ conn_free(struct conn *c)
 	buf_free(&c->in);
 	buf_free(&c->out);
 	buf_free(&c->hubq);
+	buf_free(&c->held);
 	if (c->hub_fd >= 0)
 		close(c->hub_fd);
 	c->hub_fd = -1;

@@ -32,6 +32,7 @@
 #define HANDLER_CONFIG_WAIT_MS	5000	/* for the hub's C_CONFIG at start */
 #define HANDLER_LINGER_MS	2000	/* draining input after the last reply */
 #define HANDLER_HUBQ_MAX	(256 * 1024)	/* datagrams waiting for the hub */
+#define HANDLER_HELD_MAX	(64 * 1024)	/* own replies waiting (session.c) */
 #define HANDLER_RECONNECT_MS	60000	/* how long to wait for a new hub */
 #define HANDLER_BACKOFF_MIN_MS	50	/* first reconnect delay, doubling */
 #define HANDLER_BACKOFF_MAX_MS	2000
@@ -75,6 +76,11 @@ struct conn {
 	struct buf	 in;		/* client bytes not yet understood */
 	struct buf	 out;		/* bytes for the client */
 	struct buf	 hubq;		/* [u32 len][datagram]... for the hub */
+	/* The handler's own replies wait for the hub's answers (session.c). */
+	struct buf	 held;		/* [struct held_reply][bytes]... */
+	uint64_t	 cmds_sent;	/* commands sent to the hub */
+	uint64_t	 cmds_answered;	/* the first this many are answered */
+	uint64_t	 barrier;	/* cmds_sent at the barrier out; 0: none */
 
 	struct dialect	 dialect;	/* chat sessions */
 	int		 dialect_set;

@@ -77,10 +77,115 @@ deliver(struct conn *c, const struct dbuf *d)
 	}
 }
 
+/*
+ * A reply the handler makes itself (the client's command was bad) must
+ * not overtake the hub's answers to the commands the client sent before
+ * it.  While commands are out at the hub, such a reply waits in `held`,
+ * tagged with the number of commands sent before it, and a barrier
+ * follows them: a PING whose token, a control character, no client can
+ * send.  The hub answers in order, so its PONG means that every command
+ * sent before the barrier has been answered.  Without a hub (gone, or
+ * restarting) the replies go out at once.
+ */
+#define BARRIER_TOKEN	"\001"
+
+struct held_reply {
+	uint64_t	after;		/* cmds_sent when it was made */
+	size_t		len;		/* bytes that follow */
+};
+
+static void	barrier_send(struct conn *);
+
+/*
+ * Send the held replies whose commands are answered (all: every one).
+ * Not re-entered: a delivery that loses the hub comes back here through
+ * held_release(), and the loop below then goes on with the new counts.
+ */
+static void
+held_flush(struct conn *c, int all)
+{
+	static int flushing;
+	struct held_reply r;
+	struct dbuf d;
+
+	if (flushing)
+		return;
+	flushing = 1;
+	while (c->held.len >= sizeof(r)) {
+		memcpy(&r, buf_head(&c->held), sizeof(r));
+		if (!all && r.after > c->cmds_answered)
+			break;
+		d = (struct dbuf){ .buf = (char *)buf_head(&c->held) +
+		    sizeof(r), .len = r.len };
+		deliver(c, &d);
+		buf_consume(&c->held, sizeof(r) + r.len);
+	}
+	flushing = 0;
+	if (c->held.len == 0)
+		buf_free(&c->held);
+	else if (c->barrier == 0)
+		barrier_send(c);
+}
+
+/* Everything sent to the hub counts as answered: flush what is held. */
+static void
+held_release(struct conn *c)
+{
+	c->cmds_answered = c->cmds_sent;
+	c->barrier = 0;
+	held_flush(c, 1);
+}
+
+static void
+barrier_send(struct conn *c)
+{
+	if (conn_hub_pack(c, SB_H_PING, BARRIER_TOKEN, NULL) < 0) {
+		held_release(c);
+		return;
+	}
+	c->barrier = c->cmds_sent;
+}
+
+/* The hub's PONG to our barrier. */
+static void
+barrier_done(struct conn *c)
+{
+	if (c->barrier == 0)
+		return;
+	c->cmds_answered = c->barrier;
+	c->barrier = 0;
+	held_flush(c, 0);
+}
+
+/* A reply of the handler's own: now, or after the hub's answers. */
+static void
+reply_local(struct conn *c, const struct dbuf *reply)
+{
+	struct held_reply r = { .after = c->cmds_sent, .len = reply->len };
+
+	if (c->cmds_answered == c->cmds_sent || c->hub_fd < 0 ||
+	    c->reconnecting || !c->hello_sent) {
+		held_release(c);
+		deliver(c, reply);
+		return;
+	}
+	if (c->held.len + sizeof(r) + reply->len > c->held.max) {
+		/* Too much waiting (cannot happen within the error cap). */
+		held_release(c);
+		deliver(c, reply);
+		return;
+	}
+	buf_append(&c->held, &r, sizeof(r));
+	buf_append(&c->held, reply->buf, reply->len);
+	if (c->barrier == 0)
+		barrier_send(c);
+}
+
 /* Give up on this client after an error reply, or too many of them. */
 static void
 session_end(struct conn *c, const char *reason)
 {
+	held_release(c);
 	if (c->hub_fd >= 0 && c->hello_sent)
 		conn_hub_pack(c, SB_H_QUIT, reason, NULL);
 	if (c->mode == MODE_WEBSOCKET && c->ws_active)
@@ -188,7 +293,9 @@ chat_message(struct conn *c, const char *msg, size_t len)
 	r = dialect_parse(&c->dialect, msg, len, pkt, &reply);
 	if (r == DIALECT_TO_HUB) {
 		remember_identify(c, pkt);
-		if (conn_hub_send(c, pkt) < 0) {
+		if (conn_hub_send(c, pkt) == 0)
+			c->cmds_sent++;
+		else {
 			dbuf_truncate(&reply, 0);
 			if (c->reconnecting) {
 				/* The backlog for the new hub is full. */
@@ -203,7 +310,7 @@ chat_message(struct conn *c, const char *msg, size_t len)
 			}
 		}
 	} else if (r == DIALECT_REPLY) {
-		deliver(c, &reply);
+		reply_local(c, &reply);
 		conn_event(c, "protocol_error", "%.200s",
 		    reply.len ? reply.buf : "bad message");
 		if (++errors >= SESSION_ERRORS_MAX)
@@ -421,6 +528,11 @@ session_hub_message(struct conn *c, const struct sb_msg *m)
 	}
 	track_session(c, m);
 	check_sequence(c, m);
+	if (m->type == SB_C_PONG && m->flen[0] == 1 &&
+	    m->field[0][0] == BARRIER_TOKEN[0]) {
+		barrier_done(c);
+		return;
+	}
 	if (!c->dialect_set) {
 		if (m->type == SB_C_CLOSE) {
 			/* Refused before it said anything (server full). */
@@ -446,8 +558,9 @@ session_hub_message(struct conn *c, const struct sb_msg *m)
 		dbuf_free(&rendered);
 	}
 	/* Seed 001: the server shows the room list right after a login. */
-	if (m->type == SB_C_IDENTIFIED && c->dialect.kind == DIALECT_XML)
-		conn_hub_pack(c, SB_H_ROOMS, NULL);
+	if (m->type == SB_C_IDENTIFIED && c->dialect.kind == DIALECT_XML &&
+	    conn_hub_pack(c, SB_H_ROOMS, NULL) == 0)
+		c->cmds_sent++;		/* a command too: answers wait for it */
 	if (m->type == SB_C_CLOSE) {
 		if (c->mode == MODE_WEBSOCKET)
 			ws_conn_close(&c->ws, sink(c), WS_CLOSE_POLICY,
@@ -488,6 +601,7 @@ session_hub_lost(struct conn *c)
 	if (c->hub_fd >= 0)
 		close(c->hub_fd);
 	c->hub_fd = -1;
+	held_release(c);	/* the barrier went with the hub */
 	switch (c->mode) {
 	case MODE_STATUS:
 		buf_reset(&c->hubq);

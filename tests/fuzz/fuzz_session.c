@@ -195,6 +195,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf_init(&c.in, HTTP_HEAD_MAX + 1);
 	buf_init(&c.out, c.cfg.outq_max);
 	buf_init(&c.hubq, HANDLER_HUBQ_MAX);
+	buf_init(&c.held, HANDLER_HELD_MAX);
 	c.started_ms = c.last_rx_ms = now = now_ms();
 	c.mode = MODE_SNIFF;
 	c.deadline_ms = c.started_ms + c.cfg.connect_timeout * 1000ULL;

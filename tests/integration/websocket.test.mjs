@@ -79,6 +79,20 @@ describe('WebSocket endpoints', () => {
     a.close(); b.close();
   });
 
+  test('an error the handler answers itself comes after the hub\'s answers to earlier commands', async () => {
+    const a = await jsonLogin(sb, 'orderly');
+    a.events.length = 0;
+    a.send({ type: 'users' });		// answered by the hub
+    a.send({ type: 'bogus' });		// answered by the handler
+    a.send({ type: 'rooms' });
+    a.send('not json');
+    a.send({ type: 'ping', token: 'last' });
+    const ev = await a.until((es) => es.some((e) => e.type === 'pong' && e.token === 'last'));
+    const answers = ev.filter((e) => ['users', 'rooms', 'error', 'pong'].includes(e.type));
+    assert.deepEqual(answers.map((e) => e.type === 'error' ? `error ${e.code}` : e.type),
+      ['users', 'error syntax', 'rooms', 'error syntax', 'pong']);
+  });
+
   test('the browser upgrade on / is the chat endpoint too', async () => {
     const c = await jsonLogin(sb, 'rooted', '/');
     c.close();
