@@ -80,7 +80,7 @@ struct conn {
 	struct buf	 held;		/* [struct held_reply][bytes]... */
 	uint64_t	 cmds_sent;	/* commands sent to the hub */
 	uint64_t	 cmds_answered;	/* the first this many are answered */
-	uint64_t	 barrier;	/* cmds_sent at the barrier out; 0: none */
+	uint64_t	 barrier;	/* cmds_sent counted by the last barrier */
 
 	struct dialect	 dialect;	/* chat sessions */
 	int		 dialect_set;

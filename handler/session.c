@@ -82,19 +82,18 @@ deliver(struct conn *c, const struct dbuf *d)
  * not overtake the hub's answers to the commands the client sent before
  * it.  While commands are out at the hub, such a reply waits in `held`,
  * tagged with the number of commands sent before it, and a barrier
- * follows them: a PING whose token, a control character, no client can
- * send.  The hub answers in order, so its PONG means that every command
- * sent before the barrier has been answered.  Without a hub (gone, or
- * restarting) the replies go out at once.
+ * follows those commands to the hub: a PING whose token, a control
+ * character and that number, no client can send.  The hub answers in
+ * order, so the PONG to a barrier means that the commands it counts have
+ * all been answered.  Without a hub (gone, or restarting) the replies go
+ * out at once.
  */
-#define BARRIER_TOKEN	"\001"
+#define BARRIER_MARK	'\001'
 
 struct held_reply {
 	uint64_t	after;		/* cmds_sent when it was made */
 	size_t		len;		/* bytes that follow */
 };
-
-static void	barrier_send(struct conn *);
 
 /*
  * Send the held replies whose commands are answered (all: every one).
@@ -123,38 +122,33 @@ held_flush(struct conn *c, int all)
 	flushing = 0;
 	if (c->held.len == 0)
 		buf_free(&c->held);
-	else if (c->barrier == 0)
-		barrier_send(c);
 }
 
 /* Everything sent to the hub counts as answered: flush what is held. */
 static void
 held_release(struct conn *c)
 {
-	c->cmds_answered = c->cmds_sent;
-	c->barrier = 0;
+	c->cmds_answered = c->barrier = c->cmds_sent;
 	held_flush(c, 1);
 }
 
-static void
-barrier_send(struct conn *c)
+/* The hub's PONG to a barrier: token BARRIER_MARK and a count. */
+static int
+barrier_done(struct conn *c, const struct sb_msg *m)
 {
-	if (conn_hub_pack(c, SB_H_PING, BARRIER_TOKEN, NULL) < 0) {
-		held_release(c);
-		return;
-	}
-	c->barrier = c->cmds_sent;
-}
+	unsigned long long n = 0;
+	size_t i;
 
-/* The hub's PONG to our barrier. */
-static void
-barrier_done(struct conn *c)
-{
-	if (c->barrier == 0)
-		return;
-	c->cmds_answered = c->barrier;
-	c->barrier = 0;
-	held_flush(c, 0);
+	if (m->flen[0] < 2 || m->field[0][0] != BARRIER_MARK)
+		return 0;
+	for (i = 1; i < m->flen[0] && m->field[0][i] >= '0' &&
+	    m->field[0][i] <= '9' && n < UINT64_MAX / 10; i++)
+		n = n * 10 + (unsigned long long)(m->field[0][i] - '0');
+	if (n > c->cmds_answered && n <= c->cmds_sent) {
+		c->cmds_answered = n;
+		held_flush(c, 0);
+	}
+	return 1;
 }
 
 /* A reply of the handler's own: now, or after the hub's answers. */
@@ -162,23 +156,26 @@ static void
 reply_local(struct conn *c, const struct dbuf *reply)
 {
 	struct held_reply r = { .after = c->cmds_sent, .len = reply->len };
+	char token[24];
 
 	if (c->cmds_answered == c->cmds_sent || c->hub_fd < 0 ||
-	    c->reconnecting || !c->hello_sent) {
-		held_release(c);
-		deliver(c, reply);
-		return;
-	}
-	if (c->held.len + sizeof(r) + reply->len > c->held.max) {
-		/* Too much waiting (cannot happen within the error cap). */
+	    c->reconnecting || !c->hello_sent ||
+	    c->held.len + sizeof(r) + reply->len > c->held.max) {
+		/* (Too much waiting cannot happen within the error cap.) */
 		held_release(c);
 		deliver(c, reply);
 		return;
 	}
 	buf_append(&c->held, &r, sizeof(r));
 	buf_append(&c->held, reply->buf, reply->len);
-	if (c->barrier == 0)
-		barrier_send(c);
+	if (c->barrier < c->cmds_sent) {
+		snprintf(token, sizeof(token), "%c%llu", BARRIER_MARK,
+		    (unsigned long long)c->cmds_sent);
+		if (conn_hub_pack(c, SB_H_PING, token, NULL) < 0)
+			held_release(c);
+		else
+			c->barrier = c->cmds_sent;
+	}
 }
 
 /* Give up on this client after an error reply, or too many of them. */
@@ -528,11 +525,8 @@ session_hub_message(struct conn *c, const struct sb_msg *m)
 	}
 	track_session(c, m);
 	check_sequence(c, m);
-	if (m->type == SB_C_PONG && m->flen[0] == 1 &&
-	    m->field[0][0] == BARRIER_TOKEN[0]) {
-		barrier_done(c);
+	if (m->type == SB_C_PONG && barrier_done(c, m))
 		return;
-	}
 	if (!c->dialect_set) {
 		if (m->type == SB_C_CLOSE) {
 			/* Refused before it said anything (server full). */
