@@ -21,13 +21,38 @@ buf_init(struct buf *b, size_t max)
 	*b = (struct buf){ .max = max };
 }
 
+/*
+ * A buffer that starts in `size` bytes of storage the caller owns (a
+ * static array): the usual small contents then never touch malloc.  It
+ * moves to the heap only to grow past `size`, and back to the storage
+ * when it is freed or shrunk.
+ */
+void
+buf_init_fixed(struct buf *b, size_t max, void *storage, size_t size)
+{
+	assert(b != NULL && storage != NULL && size > 0);
+	*b = (struct buf){ .max = max, .data = storage, .cap = size,
+	    .fixed = storage, .fixed_cap = size };
+}
+
+/* Back to the caller's storage, or to nothing. */
+static void
+buf_home(struct buf *b)
+{
+	if (b->data != b->fixed)
+		free(b->data);
+	b->data = b->fixed;
+	b->cap = b->fixed_cap;
+	b->off = 0;
+}
+
 void
 buf_free(struct buf *b)
 {
 	if (b == NULL)
 		return;
-	free(b->data);
-	*b = (struct buf){ .max = b->max };
+	buf_home(b);
+	b->len = 0;
 }
 
 /*
@@ -55,7 +80,11 @@ buf_reserve(struct buf *b, size_t need)
 		cap *= 2;
 	if (cap > b->max && b->len + need <= b->max)
 		cap = b->max;
-	if ((n = realloc(b->data, cap)) == NULL)
+	if (b->data != NULL && b->data == b->fixed) {
+		if ((n = malloc(cap)) == NULL)
+			return -ENOMEM;
+		memcpy(n, b->data, b->len);	/* off is 0 here */
+	} else if ((n = realloc(b->data, cap)) == NULL)
 		return -ENOMEM;
 	b->data = n;
 	b->cap = cap;
@@ -123,19 +152,17 @@ buf_reset(struct buf *b)
 
 /*
  * Give the memory of an empty buffer back when it grew past `keep` bytes
- * (after a burst), so an idle connection holds little.  Returns 1 when
- * something was freed.
+ * (after a burst), so an idle connection holds little; a buffer with
+ * storage of its own goes back to it.  Returns 1 when something was
+ * freed.
  */
 int
 buf_shrink(struct buf *b, size_t keep)
 {
 	assert(b != NULL);
-	if (b->len != 0 || b->cap <= keep)
+	if (b->len != 0 || b->cap <= keep || b->data == b->fixed)
 		return 0;
-	free(b->data);
-	b->data = NULL;
-	b->cap = 0;
-	b->off = 0;
+	buf_home(b);
 	return 1;
 }
 

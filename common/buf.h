@@ -15,10 +15,13 @@ struct buf {
 	size_t		 len;	/* bytes held, from data + off */
 	size_t		 cap;	/* bytes allocated */
 	size_t		 max;	/* hard limit on len */
+	unsigned char	*fixed;	/* storage of the caller's (buf_init_fixed) */
+	size_t		 fixed_cap;
 };
 
 /* buf.c */
 void	 buf_init(struct buf *, size_t);
+void	 buf_init_fixed(struct buf *, size_t, void *, size_t);
 void	 buf_free(struct buf *);
 int	 buf_append(struct buf *, const void *, size_t);
 int	 buf_printf(struct buf *, const char *, ...)

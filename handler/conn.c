@@ -33,16 +33,47 @@
  * static; one page of each is all an idle handler touches.
  */
 #define RX_SIZE	(SB_MSG_MAX > HANDLER_READ_CHUNK ? SB_MSG_MAX : HANDLER_READ_CHUNK)
-static unsigned char rx[RX_SIZE];
-static struct sb_packet hub_tx;
+/* Page-aligned, so that sb_pages_release() can give every page back. */
+#define PAGE_ALIGNED	__attribute__((aligned(4096)))
+static unsigned char rx[RX_SIZE] PAGE_ALIGNED;
+static struct sb_packet hub_tx PAGE_ALIGNED;
 /*
  * A second datagram taken in the same recvmmsg() call: when the hub has
  * sent more than one, no further call is needed to learn that the queue
  * is empty.  Its pages are given back after a burst (rx2_used), those of
  * rx and hub_tx when the handler goes idle.
  */
-static unsigned char rx2[SB_MSG_MAX];
+static unsigned char rx2[SB_MSG_MAX] PAGE_ALIGNED;
 static int rx2_used;
+/*
+ * Where the client input, the client output and the hub queue start
+ * (buf_init_fixed): a connection that stays small, such as a handshake
+ * and a close, then never calls malloc, and musl's allocator never maps
+ * its first pages.  Their pages are given back when the handler is idle.
+ */
+static unsigned char in_store[HANDLER_BUF_KEEP] PAGE_ALIGNED;
+static unsigned char out_store[HANDLER_BUF_KEEP] PAGE_ALIGNED;
+static unsigned char hubq_store[HANDLER_BUF_KEEP] PAGE_ALIGNED;
+
+/* The connection's buffers, once the hub's settings are known. */
+void
+conn_buffers_init(struct conn *c)
+{
+	buf_init_fixed(&c->in, HTTP_HEAD_MAX + 1, in_store, sizeof(in_store));
+	buf_init_fixed(&c->out, c->cfg.outq_max, out_store,
+	    sizeof(out_store));
+	buf_init_fixed(&c->hubq, HANDLER_HUBQ_MAX, hubq_store,
+	    sizeof(hubq_store));
+	buf_init(&c->held, HANDLER_HELD_MAX);
+}
+
+/* Give back the pages of an empty buffer's own storage. */
+static void
+buf_release_fixed(struct buf *b)
+{
+	if (b->len == 0 && b->fixed != NULL && b->data == b->fixed)
+		sb_pages_release(b->fixed, b->fixed_cap);
+}
 
 /*
  * The loop waits with epoll: the set of descriptors rarely changes, so a
@@ -300,7 +331,8 @@ conn_hub_connect(struct conn *c, int quiet)
 		goto fail;
 	}
 	c->have_config = 1;
-	fcntl(c->hub_fd, F_SETFL, fcntl(c->hub_fd, F_GETFL) | O_NONBLOCK);
+	/* The socket stays blocking: every call on it from now on passes
+	 * MSG_DONTWAIT (one fcntl pair less per connection). */
 	return 0;
 fail:
 	if (!quiet)
@@ -577,6 +609,9 @@ conn_run(struct conn *c)
 			 * a turn of this loop. */
 			sb_pages_release(rx, sizeof(rx));
 			sb_pages_release(hub_tx.buf, sizeof(hub_tx.buf));
+			buf_release_fixed(&c->in);
+			buf_release_fixed(&c->out);
+			buf_release_fixed(&c->hubq);
 			if (rx2_used)
 				sb_pages_release(rx2, sizeof(rx2));
 			rx2_used = 0;

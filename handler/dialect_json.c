@@ -49,7 +49,7 @@
  */
 #define JARENA_SIZE	16384
 #define JARENA_ALIGN	16
-static unsigned char jarena[JARENA_SIZE] __attribute__((aligned(16)));
+static unsigned char jarena[JARENA_SIZE] __attribute__((aligned(4096)));
 static size_t jarena_used, jarena_live, jarena_high;
 
 static int

@@ -122,6 +122,7 @@ int	xmlsock_next(const char *, size_t, size_t, size_t *, char *);
 /* conn.c: the I/O side */
 int	conn_run(struct conn *);
 struct sb_packet *conn_tx(void);
+void	conn_buffers_init(struct conn *);
 void	conn_free(struct conn *);
 void	conn_remote_init(struct conn *);
 int	conn_hub_connect(struct conn *, int);

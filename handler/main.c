@@ -24,12 +24,15 @@
 
 #include "handler.h"
 
+/* stdin and stdout are often one socket: set the flag once. */
 static int
 set_nonblock(int fd)
 {
 	int fl = fcntl(fd, F_GETFL);
 
-	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	if (fl < 0)
+		return -1;
+	return fl & O_NONBLOCK ? 0 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
 static void __attribute__((noreturn))
@@ -89,10 +92,7 @@ main(int argc, char *argv[])
 	config_defaults(&c.cfg);
 	conn_remote_init(&c);
 	conn_hub_connect(&c, 0);
-	buf_init(&c.in, HTTP_HEAD_MAX + 1);
-	buf_init(&c.out, c.cfg.outq_max);
-	buf_init(&c.hubq, HANDLER_HUBQ_MAX);
-	buf_init(&c.held, HANDLER_HELD_MAX);
+	conn_buffers_init(&c);
 	c.started_ms = c.last_rx_ms = now_ms();
 	c.mode = MODE_SNIFF;
 	c.deadline_ms = c.started_ms + c.cfg.connect_timeout * 1000ULL;

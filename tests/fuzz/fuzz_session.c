@@ -192,10 +192,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		c.cfg.ws_max_message = 200;
 	c.have_config = 1;
 	snprintf(c.remote, sizeof(c.remote), "127.0.0.1:4242");
-	buf_init(&c.in, HTTP_HEAD_MAX + 1);
-	buf_init(&c.out, c.cfg.outq_max);
-	buf_init(&c.hubq, HANDLER_HUBQ_MAX);
-	buf_init(&c.held, HANDLER_HELD_MAX);
+	conn_buffers_init(&c);
 	c.started_ms = c.last_rx_ms = now = now_ms();
 	c.mode = MODE_SNIFF;
 	c.deadline_ms = c.started_ms + c.cfg.connect_timeout * 1000ULL;

@@ -221,6 +221,50 @@ qs(char *want, size_t n)
 	return want;
 }
 
+/* A buffer with storage of its own stays in it until it must grow. */
+static void
+test_fixed_storage(void **state)
+{
+	unsigned char store[16], want[64];
+	struct buf b;
+	size_t i;
+
+	for (i = 0; i < sizeof(want); i++)
+		want[i] = (unsigned char)('a' + i % 26);
+	buf_init_fixed(&b, 64, store, sizeof(store));
+	assert_ptr_equal(b.data, store);
+	assert_int_equal(buf_append(&b, want, 10), 0);
+	assert_ptr_equal(b.data, store);
+	buf_consume(&b, 4);
+	assert_int_equal(buf_append(&b, want + 10, 10), 0);	/* compacts */
+	assert_ptr_equal(b.data, store);
+	assert_holds(&b, want + 4, 16);
+	/* past the storage: to the heap, contents kept */
+	assert_int_equal(buf_append(&b, want + 20, 30), 0);
+	assert_ptr_not_equal(b.data, store);
+	assert_holds(&b, want + 4, 46);
+	assert_int_equal(buf_append(&b, want, 30), -ENOBUFS);
+	assert_holds(&b, want + 4, 46);
+	/* shrinking an empty heap buffer goes back to the storage */
+	assert_int_equal(buf_shrink(&b, 8), 0);	/* not empty */
+	buf_consume(&b, 46);
+	assert_int_equal(buf_shrink(&b, 8), 1);
+	assert_ptr_equal(b.data, store);
+	assert_int_equal(b.cap, sizeof(store));
+	assert_int_equal(buf_shrink(&b, 8), 0);	/* nothing to free */
+	assert_int_equal(buf_append(&b, want, 5), 0);
+	assert_holds(&b, want, 5);
+	/* and so does freeing; the storage is never freed */
+	assert_int_equal(buf_append(&b, want, 40), 0);
+	assert_ptr_not_equal(b.data, store);
+	buf_free(&b);
+	assert_ptr_equal(b.data, store);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(b.max, 64);
+	buf_free(&b);
+	assert_ptr_equal(b.data, store);
+}
+
 static void
 test_printf(void **state)
 {
@@ -271,6 +315,7 @@ main(void)
 		cmocka_unit_test(test_model),
 		cmocka_unit_test(test_hard_limit),
 		cmocka_unit_test(test_printf),
+		cmocka_unit_test(test_fixed_storage),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
