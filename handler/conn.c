@@ -387,6 +387,12 @@ conn_hub_reconnect(struct conn *c)
 		buf_append(&c->hubq, buf_head(&backlog), backlog.len);
 	buf_free(&backlog);
 	hub_flush(c);
+	/* All taken: the queue goes back to its own storage. */
+	if (c->hubq.len == 0 && backlog.fixed != NULL) {
+		buf_free(&c->hubq);
+		buf_init_fixed(&c->hubq, HANDLER_HUBQ_MAX, backlog.fixed,
+		    backlog.fixed_cap);
+	}
 	sb_log(LOG_NOTICE, "reconnected to the hub for %s%s",
 	    c->nick[0] ? c->nick : c->remote, c->nick[0] ? "" : "");
 	return 0;
