@@ -167,6 +167,21 @@ buf_shrink(struct buf *b, size_t keep)
 }
 
 /*
+ * An idle connection's buffer, if empty: back to its own storage (or to
+ * nothing), and the pages of that storage back to the kernel.
+ */
+void
+buf_idle(struct buf *b)
+{
+	assert(b != NULL);
+	if (b->len != 0)
+		return;
+	buf_home(b);
+	if (b->fixed != NULL)
+		sb_pages_release(b->fixed, b->fixed_cap);
+}
+
+/*
  * Give the whole pages inside p[0..n) back to the kernel (a static buffer
  * whose contents are no longer needed); they read as zeros afterwards.
  * The partial pages at either end are kept: other data may share them.

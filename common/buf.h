@@ -29,6 +29,7 @@ int	 buf_printf(struct buf *, const char *, ...)
 void	 buf_consume(struct buf *, size_t);
 void	 buf_reset(struct buf *);
 int	 buf_shrink(struct buf *, size_t);
+void	 buf_idle(struct buf *);
 void	 sb_pages_release(void *, size_t);
 static inline unsigned char *
 buf_head(const struct buf *b)

@@ -67,14 +67,6 @@ conn_buffers_init(struct conn *c)
 	buf_init(&c->held, HANDLER_HELD_MAX);
 }
 
-/* Give back the pages of an empty buffer's own storage. */
-static void
-buf_release_fixed(struct buf *b)
-{
-	if (b->len == 0 && b->fixed != NULL && b->data == b->fixed)
-		sb_pages_release(b->fixed, b->fixed_cap);
-}
-
 /*
  * The loop waits with epoll: the set of descriptors rarely changes, so a
  * wake-up costs no registration (poll() adds and removes a wait-queue
@@ -606,8 +598,6 @@ conn_run(struct conn *c)
 		 */
 		if (c->trim || (c->busy_ms != 0 &&
 		    now >= c->busy_ms + HANDLER_IDLE_TRIM_MS)) {
-			if (c->in.len == 0)
-				buf_shrink(&c->in, HANDLER_BUF_KEEP);
 #ifdef __GLIBC__
 			malloc_trim(0);	/* musl's free() needs no trim */
 #endif
@@ -615,9 +605,9 @@ conn_run(struct conn *c)
 			 * a turn of this loop. */
 			sb_pages_release(rx, sizeof(rx));
 			sb_pages_release(hub_tx.buf, sizeof(hub_tx.buf));
-			buf_release_fixed(&c->in);
-			buf_release_fixed(&c->out);
-			buf_release_fixed(&c->hubq);
+			buf_idle(&c->in);
+			buf_idle(&c->out);
+			buf_idle(&c->hubq);
 			if (rx2_used)
 				sb_pages_release(rx2, sizeof(rx2));
 			rx2_used = 0;

@@ -265,6 +265,32 @@ test_fixed_storage(void **state)
 	assert_ptr_equal(b.data, store);
 }
 
+/* buf_idle(): an empty buffer goes home; one holding bytes is left. */
+static void
+test_idle(void **state)
+{
+	static unsigned char store[8192] __attribute__((aligned(4096)));
+	static const unsigned char big[9000];
+	struct buf b;
+
+	buf_init_fixed(&b, 20000, store, sizeof(store));
+	assert_int_equal(buf_append(&b, "kept", 4), 0);
+	buf_idle(&b);
+	assert_holds(&b, "kept", 4);
+	assert_int_equal(buf_append(&b, big, sizeof(big)), 0);	/* to the heap */
+	assert_ptr_not_equal(b.data, store);
+	buf_consume(&b, b.len);
+	buf_idle(&b);
+	assert_ptr_equal(b.data, store);
+	assert_int_equal(b.cap, sizeof(store));
+	assert_int_equal(store[0], 0);		/* its pages were given back */
+	buf_init(&b, 100);			/* no storage: back to nothing */
+	assert_int_equal(buf_append(&b, "x", 1), 0);
+	buf_consume(&b, 1);
+	buf_idle(&b);
+	assert_null(b.data);
+}
+
 static void
 test_printf(void **state)
 {
@@ -316,6 +342,7 @@ main(void)
 		cmocka_unit_test(test_hard_limit),
 		cmocka_unit_test(test_printf),
 		cmocka_unit_test(test_fixed_storage),
+		cmocka_unit_test(test_idle),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
