@@ -377,13 +377,11 @@ conn_hub_reconnect(struct conn *c)
 	/* The backlog follows, in the order the client sent it. */
 	if (backlog.len > 0)
 		buf_append(&c->hubq, buf_head(&backlog), backlog.len);
-	buf_free(&backlog);
+	buf_free(&backlog);	/* empty now, in its own storage */
 	hub_flush(c);
-	/* All taken: the queue goes back to its own storage. */
-	if (c->hubq.len == 0 && backlog.fixed != NULL) {
+	if (c->hubq.len == 0) {	/* all taken: back to that storage */
 		buf_free(&c->hubq);
-		buf_init_fixed(&c->hubq, HANDLER_HUBQ_MAX, backlog.fixed,
-		    backlog.fixed_cap);
+		c->hubq = backlog;
 	}
 	sb_log(LOG_NOTICE, "reconnected to the hub for %s%s",
 	    c->nick[0] ? c->nick : c->remote, c->nick[0] ? "" : "");
