@@ -26,44 +26,18 @@
 
 #include "handler.h"
 
-/*
- * What was just received (a datagram from the hub, or a read from the
- * client: each is handled to the end before the next receive), and a
- * message being packed for the hub.  See handler.h on why these are
- * static; one page of each is all an idle handler touches.
- */
-#define RX_SIZE	(SB_MSG_MAX > HANDLER_READ_CHUNK ? SB_MSG_MAX : HANDLER_READ_CHUNK)
-/* Page-aligned, so that sb_pages_release() can give every page back. */
-#define PAGE_ALIGNED	__attribute__((aligned(4096)))
-static unsigned char rx[RX_SIZE] PAGE_ALIGNED;
-static struct sb_packet hub_tx PAGE_ALIGNED;
-/*
- * A second datagram taken in the same recvmmsg() call: when the hub has
- * sent more than one, no further call is needed to learn that the queue
- * is empty.  Its pages are given back after a burst (rx2_used), those of
- * rx and hub_tx when the handler goes idle.
- */
-static unsigned char rx2[SB_MSG_MAX] PAGE_ALIGNED;
-static int rx2_used;
-/*
- * Where the client input, the client output and the hub queue start
- * (buf_init_fixed): a connection that stays small, such as a handshake
- * and a close, then never calls malloc, and musl's allocator never maps
- * its first pages.  Their pages are given back when the handler is idle.
- */
-static unsigned char in_store[HANDLER_BUF_KEEP] PAGE_ALIGNED;
-static unsigned char out_store[HANDLER_BUF_KEEP] PAGE_ALIGNED;
-static unsigned char hubq_store[HANDLER_BUF_KEEP] PAGE_ALIGNED;
+static int rx2_used;	/* rx2's pages are given back after a burst */
 
 /* The connection's buffers, once the hub's settings are known. */
 void
 conn_buffers_init(struct conn *c)
 {
-	buf_init_fixed(&c->in, HTTP_HEAD_MAX + 1, in_store, sizeof(in_store));
-	buf_init_fixed(&c->out, c->cfg.outq_max, out_store,
-	    sizeof(out_store));
-	buf_init_fixed(&c->hubq, HANDLER_HUBQ_MAX, hubq_store,
-	    sizeof(hubq_store));
+	buf_init_fixed(&c->in, HTTP_HEAD_MAX + 1, handler_store.in,
+	    sizeof(handler_store.in));
+	buf_init_fixed(&c->out, c->cfg.outq_max, handler_store.out,
+	    sizeof(handler_store.out));
+	buf_init_fixed(&c->hubq, HANDLER_HUBQ_MAX, handler_store.hubq,
+	    sizeof(handler_store.hubq));
 	buf_init(&c->held, HANDLER_HELD_MAX);
 }
 
@@ -78,14 +52,14 @@ static struct watch {
 	int		fd;
 	unsigned	gen;
 	uint32_t	events;		/* 0: not registered */
-} watches[W_N];
+} watches[W_N] = { { -1, 0, 0 }, { -1, 0, 0 }, { -1, 0, 0 } };
 static int epfd = -1;
 
 /* The packet to build a message for the hub in (conn_hub_send copies it). */
 struct sb_packet *
 conn_tx(void)
 {
-	return &hub_tx;
+	return &handler_store.hub_tx;
 }
 
 uint64_t
@@ -175,7 +149,7 @@ int
 conn_hub_pack(struct conn *c, enum sb_type type, ...)
 {
 	const char *f[SB_FIELDS_MAX], *v;
-	struct sb_packet *p = &hub_tx;
+	struct sb_packet *p = &handler_store.hub_tx;
 	size_t n = 0;
 	va_list ap;
 
@@ -275,7 +249,7 @@ int
 conn_hub_connect(struct conn *c, int quiet)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	unsigned char *dgram = rx;
+	unsigned char *dgram = handler_store.rx;
 	struct pollfd pfd;
 	struct sb_msg m;
 	char err[256];
@@ -346,7 +320,7 @@ conn_hub_reconnect(struct conn *c)
 {
 	char ver[8], rooms[HANDLER_ROOMS_MAX * (SB_ROOM_MAX + 1) + 1];
 	struct buf q, backlog = c->hubq;
-	struct sb_packet *p = &hub_tx;
+	struct sb_packet *p = &handler_store.hub_tx;
 	const char *f[3];
 	unsigned i;
 
@@ -426,7 +400,7 @@ conn_hub_datagram(struct conn *c, const unsigned char *dgram, size_t n)
 static void
 hub_read(struct conn *c)
 {
-	unsigned char *buf[2] = { rx, rx2 };
+	unsigned char *buf[2] = { handler_store.rx, handler_store.rx2 };
 	struct iovec iov[2];
 	struct mmsghdr mm[2];
 	int i, k, got;
@@ -505,7 +479,7 @@ client_read(struct conn *c)
 {
 	ssize_t n;
 
-	n = read(c->in_fd, rx, HANDLER_READ_CHUNK);
+	n = read(c->in_fd, handler_store.rx, HANDLER_READ_CHUNK);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return;
@@ -516,7 +490,7 @@ client_read(struct conn *c)
 		session_client_eof(c);
 		return;
 	}
-	conn_client_bytes(c, rx, (size_t)n);
+	conn_client_bytes(c, handler_store.rx, (size_t)n);
 }
 
 static void
@@ -596,18 +570,20 @@ conn_run(struct conn *c)
 		 */
 		if (c->trim || (c->busy_ms != 0 &&
 		    now >= c->busy_ms + HANDLER_IDLE_TRIM_MS)) {
+			struct handler_store *st = &handler_store;
+
 #ifdef __GLIBC__
 			malloc_trim(0);	/* musl's free() needs no trim */
 #endif
 			/* The static buffers too: nothing in them outlives
 			 * a turn of this loop. */
-			sb_pages_release(rx, sizeof(rx));
-			sb_pages_release(hub_tx.buf, sizeof(hub_tx.buf));
+			sb_pages_release(st->rx, sizeof(st->rx));
+			sb_pages_release(st->hub_tx.buf, sizeof(st->hub_tx.buf));
 			buf_idle(&c->in);
 			buf_idle(&c->out);
 			buf_idle(&c->hubq);
 			if (rx2_used)
-				sb_pages_release(rx2, sizeof(rx2));
+				sb_pages_release(st->rx2, sizeof(st->rx2));
 			rx2_used = 0;
 			session_trim();
 			c->trim = 0;

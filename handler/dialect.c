@@ -147,8 +147,6 @@ dialect_init(struct dialect *d, enum dialect_kind kind)
 	assert(kind == DIALECT_TEXT || kind == DIALECT_XML ||
 	    kind == DIALECT_JSON);
 	*d = (struct dialect){ .kind = kind };
-	if (kind == DIALECT_JSON)
-		dialect_json_arena();
 	dbuf_init(&d->nicks, DIALECT_LIST_MAX);
 	dbuf_init(&d->rooms, DIALECT_LIST_MAX);
 }

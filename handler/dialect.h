@@ -80,7 +80,6 @@ void	dialect_free(struct dialect *);
 int	dialect_parse(struct dialect *, const char *, size_t,
 	    struct sb_packet *, struct dbuf *);
 int	dialect_render(struct dialect *, const struct sb_msg *, struct dbuf *);
-void	dialect_json_arena(void);
 void	dialect_json_trim(void);
 
 /* ---- Shared by the dialect*.c files only. ---- */

@@ -33,6 +33,7 @@
 #endif
 
 #include "buf.h"
+#include "store.h"
 #include "dialect.h"
 
 #define TARGET_MAX	(SB_NICK_MAX > SB_ROOM_MAX ? SB_NICK_MAX : SB_ROOM_MAX)
@@ -47,9 +48,9 @@
  * fit goes to malloc.  Each block carries its size in front, so that
  * under AddressSanitizer a freed block is poisoned until the reset.
  */
-#define JARENA_SIZE	16384
+#define JARENA_SIZE	STORE_JARENA_SIZE
 #define JARENA_ALIGN	16
-static unsigned char jarena[JARENA_SIZE] __attribute__((aligned(4096)));
+#define jarena		handler_store.jarena	/* the block (store.h) */
 static size_t jarena_used, jarena_live, jarena_high;
 
 static int
@@ -99,9 +100,13 @@ jarena_free(void *p)
 	}
 }
 
-/* Route jansson's allocations through the arena (once per process). */
-void
-dialect_json_arena(void)
+/*
+ * Route jansson's allocations through the arena, once per process, before
+ * the first parse: a connection that never sends a command never touches
+ * jansson's code.
+ */
+static void
+json_arena_init(void)
 {
 	static int done;
 
@@ -366,6 +371,7 @@ dialect_json_parse(struct dialect *d, const char *msg, size_t len,
 	if (!json_depth_ok(msg, len))
 		return dialect_fail(e, "limit", "JSON nested too deeply (max %d)",
 		    DIALECT_JSON_DEPTH_MAX);
+	json_arena_init();
 	o = json_loadb(msg != NULL ? msg : "", len, JSON_REJECT_DUPLICATES,
 	    &jerr);
 	if (o == NULL)

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "dialect.h"
+#include "store.h"
 
 /* How a command takes its arguments. */
 enum text_shape {
@@ -95,9 +96,7 @@ int
 dialect_text_parse(struct dialect *d, const char *msg, size_t len,
     struct sb_packet *pkt, struct dialect_err *e)
 {
-	/* Static: a 16 KiB frame would dirty 4 stack pages per handler. */
-	static char line[DIALECT_INPUT_MAX + 1];
-	char *p, *cmd, *word = NULL, *rest = NULL;
+	char *line = handler_store.text_line, *p, *cmd, *word = NULL, *rest = NULL;
 	const struct text_cmd *c = NULL;
 	size_t i;
 

@@ -26,9 +26,9 @@
 #include "log.h"
 #include "http.h"
 #include "proto.h"
+#include "store.h"
 #include "ws.h"
 
-#define HANDLER_READ_CHUNK	16384	/* bytes read from the client at once */
 #define HANDLER_CONFIG_WAIT_MS	5000	/* for the hub's C_CONFIG at start */
 #define HANDLER_LINGER_MS	2000	/* draining input after the last reply */
 #define HANDLER_HUBQ_MAX	(256 * 1024)	/* datagrams waiting for the hub */
@@ -37,7 +37,6 @@
 #define HANDLER_BACKOFF_MIN_MS	50	/* first reconnect delay, doubling */
 #define HANDLER_BACKOFF_MAX_MS	2000
 #define HANDLER_ROOMS_MAX	32	/* rooms remembered for RESUME */
-#define HANDLER_BUF_KEEP	4096	/* a drained buffer keeps this much */
 #define HANDLER_TRIM_BYTES	(16 * 1024) /* give freed heap back above this */
 #define HANDLER_IDLE_TRIM_MS	500	/* quiet this long: give memory back once */
 

@@ -419,7 +419,7 @@ session_ws_feed(struct conn *c, const unsigned char *p, size_t len)
 void
 session_client_bytes(struct conn *c)
 {
-	static unsigned char early[HTTP_HEAD_MAX + 1];
+	unsigned char *early = handler_store.early;
 	struct http_request req;
 	size_t n;
 	int r;
