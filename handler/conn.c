@@ -93,6 +93,24 @@ conn_write(struct conn *c, const void *p, size_t len)
 	return 0;
 }
 
+/*
+ * Send one datagram to the hub: 1 sent, 0 the socket is full, -1 the hub
+ * closed.  What it sent before closing (a C_CLOSE for this client, say)
+ * is still to be read: hub_read() gets it, then the end of the stream.
+ */
+static int
+hub_send_one(struct conn *c, const void *p, size_t n)
+{
+	if (c->hub_broken)
+		return -1;
+	if (send(c->hub_fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0)
+		return 1;
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		return 0;
+	c->hub_broken = 1;
+	return -1;
+}
+
 /* Try to send the datagrams queued for the hub. */
 static void
 hub_flush(struct conn *c)
@@ -101,20 +119,8 @@ hub_flush(struct conn *c)
 		uint32_t n;
 
 		memcpy(&n, buf_head(&c->hubq), 4);
-		if (c->hub_broken)
+		if (hub_send_one(c, buf_head(&c->hubq) + 4, n) <= 0)
 			return;
-		if (send(c->hub_fd, buf_head(&c->hubq) + 4, n,
-		    MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return;
-			/*
-			 * The hub closed.  What it sent before closing (a
-			 * C_CLOSE for this client, say) is still to be read:
-			 * hub_read() gets it, then the end of the stream.
-			 */
-			c->hub_broken = 1;
-			return;
-		}
 		buf_consume(&c->hubq, 4 + n);
 	}
 	if (buf_shrink(&c->hubq, HANDLER_BUF_KEEP))
@@ -122,8 +128,10 @@ hub_flush(struct conn *c)
 }
 
 /*
- * Send a datagram to the hub, queueing it while the socket is full.
- * Returns 0, or -1 when the hub is away or the queue is full.
+ * Send a datagram to the hub, queueing it while the socket is full (or
+ * the hub away, see conn_hub_reconnect()).  With nothing queued it goes
+ * out at once, without a copy into the queue.  Returns 0, or -1 when the
+ * hub is away or the queue is full.
  */
 int
 conn_hub_send(struct conn *c, const struct sb_packet *p)
@@ -132,6 +140,9 @@ conn_hub_send(struct conn *c, const struct sb_packet *p)
 
 	if (c->hub_fd < 0 && !c->reconnecting)
 		return -1;
+	if (c->hubq.len == 0 && c->hub_fd >= 0 &&
+	    hub_send_one(c, p->buf, p->len) > 0)
+		return 0;
 	if (c->reconnecting && c->hubq.len + 4 + p->len > c->cfg.backlog_max)
 		return -1;
 	if (buf_append(&c->hubq, &n, 4) < 0)
