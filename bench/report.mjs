@@ -215,6 +215,8 @@ if (existsSync(olFile)) {
   const busy = {};
   for (const l of readFileSync(olFile, 'utf8').split('\n')) {
     const [, pcpu, comm] = l.trim().split(/\s+/);
+    // ps truncates names to 15 characters: systemd-socket-, switchboard-hub
+    if (/^(switchboard-h|systemd-socket-)/.test(comm || '')) continue;
     if (+pcpu >= 20) busy[comm] = Math.max(busy[comm] || 0, +pcpu);
   }
   const names = Object.entries(busy).sort((a, b) => b[1] - a[1]);

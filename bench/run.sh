@@ -169,7 +169,7 @@ load() {
 # CPU (ps %CPU, lifetime average of each process) every 20 s, at most 90 times.
 (for _ in $(seq 90); do
 	ps -eo pcpu=,comm= --sort=-pcpu |
-	    grep -v -E ' (wsload|switchboard-h|websocketd|node|echo|ps|grep|sort|systemd-socket|sed|awk|head|bash|sleep|timeout|tee|cut)$' |
+	    grep -v -E ' (wsload|switchboard-h..|websocketd|node|echo|ps|grep|sort|systemd-socket-|sed|awk|head|bash|sleep|timeout|tee|cut)$' |
 	    head -3 | sed "s/^/$(date +%T) /"
 	sleep 20
 done >"$B/otherload.txt" 2>/dev/null) &
