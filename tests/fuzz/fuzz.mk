@@ -25,8 +25,8 @@ FUZZ_CFLAGS	= -std=gnu11 -g -O1 -D_GNU_SOURCE -Wall -Wextra \
 		  -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 
 FUZZ_DIALECT	= handler/dialect.c handler/dialect_text.c \
-		  handler/dialect_xml.c handler/dialect_json.c common/proto.c \
-		  common/buf.c
+		  handler/dialect_xml.c handler/dialect_json.c handler/store.c \
+		  common/proto.c common/buf.c
 FUZZ_DIALECT_LIBS = -lexpat -ljansson -lbsd
 
 # Each target: the sources it is linked from, and its libraries.
