@@ -96,7 +96,8 @@ int
 dialect_text_parse(struct dialect *d, const char *msg, size_t len,
     struct sb_packet *pkt, struct dialect_err *e)
 {
-	char *line = handler_store.text_line, *p, *cmd, *word = NULL, *rest = NULL;
+	char *line = handler_store.text_line, *p, *cmd;
+	char *word = NULL, *rest = NULL;
 	const struct text_cmd *c = NULL;
 	size_t i;
 
