@@ -43,10 +43,8 @@ export SWITCHBOARD_HUB_SOCKET=$T/hub.sock
 one_conn() {
 	local p=$1
 	shift
-	"$B/listen-exec" 127.0.0.1 "$p" systemd-socket-activate -a --inetd \
-	    -E SWITCHBOARD_HUB_SOCKET="$T/hub.sock" "$@" 2>>"$T/sa1.log" &
-	local sa=$!
-	for _ in $(seq 100); do grep -q "Listening on 127.0.0.1:$p" "$T/sa1.log" 2>/dev/null && break; sleep 0.05; done
+	activator_start "$p" "$T/sa1.log" "$T/hub.sock" "$@"
+	local sa=$ACTIVATOR
 	"$B/wsload" churn -p "$p" -n 1 -c 1 --timeout 30 >/dev/null 2>&1
 	for _ in $(seq 100); do pgrep -P "$sa" >/dev/null || break; sleep 0.1; done
 	kill "$sa" 2>/dev/null
@@ -109,11 +107,9 @@ fi
 
 echo
 echo "== PSS of $HOLD idle handlers (logged in, in the room), by mapping"
-"$B/listen-exec" 127.0.0.1 $((PORT + 2)) systemd-socket-activate -a --inetd \
-    -E SWITCHBOARD_HUB_SOCKET="$T/hub.sock" "$HANDLER" 2>"$T/sa.log" &
-SA=$!
+activator_start $((PORT + 2)) "$T/sa.log" "$T/hub.sock" "$HANDLER"
+SA=$ACTIVATOR
 PIDS+=($SA)
-for _ in $(seq 100); do grep -q 'Listening on' "$T/sa.log" && break; sleep 0.05; done
 "$B/wsload" hold -p $((PORT + 2)) --steps "$HOLD" --linger 20 --timeout 200 \
     >"$T/hold.out" 2>&1 &
 W=$!

@@ -17,3 +17,24 @@ bench_config() {	# file state-dir [line...]
 		printf '%s\n' "$@"
 	} >"$f"
 }
+
+# Start systemd-socket-activate on 127.0.0.1:PORT with the socket opened
+# as switchboard.socket opens it (NoDelay=yes, see bench/listen-exec.c),
+# running COMMAND... per connection with the hub at HUB_SOCKET; its
+# stderr goes to LOG, its PID to $ACTIVATOR.  Its own log line per
+# connection ("Child N died with code 0", a write to a file) is off, as
+# websocketd's are (--loglevel=fatal): ~50 K instructions per connection
+# that are neither server's.  The socket listens before the exec, so a
+# client that comes early waits in the backlog.  Needs $B.
+activator_start() {	# port log hub-socket command...
+	local port=$1 log=$2 hub=$3
+	shift 3
+	SYSTEMD_LOG_LEVEL=notice "$B/listen-exec" 127.0.0.1 "$port" \
+	    systemd-socket-activate -a --inetd \
+	    -E SWITCHBOARD_HUB_SOCKET="$hub" "$@" 2>>"$log" &
+	ACTIVATOR=$!
+	for _ in $(seq 100); do
+		[ "$(cat "/proc/$ACTIVATOR/comm" 2>/dev/null)" = systemd-socket- ] && break
+		sleep 0.05
+	done
+}

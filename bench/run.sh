@@ -102,22 +102,9 @@ sb_start() {
 	PIDS+=("$HUB")
 	for _ in $(seq 100); do [ -S "$SBDIR/hub.sock" ] && break; sleep 0.05; done
 	SBP=$(pick_port "$PORT0")
-	# NoDelay=yes as switchboard.socket sets it (see bench/listen-exec.c).
-	# The activator's own log line per connection ("Child N died with
-	# code 0", a write to a file) is off, as websocketd's are
-	# (--loglevel=fatal): ~50 K instructions per connection that are
-	# neither server's.  The socket listens before the exec, so a client
-	# that comes early waits in the backlog.
-	SYSTEMD_LOG_LEVEL=notice "$B/listen-exec" 127.0.0.1 "$SBP" \
-	    systemd-socket-activate -a --inetd \
-	    -E SWITCHBOARD_HUB_SOCKET="$SBDIR/hub.sock" \
-	    "$HANDLER" 2>"$SBDIR/sa.log" &
-	SA=$!
+	activator_start "$SBP" "$SBDIR/sa.log" "$SBDIR/hub.sock" "$HANDLER"
+	SA=$ACTIVATOR
 	PIDS+=("$SA")
-	for _ in $(seq 100); do
-		[ "$(cat "/proc/$SA/comm" 2>/dev/null)" = systemd-socket- ] && break
-		sleep 0.05
-	done
 }
 
 sb_stop() {
