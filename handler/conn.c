@@ -596,6 +596,8 @@ conn_run(struct conn *c)
 			if (rx2_used)
 				sb_pages_release(st->rx2, sizeof(st->rx2));
 			rx2_used = 0;
+			sb_pages_release(st->text_line, sizeof(st->text_line));
+			sb_pages_release(st->early, sizeof(st->early));
 			session_trim();
 			c->trim = 0;
 			c->busy_ms = 0;

@@ -12,9 +12,10 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, openSync, readSync, closeSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { startSwitchboard } from './lib/harness.mjs';
+import { startSwitchboard, HANDLER } from './lib/harness.mjs';
 import { XmlSocket, xmlLogin, JsonClient, jsonLogin, rawExchange, parseHttp } from './lib/clients.mjs';
 
 const WAIT = 10000;	// ms, the deadline of any single wait
@@ -801,5 +802,61 @@ describe('a client sending a message every millisecond', () => {
     assert.deepEqual(nums, [...nums].sort((a, b) => a - b));
     await sb.waitForEvent({ EVENT: 'flood', NICK: 'flooder' });
     for (const c of [fl, ob, pg]) c.close();
+  });
+});
+
+// A burst must not cost an idle connection memory for the rest of its life:
+// thousands of Flash clients sit idle.  After HANDLER_IDLE_TRIM_MS (500 ms)
+// of quiet a handler gives back the pages of its static buffers
+// (handler/store.h: the receive buffers, the queues' first pages, jansson's
+// arena, the text dialect's line buffer, ...).  The test finds the buffers
+// with nm and asks /proc/PID/pagemap which of their pages are resident.
+describe('idle handlers give memory back', () => {
+  let sb, store;
+  before(async () => {
+    sb = await startSwitchboard({ config: { xmlsocket_max: 8192 } });
+    const m = /^([0-9a-f]+) ([0-9a-f]+) [bB] handler_store$/m.exec(execFileSync('nm', ['-S', HANDLER], { encoding: 'utf8' }));
+    assert.ok(m, `handler_store in nm -S ${HANDLER}`);
+    store = { addr: BigInt(`0x${m[1]}`), size: BigInt(`0x${m[2]}`) };
+  });
+  after(async () => { await sb.stop(); });
+
+  // Offsets of the resident pages of handler_store in process `pid`.
+  function residentStorePages(pid) {
+    const maps = readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n').filter((l) => l.endsWith(HANDLER));
+    const base = BigInt(`0x${maps[0].split('-')[0]}`);
+    const addr = store.addr < base ? base + store.addr : store.addr;	// PIE or not
+    const fd = openSync(`/proc/${pid}/pagemap`, 'r');
+    const entry = Buffer.alloc(8);
+    const pages = [];
+    try {
+      for (let off = 0n; off < store.size; off += 4096n) {
+        readSync(fd, entry, 0, 8, Number(((addr + off) >> 12n) * 8n));
+        if (entry.readBigUInt64LE() >> 63n) pages.push(Number(off));
+      }
+    } finally { closeSync(fd); }
+    return pages;
+  }
+
+  test('after an 8 KiB text command, an idle handler keeps at most one page of its static buffers', async () => {
+    const old = new Set(handlerPids(sb.saPid));
+    const c = new XmlSocket(sb.host, sb.port);
+    await c.ready;
+    c.send('IDENTIFY verbose');
+    await c.next(/^<identify /);
+    c.send(`PART nowhere${' '.repeat(8100)}`);
+    await c.next(/^<error /);
+    const pid = handlerPids(sb.saPid).find((p) => !old.has(p));
+    assert.ok(pid, 'the client\'s handler');
+    const busy = residentStorePages(pid);
+    assert.ok(busy.length >= 4, `the command went through the buffers: ${busy.length} pages resident`);
+    // The trim cannot be observed but by looking: check every 50 ms, for
+    // at most 5 s.  What stays is the page holding hub_tx's header.
+    const until = Date.now() + 5000;
+    let idle;
+    while ((idle = residentStorePages(pid)).length > 1 && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 50));
+    assert.ok(idle.length <= 1, `idle: resident pages at offsets ${idle.join(', ')} of handler_store`);
+    c.close();
   });
 });
