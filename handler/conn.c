@@ -26,8 +26,6 @@
 
 #include "handler.h"
 
-static int rx2_used;	/* rx2's pages are given back after a burst */
-
 /* The connection's buffers, once the hub's settings are known. */
 void
 conn_buffers_init(struct conn *c)
@@ -441,8 +439,6 @@ hub_read(struct conn *c)
 			session_hub_lost(c);
 			return;
 		}
-		if (got > 1)
-			rx2_used = 1;
 		for (k = 0; k < got; k++)
 			if (conn_hub_datagram(c, buf[k], mm[k].msg_len) < 0)
 				return;
@@ -581,23 +577,14 @@ conn_run(struct conn *c)
 		 */
 		if (c->trim || (c->busy_ms != 0 &&
 		    now >= c->busy_ms + HANDLER_IDLE_TRIM_MS)) {
-			struct handler_store *st = &handler_store;
-
 #ifdef __GLIBC__
 			malloc_trim(0);	/* musl's free() needs no trim */
 #endif
-			/* The static buffers too: nothing in them outlives
-			 * a turn of this loop. */
-			sb_pages_release(st->rx, sizeof(st->rx));
-			sb_pages_release(st->hub_tx.buf, sizeof(st->hub_tx.buf));
+			/* The static buffers too (store.h). */
+			store_idle();
 			buf_idle(&c->in);
 			buf_idle(&c->out);
 			buf_idle(&c->hubq);
-			if (rx2_used)
-				sb_pages_release(st->rx2, sizeof(st->rx2));
-			rx2_used = 0;
-			sb_pages_release(st->text_line, sizeof(st->text_line));
-			sb_pages_release(st->early, sizeof(st->early));
 			session_trim();
 			c->trim = 0;
 			c->busy_ms = 0;

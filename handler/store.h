@@ -48,4 +48,7 @@ struct handler_store {
 
 extern struct handler_store handler_store;
 
+/* store.c */
+void	store_idle(void);
+
 #endif
