@@ -22,7 +22,8 @@ BENCH_FIGS	?= all
 SOAK_SECONDS	?= 600
 
 BENCH_TOOLS	= $(BENCH_B)/wsload $(BENCH_B)/listen-exec $(BENCH_B)/spawncost
-BENCH_STATIC	= $(BENCH_B)/echo $(BENCH_B)/nolibc $(BENCH_B)/echo-musl
+BENCH_STATIC	= $(BENCH_B)/echo $(BENCH_B)/nolibc $(BENCH_B)/echo-musl \
+		  $(BENCH_B)/relayfloor
 
 $(BENCH_B)/wsload $(BENCH_B)/listen-exec $(BENCH_B)/spawncost: $(BENCH_B)/%: bench/%.c
 	@mkdir -p $(dir $@)
@@ -41,6 +42,13 @@ $(BENCH_B)/echo-musl: bench/echo.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $< (static, musl)"
 	@musl-gcc -O2 -static -o $@ $<
+
+# The relay figure's floor: a handler and a hub that only move bytes,
+# static on musl like switchboard-handler.
+$(BENCH_B)/relayfloor: bench/relayfloor.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (static, musl)"
+	@musl-gcc $(BENCH_CFLAGS) -static -o $@ $<
 
 # No libc at all: the floor of fork + exec.
 $(BENCH_B)/nolibc: bench/nolibc.c

@@ -89,7 +89,8 @@ for (const s of ['sb', 'wsd', 'node']) {
     mem: scaleMem(s),
   } : null;
 }
-F.sbecho = { rttP50: med({ srv: 'sbecho', fig: 'rtt' }, 'rtt_p50_us'), rttP99: med({ srv: 'sbecho', fig: 'rtt' }, 'rtt_p99_us') };
+for (const s of ['sbecho', 'floor', 'floorcp'])
+  F[s] = { rttP50: med({ srv: s, fig: 'rtt' }, 'rtt_p50_us'), rttP99: med({ srv: s, fig: 'rtt' }, 'rtt_p99_us') };
 
 // ---- targets ----
 // Each ratio is the median of the per-run ratios: in a run the two
@@ -114,7 +115,10 @@ const T = [];
 const churnRatio = paired({ fig: 'churn' }, 'conn_per_s', 'sb', 'wsd');
 T.push(['Churn ≥ 1.2 × websocketd conn/s', `${fmt(churnRatio, 2)} ×${spread({ fig: 'churn' }, 'conn_per_s', 'sb', 'wsd')}`, ok(churnRatio >= 1.2)]);
 const rttRatio = paired({ fig: 'rtt' }, 'rtt_p99_us', 'sb', 'wsd');
-T.push(['Relay p99 ≤ websocketd echo p99', `${fmt(F.sb.rttP99, 1)} vs ${fmt(F.wsd.rttP99, 1)} µs (${fmt(rttRatio, 2)} ×)${spread({ fig: 'rtt' }, 'rtt_p99_us', 'sb', 'wsd')}`, ok(rttRatio <= 1)]);
+const floorRatio = paired({ fig: 'rtt' }, 'rtt_p99_us', 'floor', 'wsd');
+const floorCpRatio = paired({ fig: 'rtt' }, 'rtt_p99_us', 'floorcp', 'wsd');
+const floorNote = runs({ srv: 'floor', fig: 'rtt' }) ? `; the floor of the design (bench/relayfloor.c): ${fmt(floorRatio, 2)} ×, with the copy to the sender ${fmt(floorCpRatio, 2)} ×` : '';
+T.push(['Relay p99 ≤ websocketd echo p99', `${fmt(F.sb.rttP99, 1)} vs ${fmt(F.wsd.rttP99, 1)} µs (${fmt(rttRatio, 2)} ×)${spread({ fig: 'rtt' }, 'rtt_p99_us', 'sb', 'wsd')}${floorNote}`, ok(rttRatio <= 1)]);
 const bRatio = paired({ fig: 'bcast', n: Nbig }, 'lat_p95_us', 'sb', 'node');
 T.push([`Broadcast N=${Nbig}: p95 ≤ 2.5 × Node ws p95`, `${fmt(bRatio, 2)} ×${spread({ fig: 'bcast', n: Nbig }, 'lat_p95_us', 'sb', 'node')}`, ok(bRatio <= 2.5)]);
 T.push([`Broadcast N=${Nbig}: zero loss`, `${F.sb[`lost${Nbig}`]} lost or duplicated`, ok(F.sb[`lost${Nbig}`] === 0)]);
@@ -136,6 +140,10 @@ table.push(row(['---', '---:', '---:', '---:', '---']));
 table.push(row([`churn, conn/s (${quick ? 500 : 2000} × handshake+close, 8 at a time)`, fmt(F.sb.churn), fmt(F.wsd.churn), fmt(F.node.churn), `${fmt(churnRatio, 2)} × websocketd (target ≥ 1.2)`]));
 table.push(row(['churn, handshake p99, ms', fmt(us2ms(F.sb.churnP99), 2), fmt(us2ms(F.wsd.churnP99), 2), fmt(us2ms(F.node.churnP99), 2), '']));
 table.push(row(['round trip p50 / p99, µs (Switchboard: relay A→hub→B→hub→A; peers: echo)', `${fmt(F.sb.rttP50, 1)} / ${fmt(F.sb.rttP99, 1)}`, `${fmt(F.wsd.rttP50, 1)} / ${fmt(F.wsd.rttP99, 1)}`, `${fmt(F.node.rttP50, 1)} / ${fmt(F.node.rttP99, 1)}`, `p99 ${fmt(rttRatio, 2)} × websocketd (target ≤ 1)`]));
+if (runs({ srv: 'floor', fig: 'rtt' }))
+  table.push(row(['relay floor p50 / p99, µs (bench/relayfloor.c: a handler and a hub that only forward; and with the copy to the sender)',
+    `${fmt(F.floor.rttP50, 1)} / ${fmt(F.floor.rttP99, 1)}; with the copy ${fmt(F.floorcp.rttP50, 1)} / ${fmt(F.floorcp.rttP99, 1)}`, '', '',
+    `p99 ${fmt(floorRatio, 2)} × websocketd; with the copy ${fmt(floorCpRatio, 2)} ×`]));
 table.push(row(['echo round trip p50 / p99, µs (Switchboard /echo, for reference)', `${fmt(F.sbecho.rttP50, 1)} / ${fmt(F.sbecho.rttP99, 1)}`, '', '', '']));
 for (const n of Ns) {
   const b = (s) => F[s][`b${n}`].map((x) => fmt(us2ms(x), 1)).join(' / ');
@@ -285,7 +293,11 @@ ${analysis}
     frame, wait for the server's close; 8 at a time.
   * round trip: one message in flight, the first 100 not counted.
     Switchboard: client u0 sends a private message to u1, u1 sends it back
-    (handler → hub → handler, twice).  Peers: their echo.
+    (handler → hub → handler, twice).  Peers: their echo.  The relay's
+    floor: the same relay through \`bench/relayfloor.c\`, a handler
+    (static musl, spawned by the same systemd-socket-activate) and a hub
+    that only move bytes, once without and once with the copy of each
+    message back to its sender.
   * broadcast: N clients log in and join a room of their own (a new room per run, so no history is replayed); after the ramp the
     generator waits until no client got a byte for 0.5 s (the presence
     notices of the ramp have drained), then one client says 50 messages a

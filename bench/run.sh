@@ -56,6 +56,7 @@ cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	[ -n "${SBDIR:-}" ] && rm -rf "$SBDIR"
+	[ -n "${FLOORDIR:-}" ] && rm -rf "$FLOORDIR"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -139,6 +140,33 @@ node_start() {
 }
 node_stop() { [ -n "$NODE" ] && stop_pid "$NODE"; NODE=; }
 
+# The relay's floor (bench/relayfloor.c): two hubs that only forward, one
+# that also copies each message back to its sender as Switchboard does,
+# each with its activator; started for the round trips only.
+FLOORDIR= FLOORP= FLOORCP= FLOORPIDS=()
+floor_start() {
+	local i mode port
+	FLOORDIR=$(mktemp -d /tmp/sb-floor.XXXXXX)
+	for i in 0 1; do
+		mode=; [ "$i" = 1 ] && mode=copy
+		"$B/relayfloor" hub "$FLOORDIR/hub$i.sock" $mode &
+		FLOORPIDS+=($!)
+		for _ in $(seq 100); do [ -S "$FLOORDIR/hub$i.sock" ] && break; sleep 0.05; done
+		port=$(pick_port $((PORT0 + 60 + 10 * i)))
+		activator_start "$port" "$LOG" "$FLOORDIR/hub$i.sock" "$B/relayfloor" handler
+		FLOORPIDS+=("$ACTIVATOR")
+		if [ "$i" = 0 ]; then FLOORP=$port; else FLOORCP=$port; fi
+	done
+	PIDS+=("${FLOORPIDS[@]}")
+}
+floor_stop() {
+	local p
+	for p in "${FLOORPIDS[@]}"; do stop_pid "$p"; done
+	FLOORPIDS=()
+	[ -n "$FLOORDIR" ] && rm -rf "$FLOORDIR"
+	FLOORDIR=
+}
+
 start_all() { sb_start; wsd_start; node_start; }
 stop_all() { sb_stop; wsd_stop; node_stop; }
 
@@ -186,8 +214,11 @@ rtt_one() {	# srv run
 	wsd) load "srv=wsd fig=rtt run=$2" 120 rtt -p "$WSDP" --proto echo --path / -n "$RTT"
 	    wait_kids "$WSD" 60 ;;
 	node) load "srv=node fig=rtt run=$2" 120 rtt -p "$NODEP" --proto echo --path /echo -n "$RTT" ;;
+	floor) load "srv=floor fig=rtt run=$2" 120 rtt -p "$FLOORP" -n "$RTT"
+	    load "srv=floorcp fig=rtt run=$2" 120 rtt -p "$FLOORCP" -n "$RTT" ;;
 	esac
 }
+want rtt && floor_start
 for r in $(seq "$FAST_RUNS"); do
 	order="sb wsd node"
 	[ $((r % 2)) = 0 ] && order="wsd sb node"
@@ -197,9 +228,10 @@ for r in $(seq "$FAST_RUNS"); do
 	fi
 	if want rtt; then
 		log "run $r/$FAST_RUNS: round trips ($RTT; $order)"
-		for s in $order; do rtt_one "$s" "$r"; done
+		for s in $order floor; do rtt_one "$s" "$r"; done
 	fi
 done
+floor_stop
 
 for n in $NS; do
 	want bcast || break
