@@ -25,11 +25,13 @@ bench_config() {	# file state-dir [line...]
 # connection ("Child N died with code 0", a write to a file) is off, as
 # websocketd's are (--loglevel=fatal): ~50 K instructions per connection
 # that are neither server's.  The socket listens before the exec, so a
-# client that comes early waits in the backlog.  Needs $B.
+# client that comes early waits in the backlog.  The activator, and so
+# every handler it forks, runs with SCHED_BATCH, as switchboard@.service
+# sets CPUSchedulingPolicy=batch.  Needs $B.
 activator_start() {	# port log hub-socket command...
 	local port=$1 log=$2 hub=$3
 	shift 3
-	SYSTEMD_LOG_LEVEL=notice "$B/listen-exec" 127.0.0.1 "$port" \
+	SYSTEMD_LOG_LEVEL=notice chrt --batch 0 "$B/listen-exec" 127.0.0.1 "$port" \
 	    systemd-socket-activate -a --inetd \
 	    -E SWITCHBOARD_HUB_SOCKET="$hub" "$@" 2>>"$log" &
 	ACTIVATOR=$!

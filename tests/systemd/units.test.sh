@@ -209,23 +209,27 @@ for port in 843 80; do
 done
 
 # While alice and bob are connected: each handler runs as "switchboard"
-# in its own instance, the hub as "switchboard-hub".
+# in its own instance, with SCHED_BATCH (policy 3, field 41 of
+# /proc/PID/stat), the hub as "switchboard-hub" with SCHED_OTHER (0).
 cat > "$R/root/check-users" <<'EOF'
 #!/bin/sh
 set -e
+policy() { cut -d' ' -f41 "/proc/$1/stat"; }
 units=$(systemctl list-units --no-legend --plain --state=running 'switchboard@*' | awk '{ print $1 }')
 [ "$(echo "$units" | grep -c .)" -ge 2 ]
 for u in $units; do
 	pid=$(systemctl show -P MainPID "$u")
 	[ "$(stat -c %U /proc/$pid)" = switchboard ] || { echo "$u runs as $(stat -c %U /proc/$pid)"; exit 1; }
+	[ "$(policy $pid)" = 3 ] || { echo "$u has scheduling policy $(policy $pid)"; exit 1; }
 done
 pid=$(systemctl show -P MainPID switchboard-hub.service)
 [ "$(stat -c %U /proc/$pid)" = switchboard-hub ] || { echo "hub runs as $(stat -c %U /proc/$pid)"; exit 1; }
+[ "$(policy $pid)" = 0 ] || { echo "hub has scheduling policy $(policy $pid)"; exit 1; }
 EOF
 chmod 0755 "$R/root/check-users"
 client chat --while "nsenter -t $CT_PID1 -a -r -w /root/check-users" >"$out" 2>&1
 grep -q '^result login ok' "$out"; tap $? "Flash XMLSocket: IDENTIFY alice and IDENTIFY bob answer <identify/>"
-grep -q '^result while ok' "$out"; tap $? "one handler instance per connection, as user switchboard; the hub as switchboard-hub"
+grep -q '^result while ok' "$out"; tap $? "one handler instance per connection, as user switchboard, SCHED_BATCH; the hub as switchboard-hub"
 grep -q '^result msg ok' "$out"; tap $? "MSG bob hi reaches bob as <msg aid=\"alice\" ... msg=\"hi\"/>"
 grep -q '^result .* fail' "$out" && diag "$out"
 
