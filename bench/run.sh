@@ -78,8 +78,13 @@ wait_kids() {
 	log "warning: $(pgrep -P "$1" | wc -l) children of $1 still there"
 }
 
+# Stop process $1, one of ours, and take it off PIDS: the cleanup must
+# not signal a PID the kernel has since given to another process (a run
+# starts tens of thousands of handlers, and pid_max may be 32768).
 stop_pid() {
-	local p=$1 i
+	local p=$1 i q keep=()
+	for q in "${PIDS[@]}"; do [ "$q" = "$p" ] || keep+=("$q"); done
+	PIDS=("${keep[@]}")
 	kill "$p" 2>/dev/null || return 0
 	for ((i = 0; i < 50; i++)); do
 		kill -0 "$p" 2>/dev/null || break
