@@ -35,7 +35,7 @@ bench_config "$T/sb.conf" "$T"
 SWITCHBOARD_LOG_STDERR=1 "$HUBBIN" -s "$T/hub.sock" -C "$T/ctl.sock" \
     -c "$T/sb.conf" 2>"$T/hub.log" &
 PIDS+=($!)
-for _ in $(seq 100); do [ -S "$T/hub.sock" ] && break; sleep 0.05; done
+wait_socket "$T/hub.sock"
 export SWITCHBOARD_HUB_SOCKET=$T/hub.sock
 
 # Run one handler under systemd-socket-activate with a wrapper (valgrind,

@@ -18,6 +18,15 @@ bench_config() {	# file state-dir [line...]
 	} >"$f"
 }
 
+# Wait (at most 5 s) until the Unix socket $1 exists: a hub is listening.
+wait_socket() {
+	for _ in $(seq 100); do
+		[ -S "$1" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # Start systemd-socket-activate on 127.0.0.1:PORT with the socket opened
 # as switchboard.socket opens it (NoDelay=yes, see bench/listen-exec.c),
 # running COMMAND... per connection with the hub at HUB_SOCKET; its

@@ -106,7 +106,7 @@ sb_start() {
 	    -c "$SBDIR/switchboard.conf" 2>"$SBDIR/hub.log" &
 	HUB=$!
 	PIDS+=("$HUB")
-	for _ in $(seq 100); do [ -S "$SBDIR/hub.sock" ] && break; sleep 0.05; done
+	wait_socket "$SBDIR/hub.sock"
 	SBP=$(pick_port "$PORT0")
 	activator_start "$SBP" "$SBDIR/sa.log" "$SBDIR/hub.sock" "$HANDLER"
 	SA=$ACTIVATOR
@@ -156,7 +156,7 @@ floor_start() {
 		mode=; [ "$i" = 1 ] && mode=copy
 		"$B/relayfloor" hub "$FLOORDIR/hub$i.sock" $mode &
 		FLOORPIDS+=($!)
-		for _ in $(seq 100); do [ -S "$FLOORDIR/hub$i.sock" ] && break; sleep 0.05; done
+		wait_socket "$FLOORDIR/hub$i.sock"
 		port=$(pick_port $((PORT0 + 60 + 10 * i)))
 		activator_start "$port" "$LOG" "$FLOORDIR/hub$i.sock" "$B/relayfloor" handler
 		FLOORPIDS+=("$ACTIVATOR")
