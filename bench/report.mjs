@@ -277,7 +277,9 @@ ${analysis}
   connection spawned by \`systemd-socket-activate -a --inetd\`.  The listening
   socket is made by \`bench/listen-exec\` with \`TCP_NODELAY\`, as
   \`switchboard.socket\` sets \`NoDelay=yes\` (accepted sockets inherit it), and
-  handed to systemd-socket-activate as fd 3 (\`LISTEN_FDS\`).  Config:
+  handed to systemd-socket-activate as fd 3 (\`LISTEN_FDS\`), which runs
+  under \`chrt --batch 0\`, so that every handler has \`SCHED_BATCH\` as
+  \`switchboard@.service\` gives it (\`CPUSchedulingPolicy=batch\`).  Config:
   \`flood_rate = flood_burst = 100000\`, \`max_clients = 20000\`,
   \`idle_timeout = 3600\`, \`ws_echo = yes\`.
 * **websocketd** with \`bench/echo.c\` (a static glibc read/write loop, the
