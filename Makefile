@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Switchboard: a chat gateway for Flash (XMLSocket) and WebSocket clients.
 #
 #   make          build/switchboard-hub, build/switchboard-handler, build/switchboardctl

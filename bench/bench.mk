@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Benchmarks and the soak, included by the top Makefile (-include).
 #
 #   make bench               Switchboard vs websocketd vs Node ws, median of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * echo: copies stdin to stdout as it arrives, like cat(1) without stdio
  * buffering.  The program websocketd runs per connection for the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # What one connection costs in switchboard-handler, measured: fork + exec
 # floors, CPUID traps in glibc's start-up, instructions (callgrind),
 # system calls (strace -c), PSS by mapping at N idle connections, and the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Shared by bench/run.sh and bench/handler-cost.sh (sourced).
 
 # Write the hub's config for a benchmark run into $1, state in $2: one

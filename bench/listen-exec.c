@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * listen-exec: open a TCP listening socket the way switchboard.socket
  * configures it (NoDelay=yes, Backlog=SOMAXCONN, ReuseAddress) and exec a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * nolibc: a static program without libc start-up (no CPUID probing, no
  * IRELATIVE relocations, no TLS set-up): _start calls exit_group.  The

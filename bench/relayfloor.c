@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * relayfloor: the floor of the relay figure.  A handler and a hub that do
  * nothing but move bytes, in Switchboard's process layout, so that the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // bench/report.mjs RESULTS COSTS PARAMS: the table (stdout), docs/benchmarks.md
 // and the plots docs/bench-latency.png, docs/bench-memory.png (gnuplot).
 // Every figure is the median over the runs in RESULTS.  The analysis that

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # make bench [BENCH_QUICK=1]: Switchboard side by side with websocketd and a
 # Node `ws` server, on loopback, every figure the median of BENCH_RUNS runs
 # (3; churn and round trips, which take seconds, 9).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * spawncost: the wall time of fork + exec + exit + wait of a program,
  * averaged over N runs (stdin /dev/null, stdout/stderr /dev/null), and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // The Node reference for the benchmarks: one process, the `ws` package.
 // /echo echoes; /chat speaks the subset of Switchboard's JSON dialect the
 // load generator uses (login -> welcome, join -> join with members,

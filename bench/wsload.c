@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * wsload: a WebSocket load generator for the Switchboard benchmarks.
  * One process, one epoll loop, many connections; loopback only.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A growable byte buffer with a hard limit.  Appending past `max` fails
  * with -ENOBUFS and leaves the buffer as it was: the caller decides what

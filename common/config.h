@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * switchboard.conf: "key = value" lines, '#' comments, blank lines.  The
  * hub reads the file; handlers get the keys they need from the hub in a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The event table and the plain-text logger shared by hub and handler.
  * The hub's journald writer, sb_log_event(), lives in hub/journal.c so the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Structured events.  Each kind of event has a stable MESSAGE_ID (for
  * journalctl MESSAGE_ID=… and the catalog in units/switchboard.catalog)

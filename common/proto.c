@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Encoding and decoding of handler <-> hub datagrams (see proto.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The contract between switchboard-handler and switchboard-hub.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The handler's I/O: the client's and the hub's file descriptors, the
  * bounded buffers between them, deadlines, and the poll loop (conn_run).

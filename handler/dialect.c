@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The dialect interface (see dialect.h): the capped output buffer, the
  * dispatch to the three dialects, and the helpers they share: field

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The client dialects of a handler: pure translation, no I/O.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The JSON dialect of WebSocket /chat, with the seed-003 shapes
  * (docs/protocol-dialects.md, "JSON dialect").

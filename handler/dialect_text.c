@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The seed-000 dialect: IRC-like text commands from the client, XML
  * elements back (docs/protocol-dialects.md, "Text dialect").

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The seed-001 dialect: XML commands from the client, XML back
  * (docs/protocol-dialects.md, "XML dialect").

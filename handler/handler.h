@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * switchboard-handler: one process per client connection.
  *

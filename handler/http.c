@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A pure HTTP/1.x request-head parser (RFC 9112 request line and header
  * fields).  It re-parses from the start of the buffer on every call, and

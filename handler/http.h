@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A small, pure HTTP/1.x request parser: bytes in, result out, no I/O and
  * no allocation, so it can be fed one byte at a time.  It only reads the

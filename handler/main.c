@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * switchboard-handler: file descriptors, buffers, deadlines, the poll loop.
  *

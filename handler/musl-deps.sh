@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # The handler's libraries for musl: expat, jansson, libmd and libbsd from
 # Debian's own source packages (Debian's patches applied): bookworm's, and
 # expat from trixie (see apt_setup below), built as static libraries with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The handler's answers that are not chat: the Flash socket policy and a
  * small HTTP/1.1 subset.  Every HTTP answer is complete (status line,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * What the bytes of a connection mean, mode by mode: sniffing, HTTP,
  * XMLSocket chat, WebSocket (chat, Flash tunnel, echo), and the hub's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The first bytes of a connection decide what it speaks.
  */

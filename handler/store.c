@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The handler's large static buffers (store.h). */
 #include <stddef.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The handler's large static buffers, in one page-aligned object.
  *

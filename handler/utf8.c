@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Incremental UTF-8 validation (RFC 3629), failing on the first byte that
  * cannot continue a valid sequence: overlong forms, surrogates and code

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * WebSocket (RFC 6455), server side.  Everything here is pure: bytes in,
  * events out through a sink, no I/O, so each part is unit-tested alone and

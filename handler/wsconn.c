@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * One WebSocket connection after the handshake (RFC 6455 sections 5-7):
  * frames in, validated messages and protocol replies out through a sink.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The WebSocket frame header (RFC 6455 section 5.2), both ways.  What the
  * header alone can break is checked here, as soon as the byte that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The server side of the WebSocket opening handshake (RFC 6455 section
  * 4.2): check a parsed upgrade request, compute Sec-WebSocket-Accept, and

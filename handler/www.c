@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The built-in browser chat page, compiled into the handler so that a
  * spawn reads no file (the handler's sandbox has no access to /usr/share

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Splitting an XMLSocket byte stream into messages.  Flash ends every
  * message with a NUL; a person typing into nc ends lines with LF (or

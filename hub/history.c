@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Recent history (see history.h): a ring per room in memory, an
  * append-only file per room on disk, compacted from memory.

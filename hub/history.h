@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Recent history: the last N messages of each room, replayed to a joiner.
  *

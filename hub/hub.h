@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * switchboard-hub: presence, rooms and routing for all handlers.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Structured events to journald, one entry per event, or the same line on
  * stderr where no journal is reachable (a hub started by hand).

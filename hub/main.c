@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * switchboard-hub: the sd-event loop, the listening socket, peers' I/O.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The member store (see members.h): reading and checking for the hub,
  * atomic rewrites for switchboardctl.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The member store: who may identify with a password.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Nick and room name rules.  Names are UTF-8; what makes one name look
  * like another or hide what it is (control characters, bidi overrides,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The hub's rules: sessions, presence, rooms and routing.  No I/O here:
  * every datagram leaves through hub->ops->send, so the unit tests run these

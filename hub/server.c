@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The hub daemon: the sd-event loop, the listening sockets, the peers'
  * I/O, reloading, and readiness/status for systemd.

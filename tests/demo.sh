@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # make demo: the hub plus socket-activated handlers on localhost, in the
 # foreground.  Ctrl-C stops everything this script started.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Install the Debian packages named as arguments that are not installed yet.
 # Used by `make demo` and `make check`, so a fresh Debian 12 machine needs
 # nothing but this repository.

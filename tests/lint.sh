@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Static analysis of the C sources: cppcheck over common/ hub/ handler/.
 # Exits non-zero on any finding (make lint; see docs/hardening.md).
 #

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Run every test suite and end with one line CI can read:
 #   N passed, N failed
 # Usage: tests/run-checks.sh [--unit-only] UNIT_BINARY...

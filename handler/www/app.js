@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 /* Switchboard browser client.  Plain JS, no dependencies.  Client data is
  * only ever put in the page with textContent, never as markup. */
 (function () {

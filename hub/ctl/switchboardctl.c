@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * switchboardctl: administer a running hub, and its member store.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A small, real Flash chat client for Switchboard's tests.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // Test kit for the browser and Flash integration tests: headless Chromium,
 // the haxe-built Flash client, a loopback page that runs it in Ruffle, and a
 // mock of Switchboard's /xmlsocket tunnel.  Everything binds to 127.0.0.1.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Helpers shared by the libFuzzer targets in tests/fuzz: a reader over
  * the fuzzer's bytes, a reference UTF-8 decoder written apart from the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Fuzzing and static analysis; included from the Makefile (-include).
 #
 #   make fuzz          build every libFuzzer target into build/fuzz/ and run

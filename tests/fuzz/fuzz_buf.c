@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzz target: the bounded buffer (common/buf.c) against a model.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzz target: switchboard.conf lines (common/config.c) and the trip of
  * the handler settings through the contract.

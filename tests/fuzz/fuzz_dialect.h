@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Shared by the dialect fuzz targets: what every message a dialect
  * writes for a client must look like, and the checks on dialect_parse().

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzz target: the JSON dialect's parser (WebSocket /chat),
  * dialect_parse() on DIALECT_JSON (handler/dialect_json.c and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzz target: the dialects' renderers, dialect_render() of decoded hub
  * messages (handler/dialect*.c), and the XML escaping they share.

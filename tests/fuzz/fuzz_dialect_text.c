@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzz target: the seed-000 text dialect's parser, dialect_parse() on
  * DIALECT_TEXT (handler/dialect_text.c and dialect.c).  The checks are in

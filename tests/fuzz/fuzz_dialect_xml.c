@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzz target: the seed-001 XML dialect's parser, dialect_parse() on
  * DIALECT_XML (handler/dialect_xml.c and dialect.c).  The checks are in

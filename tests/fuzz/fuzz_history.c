@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzz target: the hub's history files (hub/history.c), read back after
  * a crash or by a new hub: "<time> TAB <kind> TAB <from> TAB <text>"

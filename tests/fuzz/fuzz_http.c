@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzz target: the HTTP request-head parser (handler/http.c) and, on
  * every head it accepts, the WebSocket handshake (handler/wshandshake.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzz target: the hub's routing rules (hub/route.c, hub/nick.c) driven
  * by decoded handler messages from up to eight sessions, the way

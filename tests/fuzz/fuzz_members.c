@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzz target: the member store file (hub/members.c, members_load),
  * "id:nick:crypt-hash:active" lines, as the hub reads it at start and on

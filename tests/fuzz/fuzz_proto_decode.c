@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzz target: the handler<->hub contract decoder, sb_msg_decode() of
  * arbitrary datagrams (common/proto.c), both directions: H_* types as the

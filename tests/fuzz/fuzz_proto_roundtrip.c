@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzz target: the contract's encoder and decoder against each other
  * (common/proto.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzz target: a whole handler session without its poll loop
  * (handler/session.c, serve.c, conn.c's queues, and every parser), the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzz target: the incremental UTF-8 validator (handler/utf8.c), against
  * a reference decoder (tests/fuzz/fuzz.h) that decodes code points and

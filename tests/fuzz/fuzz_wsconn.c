@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzz target: one WebSocket connection's state machine
  * (handler/wsconn.c, with wsframe.c and utf8.c), through a recording

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzz target: the WebSocket frame header decoder (handler/wsframe.c).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The XML the text and XML dialects write must be well-formed, one
  * element per message: whatever a client or the hub put in a field, a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzz target: the XMLSocket stream splitter (handler/xmlsock.c),
  * against a reference written from its contract.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Run libFuzzer targets built by tests/fuzz/fuzz.mk, each for SECONDS.
 #   tests/fuzz/run.sh SECONDS TARGET...
 # Each target starts from tests/fuzz/corpus/TARGET, copied (never

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // switchboardctl end to end: the real hub with its control socket (-C),
 // handlers spawned per connection, XMLSocket clients; and the member
 // commands against a temporary members file.  Every wait is on an event

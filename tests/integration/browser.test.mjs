@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // The built-in browser chat page (handler/www) against a running
 // Switchboard, driven in headless Chromium: two pages (alice, bob) chat in
 // the room and in private, a third party on a raw XMLSocket (carol, the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // The core issue end to end: the real hub, handlers spawned per connection
 // by systemd-socket-activate, driven the way a Flash client drives them.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // A real Flash client against Switchboard: tests/flash/ChatClient.hx is
 // compiled with haxe into a SWF, run by Ruffle (the self-hosted
 // @ruffle-rs/ruffle package) in headless Chromium on a page served by this

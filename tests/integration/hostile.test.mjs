@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // Hostile clients against the real hub and socket-activated handlers:
 // slowloris on the handshakes, header floods, oversized WebSocket frames
 // and messages, fragment floods, invalid UTF-8, unmasked frames, NUL and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // Members and guests (auth = both), the member store managed with
 // switchboardctl and re-read on reload, and room history replayed to a
 // joiner, kept on disk across a hub restart.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // A hub killed with SIGKILL in the middle of a conversation while five
 // clients keep talking: no client is disconnected, every message sent from
 // the moment of the kill on (in the gap, or after the new hub is up) is

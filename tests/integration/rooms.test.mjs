@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // The hub issue end to end: rooms across the three dialects, the seed-001
 // conversation, nick changes and actions, flood control, keepalive and
 // slow readers, with the real hub and socket-activated handlers.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // WebSocket endpoints with Node's `ws` as the client: the JSON dialect on
 // /chat, the seed-003 page's shapes, the Flash tunnel on /xmlsocket, and the
 // handshake's refusals.

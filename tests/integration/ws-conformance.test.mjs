@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // WebSocket (RFC 6455) conformance of the real server's echo path, case by
 // case after the Autobahn testsuite's categories 1-7: framing, ping/pong,
 // reserved bits, opcodes, fragmentation, UTF-8 and close handling.  Every

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // make soak: 100 WebSocket clients chat in one room for SOAK_SECONDS (600)
 // with reconnects and a hub crash (SIGKILL, a new hub on the same socket)
 // in the middle, and check what docs/delivery.md promises:

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Small Switchboard clients for tests/systemd/units.test.sh.
 
 Run inside the test system's network namespace (nsenter -n).  Every read

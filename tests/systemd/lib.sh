@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # tests/systemd/lib.sh: a throw-away root for installing Switchboard, and a
 # real systemd booted in it as PID 1 of private namespaces.  Sourced by
 # units.test.sh and verify-units.sh, which run inside their own mount

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # security-check.sh BASELINE UNITDIR
 #
 # Rate each service in BASELINE with "systemd-analyze security

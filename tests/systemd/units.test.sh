@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # tests/systemd/units.test.sh: Switchboard under a real systemd (TAP).
 #
 # Boots /lib/systemd/systemd as PID 1 of private namespaces, in an overlay

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # verify-units.sh: "systemd-analyze verify" on Switchboard's units as
 # installed, man pages included.  Installs with "make install DESTDIR="
 # into an overlay of / whose upper layer is a tmpfs, in a mount namespace

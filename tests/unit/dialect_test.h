@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * What the three dialect unit tests share: one session of the dialect
  * named by TEST_DIALECT, its parse result and reply, and the check that a

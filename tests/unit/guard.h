@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Guarded buffers for the parser tests: guarded(p, len) copies p[0..len)
  * so that it ends exactly where an unreadable page starts, so a parser

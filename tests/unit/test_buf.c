@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for common/buf.c: appending, consuming, compaction, the
  * hard limit and buf_printf.  The buffer's contents are checked against

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for common/config.c: defaults, every kind of key, errors
  * that name the key (and, from a file, the line), and the C_CONFIG round

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of the JSON dialect of WebSocket /chat, seed-003 shapes
  * included (handler/dialect_json.c).

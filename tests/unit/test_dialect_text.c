@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of the seed-000 text dialect (handler/dialect_text.c) and of
  * the shared parts of handler/dialect.c (dbuf, detection, lists).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of the seed-001 XML dialect (handler/dialect_xml.c).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for hub/history.c: the ring per room, what survives a
  * restart (close and reopen), escaping, compaction past 2N records, torn

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for handler/http.c.  Every request is parsed whole and one
  * byte at a time (each prefix placed at the end of a page followed by an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for sb_log_escape() (common/log.c): byte for byte what
  * libbsd's strnvis() makes of each character, without calling it for the

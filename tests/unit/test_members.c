@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for hub/members.c: loading (every error names its line),
  * lookups, password checks (yescrypt and an older method, disabled and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for hub/nick.c: every rule of nick_check() and
  * room_name_check(), each with the sentence it answers, and nick_fold().

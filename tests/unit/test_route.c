@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for hub/route.c, the hub's rules.  route.c does no I/O: it
  * hands every datagram to hub->ops->send and asks hub->ops->now_usec for

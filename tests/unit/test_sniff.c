@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for handler/sniff.c.  Each input is fed as every prefix of
  * itself (as a connection's first bytes arrive one at a time), each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for handler/utf8.c: the UTF-8 cases of the Autobahn
  * testsuite (category 6), each fed whole, one byte at a time and split

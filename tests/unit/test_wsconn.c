@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for handler/wsconn.c.  Each case is a stream of client
  * frames, the bytes the server must write back and the messages it must

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for handler/wsframe.c.  Each header is decoded whole and
  * one byte at a time, from the end of a page followed by an unreadable

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for handler/wshandshake.c.  Requests go through the real
  * parser, fed whole and one byte at a time from the end of a page

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for handler/xmlsock.c.  A small model of the session's read
  * loop feeds xmlsock_next() the way the handler does: append what

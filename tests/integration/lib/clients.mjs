@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // Small clients for the integration tests: a raw XMLSocket client (what
 // Flash does), a raw HTTP request, and a JSON WebSocket client on `ws`.
 // Every wait has a deadline, so a broken server fails a test, never hangs it.

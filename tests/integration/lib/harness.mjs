@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // Starts the real programs for an integration test: switchboard-hub on a
 // Unix socket in a temporary directory, and switchboard-handler spawned per
 // connection by `systemd-socket-activate -a --inetd` on 127.0.0.1.
