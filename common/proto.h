@@ -82,7 +82,9 @@ struct sb_hdr {
 	uint16_t	type;		/* enum sb_type */
 	uint16_t	nfields;	/* strings in the payload */
 	uint32_t	len;		/* payload bytes after the header */
-	uint32_t	epoch;		/* hub incarnation, 0 from handlers */
+	uint32_t	epoch;		/* hub incarnation; from a handler 0,
+					 * but in the H_HELLO of a reconnect
+					 * the epoch of the hub it lost */
 	uint32_t	reserved;	/* zero */
 	uint64_t	session;	/* session id, 0 before WELCOME */
 	uint64_t	seq;		/* per-session delivery sequence */

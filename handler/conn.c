@@ -343,7 +343,9 @@ conn_hub_reconnect(struct conn *c)
 	f[0] = ver;
 	f[1] = c->transport;
 	f[2] = c->remote;
-	if (sb_msg_encode(p, SB_H_HELLO, 0, 0, 0, f, 3) == 0)
+	/* The epoch of the hub we lost: the new one refuses to resume a
+	 * session that hub ended on purpose (route.c, on_hello). */
+	if (sb_msg_encode(p, SB_H_HELLO, 0, c->epoch, 0, f, 3) == 0)
 		conn_hub_send(c, p);
 	if (c->nick[0] != '\0') {
 		rooms[0] = '\0';

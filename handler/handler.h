@@ -96,6 +96,8 @@ struct conn {
 	uint64_t	 ping_sent_ms;	/* 0: no ping outstanding */
 	int		 client_eof;
 	int		 done;		/* exit as soon as `out` is flushed */
+	int		 quitting;	/* the client sent QUIT */
+	int		 ended;		/* the hub ended it (C_CLOSE) */
 	int		 write_shut;
 	int		 trim;		/* a burst is over: trim the heap */
 	uint64_t	 clock_ms;	/* now_ms() at the last wake-up */
@@ -146,6 +148,7 @@ void	session_hub_lost(struct conn *);
 void	session_tick(struct conn *, uint64_t);
 void	session_trim(void);
 void	session_client_eof(struct conn *);
+uint16_t session_close_code(const char *);
 
 /* serve.c */
 void	serve_policy(struct conn *);

@@ -202,14 +202,23 @@ render_error(struct conn *c, struct dbuf *d, const char *code,
 	dialect_render(&c->dialect, &m, d);
 }
 
-/* Keep the seed-003 id of an IDENTIFY, for a RESUME after a restart. */
+/*
+ * What the handler must remember of a command it sends: the seed-003 id
+ * of an IDENTIFY (for a resume), and that the client said QUIT (the
+ * session then ends, whatever happens to the hub).  The type is read
+ * from the header; only an IDENTIFY is decoded.
+ */
 static void
-remember_identify(struct conn *c, const struct sb_packet *p)
+remember_command(struct conn *c, const struct sb_packet *p)
 {
+	struct sb_hdr hd;
 	struct sb_msg m;
 
-	if (sb_msg_decode(&m, p->buf, p->len) == 0 &&
-	    m.type == SB_H_IDENTIFY)
+	memcpy(&hd, p->buf, sizeof(hd));
+	if (hd.type == SB_H_QUIT)
+		c->quitting = 1;
+	else if (hd.type == SB_H_IDENTIFY &&
+	    sb_msg_decode(&m, p->buf, p->len) == 0)
 		strlcpy(c->alias, m.field[2], sizeof(c->alias));
 }
 
@@ -290,7 +299,7 @@ chat_message(struct conn *c, const char *msg, size_t len)
 	dbuf_init(&reply, DIALECT_OUT_MAX);
 	r = dialect_parse(&c->dialect, msg, len, pkt, &reply);
 	if (r == DIALECT_TO_HUB) {
-		remember_identify(c, pkt);
+		remember_command(c, pkt);
 		if (conn_hub_send(c, pkt) == 0)
 			c->cmds_sent++;
 		else {
@@ -490,6 +499,37 @@ session_client_bytes(struct conn *c)
 }
 
 /*
+ * The WebSocket close code for the hub's C_CLOSE `code`.  Codes 4000-4999
+ * are the application's own (RFC 6455, 7.4.2): they tell a client such
+ * as the built-in page whether to reconnect.  docs/protocol.md lists
+ * them; keep the two in step.
+ */
+static const struct {
+	const char	*code;
+	uint16_t	 ws;
+} close_codes[] = {
+	{ "quit",		WS_CLOSE_NORMAL },
+	{ "server_full",	WS_CLOSE_TRY_AGAIN },
+	{ "kicked",		4000 },
+	{ "banned",		4001 },
+	{ "flood",		4002 },
+	{ "slow_reader",	4003 },
+	{ "ended",		4004 },
+	{ "protocol_error",	WS_CLOSE_POLICY },
+};
+
+uint16_t
+session_close_code(const char *code)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(close_codes) / sizeof(close_codes[0]); i++)
+		if (strcmp(code, close_codes[i].code) == 0)
+			return close_codes[i].ws;
+	return WS_CLOSE_GOING_AWAY;
+}
+
+/*
  * What one hub message becomes for the client: kept from message to
  * message (emptied, not freed) until the handler goes idle
  * (session_trim) or it grew past HANDLER_TRIM_BYTES.
@@ -528,6 +568,8 @@ session_hub_message(struct conn *c, const struct sb_msg *m)
 	check_sequence(c, m);
 	if (m->type == SB_C_PONG && barrier_done(c, m))
 		return;
+	if (m->type == SB_C_CLOSE)
+		c->ended = 1;	/* never resumed, whatever comes next */
 	if (!c->dialect_set) {
 		if (m->type == SB_C_CLOSE) {
 			/* Refused before it said anything (server full). */
@@ -537,7 +579,8 @@ session_hub_message(struct conn *c, const struct sb_msg *m)
 			} else {
 				if (c->mode == MODE_WEBSOCKET)
 					ws_conn_close(&c->ws, sink(c),
-					    WS_CLOSE_GOING_AWAY, m->field[1]);
+					    session_close_code(m->field[0]),
+					    m->field[1]);
 				conn_finish(c);
 				return;
 			}
@@ -558,8 +601,8 @@ session_hub_message(struct conn *c, const struct sb_msg *m)
 		c->cmds_sent++;		/* a command too: answers wait for it */
 	if (m->type == SB_C_CLOSE) {
 		if (c->mode == MODE_WEBSOCKET)
-			ws_conn_close(&c->ws, sink(c), WS_CLOSE_POLICY,
-			    m->field[1]);
+			ws_conn_close(&c->ws, sink(c),
+			    session_close_code(m->field[0]), m->field[1]);
 		conn_finish(c);
 	}
 }
@@ -608,6 +651,16 @@ session_hub_lost(struct conn *c)
 			break;
 		if (c->done)
 			break;
+		if (c->quitting || c->ended) {
+			/* The session was over: nothing to resume. */
+			buf_reset(&c->hubq);
+			if (c->mode == MODE_WEBSOCKET && c->ws_active)
+				ws_conn_close(&c->ws, sink(c),
+				    c->quitting ? WS_CLOSE_NORMAL :
+				    WS_CLOSE_GOING_AWAY, "Session ended");
+			conn_finish(c);
+			break;
+		}
 		/* Datagrams the dead hub never took go to the new one. */
 		c->reconnecting = 1;
 		c->backoff_ms = HANDLER_BACKOFF_MIN_MS;

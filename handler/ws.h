@@ -25,6 +25,7 @@ enum ws_close_code {
 	WS_CLOSE_PROTOCOL = 1002, WS_CLOSE_UNSUPPORTED = 1003,
 	WS_CLOSE_INVALID_DATA = 1007, WS_CLOSE_POLICY = 1008,
 	WS_CLOSE_TOO_BIG = 1009, WS_CLOSE_INTERNAL = 1011,
+	WS_CLOSE_TRY_AGAIN = 1013,
 };
 
 /* utf8.c: incremental validator; state 0 means "at a character boundary". */

@@ -67,6 +67,7 @@ struct peer {
 	int			 transport;	/* enum peer_transport */
 	int			 chat;		/* counts as a client */
 	int			 dead;		/* to be closed after this turn */
+	int			 closing;	/* hub_peer_kill() sends C_CLOSE */
 	int			 gone;		/* hub_peer_gone() has run */
 	int			 write_broken;	/* it closed: read what is left */
 	char			 kill_reason[SB_REASON_MAX + 1]; /* for the quit notice */
@@ -162,6 +163,7 @@ void		 hub_peer_gone(struct hub *, struct peer *, const char *);
 void		 hub_peer_free(struct hub *, struct peer *);
 void		 hub_peer_kill(struct hub *, struct peer *, const char *,
 		    const char *);
+void		 hub_peer_drop(struct hub *, struct peer *);
 int		 hub_dispatch(struct hub *, struct peer *, const struct sb_msg *);
 struct peer	*hub_find_nick(struct hub *, const char *);
 struct room	*hub_find_room(struct hub *, const char *);

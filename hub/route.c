@@ -179,20 +179,38 @@ send_error(struct hub *h, struct peer *p, const char *code, const char *text)
 }
 
 /*
- * Mark `p` for closing after the current turn, telling the handler why
- * (`code`/`reason`, sent as C_CLOSE when code is not NULL).
+ * End the session of `p` on purpose: tell the handler why with C_CLOSE
+ * (`code` names the cause, docs/protocol.md lists them; `reason` is for
+ * the client), then mark `p` for closing after the current turn.  The
+ * handler says goodbye in its client's dialect and never resumes a
+ * session that got C_CLOSE.  Every deliberate end goes through here, so
+ * that no handler takes one for a hub crash.  `reason` is also the quit
+ * notice the others get, unless hub_peer_gone() already ran.
  */
 void
 hub_peer_kill(struct hub *h, struct peer *p, const char *code,
     const char *reason)
 {
+	assert(h != NULL && p != NULL && code != NULL && reason != NULL);
+	if (p->dead || p->closing)	/* (closing: the C_CLOSE failed) */
+		return;
+	p->closing = 1;		/* C_CLOSE passes a full queue */
+	hub_send(h, p, SB_C_CLOSE, code, reason, NULL);
+	strlcpy(p->kill_reason, reason, sizeof(p->kill_reason));
+	p->dead = 1;
+	TAILQ_INSERT_TAIL(&h->reaplist, p, reap);
+}
+
+/*
+ * The handler of `p` is gone (it closed its socket or the socket broke):
+ * nobody is left to tell.  Mark `p` for closing after the current turn.
+ */
+void
+hub_peer_drop(struct hub *h, struct peer *p)
+{
 	assert(h != NULL && p != NULL);
 	if (p->dead)
 		return;
-	if (code != NULL)
-		hub_send(h, p, SB_C_CLOSE, code, reason, NULL);
-	if (reason != NULL)
-		strlcpy(p->kill_reason, reason, sizeof(p->kill_reason));
 	p->dead = 1;
 	TAILQ_INSERT_TAIL(&h->reaplist, p, reap);
 }
@@ -480,6 +498,20 @@ on_hello(struct hub *h, struct peer *p, const struct sb_msg *m)
 	p->hello = 1;
 	p->transport = transport_parse(m->field[1]);
 	strlcpy(p->remote, m->field[2], sizeof(p->remote));
+	/*
+	 * A handler that lost its hub says which incarnation it lost.  If
+	 * that is this one, the hub did not restart: it ended the session
+	 * on purpose, and the C_CLOSE saying so did not get through (a
+	 * handler too slow to read it).  Never let such a session resume.
+	 */
+	if (m->epoch != 0 && m->epoch == h->epoch) {
+		hub_log_peer(SB_EV_DISCONNECT, p, &(struct sb_log_fields){
+		    .reason = "ended" }, "refused to resume a session this hub "
+		    "ended");
+		hub_peer_kill(h, p, "ended", "Your session was ended by the "
+		    "server");
+		return 0;
+	}
 	hub_log_peer(SB_EV_CONNECT, p, NULL, "%s connection from %s",
 	    transport_names[p->transport], p->remote[0] ? p->remote : "?");
 	if (p->transport == TRANSPORT_XMLSOCKET ||
@@ -632,7 +664,7 @@ hub_hold_release(struct hub *h)
 		p = RB_FIND(peer_sessions, &h->sessions, &k);
 		if (p != NULL && !p->dead && sb_msg_decode(&m, x->buf, x->len) == 0 &&
 		    hub_dispatch(h, p, &m) < 0)
-			hub_peer_kill(h, p, NULL, NULL);
+			hub_peer_kill(h, p, "protocol_error", "Internal error");
 		free(x);
 	}
 }
@@ -1215,8 +1247,10 @@ hub_dispatch(struct hub *h, struct peer *p, const struct sb_msg *m)
 		hub_send(h, p, SB_C_PONG, m->field[0], NULL);
 		return 0;
 	case SB_H_QUIT:
-		hub_peer_kill(h, p, NULL, NULL);
-		hub_peer_gone(h, p, m->flen[0] ? m->field[0] : "Quit");
+		/* Goodbye first, then the notices: the client is told its
+		 * session is over before anyone else hears of it. */
+		hub_peer_kill(h, p, "quit", m->flen[0] ? m->field[0] : "Quit");
+		hub_peer_gone(h, p, p->kill_reason);
 		return 0;
 	case SB_H_RESUME:
 		return on_resume(h, p, m);

@@ -126,16 +126,17 @@ ops_send(struct hub *h, struct peer *p, const struct sb_packet *pkt)
 			return -EPIPE;
 		}
 	}
-	if (p->outq_bytes + pkt->len > HUB_PEER_QUEUE_MAX) {
+	if (p->outq_bytes + pkt->len > HUB_PEER_QUEUE_MAX && !p->closing) {
 		hub_log_peer(SB_EV_SLOW_READER, p, &(struct sb_log_fields){
 		    .reason = "hub queue full" }, "handler for session %llu "
 		    "is not reading; disconnected",
 		    (unsigned long long)p->session);
-		hub_peer_kill(h, p, NULL, NULL);
+		hub_peer_kill(h, p, "slow_reader", "Too slow to keep up with "
+		    "the chat");
 		return -ENOBUFS;
 	}
 	if ((k = malloc(sizeof(*k) + pkt->len)) == NULL) {
-		hub_peer_kill(h, p, NULL, NULL);
+		hub_peer_kill(h, p, "error", "Server out of memory");
 		return -ENOMEM;
 	}
 	k->len = pkt->len;
@@ -233,11 +234,11 @@ peer_io(sd_event_source *s, int fd, uint32_t revents, void *arg)
 			/* Closed with our datagrams unread; read its last ones. */
 			if (errno == ECONNRESET)
 				continue;
-			hub_peer_kill(h, p, NULL, NULL);
+			hub_peer_drop(h, p);
 			break;
 		}
 		if (n == 0) {
-			hub_peer_kill(h, p, NULL, NULL);
+			hub_peer_drop(h, p);
 			break;
 		}
 		if ((size_t)n > sizeof(buf) ||
@@ -246,7 +247,7 @@ peer_io(sd_event_source *s, int fd, uint32_t revents, void *arg)
 			    &(struct sb_log_fields){ .reason = "bad datagram" },
 			    "malformed datagram of %zd bytes from handler "
 			    "pid %ld", n, (long)p->pid);
-			hub_peer_kill(h, p, NULL, NULL);
+			hub_peer_kill(h, p, "protocol_error", "Internal error");
 			break;
 		}
 		if ((r = hub_dispatch(h, p, &m)) < 0) {
@@ -254,7 +255,7 @@ peer_io(sd_event_source *s, int fd, uint32_t revents, void *arg)
 			    &(struct sb_log_fields){ .reason = strerror(-r) },
 			    "handler pid %ld broke the contract with %s: %s",
 			    (long)p->pid, sb_type_name(m.type), strerror(-r));
-			hub_peer_kill(h, p, NULL, NULL);
+			hub_peer_kill(h, p, "protocol_error", "Internal error");
 			break;
 		}
 	}
@@ -307,7 +308,7 @@ on_accept(sd_event_source *s, int fd, uint32_t revents, void *arg)
 	    peer_io, p);
 	if (r < 0 || (pkt = hub_config_packet(h)) == NULL ||
 	    ops_send(h, p, pkt) < 0) {
-		hub_peer_kill(h, p, NULL, NULL);
+		hub_peer_drop(h, p);
 		hub_reap(c);
 	}
 	return 0;

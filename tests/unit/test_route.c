@@ -631,7 +631,7 @@ test_privmsg_gone(void **state)
 	assert_error(f, a, "no_such_nick", "User is already left.");
 	fx_clear(f);
 	/* Killed, not yet reaped: already gone for messages. */
-	hub_peer_kill(&f->h, b, NULL, NULL);
+	hub_peer_drop(&f->h, b);
 	assert_int_equal(SEND(f, a, SB_H_PRIVMSG, "bob", "hi"), 0);
 	assert_error(f, a, "no_such_nick", "User is already left.");
 	fx_clear(f);
@@ -673,7 +673,7 @@ test_privmsg_alias(void **state)
 	fx_none(f, a);
 	fx_clear(f);
 	/* Killed, not yet reaped: gone. */
-	hub_peer_kill(&f->h, c, NULL, NULL);
+	hub_peer_drop(&f->h, c);
 	assert_int_equal(SEND(f, b, SB_H_PRIVMSG_ALIAS, "8", "x", ""), 0);
 	assert_error(f, b, "no_such_nick", "User is already left.");
 }
@@ -1283,7 +1283,11 @@ test_quit(void **state)
 	fx_join(f, b, "games");
 	assert_int_equal(SEND(f, a, SB_H_QUIT, "bye now"), 0);
 	assert_true(a->dead);
-	fx_none(f, a);		/* no C_CLOSE for a client that quit */
+	/* The handler is told the session is over, so that it closes
+	 * instead of resuming it as after a hub crash. */
+	m = fx_only(f, a, SB_C_CLOSE);
+	assert_field(m, 0, "quit");
+	assert_field(m, 1, "bye now");
 	m = fx_only(f, b, SB_C_QUIT);
 	assert_field(m, 0, "alice");
 	assert_field(m, 1, "bye now");
