@@ -38,6 +38,9 @@ static const struct sb_event_info events[SB_EV_COUNT] = {
 	[SB_EV_ANNOUNCE] = { "announce", "87292a2171f04e69ad4ac2956cbbd819", LOG_NOTICE },
 	[SB_EV_SLOW_READER] = { "slow_reader", "e901a57b2e094078ae2f168059a44160", LOG_WARNING },
 	[SB_EV_HUB_ERROR] = { "hub_error", "fff71ae23eaf470880b71dd75b261b20", LOG_ERR },
+	[SB_EV_BAN] = { "ban", "81924557895242a2a0966d631e7b0bfc", LOG_NOTICE },
+	[SB_EV_UNBAN] = { "unban", "0d8b99ce5d8140c9be64a09a2015453a", LOG_NOTICE },
+	[SB_EV_BANNED] = { "banned", "d7504cc0f2834ba0a5f15fd69a3291ed", LOG_WARNING },
 };
 
 static const char *log_ident = "switchboard";

@@ -217,6 +217,15 @@ reply_done(struct ctl_conn *c, json_t *obj)
 	return reply_add(c, obj);
 }
 
+static int
+reply_verror(struct ctl_conn *c, const char *fmt, va_list ap)
+{
+	char text[SB_REASON_MAX * 2];
+
+	vsnprintf(text, sizeof(text), fmt, ap);
+	return reply_done(c, json_pack("{s:o}", "error", jstr(text)));
+}
+
 /*
  * Queue {"done": true, "error": TEXT} (printf-style).  Returns as
  * reply_add.
@@ -224,13 +233,25 @@ reply_done(struct ctl_conn *c, json_t *obj)
 static int __attribute__((format(printf, 2, 3)))
 reply_error(struct ctl_conn *c, const char *fmt, ...)
 {
-	char text[SB_REASON_MAX * 2];
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = reply_verror(c, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* reply_error(), for helpers whose caller must stop: returns -1. */
+static int __attribute__((format(printf, 2, 3)))
+reply_fail(struct ctl_conn *c, const char *fmt, ...)
+{
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	reply_verror(c, fmt, ap);
 	va_end(ap);
-	return reply_done(c, json_pack("{s:o}", "error", jstr(text)));
+	return -1;
 }
 
 /*
@@ -429,8 +450,96 @@ verb_rooms(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 }
 
 /*
- * kick NICK [REASON]: close the session with a reason, tell the others
- * at once (quit notices), log SB_EV_KICK.
+ * Check an operator's reason (at most `max` bytes of text).  Returns 0,
+ * or -1 with the error reply queued.
+ */
+static int
+reason_ok(struct ctl_conn *c, const char *verb, const char *reason,
+    size_t max)
+{
+	if (strlen(reason) > max)
+		return reply_fail(c, "%s: the reason is longer than %zu bytes",
+		    verb, max);
+	if (!text_ok(reason))
+		return reply_fail(c, "%s: the reason is not UTF-8 text "
+		    "without control characters", verb);
+	return 0;
+}
+
+/*
+ * Add ban `b` (replacing one on the same target), save the list, log it
+ * and end the sessions it covers.  *saved says whether bans.json was
+ * written; a ban that could not be saved still holds until a restart.
+ * Returns the number of sessions ended, or -1 with an error queued.
+ */
+static int
+ban_apply(struct ctl_conn *c, struct hub *h, const struct ban *b,
+    int *saved, char *warn, size_t warnsz)
+{
+	char until[64];
+	int r;
+
+	bans_expire(&h->bans, time(NULL));
+	if ((r = bans_add(&h->bans, b)) < 0)
+		return reply_fail(c, "ban: %s", r == -ENOSPC ?
+		    "the ban list is full; lift some bans first" :
+		    strerror(-r));
+	*saved = bans_save(&h->bans, h->bans_path, warn, warnsz) == 0;
+	if (!*saved)
+		sb_log(LOG_ERR, "bans: not saved, in force until the hub "
+		    "restarts: %s", warn);
+	ban_until_str(b, until, sizeof(until));
+	sb_log_event(SB_EV_BAN, &(struct sb_log_fields){
+	    .nick = b->kind == BAN_NICK ? b->target : NULL,
+	    .remote = b->kind == BAN_ADDRESS ? b->target : NULL,
+	    .reason = b->reason }, "%s %s banned by the operator (uid %ld) "
+	    "%s%s%s", b->kind == BAN_NICK ? "nick" : "address", b->target,
+	    (long)c->uid, until, b->reason[0] ? ": " : "", b->reason);
+	return (int)hub_ban_enforce(h, b);
+}
+
+/* The reply to ban and kick --ban: what is banned, until when. */
+static json_t *
+ban_json(const struct ban *b)
+{
+	return json_pack("{s:s, s:s, s:I, s:o, s:s}",
+	    "kind", b->kind == BAN_NICK ? "nick" : "address",
+	    "target", b->target, "since", (json_int_t)b->since,
+	    "until", b->until ? json_integer((json_int_t)b->until) :
+	    json_null(), "reason", b->reason);
+}
+
+/*
+ * Fill in `b` for `target` banned from now for `duration` ("" or
+ * "forever": no end).  Returns 0, or -1 with the error reply queued.
+ */
+static int
+ban_make(struct ctl_conn *c, const char *verb, struct ban *b,
+    const char *target, const char *duration, const char *reason)
+{
+	char err[256];
+	long long secs;
+
+	if (strlen(target) > BAN_TARGET_MAX || !text_ok(target))
+		return reply_fail(c, "%s: not an address, and not a nick",
+		    verb);
+	if (ban_target_parse(b, target, err, sizeof(err)) < 0)
+		return reply_fail(c, "%s: %s", verb, err);
+	if (ban_duration_parse(duration[0] ? duration : "forever", &secs) < 0)
+		return reply_fail(c, "%s: bad duration; give a number and a "
+		    "unit, s, m, h, d or w (90s, 10m, 2h, 7d), or forever", verb);
+	if (reason_ok(c, verb, reason, BAN_REASON_MAX) < 0)
+		return -1;
+	b->since = time(NULL);
+	b->until = secs ? b->since + (time_t)secs : 0;
+	strlcpy(b->reason, reason, sizeof(b->reason));
+	return 0;
+}
+
+/*
+ * kick NICK [REASON [BAN]]: close the session with a reason, tell the
+ * others at once (quit notices), log SB_EV_KICK.  With BAN (a duration)
+ * the nick is banned for that long too, and the client is told so.
  */
 static int
 verb_kick(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
@@ -438,32 +547,116 @@ verb_kick(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 	const char *reason = n > 1 && arg[1][0] != '\0' ? arg[1] :
 	    "Kicked by the operator";
 	char nick[SB_NICK_MAX + 1], quit[SB_REASON_MAX + 1];
+	char told[SB_REASON_MAX + 1], warn[512] = "";
 	unsigned long long session;
+	struct ban b;
 	struct peer *p;
+	int banned = n > 2 && arg[2][0] != '\0', saved = 1;
+	json_t *reply;
 
-	if (strlen(reason) > CONTROL_REASON_MAX)
-		return reply_error(c, "kick: the reason is longer than %d bytes",
-		    CONTROL_REASON_MAX);
-	if (!text_ok(reason))
-		return reply_error(c, "kick: the reason is not UTF-8 text "
-		    "without control characters");
+	if (reason_ok(c, "kick", reason, banned ? BAN_REASON_MAX :
+	    CONTROL_REASON_MAX) < 0)
+		return -1;
 	if (strlen(arg[0]) > SB_NICK_MAX || !text_ok(arg[0]))
 		return reply_error(c, "no such nick");	/* not echoed */
 	if ((p = hub_find_nick(h, arg[0])) == NULL || p->dead)
 		return reply_error(c, "no such nick: %s", arg[0]);
 	if (strlcpy(nick, p->nick, sizeof(nick)) >= sizeof(nick))
 		return reply_error(c, "nick too long");
+	if (banned && ban_make(c, "kick", &b, nick, arg[2], reason) < 0)
+		return -1;
 	session = (unsigned long long)p->session;
 	snprintf(quit, sizeof(quit), "Kicked: %s", reason);
 	hub_log_peer(SB_EV_KICK, p, &(struct sb_log_fields){ .reason = reason },
 	    "%s kicked by the operator (uid %ld): %s", nick, (long)c->uid,
 	    reason);
-	hub_peer_kill(h, p, "kicked", reason);
+	if (banned)
+		ban_describe(&b, told, sizeof(told));
+	hub_peer_kill(h, p, banned ? "banned" : "kicked", banned ? told :
+	    reason);
 	/* The quit notices go out now; main.c frees the peer later. */
 	hub_peer_gone(h, p, quit);
-	return reply_done(c, json_pack("{s:o, s:I, s:o}",
-	    "kicked", jstr(nick), "session", (json_int_t)session,
-	    "reason", jstr(reason)));
+	if (banned && ban_apply(c, h, &b, &saved, warn, sizeof(warn)) < 0)
+		return -1;
+	reply = json_pack("{s:o, s:I, s:o}", "kicked", jstr(nick),
+	    "session", (json_int_t)session, "reason", jstr(reason));
+	if (banned) {
+		json_object_set_new(reply, "ban", ban_json(&b));
+		json_object_set_new(reply, "saved", json_boolean(saved));
+		if (!saved)
+			json_object_set_new(reply, "warning", jstr(warn));
+	}
+	return reply_done(c, reply);
+}
+
+/*
+ * ban TARGET [DURATION [REASON]]: ban a nick, an address or an address
+ * prefix, for DURATION or with no end, and end the sessions it covers.
+ */
+static int
+verb_ban(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
+{
+	char warn[512] = "";
+	struct ban b;
+	int ended, saved = 1;
+	json_t *reply;
+
+	if (ban_make(c, "ban", &b, arg[0], n > 1 ? arg[1] : "", n > 2 ?
+	    arg[2] : "") < 0)
+		return -1;
+	if ((ended = ban_apply(c, h, &b, &saved, warn, sizeof(warn))) < 0)
+		return -1;
+	reply = json_pack("{s:o, s:I, s:b}", "ban", ban_json(&b),
+	    "disconnected", (json_int_t)ended, "saved", saved);
+	if (!saved)
+		json_object_set_new(reply, "warning", jstr(warn));
+	return reply_done(c, reply);
+}
+
+/* unban TARGET: lift a ban (TARGET as given to ban, in any case). */
+static int
+verb_unban(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
+{
+	char err[256], warn[512];
+	struct ban q, b;
+	int saved;
+
+	if (strlen(arg[0]) > BAN_TARGET_MAX || !text_ok(arg[0]))
+		return reply_error(c, "unban: no such ban");
+	if (ban_target_parse(&q, arg[0], err, sizeof(err)) < 0)
+		return reply_error(c, "unban: %s", err);
+	bans_expire(&h->bans, time(NULL));
+	if (bans_remove(&h->bans, &q, &b) < 0)
+		return reply_error(c, "unban: no ban on %s", q.target);
+	saved = bans_save(&h->bans, h->bans_path, warn, sizeof(warn)) == 0;
+	if (!saved)
+		sb_log(LOG_ERR, "bans: not saved: %s", warn);
+	sb_log_event(SB_EV_UNBAN, &(struct sb_log_fields){
+	    .nick = b.kind == BAN_NICK ? b.target : NULL,
+	    .remote = b.kind == BAN_ADDRESS ? b.target : NULL },
+	    "ban on %s lifted by the operator (uid %ld)", b.target,
+	    (long)c->uid);
+	return reply_done(c, json_pack("{s:s, s:b}", "unbanned", b.target,
+	    "saved", saved));
+}
+
+/* bans: every ban in force, oldest first. */
+static int
+verb_bans(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
+{
+	struct lister l = { .c = c, .key = "bans", .arr = json_array() };
+	size_t i, k, order[BANS_MAX];
+
+	bans_expire(&h->bans, time(NULL));
+	for (i = 0; i < h->bans.n; i++) {	/* insertion sort by since */
+		for (k = i; k > 0 && h->bans.v[order[k - 1]].since >
+		    h->bans.v[i].since; k--)
+			order[k] = order[k - 1];
+		order[k] = i;
+	}
+	for (i = 0; i < h->bans.n; i++)
+		lister_add(&l, ban_json(&h->bans.v[order[i]]));
+	return lister_finish(&l);
 }
 
 /* announce TEXT: to every identified session (hub_announce logs it). */
@@ -513,7 +706,10 @@ static const struct verb {
 	{ "status",	0, 0, "status",			verb_status },
 	{ "who",	0, 0, "who",			verb_who },
 	{ "rooms",	0, 0, "rooms",			verb_rooms },
-	{ "kick",	1, 2, "kick NICK [REASON]",	verb_kick },
+	{ "kick",	1, 3, "kick NICK [REASON [BAN-DURATION]]", verb_kick },
+	{ "ban",	1, 3, "ban TARGET [DURATION [REASON]]", verb_ban },
+	{ "unban",	1, 1, "unban TARGET",		verb_unban },
+	{ "bans",	0, 0, "bans",			verb_bans },
 	{ "announce",	1, 1, "announce TEXT",		verb_announce },
 	{ "reload",	0, 0, "reload",			verb_reload },
 };
@@ -567,10 +763,10 @@ control_run(struct ctl_conn *c, char *buf, size_t n)
 	}
 	if (!text_ok(word[0]) || strlen(word[0]) > 32)
 		reply_error(c, "unknown verb; known: status who rooms kick "
-		    "announce reload");
+		    "ban unban bans announce reload");
 	else
 		reply_error(c, "unknown verb \"%s\"; known: status who rooms "
-		    "kick announce reload", word[0]);
+		    "kick ban unban bans announce reload", word[0]);
 }
 
 /* --- connections --------------------------------------------------------- */

@@ -19,6 +19,7 @@
 #include <bsd/sys/queue.h>
 #include <bsd/sys/tree.h>
 
+#include "ban.h"
 #include "config.h"
 #include "history.h"
 #include "log.h"
@@ -139,6 +140,8 @@ struct hub {
 	struct rooms		 rooms;
 	TAILQ_HEAD(, peer)	 reaplist;
 	struct members		*members;	/* NULL: none loaded */
+	struct bans		 bans;		/* ban.h */
+	char			 bans_path[512];	/* "": not saved */
 	struct history		*history;	/* NULL: no history */
 	int			 history_failing; /* last write failed (logged) */
 	struct heldq		 held;		/* messages held during resumes */
@@ -171,6 +174,7 @@ int		 hub_send(struct hub *, struct peer *, enum sb_type, ...);
 void		 hub_announce(struct hub *, const char *);
 void		 hub_config_changed(struct hub *);
 void		 hub_hold_release(struct hub *);
+unsigned	 hub_ban_enforce(struct hub *, const struct ban *);
 int		 hub_rooms_configure(struct hub *);
 
 /* server.c */

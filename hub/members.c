@@ -24,6 +24,7 @@
 #include <bsd/string.h>
 
 #include "hub.h"
+#include "file.h"
 #include "members.h"
 
 _Static_assert(MEMBERS_NICK_MAX == SB_NICK_MAX, "nick limits differ");
@@ -664,62 +665,6 @@ tb_free(struct textbuf *t)
 }
 
 /*
- * Write `t` to `path` atomically: a temporary file in the same directory
- * (mode 0600, owner `uid`/`gid`), fsync, rename over `path`, fsync the
- * directory.  Returns 0 or a negative errno with a message in err.
- */
-static int
-write_atomic(int dirfd, const char *path, const struct textbuf *t, uid_t uid,
-    gid_t gid, char *err, size_t errsz)
-{
-	char tmp[PATH_MAX];
-	size_t off = 0;
-	int fd, r;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path) >=
-	    sizeof(tmp)) {
-		snprintf(err, errsz, "%s: path too long", path);
-		return -ENAMETOOLONG;
-	}
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
-		r = -errno;
-		snprintf(err, errsz, "%s: %s", tmp, strerror(errno));
-		return r;
-	}
-	if (fchmod(fd, 0600) < 0 ||
-	    ((uid != geteuid() || gid != getegid()) &&
-	    fchown(fd, uid, gid) < 0))
-		goto fail;
-	while (off < t->len) {
-		ssize_t n = write(fd, t->buf + off, t->len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			goto fail;
-		off += (size_t)n;
-	}
-	if (fsync(fd) < 0)
-		goto fail;
-	if (close(fd) < 0) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0)
-		goto fail;
-	(void)fsync(dirfd);	/* the rename; data is already safe */
-	return 0;
-fail:
-	r = -errno;
-	snprintf(err, errsz, "%s: %s", path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	return r;
-}
-
-/*
  * The directory part of `path` in dir[0..size): "." for a bare name.
  * Returns 0 or -ENAMETOOLONG.
  */
@@ -888,7 +833,8 @@ members_modify(const char *path, enum members_op op, const char *nick,
 		r = -EFBIG;
 		goto done;
 	}
-	if ((r = write_atomic(dfd, path, &out, uid, gid, err, errsz)) < 0)
+	if ((r = sb_file_write_atomic(dfd, path, out.buf, out.len, 0600, uid,
+	    gid, err, errsz)) < 0)
 		goto done;
 	if (newid != NULL)
 		*newid = add.id;

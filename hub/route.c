@@ -85,6 +85,7 @@ hub_free(struct hub *h)
 	}
 	h->members = members_free(h->members);
 	h->history = history_close(h->history);
+	bans_free(&h->bans);
 }
 
 /*
@@ -517,6 +518,19 @@ on_hello(struct hub *h, struct peer *p, const struct sb_msg *m)
 	if (p->transport == TRANSPORT_XMLSOCKET ||
 	    p->transport == TRANSPORT_WEBSOCKET ||
 	    p->transport == TRANSPORT_TUNNEL) {
+		const struct ban *b = bans_match_remote(&h->bans, p->remote,
+		    time(NULL));
+
+		if (b != NULL) {
+			char text[SB_REASON_MAX + 1];
+
+			ban_describe(b, text, sizeof(text));
+			hub_log_peer(SB_EV_BANNED, p, &(struct sb_log_fields){
+			    .reason = text }, "refused a connection from %s "
+			    "(banned as %s)", p->remote, b->target);
+			hub_peer_kill(h, p, "banned", text);
+			return 0;
+		}
 		if (h->clients >= h->cfg.max_clients) {
 			hub_peer_kill(h, p, "server_full", "Server is full");
 			return 0;
@@ -689,6 +703,19 @@ on_resume(struct hub *h, struct peer *p, const struct sb_msg *m)
 	if (m->flen[2] > 0 && sb_field_num(m, 2, 1, INT64_MAX, &alias) < 0)
 		return -EPROTO;
 	if (m->flen[0] > 0) {
+		const struct ban *b = bans_match_nick(&h->bans, m->field[0],
+		    time(NULL));
+
+		if (b != NULL) {
+			char text[SB_REASON_MAX + 1];
+
+			ban_describe(b, text, sizeof(text));
+			hub_log_peer(SB_EV_BANNED, p, &(struct sb_log_fields){
+			    .nick = m->field[0], .reason = text },
+			    "resume refused: %s", text);
+			hub_peer_kill(h, p, "banned", text);
+			return 0;
+		}
 		if (nick_check(m->field[0], &why) < 0 ||
 		    hub_find_nick(h, m->field[0]) != NULL) {
 			hub_log_peer(SB_EV_LOGIN_FAILED, p, &(struct sb_log_fields){
@@ -719,6 +746,59 @@ on_resume(struct hub *h, struct peer *p, const struct sb_msg *m)
 		    "(%d rooms)", p->nick, n);
 	hold_extend(h);
 	return 0;
+}
+
+/*
+ * Refuse `nick` to `p` if a ban is in force on it: an error that names
+ * the ban and when it ends, and an event.  Returns 1 when refused.
+ */
+static int
+nick_banned(struct hub *h, struct peer *p, const char *nick)
+{
+	const struct ban *b = bans_match_nick(&h->bans, nick, time(NULL));
+	char text[SB_REASON_MAX + 1];
+
+	if (b == NULL)
+		return 0;
+	ban_describe(b, text, sizeof(text));
+	hub_log_peer(SB_EV_BANNED, p, &(struct sb_log_fields){ .nick = nick,
+	    .reason = text }, "refused the banned nick %s", b->target);
+	send_error(h, p, "banned", text);
+	return 1;
+}
+
+/*
+ * End every session that ban `b` covers now (its nick, or its address):
+ * C_CLOSE "banned" with what the ban says, quit notices to the others.
+ * Returns how many sessions it ended.
+ */
+unsigned
+hub_ban_enforce(struct hub *h, const struct ban *b)
+{
+	char text[SB_REASON_MAX + 1], quit[SB_REASON_MAX + 1];
+	time_t now = time(NULL);
+	struct peer *p;
+	unsigned n = 0;
+
+	assert(h != NULL && b != NULL);
+	ban_describe(b, text, sizeof(text));
+	snprintf(quit, sizeof(quit), "Banned%s%s", b->reason[0] ? ": " : "",
+	    b->reason);
+	RB_FOREACH(p, peer_sessions, &h->sessions) {
+		if (p->dead || !p->chat)
+			continue;
+		if (b->kind == BAN_NICK ? p->nick[0] == '\0' ||
+		    strcmp(p->key, b->key) != 0 :
+		    !ban_covers_remote(b, p->remote, now))
+			continue;
+		hub_log_peer(SB_EV_BANNED, p, &(struct sb_log_fields){
+		    .reason = text }, "%s disconnected: %s",
+		    p->nick[0] ? p->nick : "session", text);
+		hub_peer_kill(h, p, "banned", text);
+		hub_peer_gone(h, p, quit);
+		n++;
+	}
+	return n;
 }
 
 static int
@@ -783,6 +863,8 @@ on_identify(struct hub *h, struct peer *p, const struct sb_msg *m)
 		    "belongs to a member; give its password.", "nick reserved");
 	if (nick_check(nick, &why) < 0)
 		return login_failed(h, p, NULL, "nick_invalid", why, why);
+	if (nick_banned(h, p, nick))
+		return 0;
 	if (hub_find_nick(h, nick) != NULL)
 		return login_failed(h, p, nick, "nick_taken",
 		    "Nick is already in use.", "nick in use");
@@ -1139,6 +1221,8 @@ on_nick(struct hub *h, struct peer *p, const struct sb_msg *m)
 		    "a member.");
 	if ((o = hub_find_nick(h, m->field[0])) != NULL && o != p)
 		return send_error(h, p, "nick_taken", "Nick is already in use.");
+	if (nick_banned(h, p, m->field[0]))
+		return 0;
 	if (!flood_ok(h, p))
 		return 0;
 	strlcpy(old, p->nick, sizeof(old));

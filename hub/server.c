@@ -428,6 +428,34 @@ load_members(struct hub *h, char *err, size_t errsz)
 	return 0;
 }
 
+/*
+ * Load <state_dir>/bans.json (none: no bans).  A file that does not load
+ * stops the hub: starting without its bans would let every banned
+ * client back in.  Returns 0 or -1, logged.
+ */
+static int
+load_bans(struct hub *h)
+{
+	char err[768];
+	time_t now = time(NULL);
+
+	if ((size_t)snprintf(h->bans_path, sizeof(h->bans_path),
+	    "%s/bans.json", h->cfg.state_dir) >= sizeof(h->bans_path)) {
+		sb_log(LOG_ERR, "state_dir: path too long for bans.json");
+		return -1;
+	}
+	if (bans_load(&h->bans, h->bans_path, err, sizeof(err)) < 0) {
+		sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){
+		    .reason = err }, "the ban list does not load, not "
+		    "starting without it: %s; fix or remove the file", err);
+		return -1;
+	}
+	if (bans_expire(&h->bans, now) > 0 &&
+	    bans_save(&h->bans, h->bans_path, err, sizeof(err)) < 0)
+		sb_log(LOG_WARNING, "bans: %s", err);
+	return 0;
+}
+
 /* Open the room history in <state_dir>/history; without it, no history. */
 static void
 open_history(struct hub *h)
@@ -602,9 +630,14 @@ hubd_run(const char *config_path, int config_required, const char *sockpath,
 		sb_log(LOG_WARNING, "no member can log in until the member "
 		    "store loads (switchboardctl reload)");
 	open_history(&c.hub);
+	if (load_bans(&c.hub) < 0) {
+		hub_free(&c.hub);
+		return 2;
+	}
 	if (hub_rooms_configure(&c.hub) < 0) {
 		sb_log(LOG_ERR, "config: a name in rooms breaks the room name "
 		    "rules");
+		hub_free(&c.hub);
 		return 2;
 	}
 	if (open_listeners(sockpath, ctlpath, &c.listen_fd, &ctl_fd) < 0)

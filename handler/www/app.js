@@ -310,15 +310,30 @@
       try { m = JSON.parse(e.data); } catch (x) { return; }
       if (m && typeof m.type === 'string' && handlers.hasOwnProperty(m.type)) handlers[m.type](m);
     };
-    ws.onclose = function () { dropped(ws); };
+    ws.onclose = function (e) { dropped(ws, e); };
   }
 
-  function dropped(ws) {
+  /* Close codes after which the server does not want us back
+   * (docs/protocol.md): kicked, banned, session ended. */
+  var FINAL = { 4000: 'kicked', 4001: 'banned', 4004: 'ended' };
+
+  function dropped(ws, e) {
     if (ws && ws !== st.ws) return;
     var was = st.online;
     st.ws = null;
     st.online = false;
     if (!st.want) return;                       /* stopped on purpose */
+    if (e && FINAL.hasOwnProperty(e.code)) {
+      var why = FINAL[e.code];
+      notice((why === 'kicked' ? 'You were kicked' : why === 'banned' ?
+        'You are banned' : 'The server ended your session') +
+        (e.reason ? ': ' + e.reason : '') + '. Not reconnecting.').dataset.event = why;
+      st.want = '';
+      clearTimeout(st.retryTimer);
+      st.retryTimer = 0;
+      setStatus('offline', why);
+      return;
+    }
     if (!st.everOnline && !was && st.retry >= 2) {
       /* never got in: do not hammer, let the user try again */
       el.loginError.textContent = 'Cannot reach the server.';
@@ -371,6 +386,7 @@
     return true;
   };
   window.__sbState = function () {
-    return { me: st.me, online: st.online, to: st.to, users: st.users.slice(), retry: st.retry };
+    return { me: st.me, online: st.online, to: st.to, users: st.users.slice(), retry: st.retry,
+      want: st.want, retryPending: !!st.retryTimer, connecting: !!st.ws };
   };
 })();

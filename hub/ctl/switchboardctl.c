@@ -3,7 +3,11 @@
  * switchboardctl: administer a running hub, and its member store.
  *
  *   switchboardctl [-S socket] [--json] status | who | rooms
- *   switchboardctl [-S socket] [--json] kick NICK [REASON...]
+ *   switchboardctl [-S socket] [--json] kick NICK [--ban DURATION] [REASON...]
+ *   switchboardctl [-S socket] [--json] ban NICK|ADDRESS[/PREFIX]
+ *                  [--for DURATION] [REASON...]
+ *   switchboardctl [-S socket] [--json] unban NICK|ADDRESS[/PREFIX]
+ *   switchboardctl [-S socket] [--json] bans
  *   switchboardctl [-S socket] [--json] announce TEXT...
  *   switchboardctl [-S socket] [--json] reload
  *   switchboardctl [-f members-file] [--json] member add|disable|enable|rekey NICK
@@ -60,8 +64,12 @@ usage(const char *why)
 	if (why != NULL && why[0] != '\0')
 		fprintf(stderr, "%s: %s\n", prog, why);
 	fprintf(f,
-	    "usage: switchboardctl [-S socket] [--json] status|who|rooms|reload\n"
-	    "       switchboardctl [-S socket] [--json] kick NICK [REASON...]\n"
+	    "usage: switchboardctl [-S socket] [--json] status|who|rooms|bans|reload\n"
+	    "       switchboardctl [-S socket] [--json] kick NICK [--ban DURATION] "
+	    "[REASON...]\n"
+	    "       switchboardctl [-S socket] [--json] ban NICK|ADDRESS[/PREFIX] "
+	    "[--for DURATION] [REASON...]\n"
+	    "       switchboardctl [-S socket] [--json] unban NICK|ADDRESS[/PREFIX]\n"
 	    "       switchboardctl [-S socket] [--json] announce TEXT...\n"
 	    "       switchboardctl [-f members-file] [--json] "
 	    "member add|disable|enable|rekey NICK\n");
@@ -217,6 +225,44 @@ rooms_cells(const json_t *o, char cells[][CTL_CELL_MAX + 1])
 	    json_is_true(json_object_get(o, "permanent")) ? "yes" : "no");
 }
 
+/* "2026-12-02 05:30:00 UTC", or "-" for no end (until 0 or null). */
+static void
+until_text(char *buf, size_t size, const json_t *o)
+{
+	time_t t = (time_t)jget_int(o, "until");
+	struct tm tm;
+
+	if (t <= 0 || gmtime_r(&t, &tm) == NULL)
+		snprintf(buf, size, "-");
+	else
+		strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+/* The cells of one `bans` row. */
+static void
+bans_cells(const json_t *o, char cells[][CTL_CELL_MAX + 1])
+{
+	snprintf(cells[0], CTL_CELL_MAX + 1, "%s", jget_str(o, "target", "?"));
+	snprintf(cells[1], CTL_CELL_MAX + 1, "%s", jget_str(o, "kind", "?"));
+	until_text(cells[2], CTL_CELL_MAX + 1, o);
+	snprintf(cells[3], CTL_CELL_MAX + 1, "%s", jget_str(o, "reason", ""));
+	if (cells[3][0] == '\0')
+		strcpy(cells[3], "-");
+}
+
+/* "banned nick troll until 2026-12-02 05:30:00 UTC" */
+static void
+print_ban(const char *what, const json_t *b)
+{
+	char target[CTL_CELL_MAX + 1], until[64];
+
+	cell(target, sizeof(target), jget_str(b, "target", "?"));
+	until_text(until, sizeof(until), b);
+	printf("%s %s %s %s%s\n", what, jget_str(b, "kind", "?"), target,
+	    strcmp(until, "-") == 0 ? "with no end" : "until ",
+	    strcmp(until, "-") == 0 ? "" : until);
+}
+
 /* "3d 04:05:06" */
 static void
 duration(char *buf, size_t size, long long s)
@@ -257,6 +303,8 @@ print_reply(const char *verb, const json_t *r)
 	    "TRANSPORT", "REMOTE", "ROOMS" };
 	static const char *const rooms_head[] = { "ROOM", "MEMBERS",
 	    "PERMANENT" };
+	static const char *const bans_head[] = { "BANNED", "KIND", "UNTIL",
+	    "REASON" };
 	char nick[CTL_CELL_MAX + 1];
 
 	if (strcmp(verb, "status") == 0)
@@ -270,12 +318,29 @@ print_reply(const char *verb, const json_t *r)
 		cell(nick, sizeof(nick), jget_str(r, "kicked", "?"));
 		printf("kicked %s (session %lld)\n", nick,
 		    jget_int(r, "session"));
-	} else if (strcmp(verb, "announce") == 0)
+		if (json_object_get(r, "ban") != NULL)
+			print_ban("banned", json_object_get(r, "ban"));
+	} else if (strcmp(verb, "ban") == 0) {
+		print_ban("banned", json_object_get(r, "ban"));
+		printf("disconnected %lld session%s\n",
+		    jget_int(r, "disconnected"),
+		    jget_int(r, "disconnected") == 1 ? "" : "s");
+	} else if (strcmp(verb, "unban") == 0) {
+		cell(nick, sizeof(nick), jget_str(r, "unbanned", "?"));
+		printf("lifted the ban on %s\n", nick);
+	} else if (strcmp(verb, "bans") == 0)
+		print_table(json_object_get(r, "bans"), 4, bans_head,
+		    bans_cells); else if (strcmp(verb, "announce") == 0)
 		printf("announced to %lld identified client%s\n",
 		    jget_int(r, "recipients"),
 		    jget_int(r, "recipients") == 1 ? "" : "s");
 	else if (strcmp(verb, "reload") == 0)
 		printf("reloaded\n");
+	if (json_object_get(r, "warning") != NULL) {
+		cell(nick, sizeof(nick), jget_str(r, "warning", "?"));
+		fprintf(stderr, "%s: warning: the ban list was not saved and "
+		    "holds only until the hub restarts: %s\n", prog, nick);
+	}
 	if (json_is_true(json_object_get(r, "truncated")))
 		fprintf(stderr, "%s: the list was cut short by the hub's "
 		    "reply limit\n", prog);
@@ -451,30 +516,67 @@ join_words(char *buf, size_t size, int argc, char *const *argv)
 	return 0;
 }
 
+/*
+ * The option `opt` DURATION right after the target, if given: its value
+ * (*argc and *argv moved past it), or "".
+ */
+static const char *
+take_duration(int *argc, char *const **argv, const char *opt,
+    const char *verb)
+{
+	static char why[128];
+	const char *d;
+
+	if (*argc < 1 || strcmp((*argv)[0], opt) != 0)
+		return "";
+	if (*argc < 2) {
+		snprintf(why, sizeof(why), "%s: %s needs a duration (90s, "
+		    "10m, 2h, 7d, forever)", verb, opt);
+		usage(why);
+	}
+	d = (*argv)[1];
+	*argc -= 2;
+	*argv += 2;
+	return d;
+}
+
 /* Run a control command (argv[0] is the verb).  Returns the exit code. */
 static int
 cmd_control(const char *sock, int argc, char *const *argv)
 {
 	static char text[CTL_REQUEST_MAX];
-	const char *verb = argv[0], *words[3] = { argv[0], NULL, NULL };
+	const char *verb = argv[0], *words[4] = { argv[0], NULL, NULL, NULL };
+	const char *dur;
 	size_t n = 1;
 	json_t *r;
 	int ret = EXIT_OK;
 
 	if (strcmp(verb, "status") == 0 || strcmp(verb, "who") == 0 ||
-	    strcmp(verb, "rooms") == 0 || strcmp(verb, "reload") == 0) {
+	    strcmp(verb, "rooms") == 0 || strcmp(verb, "reload") == 0 ||
+	    strcmp(verb, "bans") == 0) {
 		if (argc != 1)
 			usage("this command takes no arguments");
-	} else if (strcmp(verb, "kick") == 0) {
+	} else if (strcmp(verb, "kick") == 0 || strcmp(verb, "ban") == 0) {
+		int kick = verb[0] == 'k';
+
 		if (argc < 2)
-			usage("kick: which nick?");
+			usage(kick ? "kick: which nick?" :
+			    "ban: which nick or address?");
 		words[n++] = argv[1];
-		if (argc > 2) {
-			if (join_words(text, sizeof(text), argc - 2,
-			    argv + 2) < 0)
-				usage("kick: the reason is too long");
-			words[n++] = text;
-		}
+		argc -= 2;
+		argv += 2;
+		dur = take_duration(&argc, &argv, kick ? "--ban" : "--for",
+		    verb);
+		if (join_words(text, sizeof(text), argc, argv) < 0)
+			usage(kick ? "kick: the reason is too long" :
+			    "ban: the reason is too long");
+		/* kick NICK REASON BAN-DURATION; ban TARGET DURATION REASON */
+		words[n++] = kick ? text : dur;
+		words[n++] = kick ? dur : text;
+	} else if (strcmp(verb, "unban") == 0) {
+		if (argc != 2)
+			usage("unban: which nick or address?");
+		words[n++] = argv[1];
 	} else if (strcmp(verb, "announce") == 0) {
 		if (argc < 2)
 			usage("announce: what text?");

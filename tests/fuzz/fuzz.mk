@@ -54,7 +54,8 @@ FUZZ_SRC_config		= common/config.c common/proto.c
 FUZZ_LIBS_config	= -lbsd
 FUZZ_SRC_buf		= common/buf.c
 FUZZ_SRC_hub		= hub/route.c hub/nick.c hub/members.c hub/history.c \
-			  common/config.c common/log.c $(FUZZ_DIALECT)
+			  hub/ban.c common/file.c common/config.c common/log.c \
+			  $(FUZZ_DIALECT)
 FUZZ_LIBS_hub		= $(FUZZ_DIALECT_LIBS) -lcrypt
 FUZZ_SRC_session	= handler/session.c handler/serve.c handler/conn.c \
 			  handler/www.c handler/sniff.c handler/http.c \
@@ -64,12 +65,14 @@ FUZZ_SRC_session	= handler/session.c handler/serve.c handler/conn.c \
 FUZZ_LIBS_session	= $(FUZZ_DIALECT_LIBS) -lmd
 FUZZ_SRC_history	= hub/history.c
 FUZZ_LIBS_history	= -lbsd
-FUZZ_SRC_members	= hub/members.c hub/nick.c
+FUZZ_SRC_members	= hub/members.c hub/nick.c common/file.c
 FUZZ_LIBS_members	= -lbsd -lcrypt
+FUZZ_SRC_bans		= hub/ban.c hub/nick.c common/file.c
+FUZZ_LIBS_bans		= -lbsd -ljansson
 
 FUZZ_TARGETS	= sniff http wsframe wsconn utf8 xmlsock dialect_text \
 		  dialect_xml dialect_json dialect_render proto_decode \
-		  proto_roundtrip config buf hub history members session
+		  proto_roundtrip config buf hub history members session bans
 FUZZ_CHECK_TARGETS ?= $(FUZZ_TARGETS)
 FUZZ_BINS	= $(addprefix $(FUZZ_OUT)/fuzz_,$(FUZZ_TARGETS))
 FUZZ_HEADERS	= $(wildcard common/*.h handler/*.h hub/*.h tests/fuzz/*.h)

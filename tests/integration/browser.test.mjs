@@ -213,6 +213,27 @@ describe('browser chat page', { timeout: 180000 }, () => {
 		await entry(alice.page, 'room', 'welcome back').waitFor();
 	});
 
+	it('a kicked page shows the reason and does not reconnect', {
+		skip: process.env.SB_TEST_MOCK === '1' ? 'the mock has no control socket' : false,
+	}, async () => {
+		const { execFileSync } = await import('node:child_process');
+		const ctl = new URL('../../build/switchboardctl', import.meta.url).pathname;
+		const kicked = await openChat('kim');
+		execFileSync(ctl, ['-S', server.controlSocket, 'kick', 'kim', 'stop', 'that']);
+		await kicked.page.waitForSelector('[data-testid=log-entry][data-event=kicked]');
+		await entry(kicked.page, 'notice', 'You were kicked: stop that').waitFor();
+		await kicked.page.waitForSelector('[data-testid=status][data-state=offline]');
+		// The effect: nothing is scheduled, nothing is connecting, and the
+		// server no longer has kim.
+		const state = await kicked.page.evaluate(() => window.__sbState());
+		assert.equal(state.retryPending, false);
+		assert.equal(state.connecting, false);
+		assert.equal(state.want, '');
+		const who = JSON.parse(execFileSync(ctl, ['-S', server.controlSocket, '--json', 'who']));
+		assert.ok(!who.who.some((w) => w.nick === 'kim'), JSON.stringify(who));
+		assert.equal(server.events({ EVENT: 'login', NICK: 'kim' }).length, 1, 'logged in once');
+	});
+
 	it('left no script errors on the pages', () => {
 		for (const p of pages) assert.deepEqual(p.errors, [], `${p.nick}'s page`);
 	});

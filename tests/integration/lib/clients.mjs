@@ -10,13 +10,13 @@ const DEFAULT_MS = 5000;
 
 // An XMLSocket connection: messages end with NUL (or LF for nc-style use).
 export class XmlSocket {
-  constructor(host, port, { terminator = '\0' } = {}) {
+  constructor(host, port, { terminator = '\0', localAddress } = {}) {
     this.term = terminator;
     this.messages = [];
     this.waiters = new Set();
     this.closed = false;
     this.buf = '';
-    this.sock = net.connect(port, host);
+    this.sock = net.connect({ port, host, localAddress });
     this.sock.setEncoding('utf8');
     this.ready = new Promise((resolve, reject) => {
       this.sock.once('connect', resolve);
@@ -155,11 +155,11 @@ export async function httpGet(sb, target, { method = 'GET', headers = {} } = {})
 
 // A WebSocket client of the JSON dialect.
 export class JsonClient {
-  constructor(url) {
+  constructor(url, opts = {}) {
     this.events = [];
     this.waiters = new Set();
     this.closed = null;
-    this.ws = new WebSocket(url);
+    this.ws = new WebSocket(url, opts);
     this.ready = new Promise((resolve, reject) => {
       this.ws.once('open', resolve);
       this.ws.once('error', reject);
