@@ -65,12 +65,12 @@ all: $(PROGS)
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	@$(CC) $(BASEFLAGS) $(HARDEN) $(CFLAGS) -MMD -MP -c -o $@ $<
+	@$(CC) $(BASEFLAGS) $(HARDEN) $(GEN_INC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(B)/asan/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $< (asan)"
-	@$(CC) $(BASEFLAGS) -O1 -g $(SAN) -MMD -MP -c -o $@ $<
+	@$(CC) $(BASEFLAGS) $(GEN_INC) -O1 -g $(SAN) -MMD -MP -c -o $@ $<
 
 # The page is built into the handler, so a spawn reads no file.
 $(B)/obj/handler/www.o $(B)/asan/handler/www.o $(B)/musl-obj/handler/www.o: $(WWW)
@@ -96,8 +96,22 @@ $(MUSL)/stamp: handler/musl-deps.sh
 $(B)/musl-obj/%.o: %.c $(MUSL)/stamp
 	@mkdir -p $(dir $@)
 	@echo "  CC      $< (musl)"
-	@musl-gcc $(BASEFLAGS) -isystem $(MUSL)/prefix/include $(CFLAGS) \
-	    -MMD -MP -c -o $@ $<
+	@musl-gcc $(BASEFLAGS) -isystem $(MUSL)/prefix/include $(GEN_INC) \
+	    $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# handler/version.c's handler-deps.h: the Debian versions of the libraries
+# each build links (handler/deps-header.sh).  It runs on every make and
+# rewrites the header only when a version changed, which recompiles
+# version.c and so relinks the handler: an upgraded libexpat1-dev gets
+# into the glibc handler with a plain `make`.
+$(B)/gen/musl/handler-deps.h: $(MUSL)/stamp handler-deps-check
+	@sh handler/deps-header.sh musl $(B) $@
+$(B)/gen/glibc/handler-deps.h: handler-deps-check
+	@sh handler/deps-header.sh glibc $(B) $@
+$(B)/musl-obj/handler/version.o: $(B)/gen/musl/handler-deps.h
+$(B)/musl-obj/handler/version.o: GEN_INC = -I$(B)/gen/musl
+$(B)/obj/handler/version.o $(B)/asan/handler/version.o: $(B)/gen/glibc/handler-deps.h
+$(B)/obj/handler/version.o $(B)/asan/handler/version.o: GEN_INC = -I$(B)/gen/glibc
 
 # Which libc the handler was linked with; changing HANDLER_LIBC relinks.
 $(B)/handler-libc: handler-libc-check
@@ -168,7 +182,8 @@ unit: $(UNIT_BINS)
 clean:
 	rm -rf $(B)
 
-.PHONY: all asan deps-build deps-test demo check unit clean handler-libc-check
+.PHONY: all asan deps-build deps-test demo check unit clean handler-libc-check \
+	handler-deps-check
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 

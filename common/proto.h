@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define SB_VERSION		"0.1"	/* the release, for --version */
 #define SB_PROTO_VERSION	1
 #define SB_HDR_SIZE		32	/* bytes of struct sb_hdr on the wire */
 #define SB_MSG_MAX		16384	/* whole datagram, header included */

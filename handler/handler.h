@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "buf.h"
 #include "config.h"
@@ -155,6 +156,9 @@ void	serve_policy(struct conn *);
 void	serve_request(struct conn *, const struct http_request *);
 void	serve_error(struct conn *, int, const char *);
 void	serve_status(struct conn *, const struct sb_msg *);
+
+/* version.c */
+int	version_print(FILE *);
 
 /* www.c: the built-in page */
 struct www_file {

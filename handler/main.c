@@ -3,12 +3,16 @@
  * switchboard-handler: file descriptors, buffers, deadlines, the poll loop.
  *
  *   switchboard-handler [-s HUB_SOCKET]
+ *   switchboard-handler --version
  *
  * The client connection is fd 3 when systemd passes it (LISTEN_FDS=1 for
  * this pid), else stdin/stdout (inetd style, StandardInput=socket).  The
  * hub is found at -s PATH, $SWITCHBOARD_HUB_SOCKET, or
  * /run/switchboard/hub.sock.  The client's address comes from
  * REMOTE_ADDR/REMOTE_PORT, else getpeername().
+ *
+ * --version prints the handler's version and those of the libraries linked
+ * into it (version.c) and exits.
  *
  * Exit codes: 0 the connection ended normally, 1 a system call failed,
  * 2 usage error.
@@ -39,7 +43,8 @@ set_nonblock(int fd)
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: switchboard-handler [-s hub-socket]\n");
+	fprintf(stderr, "usage: switchboard-handler [-s hub-socket]\n"
+	    "       switchboard-handler --version\n");
 	exit(2);
 }
 
@@ -50,6 +55,8 @@ main(int argc, char *argv[])
 	const char *lfds = getenv("LISTEN_FDS"), *lpid = getenv("LISTEN_PID");
 	int ch;
 
+	if (argc == 2 && strcmp(argv[1], "--version") == 0)
+		return version_print(stdout) == 0 ? 0 : 1;
 	sb_log_init("switchboard-handler", getenv("JOURNAL_STREAM") != NULL);
 	c.hub_path = getenv("SWITCHBOARD_HUB_SOCKET");
 	while ((ch = getopt(argc, argv, "s:h")) != -1) {

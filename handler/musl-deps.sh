@@ -17,11 +17,17 @@
 # against the .dsc and applies debian/patches.
 #
 # Each package is taken at the newest version its suites list (a
-# security suite wins when it is newer).  When that version's files
-# cannot be downloaded, the next older listed version is used and a
-# WARNING line says so (it lacks the fixes made since); with
-# MUSL_DEPS_STRICT=1 that is an error instead.  The versions built are in
-# BUILD/musl/versions.
+# security suite wins when it is newer) that can be downloaded and
+# verified.  The handler must never lack a fix that the system's own copy
+# of the library has, so a version older than the installed runtime
+# package (libexpat1, libjansson4, libbsd0, libmd0; dpkg --compare-versions)
+# is never built: the script stops and says what to do (a mirror with the
+# newer source, or make HANDLER_LIBC=glibc, which links the system's
+# libraries; docs/deployment.md has the costs).  A version older than the
+# newest listed but not older than the system's is built with a WARNING
+# line; with MUSL_DEPS_STRICT=1 that is an error too.  All four are
+# fetched and checked before any is built.  The versions built are in
+# BUILD/musl/versions, and in the handler's --version.
 #
 # Needs: musl-tools, dpkg-dev, autoconf, automake, libtool, make,
 # linux-libc-dev (libbsd's getentropy includes <linux/sysctl.h>; musl-gcc
@@ -81,7 +87,8 @@ BOOKWORM=("deb-src [signed-by=$KEYRING] $MIRROR/debian bookworm main"
 	  "deb-src [signed-by=$KEYRING] $MIRROR/debian-security bookworm-security main")
 apt_setup bookworm "${BOOKWORM[@]}"
 apt_setup trixie "${BOOKWORM[@]}" \
-    "deb-src [signed-by=$KEYRING] $MIRROR/debian trixie trixie-updates main" \
+    "deb-src [signed-by=$KEYRING] $MIRROR/debian trixie main" \
+    "deb-src [signed-by=$KEYRING] $MIRROR/debian trixie-updates main" \
     "deb-src [signed-by=$KEYRING] $MIRROR/debian-security trixie-security main"
 
 # The apt options for package $1, in APT.
@@ -113,13 +120,52 @@ versions() {
 	printf '%s\n' "${out[@]}"
 }
 
+# The installed version of the runtime package built from source package
+# $1, or nothing if it is not installed.
+system_version() {
+	dpkg-query -W -f='${db:Status-Status} ${Version}' "$(runtime_pkg "$1")" \
+	    2>/dev/null | sed -n 's/^installed //p'
+}
+runtime_pkg() {
+	case $1 in
+	expat) echo libexpat1 ;;
+	jansson) echo libjansson4 ;;
+	libbsd) echo libbsd0 ;;
+	libmd) echo libmd0 ;;
+	esac
+}
+
+# Stop: no version of $1 at least as new as the system's $2 could be
+# downloaded; $3 lists the versions tried.
+too_old() {
+	local rt
+	rt=$(runtime_pkg "$1")
+	echo "musl-deps: no $1 source as new as the installed $rt $2" >&2
+	echo "  could be downloaded and verified (tried: ${3:-none};" >&2
+	echo "  see $M/log/$1-source.log)." >&2
+	echo "  A handler built from an older one would lack security fixes that" >&2
+	echo "  the system's $rt has, so it is not built.  Either:" >&2
+	echo "  * make $1 $2 or newer downloadable (a Debian mirror that serves" >&2
+	echo "    the source files of the security suites) and run make again, or" >&2
+	echo "  * link the handler against the system's libraries instead:" >&2
+	echo "      make HANDLER_LIBC=glibc" >&2
+	echo "    (a static glibc handler; each connection's spawn then costs about" >&2
+	echo "    twice as much, see \"Security fixes\" in docs/deployment.md)." >&2
+	exit 1
+}
+
 # Fetch, verify and unpack source package $1 into $M/src/$1; print the
-# version unpacked.
+# version unpacked.  Versions older than the system's are not tried.
 fetch() {
-	local p=$1 v newest="" dir log=$M/log/$1-source.log
+	local p=$1 v newest="" dir log=$M/log/$1-source.log floor tried=""
 	: >"$log"
+	floor=$(system_version "$p")
 	for v in $(versions "$p"); do
 		[ -n "$newest" ] || newest=$v
+		if [ -n "$floor" ] && dpkg --compare-versions "$v" lt "$floor"; then
+			too_old "$p" "$floor" "${tried# }"
+		fi
+		tried="$tried $v"
 		for dir in "$M/src/$p"-[0-9]*/; do
 			[ -d "$dir" ] && rm -rf "$dir"
 		done
@@ -140,6 +186,7 @@ fetch() {
 		[ "${MUSL_DEPS_STRICT:-0}" = 1 ] &&
 		    fail "$p $v could not be downloaded and unpacked (MUSL_DEPS_STRICT=1)" "$log"
 	done
+	[ -n "$floor" ] && too_old "$p" "$floor" "${tried# }"
 	fail "no version of $p could be downloaded and unpacked" "$log"
 }
 
@@ -164,9 +211,13 @@ export LDFLAGS="-L$PREFIX/lib"
 CONF=(--build="$BUILD_TYPE" --host="$HOST_TYPE" --prefix="$PREFIX"
       --disable-shared --enable-static)
 
+declare -A VERSION
+for p in $PKGS; do
+	VERSION[$p]=$(fetch "$p")
+done
 : >"$M/versions.new"
 for p in $PKGS; do
-	v=$(fetch "$p")
+	v=${VERSION[$p]}
 	log=$M/log/$p-build.log
 	src=$M/src/$p
 	case $p in
