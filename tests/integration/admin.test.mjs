@@ -155,6 +155,10 @@ describe('switchboardctl against a running hub', () => {
     assert.equal(await erin.next(/^<quit /), '<quit aid="frank" reason="Kicked: flooding the room" />');
     const ev = await sb.waitForEvent({ EVENT: 'kick', NICK: 'frank' });
     assert.equal(ev.REASON, 'flooding the room');
+    // The effect: frank is gone for the hub, and never came back.
+    const who = JSON.parse((await ctl([...S(), '--json', 'who'])).stdout);
+    assert.ok(!who.who.some((w) => w.nick === 'frank'), JSON.stringify(who));
+    assert.equal(sb.events({ EVENT: 'login', NICK: 'frank', REASON: 'resumed' }).length, 0);
 
     const again = await ctl([...S(), 'kick', 'frank']);
     assert.equal(again.code, 1);
@@ -167,6 +171,7 @@ describe('switchboardctl against a running hub', () => {
     const gina = await xmlLogin(sb, 'gina');
     assert.equal((await ctl([...S(), 'kick', 'gina'])).code, 0);
     assert.equal(await gina.next(/^<close /), '<close code="kicked" reason="Kicked by the operator" />');
+    await gina.waitClose();
     await quit(sb, [erin], ['erin']);
   });
 

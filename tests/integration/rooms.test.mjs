@@ -121,6 +121,10 @@ describe('flood control, keepalive, slow readers', () => {
     await f.waitClose();
     assert.match(await w.next(/^<quit /), /aid="flooder"/);
     await sb.waitForEvent({ EVENT: 'flood', NICK: 'flooder' });
+    // The effect: gone from LIST, and not resumed behind the close.
+    w.send('LIST');
+    assert.doesNotMatch(await w.next(/^<nicklist>/), /aid="flooder"/);
+    assert.equal(sb.events({ EVENT: 'login', NICK: 'flooder', REASON: 'resumed' }).length, 0);
     w.close();
   });
 
