@@ -168,8 +168,11 @@ deps-test: deps-build
 
 # --- running --------------------------------------------------------------
 
-demo: deps-build
-	@$(MAKE) --no-print-directory all
+# The ports are checked first, so that a busy one is reported before
+# minutes of installing and building (tests/demo.sh; README).
+demo:
+	@bash tests/demo.sh --check-ports
+	@$(MAKE) --no-print-directory deps-build all
 	@bash tests/demo.sh
 
 check: deps-test

@@ -14,13 +14,13 @@
 
 #include "config.h"
 
-enum ctype { C_STR, C_UINT, C_BOOL, C_AUTH };
+enum ctype { C_STR, C_UINT, C_BOOL, C_AUTH, C_PATHS };
 
 struct ckey {
 	const char	*name;
 	enum ctype	 type;
 	size_t		 off;
-	size_t		 size;		/* C_STR: buffer size */
+	size_t		 size;		/* C_STR, C_PATHS: buffer size */
 	unsigned	 min, max;	/* C_UINT */
 	int		 handler;	/* forwarded to handlers */
 };
@@ -49,6 +49,8 @@ static const struct ckey keys[] = {
 	U(ping_timeout, 1, 3600, 1), U(handshake_timeout, 1, 600, 1),
 	U(ws_max_message, 125, 16 * 1024 * 1024, 1), B(ws_echo, 1),
 	S(ws_origins, 1),
+	{ "ws_chat_paths", C_PATHS, offsetof(struct sb_config, ws_chat_paths),
+	  sizeof(((struct sb_config *)0)->ws_chat_paths), 0, 0, 1 },
 	U(outq_max, 4096, 64 * 1024 * 1024, 1),
 	U(backlog_max, 0, 16 * 1024 * 1024, 1),
 };
@@ -56,6 +58,108 @@ static const struct ckey keys[] = {
 #undef S
 #undef U
 #undef B
+
+_Static_assert(CONFIG_WS_PATHS_MAX * (CONFIG_WS_PATH_MAX + 1) <=
+    sizeof(((struct sb_config *)0)->ws_chat_paths),
+    "the longest ws_chat_paths list does not fit its buffer");
+
+/* The WebSocket paths the handler serves itself (handler/serve.c). */
+static const char *const builtin_ws_paths[] = {
+	"/", "/chat", "/xmlsocket", "/echo",
+};
+
+/* The separators of a ws_chat_paths list. */
+#define PATHS_SEP	" \t,"
+
+/*
+ * Check one ws_chat_paths entry, v[0..len): it starts with '/', holds
+ * printable ASCII without '?', '#', ',' or blanks, at most
+ * CONFIG_WS_PATH_MAX bytes, '*' only as the last byte (a prefix), and
+ * is not a built-in path.  Returns 0 or -EINVAL with the reason in err.
+ */
+static int
+config_check_path(const char *v, size_t len, char *err, size_t errsz)
+{
+	size_t i;
+
+	if (len > CONFIG_WS_PATH_MAX) {
+		snprintf(err, errsz, "ws_chat_paths: \"%.40s...\" is longer "
+		    "than %d bytes", v, CONFIG_WS_PATH_MAX);
+		return -EINVAL;
+	}
+	if (v[0] != '/') {
+		snprintf(err, errsz, "ws_chat_paths: \"%.*s\" does not start "
+		    "with '/'", (int)len, v);
+		return -EINVAL;
+	}
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)v[i];
+
+		if (ch <= 0x20 || ch >= 0x7f || ch == '?' || ch == '#' ||
+		    (ch == '*' && i + 1 != len)) {
+			snprintf(err, errsz, "ws_chat_paths: \"%.*s\": only "
+			    "printable ASCII without '?' or '#' is allowed, "
+			    "and '*' only at the end", (int)len, v);
+			return -EINVAL;
+		}
+	}
+	for (i = 0; i < sizeof(builtin_ws_paths) /
+	    sizeof(builtin_ws_paths[0]); i++)
+		if (strlen(builtin_ws_paths[i]) == len &&
+		    memcmp(builtin_ws_paths[i], v, len) == 0) {
+			snprintf(err, errsz, "ws_chat_paths: %s is a built-in "
+			    "WebSocket path", builtin_ws_paths[i]);
+			return -EINVAL;
+		}
+	return 0;
+}
+
+/*
+ * Check a whole ws_chat_paths value: entries separated by blanks or
+ * commas, at most CONFIG_WS_PATHS_MAX.  Returns 0 or -EINVAL (err).
+ */
+static int
+config_check_paths(const char *v, char *err, size_t errsz)
+{
+	size_t n = 0, len;
+
+	for (v += strspn(v, PATHS_SEP); *v != '\0';
+	    v += len, v += strspn(v, PATHS_SEP)) {
+		len = strcspn(v, PATHS_SEP);
+		if (++n > CONFIG_WS_PATHS_MAX) {
+			snprintf(err, errsz, "ws_chat_paths: more than %d "
+			    "paths", CONFIG_WS_PATHS_MAX);
+			return -EINVAL;
+		}
+		if (config_check_path(v, len, err, errsz) < 0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Is the request path path[0..len) (before any '?', not decoded) one of
+ * the ws_chat_paths?  An entry matches byte for byte; one ending in '*'
+ * matches every path that starts with the bytes before it.
+ */
+int
+config_ws_chat_path(const struct sb_config *c, const char *path, size_t len)
+{
+	const char *v;
+	size_t n;
+
+	assert(c != NULL && path != NULL);
+	for (v = c->ws_chat_paths + strspn(c->ws_chat_paths, PATHS_SEP);
+	    *v != '\0'; v += n, v += strspn(v, PATHS_SEP)) {
+		n = strcspn(v, PATHS_SEP);
+		if (v[n - 1] == '*') {
+			if (len >= n - 1 && memcmp(path, v, n - 1) == 0)
+				return 1;
+		} else if (len == n && memcmp(path, v, n) == 0)
+			return 1;
+	}
+	return 0;
+}
 
 void
 config_defaults(struct sb_config *c)
@@ -89,6 +193,8 @@ config_defaults(struct sb_config *c)
 	strlcpy(c->server_name, "switchboard", sizeof(c->server_name));
 	strlcpy(c->policy_domains, "*", sizeof(c->policy_domains));
 	strlcpy(c->policy_ports, "80,843", sizeof(c->policy_ports));
+	strlcpy(c->ws_chat_paths, CONFIG_WS_PATHS_DEFAULT,
+	    sizeof(c->ws_chat_paths));
 }
 
 static int
@@ -129,6 +235,10 @@ config_set(struct sb_config *c, const struct ckey *k, const char *v,
 	char *e;
 
 	switch (k->type) {
+	case C_PATHS:
+		if (config_check_paths(v, err, errsz) < 0)
+			return -EINVAL;
+		/* FALLTHROUGH */
 	case C_STR:
 		if (strlcpy(p, v, k->size) >= k->size) {
 			snprintf(err, errsz, "%s: value longer than %zu bytes",
@@ -291,7 +401,7 @@ config_pack_handler(const struct sb_config *c, struct sb_packet *p)
 			continue;
 		if (n == SB_FIELDS_MAX)
 			return -E2BIG;
-		if (k->type == C_STR) {
+		if (k->type == C_STR || k->type == C_PATHS) {
 			if (strchr(base, '\n') != NULL)
 				return -EINVAL;
 			w = snprintf(buf[n], sizeof(buf[n]), "%s=%s", k->name, base);

@@ -18,6 +18,16 @@
 #define CONFIG_HUB_SOCKET	"/run/switchboard/hub.sock"
 #define CONFIG_CONTROL_SOCKET	"/run/switchboard/control.sock"
 
+/*
+ * ws_chat_paths: extra WebSocket paths of the JSON chat dialect (beside
+ * /chat and /), such as the seed-003 page's own /chat/server.php.  At most
+ * this many, each at most this many bytes ('*' included); together they
+ * always fit the key's buffer.
+ */
+#define CONFIG_WS_PATHS_MAX	8
+#define CONFIG_WS_PATH_MAX	120
+#define CONFIG_WS_PATHS_DEFAULT	"/chat/server.php*"
+
 enum config_auth { AUTH_GUEST, AUTH_MEMBERS, AUTH_BOTH };
 
 struct sb_config {
@@ -52,6 +62,7 @@ struct sb_config {
 	unsigned	ws_max_message;
 	int		ws_echo;
 	char		ws_origins[1024];
+	char		ws_chat_paths[1024];	/* see CONFIG_WS_PATHS_MAX */
 	unsigned	outq_max;		/* bytes queued for one client */
 	unsigned	backlog_max;		/* bytes held while the hub is away */
 };
@@ -63,5 +74,6 @@ int	config_load(struct sb_config *, const char *, char *, size_t);
 int	config_pack_handler(const struct sb_config *, struct sb_packet *);
 int	config_apply_msg(struct sb_config *, const struct sb_msg *, char *,
 	    size_t);
+int	config_ws_chat_path(const struct sb_config *, const char *, size_t);
 
 #endif /* SB_CONFIG_H */

@@ -194,6 +194,8 @@ serve_upgrade(struct conn *c, const struct http_request *r)
 		c->ws_kind = WSK_TUNNEL;
 	else if (path_is(r, "/echo") && c->cfg.ws_echo)
 		c->ws_kind = WSK_ECHO;
+	else if (config_ws_chat_path(&c->cfg, r->target, r->path_len))
+		c->ws_kind = WSK_CHAT;	/* e.g. seed 003's /chat/server.php */
 	else {
 		serve_error(c, 404, "No WebSocket endpoint at this path");
 		return;

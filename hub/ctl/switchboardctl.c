@@ -50,6 +50,8 @@
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 static int json_out;		/* --json */
+static int json_printed;	/* an answer is on stdout already */
+static char last_error[1024];	/* what fail() said last */
 static const char *prog = "switchboardctl";
 
 /*
@@ -76,17 +78,19 @@ usage(const char *why)
 	exit(f == stdout ? EXIT_OK : EXIT_USAGE);
 }
 
-/* Say what went wrong on stderr; returns EXIT_FAIL. */
+/*
+ * Say what went wrong on stderr, and keep it for the --json error object
+ * main() prints when no answer is on stdout yet; returns EXIT_FAIL.
+ */
 static int __attribute__((format(printf, 1, 2)))
 fail(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "%s: %s\n", prog, last_error);
 	return EXIT_FAIL;
 }
 
@@ -346,15 +350,16 @@ print_reply(const char *verb, const json_t *r)
 		    "reply limit\n", prog);
 }
 
-/* The merged answer as indented JSON with sorted keys. */
+/* The answer as JSON on one line, compact, with sorted keys. */
 static void
 print_json(const json_t *r)
 {
-	char *s = json_dumps(r, JSON_INDENT(2) | JSON_SORT_KEYS);
+	char *s = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS);
 
 	if (s != NULL) {
 		puts(s);
 		free(s);
+		json_printed = 1;
 	}
 }
 
@@ -583,8 +588,13 @@ cmd_control(const char *sock, int argc, char *const *argv)
 		if (join_words(text, sizeof(text), argc - 1, argv + 1) < 0)
 			usage("announce: the text is too long");
 		words[n++] = text;
-	} else
-		usage("unknown command");
+	} else {
+		char name[64], why[128];
+
+		cell(name, sizeof(name), verb);
+		snprintf(why, sizeof(why), "unknown command: %s", name);
+		usage(why);
+	}
 
 	if ((r = ctl_exchange(sock, words, n)) == NULL)
 		return EXIT_FAIL;
@@ -719,8 +729,14 @@ cmd_member(const char *file, int argc, char *const *argv)
 	action = argv[1];
 	nick = argv[2];
 	if (strcmp(action, "add") != 0 && strcmp(action, "disable") != 0 &&
-	    strcmp(action, "enable") != 0 && strcmp(action, "rekey") != 0)
-		usage("member: add|disable|enable|rekey NICK");
+	    strcmp(action, "enable") != 0 && strcmp(action, "rekey") != 0) {
+		char name[64], msg[160];
+
+		cell(name, sizeof(name), action);
+		snprintf(msg, sizeof(msg), "member: unknown action: %s "
+		    "(add|disable|enable|rekey)", name);
+		usage(msg);
+	}
 	if (nick_check(nick, &why) < 0)
 		usage(why);
 
@@ -773,7 +789,7 @@ main(int argc, char *argv[])
 	};
 	const char *sock = CONFIG_CONTROL_SOCKET;
 	const char *file = MEMBERS_DEFAULT_PATH;
-	int ch;
+	int ch, ret;
 
 	while ((ch = getopt_long(argc, argv, "+S:s:f:jh", longopts,
 	    NULL)) != -1) {
@@ -799,6 +815,20 @@ main(int argc, char *argv[])
 	if (argc < 1)
 		usage("which command?");
 	if (strcmp(argv[0], "member") == 0)
-		return cmd_member(file, argc, argv);
-	return cmd_control(sock, argc, argv);
+		ret = cmd_member(file, argc, argv);
+	else
+		ret = cmd_control(sock, argc, argv);
+	/*
+	 * docs/admin.md: with --json every failure is also an object on
+	 * stdout.  The hub's own error answers are printed as they came;
+	 * the rest (a members file, an unreachable hub) get one here.
+	 */
+	if (ret == EXIT_FAIL && json_out && !json_printed) {
+		json_t *o = json_pack("{s:s}", "error", last_error);
+
+		if (o != NULL)
+			print_json(o);
+		json_decref(o);
+	}
+	return ret;
 }

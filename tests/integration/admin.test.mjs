@@ -92,6 +92,8 @@ describe('switchboardctl against a running hub', () => {
 
     const j = await ctl([...S(), '--json', 'status']);
     assert.equal(j.code, 0, j.stderr);
+    // docs/admin.md: one compact line, keys sorted.
+    assert.match(j.stdout, /^\{"clients":2,"created":\d+,"epoch":\d+,"max":4096,"peak":2,"rooms":2,"uptime":\d+\}\n$/);
     const s = JSON.parse(j.stdout);
     assert.equal(s.clients, 2);
     assert.equal(s.peak, 2);
@@ -282,7 +284,10 @@ describe('switchboardctl against a running hub', () => {
 
   test('usage errors exit 2, an unreachable hub exits 1', async () => {
     assert.equal((await ctl([])).code, 2);
-    assert.equal((await ctl([...S(), 'frob'])).code, 2);
+    const frob = await ctl([...S(), 'frob']);
+    assert.equal(frob.code, 2);
+    assert.match(frob.stderr, /^switchboardctl: unknown command: frob$/m);
+    assert.equal(frob.stdout, '');
     assert.equal((await ctl([...S(), 'kick'])).code, 2);
     assert.equal((await ctl([...S(), 'status', 'now'])).code, 2);
     assert.equal((await ctl(['--bogus'])).code, 2);
@@ -292,6 +297,11 @@ describe('switchboardctl against a running hub', () => {
     const gone = await ctl(['-S', path.join(sb.dir, 'nope.sock'), 'status']);
     assert.equal(gone.code, 1);
     assert.match(gone.stderr, /cannot reach the hub at .*nope\.sock/);
+    // With --json the failure is also an error object on stdout.
+    const jgone = await ctl(['-S', path.join(sb.dir, 'nope.sock'), '--json', 'status']);
+    assert.equal(jgone.code, 1);
+    assert.deepEqual(Object.keys(JSON.parse(jgone.stdout)), ['error']);
+    assert.match(JSON.parse(jgone.stdout).error, /^cannot reach the hub at .*nope\.sock/);
   });
 });
 
@@ -342,7 +352,9 @@ describe('switchboardctl member commands', () => {
     const unknown = await ctl(['-f', file, 'member', 'disable', 'nobody']);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /nobody is not a member/);
-    assert.equal((await ctl(['-f', file, 'member', 'frob', 'x'])).code, 2);
+    const frob = await ctl(['-f', file, 'member', 'frob', 'x']);
+    assert.equal(frob.code, 2);
+    assert.match(frob.stderr, /unknown action: frob/);
     assert.equal((await ctl(['-f', file, 'member', 'add'])).code, 2);
     const missing = await ctl(['-f', path.join(dir, 'none'), 'member', 'enable', 'alice']);
     assert.equal(missing.code, 1);
@@ -352,5 +364,27 @@ describe('switchboardctl member commands', () => {
     const broken = await ctl(['-f', file, 'member', 'add', 'dora'], { input: 'pw\n' });
     assert.equal(broken.code, 1);
     assert.match(broken.stderr, /line 3: expected id:nick:crypt-hash:active/);
+  });
+
+  test('with --json a failure is an error object on stdout, exit 1', async () => {
+    const f2 = path.join(dir, 'members2');
+    assert.equal((await ctl(['-f', f2, 'member', 'add', 'alice'], { input: 'pw\n' })).code, 0);
+    const was = readFileSync(f2, 'utf8');
+    const cases = [
+      [['-f', f2, '--json', 'member', 'disable', 'nobody'], '', /nobody is not a member/],
+      [['-f', f2, '--json', 'member', 'add', 'carol'], '', /no password on standard input/],
+      [['-f', path.join(dir, 'none'), '--json', 'member', 'enable', 'alice'], '', /No such file/],
+    ];
+    for (const [args, input, re] of cases) {
+      const r = await ctl(args, { input });
+      assert.equal(r.code, 1, args.join(' '));
+      const lines = r.stdout.split('\n');
+      assert.deepEqual(lines.slice(1), [''], `one line: ${r.stdout}`);
+      const o = JSON.parse(lines[0]);
+      assert.deepEqual(Object.keys(o), ['error']);
+      assert.match(o.error, re);
+      assert.match(r.stderr, re);
+    }
+    assert.equal(readFileSync(f2, 'utf8'), was, 'the members file is unchanged');
   });
 });

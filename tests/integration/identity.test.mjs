@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSwitchboard } from './lib/harness.mjs';
-import { XmlSocket, xmlLogin, jsonLogin } from './lib/clients.mjs';
+import { XmlSocket, JsonClient, xmlLogin, jsonLogin } from './lib/clients.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CTL = path.join(root, 'build', 'switchboardctl');
@@ -70,6 +70,20 @@ describe('members and guests', () => {
     g.send('NICK enobrev');
     assert.match(await g.next(/^<error /), /nick_reserved/);
     g.close();
+  });
+
+  // docs/browser-and-flash.md: an empty password is no password.
+  test('an empty JSON password logs in a guest, never a member', async () => {
+    const g = new JsonClient(`ws://${sb.host}:${sb.port}/chat`);
+    await g.ready;
+    g.send({ type: 'login', nick: 'enobrev', password: '' });
+    assert.equal((await g.next({ type: 'error' })).code, 'nick_reserved');
+    g.send({ type: 'login', nick: 'walker', password: '' });
+    const w = await g.next({ type: 'welcome' });
+    assert.equal(w.nick, 'walker');
+    await sb.waitForEvent({ EVENT: 'login', NICK: 'walker' });
+    g.close();
+    await sb.waitForEvent({ EVENT: 'quit', NICK: 'walker' });
   });
 
   test('a disabled member is refused after a reload', async () => {

@@ -6,8 +6,25 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { startSwitchboard } from './lib/harness.mjs';
+import { execFile, spawnSync } from 'node:child_process';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startSwitchboard, HUB } from './lib/harness.mjs';
 import { JsonClient, jsonLogin, xmlLogin, httpGet } from './lib/clients.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+// Run build/switchboardctl; resolves with { code, stdout, stderr }.
+function ctl(args) {
+  return new Promise((resolve, reject) => {
+    execFile(path.join(root, 'build', 'switchboardctl'), args, { timeout: 20000 }, (err, stdout, stderr) => {
+      if (err && typeof err.code !== 'number') { reject(err); return; }
+      resolve({ code: err ? err.code : 0, stdout, stderr });
+    });
+  });
+}
 
 // A /xmlsocket client: binary frames carrying the raw XMLSocket stream.
 class Tunnel {
@@ -166,5 +183,67 @@ describe('Origin allow-list', () => {
     const hdr = (o) => ({ Upgrade: 'websocket', Connection: 'Upgrade', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', Origin: o });
     assert.equal((await httpGet(sb, '/chat', { headers: hdr('http://evil.example') })).status, 403);
     assert.equal((await httpGet(sb, '/chat', { headers: hdr('http://good.example') })).status, 101);
+  });
+});
+
+// ws_chat_paths: the seed-003 page's own URL, ws://host/chat/server.php:9000,
+// speaks the JSON dialect by default; the key replaces the list, and a bad
+// value is refused at start and at reload.
+describe('ws_chat_paths', () => {
+  const upgrade = { Upgrade: 'websocket', Connection: 'Upgrade', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==' };
+  let sb;
+  before(async () => { sb = await startSwitchboard(); });
+  after(async () => { await sb.stop(); });
+
+  test('by default /chat/server.php (with a query, or the seed\'s ":9000") is the JSON dialect', async () => {
+    const mks = new JsonClient(`ws://${sb.host}:${sb.port}/chat/server.php?x=1`);
+    const pal = new JsonClient(`ws://${sb.host}:${sb.port}/chat/server.php:9000`);
+    await Promise.all([mks.ready, pal.ready]);
+    mks.send({ type: 'system', id: 7, projectId: 2424, name: 'mks' });
+    pal.send({ type: 'system', id: 5, projectId: 2424, name: 'pal' });
+    assert.deepEqual(await mks.next({ type: 'system' }), { type: 'system', message: 'Initial message received' });
+    await pal.next({ type: 'system' });
+    await sb.waitForEvent({ EVENT: 'login', NICK: 'mks' });
+    // The effect: a message goes through, both ways, and to /chat.
+    mks.send({ message: 'hello five', type: 'user', name: 'mks', id: 7, to_id: 5, color: '#FF0000' });
+    assert.equal((await pal.next({ type: 'usermsg' })).message, 'hello five');
+    const ann = await jsonLogin(sb, 'ann');
+    ann.send({ type: 'msg', to: 'pal', text: 'from /chat' });
+    assert.equal((await pal.next({ type: 'usermsg' })).message, 'from /chat');
+    mks.close(); pal.close(); ann.close();
+    await sb.waitForEvent({ EVENT: 'quit', NICK: 'mks' });
+    assert.equal((await httpGet(sb, '/chat/server.ph', { headers: upgrade })).status, 404);
+    assert.equal((await httpGet(sb, '/server.php', { headers: upgrade })).status, 404);
+  });
+
+  test('a reload sets the list; a bad value is refused and the old list stays', async () => {
+    appendFileSync(sb.configPath, 'ws_chat_paths = /legacy/*, /ws\n');
+    let r = await ctl(['-S', sb.controlSocket, 'reload']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await httpGet(sb, '/chat/server.php', { headers: upgrade })).status, 404);
+    assert.equal((await httpGet(sb, '/legacy', { headers: upgrade })).status, 404);
+    const c = await jsonLogin(sb, 'legacy', '/legacy/a/b?c=d');
+    const d = await jsonLogin(sb, 'plainws', '/ws?x=1');
+    d.send({ type: 'msg', to: 'legacy', text: 'hi' });
+    assert.equal((await c.next({ type: 'msg', from: 'plainws' })).text, 'hi');
+    c.close(); d.close();
+
+    appendFileSync(sb.configPath, 'ws_chat_paths = /a*b\n');
+    r = await ctl(['-S', sb.controlSocket, 'reload']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /switchboard\.conf:\d+: ws_chat_paths: "\/a\*b": .*'\*' only at the end/);
+    const still = await jsonLogin(sb, 'still', '/ws');
+    still.close();
+  });
+
+  test('a bad value stops the hub at start, with the reason', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sb-paths-'));
+    const conf = path.join(dir, 'switchboard.conf');
+    writeFileSync(conf, `state_dir = ${dir}\nws_chat_paths = /1 /2 /3 /4 /5 /6 /7 /8 /9\n`);
+    const r = spawnSync(HUB, ['-s', path.join(dir, 'hub.sock'), '-C', path.join(dir, 'c.sock'), '-c', conf],
+      { encoding: 'utf8', timeout: 10000, env: { ...process.env, SWITCHBOARD_LOG_STDERR: '1' } });
+    rmSync(dir, { recursive: true, force: true });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /switchboard\.conf:2: ws_chat_paths: more than 8 paths/);
   });
 });

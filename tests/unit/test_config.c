@@ -23,7 +23,7 @@ static const char *const handler_keys[] = {
 	"server_name", "policy_domains", "policy_ports", "redirect_url",
 	"xmlsocket_max", "connect_timeout", "idle_timeout", "ping_timeout",
 	"handshake_timeout", "ws_max_message", "ws_echo", "ws_origins",
-	"outq_max", "backlog_max",
+	"ws_chat_paths", "outq_max", "backlog_max",
 };
 
 #define NHKEYS	(sizeof(handler_keys) / sizeof(handler_keys[0]))
@@ -120,6 +120,7 @@ test_defaults(void **state)
 	assert_int_equal(c.ws_max_message, 65536);
 	assert_int_equal(c.ws_echo, 0);
 	assert_string_equal(c.ws_origins, "");
+	assert_string_equal(c.ws_chat_paths, "/chat/server.php*");
 	assert_int_equal(c.outq_max, 1024 * 1024);
 	assert_int_equal(c.backlog_max, 64 * 1024);
 }
@@ -393,7 +394,8 @@ handler_values(struct sb_config *c)
 		"idle_timeout = 6", "ping_timeout = 4",
 		"handshake_timeout = 5", "ws_max_message = 200",
 		"ws_echo = yes", "ws_origins = https://a https://b",
-		"outq_max = 5000", "backlog_max = 0",
+		"ws_chat_paths = /a, /b/*", "outq_max = 5000",
+		"backlog_max = 0",
 	};
 	size_t i;
 
@@ -416,6 +418,7 @@ assert_handler_keys_equal(const struct sb_config *a, const struct sb_config *b)
 	assert_int_equal(a->ws_max_message, b->ws_max_message);
 	assert_int_equal(a->ws_echo, b->ws_echo);
 	assert_string_equal(a->ws_origins, b->ws_origins);
+	assert_string_equal(a->ws_chat_paths, b->ws_chat_paths);
 	assert_int_equal(a->outq_max, b->outq_max);
 	assert_int_equal(a->backlog_max, b->backlog_max);
 }
@@ -532,6 +535,119 @@ test_pack_longest_values(void **state)
 	assert_handler_keys_equal(&hub, &handler);
 }
 
+/* Does `path` (the part before '?') match c's ws_chat_paths? */
+static int
+chat_path(const struct sb_config *c, const char *path)
+{
+	return config_ws_chat_path(c, path, strlen(path));
+}
+
+/*
+ * ws_chat_paths: a list of paths and prefixes ('*' at the end), checked
+ * entry by entry; a bad value is refused with the key's name and the
+ * reason, at start and at reload alike (both go through the parser).
+ */
+static void
+test_ws_chat_paths(void **state)
+{
+	struct sb_config c;
+	char err[256], line[CONFIG_LINE_MAX];
+	size_t i, n;
+
+	/* The default takes the seed-003 page's own URL, with its ":9000". */
+	config_defaults(&c);
+	assert_true(chat_path(&c, "/chat/server.php"));
+	assert_true(chat_path(&c, "/chat/server.php:9000"));
+	assert_false(chat_path(&c, "/chat/server.ph"));
+	assert_false(chat_path(&c, "/server.php"));
+	assert_false(chat_path(&c, "/"));
+
+	/* Exact paths and prefixes, separated by spaces and commas. */
+	assert_int_equal(parse(&c, "ws_chat_paths = /a/b,/c/* \t/d", err,
+	    sizeof(err)), 0);
+	assert_true(chat_path(&c, "/a/b"));
+	assert_false(chat_path(&c, "/a/bc"));
+	assert_false(chat_path(&c, "/a"));
+	assert_true(chat_path(&c, "/c/"));
+	assert_true(chat_path(&c, "/c/x/y"));
+	assert_false(chat_path(&c, "/c"));
+	assert_true(chat_path(&c, "/d"));
+	assert_false(chat_path(&c, "/chat/server.php"));
+	/* The length given counts, not the NUL: "/a/b?x" up to '?'. */
+	assert_true(config_ws_chat_path(&c, "/a/b?x", 4));
+	/* A slash and a star alone make every path a chat path. */
+	assert_int_equal(parse(&c, "ws_chat_paths = /*", err, sizeof(err)),
+	    0);
+	assert_true(chat_path(&c, "/anything"));
+	/* Empty: no extra paths. */
+	assert_int_equal(parse(&c, "ws_chat_paths =", err, sizeof(err)), 0);
+	assert_false(chat_path(&c, "/chat/server.php"));
+	assert_false(chat_path(&c, "/"));
+
+	assert_refused("ws_chat_paths = chat", "does not start with '/'");
+	assert_refused("ws_chat_paths = /ok *", "does not start with '/'");
+	assert_refused("ws_chat_paths = /a*b", "'*' only at the end");
+	assert_refused("ws_chat_paths = /a?b", "ws_chat_paths");
+	assert_refused("ws_chat_paths = /a#b", "ws_chat_paths");
+	assert_refused("ws_chat_paths = /caf\xc3\xa9", "printable ASCII");
+	assert_refused("ws_chat_paths = /x /xmlsocket", "/xmlsocket is a "
+	    "built-in");
+	assert_refused("ws_chat_paths = /chat", "/chat is a built-in");
+	assert_refused("ws_chat_paths = /echo", "built-in");
+	assert_refused("ws_chat_paths = /", "built-in");
+	assert_refused("ws_chat_paths = /1 /2 /3 /4 /5 /6 /7 /8 /9",
+	    "more than 8 paths");
+
+	/* CONFIG_WS_PATHS_MAX paths of CONFIG_WS_PATH_MAX bytes: taken... */
+	n = (size_t)snprintf(line, sizeof(line), "ws_chat_paths =");
+	for (i = 0; i < CONFIG_WS_PATHS_MAX; i++) {
+		line[n++] = ' ';
+		line[n++] = '/';
+		memset(line + n, 'a' + (int)i, CONFIG_WS_PATH_MAX - 2);
+		n += CONFIG_WS_PATH_MAX - 2;
+		line[n++] = '*';
+	}
+	line[n] = '\0';
+	config_defaults(&c);
+	assert_int_equal(parse(&c, line, err, sizeof(err)), 0);
+	/* The last prefix, "/hhh...h" without its '*', and more. */
+	memmove(line, line + n - CONFIG_WS_PATH_MAX, CONFIG_WS_PATH_MAX - 1);
+	strcpy(line + CONFIG_WS_PATH_MAX - 1, "/x");
+	assert_true(chat_path(&c, line));
+	line[CONFIG_WS_PATH_MAX - 2] = '\0';		/* one h short */
+	assert_false(chat_path(&c, line));
+	/* ...and they reach the handlers intact. */
+	{
+		struct sb_config handler;
+
+		round_trip(&c, &handler);
+		assert_string_equal(handler.ws_chat_paths, c.ws_chat_paths);
+	}
+	/* One byte more is refused. */
+	snprintf(line, sizeof(line), "ws_chat_paths = /%0*d",
+	    CONFIG_WS_PATH_MAX, 0);
+	assert_refused(line, "longer than 120 bytes");
+
+	/* From a file, the error names the line; a C_CONFIG is checked too. */
+	{
+		char path[64];
+		struct sb_packet p;
+		struct sb_msg m;
+
+		assert_int_equal(load_text(&c, "# x\nws_chat_paths = nope\n",
+		    err, sizeof(err), path, sizeof(path)), -EINVAL);
+		assert_non_null(strstr(err, ":2: ws_chat_paths"));
+		assert_int_equal(sb_msg_pack(&p, SB_C_CONFIG, 0,
+		    "ws_chat_paths=/a*b", NULL), 0);
+		assert_int_equal(sb_msg_decode(&m, p.buf, p.len), 0);
+		config_defaults(&c);
+		assert_int_equal(config_apply_msg(&c, &m, err, sizeof(err)),
+		    -EINVAL);
+		assert_non_null(strstr(err, "ws_chat_paths"));
+		assert_string_equal(c.ws_chat_paths, CONFIG_WS_PATHS_DEFAULT);
+	}
+}
+
 int
 main(void)
 {
@@ -546,6 +662,7 @@ main(void)
 		cmocka_unit_test(test_load_long_lines),
 		cmocka_unit_test(test_pack_apply),
 		cmocka_unit_test(test_pack_longest_values),
+		cmocka_unit_test(test_ws_chat_paths),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
