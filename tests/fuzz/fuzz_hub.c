@@ -244,7 +244,8 @@ message(struct hub *h, struct slot *s, struct fuzz_in *in)
 	if (sb_msg_encode(&pkt, type, s->session, 0, 0, f, nf) == 0) {
 		FUZZ_CHECK(sb_msg_decode(&m, pkt.buf, pkt.len) == 0);
 		if (hub_dispatch(h, s->p, &m) < 0)
-			hub_peer_kill(h, s->p, NULL, NULL);
+			hub_peer_kill(h, s->p, "protocol_error",
+			    "Internal error");
 	}
 	free(pl);
 }
@@ -291,7 +292,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 1:		/* its connection closes */
 			if (s->p != NULL)
-				hub_peer_kill(&h, s->p, NULL, NULL);
+				hub_peer_drop(&h, s->p);
 			break;
 		case 2:		/* time passes; the hold timer fires when due */
 			now += (uint64_t)fuzz_u16(&in) * (op & 0x80 ? 1000 : 10);
@@ -318,7 +319,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	for (i = 0; i < SLOTS; i++)
 		if (slots[i].p != NULL)
-			hub_peer_kill(&h, slots[i].p, NULL, NULL);
+			hub_peer_drop(&h, slots[i].p);
 	reap(&h);
 	hub_free(&h);
 	dbuf_free(&out);
