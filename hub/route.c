@@ -311,6 +311,24 @@ hub_find_nick(struct hub *h, const char *nick)
 	return RB_FIND(peer_nicks, &h->nicks, &k);
 }
 
+/*
+ * The identified session registered with seed-003 id `alias`, or NULL.
+ * Like a nick, an id names one session: PRIVMSG_ALIAS goes to its holder,
+ * so a second session may not register an id in use (issue 16, hole 2).
+ */
+static struct peer *
+hub_find_alias(struct hub *h, uint64_t alias)
+{
+	struct peer *p;
+
+	if (alias == 0)
+		return NULL;
+	RB_FOREACH(p, peer_nicks, &h->nicks)
+		if (p->alias == alias)
+			return p;
+	return NULL;
+}
+
 struct room *
 hub_find_room(struct hub *h, const char *name)
 {
@@ -724,6 +742,13 @@ on_resume(struct hub *h, struct peer *p, const struct sb_msg *m)
 			return send_error(h, p, "nick_lost", "The server restarted "
 			    "and your nick was taken; identify again.");
 		}
+		if (hub_find_alias(h, (uint64_t)alias) != NULL) {
+			hub_log_peer(SB_EV_LOGIN_FAILED, p, &(struct sb_log_fields){
+			    .nick = m->field[0], .reason = "id lost in restart" },
+			    "resume refused: id %lld is taken", alias);
+			return send_error(h, p, "nick_lost", "The server restarted "
+			    "and your id was taken; identify again.");
+		}
 		nick_take(h, p, m->field[0]);
 		p->alias = (uint64_t)alias;
 	}
@@ -868,6 +893,9 @@ on_identify(struct hub *h, struct peer *p, const struct sb_msg *m)
 	if (hub_find_nick(h, nick) != NULL)
 		return login_failed(h, p, nick, "nick_taken",
 		    "Nick is already in use.", "nick in use");
+	if (hub_find_alias(h, (uint64_t)alias) != NULL)
+		return login_failed(h, p, nick, "id_taken", "This id is "
+		    "already in use by another session.", "id in use");
 	p->alias = (uint64_t)alias;
 	if (id != 0) {
 		snprintf(idbuf, sizeof(idbuf), "%lu", id);
@@ -934,10 +962,7 @@ on_privmsg_alias(struct hub *h, struct peer *p, const struct sb_msg *m)
 	if (sb_field_num(m, 0, 1, INT64_MAX, &id) < 0)
 		return send_error(h, p, "bad_id", "to_id must be a positive "
 		    "number.");
-	RB_FOREACH(to, peer_nicks, &h->nicks)
-		if (to->alias == (uint64_t)id && !to->dead)
-			break;
-	if (to == NULL)
+	if ((to = hub_find_alias(h, (uint64_t)id)) == NULL || to->dead)
 		return send_error(h, p, "no_such_nick", "User is already left.");
 	if (!flood_ok(h, p))
 		return 0;

@@ -119,6 +119,29 @@ describe('WebSocket endpoints', () => {
     seven.close(); five.close(); x.close();
   });
 
+  test('seed 003: an id in use is refused, its private messages stay with its holder', async () => {
+    // Issue 16, hole 2: a second `system` with a victim's id took over its
+    // to_id messages.
+    const victim = new JsonClient(`ws://${sb.host}:${sb.port}/chat`);
+    const thief = new JsonClient(`ws://${sb.host}:${sb.port}/chat`);
+    const sender = new JsonClient(`ws://${sb.host}:${sb.port}/chat`);
+    await Promise.all([victim.ready, thief.ready, sender.ready]);
+    victim.send({ type: 'system', id: 17, projectId: 2424, name: 'victim' });
+    await victim.next({ type: 'system', message: 'Initial message received' });
+    thief.send({ type: 'system', id: 17, projectId: 2424, name: 'thief' });
+    const refused = await thief.next({ type: 'system' });
+    assert.match(refused.message, /id is already in use/);
+    sender.send({ type: 'system', id: 18, projectId: 2424, name: 'sender' });
+    await sender.next({ type: 'system', message: 'Initial message received' });
+    sender.send({ message: 'for victim only', type: 'user', name: 'sender', id: 18, projectId: 2424, to_id: 17 });
+    assert.equal((await victim.next({ type: 'usermsg' })).message, 'for victim only');
+    // The thief is not identified: it gets nothing, and its own message is refused.
+    thief.send({ message: 'x', type: 'user', name: 'thief', id: 17, projectId: 2424, to_id: 18 });
+    assert.match((await thief.next({ type: 'system' })).message, /identif/i);
+    assert.ok(!thief.events.some((e) => e.type === 'usermsg'), 'the thief got no private message');
+    victim.close(); thief.close(); sender.close();
+  });
+
   test('/xmlsocket tunnel: raw stream in binary frames, one whole message per frame back', async () => {
     const t = new Tunnel(`ws://${sb.host}:${sb.port}/xmlsocket`);
     await t.ready;

@@ -536,6 +536,53 @@ test_identify_nick_taken(void **state)
 	fx_only(f, b, SB_C_IDENTIFIED);
 }
 
+/*
+ * A seed-003 id names one session, as a nick does: a second session that
+ * registers an id in use is refused, and PRIVMSG_ALIAS still reaches the
+ * first holder.  Before issue 16 the thief took the id and its messages.
+ */
+static void
+test_identify_id_taken(void **state)
+{
+	struct fx *f = *state;
+	struct peer *a = fx_user_alias(f, "alice", "7");
+	struct peer *b = fx_user_alias(f, "bob", "");
+	struct peer *t = fx_peer(f, "websocket");
+	struct peer *c = fx_peer(f, "websocket");
+
+	assert_int_equal(SEND(f, t, SB_H_IDENTIFY, "thief", "", "7"), 0);
+	assert_error(f, t, "id_taken", "This id is already in use by another "
+	    "session.");
+	fx_none(f, a);
+	fx_none(f, b);
+	assert_string_equal(t->nick, "");
+	fx_clear(f);
+	assert_int_equal(SEND(f, b, SB_H_PRIVMSG_ALIAS, "7", "for alice", ""),
+	    0);
+	assert_chat(fx_only(f, a, SB_C_MSG), "private", "bob", "alice", "",
+	    "for alice", "");
+	fx_none(f, t);
+	fx_clear(f);
+	/* Another id, or none, is fine; once alice is gone, 7 is free. */
+	assert_int_equal(SEND(f, t, SB_H_IDENTIFY, "thief", "", "8"), 0);
+	fx_get(f, t, SB_C_IDENTIFIED, 0);
+	fx_clear(f);
+	hub_peer_drop(&f->h, a);
+	fx_reap(f);
+	fx_clear(f);
+	assert_int_equal(SEND(f, c, SB_H_IDENTIFY, "carol", "", "7"), 0);
+	fx_get(f, c, SB_C_IDENTIFIED, 0);
+	fx_clear(f);
+
+	/* A resume may not take an id in use either. */
+	t = fx_peer(f, "websocket");
+	assert_int_equal(SEND(f, t, SB_H_RESUME, "mallory", "", "8"), 0);
+	assert_error(f, t, "nick_lost", "The server restarted and your id "
+	    "was taken; identify again.");
+	assert_string_equal(t->nick, "");
+	assert_null(hub_find_nick(&f->h, "mallory"));
+}
+
 static void
 test_identify_nick_invalid(void **state)
 {
@@ -1587,6 +1634,7 @@ main(void)
 		T(test_client_types_refused),
 		T(test_identify),
 		T(test_identify_nick_taken),
+		T(test_identify_id_taken),
 		T(test_identify_nick_invalid),
 		T(test_not_identified),
 		T(test_privmsg),
