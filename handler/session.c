@@ -472,6 +472,11 @@ session_client_bytes(struct conn *c)
 			    c->in.len);
 			if (r == HTTP_NEED_MORE)
 				return;
+			if (r > 0 && http_check_host(&req) < 0) {
+				serve_error(c, 400, "Missing, repeated or invalid "
+				    "Host header");
+				return;
+			}
 			if (r < 0) {
 				serve_error(c, -r, r == HTTP_TOO_LARGE ?
 				    "Request header fields too large" :
