@@ -366,23 +366,47 @@ room_create(struct hub *h, const char *name, int permanent)
 }
 
 /*
- * Create the rooms named in the config (space or comma separated).
- * Returns 0 or -EINVAL when a name breaks the rules.
+ * Check the permanent rooms of `cfg` (space or comma separated) against
+ * the room name rules, touching nothing.  The start and every reload
+ * (load_config in server.c) call it, so a reload refuses exactly what a
+ * start refuses.  Returns 0, or -EINVAL with `err` naming the first bad
+ * name and why.
+ */
+int
+hub_rooms_check(const struct sb_config *cfg, char *err, size_t errsz)
+{
+	char list[sizeof(cfg->rooms)], *s = list, *t;
+	const char *why;
+
+	assert(cfg != NULL && err != NULL);
+	strlcpy(list, cfg->rooms, sizeof(list));
+	while ((t = strsep(&s, " ,\t")) != NULL)
+		if (*t != '\0' && room_name_check(t, &why) < 0) {
+			snprintf(err, errsz, "rooms: \"%s\" is not a valid "
+			    "room name: %s", t, why);
+			return -EINVAL;
+		}
+	return 0;
+}
+
+/*
+ * Create the rooms named in the config (space or comma separated), or
+ * mark them permanent.  Returns 0, or -EINVAL when a name breaks the
+ * rules (then nothing is changed), or -ENOMEM.
  */
 int
 hub_rooms_configure(struct hub *h)
 {
-	char list[sizeof(h->cfg.rooms)], *s = list, *t;
-	const char *why;
+	char list[sizeof(h->cfg.rooms)], *s = list, *t, err[160];
 
+	if (hub_rooms_check(&h->cfg, err, sizeof(err)) < 0)
+		return -EINVAL;
 	strlcpy(list, h->cfg.rooms, sizeof(list));
 	while ((t = strsep(&s, " ,\t")) != NULL) {
 		struct room *r;
 
 		if (*t == '\0')
 			continue;
-		if (room_name_check(t, &why) < 0)
-			return -EINVAL;
 		if ((r = hub_find_room(h, t)) != NULL)
 			r->permanent = 1;
 		else if (room_create(h, t, 1) == NULL)
