@@ -1102,7 +1102,8 @@ on_join(struct hub *h, struct peer *p, const struct sb_msg *m)
 	size_t len = 0;
 	int quiet;
 
-	if (!need_identified(h, p))
+	/* A JOIN tells every member: it costs others, it is metered. */
+	if (!need_identified(h, p) || !flood_ok(h, p))
 		return 0;
 	if (room_name_check(m->field[0], &why) < 0)
 		return send_error(h, p, "room_invalid", why);
@@ -1159,7 +1160,8 @@ on_part(struct hub *h, struct peer *p, const struct sb_msg *m)
 	struct room *r;
 	char name[SB_ROOM_MAX + 1];
 
-	if (!need_identified(h, p))
+	/* As JOIN: a PART tells every member. */
+	if (!need_identified(h, p) || !flood_ok(h, p))
 		return 0;
 	if ((r = hub_find_room(h, m->field[0])) == NULL ||
 	    (mb = peer_membership(p, r)) == NULL)
