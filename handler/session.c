@@ -577,8 +577,14 @@ session_hub_message(struct conn *c, const struct sb_msg *m)
 		c->ended = 1;	/* never resumed, whatever comes next */
 	if (!c->dialect_set) {
 		if (m->type == SB_C_CLOSE) {
-			/* Refused before it said anything (server full). */
-			if (c->mode == MODE_XMLSOCKET) {
+			/*
+			 * Refused before it said anything (server full).  An
+			 * XMLSocket client, direct or through the /xmlsocket
+			 * tunnel, reads the <close> element first.
+			 */
+			if (c->mode == MODE_XMLSOCKET ||
+			    (c->mode == MODE_WEBSOCKET &&
+			    c->ws_kind == WSK_TUNNEL)) {
 				dialect_init(&c->dialect, DIALECT_TEXT);
 				c->dialect_set = 1;
 			} else {

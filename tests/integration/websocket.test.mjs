@@ -191,3 +191,24 @@ describe('Origin allow-list', () => {
     assert.equal((await httpGet(sb, '/chat', { headers: hdr('http://good.example') })).status, 101);
   });
 });
+
+describe('a full server', () => {
+  let sb;
+  before(async () => { sb = await startSwitchboard({ config: { max_clients: 1 } }); });
+  after(async () => { await sb.stop(); });
+
+  test('/xmlsocket tunnel: server_full sends the <close> element, then the WebSocket close', async () => {
+    // Issue 16, "Also": the tunnel got only the WebSocket close, while a
+    // direct XMLSocket client reads <close code="server_full" ... />.
+    const holder = await xmlLogin(sb, 'holder');
+    const t = new Tunnel(`ws://${sb.host}:${sb.port}/xmlsocket`);
+    const closed = new Promise((resolve) => t.ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    await t.ready;
+    const { code } = await closed;
+    assert.equal(code, 1013);
+    assert.equal(t.frames.length, 1, JSON.stringify(t.frames));
+    assert.equal(t.frames[0].binary, true);
+    assert.equal(t.frames[0].text, '<close code="server_full" reason="Server is full" />\0');
+    holder.close();
+  });
+});
