@@ -215,6 +215,50 @@ http_parse_request(struct http_request *req, const char *buf, size_t len)
 	return r;
 }
 
+/*
+ * A Host value: uri-host [ ":" port ] (RFC 3986): reg-name characters
+ * (unreserved, pct-encoded, sub-delims), or an IP literal in brackets.
+ * Checked by character, which is enough to keep a Host that cannot name
+ * a host (blanks, '/', '@', quotes, brackets elsewhere) out.
+ */
+static int
+host_value_ok(const char *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)v[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || (c != '\0' &&
+		    strchr("-._~%!$&'()*+,;=:", c) != NULL) || (c == '[' && i == 0) ||
+		    (c == ']' && v[0] == '[')))
+			return 0;
+	}
+	return 1;
+}
+
+int
+http_check_host(const struct http_request *req)
+{
+	const struct http_header *host = NULL;
+	size_t i;
+
+	assert(req != NULL);
+	for (i = 0; i < req->nheaders; i++) {
+		const struct http_header *h = &req->headers[i];
+
+		if (h->name_len != 4 || strncasecmp(h->name, "Host", 4) != 0)
+			continue;
+		if (host != NULL)
+			return HTTP_BAD;
+		host = h;
+	}
+	if (host == NULL)
+		return req->minor >= 1 ? HTTP_BAD : 0;
+	return host_value_ok(host->value, host->value_len) ? 0 : HTTP_BAD;
+}
+
 const struct http_header *
 http_header_find(const struct http_request *req, const char *name)
 {

@@ -48,6 +48,13 @@ enum {
  */
 int	http_parse_request(struct http_request *, const char *, size_t);
 
+/*
+ * RFC 9112 section 3.2 on a parsed head: 0 when its Host is acceptable,
+ * else HTTP_BAD.  HTTP/1.1 needs exactly one Host; no request may have
+ * two; a Host value must be a uri-host with an optional port.
+ */
+int	http_check_host(const struct http_request *);
+
 /* The first header named `name` (case-insensitive), or NULL. */
 const struct http_header *http_header_find(const struct http_request *,
 	    const char *);

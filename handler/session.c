@@ -472,6 +472,11 @@ session_client_bytes(struct conn *c)
 			    c->in.len);
 			if (r == HTTP_NEED_MORE)
 				return;
+			if (r > 0 && http_check_host(&req) < 0) {
+				serve_error(c, 400, "Missing, repeated or invalid "
+				    "Host header");
+				return;
+			}
 			if (r < 0) {
 				serve_error(c, -r, r == HTTP_TOO_LARGE ?
 				    "Request header fields too large" :
@@ -572,8 +577,14 @@ session_hub_message(struct conn *c, const struct sb_msg *m)
 		c->ended = 1;	/* never resumed, whatever comes next */
 	if (!c->dialect_set) {
 		if (m->type == SB_C_CLOSE) {
-			/* Refused before it said anything (server full). */
-			if (c->mode == MODE_XMLSOCKET) {
+			/*
+			 * Refused before it said anything (server full).  An
+			 * XMLSocket client, direct or through the /xmlsocket
+			 * tunnel, reads the <close> element first.
+			 */
+			if (c->mode == MODE_XMLSOCKET ||
+			    (c->mode == MODE_WEBSOCKET &&
+			    c->ws_kind == WSK_TUNNEL)) {
 				dialect_init(&c->dialect, DIALECT_TEXT);
 				c->dialect_set = 1;
 			} else {

@@ -87,6 +87,18 @@ ws_close_code_valid(unsigned int code)
 }
 
 /*
+ * May this server send the code?  What a peer may send, and 1012-1014,
+ * registered with IANA after RFC 6455 (1013 Try Again Later is the
+ * server_full close).  A peer sending them is still refused, as RFC 6455
+ * and the Autobahn suite ask.
+ */
+static int
+ws_close_code_sendable(unsigned int code)
+{
+	return ws_close_code_valid(code) || (code >= 1012 && code <= 1014);
+}
+
+/*
  * A new frame header has been decoded into c->frame: check it against
  * the connection's state and start the frame.  Returns 0 or -1 (failed).
  */
@@ -328,7 +340,7 @@ ws_conn_close(struct ws_conn *c, const struct ws_sink *sink, int code,
 
 	assert(c != NULL);
 	assert(sink != NULL && sink->write != NULL);
-	assert(ws_close_code_valid((unsigned int)code));
+	assert(ws_close_code_sendable((unsigned int)code));
 
 	if (reason != NULL) {
 		n = strnlen(reason, WS_CLOSE_REASON_MAX + 1);

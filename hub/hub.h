@@ -175,6 +175,7 @@ void		 hub_announce(struct hub *, const char *);
 void		 hub_config_changed(struct hub *);
 void		 hub_hold_release(struct hub *);
 unsigned	 hub_ban_enforce(struct hub *, const struct ban *);
+int		 hub_rooms_check(const struct sb_config *, char *, size_t);
 int		 hub_rooms_configure(struct hub *);
 
 /* server.c */

@@ -311,6 +311,24 @@ hub_find_nick(struct hub *h, const char *nick)
 	return RB_FIND(peer_nicks, &h->nicks, &k);
 }
 
+/*
+ * The identified session registered with seed-003 id `alias`, or NULL.
+ * Like a nick, an id names one session: PRIVMSG_ALIAS goes to its holder,
+ * so a second session may not register an id in use (issue 16, hole 2).
+ */
+static struct peer *
+hub_find_alias(struct hub *h, uint64_t alias)
+{
+	struct peer *p;
+
+	if (alias == 0)
+		return NULL;
+	RB_FOREACH(p, peer_nicks, &h->nicks)
+		if (p->alias == alias)
+			return p;
+	return NULL;
+}
+
 struct room *
 hub_find_room(struct hub *h, const char *name)
 {
@@ -348,23 +366,47 @@ room_create(struct hub *h, const char *name, int permanent)
 }
 
 /*
- * Create the rooms named in the config (space or comma separated).
- * Returns 0 or -EINVAL when a name breaks the rules.
+ * Check the permanent rooms of `cfg` (space or comma separated) against
+ * the room name rules, touching nothing.  The start and every reload
+ * (load_config in server.c) call it, so a reload refuses exactly what a
+ * start refuses.  Returns 0, or -EINVAL with `err` naming the first bad
+ * name and why.
+ */
+int
+hub_rooms_check(const struct sb_config *cfg, char *err, size_t errsz)
+{
+	char list[sizeof(cfg->rooms)], *s = list, *t;
+	const char *why;
+
+	assert(cfg != NULL && err != NULL);
+	strlcpy(list, cfg->rooms, sizeof(list));
+	while ((t = strsep(&s, " ,\t")) != NULL)
+		if (*t != '\0' && room_name_check(t, &why) < 0) {
+			snprintf(err, errsz, "rooms: \"%s\" is not a valid "
+			    "room name: %s", t, why);
+			return -EINVAL;
+		}
+	return 0;
+}
+
+/*
+ * Create the rooms named in the config (space or comma separated), or
+ * mark them permanent.  Returns 0, or -EINVAL when a name breaks the
+ * rules (then nothing is changed), or -ENOMEM.
  */
 int
 hub_rooms_configure(struct hub *h)
 {
-	char list[sizeof(h->cfg.rooms)], *s = list, *t;
-	const char *why;
+	char list[sizeof(h->cfg.rooms)], *s = list, *t, err[160];
 
+	if (hub_rooms_check(&h->cfg, err, sizeof(err)) < 0)
+		return -EINVAL;
 	strlcpy(list, h->cfg.rooms, sizeof(list));
 	while ((t = strsep(&s, " ,\t")) != NULL) {
 		struct room *r;
 
 		if (*t == '\0')
 			continue;
-		if (room_name_check(t, &why) < 0)
-			return -EINVAL;
 		if ((r = hub_find_room(h, t)) != NULL)
 			r->permanent = 1;
 		else if (room_create(h, t, 1) == NULL)
@@ -724,6 +766,13 @@ on_resume(struct hub *h, struct peer *p, const struct sb_msg *m)
 			return send_error(h, p, "nick_lost", "The server restarted "
 			    "and your nick was taken; identify again.");
 		}
+		if (hub_find_alias(h, (uint64_t)alias) != NULL) {
+			hub_log_peer(SB_EV_LOGIN_FAILED, p, &(struct sb_log_fields){
+			    .nick = m->field[0], .reason = "id lost in restart" },
+			    "resume refused: id %lld is taken", alias);
+			return send_error(h, p, "nick_lost", "The server restarted "
+			    "and your id was taken; identify again.");
+		}
 		nick_take(h, p, m->field[0]);
 		p->alias = (uint64_t)alias;
 	}
@@ -868,6 +917,9 @@ on_identify(struct hub *h, struct peer *p, const struct sb_msg *m)
 	if (hub_find_nick(h, nick) != NULL)
 		return login_failed(h, p, nick, "nick_taken",
 		    "Nick is already in use.", "nick in use");
+	if (hub_find_alias(h, (uint64_t)alias) != NULL)
+		return login_failed(h, p, nick, "id_taken", "This id is "
+		    "already in use by another session.", "id in use");
 	p->alias = (uint64_t)alias;
 	if (id != 0) {
 		snprintf(idbuf, sizeof(idbuf), "%lu", id);
@@ -934,10 +986,7 @@ on_privmsg_alias(struct hub *h, struct peer *p, const struct sb_msg *m)
 	if (sb_field_num(m, 0, 1, INT64_MAX, &id) < 0)
 		return send_error(h, p, "bad_id", "to_id must be a positive "
 		    "number.");
-	RB_FOREACH(to, peer_nicks, &h->nicks)
-		if (to->alias == (uint64_t)id && !to->dead)
-			break;
-	if (to == NULL)
+	if ((to = hub_find_alias(h, (uint64_t)id)) == NULL || to->dead)
 		return send_error(h, p, "no_such_nick", "User is already left.");
 	if (!flood_ok(h, p))
 		return 0;
@@ -1053,7 +1102,8 @@ on_join(struct hub *h, struct peer *p, const struct sb_msg *m)
 	size_t len = 0;
 	int quiet;
 
-	if (!need_identified(h, p))
+	/* A JOIN tells every member: it costs others, it is metered. */
+	if (!need_identified(h, p) || !flood_ok(h, p))
 		return 0;
 	if (room_name_check(m->field[0], &why) < 0)
 		return send_error(h, p, "room_invalid", why);
@@ -1110,7 +1160,8 @@ on_part(struct hub *h, struct peer *p, const struct sb_msg *m)
 	struct room *r;
 	char name[SB_ROOM_MAX + 1];
 
-	if (!need_identified(h, p))
+	/* As JOIN: a PART tells every member. */
+	if (!need_identified(h, p) || !flood_ok(h, p))
 		return 0;
 	if ((r = hub_find_room(h, m->field[0])) == NULL ||
 	    (mb = peer_membership(p, r)) == NULL)

@@ -386,6 +386,11 @@ load_config(struct ctx *c, struct sb_config *cfg, char *err, size_t errsz)
 		sb_log(LOG_ERR, "config: %s", err);
 		return -1;
 	}
+	/* What the hub itself refuses at start, a reload refuses too. */
+	if (hub_rooms_check(cfg, err, errsz) < 0) {
+		sb_log(LOG_ERR, "config: %s", err);
+		return -1;
+	}
 	return 0;
 }
 
@@ -502,7 +507,8 @@ hub_reload(struct hub *h, char *err, size_t errsz)
 			open_history(&c->hub);
 		resolve_ids(&c->hub);
 		if (hub_rooms_configure(&c->hub) < 0)
-			sb_log(LOG_WARNING, "config: bad room name in rooms");
+			sb_log(LOG_WARNING, "config: out of memory creating "
+			    "the rooms");
 		hub_config_changed(&c->hub);
 		sb_log_event(SB_EV_RELOAD, NULL, "config reloaded from %s",
 		    c->config_path);
@@ -635,8 +641,7 @@ hubd_run(const char *config_path, int config_required, const char *sockpath,
 		return 2;
 	}
 	if (hub_rooms_configure(&c.hub) < 0) {
-		sb_log(LOG_ERR, "config: a name in rooms breaks the room name "
-		    "rules");
+		sb_log(LOG_ERR, "config: out of memory creating the rooms");
 		hub_free(&c.hub);
 		return 2;
 	}

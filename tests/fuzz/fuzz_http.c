@@ -10,6 +10,8 @@
  * answers the same); the handshake answers 101/400/403/426 with one
  * complete response.
  */
+#include <strings.h>
+
 #include "fuzz.h"
 #include "http.h"
 #include "ws.h"
@@ -25,7 +27,7 @@ check_span(const char *buf, size_t head, const char *p, size_t len)
 static void
 check_request(const struct http_request *req, const char *buf, size_t head)
 {
-	size_t i, j;
+	size_t i, j, nhost = 0;
 
 	check_span(buf, head, req->method, req->method_len);
 	check_span(buf, head, req->target, req->target_len);
@@ -53,7 +55,14 @@ check_request(const struct http_request *req, const char *buf, size_t head)
 			    h->value[h->value_len - 1] != '\t');
 		FUZZ_CHECK(http_header_find(req, "Host") == NULL ||
 		    http_header_find(req, "host") != NULL);
+		if (h->name_len == 4 && strncasecmp(h->name, "host", 4) == 0)
+			nhost++;
 	}
+	/* RFC 9112 3.2: one Host at most, exactly one in HTTP/1.1. */
+	if (http_check_host(req) == 0)
+		FUZZ_CHECK(nhost == 1 || (nhost == 0 && req->minor == 0));
+	else
+		FUZZ_CHECK(http_check_host(req) == HTTP_BAD);
 }
 
 static void

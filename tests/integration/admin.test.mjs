@@ -12,7 +12,7 @@ import { appendFileSync, chmodSync, mkdtempSync, readFileSync, rmSync, statSync,
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startSwitchboard } from './lib/harness.mjs';
+import { startSwitchboard, HUB } from './lib/harness.mjs';
 import { xmlLogin } from './lib/clients.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -214,6 +214,38 @@ describe('switchboardctl against a running hub', () => {
     assert.equal(JSON.parse((await ctl([...S(), '--json', 'status'])).stdout).max, 7);
     assert.deepEqual(JSON.parse((await ctl([...S(), '--json', 'reload'])).stdout), { reloaded: true });
     writeFileSync(sb.configPath, originalConfig);
+    assert.equal((await ctl([...S(), 'reload'])).code, 0);
+  });
+
+  test('reload refuses an invalid permanent room name, as the start does, and keeps the old config', async () => {
+    // Issue 16, hole 11: the reload said "reloaded", exited 0 and dropped
+    // the name, while the same file stopped the hub at start.
+    const bad = 'r'.repeat(40);
+    const broken = originalConfig + `rooms = lobby music fresh ${bad}\nmax_clients = 7\n`;
+    writeFileSync(sb.configPath, broken);
+    try {
+      const r = await ctl([...S(), 'reload']);
+      assert.equal(r.code, 1, r.stdout);
+      assert.match(r.stderr, /reload failed, the old config stays/);
+      assert.match(r.stderr, new RegExp(`"${bad}" is not a valid room name: Room name is longer than 32 bytes`));
+      await sb.waitForEvent({ EVENT: 'reload', MESSAGE: /not a valid room name.*keeping the old config/ });
+      const s = JSON.parse((await ctl([...S(), '--json', 'status'])).stdout);
+      assert.equal(s.max, 4096, 'the old config stays');
+      const rooms = JSON.parse((await ctl([...S(), '--json', 'rooms'])).stdout).rooms.map((x) => x.name);
+      assert.ok(!rooms.includes('fresh'), 'no room of the refused config was made');
+
+      // The same file stops a hub at start.
+      const dir = mkdtempSync(path.join(tmpdir(), 'sb-rooms-'));
+      const conf = path.join(dir, 'switchboard.conf');
+      writeFileSync(conf, broken.replace(/^state_dir = .*$/m, `state_dir = ${dir}`));
+      const start = spawnSync(HUB, ['-s', path.join(dir, 'hub.sock'), '-C', path.join(dir, 'control.sock'), '-c', conf],
+        { timeout: 10000, env: { ...process.env, SWITCHBOARD_LOG_STDERR: '1' }, encoding: 'utf8' });
+      rmSync(dir, { recursive: true, force: true });
+      assert.equal(start.status, 2, start.stderr);
+      assert.match(start.stderr, /not a valid room name/);
+    } finally {
+      writeFileSync(sb.configPath, originalConfig);
+    }
     assert.equal((await ctl([...S(), 'reload'])).code, 0);
   });
 

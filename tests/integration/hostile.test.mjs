@@ -311,6 +311,26 @@ describe('header floods', () => {
     assert.equal((await exchange('GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n')).status, 400);
     assert.equal((await exchange('GET / HTTP/1.1\r\nHost: x\0y\r\n\r\n')).status, 400);
   });
+
+  test('RFC 9112 Host rules: HTTP/1.1 without Host, or with two, or a bad one: 400', async () => {
+    // Issue 16, hole 10: these got 200.
+    for (const target of ['/server-status', '/chat']) {
+      let r = await exchange(`GET ${target} HTTP/1.1\r\n\r\n`);
+      assert.equal(r.status, 400, `no Host on ${target}`);
+      assert.match(r.body, /Host/);
+      r = await exchange(`GET ${target} HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n`);
+      assert.equal(r.status, 400, `two Hosts on ${target}`);
+      r = await exchange(`GET ${target} HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n`);
+      assert.equal(r.status, 400, `two Hosts, other case, on ${target}`);
+      r = await exchange(`GET ${target} HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n`);
+      assert.equal(r.status, 400, `two Hosts in HTTP/1.0 on ${target}`);
+      r = await exchange(`GET ${target} HTTP/1.1\r\nHost: evil/../x\r\n\r\n`);
+      assert.equal(r.status, 400, `a Host that names no host on ${target}`);
+    }
+    // HTTP/1.0 without Host, and HTTP/1.1 with one, are still served.
+    assert.equal((await exchange('GET /server-status HTTP/1.0\r\n\r\n')).status, 200);
+    assert.equal((await exchange('GET /server-status HTTP/1.1\r\nHost: 127.0.0.1:80\r\n\r\n')).status, 200);
+  });
 });
 
 // ---- WebSocket frames --------------------------------------------------------

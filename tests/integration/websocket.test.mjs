@@ -136,6 +136,29 @@ describe('WebSocket endpoints', () => {
     seven.close(); five.close(); x.close();
   });
 
+  test('seed 003: an id in use is refused, its private messages stay with its holder', async () => {
+    // Issue 16, hole 2: a second `system` with a victim's id took over its
+    // to_id messages.
+    const victim = new JsonClient(`ws://${sb.host}:${sb.port}/chat`);
+    const thief = new JsonClient(`ws://${sb.host}:${sb.port}/chat`);
+    const sender = new JsonClient(`ws://${sb.host}:${sb.port}/chat`);
+    await Promise.all([victim.ready, thief.ready, sender.ready]);
+    victim.send({ type: 'system', id: 17, projectId: 2424, name: 'victim' });
+    await victim.next({ type: 'system', message: 'Initial message received' });
+    thief.send({ type: 'system', id: 17, projectId: 2424, name: 'thief' });
+    const refused = await thief.next({ type: 'system' });
+    assert.match(refused.message, /id is already in use/);
+    sender.send({ type: 'system', id: 18, projectId: 2424, name: 'sender' });
+    await sender.next({ type: 'system', message: 'Initial message received' });
+    sender.send({ message: 'for victim only', type: 'user', name: 'sender', id: 18, projectId: 2424, to_id: 17 });
+    assert.equal((await victim.next({ type: 'usermsg' })).message, 'for victim only');
+    // The thief is not identified: it gets nothing, and its own message is refused.
+    thief.send({ message: 'x', type: 'user', name: 'thief', id: 17, projectId: 2424, to_id: 18 });
+    assert.match((await thief.next({ type: 'system' })).message, /identif/i);
+    assert.ok(!thief.events.some((e) => e.type === 'usermsg'), 'the thief got no private message');
+    victim.close(); thief.close(); sender.close();
+  });
+
   test('/xmlsocket tunnel: raw stream in binary frames, one whole message per frame back', async () => {
     const t = new Tunnel(`ws://${sb.host}:${sb.port}/xmlsocket`);
     await t.ready;
@@ -245,5 +268,26 @@ describe('ws_chat_paths', () => {
     rmSync(dir, { recursive: true, force: true });
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /switchboard\.conf:2: ws_chat_paths: more than 8 paths/);
+  });
+});
+
+describe('a full server', () => {
+  let sb;
+  before(async () => { sb = await startSwitchboard({ config: { max_clients: 1 } }); });
+  after(async () => { await sb.stop(); });
+
+  test('/xmlsocket tunnel: server_full sends the <close> element, then the WebSocket close', async () => {
+    // Issue 16, "Also": the tunnel got only the WebSocket close, while a
+    // direct XMLSocket client reads <close code="server_full" ... />.
+    const holder = await xmlLogin(sb, 'holder');
+    const t = new Tunnel(`ws://${sb.host}:${sb.port}/xmlsocket`);
+    const closed = new Promise((resolve) => t.ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    await t.ready;
+    const { code } = await closed;
+    assert.equal(code, 1013);
+    assert.equal(t.frames.length, 1, JSON.stringify(t.frames));
+    assert.equal(t.frames[0].binary, true);
+    assert.equal(t.frames[0].text, '<close code="server_full" reason="Server is full" />\0');
+    holder.close();
   });
 });

@@ -350,6 +350,50 @@ test_target_too_long(void **state)
 	assert_int_equal(parse(&req, s, off + 1), HTTP_URI_TOO_LONG);
 }
 
+/*
+ * RFC 9112 section 3.2: HTTP/1.1 without Host, any request with two, or a
+ * Host that cannot name a host, is a 400.  Before issue 16 (hole 10)
+ * nothing checked it and these were served.
+ */
+static void
+test_host(void **state)
+{
+	static const struct {
+		const char	*head;
+		int		 ok;
+	} t[] = {
+		{ "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n", 1 },
+		{ "GET / HTTP/1.1\r\nhOST: example.com:8080\r\n\r\n", 1 },
+		{ "GET / HTTP/1.1\r\nHost: 127.0.0.1:80\r\n\r\n", 1 },
+		{ "GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", 1 },
+		{ "GET / HTTP/1.1\r\nHost: xn--bcher-kva.example\r\n\r\n", 1 },
+		{ "GET / HTTP/1.1\r\nHost:\r\n\r\n", 1 },	/* empty: allowed */
+		{ "GET / HTTP/1.0\r\n\r\n", 1 },
+		{ "GET / HTTP/1.0\r\nHost: a\r\n\r\n", 1 },
+		{ "GET / HTTP/1.1\r\n\r\n", 0 },
+		{ "GET / HTTP/1.1\r\nX-Host: a\r\nHosts: a\r\n\r\n", 0 },
+		{ "GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", 0 },
+		{ "GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n", 0 },
+		{ "GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", 0 },
+		{ "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 0 },
+		{ "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 0 },
+		{ "GET / HTTP/1.1\r\nHost: user@a\r\n\r\n", 0 },
+		{ "GET / HTTP/1.1\r\nHost: \"a\"\r\n\r\n", 0 },
+		{ "GET / HTTP/1.1\r\nHost: a]\r\n\r\n", 0 },
+		{ "GET / HTTP/1.1\r\nHost: a\xc3\xa9\r\n\r\n", 0 },
+	};
+	struct http_request req;
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		assert_int_equal(parse_str(&req, t[i].head),
+		    (int)strlen(t[i].head));
+		if (http_check_host(&req) != (t[i].ok ? 0 : HTTP_BAD))
+			fail_msg("head %zu: Host check should %s", i,
+			    t[i].ok ? "pass" : "fail");
+	}
+}
+
 static void
 test_header_find(void **state)
 {
@@ -436,6 +480,7 @@ main(void)
 		cmocka_unit_test(test_too_many_headers),
 		cmocka_unit_test(test_head_too_large),
 		cmocka_unit_test(test_target_too_long),
+		cmocka_unit_test(test_host),
 		cmocka_unit_test(test_header_find),
 		cmocka_unit_test(test_token_list),
 		cmocka_unit_test(test_token_list_parsed),

@@ -536,6 +536,53 @@ test_identify_nick_taken(void **state)
 	fx_only(f, b, SB_C_IDENTIFIED);
 }
 
+/*
+ * A seed-003 id names one session, as a nick does: a second session that
+ * registers an id in use is refused, and PRIVMSG_ALIAS still reaches the
+ * first holder.  Before issue 16 the thief took the id and its messages.
+ */
+static void
+test_identify_id_taken(void **state)
+{
+	struct fx *f = *state;
+	struct peer *a = fx_user_alias(f, "alice", "7");
+	struct peer *b = fx_user_alias(f, "bob", "");
+	struct peer *t = fx_peer(f, "websocket");
+	struct peer *c = fx_peer(f, "websocket");
+
+	assert_int_equal(SEND(f, t, SB_H_IDENTIFY, "thief", "", "7"), 0);
+	assert_error(f, t, "id_taken", "This id is already in use by another "
+	    "session.");
+	fx_none(f, a);
+	fx_none(f, b);
+	assert_string_equal(t->nick, "");
+	fx_clear(f);
+	assert_int_equal(SEND(f, b, SB_H_PRIVMSG_ALIAS, "7", "for alice", ""),
+	    0);
+	assert_chat(fx_only(f, a, SB_C_MSG), "private", "bob", "alice", "",
+	    "for alice", "");
+	fx_none(f, t);
+	fx_clear(f);
+	/* Another id, or none, is fine; once alice is gone, 7 is free. */
+	assert_int_equal(SEND(f, t, SB_H_IDENTIFY, "thief", "", "8"), 0);
+	fx_get(f, t, SB_C_IDENTIFIED, 0);
+	fx_clear(f);
+	hub_peer_drop(&f->h, a);
+	fx_reap(f);
+	fx_clear(f);
+	assert_int_equal(SEND(f, c, SB_H_IDENTIFY, "carol", "", "7"), 0);
+	fx_get(f, c, SB_C_IDENTIFIED, 0);
+	fx_clear(f);
+
+	/* A resume may not take an id in use either. */
+	t = fx_peer(f, "websocket");
+	assert_int_equal(SEND(f, t, SB_H_RESUME, "mallory", "", "8"), 0);
+	assert_error(f, t, "nick_lost", "The server restarted and your id "
+	    "was taken; identify again.");
+	assert_string_equal(t->nick, "");
+	assert_null(hub_find_nick(&f->h, "mallory"));
+}
+
 static void
 test_identify_nick_invalid(void **state)
 {
@@ -1065,6 +1112,7 @@ test_room_limits(void **state)
 	fx_clear(f);
 
 	cfg.max_rooms = 1000;
+	cfg.flood_burst = 1000;		/* JOIN is metered */
 	fx_config(f, &cfg);
 	b = fx_user(f, "bob");
 	for (i = 0; i < HUB_ROOMS_PER_PEER; i++) {
@@ -1356,6 +1404,18 @@ flood_try(struct fx *f, struct peer *a, struct peer *b)
 	return got;
 }
 
+/* Start again with the defaults and this flood control. */
+static void
+fx_flood_config(struct fx *f, struct sb_config *cfg, unsigned burst,
+    unsigned rate, unsigned kick)
+{
+	config_defaults(cfg);
+	cfg->flood_burst = burst;
+	cfg->flood_rate = rate;
+	cfg->flood_kick = kick;
+	fx_config(f, cfg);
+}
+
 static void
 test_flood(void **state)
 {
@@ -1364,11 +1424,7 @@ test_flood(void **state)
 	struct peer *a, *b;
 	int i;
 
-	config_defaults(&cfg);
-	cfg.flood_burst = 3;
-	cfg.flood_rate = 10;		/* one a second */
-	cfg.flood_kick = 4;
-	fx_config(f, &cfg);
+	fx_flood_config(f, &cfg, 3, 10, 4);	/* one a second */
 	a = fx_user(f, "alice");
 	b = fx_user(f, "bob");
 
@@ -1414,14 +1470,11 @@ test_flood_refusals_in_a_row(void **state)
 	struct peer *a, *b;
 	int i, round;
 
-	config_defaults(&cfg);
-	cfg.flood_burst = 2;
-	cfg.flood_rate = 10;
-	cfg.flood_kick = 3;
-	fx_config(f, &cfg);
+	fx_flood_config(f, &cfg, 2, 10, 3);
 	a = fx_user(f, "alice");
 	b = fx_user(f, "bob");
 	fx_join(f, a, "games");
+	f->now += 3600ULL * 1000000;	/* the JOIN's token back */
 
 	for (i = 0; i < 2; i++)
 		assert_int_equal(flood_try(f, a, b), 1);
@@ -1444,11 +1497,66 @@ test_flood_refusals_in_a_row(void **state)
 	fx_config(f, &cfg);
 	a = fx_user(f, "alice");
 	fx_join(f, a, "games");
+	f->now += 3600ULL * 1000000;
 	assert_int_equal(SEND(f, a, SB_H_NICK, "alice2"), 0);
 	assert_int_equal(SEND(f, a, SB_H_ACTION, "games", "x"), 0);
 	fx_clear(f);
 	assert_int_equal(SEND(f, a, SB_H_ROOMMSG, "games", "x"), 0);
 	assert_error(f, a, "flood", NULL);
+}
+
+/*
+ * JOIN and PART tell every member of the room: they are metered like
+ * messages.  Before issue 16 (hole 7) a client toggling JOIN/PART sent
+ * notices to every member without ever hitting the limit.
+ */
+static void
+test_flood_join_part(void **state)
+{
+	struct fx *f = *state;
+	struct sb_config cfg;
+	struct peer *a, *b;
+	int i;
+
+	fx_flood_config(f, &cfg, 4, 10, 3);
+	a = fx_user(f, "alice");
+	b = fx_user(f, "bob");
+	fx_join(f, b, "games");
+
+	/* The burst: two JOIN/PART pairs reach bob. */
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(SEND(f, a, SB_H_JOIN, "games"), 0);
+		assert_int_equal(SEND(f, a, SB_H_PART, "games"), 0);
+	}
+	assert_int_equal(fx_count(f, b, SB_C_JOINED), 2);
+	assert_int_equal(fx_count(f, b, SB_C_PARTED), 2);
+	assert_int_equal(fx_count(f, a, SB_C_ERROR), 0);
+	fx_clear(f);
+	/* Then a JOIN is refused and nobody is told. */
+	assert_int_equal(SEND(f, a, SB_H_JOIN, "games"), 0);
+	assert_error(f, a, "flood", "You are sending too fast; message "
+	    "dropped");
+	fx_none(f, b);
+	assert_int_equal(hub_find_room(&f->h, "games")->nmembers, 1);
+	fx_clear(f);
+	/* A second later, one more; the PART right after it is refused. */
+	f->now += 1100000;
+	assert_int_equal(SEND(f, a, SB_H_JOIN, "games"), 0);
+	assert_int_equal(fx_count(f, b, SB_C_JOINED), 1);
+	fx_clear(f);
+	assert_int_equal(SEND(f, a, SB_H_PART, "games"), 0);
+	assert_error(f, a, "flood", NULL);
+	fx_none(f, b);
+	assert_int_equal(hub_find_room(&f->h, "games")->nmembers, 2);
+	fx_clear(f);
+	/* Refusals in a row end the session, as for messages. */
+	assert_int_equal(SEND(f, a, SB_H_PART, "games"), 0);
+	assert_error(f, a, "flood", NULL);
+	fx_clear(f);
+	assert_int_equal(SEND(f, a, SB_H_PART, "games"), 0);
+	assert_true(a->dead);
+	assert_field(fx_only(f, a, SB_C_CLOSE), 0, "flood");
+	fx_none(f, b);
 }
 
 static void
@@ -1587,6 +1695,7 @@ main(void)
 		T(test_client_types_refused),
 		T(test_identify),
 		T(test_identify_nick_taken),
+		T(test_identify_id_taken),
 		T(test_identify_nick_invalid),
 		T(test_not_identified),
 		T(test_privmsg),
@@ -1610,6 +1719,7 @@ main(void)
 		T(test_peer_gone),
 		T(test_flood),
 		T(test_flood_refusals_in_a_row),
+		T(test_flood_join_part),
 		T(test_max_clients),
 		T(test_epoch_and_sequence),
 		T(test_resume_and_hold),
