@@ -45,14 +45,14 @@ static const struct sb_spec specs[SB_TYPE_COUNT] = {
 	[SB_H_ACTION]		= { "H_ACTION", 2, 2, { N > R ? N : R, T } },
 	[SB_H_PING]		= { "H_PING", 1, 1, { 64 } },
 	[SB_H_QUIT]		= { "H_QUIT", 1, 1, { W } },
-	[SB_H_RESUME]		= { "H_RESUME", 3, 3, { N, L / 2, NUM } },
+	[SB_H_RESUME]		= { "H_RESUME", 3, 4, { N, L / 2, NUM, NUM } },
 
 	[SB_C_CONFIG]		= { "C_CONFIG", 0, SB_FIELDS_MAX,
 	    { 1056, 1056, 1056, 1056, 1056, 1056, 1056, 1056, 1056, 1056,
 	      1056, 1056, 1056, 1056, 1056, 1056 } },	/* "key=" + value */
 	[SB_C_WELCOME]		= { "C_WELCOME", 2, 2, { NUM, NUM } },
 	[SB_C_STATUS]		= { "C_STATUS", 4, 4, { NUM, NUM, NUM, NUM } },
-	[SB_C_IDENTIFIED]	= { "C_IDENTIFIED", 3, 3, { N, N, NUM } },
+	[SB_C_IDENTIFIED]	= { "C_IDENTIFIED", 3, 4, { N, N, NUM, NUM } },
 	[SB_C_LOGIN]		= { "C_LOGIN", 2, 2, { N, N } },
 	[SB_C_QUIT]		= { "C_QUIT", 2, 2, { N, W } },
 	[SB_C_MSG]		= { "C_MSG", 7, 7, { 16, N, N, R, T, NUM, 64 } },

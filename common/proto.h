@@ -55,13 +55,15 @@ enum sb_type {
 	SB_H_ACTION,		/* target (nick or room, may be ""), text */
 	SB_H_PING,		/* token */
 	SB_H_QUIT,		/* reason: the client is leaving */
-	SB_H_RESUME,		/* nick, rooms, alias: re-register after hub restart */
+	SB_H_RESUME,		/* nick, rooms, alias, member id ("": guest):
+				 * re-register after a hub restart */
 
 	/* hub -> handler */
 	SB_C_CONFIG,		/* key=value ...: settings for this handler */
 	SB_C_WELCOME,		/* session, epoch: reply to HELLO/RESUME */
 	SB_C_STATUS,		/* clients, max, created, now */
-	SB_C_IDENTIFIED,	/* nick, name, id: you are identified */
+	SB_C_IDENTIFIED,	/* nick, name, id, member id ("": guest):
+				 * you are identified */
 	SB_C_LOGIN,		/* nick, name: someone identified */
 	SB_C_QUIT,		/* nick, reason: someone left */
 	SB_C_MSG,		/* kind, from, to, room, text, time, extra */

@@ -331,7 +331,7 @@ conn_hub_reconnect(struct conn *c)
 	char ver[8], rooms[HANDLER_ROOMS_MAX * (SB_ROOM_MAX + 1) + 1];
 	struct buf q, backlog = c->hubq;
 	struct sb_packet *p = &handler_store.hub_tx;
-	const char *f[3];
+	const char *f[4];
 	unsigned i;
 
 	if (conn_hub_connect(c, 1) < 0)
@@ -357,7 +357,8 @@ conn_hub_reconnect(struct conn *c)
 		f[0] = c->nick;
 		f[1] = rooms;
 		f[2] = c->alias;
-		if (sb_msg_encode(p, SB_H_RESUME, 0, 0, 0, f, 3) == 0)
+		f[3] = c->member;
+		if (sb_msg_encode(p, SB_H_RESUME, 0, 0, 0, f, 4) == 0)
 			conn_hub_send(c, p);
 	}
 	/* The backlog follows, in the order the client sent it. */

@@ -108,6 +108,7 @@ struct conn {
 	const char	*transport;	/* as sent in H_HELLO */
 	char		 nick[SB_NICK_MAX + 1];	/* "" until identified */
 	char		 alias[24];	/* seed-003 id, "" if none */
+	char		 member[24];	/* member id, "" for a guest */
 	char		 rooms[HANDLER_ROOMS_MAX][SB_ROOM_MAX + 1];
 	unsigned	 nrooms;
 	int		 reconnecting;	/* the hub went away; trying again */

@@ -234,6 +234,8 @@ track_session(struct conn *c, const struct sb_msg *m)
 	switch (m->type) {
 	case SB_C_IDENTIFIED:
 		strlcpy(c->nick, m->field[0], sizeof(c->nick));
+		strlcpy(c->member, m->nfields > 3 ? m->field[3] : "",
+		    sizeof(c->member));
 		break;
 	case SB_C_NICKCHANGE:
 		if (strcmp(m->field[0], c->nick) == 0)
@@ -520,6 +522,7 @@ static const struct {
 	{ "flood",		4002 },
 	{ "slow_reader",	4003 },
 	{ "ended",		4004 },
+	{ "login_disabled",	4005 },
 	{ "protocol_error",	WS_CLOSE_POLICY },
 };
 

@@ -425,6 +425,20 @@ members_load(const char *path, struct members **out, char *err, size_t errsz)
 	return 0;
 }
 
+/*
+ * A store with no members, for a members file that does not exist yet
+ * (switchboardctl member add creates it).  NULL when out of memory.
+ */
+struct members *
+members_empty(void)
+{
+	struct members *ms;
+
+	if ((ms = calloc(1, sizeof(*ms))) != NULL)
+		pick_dummy(ms);
+	return ms;
+}
+
 /* Free a store; takes NULL; returns NULL. */
 struct members *
 members_free(struct members *ms)

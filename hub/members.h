@@ -62,6 +62,7 @@ struct members {
 int		 members_path(char *, size_t, const char *, const char *);
 int		 members_load(const char *, struct members **, char *, size_t);
 struct members	*members_free(struct members *);
+struct members	*members_empty(void);
 const struct member *members_find(const struct members *, const char *);
 const struct member *members_find_id(const struct members *, unsigned long);
 enum member_result members_check(const struct members *, const char *,

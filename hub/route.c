@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <bsd/stdlib.h>
 #include <bsd/string.h>
 
 #include "hub.h"
@@ -635,7 +636,8 @@ identify_as(struct hub *h, struct peer *p, const char *nick, const char *id)
 
 	nick_take(h, p, nick);
 	snprintf(sess, sizeof(sess), "%llu", (unsigned long long)p->session);
-	hub_send(h, p, SB_C_IDENTIFIED, p->nick, p->name, id ? id : sess, NULL);
+	hub_send(h, p, SB_C_IDENTIFIED, p->nick, p->name, id ? id : sess,
+	    id ? id : "", NULL);
 	presence_tell(h, p, 0, SB_C_LOGIN, p->nick, p->name);
 	hub_log_peer(SB_EV_LOGIN, p, NULL, "%s identified", p->nick);
 	return 0;
@@ -726,6 +728,51 @@ hub_hold_release(struct hub *h)
 }
 
 /*
+ * A resume is checked against the member store as it is now, as an
+ * IDENTIFY is: `member` is the member id the session was identified as
+ * ("" for a guest).  A member who was disabled meanwhile is closed; a
+ * session whose member login no longer holds (the member is gone, or has
+ * another id), and a guest on a nick that now belongs to a member (or on
+ * a server that now takes members only), get nick_lost and must identify
+ * again.  Returns 1 when the resume was refused (the client is told).
+ */
+static int
+resume_refused(struct hub *h, struct peer *p, const char *nick,
+    const char *member)
+{
+	const struct member *mem;
+	const char *why = NULL;
+
+	if (h->cfg.auth == AUTH_GUEST)
+		return 0;
+	mem = h->members != NULL ? members_find(h->members, nick) : NULL;
+	if (member[0] != '\0') {
+		if (mem == NULL || strtonum(member, 1, MEMBERS_ID_MAX, NULL) !=
+		    (long long)mem->id)
+			why = "member login no longer valid";
+		else if (!mem->active) {
+			hub_log_peer(SB_EV_LOGIN_FAILED, p,
+			    &(struct sb_log_fields){ .nick = nick,
+			    .reason = "member disabled" }, "resume refused: "
+			    "member %s is disabled", nick);
+			hub_peer_kill(h, p, "login_disabled", "This member is "
+			    "disabled.");
+			return 1;
+		}
+	} else if (mem != NULL)
+		why = "nick now belongs to a member";
+	else if (h->cfg.auth == AUTH_MEMBERS)
+		why = "guests may no longer log in";
+	if (why == NULL)
+		return 0;
+	hub_log_peer(SB_EV_LOGIN_FAILED, p, &(struct sb_log_fields){
+	    .nick = nick, .reason = why }, "resume refused: %s", why);
+	send_error(h, p, "nick_lost", "The server restarted and you must "
+	    "identify again.");
+	return 1;
+}
+
+/*
  * A handler whose hub went away re-registers its session with the new
  * hub: the nick and the rooms it was in.  Nobody is told (the others
  * never saw it leave); a nick taken in the meantime, or a room that can
@@ -758,6 +805,9 @@ on_resume(struct hub *h, struct peer *p, const struct sb_msg *m)
 			hub_peer_kill(h, p, "banned", text);
 			return 0;
 		}
+		if (resume_refused(h, p, m->field[0], m->nfields > 3 ?
+		    m->field[3] : ""))
+			return 0;
 		if (nick_check(m->field[0], &why) < 0 ||
 		    hub_find_nick(h, m->field[0]) != NULL) {
 			hub_log_peer(SB_EV_LOGIN_FAILED, p, &(struct sb_log_fields){

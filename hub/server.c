@@ -405,14 +405,17 @@ on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void *arg)
 
 /*
  * (Re)load the member store when the config asks for members.  A file
- * that does not load leaves the old store in place; the error names the
- * line.  Returns 0 or -1.
+ * that does not exist is a store with no members (switchboardctl member
+ * add creates it).  A file that does not load (permissions, a bad line)
+ * leaves the old store in place; the error names the file and the line.
+ * Returns 0 or -1.
  */
 static int
 load_members(struct hub *h, char *err, size_t errsz)
 {
 	char path[512], why[256];
 	struct members *m;
+	int r;
 
 	if (h->cfg.auth == AUTH_GUEST) {
 		h->members = members_free(h->members);
@@ -423,9 +426,16 @@ load_members(struct hub *h, char *err, size_t errsz)
 		snprintf(err, errsz, "members_file: path too long");
 		return -1;
 	}
-	if (members_load(path, &m, why, sizeof(why)) < 0) {
+	if ((r = members_load(path, &m, why, sizeof(why))) == -ENOENT) {
+		sb_log(LOG_NOTICE, "%s does not exist: no members yet", path);
+		m = members_empty();
+	} else if (r < 0) {
 		snprintf(err, errsz, "members: %s", why);
 		sb_log(LOG_ERR, "%s", err);
+		return -1;
+	}
+	if (m == NULL) {
+		snprintf(err, errsz, "members: out of memory");
 		return -1;
 	}
 	members_free(h->members);
@@ -631,10 +641,17 @@ hubd_run(const char *config_path, int config_required, const char *sockpath,
 		c.hub.epoch = arc4random();
 	while (c.hub.epoch == 0);
 	resolve_ids(&c.hub);
-	if (load_members(&c.hub, err, sizeof(err)) < 0 &&
-	    cfg.auth == AUTH_MEMBERS)
-		sb_log(LOG_WARNING, "no member can log in until the member "
-		    "store loads (switchboardctl reload)");
+	/*
+	 * Fail closed: a hub that ran without its member store would let
+	 * any guest take a member's nick, and refuse the member.
+	 */
+	if (load_members(&c.hub, err, sizeof(err)) < 0) {
+		sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){
+		    .reason = err }, "the member store does not load, not "
+		    "starting without it: %s", err);
+		hub_free(&c.hub);
+		return 2;
+	}
 	open_history(&c.hub);
 	if (load_bans(&c.hub) < 0) {
 		hub_free(&c.hub);

@@ -315,7 +315,7 @@
 
   /* Close codes after which the server does not want us back
    * (docs/protocol.md): kicked, banned, session ended. */
-  var FINAL = { 4000: 'kicked', 4001: 'banned', 4004: 'ended' };
+  var FINAL = { 4000: 'kicked', 4001: 'banned', 4004: 'ended', 4005: 'disabled' };
 
   function dropped(ws, e) {
     if (ws && ws !== st.ws) return;
@@ -326,7 +326,8 @@
     if (e && FINAL.hasOwnProperty(e.code)) {
       var why = FINAL[e.code];
       notice((why === 'kicked' ? 'You were kicked' : why === 'banned' ?
-        'You are banned' : 'The server ended your session') +
+        'You are banned' : why === 'disabled' ? 'Your membership is disabled' :
+        'The server ended your session') +
         (e.reason ? ': ' + e.reason : '') + '. Not reconnecting.').dataset.event = why;
       st.want = '';
       clearTimeout(st.retryTimer);

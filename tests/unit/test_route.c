@@ -1639,6 +1639,71 @@ test_epoch_and_sequence(void **state)
  * without telling anyone; routed messages are held until the resumes
  * stop, then delivered in order.
  */
+/* Load a member store from `text` into the hub (auth = both). */
+static void
+fx_members(struct fx *f, const char *text)
+{
+	char path[] = "/tmp/sb-route-members-XXXXXX", err[256];
+	struct sb_config cfg;
+	int fd;
+
+	config_defaults(&cfg);
+	cfg.auth = AUTH_BOTH;
+	fx_config(f, &cfg);
+	assert_true((fd = mkstemp(path)) >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	assert_int_equal(members_load(path, &f->h.members, err, sizeof(err)),
+	    0);
+	unlink(path);
+}
+
+/*
+ * A resume is checked against the member store as an IDENTIFY is: a
+ * member disabled meanwhile is closed, a guest on a nick that became a
+ * member's gets nick_lost, a member login that no longer holds too.
+ */
+static void
+test_resume_members(void **state)
+{
+	struct fx *f = *state;
+	struct peer *p;
+	const struct sb_msg *m;
+
+	fx_members(f, "1:enobrev:$y$j9T$abc$def:1\n2:gone:$y$j9T$abc$def:0\n");
+	/* The member itself, with its id: back in. */
+	p = fx_peer(f, "xmlsocket");
+	assert_int_equal(SEND(f, p, SB_H_RESUME, "enobrev", "", "", "1"), 0);
+	assert_string_equal(p->nick, "enobrev");
+	fx_none(f, p);
+	/* A member disabled while the hub was down: closed. */
+	p = fx_peer(f, "xmlsocket");
+	assert_int_equal(SEND(f, p, SB_H_RESUME, "gone", "", "", "2"), 0);
+	m = fx_only(f, p, SB_C_CLOSE);
+	assert_field(m, 0, "login_disabled");
+	assert_true(p->dead);
+	assert_null(hub_find_nick(&f->h, "gone"));
+	fx_clear(f);
+	/* A guest on a nick that is now a member's: nick_lost. */
+	fx_reap(f);
+	p = fx_peer(f, "websocket");
+	assert_int_equal(SEND(f, p, SB_H_RESUME, "Gone", "", ""), 0);
+	assert_error(f, p, "nick_lost", "The server restarted and you must "
+	    "identify again.");
+	assert_string_equal(p->nick, "");
+	fx_clear(f);
+	/* A member login whose id no longer matches: nick_lost. */
+	p = fx_peer(f, "websocket");
+	assert_int_equal(SEND(f, p, SB_H_RESUME, "enobrev2", "", "", "1"), 0);
+	assert_error(f, p, "nick_lost", NULL);
+	assert_null(hub_find_nick(&f->h, "enobrev2"));
+	fx_clear(f);
+	/* A guest on a free guest nick is fine. */
+	p = fx_peer(f, "websocket");
+	assert_int_equal(SEND(f, p, SB_H_RESUME, "visitor", "", ""), 0);
+	assert_string_equal(p->nick, "visitor");
+}
+
 static void
 test_resume_and_hold(void **state)
 {
@@ -1723,6 +1788,7 @@ main(void)
 		T(test_max_clients),
 		T(test_epoch_and_sequence),
 		T(test_resume_and_hold),
+		T(test_resume_members),
 	};
 #undef T
 
