@@ -7,24 +7,16 @@
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync, existsSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startSwitchboard, HUB } from './lib/harness.mjs';
 import { XmlSocket, xmlLogin, JsonClient, jsonLogin } from './lib/clients.mjs';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const CTL = path.join(root, 'build', 'switchboardctl');
+import { ctl as runCtl } from './lib/ctl.mjs';
 
 function ctl(sb, args) {
-  return new Promise((resolve, reject) => {
-    execFile(CTL, ['-S', sb.controlSocket, ...args], { timeout: 20000 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') { reject(err); return; }
-      resolve({ code: err ? err.code : 0, stdout, stderr });
-    });
-  });
+  return runCtl(['-S', sb.controlSocket, ...args]);
 }
 
 function bansOnDisk(sb) {

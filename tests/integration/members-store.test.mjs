@@ -7,27 +7,13 @@
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startSwitchboard, HUB } from './lib/harness.mjs';
 import { XmlSocket, xmlLogin } from './lib/clients.mjs';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const CTL = path.join(root, 'build', 'switchboardctl');
-
-function ctl(args, input = '') {
-  return new Promise((resolve, reject) => {
-    const p = execFile(CTL, args, { timeout: 10000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`switchboardctl ${args.join(' ')}: ${err.message} ${stderr}`));
-      else resolve(stdout);
-    });
-    p.stdin.on('error', () => {});
-    p.stdin.end(input);
-  });
-}
+import { ctlOk as ctl } from './lib/ctl.mjs';
 
 // Start a hub on a state directory holding `members` (text, mode); resolve
 // with its exit code and stderr (it is expected to refuse to start).
@@ -73,7 +59,7 @@ describe('a resume after a hub restart meets the member store as it is now', () 
   before(async () => {
     sb = await startSwitchboard({ config: { auth: 'both', members_file: 'members' } });
     members = path.join(sb.dir, 'members');
-    await ctl(['-f', members, 'member', 'add', 'enobrev'], 'mypassword\n');
+    await ctl(['-f', members, 'member', 'add', 'enobrev'], { input: 'mypassword\n' });
     await ctl(['-S', sb.controlSocket, 'reload']);
   });
   after(async () => { await sb.stop(); });
@@ -88,7 +74,7 @@ describe('a resume after a hub restart meets the member store as it is now', () 
     // While the hub runs, the store changes on disk (no reload): the
     // member is disabled, and the guest's nick becomes a member's.
     await ctl(['-f', members, 'member', 'disable', 'enobrev']);
-    await ctl(['-f', members, 'member', 'add', 'visitor'], 'secret\n');
+    await ctl(['-f', members, 'member', 'add', 'visitor'], { input: 'secret\n' });
     await sb.restartHub('SIGKILL');
 
     assert.equal(await member.next(/^<close /), '<close code="login_disabled" reason="This member is disabled." />');

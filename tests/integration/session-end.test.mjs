@@ -8,24 +8,10 @@
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFileSync, existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startSwitchboard } from './lib/harness.mjs';
-import { XmlSocket, xmlLogin, JsonClient, jsonLogin } from './lib/clients.mjs';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const CTL = path.join(root, 'build', 'switchboardctl');
-
-function ctl(args) {
-  return new Promise((resolve, reject) => {
-    execFile(CTL, args, { timeout: 20000 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') { reject(err); return; }
-      resolve({ code: err ? err.code : 0, stdout, stderr });
-    });
-  });
-}
+import { XmlSocket, xmlLogin, jsonLogin } from './lib/clients.mjs';
+import { ctl } from './lib/ctl.mjs';
 
 // The handlers systemd-socket-activate (our child) has running now.
 function handlerPids(saPid) {
