@@ -15,6 +15,7 @@ SBINDIR		?= $(PREFIX)/sbin
 LIBEXECDIR	?= $(PREFIX)/libexec
 DATADIR		?= $(PREFIX)/share
 MANDIR		?= $(DATADIR)/man
+DOCDIR		?= $(DATADIR)/doc/switchboard
 SYSCONFDIR	?= /etc
 DESTDIR		?=
 
@@ -247,6 +248,17 @@ install: all $(BUILT_UNITS)
 	for m in $(MAN_PAGES); do s=$${m##*.}; \
 		install -d $(DESTDIR)$(MANDIR)/man$$s && \
 		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
+	@# The licenses: Switchboard's, and the notices of what is linked
+	@# statically into the handler (docs/deployment.md).
+	install -d $(DESTDIR)$(DOCDIR)
+	install -m 0644 LICENSE $(DESTDIR)$(DOCDIR)/LICENSE
+	if [ "$(HANDLER_LIBC)" = musl ]; then \
+		install -m 0644 /usr/share/doc/musl/copyright \
+		    $(DESTDIR)$(DOCDIR)/copyright.musl && \
+		for c in $(MUSL)/src/*/debian/copyright; do \
+			l=$${c%/debian/copyright}; \
+			install -m 0644 $$c $(DESTDIR)$(DOCDIR)/copyright.$${l##*/} \
+			    || exit 1; done; fi
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
 		echo "systemd-sysusers $(SYSUSERSDIR)/switchboard.conf"; \
 		systemd-sysusers $(SYSUSERSDIR)/switchboard.conf; \
@@ -269,6 +281,8 @@ uninstall:
 	    $(DESTDIR)$(CATALOGDIR)/switchboard.catalog
 	for m in $(sort $(wildcard docs/man/*.[1-8])); do \
 		rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; done
+	rm -f $(DESTDIR)$(DOCDIR)/LICENSE $(DESTDIR)$(DOCDIR)/copyright.*
+	rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 	@# The config stays if it was edited; users and /var/lib/switchboard stay.
 	if cmp -s units/switchboard.conf $(DESTDIR)$(CONFDIR)/switchboard.conf; \
 		then rm -f $(DESTDIR)$(CONFDIR)/switchboard.conf; fi

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: ISC
+// make install carries the licenses: Switchboard's, and the notices of
+// every library linked statically into the handler (their licenses ask a
+// binary distribution to reproduce them); make uninstall takes them away.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+test('make install puts LICENSE and the static libraries\' notices in the doc directory', () => {
+  const dest = mkdtempSync(path.join(tmpdir(), 'sb-install-'));
+  try {
+    const make = (target) => execFileSync('make', ['-C', root, '--no-print-directory', '-s', target,
+      `DESTDIR=${dest}`, 'PREFIX=/usr'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    make('install');
+    const doc = path.join(dest, 'usr/share/doc/switchboard');
+    assert.deepEqual(readdirSync(doc).sort(), ['LICENSE', 'copyright.expat', 'copyright.jansson',
+      'copyright.libbsd', 'copyright.libmd', 'copyright.musl']);
+    assert.match(readFileSync(path.join(doc, 'LICENSE'), 'utf8'), /^ISC License/);
+    assert.match(readFileSync(path.join(doc, 'copyright.expat'), 'utf8'), /MIT/);
+    make('uninstall');
+    assert.equal(existsSync(doc), false, 'uninstall removes the doc directory');
+  } finally {
+    rmSync(dest, { recursive: true, force: true });
+  }
+});
