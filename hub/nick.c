@@ -266,11 +266,13 @@ skeleton_of(const UChar *s, int32_t n, char *dst, size_t dstsz)
 
 /*
  * Check a name against the rules and, when `id` is not NULL, work out
- * its comparison key and skeletons.  Returns 0, or -EINVAL with *why set
- * to a static sentence naming the rule.
+ * its comparison key, and its skeletons too when `skel` is set (a look-up
+ * by key, hub_find_nick, needs no skeleton).  Returns 0, or -EINVAL with
+ * *why set to a static sentence naming the rule.
  */
 static int
-name_check(const char *name, int room, struct nick_id *id, const char **why)
+name_check(const char *name, int room, struct nick_id *id, int skel,
+    const char **why)
 {
 	const unsigned char *s = (const unsigned char *)name;
 	UChar u[U16_NAME_MAX + 1], key16[2 * U16_NAME_MAX + 1];
@@ -340,33 +342,34 @@ name_check(const char *name, int room, struct nick_id *id, const char **why)
 	}
 	if (id == NULL)
 		return 0;
-	if (to_utf8(id->key, sizeof(id->key), key16, kn) < 0 ||
-	    skeleton_of(u, un, id->skel[0], sizeof(id->skel[0])) < 0 ||
-	    skeleton_of(key16, kn, id->skel[1], sizeof(id->skel[1])) < 0) {
+	if (to_utf8(id->key, sizeof(id->key), key16, kn) < 0 || (skel &&
+	    skeleton_of(u, un, id->skel[0], sizeof(id->skel[0])) < 0) ||
+	    (skel && skeleton_of(key16, kn, id->skel[1],
+	    sizeof(id->skel[1])) < 0)) {
 		*why = whys[W_KEY][room];
 		return -EINVAL;
 	}
-	id->nskel = strcmp(id->skel[0], id->skel[1]) == 0 ? 1 : 2;
+	id->nskel = !skel ? 0 : strcmp(id->skel[0], id->skel[1]) == 0 ? 1 : 2;
 	return 0;
 }
 
 int
 nick_check(const char *nick, const char **why)
 {
-	return name_check(nick, 0, NULL, why);
+	return name_check(nick, 0, NULL, 0, why);
 }
 
 int
 nick_identify(const char *nick, struct nick_id *id, const char **why)
 {
 	assert(id != NULL);
-	return name_check(nick, 0, id, why);
+	return name_check(nick, 0, id, 1, why);
 }
 
 int
 room_name_check(const char *room, const char **why)
 {
-	return name_check(room, 1, NULL, why);
+	return name_check(room, 1, NULL, 0, why);
 }
 
 /*
@@ -384,7 +387,7 @@ nick_fold(char *dst, size_t dstsz, const char *src)
 
 	assert(dst != NULL && dstsz > 0 && src != NULL);
 	dst[0] = '\0';
-	if (name_check(src, 0, &id, &why) < 0)
+	if (name_check(src, 0, &id, 0, &why) < 0)
 		return -EINVAL;
 	if (strlcpy(dst, id.key, dstsz) >= dstsz) {
 		dst[0] = '\0';
