@@ -49,8 +49,11 @@ WWW		= $(sort $(wildcard handler/www/*))
 # make HANDLER_LIBC=glibc links the glibc objects instead, as before.
 HANDLER_LIBC	?= musl
 HANDLER_LIBS	= -static -lexpat -ljansson -lbsd -lmd
-HUB_LIBS	= $(shell pkg-config --libs libsystemd libbsd 2>/dev/null || echo -lsystemd -lbsd) -lcrypt -lmd -ljansson
-UNIT_LIBS	= -lcmocka -lsystemd -lexpat -ljansson -lbsd -lmd -lcrypt
+# ICU (the nick rules, hub/nick.c) is for the hub and switchboardctl only,
+# never for the handler: it is large, and the hub lives long.
+ICU_LIBS	= $(shell pkg-config --libs icu-uc icu-i18n 2>/dev/null || echo -licui18n -licuuc -licudata)
+HUB_LIBS	= $(shell pkg-config --libs libsystemd libbsd 2>/dev/null || echo -lsystemd -lbsd) -lcrypt -lmd -ljansson $(ICU_LIBS)
+UNIT_LIBS	= -lcmocka -lsystemd -lexpat -ljansson -lbsd -lmd -lcrypt $(ICU_LIBS)
 
 obj		= $(patsubst %.c,$(B)/obj/%.o,$(1))
 aobj		= $(patsubst %.c,$(B)/asan/%.o,$(1))
@@ -151,6 +154,7 @@ asan: $(B)/asan/switchboard-hub $(B)/asan/switchboard-handler
 
 DEB_BUILD	= gcc make pkg-config libsystemd-dev libbsd-dev libmd-dev \
 		  libexpat1-dev libjansson-dev libcrypt-dev libcmocka-dev \
+		  libicu-dev \
 		  systemd musl-tools dpkg-dev autoconf automake libtool \
 		  linux-libc-dev debian-archive-keyring
 DEB_TEST	= chromium haxe python3 iproute2 util-linux procps \

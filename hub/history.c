@@ -71,7 +71,7 @@ hroom_cmp(struct hroom *a, struct hroom *b)
 #endif
 RB_GENERATE_STATIC(hrooms, hroom, entry, hroom_cmp)
 
-/* The same fold as nick_fold(): ASCII letters to lower case. */
+/* The same fold as room_fold() (hub/nick.c): ASCII letters to lower case. */
 static void
 history_fold(char *dst, size_t dstsz, const char *src)
 {

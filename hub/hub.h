@@ -35,6 +35,33 @@
 struct hub;
 struct room;
 
+/*
+ * Bytes of a nick's comparison key (RFC 8266: lower case can grow a name
+ * by half, U+0130 to i + U+0307) and of a UTS #39 skeleton (a Hangul
+ * syllable becomes three jamo: 7 times the bytes).  nick.c refuses a
+ * name whose key or skeleton would not fit.
+ */
+#define NICK_KEY_MAX		(2 * SB_NICK_MAX)
+#define NICK_SKEL_MAX		(8 * SB_NICK_MAX)
+
+/* What two nicks are compared by (nick_identify). */
+struct nick_id {
+	char	 key[NICK_KEY_MAX + 1];		/* same key: same nick */
+	char	 skel[2][NICK_SKEL_MAX + 1];	/* of the nick, of its key */
+	int	 nskel;				/* 1 when the two are equal */
+};
+
+/*
+ * One skeleton of an identified session's nick, in the hub's skeleton
+ * index: a nick is refused when one of its skeletons is in the index
+ * under another session (route.c, nick_confusable).
+ */
+struct peer_skel {
+	RB_ENTRY(peer_skel)	 entry;
+	struct peer		*peer;
+	char			 skel[NICK_SKEL_MAX + 1];
+};
+
 struct pkt {
 	TAILQ_ENTRY(pkt) entry;
 	size_t		 len;
@@ -74,7 +101,9 @@ struct peer {
 	char			 kill_reason[SB_REASON_MAX + 1]; /* for the quit notice */
 	char			 remote[SB_REMOTE_MAX + 1];
 	char			 nick[SB_NICK_MAX + 1];	/* "" until identified */
-	char			 key[SB_NICK_MAX + 1];	/* folded nick */
+	char			 key[NICK_KEY_MAX + 1];	/* nick_fold()ed nick */
+	struct peer_skel	 skels[2];	/* in hub->skels when named */
+	int			 nskels;	/* how many of skels are */
 	uint64_t		 alias;		/* seed-003 id, 0 = none */
 	char			 name[SB_NICK_MAX + 1];	/* member name */
 	struct membership_list	 rooms;
@@ -91,6 +120,7 @@ struct peer {
 };
 RB_HEAD(peer_nicks, peer);
 RB_HEAD(peer_sessions, peer);
+RB_HEAD(peer_skels, peer_skel);
 
 struct room {
 	char			 name[SB_ROOM_MAX + 1];
@@ -136,6 +166,7 @@ struct hub {
 	uid_t			 handler_uid;	/* (uid_t)-1 if unknown */
 	gid_t			 handler_gid;	/* (gid_t)-1 if unknown */
 	struct peer_nicks	 nicks;
+	struct peer_skels	 skels;		/* skeletons of the nicks */
 	struct peer_sessions	 sessions;
 	struct rooms		 rooms;
 	TAILQ_HEAD(, peer)	 reaplist;
@@ -155,6 +186,7 @@ struct hub {
 /* route.c: the trees are walked with RB_FOREACH by other hub files too */
 RB_PROTOTYPE(peer_nicks, peer, by_nick, peer_nick_cmp)
 RB_PROTOTYPE(peer_sessions, peer, by_session, peer_session_cmp)
+RB_PROTOTYPE(peer_skels, peer_skel, entry, peer_skel_cmp)
 RB_PROTOTYPE(rooms, room, entry, room_cmp)
 
 void		 hub_init(struct hub *, const struct sb_config *,
@@ -188,8 +220,10 @@ int		 control_listen(struct hub *, struct sd_event *, int);
 
 /* nick.c */
 int		 nick_check(const char *, const char **);
+int		 nick_identify(const char *, struct nick_id *, const char **);
 int		 room_name_check(const char *, const char **);
-void		 nick_fold(char *, size_t, const char *);
+int		 nick_fold(char *, size_t, const char *);
+void		 room_fold(char *, size_t, const char *);
 
 /* journal.c */
 void		 hub_log_open(int);

@@ -28,6 +28,7 @@
 #include "members.h"
 
 _Static_assert(MEMBERS_NICK_MAX == SB_NICK_MAX, "nick limits differ");
+_Static_assert(MEMBERS_KEY_MAX == NICK_KEY_MAX, "key limits differ");
 _Static_assert(MEMBERS_PASS_MAX == SB_PASS_MAX, "password limits differ");
 _Static_assert(MEMBERS_PASS_MAX < CRYPT_MAX_PASSPHRASE_SIZE,
     "crypt cannot take the longest password");
@@ -62,7 +63,7 @@ members_path(char *buf, size_t size, const char *state_dir, const char *file)
 	return 0;
 }
 
-/* The same fold as nick_fold(), for a nick of at most SB_NICK_MAX bytes. */
+/* The same fold as nick_fold(): "" for what is not a valid nick. */
 static void
 members_fold(char *dst, size_t dstsz, const char *src)
 {
@@ -250,6 +251,75 @@ read_all(int fd, const char *path, char **out, size_t *outlen, char *err,
 	return 0;
 }
 
+/* qsort/bsearch order of skeletons. */
+static int
+member_skel_cmp(const void *a, const void *b)
+{
+	const struct member_skel *x = a, *y = b;
+
+	return strcmp(x->skel, y->skel);
+}
+
+/*
+ * Index the skeletons of the members' nicks (ms->by_key sorted), and
+ * refuse two members whose nicks look alike: a guest could not take one
+ * while the other is online, nor should a member.  Returns 0, or -EINVAL
+ * or -ENOMEM with a message in err.
+ */
+static int
+skels_index(const char *path, struct members *ms, char *err, size_t errsz)
+{
+	struct nick_id *id;
+	const char *why;
+	size_t i;
+	int k;
+
+	if ((ms->skels = reallocarray(NULL, ms->count * 2,
+	    sizeof(*ms->skels))) == NULL || (id = malloc(sizeof(*id))) == NULL) {
+		snprintf(err, errsz, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	for (i = 0; i < ms->count; i++) {
+		if (nick_identify(ms->by_key[i].nick, id, &why) < 0) {
+			/* parse_line checked it; only ICU failing gets here */
+			snprintf(err, errsz, "%s: line %u: %s", path,
+			    ms->by_key[i].line, why);
+			free(id);
+			return -EINVAL;
+		}
+		for (k = 0; k < id->nskel; k++) {
+			if ((ms->skels[ms->nskels].skel = strdup(id->skel[k])) ==
+			    NULL) {
+				snprintf(err, errsz, "%s: out of memory", path);
+				free(id);
+				return -ENOMEM;
+			}
+			ms->skels[ms->nskels++].i = i;
+		}
+	}
+	free(id);
+	qsort(ms->skels, ms->nskels, sizeof(*ms->skels), member_skel_cmp);
+	for (i = 1; i < ms->nskels; i++) {
+		const struct member *a = &ms->by_key[ms->skels[i - 1].i];
+		const struct member *b = &ms->by_key[ms->skels[i].i];
+
+		if (a == b || strcmp(ms->skels[i - 1].skel,
+		    ms->skels[i].skel) != 0)
+			continue;
+		if (a->line > b->line) {
+			const struct member *t = a;
+
+			a = b;
+			b = t;
+		}
+		snprintf(err, errsz, "%s: line %u: nick \"%s\" looks like "
+		    "\"%s\" on line %u (UTS #39 confusables)", path, b->line,
+		    b->nick, a->nick, a->line);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /*
  * Parse the text of a members file into `ms` (zeroed by the caller).
  * Every error names the file and the line.  Returns 0 or -EINVAL/-ENOMEM.
@@ -352,7 +422,7 @@ parse_all(const char *path, const char *buf, size_t len, struct members *ms,
 		}
 	}
 	free(by_id);
-	return 0;
+	return skels_index(path, ms, err, errsz);
 }
 
 /*
@@ -439,21 +509,36 @@ members_empty(void)
 	return ms;
 }
 
+/* Free what a store holds, not the store. */
+static void
+members_clear(struct members *ms)
+{
+	size_t i;
+
+	if (ms->by_key != NULL) {
+		explicit_bzero(ms->by_key, ms->count * sizeof(*ms->by_key));
+		free(ms->by_key);
+		ms->by_key = NULL;
+	}
+	for (i = 0; i < ms->nskels; i++)
+		free(ms->skels[i].skel);
+	free(ms->skels);
+	ms->skels = NULL;
+	ms->count = ms->nskels = 0;
+}
+
 /* Free a store; takes NULL; returns NULL. */
 struct members *
 members_free(struct members *ms)
 {
 	if (ms == NULL)
 		return NULL;
-	if (ms->by_key != NULL) {
-		explicit_bzero(ms->by_key, ms->count * sizeof(*ms->by_key));
-		free(ms->by_key);
-	}
+	members_clear(ms);
 	free(ms);
 	return NULL;
 }
 
-/* The member with this nick (case-insensitive ASCII fold), or NULL. */
+/* The member with this nick (the same nick_fold key), or NULL. */
 const struct member *
 members_find(const struct members *ms, const char *nick)
 {
@@ -465,6 +550,41 @@ members_find(const struct members *ms, const char *nick)
 	members_fold(k.key, sizeof(k.key), nick);
 	return bsearch(&k, ms->by_key, ms->count, sizeof(*ms->by_key),
 	    member_key_cmp);
+}
+
+/*
+ * The member whose nick looks like the nick `id` describes (a skeleton
+ * in common) without being it (another key), or NULL.  Two binary
+ * searches, not a walk over the store.
+ */
+const struct member *
+members_confusable(const struct members *ms, const struct nick_id *id)
+{
+	struct member_skel k;
+	const struct member_skel *s;
+	const struct member *m;
+	size_t lo, hi, mid;
+	int i;
+
+	assert(ms != NULL && id != NULL);
+	for (i = 0; i < id->nskel; i++) {
+		/* The first entry not below the skeleton. */
+		k.skel = (char *)(uintptr_t)id->skel[i];
+		for (lo = 0, hi = ms->nskels; lo < hi; ) {
+			mid = lo + (hi - lo) / 2;
+			if (member_skel_cmp(&ms->skels[mid], &k) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (s = &ms->skels[lo]; s < ms->skels + ms->nskels &&
+		    strcmp(s->skel, k.skel) == 0; s++) {
+			m = &ms->by_key[s->i];
+			if (strcmp(m->key, id->key) != 0)
+				return m;
+		}
+	}
+	return NULL;
 }
 
 /* The member with this id, or NULL. */
@@ -713,6 +833,7 @@ members_modify(const char *path, enum members_op op, const char *nick,
 {
 	struct members ms = { .by_key = NULL };
 	struct textbuf out = { NULL, 0, 0 };
+	struct nick_id id;
 	char dir[PATH_MAX];
 	const struct member *found = NULL;
 	struct member add;
@@ -727,7 +848,7 @@ members_modify(const char *path, enum members_op op, const char *nick,
 
 	assert(path != NULL && nick != NULL && err != NULL && errsz > 0);
 	err[0] = '\0';
-	if (nick_check(nick, &why) < 0) {
+	if (nick_identify(nick, &id, &why) < 0) {
 		snprintf(err, errsz, "%s", why);
 		return -EINVAL;
 	}
@@ -786,6 +907,13 @@ members_modify(const char *path, enum members_op op, const char *nick,
 		if (found != NULL) {
 			snprintf(err, errsz, "%s is already a member (id %lu, "
 			    "line %u)", found->nick, found->id, found->line);
+			r = -EEXIST;
+			goto done;
+		}
+		if ((found = members_confusable(&ms, &id)) != NULL) {
+			snprintf(err, errsz, "%s looks like member %s (id %lu, "
+			    "line %u): UTS #39 confusables", nick, found->nick,
+			    found->id, found->line);
 			r = -EEXIST;
 			goto done;
 		}
@@ -859,7 +987,7 @@ done:
 		explicit_bzero(text, len);
 		free(text);
 	}
-	free(ms.by_key);
+	members_clear(&ms);
 	if (dfd >= 0)
 		close(dfd);	/* releases the lock */
 	return r;

@@ -8,8 +8,9 @@
  *	id:nick:crypt-hash:active
  *
  * id is a decimal number from 1 to MEMBERS_ID_MAX, unique; nick follows
- * the nick rules (nick_check) and is unique case-insensitively (ASCII
- * fold, as nick_fold); crypt-hash is a crypt(3) hash (yescrypt "$y$" when
+ * the nick rules (nick_check) and is unique under nick_fold (the RFC 8266
+ * comparison key), and no two members' nicks look alike (share a UTS #39
+ * skeleton, nick_identify); crypt-hash is a crypt(3) hash (yescrypt "$y$" when
  * switchboardctl writes it; any method libcrypt knows is accepted); active
  * is 1 or 0.  Blank lines and lines starting with '#' are comments, kept
  * as they are when the file is rewritten.
@@ -30,6 +31,7 @@
 #define MEMBERS_ID_MAX		2147483647UL
 #define MEMBERS_HASH_MAX	255	/* bytes of one crypt hash */
 #define MEMBERS_NICK_MAX	32	/* = SB_NICK_MAX */
+#define MEMBERS_KEY_MAX		64	/* = NICK_KEY_MAX */
 #define MEMBERS_PASS_MAX	256	/* = SB_PASS_MAX */
 #define MEMBERS_DEFAULT_PATH	"/var/lib/switchboard/members"
 
@@ -46,14 +48,22 @@ struct member {
 	unsigned	 line;		/* in the file, for messages */
 	int		 active;
 	char		 nick[MEMBERS_NICK_MAX + 1];
-	char		 key[MEMBERS_NICK_MAX + 1];	/* folded nick */
+	char		 key[MEMBERS_KEY_MAX + 1];	/* nick_fold()ed nick */
 	char		 hash[MEMBERS_HASH_MAX + 1];
+};
+
+/* One UTS #39 skeleton of a member's nick (a nick has one or two). */
+struct member_skel {
+	char		*skel;
+	size_t		 i;		/* in by_key */
 };
 
 /* A loaded file; read-only once loaded. */
 struct members {
 	struct member	*by_key;	/* sorted by key */
 	size_t		 count;
+	struct member_skel *skels;	/* sorted by skel */
+	size_t		 nskels;
 	unsigned long	 max_id;
 	char		 dummy[MEMBERS_HASH_MAX + 1];	/* for unknown nicks */
 };
@@ -65,6 +75,9 @@ struct members	*members_free(struct members *);
 struct members	*members_empty(void);
 const struct member *members_find(const struct members *, const char *);
 const struct member *members_find_id(const struct members *, unsigned long);
+struct nick_id;
+const struct member *members_confusable(const struct members *,
+		    const struct nick_id *);
 enum member_result members_check(const struct members *, const char *,
 		    const char *, unsigned long *);
 

@@ -23,6 +23,23 @@ peer_nick_cmp(struct peer *a, struct peer *b)
 	return strcmp(a->key, b->key);
 }
 
+/*
+ * Skeletons in order, and for one skeleton the sessions that have it in
+ * address order.  Every path refuses a nick whose skeleton another
+ * session has (nick_confusable), so the tie-break is only there to keep
+ * the index correct should two sessions ever share one.
+ */
+static int
+peer_skel_cmp(struct peer_skel *a, struct peer_skel *b)
+{
+	int c = strcmp(a->skel, b->skel);
+
+	if (c != 0)
+		return c;
+	return (uintptr_t)a->peer < (uintptr_t)b->peer ? -1 :
+	    (uintptr_t)a->peer > (uintptr_t)b->peer;
+}
+
 static int
 peer_session_cmp(struct peer *a, struct peer *b)
 {
@@ -37,9 +54,11 @@ room_cmp(struct room *a, struct room *b)
 
 RB_GENERATE(peer_nicks, peer, by_nick, peer_nick_cmp)
 RB_GENERATE(peer_sessions, peer, by_session, peer_session_cmp)
+RB_GENERATE(peer_skels, peer_skel, entry, peer_skel_cmp)
 RB_GENERATE(rooms, room, entry, room_cmp)
 
 static void	room_leave(struct hub *, struct membership *, const char *, int);
+static void	nick_unindex(struct hub *, struct peer *);
 static int	flood_ok(struct hub *, struct peer *);
 
 void
@@ -57,6 +76,7 @@ hub_init(struct hub *h, const struct sb_config *cfg, const struct hub_ops *ops,
 		.handler_gid = (gid_t)-1,
 	};
 	RB_INIT(&h->nicks);
+	RB_INIT(&h->skels);
 	RB_INIT(&h->sessions);
 	RB_INIT(&h->rooms);
 	TAILQ_INIT(&h->reaplist);
@@ -123,10 +143,8 @@ hub_peer_free(struct hub *h, struct peer *p)
 		return;
 	while ((m = TAILQ_FIRST(&p->rooms)) != NULL)
 		room_leave(h, m, "", 0);
-	if (p->nick[0] != '\0') {
-		RB_REMOVE(peer_nicks, &h->nicks, p);
-		h->named--;
-	}
+	if (p->nick[0] != '\0')
+		nick_unindex(h, p);
 	RB_REMOVE(peer_sessions, &h->sessions, p);
 	while ((k = TAILQ_FIRST(&p->outq)) != NULL) {
 		TAILQ_REMOVE(&p->outq, k, entry);
@@ -282,8 +300,7 @@ hub_peer_gone(struct hub *h, struct peer *p, const char *reason)
 		return;
 	p->gone = 1;
 	if (p->nick[0] != '\0') {
-		RB_REMOVE(peer_nicks, &h->nicks, p);
-		h->named--;
+		nick_unindex(h, p);
 		presence_tell(h, p, 0, SB_C_QUIT, p->nick, reason);
 	}
 	while ((m = TAILQ_FIRST(&p->rooms)) != NULL)
@@ -335,7 +352,7 @@ hub_find_room(struct hub *h, const char *name)
 {
 	struct room k = { 0 };	/* only the key is compared */
 
-	nick_fold(k.key, sizeof(k.key), name);
+	room_fold(k.key, sizeof(k.key), name);
 	return RB_FIND(rooms, &h->rooms, &k);
 }
 
@@ -358,7 +375,7 @@ room_create(struct hub *h, const char *name, int permanent)
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return NULL;
 	strlcpy(r->name, name, sizeof(r->name));
-	nick_fold(r->key, sizeof(r->key), name);
+	room_fold(r->key, sizeof(r->key), name);
 	r->permanent = permanent;
 	TAILQ_INIT(&r->members);
 	RB_INSERT(rooms, &h->rooms, r);
@@ -614,15 +631,70 @@ on_status(struct hub *h, struct peer *p)
 	return 0;
 }
 
-/* Make `p` known as `nick` (already checked). */
+/*
+ * Put `p`, whose nick is `id`, into the nick tree and the skeleton index.
+ * Its key is free (hub_find_nick) and no other session's nick looks
+ * like it (nick_confusable).
+ */
 static void
-nick_take(struct hub *h, struct peer *p, const char *nick)
+nick_index(struct hub *h, struct peer *p, const struct nick_id *id)
+{
+	int i;
+
+	strlcpy(p->key, id->key, sizeof(p->key));
+	RB_INSERT(peer_nicks, &h->nicks, p);
+	h->named++;
+	p->nskels = id->nskel;
+	for (i = 0; i < p->nskels; i++) {
+		p->skels[i].peer = p;
+		strlcpy(p->skels[i].skel, id->skel[i], sizeof(p->skels[i].skel));
+		RB_INSERT(peer_skels, &h->skels, &p->skels[i]);
+	}
+}
+
+static void
+nick_unindex(struct hub *h, struct peer *p)
+{
+	int i;
+
+	RB_REMOVE(peer_nicks, &h->nicks, p);
+	h->named--;
+	for (i = 0; i < p->nskels; i++)
+		RB_REMOVE(peer_skels, &h->skels, &p->skels[i]);
+	p->nskels = 0;
+}
+
+/*
+ * The identified session other than `p` whose nick looks like `id` (a
+ * UTS #39 skeleton in common) but is not the same nick (another key), or
+ * NULL.  A look-up in the skeleton index, not a walk over the sessions.
+ */
+static struct peer *
+nick_confusable(struct hub *h, const struct peer *p, const struct nick_id *id)
+{
+	struct peer_skel k, *s;
+	int i;
+
+	for (i = 0; i < id->nskel; i++) {
+		strlcpy(k.skel, id->skel[i], sizeof(k.skel));
+		k.peer = NULL;
+		for (s = RB_NFIND(peer_skels, &h->skels, &k);
+		    s != NULL && strcmp(s->skel, k.skel) == 0;
+		    s = RB_NEXT(peer_skels, &h->skels, s))
+			if (s->peer != p && strcmp(s->peer->key, id->key) != 0)
+				return s->peer;
+	}
+	return NULL;
+}
+
+/* Make `p` known as `nick` (already checked: nick_identify gave `id`). */
+static void
+nick_take(struct hub *h, struct peer *p, const char *nick,
+    const struct nick_id *id)
 {
 	strlcpy(p->nick, nick, sizeof(p->nick));
 	strlcpy(p->name, nick, sizeof(p->name));
-	nick_fold(p->key, sizeof(p->key), nick);
-	RB_INSERT(peer_nicks, &h->nicks, p);
-	h->named++;
+	nick_index(h, p, id);
 }
 
 /*
@@ -630,11 +702,12 @@ nick_take(struct hub *h, struct peer *p, const char *nick)
  * the member id, or NULL for a guest (whose id is the session number).
  */
 static int
-identify_as(struct hub *h, struct peer *p, const char *nick, const char *id)
+identify_as(struct hub *h, struct peer *p, const char *nick,
+    const struct nick_id *nid, const char *id)
 {
 	char sess[24];
 
-	nick_take(h, p, nick);
+	nick_take(h, p, nick, nid);
 	snprintf(sess, sizeof(sess), "%llu", (unsigned long long)p->session);
 	hub_send(h, p, SB_C_IDENTIFIED, p->nick, p->name, id ? id : sess,
 	    id ? id : "", NULL);
@@ -782,6 +855,7 @@ static int
 on_resume(struct hub *h, struct peer *p, const struct sb_msg *m)
 {
 	char list[SB_LIST_MAX / 2 + 1], *s = list, *t;
+	struct nick_id nid;
 	long long alias = 0;
 	const char *why;
 	struct room *r;
@@ -808,8 +882,9 @@ on_resume(struct hub *h, struct peer *p, const struct sb_msg *m)
 		if (resume_refused(h, p, m->field[0], m->nfields > 3 ?
 		    m->field[3] : ""))
 			return 0;
-		if (nick_check(m->field[0], &why) < 0 ||
-		    hub_find_nick(h, m->field[0]) != NULL) {
+		if (nick_identify(m->field[0], &nid, &why) < 0 ||
+		    hub_find_nick(h, m->field[0]) != NULL ||
+		    nick_confusable(h, p, &nid) != NULL) {
 			hub_log_peer(SB_EV_LOGIN_FAILED, p, &(struct sb_log_fields){
 			    .nick = m->field[0], .reason = "nick lost in restart" },
 			    "resume refused: nick %s is taken", m->field[0]);
@@ -823,7 +898,7 @@ on_resume(struct hub *h, struct peer *p, const struct sb_msg *m)
 			return send_error(h, p, "nick_lost", "The server restarted "
 			    "and your id was taken; identify again.");
 		}
-		nick_take(h, p, m->field[0]);
+		nick_take(h, p, m->field[0], &nid);
 		p->alias = (uint64_t)alias;
 	}
 	strlcpy(list, m->field[1], sizeof(list));
@@ -917,6 +992,33 @@ nick_reserved(const struct hub *h, const char *nick)
 }
 
 /*
+ * Refuse `nick` (whose comparison key and skeletons are `nid`) to `p`
+ * when it looks like a member's nick or the nick of another session
+ * without being that nick (UTS #39 skeletons, docs/protocol.md): error
+ * nick_confusable and an event.  Returns 1 when refused.
+ */
+static int
+nick_looks_taken(struct hub *h, struct peer *p, const char *nick,
+    const struct nick_id *nid)
+{
+	const struct member *mem = h->members == NULL ? NULL :
+	    members_confusable(h->members, nid);
+	const struct peer *o = nick_confusable(h, p, nid);
+	char why[SB_REASON_MAX + 1];
+
+	if (mem == NULL && o == NULL)
+		return 0;
+	snprintf(why, sizeof(why), "nick looks like %s's nick %s",
+	    mem != NULL ? "member" : "session", mem != NULL ? mem->nick :
+	    o->nick);
+	hub_log_peer(SB_EV_LOGIN_FAILED, p, &(struct sb_log_fields){
+	    .nick = nick, .reason = why }, "nick refused: %s", why);
+	send_error(h, p, "nick_confusable", mem != NULL ? "Nick looks like a "
+	    "member's nick." : "Nick looks like one already in use.");
+	return 1;
+}
+
+/*
  * IDENTIFY nick password [alias].  With auth = guest any free nick is
  * taken; with members the password is checked against the member store
  * (crypt(3), constant-time compare); with both, an empty password asks
@@ -927,6 +1029,7 @@ on_identify(struct hub *h, struct peer *p, const struct sb_msg *m)
 {
 	const char *nick = m->field[0], *pass = m->field[1], *why;
 	const struct member *mem;
+	struct nick_id nid;
 	long long alias = 0;
 	unsigned long id = 0;
 	char idbuf[24];
@@ -960,22 +1063,24 @@ on_identify(struct hub *h, struct peer *p, const struct sb_msg *m)
 	} else if (nick_reserved(h, nick))
 		return login_failed(h, p, nick, "nick_reserved", "This nick "
 		    "belongs to a member; give its password.", "nick reserved");
-	if (nick_check(nick, &why) < 0)
+	if (nick_identify(nick, &nid, &why) < 0)
 		return login_failed(h, p, NULL, "nick_invalid", why, why);
 	if (nick_banned(h, p, nick))
 		return 0;
 	if (hub_find_nick(h, nick) != NULL)
 		return login_failed(h, p, nick, "nick_taken",
 		    "Nick is already in use.", "nick in use");
+	if (nick_looks_taken(h, p, nick, &nid))
+		return 0;
 	if (hub_find_alias(h, (uint64_t)alias) != NULL)
 		return login_failed(h, p, nick, "id_taken", "This id is "
 		    "already in use by another session.", "id in use");
 	p->alias = (uint64_t)alias;
 	if (id != 0) {
 		snprintf(idbuf, sizeof(idbuf), "%lu", id);
-		return identify_as(h, p, nick, idbuf);
+		return identify_as(h, p, nick, &nid, idbuf);
 	}
-	return identify_as(h, p, nick, NULL);
+	return identify_as(h, p, nick, &nid, NULL);
 }
 
 /* Deliver a message event to `to` (and log it once). */
@@ -1307,12 +1412,13 @@ static int
 on_nick(struct hub *h, struct peer *p, const struct sb_msg *m)
 {
 	char old[SB_NICK_MAX + 1];
+	struct nick_id nid;
 	const char *why;
 	struct peer *o;
 
 	if (!need_identified(h, p))
 		return 0;
-	if (nick_check(m->field[0], &why) < 0)
+	if (nick_identify(m->field[0], &nid, &why) < 0)
 		return send_error(h, p, "nick_invalid", why);
 	if (h->cfg.auth == AUTH_MEMBERS)
 		return send_error(h, p, "nick_fixed", "Members keep their "
@@ -1322,16 +1428,17 @@ on_nick(struct hub *h, struct peer *p, const struct sb_msg *m)
 		    "a member.");
 	if ((o = hub_find_nick(h, m->field[0])) != NULL && o != p)
 		return send_error(h, p, "nick_taken", "Nick is already in use.");
+	if (nick_looks_taken(h, p, m->field[0], &nid))
+		return 0;
 	if (nick_banned(h, p, m->field[0]))
 		return 0;
 	if (!flood_ok(h, p))
 		return 0;
 	strlcpy(old, p->nick, sizeof(old));
-	RB_REMOVE(peer_nicks, &h->nicks, p);
+	nick_unindex(h, p);
 	strlcpy(p->nick, m->field[0], sizeof(p->nick));
 	strlcpy(p->name, m->field[0], sizeof(p->name));
-	nick_fold(p->key, sizeof(p->key), p->nick);
-	RB_INSERT(peer_nicks, &h->nicks, p);
+	nick_index(h, p, &nid);
 	presence_tell(h, p, 1, SB_C_NICKCHANGE, old, p->nick);
 	hub_log_peer(SB_EV_NICK, p, &(struct sb_log_fields){ .reason = old },
 	    "%s is now known as %s", old, p->nick);

@@ -29,6 +29,8 @@ FUZZ_DIALECT	= handler/dialect.c handler/dialect_text.c \
 		  handler/dialect_xml.c handler/dialect_json.c handler/store.c \
 		  common/proto.c common/buf.c
 FUZZ_DIALECT_LIBS = -lexpat -ljansson -lbsd
+# hub/nick.c's rules (the Makefile's ICU_LIBS).
+FUZZ_ICU_LIBS	= $(shell pkg-config --libs icu-uc icu-i18n 2>/dev/null || echo -licui18n -licuuc -licudata)
 
 # Each target: the sources it is linked from, and its libraries.
 FUZZ_SRC_sniff		= handler/sniff.c
@@ -56,7 +58,7 @@ FUZZ_SRC_buf		= common/buf.c
 FUZZ_SRC_hub		= hub/route.c hub/nick.c hub/members.c hub/history.c \
 			  hub/ban.c common/file.c common/config.c common/log.c \
 			  $(FUZZ_DIALECT)
-FUZZ_LIBS_hub		= $(FUZZ_DIALECT_LIBS) -lcrypt
+FUZZ_LIBS_hub		= $(FUZZ_DIALECT_LIBS) -lcrypt $(FUZZ_ICU_LIBS)
 FUZZ_SRC_session	= handler/session.c handler/serve.c handler/conn.c \
 			  handler/www.c handler/sniff.c handler/http.c \
 			  handler/wshandshake.c handler/wsframe.c \
@@ -66,9 +68,9 @@ FUZZ_LIBS_session	= $(FUZZ_DIALECT_LIBS) -lmd
 FUZZ_SRC_history	= hub/history.c
 FUZZ_LIBS_history	= -lbsd
 FUZZ_SRC_members	= hub/members.c hub/nick.c common/file.c
-FUZZ_LIBS_members	= -lbsd -lcrypt
+FUZZ_LIBS_members	= -lbsd -lcrypt $(FUZZ_ICU_LIBS)
 FUZZ_SRC_bans		= hub/ban.c hub/nick.c common/file.c
-FUZZ_LIBS_bans		= -lbsd -ljansson
+FUZZ_LIBS_bans		= -lbsd -ljansson $(FUZZ_ICU_LIBS)
 
 FUZZ_TARGETS	= sniff http wsframe wsconn utf8 xmlsock dialect_text \
 		  dialect_xml dialect_json dialect_render proto_decode \

@@ -20,7 +20,9 @@
  *   - after every step: each identified session is found under its
  *     nick, the client count matches the sessions that count, every
  *     room's member count matches its members, no session is in more
- *     than HUB_ROOMS_PER_PEER rooms;
+ *     than HUB_ROOMS_PER_PEER rooms; every nick passes nick_check, and
+ *     the skeleton index holds exactly the sessions' UTS #39 skeletons,
+ *     no two sessions sharing one (no look-alike nicks);
  *   - nothing leaks at the end (LeakSanitizer).
  */
 #include "fuzz_dialect.h"
@@ -177,7 +179,9 @@ check_hub(struct hub *h)
 	struct membership *mb;
 	struct room *r;
 	struct peer *p;
-	unsigned clients = 0, n;
+	struct peer_skel *s, *prev;
+	const char *why;
+	unsigned clients = 0, n, k = 0;
 	size_t i;
 
 	for (i = 0; i < SLOTS; i++) {
@@ -200,9 +204,27 @@ check_hub(struct hub *h)
 	n = 0;
 	RB_FOREACH(p, peer_nicks, &h->nicks) {
 		FUZZ_CHECK(p->nick[0] != '\0' && slot_of(p) != NULL);
+		/* Every named nick passes the rules it was taken under. */
+		FUZZ_CHECK(nick_check(p->nick, &why) == 0);
+		FUZZ_CHECK(p->nskels == 1 || p->nskels == 2);
 		n++;
+		k += (unsigned)p->nskels;
 	}
 	FUZZ_CHECK(n == h->named);
+	/*
+	 * The skeleton index holds exactly the named sessions' skeletons,
+	 * and no two sessions share one: a nick that looks like another's
+	 * is refused on every path (issue 16, hole 4).
+	 */
+	prev = NULL;
+	RB_FOREACH(s, peer_skels, &h->skels) {
+		FUZZ_CHECK(s->peer->nick[0] != '\0' && !s->peer->gone);
+		FUZZ_CHECK(prev == NULL || strcmp(prev->skel, s->skel) != 0 ||
+		    prev->peer == s->peer);
+		prev = s;
+		k--;
+	}
+	FUZZ_CHECK(k == 0);
 	n = 0;
 	RB_FOREACH(r, rooms, &h->rooms) {
 		unsigned k = 0;

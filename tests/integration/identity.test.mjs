@@ -98,6 +98,69 @@ describe('members and guests', () => {
   });
 });
 
+// Issue 16, hole 4: nicks follow RFC 8266 (PRECIS Nickname) and UTS #39;
+// one that looks like a nick in use or a member's is refused.  Before the
+// fix "alice" + U+FE0F and Cyrillic "аlice" were accepted next to alice.
+describe('look-alike nicks', () => {
+  let sb, members;
+  before(async () => {
+    sb = await startSwitchboard({ config: { auth: 'both', members_file: 'members' } });
+    members = path.join(sb.dir, 'members');
+    await ctl(['-f', members, 'member', 'add', 'carol'], 'carolspassword\n');
+    await ctl(['-S', sb.controlSocket, 'reload']);
+  });
+  after(async () => { await sb.stop(); });
+
+  async function refused(nick, code, text) {
+    const g = await xmlDialect(sb);
+    g.send(`IDENTIFY ${nick}`);
+    const e = await g.next(/^<error /);
+    assert.match(e, new RegExp(`code="${code}"`), `${JSON.stringify(nick)}: ${e}`);
+    if (text) assert.match(e, text);
+    g.close();
+  }
+
+  test('alice + U+FE0F, Cyrillic а, fullwidth, dotted İ, joiners and bidi controls are refused while alice is online', async () => {
+    const alice = await xmlLogin(sb, 'alice');
+    await refused('alice\uFE0F', 'nick_invalid', /invisible/);
+    await refused('\u0430lice', 'nick_invalid', /mixes scripts/);
+    await refused('\uFF41\uFF4C\uFF49\uFF43\uFF45', 'nick_invalid', /NFKC/);
+    await refused('al\u0130ce', 'nick_invalid', /hides a mark/);
+    await refused('ali\u0307ce', 'nick_invalid', /hides a mark/);
+    await refused('al\u200Dice', 'nick_invalid', /invisible/);
+    await refused('\u202Eecila', 'nick_invalid', /bidi/);
+    await refused('aIice', 'nick_confusable', /looks like one already in use/);
+    await refused('ALICE', 'nick_taken');
+    await sb.waitForEvent({ EVENT: 'login_failed', NICK: 'aIice' });
+    alice.close();
+    await sb.waitForEvent({ EVENT: 'quit', NICK: 'alice' });
+  });
+
+  test('an all-Cyrillic look-alike of a nick in use, or of a member, is refused; a NICK to one too', async () => {
+    const ace = await xmlLogin(sb, 'ace');
+    await refused('\u0430\u0441\u0435', 'nick_confusable', /already in use/);
+    await refused('caroI', 'nick_confusable', /a member&apos;s nick/);
+    await refused('\u0441\u0430\u0433\u043E1', 'nick_confusable', /a member&apos;s nick/);
+    const g = await xmlLogin(sb, 'guest');
+    g.send('NICK ac\u0435');
+    assert.match(await g.next(/^<error /), /code="nick_invalid"/);
+    g.send('NICK \u0430\u0441\u0435');
+    assert.match(await g.next(/^<error /), /code="nick_confusable"/);
+    ace.close(); g.close();
+    // Once ace has gone, the Cyrillic nick is free.
+    await sb.waitForEvent({ EVENT: 'quit', NICK: 'ace' });
+    const c = await xmlLogin(sb, '\u0430\u0441\u0435');
+    c.close();
+  });
+
+  test('switchboardctl refuses a member that looks like another', async () => {
+    await assert.rejects(ctl(['-f', members, 'member', 'add', 'caro1'], 'x-password\n'),
+      /looks like member carol/);
+    await assert.rejects(ctl(['-f', members, 'member', 'add', 'dave\uFE0F'], 'x-password\n'),
+      /invisible/);
+  });
+});
+
 describe('room history', () => {
   let sb;
   before(async () => { sb = await startSwitchboard({ config: { history: 3 } }); });

@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../hub/members.h"
+#include "../../hub/hub.h"	/* nick_identify(), and members.h */
 
 static char dir[256];
 static char path[300];
@@ -424,6 +424,58 @@ t_check_timing(void **state)
 	members_free(ms);
 }
 
+/*
+ * Issue 16, hole 4: member nicks follow the same rules as every nick,
+ * are unique by their RFC 8266 key, and no two look alike; a guest nick
+ * that looks like a member's is found (members_confusable), not by a
+ * walk.  Before the fix "alice" + U+FE0F loaded as a second member.
+ */
+static void
+t_confusable(void **state)
+{
+	struct members *ms;
+	struct nick_id id;
+	const char *why;
+	unsigned long n = 0;
+
+	expect_load_error("1:alice:$y$abc:1\n2:alice\xef\xb8\x8f:$y$abc:1\n",
+	    -EINVAL, "line 2: Nick contains an invisible");
+	expect_load_error("1:\xc3\x89mile:$y$abc:1\n2:\xc3\xa9MILE:$y$abc:1\n",
+	    -EINVAL, "is already on line 1");
+	expect_load_error("1:alice:$y$abc:1\n#\n2:aIice:$y$abc:1\n", -EINVAL,
+	    "line 3: nick \"aIice\" looks like \"alice\" on line 1");
+	expect_load_error("1:\xd0\xb0\xd1\x81\xd0\xb5:$y$abc:1\n"
+	    "2:ace:$y$abc:1\n", -EINVAL, "line 2: nick \"ace\" looks like");
+
+	write_standard();
+	assert_int_equal(members_load(path, &ms, err, sizeof(err)), 0);
+	assert_int_equal(ms->nskels, 4);	/* Alice, alice, bob, carol */
+	assert_int_equal(nick_identify("aIice", &id, &why), 0);
+	assert_string_equal(members_confusable(ms, &id)->nick, "Alice");
+	/* The member's own nick, in any case, is the member, not a look-alike. */
+	assert_int_equal(nick_identify("ALICE", &id, &why), 0);
+	assert_null(members_confusable(ms, &id));
+	assert_int_equal(nick_identify("ca\xd0\xb3ol", &id, &why), -EINVAL);
+	assert_int_equal(nick_identify("\xd1\x81\xd0\xb0\xd0\xb3\xd0\xbe\xd0\xb9",
+	    &id, &why), 0);
+	assert_null(members_confusable(ms, &id));
+	assert_int_equal(nick_identify("b0b", &id, &why), 0);
+	assert_null(members_confusable(ms, &id));
+	assert_int_equal(nick_identify("caroI", &id, &why), 0);
+	assert_string_equal(members_confusable(ms, &id)->nick, "carol");
+	members_free(ms);
+
+	/* switchboardctl's add: the same rules. */
+	assert_int_equal(members_add(path, "caro1", "x", &n, err,
+	    sizeof(err)), -EEXIST);
+	assert_non_null(strstr(err, "caro1 looks like member carol (id 3"));
+	assert_int_equal(members_add(path, "carol\xe2\x80\x8d", "x", &n,
+	    err, sizeof(err)), -EINVAL);
+	assert_int_equal(members_add(path, "\xef\xbd\x84" "ave", "x", &n, err,
+	    sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "NFKC"));
+}
+
 /* ---- writing ---- */
 
 static void
@@ -642,6 +694,7 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(t_load_refuses_files, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(t_confusable, setup, teardown),
 		cmocka_unit_test(t_path),
 		cmocka_unit_test_setup_teardown(t_check, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_check_locked_hash, setup,

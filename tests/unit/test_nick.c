@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for hub/nick.c: every rule of nick_check() and
- * room_name_check(), each with the sentence it answers, and nick_fold().
+ * room_name_check(), each with the sentence it answers, nick_fold() and
+ * nick_identify() (RFC 8266 comparison keys, UTS #39 skeletons), and a
+ * property test over every Unicode code point checked with ICU directly.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +15,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <unicode/uchar.h>
+#include <unicode/unorm2.h>
+#include <unicode/uspoof.h>
+#include <unicode/ustring.h>
+
 #include "../../hub/hub.h"
 
 #define EMPTY		"Nick is empty"
@@ -22,6 +29,12 @@
 #define HIDDEN		"Nick contains an invisible or bidi control character"
 #define PUNCT		"Nick contains a space or one of , : \" ' < > & \\"
 #define LEADING		"Nick must not start with a digit, # or *"
+#define DISALLOWED	"Nick contains an unassigned or disallowed character " \
+			"(RFC 8266)"
+#define NFKC		"Nick is not in Unicode normalization form NFKC " \
+			"(fullwidth letters, ligatures, ...)"
+#define SPOOF		"Nick mixes scripts or number systems, or hides a " \
+			"mark (UTS #39)"
 
 static void
 nick_ok(const char *nick)
@@ -156,7 +169,7 @@ test_hidden(void **state)
 	/* Neighbours that are ordinary characters. */
 	cp_ok(0x2010);	/* hyphen */
 	cp_ok(0x2030);	/* per mille */
-	cp_ok(0xfff8);
+	cp_bad(0xfff8, DISALLOWED);	/* unassigned */
 	cp_ok(0xfffc);	/* object replacement character */
 }
 
@@ -228,12 +241,15 @@ test_invalid_utf8(void **state)
 		snprintf(nick, sizeof(nick), "%sbob", bad[i]);
 		nick_bad(nick, NOT_UTF8);
 	}
-	/* The edges that are valid. */
+	/*
+	 * The edges that are valid UTF-8: refused, if at all, by RFC 8264
+	 * (U+D7FF unassigned, U+E000 private use, U+10FFFF a noncharacter).
+	 */
 	nick_ok("a\xc2\xa1");		/* U+00A1 */
-	nick_ok("a\xed\x9f\xbf");	/* U+D7FF */
-	nick_ok("a\xee\x80\x80");	/* U+E000 */
-	nick_ok("a\xf4\x8f\xbf\xbf");	/* U+10FFFF */
-	nick_ok("a\xf0\x90\x80\x80");	/* U+10000 */
+	nick_bad("a\xed\x9f\xbf", DISALLOWED);	/* U+D7FF */
+	nick_bad("a\xee\x80\x80", DISALLOWED);	/* U+E000 */
+	nick_bad("a\xf4\x8f\xbf\xbf", DISALLOWED);	/* U+10FFFF */
+	nick_ok("\xf0\x90\x80\x80");	/* U+10000 LINEAR B */
 }
 
 static void
@@ -265,7 +281,10 @@ test_valid_non_ascii(void **state)
 	nick_ok("\xd9\x85\xd8\xb1\xd9\x8a\xd9\x85");		/* مريم */
 	nick_ok("\xf0\x9f\x99\x82smile");			/* 🙂 */
 	nick_ok("\xc3\x89mile");				/* Émile */
-	nick_ok("\xe2\x84\xa2");				/* ™ */
+	nick_ok("\xce\xa3\xce\xbf\xcf\x86\xce\xaf\xce\xb1");	/* Σοφία */
+	nick_ok("\xe3\x81\x95\xe3\x81\x8f\xe3\x82\x89\xe5\xad\x90");	/* さくら子 */
+	/* ™ is "TM" under NFKC: a name must already be normalized. */
+	nick_bad("\xe2\x84\xa2", NFKC);
 }
 
 static void
@@ -311,28 +330,281 @@ test_room_names(void **state)
 static void
 test_fold(void **state)
 {
-	char a[SB_NICK_MAX + 1], b[SB_NICK_MAX + 1], s[4];
+	char a[NICK_KEY_MAX + 1], b[NICK_KEY_MAX + 1], s[4];
 
-	nick_fold(a, sizeof(a), "AliCE_[Z]");
+	assert_int_equal(nick_fold(a, sizeof(a), "AliCE_[Z]"), 0);
 	assert_string_equal(a, "alice_[z]");
 	nick_fold(a, sizeof(a), "Bob");
 	nick_fold(b, sizeof(b), "bOB");
 	assert_string_equal(a, b);
-	/* Only ASCII letters fold: '@' and '[' sit right next to them. */
+	/* ASCII: only letters fold; '@' and '[' sit right next to them. */
 	nick_fold(a, sizeof(a), "@[`{AZaz");
 	assert_string_equal(a, "@[`{azaz");
-	/* Other characters are kept byte for byte. */
+	/* RFC 8266: toLowerCase on every letter, not only ASCII. */
 	nick_fold(a, sizeof(a), "\xc3\x89mile");
-	assert_string_equal(a, "\xc3\x89mile");
+	assert_string_equal(a, "\xc3\xa9mile");
 	nick_fold(b, sizeof(b), "\xc3\xa9mile");
-	assert_string_not_equal(a, b);
-	/* Cut to the destination. */
-	nick_fold(s, sizeof(s), "ABCDEF");
-	assert_string_equal(s, "abc");
-	nick_fold(s, 1, "ABC");
+	assert_string_equal(a, b);
+	nick_fold(a, sizeof(a), "\xce\xa3\xce\xbf\xcf\x86\xce\xaf\xce\xb1");
+	assert_string_equal(a, "\xcf\x83\xce\xbf\xcf\x86\xce\xaf\xce\xb1");
+	/* What does not fit, or is not a nick, gets "": no nick has it. */
+	assert_int_equal(nick_fold(s, sizeof(s), "ABCDEF"), -ENAMETOOLONG);
 	assert_string_equal(s, "");
-	nick_fold(a, sizeof(a), "");
+	assert_int_equal(nick_fold(a, sizeof(a), ""), -EINVAL);
 	assert_string_equal(a, "");
+	assert_int_equal(nick_fold(a, sizeof(a), "alice\xef\xb8\x8f"),
+	    -EINVAL);
+	assert_string_equal(a, "");
+	/* Room names keep the ASCII fold history.c names its files by. */
+	room_fold(a, sizeof(a), "Caf\xc3\x89");
+	assert_string_equal(a, "caf\xc3\x89");
+}
+
+/*
+ * Issue 16, hole 4: each look-alike of "alice" that was accepted is
+ * refused, with the rule that refuses it.
+ */
+static void
+test_issue16_lookalikes(void **state)
+{
+	/* U+FE0F, a variation selector: default-ignorable. */
+	nick_bad("alice\xef\xb8\x8f", HIDDEN);
+	nick_bad("ali\xef\xb8\x80" "ce", HIDDEN);		/* U+FE00 */
+	nick_bad("alice\xf3\xa0\x84\x80", HIDDEN);	/* U+E0100 */
+	nick_bad("alice\xf3\xa0\x80\x81", HIDDEN);	/* U+E0001 tag */
+	/* Zero-width joiner and non-joiner, word joiner, CGJ. */
+	nick_bad("al\xe2\x80\x8dice", HIDDEN);
+	nick_bad("al\xe2\x80\x8cice", HIDDEN);
+	nick_bad("al\xe2\x81\xa0ice", HIDDEN);
+	nick_bad("al\xcd\x8fice", HIDDEN);
+	/* Bidi controls: LRM, RLO, isolates, ALM. */
+	nick_bad("alice\xe2\x80\x8e", HIDDEN);
+	nick_bad("\xe2\x80\xae" "ecila", HIDDEN);
+	nick_bad("\xe2\x81\xa7" "alice\xe2\x81\xa9", HIDDEN);
+	nick_bad("alice\xd8\x9c", HIDDEN);
+	/* Hangul fillers, which render as nothing. */
+	nick_bad("alice\xe3\x85\xa4", HIDDEN);
+	nick_bad("alice\xef\xbe\xa0", HIDDEN);
+	/* Cyrillic a (U+0430) among Latin letters: mixed scripts. */
+	nick_bad("\xd0\xb0lice", SPOOF);
+	/* Greek omicron in a Latin name. */
+	nick_bad("b\xce\xbf" "b", SPOOF);
+	/* Fullwidth letters: NFKC makes them ASCII, so they are refused. */
+	nick_bad("\xef\xbd\x81\xef\xbd\x8c\xef\xbd\x89\xef\xbd\x83"
+	    "\xef\xbd\x85", NFKC);
+	nick_bad("\xef\xbc\xa1lice", NFKC);
+	/* Ligatures, superscripts, the Kelvin sign. */
+	nick_bad("\xef\xac\x81sh", NFKC);			/* U+FB01 fi */
+	nick_bad("alice\xc2\xb2", NFKC);
+	nick_bad("\xe2\x84\xaa" "elvin", NFKC);
+	/*
+	 * Dotted capital I: lower-cased it is i + U+0307, whose dot hides
+	 * in the i's; the same sequence typed as is, too.
+	 */
+	nick_bad("al\xc4\xb0" "ce", SPOOF);
+	nick_bad("ali\xcc\x87" "ce", SPOOF);
+	/* Digits of two systems. */
+	nick_bad("a1\xd9\xa1", SPOOF);
+	/* Repeated marks. */
+	nick_bad("x\xcc\x81\xcc\x81", SPOOF);
+}
+
+static void
+identify(const char *nick, struct nick_id *id)
+{
+	const char *why = NULL;
+
+	if (nick_identify(nick, id, &why) != 0)
+		fail_msg("nick \"%s\" refused: %s", nick, why);
+	assert_true(id->nskel == 1 || id->nskel == 2);
+}
+
+/* Do a and b share a skeleton (the test nick_confusable makes)? */
+static int
+look_alike(const char *a, const char *b)
+{
+	struct nick_id x, y;
+	int i, j;
+
+	identify(a, &x);
+	identify(b, &y);
+	for (i = 0; i < x.nskel; i++)
+		for (j = 0; j < y.nskel; j++)
+			if (strcmp(x.skel[i], y.skel[j]) == 0)
+				return 1;
+	return 0;
+}
+
+static void
+test_identify(void **state)
+{
+	struct nick_id a, b;
+
+	/* One key for every spelling in any case. */
+	identify("Alice", &a);
+	identify("aLICE", &b);
+	assert_string_equal(a.key, "alice");
+	assert_string_equal(a.key, b.key);
+	/* The skeleton of the nick as shown keeps its case. */
+	assert_string_equal(a.skel[0], "Alice");
+	assert_string_equal(a.skel[1], "alice");
+	assert_int_equal(a.nskel, 2);
+	identify("bob", &a);
+	assert_int_equal(a.nskel, 1);
+	/* All-Cyrillic "асе" looks like Latin "ace". */
+	assert_true(look_alike("\xd0\xb0\xd1\x81\xd0\xb5", "ace"));
+	/* All-Greek "ΑΒΕ" looks like "ABE", and "abe" in any case. */
+	assert_true(look_alike("\xce\x91\xce\x92\xce\x95", "ABE"));
+	/* Capital I among lower case looks like l, in any font. */
+	assert_true(look_alike("aIice", "alice"));
+	assert_true(look_alike("rnary", "mary"));
+	assert_true(look_alike("paypa1", "paypal"));
+	/* Different nicks that do not look alike. */
+	assert_false(look_alike("alice", "alicia"));
+	assert_false(look_alike("Zo\xc3\xab", "Zoe"));
+	/* Skeletons are deterministic. */
+	identify("\xd0\xb0\xd1\x81\xd0\xb5", &a);
+	identify("\xd0\xb0\xd1\x81\xd0\xb5", &b);
+	assert_string_equal(a.skel[0], b.skel[0]);
+	assert_string_equal(a.skel[1], b.skel[1]);
+}
+
+
+/* ICU, opened here apart from nick.c's, to check it from outside. */
+static USpoofChecker *sc;
+static const UNormalizer2 *nfkc;
+
+/* The UTS #39 skeleton of UTF-16 s, in UTF-8. */
+static void
+skeleton16(const UChar *s, int32_t n, char *out, size_t outsz)
+{
+	UChar sk[NICK_SKEL_MAX];
+	UErrorCode e = U_ZERO_ERROR;
+	int32_t len;
+
+	len = uspoof_getSkeleton(sc, 0, s, n, sk, NICK_SKEL_MAX, &e);
+	assert_true(U_SUCCESS(e));
+	u_strToUTF8(out, (int32_t)outsz, NULL, sk, len, &e);
+	assert_true(U_SUCCESS(e) && e != U_STRING_NOT_TERMINATED_WARNING);
+}
+
+/*
+ * The invariants of one name: if it is accepted as a nick, it is short
+ * valid UTF-8 in NFKC, holds no default-ignorable, control, format,
+ * private-use, surrogate, unassigned, noncharacter or space code point,
+ * its key is NFKC(toLowerCase(nick)) and nick_fold's, its skeletons are
+ * UTS #39's of the nick and the key and the same every time, and it is
+ * a valid room name too.  If refused, it says why and has the empty key.
+ * Returns 1 when accepted.
+ */
+static int
+check_name(const char *name)
+{
+	struct nick_id id, again;
+	char key[NICK_KEY_MAX + 1], k8[4 * NICK_KEY_MAX], sk[NICK_SKEL_MAX + 1];
+	UChar u[2 * SB_NICK_MAX], low[4 * SB_NICK_MAX], k16[4 * SB_NICK_MAX];
+	UErrorCode e = U_ZERO_ERROR;
+	const char *why = NULL;
+	int32_t un, ln, kn, i;
+	UChar32 c;
+
+	if (nick_identify(name, &id, &why) != 0) {
+		assert_non_null(why);
+		assert_int_equal(nick_check(name, &why), -EINVAL);
+		nick_fold(key, sizeof(key), name);
+		assert_string_equal(key, "");
+		return 0;
+	}
+	assert_int_equal(nick_check(name, &why), 0);
+	assert_int_equal(room_name_check(name, &why), 0);
+	assert_true(name[0] != '\0' && strlen(name) <= SB_NICK_MAX);
+	u_strFromUTF8(u, 2 * SB_NICK_MAX, &un, name, -1, &e);
+	assert_true(U_SUCCESS(e));
+	assert_true(unorm2_isNormalized(nfkc, u, un, &e));
+	for (i = 0; i < un; ) {
+		U16_NEXT(u, i, un, c);
+		if (u_hasBinaryProperty(c, UCHAR_DEFAULT_IGNORABLE_CODE_POINT) ||
+		    u_hasBinaryProperty(c, UCHAR_NONCHARACTER_CODE_POINT) ||
+		    u_hasBinaryProperty(c, UCHAR_BIDI_CONTROL) ||
+		    u_hasBinaryProperty(c, UCHAR_JOIN_CONTROL) ||
+		    u_hasBinaryProperty(c, UCHAR_WHITE_SPACE))
+			fail_msg("\"%s\" accepted with U+%04X", name,
+			    (unsigned)c);
+		switch (u_charType(c)) {
+		case U_CONTROL_CHAR: case U_FORMAT_CHAR: case U_SURROGATE:
+		case U_PRIVATE_USE_CHAR: case U_UNASSIGNED:
+		case U_SPACE_SEPARATOR: case U_LINE_SEPARATOR:
+		case U_PARAGRAPH_SEPARATOR:
+			fail_msg("\"%s\" accepted with U+%04X (category %d)",
+			    name, (unsigned)c, u_charType(c));
+		default:
+			break;
+		}
+	}
+	/* RFC 8266 section 2.3's comparison key. */
+	ln = u_strToLower(low, 4 * SB_NICK_MAX, u, un, "", &e);
+	kn = unorm2_normalize(nfkc, low, ln, k16, 4 * SB_NICK_MAX, &e);
+	u_strToUTF8(k8, sizeof(k8), NULL, k16, kn, &e);
+	assert_true(U_SUCCESS(e));
+	assert_string_equal(id.key, k8);
+	assert_int_equal(nick_fold(key, sizeof(key), name), 0);
+	assert_string_equal(key, id.key);
+	/* UTS #39 skeletons, the same every time. */
+	skeleton16(u, un, sk, sizeof(sk));
+	assert_string_equal(id.skel[0], sk);
+	skeleton16(k16, kn, sk, sizeof(sk));
+	assert_string_equal(id.skel[1], sk);
+	assert_int_equal(id.nskel, strcmp(id.skel[0], id.skel[1]) ? 2 : 1);
+	assert_int_equal(nick_identify(name, &again, &why), 0);
+	assert_string_equal(again.key, id.key);
+	assert_string_equal(again.skel[0], id.skel[0]);
+	assert_string_equal(again.skel[1], id.skel[1]);
+	/* A key that is itself a nick is its own key. */
+	if (nick_fold(key, sizeof(key), id.key) == 0)
+		assert_string_equal(key, id.key);
+	return 1;
+}
+
+/*
+ * The property test over every Unicode code point but the surrogates
+ * (and U+0000, which ends a C string): alone, between Latin letters, and
+ * as a room name after '#'.  Every default-ignorable code point, for one,
+ * must be refused in every position.
+ */
+static void
+test_every_code_point(void **state)
+{
+	char ch[8], name[32];
+	unsigned long accepted = 0, rooms = 0;
+	const char *why;
+	UErrorCode e = U_ZERO_ERROR;
+	uint32_t c;
+
+	sc = uspoof_open(&e);
+	nfkc = unorm2_getNFKCInstance(&e);
+	assert_true(U_SUCCESS(e));
+	for (c = 1; c <= 0x10ffff; c++) {
+		if (c >= 0xd800 && c <= 0xdfff)
+			continue;
+		utf8(ch, c);
+		accepted += (unsigned long)check_name(ch);
+		snprintf(name, sizeof(name), "a%sb", ch);
+		accepted += (unsigned long)check_name(name);
+		snprintf(name, sizeof(name), "x%s%s", ch, ch);
+		accepted += (unsigned long)check_name(name);
+		snprintf(name, sizeof(name), "#%s", ch);
+		if (room_name_check(name, &why) == 0) {
+			rooms++;
+			if (u_hasBinaryProperty((UChar32)c,
+			    UCHAR_DEFAULT_IGNORABLE_CODE_POINT) ||
+			    u_charType((UChar32)c) == U_CONTROL_CHAR ||
+			    u_charType((UChar32)c) == U_FORMAT_CHAR)
+				fail_msg("room \"%s\" accepted", name);
+		}
+	}
+	/* The rules accept much of Unicode: not a refuse-all. */
+	assert_true(accepted > 100000 && rooms > 50000);
+	uspoof_close(sc);
 }
 
 int
@@ -348,6 +620,9 @@ main(void)
 		cmocka_unit_test(test_valid_non_ascii),
 		cmocka_unit_test(test_room_names),
 		cmocka_unit_test(test_fold),
+		cmocka_unit_test(test_issue16_lookalikes),
+		cmocka_unit_test(test_identify),
+		cmocka_unit_test(test_every_code_point),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -537,6 +537,85 @@ test_identify_nick_taken(void **state)
 }
 
 /*
+ * Issue 16, hole 4: a nick that looks like one in use (a UTS #39
+ * skeleton in common) is refused on IDENTIFY, NICK and RESUME with
+ * nick_confusable or nick_lost, and one with invisible characters as
+ * nick_invalid; the nick is free again once its holder has gone, and
+ * the skeleton index follows every change.  Before the fix "alice" +
+ * U+FE0F and all-Cyrillic "асе" were both accepted next to alice.
+ */
+static void
+test_identify_nick_confusable(void **state)
+{
+	struct fx *f = *state;
+	struct peer *a = fx_user(f, "alice");
+	struct peer *c = fx_user(f, "ace");
+	struct peer *b = fx_peer(f, "xmlsocket");
+	struct peer *r = fx_peer(f, "xmlsocket");
+
+	assert_int_equal(SEND(f, b, SB_H_IDENTIFY, "alice\xef\xb8\x8f", "",
+	    ""), 0);
+	assert_error(f, b, "nick_invalid", "Nick contains an invisible or "
+	    "bidi control character");
+	fx_clear(f);
+	assert_int_equal(SEND(f, b, SB_H_IDENTIFY, "\xd0\xb0lice", "", ""),
+	    0);
+	assert_error(f, b, "nick_invalid", "Nick mixes scripts or number "
+	    "systems, or hides a mark (UTS #39)");
+	fx_clear(f);
+	/* All Cyrillic: a valid nick, but it looks like "ace". */
+	assert_int_equal(SEND(f, b, SB_H_IDENTIFY, "\xd0\xb0\xd1\x81\xd0\xb5",
+	    "", ""), 0);
+	assert_error(f, b, "nick_confusable",
+	    "Nick looks like one already in use.");
+	fx_none(f, a);
+	fx_clear(f);
+	/* Capital I for l. */
+	assert_int_equal(SEND(f, b, SB_H_IDENTIFY, "aIice", "", ""), 0);
+	assert_error(f, b, "nick_confusable",
+	    "Nick looks like one already in use.");
+	fx_clear(f);
+	assert_string_equal(b->nick, "");
+
+	/* NICK: to a look-alike of another's nick, no; of one's own, yes. */
+	fx_user(f, "bob");
+	assert_int_equal(SEND(f, a, SB_H_NICK, "b\xd0\xbe" "b"), 0);
+	assert_error(f, a, "nick_invalid", NULL);
+	fx_clear(f);
+	assert_int_equal(SEND(f, a, SB_H_NICK, "rnary"), 0);
+	fx_only(f, a, SB_C_NICKCHANGE);
+	fx_clear(f);
+	assert_int_equal(SEND(f, b, SB_H_IDENTIFY, "mary", "", ""), 0);
+	assert_error(f, b, "nick_confusable", NULL);
+	fx_clear(f);
+	assert_int_equal(SEND(f, a, SB_H_NICK, "mary"), 0);
+	fx_only(f, a, SB_C_NICKCHANGE);
+	fx_clear(f);
+	/* "alice" is free again, and then "aIice" is not. */
+	assert_int_equal(SEND(f, b, SB_H_IDENTIFY, "aIice", "", ""), 0);
+	fx_only(f, b, SB_C_IDENTIFIED);
+	fx_clear(f);
+
+	/* RESUME: a look-alike of a nick in use is lost. */
+	assert_int_equal(SEND(f, r, SB_H_RESUME, "\xd0\xb0\xd1\x81\xd0\xb5",
+	    "games", ""), 0);
+	assert_error(f, r, "nick_lost", NULL);
+	assert_string_equal(r->nick, "");
+	fx_clear(f);
+
+	/* Gone: its look-alikes are free. */
+	hub_peer_gone(&f->h, c, "bye");
+	hub_peer_free(&f->h, c);
+	fx_clear(f);
+	assert_int_equal(SEND(f, r, SB_H_RESUME, "\xd0\xb0\xd1\x81\xd0\xb5",
+	    "", ""), 0);
+	assert_int_equal(fx_count(f, r, SB_C_ERROR), 0);
+	assert_ptr_equal(hub_find_nick(&f->h, "\xd0\x90\xd0\xa1\xd0\x95"),
+	    r);
+	fx_clear(f);
+}
+
+/*
  * A seed-003 id names one session, as a nick does: a second session that
  * registers an id in use is refused, and PRIVMSG_ALIAS still reaches the
  * first holder.  Before issue 16 the thief took the id and its messages.
@@ -1760,7 +1839,8 @@ main(void)
 		T(test_client_types_refused),
 		T(test_identify),
 		T(test_identify_nick_taken),
-		T(test_identify_id_taken),
+		T(test_identify_nick_confusable),
+	T(test_identify_id_taken),
 		T(test_identify_nick_invalid),
 		T(test_not_identified),
 		T(test_privmsg),
