@@ -1813,6 +1813,44 @@ test_history_churn(void **state)
 	fx_history_end(f, dir);
 }
 
+/*
+ * Every slot held by a live room: a new room's message is not kept, and
+ * the log says so (it used to say "kept in memory"); the permanent lobby,
+ * whose slot is reserved, keeps its history all the same.
+ */
+static void
+test_history_not_kept_logged(void **state)
+{
+	struct fx *f = *state;
+	char dir[64], room[16], log[4096];
+	struct peer *a;
+	size_t n;
+	int i;
+
+	fx_history(f, dir, sizeof(dir), 3600);
+	a = fx_user(f, "alice");
+	for (i = 0; history_rooms(f->h.history) < HISTORY_ROOMS_MAX; i++) {
+		snprintf(room, sizeof(room), "f%d", i);
+		assert_int_equal(history_add(f->h.history, room, "room", "a",
+		    "t", 1), 0);
+	}
+	fx_join(f, a, "fresh");
+	quiet_begin(f);
+	assert_int_equal(SEND(f, a, SB_H_ROOMMSG, "fresh", "lost"), 0);
+	fflush(stderr);
+	rewind(f->quiet_file);
+	n = fread(log, 1, sizeof(log) - 1, f->quiet_file);
+	log[n] = '\0';
+	quiet_end(f, 0);
+	assert_non_null(strstr(log, "history of room fresh not kept"));
+	assert_null(strstr(log, "kept in memory"));
+	assert_int_equal(history_count(f->h.history, "fresh"), 0);
+	fx_join(f, a, "lobby");
+	assert_int_equal(SEND(f, a, SB_H_ROOMMSG, "lobby", "kept"), 0);
+	assert_int_equal(history_count(f->h.history, "lobby"), 1);
+	fx_history_end(f, dir);
+}
+
 int
 main(void)
 {
@@ -1822,6 +1860,7 @@ main(void)
 		T(test_history_gone_with_room),
 		T(test_history_retention),
 		T(test_history_churn),
+		T(test_history_not_kept_logged),
 		T(test_client_types_refused),
 		T(test_identify),
 		T(test_identify_nick_taken),
