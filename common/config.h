@@ -44,6 +44,7 @@ struct sb_config {
 	unsigned	max_rooms;
 	unsigned	presence_max;		/* presence told one by one up to */
 	unsigned	history;		/* messages kept per room */
+	unsigned	history_retention;	/* s a gone room's history stays */
 	int		transcript;		/* log message text */
 	int		log_messages;		/* a journal event per message */
 	unsigned	flood_rate;		/* messages per 10 s */

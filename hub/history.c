@@ -23,6 +23,7 @@
 
 #include <bsd/string.h>
 #include <bsd/sys/cdefs.h>
+#include <bsd/sys/queue.h>
 #include <bsd/sys/tree.h>
 
 #include "history.h"
@@ -38,8 +39,18 @@ struct hentry {
 	char			 data[];
 };
 
+enum hroom_state {
+	HROOM_LIVE,		/* a room that exists (the default) */
+	HROOM_PERMANENT,	/* a room of the config: never evicted */
+	HROOM_GONE,		/* on h->gone: forgotten after the retention */
+};
+
 struct hroom {
 	char		 key[HISTORY_ROOM_MAX + 1];	/* folded name */
+	enum hroom_state state;
+	int		 unclaimed;	/* GONE: loaded, gone_at not set yet */
+	uint64_t	 gone_at;	/* GONE: seconds (the caller's clock) */
+	TAILQ_ENTRY(hroom) gone;	/* GONE: h->gone, oldest first */
 	struct hentry	**ring;
 	size_t		 cap;		/* slots in ring, at most per_room */
 	size_t		 head;		/* oldest entry */
@@ -49,13 +60,17 @@ struct hroom {
 	RB_ENTRY(hroom)	 entry;
 };
 RB_HEAD(hrooms, hroom);
+TAILQ_HEAD(hroomq, hroom);
 
 struct history {
 	char			 dir[PATH_MAX];
 	int			 dirfd;		/* -1 while disabled */
 	unsigned		 per_room;	/* 0: disabled */
-	size_t			 nrooms;
+	size_t			 nrooms;	/* slots in use */
 	struct hrooms		 rooms;
+	struct hroomq		 gone;		/* GONE rooms, oldest first */
+	int			 unclaimed;	/* some GONE room is unclaimed */
+	unsigned		 retention;	/* seconds a GONE room is kept */
 	history_write_fn	 write_fn;
 };
 
@@ -270,21 +285,112 @@ hroom_find(struct history *h, const char *key)
 	return RB_FIND(hrooms, &h->rooms, &k);
 }
 
-/* A new empty room; NULL when out of memory or at HISTORY_ROOMS_MAX. */
+/* The room `room` (any case), or NULL when it has no history. */
 static struct hroom *
-hroom_new(struct history *h, const char *key)
+hroom_of(struct history *h, const char *room)
+{
+	char key[HISTORY_ROOM_MAX + 1];
+
+	if (strlen(room) > HISTORY_ROOM_MAX)
+		return NULL;
+	history_fold(key, sizeof(key), room);
+	return hroom_find(h, key);
+}
+
+/*
+ * Forget room `r`: out of the tree (and the gone list), its memory freed
+ * and its file removed.  Returns 0 or the negative errno of the unlink
+ * (the room is forgotten in memory all the same).
+ */
+static int
+hroom_drop(struct history *h, struct hroom *r)
+{
+	char name[2 * HISTORY_ROOM_MAX + 8];
+	int ret = 0;
+
+	RB_REMOVE(hrooms, &h->rooms, r);
+	if (r->state == HROOM_GONE)
+		TAILQ_REMOVE(&h->gone, r, gone);
+	h->nrooms--;
+	if (h->dirfd >= 0 && file_name(name, sizeof(name), r->key,
+	    HISTORY_SUFFIX) == 0 && unlinkat(h->dirfd, name, 0) < 0 &&
+	    errno != ENOENT)
+		ret = -errno;
+	hroom_free(r);
+	return ret;
+}
+
+/*
+ * Free a slot for a new room: the room gone longest goes; failing that,
+ * for a permanent room only, a live temporary room.  Returns 0, or
+ * -ENOBUFS when every slot is held by a room that may keep it.
+ */
+static int
+slot_free(struct history *h, int permanent)
 {
 	struct hroom *r;
 
-	if (h->nrooms >= HISTORY_ROOMS_MAX || (r = calloc(1, sizeof(*r))) == NULL)
-		return NULL;
-	if (strlcpy(r->key, key, sizeof(r->key)) >= sizeof(r->key)) {
-		free(r);
-		return NULL;
+	if ((r = TAILQ_FIRST(&h->gone)) != NULL) {
+		(void)hroom_drop(h, r);
+		return 0;
 	}
+	if (!permanent)
+		return -ENOBUFS;
+	RB_FOREACH(r, hrooms, &h->rooms)
+		if (r->state == HROOM_LIVE) {
+			(void)hroom_drop(h, r);
+			return 0;
+		}
+	return -ENOBUFS;
+}
+
+/*
+ * A new empty room in state `state`.  A room loaded from disk (`loading`)
+ * never evicts another and starts GONE and unclaimed; any other new room
+ * evicts one when the slots are full (slot_free), and removes a file of
+ * the same name that it did not load (one left over when the slots were
+ * full at start), so old messages never come back.  Returns 0, -ENOBUFS
+ * (no slot) or -ENOMEM.
+ */
+static int
+hroom_new(struct history *h, const char *key, enum hroom_state state,
+    int loading, struct hroom **out)
+{
+	char name[2 * HISTORY_ROOM_MAX + 8];
+	struct hroom *r;
+	int ret;
+
+	*out = NULL;
+	if (strlen(key) > HISTORY_ROOM_MAX)
+		return -EINVAL;
+	if (h->nrooms >= HISTORY_ROOMS_MAX && (loading ||
+	    (ret = slot_free(h, state == HROOM_PERMANENT)) < 0))
+		return -ENOBUFS;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return -ENOMEM;
+	strlcpy(r->key, key, sizeof(r->key));
+	r->state = loading ? HROOM_GONE : state;
+	if (loading) {
+		r->unclaimed = 1;
+		h->unclaimed = 1;
+		TAILQ_INSERT_TAIL(&h->gone, r, gone);
+	} else if (h->dirfd >= 0 && file_name(name, sizeof(name), key,
+	    HISTORY_SUFFIX) == 0)
+		(void)unlinkat(h->dirfd, name, 0);
 	RB_INSERT(hrooms, &h->rooms, r);
 	h->nrooms++;
-	return r;
+	*out = r;
+	return 0;
+}
+
+/* Make a GONE room live (or permanent) again. */
+static void
+hroom_claim(struct history *h, struct hroom *r, enum hroom_state state)
+{
+	if (r->state == HROOM_GONE)
+		TAILQ_REMOVE(&h->gone, r, gone);
+	r->state = state;
+	r->unclaimed = 0;
 }
 
 /* --- records ------------------------------------------------------------- */
@@ -575,8 +681,9 @@ room_load(struct history *h, const char *key, const char *name)
 	struct hroom *r;
 	ssize_t n;
 
-	if ((r = hroom_find(h, key)) == NULL && (r = hroom_new(h, key)) == NULL)
-		return -ENOBUFS;
+	if ((r = hroom_find(h, key)) == NULL &&
+	    (ret = hroom_new(h, key, HROOM_GONE, 1, &r)) < 0)
+		return ret;
 	if ((fd = openat(h->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
 		return -errno;
 	if ((chunk = malloc(HISTORY_READ_CHUNK)) == NULL ||
@@ -706,6 +813,7 @@ history_open(const char *dir, unsigned per_room, struct history **out,
 	h->dirfd = -1;
 	h->write_fn = write;
 	RB_INIT(&h->rooms);
+	TAILQ_INIT(&h->gone);
 	if (strlcpy(h->dir, dir, sizeof(h->dir)) >= sizeof(h->dir)) {
 		snprintf(err, errsz, "history: directory name too long");
 		history_close(h);
@@ -760,6 +868,8 @@ history_set_limit(struct history *h, unsigned per_room)
 			RB_REMOVE(hrooms, &h->rooms, r);
 			hroom_free(r);
 		}
+		TAILQ_INIT(&h->gone);
+		h->unclaimed = 0;
 		h->nrooms = 0;
 		h->per_room = 0;
 		if (h->dirfd >= 0)
@@ -795,8 +905,11 @@ history_set_limit(struct history *h, unsigned per_room)
 /*
  * Keep a message of `room`: `kind` is a word of [a-z_] ("room",
  * "action"), `from` the sender's nick ("" allowed), `text` the message,
- * `t` unix seconds.  Returns 0; -EINVAL for a value over its limit (not
- * kept); -ENOBUFS at HISTORY_ROOMS_MAX rooms or -ENOMEM (not kept); or
+ * `t` unix seconds.  A room new to the history is live (see history.h);
+ * when the slots are full it takes the slot of the room gone longest.
+ * Returns 0; -EINVAL for a value over its limit (not kept); -ENOBUFS
+ * when every slot is held by a live or permanent room, or -ENOMEM (not
+ * kept); or
  * the negative errno of a failed disk write, in which case the entry IS
  * kept in memory and replayed, and the file catches up later.  The caller
  * logs the error (once, not per message) and carries on.
@@ -819,8 +932,11 @@ history_add(struct history *h, const char *room, const char *kind,
 	if (h->per_room == 0)
 		return 0;
 	history_fold(key, sizeof(key), room);
-	if ((r = hroom_find(h, key)) == NULL && (r = hroom_new(h, key)) == NULL)
-		return h->nrooms >= HISTORY_ROOMS_MAX ? -ENOBUFS : -ENOMEM;
+	if ((r = hroom_find(h, key)) == NULL &&
+	    (ret = hroom_new(h, key, HROOM_LIVE, 0, &r)) < 0)
+		return ret;
+	if (r->state == HROOM_GONE)	/* a room that speaks exists */
+		hroom_claim(h, r, HROOM_LIVE);
 	if ((e = hentry_new(t, kind, from, text)) == NULL)
 		return -ENOMEM;
 	if ((ret = ring_push(r, e, h->per_room)) < 0) {
@@ -840,16 +956,12 @@ history_add(struct history *h, const char *room, const char *kind,
 int
 history_get(struct history *h, const char *room, history_cb cb, void *arg)
 {
-	char key[HISTORY_ROOM_MAX + 1];
 	struct hroom *r;
 	size_t i;
 	int ret;
 
 	assert(h != NULL && room != NULL && cb != NULL);
-	if (strlen(room) > HISTORY_ROOM_MAX)
-		return 0;
-	history_fold(key, sizeof(key), room);
-	if ((r = hroom_find(h, key)) == NULL)
+	if ((r = hroom_of(h, room)) == NULL)
 		return 0;
 	for (i = 0; i < r->count; i++)
 		if ((ret = cb(&ring_at(r, i)->pub, arg)) != 0)
@@ -861,14 +973,10 @@ history_get(struct history *h, const char *room, history_cb cb, void *arg)
 size_t
 history_count(struct history *h, const char *room)
 {
-	char key[HISTORY_ROOM_MAX + 1];
 	struct hroom *r;
 
 	assert(h != NULL && room != NULL);
-	if (strlen(room) > HISTORY_ROOM_MAX)
-		return 0;
-	history_fold(key, sizeof(key), room);
-	return (r = hroom_find(h, key)) != NULL ? r->count : 0;
+	return (r = hroom_of(h, room)) != NULL ? r->count : 0;
 }
 
 /*
@@ -885,11 +993,8 @@ history_forget(struct history *h, const char *room)
 	if (strlen(room) > HISTORY_ROOM_MAX)
 		return -EINVAL;
 	history_fold(key, sizeof(key), room);
-	if ((r = hroom_find(h, key)) != NULL) {
-		RB_REMOVE(hrooms, &h->rooms, r);
-		h->nrooms--;
-		hroom_free(r);
-	}
+	if ((r = hroom_find(h, key)) != NULL)
+		return hroom_drop(h, r);
 	if (h->dirfd < 0 || file_name(name, sizeof(name), key,
 	    HISTORY_SUFFIX) < 0)
 		return 0;
@@ -904,4 +1009,111 @@ history_set_write(struct history *h, history_write_fn fn)
 {
 	assert(h != NULL);
 	h->write_fn = fn != NULL ? fn : write;
+}
+
+/*
+ * The hub has room `room` now: created by a JOIN or a resume (`permanent`
+ * 0), or a room of the config (1).  A GONE room whose retention has
+ * passed by `now` (seconds, the same clock as history_room_gone) is
+ * forgotten first, so the new room starts empty; one still within its
+ * retention is live again with its history.  A permanent room gets its
+ * slot now (taken from a gone room, else a live temporary one), so that
+ * it never runs out.  Returns 0, or -ENOBUFS / -ENOMEM when a permanent
+ * room gets no slot.
+ */
+int
+history_room_live(struct history *h, const char *room, int permanent,
+    uint64_t now)
+{
+	enum hroom_state state = permanent ? HROOM_PERMANENT : HROOM_LIVE;
+	char key[HISTORY_ROOM_MAX + 1];
+	struct hroom *r;
+
+	assert(h != NULL && room != NULL);
+	if (h->per_room == 0 || room[0] == '\0' ||
+	    strlen(room) > HISTORY_ROOM_MAX)
+		return 0;
+	history_fold(key, sizeof(key), room);
+	if ((r = hroom_find(h, key)) != NULL && r->state == HROOM_GONE &&
+	    !r->unclaimed && (now < r->gone_at ||
+	    now - r->gone_at >= h->retention)) {
+		(void)hroom_drop(h, r);
+		r = NULL;
+	}
+	if (r != NULL) {
+		/* A permanent room stays one; route.c never demotes it. */
+		if (r->state != HROOM_PERMANENT)
+			hroom_claim(h, r, state);
+		return 0;
+	}
+	return permanent ? hroom_new(h, key, state, 0, &r) : 0;
+}
+
+/*
+ * Temporary room `room` went away at `now` (seconds): its history is
+ * forgotten once the retention has passed (at once for retention 0).
+ * A permanent room is never gone.  Returns 0 or the negative errno of
+ * removing its file.
+ */
+int
+history_room_gone(struct history *h, const char *room, uint64_t now)
+{
+	struct hroom *r;
+
+	assert(h != NULL && room != NULL);
+	if ((r = hroom_of(h, room)) == NULL || r->state != HROOM_LIVE)
+		return 0;
+	if (h->retention == 0)
+		return hroom_drop(h, r);
+	r->state = HROOM_GONE;
+	r->gone_at = now;
+	TAILQ_INSERT_TAIL(&h->gone, r, gone);
+	return 0;
+}
+
+/*
+ * Forget every gone room whose retention has passed at `now`.  Rooms
+ * loaded from disk that nobody claimed (history_room_live) count as gone
+ * from the first call on, so the hub claims its rooms before it calls
+ * this.  Returns how many rooms were forgotten.
+ */
+size_t
+history_expire(struct history *h, uint64_t now)
+{
+	struct hroom *r, *rn;
+	size_t n = 0;
+	int all = h->unclaimed;
+
+	assert(h != NULL);
+	h->unclaimed = 0;
+	TAILQ_FOREACH_SAFE(r, &h->gone, gone, rn) {
+		if (r->unclaimed) {
+			r->unclaimed = 0;
+			r->gone_at = now;
+		}
+		if (now >= r->gone_at && now - r->gone_at < h->retention) {
+			if (!all)	/* the list is oldest first */
+				break;
+			continue;
+		}
+		(void)hroom_drop(h, r);
+		n++;
+	}
+	return n;
+}
+
+/* How long a gone room keeps its history, in seconds (0: not at all). */
+void
+history_set_retention(struct history *h, unsigned seconds)
+{
+	assert(h != NULL);
+	h->retention = seconds;
+}
+
+/* How many rooms have a slot (for tests and the status line). */
+size_t
+history_rooms(struct history *h)
+{
+	assert(h != NULL);
+	return h->nrooms;
 }

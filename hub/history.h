@@ -18,6 +18,26 @@
  * The disk is a copy: when a write fails (disk full, I/O error) the entry
  * stays in memory, history_add returns the error, and the room's file is
  * rewritten from memory at its next successful write.
+ *
+ * Rooms and their lifetime.  At most HISTORY_ROOMS_MAX rooms have
+ * history ("slots"), each in one of three states, set by the hub:
+ *
+ *	permanent	a room of the config: history_room_live(.., 1, ..)
+ *			reserves its slot, and it is never taken away;
+ *	live		a room that exists now (the default of a room
+ *			history_add sees first);
+ *	gone		a temporary room that went away (history_room_gone)
+ *			and every room loaded from disk until the hub claims
+ *			it.  Its history is forgotten, in memory and on
+ *			disk, `retention` seconds later (0: at once), or
+ *			earlier when a slot is needed: the room gone longest
+ *			goes first.  A room that comes back in time
+ *			(history_room_live) keeps its history.
+ *
+ * A permanent room that needs a slot when every slot is held by a live
+ * room takes the slot of a live temporary room.  So memory and disk stay
+ * within HISTORY_ROOMS_MAX rooms of per_room entries each, whatever the
+ * clients do, and the permanent rooms always have history.
  */
 #ifndef SB_HISTORY_H
 #define SB_HISTORY_H
@@ -27,7 +47,8 @@
 #include <sys/types.h>
 
 #define HISTORY_PER_ROOM_MAX	10000	/* = the config's maximum */
-#define HISTORY_ROOMS_MAX	4096	/* rooms with history */
+#define HISTORY_ROOMS_MAX	4096	/* rooms with history (slots) */
+#define HISTORY_RETENTION_MAX	2592000	/* seconds (30 days) = the config's */
 #define HISTORY_KIND_MAX	16	/* bytes of a kind: [a-z_]+ */
 #define HISTORY_FROM_MAX	32	/* = SB_NICK_MAX */
 #define HISTORY_TEXT_MAX	2048	/* = SB_TEXT_MAX */
@@ -63,5 +84,10 @@ size_t	 history_count(struct history *, const char *);
 int	 history_set_limit(struct history *, unsigned);
 int	 history_forget(struct history *, const char *);
 void	 history_set_write(struct history *, history_write_fn);
+int	 history_room_live(struct history *, const char *, int, uint64_t);
+int	 history_room_gone(struct history *, const char *, uint64_t);
+size_t	 history_expire(struct history *, uint64_t);
+void	 history_set_retention(struct history *, unsigned);
+size_t	 history_rooms(struct history *);
 
 #endif /* SB_HISTORY_H */

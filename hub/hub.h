@@ -209,6 +209,7 @@ void		 hub_hold_release(struct hub *);
 unsigned	 hub_ban_enforce(struct hub *, const struct ban *);
 int		 hub_rooms_check(const struct sb_config *, char *, size_t);
 int		 hub_rooms_configure(struct hub *);
+void		 hub_history_expire(struct hub *);
 
 /* server.c */
 int		 hub_reload(struct hub *, char *, size_t);

@@ -367,6 +367,50 @@ peer_membership(struct peer *p, struct room *r)
 	return NULL;
 }
 
+/* The clock of the history's room lifetimes: monotonic seconds. */
+static uint64_t
+history_now(struct hub *h)
+{
+	return h->ops->now_usec(h) / 1000000;
+}
+
+/*
+ * Forget the history of temporary rooms gone longer than the retention
+ * (history_retention).  The hub's status timer calls it every few
+ * seconds, and route.c whenever a room comes or goes.
+ */
+void
+hub_history_expire(struct hub *h)
+{
+	if (h->history != NULL && h->cfg.history > 0)
+		history_expire(h->history, history_now(h));
+}
+
+/*
+ * Tell the history that the hub has these rooms now: each permanent room
+ * reserves its slot, and the temporary ones (resumed after a restart)
+ * claim theirs.  The rest of what was loaded from disk is gone from now
+ * on.  Called after the config is (re)loaded, once the history is open.
+ */
+static void
+hub_history_sync(struct hub *h)
+{
+	struct room *r;
+	uint64_t now;
+
+	if (h->history == NULL || h->cfg.history == 0)
+		return;
+	now = history_now(h);
+	history_set_retention(h->history, h->cfg.history_retention);
+	RB_FOREACH(r, rooms, &h->rooms)
+		if (history_room_live(h->history, r->name, r->permanent,
+		    now) < 0)
+			sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){
+			    .room = r->name, .reason = "no history slot" },
+			    "history: no slot for room %s", r->name);
+	history_expire(h->history, now);
+}
+
 static struct room *
 room_create(struct hub *h, const char *name, int permanent)
 {
@@ -380,6 +424,14 @@ room_create(struct hub *h, const char *name, int permanent)
 	TAILQ_INIT(&r->members);
 	RB_INSERT(rooms, &h->rooms, r);
 	h->nrooms++;
+	/*
+	 * A room of a name gone within the retention gets its history back;
+	 * one gone longer starts empty.  (Permanent rooms: hub_history_sync.)
+	 */
+	if (!permanent && h->history != NULL && h->cfg.history > 0) {
+		hub_history_expire(h);
+		history_room_live(h->history, name, 0, history_now(h));
+	}
 	return r;
 }
 
@@ -430,6 +482,7 @@ hub_rooms_configure(struct hub *h)
 		else if (room_create(h, t, 1) == NULL)
 			return -ENOMEM;
 	}
+	hub_history_sync(h);
 	return 0;
 }
 
@@ -471,6 +524,11 @@ room_leave(struct hub *h, struct membership *m, const char *reason, int notify)
 			hub_send(h, o->peer, SB_C_PARTED, r->name, p->nick,
 			    reason, NULL);
 	if (r->nmembers == 0 && !r->permanent) {
+		/* Its history goes too, after the retention (history.h). */
+		if (h->history != NULL && h->cfg.history > 0) {
+			history_room_gone(h->history, r->name, history_now(h));
+			hub_history_expire(h);
+		}
 		RB_REMOVE(rooms, &h->rooms, r);
 		h->nrooms--;
 		free(r);
@@ -1331,8 +1389,10 @@ on_part(struct hub *h, struct peer *p, const struct sb_msg *m)
 }
 
 /*
- * Keep a room message in the history.  A failed disk write (full disk)
- * is logged once and routing goes on; the entry is kept in memory.
+ * Keep a room message in the history.  A failure is logged once (until
+ * a message is kept again) and routing goes on: a failed disk write
+ * (full disk) keeps the entry in memory; no slot or no memory keeps
+ * nothing, and the log says so.
  */
 static void
 history_record(struct hub *h, struct room *r, const char *kind,
@@ -1344,11 +1404,21 @@ history_record(struct hub *h, struct room *r, const char *kind,
 		return;
 	e = history_add(h->history, r->name, kind, from, text,
 	    (int64_t)time(NULL));
-	if (e < 0 && !h->history_failing)
-		sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){
-		    .room = r->name, .reason = strerror(-e) }, "history not "
-		    "written to disk (%s); kept in memory, routing goes on",
-		    strerror(-e));
+	if (e < 0 && !h->history_failing) {
+		if (e == -ENOBUFS || e == -ENOMEM || e == -EINVAL)
+			sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){
+			    .room = r->name, .reason = strerror(-e) },
+			    "history of room %s not kept (%s); routing goes "
+			    "on", r->name, e == -ENOBUFS ? "every history "
+			    "slot is held by a room that exists" :
+			    strerror(-e));
+		else
+			sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){
+			    .room = r->name, .reason = strerror(-e) },
+			    "history not written to disk (%s); kept in memory "
+			    "and written again later, routing goes on",
+			    strerror(-e));
+	}
 	h->history_failing = e < 0;
 }
 

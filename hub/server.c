@@ -330,6 +330,7 @@ on_status_timer(sd_event_source *s, uint64_t usec, void *arg)
 	struct ctx *c = arg;
 
 	notify_status(c, 0);
+	hub_history_expire(&c->hub);
 	sd_event_source_set_time(s, usec + HUB_STATUS_USEC);
 	return 0;
 }

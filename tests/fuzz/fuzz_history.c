@@ -10,6 +10,11 @@
  * from/text within their limits; an entry added afterwards, with any
  * bytes in from and text (TAB, LF, CR, backslash, invalid UTF-8), comes
  * back byte for byte after a reload, after the entries that were there.
+ * Then the first bytes, again, drive the rooms' lifetimes (room_ops):
+ * rooms come, speak, go and expire, eight names, one permanent, with a
+ * retention of 0-3 seconds.  Properties: the permanent room never loses
+ * an entry, a room created again after its retention replays nothing,
+ * and there are never more files than rooms with history.
  * The files live in a private temporary directory ($TMPDIR, else
  * /dev/shm), emptied every run.
  */
@@ -23,6 +28,8 @@
 #define ROOM		"lobby"
 #define ROOM_FILE	"6c6f626279.log"	/* hex of the folded name */
 #define KEEP_MAX	16
+#define OPS_MAX		64	/* lifetime steps per input */
+#define NAMES		8
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -37,6 +44,84 @@ struct seen {
 };
 
 static char dir[256];
+
+/* Files in the directory. */
+static size_t
+count_files(void)
+{
+	struct dirent *d;
+	size_t n = 0;
+	DIR *dp;
+
+	if ((dp = opendir(dir)) == NULL)
+		abort();
+	while ((d = readdir(dp)) != NULL)
+		n += d->d_name[0] != '.';
+	closedir(dp);
+	return n;
+}
+
+/*
+ * Rooms come and go as the input says (two bits of op, three of name per
+ * byte), on a clock that moves one second every fourth step.  Room r0 is
+ * permanent.  What a correct history must do is tracked alongside.
+ */
+static void
+room_ops(const uint8_t *p, size_t n, unsigned keep)
+{
+	unsigned retention = keep % 4;
+	int live[NAMES] = { 0 }, gone[NAMES] = { 0 };
+	uint64_t now = 0, gone_at[NAMES] = { 0 };
+	struct history *h;
+	char err[256], room[8];
+	size_t i, perm = 0;
+
+	FUZZ_CHECK(history_open(dir, keep, &h, err, sizeof(err)) == 0);
+	history_set_retention(h, retention);
+	FUZZ_CHECK(history_room_live(h, "r0", 1, now) == 0);
+	live[0] = 1;
+	perm = history_count(h, "r0");
+	history_expire(h, now);		/* what was on disk is gone now */
+	for (i = 0; i < n && i < OPS_MAX; i++) {
+		unsigned op = p[i] & 3, k = (p[i] >> 2) % NAMES;
+
+		snprintf(room, sizeof(room), "r%u", k);
+		if (i % 4 == 3)
+			now++;
+		switch (op) {
+		case 0:		/* JOIN creates the room */
+			if (k == 0 || live[k])
+				break;
+			FUZZ_CHECK(history_room_live(h, room, 0, now) == 0);
+			if (gone[k] && now - gone_at[k] >= retention)
+				FUZZ_CHECK(history_count(h, room) == 0);
+			live[k] = 1;
+			gone[k] = 0;
+			break;
+		case 1:		/* SAY */
+			if (!live[k])
+				break;
+			FUZZ_CHECK(history_add(h, room, "room", "a", "t",
+			    1) == 0);
+			if (k == 0 && perm < keep)
+				perm++;
+			break;
+		case 2:		/* the last one leaves */
+			if (k == 0 || !live[k])
+				break;
+			FUZZ_CHECK(history_room_gone(h, room, now) == 0);
+			live[k] = 0;
+			gone[k] = 1;
+			gone_at[k] = now;
+			break;
+		default:	/* the status timer */
+			history_expire(h, now);
+		}
+		FUZZ_CHECK(history_count(h, "r0") == perm);
+		FUZZ_CHECK(count_files() <= history_rooms(h));
+	}
+	history_close(h);
+}
 
 static void
 empty_dir(void)
@@ -149,5 +234,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(strcmp(b.e[i].from, a.e[j].from) == 0);
 		FUZZ_CHECK(strcmp(b.e[i].text, a.e[j].text) == 0);
 	}
+	room_ops(data, size, keep);
 	return 0;
 }

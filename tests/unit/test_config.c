@@ -104,6 +104,7 @@ test_defaults(void **state)
 	assert_int_equal(c.room_create, 1);
 	assert_int_equal(c.max_rooms, 256);
 	assert_int_equal(c.history, 50);
+	assert_int_equal(c.history_retention, 600);
 	assert_int_equal(c.transcript, 0);
 	assert_int_equal(c.flood_rate, 20);
 	assert_int_equal(c.flood_burst, 10);
@@ -175,6 +176,11 @@ test_numbers(void **state)
 	assert_int_equal(c.max_clients, 1000000);
 	assert_int_equal(parse(&c, "history = 0", err, sizeof(err)), 0);
 	assert_int_equal(c.history, 0);
+	assert_int_equal(parse(&c, "history_retention = 0", err, sizeof(err)),
+	    0);
+	assert_int_equal(c.history_retention, 0);
+	assert_int_equal(parse(&c, "history_retention = 2592001", err,
+	    sizeof(err)), -EINVAL);
 	assert_int_equal(parse(&c, "xmlsocket_max = 64", err, sizeof(err)), 0);
 	assert_int_equal(c.xmlsocket_max, 64);
 	assert_int_equal(parse(&c, "xmlsocket_max = 8192", err, sizeof(err)),

@@ -660,6 +660,161 @@ t_full_tmpfs(void **state)
 	assert_int_equal(umount(dir), 0);
 }
 
+/* ---- room lifetime: issue 16, holes 5 and 6 ---- */
+
+#define TMP	"746d70.log"		/* hex of "tmp" */
+
+/* Retention 0: a temporary room's history goes with the room. */
+static void
+t_gone_forgotten(void **state)
+{
+	struct history *h = open_history(3);
+
+	history_set_retention(h, 0);
+	assert_int_equal(history_room_live(h, "tmp", 0, 100), 0);
+	add_n(h, "tmp", 1, 2);
+	assert_int_equal(file_lines(TMP), 2);
+	assert_int_equal(history_room_gone(h, "TMP", 101), 0);
+	assert_int_equal(history_count(h, "tmp"), 0);
+	assert_int_equal(file_lines(TMP), -1);
+	assert_int_equal(history_rooms(h), 0);
+	/* The next room of that name starts empty. */
+	assert_int_equal(history_room_live(h, "tmp", 0, 102), 0);
+	assert_int_equal(replay(h, "tmp")->n, 0);
+	history_close(h);
+	/* Nor does a restart bring it back. */
+	h = open_history(3);
+	assert_int_equal(history_count(h, "tmp"), 0);
+	history_close(h);
+}
+
+/* Within the retention a room keeps its history; after it, it is gone. */
+static void
+t_retention(void **state)
+{
+	struct history *h = open_history(3);
+
+	history_set_retention(h, 10);
+	assert_int_equal(history_room_live(h, "tmp", 0, 100), 0);
+	add_n(h, "tmp", 1, 2);
+	assert_int_equal(history_room_gone(h, "tmp", 100), 0);
+	assert_int_equal(history_expire(h, 109), 0);
+	assert_int_equal(history_room_live(h, "tmp", 0, 109), 0);
+	expect_range(h, "tmp", 1, 2);	/* back in time: kept */
+	assert_int_equal(history_room_gone(h, "tmp", 110), 0);
+	assert_int_equal(history_expire(h, 119), 0);
+	assert_int_equal(file_lines(TMP), 2);
+	assert_int_equal(history_expire(h, 120), 1);
+	assert_int_equal(history_count(h, "tmp"), 0);
+	assert_int_equal(file_lines(TMP), -1);
+
+	/* Created again past the retention, before any expire: empty. */
+	add_n(h, "tmp", 3, 3);
+	assert_int_equal(history_room_gone(h, "tmp", 200), 0);
+	assert_int_equal(history_room_live(h, "tmp", 0, 210), 0);
+	assert_int_equal(replay(h, "tmp")->n, 0);
+	assert_int_equal(file_lines(TMP), -1);
+	history_close(h);
+}
+
+/*
+ * The attack of hole 5: more rooms than slots created, spoken in
+ * and abandoned never use up the slots; the permanent lobby and every
+ * new room keep history, and memory and disk stay within the slots.
+ */
+static void
+t_churn(void **state)
+{
+	struct history *h = open_history(2);
+	char room[16];
+	int i;
+
+	history_set_retention(h, 3600);
+	assert_int_equal(history_room_live(h, "lobby", 1, 0), 0);
+	for (i = 0; i < HISTORY_ROOMS_MAX + 300; i++) {
+		snprintf(room, sizeof(room), "r%d", i);
+		assert_int_equal(history_room_live(h, room, 0, (uint64_t)i), 0);
+		assert_int_equal(history_add(h, room, "room", "a", "t", 1), 0);
+		assert_int_equal(history_room_gone(h, room, (uint64_t)i), 0);
+		assert_true(history_rooms(h) <= HISTORY_ROOMS_MAX);
+	}
+	assert_int_equal(history_rooms(h), HISTORY_ROOMS_MAX);
+	add_n(h, "lobby", 1, 2);
+	expect_range(h, "lobby", 1, 2);
+	/* The oldest rooms went first; the newest are still there. */
+	assert_int_equal(history_count(h, "r0"), 0);
+	assert_int_equal(history_count(h, "r4395"), 1);
+	history_close(h);
+}
+
+/* A permanent room takes a live temporary room's slot if it must. */
+static void
+t_permanent_never_starved(void **state)
+{
+	struct history *h = open_history(1);
+	char room[16];
+	int i;
+
+	for (i = 0; i < HISTORY_ROOMS_MAX; i++) {
+		snprintf(room, sizeof(room), "r%d", i);
+		assert_int_equal(history_add(h, room, "room", "a", "t", 1), 0);
+	}
+	assert_int_equal(history_add(h, "more", "room", "a", "t", 1),
+	    -ENOBUFS);
+	assert_int_equal(history_room_live(h, "lobby", 1, 5), 0);
+	assert_int_equal(history_rooms(h), HISTORY_ROOMS_MAX);
+	add_n(h, "lobby", 1, 1);
+	expect_range(h, "lobby", 1, 1);
+	/* A permanent room is never gone, nor evicted. */
+	assert_int_equal(history_room_gone(h, "lobby", 6), 0);
+	assert_int_equal(history_expire(h, 1000000), 0);
+	expect_range(h, "lobby", 1, 1);
+	history_close(h);
+}
+
+/*
+ * After a restart every loaded room is gone until the hub claims it:
+ * the permanent lobby stays, an unclaimed temporary room is forgotten
+ * after the retention, a claimed one (a resumed session) keeps its
+ * history.
+ */
+static void
+t_restart_claims(void **state)
+{
+	struct history *h = open_history(3);
+
+	add_n(h, "lobby", 1, 2);
+	add_n(h, "tmp", 1, 2);
+	add_n(h, "kept", 1, 1);
+	history_close(h);
+
+	h = open_history(3);
+	history_set_retention(h, 0);
+	assert_int_equal(history_room_live(h, "lobby", 1, 7), 0);
+	assert_int_equal(history_room_live(h, "kept", 0, 7), 0);
+	assert_int_equal(history_expire(h, 7), 1);
+	assert_int_equal(history_count(h, "tmp"), 0);
+	assert_int_equal(file_lines(TMP), -1);
+	expect_range(h, "lobby", 1, 2);
+	expect_range(h, "kept", 1, 1);
+	history_close(h);
+}
+
+/* A file the history did not load is not appended to by a new room. */
+static void
+t_stale_file(void **state)
+{
+	struct history *h = open_history(3);
+	static const char old[] = "1\troom\tbob\told secret\n";
+
+	append_raw(TMP, old, sizeof(old) - 1);
+	add_n(h, "tmp", 1, 1);
+	history_close(h);
+	h = open_history(3);
+	expect_range(h, "tmp", 1, 1);
+	history_close(h);
+}
+
 int
 main(void)
 {
@@ -682,6 +837,15 @@ main(void)
 		cmocka_unit_test_setup_teardown(t_write_failure, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(t_short_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_gone_forgotten, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(t_retention, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_churn, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_permanent_never_starved,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(t_restart_claims, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(t_stale_file, setup, teardown),
 		/* Last: it leaves this process in its own mount namespace. */
 		cmocka_unit_test_setup_teardown(t_full_tmpfs, setup, teardown),
 	};

@@ -1830,12 +1830,181 @@ test_resume_and_hold(void **state)
 	assert_int_equal(SEND(f, a, SB_H_RESUME, "alice", "", ""), -EPROTO);
 }
 
+/* --- history of temporary rooms: issue 16, holes 5 and 6 --------------- */
+
+/* A hub with history in a fresh directory, retention `retention`. */
+static void
+fx_history(struct fx *f, char *dir, size_t dirsz, unsigned retention)
+{
+	struct sb_config cfg;
+	char hdir[300], err[256];
+
+	config_defaults(&cfg);
+	cfg.history = 5;
+	cfg.history_retention = retention;
+	cfg.flood_rate = cfg.flood_burst = 100000;
+	fx_config(f, &cfg);
+	assert_true(snprintf(dir, dirsz, "/tmp/sb-route-hist-XXXXXX") < (int)dirsz);
+	assert_non_null(mkdtemp(dir));
+	snprintf(hdir, sizeof(hdir), "%s/history", dir);
+	assert_int_equal(history_open(hdir, cfg.history, &f->h.history, err,
+	    sizeof(err)), 0);
+	assert_int_equal(hub_rooms_configure(&f->h), 0);
+}
+
+static void
+fx_history_end(struct fx *f, const char *dir)
+{
+	char cmd[400];
+
+	f->h.history = history_close(f->h.history);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* JOIN `room`; how many history entries were replayed. */
+static size_t
+fx_join_replayed(struct fx *f, struct peer *p, const char *room)
+{
+	size_t i, n = 0;
+
+	fx_clear(f);
+	assert_int_equal(SEND(f, p, SB_H_JOIN, room), 0);
+	assert_int_equal(fx_count(f, p, SB_C_JOINED), 1);
+	for (i = 0; i < f->nrec; i++)
+		if (f->rec[i].m.type == SB_C_MSG &&
+		    strstr(f->rec[i].m.field[0], "history") != NULL)
+			n++;
+	fx_clear(f);
+	return n;
+}
+
+static void
+fx_say_part(struct fx *f, struct peer *p, const char *room, const char *text)
+{
+	assert_int_equal(SEND(f, p, SB_H_ROOMMSG, room, text), 0);
+	assert_int_equal(SEND(f, p, SB_H_PART, room), 0);
+	fx_clear(f);
+}
+
+/* Retention 0: a room created again never gets the old room's messages. */
+static void
+test_history_gone_with_room(void **state)
+{
+	struct fx *f = *state;
+	struct peer *a, *b;
+	char dir[64];
+
+	fx_history(f, dir, sizeof(dir), 0);
+	a = fx_user(f, "alice");
+	b = fx_user(f, "bob");
+	assert_int_equal(fx_join_replayed(f, a, "secret"), 0);
+	fx_say_part(f, a, "secret", "the password is swordfish");
+	assert_int_equal(fx_join_replayed(f, b, "SECRET"), 0);
+	/* The permanent lobby keeps its history when it empties. */
+	assert_int_equal(fx_join_replayed(f, a, "lobby"), 0);
+	fx_say_part(f, a, "lobby", "hello");
+	assert_int_equal(fx_join_replayed(f, b, "lobby"), 1);
+	fx_history_end(f, dir);
+}
+
+/* Within the retention the history comes back; after it, it does not. */
+static void
+test_history_retention(void **state)
+{
+	struct fx *f = *state;
+	struct peer *a;
+	char dir[64];
+
+	fx_history(f, dir, sizeof(dir), 60);
+	a = fx_user(f, "alice");
+	assert_int_equal(fx_join_replayed(f, a, "games"), 0);
+	fx_say_part(f, a, "games", "gg");
+	f->now += 59 * 1000000ULL;
+	assert_int_equal(fx_join_replayed(f, a, "games"), 1);
+	assert_int_equal(SEND(f, a, SB_H_PART, "games"), 0);
+	f->now += 60 * 1000000ULL;
+	hub_history_expire(&f->h);	/* the status timer */
+	assert_int_equal(fx_join_replayed(f, a, "games"), 0);
+	fx_history_end(f, dir);
+}
+
+/*
+ * More throw-away rooms than history slots: the lobby, quiet until
+ * then, still keeps history, and the slots in use never pass the limit.
+ */
+static void
+test_history_churn(void **state)
+{
+	struct fx *f = *state;
+	struct peer *a;
+	char dir[64], room[16];
+	int i;
+
+	fx_history(f, dir, sizeof(dir), 3600);
+	a = fx_user(f, "alice");
+	quiet_begin(f);
+	for (i = 0; i < HISTORY_ROOMS_MAX + 100; i++) {
+		snprintf(room, sizeof(room), "r%d", i);
+		assert_int_equal(SEND(f, a, SB_H_JOIN, room), 0);
+		fx_say_part(f, a, room, "x");
+		assert_true(history_rooms(f->h.history) <= HISTORY_ROOMS_MAX);
+	}
+	quiet_end(f, 0);
+	assert_int_equal(fx_join_replayed(f, a, "lobby"), 0);
+	assert_int_equal(SEND(f, a, SB_H_ROOMMSG, "lobby", "still here"), 0);
+	assert_int_equal(history_count(f->h.history, "lobby"), 1);
+	fx_history_end(f, dir);
+}
+
+/*
+ * Every slot held by a live room: a new room's message is not kept, and
+ * the log says so (it used to say "kept in memory"); the permanent lobby,
+ * whose slot is reserved, keeps its history all the same.
+ */
+static void
+test_history_not_kept_logged(void **state)
+{
+	struct fx *f = *state;
+	char dir[64], room[16], log[4096];
+	struct peer *a;
+	size_t n;
+	int i;
+
+	fx_history(f, dir, sizeof(dir), 3600);
+	a = fx_user(f, "alice");
+	for (i = 0; history_rooms(f->h.history) < HISTORY_ROOMS_MAX; i++) {
+		snprintf(room, sizeof(room), "f%d", i);
+		assert_int_equal(history_add(f->h.history, room, "room", "a",
+		    "t", 1), 0);
+	}
+	fx_join(f, a, "fresh");
+	quiet_begin(f);
+	assert_int_equal(SEND(f, a, SB_H_ROOMMSG, "fresh", "lost"), 0);
+	fflush(stderr);
+	rewind(f->quiet_file);
+	n = fread(log, 1, sizeof(log) - 1, f->quiet_file);
+	log[n] = '\0';
+	quiet_end(f, 0);
+	assert_non_null(strstr(log, "history of room fresh not kept"));
+	assert_null(strstr(log, "kept in memory"));
+	assert_int_equal(history_count(f->h.history, "fresh"), 0);
+	fx_join(f, a, "lobby");
+	assert_int_equal(SEND(f, a, SB_H_ROOMMSG, "lobby", "kept"), 0);
+	assert_int_equal(history_count(f->h.history, "lobby"), 1);
+	fx_history_end(f, dir);
+}
+
 int
 main(void)
 {
 #define T(t)	cmocka_unit_test_setup_teardown(t, fx_setup, fx_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_hello_first),
+		T(test_history_gone_with_room),
+		T(test_history_retention),
+		T(test_history_churn),
+		T(test_history_not_kept_logged),
 		T(test_client_types_refused),
 		T(test_identify),
 		T(test_identify_nick_taken),
