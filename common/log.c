@@ -105,6 +105,227 @@ sb_log_escape(char *dst, size_t dstsz, const char *s)
 }
 
 /*
+ * The text form of an event's fields (docs/protocol.md, "Logs"):
+ *
+ *	KEY=value KEY="quoted value" ...
+ *
+ * A value is written bare if it is a plain word: not empty, and only
+ * printable ASCII other than '"', '\' and '='.  Any other value is
+ * quoted, with '"' and '\' escaped by a backslash, newline, tab and
+ * carriage return as \n, \t, \r, the other control characters and DEL
+ * as three octal digits (\033); bytes from 0x80 up stay as they are.  So a
+ * value can hold a space, an '=', a quote or a newline and still neither
+ * end its field early nor start another, and the line parses back to
+ * exactly the fields it was made of (sb_log_parse()).
+ */
+static int
+logfmt_bare(const char *v)
+{
+	const unsigned char *p = (const unsigned char *)v;
+
+	if (*p == '\0')
+		return 0;
+	for (; *p != '\0'; p++)
+		if (*p <= ' ' || *p >= 0x7f || *p == '"' || *p == '\\' ||
+		    *p == '=')
+			return 0;
+	return 1;
+}
+
+/* The bytes escaped by name, and their names after the backslash. */
+static const char logfmt_named[] = "\"\\\n\t\r", logfmt_names[] = "\"\\ntr";
+
+/* The quoted form of byte c into out (NUL-terminated); returns its length. */
+static size_t
+logfmt_escape(char out[5], unsigned char c)
+{
+	const char *named = strchr(logfmt_named, c);
+
+	if (c != '\0' && named != NULL) {
+		out[0] = '\\';
+		out[1] = logfmt_names[named - logfmt_named];
+		out[2] = '\0';
+		return 2;
+	}
+	if (c < ' ' || c == 0x7f)
+		return (size_t)snprintf(out, 5, "\\%03o", c);
+	out[0] = (char)c;
+	out[1] = '\0';
+	return 1;
+}
+
+/*
+ * Write the n fields kv[] in the text form into dst[0..dstsz), separated
+ * by one space; a NULL value leaves its field out.  Pure: no I/O, no
+ * allocation.  Where dst is too small, the value that does not fit is cut
+ * after its last whole escape and its quote closed, and the fields after
+ * it are left out, so that what is written always parses back, to a
+ * prefix of the fields.  Returns strlen(dst).
+ */
+size_t
+sb_log_format(char *dst, size_t dstsz, const struct sb_log_kv *kv, size_t n)
+{
+	size_t o = 0, i, kl, el, q;
+	const unsigned char *v;
+	char e[5];
+
+	assert(dst != NULL && dstsz > 0 && (kv != NULL || n == 0));
+	dst[0] = '\0';
+	for (i = 0; i < n; i++) {
+		if (kv[i].value == NULL)
+			continue;
+		assert(kv[i].key != NULL &&
+		    strspn(kv[i].key, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_") ==
+		    strlen(kv[i].key) && kv[i].key[0] != '\0');
+		kl = strlen(kv[i].key);
+		/* The separator, KEY= and at least "" must fit. */
+		if (o + (o > 0) + kl + 3 + 1 > dstsz)
+			break;
+		if (o > 0)
+			dst[o++] = ' ';
+		memcpy(dst + o, kv[i].key, kl);
+		o += kl;
+		dst[o++] = '=';
+		if (logfmt_bare(kv[i].value)) {
+			el = strlen(kv[i].value);
+			if (o + el + 1 > dstsz) {
+				/* Cut: what fits of a plain word (room was
+				 * made for "", so at least two bytes). */
+				el = dstsz - o - 1;
+				memcpy(dst + o, kv[i].value, el);
+				o += el;
+				break;
+			}
+			memcpy(dst + o, kv[i].value, el);
+			o += el;
+			continue;
+		}
+		q = o;
+		dst[o++] = '"';
+		for (v = (const unsigned char *)kv[i].value; *v != '\0'; v++) {
+			el = logfmt_escape(e, *v);
+			if (o + el + 2 > dstsz)	/* the quote and the NUL */
+				break;
+			memcpy(dst + o, e, el);
+			o += el;
+		}
+		dst[o] = '\0';
+		if (*v != '\0' && logfmt_bare(dst + q + 1)) {
+			/* Cut to a plain word: written bare, as always. */
+			memmove(dst + q, dst + q + 1, o - q - 1);
+			o--;
+			break;
+		}
+		dst[o++] = '"';
+		if (*v != '\0')
+			break;
+	}
+	dst[o] = '\0';
+	return o;
+}
+
+/* Decode the quoted value at *pp (past its opening quote) onto buf. */
+static int
+logfmt_unquote(const char **pp, char *buf, size_t bufsz, size_t *bo)
+{
+	const char *p = *pp, *name;
+	unsigned c;
+
+	for (;; p++) {
+		if (*p == '\0')
+			return -1;		/* no closing quote */
+		if (*p == '"')
+			break;
+		c = (unsigned char)*p;
+		if (c < ' ' || c == 0x7f)
+			return -1;		/* never written raw */
+		if (c == '\\') {
+			p++;
+			name = *p != '\0' ? strchr(logfmt_names, *p) : NULL;
+			if (name != NULL)
+				c = (unsigned char)logfmt_named[name -
+				    logfmt_names];
+			else {
+				if (p[0] < '0' || p[0] > '3' ||
+				    p[1] < '0' || p[1] > '7' ||
+				    p[2] < '0' || p[2] > '7')
+					return -1;
+				c = (unsigned)((p[0] - '0') * 64 +
+				    (p[1] - '0') * 8 + (p[2] - '0'));
+				/* Only the form sb_log_format() writes. */
+				if (c == 0 || (c >= ' ' && c != 0x7f) ||
+				    c == '\n' || c == '\t' || c == '\r')
+					return -1;
+				p += 2;
+			}
+		}
+		if (*bo + 1 >= bufsz)
+			return -1;
+		buf[(*bo)++] = (char)c;
+	}
+	*pp = p + 1;
+	return 0;
+}
+
+/*
+ * Parse a line of sb_log_format() back into at most `max` fields: kv[]
+ * points into buf[0..bufsz), where the keys and the decoded values are
+ * copied, NUL-terminated.  Returns the number of fields, or -1 if the
+ * line is not exactly such a line: bad syntax, a form sb_log_format()
+ * does not write (a plain word quoted, a needless octal escape), a key
+ * twice, more than `max` fields, or buf too small.  So a line that parses
+ * is the one sb_log_format() makes of its fields, byte for byte.  For
+ * tests and tools; the hub only writes.
+ */
+int
+sb_log_parse(const char *line, struct sb_log_kv *kv, size_t max, char *buf,
+    size_t bufsz)
+{
+	const char *p;
+	size_t n = 0, bo = 0, kl, i;
+
+	assert(line != NULL && buf != NULL && bufsz > 0);
+	p = line;
+	while (*p != '\0') {
+		if (n > 0 && *p++ != ' ')
+			return -1;
+		kl = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_");
+		if (kl == 0 || p[kl] != '=' || n == max || bo + kl + 1 >= bufsz)
+			return -1;
+		kv[n].key = buf + bo;
+		memcpy(buf + bo, p, kl);
+		bo += kl;
+		buf[bo++] = '\0';
+		p += kl + 1;
+		kv[n].value = buf + bo;
+		if (*p == '"') {
+			p++;
+			if (logfmt_unquote(&p, buf, bufsz, &bo) < 0)
+				return -1;
+			buf[bo] = '\0';
+			if (logfmt_bare(kv[n].value))
+				return -1;	/* written bare */
+		} else {
+			kl = strcspn(p, " ");
+			if (kl == 0 || bo + kl + 1 > bufsz)
+				return -1;
+			memcpy(buf + bo, p, kl);
+			buf[bo + kl] = '\0';
+			if (!logfmt_bare(buf + bo))
+				return -1;
+			bo += kl;
+			p += kl;
+		}
+		buf[bo++] = '\0';
+		for (i = 0; i < n; i++)
+			if (strcmp(kv[i].key, kv[n].key) == 0)
+				return -1;
+		n++;
+	}
+	return (int)n;
+}
+
+/*
  * Name the program in log lines; `journal_stream` says stderr is connected
  * to journald (JOURNAL_STREAM set), where "<N>" priority prefixes work.
  */

@@ -6,8 +6,11 @@
  *   SWITCHBOARD_EVENT, SWITCHBOARD_NICK, SWITCHBOARD_ROOM,
  *   SWITCHBOARD_REMOTE, SWITCHBOARD_TRANSPORT, SWITCHBOARD_SESSION,
  *   SWITCHBOARD_REASON, SWITCHBOARD_TEXT (transcript mode only).
- * Client-supplied strings are escaped with strnvis(3) before they are
- * logged, so they can neither break a line nor forge a field.
+ * Client-supplied strings are escaped with strnvis(3) before they go to
+ * the journal, so they can neither break a line nor forge a field.  The
+ * text form on stderr (sb_log_format()) quotes every value that is not a
+ * plain word, so that the line parses back (sb_log_parse()) to exactly the
+ * fields it was made of.
  */
 #ifndef SB_LOG_H
 #define SB_LOG_H
@@ -42,10 +45,19 @@ struct sb_log_fields {
 	const char	*text;
 };
 
+/* One field of an event's text form: KEY=value. */
+struct sb_log_kv {
+	const char	*key;		/* [A-Z_]+, without SWITCHBOARD_ */
+	const char	*value;
+};
+
 /* log.c */
 const struct sb_event_info *sb_event_info(enum sb_event);
 int	 sb_event_from_name(const char *);
 size_t	 sb_log_escape(char *, size_t, const char *);
+size_t	 sb_log_format(char *, size_t, const struct sb_log_kv *, size_t);
+int	 sb_log_parse(const char *, struct sb_log_kv *, size_t, char *,
+	    size_t);
 void	 sb_log_init(const char *, int);
 void	 sb_log_event(enum sb_event, const struct sb_log_fields *,
 	    const char *, ...) __attribute__((format(printf, 3, 4)));

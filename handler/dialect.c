@@ -259,6 +259,37 @@ dialect_accumulate(struct dbuf *acc, const struct sb_msg *m,
 }
 
 /*
+ * The JSON `seq` numbers the msg events this session was shown, one by
+ * one, within one hub epoch (docs/delivery.md).  A new epoch (the hub
+ * restarted) starts the count again at 1.
+ */
+void
+dialect_epoch(struct dialect *d, uint32_t epoch)
+{
+	assert(d != NULL);
+	if (epoch == d->epoch)
+		return;
+	d->epoch = epoch;
+	d->seq = 0;
+	d->lost = 0;
+}
+
+/*
+ * The handler found `n` datagrams of hub epoch `epoch` missing from this
+ * session's sequence (a gap), or a message could not be shown: the next
+ * msg event's seq skips as many numbers, so that a client sees a jump
+ * exactly when something was lost (at most `n` messages of its own).
+ */
+void
+dialect_lost(struct dialect *d, uint32_t epoch, uint64_t n)
+{
+	assert(d != NULL);
+	dialect_epoch(d, epoch);
+	/* Saturating, and far from overflowing the seq it is added to. */
+	d->lost = n > UINT32_MAX - d->lost ? UINT32_MAX : d->lost + n;
+}
+
+/*
  * Render one decoded hub message for the client: append zero or more
  * client messages, each followed by a NUL, to `out`.  Returns how many
  * were appended, or a negative errno (-EBADMSG for a message the hub

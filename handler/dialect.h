@@ -64,6 +64,9 @@ struct dialect {
 	char		 nick[SB_NICK_MAX + 1]; /* ours once identified, or "" */
 	struct dbuf	 nicks;		/* NICKLIST chunks being accumulated */
 	struct dbuf	 rooms;		/* ROOMLIST chunks being accumulated */
+	uint32_t	 epoch;		/* JSON: the hub epoch `seq` counts in */
+	uint64_t	 seq;		/* JSON: the last seq a msg event showed */
+	uint64_t	 lost;		/* hub datagrams lost since that msg */
 };
 
 /* dialect.c: the interface */
@@ -81,6 +84,7 @@ void	dialect_free(struct dialect *);
 int	dialect_parse(struct dialect *, const char *, size_t,
 	    struct sb_packet *, struct dbuf *);
 int	dialect_render(struct dialect *, const struct sb_msg *, struct dbuf *);
+void	dialect_lost(struct dialect *, uint32_t, uint64_t);
 void	dialect_json_trim(void);
 
 /* ---- Shared by the dialect*.c files only. ---- */
@@ -118,6 +122,7 @@ int	dialect_element(struct dbuf *, const char *, const struct sb_msg *,
 	    ...);
 int	dialect_end(struct dbuf *);
 time_t	dialect_msg_time(const struct sb_msg *, size_t);
+void	dialect_epoch(struct dialect *, uint32_t);
 void	dialect_hms(time_t, char[9]);
 void	dialect_iso(time_t, char[21]);
 int	dialect_msg_flags(const struct sb_msg *);

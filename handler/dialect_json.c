@@ -625,7 +625,8 @@ static int
 json_msg(struct dialect *d, const struct sb_msg *m, struct dbuf *b)
 {
 	int flags = dialect_msg_flags(m);
-	int room = m->flen[3] > 0;
+	int room = m->flen[3] > 0, r;
+	uint64_t seq;
 	struct jev j;
 
 	if (flags < 0)
@@ -651,12 +652,25 @@ json_msg(struct dialect *d, const struct sb_msg *m, struct dbuf *b)
 		jev_true(&j, "history");
 	if (flags & DM_ANNOUNCE)
 		jev_true(&j, "announce");
-	/* The hub's epoch and this session's sequence: gaps are visible. */
-	if (m->epoch != 0) {
-		jev_int(&j, "epoch", (long long)m->epoch);
-		jev_int(&j, "seq", (long long)m->seq);
-	}
-	return jev_emit(&j);
+	/*
+	 * The hub's epoch, and the number of this msg among those the
+	 * session was shown in it: one more than the last, and more only
+	 * after a loss (dialect_lost(), docs/delivery.md).  The hub's own
+	 * sequence also counts what the client never sees numbered.
+	 */
+	if (m->epoch == 0)
+		return jev_emit(&j);
+	dialect_epoch(d, m->epoch);
+	seq = d->seq + 1 + d->lost;
+	jev_int(&j, "epoch", (long long)m->epoch);
+	jev_int(&j, "seq", (long long)seq);
+	r = jev_emit(&j);
+	if (r == 1 && !j.badutf8) {
+		d->seq = seq;
+		d->lost = 0;
+	} else
+		dialect_lost(d, m->epoch, 1);	/* not shown as a msg */
+	return r;
 }
 
 /* rooms: [{"name":NAME,"members":N},...] */

@@ -269,18 +269,24 @@ track_session(struct conn *c, const struct sb_msg *m)
 /*
  * Every datagram from the hub carries its epoch and the next number of
  * this session's sequence: a number skipped is a message lost, which the
- * hub never does while both sides live (docs/delivery.md).  Log it.
+ * hub never does while both sides live (docs/delivery.md).  Log it, and
+ * let the dialect's own numbering of what the client sees skip too.
  */
 static void
 check_sequence(struct conn *c, const struct sb_msg *m)
 {
 	if (m->epoch == 0)
 		return;
-	if (m->epoch == c->epoch && m->seq != c->seq + 1)
+	if (m->epoch == c->epoch && m->seq != c->seq + 1) {
 		sb_log(LOG_WARNING, "hub epoch %lu: sequence %llu after %llu "
 		    "(%s)", (unsigned long)m->epoch, (unsigned long long)m->seq,
 		    (unsigned long long)c->seq, m->seq <= c->seq ? "duplicate" :
 		    "gap");
+		/* The client's own numbering (JSON seq) shows the loss. */
+		if (m->seq > c->seq && c->dialect_set)
+			dialect_lost(&c->dialect, m->epoch,
+			    m->seq - c->seq - 1);
+	}
 	c->epoch = m->epoch;
 	c->seq = m->seq;
 }

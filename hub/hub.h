@@ -228,6 +228,8 @@ void		 room_fold(char *, size_t, const char *);
 
 /* journal.c */
 void		 hub_log_open(int);
+size_t		 hub_log_line(char *, size_t, enum sb_event,
+		    const struct sb_log_fields *, const char *, const char *);
 void		 hub_log_peer(enum sb_event, const struct peer *,
 		    const struct sb_log_fields *, const char *, ...)
 		    __attribute__((format(printf, 4, 5)));

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Structured events to journald, one entry per event, or the same line on
- * stderr where no journal is reachable (a hub started by hand).
+ * Structured events to journald, one entry per event, or the same fields
+ * as one line on stderr where no journal is reachable (a hub started by
+ * hand), in a text form that parses back to exactly those fields.
  */
 #include <assert.h>
 #include <stdarg.h>
@@ -33,43 +34,97 @@ hub_log_open(int journal)
 	    access("/run/systemd/journal/socket", W_OK) == 0;
 }
 
+/*
+ * The stderr line of an event holds every field whole: the longest text
+ * and message with each byte escaped (\ooo), and the short fields.
+ */
+#define MSG_MAX		1024		/* the formatted message */
+#define LINE_MAX_BYTES	(4 * (SB_TEXT_MAX + MSG_MAX + SB_REASON_MAX + \
+			    SB_NICK_MAX + SB_ROOM_MAX + SB_REMOTE_MAX) + 256)
+
+/* The fields of an event, in the order the text form lists them. */
+enum { KV_EVENT, KV_NICK, KV_ROOM, KV_REMOTE, KV_TRANSPORT, KV_SESSION,
+    KV_REASON, KV_TEXT, KV_MESSAGE, KV_COUNT };
+
+/* Client-supplied fields, escaped on their way to the journal. */
+static const int kv_escape[KV_COUNT] = {
+	[KV_NICK] = 1, [KV_ROOM] = 1, [KV_REMOTE] = 1, [KV_REASON] = 1,
+	[KV_TEXT] = 1,
+};
+
+/*
+ * The fields of event `ev` into kv[KV_COUNT] (a NULL value: left out);
+ * `sess` holds the session id's digits.  The message is the caller's.
+ */
+static void
+log_fields(struct sb_log_kv kv[KV_COUNT], char sess[24], enum sb_event ev,
+    const struct sb_log_fields *lf, const char *transport, const char *msg)
+{
+	static const char *const keys[KV_COUNT] = { "EVENT", "NICK", "ROOM",
+	    "REMOTE", "TRANSPORT", "SESSION", "REASON", "TEXT", "MESSAGE" };
+	int i;
+
+	for (i = 0; i < KV_COUNT; i++)
+		kv[i] = (struct sb_log_kv){ keys[i], NULL };
+	kv[KV_EVENT].value = sb_event_info(ev)->name;
+	kv[KV_MESSAGE].value = msg;
+	if (lf == NULL)
+		return;
+	kv[KV_NICK].value = lf->nick;
+	kv[KV_ROOM].value = lf->room;
+	kv[KV_REMOTE].value = lf->remote;
+	kv[KV_TRANSPORT].value = lf->transport ? lf->transport : transport;
+	if (lf->session != 0) {
+		snprintf(sess, 24, "%llu", lf->session);
+		kv[KV_SESSION].value = sess;
+	}
+	kv[KV_REASON].value = lf->reason;
+	kv[KV_TEXT].value = lf->text;
+}
+
+/*
+ * The text form of an event, the line the hub writes on stderr without
+ * its "switchboard-hub: " prefix: KEY=value fields as sb_log_format()
+ * writes them, every value that is not a plain word quoted and escaped,
+ * the message last as MESSAGE.  It parses back (sb_log_parse()) to exactly
+ * these fields.  Pure; returns strlen(dst).
+ */
+size_t
+hub_log_line(char *dst, size_t dstsz, enum sb_event ev,
+    const struct sb_log_fields *lf, const char *transport, const char *msg)
+{
+	struct sb_log_kv kv[KV_COUNT];
+	char sess[24];
+
+	assert(dst != NULL && msg != NULL);
+	log_fields(kv, sess, ev, lf, transport, msg);
+	return sb_log_format(dst, dstsz, kv, KV_COUNT);
+}
+
 struct fieldbuf {
 	struct iovec	iov[16];
 	char		buf[16][FIELD_MAX];
 	int		n;
-	char		line[2048];	/* the stderr form */
-	size_t		ll;
 };
 
-/* Append n bytes of s to the stderr line, as far as it has room. */
-static void
-line_add(struct fieldbuf *f, const char *s, size_t n)
-{
-	size_t room = sizeof(f->line) - 1 - f->ll;
-
-	if (n > room)
-		n = room;
-	memcpy(f->line + f->ll, s, n);
-	f->ll += n;
-	f->line[f->ll] = '\0';
-}
-
 /*
- * Add the field NAME=value, escaped if `escape` is set, and the same
- * without the SWITCHBOARD_ prefix to the stderr line.  Written with
- * memcpy: two events per connection went through a dozen snprintf()
- * calls each, three quarters of the hub's time per connection.
+ * Add the journal field `prefix``name`=value, escaped if `escape` is set.
+ * Written with memcpy: two events per connection went through a dozen
+ * snprintf() calls each, three quarters of the hub's time per connection.
  */
 static void
-add(struct fieldbuf *f, const char *name, const char *value, int escape)
+add(struct fieldbuf *f, const char *prefix, const char *name,
+    const char *value, int escape)
 {
-	size_t nl = strlen(name), vl;
+	size_t pl = strlen(prefix), nl = strlen(name), vl;
 	char *b;
 
 	if (value == NULL || f->n == 16)
 		return;
 	b = f->buf[f->n];
-	memcpy(b, name, nl);
+	memcpy(b, prefix, pl);
+	memcpy(b + pl, name, nl);
+	nl += pl;
 	b[nl++] = '=';
 	if (escape)
 		vl = sb_log_escape(b + nl, FIELD_MAX - nl, value);
@@ -79,58 +134,53 @@ add(struct fieldbuf *f, const char *name, const char *value, int escape)
 	}
 	f->iov[f->n] = (struct iovec){ b, nl + vl };
 	f->n++;
-	if (strncmp(name, "SWITCHBOARD_", 12) == 0) {
-		if (f->ll > 0)
-			line_add(f, " ", 1);
-		line_add(f, b + 12, nl - 12 + vl);
+}
+
+/* Send the event to the journal; 0, or a negative errno. */
+static int
+emit_journal(enum sb_event ev, const struct sb_log_kv kv[KV_COUNT],
+    const struct sb_log_fields *lf)
+{
+	const struct sb_event_info *info = sb_event_info(ev);
+	struct fieldbuf f;
+	char emsg[FIELD_MAX], prio[4];
+	int i;
+
+	f.n = 0;
+	for (i = 0; i < KV_MESSAGE; i++)
+		add(&f, "SWITCHBOARD_", kv[i].key, kv[i].value, kv_escape[i]);
+	sb_log_escape(emsg, sizeof(emsg), kv[KV_MESSAGE].value);
+	/* The transcript reads as "nick: text" with -o cat. */
+	if (ev == SB_EV_MESSAGE && lf != NULL && lf->text != NULL) {
+		char t[FIELD_MAX];
+
+		sb_log_escape(t, sizeof(t), lf->text);
+		snprintf(emsg, sizeof(emsg), "%s: %s",
+		    lf->nick ? lf->nick : "?", t);
 	}
+	add(&f, "", "MESSAGE", emsg, 0);
+	add(&f, "", "MESSAGE_ID", info->message_id, 0);
+	snprintf(prio, sizeof(prio), "%d", info->priority);
+	add(&f, "", "PRIORITY", prio, 0);
+	add(&f, "", "SYSLOG_IDENTIFIER", "switchboard-hub", 0);
+	return sd_journal_sendv(f.iov, f.n);
 }
 
 static void
 emit(enum sb_event ev, const struct sb_log_fields *lf, const char *transport,
     const char *fmt, va_list ap)
 {
-	const struct sb_event_info *info = sb_event_info(ev);
-	struct fieldbuf f;
-	char msg[1024], emsg[FIELD_MAX], prio[4], sess[24];
+	struct sb_log_kv kv[KV_COUNT];
+	char msg[MSG_MAX], sess[24], line[LINE_MAX_BYTES];
 
-	f.n = 0;
-	f.ll = 0;
-	f.line[0] = '\0';
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	sb_log_escape(emsg, sizeof(emsg), msg);
-	add(&f, "SWITCHBOARD_EVENT", info->name, 0);
-	if (lf != NULL) {
-		add(&f, "SWITCHBOARD_NICK", lf->nick, 1);
-		add(&f, "SWITCHBOARD_ROOM", lf->room, 1);
-		add(&f, "SWITCHBOARD_REMOTE", lf->remote, 1);
-		add(&f, "SWITCHBOARD_TRANSPORT", lf->transport ? lf->transport :
-		    transport, 0);
-		if (lf->session != 0) {
-			snprintf(sess, sizeof(sess), "%llu", lf->session);
-			add(&f, "SWITCHBOARD_SESSION", sess, 0);
-		}
-		add(&f, "SWITCHBOARD_REASON", lf->reason, 1);
-		add(&f, "SWITCHBOARD_TEXT", lf->text, 1);
-	}
 	if (use_journal) {
-		/* The transcript reads as "nick: text" with -o cat. */
-		if (ev == SB_EV_MESSAGE && lf != NULL && lf->text != NULL) {
-			char t[FIELD_MAX];
-
-			sb_log_escape(t, sizeof(t), lf->text);
-			snprintf(emsg, sizeof(emsg), "%s: %s",
-			    lf->nick ? lf->nick : "?", t);
-		}
-		add(&f, "MESSAGE", emsg, 0);
-		add(&f, "MESSAGE_ID", info->message_id, 0);
-		snprintf(prio, sizeof(prio), "%d", info->priority);
-		add(&f, "PRIORITY", prio, 0);
-		add(&f, "SYSLOG_IDENTIFIER", "switchboard-hub", 0);
-		if (sd_journal_sendv(f.iov, f.n) >= 0)
+		log_fields(kv, sess, ev, lf, transport, msg);
+		if (emit_journal(ev, kv, lf) >= 0)
 			return;
 	}
-	fprintf(stderr, "switchboard-hub: %s: %s\n", f.line, emsg);
+	hub_log_line(line, sizeof(line), ev, lf, transport, msg);
+	fprintf(stderr, "switchboard-hub: %s\n", line);
 }
 
 /* An event about no particular session. */

@@ -71,10 +71,13 @@ FUZZ_SRC_members	= hub/members.c hub/nick.c common/file.c
 FUZZ_LIBS_members	= -lbsd -lcrypt $(FUZZ_ICU_LIBS)
 FUZZ_SRC_bans		= hub/ban.c hub/nick.c common/file.c
 FUZZ_LIBS_bans		= -lbsd -ljansson $(FUZZ_ICU_LIBS)
+FUZZ_SRC_log		= common/log.c
+FUZZ_LIBS_log		= -lbsd
 
 FUZZ_TARGETS	= sniff http wsframe wsconn utf8 xmlsock dialect_text \
 		  dialect_xml dialect_json dialect_render proto_decode \
-		  proto_roundtrip config buf hub history members session bans
+		  proto_roundtrip config buf hub history members session bans \
+		  log
 FUZZ_CHECK_TARGETS ?= $(FUZZ_TARGETS)
 FUZZ_BINS	= $(addprefix $(FUZZ_OUT)/fuzz_,$(FUZZ_TARGETS))
 FUZZ_HEADERS	= $(wildcard common/*.h handler/*.h hub/*.h tests/fuzz/*.h)

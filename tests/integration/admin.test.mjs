@@ -201,7 +201,7 @@ describe('switchboardctl against a running hub', () => {
     const r = await ctl([...S(), 'reload']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /reload failed, the old config stays/);
-    // The log line is "...REASON=<file>:<line>: <why>: reload failed, keeping ...".
+    // The log line is '... REASON="<file>:<line>: <why>" MESSAGE="reload failed, keeping ..."'.
     const ev = await sb.waitForEvent({ EVENT: 'reload', REASON: new RegExp(`switchboard\\.conf:${lineNo}(:|$)`) });
     assert.match(ev.MESSAGE, /keeping the old config/);
     const s = JSON.parse((await ctl([...S(), '--json', 'status'])).stdout);
@@ -228,7 +228,10 @@ describe('switchboardctl against a running hub', () => {
       assert.equal(r.code, 1, r.stdout);
       assert.match(r.stderr, /reload failed, the old config stays/);
       assert.match(r.stderr, new RegExp(`"${bad}" is not a valid room name: Room name is longer than 32 bytes`));
-      await sb.waitForEvent({ EVENT: 'reload', MESSAGE: /not a valid room name.*keeping the old config/ });
+      // MESSAGE is "reload failed, keeping the old config: <why>" (the old
+      // stderr form ran REASON into it, and this matched the mix).
+      await sb.waitForEvent({ EVENT: 'reload', REASON: /not a valid room name/,
+        MESSAGE: /keeping the old config: .*not a valid room name/ });
       const s = JSON.parse((await ctl([...S(), '--json', 'status'])).stdout);
       assert.equal(s.max, 4096, 'the old config stays');
       const rooms = JSON.parse((await ctl([...S(), '--json', 'rooms'])).stdout).rooms.map((x) => x.name);

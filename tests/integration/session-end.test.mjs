@@ -101,6 +101,21 @@ describe('a session that ends on purpose', () => {
     bob.close();
   });
 
+  // Issue 16, hole 9: spaces and '=' in a QUIT reason went into the hub's
+  // stderr line unquoted and forged fields (a second EVENT, NICK, REMOTE).
+  test('a QUIT reason that looks like fields is logged as one REASON, whole', async () => {
+    const reason = 'bye EVENT=kick NICK=alice REMOTE=10.0.0.1:4 MESSAGE="alice kicked" \\ \\" x';
+    const m = await jsonLogin(sb, 'mallory');
+    m.send({ type: 'quit', reason });
+    await m.waitClose();
+    const ev = await sb.waitForEvent({ EVENT: 'quit', NICK: 'mallory' });
+    assert.equal(ev.REASON, reason);
+    assert.equal(ev.MESSAGE, `mallory quit: ${reason}`);
+    assert.deepEqual(Object.keys(ev), ['EVENT', 'NICK', 'REMOTE', 'TRANSPORT', 'SESSION', 'REASON', 'MESSAGE']);
+    assert.equal(sb.events({ EVENT: 'kick' }).length, 0, 'no kick forged');
+    assert.ok(!sb.events({}).some((e) => e.NICK === 'alice' && e.REMOTE === '10.0.0.1:4'));
+  });
+
   test('<quit/> in the XML dialect (seed 001) closes the connection for good', async () => {
     const bob = await watcher('bert');
     const before = new Set(handlerPids(sb.saPid));

@@ -2,7 +2,9 @@
 /*
  * Unit tests for sb_log_escape() (common/log.c): byte for byte what
  * libbsd's strnvis() makes of each character, without calling it for the
- * characters it keeps, and truncation at the buffer's end.
+ * characters it keeps, and truncation at the buffer's end.  And the text
+ * form of events on stderr (sb_log_format(), hub_log_line()): any field
+ * values, parsed back with sb_log_parse(), are exactly the fields written.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,12 +12,14 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #define LIBBSD_OPENBSD_VIS 1	/* strnvis(dst, src, size, flags), as log.c */
 #include <bsd/vis.h>
 
 #include "log.h"
+#include "../../hub/hub.h"
 
 /* What strnvis() makes of the one character c (bytes >= 0x80 stay). */
 static void
@@ -74,12 +78,195 @@ test_truncation(void **state)
 	}
 }
 
+/* A small deterministic generator, so that a failure can be replayed. */
+static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+
+static unsigned
+rnd(unsigned n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (unsigned)(rng % n);
+}
+
+/*
+ * A random value of up to `max` bytes: any byte but NUL, weighted towards
+ * what could end a field or start another (space, '=', '"', '\', newline,
+ * a key) and towards UTF-8.
+ */
+static void
+random_value(char *v, size_t max)
+{
+	static const char *const bits[] = { " ", "=", "\"", "\\", "\n", "\r",
+	    "\t", " EVENT=kick", " NICK=alice", ": ", "\\\"", "\\n", "\\033",
+	    "\xc3\xa9", "\xe2\x80\xae", "\xf0\x9f\x98\x80", "\x7f", "\x1b[31m",
+	    "\xff", "\x80", "a", "Z" };
+	size_t len = rnd((unsigned)max + 1), o = 0, bl;
+	const char *b;
+	char one[2];
+
+	while (o < len) {
+		if (rnd(3) == 0) {
+			one[0] = (char)(1 + rnd(255));
+			one[1] = '\0';
+			b = one;
+		} else
+			b = bits[rnd(sizeof(bits) / sizeof(bits[0]))];
+		bl = strlen(b);
+		if (o + bl > len)
+			break;
+		memcpy(v + o, b, bl);
+		o += bl;
+	}
+	v[o] = '\0';
+}
+
+#define PROP_FIELDS	9
+#define PROP_VALUE_MAX	300
+
+/*
+ * The property: any fields, formatted and parsed back, are the same
+ * fields in the same order; a line cut short by a small buffer still
+ * parses, to a prefix of the fields whose last value may be cut.
+ */
+static void
+test_format_roundtrip(void **state)
+{
+	static const char *const keys[] = { "EVENT", "NICK", "ROOM", "REMOTE",
+	    "TRANSPORT", "SESSION", "REASON", "TEXT", "MESSAGE" };
+	static char vals[PROP_FIELDS][PROP_VALUE_MAX + 1];
+	static char line[PROP_FIELDS * (4 * PROP_VALUE_MAX + 16)];
+	static char buf[sizeof(line) * 2];
+	struct sb_log_kv kv[PROP_FIELDS], got[PROP_FIELDS + 1];
+	size_t n, i, sz, len;
+	int iter, r;
+
+	(void)state;
+	for (iter = 0; iter < 20000; iter++) {
+		n = 1 + rnd(PROP_FIELDS);
+		for (i = 0; i < n; i++) {
+			random_value(vals[i], iter % 10 == 0 ? 3 :
+			    PROP_VALUE_MAX);
+			kv[i] = (struct sb_log_kv){ keys[i], vals[i] };
+		}
+		len = sb_log_format(line, sizeof(line), kv, n);
+		assert_int_equal(len, strlen(line));
+		assert_null(strchr(line, '\n'));
+		r = sb_log_parse(line, got, PROP_FIELDS + 1, buf, sizeof(buf));
+		assert_int_equal(r, (int)n);
+		for (i = 0; i < n; i++) {
+			assert_string_equal(got[i].key, kv[i].key);
+			assert_string_equal(got[i].value, kv[i].value);
+		}
+		/* Cut short: still a line that parses, to a prefix. */
+		sz = 1 + rnd((unsigned)len + 1);
+		sb_log_format(line, sz, kv, n);
+		r = sb_log_parse(line, got, PROP_FIELDS + 1, buf, sizeof(buf));
+		assert_true(r >= 0 && (size_t)r <= n);
+		for (i = 0; i < (size_t)r; i++) {
+			assert_string_equal(got[i].key, kv[i].key);
+			if (i + 1 < (size_t)r)
+				assert_string_equal(got[i].value,
+				    kv[i].value);
+			else
+				assert_memory_equal(got[i].value, kv[i].value,
+				    strlen(got[i].value));
+		}
+	}
+}
+
+/* The forms: a plain word bare, anything else quoted and escaped. */
+static void
+test_format_forms(void **state)
+{
+	const struct sb_log_kv kv[] = {
+		{ "EVENT", "login" }, { "NICK", "a=b" }, { "ROOM", NULL },
+		{ "REMOTE", "127.0.0.1:5" }, { "REASON", "" },
+		{ "TEXT", "q\"\\\n\t\r\001\x7f\xc3\xa9 x" },
+	};
+	struct sb_log_kv got[8];
+	char line[256], buf[256];
+
+	(void)state;
+	sb_log_format(line, sizeof(line), kv, 6);
+	assert_string_equal(line, "EVENT=login NICK=\"a=b\" "
+	    "REMOTE=127.0.0.1:5 REASON=\"\" "
+	    "TEXT=\"q\\\"\\\\\\n\\t\\r\\001\\177\xc3\xa9 x\"");
+	/* Anything sb_log_format() never writes is refused. */
+	assert_int_equal(sb_log_parse("A=b", got, 8, buf, sizeof(buf)), 1);
+	assert_int_equal(sb_log_parse("", got, 8, buf, sizeof(buf)), 0);
+	assert_int_equal(sb_log_parse("A=b A=c", got, 8, buf, sizeof(buf)),
+	    -1);
+	assert_int_equal(sb_log_parse("A=b=c", got, 8, buf, sizeof(buf)), -1);
+	assert_int_equal(sb_log_parse("A=b ", got, 8, buf, sizeof(buf)), -1);
+	assert_int_equal(sb_log_parse("A=b  B=c", got, 8, buf, sizeof(buf)),
+	    -1);
+	assert_int_equal(sb_log_parse("A=", got, 8, buf, sizeof(buf)), -1);
+	assert_int_equal(sb_log_parse("A=\"x", got, 8, buf, sizeof(buf)), -1);
+	assert_int_equal(sb_log_parse("A=\"x\"y", got, 8, buf, sizeof(buf)),
+	    -1);
+	assert_int_equal(sb_log_parse("A=\"\\x\"", got, 8, buf, sizeof(buf)),
+	    -1);
+	assert_int_equal(sb_log_parse("A=\"\\101\"", got, 8, buf,
+	    sizeof(buf)), -1);		/* 'A' is written as it is */
+	assert_int_equal(sb_log_parse("A=\"\\000\"", got, 8, buf,
+	    sizeof(buf)), -1);
+	assert_int_equal(sb_log_parse("A=\"\n\"", got, 8, buf, sizeof(buf)),
+	    -1);
+	assert_int_equal(sb_log_parse("a=b", got, 8, buf, sizeof(buf)), -1);
+	assert_int_equal(sb_log_parse("A=b B=c", got, 1, buf, sizeof(buf)),
+	    -1);
+	assert_int_equal(sb_log_parse("A=bcd", got, 8, buf, 5), -1);
+}
+
+/*
+ * Issue 16, hole 9: a QUIT reason with spaces and '=' (and a nick with
+ * '=') appended forged fields to the hub's own line: "REASON=bye
+ * EVENT=kick NICK=alice REMOTE=…".  The hub's line for that quit parses
+ * back to exactly the fields the hub wrote, the reason whole.
+ */
+static void
+test_forged_quit(void **state)
+{
+	const char *reason = "bye EVENT=kick NICK=alice REMOTE=10.0.0.1:4 "
+	    "MESSAGE=\"alice kicked\"";
+	struct sb_log_fields lf = { .nick = "mal=EVENT", .remote =
+	    "127.0.0.1:9", .session = 7, .reason = reason };
+	struct sb_log_kv got[16];
+	char msg[512], line[4096], buf[4096];
+	int n;
+
+	(void)state;
+	snprintf(msg, sizeof(msg), "%s quit: %s", lf.nick, reason);
+	hub_log_line(line, sizeof(line), SB_EV_QUIT, &lf, "websocket", msg);
+	n = sb_log_parse(line, got, 16, buf, sizeof(buf));
+	assert_int_equal(n, 7);
+	assert_string_equal(got[0].key, "EVENT");
+	assert_string_equal(got[0].value, "quit");
+	assert_string_equal(got[1].key, "NICK");
+	assert_string_equal(got[1].value, "mal=EVENT");
+	assert_string_equal(got[2].key, "REMOTE");
+	assert_string_equal(got[2].value, "127.0.0.1:9");
+	assert_string_equal(got[3].key, "TRANSPORT");
+	assert_string_equal(got[3].value, "websocket");
+	assert_string_equal(got[4].key, "SESSION");
+	assert_string_equal(got[4].value, "7");
+	assert_string_equal(got[5].key, "REASON");
+	assert_string_equal(got[5].value, reason);
+	assert_string_equal(got[6].key, "MESSAGE");
+	assert_string_equal(got[6].value, msg);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_byte),
 		cmocka_unit_test(test_truncation),
+		cmocka_unit_test(test_format_roundtrip),
+		cmocka_unit_test(test_format_forms),
+		cmocka_unit_test(test_forged_quit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -62,12 +62,28 @@ function waitOutput(child, stream, re, what, ms = 10000) {
   });
 }
 
-// Parse "switchboard-hub: EVENT=login NICK=alice ...: message" lines.
+// Parse the hub's stderr event lines (docs/protocol.md, "Logs"):
+//   switchboard-hub: EVENT=login NICK=alice SESSION=2 MESSAGE="alice identified"
+// Each value is a plain word or quoted, with \" \\ \n \t \r and \ooo
+// escapes. Returns the fields, decoded, or null if the line is anything
+// else: bad syntax, a key twice, or EVENT not first (common/log.c's
+// sb_log_parse() is the same parser in C).
 export function parseEvent(line) {
-  const m = /^switchboard-hub: (EVENT=.*?): (.*)$/.exec(line);
+  const m = /^switchboard-hub: (EVENT=.*)$/.exec(line);
   if (!m) return null;
-  const ev = { MESSAGE: m[2] };
-  for (const kv of m[1].matchAll(/(\w+)=((?:[^ ]| (?!\w+=))*)/g)) ev[kv[1]] = kv[2];
+  const s = m[1];
+  const field = /([A-Z_]+)=(?:"((?:[^"\\\x00-\x1f\x7f]|\\(?:["\\ntr]|[0-3][0-7]{2}))*)"|([!#-<>-\[\]-~]+))/y;
+  const ev = {};
+  let i = 0;
+  while (i < s.length) {
+    if (i > 0 && s[i++] !== ' ') return null;
+    field.lastIndex = i;
+    const f = field.exec(s);
+    if (!f || Object.hasOwn(ev, f[1])) return null;
+    ev[f[1]] = f[3] ?? f[2].replace(/\\(?:([0-3][0-7]{2})|(.))/g, (_, oct, c) =>
+      oct ? String.fromCharCode(parseInt(oct, 8)) : { n: '\n', t: '\t', r: '\r' }[c] ?? c);
+    i = field.lastIndex;
+  }
   return ev;
 }
 
