@@ -54,7 +54,7 @@ function raw(sb, request) {
     let out = '';
     p.stdout.on('data', (d) => { out += d; });
     p.on('error', reject);
-    p.on('exit', (code) => {
+    p.on('close', (code) => {	// after stdout is read to its end
       if (code !== 0) reject(new Error(`python3 exited ${code}`));
       else resolve(out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)));
     });

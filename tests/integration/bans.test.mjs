@@ -170,7 +170,8 @@ describe('a ban list that does not load', () => {
       });
       let err = '';
       hub.stderr.on('data', (d) => { err += d; });
-      const code = await new Promise((r) => hub.on('exit', r));
+      // 'close', not 'exit': stderr is read to its end first.
+      const code = await new Promise((r) => hub.on('close', r));
       assert.equal(code, 2);
       assert.match(err, /bans\.json: .*fix or remove the file/);
       assert.ok(!existsSync(path.join(dir, 'hub.sock')), 'never listened');

@@ -32,7 +32,8 @@ function hubRefuses(members, mode = 0o600) {
     err += d;
     if (!started && /EVENT=start/.test(err)) { started = true; hub.kill('SIGTERM'); }
   });
-  return new Promise((resolve) => hub.on('exit', (code) => {
+  // 'close', not 'exit': stderr is read to its end first.
+  return new Promise((resolve) => hub.on('close', (code) => {
     const listened = started || existsSync(path.join(dir, 'hub.sock'));
     rmSync(dir, { recursive: true, force: true });
     resolve({ code: started ? 'started' : code, err, listened });
