@@ -64,6 +64,10 @@ int		 members_load(const char *, struct members **, char *, size_t);
 struct members	*members_free(struct members *);
 const struct member *members_find(const struct members *, const char *);
 const struct member *members_find_id(const struct members *, unsigned long);
+const struct member *members_lookup(const struct members *, const char *);
+int		 members_verify(const char *, const char *);
+enum member_result members_result(const struct member *, int,
+		    unsigned long *);
 enum member_result members_check(const struct members *, const char *,
 		    const char *, unsigned long *);
 
