@@ -48,8 +48,9 @@ WWW		= $(sort $(wildcard handler/www/*))
 # make HANDLER_LIBC=glibc links the glibc objects instead, as before.
 HANDLER_LIBC	?= musl
 HANDLER_LIBS	= -static -lexpat -ljansson -lbsd -lmd
-HUB_LIBS	= $(shell pkg-config --libs libsystemd libbsd 2>/dev/null || echo -lsystemd -lbsd) -lcrypt -lmd -ljansson
-UNIT_LIBS	= -lcmocka -lsystemd -lexpat -ljansson -lbsd -lmd -lcrypt
+HUB_LIBS	= $(shell pkg-config --libs libsystemd libbsd 2>/dev/null || echo -lsystemd -lbsd) -lcrypt -lmd -ljansson \
+		  -pthread
+UNIT_LIBS	= -lcmocka -lsystemd -lexpat -ljansson -lbsd -lmd -lcrypt -pthread
 
 obj		= $(patsubst %.c,$(B)/obj/%.o,$(1))
 aobj		= $(patsubst %.c,$(B)/asan/%.o,$(1))
