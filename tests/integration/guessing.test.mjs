@@ -7,28 +7,12 @@
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startSwitchboard } from './lib/harness.mjs';
+import { startSwitchboard, ctl } from './lib/harness.mjs';
 import { XmlSocket, xmlLogin } from './lib/clients.mjs';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const CTL = path.join(root, 'build', 'switchboardctl');
 
 const ATTACKERS = 8;	// connections
 const GUESSES = 8;	// each, within its flood allowance (burst 10)
-
-function ctl(args, input = '') {
-  return new Promise((resolve, reject) => {
-    const p = execFile(CTL, args, { timeout: 10000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`switchboardctl ${args.join(' ')}: ${err.message} ${stderr}`));
-      else resolve(stdout);
-    });
-    p.stdin.on('error', () => {});
-    p.stdin.end(input);
-  });
-}
 
 describe('password guessing', () => {
   let sb;
