@@ -59,15 +59,12 @@ describe('password guessing', () => {
       /Too many failed logins (for this nick|from your address); try again in \d+ seconds?\./);
     await sb.waitForEvent({ EVENT: 'login_throttled' });
 
-    // The guessers' address waits now: a right password from it too.
-    const late = new XmlSocket(sb.host, sb.port);
-    await late.ready;
-    late.send('IDENTIFY alice wonderland');
-    assert.match(await late.next(/^<error /), /code="login_throttled"/);
-    // A guest from the same address is no guess: it gets in.
+    // A guest from the guessers' address is no guess: it gets in.  (That
+    // a right password waits like a wrong one is test_route's: here the
+    // delay, 1 or 2 s, may be over before the next attempt.)
     const guest2 = await xmlLogin(sb, 'visitor2');
 
-    for (const c of [watcher, speaker, guest, guest2, late, ...attackers]) c.close();
+    for (const c of [watcher, speaker, guest, guest2, ...attackers]) c.close();
   });
 
   test('a session that leaves while its password is checked breaks nothing', async () => {
