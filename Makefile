@@ -52,8 +52,9 @@ HANDLER_LIBS	= -static -lexpat -ljansson -lbsd -lmd
 # ICU (the nick rules, hub/nick.c) is for the hub and switchboardctl only,
 # never for the handler: it is large, and the hub lives long.
 ICU_LIBS	= $(shell pkg-config --libs icu-uc icu-i18n 2>/dev/null || echo -licui18n -licuuc -licudata)
-HUB_LIBS	= $(shell pkg-config --libs libsystemd libbsd 2>/dev/null || echo -lsystemd -lbsd) -lcrypt -lmd -ljansson $(ICU_LIBS)
-UNIT_LIBS	= -lcmocka -lsystemd -lexpat -ljansson -lbsd -lmd -lcrypt $(ICU_LIBS)
+HUB_LIBS	= $(shell pkg-config --libs libsystemd libbsd 2>/dev/null || echo -lsystemd -lbsd) -lcrypt -lmd -ljansson \
+		  $(ICU_LIBS) -pthread
+UNIT_LIBS	= -lcmocka -lsystemd -lexpat -ljansson -lbsd -lmd -lcrypt $(ICU_LIBS) -pthread
 
 obj		= $(patsubst %.c,$(B)/obj/%.o,$(1))
 aobj		= $(patsubst %.c,$(B)/asan/%.o,$(1))

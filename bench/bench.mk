@@ -7,7 +7,7 @@
 #   make bench BENCH_QUICK=1 one run of each, smaller N (~3 min)
 #   make bench BENCH_FIGS=churn,rtt
 #                            only these figures (churn, rtt, bcast, mem,
-#                            scale); raw results, no report
+#                            scale, guess); raw results, no report
 #   make soak                100 clients for SOAK_SECONDS (600) with
 #                            reconnects and a hub restart (tests/soak)
 #

@@ -132,6 +132,21 @@ if (F.sb.scale) {
     `p95 ${fmt(us2ms(s.p95), 1)} ms to the ${s.room} in the room; ${s.lost} lost`,
     ok(s.p95 <= 250000 && s.lost === 0) + (s.room < s.clients ? ' (partly: see below)' : '')]);
 }
+// Guest logins during password guessing (bench/guess.mjs): p95 with the
+// attack over p95 without, in the same run on the same hub.
+const G = {};
+for (const a of ['guess0', 'guess1', 'guess2'])
+  G[a] = { p50: med({ srv: a, fig: 'guess' }, 'p50_us'), p95: med({ srv: a, fig: 'guess' }, 'p95_us'),
+    ok: sum({ srv: a, fig: 'guess' }, 'ok'), n: sum({ srv: a, fig: 'guess' }, 'guests'),
+    failed: sum({ srv: a, fig: 'guess' }, 'failed'), throttled: sum({ srv: a, fig: 'guess' }, 'throttled'),
+    guesses: sum({ srv: a, fig: 'guess' }, 'guesses') };
+const gRatio = paired({ fig: 'guess' }, 'p95_us', 'guess1', 'guess0');
+const gSpread = paired({ fig: 'guess' }, 'p95_us', 'guess2', 'guess0');
+if (runs({ srv: 'guess1', fig: 'guess' }))
+  T.push(['Guest login p95 during password guessing ≤ 2 × without',
+    `${fmt(gRatio, 2)} × (${fmt(us2ms(G.guess1.p95), 1)} vs ${fmt(us2ms(G.guess0.p95), 1)} ms)${spread({ fig: 'guess' }, 'p95_us', 'guess1', 'guess0')}; ` +
+    `${G.guess1.ok}/${G.guess1.n} guests in; with a new address per guessing connection ${fmt(gSpread, 2)} ×`,
+    ok(gRatio <= 2 && G.guess1.ok === G.guess1.n)]);
 
 // ---- tables ----
 const row = (cells) => `| ${cells.join(' | ')} |`;
@@ -168,6 +183,12 @@ if (F.sb.scale) {
     'n/a',
     nd ? `${nd.room}: ${fmt(nd.deliveries)}/${fmt(nd.expected)}, ${fmt(us2ms(nd.p50), 1)} / ${fmt(us2ms(nd.p95), 1)}, ${fmt(nd.mem, 0)}` : 'n/a',
     `p95 ${fmt(us2ms(s.p95), 0)} ms (target ≤ 250)`]));
+}
+if (runs({ srv: 'guess0', fig: 'guess' })) {
+  const g = (a) => `${fmt(us2ms(G[a].p50), 1)} / ${fmt(us2ms(G[a].p95), 1)} (${G[a].ok}/${G[a].n} in)`;
+  table.push(row(['guest login p50 / p95, ms: no attack; the issue\'s guessing (20 connections × 10 wrong passwords, then 5 a second); the same from a new address each',
+    `${g('guess0')}; ${g('guess1')}; ${g('guess2')}`, 'n/a', 'n/a',
+    `p95 ${fmt(gRatio, 2)} × without (target ≤ 2); ${G.guess1.throttled} of ${G.guess1.guesses} guesses throttled, ${G.guess1.failed} checked`]));
 }
 const tableTxt = table.join('\n');
 const targetTxt = [row(['target', 'measured', '']), row(['---', '---', '---']), ...T.map(row)].join('\n');
@@ -316,6 +337,16 @@ ${analysis}
     systemd-socket-activate (handlers) or websocketd (echo programs).
     Per connection = (total at N - total at 0) / N.
   * scale: N clients at once, one broadcast a second, memory once all are up.
+* **Guest logins during password guessing**: \`bench/guess.mjs\` against a
+  hub of its own (\`auth = both\`, one member, the default flood limits),
+  XMLSocket clients.  A guest login is timed from connect() to the
+  \`<identify>\` answer, one after another, 50 ms apart; one refused or
+  unanswered within 10 s counts as 10 s.  Without an attack; during the
+  issue's attack (20 connections from 127.0.0.1 at once, then 5 new ones a
+  second, each sending 10 wrong passwords for the member and closing once
+  answered); and during the same from a new loopback address per
+  connection with a new unknown nick each, so that no throttle bites and
+  every guess costs a yescrypt (the password workers' worst case).
 * Commands: \`make bench\` (full, ~20 min) or \`make bench BENCH_QUICK=1\`
   (~3 min); raw lines in build/bench/results.txt, the log in
   build/bench/bench.log.  Single figures by hand, e.g.

@@ -18,13 +18,15 @@ if [ "$QUICK" = 1 ]; then
 	RUNS=${BENCH_RUNS:-1} FAST_RUNS=${BENCH_RUNS:-1}
 	CHURN=500 RTT=2000 NS="100 500" SECS=3 TSECS=3
 	STEPS=0,100,250,500 SCALE_ROOM=2000 SCALE_EXTRA=0 SCALE_SECS=10
+	GUESTS=40
 else
 	RUNS=${BENCH_RUNS:-3} FAST_RUNS=${BENCH_RUNS:-9}
 	CHURN=2000 RTT=5000 NS="100 1000" SECS=10 TSECS=10
 	STEPS=0,100,250,500,1000 SCALE_ROOM=10000 SCALE_EXTRA=0 SCALE_SECS=30
+	GUESTS=100
 fi
 PORT0=${BENCH_PORT:-18610}
-# BENCH_FIGS=churn,rtt,bcast,mem,scale: only these figures, raw results
+# BENCH_FIGS=churn,rtt,bcast,mem,scale,guess: only these figures, raw results
 # only (no report); for trying a change.  Default: all, and the report.
 FIGS=${BENCH_FIGS:-all}
 want() { [ "$FIGS" = all ] || [[ ",$FIGS," == *",$1,"* ]]; }
@@ -33,7 +35,8 @@ LOG=$B/bench.log
 WSLOAD=$B/wsload
 mkdir -p "$B/bin"
 # Other work may rebuild build/ while this runs: use copies.
-cp "$ROOT/build/switchboard-hub" "$ROOT/build/switchboard-handler" "$B/bin/" || exit 1
+cp "$ROOT/build/switchboard-hub" "$ROOT/build/switchboard-handler" \
+    "$ROOT/build/switchboardctl" "$B/bin/" || exit 1
 { git -C "$ROOT" rev-parse --short HEAD
   git -C "$ROOT" status --porcelain handler hub common | grep -q . && echo " (with uncommitted changes in handler/, hub/ or common/)"; } 2>/dev/null | tr -d '\n' >"$B/commit.txt"
 HUBBIN=$B/bin/switchboard-hub
@@ -58,6 +61,7 @@ cleanup() {
 	wait 2>/dev/null
 	[ -n "${SBDIR:-}" ] && rm -rf "$SBDIR"
 	[ -n "${FLOORDIR:-}" ] && rm -rf "$FLOORDIR"
+	[ -n "${GSBDIR:-}" ] && rm -rf "$GSBDIR"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -99,26 +103,38 @@ stop_pid() {
 
 SBDIR= HUB= SA= SBP= WSD= WSDP= NODE= NODEP=
 
+# A hub with DIR/switchboard.conf (its log DIR/hub.log) and its activator
+# on the first free port from PORT; sets STARTED_HUB, STARTED_SA and
+# STARTED_PORT.
+hub_start() {	# dir port
+	SWITCHBOARD_LOG_STDERR=1 "$HUBBIN" -s "$1/hub.sock" \
+	    -C "$1/control.sock" -c "$1/switchboard.conf" 2>"$1/hub.log" &
+	STARTED_HUB=$!
+	PIDS+=("$STARTED_HUB")
+	wait_socket "$1/hub.sock"
+	STARTED_PORT=$(pick_port "$2")
+	activator_start "$STARTED_PORT" "$1/sa.log" "$1/hub.sock" "$HANDLER"
+	STARTED_SA=$ACTIVATOR
+	PIDS+=("$STARTED_SA")
+}
+
+# Stop an activator once its handlers are gone (at most SECS), then its hub.
+hub_stop() {	# activator hub secs
+	wait_kids "$1" "$3"
+	stop_pid "$1"
+	stop_pid "$2"
+}
+
 sb_start() {
 	SBDIR=$(mktemp -d /tmp/sb-bench.XXXXXX)
 	bench_config "$SBDIR/switchboard.conf" "$SBDIR" "ws_echo = yes"
-	SWITCHBOARD_LOG_STDERR=1 "$HUBBIN" \
-	    -s "$SBDIR/hub.sock" -C "$SBDIR/control.sock" \
-	    -c "$SBDIR/switchboard.conf" 2>"$SBDIR/hub.log" &
-	HUB=$!
-	PIDS+=("$HUB")
-	wait_socket "$SBDIR/hub.sock"
-	SBP=$(pick_port "$PORT0")
-	activator_start "$SBP" "$SBDIR/sa.log" "$SBDIR/hub.sock" "$HANDLER"
-	SA=$ACTIVATOR
-	PIDS+=("$SA")
+	hub_start "$SBDIR" "$PORT0"
+	HUB=$STARTED_HUB SA=$STARTED_SA SBP=$STARTED_PORT
 }
 
 sb_stop() {
 	[ -n "$SA" ] || return 0
-	wait_kids "$SA" 120
-	stop_pid "$SA"
-	stop_pid "$HUB"
+	hub_stop "$SA" "$HUB" 120
 	if grep -q 'EVENT=slow_reader' "$SBDIR/hub.log"; then
 		log "note: slow_reader events in the hub log"
 	fi
@@ -197,8 +213,11 @@ done >"$B/otherload.txt" 2>/dev/null) &
 PIDS+=($!)
 
 log "machine: $(nproc) cores, $(free -m | awk '/Mem:/{print $2}') MiB, kernel $(uname -r); runs=$RUNS quick=$QUICK"
-start_all
-log "servers: switchboard :$SBP (hub $HUB, activator $SA), websocketd :$WSDP ($WSD), node ws :$NODEP ($NODE)"
+# The guess figure starts its own hub; the others share these servers.
+if want churn || want rtt || want bcast || want mem || want scale; then
+	start_all
+	log "servers: switchboard :$SBP (hub $HUB, activator $SA), websocketd :$WSDP ($WSD), node ws :$NODEP ($NODE)"
+fi
 
 # Churn and round trips take seconds: more runs, and the servers take
 # turns at going first, so that a drift in the machine's speed during a
@@ -288,6 +307,50 @@ for r in $(seq "$RUNS"); do
 	    --rate 1 --secs "$SCALE_SECS" --grace 10 --pid "$NODE"
 done
 stop_all
+
+# Guest logins during a password-guessing attack (issue 16, hole 1): a
+# hub of its own with auth = both, the member alice, the default flood
+# limits.  Per run, on one hub: GUESTS guest logins without an attack,
+# during the issue's attack (20 connections from one address with 10
+# wrong passwords for alice each, then 5 new ones a second), and during
+# the same from a new address per connection with unknown nicks (no
+# throttle bites: the password workers' worst case).  bench/guess.mjs.
+GSBDIR= GHUB= GSA= GSBP=
+guess_start() {
+	GSBDIR=$(mktemp -d /tmp/sb-guess.XXXXXX)
+	printf '%s\n' "handler_user = $(id -u)" "state_dir = $GSBDIR" \
+	    "rooms = lobby" "auth = both" "members_file = members" \
+	    >"$GSBDIR/switchboard.conf"
+	echo wonderland | "$B/bin/switchboardctl" -f "$GSBDIR/members" \
+	    member add alice >>"$LOG" 2>&1
+	hub_start "$GSBDIR" $((PORT0 + 80))
+	GHUB=$STARTED_HUB GSA=$STARTED_SA GSBP=$STARTED_PORT
+}
+guess_stop() {
+	[ -n "$GSA" ] || return 0
+	hub_stop "$GSA" "$GHUB" 60
+	log "guess hub: $(grep -c 'EVENT=login_throttled' "$GSBDIR/hub.log") login_throttled events, $(grep -c 'password checks full' "$GSBDIR/hub.log") login_busy"
+	rm -rf "$GSBDIR"
+	GSBDIR= GSA= GHUB=
+}
+guess() {	# tag options...
+	local tag=$1
+	shift
+	timeout -s INT 200 node "$ROOT/bench/guess.mjs" "$GSBP" "$tag" \
+	    --guests "$GUESTS" --secs 120 "$@" 2>>"$LOG" |
+	    tee -a "$RES" | sed 's/^/  /'
+	wait_kids "$GSA" 60
+}
+for r in $(seq "$RUNS"); do
+	want guess || break
+	log "run $r/$RUNS: guest logins ($GUESTS) without and during password guessing"
+	guess_start
+	guess "srv=guess0 fig=guess run=$r attack=none"
+	guess "srv=guess1 fig=guess run=$r attack=nick" --attack nick
+	guess "srv=guess2 fig=guess run=$r attack=spread" --attack spread
+	guess_stop
+done
+
 if [ "$FIGS" != all ]; then
 	log "BENCH_FIGS=$FIGS: raw results in $RES, no report"
 	exit 0
@@ -299,4 +362,4 @@ HANDLER=$HANDLER HUBBIN=$HUBBIN QUICK=$QUICK bash "$ROOT/bench/handler-cost.sh" 
 
 log "report"
 node "$ROOT/bench/report.mjs" "$RES" "$B/handler-cost.txt" \
-    "quick=$QUICK runs=$RUNS churn=$CHURN rtt=$RTT ns=${NS// /,} secs=$SECS steps=$STEPS scale=$SCALE_ROOM+$SCALE_EXTRA/$SCALE_SECS"
+    "quick=$QUICK runs=$RUNS churn=$CHURN rtt=$RTT ns=${NS// /,} secs=$SECS steps=$STEPS scale=$SCALE_ROOM+$SCALE_EXTRA/$SCALE_SECS guests=$GUESTS"

@@ -41,6 +41,7 @@ static const struct sb_event_info events[SB_EV_COUNT] = {
 	[SB_EV_BAN] = { "ban", "81924557895242a2a0966d631e7b0bfc", LOG_NOTICE },
 	[SB_EV_UNBAN] = { "unban", "0d8b99ce5d8140c9be64a09a2015453a", LOG_NOTICE },
 	[SB_EV_BANNED] = { "banned", "d7504cc0f2834ba0a5f15fd69a3291ed", LOG_WARNING },
+	[SB_EV_LOGIN_THROTTLED] = { "login_throttled", "24d8d03bd0e64ea4954d77d6cdbda9d6", LOG_WARNING },
 };
 
 static const char *log_ident = "switchboard";

@@ -274,8 +274,8 @@ bans_match_nick(const struct bans *l, const char *nick, time_t now)
  * a[16] and *fam.  An IPv4-mapped IPv6 address counts as the IPv4
  * address.  Returns 0, or -1 when `remote` holds no address ("local").
  */
-static int
-remote_address(const char *remote, unsigned char *a, int *fam)
+int
+ban_remote_address(const char *remote, unsigned char *a, int *fam)
 {
 	char host[INET6_ADDRSTRLEN + 1];
 	const char *end;
@@ -314,7 +314,7 @@ ban_covers_remote(const struct ban *b, const char *remote, time_t now)
 
 	assert(b != NULL && remote != NULL);
 	if (b->kind != BAN_ADDRESS || !in_force(b, now) ||
-	    remote_address(remote, a, &fam) < 0 || fam != b->family)
+	    ban_remote_address(remote, a, &fam) < 0 || fam != b->family)
 		return 0;
 	mask_bits(a, fam == AF_INET ? 4 : 16, b->prefix);
 	return memcmp(a, b->addr, fam == AF_INET ? 4 : 16) == 0;

@@ -55,6 +55,7 @@ int	 ban_target_parse(struct ban *, const char *, char *, size_t);
 int	 ban_duration_parse(const char *, long long *);
 void	 ban_until_str(const struct ban *, char *, size_t);
 void	 ban_describe(const struct ban *, char *, size_t);
+int	 ban_remote_address(const char *, unsigned char *, int *);
 int	 ban_covers_remote(const struct ban *, const char *, time_t);
 int	 bans_parse(struct bans *, const char *, size_t, char *, size_t);
 int	 bans_load(struct bans *, const char *, char *, size_t);

@@ -31,6 +31,16 @@
 #define HUB_RESUME_QUIET_USEC	(300 * 1000ULL)	/* hold until resumes stop */
 #define HUB_RESUME_HOLD_USEC	(3 * 1000000ULL) /* hold at most this long */
 #define HUB_HOLD_MAX		(4 * 1024 * 1024) /* bytes of held messages */
+#define HUB_CHECKS_MAX		64	/* password checks queued or running */
+#define HUB_WAITING_MAX		(64 * 1024)	/* bytes held for one session */
+
+/* Failed logins (throttle.c): per member nick and per client address. */
+#define THROTTLE_FREE		5	/* failures before any delay */
+#define THROTTLE_DELAY_MAX	300	/* seconds: the longest delay */
+#define THROTTLE_FORGET		3600	/* seconds after the last failure */
+#define THROTTLE_SLOTS		4096	/* keys remembered, per table */
+#define THROTTLE_WAYS		8	/* slots a key may take */
+#define THROTTLE_KEY_MAX	64	/* bytes of a key (nick, address) */
 
 struct hub;
 struct room;
@@ -114,6 +124,9 @@ struct peer {
 	uint64_t		 tokens_at;	/* monotonic usec of last refill */
 	unsigned		 refusals;	/* consecutive flood refusals */
 	unsigned		 mark;		/* told this presence change */
+	int			 checking;	/* its password is being checked */
+	struct pktq		 waiting;	/* its messages, held meanwhile */
+	size_t			 waiting_bytes;
 	RB_ENTRY(peer)		 by_nick;	/* when identified */
 	RB_ENTRY(peer)		 by_session;
 	TAILQ_ENTRY(peer)	 reap;		/* when dead */
@@ -149,6 +162,25 @@ struct hub_ops {
 	uint64_t (*now_usec)(struct hub *);
 	/* Call hub_hold_release() at this monotonic time (0: never). */
 	void	(*arm)(struct hub *, uint64_t);
+	/*
+	 * Check `password` against the crypt(3) hash `setting` away from
+	 * the event loop, and call hub_password_checked() with the answer
+	 * and `session` later (never from inside this call).  Returns 0, or
+	 * a negative errno when it cannot take the check now.  NULL: the
+	 * hub checks in place (members_verify), as the unit tests may.
+	 */
+	int	(*check_password)(struct hub *, uint64_t, const char *,
+		    const char *);
+};
+
+/* An IDENTIFY whose password is being checked (route.c). */
+struct login_check {
+	uint64_t		 session;	/* 0: free */
+	unsigned long		 member;	/* id, 0 for an unknown login */
+	uint64_t		 alias;		/* seed-003 id asked for */
+	char			 login[SB_NICK_MAX + 1];	/* as given */
+	char			 nick_key[THROTTLE_KEY_MAX + 1]; /* "": none */
+	char			 addr_key[THROTTLE_KEY_MAX + 1];
 };
 
 struct hub {
@@ -179,6 +211,10 @@ struct hub {
 	size_t			 held_bytes;
 	uint64_t		 hold_until;	/* 0: not holding */
 	uint64_t		 hold_started;
+	struct login_check	 checks[HUB_CHECKS_MAX];
+	unsigned		 nchecks;	/* slots in use */
+	struct throttle		*fail_nicks;	/* failed logins per nick */
+	struct throttle		*fail_addrs;	/* and per address */
 	int			 cfg_packed;	/* 1: cfg_pkt is cfg; -1: cannot */
 	struct sb_packet	 cfg_pkt;	/* C_CONFIG for new handlers */
 };
@@ -200,6 +236,7 @@ void		 hub_peer_kill(struct hub *, struct peer *, const char *,
 		    const char *);
 void		 hub_peer_drop(struct hub *, struct peer *);
 int		 hub_dispatch(struct hub *, struct peer *, const struct sb_msg *);
+void		 hub_password_checked(struct hub *, uint64_t, int);
 struct peer	*hub_find_nick(struct hub *, const char *);
 struct room	*hub_find_room(struct hub *, const char *);
 int		 hub_send(struct hub *, struct peer *, enum sb_type, ...);
@@ -218,6 +255,23 @@ int		 hubd_run(const char *, int, const char *, const char *);
 /* control.c: switchboardctl's socket */
 struct sd_event;
 int		 control_listen(struct hub *, struct sd_event *, int);
+
+/* throttle.c */
+struct throttle	*throttle_new(void);
+struct throttle	*throttle_free(struct throttle *);
+unsigned	 throttle_wait(struct throttle *, const char *, uint64_t);
+void		 throttle_begin(struct throttle *, const char *, uint64_t);
+unsigned	 throttle_end(struct throttle *, const char *, uint64_t, int);
+void		 throttle_remote_key(char *, size_t, const char *);
+
+/* authpool.c: the password workers (threads) */
+struct authpool;
+int		 authpool_new(struct authpool **);
+int		 authpool_fd(const struct authpool *);
+int		 authpool_submit(struct authpool *, uint64_t, const char *,
+		    const char *);
+void		 authpool_collect(struct authpool *, struct hub *);
+struct authpool	*authpool_free(struct authpool *);
 
 /* nick.c */
 int		 nick_check(const char *, const char **);

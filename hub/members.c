@@ -619,36 +619,54 @@ hash_equal(const char *a, const char *b)
 }
 
 /*
- * Check a password.  `login` is a nick (case-insensitive) or, as in the
+ * The member `login` names: a nick (case-insensitive) or, as in the
  * seed's IDENTIFY id password, a member's decimal id (nicks never start
- * with a digit).  On MEMBER_OK stores the member's id in *id.  Every
- * path runs crypt once, an unknown login against a dummy setting.  Costs
- * the crypt time of the hash (tens of milliseconds for yescrypt).
- * Out-of-memory or a hash crypt cannot use gives MEMBER_BAD_PASSWORD.
+ * with a digit).  NULL when there is none.
  */
-enum member_result
-members_check(const struct members *ms, const char *login,
-    const char *password, unsigned long *id)
+const struct member *
+members_lookup(const struct members *ms, const char *login)
 {
-	const struct member *m;
+	unsigned long want;
+
+	assert(ms != NULL && login != NULL);
+	if (parse_id(login, strlen(login), &want) == 0)
+		return members_find_id(ms, want);
+	return members_find(ms, login);
+}
+
+/*
+ * Does `password` hash to `setting` (a crypt(3) hash)?  Returns 1 or 0;
+ * out of memory, or a hash crypt cannot use, is 0.  Costs the crypt time
+ * of the hash (tens of milliseconds for yescrypt).  Touches nothing but
+ * its arguments, so any thread may call it (the hub's password workers,
+ * hub/authpool.c).
+ */
+int
+members_verify(const char *password, const char *setting)
+{
 	struct crypt_data *cd;
 	const char *out;
-	unsigned long want;
 	int match = 0;
 
-	assert(ms != NULL && login != NULL && password != NULL && id != NULL);
-	if (parse_id(login, strlen(login), &want) == 0)
-		m = members_find_id(ms, want);
-	else
-		m = members_find(ms, login);
+	assert(password != NULL && setting != NULL);
 	if ((cd = calloc(1, sizeof(*cd))) != NULL) {
-		const char *setting = m != NULL ? m->hash : ms->dummy;
-
 		out = crypt_rn(password, setting, cd, (int)sizeof(*cd));
 		match = out != NULL && out[0] != '*' && hash_equal(out, setting);
 		explicit_bzero(cd, sizeof(*cd));
 		free(cd);
 	}
+	return match;
+}
+
+/*
+ * What a password check found, from members_lookup's member (or NULL)
+ * and members_verify's answer.  On MEMBER_OK stores the member's id in
+ * *id.
+ */
+enum member_result
+members_result(const struct member *m, int match, unsigned long *id)
+{
+	assert(id != NULL);
 	if (m == NULL)
 		return MEMBER_UNKNOWN;
 	if (!match)
@@ -657,6 +675,23 @@ members_check(const struct members *ms, const char *login,
 		return MEMBER_DISABLED;
 	*id = m->id;
 	return MEMBER_OK;
+}
+
+/*
+ * Check a password (members_lookup, members_verify, members_result in
+ * one).  Every path runs crypt once, an unknown login against a dummy
+ * setting, so the time a check takes does not say who is a member.
+ */
+enum member_result
+members_check(const struct members *ms, const char *login,
+    const char *password, unsigned long *id)
+{
+	const struct member *m;
+
+	assert(ms != NULL && login != NULL && password != NULL && id != NULL);
+	m = members_lookup(ms, login);
+	return members_result(m, members_verify(password,
+	    m != NULL ? m->hash : ms->dummy), id);
 }
 
 /* A word for each result, for logs. */

@@ -78,6 +78,10 @@ const struct member *members_find_id(const struct members *, unsigned long);
 struct nick_id;
 const struct member *members_confusable(const struct members *,
 		    const struct nick_id *);
+const struct member *members_lookup(const struct members *, const char *);
+int		 members_verify(const char *, const char *);
+enum member_result members_result(const struct member *, int,
+		    unsigned long *);
 enum member_result members_check(const struct members *, const char *,
 		    const char *, unsigned long *);
 

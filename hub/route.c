@@ -81,6 +81,9 @@ hub_init(struct hub *h, const struct sb_config *cfg, const struct hub_ops *ops,
 	RB_INIT(&h->rooms);
 	TAILQ_INIT(&h->reaplist);
 	TAILQ_INIT(&h->held);
+	/* Without them every password check is refused (login_busy). */
+	h->fail_nicks = throttle_new();
+	h->fail_addrs = throttle_new();
 }
 
 /* Free every peer and room; the caller has closed the fds. */
@@ -105,6 +108,8 @@ hub_free(struct hub *h)
 		free(r);
 	}
 	h->members = members_free(h->members);
+	h->fail_nicks = throttle_free(h->fail_nicks);
+	h->fail_addrs = throttle_free(h->fail_addrs);
 	h->history = history_close(h->history);
 	bans_free(&h->bans);
 }
@@ -126,6 +131,7 @@ hub_peer_new(struct hub *h, int fd)
 	p->session = h->next_session++;
 	TAILQ_INIT(&p->rooms);
 	TAILQ_INIT(&p->outq);
+	TAILQ_INIT(&p->waiting);
 	p->tokens = h->cfg.flood_burst;
 	p->tokens_at = h->ops->now_usec(h);
 	RB_INSERT(peer_sessions, &h->sessions, p);
@@ -150,6 +156,12 @@ hub_peer_free(struct hub *h, struct peer *p)
 		TAILQ_REMOVE(&p->outq, k, entry);
 		free(k);
 	}
+	while ((k = TAILQ_FIRST(&p->waiting)) != NULL) {
+		TAILQ_REMOVE(&p->waiting, k, entry);
+		free(k);
+	}
+	/* A check still running for it finds no session: see
+	 * hub_password_checked(). */
 	free(p);
 }
 
@@ -837,6 +849,36 @@ hold_message(struct hub *h, struct peer *p, const struct sb_msg *m)
 	return 0;
 }
 
+/*
+ * Keep `m` until the password check of `p` is answered, so that what a
+ * client sends after its IDENTIFY is handled after it, in order.  Past
+ * HUB_WAITING_MAX bytes the session is flooding: it is ended.
+ */
+static int
+wait_message(struct hub *h, struct peer *p, const struct sb_msg *m)
+{
+	struct sb_packet pkt;
+	struct pkt *k;
+
+	if (sb_msg_encode(&pkt, m->type, p->session, 0, 0, m->field,
+	    m->nfields) < 0)
+		return -EPROTO;
+	if (p->waiting_bytes + pkt.len > HUB_WAITING_MAX) {
+		hub_log_peer(SB_EV_FLOOD, p, &(struct sb_log_fields){
+		    .reason = "flooding" }, "session %llu sent too much while "
+		    "its password was checked", (unsigned long long)p->session);
+		hub_peer_kill(h, p, "flood", "Disconnected for flooding");
+		return 0;
+	}
+	if ((k = malloc(sizeof(*k) + pkt.len)) == NULL)
+		return -ENOMEM;
+	k->len = pkt.len;
+	memcpy(k->buf, pkt.buf, pkt.len);
+	TAILQ_INSERT_TAIL(&p->waiting, k, entry);
+	p->waiting_bytes += pkt.len;
+	return 0;
+}
+
 /* Stop holding: route every held message, in the order it arrived. */
 void
 hub_hold_release(struct hub *h)
@@ -1077,20 +1119,245 @@ nick_looks_taken(struct hub *h, struct peer *p, const char *nick,
 }
 
 /*
+ * The last steps of an IDENTIFY, once the nick is known to be the
+ * client's to ask for (a guest nick, or a member's after the password):
+ * the nick rules, bans, nicks and ids in use.  `id` is the member id, 0
+ * for a guest.
+ */
+static int
+identify_finish(struct hub *h, struct peer *p, const char *nick,
+    unsigned long id, uint64_t alias)
+{
+	const char *why;
+	struct nick_id nid;
+	char idbuf[24];
+
+	if (nick_identify(nick, &nid, &why) < 0)
+		return login_failed(h, p, NULL, "nick_invalid", why, why);
+	if (nick_banned(h, p, nick))
+		return 0;
+	if (hub_find_nick(h, nick) != NULL)
+		return login_failed(h, p, nick, "nick_taken",
+		    "Nick is already in use.", "nick in use");
+	if (nick_looks_taken(h, p, nick, &nid))
+		return 0;
+	if (hub_find_alias(h, alias) != NULL)
+		return login_failed(h, p, nick, "id_taken", "This id is "
+		    "already in use by another session.", "id in use");
+	p->alias = alias;
+	if (id != 0) {
+		snprintf(idbuf, sizeof(idbuf), "%lu", id);
+		return identify_as(h, p, nick, &nid, idbuf);
+	}
+	return identify_as(h, p, nick, &nid, NULL);
+}
+
+/*
+ * Refuse a password attempt on a nick or from an address that failed
+ * too often lately (throttle.c): login_throttled, with the seconds to
+ * wait.  Returns 1 when refused.
+ */
+static int
+login_throttled(struct hub *h, struct peer *p, const char *login,
+    const char *nick_key, const char *addr_key)
+{
+	uint64_t now = h->ops->now_usec(h);
+	unsigned wn, wa, w;
+	char text[SB_REASON_MAX + 1], why[64];
+
+	wn = throttle_wait(h->fail_nicks, nick_key, now);
+	wa = throttle_wait(h->fail_addrs, addr_key, now);
+	if (wn == 0 && wa == 0)
+		return 0;
+	w = wn > wa ? wn : wa;
+	snprintf(why, sizeof(why), "throttled (%s, %u s)",
+	    wn >= wa ? "nick" : "address", w);
+	snprintf(text, sizeof(text), "Too many failed logins %s; try again "
+	    "in %u second%s.", wn >= wa ? "for this nick" :
+	    "from your address", w, w == 1 ? "" : "s");
+	login_failed(h, p, login, "login_throttled", text, why);
+	return 1;
+}
+
+/* The slot of the check for `session`, or NULL. */
+static struct login_check *
+check_find(struct hub *h, uint64_t session)
+{
+	unsigned i;
+
+	for (i = 0; i < HUB_CHECKS_MAX; i++)
+		if (h->checks[i].session == session)
+			return &h->checks[i];
+	return NULL;
+}
+
+/*
+ * A member login: look the member up, refuse a throttled nick or
+ * address, then have the password checked (ops->check_password, away
+ * from the event loop), the session's later messages held until the
+ * answer (hub_password_checked).  Every login runs crypt once, an
+ * unknown one against a dummy hash, so the time taken does not say who
+ * is a member.
+ */
+static int
+identify_member(struct hub *h, struct peer *p, const char *login,
+    const char *pass, uint64_t alias)
+{
+	const struct member *mem;
+	struct login_check *c;
+	char addr_key[THROTTLE_KEY_MAX + 1];
+	uint64_t now = h->ops->now_usec(h);
+	int r;
+
+	if (h->members == NULL)
+		return login_failed(h, p, login, "login_failed",
+		    "Wrong nick or password.", "no member store");
+	mem = members_lookup(h->members, login);
+	throttle_remote_key(addr_key, sizeof(addr_key), p->remote);
+	if (login_throttled(h, p, login, mem ? mem->key : "", addr_key))
+		return 0;
+	if (h->fail_nicks == NULL || h->fail_addrs == NULL ||
+	    (c = check_find(h, 0)) == NULL)
+		return login_failed(h, p, login, "login_busy", "The server is "
+		    "busy checking passwords; try again in a moment.",
+		    "password checks full");
+	*c = (struct login_check){ .session = p->session,
+	    .member = mem ? mem->id : 0, .alias = alias };
+	strlcpy(c->login, login, sizeof(c->login));
+	strlcpy(c->nick_key, mem ? mem->key : "", sizeof(c->nick_key));
+	strlcpy(c->addr_key, addr_key, sizeof(c->addr_key));
+	h->nchecks++;
+	throttle_begin(h->fail_nicks, c->nick_key, now);
+	throttle_begin(h->fail_addrs, c->addr_key, now);
+	p->checking = 1;
+	if (h->ops->check_password == NULL) {
+		hub_password_checked(h, p->session, members_verify(pass,
+		    mem ? mem->hash : h->members->dummy));
+		return 0;
+	}
+	if ((r = h->ops->check_password(h, p->session, mem ? mem->hash :
+	    h->members->dummy, pass)) < 0) {
+		/* Not an attempt after all: undo it. */
+		throttle_end(h->fail_nicks, c->nick_key, now, 0);
+		throttle_end(h->fail_addrs, c->addr_key, now, 0);
+		*c = (struct login_check){ 0 };
+		h->nchecks--;
+		p->checking = 0;
+		return login_failed(h, p, login, "login_busy", "The server is "
+		    "busy checking passwords; try again in a moment.",
+		    strerror(-r));
+	}
+	return 0;
+}
+
+/* Count a failed attempt; log when it makes a key wait. */
+static void
+login_count(struct hub *h, struct peer *p, const struct login_check *c,
+    int failed)
+{
+	uint64_t now = h->ops->now_usec(h);
+	char why[96];
+	unsigned w;
+
+	if ((w = throttle_end(h->fail_nicks, c->nick_key, now, failed)) > 0) {
+		snprintf(why, sizeof(why), "nick throttled for %u s", w);
+		sb_log_event(SB_EV_LOGIN_THROTTLED, &(struct sb_log_fields){
+		    .nick = c->nick_key, .remote = p ? p->remote : NULL,
+		    .reason = why }, "failed logins as %s: the next attempt "
+		    "waits %u s", c->nick_key, w);
+	}
+	if ((w = throttle_end(h->fail_addrs, c->addr_key, now, failed)) > 0) {
+		snprintf(why, sizeof(why), "address throttled for %u s", w);
+		sb_log_event(SB_EV_LOGIN_THROTTLED, &(struct sb_log_fields){
+		    .nick = c->login, .remote = c->addr_key, .reason = why },
+		    "failed logins from %s: the next attempt waits %u s",
+		    c->addr_key, w);
+	}
+}
+
+/* Dispatch what `p` sent while its password was being checked. */
+static void
+waiting_release(struct hub *h, struct peer *p)
+{
+	struct pkt *k;
+	struct sb_msg m;
+
+	while (!p->checking && !p->dead &&
+	    (k = TAILQ_FIRST(&p->waiting)) != NULL) {
+		TAILQ_REMOVE(&p->waiting, k, entry);
+		p->waiting_bytes -= k->len;
+		if (sb_msg_decode(&m, k->buf, k->len) < 0 ||
+		    hub_dispatch(h, p, &m) < 0)
+			hub_peer_kill(h, p, "protocol_error", "Internal error");
+		free(k);
+	}
+}
+
+/*
+ * The answer to the password check of `session`: `match` is 1 when the
+ * password was right.  The session may have ended meanwhile (its slot
+ * only counts the attempt then), and the member store may have been
+ * reloaded: the member is looked up again by id, so one removed or
+ * disabled during the check does not get in.  Then the session's held
+ * messages go on, in order.
+ */
+void
+hub_password_checked(struct hub *h, uint64_t session, int match)
+{
+	struct login_check c, *slot;
+	const struct member *mem = NULL;
+	struct peer k = { 0 }, *p;
+	enum member_result res;
+	unsigned long id = 0;
+
+	assert(h != NULL);
+	if (session == 0 || (slot = check_find(h, session)) == NULL)
+		return;
+	c = *slot;
+	*slot = (struct login_check){ 0 };
+	h->nchecks--;
+	k.session = session;
+	p = RB_FIND(peer_sessions, &h->sessions, &k);
+	if (p != NULL && p->dead)
+		p = NULL;
+	if (c.member != 0 && h->members != NULL)
+		mem = members_find_id(h->members, c.member);
+	res = members_result(c.member != 0 ? mem : NULL, match, &id);
+	if (c.member != 0 && mem == NULL && match)
+		res = MEMBER_UNKNOWN;	/* removed during the check */
+	/* A right password of a disabled member is no guess. */
+	login_count(h, p, &c, res != MEMBER_OK && res != MEMBER_DISABLED);
+	if (p == NULL)
+		return;
+	p->checking = 0;
+	switch (res) {
+	case MEMBER_OK:
+		identify_finish(h, p, mem->nick, id, c.alias);
+		break;
+	case MEMBER_DISABLED:
+		login_failed(h, p, c.login, "login_disabled",
+		    "This member is disabled.", "member disabled");
+		break;
+	default:
+		login_failed(h, p, c.login, "login_failed",
+		    "Wrong nick or password.", c.member != 0 && mem == NULL ?
+		    "member vanished" : "wrong nick or password");
+		break;
+	}
+	waiting_release(h, p);
+}
+
+/*
  * IDENTIFY nick password [alias].  With auth = guest any free nick is
  * taken; with members the password is checked against the member store
- * (crypt(3), constant-time compare); with both, an empty password asks
- * for a guest nick, and members' nicks are reserved.
+ * (crypt(3) in a worker, identify_member); with both, an empty password
+ * asks for a guest nick, and members' nicks are reserved.
  */
 static int
 on_identify(struct hub *h, struct peer *p, const struct sb_msg *m)
 {
-	const char *nick = m->field[0], *pass = m->field[1], *why;
-	const struct member *mem;
-	struct nick_id nid;
+	const char *nick = m->field[0], *pass = m->field[1];
 	long long alias = 0;
-	unsigned long id = 0;
-	char idbuf[24];
 
 	if (p->nick[0] != '\0')
 		return send_error(h, p, "already_identified",
@@ -1103,42 +1370,12 @@ on_identify(struct hub *h, struct peer *p, const struct sb_msg *m)
 		/* Each check costs a crypt(3): it counts against the bucket. */
 		if (!flood_ok(h, p))
 			return 0;
-		switch (h->members == NULL ? MEMBER_UNKNOWN :
-		    members_check(h->members, nick, pass, &id)) {
-		case MEMBER_OK:
-			break;
-		case MEMBER_DISABLED:
-			return login_failed(h, p, nick, "login_disabled",
-			    "This member is disabled.", "member disabled");
-		default:
-			return login_failed(h, p, nick, "login_failed",
-			    "Wrong nick or password.", "wrong nick or password");
-		}
-		if ((mem = members_find_id(h->members, id)) == NULL)
-			return login_failed(h, p, nick, "login_failed",
-			    "Wrong nick or password.", "member vanished");
-		nick = mem->nick;
-	} else if (nick_reserved(h, nick))
+		return identify_member(h, p, nick, pass, (uint64_t)alias);
+	}
+	if (nick_reserved(h, nick))
 		return login_failed(h, p, nick, "nick_reserved", "This nick "
 		    "belongs to a member; give its password.", "nick reserved");
-	if (nick_identify(nick, &nid, &why) < 0)
-		return login_failed(h, p, NULL, "nick_invalid", why, why);
-	if (nick_banned(h, p, nick))
-		return 0;
-	if (hub_find_nick(h, nick) != NULL)
-		return login_failed(h, p, nick, "nick_taken",
-		    "Nick is already in use.", "nick in use");
-	if (nick_looks_taken(h, p, nick, &nid))
-		return 0;
-	if (hub_find_alias(h, (uint64_t)alias) != NULL)
-		return login_failed(h, p, nick, "id_taken", "This id is "
-		    "already in use by another session.", "id in use");
-	p->alias = (uint64_t)alias;
-	if (id != 0) {
-		snprintf(idbuf, sizeof(idbuf), "%lu", id);
-		return identify_as(h, p, nick, &nid, idbuf);
-	}
-	return identify_as(h, p, nick, &nid, NULL);
+	return identify_finish(h, p, nick, 0, (uint64_t)alias);
 }
 
 /* Deliver a message event to `to` (and log it once). */
@@ -1568,6 +1805,8 @@ hub_dispatch(struct hub *h, struct peer *p, const struct sb_msg *m)
 		return 0;
 	if (m->type != SB_H_HELLO && !p->hello)
 		return -EPROTO;
+	if (p->checking && m->type != SB_H_EVENT && m->type != SB_H_STATUS)
+		return wait_message(h, p, m);
 	if (h->hold_until != 0 && m->type != SB_H_HELLO &&
 	    m->type != SB_H_RESUME && m->type != SB_H_EVENT &&
 	    m->type != SB_H_STATUS) {

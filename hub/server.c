@@ -39,6 +39,7 @@ struct ctx {
 	unsigned	 last_status;
 	int		 notify;		/* started by systemd */
 	sd_event_source	*hold_timer;		/* releases held messages */
+	struct authpool	*pool;			/* password workers */
 };
 
 static int	peer_io(sd_event_source *, int, uint32_t, void *);
@@ -175,10 +176,34 @@ ops_arm(struct hub *h, uint64_t usec)
 	sd_event_source_set_enabled(c->hold_timer, SD_EVENT_ONESHOT);
 }
 
+/* ops->check_password: a job for the password workers (authpool.c). */
+static int
+ops_check_password(struct hub *h, uint64_t session, const char *setting,
+    const char *password)
+{
+	struct ctx *c = h->ctx;
+
+	if (c->pool == NULL)
+		return -EAGAIN;
+	return authpool_submit(c->pool, session, setting, password);
+}
+
+/* The workers answered: hand the answers to the hub, on this thread. */
+static int
+on_pool(sd_event_source *s, int fd, uint32_t revents, void *arg)
+{
+	struct ctx *c = arg;
+
+	authpool_collect(c->pool, &c->hub);
+	hub_reap(c);
+	return 0;
+}
+
 static const struct hub_ops hub_ops = {
 	.send = ops_send,
 	.now_usec = ops_now_usec,
 	.arm = ops_arm,
+	.check_password = ops_check_password,
 };
 
 /* Close and free every peer marked dead during this turn. */
@@ -684,6 +709,13 @@ hubd_run(const char *config_path, int config_required, const char *sockpath,
 		return 1;
 	}
 	sd_event_source_set_enabled(timer, SD_EVENT_ON);
+	/* After the signals are blocked: the workers inherit the mask. */
+	if ((r = authpool_new(&c.pool)) < 0 ||
+	    (r = sd_event_add_io(c.event, NULL, authpool_fd(c.pool), EPOLLIN,
+	    on_pool, &c)) < 0) {
+		sb_log(LOG_ERR, "password workers: %s", strerror(-r));
+		return 1;
+	}
 	if (ctl_fd >= 0 && (r = control_listen(&c.hub, c.event, ctl_fd)) < 0) {
 		sb_log(LOG_ERR, "control socket: %s", strerror(-r));
 		return 1;
@@ -699,6 +731,7 @@ hubd_run(const char *config_path, int config_required, const char *sockpath,
 	if (c.notify)
 		sd_notify(0, "STOPPING=1");
 	sb_log_event(SB_EV_STOP, NULL, "switchboard-hub stopping");
+	c.pool = authpool_free(c.pool);
 	hub_free(&c.hub);
 	sd_event_unref(c.event);
 	return r < 0 ? 1 : 0;

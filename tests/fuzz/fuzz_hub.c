@@ -6,11 +6,14 @@
  * session's dialect as its handler would.
  *
  * Input: bytes 0-1 vary the configuration (max_clients, max_rooms,
- * room_create, presence_max, flood limits); then steps [slot][op][...]:
- * connect, disconnect, let time pass (the hold timer fires when due), an early
- * timer wake-up, an announcement, a reload, or a message [type][u16
- * length][fields separated by NUL] encoded as a handler would and
- * decoded as the hub does.  Properties:
+ * room_create, presence_max, flood limits, auth = both with two members,
+ * alice and the disabled bob, both with the password "secret"); then
+ * steps [slot][op][...]: connect, disconnect, let time pass (the hold
+ * timer fires when due), an early timer wake-up, the answer to the oldest
+ * password check still open (checks are answered only then, in order, as
+ * the workers of hub/authpool.c would), an announcement, a reload, or a
+ * message [type][u16 length][fields separated by NUL] encoded as a
+ * handler would and decoded as the hub does.  Properties:
  *   - everything the hub sends fits the contract (decodes), carries the
  *     peer's session and the next sequence number, and goes to live
  *     peers only; a message's sender is the nick of a session, never
@@ -22,9 +25,16 @@
  *     room's member count matches its members, no session is in more
  *     than HUB_ROOMS_PER_PEER rooms; every nick passes nick_check, and
  *     the skeleton index holds exactly the sessions' UTS #39 skeletons,
- *     no two sessions sharing one (no look-alike nicks);
+ *     no two sessions sharing one (no look-alike nicks); the hub's open
+ *     checks are the ones asked and not yet answered, at most
+ *     HUB_CHECKS_MAX; a session whose check is open is not identified
+ *     and has one open, and one with none holds no waiting messages;
  *   - nothing leaks at the end (LeakSanitizer).
  */
+#include <crypt.h>
+
+#include <bsd/string.h>
+
 #include "fuzz_dialect.h"
 #include "hub.h"
 
@@ -42,6 +52,13 @@ struct slot {
 static struct slot slots[SLOTS];
 static uint64_t now;
 static struct dbuf out;
+
+/* Password checks asked for and not yet answered, oldest first. */
+static struct pending {
+	uint64_t	 session;
+	int		 match;
+}		 pend[HUB_CHECKS_MAX];
+static size_t	 npend;
 
 /* The journal is not the subject: format everything, write nothing. */
 void
@@ -144,7 +161,84 @@ ops_arm(struct hub *h, uint64_t when)
 	FUZZ_CHECK(when >= now);
 }
 
-static const struct hub_ops ops = { ops_send, ops_now, ops_arm };
+/* ops->check_password: answered later, by an "answer" step. */
+static int
+ops_check(struct hub *h, uint64_t session, const char *setting,
+    const char *password)
+{
+	size_t i;
+
+	(void)h;
+	FUZZ_CHECK(npend < HUB_CHECKS_MAX);
+	for (i = 0; i < npend; i++)	/* one check per session at a time */
+		FUZZ_CHECK(pend[i].session != session);
+	pend[npend].session = session;
+	pend[npend].match = members_verify(password, setting);
+	npend++;
+	return 0;
+}
+
+static void
+answer_oldest(struct hub *h)
+{
+	struct pending a;
+
+	if (npend == 0)
+		return;
+	a = pend[0];
+	memmove(&pend[0], &pend[1], --npend * sizeof(pend[0]));
+	hub_password_checked(h, a.session, a.match);
+}
+
+static int
+is_pending(uint64_t session)
+{
+	size_t i;
+
+	for (i = 0; i < npend; i++)
+		if (pend[i].session == session)
+			return 1;
+	return 0;
+}
+
+static const struct hub_ops ops = {
+	.send = ops_send,
+	.now_usec = ops_now,
+	.arm = ops_arm,
+	.check_password = ops_check,
+};
+
+/*
+ * The member store: alice (1) and bob (2, disabled), both "secret",
+ * md5crypt so that a check costs microseconds.  Made once; the hub only
+ * borrows it (hub_free would free it).
+ */
+static struct members *
+fuzz_members(void)
+{
+	static struct members ms;
+	static struct member m[2];
+	struct crypt_data cd;
+	const char *hash;
+
+	if (ms.count != 0)
+		return &ms;
+	memset(&cd, 0, sizeof(cd));
+	if ((hash = crypt_r("secret", "$1$fuzzsalt$", &cd)) == NULL ||
+	    hash[0] == '*')
+		abort();
+	m[0] = (struct member){ .id = 1, .active = 1, .nick = "alice",
+	    .key = "alice" };
+	m[1] = (struct member){ .id = 2, .active = 0, .nick = "bob",
+	    .key = "bob" };
+	strlcpy(m[0].hash, hash, sizeof(m[0].hash));
+	strlcpy(m[1].hash, hash, sizeof(m[1].hash));
+	strlcpy(ms.dummy, hash, sizeof(ms.dummy));
+	ms.by_key = m;
+	ms.max_id = 2;
+	ms.count = 2;
+	return &ms;
+}
 
 /* What server.c's hub_reap() does, without sockets. */
 static void
@@ -198,7 +292,13 @@ check_hub(struct hub *h)
 			n++;
 		}
 		FUZZ_CHECK(n == p->nrooms && n <= HUB_ROOMS_PER_PEER);
+		if (p->checking)
+			FUZZ_CHECK(p->nick[0] == '\0' && is_pending(p->session));
+		else
+			FUZZ_CHECK(TAILQ_EMPTY(&p->waiting));
+		FUZZ_CHECK(p->waiting_bytes <= HUB_WAITING_MAX);
 	}
+	FUZZ_CHECK(h->nchecks == npend);
 	FUZZ_CHECK(clients == h->clients);
 	FUZZ_CHECK(h->clients <= h->cfg.max_clients);
 	n = 0;
@@ -289,12 +389,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.flood_burst = 1 + k1 % 4;
 	cfg.flood_rate = 1 + (k1 / 4) % 8;
 	cfg.flood_kick = 1 + (k1 / 32) % 4;
+	cfg.auth = k1 & 0x80 ? AUTH_BOTH : AUTH_GUEST;
 	snprintf(cfg.rooms, sizeof(cfg.rooms), "lobby,Help");
 	now = 1000000;
 	memset(slots, 0, sizeof(slots));
+	npend = 0;
 	dbuf_init(&out, DIALECT_OUT_MAX);
 	hub_init(&h, &cfg, &ops, NULL);
 	h.epoch = 3;
+	if (cfg.auth != AUTH_GUEST)
+		h.members = fuzz_members();
 	FUZZ_CHECK(hub_rooms_configure(&h) == 0);
 
 	while (in.n > 0) {
@@ -320,8 +424,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			now += (uint64_t)fuzz_u16(&in) * (op & 0x80 ? 1000 : 10);
 			hold_timer(&h);
 			break;
-		case 3:		/* the timer wakes up early */
-			hold_timer(&h);
+		case 3:		/* a password is checked; or an early timer */
+			if (op & 0x80)
+				answer_oldest(&h);
+			else
+				hold_timer(&h);
 			break;
 		case 4:
 			hub_announce(&h, op & 0x80 ? "maintenance <at> 5 & \"6\"" :
@@ -343,6 +450,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (slots[i].p != NULL)
 			hub_peer_drop(&h, slots[i].p);
 	reap(&h);
+	while (npend > 0)	/* answers for sessions gone */
+		answer_oldest(&h);
+	FUZZ_CHECK(h.nchecks == 0);
+	h.members = NULL;	/* fuzz_members() keeps it */
 	hub_free(&h);
 	dbuf_free(&out);
 	return 0;

@@ -5,26 +5,9 @@
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startSwitchboard } from './lib/harness.mjs';
+import { startSwitchboard, ctl } from './lib/harness.mjs';
 import { XmlSocket, JsonClient, xmlLogin, jsonLogin } from './lib/clients.mjs';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const CTL = path.join(root, 'build', 'switchboardctl');
-
-function ctl(args, input = '') {
-  return new Promise((resolve, reject) => {
-    const p = execFile(CTL, args, { timeout: 10000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`switchboardctl ${args.join(' ')}: ${err.message} ${stderr}`));
-      else resolve(stdout);
-    });
-    // A command that reads no input may exit before this is written.
-    p.stdin.on('error', () => {});
-    p.stdin.end(input);
-  });
-}
 
 async function xmlDialect(sb) {
   const c = new XmlSocket(sb.host, sb.port);

@@ -14,11 +14,14 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <crypt.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <bsd/string.h>
 
 #include "../../hub/hub.h"
 
@@ -41,6 +44,14 @@ struct fx {
 	struct sb_packet in;		/* the message being dispatched */
 	FILE		*quiet_file;	/* stderr while quiet */
 	int		 quiet_saved;	/* the real stderr */
+	/* Password checks asked of async_ops, answered by check_answer(). */
+	struct check {
+		uint64_t session;
+		char	 setting[MEMBERS_HASH_MAX + 1];
+		char	 password[MEMBERS_PASS_MAX + 1];
+	}		 checks[HUB_CHECKS_MAX + 8];
+	size_t		 nchecks;
+	int		 check_refuse;	/* check_password says -EAGAIN */
 };
 
 /* --- the recording ops table ------------------------------------------- */
@@ -99,6 +110,47 @@ static const struct hub_ops rec_ops = {
 	.send = rec_send,
 	.now_usec = rec_now,
 };
+
+/* ops->check_password as the hub's workers take it: noted, answered later. */
+static int
+rec_check(struct hub *h, uint64_t session, const char *setting,
+    const char *password)
+{
+	struct fx *f = h->ctx;
+	struct check *c;
+
+	if (f->check_refuse)
+		return -EAGAIN;
+	assert_true(f->nchecks < sizeof(f->checks) / sizeof(f->checks[0]));
+	c = &f->checks[f->nchecks++];
+	c->session = session;
+	assert_true(strlcpy(c->setting, setting, sizeof(c->setting)) <
+	    sizeof(c->setting));
+	assert_true(strlcpy(c->password, password, sizeof(c->password)) <
+	    sizeof(c->password));
+	return 0;
+}
+
+static const struct hub_ops async_ops = {
+	.send = rec_send,
+	.now_usec = rec_now,
+	.check_password = rec_check,
+};
+
+/* Answer the k-th check still open, as a worker would (crypt and all). */
+static void
+check_answer(struct fx *f, size_t k)
+{
+	struct check c;
+
+	assert_true(k < f->nchecks);
+	c = f->checks[k];
+	memmove(&f->checks[k], &f->checks[k + 1],
+	    (f->nchecks - k - 1) * sizeof(f->checks[0]));
+	f->nchecks--;
+	hub_password_checked(&f->h, c.session, members_verify(c.password,
+	    c.setting));
+}
 
 /* --- fixture ------------------------------------------------------------ */
 
@@ -356,17 +408,16 @@ count_words(const char *list)
 
 /* --- making peers ------------------------------------------------------ */
 
-/* A new handler connection that has said H_HELLO for `transport`. */
+/* A new handler connection from `remote` that has said H_HELLO. */
 static struct peer *
-fx_peer(struct fx *f, const char *transport)
+fx_peer_from(struct fx *f, const char *transport, const char *remote)
 {
 	struct peer *p = hub_peer_new(&f->h, -1);
 	const struct sb_msg *m;
 	char sess[24], ep[24];
 
 	assert_non_null(p);
-	assert_int_equal(SEND(f, p, SB_H_HELLO, "1", transport,
-	    "192.0.2.7:4321"), 0);
+	assert_int_equal(SEND(f, p, SB_H_HELLO, "1", transport, remote), 0);
 	m = fx_only(f, p, SB_C_WELCOME);
 	snprintf(sess, sizeof(sess), "%llu", (unsigned long long)p->session);
 	snprintf(ep, sizeof(ep), "%lu", (unsigned long)EPOCH);
@@ -374,6 +425,13 @@ fx_peer(struct fx *f, const char *transport)
 	assert_field(m, 1, ep);
 	fx_clear(f);
 	return p;
+}
+
+/* A new handler connection that has said H_HELLO for `transport`. */
+static struct peer *
+fx_peer(struct fx *f, const char *transport)
+{
+	return fx_peer_from(f, transport, "192.0.2.7:4321");
 }
 
 /* A chat client identified as `nick` (and alias `alias`, "" for none). */
@@ -1720,7 +1778,7 @@ test_epoch_and_sequence(void **state)
  */
 /* Load a member store from `text` into the hub (auth = both). */
 static void
-fx_members(struct fx *f, const char *text)
+fx_members_text(struct fx *f, const char *text)
 {
 	char path[] = "/tmp/sb-route-members-XXXXXX", err[256];
 	struct sb_config cfg;
@@ -1749,7 +1807,7 @@ test_resume_members(void **state)
 	struct peer *p;
 	const struct sb_msg *m;
 
-	fx_members(f, "1:enobrev:$y$j9T$abc$def:1\n2:gone:$y$j9T$abc$def:0\n");
+	fx_members_text(f, "1:enobrev:$y$j9T$abc$def:1\n2:gone:$y$j9T$abc$def:0\n");
 	/* The member itself, with its id: back in. */
 	p = fx_peer(f, "xmlsocket");
 	assert_int_equal(SEND(f, p, SB_H_RESUME, "enobrev", "", "", "1"), 0);
@@ -1995,6 +2053,313 @@ test_history_not_kept_logged(void **state)
 	fx_history_end(f, dir);
 }
 
+/* --- password checks and failed logins -------------------------------- */
+
+/*
+ * auth = both with three members, hashed with a cheap crypt method so
+ * that the tests run fast (the hub takes any method libcrypt knows):
+ * alice / wonderland (1), bob / builder (2), dave / disabled (3, off).
+ * `async`: password checks go to rec_check and wait for check_answer().
+ */
+static void
+fx_members(struct fx *f, int async)
+{
+	static const struct { const char *nick, *pass; int active; } m[] = {
+		{ "alice", "wonderland", 1 },
+		{ "bob", "builder", 1 },
+		{ "dave", "disabled", 0 },
+	};
+	char path[] = "/tmp/test_route_members.XXXXXX", err[256];
+	struct crypt_data cd;
+	struct sb_config cfg;
+	size_t i;
+	FILE *fp;
+	int fd;
+
+	config_defaults(&cfg);
+	cfg.auth = AUTH_BOTH;
+	fx_config(f, &cfg);
+	if (async)
+		f->h.ops = &async_ops;
+	assert_true((fd = mkstemp(path)) >= 0);
+	assert_non_null(fp = fdopen(fd, "w"));
+	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		memset(&cd, 0, sizeof(cd));
+		fprintf(fp, "%zu:%s:%s:%d\n", i + 1, m[i].nick,
+		    crypt_r(m[i].pass, "$5$rounds=1000$testsalt$", &cd),
+		    m[i].active);
+	}
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(members_load(path, &f->h.members, err, sizeof(err)),
+	    0);
+	unlink(path);
+}
+
+/* The datagram types `p` got, in order, as "TYPE TYPE ...". */
+static void
+fx_types(const struct fx *f, const struct peer *p, char *buf, size_t size)
+{
+	size_t i;
+
+	buf[0] = '\0';
+	for (i = 0; i < f->nrec; i++)
+		if (f->rec[i].session == p->session) {
+			if (buf[0] != '\0')
+				strlcat(buf, " ", size);
+			strlcat(buf, sb_type_name(f->rec[i].m.type), size);
+		}
+}
+
+/*
+ * A password is checked away from the rules (ops->check_password), and
+ * meanwhile the session's later messages wait, in order, while every
+ * other session goes on.  Failed before the fix: the answer came at
+ * once, from a crypt run inside the event loop.
+ */
+static void
+test_password_check_async(void **state)
+{
+	struct fx *f = *state;
+	struct peer *a, *g;
+	char types[256];
+
+	fx_members(f, 1);
+	a = fx_peer(f, "xmlsocket");
+	assert_int_equal(SEND(f, a, SB_H_IDENTIFY, "alice", "wonderland", ""),
+	    0);
+	assert_int_equal(f->nchecks, 1);
+	assert_string_equal(f->checks[0].password, "wonderland");
+	fx_none(f, a);
+	assert_int_equal(SEND(f, a, SB_H_JOIN, "lobby"), 0);
+	assert_int_equal(SEND(f, a, SB_H_ROOMMSG, "lobby", "first"), 0);
+	assert_int_equal(SEND(f, a, SB_H_PING, "p1"), 0);
+	fx_none(f, a);
+
+	/* Nobody else waits: a guest gets in and talks meanwhile. */
+	g = fx_user(f, "guest");
+	fx_join(f, g, "lobby");
+	assert_int_equal(SEND(f, g, SB_H_ROOMMSG, "lobby", "hello"), 0);
+	assert_chat(fx_only(f, g, SB_C_MSG), "room", "guest", "", "lobby",
+	    "hello", "");
+	fx_clear(f);
+
+	/* The answer: alice is in, then her messages, in the order sent. */
+	check_answer(f, 0);
+	fx_types(f, a, types, sizeof(types));
+	assert_string_equal(types, "C_IDENTIFIED C_JOINED C_MSG C_PONG");
+	assert_field(fx_get(f, a, SB_C_IDENTIFIED, 0), 0, "alice");
+	assert_chat(fx_get(f, g, SB_C_MSG, 0), "room", "alice", "", "lobby",
+	    "first", "");
+	fx_clear(f);
+	/* Nothing waits any more. */
+	assert_int_equal(SEND(f, a, SB_H_PING, "p2"), 0);
+	fx_only(f, a, SB_C_PONG);
+	assert_int_equal(f->h.nchecks, 0);
+}
+
+/*
+ * A session that goes away while its password is checked: the answer
+ * finds no session and changes nothing else (a freed peer would crash
+ * under ASan here).  A check that cannot be queued is refused with
+ * login_busy, and so is one past HUB_CHECKS_MAX.
+ */
+static void
+test_password_check_session_gone(void **state)
+{
+	struct fx *f = *state;
+	struct peer *a, *b, *p[HUB_CHECKS_MAX];
+	size_t i;
+
+	fx_members(f, 1);
+	a = fx_peer(f, "xmlsocket");
+	assert_int_equal(SEND(f, a, SB_H_IDENTIFY, "alice", "wonderland", ""),
+	    0);
+	assert_int_equal(SEND(f, a, SB_H_JOIN, "lobby"), 0);
+	hub_peer_drop(&f->h, a);
+	fx_reap(f);
+	b = fx_user(f, "bystander");
+	check_answer(f, 0);
+	fx_none(f, b);
+	assert_null(hub_find_nick(&f->h, "alice"));
+	assert_int_equal(f->h.nchecks, 0);
+	/* An answer for no check at all is ignored. */
+	hub_password_checked(&f->h, 12345, 1);
+
+	/* The workers are full. */
+	f->check_refuse = 1;
+	a = fx_peer(f, "xmlsocket");
+	assert_int_equal(SEND(f, a, SB_H_IDENTIFY, "alice", "wonderland", ""),
+	    0);
+	assert_error(f, a, "login_busy", NULL);
+	fx_clear(f);
+	/* And the attempt was undone: it is not running any more. */
+	assert_int_equal(f->h.nchecks, 0);
+	assert_int_equal(a->checking, 0);
+	f->check_refuse = 0;
+
+	/* At most HUB_CHECKS_MAX at once (unknown nicks: no nick limit). */
+	quiet_begin(f);
+	for (i = 0; i < HUB_CHECKS_MAX; i++) {
+		char nick[16], remote[32];
+
+		snprintf(nick, sizeof(nick), "nobody%zu", i);
+		snprintf(remote, sizeof(remote), "10.0.%zu.%zu:1", i / 200,
+		    i % 200);
+		p[i] = fx_peer_from(f, "xmlsocket", remote);
+		assert_int_equal(SEND(f, p[i], SB_H_IDENTIFY, nick, "x", ""),
+		    0);
+	}
+	quiet_end(f, 0);
+	assert_int_equal(f->nchecks, HUB_CHECKS_MAX);
+	assert_int_equal(SEND(f, a, SB_H_IDENTIFY, "alice", "wonderland", ""),
+	    0);
+	assert_error(f, a, "login_busy", NULL);
+	fx_clear(f);
+	while (f->nchecks > 0)
+		check_answer(f, 0);
+	for (i = 0; i < HUB_CHECKS_MAX; i++)
+		assert_error(f, p[i], "login_failed", NULL);
+}
+
+/* Try `nick` / `pass` from a new connection at `remote`; the answer. */
+static const struct sb_msg *
+try_login(struct fx *f, const char *remote, const char *nick,
+    const char *pass)
+{
+	struct peer *p = fx_peer_from(f, "xmlsocket", remote);
+
+	assert_int_equal(SEND(f, p, SB_H_IDENTIFY, nick, pass, ""), 0);
+	assert_int_equal(fx_count(f, p, SB_NONE), 1);
+	return fx_count(f, p, SB_C_ERROR) ? fx_get(f, p, SB_C_ERROR, 0) :
+	    fx_get(f, p, SB_C_IDENTIFIED, 0);
+}
+
+#define ASSERT_LOGIN(f, remote, nick, pass, code, text) do {		\
+	const struct sb_msg *m_ = try_login((f), (remote), (nick), (pass)); \
+	if (strcmp((code), "identified") == 0)				\
+		assert_int_equal(m_->type, SB_C_IDENTIFIED);		\
+	else {								\
+		assert_int_equal(m_->type, SB_C_ERROR);			\
+		assert_field(m_, 0, (code));				\
+		if ((text) != NULL)					\
+			assert_field(m_, 1, (text));			\
+	}								\
+	fx_clear(f);							\
+} while (0)
+
+/*
+ * Failed logins are limited per member nick and per address, with a
+ * delay that doubles, whatever the connection.  Failed before the fix:
+ * every new connection got a fresh set of guesses.
+ */
+static void
+test_login_throttle(void **state)
+{
+	struct fx *f = *state;
+	char remote[32];
+	int i;
+
+	fx_members(f, 0);
+	/* Per nick: five failures, from five addresses, are free. */
+	for (i = 1; i <= THROTTLE_FREE; i++) {
+		snprintf(remote, sizeof(remote), "203.0.113.%d:999", i);
+		ASSERT_LOGIN(f, remote, "alice", "guess", "login_failed",
+		    "Wrong nick or password.");
+	}
+	/* Then alice waits, from anywhere, even with her password. */
+	ASSERT_LOGIN(f, "198.51.100.1:1", "ALICE", "wonderland",
+	    "login_throttled", "Too many failed logins for this nick; try "
+	    "again in 1 second.");
+	ASSERT_LOGIN(f, "198.51.100.1:1", "1", "wonderland",
+	    "login_throttled", NULL);	/* her id is the same nick */
+	/* One attempt after the delay; failing doubles it. */
+	f->now += 1000000;
+	ASSERT_LOGIN(f, "203.0.113.9:1", "alice", "guess", "login_failed",
+	    NULL);
+	ASSERT_LOGIN(f, "198.51.100.1:1", "alice", "wonderland",
+	    "login_throttled", "Too many failed logins for this nick; try "
+	    "again in 2 seconds.");
+	/* Others are not held up: bob and guests go on. */
+	ASSERT_LOGIN(f, "203.0.113.9:2", "bob", "builder", "identified", NULL);
+	ASSERT_LOGIN(f, "203.0.113.9:3", "guest", "", "identified", NULL);
+	f->now += 2000000;
+	/* A right password gets in and forgets the failures. */
+	ASSERT_LOGIN(f, "198.51.100.1:1", "alice", "wonderland", "identified",
+	    NULL);
+	ASSERT_LOGIN(f, "198.51.100.1:1", "alice", "guess", "login_failed",
+	    NULL);
+
+	/* Per address: unknown nicks count against the address only. */
+	for (i = 1; i <= THROTTLE_FREE; i++) {
+		char nick[16];
+
+		snprintf(nick, sizeof(nick), "mallory%d", i);
+		snprintf(remote, sizeof(remote), "192.0.2.99:%d", 1000 + i);
+		ASSERT_LOGIN(f, remote, nick, "x", "login_failed", NULL);
+	}
+	ASSERT_LOGIN(f, "192.0.2.99:2000", "dave", "disabled",
+	    "login_throttled", "Too many failed logins from your address; "
+	    "try again in 1 second.");
+	/* A guest from there still gets in: no password, no guessing. */
+	ASSERT_LOGIN(f, "192.0.2.99:2001", "guest2", "", "identified", NULL);
+	/* Another address is not held up. */
+	ASSERT_LOGIN(f, "192.0.2.100:2000", "dave", "disabled",
+	    "login_disabled", NULL);
+	/* A disabled member's right password is no failed guess. */
+	for (i = 0; i < THROTTLE_FREE + 2; i++)
+		ASSERT_LOGIN(f, "192.0.2.101:1", "dave", "disabled",
+		    "login_disabled", NULL);
+
+	/* IPv6: a /64 is one address. */
+	for (i = 1; i <= THROTTLE_FREE; i++) {
+		snprintf(remote, sizeof(remote), "[2001:db8::%d]:1", i);
+		ASSERT_LOGIN(f, remote, "nobody", "x", "login_failed", NULL);
+	}
+	ASSERT_LOGIN(f, "[2001:db8::ffff]:1", "nobody", "x", "login_throttled",
+	    NULL);
+	ASSERT_LOGIN(f, "[2001:db8:0:1::1]:1", "nobody", "x", "login_failed",
+	    NULL);
+
+	/* An hour after the last failure, the address is forgotten. */
+	f->now += THROTTLE_FORGET * 1000000ULL;
+	ASSERT_LOGIN(f, "[2001:db8::ffff]:1", "nobody", "x", "login_failed",
+	    NULL);
+}
+
+/*
+ * Checks running at once count: while THROTTLE_FREE guesses on one nick
+ * are being checked, a further one waits for their answers.  Failed
+ * before the fix (no limit at all).
+ */
+static void
+test_login_throttle_in_flight(void **state)
+{
+	struct fx *f = *state;
+	struct peer *p[THROTTLE_FREE];
+	char remote[32];
+	int i;
+
+	fx_members(f, 1);
+	for (i = 0; i < THROTTLE_FREE; i++) {
+		snprintf(remote, sizeof(remote), "203.0.113.%d:1", i + 1);
+		p[i] = fx_peer_from(f, "xmlsocket", remote);
+		assert_int_equal(SEND(f, p[i], SB_H_IDENTIFY, "alice", "guess",
+		    ""), 0);
+	}
+	assert_int_equal(f->nchecks, THROTTLE_FREE);
+	ASSERT_LOGIN(f, "203.0.113.77:1", "alice", "wonderland",
+	    "login_throttled", NULL);
+	assert_int_equal(f->nchecks, THROTTLE_FREE);
+	while (f->nchecks > 0)
+		check_answer(f, 0);
+	for (i = 0; i < THROTTLE_FREE; i++)
+		assert_error(f, p[i], "login_failed", NULL);
+	fx_clear(f);
+	ASSERT_LOGIN(f, "203.0.113.77:1", "alice", "wonderland",
+	    "login_throttled", "Too many failed logins for this nick; try "
+	    "again in 1 second.");
+}
+
 int
 main(void)
 {
@@ -2038,6 +2403,10 @@ main(void)
 		T(test_epoch_and_sequence),
 		T(test_resume_and_hold),
 		T(test_resume_members),
+		T(test_password_check_async),
+		T(test_password_check_session_gone),
+		T(test_login_throttle),
+		T(test_login_throttle_in_flight),
 	};
 #undef T
 
