@@ -8,8 +8,9 @@
  *
  * The table has a fixed size: THROTTLE_SLOTS slots in sets of
  * THROTTLE_WAYS, a key hashed (with a random seed) to one set.  A new key
- * takes a free or forgotten slot of its set, else the least recently
- * failed one that has no attempt running.  Memory never grows, whatever
+ * takes a free or forgotten slot of its set, else one that has no
+ * attempt running: one that delays nobody now before one that does, the
+ * least recently failed first.  Memory never grows, whatever
  * the keys.  No I/O, no logging: route.c decides what a number means.
  */
 #include <assert.h>
@@ -77,6 +78,23 @@ slot_forgotten(const struct throttle_slot *s, uint64_t now)
 }
 
 /*
+ * Should `a` give way before `b`?  A key that is not delaying anyone now
+ * goes first, so that a spray of new keys with one failure each cannot
+ * push out a key that is being throttled; among equals, the least
+ * recently failed.
+ */
+static int
+slot_older(const struct throttle_slot *a, const struct throttle_slot *b,
+    uint64_t now)
+{
+	int da = a->until > now, db = b->until > now;
+
+	if (da != db)
+		return db;
+	return a->last < b->last;
+}
+
+/*
  * The slot of `key`, or NULL.  With `make`, a slot is made for a key
  * that has none (NULL only when every slot of its set has an attempt
  * running).
@@ -101,7 +119,8 @@ slot_get(struct throttle *t, const char *key, uint64_t now, int make)
 			victim = s;
 			break;
 		}
-		if (s->pending == 0 && (victim == NULL || s->last < victim->last))
+		if (s->pending == 0 && (victim == NULL ||
+		    slot_older(s, victim, now)))
 			victim = s;
 	}
 	if (victim == NULL)

@@ -17,8 +17,11 @@
 #			and C11 7.16.1.1 lets va_arg read a void * as a
 #			char pointer type, so this is defined behaviour.
 #   getpwnamCalled getgrnamCalled getpwuidCalled readdirCalled
-#			"not reentrant": the hub and handlers are single-
-#			threaded; readdir_r is deprecated in glibc.
+#			"not reentrant": the handlers are single-threaded,
+#			and the hub calls these on its main thread only (its
+#			password workers, hub/authpool.c, run crypt_rn on
+#			their own copies and nothing else); readdir_r is
+#			deprecated in glibc.
 # A false positive on a particular line is suppressed on that line with
 # "// cppcheck-suppress <id>" and a reason in the comment above it.
 set -u

@@ -2360,6 +2360,57 @@ test_login_throttle_in_flight(void **state)
 	    "again in 1 second.");
 }
 
+/*
+ * The failed-login table has a fixed size: after far more keys than it
+ * has slots it still counts and delays a key it sees now, and a key
+ * being delayed is not pushed out by a spray of keys that delay nobody.
+ */
+static void
+test_throttle_table_bounded(void **state)
+{
+	struct throttle *t = throttle_new();
+	uint64_t now = 1000000000ULL;
+	char key[THROTTLE_KEY_MAX + 1];
+	unsigned i;
+
+	(void)state;
+	assert_non_null(t);
+	for (i = 0; i < 4 * THROTTLE_SLOTS; i++) {
+		snprintf(key, sizeof(key), "10.%u.%u.%u", i >> 16,
+		    (i >> 8) & 0xff, i & 0xff);
+		throttle_begin(t, key, now);
+		throttle_end(t, key, now, 1);
+	}
+	now += 1000000;
+	for (i = 0; i < THROTTLE_FREE; i++) {
+		assert_int_equal(throttle_wait(t, "hot", now), 0);
+		throttle_begin(t, "hot", now);
+		assert_int_equal(throttle_end(t, "hot", now, 1),
+		    i + 1 == THROTTLE_FREE ? 1 : 0);
+	}
+	assert_int_equal(throttle_wait(t, "hot", now), 1);
+	/* A spray of new keys pushes out keys that delay nobody, not "hot". */
+	now += 1000;
+	for (i = 0; i < THROTTLE_SLOTS; i++) {
+		snprintf(key, sizeof(key), "192.0.%u.%u", i >> 8, i & 0xff);
+		throttle_begin(t, key, now);
+		throttle_end(t, key, now, 1);
+	}
+	assert_int_equal(throttle_wait(t, "hot", now), 1);
+	/* The delay doubles, and is capped. */
+	for (i = 0; i < 20; i++) {
+		now += (uint64_t)THROTTLE_DELAY_MAX * 1000000;
+		assert_int_equal(throttle_wait(t, "hot", now), 0);
+		throttle_begin(t, "hot", now);
+		throttle_end(t, "hot", now, 1);
+	}
+	assert_int_equal(throttle_wait(t, "hot", now), THROTTLE_DELAY_MAX);
+	/* Forgotten an hour after the last failure. */
+	now += (uint64_t)THROTTLE_FORGET * 1000000;
+	assert_int_equal(throttle_wait(t, "hot", now), 0);
+	throttle_free(t);
+}
+
 int
 main(void)
 {
@@ -2407,6 +2458,7 @@ main(void)
 		T(test_password_check_session_gone),
 		T(test_login_throttle),
 		T(test_login_throttle_in_flight),
+		T(test_throttle_table_bounded),
 	};
 #undef T
 
