@@ -32,6 +32,7 @@
  *   - nothing leaks at the end (LeakSanitizer).
  */
 #include <crypt.h>
+#include <unistd.h>
 
 #include <bsd/string.h>
 
@@ -210,34 +211,37 @@ static const struct hub_ops ops = {
 
 /*
  * The member store: alice (1) and bob (2, disabled), both "secret",
- * md5crypt so that a check costs microseconds.  Made once; the hub only
- * borrows it (hub_free would free it).
+ * md5crypt so that a check costs microseconds.  Loaded once, by the
+ * hub's own loader, so that every index it builds (the skeletons of
+ * members_confusable) is there; the hub only borrows it (hub_free would
+ * free it).
  */
 static struct members *
 fuzz_members(void)
 {
-	static struct members ms;
-	static struct member m[2];
+	static struct members *ms;
+	char path[] = "/tmp/fuzz_hub_members.XXXXXX", err[256], text[512];
 	struct crypt_data cd;
 	const char *hash;
+	int fd, n;
 
-	if (ms.count != 0)
-		return &ms;
+	if (ms != NULL)
+		return ms;
 	memset(&cd, 0, sizeof(cd));
 	if ((hash = crypt_r("secret", "$1$fuzzsalt$", &cd)) == NULL ||
 	    hash[0] == '*')
 		abort();
-	m[0] = (struct member){ .id = 1, .active = 1, .nick = "alice",
-	    .key = "alice" };
-	m[1] = (struct member){ .id = 2, .active = 0, .nick = "bob",
-	    .key = "bob" };
-	strlcpy(m[0].hash, hash, sizeof(m[0].hash));
-	strlcpy(m[1].hash, hash, sizeof(m[1].hash));
-	strlcpy(ms.dummy, hash, sizeof(ms.dummy));
-	ms.by_key = m;
-	ms.max_id = 2;
-	ms.count = 2;
-	return &ms;
+	n = snprintf(text, sizeof(text), "1:alice:%s:1\n2:bob:%s:0\n", hash,
+	    hash);
+	if (n < 0 || (size_t)n >= sizeof(text) || (fd = mkstemp(path)) < 0)
+		abort();
+	if (write(fd, text, (size_t)n) != n || close(fd) < 0 ||
+	    members_load(path, &ms, err, sizeof(err)) < 0) {
+		fprintf(stderr, "fuzz_hub: members: %s\n", err);
+		abort();
+	}
+	unlink(path);
+	return ms;
 }
 
 /* What server.c's hub_reap() does, without sockets. */
