@@ -11,7 +11,8 @@
 // With SB_ASAN=1 (make check sets it) the AddressSanitizer/UBSan builds in
 // build/asan/ run instead of the release builds.
 
-import { execFile, spawn } from 'node:child_process';
+import { ctlOk } from './ctl.mjs';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import net from 'node:net';
@@ -23,7 +24,7 @@ const asan = process.env.SB_ASAN === '1';
 const bindir = path.join(root, 'build', asan ? 'asan' : '');
 export const HUB = path.join(bindir, 'switchboard-hub');
 export const HANDLER = path.join(bindir, 'switchboard-handler');
-export const CTL = path.join(root, 'build', 'switchboardctl');
+export { CTL } from './ctl.mjs';
 const SANITIZER = /ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:/;
 
 function freePort() {
@@ -212,15 +213,7 @@ export function binariesBuilt() {
 }
 
 // Run build/switchboardctl with `input` on its stdin; resolves with its
-// stdout, rejects when it fails.
+// stdout, rejects when it fails (lib/ctl.mjs runs it).
 export function ctl(args, input = '') {
-  return new Promise((resolve, reject) => {
-    const p = execFile(CTL, args, { timeout: 10000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`switchboardctl ${args.join(' ')}: ${err.message} ${stderr}`));
-      else resolve(stdout);
-    });
-    // A command that reads no input may exit before this is written.
-    p.stdin.on('error', () => {});
-    p.stdin.end(input);
-  });
+  return ctlOk(args, { input });
 }
