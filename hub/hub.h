@@ -219,6 +219,39 @@ struct hub {
 	struct sb_packet	 cfg_pkt;	/* C_CONFIG for new handlers */
 };
 
+/*
+ * A command from a handler, as its row in the command table (hub_cmds,
+ * where the fields and flags are explained) runs it.
+ */
+struct cmd_args {		/* what a command's check found, for its run */
+	struct peer		*to;	/* PRIVMSG_ALIAS: the addressee */
+	struct room		*room;	/* ROOMMSG: the room */
+	long long		 num;	/* IDENTIFY: the alias, 0 for none */
+	struct nick_id		 nid;	/* NICK: the new nick's ids */
+};
+
+/* What a command's check decided; a negative errno: a broken contract. */
+enum cmd_verdict {
+	CMD_DONE,		/* answered (an error): stop, nothing charged */
+	CMD_GO,			/* go on, metered if the row says so */
+	CMD_GO_FREE,		/* go on without a charge */
+};
+
+#define CMD_FIRST	0x01	/* may come before HELLO */
+#define CMD_IDENTIFIED	0x02	/* the sender must be identified */
+#define CMD_METERED	0x04	/* costs a flood token past its check */
+#define CMD_UNHELD	0x08	/* never held during the resume hold */
+#define CMD_NOWAIT	0x10	/* never waits behind a password check */
+
+typedef int cmd_fn(struct hub *, struct peer *, const struct sb_msg *,
+    struct cmd_args *);
+
+struct hub_cmd {
+	cmd_fn			*check;	/* NULL: nothing to check */
+	cmd_fn			*run;
+	unsigned		 flags;	/* CMD_* */
+};
+
 /* route.c: the trees are walked with RB_FOREACH by other hub files too */
 RB_PROTOTYPE(peer_nicks, peer, by_nick, peer_nick_cmp)
 RB_PROTOTYPE(peer_sessions, peer, by_session, peer_session_cmp)

@@ -588,15 +588,6 @@ time_str(char *buf, size_t size)
 	snprintf(buf, size, "%lld", (long long)time(NULL));
 }
 
-static int
-need_identified(struct hub *h, struct peer *p)
-{
-	if (p->nick[0] != '\0')
-		return 1;
-	send_error(h, p, "not_identified", "Not identified.");
-	return 0;
-}
-
 static enum peer_transport
 transport_parse(const char *s)
 {
@@ -617,8 +608,14 @@ static const char *transport_names[] = {
 	"unknown", "xmlsocket", "websocket", "tunnel", "http", "policy",
 };
 
+/*
+ * HELLO version transport remote: the first message of every handler.
+ * Counts a chat session (refusing a banned address or a full server) and
+ * answers C_WELCOME.  -EPROTO for a second HELLO or another version.
+ */
 static int
-on_hello(struct hub *h, struct peer *p, const struct sb_msg *m)
+cmd_hello(struct hub *h, struct peer *p, const struct sb_msg *m,
+    struct cmd_args *a)
 {
 	long long v;
 	char sess[24], epoch[24];
@@ -675,8 +672,10 @@ on_hello(struct hub *h, struct peer *p, const struct sb_msg *m)
 	return 0;
 }
 
+/* EVENT name detail: log what the handler saw; -EPROTO for other names. */
 static int
-on_event(struct hub *h, struct peer *p, const struct sb_msg *m)
+cmd_event(struct hub *h, struct peer *p, const struct sb_msg *m,
+    struct cmd_args *a)
 {
 	int ev = sb_event_from_name(m->field[0]);
 
@@ -688,8 +687,10 @@ on_event(struct hub *h, struct peer *p, const struct sb_msg *m)
 	return 0;
 }
 
+/* STATUS: the counters of /server-status. */
 static int
-on_status(struct hub *h, struct peer *p)
+cmd_status(struct hub *h, struct peer *p, const struct sb_msg *m,
+    struct cmd_args *a)
 {
 	char c[24], mx[24], cr[24], pk[24];
 
@@ -952,7 +953,8 @@ resume_refused(struct hub *h, struct peer *p, const char *nick,
  * no longer be entered, is reported to the client as an error.
  */
 static int
-on_resume(struct hub *h, struct peer *p, const struct sb_msg *m)
+cmd_resume(struct hub *h, struct peer *p, const struct sb_msg *m,
+    struct cmd_args *a)
 {
 	char list[SB_LIST_MAX / 2 + 1], *s = list, *t;
 	struct nick_id nid;
@@ -1347,6 +1349,34 @@ hub_password_checked(struct hub *h, uint64_t session, int match)
 	waiting_release(h, p);
 }
 
+/* Is this IDENTIFY a member login (a password to check)? */
+static int
+identify_is_member(const struct hub *h, const struct sb_msg *m)
+{
+	return h->cfg.auth == AUTH_MEMBERS ||
+	    (h->cfg.auth == AUTH_BOTH && m->field[1][0] != '\0');
+}
+
+/*
+ * IDENTIFY's check: refuse a second IDENTIFY and a bad alias (a->num
+ * gets the alias, 0 for none).  A member login goes on metered: each
+ * costs a crypt(3); a guest login costs nothing (CMD_GO_FREE).
+ */
+static int
+cmd_identify_check(struct hub *h, struct peer *p, const struct sb_msg *m,
+    struct cmd_args *a)
+{
+	if (p->nick[0] != '\0') {
+		send_error(h, p, "already_identified", "Already identified.");
+		return CMD_DONE;
+	}
+	if (m->flen[2] > 0 && sb_field_num(m, 2, 1, INT64_MAX, &a->num) < 0) {
+		send_error(h, p, "bad_id", "The id must be a positive number.");
+		return CMD_DONE;
+	}
+	return identify_is_member(h, m) ? CMD_GO : CMD_GO_FREE;
+}
+
 /*
  * IDENTIFY nick password [alias].  With auth = guest any free nick is
  * taken; with members the password is checked against the member store
@@ -1354,28 +1384,17 @@ hub_password_checked(struct hub *h, uint64_t session, int match)
  * asks for a guest nick, and members' nicks are reserved.
  */
 static int
-on_identify(struct hub *h, struct peer *p, const struct sb_msg *m)
+cmd_identify(struct hub *h, struct peer *p, const struct sb_msg *m,
+    struct cmd_args *a)
 {
 	const char *nick = m->field[0], *pass = m->field[1];
-	long long alias = 0;
 
-	if (p->nick[0] != '\0')
-		return send_error(h, p, "already_identified",
-		    "Already identified.");
-	if (m->flen[2] > 0 && sb_field_num(m, 2, 1, INT64_MAX, &alias) < 0)
-		return send_error(h, p, "bad_id", "The id must be a positive "
-		    "number.");
-	if (h->cfg.auth == AUTH_MEMBERS ||
-	    (h->cfg.auth == AUTH_BOTH && pass[0] != '\0')) {
-		/* Each check costs a crypt(3): it counts against the bucket. */
-		if (!flood_ok(h, p))
-			return 0;
-		return identify_member(h, p, nick, pass, (uint64_t)alias);
-	}
+	if (identify_is_member(h, m))
+		return identify_member(h, p, nick, pass, (uint64_t)a->num);
 	if (nick_reserved(h, nick))
 		return login_failed(h, p, nick, "nick_reserved", "This nick "
 		    "belongs to a member; give its password.", "nick reserved");
-	return identify_finish(h, p, nick, 0, (uint64_t)alias);
+	return identify_finish(h, p, nick, 0, (uint64_t)a->num);
 }
 
 /* Deliver a message event to `to` (and log it once). */
@@ -1408,14 +1427,16 @@ log_message(struct hub *h, struct peer *p, const char *to, const char *room,
 	    "%s -> %s%s", p->nick, room[0] ? "#" : "", room[0] ? room : to);
 }
 
+/*
+ * A private message (`kind` "private" or "action") of `p` to the nick
+ * m->field[0]: to its holder, echoed to the sender.
+ */
 static int
-on_privmsg(struct hub *h, struct peer *p, const struct sb_msg *m,
+privmsg_send(struct hub *h, struct peer *p, const struct sb_msg *m,
     const char *kind)
 {
 	struct peer *to;
 
-	if (!need_identified(h, p) || !flood_ok(h, p))
-		return 0;
 	if ((to = hub_find_nick(h, m->field[0])) == NULL || to->dead)
 		return send_error(h, p, "no_such_nick", "User is already left.");
 	deliver(h, to, kind, p->nick, to->nick, "", m->field[1], "");
@@ -1425,24 +1446,40 @@ on_privmsg(struct hub *h, struct peer *p, const struct sb_msg *m,
 	return 0;
 }
 
+/* PRIVMSG nick text. */
 static int
-on_privmsg_alias(struct hub *h, struct peer *p, const struct sb_msg *m)
+cmd_privmsg(struct hub *h, struct peer *p, const struct sb_msg *m,
+    struct cmd_args *a)
 {
-	struct peer *to;
+	return privmsg_send(h, p, m, "private");
+}
+
+/* PRIVMSG_ALIAS's check: a->to gets the holder of the seed-003 id. */
+static int
+cmd_privmsg_alias_check(struct hub *h, struct peer *p, const struct sb_msg *m,
+    struct cmd_args *a)
+{
 	long long id;
 
-	if (!need_identified(h, p))
-		return 0;
-	if (sb_field_num(m, 0, 1, INT64_MAX, &id) < 0)
-		return send_error(h, p, "bad_id", "to_id must be a positive "
-		    "number.");
-	if ((to = hub_find_alias(h, (uint64_t)id)) == NULL || to->dead)
-		return send_error(h, p, "no_such_nick", "User is already left.");
-	if (!flood_ok(h, p))
-		return 0;
-	deliver(h, to, "private", p->nick, to->nick, "", m->field[1],
+	if (sb_field_num(m, 0, 1, INT64_MAX, &id) < 0) {
+		send_error(h, p, "bad_id", "to_id must be a positive number.");
+		return CMD_DONE;
+	}
+	if ((a->to = hub_find_alias(h, (uint64_t)id)) == NULL || a->to->dead) {
+		send_error(h, p, "no_such_nick", "User is already left.");
+		return CMD_DONE;
+	}
+	return CMD_GO;
+}
+
+/* PRIVMSG_ALIAS id text extra: to the session registered with the id. */
+static int
+cmd_privmsg_alias(struct hub *h, struct peer *p, const struct sb_msg *m,
+    struct cmd_args *a)
+{
+	deliver(h, a->to, "private", p->nick, a->to->nick, "", m->field[1],
 	    m->field[2]);
-	log_message(h, p, to->nick, "", m->field[1]);
+	log_message(h, p, a->to->nick, "", m->field[1]);
 	return 0;
 }
 
@@ -1480,8 +1517,10 @@ chunk_add(struct chunker *c, const char *word)
 	}
 }
 
+/* LIST: every identified nick. */
 static int
-on_list(struct hub *h, struct peer *p)
+cmd_list(struct hub *h, struct peer *p, const struct sb_msg *m,
+    struct cmd_args *a)
 {
 	struct chunker c = { .h = h, .p = p, .type = SB_C_NICKLIST, .room = "" };
 	struct peer *o;
@@ -1492,8 +1531,10 @@ on_list(struct hub *h, struct peer *p)
 	return 0;
 }
 
+/* ROOMS: every room, as name:members. */
 static int
-on_rooms(struct hub *h, struct peer *p)
+cmd_rooms(struct hub *h, struct peer *p, const struct sb_msg *m,
+    struct cmd_args *a)
 {
 	struct chunker c = { .h = h, .p = p, .type = SB_C_ROOMLIST };
 	char item[SB_ROOM_MAX + 16];
@@ -1507,8 +1548,10 @@ on_rooms(struct hub *h, struct peer *p)
 	return 0;
 }
 
+/* NAMES room: the nicks in a room. */
 static int
-on_names(struct hub *h, struct peer *p, const struct sb_msg *m)
+cmd_names(struct hub *h, struct peer *p, const struct sb_msg *m,
+    struct cmd_args *a)
 {
 	struct chunker c = { .h = h, .p = p, .type = SB_C_NICKLIST };
 	struct membership *o;
@@ -1542,8 +1585,14 @@ replay_one(const struct history_entry *e, void *arg)
 	return rp->p->dead;
 }
 
+/*
+ * JOIN room: enter a room (created unless the server does not create
+ * rooms on join), tell its members, answer C_JOINED with the member
+ * list, then replay the room's history.
+ */
 static int
-on_join(struct hub *h, struct peer *p, const struct sb_msg *m)
+cmd_join(struct hub *h, struct peer *p, const struct sb_msg *m,
+    struct cmd_args *a)
 {
 	char members[SB_LIST_MAX / 2 + 1];
 	struct membership *mb, *o;
@@ -1552,9 +1601,6 @@ on_join(struct hub *h, struct peer *p, const struct sb_msg *m)
 	size_t len = 0;
 	int quiet;
 
-	/* A JOIN tells every member: it costs others, it is metered. */
-	if (!need_identified(h, p) || !flood_ok(h, p))
-		return 0;
 	if (room_name_check(m->field[0], &why) < 0)
 		return send_error(h, p, "room_invalid", why);
 	if ((r = hub_find_room(h, m->field[0])) == NULL) {
@@ -1603,16 +1649,15 @@ on_join(struct hub *h, struct peer *p, const struct sb_msg *m)
 	return 0;
 }
 
+/* PART room: leave it; the members are told. */
 static int
-on_part(struct hub *h, struct peer *p, const struct sb_msg *m)
+cmd_part(struct hub *h, struct peer *p, const struct sb_msg *m,
+    struct cmd_args *a)
 {
 	struct membership *mb;
 	struct room *r;
 	char name[SB_ROOM_MAX + 1];
 
-	/* As JOIN: a PART tells every member. */
-	if (!need_identified(h, p) || !flood_ok(h, p))
-		return 0;
 	if ((r = hub_find_room(h, m->field[0])) == NULL ||
 	    (mb = peer_membership(p, r)) == NULL)
 		return send_error(h, p, "not_in_room", "You are not in that "
@@ -1671,81 +1716,113 @@ room_deliver(struct hub *h, struct peer *p, struct room *r, const char *kind,
 	history_record(h, r, kind, p->nick, text);
 }
 
+/* ROOMMSG's check: the sender is in the room (a->room). */
 static int
-on_roommsg(struct hub *h, struct peer *p, const struct sb_msg *m)
+cmd_roommsg_check(struct hub *h, struct peer *p, const struct sb_msg *m,
+    struct cmd_args *a)
 {
-	struct room *r;
+	if ((a->room = hub_find_room(h, m->field[0])) == NULL ||
+	    peer_membership(p, a->room) == NULL) {
+		send_error(h, p, "not_in_room", "You are not in that room.");
+		return CMD_DONE;
+	}
+	return CMD_GO;
+}
 
-	if (!need_identified(h, p))
-		return 0;
-	if ((r = hub_find_room(h, m->field[0])) == NULL ||
-	    peer_membership(p, r) == NULL)
-		return send_error(h, p, "not_in_room", "You are not in that "
-		    "room.");
-	if (!flood_ok(h, p))
-		return 0;
-	room_deliver(h, p, r, "room", m->field[1]);
+/* ROOMMSG room text: to every member, and into the room's history. */
+static int
+cmd_roommsg(struct hub *h, struct peer *p, const struct sb_msg *m,
+    struct cmd_args *a)
+{
+	room_deliver(h, p, a->room, "room", m->field[1]);
 	return 0;
 }
 
+/* ACTION's check: an action without a target needs a room to go to. */
 static int
-on_action(struct hub *h, struct peer *p, const struct sb_msg *m)
+cmd_action_check(struct hub *h, struct peer *p, const struct sb_msg *m,
+    struct cmd_args *a)
+{
+	if (m->flen[0] == 0 && TAILQ_EMPTY(&p->rooms)) {
+		send_error(h, p, "no_target", "ME needs a room or a nick when "
+		    "you are in no room.");
+		return CMD_DONE;
+	}
+	return CMD_GO;
+}
+
+/*
+ * ACTION target text: no target, to every room of the sender; a room the
+ * sender is in, to that room; anything else is a nick (privmsg_send).
+ */
+static int
+cmd_action(struct hub *h, struct peer *p, const struct sb_msg *m,
+    struct cmd_args *a)
 {
 	struct membership *mb;
 	struct room *r;
 
-	if (!need_identified(h, p))
-		return 0;
 	if (m->flen[0] == 0) {
-		if (TAILQ_EMPTY(&p->rooms))
-			return send_error(h, p, "no_target", "ME needs a room "
-			    "or a nick when you are in no room.");
-		if (!flood_ok(h, p))
-			return 0;
 		TAILQ_FOREACH(mb, &p->rooms, in_peer)
 			room_deliver(h, p, mb->room, "action", m->field[1]);
 		return 0;
 	}
 	if ((r = hub_find_room(h, m->field[0])) != NULL &&
 	    peer_membership(p, r) != NULL) {
-		if (flood_ok(h, p))
-			room_deliver(h, p, r, "action", m->field[1]);
+		room_deliver(h, p, r, "action", m->field[1]);
 		return 0;
 	}
-	return on_privmsg(h, p, m, "action");
+	return privmsg_send(h, p, m, "action");
 }
 
+/*
+ * NICK's check: the nick rules, a guest's nick only, no member's nick,
+ * no nick in use or looking like one, no banned nick.  a->nid gets the
+ * new nick's comparison key and skeletons.
+ */
 static int
-on_nick(struct hub *h, struct peer *p, const struct sb_msg *m)
+cmd_nick_check(struct hub *h, struct peer *p, const struct sb_msg *m,
+    struct cmd_args *a)
 {
-	char old[SB_NICK_MAX + 1];
-	struct nick_id nid;
 	const char *why;
 	struct peer *o;
 
-	if (!need_identified(h, p))
-		return 0;
-	if (nick_identify(m->field[0], &nid, &why) < 0)
-		return send_error(h, p, "nick_invalid", why);
-	if (h->cfg.auth == AUTH_MEMBERS)
-		return send_error(h, p, "nick_fixed", "Members keep their "
-		    "member nick.");
-	if (nick_reserved(h, m->field[0]))
-		return send_error(h, p, "nick_reserved", "This nick belongs to "
-		    "a member.");
-	if ((o = hub_find_nick(h, m->field[0])) != NULL && o != p)
-		return send_error(h, p, "nick_taken", "Nick is already in use.");
-	if (nick_looks_taken(h, p, m->field[0], &nid))
-		return 0;
-	if (nick_banned(h, p, m->field[0]))
-		return 0;
-	if (!flood_ok(h, p))
-		return 0;
+	if (nick_identify(m->field[0], &a->nid, &why) < 0) {
+		send_error(h, p, "nick_invalid", why);
+		return CMD_DONE;
+	}
+	if (h->cfg.auth == AUTH_MEMBERS) {
+		send_error(h, p, "nick_fixed", "Members keep their member "
+		    "nick.");
+		return CMD_DONE;
+	}
+	if (nick_reserved(h, m->field[0])) {
+		send_error(h, p, "nick_reserved", "This nick belongs to a "
+		    "member.");
+		return CMD_DONE;
+	}
+	if ((o = hub_find_nick(h, m->field[0])) != NULL && o != p) {
+		send_error(h, p, "nick_taken", "Nick is already in use.");
+		return CMD_DONE;
+	}
+	if (nick_looks_taken(h, p, m->field[0], &a->nid) ||
+	    nick_banned(h, p, m->field[0]))
+		return CMD_DONE;
+	return CMD_GO;
+}
+
+/* NICK new: change the sender's nick and tell everyone who sees it. */
+static int
+cmd_nick(struct hub *h, struct peer *p, const struct sb_msg *m,
+    struct cmd_args *a)
+{
+	char old[SB_NICK_MAX + 1];
+
 	strlcpy(old, p->nick, sizeof(old));
 	nick_unindex(h, p);
 	strlcpy(p->nick, m->field[0], sizeof(p->nick));
 	strlcpy(p->name, m->field[0], sizeof(p->name));
-	nick_index(h, p, &nid);
+	nick_index(h, p, &a->nid);
 	presence_tell(h, p, 1, SB_C_NICKCHANGE, old, p->nick);
 	hub_log_peer(SB_EV_NICK, p, &(struct sb_log_fields){ .reason = old },
 	    "%s is now known as %s", old, p->nick);
@@ -1793,70 +1870,152 @@ hub_announce(struct hub *h, const char *text)
 	    "announcement to %u clients", h->clients);
 }
 
+/* PING token: PONG with the same token. */
+static int
+cmd_ping(struct hub *h, struct peer *p, const struct sb_msg *m,
+    struct cmd_args *a)
+{
+	hub_send(h, p, SB_C_PONG, m->field[0], NULL);
+	return 0;
+}
+
+/*
+ * QUIT reason: goodbye first, then the notices: the client is told its
+ * session is over before anyone else hears of it.
+ */
+static int
+cmd_quit(struct hub *h, struct peer *p, const struct sb_msg *m,
+    struct cmd_args *a)
+{
+	hub_peer_kill(h, p, "quit", m->flen[0] ? m->field[0] : "Quit");
+	hub_peer_gone(h, p, p->kill_reason);
+	return 0;
+}
+
+/*
+ * The command table: one row per message a handler may send, indexed by
+ * its type (common/proto.h), in the manner of Redis's command table.
+ * This is the one place that says what each command needs and what it
+ * costs; hub_dispatch() reads its policy from here and nowhere else.
+ *
+ *   check	NULL, or what must hold before the command costs anything:
+ *		answers the client itself (an error) and returns CMD_DONE,
+ *		or CMD_GO / CMD_GO_FREE, or a negative errno.  What it
+ *		found goes to run in struct cmd_args.
+ *   run	the command.  Returns 0, or a negative errno when the
+ *		handler broke the contract (the caller ends the handler).
+ *   flags	CMD_FIRST	may come before HELLO (only HELLO)
+ *		CMD_IDENTIFIED	the sender must be identified, else the
+ *				error not_identified (free)
+ *		CMD_METERED	costs one flood token once past its check
+ *				(flood_ok: the command is dropped when the
+ *				bucket is empty).  The metered commands are
+ *				those that cost others or the hub something:
+ *				messages, actions, nick changes, JOIN, PART,
+ *				the lists, and member logins (a crypt(3)
+ *				each; IDENTIFY's check lets guests through
+ *				free with CMD_GO_FREE).
+ *		CMD_UNHELD	never held while sessions resume after a
+ *				restart (hub_hold_release)
+ *		CMD_NOWAIT	never waits behind the sender's password
+ *				check (wait_message)
+ *
+ * A per-command counter (calls, refusals) would sit beside this table,
+ * indexed the same way, counted in cmd_run(), the one place every
+ * command passes with its row.
+ */
+static const struct hub_cmd hub_cmds[SB_TYPE_COUNT] = {
+/*	 type			  check			run		flags */
+	[SB_H_HELLO] =		{ NULL,			cmd_hello,
+				  CMD_FIRST | CMD_UNHELD },
+	[SB_H_EVENT] =		{ NULL,			cmd_event,
+				  CMD_UNHELD | CMD_NOWAIT },
+	[SB_H_STATUS] =		{ NULL,			cmd_status,
+				  CMD_UNHELD | CMD_NOWAIT },
+	[SB_H_RESUME] =		{ NULL,			cmd_resume,
+				  CMD_UNHELD },
+	[SB_H_IDENTIFY] =	{ cmd_identify_check,	cmd_identify,
+				  CMD_METERED },
+	[SB_H_NICK] =		{ cmd_nick_check,	cmd_nick,
+				  CMD_IDENTIFIED | CMD_METERED },
+	[SB_H_PRIVMSG] =	{ NULL,			cmd_privmsg,
+				  CMD_IDENTIFIED | CMD_METERED },
+	[SB_H_PRIVMSG_ALIAS] =	{ cmd_privmsg_alias_check, cmd_privmsg_alias,
+				  CMD_IDENTIFIED | CMD_METERED },
+	[SB_H_ROOMMSG] =	{ cmd_roommsg_check,	cmd_roommsg,
+				  CMD_IDENTIFIED | CMD_METERED },
+	[SB_H_ACTION] =		{ cmd_action_check,	cmd_action,
+				  CMD_IDENTIFIED | CMD_METERED },
+	[SB_H_JOIN] =		{ NULL,			cmd_join,
+				  CMD_IDENTIFIED | CMD_METERED },
+	[SB_H_PART] =		{ NULL,			cmd_part,
+				  CMD_IDENTIFIED | CMD_METERED },
+	[SB_H_LIST] =		{ NULL,			cmd_list,
+				  CMD_METERED },
+	[SB_H_ROOMS] =		{ NULL,			cmd_rooms,
+				  CMD_METERED },
+	[SB_H_NAMES] =		{ NULL,			cmd_names,
+				  CMD_METERED },
+	[SB_H_PING] =		{ NULL,			cmd_ping,	0 },
+	[SB_H_QUIT] =		{ NULL,			cmd_quit,	0 },
+};
+
+/* The row of message type `type`, or NULL: not a command (a C_* type). */
+static const struct hub_cmd *
+cmd_find(unsigned type)
+{
+	if (type >= SB_TYPE_COUNT || hub_cmds[type].run == NULL)
+		return NULL;
+	return &hub_cmds[type];
+}
+
+/*
+ * Run command `c` for `p` as its row says: identified or not_identified,
+ * the check, one flood token, then the command.  Returns as c->run.
+ */
+static int
+cmd_run(struct hub *h, struct peer *p, const struct sb_msg *m,
+    const struct hub_cmd *c)
+{
+	struct cmd_args a = { 0 };
+	int v = CMD_GO;
+
+	if ((c->flags & CMD_IDENTIFIED) && p->nick[0] == '\0')
+		return send_error(h, p, "not_identified", "Not identified.");
+	if (c->check != NULL && (v = c->check(h, p, m, &a)) <= CMD_DONE)
+		return v < 0 ? v : 0;
+	if ((c->flags & CMD_METERED) && v != CMD_GO_FREE && !flood_ok(h, p))
+		return 0;
+	return c->run(h, p, m, &a);
+}
+
 /*
  * Act on one message from a handler.  Returns 0, or a negative errno when
- * the handler broke the contract (the caller closes it).
+ * the handler broke the contract (the caller closes it).  Before its
+ * command runs, a message may wait: behind its sender's password check
+ * (wait_message), or while sessions resume after a restart
+ * (hold_message); the rows' CMD_NOWAIT and CMD_UNHELD exempt it.
  */
 int
 hub_dispatch(struct hub *h, struct peer *p, const struct sb_msg *m)
 {
+	const struct hub_cmd *c = cmd_find(m->type);
+	unsigned flags = c != NULL ? c->flags : 0;
+
 	assert(h != NULL && p != NULL && m != NULL);
 	if (p->dead)
 		return 0;
-	if (m->type != SB_H_HELLO && !p->hello)
+	if (!(flags & CMD_FIRST) && !p->hello)
 		return -EPROTO;
-	if (p->checking && m->type != SB_H_EVENT && m->type != SB_H_STATUS)
+	if (p->checking && !(flags & CMD_NOWAIT))
 		return wait_message(h, p, m);
-	if (h->hold_until != 0 && m->type != SB_H_HELLO &&
-	    m->type != SB_H_RESUME && m->type != SB_H_EVENT &&
-	    m->type != SB_H_STATUS) {
+	if (h->hold_until != 0 && !(flags & CMD_UNHELD)) {
 		if (h->ops->now_usec(h) < h->hold_until &&
 		    hold_message(h, p, m) == 0)
 			return 0;
 		hub_hold_release(h);
 	}
-	switch (m->type) {
-	case SB_H_HELLO:
-		return on_hello(h, p, m);
-	case SB_H_EVENT:
-		return on_event(h, p, m);
-	case SB_H_STATUS:
-		return on_status(h, p);
-	case SB_H_IDENTIFY:
-		return on_identify(h, p, m);
-	case SB_H_PRIVMSG:
-		return on_privmsg(h, p, m, "private");
-	case SB_H_PRIVMSG_ALIAS:
-		return on_privmsg_alias(h, p, m);
-	case SB_H_LIST:
-		return flood_ok(h, p) ? on_list(h, p) : 0;
-	case SB_H_ROOMS:
-		return flood_ok(h, p) ? on_rooms(h, p) : 0;
-	case SB_H_JOIN:
-		return on_join(h, p, m);
-	case SB_H_PART:
-		return on_part(h, p, m);
-	case SB_H_NAMES:
-		return flood_ok(h, p) ? on_names(h, p, m) : 0;
-	case SB_H_ROOMMSG:
-		return on_roommsg(h, p, m);
-	case SB_H_NICK:
-		return on_nick(h, p, m);
-	case SB_H_ACTION:
-		return on_action(h, p, m);
-	case SB_H_PING:
-		hub_send(h, p, SB_C_PONG, m->field[0], NULL);
-		return 0;
-	case SB_H_QUIT:
-		/* Goodbye first, then the notices: the client is told its
-		 * session is over before anyone else hears of it. */
-		hub_peer_kill(h, p, "quit", m->flen[0] ? m->field[0] : "Quit");
-		hub_peer_gone(h, p, p->kill_reason);
-		return 0;
-	case SB_H_RESUME:
-		return on_resume(h, p, m);
-	default:
-		/* A C_* type from a handler. */
+	if (c == NULL)		/* a C_* type from a handler */
 		return -EPROTO;
-	}
+	return cmd_run(h, p, m, c);
 }
