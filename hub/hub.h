@@ -281,6 +281,25 @@ int		 hub_rooms_check(const struct sb_config *, char *, size_t);
 int		 hub_rooms_configure(struct hub *);
 void		 hub_history_expire(struct hub *);
 
+/*
+ * send.c: a list sent in chunks of C_NICKLIST (or C_ROOMLIST) datagrams,
+ * each as full as the contract allows, "more" = 1 on all but the last.
+ */
+struct chunker {
+	struct hub	*h;
+	struct peer	*p;
+	enum sb_type	 type;
+	const char	*room;		/* C_NICKLIST's room ("": every nick) */
+	char		 buf[SB_LIST_MAX + 1];
+	size_t		 len;
+};
+
+int		 send_error(struct hub *, struct peer *, const char *,
+		    const char *);
+int		 list_add(char *, size_t, size_t *, const char *);
+void		 chunk_add(struct chunker *, const char *);
+void		 chunk_flush(struct chunker *, int);
+
 /* server.c */
 int		 hub_reload(struct hub *, char *, size_t);
 int		 hubd_run(const char *, int, const char *, const char *);

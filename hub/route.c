@@ -166,51 +166,6 @@ hub_peer_free(struct hub *h, struct peer *p)
 }
 
 /*
- * Pack a datagram for `p` from a NULL-terminated list of fields, stamp it
- * with the epoch and the peer's next sequence number, and hand it to
- * ops->send.  Dead peers get nothing.  Returns 0 or a negative errno.
- */
-int
-hub_send(struct hub *h, struct peer *p, enum sb_type type, ...)
-{
-	const char *f[SB_FIELDS_MAX];
-	struct sb_packet pkt;
-	const char *v;
-	size_t n = 0;
-	va_list ap;
-	int r;
-
-	assert(h != NULL && p != NULL);
-	if (p->dead || p->write_broken)
-		return -EPIPE;
-	va_start(ap, type);
-	while ((v = va_arg(ap, const char *)) != NULL && n < SB_FIELDS_MAX)
-		f[n++] = v;
-	va_end(ap);
-	if ((r = sb_msg_encode(&pkt, type, p->session, h->epoch, p->seq + 1,
-	    f, n)) < 0) {
-		/* Our own message does not fit the contract: a bug. */
-		hub_log_peer(SB_EV_HUB_ERROR, p, NULL,
-		    "cannot encode %s: %s", sb_type_name(type), strerror(-r));
-		return r;
-	}
-	p->seq++;
-	return h->ops->send(h, p, &pkt);
-}
-
-/*
- * An error for the client.  Returns 0: whether it could be sent is the
- * I/O side's business (a handler that stopped reading is cut off there),
- * never a reason to treat the handler as broken.
- */
-static int
-send_error(struct hub *h, struct peer *p, const char *code, const char *text)
-{
-	hub_send(h, p, SB_C_ERROR, code, text, NULL);
-	return 0;
-}
-
-/*
  * End the session of `p` on purpose: tell the handler why with C_CLOSE
  * (`code` names the cause, docs/protocol.md lists them; `reason` is for
  * the client), then mark `p` for closing after the current turn.  The
@@ -495,21 +450,6 @@ hub_rooms_configure(struct hub *h)
 			return -ENOMEM;
 	}
 	hub_history_sync(h);
-	return 0;
-}
-
-/* Append `word` to a space-separated list; 0, or -1 when full. */
-static int
-list_add(char *list, size_t size, size_t *len, const char *word)
-{
-	size_t wl = strlen(word);
-
-	if (*len + wl + 2 > size)
-		return -1;
-	if (*len > 0)
-		list[(*len)++] = ' ';
-	memcpy(list + *len, word, wl + 1);
-	*len += wl;
 	return 0;
 }
 
@@ -1481,40 +1421,6 @@ cmd_privmsg_alias(struct hub *h, struct peer *p, const struct sb_msg *m,
 	    m->field[2]);
 	log_message(h, p, a->to->nick, "", m->field[1]);
 	return 0;
-}
-
-/*
- * Send a list in chunks of C_NICKLIST (or C_ROOMLIST) datagrams, each as
- * full as the contract allows, "more" = 1 on all but the last.
- */
-struct chunker {
-	struct hub	*h;
-	struct peer	*p;
-	enum sb_type	 type;
-	const char	*room;
-	char		 buf[SB_LIST_MAX + 1];
-	size_t		 len;
-};
-
-static void
-chunk_flush(struct chunker *c, int last)
-{
-	if (c->type == SB_C_NICKLIST)
-		hub_send(c->h, c->p, c->type, last ? "0" : "1", c->buf,
-		    c->room, NULL);
-	else
-		hub_send(c->h, c->p, c->type, last ? "0" : "1", c->buf, NULL);
-	c->len = 0;
-	c->buf[0] = '\0';
-}
-
-static void
-chunk_add(struct chunker *c, const char *word)
-{
-	if (list_add(c->buf, sizeof(c->buf), &c->len, word) < 0) {
-		chunk_flush(c, 0);
-		list_add(c->buf, sizeof(c->buf), &c->len, word);
-	}
 }
 
 /* LIST: every identified nick. */
