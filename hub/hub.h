@@ -300,6 +300,9 @@ int		 list_add(char *, size_t, size_t *, const char *);
 void		 chunk_add(struct chunker *, const char *);
 void		 chunk_flush(struct chunker *, int);
 
+/* flood.c */
+int		 flood_ok(struct hub *, struct peer *);
+
 /* server.c */
 int		 hub_reload(struct hub *, char *, size_t);
 int		 hubd_run(const char *, int, const char *, const char *);

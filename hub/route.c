@@ -59,7 +59,6 @@ RB_GENERATE(rooms, room, entry, room_cmp)
 
 static void	room_leave(struct hub *, struct membership *, const char *, int);
 static void	nick_unindex(struct hub *, struct peer *);
-static int	flood_ok(struct hub *, struct peer *);
 
 void
 hub_init(struct hub *h, const struct sb_config *cfg, const struct hub_ops *ops,
@@ -485,41 +484,6 @@ room_leave(struct hub *h, struct membership *m, const char *reason, int notify)
 		h->nrooms--;
 		free(r);
 	}
-}
-
-/*
- * Flood control: a token bucket per session, flood_rate tokens per ten
- * seconds up to flood_burst.  Returns 1 when the message may pass; else
- * sends an error, and after flood_kick refusals in a row disconnects.
- */
-static int
-flood_ok(struct hub *h, struct peer *p)
-{
-	uint64_t now = h->ops->now_usec(h);
-	double rate = h->cfg.flood_rate / 10e6;	/* tokens per usec */
-
-	p->tokens += (double)(now - p->tokens_at) * rate;
-	if (p->tokens > h->cfg.flood_burst)
-		p->tokens = h->cfg.flood_burst;
-	p->tokens_at = now;
-	if (p->tokens >= 1.0) {
-		p->tokens -= 1.0;
-		p->refusals = 0;
-		return 1;
-	}
-	if (++p->refusals >= h->cfg.flood_kick) {
-		hub_log_peer(SB_EV_FLOOD, p, &(struct sb_log_fields){
-		    .reason = "flooding" }, "%s disconnected for flooding",
-		    p->nick[0] ? p->nick : "session");
-		hub_peer_kill(h, p, "flood", "Disconnected for flooding");
-	} else {
-		if (p->refusals == 1)
-			hub_log_peer(SB_EV_FLOOD, p, NULL, "%s is flooding",
-			    p->nick[0] ? p->nick : "session");
-		send_error(h, p, "flood", "You are sending too fast; "
-		    "message dropped");
-	}
-	return 0;
 }
 
 static void
