@@ -24,6 +24,7 @@
 #include "history.h"
 #include "log.h"
 #include "members.h"
+#include "nick.h"
 #include "proto.h"
 
 #define HUB_ROOMS_PER_PEER	32	/* rooms one session may be in */
@@ -46,25 +47,9 @@ struct hub;
 struct room;
 
 /*
- * Bytes of a nick's comparison key (RFC 8266: lower case can grow a name
- * by half, U+0130 to i + U+0307) and of a UTS #39 skeleton (a Hangul
- * syllable becomes three jamo: 7 times the bytes).  nick.c refuses a
- * name whose key or skeleton would not fit.
- */
-#define NICK_KEY_MAX		(2 * SB_NICK_MAX)
-#define NICK_SKEL_MAX		(8 * SB_NICK_MAX)
-
-/* What two nicks are compared by (nick_identify). */
-struct nick_id {
-	char	 key[NICK_KEY_MAX + 1];		/* same key: same nick */
-	char	 skel[2][NICK_SKEL_MAX + 1];	/* of the nick, of its key */
-	int	 nskel;				/* 1 when the two are equal */
-};
-
-/*
  * One skeleton of an identified session's nick, in the hub's skeleton
  * index: a nick is refused when one of its skeletons is in the index
- * under another session (route.c, nick_confusable).
+ * under another session (nick.c, nick_clash).
  */
 struct peer_skel {
 	RB_ENTRY(peer_skel)	 entry;
@@ -270,7 +255,6 @@ void		 hub_peer_kill(struct hub *, struct peer *, const char *,
 void		 hub_peer_drop(struct hub *, struct peer *);
 int		 hub_dispatch(struct hub *, struct peer *, const struct sb_msg *);
 void		 hub_password_checked(struct hub *, uint64_t, int);
-struct peer	*hub_find_nick(struct hub *, const char *);
 struct room	*hub_find_room(struct hub *, const char *);
 int		 hub_send(struct hub *, struct peer *, enum sb_type, ...);
 void		 hub_announce(struct hub *, const char *);
@@ -328,12 +312,23 @@ int		 authpool_submit(struct authpool *, uint64_t, const char *,
 void		 authpool_collect(struct authpool *, struct hub *);
 struct authpool	*authpool_free(struct authpool *);
 
-/* nick.c */
-int		 nick_check(const char *, const char **);
-int		 nick_identify(const char *, struct nick_id *, const char **);
-int		 room_name_check(const char *, const char **);
-int		 nick_fold(char *, size_t, const char *);
-void		 room_fold(char *, size_t, const char *);
+/*
+ * nick.c: nick uniqueness among the sessions (the rules are in nick.h).
+ * No two identified sessions hold the same nick, or nicks that look
+ * alike (a UTS #39 skeleton in common).
+ */
+enum nick_clash {
+	NICK_FREE,		/* no other session's nick is it or looks like it */
+	NICK_TAKEN,		/* another session holds this very nick */
+	NICK_LOOKALIKE,		/* another session's nick looks like it */
+};
+struct peer	*hub_find_nick(struct hub *, const char *);
+struct peer	*hub_find_alias(struct hub *, uint64_t);
+enum nick_clash	 nick_clash(struct hub *, const struct peer *,
+		    const struct nick_id *, struct peer **);
+void		 nick_claim(struct hub *, struct peer *, const char *,
+		    const struct nick_id *);
+void		 nick_release(struct hub *, struct peer *);
 
 /* journal.c */
 void		 hub_log_open(int);

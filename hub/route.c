@@ -18,29 +18,6 @@
 #include "hub.h"
 
 static int
-peer_nick_cmp(struct peer *a, struct peer *b)
-{
-	return strcmp(a->key, b->key);
-}
-
-/*
- * Skeletons in order, and for one skeleton the sessions that have it in
- * address order.  Every path refuses a nick whose skeleton another
- * session has (nick_confusable), so the tie-break is only there to keep
- * the index correct should two sessions ever share one.
- */
-static int
-peer_skel_cmp(struct peer_skel *a, struct peer_skel *b)
-{
-	int c = strcmp(a->skel, b->skel);
-
-	if (c != 0)
-		return c;
-	return (uintptr_t)a->peer < (uintptr_t)b->peer ? -1 :
-	    (uintptr_t)a->peer > (uintptr_t)b->peer;
-}
-
-static int
 peer_session_cmp(struct peer *a, struct peer *b)
 {
 	return a->session < b->session ? -1 : a->session > b->session;
@@ -52,13 +29,10 @@ room_cmp(struct room *a, struct room *b)
 	return strcmp(a->key, b->key);
 }
 
-RB_GENERATE(peer_nicks, peer, by_nick, peer_nick_cmp)
 RB_GENERATE(peer_sessions, peer, by_session, peer_session_cmp)
-RB_GENERATE(peer_skels, peer_skel, entry, peer_skel_cmp)
 RB_GENERATE(rooms, room, entry, room_cmp)
 
 static void	room_leave(struct hub *, struct membership *, const char *, int);
-static void	nick_unindex(struct hub *, struct peer *);
 
 void
 hub_init(struct hub *h, const struct sb_config *cfg, const struct hub_ops *ops,
@@ -149,7 +123,7 @@ hub_peer_free(struct hub *h, struct peer *p)
 	while ((m = TAILQ_FIRST(&p->rooms)) != NULL)
 		room_leave(h, m, "", 0);
 	if (p->nick[0] != '\0')
-		nick_unindex(h, p);
+		nick_release(h, p);
 	RB_REMOVE(peer_sessions, &h->sessions, p);
 	while ((k = TAILQ_FIRST(&p->outq)) != NULL) {
 		TAILQ_REMOVE(&p->outq, k, entry);
@@ -266,7 +240,7 @@ hub_peer_gone(struct hub *h, struct peer *p, const char *reason)
 		return;
 	p->gone = 1;
 	if (p->nick[0] != '\0') {
-		nick_unindex(h, p);
+		nick_release(h, p);
 		presence_tell(h, p, 0, SB_C_QUIT, p->nick, reason);
 	}
 	while ((m = TAILQ_FIRST(&p->rooms)) != NULL)
@@ -284,33 +258,6 @@ hub_peer_gone(struct hub *h, struct peer *p, const char *reason)
 		h->clients--;
 		p->chat = 0;
 	}
-}
-
-struct peer *
-hub_find_nick(struct hub *h, const char *nick)
-{
-	struct peer k = { 0 };	/* only the key is compared */
-
-	nick_fold(k.key, sizeof(k.key), nick);
-	return RB_FIND(peer_nicks, &h->nicks, &k);
-}
-
-/*
- * The identified session registered with seed-003 id `alias`, or NULL.
- * Like a nick, an id names one session: PRIVMSG_ALIAS goes to its holder,
- * so a second session may not register an id in use (issue 16, hole 2).
- */
-static struct peer *
-hub_find_alias(struct hub *h, uint64_t alias)
-{
-	struct peer *p;
-
-	if (alias == 0)
-		return NULL;
-	RB_FOREACH(p, peer_nicks, &h->nicks)
-		if (p->alias == alias)
-			return p;
-	return NULL;
 }
 
 struct room *
@@ -607,72 +554,6 @@ cmd_status(struct hub *h, struct peer *p, const struct sb_msg *m,
 }
 
 /*
- * Put `p`, whose nick is `id`, into the nick tree and the skeleton index.
- * Its key is free (hub_find_nick) and no other session's nick looks
- * like it (nick_confusable).
- */
-static void
-nick_index(struct hub *h, struct peer *p, const struct nick_id *id)
-{
-	int i;
-
-	strlcpy(p->key, id->key, sizeof(p->key));
-	RB_INSERT(peer_nicks, &h->nicks, p);
-	h->named++;
-	p->nskels = id->nskel;
-	for (i = 0; i < p->nskels; i++) {
-		p->skels[i].peer = p;
-		strlcpy(p->skels[i].skel, id->skel[i], sizeof(p->skels[i].skel));
-		RB_INSERT(peer_skels, &h->skels, &p->skels[i]);
-	}
-}
-
-static void
-nick_unindex(struct hub *h, struct peer *p)
-{
-	int i;
-
-	RB_REMOVE(peer_nicks, &h->nicks, p);
-	h->named--;
-	for (i = 0; i < p->nskels; i++)
-		RB_REMOVE(peer_skels, &h->skels, &p->skels[i]);
-	p->nskels = 0;
-}
-
-/*
- * The identified session other than `p` whose nick looks like `id` (a
- * UTS #39 skeleton in common) but is not the same nick (another key), or
- * NULL.  A look-up in the skeleton index, not a walk over the sessions.
- */
-static struct peer *
-nick_confusable(struct hub *h, const struct peer *p, const struct nick_id *id)
-{
-	struct peer_skel k, *s;
-	int i;
-
-	for (i = 0; i < id->nskel; i++) {
-		strlcpy(k.skel, id->skel[i], sizeof(k.skel));
-		k.peer = NULL;
-		for (s = RB_NFIND(peer_skels, &h->skels, &k);
-		    s != NULL && strcmp(s->skel, k.skel) == 0;
-		    s = RB_NEXT(peer_skels, &h->skels, s))
-			if (s->peer != p && strcmp(s->peer->key, id->key) != 0)
-				return s->peer;
-	}
-	return NULL;
-}
-
-/* Make `p` known as `nick` (already checked: nick_identify gave `id`). */
-static void
-nick_take(struct hub *h, struct peer *p, const char *nick,
-    const struct nick_id *id)
-{
-	strlcpy(p->nick, nick, sizeof(p->nick));
-	strlcpy(p->name, nick, sizeof(p->name));
-	nick_index(h, p, id);
-}
-
-/*
  * Identify `p` as `nick` (already checked) and tell everyone.  `id` is
  * the member id, or NULL for a guest (whose id is the session number).
  */
@@ -682,7 +563,7 @@ identify_as(struct hub *h, struct peer *p, const char *nick,
 {
 	char sess[24];
 
-	nick_take(h, p, nick, nid);
+	nick_claim(h, p, nick, nid);
 	snprintf(sess, sizeof(sess), "%llu", (unsigned long long)p->session);
 	hub_send(h, p, SB_C_IDENTIFIED, p->nick, p->name, id ? id : sess,
 	    id ? id : "", NULL);
@@ -864,6 +745,7 @@ cmd_resume(struct hub *h, struct peer *p, const struct sb_msg *m,
 	struct nick_id nid;
 	long long alias = 0;
 	const char *why;
+	struct peer *o;
 	struct room *r;
 	int n = 0;
 
@@ -889,8 +771,7 @@ cmd_resume(struct hub *h, struct peer *p, const struct sb_msg *m,
 		    m->field[3] : ""))
 			return 0;
 		if (nick_identify(m->field[0], &nid, &why) < 0 ||
-		    hub_find_nick(h, m->field[0]) != NULL ||
-		    nick_confusable(h, p, &nid) != NULL) {
+		    nick_clash(h, p, &nid, &o) != NICK_FREE) {
 			hub_log_peer(SB_EV_LOGIN_FAILED, p, &(struct sb_log_fields){
 			    .nick = m->field[0], .reason = "nick lost in restart" },
 			    "resume refused: nick %s is taken", m->field[0]);
@@ -904,7 +785,7 @@ cmd_resume(struct hub *h, struct peer *p, const struct sb_msg *m,
 			return send_error(h, p, "nick_lost", "The server restarted "
 			    "and your id was taken; identify again.");
 		}
-		nick_take(h, p, m->field[0], &nid);
+		nick_claim(h, p, m->field[0], &nid);
 		p->alias = (uint64_t)alias;
 	}
 	strlcpy(list, m->field[1], sizeof(list));
@@ -999,17 +880,17 @@ nick_reserved(const struct hub *h, const char *nick)
 
 /*
  * Refuse `nick` (whose comparison key and skeletons are `nid`) to `p`
- * when it looks like a member's nick or the nick of another session
- * without being that nick (UTS #39 skeletons, docs/protocol.md): error
- * nick_confusable and an event.  Returns 1 when refused.
+ * when it looks like a member's nick, or like the nick of session `o`
+ * (nick_clash said NICK_LOOKALIKE; NULL: no session's), without being
+ * that nick (UTS #39 skeletons, docs/protocol.md): error nick_confusable
+ * and an event.  Returns 1 when refused.
  */
 static int
 nick_looks_taken(struct hub *h, struct peer *p, const char *nick,
-    const struct nick_id *nid)
+    const struct nick_id *nid, const struct peer *o)
 {
 	const struct member *mem = h->members == NULL ? NULL :
 	    members_confusable(h->members, nid);
-	const struct peer *o = nick_confusable(h, p, nid);
 	char why[SB_REASON_MAX + 1];
 
 	if (mem == NULL && o == NULL)
@@ -1034,18 +915,21 @@ static int
 identify_finish(struct hub *h, struct peer *p, const char *nick,
     unsigned long id, uint64_t alias)
 {
+	enum nick_clash clash;
 	const char *why;
 	struct nick_id nid;
+	struct peer *o;
 	char idbuf[24];
 
 	if (nick_identify(nick, &nid, &why) < 0)
 		return login_failed(h, p, NULL, "nick_invalid", why, why);
 	if (nick_banned(h, p, nick))
 		return 0;
-	if (hub_find_nick(h, nick) != NULL)
+	if ((clash = nick_clash(h, p, &nid, &o)) == NICK_TAKEN)
 		return login_failed(h, p, nick, "nick_taken",
 		    "Nick is already in use.", "nick in use");
-	if (nick_looks_taken(h, p, nick, &nid))
+	if (nick_looks_taken(h, p, nick, &nid, clash == NICK_LOOKALIKE ? o :
+	    NULL))
 		return 0;
 	if (hub_find_alias(h, alias) != NULL)
 		return login_failed(h, p, nick, "id_taken", "This id is "
@@ -1654,6 +1538,7 @@ static int
 cmd_nick_check(struct hub *h, struct peer *p, const struct sb_msg *m,
     struct cmd_args *a)
 {
+	enum nick_clash clash;
 	const char *why;
 	struct peer *o;
 
@@ -1671,11 +1556,12 @@ cmd_nick_check(struct hub *h, struct peer *p, const struct sb_msg *m,
 		    "member.");
 		return CMD_DONE;
 	}
-	if ((o = hub_find_nick(h, m->field[0])) != NULL && o != p) {
+	if ((clash = nick_clash(h, p, &a->nid, &o)) == NICK_TAKEN) {
 		send_error(h, p, "nick_taken", "Nick is already in use.");
 		return CMD_DONE;
 	}
-	if (nick_looks_taken(h, p, m->field[0], &a->nid) ||
+	if (nick_looks_taken(h, p, m->field[0], &a->nid,
+	    clash == NICK_LOOKALIKE ? o : NULL) ||
 	    nick_banned(h, p, m->field[0]))
 		return CMD_DONE;
 	return CMD_GO;
@@ -1689,10 +1575,7 @@ cmd_nick(struct hub *h, struct peer *p, const struct sb_msg *m,
 	char old[SB_NICK_MAX + 1];
 
 	strlcpy(old, p->nick, sizeof(old));
-	nick_unindex(h, p);
-	strlcpy(p->nick, m->field[0], sizeof(p->nick));
-	strlcpy(p->name, m->field[0], sizeof(p->name));
-	nick_index(h, p, &a->nid);
+	nick_claim(h, p, m->field[0], &a->nid);
 	presence_tell(h, p, 1, SB_C_NICKCHANGE, old, p->nick);
 	hub_log_peer(SB_EV_NICK, p, &(struct sb_log_fields){ .reason = old },
 	    "%s is now known as %s", old, p->nick);
