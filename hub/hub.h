@@ -284,6 +284,21 @@ int		 list_add(char *, size_t, size_t *, const char *);
 void		 chunk_add(struct chunker *, const char *);
 void		 chunk_flush(struct chunker *, int);
 
+/* rooms.c */
+int		 room_quiet(const struct hub *, const struct room *);
+struct membership *room_membership(struct peer *, struct room *);
+struct room	*room_create(struct hub *, const char *, int);
+void		 room_leave(struct hub *, struct membership *, const char *,
+		    int);
+int		 room_enter_quietly(struct peer *, struct room *);
+void		 rooms_free(struct hub *);
+cmd_fn		 cmd_join, cmd_part, cmd_names, cmd_rooms;
+
+/* replay.c: history replay */
+void		 replay_join(struct hub *, struct peer *, const struct room *);
+void		 replay_record(struct hub *, const struct room *, const char *,
+		    const char *, const char *);
+
 /* flood.c */
 int		 flood_ok(struct hub *, struct peer *);
 
