@@ -294,6 +294,10 @@ int		 room_enter_quietly(struct peer *, struct room *);
 void		 rooms_free(struct hub *);
 cmd_fn		 cmd_join, cmd_part, cmd_names, cmd_rooms;
 
+/* messages.c */
+cmd_fn		 cmd_privmsg, cmd_privmsg_alias_check, cmd_privmsg_alias;
+cmd_fn		 cmd_roommsg_check, cmd_roommsg, cmd_action_check, cmd_action;
+
 /* replay.c: history replay */
 void		 replay_join(struct hub *, struct peer *, const struct room *);
 void		 replay_record(struct hub *, const struct room *, const char *,
