@@ -255,6 +255,7 @@ void		 hub_peer_kill(struct hub *, struct peer *, const char *,
 void		 hub_peer_drop(struct hub *, struct peer *);
 int		 hub_dispatch(struct hub *, struct peer *, const struct sb_msg *);
 void		 hub_password_checked(struct hub *, uint64_t, int);
+struct peer	*hub_find_session(struct hub *, uint64_t);
 struct room	*hub_find_room(struct hub *, const char *);
 int		 hub_send(struct hub *, struct peer *, enum sb_type, ...);
 void		 hub_announce(struct hub *, const char *);
@@ -293,6 +294,17 @@ void		 room_leave(struct hub *, struct membership *, const char *,
 int		 room_enter_quietly(struct peer *, struct room *);
 void		 rooms_free(struct hub *);
 cmd_fn		 cmd_join, cmd_part, cmd_names, cmd_rooms;
+
+/* peers.c (for now route.c) */
+void		 presence_tell(struct hub *, struct peer *, int, enum sb_type,
+		    const char *, const char *);
+
+/* identity.c */
+struct peer	*login_checked(struct hub *, uint64_t, int);
+cmd_fn		 cmd_identify_check, cmd_identify, cmd_nick_check, cmd_nick;
+
+/* resume.c */
+cmd_fn		 cmd_resume;
 
 /* messages.c */
 cmd_fn		 cmd_privmsg, cmd_privmsg_alias_check, cmd_privmsg_alias;
