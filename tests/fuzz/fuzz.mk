@@ -56,8 +56,9 @@ FUZZ_SRC_config		= common/config.c common/proto.c
 FUZZ_LIBS_config	= -lbsd
 FUZZ_SRC_buf		= common/buf.c
 # The hub's rules: every hub file that does no I/O (hub/hub.h).
-FUZZ_HUB_RULES		= hub/route.c hub/send.c hub/flood.c hub/rooms.c \
-			  hub/replay.c hub/messages.c hub/identity.c hub/resume.c
+FUZZ_HUB_RULES		= hub/hub.c hub/dispatch.c hub/peers.c hub/identity.c \
+			  hub/resume.c hub/rooms.c hub/replay.c hub/messages.c \
+			  hub/flood.c hub/send.c
 FUZZ_SRC_hub		= $(FUZZ_HUB_RULES) hub/nick.c hub/members.c \
 			  hub/history.c hub/ban.c hub/throttle.c common/file.c \
 			  common/config.c common/log.c $(FUZZ_DIALECT)
