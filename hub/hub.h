@@ -378,12 +378,17 @@ unsigned	 throttle_end(struct throttle *, const char *, uint64_t, int);
 void		 throttle_remote_key(char *, size_t, const char *);
 
 /* server.c */
-int		 hub_reload(struct hub *, char *, size_t);
 int		 hubd_run(const char *, int, const char *, const char *);
 
-/* control.c: switchboardctl's socket */
+/*
+ * control.c: switchboardctl's socket.  The daemon's reload reaches it as
+ * a callback: re-read the config, 0 or a negative errno with the reason
+ * in the buffer.
+ */
 struct sd_event;
-int		 control_listen(struct hub *, struct sd_event *, int);
+typedef int control_reload_fn(struct hub *, char *, size_t);
+int		 control_listen(struct hub *, struct sd_event *, int,
+		    control_reload_fn *);
 
 /* authpool.c: the password workers (threads) */
 struct authpool;
