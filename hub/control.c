@@ -43,11 +43,8 @@
 #include <jansson.h>
 #include <systemd/sd-event.h>
 
+#include "control.h"
 #include "hub.h"
-
-#define CONTROL_REQUEST_MAX	(SB_TEXT_MAX + 512)	/* one request datagram */
-#define CONTROL_WORDS_MAX	8	/* verb and arguments */
-#define CONTROL_REPLY_MAX	(16 * 1024)	/* one reply datagram */
 #define CONTROL_QUEUE_MAX	(4 * 1024 * 1024)	/* replies of one request */
 #define CONTROL_CONN_MAX	16	/* connections at once */
 #define CONTROL_TIMEOUT_USEC	(10 * 1000000ULL)	/* whole exchange */

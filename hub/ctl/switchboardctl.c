@@ -38,14 +38,7 @@
 #include <bsd/string.h>
 #include <jansson.h>
 
-#include "../hub.h"	/* nick_check(), from hub/nick.c (linked in) */
-#include "../members.h"
-
-#define CTL_REQUEST_MAX		(SB_TEXT_MAX + 512)	/* = CONTROL_REQUEST_MAX */
-#define CTL_DGRAM_MAX		(64 * 1024)	/* one reply datagram */
-#define CTL_TOTAL_MAX		(8 * 1024 * 1024)	/* all replies */
-#define CTL_TIMEOUT_MS		15000	/* for each reply datagram */
-#define CTL_CELL_MAX		256	/* bytes printed of one table cell */
+#include "ctl.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
