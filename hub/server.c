@@ -655,6 +655,99 @@ open_listeners(const char *path, const char *ctlpath, int *hub_fd,
 
 
 /*
+ * The hub's state at start: the config, the member store, the history,
+ * the bans and the permanent rooms, into c->hub (with a fresh epoch).
+ * Fails closed: a hub that ran without its member store would let any
+ * guest take a member's nick; without its bans, every banned client
+ * would get in.  Returns 0, or a negative errno, logged here (each with
+ * what the operator must fix); c->hub is then freed.
+ */
+static int
+start_state(struct ctx *c)
+{
+	struct sb_config cfg;
+	char err[768];
+	int r;
+
+	if ((r = load_config(c, &cfg, err, sizeof(err))) < 0) {
+		sb_log(LOG_ERR, "config: %s", err);
+		return r;
+	}
+	hub_init(&c->hub, &cfg, &hub_ops, c);
+	do
+		c->hub.epoch = arc4random();
+	while (c->hub.epoch == 0);
+	resolve_ids(&c->hub);
+	if ((r = load_members(&c->hub, err, sizeof(err))) < 0) {
+		sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){
+		    .reason = err }, "the member store does not load, not "
+		    "starting without it: %s", err);
+		hub_free(&c->hub);
+		return r;
+	}
+	open_history(&c->hub);
+	if ((r = load_bans(&c->hub, err, sizeof(err))) < 0) {
+		sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){
+		    .reason = err }, "the ban list does not load, not "
+		    "starting without it: %s; fix or remove the file", err);
+		hub_free(&c->hub);
+		return r;
+	}
+	if ((r = hub_rooms_configure(&c->hub)) < 0) {
+		sb_log(LOG_ERR, "config: out of memory creating the rooms");
+		hub_free(&c->hub);
+		return r;
+	}
+	return 0;
+}
+
+/*
+ * The event loop's sources: the hub socket, the signals (blocked first,
+ * so the password workers started here inherit the mask), the status
+ * timer, the watchdog, the workers' eventfd and the control socket
+ * (ctl_fd, -1: none).  Returns 0, or a negative errno, logged here.
+ */
+static int
+start_events(struct ctx *c, int ctl_fd)
+{
+	sd_event_source *timer = NULL;
+	sigset_t ss;
+	int r;
+
+	sigemptyset(&ss);
+	sigaddset(&ss, SIGTERM);
+	sigaddset(&ss, SIGINT);
+	sigaddset(&ss, SIGHUP);
+	sigprocmask(SIG_BLOCK, &ss, NULL);
+	if ((r = sd_event_default(&c->event)) < 0 ||
+	    (r = sd_event_add_io(c->event, NULL, c->listen_fd, EPOLLIN,
+	    on_accept, c)) < 0 ||
+	    (r = sd_event_add_signal(c->event, NULL, SIGTERM, NULL, NULL)) < 0 ||
+	    (r = sd_event_add_signal(c->event, NULL, SIGINT, NULL, NULL)) < 0 ||
+	    (r = sd_event_add_signal(c->event, NULL, SIGHUP, on_reload,
+	    c)) < 0 ||
+	    (r = sd_event_add_time_relative(c->event, &timer, CLOCK_MONOTONIC,
+	    HUB_STATUS_USEC, 0, on_status_timer, c)) < 0 ||
+	    (r = sd_event_set_watchdog(c->event, 1)) < 0) {
+		sb_log(LOG_ERR, "sd-event: %s", strerror(-r));
+		return r;
+	}
+	sd_event_source_set_enabled(timer, SD_EVENT_ON);
+	if ((r = authpool_new(&c->pool)) < 0 ||
+	    (r = sd_event_add_io(c->event, NULL, authpool_fd(c->pool), EPOLLIN,
+	    on_pool, c)) < 0) {
+		sb_log(LOG_ERR, "password workers: %s", strerror(-r));
+		return r;
+	}
+	if (ctl_fd >= 0 && (r = control_listen(&c->hub, c->event, ctl_fd,
+	    reload)) < 0) {
+		sb_log(LOG_ERR, "control socket: %s", strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+/*
  * Run the hub until SIGTERM/SIGINT.  Returns the exit code: 0, 1 when a
  * system call failed at start-up, 2 for a configuration error.
  */
@@ -664,10 +757,6 @@ hubd_run(const char *config_path, int config_required, const char *sockpath,
 {
 	struct ctx c = { .config_path = config_path,
 	    .config_required = config_required, .listen_fd = -1 };
-	struct sb_config cfg;
-	sd_event_source *timer = NULL;
-	char err[768];
-	sigset_t ss;
 	int ctl_fd, r;
 
 	sb_log_init("switchboard-hub", getenv("JOURNAL_STREAM") != NULL);
@@ -675,76 +764,14 @@ hubd_run(const char *config_path, int config_required, const char *sockpath,
 	hub_log_open(getenv("SWITCHBOARD_LOG_STDERR") == NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (load_config(&c, &cfg, err, sizeof(err)) < 0) {
-		sb_log(LOG_ERR, "config: %s", err);
+	if (start_state(&c) < 0)
 		return 2;
-	}
-	hub_init(&c.hub, &cfg, &hub_ops, &c);
-	do
-		c.hub.epoch = arc4random();
-	while (c.hub.epoch == 0);
-	resolve_ids(&c.hub);
-	/*
-	 * Fail closed: a hub that ran without its member store would let
-	 * any guest take a member's nick, and refuse the member.
-	 */
-	if (load_members(&c.hub, err, sizeof(err)) < 0) {
-		sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){
-		    .reason = err }, "the member store does not load, not "
-		    "starting without it: %s", err);
-		hub_free(&c.hub);
-		return 2;
-	}
-	open_history(&c.hub);
-	/* Fail closed too: without its bans every banned client gets in. */
-	if (load_bans(&c.hub, err, sizeof(err)) < 0) {
-		sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){
-		    .reason = err }, "the ban list does not load, not "
-		    "starting without it: %s; fix or remove the file", err);
-		hub_free(&c.hub);
-		return 2;
-	}
-	if (hub_rooms_configure(&c.hub) < 0) {
-		sb_log(LOG_ERR, "config: out of memory creating the rooms");
-		hub_free(&c.hub);
-		return 2;
-	}
-	if (open_listeners(sockpath, ctlpath, &c.listen_fd, &ctl_fd) < 0)
+	if (open_listeners(sockpath, ctlpath, &c.listen_fd, &ctl_fd) < 0 ||
+	    start_events(&c, ctl_fd) < 0)
 		return 1;
-
-	sigemptyset(&ss);
-	sigaddset(&ss, SIGTERM);
-	sigaddset(&ss, SIGINT);
-	sigaddset(&ss, SIGHUP);
-	sigprocmask(SIG_BLOCK, &ss, NULL);
-	if ((r = sd_event_default(&c.event)) < 0 ||
-	    (r = sd_event_add_io(c.event, NULL, c.listen_fd, EPOLLIN, on_accept,
-	    &c)) < 0 ||
-	    (r = sd_event_add_signal(c.event, NULL, SIGTERM, NULL, NULL)) < 0 ||
-	    (r = sd_event_add_signal(c.event, NULL, SIGINT, NULL, NULL)) < 0 ||
-	    (r = sd_event_add_signal(c.event, NULL, SIGHUP, on_reload, &c)) < 0 ||
-	    (r = sd_event_add_time_relative(c.event, &timer, CLOCK_MONOTONIC,
-	    HUB_STATUS_USEC, 0, on_status_timer, &c)) < 0 ||
-	    (r = sd_event_set_watchdog(c.event, 1)) < 0) {
-		sb_log(LOG_ERR, "sd-event: %s", strerror(-r));
-		return 1;
-	}
-	sd_event_source_set_enabled(timer, SD_EVENT_ON);
-	/* After the signals are blocked: the workers inherit the mask. */
-	if ((r = authpool_new(&c.pool)) < 0 ||
-	    (r = sd_event_add_io(c.event, NULL, authpool_fd(c.pool), EPOLLIN,
-	    on_pool, &c)) < 0) {
-		sb_log(LOG_ERR, "password workers: %s", strerror(-r));
-		return 1;
-	}
-	if (ctl_fd >= 0 && (r = control_listen(&c.hub, c.event, ctl_fd,
-	    reload)) < 0) {
-		sb_log(LOG_ERR, "control socket: %s", strerror(-r));
-		return 1;
-	}
 	sb_log_event(SB_EV_START, &(struct sb_log_fields){ .reason = "start" },
 	    "switchboard-hub started, epoch %lu, max %u clients",
-	    (unsigned long)c.hub.epoch, cfg.max_clients);
+	    (unsigned long)c.hub.epoch, c.hub.cfg.max_clients);
 	if (c.notify) {
 		sd_notify(0, "READY=1");
 		notify_status(&c, 1);
