@@ -10,7 +10,7 @@
 
 #include "proto.h"
 
-#define CONTROL_REQUEST_MAX	(SB_TEXT_MAX + 512)	/* one request datagram */
+#define CONTROL_REQUEST_MAX	(SB_TEXT_MAX + 512)	/* a request datagram */
 #define CONTROL_WORDS_MAX	8	/* verb and arguments */
 #define CONTROL_REPLY_MAX	(16 * 1024)	/* one reply datagram */
 

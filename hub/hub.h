@@ -110,7 +110,7 @@ enum peer_transport {
 struct peer {
 	struct hub		*hub;
 	int			 fd;		/* -1 in unit tests */
-	void			*io;		/* sd_event_source, server.c's */
+	void			*io;		/* server.c's sd_event_source */
 	uint64_t		 session;
 	uint64_t		 seq;		/* last seq delivered to this peer */
 	pid_t			 pid;		/* from SO_PEERCRED */
@@ -357,7 +357,7 @@ void		 chunk_flush(struct chunker *, int);
  * alike (a UTS #39 skeleton in common).
  */
 enum nick_clash {
-	NICK_FREE,		/* no other session's nick is it or looks like it */
+	NICK_FREE,		/* no other session's nick is or looks like it */
 	NICK_TAKEN,		/* another session holds this very nick */
 	NICK_LOOKALIKE,		/* another session's nick looks like it */
 };

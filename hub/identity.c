@@ -55,6 +55,10 @@ nick_banned(struct hub *h, struct peer *p, const char *nick)
 	return 1;
 }
 
+/*
+ * Refuse an identification: a login_failed event saying `why` (for the
+ * operator), and error `code` with `text` to the client.  Returns 0.
+ */
 static int
 login_failed(struct hub *h, struct peer *p, const char *nick,
     const char *code, const char *text, const char *why)

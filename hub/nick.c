@@ -54,6 +54,7 @@ static struct {
 	USpoofChecker		*sc;
 } icu;
 
+/* Open ICU's objects on first use.  Returns 0, or -EIO (then forever). */
 static int
 icu_open(void)
 {
@@ -358,12 +359,17 @@ name_check(const char *name, int room, struct nick_id *id, int skel,
 	return 0;
 }
 
+/*
+ * The nick rules (the file's top comment).  Returns 0, or -EINVAL with
+ * *why a static sentence naming the rule broken.
+ */
 int
 nick_check(const char *nick, const char **why)
 {
 	return name_check(nick, 0, NULL, 0, why);
 }
 
+/* nick_check(), and the nick's comparison key and skeletons into `id`. */
 int
 nick_identify(const char *nick, struct nick_id *id, const char **why)
 {
@@ -371,6 +377,7 @@ nick_identify(const char *nick, struct nick_id *id, const char **why)
 	return name_check(nick, 0, id, 1, why);
 }
 
+/* The room name rules; returns as nick_check(). */
 int
 room_name_check(const char *room, const char **why)
 {
@@ -527,7 +534,8 @@ nick_clash(struct hub *h, const struct peer *p, const struct nick_id *id,
 		for (s = RB_NFIND(peer_skels, &h->skels, &k);
 		    s != NULL && strcmp(s->skel, k.skel) == 0;
 		    s = RB_NEXT(peer_skels, &h->skels, s))
-			if (s->peer != p && strcmp(s->peer->key, id->key) != 0) {
+			if (s->peer != p &&
+			    strcmp(s->peer->key, id->key) != 0) {
 				*other = s->peer;
 				return NICK_LOOKALIKE;
 			}

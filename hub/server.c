@@ -152,6 +152,7 @@ ops_send(struct hub *h, struct peer *p, const struct sb_packet *pkt)
 	return 0;
 }
 
+/* The hold timer (ops_arm): release the held messages once it is time. */
 static int
 on_hold_timer(sd_event_source *s, uint64_t usec, void *arg)
 {
@@ -240,6 +241,13 @@ hub_reap(struct ctx *c)
 	}
 }
 
+/*
+ * A handler's socket is ready: write what is queued for it, then read up
+ * to HUB_RECV_BURST datagrams and dispatch each.  A malformed datagram,
+ * or one that breaks the contract, ends that handler (logged here, once:
+ * this is where it is decided); its end of the socket closing drops it.
+ * The peers marked dead meanwhile are reaped before returning.
+ */
 static int
 peer_io(sd_event_source *s, int fd, uint32_t revents, void *arg)
 {
@@ -301,6 +309,11 @@ peer_allowed(const struct hub *h, const struct ucred *cr)
 	    (h->handler_gid != (gid_t)-1 && cr->gid == h->handler_gid);
 }
 
+/*
+ * A handler connects: check its credentials (SO_PEERCRED), make its
+ * peer, and send it the handler settings (C_CONFIG) first.  One that
+ * cannot be served is closed; the hub goes on.
+ */
 static int
 on_accept(sd_event_source *s, int fd, uint32_t revents, void *arg)
 {
@@ -343,6 +356,7 @@ on_accept(sd_event_source *s, int fd, uint32_t revents, void *arg)
 	return 0;
 }
 
+/* STATUS= for systemd: clients and rooms, when they changed or `force`. */
 static void
 notify_status(struct ctx *c, int force)
 {
@@ -353,6 +367,7 @@ notify_status(struct ctx *c, int force)
 	    c->hub.nrooms);
 }
 
+/* Every HUB_STATUS_USEC: the status for systemd, and history expiry. */
 static int
 on_status_timer(sd_event_source *s, uint64_t usec, void *arg)
 {
@@ -536,7 +551,8 @@ reload(struct hub *h, char *err, size_t errsz)
 	} else {
 		c->hub.cfg = cfg;
 		if ((r = load_members(&c->hub, err, errsz)) < 0) {
-			sb_log(LOG_ERR, "%s; keeping the old member store", err);
+			sb_log(LOG_ERR, "%s; keeping the old member store",
+			    err);
 			ret = r;
 		}
 		if (c->hub.history != NULL)

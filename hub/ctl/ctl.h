@@ -15,7 +15,7 @@
 #include "../nick.h"
 
 #define CTL_REQUEST_MAX		CONTROL_REQUEST_MAX
-#define CTL_DGRAM_MAX		(64 * 1024)	/* one reply datagram, at most */
+#define CTL_DGRAM_MAX		(64 * 1024)	/* a reply datagram, at most */
 #define CTL_TOTAL_MAX		(8 * 1024 * 1024)	/* all replies */
 #define CTL_TIMEOUT_MS		15000	/* for each reply datagram */
 #define CTL_CELL_MAX		256	/* bytes printed of one table cell */
