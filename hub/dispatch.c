@@ -242,10 +242,12 @@ cmd_run(struct hub *h, struct peer *p, const struct sb_msg *m,
 int
 hub_dispatch(struct hub *h, struct peer *p, const struct sb_msg *m)
 {
-	const struct hub_cmd *c = cmd_find(m->type);
-	unsigned flags = c != NULL ? c->flags : 0;
+	const struct hub_cmd *c;
+	unsigned flags;
 
 	assert(h != NULL && p != NULL && m != NULL);
+	c = cmd_find(m->type);
+	flags = c != NULL ? c->flags : 0;
 	if (p->dead)
 		return 0;
 	if (!(flags & CMD_FIRST) && !p->hello)

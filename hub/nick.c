@@ -466,7 +466,7 @@ RB_GENERATE(peer_skels, peer_skel, entry, peer_skel_cmp)
 static struct peer *
 nick_holder(struct hub *h, const char *key)
 {
-	struct peer k;	/* only the key is compared */
+	struct peer k = { 0 };	/* only the key is compared */
 
 	strlcpy(k.key, key, sizeof(k.key));
 	return RB_FIND(peer_nicks, &h->nicks, &k);

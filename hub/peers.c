@@ -32,7 +32,7 @@ RB_GENERATE(peer_sessions, peer, by_session, peer_session_cmp)
 struct peer *
 hub_find_session(struct hub *h, uint64_t session)
 {
-	struct peer k;	/* only the session is compared */
+	struct peer k = { 0 };	/* only the session is compared */
 
 	k.session = session;
 	return RB_FIND(peer_sessions, &h->sessions, &k);
