@@ -181,7 +181,9 @@ demo:
 	@$(MAKE) --no-print-directory deps-build all
 	@bash tests/demo.sh
 
-check: deps-test
+# security-check (below, with the units) rates the services first;
+# tests/run-checks.sh runs tests/systemd/units.test.sh itself.
+check: deps-test security-check
 	@$(MAKE) --no-print-directory all asan $(UNIT_BINS)
 	@sh tests/run-checks.sh $(UNIT_BINS)
 
@@ -310,9 +312,6 @@ verify-units: all
 # Boot systemd as PID 1 in namespaces, install, and talk to Switchboard.
 systemd-test: all
 	@bash tests/systemd/units.test.sh
-
-# tests/run-checks.sh runs tests/systemd/units.test.sh itself.
-check: security-check
 
 .PHONY: install uninstall security-check verify-units systemd-test
 # --- end install ---
