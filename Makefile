@@ -163,23 +163,23 @@ DEB_TEST	= chromium haxe python3 iproute2 util-linux procps \
 NODE_STAMP	= node_modules/.package-lock.json
 
 deps-build:
-	@sh tests/deps.sh $(DEB_BUILD)
+	@sh .ci/deps.sh $(DEB_BUILD)
 
 deps-test: deps-build
-	@sh tests/deps.sh $(DEB_TEST)
+	@sh .ci/deps.sh $(DEB_TEST)
 	@command -v node >/dev/null && command -v npm >/dev/null || \
-		sh tests/deps.sh nodejs npm
+		sh .ci/deps.sh nodejs npm
 	@if [ ! -f $(NODE_STAMP) ] || [ package-lock.json -nt $(NODE_STAMP) ]; then \
 		npm ci --no-audit --no-fund; fi
 
 # --- running --------------------------------------------------------------
 
 # The ports are checked first, so that a busy one is reported before
-# minutes of installing and building (tests/demo.sh; README).
+# minutes of installing and building (units/demo.sh; README).
 demo:
-	@bash tests/demo.sh --check-ports
+	@bash units/demo.sh --check-ports
 	@$(MAKE) --no-print-directory deps-build all
-	@bash tests/demo.sh
+	@bash units/demo.sh
 
 # security-check (below, with the units) rates the services first;
 # tests/run-checks.sh runs tests/systemd/units.test.sh itself.

@@ -58,7 +58,7 @@ $(BENCH_B)/nolibc: bench/nolibc.c
 	@$(CC) -O2 -static -nostdlib -o $@ $<
 
 bench-deps: deps-test
-	@sh tests/deps.sh $(BENCH_DEB)
+	@sh .ci/deps.sh $(BENCH_DEB)
 
 bench-tools: $(BENCH_TOOLS) $(BENCH_STATIC)
 
