@@ -7,7 +7,8 @@
 #
 # Sources are picked up by wildcard: a new .c file in common/, hub/ or
 # handler/ is part of the build, a new tests/unit/test_*.c is a new unit
-# test binary, a new tests/integration/*.test.mjs a new integration test.
+# test binary (linked from tests/link.mk's list), a new
+# tests/integration/*.test.mjs a new integration test.
 
 PREFIX		?= /usr/local
 BINDIR		?= $(PREFIX)/bin
@@ -145,9 +146,15 @@ $(B)/asan/switchboard-hub: $(call aobj,hub/main.c $(HUB_SRC) $(COMMON_SRC))
 	@echo "  LD      $@"
 	@$(CC) $(SAN) -o $@ $^ $(HUB_LIBS)
 
-$(B)/asan/test_%: $(call aobj,tests/unit/test_%.c) $(call aobj,$(HANDLER_SRC) $(HUB_SRC) $(COMMON_SRC))
-	@echo "  LD      $@"
-	@$(CC) $(SAN) -o $@ $^ $(UNIT_LIBS)
+# A unit test links only the code it tests, from tests/link.mk's list,
+# which the fuzz targets use too.
+include tests/link.mk
+define UNIT_RULE
+$(B)/asan/test_$(1): $(call aobj,tests/unit/test_$(1).c $(call link_srcs,UNIT,$(1)))
+	@echo "  LD      $$@"
+	@$$(CC) $$(SAN) -o $$@ $$^ $$(UNIT_LIBS)
+endef
+$(foreach t,$(patsubst tests/unit/test_%.c,%,$(UNIT_SRC)),$(eval $(call UNIT_RULE,$(t))))
 
 asan: $(B)/asan/switchboard-hub $(B)/asan/switchboard-handler
 
