@@ -236,7 +236,15 @@ BUILT_UNITS	= $(addprefix $(B)/units/,$(UNIT_FILES))
 SECURITY_BASELINE = units/security.baseline
 
 # The units as installed: the same substitution for install and checks.
-$(B)/units/%: units/% Makefile
+# $(B)/units-paths holds the values substituted: a make install with
+# another PREFIX (tests/integration/install.test.mjs uses /usr) rebuilds
+# the units instead of installing ones that name the other paths.
+UNIT_PATHS	= $(SBINDIR) $(BINDIR) $(SYSCONFDIR)
+$(B)/units-paths: units-paths-check
+	@mkdir -p $(dir $@)
+	@echo '$(UNIT_PATHS)' | cmp -s - $@ || echo '$(UNIT_PATHS)' >$@
+
+$(B)/units/%: units/% Makefile $(B)/units-paths
 	@mkdir -p $(dir $@)
 	@sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
 	    -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $< > $@.tmp && mv $@.tmp $@
@@ -320,7 +328,8 @@ verify-units: all
 systemd-test: all
 	@bash tests/systemd/units.test.sh
 
-.PHONY: install uninstall security-check verify-units systemd-test
+.PHONY: install uninstall security-check verify-units systemd-test \
+	units-paths-check
 # --- end install ---
 
 # Fuzzing and lint (tests/fuzz/fuzz.mk), benchmarks and soak (bench/bench.mk).
