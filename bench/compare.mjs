@@ -70,7 +70,8 @@ for (const [label, rows, filter, key, better, d] of figures) {
   row([label, fmt(med('base'), d), fmt(med('sb'), d),
     `${fmt(median(all), 3)} (${fmt(Math.min(...all), 2)}–${fmt(Math.max(...all), 2)}, ${all.length})`,
     st.length === all.length ? 'all steady' : st.length ? `${fmt(median(st), 3)} (${st.length})` : 'none steady',
-    worse ? `**worse** by ${fmt(Math.abs(m - 1) * 100, 1)} %` : 'no worse']);
+    (worse ? `**worse** by ${fmt(Math.abs(m - 1) * 100, 1)} %` : 'no worse') +
+      (st.length < 3 ? ` (unsure: ${st.length} steady pairs; run again)` : '')]);
 }
 out.push('');
 const pairKey = (s) => `${s.fig}${s.n ? ` N=${s.n}` : ''} run ${s.run}`;
@@ -81,5 +82,6 @@ out.push(`Machine speed: ${speed.text}; ${changed.length} of ${pairs.length} pai
 out.push(`Other load on the machine during the run: ${otherLoad(path.join(path.dirname(resFile), 'otherload.txt'))}.`);
 out.push(`Skipped: ${skipped(skippedFile)}.`);
 out.push(`Verdict: "no worse" is a median ratio within ${fmt(tol * 100, 0)} % of 1 (BENCH_TOLERANCE), ` +
-  'over the steady pairs when there are three or more.');
+  'over the steady pairs when there are three or more; with fewer it is unsure, and a quieter machine or ' +
+  'more runs (BENCH_RUNS) will tell.');
 console.log(out.join('\n'));
