@@ -24,7 +24,9 @@ const fmt = (x, d = 0) => (isFinite(x) ? x.toFixed(d) : 'n/a');
 const speed = speedRecord(speeds);
 // The probes of a figure (fig, and n for bcast and tput) in a run.
 const probe = (filter, srv, run) => select(speeds, { ...filter, srv, run })[0];
+// Memory does not depend on the machine's speed: every mem pair is steady.
 function steady(filter, run) {
+  if (filter.fig === 'mem') return true;
   const a = probe(filter, 'sb', run), b = probe(filter, 'base', run);
   if (!a || !b) return true;
   const r = a.spawn_us / b.spawn_us;
@@ -68,7 +70,7 @@ for (const [label, rows, filter, key, better, d] of figures) {
   const m = st.length >= 3 ? median(st) : median(all);
   const worse = better > 0 ? m < 1 - tol : m > 1 + tol;
   row([label, fmt(med('base'), d), fmt(med('sb'), d),
-    `${fmt(median(all), 3)} (${fmt(Math.min(...all), 2)}–${fmt(Math.max(...all), 2)}, ${all.length})`,
+    `${fmt(median(all), 3)} (${fmt(Math.min(...all), 3)}–${fmt(Math.max(...all), 3)}, ${all.length})`,
     st.length === all.length ? 'all steady' : st.length ? `${fmt(median(st), 3)} (${st.length})` : 'none steady',
     (worse ? `**worse** by ${fmt(Math.abs(m - 1) * 100, 1)} %` : 'no worse') +
       (st.length < 3 ? ` (unsure: ${st.length} steady pairs; run again)` : '')]);
