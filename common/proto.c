@@ -30,8 +30,8 @@ struct sb_spec {
 static const struct sb_spec specs[SB_TYPE_COUNT] = {
 	[SB_NONE]		= { "NONE", 0, 0, { 0 } },
 	[SB_H_HELLO]		= { "H_HELLO", 3, 3, { NUM, 16, SB_REMOTE_MAX } },
-	[SB_H_EVENT]		= { "H_EVENT", 2, 2, { 32, W } },
-	[SB_H_STATUS]		= { "H_STATUS", 0, 0, { 0 } },
+	[SB_H_EVENT]		= { "H_EVENT", 2, 3, { 32, W, 16 } },
+	[SB_H_STATUS]		= { "H_STATUS", 0, 1, { 16 } },
 	[SB_H_IDENTIFY]		= { "H_IDENTIFY", 3, 3, { N, SB_PASS_MAX, NUM } },
 	[SB_H_PRIVMSG]		= { "H_PRIVMSG", 2, 2, { N, T } },
 	[SB_H_PRIVMSG_ALIAS]	= { "H_PRIVMSG_ALIAS", 3, 3, { NUM, T, 64 } },
@@ -44,7 +44,7 @@ static const struct sb_spec specs[SB_TYPE_COUNT] = {
 	[SB_H_NICK]		= { "H_NICK", 1, 1, { N } },
 	[SB_H_ACTION]		= { "H_ACTION", 2, 2, { N > R ? N : R, T } },
 	[SB_H_PING]		= { "H_PING", 1, 1, { 64 } },
-	[SB_H_QUIT]		= { "H_QUIT", 1, 1, { W } },
+	[SB_H_QUIT]		= { "H_QUIT", 1, 2, { W, 16 } },
 	[SB_H_RESUME]		= { "H_RESUME", 3, 4, { N, L / 2, NUM, NUM } },
 
 	[SB_C_CONFIG]		= { "C_CONFIG", 0, SB_FIELDS_MAX,
@@ -65,6 +65,8 @@ static const struct sb_spec specs[SB_TYPE_COUNT] = {
 	[SB_C_PONG]		= { "C_PONG", 1, 1, { 64 } },
 	[SB_C_CLOSE]		= { "C_CLOSE", 2, 2, { 32, W } },
 	[SB_C_PING]		= { "C_PING", 1, 1, { 64 } },
+	[SB_H_DIALECT]		= { "H_DIALECT", 1, 1, { 16 } },
+	[SB_C_METRICS]		= { "C_METRICS", 2, 2, { 1, L } },
 };
 
 #undef N

@@ -40,8 +40,13 @@ enum sb_type {
 
 	/* handler -> hub */
 	SB_H_HELLO,		/* version, transport, remote: first message */
-	SB_H_EVENT,		/* event, detail: something the hub should log */
-	SB_H_STATUS,		/* asks for the counters of /server-status */
+	SB_H_EVENT,		/* event, detail[, failure]: something the
+				 * hub should log; failure: why a connection
+				 * was refused before a session, an HTTP
+				 * status ("404") or "timeout" (metrics) */
+	SB_H_STATUS,		/* [what]: "": the counters of
+				 * /server-status (C_STATUS); "metrics":
+				 * the metrics text (C_METRICS) */
 	SB_H_IDENTIFY,		/* nick, password, alias */
 	SB_H_PRIVMSG,		/* to, text: private message to a nick */
 	SB_H_PRIVMSG_ALIAS,	/* alias, text, extra: seed-003 to_id message */
@@ -54,7 +59,9 @@ enum sb_type {
 	SB_H_NICK,		/* new nick */
 	SB_H_ACTION,		/* target (nick or room, may be ""), text */
 	SB_H_PING,		/* token */
-	SB_H_QUIT,		/* reason: the client is leaving */
+	SB_H_QUIT,		/* reason[, cause]: the client is leaving;
+				 * cause, for the metrics: quit (it said
+				 * so), closed, timeout, slow_reader, error */
 	SB_H_RESUME,		/* nick, rooms, alias, member id ("": guest):
 				 * re-register after a hub restart */
 
@@ -76,6 +83,19 @@ enum sb_type {
 	SB_C_PONG,		/* token */
 	SB_C_CLOSE,		/* code, reason: disconnect this client */
 	SB_C_PING,		/* token: keepalive, the handler pings its client */
+
+	/*
+	 * Added since, at the end, so that no number moves and no version
+	 * changes: a hub of this version still understands the handlers of
+	 * the last one, which hold their clients through a hub upgrade
+	 * (docs/delivery.md).  The optional fields above are the same.
+	 */
+	SB_H_DIALECT,		/* dialect (text, xml): once the handler
+				 * knows; again after H_HELLO on a reconnect
+				 * (the WebSocket chat transport is JSON) */
+	SB_C_METRICS,		/* more, text: the metrics text (Prometheus
+				 * 0.0.4), in chunks, "more" = 1 but on the
+				 * last; the reply to H_STATUS "metrics" */
 
 	SB_TYPE_COUNT
 };

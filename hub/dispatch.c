@@ -162,10 +162,12 @@ hub_password_checked(struct hub *h, uint64_t session, int match)
  *				restart (hub_hold_release)
  *		CMD_NOWAIT	never waits behind the sender's password
  *				check (wait_message)
+ *		CMD_ROUTES	routes a chat message to others: its run is
+ *				timed for the routing-time histogram
  *
- * A per-command counter (calls, refusals) would sit beside this table,
- * indexed the same way, counted in cmd_run(), the one place every
- * command passes with its row.
+ * The per-command counters (calls, flood refusals: struct hub_metrics)
+ * sit beside this table, indexed the same way, counted in cmd_run(), the
+ * one place every command passes with its row.
  */
 static const struct hub_cmd hub_cmds[SB_TYPE_COUNT] = {
 /*	 type			  check			run		flags */
@@ -182,13 +184,13 @@ static const struct hub_cmd hub_cmds[SB_TYPE_COUNT] = {
 	[SB_H_NICK] =		{ cmd_nick_check,	cmd_nick,
 				  CMD_IDENTIFIED | CMD_METERED },
 	[SB_H_PRIVMSG] =	{ NULL,			cmd_privmsg,
-				  CMD_IDENTIFIED | CMD_METERED },
+				  CMD_IDENTIFIED | CMD_METERED | CMD_ROUTES },
 	[SB_H_PRIVMSG_ALIAS] =	{ cmd_privmsg_alias_check, cmd_privmsg_alias,
-				  CMD_IDENTIFIED | CMD_METERED },
+				  CMD_IDENTIFIED | CMD_METERED | CMD_ROUTES },
 	[SB_H_ROOMMSG] =	{ cmd_roommsg_check,	cmd_roommsg,
-				  CMD_IDENTIFIED | CMD_METERED },
+				  CMD_IDENTIFIED | CMD_METERED | CMD_ROUTES },
 	[SB_H_ACTION] =		{ cmd_action_check,	cmd_action,
-				  CMD_IDENTIFIED | CMD_METERED },
+				  CMD_IDENTIFIED | CMD_METERED | CMD_ROUTES },
 	[SB_H_JOIN] =		{ NULL,			cmd_join,
 				  CMD_IDENTIFIED | CMD_METERED },
 	[SB_H_PART] =		{ NULL,			cmd_part,
@@ -201,11 +203,13 @@ static const struct hub_cmd hub_cmds[SB_TYPE_COUNT] = {
 				  CMD_METERED },
 	[SB_H_PING] =		{ NULL,			cmd_ping,	0 },
 	[SB_H_QUIT] =		{ NULL,			cmd_quit,	0 },
+	[SB_H_DIALECT] =	{ NULL,			cmd_dialect,
+				  CMD_UNHELD | CMD_NOWAIT },
 };
 
 /* The row of message type `type`, or NULL: not a command (a C_* type). */
-static const struct hub_cmd *
-cmd_find(unsigned type)
+const struct hub_cmd *
+hub_cmd(unsigned type)
 {
 	if (type >= SB_TYPE_COUNT || hub_cmds[type].run == NULL)
 		return NULL;
@@ -214,22 +218,32 @@ cmd_find(unsigned type)
 
 /*
  * Run command `c` for `p` as its row says: identified or not_identified,
- * the check, one flood token, then the command.  Returns as c->run.
+ * the check, one flood token, then the command; counted (the metrics),
+ * and a message's routing timed.  Returns as c->run.
  */
 static int
 cmd_run(struct hub *h, struct peer *p, const struct sb_msg *m,
     const struct hub_cmd *c)
 {
 	struct cmd_args a = { 0 };
-	int v = CMD_GO;
+	uint64_t start;
+	int v = CMD_GO, r;
 
+	h->metrics.commands[m->type]++;
 	if ((c->flags & CMD_IDENTIFIED) && p->nick[0] == '\0')
 		return send_error(h, p, "not_identified", "Not identified.");
 	if (c->check != NULL && (v = c->check(h, p, m, &a)) <= CMD_DONE)
 		return v < 0 ? v : 0;
-	if ((c->flags & CMD_METERED) && v != CMD_GO_FREE && !flood_ok(h, p))
+	if ((c->flags & CMD_METERED) && v != CMD_GO_FREE && !flood_ok(h, p)) {
+		h->metrics.flood_refusals[m->type]++;
 		return 0;
-	return c->run(h, p, m, &a);
+	}
+	if (!(c->flags & CMD_ROUTES))
+		return c->run(h, p, m, &a);
+	start = h->ops->now_usec(h);
+	r = c->run(h, p, m, &a);
+	metrics_routed_in(h, h->ops->now_usec(h) - start);
+	return r;
 }
 
 /*
@@ -246,7 +260,7 @@ hub_dispatch(struct hub *h, struct peer *p, const struct sb_msg *m)
 	unsigned flags;
 
 	assert(h != NULL && p != NULL && m != NULL);
-	c = cmd_find(m->type);
+	c = hub_cmd(m->type);
 	flags = c != NULL ? c->flags : 0;
 	if (p->dead)
 		return 0;

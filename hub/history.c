@@ -55,6 +55,7 @@ struct hroom {
 	size_t		 cap;		/* slots in ring, at most per_room */
 	size_t		 head;		/* oldest entry */
 	size_t		 count;
+	size_t		 bytes;		/* the entries' (entry_bytes) */
 	size_t		 on_disk;	/* lines in the file */
 	int		 dirty;		/* file is behind memory: rewrite */
 	RB_ENTRY(hroom)	 entry;
@@ -197,6 +198,13 @@ hentry_new(int64_t t, const char *kind, const char *from, const char *text)
 	return e;
 }
 
+/* The memory one entry takes: its header, from and text. */
+static size_t
+entry_bytes(const struct hentry *e)
+{
+	return sizeof(*e) + strlen(e->pub.from) + 1 + strlen(e->pub.text) + 1;
+}
+
 /* The i-th entry, oldest first. */
 static struct hentry *
 ring_at(const struct hroom *r, size_t i)
@@ -213,7 +221,9 @@ static int
 ring_push(struct hroom *r, struct hentry *e, size_t limit)
 {
 	if (r->count == limit) {
+		r->bytes -= entry_bytes(r->ring[r->head]);
 		free(r->ring[r->head]);
+		r->bytes += entry_bytes(e);
 		r->ring[r->head] = e;
 		r->head = (r->head + 1) % r->cap;
 		return 0;
@@ -233,6 +243,7 @@ ring_push(struct hroom *r, struct hentry *e, size_t limit)
 	}
 	r->ring[(r->head + r->count) % r->cap] = e;
 	r->count++;
+	r->bytes += entry_bytes(e);
 	return 0;
 }
 
@@ -250,8 +261,10 @@ ring_trim(struct hroom *r, size_t limit)
 	if (keep > 0 && (nr = reallocarray(NULL, keep, sizeof(*nr))) == NULL)
 		return -ENOMEM;
 	drop = r->count - keep;
-	for (i = 0; i < drop; i++)
+	for (i = 0; i < drop; i++) {
+		r->bytes -= entry_bytes(ring_at(r, i));
 		free(ring_at(r, i));
+}
 	for (i = 0; i < keep; i++)
 		nr[i] = ring_at(r, drop + i);
 	free(r->ring);
@@ -1108,6 +1121,25 @@ history_set_retention(struct history *h, unsigned seconds)
 {
 	assert(h != NULL);
 	h->retention = seconds;
+}
+
+/*
+ * What the history holds in memory, for the metrics: the entries of
+ * every room in *entries, the bytes they take in *bytes.  Returns the
+ * rooms with a slot.  Walks the rooms, not the entries.
+ */
+size_t
+history_usage(struct history *h, size_t *entries, size_t *bytes)
+{
+	struct hroom *r;
+
+	assert(h != NULL && entries != NULL && bytes != NULL);
+	*entries = *bytes = 0;
+	RB_FOREACH(r, hrooms, &h->rooms) {
+		*entries += r->count;
+		*bytes += r->bytes;
+}
+	return h->nrooms;
 }
 
 /* How many rooms have a slot (for tests and the status line). */

@@ -89,5 +89,6 @@ int	 history_room_gone(struct history *, const char *, uint64_t);
 size_t	 history_expire(struct history *, uint64_t);
 void	 history_set_retention(struct history *, unsigned);
 size_t	 history_rooms(struct history *);
+size_t	 history_usage(struct history *, size_t *, size_t *);
 
 #endif /* SB_HISTORY_H */

@@ -21,6 +21,7 @@
  *	flood.c		the flood bucket (which commands cost: hub_cmds)
  *	send.c		hub_send() and the other ways out to handlers
  *	hub.c		struct hub made and freed, the C_CONFIG datagram
+ *	metrics.c	the counters' names, the Prometheus text (metrics.h)
  *   What the rules consult, also without I/O:
  *	nick.c		nick and room name rules (nick.h), nick uniqueness
  *	members.c	the member store (members.h)
@@ -53,6 +54,7 @@
 #include "history.h"
 #include "log.h"
 #include "members.h"
+#include "metrics.h"
 #include "nick.h"
 #include "proto.h"
 
@@ -104,6 +106,7 @@ TAILQ_HEAD(membership_list, membership);
 enum peer_transport {
 	TRANSPORT_UNKNOWN, TRANSPORT_XMLSOCKET, TRANSPORT_WEBSOCKET,
 	TRANSPORT_TUNNEL, TRANSPORT_HTTP, TRANSPORT_POLICY,
+	TRANSPORT_COUNT
 };
 
 /* One handler connection = one client session. */
@@ -122,6 +125,9 @@ struct peer {
 	int			 closing;	/* hub_peer_kill() sends C_CLOSE */
 	int			 gone;		/* hub_peer_gone() has run */
 	int			 write_broken;	/* it closed: read what is left */
+	int			 counted;	/* a session in the metrics */
+	int			 end;		/* enum metrics_end */
+	int			 dialect;	/* enum metrics_dialect */
 	char			 kill_reason[SB_REASON_MAX + 1]; /* for the quit notice */
 	char			 remote[SB_REMOTE_MAX + 1];
 	char			 nick[SB_NICK_MAX + 1];	/* "" until identified */
@@ -155,6 +161,9 @@ struct room {
 	int			 permanent;	/* from the config */
 	unsigned		 nmembers;
 	struct membership_list	 members;
+	uint64_t		 msgs;		/* messages to it, ever */
+	uint64_t		 msgs_mark;	/* msgs at the last look */
+	uint64_t		 recent;	/* msgs in the window */
 	RB_ENTRY(room)		 entry;
 };
 RB_HEAD(rooms, room);
@@ -185,6 +194,11 @@ struct hub_ops {
 	 */
 	int	(*check_password)(struct hub *, uint64_t, const char *,
 		    const char *);
+/*
+	 * The hub process's own numbers for the metrics (CPU, memory,
+	 * descriptors).  Returns 0 or a negative errno; NULL: none.
+ */
+	int	(*proc_stats)(struct hub *, struct metrics_proc *);
 };
 
 /* An IDENTIFY whose password is being checked (identity.c). */
@@ -231,6 +245,7 @@ struct hub {
 	struct throttle		*fail_addrs;	/* and per address */
 	int			 cfg_packed;	/* 1: cfg_pkt is cfg; -1: cannot */
 	struct sb_packet	 cfg_pkt;	/* C_CONFIG for new handlers */
+	struct hub_metrics	 metrics;	/* metrics.h */
 };
 
 /*
@@ -256,6 +271,7 @@ enum cmd_verdict {
 #define CMD_METERED	0x04	/* costs a flood token past its check */
 #define CMD_UNHELD	0x08	/* never held during the resume hold */
 #define CMD_NOWAIT	0x10	/* never waits behind a password check */
+#define CMD_ROUTES	0x20	/* routes a message: timed (metrics) */
 
 /* A command's check or run: returns as hub_cmds explains. */
 typedef int cmd_fn(struct hub *, struct peer *, const struct sb_msg *,
@@ -268,6 +284,7 @@ struct hub_cmd {
 };
 
 int		 hub_dispatch(struct hub *, struct peer *, const struct sb_msg *);
+const struct hub_cmd *hub_cmd(unsigned);
 void		 hub_password_checked(struct hub *, uint64_t, int);
 void		 hub_hold_release(struct hub *);
 
@@ -295,7 +312,9 @@ struct peer	*hub_find_session(struct hub *, uint64_t);
 unsigned	 hub_ban_enforce(struct hub *, const struct ban *);
 void		 presence_tell(struct hub *, struct peer *, int, enum sb_type,
 		    const char *, const char *);
+const char	*hub_transport_name(int);
 cmd_fn		 cmd_hello, cmd_event, cmd_status, cmd_list, cmd_ping, cmd_quit;
+cmd_fn		 cmd_dialect;
 
 /* identity.c */
 struct peer	*login_checked(struct hub *, uint64_t, int);
@@ -327,6 +346,20 @@ void		 replay_record(struct hub *, const struct room *, const char *,
 void		 hub_announce(struct hub *, const char *);
 cmd_fn		 cmd_privmsg, cmd_privmsg_alias_check, cmd_privmsg_alias;
 cmd_fn		 cmd_roommsg_check, cmd_roommsg, cmd_action_check, cmd_action;
+
+/* metrics.c (the counters themselves: struct hub_metrics, metrics.h) */
+struct buf;
+enum metrics_end metrics_end_reason(const char *);
+void		 metrics_handshake_failed(struct hub *, const char *);
+enum metrics_dialect metrics_dialect_parse(const char *);
+void		 metrics_error(struct hub *, const char *);
+int		 metrics_error_known(const char *);
+void		 metrics_queued(struct hub *, size_t);
+void		 metrics_routed_in(struct hub *, uint64_t);
+size_t		 metrics_busiest(struct hub *, uint64_t, struct room **,
+		    size_t, double *);
+size_t		 metrics_chunk(const char *, size_t, size_t);
+int		 metrics_render(struct hub *, struct buf *);
 
 /* flood.c */
 int		 flood_ok(struct hub *, struct peer *);

@@ -20,6 +20,7 @@ deliver(struct hub *h, struct peer *to, const char *kind, const char *from,
 	char t[24];
 
 	snprintf(t, sizeof(t), "%lld", (long long)time(NULL));
+	h->metrics.deliveries++;
 	hub_send(h, to, SB_C_MSG, kind, from, tonick, room, text, t, extra,
 	    NULL);
 }
@@ -54,6 +55,7 @@ privmsg_send(struct hub *h, struct peer *p, const struct sb_msg *m,
 
 	if ((to = hub_find_nick(h, m->field[0])) == NULL || to->dead)
 		return send_error(h, p, "no_such_nick", "User is already left.");
+	h->metrics.routed[METRICS_KIND_PRIVATE]++;
 	deliver(h, to, kind, p->nick, to->nick, "", m->field[1], "");
 	if (to != p)
 		deliver(h, p, kind, p->nick, to->nick, "", m->field[1], "");
@@ -92,6 +94,7 @@ int
 cmd_privmsg_alias(struct hub *h, struct peer *p, const struct sb_msg *m,
     struct cmd_args *a)
 {
+	h->metrics.routed[METRICS_KIND_PRIVATE]++;
 	deliver(h, a->to, "private", p->nick, a->to->nick, "", m->field[1],
 	    m->field[2]);
 	log_message(h, p, a->to->nick, "", m->field[1]);
@@ -108,6 +111,8 @@ room_deliver(struct hub *h, struct peer *p, struct room *r, const char *kind,
 {
 	struct membership *o;
 
+	h->metrics.routed[METRICS_KIND_ROOM]++;
+	r->msgs++;
 	TAILQ_FOREACH(o, &r->members, in_room)
 		deliver(h, o->peer, kind, p->nick, "", r->name, text, "");
 	log_message(h, p, "", r->name, text);
@@ -179,6 +184,7 @@ hub_announce(struct hub *h, const char *text)
 {
 	struct peer *o;
 
+	h->metrics.routed[METRICS_KIND_ANNOUNCE]++;
 	RB_FOREACH(o, peer_nicks, &h->nicks)
 		deliver(h, o, "announce", "", o->nick, "", text, "");
 	sb_log_event(SB_EV_ANNOUNCE, &(struct sb_log_fields){ .text = text },

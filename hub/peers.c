@@ -18,6 +18,7 @@
 
 #include <bsd/string.h>
 
+#include "buf.h"
 #include "hub.h"
 
 static int
@@ -108,6 +109,7 @@ hub_peer_kill(struct hub *h, struct peer *p, const char *code,
 	p->closing = 1;		/* C_CLOSE passes a full queue */
 	hub_send(h, p, SB_C_CLOSE, code, reason, NULL);
 	strlcpy(p->kill_reason, reason, sizeof(p->kill_reason));
+	p->end = metrics_end_reason(code);
 	p->dead = 1;
 	TAILQ_INSERT_TAIL(&h->reaplist, p, reap);
 }
@@ -196,6 +198,10 @@ hub_peer_gone(struct hub *h, struct peer *p, const char *reason)
 		h->clients--;
 		p->chat = 0;
 	}
+	if (p->counted) {
+		h->metrics.sessions_ended[p->end]++;
+		p->counted = 0;
+	}
 }
 
 /* The transport a handler names in its HELLO. */
@@ -215,9 +221,39 @@ transport_parse(const char *s)
 	return TRANSPORT_UNKNOWN;
 }
 
-static const char *transport_names[] = {
+static const char *const transport_names[TRANSPORT_COUNT] = {
 	"unknown", "xmlsocket", "websocket", "tunnel", "http", "policy",
 };
+
+/* The name of transport `t` (enum peer_transport), as HELLO gives it. */
+const char *
+hub_transport_name(int t)
+{
+	return t >= 0 && t < TRANSPORT_COUNT ? transport_names[t] :
+	    transport_names[TRANSPORT_UNKNOWN];
+}
+
+/* Count the start of a chat session, and a handler back from a restart. */
+static void
+hello_count(struct hub *h, struct peer *p, uint32_t epoch)
+{
+	struct hub_metrics *mt = &h->metrics;
+
+	if (p->transport == TRANSPORT_XMLSOCKET ||
+	    p->transport == TRANSPORT_WEBSOCKET ||
+	    p->transport == TRANSPORT_TUNNEL) {
+		p->counted = 1;
+		mt->sessions_started++;
+	}
+	if (p->transport == TRANSPORT_WEBSOCKET)	/* /chat is JSON */
+		p->dialect = METRICS_DIALECT_JSON;
+	if (epoch != 0 && epoch != h->epoch) {
+		mt->reconnects++;
+		if (epoch != mt->last_old_epoch)
+			mt->epoch_changes++;
+		mt->last_old_epoch = epoch;
+	}
+}
 
 /*
  * HELLO version transport remote: the first message of every handler.
@@ -237,6 +273,7 @@ cmd_hello(struct hub *h, struct peer *p, const struct sb_msg *m,
 	p->hello = 1;
 	p->transport = transport_parse(m->field[1]);
 	strlcpy(p->remote, m->field[2], sizeof(p->remote));
+	hello_count(h, p, m->epoch);
 	/*
 	 * A handler that lost its hub says which incarnation it lost.  If
 	 * that is this one, the hub did not restart: it ended the session
@@ -283,7 +320,10 @@ cmd_hello(struct hub *h, struct peer *p, const struct sb_msg *m,
 	return 0;
 }
 
-/* EVENT name detail: log what the handler saw; -EPROTO for other names. */
+/*
+ * EVENT name detail [failure]: log what the handler saw; -EPROTO for
+ * other names.  A failure (a refused handshake) is counted.
+ */
 int
 cmd_event(struct hub *h, struct peer *p, const struct sb_msg *m,
     struct cmd_args *a)
@@ -293,17 +333,60 @@ cmd_event(struct hub *h, struct peer *p, const struct sb_msg *m,
 	if (ev != SB_EV_POLICY && ev != SB_EV_HTTP && ev != SB_EV_STATUS &&
 	    ev != SB_EV_PROTOCOL_ERROR && ev != SB_EV_SLOW_READER)
 		return -EPROTO;
+	if (m->nfields > 2 && m->flen[2] > 0)
+		metrics_handshake_failed(h, m->field[2]);
 	hub_log_peer(ev, p, &(struct sb_log_fields){ .reason = m->field[1] },
 	    "%s from %s", m->field[0], p->remote[0] ? p->remote : "?");
 	return 0;
 }
 
-/* STATUS: the counters of /server-status. */
+/*
+ * The metrics text (metrics_render) to `p` in C_METRICS chunks, cut
+ * after a line, "more" = 1 on all but the last.  A text that cannot be
+ * made (out of memory) goes as far as it got: the last chunk says so
+ * with a comment line.
+ */
+static void
+send_metrics(struct hub *h, struct peer *p)
+{
+	static char chunk[METRICS_CHUNK_MAX + 1];
+	const char *text, *end;
+	struct buf b;
+	size_t n;
+
+	buf_init(&b, METRICS_TEXT_MAX);
+	if (metrics_render(h, &b) < 0)
+		buf_printf(&b, "# the text is incomplete: out of memory\n");
+	text = (const char *)buf_head(&b);
+	end = text + b.len;
+	do {
+		n = metrics_chunk(text, (size_t)(end - text),
+		    METRICS_CHUNK_MAX);
+		memcpy(chunk, text, n);
+		chunk[n] = '\0';
+		text += n;
+		hub_send(h, p, SB_C_METRICS, text < end ? "1" : "0", chunk,
+		    NULL);
+	} while (text < end);
+	buf_free(&b);
+}
+
+/*
+ * STATUS [what]: the counters of /server-status, or with "metrics" the
+ * metrics text (/metrics); -EPROTO for anything else.
+ */
 int
 cmd_status(struct hub *h, struct peer *p, const struct sb_msg *m,
     struct cmd_args *a)
 {
 	char c[24], mx[24], cr[24], pk[24];
+
+	if (m->nfields > 0 && m->flen[0] > 0) {
+		if (strcmp(m->field[0], "metrics") != 0)
+			return -EPROTO;
+		send_metrics(h, p);
+		return 0;
+	}
 
 	snprintf(c, sizeof(c), "%u", h->clients);
 	snprintf(mx, sizeof(mx), "%u", h->cfg.max_clients);
@@ -327,6 +410,15 @@ cmd_list(struct hub *h, struct peer *p, const struct sb_msg *m,
 	return 0;
 }
 
+/* DIALECT name: the session's dialect, for the metrics. */
+int
+cmd_dialect(struct hub *h, struct peer *p, const struct sb_msg *m,
+    struct cmd_args *a)
+{
+	p->dialect = metrics_dialect_parse(m->field[0]);
+	return 0;
+}
+
 /* PING token: PONG with the same token. */
 int
 cmd_ping(struct hub *h, struct peer *p, const struct sb_msg *m,
@@ -337,14 +429,17 @@ cmd_ping(struct hub *h, struct peer *p, const struct sb_msg *m,
 }
 
 /*
- * QUIT reason: goodbye first, then the notices: the client is told its
- * session is over before anyone else hears of it.
+ * QUIT reason [cause]: goodbye first, then the notices: the client is
+ * told its session is over before anyone else hears of it.  The cause
+ * (the client closed, a timeout...) is for the metrics.
  */
 int
 cmd_quit(struct hub *h, struct peer *p, const struct sb_msg *m,
     struct cmd_args *a)
 {
 	hub_peer_kill(h, p, "quit", m->flen[0] ? m->field[0] : "Quit");
+	if (m->nfields > 1 && m->flen[1] > 0)
+		p->end = metrics_end_reason(m->field[1]);
 	hub_peer_gone(h, p, p->kill_reason);
 	return 0;
 }

@@ -32,6 +32,7 @@ replay_one(const struct history_entry *e, void *arg)
 
 	snprintf(kind, sizeof(kind), "%s,history", e->kind);
 	snprintf(t, sizeof(t), "%lld", (long long)e->time);
+	rp->h->metrics.replayed++;
 	hub_send(rp->h, rp->p, SB_C_MSG, kind, e->from, "", rp->room, e->text,
 	    t, "", NULL);
 	return rp->p->dead;

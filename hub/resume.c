@@ -140,6 +140,7 @@ cmd_resume(struct hub *h, struct peer *p, const struct sb_msg *m,
 		}
 		nick_claim(h, p, m->field[0], &nid);
 		p->alias = (uint64_t)alias;
+		h->metrics.resumed++;
 	}
 	strlcpy(list, m->field[1], sizeof(list));
 	while (p->nick[0] != '\0' && (t = strsep(&s, " ")) != NULL) {

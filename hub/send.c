@@ -57,6 +57,7 @@ hub_send(struct hub *h, struct peer *p, enum sb_type type, ...)
 int
 send_error(struct hub *h, struct peer *p, const char *code, const char *text)
 {
+	metrics_error(h, code);
 	hub_send(h, p, SB_C_ERROR, code, text, NULL);
 	return 0;
 }

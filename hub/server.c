@@ -7,6 +7,7 @@
  * life of the process; main.c only reads the command line.
  */
 #include <assert.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -148,6 +150,7 @@ ops_send(struct hub *h, struct peer *p, const struct sb_packet *pkt)
 	memcpy(k->buf, pkt->buf, pkt->len);
 	TAILQ_INSERT_TAIL(&p->outq, k, entry);
 	p->outq_bytes += pkt->len;
+	metrics_queued(h, p->outq_bytes);
 	peer_want_write(p, 1);
 	return 0;
 }
@@ -204,11 +207,64 @@ on_pool(sd_event_source *s, int fd, uint32_t revents, void *arg)
 	return 0;
 }
 
+/* The descriptors open in this process: the entries of /proc/self/fd. */
+static int
+open_fds(uint64_t *n)
+{
+	struct dirent *d;
+	DIR *dir;
+
+	if ((dir = opendir("/proc/self/fd")) == NULL)
+		return -errno;
+	*n = 0;
+	while ((d = readdir(dir)) != NULL)
+		if (d->d_name[0] != '.')
+			(*n)++;
+	closedir(dir);
+	if (*n > 0)
+		(*n)--;		/* the directory's own */
+	return 0;
+}
+
+/*
+ * ops->proc_stats: the hub's CPU time (every thread: the password
+ * workers too), its memory (/proc/self/statm), its descriptors.  Asked
+ * once per metrics request.  Returns 0 or a negative errno.
+ */
+static int
+ops_proc_stats(struct hub *h, struct metrics_proc *ps)
+{
+	unsigned long long size = 0, resident = 0;
+	long page = sysconf(_SC_PAGESIZE);
+	struct rusage ru;
+	struct rlimit rl;
+	FILE *f;
+	int r;
+
+	if (getrusage(RUSAGE_SELF, &ru) < 0)
+		return -errno;
+	ps->cpu_seconds = (double)ru.ru_utime.tv_sec +
+	    (double)ru.ru_stime.tv_sec +
+	    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+	if ((f = fopen("/proc/self/statm", "re")) == NULL)
+		return -errno;
+	r = fscanf(f, "%llu %llu", &size, &resident);
+	fclose(f);
+	if (r != 2 || page <= 0)
+		return -EIO;
+	ps->virtual_bytes = size * (unsigned long long)page;
+	ps->resident_bytes = resident * (unsigned long long)page;
+	ps->max_fds = getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY ? rl.rlim_cur : 0;
+	return open_fds(&ps->open_fds);
+}
+
 static const struct hub_ops hub_ops = {
 	.send = ops_send,
 	.now_usec = ops_now_usec,
 	.arm = ops_arm,
 	.check_password = ops_check_password,
+	.proc_stats = ops_proc_stats,
 };
 
 /* Close and free every peer marked dead during this turn. */

@@ -815,11 +815,63 @@ t_stale_file(void **state)
 	history_close(h);
 }
 
+/*
+ * history_usage (the metrics): entries and bytes in memory, kept right
+ * as rings fill, drop their oldest, shrink with the limit, and as rooms
+ * go; after a restart, what was loaded from disk counts the same.
+ */
+static void
+t_usage(void **state)
+{
+	struct history *h = open_history(5);
+	size_t entries, bytes, one, rooms;
+
+	assert_int_equal(history_usage(h, &entries, &bytes), 0);
+	assert_int_equal(entries, 0);
+	assert_int_equal(bytes, 0);
+	add_n(h, "lobby", 1, 1);
+	assert_int_equal(history_usage(h, &entries, &one), 1);
+	assert_int_equal(entries, 1);
+	/* "alice" and "message 1", their NULs, and the entry's header. */
+	assert_true(one > strlen("alice") + strlen("message 1") + 2);
+	add_n(h, "lobby", 2, 5);
+	assert_int_equal(history_usage(h, &entries, &bytes), 1);
+	assert_int_equal(entries, 5);
+	assert_int_equal(bytes, 5 * one);
+	/* Full: the oldest goes as each one comes ("message 10" is longer). */
+	add_n(h, "lobby", 6, 10);
+	assert_int_equal(history_usage(h, &entries, &bytes), 1);
+	assert_int_equal(entries, 5);
+	assert_int_equal(bytes, 4 * one + one + 1);
+	add_n(h, "music", 1, 2);
+	rooms = history_usage(h, &entries, &bytes);
+	assert_int_equal(rooms, 2);
+	assert_int_equal(entries, 7);
+	assert_int_equal(bytes, 6 * one + one + 1);
+	/* A lower limit drops the oldest. */
+	assert_int_equal(history_set_limit(h, 2), 0);
+	assert_int_equal(history_usage(h, &entries, &bytes), 2);
+	assert_int_equal(entries, 4);
+	assert_int_equal(bytes, (one + one + 1) + 2 * one);	/* 9, 10 */
+	assert_int_equal(history_forget(h, "music"), 0);
+	assert_int_equal(history_usage(h, &entries, &bytes), 1);
+	assert_int_equal(entries, 2);
+	assert_int_equal(bytes, one + one + 1);
+	history_close(h);
+	/* Loaded again from disk. */
+	h = open_history(2);
+	assert_int_equal(history_usage(h, &entries, &bytes), 1);
+	assert_int_equal(entries, 2);
+	assert_int_equal(bytes, one + one + 1);
+	history_close(h);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(t_ring, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_usage, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_room_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_disabled, setup, teardown),

@@ -36,8 +36,8 @@ struct tspec {
 
 static const struct tspec tspecs[] = {
 	{ SB_H_HELLO, "H_HELLO", 3, 3, { NUM, 16, SB_REMOTE_MAX } },
-	{ SB_H_EVENT, "H_EVENT", 2, 2, { 32, SB_REASON_MAX } },
-	{ SB_H_STATUS, "H_STATUS", 0, 0, { 0 } },
+	{ SB_H_EVENT, "H_EVENT", 2, 3, { 32, SB_REASON_MAX, 16 } },
+	{ SB_H_STATUS, "H_STATUS", 0, 1, { 16 } },
 	{ SB_H_IDENTIFY, "H_IDENTIFY", 3, 3,
 	    { SB_NICK_MAX, SB_PASS_MAX, NUM } },
 	{ SB_H_PRIVMSG, "H_PRIVMSG", 2, 2, { SB_NICK_MAX, SB_TEXT_MAX } },
@@ -52,7 +52,7 @@ static const struct tspec tspecs[] = {
 	{ SB_H_NICK, "H_NICK", 1, 1, { SB_NICK_MAX } },
 	{ SB_H_ACTION, "H_ACTION", 2, 2, { 32, SB_TEXT_MAX } },
 	{ SB_H_PING, "H_PING", 1, 1, { 64 } },
-	{ SB_H_QUIT, "H_QUIT", 1, 1, { SB_REASON_MAX } },
+	{ SB_H_QUIT, "H_QUIT", 1, 2, { SB_REASON_MAX, 16 } },
 	{ SB_H_RESUME, "H_RESUME", 3, 4, { SB_NICK_MAX, L / 2, NUM, NUM } },
 	{ SB_C_CONFIG, "C_CONFIG", 0, SB_FIELDS_MAX,
 	    { 1056, 1056, 1056, 1056, 1056, 1056, 1056, 1056, 1056, 1056,
@@ -75,6 +75,8 @@ static const struct tspec tspecs[] = {
 	{ SB_C_PONG, "C_PONG", 1, 1, { 64 } },
 	{ SB_C_CLOSE, "C_CLOSE", 2, 2, { 32, SB_REASON_MAX } },
 	{ SB_C_PING, "C_PING", 1, 1, { 64 } },
+	{ SB_H_DIALECT, "H_DIALECT", 1, 1, { 16 } },
+	{ SB_C_METRICS, "C_METRICS", 2, 2, { 1, L } },
 };
 
 #define NSPECS	(sizeof(tspecs) / sizeof(tspecs[0]))
@@ -166,6 +168,26 @@ test_header_layout(void **state)
 	assert_int_equal(sizeof(struct sb_hdr), SB_HDR_SIZE);
 	assert_int_equal(SB_PAYLOAD_MAX, SB_MSG_MAX - SB_HDR_SIZE);
 	assert_int_equal(NSPECS, SB_TYPE_COUNT - 1);
+}
+
+/*
+ * The numbers are the wire format, and SB_PROTO_VERSION 1 has these: a
+ * type added since goes at the end, so that a hub still understands
+ * the handlers of before, which keep their clients through its upgrade.
+ */
+static void
+test_numbers_stay(void **state)
+{
+	assert_int_equal(SB_PROTO_VERSION, 1);
+	assert_int_equal(SB_H_HELLO, 1);
+	assert_int_equal(SB_H_QUIT, 16);
+	assert_int_equal(SB_H_RESUME, 17);
+	assert_int_equal(SB_C_CONFIG, 18);
+	assert_int_equal(SB_C_MSG, 24);
+	assert_int_equal(SB_C_CLOSE, 32);
+	assert_int_equal(SB_C_PING, 33);
+	assert_int_equal(SB_H_DIALECT, 34);
+	assert_int_equal(SB_C_METRICS, 35);
 }
 
 static void
@@ -627,6 +649,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_header_layout),
 		cmocka_unit_test(test_type_names),
+		cmocka_unit_test(test_numbers_stay),
 		cmocka_unit_test(test_roundtrip_every_type),
 		cmocka_unit_test(test_field_limits),
 		cmocka_unit_test(test_null_field),

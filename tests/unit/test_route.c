@@ -25,6 +25,7 @@
 
 #include <bsd/string.h>
 
+#include "buf.h"
 #include "../../hub/hub.h"
 
 #define EPOCH	0x5eed1234U
@@ -84,6 +85,15 @@ rec_send(struct hub *h, struct peer *p, const struct sb_packet *pkt)
 		assert_int_equal(hdr.epoch, EPOCH);
 		assert_int_equal(hdr.seq, f->lastseq[p->session] + 1);
 		f->lastseq[p->session] = hdr.seq;
+	}
+	if (hdr.type == SB_C_ERROR) {
+		/* Every error code is one the metrics count by name. */
+		struct sb_msg em;
+
+		assert_int_equal(sb_msg_decode(&em, pkt->buf, pkt->len), 0);
+		if (!metrics_error_known(em.field[0]))
+			fail_msg("error code %s is not in metrics.c's table",
+			    em.field[0]);
 	}
 	if (!f->record)
 		return 0;
@@ -515,7 +525,7 @@ test_client_types_refused(void **state)
 		{ SB_C_MSG, 7 }, { SB_C_ERROR, 2 }, { SB_C_NICKLIST, 3 },
 		{ SB_C_ROOMLIST, 2 }, { SB_C_JOINED, 3 }, { SB_C_PARTED, 3 },
 		{ SB_C_NICKCHANGE, 2 }, { SB_C_PONG, 1 }, { SB_C_CLOSE, 2 },
-		{ SB_C_PING, 1 },
+		{ SB_C_PING, 1 }, { SB_C_METRICS, 2 },
 	};
 	const char *v[SB_FIELDS_MAX] = {
 		"1", "1", "1", "1", "1", "1", "1", "1",
@@ -526,8 +536,9 @@ test_client_types_refused(void **state)
 	struct sb_msg m;
 	size_t i;
 
+	/* Every C_* type: those up to C_PING, and those added since. */
 	assert_int_equal(sizeof(c) / sizeof(c[0]),
-	    SB_TYPE_COUNT - SB_C_CONFIG);
+	    SB_C_PING - SB_C_CONFIG + 1 + 1);
 	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 		assert_int_equal(sb_msg_encode(&pk, c[i].t, p->session, 0, 0,
 		    v, c[i].n), 0);
@@ -2413,6 +2424,430 @@ test_throttle_table_bounded(void **state)
 	throttle_free(t);
 }
 
+/* --- metrics ------------------------------------------------------------- */
+
+/*
+ * The metrics text `p` gets for H_STATUS "metrics", its C_METRICS
+ * chunks joined (each checked: "more" but on the last, within
+ * METRICS_CHUNK_MAX, cut after a line).  The caller frees it.
+ */
+static char *
+fx_metrics(struct fx *f, struct peer *p)
+{
+	const struct sb_msg *m;
+	size_t i, k, n = 0;
+	char *text = NULL;
+
+	fx_clear(f);
+	assert_int_equal(SEND(f, p, SB_H_STATUS, "metrics"), 0);
+	k = fx_count(f, p, SB_C_METRICS);
+	assert_true(k >= 1);
+	assert_int_equal(fx_count(f, p, SB_NONE), k);
+	for (i = 0; i < k; i++) {
+		m = fx_get(f, p, SB_C_METRICS, i);
+		assert_field(m, 0, i + 1 < k ? "1" : "0");
+		assert_true(m->flen[1] > 0 && m->flen[1] <= METRICS_CHUNK_MAX);
+		assert_int_equal(m->field[1][m->flen[1] - 1], '\n');
+		text = realloc(text, n + m->flen[1] + 1);
+		assert_non_null(text);
+		memcpy(text + n, m->field[1], m->flen[1] + 1);
+		n += m->flen[1];
+	}
+	fx_clear(f);
+	return text;
+}
+
+/* The value of `series` ("name" or "name{labels}") in `text`. */
+static double
+metric(const char *text, const char *series)
+{
+	size_t sl = strlen(series);
+	const char *s = text;
+
+	while ((s = strstr(s, series)) != NULL) {
+		if ((s == text || s[-1] == '\n') && s[sl] == ' ')
+			return strtod(s + sl + 1, NULL);
+		s += sl;
+	}
+	fail_msg("no series %s in the metrics", series);
+	return -1;
+}
+
+/* What a series should read. */
+struct want {
+	const char	*series;
+	double		 value;
+};
+
+/* Every series of want[0..n) reads its value in `text`. */
+static void
+expect(const char *text, const struct want *w, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (metric(text, w[i].series) != w[i].value)
+			fail_msg("%s is %g, expected %g", w[i].series,
+			    metric(text, w[i].series), w[i].value);
+}
+
+#define EXPECT(text, ...) do {						\
+	const struct want w_[] = { __VA_ARGS__ };			\
+	expect((text), w_, sizeof(w_) / sizeof(w_[0]));			\
+} while (0)
+
+/* Does `text` hold a sample of the metric `name` at all? */
+static int
+has_metric(const char *text, const char *name)
+{
+	char key[128];
+
+	snprintf(key, sizeof(key), "\n%s", name);
+	return strstr(text, key) != NULL;
+}
+
+/*
+ * The text keeps the exposition format's rules, as promtool checks them
+ * (tests/integration/metrics.test.mjs runs promtool too): every family
+ * has HELP, then TYPE, once; every sample belongs to the family declared
+ * last (a histogram's _bucket, _sum and _count), counters end in _total,
+ * no series is there twice, every value is a number, and a histogram's
+ * buckets only grow, up to +Inf, which is its count.
+ */
+static void
+check_format(const char *text)
+{
+	char fam[128] = "", type[16] = "", name[128], seen[512][160];
+	const char *line = text, *nl;
+	double v, last = -1;
+	size_t nseen = 0, i;
+	char *end;
+
+	while (*line != '\0') {
+		size_t len, nl_len;
+
+		nl = strchr(line, '\n');
+		assert_non_null(nl);
+		len = (size_t)(nl - line);
+		if (strncmp(line, "# HELP ", 7) == 0) {
+			nl_len = strcspn(line + 7, " \n");
+			assert_true(nl_len < sizeof(fam));
+			assert_true(strncmp(line + 7, fam, nl_len) != 0 ||
+			    fam[nl_len] != '\0');
+			memcpy(fam, line + 7, nl_len);
+			fam[nl_len] = '\0';
+			type[0] = '\0';
+			last = -1;
+		} else if (strncmp(line, "# TYPE ", 7) == 0) {
+			assert_int_equal(sscanf(line + 7, "%127s %15s", name,
+			    type), 2);
+			assert_string_equal(name, fam);
+			assert_true(strcmp(type, "counter") == 0 ||
+			    strcmp(type, "gauge") == 0 ||
+			    strcmp(type, "histogram") == 0);
+			if (strcmp(type, "counter") == 0)
+				assert_non_null(strstr(fam, "_total"));
+			else
+				assert_null(strstr(fam, "_total"));
+		} else {
+			nl_len = strcspn(line, "{ ");
+			assert_true(nl_len < sizeof(name) && type[0] != '\0');
+			memcpy(name, line, nl_len);
+			name[nl_len] = '\0';
+			if (strcmp(type, "histogram") == 0) {
+				assert_int_equal(strncmp(name, fam,
+				    strlen(fam)), 0);
+				assert_true(strcmp(name + strlen(fam),
+				    "_bucket") == 0 || strcmp(name +
+				    strlen(fam), "_sum") == 0 || strcmp(name +
+				    strlen(fam), "_count") == 0);
+			} else
+				assert_string_equal(name, fam);
+			nl_len = (size_t)(memchr(line, ' ', len) != NULL ?
+			    (const char *)memrchr(line, ' ', len) - line : 0);
+			assert_true(nl_len > 0 && nl_len < sizeof(seen[0]));
+			for (i = 0; i < nseen; i++)
+				assert_false(strlen(seen[i]) == nl_len &&
+				    strncmp(seen[i], line, nl_len) == 0);
+			assert_true(nseen < sizeof(seen) / sizeof(seen[0]));
+			memcpy(seen[nseen], line, nl_len);
+			seen[nseen++][nl_len] = '\0';
+			v = strtod(line + nl_len + 1, &end);
+			assert_ptr_equal(end, nl);
+			if (strstr(name, "_bucket") != NULL) {
+				assert_true(v >= last);
+				last = v;
+			} else if (strstr(name, "_count") != NULL &&
+			    strcmp(type, "histogram") == 0)
+				assert_true(v == last);
+		}
+		line = nl + 1;
+	}
+}
+
+/* An idle hub: the families are there, every count is where it starts. */
+static void
+test_metrics_idle(void **state)
+{
+	struct fx *f = *state;
+	struct peer *p = fx_peer(f, "http");
+	char *t = fx_metrics(f, p);
+
+	check_format(t);
+	EXPECT(t,
+	    { "switchboard_connections{transport=\"http\","
+	      "dialect=\"none\"}", 1 },
+	    { "switchboard_connections{transport=\"websocket\","
+	      "dialect=\"json\"}", 0 },
+	    { "switchboard_clients", 0 },
+	    { "switchboard_clients_max", 4096 },
+	    { "switchboard_rooms", 1 }, /* lobby */
+	    { "switchboard_sessions_started_total", 0 },
+	    { "switchboard_sessions_ended_total{reason=\"quit\"}", 0 },
+	    /* The HELLO, and the request itself, counted before it ran. */
+	    { "switchboard_commands_total{command=\"hello\"}", 1 },
+	    { "switchboard_commands_total{command=\"status\"}", 1 },
+	    { "switchboard_commands_total{command=\"dialect\"}", 0 },
+	    { "switchboard_flood_refusals_total{command=\"privmsg\"}", 0 });
+	assert_null(strstr(t, "switchboard_flood_refusals_total{command="
+	    "\"ping\"}"));	/* not metered */
+	EXPECT(t,
+	    { "switchboard_errors_total{code=\"other\"}", 0 },
+	    { "switchboard_routing_seconds_bucket{le=\"+Inf\"}", 0 });
+	assert_true(metric(t, "switchboard_build_info{version=\"" SB_VERSION
+	    "\",protocol=\"1\"}") == 1);
+	EXPECT(t,
+	    { "switchboard_hub_start_time_seconds", (double)f->h.created });
+	/* Without ops->proc_stats, no process metrics. */
+	assert_false(has_metric(t, "switchboard_hub_cpu_seconds_total"));
+	free(t);
+}
+
+/* A busy hub: each counter moves with what it counts. */
+static void
+test_metrics_counting(void **state)
+{
+	struct fx *f = *state;
+	struct peer *a = fx_user(f, "alice"), *b = fx_user(f, "bob");
+	struct peer *c = fx_peer(f, "websocket"), *x = fx_peer(f, "http");
+	char *t;
+
+	assert_int_equal(SEND(f, c, SB_H_IDENTIFY, "carol", "", ""), 0);
+	fx_join(f, a, "lobby");
+	fx_join(f, b, "lobby");
+	fx_join(f, c, "lobby");
+	assert_int_equal(SEND(f, a, SB_H_DIALECT, "text"), 0);
+	assert_int_equal(SEND(f, b, SB_H_DIALECT, "klingon"), 0);
+	fx_none(f, a);
+	assert_int_equal(SEND(f, a, SB_H_ROOMMSG, "lobby", "hi all"), 0);
+	assert_int_equal(SEND(f, a, SB_H_PRIVMSG, "bob", "hi bob"), 0);
+	assert_int_equal(SEND(f, a, SB_H_PRIVMSG, "nobody", "hello?"), 0);
+	assert_int_equal(SEND(f, b, SB_H_ACTION, "", "waves"), 0);
+	hub_announce(&f->h, "maintenance at noon");
+	t = fx_metrics(f, x);
+	check_format(t);
+	EXPECT(t,
+	    { "switchboard_connections{transport=\"xmlsocket\","
+	      "dialect=\"text\"}", 1 });
+	assert_true(metric(t, "switchboard_connections{transport=\"xmlsocket\","
+	    "dialect=\"none\"}") == 1);		/* an unknown dialect */
+	EXPECT(t,
+	    { "switchboard_connections{transport=\"websocket\","
+	      "dialect=\"json\"}", 1 },
+	    { "switchboard_clients", 3 },
+	    { "switchboard_identified_users", 3 },
+	    { "switchboard_sessions_started_total", 3 },
+	    { "switchboard_commands_total{command=\"identify\"}", 3 },
+	    { "switchboard_commands_total{command=\"join\"}", 3 },
+	    { "switchboard_commands_total{command=\"privmsg\"}", 2 },
+	    /* Routed: the room message and the action to the room, one
+	 * private message (the other found nobody), the announcement. */
+	    { "switchboard_messages_routed_total{kind=\"room\"}", 2 },
+	    { "switchboard_messages_routed_total{kind=\"private\"}", 1 },
+	    { "switchboard_messages_routed_total{kind=\"announce\"}", 1 },
+	    /* 3 + 3 in the room, 2 private (the echo too), 3 announced. */
+	    { "switchboard_deliveries_total", 11 },
+	    { "switchboard_errors_total{code=\"no_such_nick\"}", 1 },
+	    /* Each message command's run is timed, the failed one too. */
+	    { "switchboard_routing_seconds_count", 4 },
+	    { "switchboard_routing_seconds_bucket{"
+	      "le=\"1e-05\"}", 4 } /* the fake clock stands still */);
+	free(t);
+}
+
+/* Why sessions end, and what comes back after a restart. */
+static void
+test_metrics_sessions(void **state)
+{
+	struct fx *f = *state;
+	struct peer *p[6], *x = fx_peer(f, "http"), *r;
+	const struct sb_msg *m;
+	size_t i;
+	char *t;
+
+	for (i = 0; i < 6; i++)
+		p[i] = fx_peer(f, i % 2 ? "websocket" : "xmlsocket");
+	assert_int_equal(SEND(f, p[0], SB_H_QUIT, "bye"), 0);
+	assert_int_equal(SEND(f, p[1], SB_H_QUIT, "Ping timeout", "timeout"),
+	    0);
+	assert_int_equal(SEND(f, p[2], SB_H_QUIT, "?", "no_such_cause"), 0);
+	assert_int_equal(SEND(f, p[3], SB_H_QUIT, "Connection closed",
+	    "closed"), 0);
+	hub_peer_drop(&f->h, p[4]);	/* the handler went away */
+	hub_peer_kill(&f->h, p[5], "kicked", "Kicked");
+	fx_reap(f);
+	/* A handler back from the hub before this one: twice, one epoch. */
+	for (i = 0; i < 2; i++) {
+		struct sb_packet pk;
+		struct sb_msg hm;
+		const char *hf[3] = { "1", "websocket", "192.0.2.9:1" };
+
+		r = hub_peer_new(&f->h, -1);
+		assert_int_equal(sb_msg_encode(&pk, SB_H_HELLO, r->session,
+		    0x1234, 0, hf, 3), 0);
+		assert_int_equal(sb_msg_decode(&hm, pk.buf, pk.len), 0);
+		assert_int_equal(hub_dispatch(&f->h, r, &hm), 0);
+		m = fx_only(f, r, SB_C_WELCOME);
+		(void)m;
+		fx_clear(f);
+	}
+	assert_int_equal(SEND(f, r, SB_H_RESUME, "dave", "lobby", "", ""), 0);
+	/* Handshakes refused, as the handlers tell them; old handlers
+	 * send no third field, and count nothing. */
+	assert_int_equal(SEND(f, x, SB_H_EVENT, "http", "404 No such page",
+	    "404"), 0);
+	assert_int_equal(SEND(f, x, SB_H_EVENT, "protocol_error",
+	    "nothing received in 30 s", "timeout"), 0);
+	assert_int_equal(SEND(f, x, SB_H_EVENT, "http", "?", "299"), 0);
+	assert_int_equal(SEND(f, x, SB_H_EVENT, "http", "200 ok"), 0);
+	t = fx_metrics(f, x);
+	check_format(t);
+	EXPECT(t,
+	    { "switchboard_sessions_started_total", 8 },
+	    { "switchboard_sessions_ended_total{reason=\"quit\"}", 1 },
+	    { "switchboard_sessions_ended_total{reason=\"timeout\"}", 1 },
+	    { "switchboard_sessions_ended_total{reason=\"error\"}", 1 },
+	    { "switchboard_sessions_ended_total{reason=\"closed\"}", 2 },
+	    { "switchboard_sessions_ended_total{reason=\"kicked\"}", 1 },
+	    { "switchboard_clients", 2 },
+	    { "switchboard_reconnects_total", 2 },
+	    { "switchboard_epoch_changes_total", 1 },
+	    { "switchboard_sessions_resumed_total", 1 },
+	    { "switchboard_handshake_failures_total{reason=\"404\"}", 1 },
+	    { "switchboard_handshake_failures_total{reason=\"timeout\"}", 1 },
+	    { "switchboard_handshake_failures_total{reason=\"other\"}", 1 });
+	free(t);
+}
+
+/* Flood refusals by command; a flood ending a session is a reason. */
+static void
+test_metrics_flood(void **state)
+{
+	struct fx *f = *state;
+	struct sb_config cfg;
+	struct peer *a, *b, *x;
+	char *t;
+	int i;
+
+	fx_flood_config(f, &cfg, 2, 10, 3);
+	a = fx_user(f, "alice");
+	b = fx_user(f, "bob");
+	x = fx_peer(f, "http");
+	for (i = 0; i < 5; i++)
+		flood_try(f, a, b);
+	fx_reap(f);
+	t = fx_metrics(f, x);
+	EXPECT(t,
+	    { "switchboard_flood_refusals_total{command=\"privmsg\"}", 3 },
+	    { "switchboard_errors_total{code=\"flood\"}", 2 },
+	    { "switchboard_sessions_ended_total{reason=\"flood\"}", 1 });
+	free(t);
+}
+
+/*
+ * At its largest (every counter at its most), the text still keeps the
+ * format and its limit, and its chunks join to what metrics_render()
+ * makes.
+ */
+static void
+test_metrics_largest(void **state)
+{
+	struct fx *f = *state;
+	struct peer *x = fx_peer(f, "http");
+	struct hub_metrics *mt = &f->h.metrics;
+	uint64_t *v = (uint64_t *)(void *)mt;
+	struct buf b;
+	char *t;
+	size_t i;
+
+	for (i = 0; i < offsetof(struct hub_metrics, last_old_epoch) /
+	    sizeof(*v); i++)
+		v[i] = UINT64_MAX;
+	memset(mt->handshake_failures, 0xff, sizeof(mt->handshake_failures) +
+	    sizeof(mt->commands) + sizeof(mt->flood_refusals) +
+	    sizeof(mt->routed) + sizeof(mt->deliveries) +
+	    sizeof(mt->replayed) + sizeof(mt->errors));
+	for (i = 0; i < METRICS_BUCKETS_MAX; i++)
+		mt->queue.bucket[i] = mt->routing.bucket[i] = 1000000;
+	mt->queue.count = mt->routing.count = 1000000 * METRICS_BUCKETS_MAX;
+	mt->queue.sum = mt->routing.sum = UINT64_MAX;
+	mt->commands[SB_H_STATUS] = UINT64_MAX - 1;	/* + the request */
+	t = fx_metrics(f, x);
+	check_format(t);
+	assert_true(strlen(t) < METRICS_TEXT_MAX);
+	assert_true(strlen(t) > METRICS_CHUNK_MAX);	/* in chunks */
+	buf_init(&b, METRICS_TEXT_MAX);
+	assert_int_equal(metrics_render(&f->h, &b), 0);
+	assert_int_equal(b.len, strlen(t));
+	assert_memory_equal(buf_head(&b), t, b.len);
+	buf_free(&b);
+	free(t);
+}
+
+/* The busiest rooms: by messages in the last window of a second or more. */
+static void
+test_metrics_busiest(void **state)
+{
+	struct fx *f = *state;
+	struct peer *a = fx_user(f, "alice");
+	struct room *out[2];
+	double w;
+	int i;
+
+	fx_join(f, a, "quiet");
+	fx_join(f, a, "busy");
+	fx_join(f, a, "some");
+	f->now += 3600ULL * 1000000;	/* a full flood bucket */
+	for (i = 0; i < 5; i++)
+		SEND(f, a, SB_H_ROOMMSG, "busy", "x");
+	for (i = 0; i < 2; i++)
+		SEND(f, a, SB_H_ROOMMSG, "some", "x");
+	SEND(f, a, SB_H_ROOMMSG, "quiet", "x");
+	assert_int_equal(fx_count(f, a, SB_C_ERROR), 0);
+	fx_clear(f);
+	/* The first look: everything so far, over no known window. */
+	assert_int_equal(metrics_busiest(&f->h, f->now, out, 2, &w), 2);
+	assert_string_equal(out[0]->name, "busy");
+	assert_int_equal(out[0]->recent, 5);
+	assert_string_equal(out[1]->name, "some");
+	assert_true(w == 0);
+	/* Within the second, the same answer. */
+	SEND(f, a, SB_H_ROOMMSG, "quiet", "x");
+	assert_int_equal(metrics_busiest(&f->h, f->now + 500000, out, 2, &w),
+	    2);
+	assert_string_equal(out[0]->name, "busy");
+	/* 1.5 s later: only what came since the first look. */
+	SEND(f, a, SB_H_ROOMMSG, "quiet", "x");
+	fx_clear(f);
+	assert_int_equal(metrics_busiest(&f->h, f->now + 1500000, out, 2, &w),
+	    1);
+	assert_string_equal(out[0]->name, "quiet");
+	assert_int_equal(out[0]->recent, 2);
+	assert_true(w == 1.5);
+	assert_int_equal(metrics_busiest(&f->h, f->now + 3000000, out, 2, &w),
+	    0);
+}
+
 int
 main(void)
 {
@@ -2461,6 +2896,12 @@ main(void)
 		T(test_login_throttle),
 		T(test_login_throttle_in_flight),
 		T(test_throttle_table_bounded),
+		T(test_metrics_idle),
+		T(test_metrics_counting),
+		T(test_metrics_sessions),
+		T(test_metrics_flood),
+		T(test_metrics_largest),
+		T(test_metrics_busiest),
 	};
 #undef T
 
