@@ -5,7 +5,10 @@
  * A listening AF_UNIX SOCK_SEQPACKET socket (systemd's fd named
  * "control", or bound with -C PATH).  Only root, the hub's own user and
  * members of admin_group (primary or supplementary group, by SO_PEERCRED
- * and getgrouplist(3)) get in.  One request per connection:
+ * and getgrouplist(3)) may use it, but for the verbs that show what
+ * /metrics shows (metrics, top without room names), which answer anyone
+ * the socket's file lets in: a monitoring user, say.  One request per
+ * connection:
  *
  *	request:  one datagram of NUL-separated words, verb first
  *	          ("kick\0alice\0flooding\0"), at most CONTROL_REQUEST_MAX bytes
@@ -43,6 +46,7 @@
 #include <jansson.h>
 #include <systemd/sd-event.h>
 
+#include "buf.h"
 #include "control.h"
 #include "hub.h"
 #define CONTROL_QUEUE_MAX	(4 * 1024 * 1024)	/* replies of one request */
@@ -62,9 +66,10 @@ struct ctl_conn {
 	sd_event_source		*io;
 	sd_event_source		*timer;
 	uid_t			 uid;		/* from SO_PEERCRED */
+	gid_t gid;
 	pid_t			 pid;
+	int			 admin;		/* root, ours, admin_group */
 	int			 answered;	/* request read, replies queued */
-	char			 refusal[256];	/* not allowed: the answer */
 	size_t			 queued;	/* bytes in outq */
 	TAILQ_HEAD(, ctl_dgram)	 outq;
 	TAILQ_ENTRY(ctl_conn)	 entry;
@@ -82,10 +87,6 @@ static struct control {
 	unsigned		 nconns;
 	TAILQ_HEAD(, ctl_conn)	 conns;
 } ctl;
-
-static const char *const transport_names[] = {
-	"unknown", "xmlsocket", "websocket", "tunnel", "http", "policy",
-};
 
 static void	conn_close(struct ctl_conn *);
 static void	conn_want(struct ctl_conn *);
@@ -308,7 +309,7 @@ lister_add(struct lister *l, json_t *item)
 		json_decref(item);
 		return;
 	}
-	if ((s = json_dumps(item, JSON_COMPACT)) == NULL) {
+	if ((s = json_dumps(item, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL) {
 		json_decref(item);
 		return;
 	}
@@ -429,9 +430,7 @@ verb_who(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 		item = json_pack("{s:o, s:I, s:s, s:o, s:I, s:o}",
 		    "nick", p->nick[0] ? jstr(p->nick) : json_null(),
 		    "session", (json_int_t)p->session,
-		    "transport", p->transport >= 0 && p->transport <
-		    (int)(sizeof(transport_names) / sizeof(transport_names[0])) ?
-		    transport_names[p->transport] : "unknown",
+		    "transport", hub_transport_name(p->transport),
 		    "remote", jstr(p->remote),
 		    "pid", (json_int_t)p->pid,
 		    "rooms", rooms);
@@ -692,6 +691,95 @@ verb_announce(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 }
 
 /*
+ * metrics: the metrics text of /metrics (metrics_render), as an array
+ * of strings under "metrics" to be joined, cut after lines.
+ */
+static int
+verb_metrics(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
+{
+	struct lister l = { .c = c, .key = "metrics", .arr = json_array() };
+	char piece[CONTROL_REPLY_MAX / 4 + 1];
+	const char *text;
+	struct buf b;
+	size_t len, k;
+
+	buf_init(&b, METRICS_TEXT_MAX);
+	if (metrics_render(h, &b) < 0) {
+		buf_free(&b);
+		json_decref(l.arr);
+		return reply_error(c, "metrics: out of memory");
+	}
+	text = (const char *)buf_head(&b);
+	for (len = b.len; len > 0; text += k, len -= k) {
+		k = metrics_chunk(text, len, sizeof(piece) - 1);
+		memcpy(piece, text, k);
+		piece[k] = '\0';
+		lister_add(&l, json_string(piece));
+	}
+	buf_free(&b);
+	return lister_finish(&l);
+	}
+
+#define TOP_ROOMS	10	/* the busiest rooms top shows */
+
+/* The busiest rooms for top: name, members, messages, per second. */
+static json_t *
+top_rooms(struct hub *h, double *window)
+{
+	struct room *busy[TOP_ROOMS];
+	json_t *arr = json_array();
+	size_t i, k;
+
+	k = metrics_busiest(h, h->ops->now_usec(h), busy, TOP_ROOMS, window);
+	for (i = 0; i < k && arr != NULL; i++)
+		json_array_append_new(arr, json_pack("{s:o, s:I, s:I}",
+		    "name", jstr(busy[i]->name),
+		    "members", (json_int_t)busy[i]->nmembers,
+		    "messages", (json_int_t)busy[i]->recent));
+	return arr;
+	}
+
+/*
+ * top: the numbers switchboardctl top shows, totals (it works out the
+ * rates from two answers), and the busiest rooms with their messages in
+ * the last "window" seconds, for the admin group only: room names are
+ * not for anyone who may read the metrics.
+ */
+static int
+verb_top(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
+{
+	const struct hub_metrics *mt = &h->metrics;
+	struct metrics_proc ps = { 0 };
+	uint64_t routed = 0, errors = 0;
+	double window = 0;
+	json_t *o;
+	size_t i;
+
+	for (i = 0; i < METRICS_KIND_COUNT; i++)
+		routed += mt->routed[i];
+	for (i = 0; i < METRICS_ERRORS; i++)
+		errors += mt->errors[i];
+	if (h->ops->proc_stats != NULL)
+		h->ops->proc_stats(h, &ps);
+	o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:I}",
+	    "clients", (json_int_t)h->clients,
+	    "max", (json_int_t)h->cfg.max_clients,
+	    "users", (json_int_t)h->named,
+	    "rooms", (json_int_t)h->nrooms,
+	    "messages", (json_int_t)routed,
+	    "deliveries", (json_int_t)mt->deliveries,
+	    "errors", (json_int_t)errors,
+	    "cpu_seconds", ps.cpu_seconds,
+	    "resident_bytes", (json_int_t)ps.resident_bytes,
+	    "uptime", (json_int_t)(time(NULL) - h->created));
+	if (o != NULL && c->admin) {
+		json_object_set_new(o, "busiest", top_rooms(h, &window));
+		json_object_set_new(o, "window", json_real(window));
+	}
+	return reply_done(c, o);
+	}
+
+/*
  * reload: the daemon's reload (the callback of control_listen); its
  * failure is an error reply (the daemon has logged it).
  */
@@ -710,27 +798,54 @@ verb_reload(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 
 /*
  * The verbs, one row each: the name, how many arguments it takes, its
- * usage line, and the function that queues its replies.  A verb returns
- * 0, or a negative errno, its error reply queued when it could be (when
- * nothing is queued, control_run() answers "reply too large").
+ * usage line, whether it is open to anyone the socket lets in (else only
+ * to the admin group: peer_allowed), and the function that queues its
+ * replies.  A verb returns 0, or a negative errno, its error reply
+ * queued when it could be (when nothing is queued, control_run()
+ * answers "reply too large").
  */
 static const struct verb {
 	const char	*name;
 	size_t		 min, max;	/* arguments after the verb */
 	const char	*usage;
+	int		 open;		/* for all, not only admins */
 	int		(*run)(struct ctl_conn *, struct hub *, const char **,
 			    size_t);
 } verbs[] = {
-	{ "status",	0, 0, "status",			verb_status },
-	{ "who",	0, 0, "who",			verb_who },
-	{ "rooms",	0, 0, "rooms",			verb_rooms },
-	{ "kick",	1, 3, "kick NICK [REASON [BAN-DURATION]]", verb_kick },
-	{ "ban",	1, 3, "ban TARGET [DURATION [REASON]]", verb_ban },
-	{ "unban",	1, 1, "unban TARGET",		verb_unban },
-	{ "bans",	0, 0, "bans",			verb_bans },
-	{ "announce",	1, 1, "announce TEXT",		verb_announce },
-	{ "reload",	0, 0, "reload",			verb_reload },
+	{ "status",	0, 0, "status",		0, verb_status },
+	{ "who",	0, 0, "who",		0, verb_who },
+	{ "rooms",	0, 0, "rooms",		0, verb_rooms },
+	{ "kick",	1, 3, "kick NICK [REASON [BAN-DURATION]]", 0,
+	    verb_kick },
+	{ "ban",	1, 3, "ban TARGET [DURATION [REASON]]", 0, verb_ban },
+	{ "unban",	1, 1, "unban TARGET",	0, verb_unban },
+	{ "bans",	0, 0, "bans",		0, verb_bans },
+	{ "announce",	1, 1, "announce TEXT",	0, verb_announce },
+	{ "reload",	0, 0, "reload",		0, verb_reload },
+	{ "metrics",	0, 0, "metrics",	1, verb_metrics },
+	{ "top",	0, 0, "top",		1, verb_top },
 };
+
+#define VERBS_KNOWN	"status who rooms kick ban unban bans announce " \
+			"reload metrics top"
+
+/*
+ * A verb for the admin group only, from someone else: log it (as the
+ * operator wants to know) and answer "permission denied".
+ */
+static void
+refuse_verb(struct ctl_conn *c, const struct verb *v)
+{
+	struct hub *h = ctl.hub;
+
+		sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){
+		    .reason = "control peer not allowed" }, "refused control "
+	    "request %s from uid %ld gid %ld pid %ld (not root, not in "
+	    "group %s)", v->name, (long)c->uid, (long)c->gid, (long)c->pid,
+		    h->cfg.admin_group);
+	reply_error(c, "permission denied: uid %ld is not root and not in "
+	    "the admin group %s", (long)c->uid, h->cfg.admin_group);
+	}
 
 /*
  * Split a request datagram (buf[n] is writable and beyond the data)
@@ -774,17 +889,20 @@ control_run(struct ctl_conn *c, char *buf, size_t n)
 			    v->name, v->usage);
 			return;
 		}
+		if (!v->open && !c->admin) {
+			refuse_verb(c, v);
+		return;
+	}
 		if (v->run(c, ctl.hub, word + 1, nw - 1) < 0 &&
 		    TAILQ_EMPTY(&c->outq))
 			reply_error(c, "%s: reply too large", v->name);
 		return;
 	}
 	if (!text_ok(word[0]) || strlen(word[0]) > 32)
-		reply_error(c, "unknown verb; known: status who rooms kick "
-		    "ban unban bans announce reload");
+		reply_error(c, "unknown verb; known: " VERBS_KNOWN);
 	else
-		reply_error(c, "unknown verb \"%s\"; known: status who rooms "
-		    "kick ban unban bans announce reload", word[0]);
+		reply_error(c, "unknown verb \"%s\"; known: " VERBS_KNOWN,
+		    word[0]);
 }
 
 /* --- connections --------------------------------------------------------- */
@@ -858,9 +976,7 @@ conn_io(sd_event_source *s, int fd, uint32_t revents, void *arg)
 			return 0;
 		}
 		c->answered = 1;
-		if (c->refusal[0] != '\0')
-			reply_error(c, "%s", c->refusal);
-		else if ((size_t)n > CONTROL_REQUEST_MAX)
+		if ((size_t)n > CONTROL_REQUEST_MAX)
 			reply_error(c, "request longer than %d bytes",
 			    CONTROL_REQUEST_MAX);
 		else
@@ -909,9 +1025,9 @@ refuse(int fd, const char *text)
 }
 
 /*
- * A new control client: check its credentials, then serve it.  A
- * refused one still gets its answer (see below); past CONTROL_CONN_MAX
- * it gets an error at once.
+ * A new control client: note its credentials (whether it is an admin:
+ * control_run() refuses the others all but the open verbs), then serve
+ * it.  Past CONTROL_CONN_MAX it gets an error at once.
  */
 static int
 control_accept(sd_event_source *s, int fd, uint32_t revents, void *arg)
@@ -920,7 +1036,7 @@ control_accept(sd_event_source *s, int fd, uint32_t revents, void *arg)
 	struct ctl_conn *c;
 	struct ucred cr;
 	socklen_t crlen = sizeof(cr);
-	int cfd, r, allowed;
+	int cfd, r;
 
 	cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (cfd < 0) {
@@ -933,12 +1049,6 @@ control_accept(sd_event_source *s, int fd, uint32_t revents, void *arg)
 		close(cfd);
 		return 0;
 	}
-	if (!(allowed = peer_allowed(h, &cr)))
-		sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){
-		    .reason = "control peer not allowed" }, "refused control "
-		    "connection from uid %ld gid %ld pid %ld (not root, not "
-		    "in group %s)", (long)cr.uid, (long)cr.gid, (long)cr.pid,
-		    h->cfg.admin_group);
 	if (ctl.nconns >= CONTROL_CONN_MAX) {
 		refuse(cfd, "too many control connections; try again");
 		return 0;
@@ -949,16 +1059,14 @@ control_accept(sd_event_source *s, int fd, uint32_t revents, void *arg)
 	}
 	c->fd = cfd;
 	c->uid = cr.uid;
+	c->gid = cr.gid;
 	c->pid = cr.pid;
 	/*
-	 * A refused client still gets its request read and an answer:
-	 * closing with its request unread would reset the connection and
-	 * lose the answer.
+	 * One not in the admin group still gets its request read and an
+	 * answer (refuse_verb): closing with its request unread would
+	 * reset the connection and lose the answer.
 	 */
-	if (!allowed)
-		snprintf(c->refusal, sizeof(c->refusal), "permission denied: "
-		    "uid %ld is not root and not in the admin group %s",
-		    (long)cr.uid, h->cfg.admin_group);
+	c->admin = peer_allowed(h, &cr);
 	TAILQ_INIT(&c->outq);
 	if ((r = sd_event_add_io(ctl.event, &c->io, cfd, EPOLLIN, conn_io,
 	    c)) < 0 ||

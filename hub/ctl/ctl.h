@@ -19,5 +19,20 @@
 #define CTL_TOTAL_MAX		(8 * 1024 * 1024)	/* all replies */
 #define CTL_TIMEOUT_MS		15000	/* for each reply datagram */
 #define CTL_CELL_MAX		256	/* bytes printed of one table cell */
+#define CTL_TOP_MS		1000	/* top: one look a second */
+
+struct json_t;
+
+/* switchboardctl.c: what top.c shares */
+extern int	 ctl_quiet;	/* fail() keeps the reason, says nothing */
+int		 fail(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+const char	*ctl_last_error(void);
+size_t		 cell(char *, size_t, const char *);
+void		 duration(char *, size_t, long long);
+struct json_t	*ctl_exchange(const char *, const char *const *, size_t);
+
+/* top.c */
+int		 ctl_top(const char *);
 
 #endif /* SB_CTL_H */

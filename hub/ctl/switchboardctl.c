@@ -10,6 +10,8 @@
  *   switchboardctl [-S socket] [--json] bans
  *   switchboardctl [-S socket] [--json] announce TEXT...
  *   switchboardctl [-S socket] [--json] reload
+ *   switchboardctl [-S socket] [--json] metrics
+ *   switchboardctl [-S socket] top
  *   switchboardctl [-f members-file] [--json] member add|disable|enable|rekey NICK
  *
  * The first group talks to the hub over its control socket (see
@@ -46,6 +48,7 @@ static int json_out;		/* --json */
 static int json_printed;	/* an answer is on stdout already */
 static char last_error[1024];	/* what fail() said last */
 static const char *prog = "switchboardctl";
+int ctl_quiet;			/* top draws the errors itself */
 
 /*
  * Print the usage and exit: on stderr with exit 2 (after `why` when it
@@ -60,6 +63,8 @@ usage(const char *why)
 		fprintf(stderr, "%s: %s\n", prog, why);
 	fprintf(f,
 	    "usage: switchboardctl [-S socket] [--json] status|who|rooms|bans|reload\n"
+	    "       switchboardctl [-S socket] [--json] metrics\n"
+	    "       switchboardctl [-S socket] top\n"
 	    "       switchboardctl [-S socket] [--json] kick NICK [--ban DURATION] "
 	    "[REASON...]\n"
 	    "       switchboardctl [-S socket] [--json] ban NICK|ADDRESS[/PREFIX] "
@@ -72,10 +77,11 @@ usage(const char *why)
 }
 
 /*
- * Say what went wrong on stderr, and keep it for the --json error object
- * main() prints when no answer is on stdout yet; returns EXIT_FAIL.
+ * Say what went wrong on stderr (unless ctl_quiet: top shows it on its
+ * screen), and keep it for the --json error object main() prints when
+ * no answer is on stdout yet; returns EXIT_FAIL.
  */
-static int __attribute__((format(printf, 1, 2)))
+int
 fail(const char *fmt, ...)
 {
 	va_list ap;
@@ -83,8 +89,16 @@ fail(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(last_error, sizeof(last_error), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s: %s\n", prog, last_error);
+	if (!ctl_quiet)
+		fprintf(stderr, "%s: %s\n", prog, last_error);
 	return EXIT_FAIL;
+}
+
+/* What fail() said last. */
+const char *
+ctl_last_error(void)
+{
+	return last_error;
 }
 
 /* --- output -------------------------------------------------------------- */
@@ -94,7 +108,7 @@ fail(const char *fmt, ...)
  * CTL_CELL_MAX bytes.  Returns the number of characters (code points),
  * which is the width for the scripts nicks may use.
  */
-static size_t
+size_t
 cell(char *out, size_t size, const char *s)
 {
 	size_t o = 0, width = 0;
@@ -261,7 +275,7 @@ print_ban(const char *what, const json_t *b)
 }
 
 /* "3d 04:05:06" */
-static void
+void
 duration(char *buf, size_t size, long long s)
 {
 	if (s < 0)
@@ -290,6 +304,19 @@ print_status(const json_t *r)
 	printf("rooms:    %lld\n", jget_int(r, "rooms"));
 	printf("started:  %s (up %s)\n", when, up);
 	printf("epoch:    %lld\n", jget_int(r, "epoch"));
+}
+
+/* The metrics text: the strings of the reply, one after the other. */
+static void
+print_metrics(const json_t *pieces)
+{
+	const json_t *s;
+	size_t i;
+
+	json_array_foreach(pieces, i, s)
+		if (json_is_string(s))
+			fwrite(json_string_value(s), 1, json_string_length(s),
+			    stdout);
 }
 
 /* The human form of a successful reply to `verb`. */
@@ -333,6 +360,8 @@ print_reply(const char *verb, const json_t *r)
 		    jget_int(r, "recipients") == 1 ? "" : "s");
 	else if (strcmp(verb, "reload") == 0)
 		printf("reloaded\n");
+	else if (strcmp(verb, "metrics") == 0)
+		print_metrics(json_object_get(r, "metrics"));
 	if (json_object_get(r, "warning") != NULL) {
 		cell(nick, sizeof(nick), jget_str(r, "warning", "?"));
 		fprintf(stderr, "%s: warning: the ban list was not saved and "
@@ -417,7 +446,7 @@ connect_hub(const char *path)
  * Send one request (words joined by NULs) and collect the replies until
  * the one marked done.  Returns the merged reply, or NULL (said why).
  */
-static json_t *
+json_t *
 ctl_exchange(const char *sock, const char *const *words, size_t n)
 {
 	char req[CTL_REQUEST_MAX], *buf = NULL;
@@ -552,9 +581,16 @@ cmd_control(const char *sock, int argc, char *const *argv)
 
 	if (strcmp(verb, "status") == 0 || strcmp(verb, "who") == 0 ||
 	    strcmp(verb, "rooms") == 0 || strcmp(verb, "reload") == 0 ||
-	    strcmp(verb, "bans") == 0) {
+	    strcmp(verb, "bans") == 0 || strcmp(verb, "metrics") == 0) {
 		if (argc != 1)
 			usage("this command takes no arguments");
+	} else if (strcmp(verb, "top") == 0) {
+		if (argc != 1)
+			usage("this command takes no arguments");
+		if (json_out)
+			usage("top: a live view for a terminal; for JSON, "
+			    "use status or metrics");
+		return ctl_top(sock);
 	} else if (strcmp(verb, "kick") == 0 || strcmp(verb, "ban") == 0) {
 		int kick = verb[0] == 'k';
 

@@ -277,7 +277,7 @@ describe('switchboardctl against a running hub', () => {
 
   test('the hub answers bad requests with an error', { skip: !havePython && 'no python3' }, async () => {
     const last = (replies) => { const l = replies.at(-1); assert.equal(l.done, true); return l; };
-    assert.match(last(await raw(sb, 'frob\0')).error, /^unknown verb "frob"; known: status who rooms kick ban unban bans announce reload$/);
+    assert.match(last(await raw(sb, 'frob\0')).error, /^unknown verb "frob"; known: status who rooms kick ban unban bans announce reload metrics top$/);
     assert.match(last(await raw(sb, 'kick\0')).error, /^kick: missing argument; usage: kick NICK \[REASON \[BAN-DURATION\]\]$/);
     assert.match(last(await raw(sb, 'status\0extra\0')).error, /^status: too many arguments/);
     assert.match(last(await raw(sb, 'announce\0\0')).error, /the text is empty/);
