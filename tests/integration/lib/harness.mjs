@@ -195,6 +195,8 @@ export async function startSwitchboard(opts = {}) {
       hub.kill('SIGTERM');
       await gone;
     },
+    // Start a hub again after stopHub().
+    startHub,
     async stop() {
       const procs = [sa, hub].filter((p) => p.exitCode === null && p.signalCode === null);
       await Promise.all(procs.map((p) => new Promise((r) => { p.once('exit', r); p.kill('SIGTERM'); })));
