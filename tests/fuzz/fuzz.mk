@@ -8,6 +8,9 @@
 #                      seed and regression input in the corpus is replayed
 #   make fuzz-build    only build the targets
 #   make lint          cppcheck over common/ hub/ handler/ (tests/lint.sh)
+#   make cycles        which handler file calls which, from the objects'
+#                      symbols: fails if two call each other in a circle
+#                      (tests/callcycles.sh)
 #
 # Targets are built with clang and -fsanitize=fuzzer,address,undefined,
 # straight from the .c files each one needs (not from the Makefile's
@@ -101,4 +104,9 @@ fuzz-check: fuzz-build
 lint:
 	@sh tests/lint.sh
 
-.PHONY: fuzz fuzz-build fuzz-check lint
+# The handler's files call one another in one direction (docs/hacking.md).
+CYCLES_OBJS	= $(patsubst %.c,$(B)/obj/%.o,handler/main.c $(HANDLER_SRC))
+cycles: $(CYCLES_OBJS)
+	@sh tests/callcycles.sh $(CYCLES_OBJS)
+
+.PHONY: fuzz fuzz-build fuzz-check lint cycles
