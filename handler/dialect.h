@@ -69,7 +69,7 @@ struct dialect {
 	uint64_t	 lost;		/* hub datagrams lost since that msg */
 };
 
-/* dialect.c: the interface */
+/* dbuf.c */
 void	dbuf_init(struct dbuf *, size_t);
 void	dbuf_free(struct dbuf *);
 void	dbuf_truncate(struct dbuf *, size_t);
@@ -78,12 +78,14 @@ int	dbuf_addstr(struct dbuf *, const char *);
 int	dbuf_addf(struct dbuf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 
+/* dialect.c: the interface */
 enum dialect_kind dialect_detect(const char *, size_t);
 void	dialect_init(struct dialect *, enum dialect_kind);
 void	dialect_free(struct dialect *);
 int	dialect_parse(struct dialect *, const char *, size_t,
 	    struct sb_packet *, struct dbuf *);
 int	dialect_render(struct dialect *, const struct sb_msg *, struct dbuf *);
+/* (dialect_util.c, dialect_json.c: of the interface too) */
 void	dialect_lost(struct dialect *, uint32_t, uint64_t);
 void	dialect_json_trim(void);
 
@@ -105,7 +107,7 @@ struct dialect_err {
 #define DM_ANNOUNCE	0x2
 #define DM_HISTORY	0x4
 
-/* dialect.c: helpers */
+/* dialect_util.c: helpers, below dialect.c and the three dialects */
 int	dialect_fail(struct dialect_err *, const char *, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 int	dialect_field(struct dialect_err *, const char *, const char *,

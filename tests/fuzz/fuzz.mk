@@ -28,7 +28,8 @@ FUZZ_CFLAGS	= -std=gnu11 -g -O1 -D_GNU_SOURCE -Wall -Wextra \
 		  -fsanitize=fuzzer,address,undefined \
 		  -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 
-FUZZ_DIALECT	= handler/dialect.c handler/dialect_text.c \
+FUZZ_DIALECT	= handler/dialect.c handler/dialect_util.c handler/dbuf.c \
+		  handler/dialect_text.c \
 		  handler/dialect_xml.c handler/dialect_json.c handler/store.c \
 		  common/proto.c common/buf.c
 FUZZ_DIALECT_LIBS = -lexpat -ljansson -lbsd

@@ -3,7 +3,7 @@
  * Fuzz target: the incremental UTF-8 validator (handler/utf8.c), against
  * a reference decoder (tests/fuzz/fuzz.h) that decodes code points and
  * checks their ranges, and against the dialects' own check
- * (dialect_utf8_valid, dialect_clip in handler/dialect.c).
+ * (dialect_utf8_valid, dialect_clip in handler/dialect_util.c).
  *
  * Input: byte 0 picks a split point; the rest is the text.  Properties:
  * utf8_feed says ACCEPT exactly for valid text, REJECT exactly when no

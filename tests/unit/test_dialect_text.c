@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of the seed-000 text dialect (handler/dialect_text.c) and of
- * the shared parts of handler/dialect.c (dbuf, detection, lists).
+ * the shared parts of handler/dialect.c, dialect_util.c and dbuf.c (dbuf,
+ * detection, lists).
  */
 #include <errno.h>
 #include <setjmp.h>
