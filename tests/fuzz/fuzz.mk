@@ -63,7 +63,8 @@ FUZZ_SRC_hub		= hub/route.c hub/nick.c hub/members.c hub/history.c \
 			  hub/ban.c hub/throttle.c common/file.c common/config.c common/log.c \
 			  $(FUZZ_DIALECT)
 FUZZ_LIBS_hub		= $(FUZZ_DIALECT_LIBS) -lcrypt $(FUZZ_ICU_LIBS)
-FUZZ_SRC_session	= handler/session.c handler/serve.c handler/conn.c \
+FUZZ_SRC_session	= handler/loop.c handler/modes.c handler/serve.c \
+			  handler/chat.c handler/hublink.c handler/client_io.c \
 			  handler/www.c handler/sniff.c handler/http.c \
 			  handler/wshandshake.c handler/wsframe.c \
 			  handler/wsconn.c handler/utf8.c handler/xmlsock.c \
