@@ -262,26 +262,6 @@ chat_unavailable(struct conn *c)
 }
 
 /*
- * What the handler must remember of a command it sends: the seed-003 id
- * of an IDENTIFY (for a resume), and that the client said QUIT (the
- * session then ends, whatever happens to the hub).  The type is read
- * from the header; only an IDENTIFY is decoded.
- */
-static void
-remember_command(struct conn *c, const struct sb_packet *p)
-{
-	struct sb_hdr hd;
-	struct sb_msg m;
-
-	memcpy(&hd, p->buf, sizeof(hd));
-	if (hd.type == SB_H_QUIT)
-		c->chat.quitting = 1;
-	else if (hd.type == SB_H_IDENTIFY &&
-	    sb_msg_decode(&m, p->buf, p->len) == 0)
-		strlcpy(c->chat.alias, m.field[2], sizeof(c->chat.alias));
-}
-
-/*
  * The dialect built a command for the hub (in hublink_tx()): send it, and
  * count it for the barrier.  A QUIT is remembered (the session then ends,
  * whatever happens to the hub).  If the hub cannot take it, the client
@@ -290,7 +270,8 @@ remember_command(struct conn *c, const struct sb_packet *p)
 static void
 to_hub(struct conn *c, struct dbuf *reply)
 {
-	remember_command(c, hublink_tx());
+	if (c->chat.dialect.sent == SB_H_QUIT)
+		c->chat.quitting = 1;
 	if (hublink_send(c, hublink_tx()) == 0) {
 		c->chat.cmds_sent++;
 		return;
@@ -345,8 +326,10 @@ chat_client_message(struct conn *c, const char *msg, size_t len, int term)
 }
 
 /*
- * Follow this session's nick, rooms and member id in the hub's messages,
- * so that a new hub can be told after a restart.
+ * Follow this session's rooms and member id in the hub's messages, so
+ * that a new hub can be told after a restart.  The nick is the dialect's
+ * (it follows IDENTIFIED and NICKCHANGE to render "you" messages), and so
+ * is the seed-003 id the client identified with (dialect_pack).
  */
 static void
 track_session(struct conn *c, const struct sb_msg *m)
@@ -356,16 +339,11 @@ track_session(struct conn *c, const struct sb_msg *m)
 
 	switch (m->type) {
 	case SB_C_IDENTIFIED:
-		strlcpy(ch->nick, m->field[0], sizeof(ch->nick));
 		strlcpy(ch->member, m->nfields > 3 ? m->field[3] : "",
 		    sizeof(ch->member));
 		break;
-	case SB_C_NICKCHANGE:
-		if (strcmp(m->field[0], ch->nick) == 0)
-			strlcpy(ch->nick, m->field[1], sizeof(ch->nick));
-		break;
 	case SB_C_JOINED:
-		if (strcmp(m->field[1], ch->nick) != 0 ||
+		if (!dialect_is_self(&ch->dialect, m->field[1]) ||
 		    ch->nrooms >= HANDLER_ROOMS_MAX)
 			break;
 		for (i = 0; i < ch->nrooms; i++)
@@ -374,7 +352,7 @@ track_session(struct conn *c, const struct sb_msg *m)
 		strlcpy(ch->rooms[ch->nrooms++], m->field[0], SB_ROOM_MAX + 1);
 		break;
 	case SB_C_PARTED:
-		if (strcmp(m->field[1], ch->nick) != 0)
+		if (!dialect_is_self(&ch->dialect, m->field[1]))
 			break;
 		for (i = 0; i < ch->nrooms; i++)
 			if (strcmp(ch->rooms[i], m->field[0]) == 0) {
@@ -466,7 +444,7 @@ chat_hub_lost(struct conn *c)
 	}
 	hublink_wait(c, now_ms());
 	sb_log(LOG_WARNING, "the hub went away; %s waits for it",
-	    c->chat.nick[0] ? c->chat.nick : c->remote);
+	    c->chat.dialect.nick[0] ? c->chat.dialect.nick : c->remote);
 }
 
 /*
@@ -477,10 +455,10 @@ static void
 reconnect(struct conn *c, uint64_t now)
 {
 	char rooms[HANDLER_ROOMS_MAX * (SB_ROOM_MAX + 1) + 1];
-	const char *who = c->chat.nick[0] ? c->chat.nick :
+	const char *who = c->chat.dialect.nick[0] ? c->chat.dialect.nick :
 	    c->remote;
-	struct hub_resume r = { .nick = c->chat.nick, .rooms = rooms,
-	    .alias = c->chat.alias, .member = c->chat.member };
+	struct hub_resume r = { .nick = c->chat.dialect.nick, .rooms = rooms,
+	    .alias = c->chat.dialect.alias, .member = c->chat.member };
 	unsigned i;
 
 	if (!c->hub.reconnecting)

@@ -36,6 +36,7 @@
 #define DIALECT_XML_ATTRS_MAX	8	/* attributes on the command element */
 #define DIALECT_JSON_DEPTH_MAX	4	/* nesting of a JSON command */
 #define DIALECT_COLOR_MAX	21	/* seed-003 color: ^#?[0-9A-Za-z]{1,20}$ */
+#define DIALECT_ALIAS_MAX	20	/* seed-003 id: a decimal number */
 
 /* A growable byte buffer with a hard cap; always NUL-terminated. */
 struct dbuf {
@@ -62,6 +63,8 @@ struct dialect {
 	int		 identify_pending; /* an IDENTIFY awaits its answer */
 	uint64_t	 session;	/* header session id of packets to the hub */
 	char		 nick[SB_NICK_MAX + 1]; /* ours once identified, or "" */
+	enum sb_type	 sent;		/* what the last DIALECT_TO_HUB built */
+	char		 alias[DIALECT_ALIAS_MAX + 1]; /* of the last IDENTIFY */
 	struct dbuf	 nicks;		/* NICKLIST chunks being accumulated */
 	struct dbuf	 rooms;		/* ROOMLIST chunks being accumulated */
 	uint32_t	 epoch;		/* JSON: the hub epoch `seq` counts in */

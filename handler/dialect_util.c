@@ -119,7 +119,9 @@ dialect_field(struct dialect_err *e, const char *what, const char *s,
 /*
  * Build the hub packet of `type` from `n` NUL-terminated fields (checked
  * already).  Returns DIALECT_TO_HUB, or DIALECT_REPLY with `e` filled if
- * the contract refuses them after all.
+ * the contract refuses them after all.  The session learns what was
+ * built from `d`: its type (d->sent) and, for an IDENTIFY, the seed-003
+ * id (field 2) it asks for, which a resume after a hub restart repeats.
  */
 int
 dialect_pack(struct dialect *d, struct sb_packet *pkt, enum sb_type type,
@@ -139,8 +141,12 @@ dialect_pack(struct dialect *d, struct sb_packet *pkt, enum sb_type type,
 	r = sb_msg_encode(pkt, type, d->session, 0, 0, f, n);
 	if (r < 0)
 		return dialect_fail(e, "limit", "Message too long");
-	if (type == SB_H_IDENTIFY)
+	d->sent = type;
+	if (type == SB_H_IDENTIFY) {
 		d->identify_pending = 1;
+		strlcpy(d->alias, n > 2 && f[2] != NULL ? f[2] : "",
+		    sizeof(d->alias));
+	}
 	return DIALECT_TO_HUB;
 }
 

@@ -170,7 +170,7 @@ struct conn {
 		enum chat_framing framing;
 		char		 term;		/* XMLSocket reply terminator */
 		struct ws_conn	*ws;		/* the WebSocket, if framed so */
-		struct dialect	 dialect;
+		struct dialect	 dialect;	/* with the nick and the alias */
 		int		 dialect_set;
 		int		 errors;	/* client errors so far */
 		int		 quitting;	/* the client sent QUIT */
@@ -184,9 +184,10 @@ struct conn {
 		uint64_t	 barrier;	/* cmds_sent counted by the last barrier */
 		int		 flushing;	/* in held_flush(): not re-entered */
 		struct dbuf	 rendered;	/* one hub message, for the client */
-		/* What a new hub needs to know after a restart (H_RESUME). */
-		char		 nick[SB_NICK_MAX + 1];	/* "" until identified */
-		char		 alias[24];	/* seed-003 id, "" if none */
+		/*
+		 * What a new hub needs to know after a restart (H_RESUME),
+		 * with the dialect's nick and alias.
+		 */
 		char		 member[24];	/* member id, "" for a guest */
 		char		 rooms[HANDLER_ROOMS_MAX][SB_ROOM_MAX + 1];
 		unsigned	 nrooms;
