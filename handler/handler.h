@@ -256,7 +256,15 @@ int	hublink_connect(struct conn *);
 struct sb_packet *hublink_tx(void);
 int	hublink_send(struct conn *, const struct sb_packet *);
 int	hublink_send_packed(struct conn *, int);
-int	hublink_pack(struct conn *, enum sb_type, ...);
+/*
+ * Pack a message for the hub from a NULL-terminated field list, with the
+ * shared packer (sb_msg_pack), and send it.  Returns 0, or the negative
+ * errno of either: a field too many or too long, the hub away or its
+ * queue full.
+ */
+#define hublink_pack(c, type, ...) \
+	hublink_send_packed((c), sb_msg_pack(hublink_tx(), (type), \
+	    (c)->hub.session, __VA_ARGS__))
 void	hublink_hello(struct conn *, const char *);
 void	hublink_quit(struct conn *, const char *);
 void	hublink_event(struct conn *, const char *, const char *, ...)

@@ -212,22 +212,6 @@ hublink_send_packed(struct conn *c, int packed)
 	return hublink_send(c, hublink_tx());
 }
 
-/* Pack a message from a NULL-terminated field list and send it. */
-int
-hublink_pack(struct conn *c, enum sb_type type, ...)
-{
-	const char *f[SB_FIELDS_MAX], *v;
-	size_t n = 0;
-	va_list ap;
-
-	va_start(ap, type);
-	while ((v = va_arg(ap, const char *)) != NULL && n < SB_FIELDS_MAX)
-		f[n++] = v;
-	va_end(ap);
-	return hublink_send_packed(c, sb_msg_encode(hublink_tx(), type,
-	    c->hub.session, 0, 0, f, n));
-}
-
 /* H_HELLO, in hublink_tx(); `epoch` is the hub's we lost, or 0. */
 static int
 hub_pack_hello(struct conn *c, uint32_t epoch)
