@@ -237,7 +237,10 @@ render_error(struct conn *c, struct dbuf *d, const char *code,
 	dialect_render(&c->chat.dialect, &m, d);
 }
 
-/* The "not available" error, as the session's client reads errors. */
+/*
+ * The "not available" error, as the session's client reads errors: JSON
+ * on /chat, XML (the replies of the text dialect too) otherwise.
+ */
 static void
 unavailable_message(const struct conn *c, struct dbuf *d)
 {
@@ -283,7 +286,7 @@ to_hub(struct conn *c, struct dbuf *reply)
 		    "message dropped, send it again.");
 		chat_send(c, reply);
 	} else {
-		dbuf_add(reply, unavailable_xml, sizeof(unavailable_xml));
+		unavailable_message(c, reply);
 		chat_send(c, reply);
 		chat_end(c, "Hub unavailable");
 	}
