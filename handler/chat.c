@@ -558,6 +558,7 @@ static const struct {
 	{ "protocol_error",	WS_CLOSE_POLICY },
 };
 
+/* The WebSocket close code for C_CLOSE's `code` (1001 if not listed). */
 uint16_t
 chat_close_code(const char *code)
 {

@@ -15,6 +15,7 @@
 
 #include "handler.h"
 
+/* The reason phrase of an HTTP status code this file answers with. */
 static const char *
 status_text(int code)
 {
@@ -160,12 +161,14 @@ serve_status(struct conn *c, const struct sb_msg *m)
 	    "text/plain; charset=utf-8", NULL, body, (size_t)n);
 }
 
+/* Is the request's path (the target before any '?') exactly `p`? */
 static int
 path_is(const struct http_request *r, const char *p)
 {
 	return r->path_len == strlen(p) && memcmp(r->target, p, r->path_len) == 0;
 }
 
+/* A page not served here: to redirect_url if there is one, else 404. */
 static void
 serve_redirect_or_404(struct conn *c, const struct http_request *r)
 {
