@@ -452,7 +452,8 @@ chat_hub_lost(struct conn *c)
 
 /*
  * While the hub is away: let the hub link try again, with what to resume
- * the session with.  If it gives up, so does the session.
+ * the session with.  If it gives up, so does the session.  (Called only
+ * then: the rooms' list is built on the stack.)
  */
 static void
 reconnect(struct conn *c, uint64_t now)
@@ -464,8 +465,6 @@ reconnect(struct conn *c, uint64_t now)
 	    .alias = c->chat.dialect.alias, .member = c->chat.member };
 	unsigned i;
 
-	if (!c->hub.reconnecting)
-		return;
 	rooms[0] = '\0';
 	for (i = 0; i < c->chat.nrooms; i++) {
 		if (i > 0)
@@ -531,7 +530,8 @@ keepalive(struct conn *c, uint64_t now)
 uint64_t
 chat_tick(struct conn *c, uint64_t now)
 {
-	reconnect(c, now);
+	if (hublink_deadline(c) != 0 && now >= hublink_deadline(c))
+		reconnect(c, now);
 	if (client_io_closing(c))
 		return 0;
 	return keepalive(c, now);
