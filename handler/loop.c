@@ -17,7 +17,6 @@
 #include <malloc.h>
 #include <string.h>
 #include <syslog.h>
-#include <unistd.h>
 
 #include "handler.h"
 
@@ -270,7 +269,8 @@ loop_turn(struct conn *c)
 
 /*
  * Serve the connection until it ends, then release it.  Returns the
- * process's exit code: 0, or 1 when a system call failed.
+ * process's exit code: 0, or 1 when a system call failed.  Called once
+ * per process.
  */
 int
 loop_run(struct conn *c)
@@ -288,7 +288,7 @@ loop_run(struct conn *c)
 	if (r > 0 && hublink_up(c))
 		hublink_flush(c);
 	loop_free(c);
-	close(c->loop.epfd);
+	/* The epoll fd goes with the process, which exits next. */
 	return r < 0 ? 1 : 0;
 }
 
