@@ -370,8 +370,6 @@ dialect_render(struct dialect *d, const struct sb_msg *m, struct dbuf *out)
 
 /* ---- helpers for the dialects ------------------------------------- */
 
-static size_t	dialect_utf8_seq(const unsigned char *, size_t);
-
 /*
  * Record an error for the client: `code` and a printf-style text (cut to
  * SB_REASON_MAX).  Returns DIALECT_REPLY, for a parser to return.
@@ -390,7 +388,7 @@ dialect_fail(struct dialect_err *e, const char *code, const char *fmt, ...)
 	va_end(ap);
 	/* Quoted client bytes must not make the error itself invalid. */
 	for (p = (unsigned char *)e->text; *p != '\0'; p += n) {
-		n = dialect_utf8_seq(p, strlen((char *)p));
+		n = utf8_decode(p, strlen((char *)p), NULL);
 		if (n == 0 || *p < 0x20 || *p == 0x7f)
 			*p = '?', n = 1;
 	}
@@ -433,99 +431,33 @@ dialect_field(struct dialect_err *e, const char *what, const char *s,
 			return dialect_fail(e, "syntax",
 			    "%s must not contain spaces", name);
 	}
-	if (!dialect_utf8_valid(s, len))
+	if (!utf8_valid(s, len))
 		return dialect_fail(e, "encoding", "Invalid UTF-8 in %s", what);
 	return 0;
 }
 
 /*
- * Build the hub packet of `type` from `n` NUL-terminated fields (checked
- * already).  Returns DIALECT_TO_HUB, or DIALECT_REPLY with `e` filled if
- * the contract refuses them after all.
+ * Build the hub packet of `type` from its fields (checked already), a
+ * NULL-terminated list, with the shared packer (sb_msg_vpack).  Returns
+ * DIALECT_TO_HUB, or DIALECT_REPLY with `e` filled if the contract
+ * refuses them after all.
  */
 int
 dialect_pack(struct dialect *d, struct sb_packet *pkt, enum sb_type type,
-    struct dialect_err *e, size_t n, ...)
+    struct dialect_err *e, ...)
 {
-	const char *f[SB_FIELDS_MAX];
 	va_list ap;
-	size_t i;
 	int r;
 
 	assert(d != NULL && pkt != NULL && e != NULL);
-	assert(n <= SB_FIELDS_MAX);
-	va_start(ap, n);
-	for (i = 0; i < n; i++)
-		f[i] = va_arg(ap, const char *);
+	va_start(ap, e);
+	r = sb_msg_vpack(pkt, type, d->session, ap);
 	va_end(ap);
-	r = sb_msg_encode(pkt, type, d->session, 0, 0, f, n);
 	if (r < 0)
 		return dialect_fail(e, "limit", "Message too long");
 	if (type == SB_H_IDENTIFY)
 		d->identify_pending = 1;
 	return DIALECT_TO_HUB;
-}
-
-/* Length of the valid UTF-8 sequence at s[0..len), or 0 if invalid. */
-static size_t
-dialect_utf8_seq(const unsigned char *s, size_t len)
-{
-	size_t n, i;
-	unsigned c = s[0];
-	uint32_t cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4, cp = c & 0x07;
-	else
-		return 0;
-	if (n > len)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
-/* Is s[0..len) valid UTF-8 (no overlongs, no surrogates)?  1 or 0. */
-int
-dialect_utf8_valid(const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, n;
-
-	assert(s != NULL || len == 0);
-	while (i < len) {
-		if ((n = dialect_utf8_seq(p + i, len - i)) == 0)
-			return 0;
-		i += n;
-	}
-	return 1;
-}
-
-/*
- * How many bytes of s[0..len) to keep so that at most `max` remain
- * without cutting a UTF-8 sequence in two.
- */
-size_t
-dialect_clip(const char *s, size_t len, size_t max)
-{
-	assert(s != NULL || len == 0);
-	if (len <= max)
-		return len;
-	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
-		max--;
-	return max;
 }
 
 /*
@@ -557,8 +489,8 @@ dialect_xml_escape(struct dbuf *b, const char *s, size_t len)
 		case '\'': ent = "&apos;"; break;
 		default: break;
 		}
-		n = ent == NULL && c >= 0x20 && c != 0x7f ?
-		    dialect_utf8_seq(p + i, len - i) : 0;
+		n = ent != NULL || c < 0x20 || c == 0x7f ? 0 : c < 0x80 ? 1 :
+		    utf8_decode(p + i, len - i, NULL);
 		/* U+FFFE, U+FFFF: EF BF BE, EF BF BF */
 		nonchar = n == 3 && c == 0xef && p[i + 1] == 0xbf &&
 		    p[i + 2] >= 0xbe;

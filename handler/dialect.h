@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "proto.h"
+#include "text.h"
 
 #define DIALECT_INPUT_MAX	16384	/* bytes of one client message */
 #define DIALECT_LIST_MAX	(256 * 1024)	/* accumulated nick/room list */
@@ -111,9 +112,7 @@ int	dialect_fail(struct dialect_err *, const char *, const char *, ...)
 int	dialect_field(struct dialect_err *, const char *, const char *,
 	    size_t, size_t, unsigned);
 int	dialect_pack(struct dialect *, struct sb_packet *, enum sb_type,
-	    struct dialect_err *, size_t, ...);
-int	dialect_utf8_valid(const char *, size_t);
-size_t	dialect_clip(const char *, size_t, size_t);
+	    struct dialect_err *, ...) __attribute__((sentinel));
 int	dialect_xml_escape(struct dbuf *, const char *, size_t);
 void	dialect_attr(struct dbuf *, const char *, const char *, size_t);
 void	dialect_fattr(struct dbuf *, const char *, const struct sb_msg *,

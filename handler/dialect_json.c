@@ -251,7 +251,7 @@ json_seed003_system(struct dialect *d, json_t *o, struct sb_packet *pkt,
 	    "name", SB_NICK_MAX, DF_WORD, &name))
 		return DIALECT_REPLY;
 	d->seed003 = 1;
-	return dialect_pack(d, pkt, SB_H_IDENTIFY, e, 3, name, "", alias);
+	return dialect_pack(d, pkt, SB_H_IDENTIFY, e, name, "", alias, NULL);
 }
 
 /* {"type":"user","to_id":N,"message":TEXT,"color":C,...}: seed 003. */
@@ -271,8 +271,8 @@ json_seed003_user(struct dialect *d, json_t *o, struct sb_packet *pkt,
 	    json_string_length(j)))
 		color = json_string_value(j);
 	d->seed003 = 1;
-	return dialect_pack(d, pkt, SB_H_PRIVMSG_ALIAS, e, 3, alias, text,
-	    color);
+	return dialect_pack(d, pkt, SB_H_PRIVMSG_ALIAS, e, alias, text,
+	    color, NULL);
 }
 
 /* The command of a parsed object, by its "type". */
@@ -289,35 +289,35 @@ json_command(struct dialect *d, json_t *o, const char *type,
 		    json_str(e, o, "password", 0, "password", SB_PASS_MAX,
 		    DF_EMPTY_OK, &b))
 			return DIALECT_REPLY;
-		return dialect_pack(d, pkt, SB_H_IDENTIFY, e, 3, a, b, "");
+		return dialect_pack(d, pkt, SB_H_IDENTIFY, e, a, b, "", NULL);
 	}
 	if (strcmp(type, "msg") == 0) {
 		if (json_str(e, o, "to", 1, "nick", SB_NICK_MAX, DF_WORD, &a) ||
 		    json_str(e, o, "text", 1, "text", SB_TEXT_MAX, 0, &b))
 			return DIALECT_REPLY;
-		return dialect_pack(d, pkt, SB_H_PRIVMSG, e, 2, a, b);
+		return dialect_pack(d, pkt, SB_H_PRIVMSG, e, a, b, NULL);
 	}
 	if (strcmp(type, "say") == 0) {
 		if (json_str(e, o, "room", 1, "room", SB_ROOM_MAX, DF_WORD, &a) ||
 		    json_str(e, o, "text", 1, "text", SB_TEXT_MAX, 0, &b))
 			return DIALECT_REPLY;
-		return dialect_pack(d, pkt, SB_H_ROOMMSG, e, 2, a, b);
+		return dialect_pack(d, pkt, SB_H_ROOMMSG, e, a, b, NULL);
 	}
 	if (strcmp(type, "users") == 0)
-		return dialect_pack(d, pkt, SB_H_LIST, e, 0);
+		return dialect_pack(d, pkt, SB_H_LIST, e, NULL);
 	if (strcmp(type, "rooms") == 0)
-		return dialect_pack(d, pkt, SB_H_ROOMS, e, 0);
+		return dialect_pack(d, pkt, SB_H_ROOMS, e, NULL);
 	if (strcmp(type, "join") == 0 || strcmp(type, "part") == 0 ||
 	    strcmp(type, "names") == 0) {
 		if (json_str(e, o, "room", 1, "room", SB_ROOM_MAX, DF_WORD, &a))
 			return DIALECT_REPLY;
 		return dialect_pack(d, pkt, type[0] == 'j' ? SB_H_JOIN :
-		    type[0] == 'p' ? SB_H_PART : SB_H_NAMES, e, 1, a);
+		    type[0] == 'p' ? SB_H_PART : SB_H_NAMES, e, a, NULL);
 	}
 	if (strcmp(type, "nick") == 0) {
 		if (json_str(e, o, "nick", 1, "nick", SB_NICK_MAX, DF_WORD, &a))
 			return DIALECT_REPLY;
-		return dialect_pack(d, pkt, SB_H_NICK, e, 1, a);
+		return dialect_pack(d, pkt, SB_H_NICK, e, a, NULL);
 	}
 	if (strcmp(type, "me") == 0) {
 		has_room = json_object_get(o, "room") != NULL;
@@ -330,19 +330,19 @@ json_command(struct dialect *d, json_t *o, const char *type,
 		    (has_room || has_to ? 0 : DF_EMPTY_OK), &a) ||
 		    json_str(e, o, "text", 1, "text", SB_TEXT_MAX, 0, &b))
 			return DIALECT_REPLY;
-		return dialect_pack(d, pkt, SB_H_ACTION, e, 2, a, b);
+		return dialect_pack(d, pkt, SB_H_ACTION, e, a, b, NULL);
 	}
 	if (strcmp(type, "ping") == 0 || strcmp(type, "pong") == 0) {
 		if (json_str(e, o, "token", 0, "token", DIALECT_TOKEN_MAX,
 		    DF_WORD | DF_EMPTY_OK, &a))
 			return DIALECT_REPLY;
-		return dialect_pack(d, pkt, SB_H_PING, e, 1, a);
+		return dialect_pack(d, pkt, SB_H_PING, e, a, NULL);
 	}
 	if (strcmp(type, "quit") == 0) {
 		if (json_str(e, o, "reason", 0, "reason", SB_REASON_MAX,
 		    DF_EMPTY_OK, &a))
 			return DIALECT_REPLY;
-		return dialect_pack(d, pkt, SB_H_QUIT, e, 1, a);
+		return dialect_pack(d, pkt, SB_H_QUIT, e, a, NULL);
 	}
 	if (strcmp(type, "system") == 0)
 		return json_seed003_system(d, o, pkt, e);
@@ -477,7 +477,7 @@ jev_begin(struct jev *j, struct dbuf *b)
 static void
 jev_str(struct jev *j, const char *key, const char *s, size_t len)
 {
-	if (!dialect_utf8_valid(s, len)) {
+	if (!utf8_valid(s, len)) {
 		j->badutf8 = 1;
 		return;
 	}
@@ -551,7 +551,7 @@ jev_words(struct jev *j, const char *key, const char *list, size_t len)
 	jev_key(j, key);
 	dbuf_add(j->b, "[", 1);
 	while (dialect_word_next(&p, list + len, &w, &wl)) {
-		if (!dialect_utf8_valid(w, wl)) {
+		if (!utf8_valid(w, wl)) {
 			j->badutf8 = 1;
 			continue;
 		}
@@ -692,7 +692,7 @@ json_rooms(const struct sb_msg *m, struct dbuf *b)
 				dbuf_truncate(b, j.start);
 			return -EBADMSG;
 		}
-		if (!dialect_utf8_valid(w, nl)) {
+		if (!utf8_valid(w, nl)) {
 			j.badutf8 = 1;
 			continue;
 		}

@@ -119,7 +119,7 @@ dialect_text_parse(struct dialect *d, const char *msg, size_t len,
 			return dialect_fail(e, "encoding",
 			    "Control character in command");
 	}
-	if (!dialect_utf8_valid(msg, len))
+	if (!utf8_valid(msg, len))
 		return dialect_fail(e, "encoding", "Invalid UTF-8 in command");
 	if (len > 0)
 		memcpy(line, msg, len);
@@ -192,16 +192,16 @@ dialect_text_parse(struct dialect *d, const char *msg, size_t len,
 
 	switch (c->type) {
 	case SB_H_IDENTIFY:
-		return dialect_pack(d, pkt, c->type, e, 3, word, rest, "");
+		return dialect_pack(d, pkt, c->type, e, word, rest, "", NULL);
 	case SB_H_PRIVMSG: case SB_H_ROOMMSG: case SB_H_ACTION:
-		return dialect_pack(d, pkt, c->type, e, 2, word, rest);
+		return dialect_pack(d, pkt, c->type, e, word, rest, NULL);
 	case SB_H_JOIN: case SB_H_PART: case SB_H_NAMES: case SB_H_NICK:
 	case SB_H_PING:
-		return dialect_pack(d, pkt, c->type, e, 1, word);
+		return dialect_pack(d, pkt, c->type, e, word, NULL);
 	case SB_H_QUIT:
-		return dialect_pack(d, pkt, c->type, e, 1, rest);
+		return dialect_pack(d, pkt, c->type, e, rest, NULL);
 	default:
-		return dialect_pack(d, pkt, c->type, e, 0);
+		return dialect_pack(d, pkt, c->type, e, NULL);
 	}
 }
 

@@ -241,12 +241,12 @@ xml_command(struct dialect *d, struct xml_cmd *c, struct sb_packet *pkt)
 		    &a) || xml_field(c, "p", "password", "password",
 		    SB_PASS_MAX, DF_EMPTY_OK, &b))
 			return DIALECT_REPLY;
-		return dialect_pack(d, pkt, SB_H_IDENTIFY, e, 3, a, b, "");
+		return dialect_pack(d, pkt, SB_H_IDENTIFY, e, a, b, "", NULL);
 	}
 	if (strcmp(c->name, "room") == 0) {
 		if (xml_field(c, "id", NULL, "room", SB_ROOM_MAX, DF_WORD, &a))
 			return DIALECT_REPLY;
-		return dialect_pack(d, pkt, SB_H_JOIN, e, 1, a);
+		return dialect_pack(d, pkt, SB_H_JOIN, e, a, NULL);
 	}
 	if (strcmp(c->name, "msg") == 0 || strcmp(c->name, "me") == 0) {
 		int me = c->name[1] == 'e';
@@ -267,36 +267,36 @@ xml_command(struct dialect *d, struct xml_cmd *c, struct sb_packet *pkt)
 		if (xml_text(c))
 			return DIALECT_REPLY;
 		return dialect_pack(d, pkt, me ? SB_H_ACTION : has_room ?
-		    SB_H_ROOMMSG : SB_H_PRIVMSG, e, 2, a, c->text);
+		    SB_H_ROOMMSG : SB_H_PRIVMSG, e, a, c->text, NULL);
 	}
 	if (strcmp(c->name, "rooms") == 0)
-		return dialect_pack(d, pkt, SB_H_ROOMS, e, 0);
+		return dialect_pack(d, pkt, SB_H_ROOMS, e, NULL);
 	if (strcmp(c->name, "list") == 0)
-		return dialect_pack(d, pkt, SB_H_LIST, e, 0);
+		return dialect_pack(d, pkt, SB_H_LIST, e, NULL);
 	if (strcmp(c->name, "names") == 0 || strcmp(c->name, "part") == 0) {
 		if (xml_field(c, "room_id", NULL, "room", SB_ROOM_MAX, DF_WORD,
 		    &a))
 			return DIALECT_REPLY;
 		return dialect_pack(d, pkt, c->name[0] == 'n' ? SB_H_NAMES :
-		    SB_H_PART, e, 1, a);
+		    SB_H_PART, e, a, NULL);
 	}
 	if (strcmp(c->name, "nick") == 0) {
 		if (xml_field(c, "name", NULL, "nick", SB_NICK_MAX, DF_WORD,
 		    &a))
 			return DIALECT_REPLY;
-		return dialect_pack(d, pkt, SB_H_NICK, e, 1, a);
+		return dialect_pack(d, pkt, SB_H_NICK, e, a, NULL);
 	}
 	if (strcmp(c->name, "ping") == 0 || strcmp(c->name, "pong") == 0) {
 		if (xml_field(c, "token", NULL, "token", DIALECT_TOKEN_MAX,
 		    DF_WORD | DF_EMPTY_OK, &a))
 			return DIALECT_REPLY;
-		return dialect_pack(d, pkt, SB_H_PING, e, 1, a);
+		return dialect_pack(d, pkt, SB_H_PING, e, a, NULL);
 	}
 	if (strcmp(c->name, "quit") == 0) {
 		if (xml_field(c, "reason", NULL, "reason", SB_REASON_MAX,
 		    DF_EMPTY_OK, &a))
 			return DIALECT_REPLY;
-		return dialect_pack(d, pkt, SB_H_QUIT, e, 1, a);
+		return dialect_pack(d, pkt, SB_H_QUIT, e, a, NULL);
 	}
 	if (c->name[0] == '\0')
 		return dialect_fail(e, "syntax", "Unknown element");

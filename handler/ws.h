@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "http.h"
+#include "text.h"	/* UTF-8: utf8_feed() keeps a text message's state */
 
 #define WS_CONTROL_MAX		125
 #define WS_MESSAGE_MAX_DEFAULT	65536	/* reassembled message cap: 1009 */
@@ -27,11 +28,6 @@ enum ws_close_code {
 	WS_CLOSE_TOO_BIG = 1009, WS_CLOSE_INTERNAL = 1011,
 	WS_CLOSE_TRY_AGAIN = 1013,
 };
-
-/* utf8.c: incremental validator; state 0 means "at a character boundary". */
-enum { UTF8_ACCEPT = 0, UTF8_REJECT = 1 };
-uint32_t utf8_feed(uint32_t state, const unsigned char *, size_t);
-int	 utf8_valid(const void *, size_t);	/* whole string: 1 or 0 */
 
 /* wshandshake.c */
 struct ws_handshake_policy {

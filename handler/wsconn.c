@@ -343,12 +343,8 @@ ws_conn_close(struct ws_conn *c, const struct ws_sink *sink, int code,
 	assert(ws_close_code_sendable((unsigned int)code));
 
 	if (reason != NULL) {
-		n = strnlen(reason, WS_CLOSE_REASON_MAX + 1);
-		if (n > WS_CLOSE_REASON_MAX) {
-			n = WS_CLOSE_REASON_MAX;
-			while (n > 0 && ((unsigned char)reason[n] & 0xc0) == 0x80)
-				n--;
-		}
+		n = utf8_clip(reason, strnlen(reason, WS_CLOSE_REASON_MAX + 1),
+		    WS_CLOSE_REASON_MAX);
 		if (!utf8_valid(reason, n))
 			n = 0;
 	}

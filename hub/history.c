@@ -27,6 +27,7 @@
 #include <bsd/sys/tree.h>
 
 #include "history.h"
+#include "text.h"
 
 #define HISTORY_READ_CHUNK	65536	/* bytes read at a time on loading */
 #define HISTORY_SUFFIX		".log"
@@ -86,18 +87,6 @@ hroom_cmp(struct hroom *a, struct hroom *b)
 #endif
 RB_GENERATE_STATIC(hrooms, hroom, entry, hroom_cmp)
 
-/* The same fold as room_fold() (hub/nick.c): ASCII letters to lower case. */
-static void
-history_fold(char *dst, size_t dstsz, const char *src)
-{
-	size_t i;
-
-	for (i = 0; src[i] != '\0' && i + 1 < dstsz; i++)
-		dst[i] = (src[i] >= 'A' && src[i] <= 'Z') ?
-		    (char)(src[i] - 'A' + 'a') : src[i];
-	dst[i] = '\0';
-}
-
 /* "<hex of key>.log" (or .tmp) into name; returns 0 or -ENAMETOOLONG. */
 static int
 file_name(char *name, size_t size, const char *key, const char *suffix)
@@ -152,7 +141,7 @@ key_from_file(char *key, size_t size, const char *name)
 	}
 	k[n / 2] = '\0';
 	/* Only a name that is its own fold maps back to this file. */
-	history_fold(key, size, k);
+	ascii_fold(key, size, k);
 	if (strcmp(key, k) != 0)
 		return -EINVAL;
 	return 0;
@@ -293,7 +282,7 @@ hroom_of(struct history *h, const char *room)
 
 	if (strlen(room) > HISTORY_ROOM_MAX)
 		return NULL;
-	history_fold(key, sizeof(key), room);
+	ascii_fold(key, sizeof(key), room);
 	return hroom_find(h, key);
 }
 
@@ -931,7 +920,7 @@ history_add(struct history *h, const char *room, const char *kind,
 		return -EINVAL;
 	if (h->per_room == 0)
 		return 0;
-	history_fold(key, sizeof(key), room);
+	ascii_fold(key, sizeof(key), room);
 	if ((r = hroom_find(h, key)) == NULL &&
 	    (ret = hroom_new(h, key, HROOM_LIVE, 0, &r)) < 0)
 		return ret;
@@ -992,7 +981,7 @@ history_forget(struct history *h, const char *room)
 	assert(h != NULL && room != NULL);
 	if (strlen(room) > HISTORY_ROOM_MAX)
 		return -EINVAL;
-	history_fold(key, sizeof(key), room);
+	ascii_fold(key, sizeof(key), room);
 	if ((r = hroom_find(h, key)) != NULL)
 		return hroom_drop(h, r);
 	if (h->dirfd < 0 || file_name(name, sizeof(name), key,
@@ -1033,7 +1022,7 @@ history_room_live(struct history *h, const char *room, int permanent,
 	if (h->per_room == 0 || room[0] == '\0' ||
 	    strlen(room) > HISTORY_ROOM_MAX)
 		return 0;
-	history_fold(key, sizeof(key), room);
+	ascii_fold(key, sizeof(key), room);
 	if ((r = hroom_find(h, key)) != NULL && r->state == HROOM_GONE &&
 	    !r->unclaimed && (now < r->gone_at ||
 	    now - r->gone_at >= h->retention)) {

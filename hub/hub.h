@@ -25,6 +25,7 @@
 #include "log.h"
 #include "members.h"
 #include "proto.h"
+#include "text.h"
 
 #define HUB_ROOMS_PER_PEER	32	/* rooms one session may be in */
 #define HUB_PEER_QUEUE_MAX	(512 * 1024)	/* bytes waiting for one handler */
@@ -87,11 +88,6 @@ struct membership {
 };
 TAILQ_HEAD(membership_list, membership);
 
-enum peer_transport {
-	TRANSPORT_UNKNOWN, TRANSPORT_XMLSOCKET, TRANSPORT_WEBSOCKET,
-	TRANSPORT_TUNNEL, TRANSPORT_HTTP, TRANSPORT_POLICY,
-};
-
 /* One handler connection = one client session. */
 struct peer {
 	struct hub		*hub;
@@ -102,7 +98,7 @@ struct peer {
 	pid_t			 pid;		/* from SO_PEERCRED */
 	uid_t			 uid;
 	int			 hello;		/* H_HELLO seen */
-	int			 transport;	/* enum peer_transport */
+	int			 transport;	/* enum sb_transport */
 	int			 chat;		/* counts as a client */
 	int			 dead;		/* to be closed after this turn */
 	int			 closing;	/* hub_peer_kill() sends C_CLOSE */
@@ -137,7 +133,7 @@ RB_HEAD(peer_skels, peer_skel);
 
 struct room {
 	char			 name[SB_ROOM_MAX + 1];
-	char			 key[SB_ROOM_MAX + 1];	/* folded name */
+	char			 key[SB_ROOM_MAX + 1];	/* ascii_fold()ed name */
 	int			 permanent;	/* from the config */
 	unsigned		 nmembers;
 	struct membership_list	 members;
@@ -239,7 +235,8 @@ int		 hub_dispatch(struct hub *, struct peer *, const struct sb_msg *);
 void		 hub_password_checked(struct hub *, uint64_t, int);
 struct peer	*hub_find_nick(struct hub *, const char *);
 struct room	*hub_find_room(struct hub *, const char *);
-int		 hub_send(struct hub *, struct peer *, enum sb_type, ...);
+int		 hub_send(struct hub *, struct peer *, enum sb_type, ...)
+		    __attribute__((sentinel));
 void		 hub_announce(struct hub *, const char *);
 void		 hub_config_changed(struct hub *);
 void		 hub_hold_release(struct hub *);
@@ -277,8 +274,8 @@ struct authpool	*authpool_free(struct authpool *);
 int		 nick_check(const char *, const char **);
 int		 nick_identify(const char *, struct nick_id *, const char **);
 int		 room_name_check(const char *, const char **);
-int		 nick_fold(char *, size_t, const char *);
-void		 room_fold(char *, size_t, const char *);
+int		 nick_fold(char *, size_t, const char *);	/* room names:
+								 * ascii_fold() */
 
 /* journal.c */
 void		 hub_log_open(int);

@@ -63,13 +63,6 @@ members_path(char *buf, size_t size, const char *state_dir, const char *file)
 	return 0;
 }
 
-/* The same fold as nick_fold(): "" for what is not a valid nick. */
-static void
-members_fold(char *dst, size_t dstsz, const char *src)
-{
-	nick_fold(dst, dstsz, src);
-}
-
 /*
  * Parse a decimal id from s[0..len): digits only, no leading zero, 1 to
  * MEMBERS_ID_MAX.  Returns 0 and stores it, or -EINVAL.
@@ -140,7 +133,7 @@ parse_line(const char *line, size_t len, struct member *m, const char **why)
 		return -EINVAL;
 	n = strlcpy(m->nick, c1 + 1, sizeof(m->nick));
 	assert(n < sizeof(m->nick));	/* nick_check limits the length */
-	members_fold(m->key, sizeof(m->key), m->nick);
+	nick_fold(m->key, sizeof(m->key), m->nick);
 	if (!hash_valid(c2 + 1, (size_t)(c3 - c2 - 1))) {
 		*why = "the hash must be 1 to 255 printable characters "
 		    "without ':' or spaces";
@@ -547,7 +540,7 @@ members_find(const struct members *ms, const char *nick)
 	assert(ms != NULL && nick != NULL);
 	if (ms->count == 0 || strlen(nick) > MEMBERS_NICK_MAX)
 		return NULL;
-	members_fold(k.key, sizeof(k.key), nick);
+	nick_fold(k.key, sizeof(k.key), nick);
 	return bsearch(&k, ms->by_key, ms->count, sizeof(*ms->by_key),
 	    member_key_cmp);
 }

@@ -173,10 +173,7 @@ hub_peer_free(struct hub *h, struct peer *p)
 int
 hub_send(struct hub *h, struct peer *p, enum sb_type type, ...)
 {
-	const char *f[SB_FIELDS_MAX];
 	struct sb_packet pkt;
-	const char *v;
-	size_t n = 0;
 	va_list ap;
 	int r;
 
@@ -184,17 +181,15 @@ hub_send(struct hub *h, struct peer *p, enum sb_type type, ...)
 	if (p->dead || p->write_broken)
 		return -EPIPE;
 	va_start(ap, type);
-	while ((v = va_arg(ap, const char *)) != NULL && n < SB_FIELDS_MAX)
-		f[n++] = v;
+	r = sb_msg_vpack(&pkt, type, p->session, ap);
 	va_end(ap);
-	if ((r = sb_msg_encode(&pkt, type, p->session, h->epoch, p->seq + 1,
-	    f, n)) < 0) {
+	if (r < 0) {
 		/* Our own message does not fit the contract: a bug. */
 		hub_log_peer(SB_EV_HUB_ERROR, p, NULL,
 		    "cannot encode %s: %s", sb_type_name(type), strerror(-r));
 		return r;
 	}
-	p->seq++;
+	sb_packet_stamp(&pkt, h->epoch, ++p->seq);
 	return h->ops->send(h, p, &pkt);
 }
 
@@ -364,7 +359,7 @@ hub_find_room(struct hub *h, const char *name)
 {
 	struct room k = { 0 };	/* only the key is compared */
 
-	room_fold(k.key, sizeof(k.key), name);
+	ascii_fold(k.key, sizeof(k.key), name);
 	return RB_FIND(rooms, &h->rooms, &k);
 }
 
@@ -431,7 +426,7 @@ room_create(struct hub *h, const char *name, int permanent)
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return NULL;
 	strlcpy(r->name, name, sizeof(r->name));
-	room_fold(r->key, sizeof(r->key), name);
+	ascii_fold(r->key, sizeof(r->key), name);
 	r->permanent = permanent;
 	TAILQ_INIT(&r->members);
 	RB_INSERT(rooms, &h->rooms, r);
@@ -597,26 +592,6 @@ need_identified(struct hub *h, struct peer *p)
 	return 0;
 }
 
-static enum peer_transport
-transport_parse(const char *s)
-{
-	if (strcmp(s, "xmlsocket") == 0)
-		return TRANSPORT_XMLSOCKET;
-	if (strcmp(s, "websocket") == 0)
-		return TRANSPORT_WEBSOCKET;
-	if (strcmp(s, "tunnel") == 0)
-		return TRANSPORT_TUNNEL;
-	if (strcmp(s, "http") == 0)
-		return TRANSPORT_HTTP;
-	if (strcmp(s, "policy") == 0)
-		return TRANSPORT_POLICY;
-	return TRANSPORT_UNKNOWN;
-}
-
-static const char *transport_names[] = {
-	"unknown", "xmlsocket", "websocket", "tunnel", "http", "policy",
-};
-
 static int
 on_hello(struct hub *h, struct peer *p, const struct sb_msg *m)
 {
@@ -627,7 +602,7 @@ on_hello(struct hub *h, struct peer *p, const struct sb_msg *m)
 	    v != SB_PROTO_VERSION)
 		return -EPROTO;
 	p->hello = 1;
-	p->transport = transport_parse(m->field[1]);
+	p->transport = sb_transport_parse(m->field[1]);
 	strlcpy(p->remote, m->field[2], sizeof(p->remote));
 	/*
 	 * A handler that lost its hub says which incarnation it lost.  If
@@ -644,10 +619,10 @@ on_hello(struct hub *h, struct peer *p, const struct sb_msg *m)
 		return 0;
 	}
 	hub_log_peer(SB_EV_CONNECT, p, NULL, "%s connection from %s",
-	    transport_names[p->transport], p->remote[0] ? p->remote : "?");
-	if (p->transport == TRANSPORT_XMLSOCKET ||
-	    p->transport == TRANSPORT_WEBSOCKET ||
-	    p->transport == TRANSPORT_TUNNEL) {
+	    sb_transport_name(p->transport), p->remote[0] ? p->remote : "?");
+	if (p->transport == SB_TRANSPORT_XMLSOCKET ||
+	    p->transport == SB_TRANSPORT_WEBSOCKET ||
+	    p->transport == SB_TRANSPORT_TUNNEL) {
 		const struct ban *b = bans_match_remote(&h->bans, p->remote,
 		    time(NULL));
 

@@ -27,7 +27,7 @@ FUZZ_CFLAGS	= -std=gnu11 -g -O1 -D_GNU_SOURCE -Wall -Wextra \
 
 FUZZ_DIALECT	= handler/dialect.c handler/dialect_text.c \
 		  handler/dialect_xml.c handler/dialect_json.c handler/store.c \
-		  common/proto.c common/buf.c
+		  common/proto.c common/buf.c common/text.c
 FUZZ_DIALECT_LIBS = -lexpat -ljansson -lbsd
 # hub/nick.c's rules (the Makefile's ICU_LIBS).
 FUZZ_ICU_LIBS	= $(shell pkg-config --libs icu-uc icu-i18n 2>/dev/null || echo -licui18n -licuuc -licudata)
@@ -37,9 +37,8 @@ FUZZ_SRC_sniff		= handler/sniff.c
 FUZZ_SRC_http		= handler/http.c handler/wshandshake.c
 FUZZ_LIBS_http		= -lmd
 FUZZ_SRC_wsframe	= handler/wsframe.c
-FUZZ_SRC_wsconn		= handler/wsconn.c handler/wsframe.c handler/utf8.c
-FUZZ_SRC_utf8		= handler/utf8.c $(FUZZ_DIALECT)
-FUZZ_LIBS_utf8		= $(FUZZ_DIALECT_LIBS)
+FUZZ_SRC_wsconn		= handler/wsconn.c handler/wsframe.c common/text.c
+FUZZ_SRC_utf8		= common/text.c
 FUZZ_SRC_xmlsock	= handler/xmlsock.c
 FUZZ_SRC_dialect_text	= $(FUZZ_DIALECT)
 FUZZ_LIBS_dialect_text	= $(FUZZ_DIALECT_LIBS)
@@ -62,14 +61,14 @@ FUZZ_LIBS_hub		= $(FUZZ_DIALECT_LIBS) -lcrypt $(FUZZ_ICU_LIBS)
 FUZZ_SRC_session	= handler/session.c handler/serve.c handler/conn.c \
 			  handler/www.c handler/sniff.c handler/http.c \
 			  handler/wshandshake.c handler/wsframe.c \
-			  handler/wsconn.c handler/utf8.c handler/xmlsock.c \
+			  handler/wsconn.c handler/xmlsock.c \
 			  common/config.c common/log.c $(FUZZ_DIALECT)
 FUZZ_LIBS_session	= $(FUZZ_DIALECT_LIBS) -lmd
-FUZZ_SRC_history	= hub/history.c
+FUZZ_SRC_history	= hub/history.c common/text.c
 FUZZ_LIBS_history	= -lbsd
-FUZZ_SRC_members	= hub/members.c hub/nick.c common/file.c
+FUZZ_SRC_members	= hub/members.c hub/nick.c common/file.c common/text.c
 FUZZ_LIBS_members	= -lbsd -lcrypt $(FUZZ_ICU_LIBS)
-FUZZ_SRC_bans		= hub/ban.c hub/nick.c common/file.c
+FUZZ_SRC_bans		= hub/ban.c hub/nick.c common/file.c common/text.c
 FUZZ_LIBS_bans		= -lbsd -ljansson $(FUZZ_ICU_LIBS)
 FUZZ_SRC_log		= common/log.c
 FUZZ_LIBS_log		= -lbsd
