@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The dialect interface (see dialect.h): the capped output buffer, the
- * dispatch to the three dialects, and the helpers they share: field
- * checks, XML escaping, UTF-8, times and the hub's space-separated lists.
+ * The dialect interface (see dialect.h): the dispatch to the three
+ * dialects, and the helpers they share: field checks, XML escaping,
+ * times and the hub's space-separated lists.  The output buffer is
+ * common/buf.c's, UTF-8 is common/text.c's.
  */
 #include <assert.h>
 #include <ctype.h>
@@ -15,112 +16,6 @@
 #include <bsd/string.h>
 
 #include "dialect.h"
-
-#define DBUF_CHUNK	256	/* smallest allocation */
-
-/* ---- dbuf ---------------------------------------------------------- */
-
-/* An empty buffer that will never hold more than `max` bytes. */
-void
-dbuf_init(struct dbuf *b, size_t max)
-{
-	assert(b != NULL);
-	*b = (struct dbuf){ .max = max };
-}
-
-/* Release the memory; the buffer is empty and usable again. */
-void
-dbuf_free(struct dbuf *b)
-{
-	if (b == NULL)
-		return;
-	free(b->buf);
-	*b = (struct dbuf){ .max = b->max };
-}
-
-/* Cut the contents back to `len` bytes and clear a sticky error. */
-void
-dbuf_truncate(struct dbuf *b, size_t len)
-{
-	assert(b != NULL);
-	assert(len <= b->len);
-	b->len = len;
-	if (b->buf != NULL)
-		b->buf[len] = '\0';
-	b->err = 0;
-}
-
-/*
- * Append `n` bytes.  Returns 0, or the sticky error: -EMSGSIZE past the
- * cap, -ENOMEM.  After an error nothing more is appended until
- * dbuf_truncate(), so a caller may append many pieces and check once.
- */
-int
-dbuf_add(struct dbuf *b, const void *p, size_t n)
-{
-	size_t want, sz;
-	char *nb;
-
-	assert(b != NULL);
-	assert(p != NULL || n == 0);
-	if (b->err != 0)
-		return b->err;
-	if (n > b->max - b->len) {
-		b->err = -EMSGSIZE;
-		return b->err;
-	}
-	want = b->len + n + 1;
-	if (want > b->size) {
-		sz = b->size < DBUF_CHUNK ? DBUF_CHUNK : b->size;
-		while (sz < want)
-			sz = sz > SIZE_MAX / 2 ? want : sz * 2;
-		if ((nb = realloc(b->buf, sz)) == NULL) {
-			b->err = -ENOMEM;
-			return b->err;
-		}
-		b->buf = nb;
-		b->size = sz;
-	}
-	if (n > 0)
-		memcpy(b->buf + b->len, p, n);
-	b->len += n;
-	b->buf[b->len] = '\0';
-	return 0;
-}
-
-/* Append a C string. */
-int
-dbuf_addstr(struct dbuf *b, const char *s)
-{
-	assert(s != NULL);
-	return dbuf_add(b, s, strlen(s));
-}
-
-/* Append printf-style; the same errors as dbuf_add(). */
-int
-dbuf_addf(struct dbuf *b, const char *fmt, ...)
-{
-	char small[256], *big = NULL;
-	va_list ap;
-	int n, r;
-
-	assert(b != NULL && fmt != NULL);
-	va_start(ap, fmt);
-	n = vsnprintf(small, sizeof(small), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return -EINVAL;
-	if ((size_t)n < sizeof(small))
-		return dbuf_add(b, small, (size_t)n);
-	va_start(ap, fmt);
-	n = vasprintf(&big, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return -ENOMEM;
-	r = dbuf_add(b, big, (size_t)n);
-	free(big);
-	return r;
-}
 
 /* ---- the interface -------------------------------------------------- */
 
@@ -148,8 +43,8 @@ dialect_init(struct dialect *d, enum dialect_kind kind)
 	assert(kind == DIALECT_TEXT || kind == DIALECT_XML ||
 	    kind == DIALECT_JSON);
 	*d = (struct dialect){ .kind = kind };
-	dbuf_init(&d->nicks, DIALECT_LIST_MAX);
-	dbuf_init(&d->rooms, DIALECT_LIST_MAX);
+	buf_init(&d->nicks, DIALECT_LIST_MAX);
+	buf_init(&d->rooms, DIALECT_LIST_MAX);
 }
 
 void
@@ -157,13 +52,13 @@ dialect_free(struct dialect *d)
 {
 	if (d == NULL)
 		return;
-	dbuf_free(&d->nicks);
-	dbuf_free(&d->rooms);
+	buf_free(&d->nicks);
+	buf_free(&d->rooms);
 }
 
 /* An error message for the client, in the session's dialect. */
 static int
-dialect_error(struct dialect *d, struct dbuf *out, const struct dialect_err *e)
+dialect_error(struct dialect *d, struct buf *out, const struct dialect_err *e)
 {
 	switch (d->kind) {
 	case DIALECT_TEXT:
@@ -185,7 +80,7 @@ dialect_error(struct dialect *d, struct dbuf *out, const struct dialect_err *e)
  */
 int
 dialect_parse(struct dialect *d, const char *msg, size_t len,
-    struct sb_packet *pkt, struct dbuf *reply)
+    struct sb_packet *pkt, struct buf *reply)
 {
 	struct dialect_err e = { .code = "syntax", .identify = 0 };
 	size_t mark;
@@ -208,7 +103,7 @@ dialect_parse(struct dialect *d, const char *msg, size_t len,
 		return r;
 	mark = reply->len;
 	if ((r = dialect_error(d, reply, &e)) < 0) {
-		dbuf_truncate(reply, mark);
+		buf_truncate(reply, mark);
 		return r;
 	}
 	return DIALECT_REPLY;
@@ -240,16 +135,16 @@ dialect_fields_needed(enum sb_type t)
  * over DIALECT_LIST_MAX (the accumulator is then reset).
  */
 static int
-dialect_accumulate(struct dbuf *acc, const struct sb_msg *m,
+dialect_accumulate(struct buf *acc, const struct sb_msg *m,
     struct sb_msg *whole)
 {
 	if (acc->len > 0 && m->flen[1] > 0)
-		dbuf_add(acc, " ", 1);
-	dbuf_add(acc, m->field[1], m->flen[1]);
+		buf_catlen(acc, " ", 1);
+	buf_catlen(acc, m->field[1], m->flen[1]);
 	if (strcmp(m->field[0], "1") == 0)
 		return 0;
 	if (acc->err != 0) {
-		dbuf_truncate(acc, 0);
+		buf_truncate(acc, 0);
 		return -EMSGSIZE;
 	}
 	*whole = *m;
@@ -299,10 +194,10 @@ dialect_lost(struct dialect *d, uint32_t epoch, uint64_t n)
  * render nothing until the last one.
  */
 int
-dialect_render(struct dialect *d, const struct sb_msg *m, struct dbuf *out)
+dialect_render(struct dialect *d, const struct sb_msg *m, struct buf *out)
 {
 	struct sb_msg whole;
-	struct dbuf *acc = NULL;
+	struct buf *acc = NULL;
 	size_t mark;
 	int r = -EINVAL;
 
@@ -336,7 +231,7 @@ dialect_render(struct dialect *d, const struct sb_msg *m, struct dbuf *out)
 			    m->type == SB_C_NICKLIST ? "Nick" : "Room");
 			mark = out->len;
 			if ((r = dialect_error(d, out, &e)) < 0)
-				dbuf_truncate(out, mark);
+				buf_truncate(out, mark);
 			return r;
 		}
 		m = &whole;
@@ -360,9 +255,9 @@ dialect_render(struct dialect *d, const struct sb_msg *m, struct dbuf *out)
 	if (r >= 0 && out->err != 0)
 		r = out->err;
 	if (r < 0)
-		dbuf_truncate(out, mark);
+		buf_truncate(out, mark);
 	if (acc != NULL)
-		dbuf_truncate(acc, 0);
+		buf_truncate(acc, 0);
 	if (m->type == SB_C_IDENTIFIED || m->type == SB_C_ERROR)
 		d->identify_pending = 0;
 	return r;
@@ -470,7 +365,7 @@ dialect_pack(struct dialect *d, struct sb_packet *pkt, enum sb_type type,
  * another.
  */
 int
-dialect_xml_escape(struct dbuf *b, const char *s, size_t len)
+dialect_xml_escape(struct buf *b, const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, run = 0, n;
@@ -499,30 +394,30 @@ dialect_xml_escape(struct dbuf *b, const char *s, size_t len)
 			run += n;
 			continue;
 		}
-		dbuf_add(b, s + i - run, run);
+		buf_catlen(b, s + i - run, run);
 		run = 0;
 		if (ent != NULL)
-			dbuf_addstr(b, ent);
+			buf_cat(b, ent);
 		else if (c == '\t' || c == '\n' || c == '\r' || c == 0x7f)
-			dbuf_addf(b, "&#%u;", c);
+			buf_catf(b, "&#%u;", c);
 		else {
-			dbuf_addstr(b, "\xef\xbf\xbd");
+			buf_cat(b, "\xef\xbf\xbd");
 			if (nonchar)
 				i += 2;		/* the whole character */
 		}
 		i++;
 	}
-	return dbuf_add(b, s + i - run, run);
+	return buf_catlen(b, s + i - run, run);
 }
 
 /* End one client message: append its NUL separator.  Returns 1 or error. */
 int
-dialect_end(struct dbuf *b)
+dialect_end(struct buf *b)
 {
 	int r;
 
 	assert(b != NULL);
-	return (r = dbuf_add(b, "", 1)) < 0 ? r : 1;
+	return (r = buf_catlen(b, "", 1)) < 0 ? r : 1;
 }
 
 /* The latest time gmtime() and a 4-digit year can show: 9999-12-31. */
@@ -671,16 +566,16 @@ dialect_is_self(const struct dialect *d, const char *nick)
 
 /* Append ` name="value"` with the value escaped for XML. */
 void
-dialect_attr(struct dbuf *b, const char *name, const char *v, size_t len)
+dialect_attr(struct buf *b, const char *name, const char *v, size_t len)
 {
-	dbuf_addf(b, " %s=\"", name);
+	buf_catf(b, " %s=\"", name);
 	dialect_xml_escape(b, v, len);
-	dbuf_add(b, "\"", 1);
+	buf_catlen(b, "\"", 1);
 }
 
 /* dialect_attr() of field i of m. */
 void
-dialect_fattr(struct dbuf *b, const char *name, const struct sb_msg *m,
+dialect_fattr(struct buf *b, const char *name, const struct sb_msg *m,
     size_t i)
 {
 	assert(i < m->nfields);
@@ -693,17 +588,17 @@ dialect_fattr(struct dbuf *b, const char *name, const struct sb_msg *m,
  * what dialect_end() returns.
  */
 int
-dialect_element(struct dbuf *b, const char *elem, const struct sb_msg *m,
+dialect_element(struct buf *b, const char *elem, const struct sb_msg *m,
     ...)
 {
 	const char *name;
 	va_list ap;
 
-	dbuf_addf(b, "<%s", elem);
+	buf_catf(b, "<%s", elem);
 	va_start(ap, m);
 	while ((name = va_arg(ap, const char *)) != NULL)
 		dialect_fattr(b, name, m, (size_t)va_arg(ap, int));
 	va_end(ap);
-	dbuf_addstr(b, " />");
+	buf_cat(b, " />");
 	return dialect_end(b);
 }

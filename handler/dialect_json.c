@@ -398,7 +398,7 @@ dialect_json_parse(struct dialect *d, const char *msg, size_t len,
  * json_dumps(JSON_COMPACT) of the same object.
  */
 struct jev {
-	struct dbuf	*b;
+	struct buf	*b;
 	size_t		 start;		/* where the event began in b */
 	int		 err0;		/* b's sticky error before the event */
 	int		 n;		/* members written */
@@ -411,13 +411,13 @@ struct jev {
  * rest, UTF-8 included, as it is.
  */
 static void
-json_put_str(struct dbuf *b, const char *s, size_t len)
+json_put_str(struct buf *b, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t i, run = 0;
 	char esc[6];
 
-	dbuf_add(b, "\"", 1);
+	buf_catlen(b, "\"", 1);
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 		size_t n = 2;
@@ -439,12 +439,12 @@ json_put_str(struct dbuf *b, const char *s, size_t len)
 			esc[5] = hex[c & 15];
 			n = 6;
 		}
-		dbuf_add(b, s + run, i - run);
-		dbuf_add(b, esc, n);
+		buf_catlen(b, s + run, i - run);
+		buf_catlen(b, esc, n);
 		run = i + 1;
 	}
-	dbuf_add(b, s + run, len - run);
-	dbuf_add(b, "\"", 1);
+	buf_catlen(b, s + run, len - run);
+	buf_catlen(b, "\"", 1);
 }
 
 /* The member's name: `,"key":` (no comma before the first). */
@@ -462,15 +462,15 @@ jev_key(struct jev *j, const char *key)
 	o += n;
 	k[o++] = '"';
 	k[o++] = ':';
-	dbuf_add(j->b, k, o);
+	buf_catlen(j->b, k, o);
 }
 
 /* Begin an event in b: `{`. */
 static void
-jev_begin(struct jev *j, struct dbuf *b)
+jev_begin(struct jev *j, struct buf *b)
 {
 	*j = (struct jev){ .b = b, .start = b->len, .err0 = b->err };
-	dbuf_add(b, "{", 1);
+	buf_catlen(b, "{", 1);
 }
 
 /* o[key] = the string s[0..len), which must be valid UTF-8. */
@@ -490,9 +490,9 @@ static void
 jev_lit(struct jev *j, const char *key, const char *s)
 {
 	jev_key(j, key);
-	dbuf_add(j->b, "\"", 1);
-	dbuf_addstr(j->b, s);
-	dbuf_add(j->b, "\"", 1);
+	buf_catlen(j->b, "\"", 1);
+	buf_cat(j->b, s);
+	buf_catlen(j->b, "\"", 1);
 }
 
 static void
@@ -505,7 +505,7 @@ static void
 jev_true(struct jev *j, const char *key)
 {
 	jev_key(j, key);
-	dbuf_add(j->b, "true", 4);
+	buf_catlen(j->b, "true", 4);
 }
 
 /* o[key] = v, as jansson writes a json_int_t. */
@@ -523,12 +523,12 @@ jev_int(struct jev *j, const char *key, long long v)
 	if (v < 0)
 		d[--o] = '-';
 	jev_key(j, key);
-	dbuf_add(j->b, d + o, sizeof(d) - o);
+	buf_catlen(j->b, d + o, sizeof(d) - o);
 }
 
 /* A new event {"type":TYPE,"time":ISO,"from":FROM}. */
 static void
-jev_start(struct jev *j, struct dbuf *b, const char *type, time_t t,
+jev_start(struct jev *j, struct buf *b, const char *type, time_t t,
     const char *from, size_t fromlen)
 {
 	char iso[21];
@@ -549,24 +549,24 @@ jev_words(struct jev *j, const char *key, const char *list, size_t len)
 	int n = 0;
 
 	jev_key(j, key);
-	dbuf_add(j->b, "[", 1);
+	buf_catlen(j->b, "[", 1);
 	while (dialect_word_next(&p, list + len, &w, &wl)) {
 		if (!utf8_valid(w, wl)) {
 			j->badutf8 = 1;
 			continue;
 		}
 		if (n++ > 0)
-			dbuf_add(j->b, ",", 1);
+			buf_catlen(j->b, ",", 1);
 		json_put_str(j->b, w, wl);
 	}
-	dbuf_add(j->b, "]", 1);
+	buf_catlen(j->b, "]", 1);
 }
 
 static int jev_emit(struct jev *);
 
 /* {"type":"error","time":..,"from":"","code":CODE,"text":TEXT} */
 static int
-json_error_event(struct dbuf *b, const char *code, size_t clen,
+json_error_event(struct buf *b, const char *code, size_t clen,
     const char *text, size_t tlen, int seed003)
 {
 	struct jev j;
@@ -591,15 +591,15 @@ json_error_event(struct dbuf *b, const char *code, size_t clen,
 static int
 jev_emit(struct jev *j)
 {
-	struct dbuf *b = j->b;
+	struct buf *b = j->b;
 	int r;
 
 	if (j->err0 != 0)		/* sticky: nothing was added */
 		return j->err0;
-	dbuf_add(b, "}", 1);
+	buf_catlen(b, "}", 1);
 	if (b->err != 0 || j->badutf8) {
 		r = b->err;
-		dbuf_truncate(b, j->start);
+		buf_truncate(b, j->start);
 		if (r < 0)
 			return r;
 		return json_error_event(b, "encoding", strlen("encoding"),
@@ -612,7 +612,7 @@ jev_emit(struct jev *j)
 
 /* A client-side error, in this dialect. */
 int
-dialect_json_error(struct dialect *d, struct dbuf *b,
+dialect_json_error(struct dialect *d, struct buf *b,
     const struct dialect_err *e)
 {
 	assert(d != NULL && b != NULL && e != NULL);
@@ -622,7 +622,7 @@ dialect_json_error(struct dialect *d, struct dbuf *b,
 
 /* msg (or the seed-003 usermsg) */
 static int
-json_msg(struct dialect *d, const struct sb_msg *m, struct dbuf *b)
+json_msg(struct dialect *d, const struct sb_msg *m, struct buf *b)
 {
 	int flags = dialect_msg_flags(m);
 	int room = m->flen[3] > 0, r;
@@ -675,7 +675,7 @@ json_msg(struct dialect *d, const struct sb_msg *m, struct dbuf *b)
 
 /* rooms: [{"name":NAME,"members":N},...] */
 static int
-json_rooms(const struct sb_msg *m, struct dbuf *b)
+json_rooms(const struct sb_msg *m, struct buf *b)
 {
 	const char *p = m->field[1], *w;
 	unsigned long count;
@@ -685,11 +685,11 @@ json_rooms(const struct sb_msg *m, struct dbuf *b)
 
 	jev_start(&j, b, "rooms", time(NULL), "", 0);
 	jev_key(&j, "rooms");
-	dbuf_add(b, "[", 1);
+	buf_catlen(b, "[", 1);
 	while (dialect_word_next(&p, m->field[1] + m->flen[1], &w, &wl)) {
 		if (dialect_room_split(w, wl, &nl, &count) < 0) {
 			if (j.err0 == 0)
-				dbuf_truncate(b, j.start);
+				buf_truncate(b, j.start);
 			return -EBADMSG;
 		}
 		if (!utf8_valid(w, nl)) {
@@ -697,14 +697,14 @@ json_rooms(const struct sb_msg *m, struct dbuf *b)
 			continue;
 		}
 		if (n++ > 0)
-			dbuf_add(b, ",", 1);
+			buf_catlen(b, ",", 1);
 		r = (struct jev){ .b = b };
-		dbuf_add(b, "{", 1);
+		buf_catlen(b, "{", 1);
 		jev_str(&r, "name", w, nl);
 		jev_int(&r, "members", (long long)count);
-		dbuf_add(b, "}", 1);
+		buf_catlen(b, "}", 1);
 	}
-	dbuf_add(b, "]", 1);
+	buf_catlen(b, "]", 1);
 	return jev_emit(&j);
 }
 
@@ -714,7 +714,7 @@ json_rooms(const struct sb_msg *m, struct dbuf *b)
  */
 int
 dialect_json_render(struct dialect *d, const struct sb_msg *m,
-    struct dbuf *b)
+    struct buf *b)
 {
 	struct jev j;
 

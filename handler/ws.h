@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "http.h"
 #include "text.h"	/* UTF-8: utf8_feed() keeps a text message's state */
 
@@ -86,8 +87,7 @@ struct ws_conn {
 	int		in_frame;
 	unsigned char	ctrl[WS_CONTROL_MAX];
 	int		msg_opcode;	/* 0 when no message in progress */
-	unsigned char	*msg;		/* reassembly buffer (malloc'd, capped) */
-	size_t		msg_len, msg_cap;
+	struct buf	msg;		/* reassembly, max_message at most */
 	uint32_t	utf8;		/* validator state across fragments */
 	int		close_sent;
 	int		close_received;

@@ -24,6 +24,7 @@
 #include <bsd/string.h>
 
 #include "hub.h"
+#include "buf.h"
 #include "file.h"
 #include "members.h"
 
@@ -768,42 +769,12 @@ password_check(const char *password, char *err, size_t errsz)
 	return 0;
 }
 
-/* Append to a growing text buffer; returns 0 or -ENOMEM. */
-struct textbuf {
-	char	*buf;
-	size_t	 len, cap;
-};
-
 /*
- * Append n bytes of s to t, keeping it NUL-terminated.  Returns 0 or
- * -ENOMEM.
+ * Append the line of member m to the text t.  Returns 0, -EINVAL (longer
+ * than a line may be) or t's error (buf_catlen).
  */
 static int
-tb_add(struct textbuf *t, const char *s, size_t n)
-{
-	if (t->len + n + 1 > t->cap) {
-		size_t cap = t->cap ? t->cap : 4096;
-		char *nb;
-
-		while (t->len + n + 1 > cap)
-			cap *= 2;
-		if ((nb = realloc(t->buf, cap)) == NULL)
-			return -ENOMEM;
-		t->buf = nb;
-		t->cap = cap;
-	}
-	memcpy(t->buf + t->len, s, n);
-	t->len += n;
-	t->buf[t->len] = '\0';
-	return 0;
-}
-
-/*
- * Append the line of member m.  Returns 0, -EINVAL (longer than a
- * line may be) or -ENOMEM.
- */
-static int
-tb_member(struct textbuf *t, const struct member *m)
+member_line(struct buf *t, const struct member *m)
 {
 	char line[MEMBERS_LINE_MAX + 2];
 	int n;
@@ -812,18 +783,7 @@ tb_member(struct textbuf *t, const struct member *m)
 	    m->hash, m->active ? 1 : 0);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return -EINVAL;
-	return tb_add(t, line, (size_t)n);
-}
-
-/* Wipe (it may hold hashes) and free t; it is empty afterwards. */
-static void
-tb_free(struct textbuf *t)
-{
-	if (t->buf != NULL) {
-		explicit_bzero(t->buf, t->cap);
-		free(t->buf);
-	}
-	*t = (struct textbuf){ NULL, 0, 0 };
+	return buf_catlen(t, line, (size_t)n);
 }
 
 /*
@@ -860,7 +820,7 @@ members_modify(const char *path, enum members_op op, const char *nick,
     size_t errsz)
 {
 	struct members ms = { .by_key = NULL };
-	struct textbuf out = { NULL, 0, 0 };
+	struct buf out = { .max = SIZE_MAX };	/* checked below */
 	struct nick_id id;
 	char dir[PATH_MAX];
 	const struct member *found = NULL;
@@ -985,14 +945,14 @@ members_modify(const char *path, enum members_op op, const char *nick,
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			nl = end;
 		if (op != OP_ADD && lineno == found->line)
-			r = tb_member(&out, &add);
-		else if ((r = tb_add(&out, p, (size_t)(nl - p))) == 0)
-			r = tb_add(&out, "\n", 1);
+			r = member_line(&out, &add);
+		else if ((r = buf_catlen(&out, p, (size_t)(nl - p))) == 0)
+			r = buf_cat(&out, "\n");
 	}
 	if (r == 0 && op == OP_ADD)
-		r = tb_member(&out, &add);
+		r = member_line(&out, &add);
 	if (r == 0 && out.buf == NULL)
-		r = tb_add(&out, "", 0);
+		r = buf_catlen(&out, "", 0);
 	if (r < 0) {
 		snprintf(err, errsz, "out of memory");
 		goto done;
@@ -1010,7 +970,7 @@ members_modify(const char *path, enum members_op op, const char *nick,
 		*newid = add.id;
 done:
 	explicit_bzero(&add, sizeof(add));
-	tb_free(&out);
+	buf_wipe(&out);	/* it held hashes */
 	if (text != NULL) {
 		explicit_bzero(text, len);
 		free(text);

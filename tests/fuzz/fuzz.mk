@@ -37,7 +37,8 @@ FUZZ_SRC_sniff		= handler/sniff.c
 FUZZ_SRC_http		= handler/http.c handler/wshandshake.c
 FUZZ_LIBS_http		= -lmd
 FUZZ_SRC_wsframe	= handler/wsframe.c
-FUZZ_SRC_wsconn		= handler/wsconn.c handler/wsframe.c common/text.c
+FUZZ_SRC_wsconn		= handler/wsconn.c handler/wsframe.c common/text.c \
+			  common/buf.c
 FUZZ_SRC_utf8		= common/text.c
 FUZZ_SRC_xmlsock	= handler/xmlsock.c
 FUZZ_SRC_dialect_text	= $(FUZZ_DIALECT)
@@ -66,7 +67,8 @@ FUZZ_SRC_session	= handler/session.c handler/serve.c handler/conn.c \
 FUZZ_LIBS_session	= $(FUZZ_DIALECT_LIBS) -lmd
 FUZZ_SRC_history	= hub/history.c common/text.c
 FUZZ_LIBS_history	= -lbsd
-FUZZ_SRC_members	= hub/members.c hub/nick.c common/file.c common/text.c
+FUZZ_SRC_members	= hub/members.c hub/nick.c common/file.c common/text.c \
+			  common/buf.c
 FUZZ_LIBS_members	= -lbsd -lcrypt $(FUZZ_ICU_LIBS)
 FUZZ_SRC_bans		= hub/ban.c hub/nick.c common/file.c common/text.c
 FUZZ_LIBS_bans		= -lbsd -ljansson $(FUZZ_ICU_LIBS)
