@@ -65,7 +65,7 @@ FUZZ_SRC_session	= handler/session.c handler/serve.c handler/conn.c \
 			  handler/wsconn.c handler/xmlsock.c \
 			  common/config.c common/log.c $(FUZZ_DIALECT)
 FUZZ_LIBS_session	= $(FUZZ_DIALECT_LIBS) -lmd
-FUZZ_SRC_history	= hub/history.c common/text.c
+FUZZ_SRC_history	= hub/history.c common/file.c common/text.c
 FUZZ_LIBS_history	= -lbsd
 FUZZ_SRC_members	= hub/members.c hub/nick.c common/file.c common/text.c \
 			  common/buf.c
