@@ -113,7 +113,7 @@ sync_dir(const struct sb_file_atomic *a)
 		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	}
 	if (fd >= 0)
-		(void)fsync(fd);	/* the rename; the data is safe already */
+		(void)fsync(fd);	/* the rename; the data is safe */
 	if (fd >= 0 && fd != a->dirfd)
 		close(fd);
 }

@@ -278,9 +278,9 @@ logfmt_unquote(const char **pp, char *buf, size_t bufsz, size_t *bo)
  * copied, NUL-terminated.  Returns the number of fields, or
  * SB_LOG_BAD_LINE if the line is not exactly such a line: bad syntax, a
  * form sb_log_format() does not write (a plain word quoted, a needless
- * octal escape), a key twice, more than `max` fields, or buf too small.  So a line that parses
- * is the one sb_log_format() makes of its fields, byte for byte.  For
- * tests and tools; the hub only writes.
+ * octal escape), a key twice, more than `max` fields, or buf too
+ * small.  So a line that parses is the one sb_log_format() makes of its
+ * fields, byte for byte.  For tests and tools; the hub only writes.
  */
 int
 sb_log_parse(const char *line, struct sb_log_kv *kv, size_t max, char *buf,

@@ -25,7 +25,7 @@ utf8_expect(uint32_t need, uint32_t lo, uint32_t hi)
 	return need | lo << 8 | hi << 16;
 }
 
-/* The state after lead byte c: how many bytes follow, and the range of the next. */
+/* The state after lead byte c: bytes to follow, the range of the next. */
 static uint32_t
 utf8_lead(unsigned char c)
 {

@@ -12,9 +12,10 @@
  * dialect_parse() turns one complete client message into a packet for the
  * hub or an error reply; dialect_render() turns one decoded hub message
  * into zero or more client messages.  Output goes to a struct buf
- * (common/buf.h) built as text, with a hard cap, as whole client messages each followed by one
- * NUL byte (no message contains a NUL), without XMLSocket terminator or
- * WebSocket framing: the caller sends each as it needs.
+ * (common/buf.h) built as text, with a hard cap, as whole client
+ * messages each followed by one NUL byte (no message contains a NUL),
+ * without XMLSocket terminator or WebSocket framing: the caller sends
+ * each as it needs.
  */
 #ifndef SB_DIALECT_H
 #define SB_DIALECT_H

@@ -343,7 +343,8 @@ lister_finish(struct lister *l)
 
 /*
  * Is `s` valid UTF-8 without control characters (C0, DEL, C1)?  What the
- * operator sends goes to every client, so it must be text each dialect can carry.
+ * operator sends goes to every client, so it must be text each dialect
+ * can carry.
  */
 static int
 text_ok(const char *s)

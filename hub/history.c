@@ -737,11 +737,11 @@ history_load_all(struct history *h, char *err, size_t errsz)
 	while ((de = readdir(d)) != NULL) {
 		char key[HISTORY_ROOM_MAX + 1];
 		size_t len = strlen(de->d_name);
+		size_t tl = strlen(HISTORY_TMP_SUFFIX);
 
 		/* A rewrite a crash cut short (an older hub's, or file.c's). */
-		if (sb_file_is_temp(de->d_name) ||
-		    (len > strlen(HISTORY_TMP_SUFFIX) && strcmp(de->d_name +
-		    len - strlen(HISTORY_TMP_SUFFIX), HISTORY_TMP_SUFFIX) == 0)) {
+		if (sb_file_is_temp(de->d_name) || (len > tl &&
+		    strcmp(de->d_name + len - tl, HISTORY_TMP_SUFFIX) == 0)) {
 			unlinkat(h->dirfd, de->d_name, 0);
 			continue;
 		}

@@ -133,7 +133,7 @@ RB_HEAD(peer_skels, peer_skel);
 
 struct room {
 	char			 name[SB_ROOM_MAX + 1];
-	char			 key[SB_ROOM_MAX + 1];	/* ascii_fold()ed name */
+	char			 key[SB_ROOM_MAX + 1];	/* ascii_fold()ed */
 	int			 permanent;	/* from the config */
 	unsigned		 nmembers;
 	struct membership_list	 members;
@@ -274,8 +274,8 @@ struct authpool	*authpool_free(struct authpool *);
 int		 nick_check(const char *, const char **);
 int		 nick_identify(const char *, struct nick_id *, const char **);
 int		 room_name_check(const char *, const char **);
-int		 nick_fold(char *, size_t, const char *);	/* room names:
-								 * ascii_fold() */
+/* Nicks fold by RFC 8266, room names by ascii_fold() (common/text.h). */
+int		 nick_fold(char *, size_t, const char *);
 
 /* journal.c */
 void		 hub_log_open(int);

@@ -248,7 +248,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(t_write_atomic, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_write_atomic, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(t_pieces, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_failing_write, setup,
 		    teardown),

@@ -363,9 +363,10 @@ test_decode_all_code_points(void **state)
 			assert_int_equal(got, cp);
 		for (k = 1; k < n; k++)
 			assert_int_equal(utf8_decode(g - k, k, NULL), 0);
-		s[n] = 'x';		/* what follows is not read as part of it */
+		s[n] = 'x';	/* what follows is not part of it */
 		memcpy(g - n - 1, s, n + 1);
-		assert_int_equal(utf8_decode(g - n - 1, n + 1, NULL), ok ? n : 0);
+		assert_int_equal(utf8_decode(g - n - 1, n + 1, NULL),
+		    ok ? n : 0);
 	}
 	assert_int_equal(utf8_decode(g, 0, &got), 0);
 	munmap(map, mapsz);
@@ -393,7 +394,7 @@ test_decode_agrees(void **state)
 			assert_int_equal(d, first);
 		}
 		if (s[0] < 0xc0 && (v & 0xffff) == 0xff)
-			v |= 0xffff;	/* ASCII and stray continuations: once */
+			v |= 0xffff;	/* ASCII, continuations: once */
 	}
 }
 
@@ -411,7 +412,7 @@ test_clip(void **state)
 		assert_true(utf8_valid(t, utf8_clip(t, len, max)));
 	}
 	assert_int_equal(utf8_clip("", 0, 0), 0);
-	assert_int_equal(utf8_clip(t, 3, 2), 1);	/* cut inside: before it */
+	assert_int_equal(utf8_clip(t, 3, 2), 1);	/* before the cut one */
 }
 
 /* ascii_fold(): A-Z only, other bytes (UTF-8) as they are, cut to fit. */
