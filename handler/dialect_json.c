@@ -15,122 +15,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include <jansson.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define JARENA_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define JARENA_ASAN 1
-#endif
-#endif
-#ifdef JARENA_ASAN
-#include <sanitizer/asan_interface.h>
-#else
-#define ASAN_POISON_MEMORY_REGION(p, n)		((void)(p), (void)(n))
-#define ASAN_UNPOISON_MEMORY_REGION(p, n)	((void)(p), (void)(n))
-#endif
-
 #include "buf.h"
-#include "store.h"
 #include "dialect.h"
+#include "json_arena.h"
 
 #define TARGET_MAX	(SB_NICK_MAX > SB_ROOM_MAX ? SB_NICK_MAX : SB_ROOM_MAX)
 #define ALIAS_DIGITS	19	/* a decimal up to LLONG_MAX */
 #define JSON_BADUTF8	"Invalid UTF-8 from the server"
 
 /*
- * jansson's memory.  Parsing one command makes a dozen small allocations
- * and frees them all before returning, on every message of every client:
- * a bump allocator over one static block takes them, and starts over
- * whenever nothing in it is live.  What does not
- * fit goes to malloc.  Each block carries its size in front, so that
- * under AddressSanitizer a freed block is poisoned until the reset.
- */
-#define JARENA_SIZE	STORE_JARENA_SIZE
-#define JARENA_ALIGN	16
-#define jarena		handler_store.jarena	/* the block (store.h) */
-static size_t jarena_used, jarena_live, jarena_high;
-
-static int
-jarena_has(const void *p)
-{
-	uintptr_t a = (uintptr_t)p, lo = (uintptr_t)jarena;
-
-	return a >= lo && a < lo + JARENA_SIZE;
-}
-
-static void *
-jarena_alloc(size_t n)
-{
-	size_t need = JARENA_ALIGN + ((n + JARENA_ALIGN - 1) &
-	    ~(size_t)(JARENA_ALIGN - 1));
-	unsigned char *p;
-
-	if (n > JARENA_SIZE || need > JARENA_SIZE - jarena_used)
-		return malloc(n);
-	p = jarena + jarena_used;
-	ASAN_UNPOISON_MEMORY_REGION(p, need);
-	memcpy(p, &n, sizeof(n));
-	jarena_used += need;
-	if (jarena_used > jarena_high)
-		jarena_high = jarena_used;
-	jarena_live++;
-	return p + JARENA_ALIGN;
-}
-
-static void
-jarena_free(void *p)
-{
-	size_t n;
-
-	if (p == NULL)
-		return;
-	if (!jarena_has(p)) {
-		free(p);
-		return;
-	}
-	assert(jarena_live > 0);
-	memcpy(&n, (unsigned char *)p - JARENA_ALIGN, sizeof(n));
-	ASAN_POISON_MEMORY_REGION(p, n);
-	if (--jarena_live == 0) {
-		ASAN_POISON_MEMORY_REGION(jarena, jarena_used);
-		jarena_used = 0;
-	}
-}
-
-/*
- * Route jansson's allocations through the arena, once per process, before
- * the first parse: a connection that never sends a command never touches
- * jansson's code.
- */
-static void
-json_arena_init(void)
-{
-	static int done;
-
-	if (done)
-		return;
-	done = 1;
-	ASAN_POISON_MEMORY_REGION(jarena, sizeof(jarena));
-	json_set_alloc_funcs(jarena_alloc, jarena_free);
-}
-
-/*
- * Give the arena's pages back when the handler is idle, as it does with
- * its heap: an idle handler then keeps at most the page the arena shares
- * with other data.
+ * The JSON dialect is idle: give back what its parser holds (jansson's
+ * arena, json_arena.c).
  */
 void
 dialect_json_trim(void)
 {
-	if (jarena_live == 0 && jarena_high > 0) {
-		sb_pages_release(jarena, sizeof(jarena));
-		ASAN_POISON_MEMORY_REGION(jarena, sizeof(jarena));
-		jarena_high = 0;
-	}
+	json_arena_trim();
 }
 
 /* Is the nesting of the JSON text s[0..len) within the cap? */
