@@ -162,6 +162,10 @@ emit_journal(enum sb_event ev, const struct sb_log_kv kv[KV_COUNT],
 	return sd_journal_sendv(f.iov, f.n);
 }
 
+/*
+ * Write event `ev` once: to the journal when it is in use and takes the
+ * entry, else as one logfmt line on stderr.
+ */
 static void
 emit(enum sb_event ev, const struct sb_log_fields *lf, const char *transport,
     const char *fmt, va_list ap)

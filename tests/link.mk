@@ -12,8 +12,9 @@
 #   LINK_COMMON            common/*.c: the library both programs share;
 #                          every test and every fuzz target links it
 #   LINK_HUB_RULES         hub/*.c but LINK_HUB_IO: the hub's rules, which
-#                          do no I/O (route.c and what it is split into,
-#                          nick, members, history, ban, throttle)
+#                          do no I/O (dispatch, peers, identity, resume,
+#                          rooms, replay, messages, flood, send, hub; nick,
+#                          members, history, ban, throttle: hub/hub.h)
 #   LINK_HUB_IO            the hub files that own a socket, a thread, the
 #                          journal or main(): named here, as they are few;
 #                          a new hub file that does I/O is added to them

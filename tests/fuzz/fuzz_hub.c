@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Fuzz target: the hub's routing rules (hub/route.c, hub/nick.c) driven
- * by decoded handler messages from up to eight sessions, the way
- * hub/server.c drives them, with what the hub sends rendered by each
- * session's dialect as its handler would.
+ * Fuzz target: the hub's rules (the no-I/O files of hub/, LINK_HUB_RULES
+ * in tests/link.mk) driven by decoded handler messages from up to eight
+ * sessions, the way hub/server.c drives them, with what the hub sends
+ * rendered by each session's dialect as its handler would.
  *
  * Input: bytes 0-1 vary the configuration (max_clients, max_rooms,
  * room_create, presence_max, flood limits, auth = both with two members,

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests for hub/route.c, the hub's rules.  route.c does no I/O: it
- * hands every datagram to hub->ops->send and asks hub->ops->now_usec for
- * the time.  Here send records each datagram (after checking that it
- * decodes, carries the hub's epoch and the peer's next sequence number)
- * and the clock is a number the test moves.  Peers are made with
+ * Unit tests for the hub's rules (the files hub/hub.h lists under "The
+ * rules": dispatch.c, peers.c, identity.c, resume.c, rooms.c, replay.c,
+ * messages.c, flood.c, send.c, hub.c, with nick.c's uniqueness).  They do
+ * no I/O: they hand every datagram to hub->ops->send and ask
+ * hub->ops->now_usec for the time.  Here send records each datagram
+ * (after checking that it decodes, carries the hub's epoch and the peer's
+ * next sequence number) and the clock is a number the test moves.  Peers are made with
  * hub_peer_new(h, -1); messages are built with sb_msg_pack, decoded with
  * sb_msg_decode and fed to hub_dispatch, as the hub's socket loop does.
  */
