@@ -33,7 +33,7 @@ void
 chat_init(struct conn *c, uint64_t now)
 {
 	buf_init(&c->chat.held, HANDLER_HELD_MAX);
-	dbuf_init(&c->chat.rendered, DIALECT_OUT_MAX);
+	buf_init(&c->chat.rendered, DIALECT_OUT_MAX);
 	c->chat.last_rx_ms = now;
 }
 
@@ -71,7 +71,7 @@ chat_heard(struct conn *c, uint64_t now)
  * the Flash tunnel.  A connection on its way out gets nothing more.
  */
 void
-chat_send(struct conn *c, const struct dbuf *d)
+chat_send(struct conn *c, const struct buf *d)
 {
 	struct ws_sink s = { .arg = c, .write = client_io_ws_write };
 	size_t off = 0;
@@ -135,7 +135,7 @@ static void
 held_flush(struct conn *c, int all)
 {
 	struct held_reply r;
-	struct dbuf d;
+	struct buf d;
 
 	if (c->chat.flushing)
 		return;
@@ -144,7 +144,7 @@ held_flush(struct conn *c, int all)
 		memcpy(&r, buf_head(&c->chat.held), sizeof(r));
 		if (!all && r.after > c->chat.cmds_answered)
 			break;
-		d = (struct dbuf){ .buf = (char *)buf_head(&c->chat.held) +
+		d = (struct buf){ .buf = (char *)buf_head(&c->chat.held) +
 		    sizeof(r), .len = r.len };
 		chat_send(c, &d);
 		buf_consume(&c->chat.held, sizeof(r) + r.len);
@@ -186,7 +186,7 @@ barrier_done(struct conn *c, const struct sb_msg *m)
 
 /* A reply of the handler's own: now, or after the hub's answers. */
 static void
-reply_local(struct conn *c, const struct dbuf *reply)
+reply_local(struct conn *c, const struct buf *reply)
 {
 	struct held_reply r = { .after = c->chat.cmds_sent, .len = reply->len };
 	char token[24];
@@ -228,7 +228,7 @@ chat_end(struct conn *c, const char *reason)
 
 /* An error in the client's dialect, as if the hub had sent it. */
 static void
-render_error(struct conn *c, struct dbuf *d, const char *code,
+render_error(struct conn *c, struct buf *d, const char *code,
     const char *text)
 {
 	struct sb_msg m = { .type = SB_C_ERROR, .nfields = 2,
@@ -242,24 +242,24 @@ render_error(struct conn *c, struct dbuf *d, const char *code,
  * on /chat, XML (the replies of the text dialect too) otherwise.
  */
 static void
-unavailable_message(const struct conn *c, struct dbuf *d)
+unavailable_message(const struct conn *c, struct buf *d)
 {
 	if (c->chat.framing == CHAT_WS_TEXT)
-		dbuf_add(d, unavailable_json, sizeof(unavailable_json));
+		buf_catlen(d, unavailable_json, sizeof(unavailable_json));
 	else
-		dbuf_add(d, unavailable_xml, sizeof(unavailable_xml));
+		buf_catlen(d, unavailable_xml, sizeof(unavailable_xml));
 }
 
 /* Tell the client the chat server is gone, and hang up. */
 void
 chat_unavailable(struct conn *c)
 {
-	struct dbuf d;
+	struct buf d;
 
-	dbuf_init(&d, 1024);
+	buf_init(&d, 1024);
 	unavailable_message(c, &d);
 	chat_send(c, &d);
-	dbuf_free(&d);
+	buf_free(&d);
 	chat_ws_close(c, WS_CLOSE_GOING_AWAY, "Server unavailable");
 	client_io_finish(c);
 }
@@ -271,7 +271,7 @@ chat_unavailable(struct conn *c)
  * hears why, in `reply`'s stead.
  */
 static void
-to_hub(struct conn *c, struct dbuf *reply)
+to_hub(struct conn *c, struct buf *reply)
 {
 	if (c->chat.dialect.sent == SB_H_QUIT)
 		c->chat.quitting = 1;
@@ -279,7 +279,7 @@ to_hub(struct conn *c, struct dbuf *reply)
 		c->chat.cmds_sent++;
 		return;
 	}
-	dbuf_truncate(reply, 0);
+	buf_truncate(reply, 0);
 	if (c->hub.reconnecting) {
 		/* The backlog for the new hub is full. */
 		render_error(c, reply, "busy", "The server is restarting; "
@@ -301,7 +301,7 @@ to_hub(struct conn *c, struct dbuf *reply)
 void
 chat_client_message(struct conn *c, const char *msg, size_t len, int term)
 {
-	struct dbuf reply;
+	struct buf reply;
 	int r;
 
 	if (term >= 0)
@@ -313,7 +313,7 @@ chat_client_message(struct conn *c, const char *msg, size_t len, int term)
 		c->chat.dialect_set = 1;
 	}
 	c->chat.dialect.session = c->hub.session;
-	dbuf_init(&reply, DIALECT_OUT_MAX);
+	buf_init(&reply, DIALECT_OUT_MAX);
 	r = dialect_parse(&c->chat.dialect, msg, len, hublink_tx(), &reply);
 	if (r == DIALECT_TO_HUB)
 		to_hub(c, &reply);
@@ -325,7 +325,7 @@ chat_client_message(struct conn *c, const char *msg, size_t len, int term)
 			chat_end(c, "Too many protocol errors");
 	} else if (r < 0)
 		chat_end(c, "Internal error");
-	dbuf_free(&reply);
+	buf_free(&reply);
 }
 
 /*
@@ -379,13 +379,13 @@ track_session(struct conn *c, const struct sb_msg *m)
 static void
 render(struct conn *c, const struct sb_msg *m)
 {
-	dbuf_truncate(&c->chat.rendered, 0);
+	buf_truncate(&c->chat.rendered, 0);
 	if (dialect_render(&c->chat.dialect, m, &c->chat.rendered) >= 0)
 		chat_send(c, &c->chat.rendered);
 	if (c->chat.rendered.size > HANDLER_TRIM_BYTES ||
 	    sb_msg_size(m) > HANDLER_TRIM_BYTES / 4) {
 		c->trim = 1;	/* a long list was rendered */
-		dbuf_free(&c->chat.rendered);
+		buf_free(&c->chat.rendered);
 	}
 }
 
@@ -511,12 +511,12 @@ keepalive(struct conn *c, uint64_t now)
 		if (c->chat.dialect_set) {
 			struct sb_msg m = { .type = SB_C_PING, .nfields = 1,
 			    .field = { "keepalive" }, .flen = { 9 } };
-			struct dbuf d;
+			struct buf d;
 
-			dbuf_init(&d, 1024);
+			buf_init(&d, 1024);
 			if (dialect_render(&c->chat.dialect, &m, &d) >= 0)
 				chat_send(c, &d);
-			dbuf_free(&d);
+			buf_free(&d);
 		}
 	}
 	return c->chat.ping_sent_ms ? c->chat.ping_sent_ms + wait :
@@ -574,7 +574,7 @@ chat_close_code(const char *code)
 void
 chat_idle(struct conn *c)
 {
-	dbuf_free(&c->chat.rendered);
+	buf_free(&c->chat.rendered);
 	dialect_json_trim();
 }
 
@@ -584,5 +584,5 @@ chat_free(struct conn *c)
 	if (c->chat.dialect_set)
 		dialect_free(&c->chat.dialect);
 	buf_free(&c->chat.held);
-	dbuf_free(&c->chat.rendered);
+	buf_free(&c->chat.rendered);
 }

@@ -3,7 +3,8 @@
  * The dialect interface (see dialect.h): which dialect a session speaks,
  * and the dispatch of parse and render to dialect_text.c, dialect_xml.c
  * and dialect_json.c.  What those three share is in dialect_util.c, below
- * them: nothing there calls back up here.
+ * them: nothing there calls back up here.  The output buffer is
+ * common/buf.c's, UTF-8 is common/text.c's.
  */
 #include <assert.h>
 #include <ctype.h>
@@ -41,8 +42,8 @@ dialect_init(struct dialect *d, enum dialect_kind kind)
 	assert(kind == DIALECT_TEXT || kind == DIALECT_XML ||
 	    kind == DIALECT_JSON);
 	*d = (struct dialect){ .kind = kind };
-	dbuf_init(&d->nicks, DIALECT_LIST_MAX);
-	dbuf_init(&d->rooms, DIALECT_LIST_MAX);
+	buf_init(&d->nicks, DIALECT_LIST_MAX);
+	buf_init(&d->rooms, DIALECT_LIST_MAX);
 }
 
 void
@@ -50,13 +51,13 @@ dialect_free(struct dialect *d)
 {
 	if (d == NULL)
 		return;
-	dbuf_free(&d->nicks);
-	dbuf_free(&d->rooms);
+	buf_free(&d->nicks);
+	buf_free(&d->rooms);
 }
 
 /* An error message for the client, in the session's dialect. */
 static int
-dialect_error(struct dialect *d, struct dbuf *out, const struct dialect_err *e)
+dialect_error(struct dialect *d, struct buf *out, const struct dialect_err *e)
 {
 	switch (d->kind) {
 	case DIALECT_TEXT:
@@ -78,7 +79,7 @@ dialect_error(struct dialect *d, struct dbuf *out, const struct dialect_err *e)
  */
 int
 dialect_parse(struct dialect *d, const char *msg, size_t len,
-    struct sb_packet *pkt, struct dbuf *reply)
+    struct sb_packet *pkt, struct buf *reply)
 {
 	struct dialect_err e = { .code = "syntax", .identify = 0 };
 	size_t mark;
@@ -101,7 +102,7 @@ dialect_parse(struct dialect *d, const char *msg, size_t len,
 		return r;
 	mark = reply->len;
 	if ((r = dialect_error(d, reply, &e)) < 0) {
-		dbuf_truncate(reply, mark);
+		buf_truncate(reply, mark);
 		return r;
 	}
 	return DIALECT_REPLY;
@@ -133,16 +134,16 @@ dialect_fields_needed(enum sb_type t)
  * over DIALECT_LIST_MAX (the accumulator is then reset).
  */
 static int
-dialect_accumulate(struct dbuf *acc, const struct sb_msg *m,
+dialect_accumulate(struct buf *acc, const struct sb_msg *m,
     struct sb_msg *whole)
 {
 	if (acc->len > 0 && m->flen[1] > 0)
-		dbuf_add(acc, " ", 1);
-	dbuf_add(acc, m->field[1], m->flen[1]);
+		buf_catlen(acc, " ", 1);
+	buf_catlen(acc, m->field[1], m->flen[1]);
 	if (strcmp(m->field[0], "1") == 0)
 		return 0;
 	if (acc->err != 0) {
-		dbuf_truncate(acc, 0);
+		buf_truncate(acc, 0);
 		return -EMSGSIZE;
 	}
 	*whole = *m;
@@ -161,10 +162,10 @@ dialect_accumulate(struct dbuf *acc, const struct sb_msg *m,
  * render nothing until the last one.
  */
 int
-dialect_render(struct dialect *d, const struct sb_msg *m, struct dbuf *out)
+dialect_render(struct dialect *d, const struct sb_msg *m, struct buf *out)
 {
 	struct sb_msg whole;
-	struct dbuf *acc = NULL;
+	struct buf *acc = NULL;
 	size_t mark;
 	int r = -EINVAL;
 
@@ -198,7 +199,7 @@ dialect_render(struct dialect *d, const struct sb_msg *m, struct dbuf *out)
 			    m->type == SB_C_NICKLIST ? "Nick" : "Room");
 			mark = out->len;
 			if ((r = dialect_error(d, out, &e)) < 0)
-				dbuf_truncate(out, mark);
+				buf_truncate(out, mark);
 			return r;
 		}
 		m = &whole;
@@ -222,9 +223,9 @@ dialect_render(struct dialect *d, const struct sb_msg *m, struct dbuf *out)
 	if (r >= 0 && out->err != 0)
 		r = out->err;
 	if (r < 0)
-		dbuf_truncate(out, mark);
+		buf_truncate(out, mark);
 	if (acc != NULL)
-		dbuf_truncate(acc, 0);
+		buf_truncate(acc, 0);
 	if (m->type == SB_C_IDENTIFIED || m->type == SB_C_ERROR)
 		d->identify_pending = 0;
 	return r;

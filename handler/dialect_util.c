@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The helpers the three dialects share (see dialect.h): field checks, the
- * packet builder, XML escaping, UTF-8, times, the hub's space-separated
- * lists, and the JSON seq's epoch and loss count.  Called by dialect.c
- * and the dialect_*.c files; calls none of them.
+ * packet builder, XML escaping, times, the hub's space-separated lists,
+ * and the JSON seq's epoch and loss count.  Called by dialect.c and the
+ * dialect_*.c files; calls none of them.
  */
 #include <assert.h>
 #include <ctype.h>
@@ -48,8 +48,6 @@ dialect_lost(struct dialect *d, uint32_t epoch, uint64_t n)
 	d->lost = n > UINT32_MAX - d->lost ? UINT32_MAX : d->lost + n;
 }
 
-static size_t	dialect_utf8_seq(const unsigned char *, size_t);
-
 /*
  * Record an error for the client: `code` and a printf-style text (cut to
  * SB_REASON_MAX).  Returns DIALECT_REPLY, for a parser to return.
@@ -68,7 +66,7 @@ dialect_fail(struct dialect_err *e, const char *code, const char *fmt, ...)
 	va_end(ap);
 	/* Quoted client bytes must not make the error itself invalid. */
 	for (p = (unsigned char *)e->text; *p != '\0'; p += n) {
-		n = dialect_utf8_seq(p, strlen((char *)p));
+		n = utf8_decode(p, strlen((char *)p), NULL);
 		if (n == 0 || *p < 0x20 || *p == 0x7f)
 			*p = '?', n = 1;
 	}
@@ -111,105 +109,46 @@ dialect_field(struct dialect_err *e, const char *what, const char *s,
 			return dialect_fail(e, "syntax",
 			    "%s must not contain spaces", name);
 	}
-	if (!dialect_utf8_valid(s, len))
+	if (!utf8_valid(s, len))
 		return dialect_fail(e, "encoding", "Invalid UTF-8 in %s", what);
 	return 0;
 }
 
 /*
- * Build the hub packet of `type` from `n` NUL-terminated fields (checked
- * already).  Returns DIALECT_TO_HUB, or DIALECT_REPLY with `e` filled if
- * the contract refuses them after all.  The session learns what was
- * built from `d`: its type (d->sent) and, for an IDENTIFY, the seed-003
- * id (field 2) it asks for, which a resume after a hub restart repeats.
+ * Build the hub packet of `type` from its fields (checked already), a
+ * NULL-terminated list, with the shared packer (sb_msg_vpack).  Returns
+ * DIALECT_TO_HUB, or DIALECT_REPLY with `e` filled if the contract
+ * refuses them after all.  The session learns what was built from `d`:
+ * its type (d->sent) and, for an IDENTIFY, the seed-003 id (its third
+ * field) it asks for, which a resume after a hub restart repeats.
  */
 int
 dialect_pack(struct dialect *d, struct sb_packet *pkt, enum sb_type type,
-    struct dialect_err *e, size_t n, ...)
+    struct dialect_err *e, ...)
 {
-	const char *f[SB_FIELDS_MAX];
 	va_list ap;
-	size_t i;
 	int r;
 
 	assert(d != NULL && pkt != NULL && e != NULL);
-	assert(n <= SB_FIELDS_MAX);
-	va_start(ap, n);
-	for (i = 0; i < n; i++)
-		f[i] = va_arg(ap, const char *);
+	va_start(ap, e);
+	r = sb_msg_vpack(pkt, type, d->session, ap);
 	va_end(ap);
-	r = sb_msg_encode(pkt, type, d->session, 0, 0, f, n);
 	if (r < 0)
 		return dialect_fail(e, "limit", "Message too long");
 	d->sent = type;
 	if (type == SB_H_IDENTIFY) {
+		const char *alias;
+
 		d->identify_pending = 1;
-		strlcpy(d->alias, n > 2 && f[2] != NULL ? f[2] : "",
-		    sizeof(d->alias));
+		/* Packed: so it had its three fields. */
+		va_start(ap, e);
+		(void)va_arg(ap, const char *);
+		(void)va_arg(ap, const char *);
+		alias = va_arg(ap, const char *);
+		va_end(ap);
+		strlcpy(d->alias, alias, sizeof(d->alias));
 	}
 	return DIALECT_TO_HUB;
-}
-
-/* Length of the valid UTF-8 sequence at s[0..len), or 0 if invalid. */
-static size_t
-dialect_utf8_seq(const unsigned char *s, size_t len)
-{
-	size_t n, i;
-	unsigned c = s[0];
-	uint32_t cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4, cp = c & 0x07;
-	else
-		return 0;
-	if (n > len)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
-/* Is s[0..len) valid UTF-8 (no overlongs, no surrogates)?  1 or 0. */
-int
-dialect_utf8_valid(const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, n;
-
-	assert(s != NULL || len == 0);
-	while (i < len) {
-		if ((n = dialect_utf8_seq(p + i, len - i)) == 0)
-			return 0;
-		i += n;
-	}
-	return 1;
-}
-
-/*
- * How many bytes of s[0..len) to keep so that at most `max` remain
- * without cutting a UTF-8 sequence in two.
- */
-size_t
-dialect_clip(const char *s, size_t len, size_t max)
-{
-	assert(s != NULL || len == 0);
-	if (len <= max)
-		return len;
-	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
-		max--;
-	return max;
 }
 
 /*
@@ -222,7 +161,7 @@ dialect_clip(const char *s, size_t len, size_t max)
  * another.
  */
 int
-dialect_xml_escape(struct dbuf *b, const char *s, size_t len)
+dialect_xml_escape(struct buf *b, const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, run = 0, n;
@@ -241,8 +180,8 @@ dialect_xml_escape(struct dbuf *b, const char *s, size_t len)
 		case '\'': ent = "&apos;"; break;
 		default: break;
 		}
-		n = ent == NULL && c >= 0x20 && c != 0x7f ?
-		    dialect_utf8_seq(p + i, len - i) : 0;
+		n = ent != NULL || c < 0x20 || c == 0x7f ? 0 : c < 0x80 ? 1 :
+		    utf8_decode(p + i, len - i, NULL);
 		/* U+FFFE, U+FFFF: EF BF BE, EF BF BF */
 		nonchar = n == 3 && c == 0xef && p[i + 1] == 0xbf &&
 		    p[i + 2] >= 0xbe;
@@ -251,30 +190,30 @@ dialect_xml_escape(struct dbuf *b, const char *s, size_t len)
 			run += n;
 			continue;
 		}
-		dbuf_add(b, s + i - run, run);
+		buf_catlen(b, s + i - run, run);
 		run = 0;
 		if (ent != NULL)
-			dbuf_addstr(b, ent);
+			buf_cat(b, ent);
 		else if (c == '\t' || c == '\n' || c == '\r' || c == 0x7f)
-			dbuf_addf(b, "&#%u;", c);
+			buf_catf(b, "&#%u;", c);
 		else {
-			dbuf_addstr(b, "\xef\xbf\xbd");
+			buf_cat(b, "\xef\xbf\xbd");
 			if (nonchar)
 				i += 2;		/* the whole character */
 		}
 		i++;
 	}
-	return dbuf_add(b, s + i - run, run);
+	return buf_catlen(b, s + i - run, run);
 }
 
 /* End one client message: append its NUL separator.  Returns 1 or error. */
 int
-dialect_end(struct dbuf *b)
+dialect_end(struct buf *b)
 {
 	int r;
 
 	assert(b != NULL);
-	return (r = dbuf_add(b, "", 1)) < 0 ? r : 1;
+	return (r = buf_catlen(b, "", 1)) < 0 ? r : 1;
 }
 
 /* The latest time gmtime() and a 4-digit year can show: 9999-12-31. */
@@ -423,16 +362,16 @@ dialect_is_self(const struct dialect *d, const char *nick)
 
 /* Append ` name="value"` with the value escaped for XML. */
 void
-dialect_attr(struct dbuf *b, const char *name, const char *v, size_t len)
+dialect_attr(struct buf *b, const char *name, const char *v, size_t len)
 {
-	dbuf_addf(b, " %s=\"", name);
+	buf_catf(b, " %s=\"", name);
 	dialect_xml_escape(b, v, len);
-	dbuf_add(b, "\"", 1);
+	buf_catlen(b, "\"", 1);
 }
 
 /* dialect_attr() of field i of m. */
 void
-dialect_fattr(struct dbuf *b, const char *name, const struct sb_msg *m,
+dialect_fattr(struct buf *b, const char *name, const struct sb_msg *m,
     size_t i)
 {
 	assert(i < m->nfields);
@@ -445,17 +384,17 @@ dialect_fattr(struct dbuf *b, const char *name, const struct sb_msg *m,
  * what dialect_end() returns.
  */
 int
-dialect_element(struct dbuf *b, const char *elem, const struct sb_msg *m,
+dialect_element(struct buf *b, const char *elem, const struct sb_msg *m,
     ...)
 {
 	const char *name;
 	va_list ap;
 
-	dbuf_addf(b, "<%s", elem);
+	buf_catf(b, "<%s", elem);
 	va_start(ap, m);
 	while ((name = va_arg(ap, const char *)) != NULL)
 		dialect_fattr(b, name, m, (size_t)va_arg(ap, int));
 	va_end(ap);
-	dbuf_addstr(b, " />");
+	buf_cat(b, " />");
 	return dialect_end(b);
 }

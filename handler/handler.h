@@ -20,8 +20,9 @@
  *   client_io.c  the client's file descriptors and output queue; bytes
  *                only, no protocol
  *
- * Below them, pure code with no I/O: sniff.c, http.c, ws*.c, utf8.c,
- * xmlsock.c, the dialects (dialect*.c, dbuf.c), www.c.
+ * Below them, pure code with no I/O: sniff.c, http.c, ws*.c,
+ * xmlsock.c, the dialects (dialect*.c, json_arena.c), www.c; UTF-8 and the
+ * growable buffer are common/text.c's and common/buf.c's.
  *
  * struct conn has one sub-struct per role.  A sub-struct is written only
  * by its own file (serve.c writes modes.http); the others may read it.
@@ -183,7 +184,7 @@ struct conn {
 		uint64_t	 cmds_answered;	/* the first this many are answered */
 		uint64_t	 barrier;	/* cmds_sent counted by the last barrier */
 		int		 flushing;	/* in held_flush(): not re-entered */
-		struct dbuf	 rendered;	/* one hub message, for the client */
+		struct buf	 rendered;	/* one hub message, for the client */
 		/*
 		 * What a new hub needs to know after a restart (H_RESUME),
 		 * with the dialect's nick and alias.
@@ -243,7 +244,7 @@ void	chat_client_message(struct conn *, const char *, size_t, int);
 void	chat_hub_message(struct conn *, const struct sb_msg *, uint64_t);
 void	chat_hub_lost(struct conn *);
 uint64_t chat_tick(struct conn *, uint64_t);
-void	chat_send(struct conn *, const struct dbuf *);
+void	chat_send(struct conn *, const struct buf *);
 void	chat_end(struct conn *, const char *);
 void	chat_unavailable(struct conn *);
 uint16_t chat_close_code(const char *);
@@ -255,16 +256,8 @@ void	hublink_init(struct conn *, const char *);
 int	hublink_connect(struct conn *);
 struct sb_packet *hublink_tx(void);
 int	hublink_send(struct conn *, const struct sb_packet *);
-int	hublink_send_packed(struct conn *, int);
-/*
- * Pack a message for the hub from a NULL-terminated field list, with the
- * shared packer (sb_msg_pack), and send it.  Returns 0, or the negative
- * errno of either: a field too many or too long, the hub away or its
- * queue full.
- */
-#define hublink_pack(c, type, ...) \
-	hublink_send_packed((c), sb_msg_pack(hublink_tx(), (type), \
-	    (c)->hub.session, __VA_ARGS__))
+int	hublink_pack(struct conn *, enum sb_type, ...)
+	    __attribute__((sentinel));
 void	hublink_hello(struct conn *, const char *);
 void	hublink_quit(struct conn *, const char *);
 void	hublink_event(struct conn *, const char *, const char *, ...)

@@ -200,16 +200,32 @@ hublink_send(struct conn *c, const struct sb_packet *p)
 	return 0;
 }
 
-/*
- * hublink_pack()'s second half: send what sb_msg_pack() built in
- * hublink_tx(), unless it failed (`packed` < 0: E2BIG, EINVAL, EMSGSIZE).
- */
-int
+/* Send what was packed in hublink_tx(), unless packing failed (< 0). */
+static int
 hublink_send_packed(struct conn *c, int packed)
 {
 	if (packed < 0)
 		return packed;
 	return hublink_send(c, hublink_tx());
+}
+
+/*
+ * Pack a message for the hub from a NULL-terminated field list, with the
+ * shared packer (sb_msg_vpack), and send it.  Returns 0, or the negative
+ * errno of either: a field too many (-E2BIG), a field count or a field
+ * the type does not take (-EINVAL, -EMSGSIZE), the hub away or its queue
+ * full (hublink_send).
+ */
+int
+hublink_pack(struct conn *c, enum sb_type type, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, type);
+	r = sb_msg_vpack(hublink_tx(), type, c->hub.session, ap);
+	va_end(ap);
+	return hublink_send_packed(c, r);
 }
 
 /* H_HELLO, in hublink_tx(); `epoch` is the hub's we lost, or 0. */

@@ -57,14 +57,14 @@ static void
 xmlsocket_too_long(struct conn *c)
 {
 	char e[160];
-	struct dbuf d;
+	struct buf d;
 
 	snprintf(e, sizeof(e), "<error value=\"Message longer than %u "
 	    "bytes\" code=\"limit\" />", c->cfg.xmlsocket_max);
-	dbuf_init(&d, sizeof(e) + 1);
-	dbuf_add(&d, e, strlen(e) + 1);
+	buf_init(&d, sizeof(e) + 1);
+	buf_catlen(&d, e, strlen(e) + 1);
 	chat_send(c, &d);
-	dbuf_free(&d);
+	buf_free(&d);
 	hublink_event(c, "protocol_error", "message over %u bytes",
 	    c->cfg.xmlsocket_max);
 	buf_reset(&c->modes.in);

@@ -87,11 +87,11 @@ serve_error(struct conn *c, int code, const char *why)
  * domain (space or comma separated), all on the configured ports.
  */
 static int
-policy_xml(const struct conn *c, struct dbuf *d)
+policy_xml(const struct conn *c, struct buf *d)
 {
 	char list[sizeof(c->cfg.policy_domains)], *s = list, *t;
 
-	dbuf_addstr(d, "<?xml version=\"1.0\"?>\n"
+	buf_cat(d, "<?xml version=\"1.0\"?>\n"
 	    "<!DOCTYPE cross-domain-policy SYSTEM "
 	    "\"/xml/dtds/cross-domain-policy.dtd\">\n"
 	    "<cross-domain-policy>\n"
@@ -100,14 +100,14 @@ policy_xml(const struct conn *c, struct dbuf *d)
 	while ((t = strsep(&s, " ,\t")) != NULL) {
 		if (*t == '\0')
 			continue;
-		dbuf_addstr(d, "<allow-access-from domain=\"");
+		buf_cat(d, "<allow-access-from domain=\"");
 		dialect_xml_escape(d, t, strlen(t));
-		dbuf_addstr(d, "\" to-ports=\"");
+		buf_cat(d, "\" to-ports=\"");
 		dialect_xml_escape(d, c->cfg.policy_ports,
 		    strlen(c->cfg.policy_ports));
-		dbuf_addstr(d, "\"/>\n");
+		buf_cat(d, "\"/>\n");
 	}
-	dbuf_addstr(d, "</cross-domain-policy>");
+	buf_cat(d, "</cross-domain-policy>");
 	return d->err;
 }
 
@@ -115,14 +115,14 @@ policy_xml(const struct conn *c, struct dbuf *d)
 void
 serve_policy(struct conn *c)
 {
-	struct dbuf d;
+	struct buf d;
 
 	hublink_hello(c, "policy");
 	hublink_event(c, "policy", "policy file request");
-	dbuf_init(&d, 16384);
+	buf_init(&d, 16384);
 	if (policy_xml(c, &d) == 0)
 		client_io_write(c, d.buf, d.len + 1);	/* with its NUL */
-	dbuf_free(&d);
+	buf_free(&d);
 	client_io_finish(c);
 }
 
@@ -249,17 +249,17 @@ serve_request(struct conn *c, const struct http_request *r,
 	if (ws_is_upgrade(r))
 		return serve_upgrade(c, r, kind);
 	if (path_is(r, "/crossdomain.xml")) {
-		struct dbuf d;
+		struct buf d;
 
 		hublink_hello(c, "http");
 		hublink_event(c, "policy", "GET /crossdomain.xml");
-		dbuf_init(&d, 16384);
+		buf_init(&d, 16384);
 		if (policy_xml(c, &d) == 0)
 			respond(c, 200, "text/x-cross-domain-policy", NULL,
 			    d.buf, d.len);
 		else
 			serve_error(c, 500, "Policy too large");
-		dbuf_free(&d);
+		buf_free(&d);
 		return SERVE_ANSWERED;
 	}
 	if (path_is(r, "/server-status")) {

@@ -198,27 +198,6 @@ hub_peer_gone(struct hub *h, struct peer *p, const char *reason)
 	}
 }
 
-/* The transport a handler names in its HELLO. */
-static enum peer_transport
-transport_parse(const char *s)
-{
-	if (strcmp(s, "xmlsocket") == 0)
-		return TRANSPORT_XMLSOCKET;
-	if (strcmp(s, "websocket") == 0)
-		return TRANSPORT_WEBSOCKET;
-	if (strcmp(s, "tunnel") == 0)
-		return TRANSPORT_TUNNEL;
-	if (strcmp(s, "http") == 0)
-		return TRANSPORT_HTTP;
-	if (strcmp(s, "policy") == 0)
-		return TRANSPORT_POLICY;
-	return TRANSPORT_UNKNOWN;
-}
-
-static const char *transport_names[] = {
-	"unknown", "xmlsocket", "websocket", "tunnel", "http", "policy",
-};
-
 /*
  * HELLO version transport remote: the first message of every handler.
  * Counts a chat session (refusing a banned address or a full server) and
@@ -235,7 +214,7 @@ cmd_hello(struct hub *h, struct peer *p, const struct sb_msg *m,
 	    v != SB_PROTO_VERSION)
 		return -EPROTO;
 	p->hello = 1;
-	p->transport = transport_parse(m->field[1]);
+	p->transport = sb_transport_parse(m->field[1]);
 	strlcpy(p->remote, m->field[2], sizeof(p->remote));
 	/*
 	 * A handler that lost its hub says which incarnation it lost.  If
@@ -252,10 +231,10 @@ cmd_hello(struct hub *h, struct peer *p, const struct sb_msg *m,
 		return 0;
 	}
 	hub_log_peer(SB_EV_CONNECT, p, NULL, "%s connection from %s",
-	    transport_names[p->transport], p->remote[0] ? p->remote : "?");
-	if (p->transport == TRANSPORT_XMLSOCKET ||
-	    p->transport == TRANSPORT_WEBSOCKET ||
-	    p->transport == TRANSPORT_TUNNEL) {
+	    sb_transport_name(p->transport), p->remote[0] ? p->remote : "?");
+	if (p->transport == SB_TRANSPORT_XMLSOCKET ||
+	    p->transport == SB_TRANSPORT_WEBSOCKET ||
+	    p->transport == SB_TRANSPORT_TUNNEL) {
 		const struct ban *b = bans_match_remote(&h->bans, p->remote,
 		    time(NULL));
 

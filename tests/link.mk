@@ -18,9 +18,8 @@
 #   LINK_HUB_IO            the hub files that own a socket, a thread, the
 #                          journal or main(): named here, as they are few;
 #                          a new hub file that does I/O is added to them
-#   LINK_HANDLER_DIALECTS  handler/dialect*.c, json_*.c, dbuf.c (their
-#                          output buffer) and store.c (the buffers the
-#                          dialects parse into): the dialects
+#   LINK_HANDLER_DIALECTS  handler/dialect*.c, json_*.c and store.c (the
+#                          buffers the dialects parse into): the dialects
 #   LINK_HANDLER           handler/*.c but main.c and version.c (start-up):
 #                          the whole connection, for the session's fuzz target
 #
@@ -37,7 +36,7 @@ LINK_HUB_IO		= hub/main.c hub/server.c hub/control.c hub/authpool.c \
 			  hub/journal.c
 LINK_HUB_RULES		= $(sort $(filter-out $(LINK_HUB_IO),$(wildcard hub/*.c)))
 LINK_HANDLER_DIALECTS	= $(sort $(wildcard handler/dialect*.c handler/json_*.c \
-			  handler/dbuf.c handler/store.c))
+			  handler/store.c))
 LINK_HANDLER		= $(sort $(filter-out handler/main.c handler/version.c, \
 			  $(wildcard handler/*.c)))
 
@@ -46,12 +45,13 @@ link_srcs		= $(sort $(wildcard $(addsuffix /$(2).c,common hub handler) \
 			  $($(1)_$(2))) $(LINK_COMMON))
 
 # --- unit tests: what test_X adds to X.c and common/ ----------------------
-# (buf config history http nick proto sniff utf8 wsframe xmlsock: nothing)
+# (buf config file history http nick proto sniff text wsframe xmlsock:
+# nothing)
 UNIT_ban		= hub/nick.c
 UNIT_members		= hub/nick.c
 UNIT_log		= hub/journal.c
 UNIT_route		= $(LINK_HUB_RULES) hub/journal.c
-UNIT_wsconn		= handler/wsframe.c handler/utf8.c
+UNIT_wsconn		= handler/wsframe.c
 UNIT_wshandshake	= handler/http.c
 UNIT_dialect_json	= $(LINK_HANDLER_DIALECTS)
 UNIT_dialect_text	= $(LINK_HANDLER_DIALECTS)
@@ -59,12 +59,12 @@ UNIT_dialect_xml	= $(LINK_HANDLER_DIALECTS)
 UNIT_session		= $(LINK_HANDLER)
 
 # --- fuzz targets: what fuzz_X adds to X.c and common/ --------------------
-# (buf config history log proto_roundtrip sniff wsframe xmlsock: nothing)
+# (buf config history log proto_roundtrip sniff utf8 wsframe xmlsock:
+# nothing; utf8 is common/text.c's)
 FUZZ_bans		= hub/ban.c $(UNIT_ban)
 FUZZ_members		= $(UNIT_members)
 FUZZ_wsconn		= $(UNIT_wsconn)
 FUZZ_http		= handler/wshandshake.c
-FUZZ_utf8		= $(LINK_HANDLER_DIALECTS)
 FUZZ_dialect_json	= $(LINK_HANDLER_DIALECTS)
 FUZZ_dialect_text	= $(LINK_HANDLER_DIALECTS)
 FUZZ_dialect_xml	= $(LINK_HANDLER_DIALECTS)

@@ -40,7 +40,6 @@ FUZZ_DIALECT_LIBS = -lexpat -ljansson
 FUZZ_ICU_LIBS	= $(shell pkg-config --libs icu-uc icu-i18n 2>/dev/null || echo -licui18n -licuuc -licudata)
 
 FUZZ_LIBS_http		= -lmd
-FUZZ_LIBS_utf8		= $(FUZZ_DIALECT_LIBS)
 FUZZ_LIBS_dialect_text	= $(FUZZ_DIALECT_LIBS)
 FUZZ_LIBS_dialect_xml	= $(FUZZ_DIALECT_LIBS)
 FUZZ_LIBS_dialect_json	= $(FUZZ_DIALECT_LIBS)
