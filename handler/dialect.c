@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The dialect interface (see dialect.h): the capped output buffer, the
- * dispatch to the three dialects, and the helpers they share: field
- * checks, XML escaping, UTF-8, times and the hub's space-separated lists.
+ * The dialect interface (see dialect.h): which dialect a session speaks,
+ * and the dispatch of parse and render to dialect_text.c, dialect_xml.c
+ * and dialect_json.c.  What those three share is in dialect_util.c, below
+ * them: nothing there calls back up here.  The output buffer is
+ * common/buf.c's, UTF-8 is common/text.c's.
  */
 #include <assert.h>
 #include <ctype.h>
@@ -15,114 +17,6 @@
 #include <bsd/string.h>
 
 #include "dialect.h"
-
-#define DBUF_CHUNK	256	/* smallest allocation */
-
-/* ---- dbuf ---------------------------------------------------------- */
-
-/* An empty buffer that will never hold more than `max` bytes. */
-void
-dbuf_init(struct dbuf *b, size_t max)
-{
-	assert(b != NULL);
-	*b = (struct dbuf){ .max = max };
-}
-
-/* Release the memory; the buffer is empty and usable again. */
-void
-dbuf_free(struct dbuf *b)
-{
-	if (b == NULL)
-		return;
-	free(b->buf);
-	*b = (struct dbuf){ .max = b->max };
-}
-
-/* Cut the contents back to `len` bytes and clear a sticky error. */
-void
-dbuf_truncate(struct dbuf *b, size_t len)
-{
-	assert(b != NULL);
-	assert(len <= b->len);
-	b->len = len;
-	if (b->buf != NULL)
-		b->buf[len] = '\0';
-	b->err = 0;
-}
-
-/*
- * Append `n` bytes.  Returns 0, or the sticky error: -EMSGSIZE past the
- * cap, -ENOMEM.  After an error nothing more is appended until
- * dbuf_truncate(), so a caller may append many pieces and check once.
- */
-int
-dbuf_add(struct dbuf *b, const void *p, size_t n)
-{
-	size_t want, sz;
-	char *nb;
-
-	assert(b != NULL);
-	assert(p != NULL || n == 0);
-	if (b->err != 0)
-		return b->err;
-	if (n > b->max - b->len) {
-		b->err = -EMSGSIZE;
-		return b->err;
-	}
-	want = b->len + n + 1;
-	if (want > b->size) {
-		sz = b->size < DBUF_CHUNK ? DBUF_CHUNK : b->size;
-		while (sz < want)
-			sz = sz > SIZE_MAX / 2 ? want : sz * 2;
-		if ((nb = realloc(b->buf, sz)) == NULL) {
-			b->err = -ENOMEM;
-			return b->err;
-		}
-		b->buf = nb;
-		b->size = sz;
-	}
-	if (n > 0)
-		memcpy(b->buf + b->len, p, n);
-	b->len += n;
-	b->buf[b->len] = '\0';
-	return 0;
-}
-
-/* Append a C string. */
-int
-dbuf_addstr(struct dbuf *b, const char *s)
-{
-	assert(s != NULL);
-	return dbuf_add(b, s, strlen(s));
-}
-
-/* Append printf-style; the same errors as dbuf_add(). */
-int
-dbuf_addf(struct dbuf *b, const char *fmt, ...)
-{
-	char small[256], *big = NULL;
-	va_list ap;
-	int n, r;
-
-	assert(b != NULL && fmt != NULL);
-	va_start(ap, fmt);
-	n = vsnprintf(small, sizeof(small), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return -EINVAL;
-	if ((size_t)n < sizeof(small))
-		return dbuf_add(b, small, (size_t)n);
-	va_start(ap, fmt);
-	n = vasprintf(&big, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return -ENOMEM;
-	r = dbuf_add(b, big, (size_t)n);
-	free(big);
-	return r;
-}
-
-/* ---- the interface -------------------------------------------------- */
 
 /*
  * The dialect of an XMLSocket session, from its first message: XML if it
@@ -148,8 +42,8 @@ dialect_init(struct dialect *d, enum dialect_kind kind)
 	assert(kind == DIALECT_TEXT || kind == DIALECT_XML ||
 	    kind == DIALECT_JSON);
 	*d = (struct dialect){ .kind = kind };
-	dbuf_init(&d->nicks, DIALECT_LIST_MAX);
-	dbuf_init(&d->rooms, DIALECT_LIST_MAX);
+	buf_init(&d->nicks, DIALECT_LIST_MAX);
+	buf_init(&d->rooms, DIALECT_LIST_MAX);
 }
 
 void
@@ -157,13 +51,13 @@ dialect_free(struct dialect *d)
 {
 	if (d == NULL)
 		return;
-	dbuf_free(&d->nicks);
-	dbuf_free(&d->rooms);
+	buf_free(&d->nicks);
+	buf_free(&d->rooms);
 }
 
 /* An error message for the client, in the session's dialect. */
 static int
-dialect_error(struct dialect *d, struct dbuf *out, const struct dialect_err *e)
+dialect_error(struct dialect *d, struct buf *out, const struct dialect_err *e)
 {
 	switch (d->kind) {
 	case DIALECT_TEXT:
@@ -185,7 +79,7 @@ dialect_error(struct dialect *d, struct dbuf *out, const struct dialect_err *e)
  */
 int
 dialect_parse(struct dialect *d, const char *msg, size_t len,
-    struct sb_packet *pkt, struct dbuf *reply)
+    struct sb_packet *pkt, struct buf *reply)
 {
 	struct dialect_err e = { .code = "syntax", .identify = 0 };
 	size_t mark;
@@ -208,7 +102,7 @@ dialect_parse(struct dialect *d, const char *msg, size_t len,
 		return r;
 	mark = reply->len;
 	if ((r = dialect_error(d, reply, &e)) < 0) {
-		dbuf_truncate(reply, mark);
+		buf_truncate(reply, mark);
 		return r;
 	}
 	return DIALECT_REPLY;
@@ -240,53 +134,22 @@ dialect_fields_needed(enum sb_type t)
  * over DIALECT_LIST_MAX (the accumulator is then reset).
  */
 static int
-dialect_accumulate(struct dbuf *acc, const struct sb_msg *m,
+dialect_accumulate(struct buf *acc, const struct sb_msg *m,
     struct sb_msg *whole)
 {
 	if (acc->len > 0 && m->flen[1] > 0)
-		dbuf_add(acc, " ", 1);
-	dbuf_add(acc, m->field[1], m->flen[1]);
+		buf_catlen(acc, " ", 1);
+	buf_catlen(acc, m->field[1], m->flen[1]);
 	if (strcmp(m->field[0], "1") == 0)
 		return 0;
 	if (acc->err != 0) {
-		dbuf_truncate(acc, 0);
+		buf_truncate(acc, 0);
 		return -EMSGSIZE;
 	}
 	*whole = *m;
 	whole->field[1] = acc->buf != NULL ? acc->buf : "";
 	whole->flen[1] = acc->len;
 	return 1;
-}
-
-/*
- * The JSON `seq` numbers the msg events this session was shown, one by
- * one, within one hub epoch (docs/delivery.md).  A new epoch (the hub
- * restarted) starts the count again at 1.
- */
-void
-dialect_epoch(struct dialect *d, uint32_t epoch)
-{
-	assert(d != NULL);
-	if (epoch == d->epoch)
-		return;
-	d->epoch = epoch;
-	d->seq = 0;
-	d->lost = 0;
-}
-
-/*
- * The handler found `n` datagrams of hub epoch `epoch` missing from this
- * session's sequence (a gap), or a message could not be shown: the next
- * msg event's seq skips as many numbers, so that a client sees a jump
- * exactly when something was lost (at most `n` messages of its own).
- */
-void
-dialect_lost(struct dialect *d, uint32_t epoch, uint64_t n)
-{
-	assert(d != NULL);
-	dialect_epoch(d, epoch);
-	/* Saturating, and far from overflowing the seq it is added to. */
-	d->lost = n > UINT32_MAX - d->lost ? UINT32_MAX : d->lost + n;
 }
 
 /*
@@ -299,10 +162,10 @@ dialect_lost(struct dialect *d, uint32_t epoch, uint64_t n)
  * render nothing until the last one.
  */
 int
-dialect_render(struct dialect *d, const struct sb_msg *m, struct dbuf *out)
+dialect_render(struct dialect *d, const struct sb_msg *m, struct buf *out)
 {
 	struct sb_msg whole;
-	struct dbuf *acc = NULL;
+	struct buf *acc = NULL;
 	size_t mark;
 	int r = -EINVAL;
 
@@ -336,7 +199,7 @@ dialect_render(struct dialect *d, const struct sb_msg *m, struct dbuf *out)
 			    m->type == SB_C_NICKLIST ? "Nick" : "Room");
 			mark = out->len;
 			if ((r = dialect_error(d, out, &e)) < 0)
-				dbuf_truncate(out, mark);
+				buf_truncate(out, mark);
 			return r;
 		}
 		m = &whole;
@@ -360,418 +223,10 @@ dialect_render(struct dialect *d, const struct sb_msg *m, struct dbuf *out)
 	if (r >= 0 && out->err != 0)
 		r = out->err;
 	if (r < 0)
-		dbuf_truncate(out, mark);
+		buf_truncate(out, mark);
 	if (acc != NULL)
-		dbuf_truncate(acc, 0);
+		buf_truncate(acc, 0);
 	if (m->type == SB_C_IDENTIFIED || m->type == SB_C_ERROR)
 		d->identify_pending = 0;
 	return r;
-}
-
-/* ---- helpers for the dialects ------------------------------------- */
-
-static size_t	dialect_utf8_seq(const unsigned char *, size_t);
-
-/*
- * Record an error for the client: `code` and a printf-style text (cut to
- * SB_REASON_MAX).  Returns DIALECT_REPLY, for a parser to return.
- */
-int
-dialect_fail(struct dialect_err *e, const char *code, const char *fmt, ...)
-{
-	unsigned char *p;
-	va_list ap;
-	size_t n;
-
-	assert(e != NULL && code != NULL && fmt != NULL);
-	e->code = code;
-	va_start(ap, fmt);
-	vsnprintf(e->text, sizeof(e->text), fmt, ap);
-	va_end(ap);
-	/* Quoted client bytes must not make the error itself invalid. */
-	for (p = (unsigned char *)e->text; *p != '\0'; p += n) {
-		n = dialect_utf8_seq(p, strlen((char *)p));
-		if (n == 0 || *p < 0x20 || *p == 0x7f)
-			*p = '?', n = 1;
-	}
-	return DIALECT_REPLY;
-}
-
-/*
- * Check one field a client sent, before it goes to the hub: not empty
- * (unless DF_EMPTY_OK), at most `max` bytes, valid UTF-8, no control
- * character (C0 or DEL), no space if DF_WORD.  `what` names the field in
- * the error ("nick", "text"...).  Returns 0, or DIALECT_REPLY with `e`
- * filled.
- */
-int
-dialect_field(struct dialect_err *e, const char *what, const char *s,
-    size_t len, size_t max, unsigned flags)
-{
-	char name[32];
-	size_t i;
-
-	assert(e != NULL && what != NULL && (s != NULL || len == 0));
-	if (strlcpy(name, what, sizeof(name)) >= sizeof(name))
-		return dialect_fail(e, "syntax", "Bad field");
-	name[0] = (char)toupper((unsigned char)name[0]);
-	if (len == 0 && !(flags & DF_EMPTY_OK))
-		return dialect_fail(e, "syntax", "%s is empty", name);
-	if (len > max)
-		return dialect_fail(e, "limit", "%s too long (max %zu bytes)",
-		    name, max);
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == 0)
-			return dialect_fail(e, "encoding", "NUL byte in %s",
-			    what);
-		if (c < 0x20 || c == 0x7f)
-			return dialect_fail(e, "encoding",
-			    "Control character in %s", what);
-		if (c == ' ' && (flags & DF_WORD))
-			return dialect_fail(e, "syntax",
-			    "%s must not contain spaces", name);
-	}
-	if (!dialect_utf8_valid(s, len))
-		return dialect_fail(e, "encoding", "Invalid UTF-8 in %s", what);
-	return 0;
-}
-
-/*
- * Build the hub packet of `type` from `n` NUL-terminated fields (checked
- * already).  Returns DIALECT_TO_HUB, or DIALECT_REPLY with `e` filled if
- * the contract refuses them after all.
- */
-int
-dialect_pack(struct dialect *d, struct sb_packet *pkt, enum sb_type type,
-    struct dialect_err *e, size_t n, ...)
-{
-	const char *f[SB_FIELDS_MAX];
-	va_list ap;
-	size_t i;
-	int r;
-
-	assert(d != NULL && pkt != NULL && e != NULL);
-	assert(n <= SB_FIELDS_MAX);
-	va_start(ap, n);
-	for (i = 0; i < n; i++)
-		f[i] = va_arg(ap, const char *);
-	va_end(ap);
-	r = sb_msg_encode(pkt, type, d->session, 0, 0, f, n);
-	if (r < 0)
-		return dialect_fail(e, "limit", "Message too long");
-	if (type == SB_H_IDENTIFY)
-		d->identify_pending = 1;
-	return DIALECT_TO_HUB;
-}
-
-/* Length of the valid UTF-8 sequence at s[0..len), or 0 if invalid. */
-static size_t
-dialect_utf8_seq(const unsigned char *s, size_t len)
-{
-	size_t n, i;
-	unsigned c = s[0];
-	uint32_t cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4, cp = c & 0x07;
-	else
-		return 0;
-	if (n > len)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
-/* Is s[0..len) valid UTF-8 (no overlongs, no surrogates)?  1 or 0. */
-int
-dialect_utf8_valid(const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, n;
-
-	assert(s != NULL || len == 0);
-	while (i < len) {
-		if ((n = dialect_utf8_seq(p + i, len - i)) == 0)
-			return 0;
-		i += n;
-	}
-	return 1;
-}
-
-/*
- * How many bytes of s[0..len) to keep so that at most `max` remain
- * without cutting a UTF-8 sequence in two.
- */
-size_t
-dialect_clip(const char *s, size_t len, size_t max)
-{
-	assert(s != NULL || len == 0);
-	if (len <= max)
-		return len;
-	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
-		max--;
-	return max;
-}
-
-/*
- * Append s[0..len) escaped for an XML attribute value or character data:
- * & < > " ' as entities; TAB, LF, CR and DEL as &#N; (so that attribute
- * value normalization keeps them); what XML 1.0 cannot carry at all, the
- * other C0 controls (a reference such as &#1; is not well-formed) and the
- * noncharacters U+FFFE and U+FFFF, as U+FFFD, like invalid UTF-8.  The
- * result is always well-formed and can never close the element or start
- * another.
- */
-int
-dialect_xml_escape(struct dbuf *b, const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, run = 0, n;
-	int nonchar;
-
-	assert(b != NULL && (s != NULL || len == 0));
-	while (i < len) {
-		const char *ent = NULL;
-		unsigned char c = p[i];
-
-		switch (c) {
-		case '&': ent = "&amp;"; break;
-		case '<': ent = "&lt;"; break;
-		case '>': ent = "&gt;"; break;
-		case '"': ent = "&quot;"; break;
-		case '\'': ent = "&apos;"; break;
-		default: break;
-		}
-		n = ent == NULL && c >= 0x20 && c != 0x7f ?
-		    dialect_utf8_seq(p + i, len - i) : 0;
-		/* U+FFFE, U+FFFF: EF BF BE, EF BF BF */
-		nonchar = n == 3 && c == 0xef && p[i + 1] == 0xbf &&
-		    p[i + 2] >= 0xbe;
-		if (n > 0 && !nonchar) {
-			i += n;
-			run += n;
-			continue;
-		}
-		dbuf_add(b, s + i - run, run);
-		run = 0;
-		if (ent != NULL)
-			dbuf_addstr(b, ent);
-		else if (c == '\t' || c == '\n' || c == '\r' || c == 0x7f)
-			dbuf_addf(b, "&#%u;", c);
-		else {
-			dbuf_addstr(b, "\xef\xbf\xbd");
-			if (nonchar)
-				i += 2;		/* the whole character */
-		}
-		i++;
-	}
-	return dbuf_add(b, s + i - run, run);
-}
-
-/* End one client message: append its NUL separator.  Returns 1 or error. */
-int
-dialect_end(struct dbuf *b)
-{
-	int r;
-
-	assert(b != NULL);
-	return (r = dbuf_add(b, "", 1)) < 0 ? r : 1;
-}
-
-/* The latest time gmtime() and a 4-digit year can show: 9999-12-31. */
-#define DIALECT_TIME_MAX	253402300799LL
-
-/*
- * The unix time in field `i` of `m`, or now if it is empty, absent or out
- * of range.
- */
-time_t
-dialect_msg_time(const struct sb_msg *m, size_t i)
-{
-	long long t;
-
-	if (m != NULL && sb_field_num(m, i, 0, DIALECT_TIME_MAX, &t) == 0)
-		return (time_t)t;
-	return time(NULL);
-}
-
-/* "HH:MM:SS" in UTC. */
-void
-dialect_hms(time_t t, char out[9])
-{
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL || strftime(out, 9, "%H:%M:%S", &tm) != 8)
-		memcpy(out, "00:00:00", 9);
-}
-
-/* "YYYY-MM-DDTHH:MM:SSZ" (ISO 8601, UTC); the epoch past year 9999. */
-void
-dialect_iso(time_t t, char out[21])
-{
-	static char last[21];	/* every event of a second has the same */
-	static time_t last_t = -1;
-	struct tm tm;
-
-	if (t != last_t) {
-		if (gmtime_r(&t, &tm) == NULL ||
-		    strftime(last, 21, "%Y-%m-%dT%H:%M:%SZ", &tm) != 20)
-			memcpy(last, "1970-01-01T00:00:00Z", 21);
-		last_t = t;
-	}
-	memcpy(out, last, 21);
-}
-
-/*
- * The flags in the kind field (0) of a C_MSG: a comma-separated list of
- * private, room, action, announce, history.  Returns DM_* bits, or
- * -EBADMSG for an empty or unknown kind.
- */
-int
-dialect_msg_flags(const struct sb_msg *m)
-{
-	static const struct { const char *name; int flag; } kinds[] = {
-		{ "private", 0 }, { "room", 0 }, { "action", DM_ACTION },
-		{ "announce", DM_ANNOUNCE }, { "history", DM_HISTORY },
-	};
-	const char *p, *q;
-	size_t i, n;
-	int flags = 0;
-
-	assert(m != NULL && m->nfields >= 1);
-	p = m->field[0];
-	if (*p == '\0')
-		return -EBADMSG;
-	for (;;) {
-		q = strchr(p, ',');
-		n = q != NULL ? (size_t)(q - p) : strlen(p);
-		for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-			if (strlen(kinds[i].name) == n &&
-			    memcmp(kinds[i].name, p, n) == 0)
-				break;
-		if (i == sizeof(kinds) / sizeof(kinds[0]))
-			return -EBADMSG;
-		flags |= kinds[i].flag;
-		if (q == NULL)
-			return flags;
-		p = q + 1;
-	}
-}
-
-/*
- * The next space-separated word of [*p, end): returns 1 with `w`, `wl`
- * set and *p moved past it, or 0 at the end.
- */
-int
-dialect_word_next(const char **p, const char *end, const char **w,
-    size_t *wl)
-{
-	const char *s;
-
-	assert(p != NULL && *p != NULL && end != NULL && w != NULL && wl);
-	s = *p;
-	while (s < end && *s == ' ')
-		s++;
-	if (s == end) {
-		*p = s;
-		return 0;
-	}
-	*w = s;
-	while (s < end && *s != ' ')
-		s++;
-	*wl = (size_t)(s - *w);
-	*p = s;
-	return 1;
-}
-
-#define DIALECT_COUNT_MAX	1000000000UL	/* members of one room */
-
-/*
- * Split one "name:count" word of a ROOMLIST at its last colon.  Returns 0
- * with the name's length and the count, or -EBADMSG.
- */
-int
-dialect_room_split(const char *w, size_t wl, size_t *namelen,
-    unsigned long *count)
-{
-	size_t i, c;
-	unsigned long v = 0;
-
-	assert(w != NULL && namelen != NULL && count != NULL);
-	for (c = wl; c > 0 && w[c - 1] != ':'; c--)
-		;
-	if (c <= 1 || c == wl || wl - c > 10)
-		return -EBADMSG;
-	for (i = c; i < wl; i++) {
-		if (w[i] < '0' || w[i] > '9')
-			return -EBADMSG;
-		v = v * 10 + (unsigned long)(w[i] - '0');
-	}
-	if (v > DIALECT_COUNT_MAX)
-		return -EBADMSG;
-	*namelen = c - 1;
-	*count = v;
-	return 0;
-}
-
-/* Is `nick` this session's own nick? */
-int
-dialect_is_self(const struct dialect *d, const char *nick)
-{
-	assert(d != NULL && nick != NULL);
-	return d->nick[0] != '\0' && strcmp(d->nick, nick) == 0;
-}
-
-/* Append ` name="value"` with the value escaped for XML. */
-void
-dialect_attr(struct dbuf *b, const char *name, const char *v, size_t len)
-{
-	dbuf_addf(b, " %s=\"", name);
-	dialect_xml_escape(b, v, len);
-	dbuf_add(b, "\"", 1);
-}
-
-/* dialect_attr() of field i of m. */
-void
-dialect_fattr(struct dbuf *b, const char *name, const struct sb_msg *m,
-    size_t i)
-{
-	assert(i < m->nfields);
-	dialect_attr(b, name, m->field[i], m->flen[i]);
-}
-
-/*
- * One empty element, `<elem a="field" ... />`, from (attribute name,
- * field index as an int) pairs ending with NULL; then ends the message.  Returns
- * what dialect_end() returns.
- */
-int
-dialect_element(struct dbuf *b, const char *elem, const struct sb_msg *m,
-    ...)
-{
-	const char *name;
-	va_list ap;
-
-	dbuf_addf(b, "<%s", elem);
-	va_start(ap, m);
-	while ((name = va_arg(ap, const char *)) != NULL)
-		dialect_fattr(b, name, m, (size_t)va_arg(ap, int));
-	va_end(ap);
-	dbuf_addstr(b, " />");
-	return dialect_end(b);
 }

@@ -154,7 +154,7 @@ json_seed003_system(struct dialect *d, json_t *o, struct sb_packet *pkt,
 	    "name", SB_NICK_MAX, DF_WORD, &name))
 		return DIALECT_REPLY;
 	d->seed003 = 1;
-	return dialect_pack(d, pkt, SB_H_IDENTIFY, e, 3, name, "", alias);
+	return dialect_pack(d, pkt, SB_H_IDENTIFY, e, name, "", alias, NULL);
 }
 
 /* {"type":"user","to_id":N,"message":TEXT,"color":C,...}: seed 003. */
@@ -174,8 +174,8 @@ json_seed003_user(struct dialect *d, json_t *o, struct sb_packet *pkt,
 	    json_string_length(j)))
 		color = json_string_value(j);
 	d->seed003 = 1;
-	return dialect_pack(d, pkt, SB_H_PRIVMSG_ALIAS, e, 3, alias, text,
-	    color);
+	return dialect_pack(d, pkt, SB_H_PRIVMSG_ALIAS, e, alias, text,
+	    color, NULL);
 }
 
 /* The command of a parsed object, by its "type". */
@@ -192,35 +192,35 @@ json_command(struct dialect *d, json_t *o, const char *type,
 		    json_str(e, o, "password", 0, "password", SB_PASS_MAX,
 		    DF_EMPTY_OK, &b))
 			return DIALECT_REPLY;
-		return dialect_pack(d, pkt, SB_H_IDENTIFY, e, 3, a, b, "");
+		return dialect_pack(d, pkt, SB_H_IDENTIFY, e, a, b, "", NULL);
 	}
 	if (strcmp(type, "msg") == 0) {
 		if (json_str(e, o, "to", 1, "nick", SB_NICK_MAX, DF_WORD, &a) ||
 		    json_str(e, o, "text", 1, "text", SB_TEXT_MAX, 0, &b))
 			return DIALECT_REPLY;
-		return dialect_pack(d, pkt, SB_H_PRIVMSG, e, 2, a, b);
+		return dialect_pack(d, pkt, SB_H_PRIVMSG, e, a, b, NULL);
 	}
 	if (strcmp(type, "say") == 0) {
 		if (json_str(e, o, "room", 1, "room", SB_ROOM_MAX, DF_WORD, &a) ||
 		    json_str(e, o, "text", 1, "text", SB_TEXT_MAX, 0, &b))
 			return DIALECT_REPLY;
-		return dialect_pack(d, pkt, SB_H_ROOMMSG, e, 2, a, b);
+		return dialect_pack(d, pkt, SB_H_ROOMMSG, e, a, b, NULL);
 	}
 	if (strcmp(type, "users") == 0)
-		return dialect_pack(d, pkt, SB_H_LIST, e, 0);
+		return dialect_pack(d, pkt, SB_H_LIST, e, NULL);
 	if (strcmp(type, "rooms") == 0)
-		return dialect_pack(d, pkt, SB_H_ROOMS, e, 0);
+		return dialect_pack(d, pkt, SB_H_ROOMS, e, NULL);
 	if (strcmp(type, "join") == 0 || strcmp(type, "part") == 0 ||
 	    strcmp(type, "names") == 0) {
 		if (json_str(e, o, "room", 1, "room", SB_ROOM_MAX, DF_WORD, &a))
 			return DIALECT_REPLY;
 		return dialect_pack(d, pkt, type[0] == 'j' ? SB_H_JOIN :
-		    type[0] == 'p' ? SB_H_PART : SB_H_NAMES, e, 1, a);
+		    type[0] == 'p' ? SB_H_PART : SB_H_NAMES, e, a, NULL);
 	}
 	if (strcmp(type, "nick") == 0) {
 		if (json_str(e, o, "nick", 1, "nick", SB_NICK_MAX, DF_WORD, &a))
 			return DIALECT_REPLY;
-		return dialect_pack(d, pkt, SB_H_NICK, e, 1, a);
+		return dialect_pack(d, pkt, SB_H_NICK, e, a, NULL);
 	}
 	if (strcmp(type, "me") == 0) {
 		has_room = json_object_get(o, "room") != NULL;
@@ -233,19 +233,19 @@ json_command(struct dialect *d, json_t *o, const char *type,
 		    (has_room || has_to ? 0 : DF_EMPTY_OK), &a) ||
 		    json_str(e, o, "text", 1, "text", SB_TEXT_MAX, 0, &b))
 			return DIALECT_REPLY;
-		return dialect_pack(d, pkt, SB_H_ACTION, e, 2, a, b);
+		return dialect_pack(d, pkt, SB_H_ACTION, e, a, b, NULL);
 	}
 	if (strcmp(type, "ping") == 0 || strcmp(type, "pong") == 0) {
 		if (json_str(e, o, "token", 0, "token", DIALECT_TOKEN_MAX,
 		    DF_WORD | DF_EMPTY_OK, &a))
 			return DIALECT_REPLY;
-		return dialect_pack(d, pkt, SB_H_PING, e, 1, a);
+		return dialect_pack(d, pkt, SB_H_PING, e, a, NULL);
 	}
 	if (strcmp(type, "quit") == 0) {
 		if (json_str(e, o, "reason", 0, "reason", SB_REASON_MAX,
 		    DF_EMPTY_OK, &a))
 			return DIALECT_REPLY;
-		return dialect_pack(d, pkt, SB_H_QUIT, e, 1, a);
+		return dialect_pack(d, pkt, SB_H_QUIT, e, a, NULL);
 	}
 	if (strcmp(type, "system") == 0)
 		return json_seed003_system(d, o, pkt, e);
@@ -301,7 +301,7 @@ dialect_json_parse(struct dialect *d, const char *msg, size_t len,
  * json_dumps(JSON_COMPACT) of the same object.
  */
 struct jev {
-	struct dbuf	*b;
+	struct buf	*b;
 	size_t		 start;		/* where the event began in b */
 	int		 err0;		/* b's sticky error before the event */
 	int		 n;		/* members written */
@@ -314,13 +314,13 @@ struct jev {
  * rest, UTF-8 included, as it is.
  */
 static void
-json_put_str(struct dbuf *b, const char *s, size_t len)
+json_put_str(struct buf *b, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t i, run = 0;
 	char esc[6];
 
-	dbuf_add(b, "\"", 1);
+	buf_catlen(b, "\"", 1);
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 		size_t n = 2;
@@ -342,12 +342,12 @@ json_put_str(struct dbuf *b, const char *s, size_t len)
 			esc[5] = hex[c & 15];
 			n = 6;
 		}
-		dbuf_add(b, s + run, i - run);
-		dbuf_add(b, esc, n);
+		buf_catlen(b, s + run, i - run);
+		buf_catlen(b, esc, n);
 		run = i + 1;
 	}
-	dbuf_add(b, s + run, len - run);
-	dbuf_add(b, "\"", 1);
+	buf_catlen(b, s + run, len - run);
+	buf_catlen(b, "\"", 1);
 }
 
 /* The member's name: `,"key":` (no comma before the first). */
@@ -365,22 +365,22 @@ jev_key(struct jev *j, const char *key)
 	o += n;
 	k[o++] = '"';
 	k[o++] = ':';
-	dbuf_add(j->b, k, o);
+	buf_catlen(j->b, k, o);
 }
 
 /* Begin an event in b: `{`. */
 static void
-jev_begin(struct jev *j, struct dbuf *b)
+jev_begin(struct jev *j, struct buf *b)
 {
 	*j = (struct jev){ .b = b, .start = b->len, .err0 = b->err };
-	dbuf_add(b, "{", 1);
+	buf_catlen(b, "{", 1);
 }
 
 /* o[key] = the string s[0..len), which must be valid UTF-8. */
 static void
 jev_str(struct jev *j, const char *key, const char *s, size_t len)
 {
-	if (!dialect_utf8_valid(s, len)) {
+	if (!utf8_valid(s, len)) {
 		j->badutf8 = 1;
 		return;
 	}
@@ -393,9 +393,9 @@ static void
 jev_lit(struct jev *j, const char *key, const char *s)
 {
 	jev_key(j, key);
-	dbuf_add(j->b, "\"", 1);
-	dbuf_addstr(j->b, s);
-	dbuf_add(j->b, "\"", 1);
+	buf_catlen(j->b, "\"", 1);
+	buf_cat(j->b, s);
+	buf_catlen(j->b, "\"", 1);
 }
 
 static void
@@ -408,7 +408,7 @@ static void
 jev_true(struct jev *j, const char *key)
 {
 	jev_key(j, key);
-	dbuf_add(j->b, "true", 4);
+	buf_catlen(j->b, "true", 4);
 }
 
 /* o[key] = v, as jansson writes a json_int_t. */
@@ -426,12 +426,12 @@ jev_int(struct jev *j, const char *key, long long v)
 	if (v < 0)
 		d[--o] = '-';
 	jev_key(j, key);
-	dbuf_add(j->b, d + o, sizeof(d) - o);
+	buf_catlen(j->b, d + o, sizeof(d) - o);
 }
 
 /* A new event {"type":TYPE,"time":ISO,"from":FROM}. */
 static void
-jev_start(struct jev *j, struct dbuf *b, const char *type, time_t t,
+jev_start(struct jev *j, struct buf *b, const char *type, time_t t,
     const char *from, size_t fromlen)
 {
 	char iso[21];
@@ -452,24 +452,24 @@ jev_words(struct jev *j, const char *key, const char *list, size_t len)
 	int n = 0;
 
 	jev_key(j, key);
-	dbuf_add(j->b, "[", 1);
+	buf_catlen(j->b, "[", 1);
 	while (dialect_word_next(&p, list + len, &w, &wl)) {
-		if (!dialect_utf8_valid(w, wl)) {
+		if (!utf8_valid(w, wl)) {
 			j->badutf8 = 1;
 			continue;
 		}
 		if (n++ > 0)
-			dbuf_add(j->b, ",", 1);
+			buf_catlen(j->b, ",", 1);
 		json_put_str(j->b, w, wl);
 	}
-	dbuf_add(j->b, "]", 1);
+	buf_catlen(j->b, "]", 1);
 }
 
 static int jev_emit(struct jev *);
 
 /* {"type":"error","time":..,"from":"","code":CODE,"text":TEXT} */
 static int
-json_error_event(struct dbuf *b, const char *code, size_t clen,
+json_error_event(struct buf *b, const char *code, size_t clen,
     const char *text, size_t tlen, int seed003)
 {
 	struct jev j;
@@ -494,15 +494,15 @@ json_error_event(struct dbuf *b, const char *code, size_t clen,
 static int
 jev_emit(struct jev *j)
 {
-	struct dbuf *b = j->b;
+	struct buf *b = j->b;
 	int r;
 
 	if (j->err0 != 0)		/* sticky: nothing was added */
 		return j->err0;
-	dbuf_add(b, "}", 1);
+	buf_catlen(b, "}", 1);
 	if (b->err != 0 || j->badutf8) {
 		r = b->err;
-		dbuf_truncate(b, j->start);
+		buf_truncate(b, j->start);
 		if (r < 0)
 			return r;
 		return json_error_event(b, "encoding", strlen("encoding"),
@@ -515,7 +515,7 @@ jev_emit(struct jev *j)
 
 /* A client-side error, in this dialect. */
 int
-dialect_json_error(struct dialect *d, struct dbuf *b,
+dialect_json_error(struct dialect *d, struct buf *b,
     const struct dialect_err *e)
 {
 	assert(d != NULL && b != NULL && e != NULL);
@@ -525,7 +525,7 @@ dialect_json_error(struct dialect *d, struct dbuf *b,
 
 /* msg (or the seed-003 usermsg) */
 static int
-json_msg(struct dialect *d, const struct sb_msg *m, struct dbuf *b)
+json_msg(struct dialect *d, const struct sb_msg *m, struct buf *b)
 {
 	int flags = dialect_msg_flags(m);
 	int room = m->flen[3] > 0, r;
@@ -578,7 +578,7 @@ json_msg(struct dialect *d, const struct sb_msg *m, struct dbuf *b)
 
 /* rooms: [{"name":NAME,"members":N},...] */
 static int
-json_rooms(const struct sb_msg *m, struct dbuf *b)
+json_rooms(const struct sb_msg *m, struct buf *b)
 {
 	const char *p = m->field[1], *w;
 	unsigned long count;
@@ -588,26 +588,26 @@ json_rooms(const struct sb_msg *m, struct dbuf *b)
 
 	jev_start(&j, b, "rooms", time(NULL), "", 0);
 	jev_key(&j, "rooms");
-	dbuf_add(b, "[", 1);
+	buf_catlen(b, "[", 1);
 	while (dialect_word_next(&p, m->field[1] + m->flen[1], &w, &wl)) {
 		if (dialect_room_split(w, wl, &nl, &count) < 0) {
 			if (j.err0 == 0)
-				dbuf_truncate(b, j.start);
+				buf_truncate(b, j.start);
 			return -EBADMSG;
 		}
-		if (!dialect_utf8_valid(w, nl)) {
+		if (!utf8_valid(w, nl)) {
 			j.badutf8 = 1;
 			continue;
 		}
 		if (n++ > 0)
-			dbuf_add(b, ",", 1);
+			buf_catlen(b, ",", 1);
 		r = (struct jev){ .b = b };
-		dbuf_add(b, "{", 1);
+		buf_catlen(b, "{", 1);
 		jev_str(&r, "name", w, nl);
 		jev_int(&r, "members", (long long)count);
-		dbuf_add(b, "}", 1);
+		buf_catlen(b, "}", 1);
 	}
-	dbuf_add(b, "]", 1);
+	buf_catlen(b, "]", 1);
 	return jev_emit(&j);
 }
 
@@ -617,7 +617,7 @@ json_rooms(const struct sb_msg *m, struct dbuf *b)
  */
 int
 dialect_json_render(struct dialect *d, const struct sb_msg *m,
-    struct dbuf *b)
+    struct buf *b)
 {
 	struct jev j;
 

@@ -89,21 +89,16 @@ text_word(char **p)
 }
 
 /*
- * Parse one text command (see dialect.h, dialect_parse()).  The whole
- * line is refused if it holds a NUL, another control character or
- * invalid UTF-8, so no argument can carry one to the hub.
+ * Check a whole command line and copy it, NUL-terminated, into `line`
+ * (DIALECT_INPUT_MAX + 1 bytes).  The line is refused if it holds a NUL,
+ * another control character or invalid UTF-8, so no argument can carry
+ * one to the hub.  Returns 0, or DIALECT_REPLY with `e` filled.
  */
-int
-dialect_text_parse(struct dialect *d, const char *msg, size_t len,
-    struct sb_packet *pkt, struct dialect_err *e)
+static int
+text_line(char *line, const char *msg, size_t len, struct dialect_err *e)
 {
-	char *line = handler_store.text_line, *p, *cmd;
-	char *word = NULL, *rest = NULL;
-	const struct text_cmd *c = NULL;
 	size_t i;
 
-	assert(d != NULL && pkt != NULL && e != NULL);
-	assert(msg != NULL || len == 0);
 	if (len > 0 && msg[len - 1] == '\r')
 		len--;
 	if (len > DIALECT_INPUT_MAX)
@@ -119,12 +114,89 @@ dialect_text_parse(struct dialect *d, const char *msg, size_t len,
 			return dialect_fail(e, "encoding",
 			    "Control character in command");
 	}
-	if (!dialect_utf8_valid(msg, len))
+	if (!utf8_valid(msg, len))
 		return dialect_fail(e, "encoding", "Invalid UTF-8 in command");
 	if (len > 0)
 		memcpy(line, msg, len);
 	line[len] = '\0';
+	return 0;
+}
 
+/*
+ * Split the arguments after command `c` (at `p`) by its shape: `*word`
+ * and `*rest` point into the line, or stay NULL when the shape has no
+ * such argument.  Returns 0, or DIALECT_REPLY with `e` filled.
+ */
+static int
+text_args(const struct text_cmd *c, char *p, char **word, char **rest,
+    struct dialect_err *e)
+{
+	switch (c->shape) {
+	case TS_NONE:
+		if (*text_skip(p) != '\0')
+			return dialect_fail(e, "syntax", "%s takes no argument",
+			    c->name);
+		break;
+	case TS_WORD:
+	case TS_OPTWORD:
+		*word = text_word(&p);
+		if (*text_skip(p) != '\0')
+			return dialect_fail(e, "syntax",
+			    "%s takes a single %s", c->name, c->word);
+		if (**word == '\0' && c->shape == TS_WORD)
+			return dialect_fail(e, "syntax", "%s", c->usage);
+		break;
+	case TS_WORD_REST:
+	case TS_WORD_OPTREST:
+		*word = text_word(&p);
+		*rest = text_skip(p);
+		if (**word == '\0' || (**rest == '\0' &&
+		    c->shape == TS_WORD_REST))
+			return dialect_fail(e, "syntax", "%s", c->usage);
+		break;
+	case TS_OPTREST:
+		*rest = text_skip(p);
+		break;
+	case TS_ME:
+		*rest = text_skip(p);
+		*word = (char *)"";
+		if (**rest == '@') {
+			if ((*rest)[1] == ' ' || (*rest)[1] == '\0')
+				return dialect_fail(e, "syntax",
+				    "ME needs a target after @");
+			p = *rest + 1;
+			*word = text_word(&p);
+			if (**word == '\0' || *p == '\0')
+				return dialect_fail(e, "syntax",
+				    "ME needs a text after @target");
+			*rest = text_skip(p);
+		}
+		if (**rest == '\0')
+			return dialect_fail(e, "syntax", "%s", c->usage);
+		break;
+	}
+	return 0;
+}
+
+/*
+ * Parse one text command (see dialect.h, dialect_parse()): the line is
+ * checked (text_line), the command looked up in text_cmds, its arguments
+ * split by its shape (text_args) and checked as fields, and the packet
+ * built.
+ */
+int
+dialect_text_parse(struct dialect *d, const char *msg, size_t len,
+    struct sb_packet *pkt, struct dialect_err *e)
+{
+	char *line = handler_store.text_line, *p, *cmd;
+	char *word = NULL, *rest = NULL;
+	const struct text_cmd *c = NULL;
+	size_t i;
+
+	assert(d != NULL && pkt != NULL && e != NULL);
+	assert(msg != NULL || len == 0);
+	if (text_line(line, msg, len, e) != 0)
+		return DIALECT_REPLY;
 	p = line;
 	cmd = text_word(&p);
 	if (*cmd == '\0')
@@ -137,52 +209,8 @@ dialect_text_parse(struct dialect *d, const char *msg, size_t len,
 			return dialect_fail(e, "syntax", "Unknown command");
 		return dialect_fail(e, "syntax", "Unknown command %s", cmd);
 	}
-
-	switch (c->shape) {
-	case TS_NONE:
-		if (*text_skip(p) != '\0')
-			return dialect_fail(e, "syntax", "%s takes no argument",
-			    c->name);
-		break;
-	case TS_WORD:
-	case TS_OPTWORD:
-		word = text_word(&p);
-		if (*text_skip(p) != '\0')
-			return dialect_fail(e, "syntax",
-			    "%s takes a single %s", c->name, c->word);
-		if (*word == '\0' && c->shape == TS_WORD)
-			return dialect_fail(e, "syntax", "%s", c->usage);
-		break;
-	case TS_WORD_REST:
-	case TS_WORD_OPTREST:
-		word = text_word(&p);
-		rest = text_skip(p);
-		if (*word == '\0' || (*rest == '\0' &&
-		    c->shape == TS_WORD_REST))
-			return dialect_fail(e, "syntax", "%s", c->usage);
-		break;
-	case TS_OPTREST:
-		rest = text_skip(p);
-		break;
-	case TS_ME:
-		rest = text_skip(p);
-		word = (char *)"";
-		if (*rest == '@') {
-			if (rest[1] == ' ' || rest[1] == '\0')
-				return dialect_fail(e, "syntax",
-				    "ME needs a target after @");
-			p = rest + 1;
-			word = text_word(&p);
-			if (*word == '\0' || *p == '\0')
-				return dialect_fail(e, "syntax",
-				    "ME needs a text after @target");
-			rest = text_skip(p);
-		}
-		if (*rest == '\0')
-			return dialect_fail(e, "syntax", "%s", c->usage);
-		break;
-	}
-
+	if (text_args(c, p, &word, &rest, e) != 0)
+		return DIALECT_REPLY;
 	if (word != NULL && dialect_field(e, c->word, word, strlen(word),
 	    c->wmax, DF_EMPTY_OK) != 0)
 		return DIALECT_REPLY;
@@ -192,50 +220,50 @@ dialect_text_parse(struct dialect *d, const char *msg, size_t len,
 
 	switch (c->type) {
 	case SB_H_IDENTIFY:
-		return dialect_pack(d, pkt, c->type, e, 3, word, rest, "");
+		return dialect_pack(d, pkt, c->type, e, word, rest, "", NULL);
 	case SB_H_PRIVMSG: case SB_H_ROOMMSG: case SB_H_ACTION:
-		return dialect_pack(d, pkt, c->type, e, 2, word, rest);
+		return dialect_pack(d, pkt, c->type, e, word, rest, NULL);
 	case SB_H_JOIN: case SB_H_PART: case SB_H_NAMES: case SB_H_NICK:
 	case SB_H_PING:
-		return dialect_pack(d, pkt, c->type, e, 1, word);
+		return dialect_pack(d, pkt, c->type, e, word, NULL);
 	case SB_H_QUIT:
-		return dialect_pack(d, pkt, c->type, e, 1, rest);
+		return dialect_pack(d, pkt, c->type, e, rest, NULL);
 	default:
-		return dialect_pack(d, pkt, c->type, e, 0);
+		return dialect_pack(d, pkt, c->type, e, NULL);
 	}
 }
 
 /* `<nick aid="N" name="N" />` for each word of a space-separated list. */
 static void
-text_nicks(struct dbuf *b, const char *list, size_t len)
+text_nicks(struct buf *b, const char *list, size_t len)
 {
 	const char *p = list, *w;
 	size_t wl;
 
 	while (dialect_word_next(&p, list + len, &w, &wl)) {
-		dbuf_addstr(b, "<nick");
+		buf_cat(b, "<nick");
 		dialect_attr(b, "aid", w, wl);
 		dialect_attr(b, "name", w, wl);
-		dbuf_addstr(b, " />");
+		buf_cat(b, " />");
 	}
 }
 
 /* `<error value="TEXT" code="CODE" />`, the seed-000 error element. */
 int
-dialect_text_error(struct dialect *d, struct dbuf *b,
+dialect_text_error(struct dialect *d, struct buf *b,
     const struct dialect_err *e)
 {
 	assert(b != NULL && e != NULL);
-	dbuf_addstr(b, "<error");
+	buf_cat(b, "<error");
 	dialect_attr(b, "value", e->text, strlen(e->text));
 	dialect_attr(b, "code", e->code, strlen(e->code));
-	dbuf_addstr(b, " />");
+	buf_cat(b, " />");
 	return dialect_end(b);
 }
 
 /* <msg aid time msg from to [room] [action] [history] /> */
 static int
-text_msg(const struct sb_msg *m, struct dbuf *b)
+text_msg(const struct sb_msg *m, struct buf *b)
 {
 	int flags = dialect_msg_flags(m);
 	char hms[9];
@@ -243,7 +271,7 @@ text_msg(const struct sb_msg *m, struct dbuf *b)
 	if (flags < 0)
 		return flags;
 	dialect_hms(dialect_msg_time(m, 5), hms);
-	dbuf_addstr(b, "<msg");
+	buf_cat(b, "<msg");
 	if (flags & DM_ANNOUNCE)
 		dialect_attr(b, "aid", "", 0);
 	else
@@ -258,30 +286,30 @@ text_msg(const struct sb_msg *m, struct dbuf *b)
 	if (m->flen[3] > 0)
 		dialect_fattr(b, "room", m, 3);
 	if (flags & DM_ACTION)
-		dbuf_addstr(b, " action=\"1\"");
+		buf_cat(b, " action=\"1\"");
 	if (flags & DM_HISTORY)
-		dbuf_addstr(b, " history=\"1\"");
-	dbuf_addstr(b, " />");
+		buf_cat(b, " history=\"1\"");
+	buf_cat(b, " />");
 	return dialect_end(b);
 }
 
 /* <rooms><room id="NAME" count="N" />...</rooms> */
 static int
-text_rooms(const struct sb_msg *m, struct dbuf *b)
+text_rooms(const struct sb_msg *m, struct buf *b)
 {
 	const char *p = m->field[1], *w;
 	unsigned long count;
 	size_t wl, nl;
 
-	dbuf_addstr(b, "<rooms>");
+	buf_cat(b, "<rooms>");
 	while (dialect_word_next(&p, m->field[1] + m->flen[1], &w, &wl)) {
 		if (dialect_room_split(w, wl, &nl, &count) < 0)
 			return -EBADMSG;
-		dbuf_addstr(b, "<room");
+		buf_cat(b, "<room");
 		dialect_attr(b, "id", w, nl);
-		dbuf_addf(b, " count=\"%lu\" />", count);
+		buf_catf(b, " count=\"%lu\" />", count);
 	}
-	dbuf_addstr(b, "</rooms>");
+	buf_cat(b, "</rooms>");
 	return dialect_end(b);
 }
 
@@ -292,16 +320,16 @@ text_rooms(const struct sb_msg *m, struct dbuf *b)
  */
 int
 dialect_text_render(struct dialect *d, const struct sb_msg *m,
-    struct dbuf *b)
+    struct buf *b)
 {
 	assert(d != NULL && m != NULL && b != NULL);
 	switch (m->type) {
 	case SB_C_IDENTIFIED:
 	case SB_C_LOGIN:
-		dbuf_addstr(b, m->type == SB_C_LOGIN ? "<login" : "<identify");
+		buf_cat(b, m->type == SB_C_LOGIN ? "<login" : "<identify");
 		dialect_fattr(b, "aid", m, 0);
 		dialect_fattr(b, "name", m, 1);
-		dbuf_addstr(b, " />");
+		buf_cat(b, " />");
 		return dialect_end(b);
 	case SB_C_QUIT:
 		return dialect_element(b, "quit", m, "aid", 0, "reason", 1,
@@ -312,26 +340,26 @@ dialect_text_render(struct dialect *d, const struct sb_msg *m,
 		return dialect_element(b, "error", m, "value", 1, "code", 0,
 		    NULL);
 	case SB_C_NICKLIST:
-		dbuf_addstr(b, "<nicklist");
+		buf_cat(b, "<nicklist");
 		if (m->flen[2] > 0)
 			dialect_fattr(b, "room", m, 2);
-		dbuf_addstr(b, ">");
+		buf_cat(b, ">");
 		text_nicks(b, m->field[1], m->flen[1]);
-		dbuf_addstr(b, "</nicklist>");
+		buf_cat(b, "</nicklist>");
 		return dialect_end(b);
 	case SB_C_ROOMLIST:
 		return text_rooms(m, b);
 	case SB_C_JOINED:
-		dbuf_addstr(b, "<join");
+		buf_cat(b, "<join");
 		dialect_fattr(b, "room", m, 0);
 		dialect_fattr(b, "aid", m, 1);
 		if (m->flen[2] == 0) {
-			dbuf_addstr(b, " />");
+			buf_cat(b, " />");
 			return dialect_end(b);
 		}
-		dbuf_addstr(b, ">");
+		buf_cat(b, ">");
 		text_nicks(b, m->field[2], m->flen[2]);
-		dbuf_addstr(b, "</join>");
+		buf_cat(b, "</join>");
 		return dialect_end(b);
 	case SB_C_PARTED:
 		return dialect_element(b, "part", m, "room", 0, "aid", 1,
@@ -340,9 +368,9 @@ dialect_text_render(struct dialect *d, const struct sb_msg *m,
 		return dialect_element(b, "nick", m, "old", 0, "new", 1, NULL);
 	case SB_C_PONG:
 	case SB_C_PING:
-		dbuf_addstr(b, m->type == SB_C_PONG ? "<pong" : "<ping");
+		buf_cat(b, m->type == SB_C_PONG ? "<pong" : "<ping");
 		dialect_fattr(b, "token", m, 0);
-		dbuf_addstr(b, " />");
+		buf_cat(b, " />");
 		return dialect_end(b);
 	case SB_C_CLOSE:
 		return dialect_element(b, "close", m, "code", 0, "reason", 1,

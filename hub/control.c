@@ -353,44 +353,20 @@ lister_finish(struct lister *l)
 /* --- verbs --------------------------------------------------------------- */
 
 /*
- * Is `s` valid UTF-8 without control characters?  What the operator
- * sends goes to every client, so it must be text each dialect can carry.
+ * Is `s` valid UTF-8 without control characters (C0, DEL, C1)?  What the
+ * operator sends goes to every client, so it must be text each dialect
+ * can carry.
  */
 static int
 text_ok(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s), i = 0, n;
+	uint32_t cp;
 
-	while (*p != '\0') {
-		uint32_t cp;
-		size_t n, i;
-
-		if (*p < 0x80) {
-			if (*p < 0x20 || *p == 0x7f)
-				return 0;
-			p++;
-			continue;
-		}
-		if ((*p & 0xe0) == 0xc0) {
-			n = 2; cp = *p & 0x1f;
-		} else if ((*p & 0xf0) == 0xe0) {
-			n = 3; cp = *p & 0x0f;
-		} else if ((*p & 0xf8) == 0xf0) {
-			n = 4; cp = *p & 0x07;
-		} else
+	for (; i < len; i += n)
+		if ((n = utf8_decode(s + i, len - i, &cp)) == 0 || cp < 0x20 ||
+		    cp == 0x7f || (cp >= 0x80 && cp < 0xa0))
 			return 0;
-		for (i = 1; i < n; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (p[i] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
-		    (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff) ||
-		    (cp >= 0x80 && cp < 0xa0))
-			return 0;
-		p += n;
-	}
 	return 1;
 }
 
@@ -430,7 +406,7 @@ verb_who(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 		item = json_pack("{s:o, s:I, s:s, s:o, s:I, s:o}",
 		    "nick", p->nick[0] ? jstr(p->nick) : json_null(),
 		    "session", (json_int_t)p->session,
-		    "transport", hub_transport_name(p->transport),
+		    "transport", sb_transport_name(p->transport),
 		    "remote", jstr(p->remote),
 		    "pid", (json_int_t)p->pid,
 		    "rooms", rooms);

@@ -57,6 +57,7 @@
 #include "metrics.h"
 #include "nick.h"
 #include "proto.h"
+#include "text.h"
 
 #define HUB_ROOMS_PER_PEER	32	/* rooms one session may be in */
 #define HUB_PEER_QUEUE_MAX	(512 * 1024)	/* bytes waiting for one handler */
@@ -103,12 +104,6 @@ struct membership {
 };
 TAILQ_HEAD(membership_list, membership);
 
-enum peer_transport {
-	TRANSPORT_UNKNOWN, TRANSPORT_XMLSOCKET, TRANSPORT_WEBSOCKET,
-	TRANSPORT_TUNNEL, TRANSPORT_HTTP, TRANSPORT_POLICY,
-	TRANSPORT_COUNT
-};
-
 /* One handler connection = one client session. */
 struct peer {
 	struct hub		*hub;
@@ -119,7 +114,7 @@ struct peer {
 	pid_t			 pid;		/* from SO_PEERCRED */
 	uid_t			 uid;
 	int			 hello;		/* H_HELLO seen */
-	int			 transport;	/* enum peer_transport */
+	int			 transport;	/* enum sb_transport */
 	int			 chat;		/* counts as a client */
 	int			 dead;		/* to be closed after this turn */
 	int			 closing;	/* hub_peer_kill() sends C_CLOSE */
@@ -157,7 +152,7 @@ RB_HEAD(peer_skels, peer_skel);
 
 struct room {
 	char			 name[SB_ROOM_MAX + 1];
-	char			 key[SB_ROOM_MAX + 1];	/* folded name */
+	char			 key[SB_ROOM_MAX + 1];	/* ascii_fold()ed */
 	int			 permanent;	/* from the config */
 	unsigned		 nmembers;
 	struct membership_list	 members;
@@ -312,7 +307,6 @@ struct peer	*hub_find_session(struct hub *, uint64_t);
 unsigned	 hub_ban_enforce(struct hub *, const struct ban *);
 void		 presence_tell(struct hub *, struct peer *, int, enum sb_type,
 		    const char *, const char *);
-const char	*hub_transport_name(int);
 cmd_fn		 cmd_hello, cmd_event, cmd_status, cmd_list, cmd_ping, cmd_quit;
 cmd_fn		 cmd_dialect;
 
@@ -377,7 +371,8 @@ struct chunker {
 	size_t		 len;
 };
 
-int		 hub_send(struct hub *, struct peer *, enum sb_type, ...);
+int		 hub_send(struct hub *, struct peer *, enum sb_type, ...)
+		    __attribute__((sentinel));
 int		 send_error(struct hub *, struct peer *, const char *,
 		    const char *);
 int		 list_add(char *, size_t, size_t *, const char *);

@@ -264,58 +264,34 @@ metrics_busiest(struct hub *h, uint64_t now, struct room **out, size_t n,
 
 /* --- the text ------------------------------------------------------------ */
 
-/* The text being made: a buffer, and the first error appending to it. */
-struct render {
-	struct buf	*b;
-	int		 err;
-};
-
-static void __attribute__((format(printf, 2, 3)))
-put(struct render *r, const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-	int n;
-
-	if (r->err != 0)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(line))
-		r->err = -EOVERFLOW;	/* a bug: no line is this long */
-	else if (buf_append(r->b, line, (size_t)n) < 0)
-		r->err = -ENOBUFS;
-}
-
 /* The HELP and TYPE lines of a metric family. */
 static void
-family(struct render *r, const char *name, const char *type,
+family(struct buf *b, const char *name, const char *type,
     const char *help)
 {
-	put(r, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	buf_catf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 /* A family of one sample without labels. */
 static void
-single(struct render *r, const char *name, const char *type,
+single(struct buf *b, const char *name, const char *type,
     const char *help, uint64_t v)
 {
-	family(r, name, type, help);
-	put(r, "%s %llu\n", name, (unsigned long long)v);
+	family(b, name, type, help);
+	buf_catf(b, "%s %llu\n", name, (unsigned long long)v);
 }
 
 /* A family with one label `label`, the values v[i] named names[i]. */
 static void
-labelled(struct render *r, const char *name, const char *type,
+labelled(struct buf *b, const char *name, const char *type,
     const char *help, const char *label, const char *const *names,
     const uint64_t *v, size_t n)
 {
 	size_t i;
 
-	family(r, name, type, help);
+	family(b, name, type, help);
 	for (i = 0; i < n; i++)
-		put(r, "%s{%s=\"%s\"} %llu\n", name, label, names[i],
+		buf_catf(b, "%s{%s=\"%s\"} %llu\n", name, label, names[i],
 		    (unsigned long long)v[i]);
 }
 
@@ -324,26 +300,26 @@ labelled(struct render *r, const char *name, const char *type,
  * bounds' unit to the metric's), the count.
  */
 static void
-histogram(struct render *r, const char *name, const char *help,
+histogram(struct buf *b, const char *name, const char *help,
     const struct metrics_hist *x, const char *const *le, size_t n,
     double scale)
 {
 	uint64_t cum = 0;
 	size_t i;
 
-	family(r, name, "histogram", help);
+	family(b, name, "histogram", help);
 	for (i = 0; i < n; i++) {
 		cum += x->bucket[i];
-		put(r, "%s_bucket{le=\"%s\"} %llu\n", name, le[i],
+		buf_catf(b, "%s_bucket{le=\"%s\"} %llu\n", name, le[i],
 		    (unsigned long long)cum);
 	}
-	put(r, "%s_bucket{le=\"+Inf\"} %llu\n", name,
+	buf_catf(b, "%s_bucket{le=\"+Inf\"} %llu\n", name,
 	    (unsigned long long)x->count);
 	if (scale == 1)
-		put(r, "%s_sum %llu\n", name, (unsigned long long)x->sum);
+		buf_catf(b, "%s_sum %llu\n", name, (unsigned long long)x->sum);
 	else
-		put(r, "%s_sum %.6f\n", name, (double)x->sum * scale);
-	put(r, "%s_count %llu\n", name, (unsigned long long)x->count);
+		buf_catf(b, "%s_sum %.6f\n", name, (double)x->sum * scale);
+	buf_catf(b, "%s_count %llu\n", name, (unsigned long long)x->count);
 }
 
 /*
@@ -351,21 +327,21 @@ histogram(struct render *r, const char *name, const char *help,
  * pair a handler can report, and any other pair that has connections.
  */
 static void
-render_connections(struct render *r, struct hub *h, uint64_t *queued)
+render_connections(struct buf *b, struct hub *h, uint64_t *queued)
 {
 	static const unsigned char usual[][2] = {
-		{ TRANSPORT_XMLSOCKET, METRICS_DIALECT_NONE },
-		{ TRANSPORT_XMLSOCKET, METRICS_DIALECT_TEXT },
-		{ TRANSPORT_XMLSOCKET, METRICS_DIALECT_XML },
-		{ TRANSPORT_WEBSOCKET, METRICS_DIALECT_JSON },
-		{ TRANSPORT_TUNNEL, METRICS_DIALECT_NONE },
-		{ TRANSPORT_TUNNEL, METRICS_DIALECT_TEXT },
-		{ TRANSPORT_TUNNEL, METRICS_DIALECT_XML },
-		{ TRANSPORT_HTTP, METRICS_DIALECT_NONE },
-		{ TRANSPORT_POLICY, METRICS_DIALECT_NONE },
-		{ TRANSPORT_UNKNOWN, METRICS_DIALECT_NONE },
+		{ SB_TRANSPORT_XMLSOCKET, METRICS_DIALECT_NONE },
+		{ SB_TRANSPORT_XMLSOCKET, METRICS_DIALECT_TEXT },
+		{ SB_TRANSPORT_XMLSOCKET, METRICS_DIALECT_XML },
+		{ SB_TRANSPORT_WEBSOCKET, METRICS_DIALECT_JSON },
+		{ SB_TRANSPORT_TUNNEL, METRICS_DIALECT_NONE },
+		{ SB_TRANSPORT_TUNNEL, METRICS_DIALECT_TEXT },
+		{ SB_TRANSPORT_TUNNEL, METRICS_DIALECT_XML },
+		{ SB_TRANSPORT_HTTP, METRICS_DIALECT_NONE },
+		{ SB_TRANSPORT_POLICY, METRICS_DIALECT_NONE },
+		{ SB_TRANSPORT_UNKNOWN, METRICS_DIALECT_NONE },
 	};
-	uint64_t n[TRANSPORT_COUNT][METRICS_DIALECT_COUNT] = { { 0 } };
+	uint64_t n[SB_TRANSPORT_COUNT][METRICS_DIALECT_COUNT] = { { 0 } };
 	struct peer *p;
 	size_t i, t, d;
 
@@ -374,31 +350,31 @@ render_connections(struct render *r, struct hub *h, uint64_t *queued)
 		if (p->dead)
 			continue;
 		t = p->hello && p->transport >= 0 &&
-		    p->transport < TRANSPORT_COUNT ? (size_t)p->transport :
-		    TRANSPORT_UNKNOWN;
+		    p->transport < SB_TRANSPORT_COUNT ? (size_t)p->transport :
+		    SB_TRANSPORT_UNKNOWN;
 		d = p->dialect >= 0 && p->dialect < METRICS_DIALECT_COUNT ?
 		    (size_t)p->dialect : METRICS_DIALECT_NONE;
 		n[t][d]++;
 		*queued += p->outq_bytes;
 	}
-	family(r, "switchboard_connections", "gauge", "Handler connections "
+	family(b, "switchboard_connections", "gauge", "Handler connections "
 	    "now (every connection has one handler), by transport and "
 	    "dialect.");
 	for (i = 0; i < NELEM(usual); i++) {
 		t = usual[i][0];
 		d = usual[i][1];
-		put(r, "switchboard_connections{transport=\"%s\","
-		    "dialect=\"%s\"} %llu\n", hub_transport_name((int)t),
+		buf_catf(b, "switchboard_connections{transport=\"%s\","
+		    "dialect=\"%s\"} %llu\n", sb_transport_name((int)t),
 		    dialect_names[d],
 		    (unsigned long long)n[t][d]);
 		n[t][d] = 0;
 	}
-	for (t = 0; t < TRANSPORT_COUNT; t++)
+	for (t = 0; t < SB_TRANSPORT_COUNT; t++)
 		for (d = 0; d < METRICS_DIALECT_COUNT; d++)
 			if (n[t][d] != 0)
-				put(r, "switchboard_connections{transport="
+				buf_catf(b, "switchboard_connections{transport="
 				    "\"%s\",dialect=\"%s\"} %llu\n",
-				    hub_transport_name((int)t),
+				    sb_transport_name((int)t),
 				    dialect_names[d],
 				    (unsigned long long)n[t][d]);
 }
@@ -420,28 +396,28 @@ command_name(char *buf, size_t size, unsigned type)
 
 /* Commands by type, and flood refusals of the metered ones. */
 static void
-render_commands(struct render *r, const struct hub *h)
+render_commands(struct buf *b, const struct hub *h)
 {
 	const struct hub_metrics *mt = &h->metrics;
 	const struct hub_cmd *c;
 	char name[32];
 	unsigned t;
 
-	family(r, "switchboard_commands_total", "counter", "Commands from "
+	family(b, "switchboard_commands_total", "counter", "Commands from "
 	    "handlers, by type (the rows of the hub's command table).");
 	for (t = 0; t < SB_TYPE_COUNT; t++)
 		if (hub_cmd(t) != NULL) {
 			command_name(name, sizeof(name), t);
-			put(r, "switchboard_commands_total{command=\"%s\"} "
+			buf_catf(b, "switchboard_commands_total{command=\"%s\"} "
 			    "%llu\n", name,
 			    (unsigned long long)mt->commands[t]);
 		}
-	family(r, "switchboard_flood_refusals_total", "counter", "Commands "
+	family(b, "switchboard_flood_refusals_total", "counter", "Commands "
 	    "dropped by the flood limit, by type (the metered ones).");
 	for (t = 0; t < SB_TYPE_COUNT; t++)
 		if ((c = hub_cmd(t)) != NULL && (c->flags & CMD_METERED)) {
 			command_name(name, sizeof(name), t);
-			put(r, "switchboard_flood_refusals_total{command="
+			buf_catf(b, "switchboard_flood_refusals_total{command="
 			    "\"%s\"} %llu\n", name,
 			    (unsigned long long)mt->flood_refusals[t]);
 		}
@@ -449,33 +425,33 @@ render_commands(struct render *r, const struct hub *h)
 
 /* Sessions now and over time: the gauges and counters of presence. */
 static void
-render_sessions(struct render *r, const struct hub *h)
+render_sessions(struct buf *b, const struct hub *h)
 {
 	const struct hub_metrics *mt = &h->metrics;
 
-	single(r, "switchboard_clients", "gauge", "Chat sessions now (what "
+	single(b, "switchboard_clients", "gauge", "Chat sessions now (what "
 	    "max_clients counts).", h->clients);
-	single(r, "switchboard_clients_max", "gauge", "max_clients, from the "
+	single(b, "switchboard_clients_max", "gauge", "max_clients, from the "
 	    "config.", h->cfg.max_clients);
-	single(r, "switchboard_clients_peak", "gauge", "The most chat "
+	single(b, "switchboard_clients_peak", "gauge", "The most chat "
 	    "sessions at once since the hub started.", h->peak);
-	single(r, "switchboard_identified_users", "gauge", "Identified "
+	single(b, "switchboard_identified_users", "gauge", "Identified "
 	    "sessions now (a nick each).", h->named);
-	single(r, "switchboard_rooms", "gauge", "Rooms now.", h->nrooms);
-	single(r, "switchboard_sessions_started_total", "counter", "Chat "
+	single(b, "switchboard_rooms", "gauge", "Rooms now.", h->nrooms);
+	single(b, "switchboard_sessions_started_total", "counter", "Chat "
 	    "sessions started (XMLSocket, WebSocket, the Flash tunnel).",
 	    mt->sessions_started);
-	labelled(r, "switchboard_sessions_ended_total", "counter", "Chat "
+	labelled(b, "switchboard_sessions_ended_total", "counter", "Chat "
 	    "sessions ended, by reason.", "reason", end_names,
 	    mt->sessions_ended, METRICS_END_COUNT);
-	single(r, "switchboard_sessions_resumed_total", "counter", "Sessions "
+	single(b, "switchboard_sessions_resumed_total", "counter", "Sessions "
 	    "re-registered with their nick after a hub restart.", mt->resumed);
-	single(r, "switchboard_reconnects_total", "counter", "Handlers that "
+	single(b, "switchboard_reconnects_total", "counter", "Handlers that "
 	    "came back after their hub went away.", mt->reconnects);
-	single(r, "switchboard_epoch_changes_total", "counter", "Earlier hub "
+	single(b, "switchboard_epoch_changes_total", "counter", "Earlier hub "
 	    "incarnations that handlers came back from (restarts their "
 	    "clients lived through).", mt->epoch_changes);
-	labelled(r, "switchboard_handshake_failures_total", "counter",
+	labelled(b, "switchboard_handshake_failures_total", "counter",
 	    "Connections refused before a session, by the HTTP status "
 	    "answered, or timeout.", "reason", hs_names,
 	    mt->handshake_failures, METRICS_HS_COUNT);
@@ -483,84 +459,84 @@ render_sessions(struct render *r, const struct hub *h)
 
 /* Messages, deliveries, errors and the history. */
 static void
-render_traffic(struct render *r, struct hub *h)
+render_traffic(struct buf *b, struct hub *h)
 {
 	const struct hub_metrics *mt = &h->metrics;
 	size_t entries = 0, bytes = 0, rooms = 0;
 
-	labelled(r, "switchboard_messages_routed_total", "counter", "Chat "
+	labelled(b, "switchboard_messages_routed_total", "counter", "Chat "
 	    "messages routed, by kind (an action counts as private or "
 	    "room).", "kind", kind_names, mt->routed, METRICS_KIND_COUNT);
-	single(r, "switchboard_deliveries_total", "counter", "Messages "
+	single(b, "switchboard_deliveries_total", "counter", "Messages "
 	    "handed to sessions (one per recipient), history replays "
 	    "aside.", mt->deliveries);
-	labelled(r, "switchboard_errors_total", "counter", "Errors sent "
+	labelled(b, "switchboard_errors_total", "counter", "Errors sent "
 	    "to clients, by code.", "code", error_names, mt->errors,
 	    METRICS_ERRORS);
 	if (h->history != NULL)
 		rooms = history_usage(h->history, &entries, &bytes);
-	single(r, "switchboard_history_entries", "gauge", "Room history "
+	single(b, "switchboard_history_entries", "gauge", "Room history "
 	    "entries held in memory.", entries);
-	single(r, "switchboard_history_bytes", "gauge", "Bytes of room "
+	single(b, "switchboard_history_bytes", "gauge", "Bytes of room "
 	    "history held in memory.", bytes);
-	single(r, "switchboard_history_rooms", "gauge", "Rooms with a "
+	single(b, "switchboard_history_rooms", "gauge", "Rooms with a "
 	    "history.", rooms);
-	single(r, "switchboard_history_replayed_total", "counter", "History "
+	single(b, "switchboard_history_replayed_total", "counter", "History "
 	    "entries sent to clients joining a room.", mt->replayed);
-	histogram(r, "switchboard_routing_seconds", "Time the hub took to "
+	histogram(b, "switchboard_routing_seconds", "Time the hub took to "
 	    "route one chat message to every recipient.", &mt->routing,
 	    routing_le, NELEM(routing_le), 1e-6);
 }
 
 /* The hub process: its build, CPU, memory, descriptors, start. */
 static void
-render_process(struct render *r, struct hub *h)
+render_process(struct buf *b, struct hub *h)
 {
 	struct metrics_proc ps;
 
-	family(r, "switchboard_build_info", "gauge", "The running version, "
+	family(b, "switchboard_build_info", "gauge", "The running version, "
 	    "and the handler-hub protocol's.");
-	put(r, "switchboard_build_info{version=\"%s\",protocol=\"%d\"} 1\n",
+	buf_catf(b, "switchboard_build_info{version=\"%s\",protocol=\"%d\"} 1\n",
 	    SB_VERSION, SB_PROTO_VERSION);
-	single(r, "switchboard_hub_start_time_seconds", "gauge", "When the "
+	single(b, "switchboard_hub_start_time_seconds", "gauge", "When the "
 	    "hub started, in seconds since the epoch.",
 	    (uint64_t)(h->created > 0 ? h->created : 0));
 	if (h->ops->proc_stats == NULL || h->ops->proc_stats(h, &ps) < 0)
 		return;
-	family(r, "switchboard_hub_cpu_seconds_total", "counter", "CPU time "
+	family(b, "switchboard_hub_cpu_seconds_total", "counter", "CPU time "
 	    "of the hub process, user and system, in seconds.");
-	put(r, "switchboard_hub_cpu_seconds_total %.3f\n", ps.cpu_seconds);
-	single(r, "switchboard_hub_resident_memory_bytes", "gauge",
+	buf_catf(b, "switchboard_hub_cpu_seconds_total %.3f\n", ps.cpu_seconds);
+	single(b, "switchboard_hub_resident_memory_bytes", "gauge",
 	    "Resident memory of the hub process.", ps.resident_bytes);
-	single(r, "switchboard_hub_virtual_memory_bytes", "gauge",
+	single(b, "switchboard_hub_virtual_memory_bytes", "gauge",
 	    "Virtual memory of the hub process.", ps.virtual_bytes);
-	single(r, "switchboard_hub_open_fds", "gauge", "Open file "
+	single(b, "switchboard_hub_open_fds", "gauge", "Open file "
 	    "descriptors of the hub (a handler holds one).", ps.open_fds);
-	single(r, "switchboard_hub_max_fds", "gauge", "The hub's limit on "
+	single(b, "switchboard_hub_max_fds", "gauge", "The hub's limit on "
 	    "open file descriptors.", ps.max_fds);
 }
 
 /*
- * The whole text, appended to `out`.  Returns 0, or a negative errno
- * (-ENOBUFS: more than out->max; the text is then incomplete).
+ * The whole text, appended to `out` (text: NUL-terminated).  Returns 0,
+ * or out's sticky error (-EMSGSIZE: more than out->max, or -ENOMEM; the
+ * text is then incomplete).
  */
 int
 metrics_render(struct hub *h, struct buf *out)
 {
-	struct render r = { .b = out };
 	uint64_t queued;
 
 	assert(h != NULL && out != NULL);
-	render_connections(&r, h, &queued);
-	render_sessions(&r, h);
-	render_commands(&r, h);
-	render_traffic(&r, h);
-	single(&r, "switchboard_hub_queued_bytes", "gauge", "Bytes waiting "
+	render_connections(out, h, &queued);
+	render_sessions(out, h);
+	render_commands(out, h);
+	render_traffic(out, h);
+	single(out, "switchboard_hub_queued_bytes", "gauge", "Bytes waiting "
 	    "in the hub for handlers to read, now.", queued);
-	histogram(&r, "switchboard_hub_queue_bytes", "Bytes queued for a "
+	histogram(out, "switchboard_hub_queue_bytes", "Bytes queued for a "
 	    "handler, seen each time a datagram had to wait (the handler "
 	    "was slow to read); past 524288 it is cut off.",
 	    &h->metrics.queue, queue_le, NELEM(queue_le), 1);
-	render_process(&r, h);
-	return r.err;
+	render_process(out, h);
+	return out->err;
 }

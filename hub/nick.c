@@ -79,38 +79,6 @@ icu_open(void)
 	return 0;
 }
 
-/*
- * Decode one UTF-8 character at s (NUL-terminated).  Returns its length
- * and stores the code point, or returns 0 for an invalid sequence.
- */
-static size_t
-utf8_decode(const unsigned char *s, uint32_t *cp)
-{
-	uint32_t c = s[0], min;
-	size_t n, i;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	} else if ((c & 0xe0) == 0xc0) {
-		n = 2; c &= 0x1f; min = 0x80;
-	} else if ((c & 0xf0) == 0xe0) {
-		n = 3; c &= 0x0f; min = 0x800;
-	} else if ((c & 0xf8) == 0xf0) {
-		n = 4; c &= 0x07; min = 0x10000;
-	} else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return n;
-}
-
 /* What one code point is to the rules below. */
 enum cp_class {
 	CP_OK,
@@ -280,7 +248,7 @@ static int
 name_check(const char *name, int room, struct nick_id *id, int skel,
     const char **why)
 {
-	const unsigned char *s = (const unsigned char *)name;
+	const char *s = name, *end;
 	UChar u[U16_NAME_MAX + 1], key16[2 * U16_NAME_MAX + 1];
 	UErrorCode e = U_ZERO_ERROR;
 	size_t len, n, max = room ? SB_ROOM_MAX : SB_NICK_MAX;
@@ -290,12 +258,13 @@ name_check(const char *name, int room, struct nick_id *id, int skel,
 
 	assert(name != NULL && why != NULL);
 	len = strlen(name);
+	end = name + len;
 	if (len == 0)
 		w = W_EMPTY;
 	else if (len > max)
 		w = W_LONG;
 	for (; w < 0 && *s != '\0'; s += n) {
-		if ((n = utf8_decode(s, &c)) == 0) {
+		if ((n = utf8_decode(s, (size_t)(end - s), &c)) == 0) {
 			w = W_UTF8;
 			break;
 		}
@@ -389,7 +358,8 @@ room_name_check(const char *room, const char **why)
  * A name that is not a valid nick gets the empty key, which no
  * identified session, member or ban has, so looking it up finds nothing.
  * Returns 0, or -EINVAL for a name that is not a valid nick (dst is then
- * "").
+ * "").  Room names are folded otherwise, by ascii_fold(): common/text.h
+ * says why there are two folds.
  */
 int
 nick_fold(char *dst, size_t dstsz, const char *src)
@@ -406,24 +376,6 @@ nick_fold(char *dst, size_t dstsz, const char *src)
 		return -ENAMETOOLONG;
 	}
 	return 0;
-}
-
-/*
- * The key under which a room name is unique: ASCII letters folded to
- * lower case, other characters kept (as history.c folds, whose file
- * names are made from it).  Room names pass the same character rules as
- * nicks, so no invisible or unnormalized room name gets this far.
- */
-void
-room_fold(char *dst, size_t dstsz, const char *src)
-{
-	size_t i;
-
-	assert(dst != NULL && dstsz > 0 && src != NULL);
-	for (i = 0; src[i] != '\0' && i + 1 < dstsz; i++)
-		dst[i] = (src[i] >= 'A' && src[i] <= 'Z') ?
-		    (char)(src[i] - 'A' + 'a') : src[i];
-	dst[i] = '\0';
 }
 
 /*

@@ -31,7 +31,7 @@ struct nick_id {
 int		 nick_check(const char *, const char **);
 int		 nick_identify(const char *, struct nick_id *, const char **);
 int		 room_name_check(const char *, const char **);
+/* Nicks fold by RFC 8266, room names by ascii_fold() (common/text.h). */
 int		 nick_fold(char *, size_t, const char *);
-void		 room_fold(char *, size_t, const char *);
 
 #endif /* SB_NICK_H */

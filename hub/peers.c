@@ -204,48 +204,19 @@ hub_peer_gone(struct hub *h, struct peer *p, const char *reason)
 	}
 }
 
-/* The transport a handler names in its HELLO. */
-static enum peer_transport
-transport_parse(const char *s)
-{
-	if (strcmp(s, "xmlsocket") == 0)
-		return TRANSPORT_XMLSOCKET;
-	if (strcmp(s, "websocket") == 0)
-		return TRANSPORT_WEBSOCKET;
-	if (strcmp(s, "tunnel") == 0)
-		return TRANSPORT_TUNNEL;
-	if (strcmp(s, "http") == 0)
-		return TRANSPORT_HTTP;
-	if (strcmp(s, "policy") == 0)
-		return TRANSPORT_POLICY;
-	return TRANSPORT_UNKNOWN;
-}
-
-static const char *const transport_names[TRANSPORT_COUNT] = {
-	"unknown", "xmlsocket", "websocket", "tunnel", "http", "policy",
-};
-
-/* The name of transport `t` (enum peer_transport), as HELLO gives it. */
-const char *
-hub_transport_name(int t)
-{
-	return t >= 0 && t < TRANSPORT_COUNT ? transport_names[t] :
-	    transport_names[TRANSPORT_UNKNOWN];
-}
-
 /* Count the start of a chat session, and a handler back from a restart. */
 static void
 hello_count(struct hub *h, struct peer *p, uint32_t epoch)
 {
 	struct hub_metrics *mt = &h->metrics;
 
-	if (p->transport == TRANSPORT_XMLSOCKET ||
-	    p->transport == TRANSPORT_WEBSOCKET ||
-	    p->transport == TRANSPORT_TUNNEL) {
+	if (p->transport == SB_TRANSPORT_XMLSOCKET ||
+	    p->transport == SB_TRANSPORT_WEBSOCKET ||
+	    p->transport == SB_TRANSPORT_TUNNEL) {
 		p->counted = 1;
 		mt->sessions_started++;
 	}
-	if (p->transport == TRANSPORT_WEBSOCKET)	/* /chat is JSON */
+	if (p->transport == SB_TRANSPORT_WEBSOCKET)	/* /chat is JSON */
 		p->dialect = METRICS_DIALECT_JSON;
 	if (epoch != 0 && epoch != h->epoch) {
 		mt->reconnects++;
@@ -271,7 +242,7 @@ cmd_hello(struct hub *h, struct peer *p, const struct sb_msg *m,
 	    v != SB_PROTO_VERSION)
 		return -EPROTO;
 	p->hello = 1;
-	p->transport = transport_parse(m->field[1]);
+	p->transport = sb_transport_parse(m->field[1]);
 	strlcpy(p->remote, m->field[2], sizeof(p->remote));
 	hello_count(h, p, m->epoch);
 	/*
@@ -289,10 +260,10 @@ cmd_hello(struct hub *h, struct peer *p, const struct sb_msg *m,
 		return 0;
 	}
 	hub_log_peer(SB_EV_CONNECT, p, NULL, "%s connection from %s",
-	    transport_names[p->transport], p->remote[0] ? p->remote : "?");
-	if (p->transport == TRANSPORT_XMLSOCKET ||
-	    p->transport == TRANSPORT_WEBSOCKET ||
-	    p->transport == TRANSPORT_TUNNEL) {
+	    sb_transport_name(p->transport), p->remote[0] ? p->remote : "?");
+	if (p->transport == SB_TRANSPORT_XMLSOCKET ||
+	    p->transport == SB_TRANSPORT_WEBSOCKET ||
+	    p->transport == SB_TRANSPORT_TUNNEL) {
 		const struct ban *b = bans_match_remote(&h->bans, p->remote,
 		    time(NULL));
 
@@ -355,8 +326,12 @@ send_metrics(struct hub *h, struct peer *p)
 	size_t n;
 
 	buf_init(&b, METRICS_TEXT_MAX);
-	if (metrics_render(h, &b) < 0)
-		buf_printf(&b, "# the text is incomplete: out of memory\n");
+	if (metrics_render(h, &b) < 0) {
+		text = (const char *)buf_head(&b);
+		end = memrchr(text, '\n', b.len);
+		buf_truncate(&b, end != NULL ? (size_t)(end - text) + 1 : 0);
+		buf_cat(&b, "# the text is incomplete: out of memory\n");
+	}
 	text = (const char *)buf_head(&b);
 	end = text + b.len;
 	do {

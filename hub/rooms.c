@@ -37,13 +37,13 @@ room_quiet(const struct hub *h, const struct room *r)
 	return r->nmembers > h->cfg.presence_max;
 }
 
-/* The room named `name` (compared by room_fold), or NULL. */
+/* The room named `name` (compared by ascii_fold), or NULL. */
 struct room *
 hub_find_room(struct hub *h, const char *name)
 {
 	struct room k = { 0 };	/* only the key is compared */
 
-	room_fold(k.key, sizeof(k.key), name);
+	ascii_fold(k.key, sizeof(k.key), name);
 	return RB_FIND(rooms, &h->rooms, &k);
 }
 
@@ -115,7 +115,7 @@ room_create(struct hub *h, const char *name, int permanent)
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return NULL;
 	strlcpy(r->name, name, sizeof(r->name));
-	room_fold(r->key, sizeof(r->key), name);
+	ascii_fold(r->key, sizeof(r->key), name);
 	r->permanent = permanent;
 	TAILQ_INIT(&r->members);
 	RB_INSERT(rooms, &h->rooms, r);

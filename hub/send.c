@@ -14,17 +14,14 @@
 #include "hub.h"
 
 /*
- * Pack a datagram for `p` from a NULL-terminated list of fields, stamp it
- * with the epoch and the peer's next sequence number, and hand it to
- * ops->send.  Dead peers get nothing.  Returns 0 or a negative errno.
+ * Pack a datagram for `p` from a NULL-terminated list of fields (with
+ * common/proto.c's packer, which never cuts it short), stamp it with the
+ * epoch and the peer's next sequence number, and hand it to ops->send.  Dead peers get nothing.  Returns 0 or a negative errno.
  */
 int
 hub_send(struct hub *h, struct peer *p, enum sb_type type, ...)
 {
-	const char *f[SB_FIELDS_MAX];
 	struct sb_packet pkt;
-	const char *v;
-	size_t n = 0;
 	va_list ap;
 	int r;
 
@@ -32,11 +29,9 @@ hub_send(struct hub *h, struct peer *p, enum sb_type type, ...)
 	if (p->dead || p->write_broken)
 		return -EPIPE;
 	va_start(ap, type);
-	while ((v = va_arg(ap, const char *)) != NULL && n < SB_FIELDS_MAX)
-		f[n++] = v;
+	r = sb_msg_vpack(&pkt, type, p->session, ap);
 	va_end(ap);
-	if ((r = sb_msg_encode(&pkt, type, p->session, h->epoch, p->seq + 1,
-	    f, n)) < 0) {
+	if (r < 0) {
 		/*
 		 * Our own message does not fit the contract: a bug.  Logged
 		 * here, once: no caller could do better than drop it.
@@ -45,7 +40,7 @@ hub_send(struct hub *h, struct peer *p, enum sb_type type, ...)
 		    "cannot encode %s: %s", sb_type_name(type), strerror(-r));
 		return r;
 	}
-	p->seq++;
+	sb_packet_stamp(&pkt, h->epoch, ++p->seq);
 	return h->ops->send(h, p, &pkt);
 }
 

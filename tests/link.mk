@@ -45,24 +45,26 @@ link_srcs		= $(sort $(wildcard $(addsuffix /$(2).c,common hub handler) \
 			  $($(1)_$(2))) $(LINK_COMMON))
 
 # --- unit tests: what test_X adds to X.c and common/ ----------------------
-# (buf config history http nick proto sniff utf8 wsframe xmlsock: nothing)
+# (buf config file history http nick proto sniff text wsframe xmlsock:
+# nothing)
 UNIT_ban		= hub/nick.c
 UNIT_members		= hub/nick.c
 UNIT_log		= hub/journal.c
 UNIT_route		= $(LINK_HUB_RULES) hub/journal.c
-UNIT_wsconn		= handler/wsframe.c handler/utf8.c
+UNIT_wsconn		= handler/wsframe.c
 UNIT_wshandshake	= handler/http.c
 UNIT_dialect_json	= $(LINK_HANDLER_DIALECTS)
 UNIT_dialect_text	= $(LINK_HANDLER_DIALECTS)
 UNIT_dialect_xml	= $(LINK_HANDLER_DIALECTS)
+UNIT_session		= $(LINK_HANDLER)
 
 # --- fuzz targets: what fuzz_X adds to X.c and common/ --------------------
-# (buf config history log proto_roundtrip sniff wsframe xmlsock: nothing)
+# (buf config history log proto_roundtrip sniff utf8 wsframe xmlsock:
+# nothing; utf8 is common/text.c's)
 FUZZ_bans		= hub/ban.c $(UNIT_ban)
 FUZZ_members		= $(UNIT_members)
 FUZZ_wsconn		= $(UNIT_wsconn)
 FUZZ_http		= handler/wshandshake.c
-FUZZ_utf8		= $(LINK_HANDLER_DIALECTS)
 FUZZ_dialect_json	= $(LINK_HANDLER_DIALECTS)
 FUZZ_dialect_text	= $(LINK_HANDLER_DIALECTS)
 FUZZ_dialect_xml	= $(LINK_HANDLER_DIALECTS)

@@ -2848,6 +2848,27 @@ test_metrics_busiest(void **state)
 	    0);
 }
 
+/*
+ * hub_send packs with the shared packer, which never cuts a message
+ * short: more fields than the contract allows is an error, logged as the
+ * bug it is, and nothing is sent (hub_send used to send the first 16).
+ */
+static void
+test_send_never_cut(void **state)
+{
+	struct fx *f = *state;
+	struct peer *p = fx_peer(f, "xmlsocket");
+
+	quiet_begin(f);
+	assert_int_equal(hub_send(&f->h, p, SB_C_CONFIG, "1", "2", "3", "4",
+	    "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16",
+	    "17", NULL), -E2BIG);
+	quiet_end(f, 0);
+	fx_none(f, p);
+	assert_int_equal(hub_send(&f->h, p, SB_C_CONFIG, "a=1", NULL), 0);
+	assert_field(fx_only(f, p, SB_C_CONFIG), 0, "a=1");
+}
+
 int
 main(void)
 {
@@ -2896,6 +2917,7 @@ main(void)
 		T(test_login_throttle),
 		T(test_login_throttle_in_flight),
 		T(test_throttle_table_bounded),
+		T(test_send_never_cut),
 		T(test_metrics_idle),
 		T(test_metrics_counting),
 		T(test_metrics_sessions),
