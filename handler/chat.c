@@ -213,15 +213,16 @@ reply_local(struct conn *c, const struct buf *reply)
 
 /*
  * Give up on this client (an error reply, too many of them, no answer to
- * a ping): what is held goes out, the hub is told `reason`, a WebSocket
- * is closed with 1008, and the connection closes.
+ * a ping): what is held goes out, the hub is told `reason` and its
+ * `cause` (hublink_quit), a WebSocket is closed with 1008, and the
+ * connection closes.
  */
 void
-chat_end(struct conn *c, const char *reason)
+chat_end(struct conn *c, const char *reason, const char *cause)
 {
 	held_release(c);
 	if (hublink_up(c))
-		hublink_quit(c, reason);
+		hublink_quit(c, reason, cause);
 	chat_ws_close(c, WS_CLOSE_POLICY, reason);
 	client_io_finish(c);
 }
@@ -288,7 +289,7 @@ to_hub(struct conn *c, struct buf *reply)
 	} else {
 		unavailable_message(c, reply);
 		chat_send(c, reply);
-		chat_end(c, "Hub unavailable");
+		chat_end(c, "Hub unavailable", "error");
 	}
 }
 
@@ -311,6 +312,9 @@ chat_client_message(struct conn *c, const char *msg, size_t len, int term)
 	if (!c->chat.dialect_set) {
 		dialect_init(&c->chat.dialect, dialect_detect(msg, len));
 		c->chat.dialect_set = 1;
+		/* For the metrics; the hub takes /chat for JSON itself. */
+		(void)hublink_pack(c, SB_H_DIALECT,
+		    dialect_name(c->chat.dialect.kind), NULL);
 	}
 	c->chat.dialect.session = c->hub.session;
 	buf_init(&reply, DIALECT_OUT_MAX);
@@ -322,9 +326,9 @@ chat_client_message(struct conn *c, const char *msg, size_t len, int term)
 		hublink_event(c, "protocol_error", "%.200s",
 		    reply.len ? reply.buf : "bad message");
 		if (++c->chat.errors >= CHAT_ERRORS_MAX)
-			chat_end(c, "Too many protocol errors");
+			chat_end(c, "Too many protocol errors", "error");
 	} else if (r < 0)
-		chat_end(c, "Internal error");
+		chat_end(c, "Internal error", "error");
 	buf_free(&reply);
 }
 
@@ -462,7 +466,9 @@ reconnect(struct conn *c, uint64_t now)
 	const char *who = c->chat.dialect.nick[0] ? c->chat.dialect.nick :
 	    c->remote;
 	struct hub_resume r = { .nick = c->chat.dialect.nick, .rooms = rooms,
-	    .alias = c->chat.dialect.alias, .member = c->chat.member };
+	    .alias = c->chat.dialect.alias, .member = c->chat.member,
+	    .dialect = c->chat.dialect_set ?
+	    dialect_name(c->chat.dialect.kind) : "" };
 	unsigned i;
 
 	rooms[0] = '\0';
@@ -500,7 +506,7 @@ keepalive(struct conn *c, uint64_t now)
 	if (c->chat.ping_sent_ms != 0 && now >= c->chat.ping_sent_ms + wait) {
 		hublink_event(c, "protocol_error", "no answer to a ping in %u s",
 		    c->cfg.ping_timeout);
-		chat_end(c, "Ping timeout");
+		chat_end(c, "Ping timeout", "timeout");
 		return 0;
 	}
 	if (c->chat.ping_sent_ms == 0 && now >= c->chat.last_rx_ms + idle) {

@@ -18,6 +18,18 @@
 
 #include "dialect.h"
 
+/* The name of dialect `k`, as H_DIALECT tells the hub: text, xml, json. */
+const char *
+dialect_name(enum dialect_kind k)
+{
+	switch (k) {
+	case DIALECT_TEXT: return "text";
+	case DIALECT_XML: return "xml";
+	case DIALECT_JSON: return "json";
+	}
+	return "";
+}
+
 /*
  * The dialect of an XMLSocket session, from its first message: XML if it
  * starts with '<' (after blanks), the seed-000 text commands otherwise.

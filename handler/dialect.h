@@ -68,6 +68,7 @@ struct dialect {
 
 /* dialect.c: the interface */
 enum dialect_kind dialect_detect(const char *, size_t);
+const char *dialect_name(enum dialect_kind);
 void	dialect_init(struct dialect *, enum dialect_kind);
 void	dialect_free(struct dialect *);
 int	dialect_parse(struct dialect *, const char *, size_t,

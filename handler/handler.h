@@ -66,6 +66,8 @@
 #define HANDLER_TRIM_BYTES	(16 * 1024) /* give freed heap back above this */
 #define HANDLER_IDLE_TRIM_MS	500	/* quiet this long: give memory back once */
 #define HANDLER_HUB_BATCHES	32	/* recvmmsg calls per wake-up, at most */
+#define HANDLER_HEALTH_WAIT_MS	1000	/* /healthz: the hub answers in this */
+#define HANDLER_METRICS_MAX	(256 * 1024)	/* bytes of /metrics, at most */
 
 enum sniff_result {
 	SNIFF_NEED_MORE, SNIFF_POLICY, SNIFF_HTTP, SNIFF_XMLSOCKET,
@@ -80,6 +82,13 @@ enum conn_mode {
 };
 
 enum ws_kind { WSK_CHAT, WSK_TUNNEL, WSK_ECHO };
+
+/* What MODE_STATUS waits for from the hub (serve.c). */
+enum http_wait {
+	WAIT_SERVER_STATUS,	/* C_STATUS, for /server-status */
+	WAIT_METRICS,		/* C_METRICS until the last, for /metrics */
+	WAIT_HEALTH,		/* C_STATUS, for /healthz: the hub is there */
+};
 
 /* How a chat session's messages travel (chat.c). */
 enum chat_framing {
@@ -98,6 +107,7 @@ struct hub_resume {
 	const char	*rooms;		/* space-separated */
 	const char	*alias;		/* seed-003 id, "" if none */
 	const char	*member;	/* member id, "" for a guest */
+	const char	*dialect;	/* "" while not known (H_DIALECT) */
 };
 
 struct conn {
@@ -163,6 +173,8 @@ struct conn {
 		struct {			/* serve.c */
 			int	 head_only;	/* HTTP HEAD */
 			int	 status_json;	/* /server-status?json */
+			enum http_wait wait;	/* MODE_STATUS's answer */
+			struct buf body;	/* /metrics: the text so far */
 		}		 http;
 	} modes;
 
@@ -235,6 +247,7 @@ enum serve_next serve_request(struct conn *, const struct http_request *,
 	    enum ws_kind *);
 void	serve_error(struct conn *, int, const char *);
 void	serve_status(struct conn *, const struct sb_msg *);
+void	serve_free(struct conn *);
 
 /* chat.c */
 void	chat_init(struct conn *, uint64_t);
@@ -245,7 +258,7 @@ void	chat_hub_message(struct conn *, const struct sb_msg *, uint64_t);
 void	chat_hub_lost(struct conn *);
 uint64_t chat_tick(struct conn *, uint64_t);
 void	chat_send(struct conn *, const struct buf *);
-void	chat_end(struct conn *, const char *);
+void	chat_end(struct conn *, const char *, const char *);
 void	chat_unavailable(struct conn *);
 uint16_t chat_close_code(const char *);
 void	chat_idle(struct conn *);
@@ -259,9 +272,11 @@ int	hublink_send(struct conn *, const struct sb_packet *);
 int	hublink_pack(struct conn *, enum sb_type, ...)
 	    __attribute__((sentinel));
 void	hublink_hello(struct conn *, const char *);
-void	hublink_quit(struct conn *, const char *);
+void	hublink_quit(struct conn *, const char *, const char *);
 void	hublink_event(struct conn *, const char *, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
+void	hublink_failed(struct conn *, const char *, const char *,
+	    const char *, ...) __attribute__((format(printf, 4, 5)));
 void	hublink_flush(struct conn *);
 int	hublink_receive(struct conn *, struct sb_msg *, uint64_t *);
 void	hublink_drop_queue(struct conn *);

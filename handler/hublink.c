@@ -260,14 +260,35 @@ hublink_hello(struct conn *c, const char *transport)
 }
 
 /*
- * Tell the hub the client is leaving (H_QUIT with `reason`), if the hub
- * was told of it at all.  If the hub is away there is no one to tell.
+ * Tell the hub the client is leaving (H_QUIT with `reason`, and its
+ * `cause` for the metrics: closed, timeout, slow_reader, error), if the
+ * hub was told of it at all.  If the hub is away there is no one to tell.
  */
 void
-hublink_quit(struct conn *c, const char *reason)
+hublink_quit(struct conn *c, const char *reason, const char *cause)
 {
 	if (c->hub.hello_sent)
-		(void)hublink_pack(c, SB_H_QUIT, reason, NULL);
+		(void)hublink_pack(c, SB_H_QUIT, reason, cause, NULL);
+}
+
+/*
+ * An event for the hub to log, with `failure` (NULL: none) when it is
+ * why a connection was refused before a session (hublink_failed).
+ */
+static void
+event_send(struct conn *c, const char *event, const char *failure,
+    const char *fmt, va_list ap)
+{
+	char detail[SB_REASON_MAX + 1];
+
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	if (c->hub.fd < 0 || !c->hub.hello_sent ||
+	    hublink_pack(c, SB_H_EVENT, event, detail, failure, NULL) < 0) {
+		char esc[sizeof(detail) * 4];
+
+		sb_log_escape(esc, sizeof(esc), detail);
+		sb_log(LOG_INFO, "%s from %s: %s", event, c->remote, esc);
+	}
 }
 
 /*
@@ -277,19 +298,27 @@ hublink_quit(struct conn *c, const char *reason)
 void
 hublink_event(struct conn *c, const char *event, const char *fmt, ...)
 {
-	char detail[SB_REASON_MAX + 1];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
+	event_send(c, event, NULL, fmt, ap);
 	va_end(ap);
-	if (c->hub.fd < 0 || !c->hub.hello_sent ||
-	    hublink_pack(c, SB_H_EVENT, event, detail, NULL) < 0) {
-		char esc[sizeof(detail) * 4];
+}
 
-		sb_log_escape(esc, sizeof(esc), detail);
-		sb_log(LOG_INFO, "%s from %s: %s", event, c->remote, esc);
-	}
+/*
+ * The same for a connection refused before it became a session, and
+ * why (`failure`: the HTTP status answered, or "timeout"): the hub
+ * counts it (docs/metrics.md, handshake failures) as well as logs it.
+ */
+void
+hublink_failed(struct conn *c, const char *failure, const char *event,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	event_send(c, event, failure, fmt, ap);
+	va_end(ap);
 }
 
 /*
@@ -495,6 +524,8 @@ hub_reconnect(struct conn *c, const struct hub_resume *r)
 		memcpy(backlog, buf_head(&c->hub.q), n);
 	buf_reset(&c->hub.q);
 	e = hublink_send_packed(c, hub_pack_hello(c, c->hub.epoch));
+	if (e == 0 && r->dialect[0] != '\0')
+		e = hublink_pack(c, SB_H_DIALECT, r->dialect, NULL);
 	if (e == 0 && r->nick[0] != '\0')
 		e = hublink_send_packed(c, sb_msg_pack(hublink_tx(),
 		    SB_H_RESUME, 0, r->nick, r->rooms, r->alias, r->member,

@@ -8,7 +8,8 @@
  *                   request, HTTP, or XMLSocket chat
  *   MODE_HTTP       a request head is read (http.c) and answered
  *                   (serve.c); an upgrade goes on as a WebSocket
- *   MODE_STATUS     /server-status waits for the hub's C_STATUS
+ *   MODE_STATUS     /server-status, /metrics and /healthz wait for
+ *                   the hub's answer (serve.c)
  *   MODE_XMLSOCKET  the stream is split into messages (xmlsock.c) for
  *                   the chat session (chat.c)
  *   MODE_WEBSOCKET  frames (wsconn.c) carry JSON chat, the XMLSocket
@@ -68,7 +69,7 @@ xmlsocket_too_long(struct conn *c)
 	hublink_event(c, "protocol_error", "message over %u bytes",
 	    c->cfg.xmlsocket_max);
 	buf_reset(&c->modes.in);
-	chat_end(c, "Message too long");
+	chat_end(c, "Message too long", "error");
 }
 
 /*
@@ -118,7 +119,7 @@ ws_message(void *arg, int opcode, const unsigned char *p, size_t len)
 			    "binary frame on /chat");
 			ws_conn_close(&c->modes.ws, &s, WS_CLOSE_UNSUPPORTED,
 			    "The chat dialect is JSON in text frames");
-			hublink_quit(c, "Binary frame");
+			hublink_quit(c, "Binary frame", "error");
 			client_io_finish(c);
 			return;
 		}
@@ -129,7 +130,7 @@ ws_message(void *arg, int opcode, const unsigned char *p, size_t len)
 		if (buf_append(&c->modes.in, p, len) < 0) {
 			hublink_event(c, "protocol_error", "tunnel message "
 			    "over %u bytes", c->cfg.xmlsocket_max);
-			chat_end(c, "Message too long");
+			chat_end(c, "Message too long", "error");
 			return;
 		}
 		xmlsocket_messages(c, 1);
@@ -148,11 +149,11 @@ ws_feed(struct conn *c, const unsigned char *p, size_t len)
 	int r = ws_conn_feed(&c->modes.ws, &s, p, len);
 
 	if (r == 1) {
-		hublink_quit(c, "Connection closed");
+		hublink_quit(c, "Connection closed", "closed");
 		client_io_finish(c);
 	} else if (r < 0) {
 		hublink_event(c, "protocol_error", "WebSocket protocol violation");
-		hublink_quit(c, "WebSocket protocol error");
+		hublink_quit(c, "WebSocket protocol error", "error");
 		client_io_finish(c);
 	}
 }
@@ -242,8 +243,14 @@ http_head(struct conn *c)
 	case SERVE_ANSWERED:
 		break;
 	case SERVE_STATUS:
-		/* Within the handshake deadline, still running. */
+		/* Within the handshake deadline, still running; a health
+		 * check wants its answer sooner. */
 		c->modes.mode = MODE_STATUS;
+		if (c->modes.http.wait == WAIT_HEALTH &&
+		    c->modes.deadline_ms > c->loop.clock_ms +
+		    HANDLER_HEALTH_WAIT_MS)
+			c->modes.deadline_ms = c->loop.clock_ms +
+			    HANDLER_HEALTH_WAIT_MS;
 		break;
 	case SERVE_WEBSOCKET:
 		websocket_start(c, kind);
@@ -319,7 +326,7 @@ modes_client_eof(struct conn *c)
 {
 	if (!client_io_closing(c) && (c->modes.mode == MODE_XMLSOCKET ||
 	    c->modes.mode == MODE_WEBSOCKET))
-		hublink_quit(c, "Connection closed");
+		hublink_quit(c, "Connection closed", "closed");
 	client_io_finish(c);
 }
 
@@ -329,13 +336,14 @@ modes_client_slow(struct conn *c)
 {
 	hublink_event(c, "slow_reader", "%zu bytes queued for the client",
 	    c->io.out.max);
-	hublink_quit(c, "Slow reader: output queue full");
+	hublink_quit(c, "Slow reader: output queue full", "slow_reader");
 }
 
 /*
  * A message from the hub (`lost`: how many before it went missing).  A
- * chat session takes it; /server-status waits for C_STATUS; any other
- * mode only hears C_CLOSE (refused before it said anything: server full).
+ * chat session takes it; MODE_STATUS waits for C_STATUS or C_METRICS;
+ * any other mode only hears C_CLOSE (refused before it said anything:
+ * server full).
  */
 void
 modes_hub_message(struct conn *c, const struct sb_msg *m, uint64_t lost)
@@ -344,7 +352,7 @@ modes_hub_message(struct conn *c, const struct sb_msg *m, uint64_t lost)
 
 	if (client_io_closing(c))
 		return;
-	if (m->type == SB_C_STATUS) {
+	if (m->type == SB_C_STATUS || m->type == SB_C_METRICS) {
 		if (c->modes.mode == MODE_STATUS)
 			serve_status(c, m);
 		return;
@@ -400,8 +408,8 @@ modes_tick(struct conn *c, uint64_t now)
 		if (now < c->modes.deadline_ms)
 			return;
 		hublink_hello(c, "unknown");
-		hublink_event(c, "protocol_error", "nothing received in %u s",
-		    c->cfg.connect_timeout);
+		hublink_failed(c, "timeout", "protocol_error", "nothing "
+		    "received in %u s", c->cfg.connect_timeout);
 		client_io_finish(c);
 		return;
 	case MODE_HTTP:
@@ -433,4 +441,5 @@ modes_free(struct conn *c)
 	if (c->modes.ws_active)
 		ws_conn_free(&c->modes.ws);
 	buf_free(&c->modes.in);
+	serve_free(c);
 }

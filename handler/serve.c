@@ -4,7 +4,8 @@
  * small HTTP/1.1 subset, for the mode machine (modes.c).  Every HTTP
  * answer is complete (status line, Content-Length, Connection: close)
  * and ends the connection, but for an upgrade to WebSocket and the
- * server status, which the mode machine carries on with.
+ * answers the hub gives (/server-status, /metrics, /healthz), which the
+ * mode machine waits for in MODE_STATUS.
  */
 #include <assert.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 
 #include <bsd/string.h>
 
+#include "cidr.h"
 #include "handler.h"
 
 /* The reason phrase of an HTTP status code this file answers with. */
@@ -69,7 +71,7 @@ respond(struct conn *c, int code, const char *type, const char *extra,
 void
 serve_error(struct conn *c, int code, const char *why)
 {
-	char body[256];
+	char body[256], failure[8];
 	int n;
 
 	hublink_hello(c, "http");
@@ -77,7 +79,8 @@ serve_error(struct conn *c, int code, const char *why)
 	    status_text(code), why);
 	if (n < 0 || (size_t)n >= sizeof(body))
 		n = 0;
-	hublink_event(c, "http", "%d %s", code, why);
+	snprintf(failure, sizeof(failure), "%d", code);
+	hublink_failed(c, failure, "http", "%d %s", code, why);
 	respond(c, code, "text/plain; charset=utf-8",
 	    code == 405 ? "Allow: GET, HEAD\r\n" : NULL, body, (size_t)n);
 }
@@ -127,8 +130,8 @@ serve_policy(struct conn *c)
 }
 
 /* C_STATUS has arrived for /server-status. */
-void
-serve_status(struct conn *c, const struct sb_msg *m)
+static void
+server_status(struct conn *c, const struct sb_msg *m)
 {
 	long long clients = 0, max = 0, created = 0, peak = 0;
 	char body[512], when[32], iso[32];
@@ -159,6 +162,53 @@ serve_status(struct conn *c, const struct sb_msg *m)
 	    " (json)" : "");
 	respond(c, 200, c->modes.http.status_json ? "application/json" :
 	    "text/plain; charset=utf-8", NULL, body, (size_t)n);
+}
+
+/*
+ * A chunk of the metrics text (C_METRICS) for /metrics: kept until the
+ * last, then the whole text in the Prometheus text format, 0.0.4.
+ */
+static void
+serve_metrics(struct conn *c, const struct sb_msg *m)
+{
+	struct buf *b = &c->modes.http.body;
+
+	if (buf_catlen(b, m->field[1], m->flen[1]) < 0) {
+		serve_error(c, 500, "The metrics are too large");
+		return;
+	}
+	if (strcmp(m->field[0], "0") != 0)
+		return;		/* more to come */
+	hublink_event(c, "http", "%s /metrics 200", c->modes.http.head_only ?
+	    "HEAD" : "GET");
+	respond(c, 200, "text/plain; version=0.0.4; charset=utf-8", NULL,
+	    b->len > 0 ? b->buf : "", b->len);
+	buf_free(b);
+}
+
+/*
+ * What the hub answered while MODE_STATUS waits (modes.c): the server
+ * status, a piece of the metrics, or for /healthz that it is there at
+ * all.  Anything else is not for this mode.
+ */
+void
+serve_status(struct conn *c, const struct sb_msg *m)
+{
+	switch (c->modes.http.wait) {
+	case WAIT_SERVER_STATUS:
+		if (m->type == SB_C_STATUS)
+			server_status(c, m);
+		return;
+	case WAIT_METRICS:
+		if (m->type == SB_C_METRICS)
+			serve_metrics(c, m);
+		return;
+	case WAIT_HEALTH:
+		if (m->type == SB_C_STATUS)
+			respond(c, 200, "text/plain; charset=utf-8", NULL,
+			    "ok\n", 3);
+		return;
+	}
 }
 
 /* Is the request's path (the target before any '?') exactly `p`? */
@@ -211,8 +261,12 @@ serve_upgrade(struct conn *c, const struct http_request *r,
 	}
 	code = ws_handshake(r, &pol, reply, sizeof(reply));
 	if (code != 101) {
+		char failure[8];
+
+		snprintf(failure, sizeof(failure), "%d", code);
 		hublink_hello(c, "http");
-		hublink_event(c, "http", "WebSocket handshake refused: %d", code);
+		hublink_failed(c, failure, "http", "WebSocket handshake "
+		    "refused: %d", code);
 		if (code > 0)
 			client_io_write(c, reply, strlen(reply));
 		client_io_finish(c);
@@ -222,6 +276,35 @@ serve_upgrade(struct conn *c, const struct http_request *r,
 	hublink_hello(c, *kind == WSK_CHAT ? "websocket" :
 	    *kind == WSK_TUNNEL ? "tunnel" : "http");
 	return SERVE_WEBSOCKET;
+}
+
+/*
+ * The pages the hub answers: /metrics, for clients in metrics_from only
+ * (the others get what any unknown page gets), and /healthz, for load
+ * balancers, which says only that the hub answers: it sends no H_HELLO
+ * (H_STATUS may come first), so the hub logs nothing per check.  Returns
+ * SERVE_STATUS (the question is out) or SERVE_ANSWERED.
+ */
+static enum serve_next
+serve_hub_page(struct conn *c, const struct http_request *r)
+{
+	int metrics = path_is(r, "/metrics");
+
+	if (metrics && !cidr_list_match(c->cfg.metrics_from, c->remote)) {
+		serve_redirect_or_404(c, r);
+		return SERVE_ANSWERED;
+	}
+	c->modes.http.wait = metrics ? WAIT_METRICS : WAIT_HEALTH;
+	if (metrics) {
+		hublink_hello(c, "http");
+		buf_init(&c->modes.http.body, HANDLER_METRICS_MAX);
+	}
+	if (hublink_pack(c, SB_H_STATUS, metrics ? "metrics" : NULL,
+	    NULL) < 0) {
+		serve_error(c, 503, "The chat hub did not answer");
+		return SERVE_ANSWERED;
+	}
+	return SERVE_STATUS;
 }
 
 /*
@@ -268,6 +351,7 @@ serve_request(struct conn *c, const struct http_request *r,
 
 		c->modes.http.status_json = ql == 5 &&
 		    memcmp(q, "?json", 5) == 0;
+		c->modes.http.wait = WAIT_SERVER_STATUS;
 		hublink_hello(c, "http");
 		if (hublink_pack(c, SB_H_STATUS, NULL) < 0) {
 			serve_error(c, 503, "The chat hub did not answer");
@@ -275,6 +359,8 @@ serve_request(struct conn *c, const struct http_request *r,
 		}
 		return SERVE_STATUS;
 	}
+	if (path_is(r, "/metrics") || path_is(r, "/healthz"))
+		return serve_hub_page(c, r);
 	if (path_is(r, "/favicon.ico")) {
 		serve_error(c, 404, "No icon");
 		return SERVE_ANSWERED;
@@ -289,4 +375,11 @@ serve_request(struct conn *c, const struct http_request *r,
 	}
 	serve_redirect_or_404(c, r);
 	return SERVE_ANSWERED;
+}
+
+/* What serve.c holds (the metrics text while it comes). */
+void
+serve_free(struct conn *c)
+{
+	buf_free(&c->modes.http.body);
 }

@@ -147,7 +147,8 @@ hub_password_checked(struct hub *h, uint64_t session, int match)
  *		found goes to run in struct cmd_args.
  *   run	the command.  Returns 0, or a negative errno when the
  *		handler broke the contract (the caller ends the handler).
- *   flags	CMD_FIRST	may come before HELLO (only HELLO)
+ *   flags	CMD_FIRST	may come before HELLO (HELLO; STATUS, which
+ *				a health check sends alone: /healthz)
  *		CMD_IDENTIFIED	the sender must be identified, else the
  *				error not_identified (free)
  *		CMD_METERED	costs one flood token once past its check
@@ -176,7 +177,7 @@ static const struct hub_cmd hub_cmds[SB_TYPE_COUNT] = {
 	[SB_H_EVENT] =		{ NULL,			cmd_event,
 				  CMD_UNHELD | CMD_NOWAIT },
 	[SB_H_STATUS] =		{ NULL,			cmd_status,
-				  CMD_UNHELD | CMD_NOWAIT },
+				  CMD_FIRST | CMD_UNHELD | CMD_NOWAIT },
 	[SB_H_RESUME] =		{ NULL,			cmd_resume,
 				  CMD_UNHELD },
 	[SB_H_IDENTIFY] =	{ cmd_identify_check,	cmd_identify,

@@ -4,7 +4,11 @@
 // package) idle, busy and after errors, with each count against a known
 // load; `switchboardctl top` in a tmux terminal of 80 x 24, read with
 // capture-pane, quit with q and Ctrl-C, NO_COLOR kept, the terminal given
-// back; and what a user outside the admin group may see.
+// back; what a user outside the admin group may see.  Then over HTTP on
+// the chat port: /metrics for metrics_from only (a second loopback
+// address is the client outside), /healthz; a real Prometheus scraping
+// every second, asked through its HTTP API; HAProxy's health check
+// taking the backend down with the hub and up again.
 //
 // Every wait is on an event (a client's message, a hub event, a process
 // exit) or a bounded poll of something that has no event to wait for (a
@@ -12,15 +16,18 @@
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import net from 'node:net';
 import path from 'node:path';
-import { startSwitchboard, CTL } from './lib/harness.mjs';
-import { xmlLogin } from './lib/clients.mjs';
+import { startSwitchboard, freePort, CTL } from './lib/harness.mjs';
+import { JsonClient, XmlSocket, jsonLogin, parseHttp, rawExchange, xmlLogin } from './lib/clients.mjs';
 
 const have = (cmd, args) => spawnSync(cmd, args).status === 0;
 const havePromtool = have('promtool', ['--version']);
+const havePrometheus = have('prometheus', ['--version']);
+const haveHaproxy = have('haproxy', ['-v']);
 const haveTmux = have('tmux', ['-V']);
 
 // Run switchboardctl as the given user; never rejects on a failure.
@@ -254,5 +261,266 @@ describe('the hub\'s metrics, and switchboardctl metrics and top', () => {
       tmux('send-keys', '-t', 'top', 'q');
       await screen(back);
     });
+  });
+});
+
+// A GET on the chat port from `from` (a loopback address of our own).
+async function get(sb, target, from = '127.0.0.1') {
+  const req = `GET ${target} HTTP/1.1\r\nHost: ${sb.host}:${sb.port}\r\n\r\n`;
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    const s = net.connect({ port: sb.port, host: sb.host, localAddress: from }, () => s.write(req));
+    const t = setTimeout(() => { s.destroy(); reject(new Error(`GET ${target}: no answer`)); }, 10000);
+    s.on('data', (d) => chunks.push(d));
+    s.on('close', () => { clearTimeout(t); resolve(parseHttp(Buffer.concat(chunks))); });
+    s.on('error', (e) => { clearTimeout(t); reject(e); });
+  });
+}
+
+// Poll `probe` (async, returns a value or null) until it gives one; for
+// what has no event to wait for (another program's state), bounded.
+async function poll(what, probe, ms = 30000) {
+  const until = Date.now() + ms;
+  let last;
+  while (Date.now() < until) {
+    try {
+      const v = await probe();
+      if (v !== null && v !== undefined && v !== false) return v;
+    } catch (e) { last = e; }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${what}: not within ${ms} ms${last ? `: ${last.message}` : ''}`);
+}
+
+// Start `cmd` and stop it (by its PID) at the end; its output is kept.
+function start(cmd, args) {
+  const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  p.stdout.on('data', (d) => { out += d; });
+  p.stderr.on('data', (d) => { out += d; });
+  return {
+    output: () => out,
+    stop: () => new Promise((r) => {
+      if (p.exitCode !== null || p.signalCode !== null) { r(); return; }
+      p.once('exit', r);
+      p.kill('SIGTERM');
+    }),
+  };
+}
+
+describe('/metrics and /healthz on the chat port', () => {
+  let sb;
+
+  before(async () => {
+    sb = await startSwitchboard({ config: { metrics_from: '127.0.0.1/32', flood_burst: 1000 } });
+  });
+  after(async () => { await sb.stop(); });
+
+  test('/metrics for metrics_from, in the text format; 404 to anyone else', { skip: !havePromtool && 'no promtool' }, async () => {
+    const r = await get(sb, '/metrics');
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
+    promtool(r.body);
+    // This request is an http connection now; the one before it ended.
+    assert.equal(value(r.body, 'switchboard_connections{transport="http",dialect="none"}'), 1);
+    // 127.0.0.2 is loopback too, but not in 127.0.0.1/32: as if there
+    // were no such page.
+    const other = await get(sb, '/metrics', '127.0.0.2');
+    const none = await get(sb, '/no-such-page', '127.0.0.2');
+    assert.equal(other.status, 404);
+    assert.equal(other.body, none.body.replace('/no-such-page', '/metrics'));
+    assert.doesNotMatch(other.body, /switchboard_/);
+    const t = (await get(sb, '/metrics')).body;
+    assert.equal(value(t, 'switchboard_handshake_failures_total{reason="404"}'), 2);
+  });
+
+  test('/healthz: 200 while the hub answers, with nothing to tell; 503 without', async () => {
+    const hellos = (t) => value(t, 'switchboard_commands_total{command="hello"}');
+    const before = (await get(sb, '/metrics')).body;
+    const events = sb.events().length;
+    const r = await get(sb, '/healthz', '127.0.0.2');
+    assert.equal(r.status, 200);
+    assert.equal(r.body, 'ok\n');
+    // No HELLO, so no session and no line in the journal: the only
+    // HELLO and the only events since are the next /metrics's.
+    const t = (await get(sb, '/metrics')).body;
+    assert.equal(hellos(t), hellos(before) + 1);
+    await poll('its events', async () => sb.events().length >= events + 2, 5000);
+    assert.deepEqual(sb.events().slice(events).map((e) => e.EVENT), ['connect', 'http']);
+    await sb.stopHub();
+    try {
+      const down = await get(sb, '/healthz');
+      assert.equal(down.status, 503);
+    } finally {
+      await sb.startHub();
+    }
+    assert.equal((await get(sb, '/healthz')).status, 200);
+  });
+
+  test('connections by transport and dialect; sessions ended by reason; handshake failures', async () => {
+    const text = await xmlLogin(sb, 'texter');
+    const xml = new XmlSocket(sb.host, sb.port);
+    await xml.ready;
+    xml.send('<login u="xmler" p="" />');
+    await xml.next(/^<logOK|^<login|^</);
+    const ws = await jsonLogin(sb, 'jsoner');
+    const tunnel = new JsonClient(`ws://${sb.host}:${sb.port}/xmlsocket`);
+    await tunnel.ready;
+    let t = (await get(sb, '/metrics')).body;
+    assert.equal(value(t, 'switchboard_connections{transport="xmlsocket",dialect="text"}'), 1);
+    assert.equal(value(t, 'switchboard_connections{transport="xmlsocket",dialect="xml"}'), 1);
+    assert.equal(value(t, 'switchboard_connections{transport="websocket",dialect="json"}'), 1);
+    assert.equal(value(t, 'switchboard_connections{transport="tunnel",dialect="none"}'), 1);
+    const ended = (reason) => value(t, `switchboard_sessions_ended_total{reason="${reason}"}`);
+    const before = { quit: ended('quit'), closed: ended('closed') };
+    text.send('QUIT bye');
+    await text.waitClose();
+    await sb.waitForEvent({ EVENT: 'quit', NICK: 'texter' });
+    ws.close();
+    await sb.waitForEvent({ EVENT: 'quit', NICK: 'jsoner' });
+    xml.close();
+    tunnel.close();
+    const bad = parseHttp(await rawExchange(sb.host, sb.port, 'GET / HTTP/1.1\r\n\r\n'));
+    assert.equal(bad.status, 400);
+    await poll('the sessions end', async () => {
+      t = (await get(sb, '/metrics')).body;
+      return value(t, 'switchboard_clients') === 0;
+    }, 10000);
+    assert.equal(ended('quit'), before.quit + 1);
+    assert.equal(ended('closed'), before.closed + 3);
+    assert.equal(value(t, 'switchboard_handshake_failures_total{reason="400"}'), 1);
+  });
+});
+
+describe('a real Prometheus scraping every second', { skip: !havePrometheus && 'no prometheus' }, () => {
+  let sb;
+  let prom;
+  let dir;
+  let api;
+
+  // One instant query through Prometheus's HTTP API: its result vector.
+  async function query(q) {
+    const res = await fetch(`${api}/api/v1/query?query=${encodeURIComponent(q)}`);
+    const j = await res.json();
+    assert.equal(j.status, 'success', JSON.stringify(j));
+    return j.data.result;
+  }
+
+  before(async () => {
+    sb = await startSwitchboard({ config: { flood_burst: 1000 } });
+    dir = mkdtempSync(path.join(tmpdir(), 'sb-prom-'));
+    const port = await freePort();
+    api = `http://127.0.0.1:${port}`;
+    writeFileSync(path.join(dir, 'prometheus.yml'), [
+      'global:',
+      '  scrape_interval: 1s',
+      '  evaluation_interval: 1s',
+      'scrape_configs:',
+      '  - job_name: switchboard',
+      '    scrape_timeout: 1s',
+      '    static_configs:',
+      `      - targets: ['${sb.host}:${sb.port}']`,
+      '',
+    ].join('\n'));
+    prom = start('prometheus', [`--config.file=${path.join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`]);
+    await poll('prometheus ready', async () => (await fetch(`${api}/-/ready`)).ok);
+  });
+  after(async () => {
+    if (prom) await prom.stop();
+    await sb.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the target is up, and rate(switchboard_deliveries_total) > 0 after a chat', async () => {
+    await poll('the target up', async () => {
+      const r = await query('up{job="switchboard"}');
+      return r.length === 1 && r[0].value[1] === '1';
+    });
+    const nicks = ['ann', 'ben', 'cid'];
+    const clients = await Promise.all(nicks.map((n) => xmlLogin(sb, n)));
+    for (const c of clients) {
+      c.send('JOIN lobby');
+      await c.next(/^<join room="lobby"/);
+    }
+    for (let i = 0; i < 20; i++) clients[0].send(`SAY lobby line ${i}`);
+    for (const c of clients) await c.until((m) => m.some((x) => /line 19/.test(x)));
+    // Prometheus has seen the counter move: the rate over the last
+    // seconds is above zero, and the count is the chat's.
+    const r = await poll('rate > 0', async () => {
+      const v = await query('rate(switchboard_deliveries_total[5s]) > 0');
+      return v.length === 1 ? v : null;
+    });
+    assert.ok(Number(r[0].value[1]) > 0);
+    await poll('the count', async () => {
+      const v = await query('switchboard_messages_routed_total{kind="room"}');
+      return v.length === 1 && v[0].value[1] === '20';
+    });
+    const d = await query('switchboard_deliveries_total');
+    assert.equal(d[0].value[1], '60');
+    for (const c of clients) c.close();
+  });
+});
+
+describe('HAProxy health-checks /healthz', { skip: !haveHaproxy && 'no haproxy' }, () => {
+  let sb;
+  let hap;
+  let dir;
+  let stats;
+
+  // The state of the backend's server, from HAProxy's stats socket.
+  function serverState() {
+    return new Promise((resolve, reject) => {
+      let out = '';
+      const s = net.connect({ path: stats }, () => s.write('show stat\n'));
+      s.on('data', (d) => { out += d; });
+      s.on('close', () => {
+        const line = out.split('\n').find((l) => l.startsWith('switchboard,chat,'));
+        if (!line) { reject(new Error(`no server in ${out}`)); return; }
+        resolve(line.split(',')[17]);	// "status": UP, DOWN...
+      });
+      s.on('error', reject);
+    });
+  }
+
+  before(async () => {
+    sb = await startSwitchboard();
+    dir = mkdtempSync(path.join(tmpdir(), 'sb-haproxy-'));
+    stats = path.join(dir, 'stats.sock');
+    const port = await freePort();
+    writeFileSync(path.join(dir, 'haproxy.cfg'), [
+      'global',
+      `  stats socket ${stats} level admin`,
+      'defaults',
+      '  mode http',
+      '  timeout connect 1s',
+      '  timeout client 5s',
+      '  timeout server 5s',
+      '  timeout check 1s',
+      'listen switchboard',
+      `  bind 127.0.0.1:${port}`,
+      '  option httpchk',
+      '  http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host switchboard',
+      '  http-check expect status 200',
+      `  server chat ${sb.host}:${sb.port} check inter 500ms fall 2 rise 2`,
+      '',
+    ].join('\n'));
+    hap = start('haproxy', ['-db', '-f', path.join(dir, 'haproxy.cfg')]);
+  });
+  after(async () => {
+    if (hap) await hap.stop();
+    await sb.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('down when the hub stops, up when it is back', async () => {
+    await poll('UP at first', async () => /^UP/.test(await serverState()), 20000);
+    await sb.stopHub();
+    try {
+      await poll('DOWN without the hub', async () => /^DOWN/.test(await serverState()), 20000);
+    } finally {
+      await sb.startHub();
+    }
+    await poll('UP again', async () => /^UP/.test(await serverState()), 20000);
   });
 });

@@ -2849,6 +2849,30 @@ test_metrics_busiest(void **state)
 }
 
 /*
+ * STATUS may come before HELLO: /healthz asks only that, so a health
+ * check is neither a session nor a line in the journal.
+ */
+static void
+test_status_first(void **state)
+{
+	struct fx *f = *state;
+	struct peer *p = hub_peer_new(&f->h, -1);
+	char *t;
+
+	assert_non_null(p);
+	assert_int_equal(SEND(f, p, SB_H_STATUS), 0);
+	assert_field(fx_only(f, p, SB_C_STATUS), 0, "0");
+	assert_false(p->hello);
+	t = fx_metrics(f, p);
+	assert_true(metric(t, "switchboard_connections{transport=\"unknown\","
+	    "dialect=\"none\"}") == 1);
+	free(t);
+	/* Nothing else does. */
+	assert_int_equal(SEND(f, p, SB_H_LIST), -EPROTO);
+	assert_int_equal(f->h.clients, 0);
+}
+
+/*
  * hub_send packs with the shared packer, which never cuts a message
  * short: more fields than the contract allows is an error, logged as the
  * bug it is, and nothing is sent (hub_send used to send the first 16).
@@ -2918,6 +2942,7 @@ main(void)
 		T(test_login_throttle_in_flight),
 		T(test_throttle_table_bounded),
 		T(test_send_never_cut),
+		T(test_status_first),
 		T(test_metrics_idle),
 		T(test_metrics_counting),
 		T(test_metrics_sessions),

@@ -165,6 +165,164 @@ test_unavailable_in_the_clients_dialect(void **state)
 	assert_int_equal(f.opcode, WS_OP_CLOSE);
 }
 
+/* The hub sends `type` with its fields (then NULL). */
+static void
+hub_sends(enum sb_type type, ...)
+{
+	struct sb_packet p;
+	va_list ap;
+
+	va_start(ap, type);
+	assert_int_equal(sb_msg_vpack(&p, type, 0, ap), 0);
+	va_end(ap);
+	assert_int_equal(send(hub_end, p.buf, p.len, 0), (ssize_t)p.len);
+	loop_hub_input(&C);
+}
+
+/* The hub got `type`, whose field 0 (if `f0`) is f0; -1 if nothing. */
+static void
+hub_expects(enum sb_type type, const char *f0)
+{
+	static unsigned char buf[SB_MSG_MAX];
+	struct sb_msg m;
+
+	assert_int_equal(hub_got(buf, sizeof(buf), &m), 0);
+	if (m.type != type)
+		fail_msg("the hub got %s, not %s", sb_type_name(m.type),
+		    sb_type_name(type));
+	if (f0 != NULL) {
+		assert_true(m.nfields > 0);
+		assert_string_equal(m.field[0], f0);
+	}
+}
+
+/* What the client has been sent, as a string (the queue emptied). */
+static const char *
+client_got(void)
+{
+	static char out[8192];
+	size_t n = C.io.out.len < sizeof(out) - 1 ? C.io.out.len :
+	    sizeof(out) - 1;
+
+	memcpy(out, buf_head(&C.io.out), n);
+	out[n] = '\0';
+	buf_reset(&C.io.out);
+	return out;
+}
+
+/* The client asks for `path`. */
+static void
+get(const char *path)
+{
+	char req[256];
+	int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: t\r\n"
+	    "\r\n", path);
+
+	client_sends(req, (size_t)n);
+}
+
+/*
+ * /metrics from an address in metrics_from: the hub is asked with
+ * H_STATUS "metrics", its chunks are joined, and the text goes out in
+ * the Prometheus format.
+ */
+static void
+test_metrics_page(void **state)
+{
+	const char *out;
+
+	(void)state;
+	strcpy(C.remote, "127.0.0.1:4000");
+	get("/metrics");
+	hub_expects(SB_H_HELLO, NULL);
+	hub_expects(SB_H_STATUS, "metrics");
+	assert_int_equal(C.modes.mode, MODE_STATUS);
+	hub_sends(SB_C_METRICS, "1", "a 1\n", NULL);
+	assert_int_equal(C.io.out.len, 0);
+	hub_sends(SB_C_METRICS, "0", "b 2\n", NULL);
+	out = client_got();
+	assert_non_null(strstr(out, "HTTP/1.1 200 OK\r\n"));
+	assert_non_null(strstr(out, "Content-Type: text/plain; version=0.0.4; "
+	    "charset=utf-8\r\n"));
+	assert_non_null(strstr(out, "Content-Length: 8\r\n"));
+	assert_non_null(strstr(out, "\r\n\r\na 1\nb 2\n"));
+	assert_true(client_io_closing(&C));
+}
+
+/* /metrics from elsewhere: what an unknown page gets, told as a failure. */
+static void
+test_metrics_page_elsewhere(void **state)
+{
+	static unsigned char buf[SB_MSG_MAX];
+	struct sb_msg m;
+
+	(void)state;
+	strcpy(C.remote, "192.0.2.1:4000");
+	get("/metrics");
+	assert_non_null(strstr(client_got(), "HTTP/1.1 404 Not Found\r\n"));
+	hub_expects(SB_H_HELLO, NULL);
+	assert_int_equal(hub_got(buf, sizeof(buf), &m), 0);
+	assert_int_equal(m.type, SB_H_EVENT);
+	assert_int_equal(m.nfields, 3);
+	assert_string_equal(m.field[2], "404");
+	assert_int_equal(hub_got(buf, sizeof(buf), &m), -1);	/* no STATUS */
+}
+
+/*
+ * /healthz: H_STATUS alone (no HELLO: no session, nothing logged), 200
+ * once the hub answers; 503 when it does not within
+ * HANDLER_HEALTH_WAIT_MS.
+ */
+static void
+test_healthz(void **state)
+{
+	static unsigned char buf[SB_MSG_MAX];
+	struct sb_msg m;
+	const char *out;
+
+	(void)state;
+	get("/healthz");
+	assert_int_equal(hub_got(buf, sizeof(buf), &m), 0);
+	assert_int_equal(m.type, SB_H_STATUS);
+	assert_int_equal(m.nfields, 0);
+	assert_int_equal(hub_got(buf, sizeof(buf), &m), -1);
+	assert_true(C.modes.deadline_ms <= C.loop.clock_ms +
+	    HANDLER_HEALTH_WAIT_MS);
+	hub_sends(SB_C_STATUS, "0", "1", "0", "0", NULL);
+	out = client_got();
+	assert_non_null(strstr(out, "HTTP/1.1 200 OK\r\n"));
+	assert_non_null(strstr(out, "\r\n\r\nok\n"));
+	assert_null(strstr(out, "Clients"));	/* it tells nothing */
+	teardown(NULL);
+	setup(NULL);
+	get("/healthz");
+	loop_tick(&C, C.loop.clock_ms + HANDLER_HEALTH_WAIT_MS);
+	assert_non_null(strstr(client_got(), "HTTP/1.1 503 "));
+}
+
+/*
+ * An XMLSocket session tells the hub its dialect with its first message
+ * (H_DIALECT before the command), and why it ended (H_QUIT's cause).
+ */
+static void
+test_dialect_and_quit_cause(void **state)
+{
+	static const char login[] = "<login u=\"x\" p=\"\" />";	/* NUL */
+	static unsigned char buf[SB_MSG_MAX];
+	struct sb_msg m;
+
+	(void)state;
+	client_sends(login, sizeof(login));
+	hub_expects(SB_H_HELLO, NULL);
+	hub_expects(SB_H_DIALECT, "xml");
+	hub_expects(SB_H_IDENTIFY, "x");
+	loop_client_eof(&C);
+	assert_int_equal(hub_got(buf, sizeof(buf), &m), 0);
+	assert_int_equal(m.type, SB_H_QUIT);
+	assert_int_equal(m.nfields, 2);
+	assert_string_equal(m.field[1], "closed");
+}
+
 int
 main(void)
 {
@@ -173,6 +331,13 @@ main(void)
 		    test_pack_refuses_a_field_too_many, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_unavailable_in_the_clients_dialect, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metrics_page, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_metrics_page_elsewhere,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_healthz, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dialect_and_quit_cause,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

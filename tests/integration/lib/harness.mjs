@@ -27,7 +27,7 @@ export const HANDLER = path.join(bindir, 'switchboard-handler');
 export { CTL } from './ctl.mjs';
 const SANITIZER = /ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:/;
 
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.on('error', reject);
