@@ -122,6 +122,22 @@ if (runs({ srv: 'guess1', fig: 'guess' }))
     `${G.guess1.ok}/${G.guess1.n} guests in; with a new address per guessing connection ${fmt(gSpread, 2)} ×`,
     ok(gRatio <= 2 && G.guess1.ok === G.guess1.n, gRatio)]);
 
+// A scrape of /metrics every second (issue 22): the broadcast p95 at the
+// largest N with the scrapes over the same without, pair by pair.
+const SC = runs({ srv: 'sb0', fig: 'scrape' }) ? {
+  n: sel({ srv: 'sb0', fig: 'scrape' })[0].n,
+  p95: [0, 1].map((k) => med({ srv: `sb${k}`, fig: 'scrape' }, 'lat_p95_us')),
+  ratio: paired({ fig: 'scrape' }, 'lat_p95_us', 'sb1', 'sb0'),
+  spread: spread({ fig: 'scrape' }, 'lat_p95_us', 'sb1', 'sb0'),
+  scrapes: sum({ srv: 'sb1', fig: 'scrapes' }, 'scrapes'),
+  failed: sum({ srv: 'sb1', fig: 'scrapes' }, 'failed'),
+  slowest: Math.max(...sel({ srv: 'sb1', fig: 'scrapes' }).map((r) => r.max_s)),
+} : null;
+if (SC)
+  T.push([`A scrape of /metrics every second leaves the broadcast p95 at N=${SC.n} as it is (≤ 1.1 × without)`,
+    `${fmt(SC.ratio, 2)} ×${SC.spread}; ${SC.scrapes - SC.failed}/${SC.scrapes} scrapes answered, the slowest in ${fmt(SC.slowest * 1000, 1)} ms`,
+    ok(SC.ratio <= 1.1 && SC.failed === 0, SC.ratio)]);
+
 // ---- tables ----
 const row = (cells) => `| ${cells.join(' | ')} |`;
 const table = [];
@@ -140,6 +156,9 @@ for (const n of Ns) {
   table.push(row([`broadcast N=${n}, 50 msg/s: p50 / p95 / p99, ms (lost)`, `${b('sb')} (${F.sb[`lost${n}`]})`, 'n/a', `${b('node')} (${F.node[`lost${n}`]})`,
     n === Nbig ? `p95 ${fmt(bRatio, 2)} × Node (target ≤ 2.5, loss 0)` : '']));
 }
+if (SC)
+  table.push(row([`broadcast N=${SC.n}, 50 msg/s, p95 ms: without / with a scrape of /metrics every second`,
+    `${fmt(us2ms(SC.p95[0]), 1)} / ${fmt(us2ms(SC.p95[1]), 1)}`, 'n/a', 'n/a', `${fmt(SC.ratio, 2)} × (target ≤ 1.1)`]));
 table.push(row([`ramp: N clients log in and join the room, s (N = ${Ns.join(', ')})`, Ns.map((n) => fmt(F.sb[`ramp${n}`], 2)).join(', '), 'n/a',
   Ns.map((n) => fmt(F.node[`ramp${n}`], 2)).join(', '), 'Switchboard announces logins and joins to the others up to presence_max (250)']));
 for (const n of Ns) {
@@ -289,6 +308,9 @@ ${analysis}
     notices of the ramp have drained), then one client says 50 messages a
     second; latency is counted at every member, the sender included;
     a delivery missing at the end (after a grace of 5 s) is lost.
+  * scrape: the broadcast at the largest N again, on Switchboard alone,
+    without and with \`curl\` asking \`/metrics\` once a second (from before
+    the ramp to the end), the two taking turns at going first.
   * throughput: the same room, a new message whenever one has reached all
     N members, 4 in flight, 1 s warm-up then the window; server CPU is
     utime + stime from /proc/PID/stat of the hub and every handler (or

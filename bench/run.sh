@@ -30,8 +30,9 @@ else
 	GUESTS=100
 fi
 PORT0=${BENCH_PORT:-18610}
-# BENCH_FIGS=churn,rtt,bcast,mem,scale,guess: only these figures, raw results
-# only (no report); for trying a change.  Default: all, and the report.
+# BENCH_FIGS=churn,rtt,bcast,scrape,mem,scale,guess: only these figures, raw
+# results only (no report); for trying a change.  Default: all, and the
+# report.
 FIGS=${BENCH_FIGS:-all}
 want() { [ "$FIGS" = all ] || [[ ",$FIGS," == *",$1,"* ]]; }
 # BENCH_BASE=COMMIT: Switchboard at COMMIT (build/base) is "base", this
@@ -90,10 +91,10 @@ done
 PEERS=$ok_peers
 if [ -n "$BASE" ]; then
 	[ -z "${BENCH_PEERS+x}" ] && skip "websocketd, Node ws and the relay floor (BENCH_BASE compares two Switchboards; BENCH_PEERS=wsd,node,floor adds them)"
-	for f in scale guess; do
+	for f in scrape scale guess; do
 		want "$f" && [ "$FIGS" != all ] && skip "figure $f (not compared with BENCH_BASE)"
 	done
-	[ "$FIGS" = all ] && skip "figures scale and guess, the handler-cost profile and the report (BENCH_BASE compares churn, rtt, bcast and mem)"
+	[ "$FIGS" = all ] && skip "figures scrape, scale and guess, the handler-cost profile and the report (BENCH_BASE compares churn, rtt, bcast and mem)"
 fi
 
 # The machine-speed record: before each measurement, the mean wall time of
@@ -285,7 +286,7 @@ PIDS+=($!)
 
 log "machine: $(nproc) cores, $(free -m | awk '/Mem:/{print $2}') MiB, kernel $(uname -r); runs=$RUNS quick=$QUICK"
 # The guess figure starts its own hub; the others share these servers.
-if want churn || want rtt || want bcast || want mem || want scale; then
+if want churn || want rtt || want bcast || want scrape || want mem || want scale; then
 	start_all
 	for n in $SWS; do
 		log "servers: switchboard $n :${SW_PORT[$n]} (hub ${SW_HUB[$n]}, activator ${SW_SA[$n]})"
@@ -371,6 +372,46 @@ for n in $NS; do
 		log "run $r/$RUNS: broadcast throughput, N=$n, 4 in flight for $TSECS s ($order)"
 		for s in $order; do bcast_one tput "$s" "$n" "$r"; done
 	done
+done
+
+# A scrape every second (issue 22): broadcast latency at the largest N on
+# this tree's Switchboard without (srv=sb0) and with (srv=sb1) a GET
+# /metrics once a second from before the ramp to the end, the two taking
+# turns at going first; the scrapes' count, failures and slowest time go
+# to a RESULT line of their own (fig=scrapes).  Not with BENCH_BASE.
+scraper() {	# port count out: at most `count` scrapes, a second apart
+	local i
+	for ((i = 0; i < $2; i++)); do
+		curl -s -o /dev/null --max-time 10 -w '%{http_code} %{time_total}\n' \
+		    "http://127.0.0.1:$1/metrics" >>"$3"
+		sleep 1
+	done
+}
+scrape_one() {	# 0|1 run
+	local n=${NS##* } pid= out=$B/scrapes.txt
+	speed "$2" scrape "sb$1" "$n"
+	: >"$out"
+	if [ "$1" = 1 ]; then
+		scraper "${SW_PORT[sb]}" 400 "$out" &
+		pid=$!
+		PIDS+=("$pid")
+	fi
+	load "srv=sb$1 fig=scrape n=$n run=$2" 400 bcast -p "${SW_PORT[sb]}" -N "$n" \
+	    --rate 50 --secs "$SECS" --pid "${SW_HUB[sb]}" --kids-of "${SW_SA[sb]}"
+	if [ -n "$pid" ]; then
+		stop_pid "$pid"
+		awk -v tag="srv=sb1 fig=scrapes n=$n run=$2" '
+		    { t++; if ($1 != 200) f++; if ($2 > m) m = $2 }
+		    END { printf "RESULT %s scrapes=%d failed=%d max_s=%.3f\n", tag, t, f, m }' \
+		    "$out" | tee -a "$RES" | sed 's/^/  /'
+	fi
+	wait_kids "${SW_SA[sb]}" 120
+}
+for r in $(seq "$RUNS"); do
+	want scrape && [ -z "$BASE" ] || break
+	log "run $r/$RUNS: broadcast latency, N=${NS##* }, 50 msg/s for $SECS s, without and with a scrape of /metrics every second"
+	if [ $((r % 2)) = 0 ]; then order="1 0"; else order="0 1"; fi
+	for s in $order; do scrape_one "$s" "$r"; done
 done
 
 # Memory: idle connections held in steps, on fresh servers.
