@@ -183,7 +183,7 @@ dialect_render(struct dialect *d, const struct sb_msg *m, struct buf *out)
 
 	assert(d != NULL && m != NULL && out != NULL);
 	if (m->type == SB_C_CONFIG || m->type == SB_C_WELCOME ||
-	    m->type == SB_C_STATUS)
+	    m->type == SB_C_STATUS || m->type == SB_C_METRICS)
 		return 0;
 	if (m->nfields < dialect_fields_needed(m->type))
 		return -EBADMSG;

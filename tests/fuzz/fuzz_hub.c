@@ -131,7 +131,8 @@ ops_send(struct hub *h, struct peer *p, const struct sb_packet *pkt)
 	FUZZ_CHECK(s != NULL);
 	FUZZ_CHECK(!p->dead);
 	FUZZ_CHECK(sb_msg_decode(&m, pkt->buf, pkt->len) == 0);
-	FUZZ_CHECK(m.type >= SB_C_CONFIG);
+	FUZZ_CHECK((m.type >= SB_C_CONFIG && m.type <= SB_C_PING) ||
+	    m.type == SB_C_METRICS);
 	if (m.type == SB_C_MSG && strstr(m.field[0], "announce") == NULL &&
 	    strstr(m.field[0], "history") == NULL)
 		FUZZ_CHECK(is_live_nick(m.field[1]));
@@ -347,8 +348,11 @@ check_hub(struct hub *h)
 static void
 message(struct hub *h, struct slot *s, struct fuzz_in *in)
 {
-	enum sb_type type = (enum sb_type)(SB_H_HELLO +
-	    fuzz_byte(in) % (SB_H_RESUME - SB_H_HELLO + 1));
+	/* The handler's types: HELLO to RESUME, and H_DIALECT, added at
+	 * the end of the enum (common/proto.h). */
+	unsigned t = fuzz_byte(in) % (SB_H_RESUME - SB_H_HELLO + 2);
+	enum sb_type type = t == SB_H_RESUME - SB_H_HELLO + 1 ? SB_H_DIALECT :
+	    (enum sb_type)(SB_H_HELLO + t);
 	size_t len = fuzz_u16(in) % 2048, nf = 0, off = 0;
 	const char *f[SB_FIELDS_MAX];
 	struct sb_packet pkt;
