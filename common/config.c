@@ -12,9 +12,10 @@
 
 #include <bsd/string.h>
 
+#include "cidr.h"
 #include "config.h"
 
-enum ctype { C_STR, C_UINT, C_BOOL, C_AUTH, C_PATHS };
+enum ctype { C_STR, C_UINT, C_BOOL, C_AUTH, C_PATHS, C_CIDRS };
 
 struct ckey {
 	const char	*name;
@@ -54,6 +55,8 @@ static const struct ckey keys[] = {
 	  sizeof(((struct sb_config *)0)->ws_chat_paths), 0, 0, 1 },
 	U(outq_max, 4096, 64 * 1024 * 1024, 1),
 	U(backlog_max, 0, 16 * 1024 * 1024, 1),
+	{ "metrics_from", C_CIDRS, offsetof(struct sb_config, metrics_from),
+	  sizeof(((struct sb_config *)0)->metrics_from), 0, 0, 1 },
 };
 
 #undef S
@@ -139,6 +142,26 @@ config_check_paths(const char *v, char *err, size_t errsz)
 }
 
 /*
+ * Check the value of a list key, ws_chat_paths (C_PATHS) or a list of
+ * address prefixes (C_CIDRS, common/cidr.h).  Returns 0 or -EINVAL
+ * with the reason, naming the key, in err.
+ */
+static int
+config_check_list(const struct ckey *k, const char *v, char *err,
+    size_t errsz)
+{
+	char why[128];
+
+	if (k->type == C_PATHS)
+		return config_check_paths(v, err, errsz);
+	if (cidr_list_check(v, why, sizeof(why)) < 0) {
+		snprintf(err, errsz, "%s: %s", k->name, why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
  * Is the request path path[0..len) (before any '?', not decoded) one of
  * the ws_chat_paths?  An entry matches byte for byte; one ending in '*'
  * matches every path that starts with the bytes before it.
@@ -197,6 +220,8 @@ config_defaults(struct sb_config *c)
 	strlcpy(c->policy_ports, "80,843", sizeof(c->policy_ports));
 	strlcpy(c->ws_chat_paths, CONFIG_WS_PATHS_DEFAULT,
 	    sizeof(c->ws_chat_paths));
+	strlcpy(c->metrics_from, CONFIG_METRICS_FROM_DEFAULT,
+	    sizeof(c->metrics_from));
 }
 
 static int
@@ -238,15 +263,18 @@ config_set(struct sb_config *c, const struct ckey *k, const char *v,
 
 	switch (k->type) {
 	case C_PATHS:
-		if (config_check_paths(v, err, errsz) < 0)
+	case C_CIDRS:
+		if (config_check_list(k, v, err, errsz) < 0)
 			return -EINVAL;
 		/* FALLTHROUGH */
 	case C_STR:
-		if (strlcpy(p, v, k->size) >= k->size) {
+		/* Too long: refused whole, the old value left as it was. */
+		if (strlen(v) >= k->size) {
 			snprintf(err, errsz, "%s: value longer than %zu bytes",
 			    k->name, k->size - 1);
 			return -EINVAL;
 		}
+		strlcpy(p, v, k->size);
 		return 0;
 	case C_UINT:
 		errno = 0;
@@ -403,7 +431,8 @@ config_pack_handler(const struct sb_config *c, struct sb_packet *p)
 			continue;
 		if (n == SB_FIELDS_MAX)
 			return -E2BIG;
-		if (k->type == C_STR || k->type == C_PATHS) {
+		if (k->type == C_STR || k->type == C_PATHS ||
+		    k->type == C_CIDRS) {
 			if (strchr(base, '\n') != NULL)
 				return -EINVAL;
 			w = snprintf(buf[n], sizeof(buf[n]), "%s=%s", k->name, base);

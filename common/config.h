@@ -28,6 +28,9 @@
 #define CONFIG_WS_PATH_MAX	120
 #define CONFIG_WS_PATHS_DEFAULT	"/chat/server.php*"
 
+/* metrics_from: who may read /metrics (common/cidr.h); loopback. */
+#define CONFIG_METRICS_FROM_DEFAULT	"127.0.0.0/8 ::1"
+
 enum config_auth { AUTH_GUEST, AUTH_MEMBERS, AUTH_BOTH };
 
 struct sb_config {
@@ -66,6 +69,7 @@ struct sb_config {
 	char		ws_chat_paths[1024];	/* see CONFIG_WS_PATHS_MAX */
 	unsigned	outq_max;		/* bytes queued for one client */
 	unsigned	backlog_max;		/* bytes held while the hub is away */
+	char		metrics_from[1024];	/* prefixes that may read /metrics */
 };
 
 /* config.c */
