@@ -20,7 +20,7 @@
  *   client_io.c  the client's file descriptors and output queue; bytes
  *                only, no protocol
  *
- * Below them, pure code with no I/O: sniff.c, http.c, ws*.c,
+ * Below them, pure code with no I/O: sniff.c, proxy.c, http.c, ws*.c,
  * xmlsock.c, the dialects (dialect*.c, json_arena.c), www.c; UTF-8 and the
  * growable buffer are common/text.c's and common/buf.c's.
  *
