@@ -8,7 +8,8 @@
 #                      seed and regression input in the corpus is replayed
 #   make fuzz-build    only build the targets
 #   make lint          cppcheck over common/ hub/ handler/ (tests/lint.sh),
-#                      and make cycles
+#                      no function over 80 lines but the named exceptions
+#                      (tests/funclen.sh), and make cycles
 #   make cycles        which file calls which in handler/, hub/, hub/ctl/
 #                      and common/, from the objects' symbols: fails if
 #                      two call each other in a circle (tests/callcycles.sh)
@@ -77,6 +78,7 @@ fuzz-check: fuzz-build
 	@sh tests/fuzz/run.sh $(FUZZ_CHECK_SECONDS) $(FUZZ_CHECK_TARGETS)
 
 lint: cycles
+	@sh tests/funclen.sh
 	@sh tests/lint.sh
 
 # No two files of a program call each other in a circle, however long
