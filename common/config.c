@@ -415,11 +415,12 @@ config_load(struct sb_config *c, const char *path, char *err, size_t errsz)
 }
 
 /*
- * The keys handlers need, as one C_CONFIG message of "key=value" fields.
- * Several keys share a field, separated by newlines (a value holds none),
- * as long as the field stays within CONFIG_FIELD_MAX: there are more keys
- * than SB_FIELDS_MAX.  Returns 0, -EINVAL for a value with a newline,
- * -EMSGSIZE or -E2BIG when they do not fit.
+ * The keys handlers need (the rows marked for handlers in keys[]), as one
+ * C_CONFIG message of "key=value" fields.  Several keys share a field,
+ * separated by newlines (a value holds none), as long as the field stays
+ * within CONFIG_FIELD_MAX: there are more keys than SB_FIELDS_MAX.
+ * Returns 0, -EINVAL (a value with a line break), -EMSGSIZE (a key too
+ * long for a field) or -E2BIG (more fields than SB_FIELDS_MAX).
  */
 int
 config_pack_handler(const struct sb_config *c, struct sb_packet *p)
