@@ -167,7 +167,7 @@ DEB_BUILD	= gcc make pkg-config libsystemd-dev libbsd-dev libmd-dev \
 		  linux-libc-dev debian-archive-keyring
 DEB_TEST	= chromium haxe python3 iproute2 util-linux procps \
 		  netcat-openbsd curl clang-14 libclang-rt-14-dev llvm-14 cppcheck \
-		  prometheus haproxy tmux
+		  haproxy nginx prometheus tmux
 NODE_STAMP	= node_modules/.package-lock.json
 
 deps-build:
@@ -229,6 +229,7 @@ CONFDIR		= $(SYSCONFDIR)/switchboard
 
 UNIT_FILES	= switchboard.socket switchboard@.service \
 		  switchboard-policy.socket switchboard-policy@.service \
+		  switchboard-proxied.socket switchboard-proxied@.service \
 		  switchboard-hub.socket switchboard-control.socket \
 		  switchboard-hub.service
 SOCKET_UNITS	= $(filter %.socket,$(UNIT_FILES))

@@ -31,6 +31,12 @@
 /* metrics_from: who may read /metrics (common/cidr.h); loopback. */
 #define CONFIG_METRICS_FROM_DEFAULT	"127.0.0.0/8 ::1"
 
+/* proxy_from: whose PROXY header and X-Forwarded-For are believed. */
+#define CONFIG_PROXY_FROM_DEFAULT	"127.0.0.0/8 ::1"
+
+/* One field of C_CONFIG: "key=" and a value, or several (config.c). */
+#define CONFIG_FIELD_MAX	1056
+
 enum config_auth { AUTH_GUEST, AUTH_MEMBERS, AUTH_BOTH };
 
 struct sb_config {
@@ -39,6 +45,7 @@ struct sb_config {
 	char		handler_group[64];
 	char		admin_group[64];	/* switchboardctl */
 	unsigned	max_clients;
+	unsigned	max_per_address;	/* chat sessions per client address */
 	char		state_dir[256];
 	int		auth;			/* enum config_auth */
 	char		members_file[256];
@@ -70,6 +77,7 @@ struct sb_config {
 	unsigned	outq_max;		/* bytes queued for one client */
 	unsigned	backlog_max;		/* bytes held while the hub is away */
 	char		metrics_from[1024];	/* prefixes that may read /metrics */
+	char		proxy_from[1024];	/* prefixes of trusted proxies */
 };
 
 /* config.c */

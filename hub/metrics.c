@@ -32,6 +32,7 @@ static const char *const end_names[METRICS_END_COUNT] = {
 	[METRICS_END_FLOOD] = "flood",
 	[METRICS_END_SLOW_READER] = "slow_reader",
 	[METRICS_END_SERVER_FULL] = "server_full",
+	[METRICS_END_TOO_MANY] = "too_many_connections",
 	[METRICS_END_LOGIN_DISABLED] = "login_disabled",
 	[METRICS_END_ENDED] = "ended",
 	[METRICS_END_ERROR] = "error",

@@ -76,6 +76,7 @@ hub_peer_free(struct hub *h, struct peer *p)
 		room_leave(h, m, "", 0);
 	if (p->nick[0] != '\0')
 		nick_release(h, p);
+	addrcount_release(h, p);
 	RB_REMOVE(peer_sessions, &h->sessions, p);
 	while ((k = TAILQ_FIRST(&p->outq)) != NULL) {
 		TAILQ_REMOVE(&p->outq, k, entry);
@@ -202,6 +203,7 @@ hub_peer_gone(struct hub *h, struct peer *p, const char *reason)
 		h->metrics.sessions_ended[p->end]++;
 		p->counted = 0;
 	}
+	addrcount_release(h, p);
 }
 
 /* Count the start of a chat session, and a handler back from a restart. */
@@ -224,6 +226,28 @@ hello_count(struct hub *h, struct peer *p, uint32_t epoch)
 			mt->epoch_changes++;
 		mt->last_old_epoch = epoch;
 	}
+}
+
+/*
+ * Count a new chat session against its address (addrcount.c).  Over
+ * max_per_address it is refused, logged and told why, and ADDR_FULL
+ * returned (so is a failed allocation, as the hub cannot count it).
+ */
+static int
+hello_per_address(struct hub *h, struct peer *p)
+{
+	unsigned now;
+	int r = addrcount_take(h, p, &now);
+
+	if (r == ADDR_ADMITTED)
+		return r;
+	hub_log_peer(SB_EV_DISCONNECT, p, &(struct sb_log_fields){
+	    .reason = "too_many_connections" }, "refused a connection from %s: "
+	    "%u sessions from its address already (max_per_address)",
+	    p->remote, now);
+	hub_peer_kill(h, p, "too_many_connections", "Too many connections "
+	    "from your address");
+	return ADDR_FULL;
 }
 
 /*
@@ -281,6 +305,8 @@ cmd_hello(struct hub *h, struct peer *p, const struct sb_msg *m,
 			hub_peer_kill(h, p, "server_full", "Server is full");
 			return 0;
 		}
+		if (hello_per_address(h, p) != ADDR_ADMITTED)
+			return 0;
 		p->chat = 1;
 		if (++h->clients > h->peak)
 			h->peak = h->clients;
