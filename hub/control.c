@@ -66,7 +66,7 @@ struct ctl_conn {
 	sd_event_source		*io;
 	sd_event_source		*timer;
 	uid_t			 uid;		/* from SO_PEERCRED */
-	gid_t gid;
+	gid_t			 gid;
 	pid_t			 pid;
 	int			 admin;		/* root, ours, admin_group */
 	int			 answered;	/* request read, replies queued */
@@ -675,12 +675,14 @@ verb_metrics(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 {
 	struct lister l = { .c = c, .key = "metrics", .arr = json_array() };
 	char piece[CONTROL_REPLY_MAX / 4 + 1];
+	static struct metrics_view v;
 	const char *text;
 	struct buf b;
 	size_t len, k;
 
+	hub_metrics_view(h, hub_cmd_table(), &v);
 	buf_init(&b, METRICS_TEXT_MAX);
-	if (metrics_render(h, &b) < 0) {
+	if (metrics_render(h, &v, &b) < 0) {
 		buf_free(&b);
 		json_decref(l.arr);
 		return reply_error(c, "metrics: out of memory");
@@ -694,7 +696,7 @@ verb_metrics(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 	}
 	buf_free(&b);
 	return lister_finish(&l);
-	}
+}
 
 #define TOP_ROOMS	10	/* the busiest rooms top shows */
 
@@ -706,14 +708,14 @@ top_rooms(struct hub *h, double *window)
 	json_t *arr = json_array();
 	size_t i, k;
 
-	k = metrics_busiest(h, h->ops->now_usec(h), busy, TOP_ROOMS, window);
+	k = rooms_busiest(h, h->ops->now_usec(h), busy, TOP_ROOMS, window);
 	for (i = 0; i < k && arr != NULL; i++)
 		json_array_append_new(arr, json_pack("{s:o, s:I, s:I}",
 		    "name", jstr(busy[i]->name),
 		    "members", (json_int_t)busy[i]->nmembers,
 		    "messages", (json_int_t)busy[i]->recent));
 	return arr;
-	}
+}
 
 /*
  * top: the numbers switchboardctl top shows, totals (it works out the
@@ -753,7 +755,7 @@ verb_top(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 		json_object_set_new(o, "window", json_real(window));
 	}
 	return reply_done(c, o);
-	}
+}
 
 /*
  * reload: the daemon's reload (the callback of control_listen); its
@@ -814,14 +816,14 @@ refuse_verb(struct ctl_conn *c, const struct verb *v)
 {
 	struct hub *h = ctl.hub;
 
-		sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){
-		    .reason = "control peer not allowed" }, "refused control "
+	sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){
+	    .reason = "control peer not allowed" }, "refused control "
 	    "request %s from uid %ld gid %ld pid %ld (not root, not in "
 	    "group %s)", v->name, (long)c->uid, (long)c->gid, (long)c->pid,
-		    h->cfg.admin_group);
+	    h->cfg.admin_group);
 	reply_error(c, "permission denied: uid %ld is not root and not in "
 	    "the admin group %s", (long)c->uid, h->cfg.admin_group);
-	}
+}
 
 /*
  * Split a request datagram (buf[n] is writable and beyond the data)
@@ -867,8 +869,8 @@ control_run(struct ctl_conn *c, char *buf, size_t n)
 		}
 		if (!v->open && !c->admin) {
 			refuse_verb(c, v);
-		return;
-	}
+			return;
+		}
 		if (v->run(c, ctl.hub, word + 1, nw - 1) < 0 &&
 		    TAILQ_EMPTY(&c->outq))
 			reply_error(c, "%s: reply too large", v->name);

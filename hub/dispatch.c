@@ -208,9 +208,19 @@ static const struct hub_cmd hub_cmds[SB_TYPE_COUNT] = {
 				  CMD_UNHELD | CMD_NOWAIT },
 };
 
-/* The row of message type `type`, or NULL: not a command (a C_* type). */
+/*
+ * The command table itself, SB_TYPE_COUNT rows (a row without `run` is
+ * not a command), for what describes it (hub_metrics_view).
+ */
 const struct hub_cmd *
-hub_cmd(unsigned type)
+hub_cmd_table(void)
+{
+	return hub_cmds;
+}
+
+/* The row of message type `type`, or NULL: not a command (a C_* type). */
+static const struct hub_cmd *
+cmd_find(unsigned type)
 {
 	if (type >= SB_TYPE_COUNT || hub_cmds[type].run == NULL)
 		return NULL;
@@ -226,7 +236,7 @@ static int
 cmd_run(struct hub *h, struct peer *p, const struct sb_msg *m,
     const struct hub_cmd *c)
 {
-	struct cmd_args a = { 0 };
+	struct cmd_args a = { .table = hub_cmds };
 	uint64_t start;
 	int v = CMD_GO, r;
 
@@ -261,7 +271,7 @@ hub_dispatch(struct hub *h, struct peer *p, const struct sb_msg *m)
 	unsigned flags;
 
 	assert(h != NULL && p != NULL && m != NULL);
-	c = hub_cmd(m->type);
+	c = cmd_find(m->type);
 	flags = c != NULL ? c->flags : 0;
 	if (p->dead)
 		return 0;

@@ -254,7 +254,7 @@ ring_trim(struct hroom *r, size_t limit)
 	for (i = 0; i < drop; i++) {
 		r->bytes -= entry_bytes(ring_at(r, i));
 		free(ring_at(r, i));
-}
+	}
 	for (i = 0; i < keep; i++)
 		nr[i] = ring_at(r, drop + i);
 	free(r->ring);
@@ -1107,7 +1107,7 @@ history_usage(struct history *h, size_t *entries, size_t *bytes)
 	RB_FOREACH(r, hrooms, &h->rooms) {
 		*entries += r->count;
 		*bytes += r->bytes;
-}
+	}
 	return h->nrooms;
 }
 

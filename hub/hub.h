@@ -202,10 +202,10 @@ struct hub_ops {
 	 */
 	int	(*check_password)(struct hub *, uint64_t, const char *,
 		    const char *);
-/*
+	/*
 	 * The hub process's own numbers for the metrics (CPU, memory,
 	 * descriptors).  Returns 0 or a negative errno; NULL: none.
- */
+	 */
 	int	(*proc_stats)(struct hub *, struct metrics_proc *);
 };
 
@@ -266,6 +266,8 @@ struct cmd_args {		/* what a command's check found, for its run */
 	struct room		*room;	/* ROOMMSG: the room */
 	long long		 num;	/* IDENTIFY: the alias, 0 for none */
 	struct nick_id		 nid;	/* NICK: the new nick's ids */
+	const struct hub_cmd	*table;	/* the command table (STATUS tells
+					 * of it: hub_metrics_view) */
 };
 
 /* What a command's check decided; a negative errno: a broken contract. */
@@ -293,7 +295,7 @@ struct hub_cmd {
 };
 
 int		 hub_dispatch(struct hub *, struct peer *, const struct sb_msg *);
-const struct hub_cmd *hub_cmd(unsigned);
+const struct hub_cmd *hub_cmd_table(void);
 void		 hub_password_checked(struct hub *, uint64_t, int);
 void		 hub_hold_release(struct hub *);
 
@@ -324,6 +326,8 @@ void		 hub_peer_kill(struct hub *, struct peer *, const char *,
 void		 hub_peer_drop(struct hub *, struct peer *);
 struct peer	*hub_find_session(struct hub *, uint64_t);
 unsigned	 hub_ban_enforce(struct hub *, const struct ban *);
+void		 hub_metrics_view(struct hub *, const struct hub_cmd *,
+		    struct metrics_view *);
 void		 presence_tell(struct hub *, struct peer *, int, enum sb_type,
 		    const char *, const char *);
 cmd_fn		 cmd_hello, cmd_event, cmd_status, cmd_list, cmd_ping, cmd_quit;
@@ -348,6 +352,8 @@ void		 room_leave(struct hub *, struct membership *, const char *,
 		    int);
 int		 room_enter_quietly(struct peer *, struct room *);
 void		 rooms_free(struct hub *);
+size_t		 rooms_busiest(struct hub *, uint64_t, struct room **, size_t,
+		    double *);
 cmd_fn		 cmd_join, cmd_part, cmd_names, cmd_rooms;
 
 /* replay.c: history replay */
@@ -369,10 +375,9 @@ void		 metrics_error(struct hub *, const char *);
 int		 metrics_error_known(const char *);
 void		 metrics_queued(struct hub *, size_t);
 void		 metrics_routed_in(struct hub *, uint64_t);
-size_t		 metrics_busiest(struct hub *, uint64_t, struct room **,
-		    size_t, double *);
 size_t		 metrics_chunk(const char *, size_t, size_t);
-int		 metrics_render(struct hub *, struct buf *);
+int		 metrics_render(struct hub *, const struct metrics_view *,
+		    struct buf *);
 
 /* flood.c */
 int		 flood_ok(struct hub *, struct peer *);

@@ -2,11 +2,13 @@
 /*
  * The hub's metrics (metrics.h): the names behind each label, the few
  * functions that count what needs a lookup (an error code, a close
- * code, a histogram bucket), the busiest rooms for switchboardctl top,
- * and the text in the Prometheus exposition format 0.0.4, made on
- * request (metrics_render) for the handler's /metrics (C_METRICS) and
- * the control socket alike.  docs/metrics.md explains every metric; a
- * metric added here is added there.
+ * code, a histogram bucket), and the text in the Prometheus exposition
+ * format 0.0.4, made on request (metrics_render) for the handler's
+ * /metrics (C_METRICS) and the control socket alike.  It calls none of
+ * the hub's files that count (they call it): the sessions and the
+ * command table come in a struct metrics_view (peers.c).
+ * docs/metrics.md explains every metric; a metric added here is added
+ * there.
  *
  * One of the hub's rules: no I/O.  The process's own numbers (CPU,
  * memory, descriptors) come through hub->ops->proc_stats, which the
@@ -219,50 +221,6 @@ metrics_chunk(const char *text, size_t len, size_t max)
 	return max;
 }
 
-/* --- the busiest rooms (switchboardctl top) ------------------------------ */
-
-/*
- * The rooms with the most messages since the last look, at most `n`
- * into out[], busiest first; *window gets the seconds the look spans.
- * A look less than a second after the one before gives that one's
- * answer again (each room keeps its count of that window, `recent`),
- * so several viewers at once still see whole seconds.  Returns how
- * many rooms are in out[].
- */
-size_t
-metrics_busiest(struct hub *h, uint64_t now, struct room **out, size_t n,
-    double *window)
-{
-	struct hub_metrics *mt = &h->metrics;
-	struct room *r;
-	size_t k = 0, i;
-
-	assert(h != NULL && (out != NULL || n == 0) && window != NULL);
-	if (mt->busiest_at == 0 || now >= mt->busiest_at + 1000000) {
-		mt->busiest_window = mt->busiest_at ? now - mt->busiest_at : 0;
-		mt->busiest_at = now;
-		RB_FOREACH(r, rooms, &h->rooms) {
-			r->recent = r->msgs - r->msgs_mark;
-			r->msgs_mark = r->msgs;
-		}
-	}
-	*window = (double)mt->busiest_window / 1e6;
-	RB_FOREACH(r, rooms, &h->rooms) {
-		if (r->recent == 0)
-			continue;
-		/* Insert in order, keeping the n busiest. */
-		for (i = k; i > 0 && out[i - 1]->recent < r->recent; i--)
-			if (i < n)
-				out[i] = out[i - 1];
-		if (i < n) {
-			out[i] = r;
-			if (k < n)
-				k++;
-		}
-	}
-	return k;
-}
-
 /* --- the text ------------------------------------------------------------ */
 
 /* The HELP and TYPE lines of a metric family. */
@@ -328,7 +286,7 @@ histogram(struct buf *b, const char *name, const char *help,
  * pair a handler can report, and any other pair that has connections.
  */
 static void
-render_connections(struct buf *b, struct hub *h, uint64_t *queued)
+render_connections(struct buf *b, const struct metrics_view *v)
 {
 	static const unsigned char usual[][2] = {
 		{ SB_TRANSPORT_XMLSOCKET, METRICS_DIALECT_NONE },
@@ -342,42 +300,28 @@ render_connections(struct buf *b, struct hub *h, uint64_t *queued)
 		{ SB_TRANSPORT_POLICY, METRICS_DIALECT_NONE },
 		{ SB_TRANSPORT_UNKNOWN, METRICS_DIALECT_NONE },
 	};
-	uint64_t n[SB_TRANSPORT_COUNT][METRICS_DIALECT_COUNT] = { { 0 } };
-	struct peer *p;
+	int shown[SB_TRANSPORT_COUNT][METRICS_DIALECT_COUNT] = { { 0 } };
 	size_t i, t, d;
 
-	*queued = 0;
-	RB_FOREACH(p, peer_sessions, &h->sessions) {
-		if (p->dead)
-			continue;
-		t = p->hello && p->transport >= 0 &&
-		    p->transport < SB_TRANSPORT_COUNT ? (size_t)p->transport :
-		    SB_TRANSPORT_UNKNOWN;
-		d = p->dialect >= 0 && p->dialect < METRICS_DIALECT_COUNT ?
-		    (size_t)p->dialect : METRICS_DIALECT_NONE;
-		n[t][d]++;
-		*queued += p->outq_bytes;
-	}
 	family(b, "switchboard_connections", "gauge", "Handler connections "
 	    "now (every connection has one handler), by transport and "
 	    "dialect.");
 	for (i = 0; i < NELEM(usual); i++) {
 		t = usual[i][0];
 		d = usual[i][1];
+		shown[t][d] = 1;
 		buf_catf(b, "switchboard_connections{transport=\"%s\","
 		    "dialect=\"%s\"} %llu\n", sb_transport_name((int)t),
-		    dialect_names[d],
-		    (unsigned long long)n[t][d]);
-		n[t][d] = 0;
+		    dialect_names[d], (unsigned long long)v->connections[t][d]);
 	}
 	for (t = 0; t < SB_TRANSPORT_COUNT; t++)
 		for (d = 0; d < METRICS_DIALECT_COUNT; d++)
-			if (n[t][d] != 0)
+			if (!shown[t][d] && v->connections[t][d] != 0)
 				buf_catf(b, "switchboard_connections{transport="
 				    "\"%s\",dialect=\"%s\"} %llu\n",
 				    sb_transport_name((int)t),
 				    dialect_names[d],
-				    (unsigned long long)n[t][d]);
+				    (unsigned long long)v->connections[t][d]);
 }
 
 /* A command's name in a label: "privmsg" for H_PRIVMSG. */
@@ -397,17 +341,17 @@ command_name(char *buf, size_t size, unsigned type)
 
 /* Commands by type, and flood refusals of the metered ones. */
 static void
-render_commands(struct buf *b, const struct hub *h)
+render_commands(struct buf *b, const struct hub *h,
+    const struct metrics_view *v)
 {
 	const struct hub_metrics *mt = &h->metrics;
-	const struct hub_cmd *c;
 	char name[32];
 	unsigned t;
 
 	family(b, "switchboard_commands_total", "counter", "Commands from "
 	    "handlers, by type (the rows of the hub's command table).");
 	for (t = 0; t < SB_TYPE_COUNT; t++)
-		if (hub_cmd(t) != NULL) {
+		if (v->cmds[t] != METRICS_CMD_NONE) {
 			command_name(name, sizeof(name), t);
 			buf_catf(b, "switchboard_commands_total{command=\"%s\"} "
 			    "%llu\n", name,
@@ -416,7 +360,7 @@ render_commands(struct buf *b, const struct hub *h)
 	family(b, "switchboard_flood_refusals_total", "counter", "Commands "
 	    "dropped by the flood limit, by type (the metered ones).");
 	for (t = 0; t < SB_TYPE_COUNT; t++)
-		if ((c = hub_cmd(t)) != NULL && (c->flags & CMD_METERED)) {
+		if (v->cmds[t] == METRICS_CMD_METERED) {
 			command_name(name, sizeof(name), t);
 			buf_catf(b, "switchboard_flood_refusals_total{command="
 			    "\"%s\"} %llu\n", name,
@@ -518,22 +462,21 @@ render_process(struct buf *b, struct hub *h)
 }
 
 /*
- * The whole text, appended to `out` (text: NUL-terminated).  Returns 0,
- * or out's sticky error (-EMSGSIZE: more than out->max, or -ENOMEM; the
- * text is then incomplete).
+ * The whole text, appended to `out` (text: NUL-terminated), from the
+ * hub's counters and `v` (hub_metrics_view).  Returns 0, or out's
+ * sticky error (-EMSGSIZE: more than out->max, or -ENOMEM; the text is
+ * then incomplete).
  */
 int
-metrics_render(struct hub *h, struct buf *out)
+metrics_render(struct hub *h, const struct metrics_view *v, struct buf *out)
 {
-	uint64_t queued;
-
-	assert(h != NULL && out != NULL);
-	render_connections(out, h, &queued);
+	assert(h != NULL && v != NULL && out != NULL);
+	render_connections(out, v);
 	render_sessions(out, h);
-	render_commands(out, h);
+	render_commands(out, h, v);
 	render_traffic(out, h);
 	single(out, "switchboard_hub_queued_bytes", "gauge", "Bytes waiting "
-	    "in the hub for handlers to read, now.", queued);
+	    "in the hub for handlers to read, now.", v->queued);
 	histogram(out, "switchboard_hub_queue_bytes", "Bytes queued for a "
 	    "handler, seen each time a datagram had to wait (the handler "
 	    "was slow to read); past 524288 it is cut off.",

@@ -12,6 +12,10 @@
  * anything else a client chose.  What is a state rather than an event
  * (sessions now, rooms, history, the queues) is read when the text is
  * made, by walking the hub: no counting on the hot paths at all.
+ *
+ * metrics.c is below every file that counts (they call it, it calls
+ * none of them): what it needs of the sessions and of the command table
+ * comes to metrics_render() in a struct metrics_view.
  */
 #ifndef SB_METRICS_H
 #define SB_METRICS_H
@@ -29,7 +33,8 @@ enum metrics_end {
 	METRICS_END_CLOSED, METRICS_END_QUIT, METRICS_END_TIMEOUT,
 	METRICS_END_KICKED, METRICS_END_BANNED, METRICS_END_FLOOD,
 	METRICS_END_SLOW_READER, METRICS_END_SERVER_FULL,
-	METRICS_END_TOO_MANY, METRICS_END_LOGIN_DISABLED, METRICS_END_ENDED, METRICS_END_ERROR,
+	METRICS_END_TOO_MANY, METRICS_END_LOGIN_DISABLED, METRICS_END_ENDED,
+	METRICS_END_ERROR,
 	METRICS_END_COUNT
 };
 
@@ -89,6 +94,21 @@ struct hub_metrics {
 	struct metrics_hist routing;	/* usec to route a message */
 	uint64_t	 busiest_at;	/* usec: the last busiest look */
 	uint64_t	 busiest_window;	/* usec it spanned */
+};
+
+/* What a message type is, in the command table (for the text). */
+enum metrics_cmd { METRICS_CMD_NONE, METRICS_CMD, METRICS_CMD_METERED };
+
+/*
+ * What the text needs of the hub above metrics.c, which calls it (the
+ * sessions of peers.c, the command table of dispatch.c): read by
+ * hub_metrics_view() (peers.c) and handed to metrics_render(), so that
+ * metrics.c calls none of the files that count.
+ */
+struct metrics_view {
+	uint64_t	 connections[SB_TRANSPORT_COUNT][METRICS_DIALECT_COUNT];
+	uint64_t	 queued;	/* bytes waiting for handlers now */
+	unsigned char	 cmds[SB_TYPE_COUNT];	/* enum metrics_cmd */
 };
 
 /* The hub's own process, for the text (struct hub_ops, proc_stats). */

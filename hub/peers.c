@@ -338,21 +338,54 @@ cmd_event(struct hub *h, struct peer *p, const struct sb_msg *m,
 }
 
 /*
+ * What the metrics text needs that metrics.c may not walk itself
+ * (metrics.h): the connections now by transport and dialect, the bytes
+ * queued for handlers, and what each row of the command `table` is.
+ */
+void
+hub_metrics_view(struct hub *h, const struct hub_cmd *table,
+    struct metrics_view *v)
+{
+	struct peer *p;
+	size_t t, d;
+
+	assert(h != NULL && table != NULL && v != NULL);
+	*v = (struct metrics_view){ .queued = 0 };
+	RB_FOREACH(p, peer_sessions, &h->sessions) {
+		if (p->dead)
+			continue;
+		t = p->hello && p->transport >= 0 &&
+		    p->transport < SB_TRANSPORT_COUNT ? (size_t)p->transport :
+		    SB_TRANSPORT_UNKNOWN;
+		d = p->dialect >= 0 && p->dialect < METRICS_DIALECT_COUNT ?
+		    (size_t)p->dialect : METRICS_DIALECT_NONE;
+		v->connections[t][d]++;
+		v->queued += p->outq_bytes;
+	}
+	for (t = 0; t < SB_TYPE_COUNT; t++)
+		v->cmds[t] = table[t].run == NULL ? METRICS_CMD_NONE :
+		    table[t].flags & CMD_METERED ? METRICS_CMD_METERED :
+		    METRICS_CMD;
+}
+
+/*
  * The metrics text (metrics_render) to `p` in C_METRICS chunks, cut
  * after a line, "more" = 1 on all but the last.  A text that cannot be
  * made (out of memory) goes as far as it got: the last chunk says so
  * with a comment line.
  */
 static void
-send_metrics(struct hub *h, struct peer *p)
+send_metrics(struct hub *h, struct peer *p, const struct hub_cmd *table)
 {
 	static char chunk[METRICS_CHUNK_MAX + 1];
+	static struct metrics_view v;
 	const char *text, *end;
 	struct buf b;
 	size_t n;
 
+	hub_metrics_view(h, table, &v);
 	buf_init(&b, METRICS_TEXT_MAX);
-	if (metrics_render(h, &b) < 0) {
+	if (metrics_render(h, &v, &b) < 0) {
 		text = (const char *)buf_head(&b);
 		end = memrchr(text, '\n', b.len);
 		buf_truncate(&b, end != NULL ? (size_t)(end - text) + 1 : 0);
@@ -385,7 +418,7 @@ cmd_status(struct hub *h, struct peer *p, const struct sb_msg *m,
 	if (m->nfields > 0 && m->flen[0] > 0) {
 		if (strcmp(m->field[0], "metrics") != 0)
 			return -EPROTO;
-		send_metrics(h, p);
+		send_metrics(h, p, a->table);
 		return 0;
 	}
 

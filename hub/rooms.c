@@ -368,3 +368,48 @@ cmd_rooms(struct hub *h, struct peer *p, const struct sb_msg *m,
 	chunk_flush(&c, 1);
 	return 0;
 }
+
+/*
+ * The busiest rooms, for switchboardctl top: the rooms with the most
+ * messages (room->msgs, counted by messages.c) since the last look, at
+ * most `n`
+ * into out[], busiest first; *window gets the seconds the look
+ * spans.
+ * A look less than a second after the one before gives that one's
+ * answer again (each room keeps its count of that window, `recent`),
+ * so several viewers at once still see whole seconds.  Returns how
+ * many rooms are in out[].
+ */
+size_t
+rooms_busiest(struct hub *h, uint64_t now, struct room **out, size_t n,
+    double *window)
+{
+	struct hub_metrics *mt = &h->metrics;
+	struct room *r;
+	size_t k = 0, i;
+
+	assert(h != NULL && (out != NULL || n == 0) && window != NULL);
+	if (mt->busiest_at == 0 || now >= mt->busiest_at + 1000000) {
+		mt->busiest_window = mt->busiest_at ? now - mt->busiest_at : 0;
+		mt->busiest_at = now;
+		RB_FOREACH(r, rooms, &h->rooms) {
+			r->recent = r->msgs - r->msgs_mark;
+			r->msgs_mark = r->msgs;
+		}
+	}
+	*window = (double)mt->busiest_window / 1e6;
+	RB_FOREACH(r, rooms, &h->rooms) {
+		if (r->recent == 0)
+			continue;
+		/* Insert in order, keeping the n busiest. */
+		for (i = k; i > 0 && out[i - 1]->recent < r->recent; i--)
+			if (i < n)
+				out[i] = out[i - 1];
+		if (i < n) {
+			out[i] = r;
+			if (k < n)
+				k++;
+		}
+	}
+	return k;
+}

@@ -21,9 +21,13 @@
 #define CTL_CELL_MAX		256	/* bytes printed of one table cell */
 #define CTL_TOP_MS		1000	/* top: one look a second */
 
+/* The exit codes (docs/admin.md). */
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
 struct json_t;
 
-/* switchboardctl.c: what top.c shares */
+/* exchange.c: what switchboardctl.c and top.c share */
+extern const char ctl_prog[];	/* "switchboardctl", for messages */
 extern int	 ctl_quiet;	/* fail() keeps the reason, says nothing */
 int		 fail(const char *, ...)
 		    __attribute__((format(printf, 1, 2)));

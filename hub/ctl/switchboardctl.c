@@ -42,13 +42,9 @@
 
 #include "ctl.h"
 
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 static int json_out;		/* --json */
 static int json_printed;	/* an answer is on stdout already */
-static char last_error[1024];	/* what fail() said last */
-static const char *prog = "switchboardctl";
-int ctl_quiet;			/* top draws the errors itself */
 
 /*
  * Print the usage and exit: on stderr with exit 2 (after `why` when it
@@ -60,7 +56,7 @@ usage(const char *why)
 	FILE *f = why != NULL && why[0] == '\0' ? stdout : stderr;
 
 	if (why != NULL && why[0] != '\0')
-		fprintf(stderr, "%s: %s\n", prog, why);
+		fprintf(stderr, "%s: %s\n", ctl_prog, why);
 	fprintf(f,
 	    "usage: switchboardctl [-S socket] [--json] status|who|rooms|bans|reload\n"
 	    "       switchboardctl [-S socket] [--json] metrics\n"
@@ -76,53 +72,7 @@ usage(const char *why)
 	exit(f == stdout ? EXIT_OK : EXIT_USAGE);
 }
 
-/*
- * Say what went wrong on stderr (unless ctl_quiet: top shows it on its
- * screen), and keep it for the --json error object main() prints when
- * no answer is on stdout yet; returns EXIT_FAIL.
- */
-int
-fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(last_error, sizeof(last_error), fmt, ap);
-	va_end(ap);
-	if (!ctl_quiet)
-		fprintf(stderr, "%s: %s\n", prog, last_error);
-	return EXIT_FAIL;
-}
-
-/* What fail() said last. */
-const char *
-ctl_last_error(void)
-{
-	return last_error;
-}
-
 /* --- output -------------------------------------------------------------- */
-
-/*
- * Copy `s` for a terminal: control characters become '?', at most
- * CTL_CELL_MAX bytes.  Returns the number of characters (code points),
- * which is the width for the scripts nicks may use.
- */
-size_t
-cell(char *out, size_t size, const char *s)
-{
-	size_t o = 0, width = 0;
-
-	for (; *s != '\0' && o + 1 < size; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		out[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-		if ((c & 0xc0) != 0x80)
-			width++;
-	}
-	out[o] = '\0';
-	return width;
-}
 
 /* Print `s` padded to `width` characters (no padding for the last). */
 static void
@@ -274,20 +224,6 @@ print_ban(const char *what, const json_t *b)
 	    strcmp(until, "-") == 0 ? "" : until);
 }
 
-/* "3d 04:05:06" */
-void
-duration(char *buf, size_t size, long long s)
-{
-	if (s < 0)
-		s = 0;
-	if (s >= 86400)
-		snprintf(buf, size, "%lldd %02lld:%02lld:%02lld", s / 86400,
-		    s / 3600 % 24, s / 60 % 60, s % 60);
-	else
-		snprintf(buf, size, "%02lld:%02lld:%02lld", s / 3600,
-		    s / 60 % 60, s % 60);
-}
-
 /* The human form of `status`. */
 static void
 print_status(const json_t *r)
@@ -365,11 +301,11 @@ print_reply(const char *verb, const json_t *r)
 	if (json_object_get(r, "warning") != NULL) {
 		cell(nick, sizeof(nick), jget_str(r, "warning", "?"));
 		fprintf(stderr, "%s: warning: the ban list was not saved and "
-		    "holds only until the hub restarts: %s\n", prog, nick);
+		    "holds only until the hub restarts: %s\n", ctl_prog, nick);
 	}
 	if (json_is_true(json_object_get(r, "truncated")))
 		fprintf(stderr, "%s: the list was cut short by the hub's "
-		    "reply limit\n", prog);
+		    "reply limit\n", ctl_prog);
 }
 
 /* The answer as JSON on one line, compact, with sorted keys. */
@@ -386,165 +322,6 @@ print_json(const json_t *r)
 }
 
 /* --- the control socket -------------------------------------------------- */
-
-/* Fold one reply datagram into the result: arrays are concatenated. */
-static void
-merge(json_t *result, json_t *part)
-{
-	const char *key;
-	json_t *v;
-
-	json_object_foreach(part, key, v) {
-		json_t *have = json_object_get(result, key);
-
-		if (strcmp(key, "done") == 0)
-			continue;
-		if (json_is_array(have) && json_is_array(v))
-			json_array_extend(have, v);
-		else
-			json_object_set(result, key, v);
-	}
-}
-
-/*
- * Connect to the control socket at `path`.  Returns the fd, or a
- * negative errno, said here (fail()) with what the user can do.
- */
-static int
-connect_hub(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, e;
-
-	if (strlcpy(sa.sun_path, path, sizeof(sa.sun_path)) >=
-	    sizeof(sa.sun_path)) {
-		fail("%s: socket path too long", path);
-		return -ENAMETOOLONG;
-	}
-	if ((fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) < 0) {
-		e = errno;
-		fail("socket: %s", strerror(e));
-		return -e;
-	}
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		e = errno;
-		close(fd);
-		if (e == ENOENT || e == ECONNREFUSED)
-			fail("cannot reach the hub at %s: %s (is "
-			    "switchboard-hub running?)", path, strerror(e));
-		else if (e == EACCES || e == EPERM)
-			fail("%s: %s (root and the admin group only)", path,
-			    strerror(e));
-		else
-			fail("%s: %s", path, strerror(e));
-		return -e;
-	}
-	return fd;
-}
-
-/*
- * Wait for and read one datagram of the hub's answer on fd into buf
- * (CTL_DGRAM_MAX + 1 bytes), adding its size to *total.  Returns the
- * part, a JSON object the caller frees, or NULL (said why): no answer
- * within CTL_TIMEOUT_MS, the connection closed, a datagram or the whole
- * answer too large, or not a JSON object.
- */
-static json_t *
-answer_read(int fd, const char *sock, char *buf, size_t *total)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	json_error_t jerr;
-	json_t *part;
-	ssize_t r;
-
-	for (;;) {
-		r = poll(&pfd, 1, CTL_TIMEOUT_MS);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			fail("%s: no answer from the hub within %d s", sock,
-			    CTL_TIMEOUT_MS / 1000);
-			return NULL;
-		}
-		r = recv(fd, buf, CTL_DGRAM_MAX + 1, MSG_TRUNC);
-		if (r >= 0 || errno != EINTR)
-			break;
-	}
-	if (r < 0) {
-		fail("%s: %s", sock, strerror(errno));
-		return NULL;
-	}
-	if (r == 0) {
-		fail("%s: the hub closed the connection before its "
-		    "answer was complete", sock);
-		return NULL;
-	}
-	if (r > CTL_DGRAM_MAX || (*total += (size_t)r) > CTL_TOTAL_MAX) {
-		fail("%s: the answer is too large", sock);
-		return NULL;
-	}
-	part = json_loadb(buf, (size_t)r, JSON_REJECT_DUPLICATES, &jerr);
-	if (!json_is_object(part)) {
-		json_decref(part);
-		fail("%s: the hub's answer is not a JSON object", sock);
-		return NULL;
-	}
-	return part;
-}
-
-/*
- * Send one request (words joined by NULs) and collect the replies until
- * the one marked done.  Returns the merged reply, or NULL (said why).
- */
-json_t *
-ctl_exchange(const char *sock, const char *const *words, size_t n)
-{
-	char req[CTL_REQUEST_MAX], *buf = NULL;
-	json_t *result = NULL, *part;
-	size_t len = 0, total = 0, i, wl;
-	int fd, done = 0;
-
-	for (i = 0; i < n; i++) {
-		wl = strlen(words[i]);
-		if (len + wl + 1 > sizeof(req)) {
-			fail("the request is longer than %d bytes",
-			    CTL_REQUEST_MAX);
-			return NULL;
-		}
-		memcpy(req + len, words[i], wl + 1);
-		len += wl + 1;
-	}
-	if ((fd = connect_hub(sock)) < 0)
-		return NULL;
-	/*
-	 * A hub that refuses us answers and closes at once, maybe before
-	 * the request is sent: then its answer is still there to read.
-	 */
-	if (send(fd, req, len, MSG_NOSIGNAL) < 0 && errno != EPIPE &&
-	    errno != ECONNRESET) {
-		fail("%s: send: %s", sock, strerror(errno));
-		goto out;
-	}
-	if ((buf = malloc(CTL_DGRAM_MAX + 1)) == NULL ||
-	    (result = json_object()) == NULL) {
-		fail("out of memory");
-		goto out;
-	}
-	while (!done) {
-		if ((part = answer_read(fd, sock, buf, &total)) == NULL) {
-			json_decref(result);
-			result = NULL;
-			break;
-		}
-		done = json_is_true(json_object_get(part, "done"));
-		merge(result, part);
-		json_decref(part);
-	}
-out:
-	free(buf);
-	close(fd);
-	return result;
-}
 
 /* Join argv[0..argc) with spaces into buf; -ENOBUFS when it does not fit. */
 static int
@@ -879,7 +656,7 @@ main(int argc, char *argv[])
 	 * the rest (a members file, an unreachable hub) get one here.
 	 */
 	if (ret == EXIT_FAIL && json_out && !json_printed) {
-		json_t *o = json_pack("{s:s}", "error", last_error);
+		json_t *o = json_pack("{s:s}", "error", ctl_last_error());
 
 		if (o != NULL)
 			print_json(o);

@@ -2833,14 +2833,15 @@ test_metrics_largest(void **state)
 	struct fx *f = *state;
 	struct peer *x = fx_peer(f, "http");
 	struct hub_metrics *mt = &f->h.metrics;
-	uint64_t *v = (uint64_t *)(void *)mt;
+	uint64_t *u = (uint64_t *)(void *)mt;
+	struct metrics_view v;
 	struct buf b;
 	char *t;
 	size_t i;
 
 	for (i = 0; i < offsetof(struct hub_metrics, last_old_epoch) /
-	    sizeof(*v); i++)
-		v[i] = UINT64_MAX;
+	    sizeof(*u); i++)
+		u[i] = UINT64_MAX;
 	memset(mt->handshake_failures, 0xff, sizeof(mt->handshake_failures) +
 	    sizeof(mt->commands) + sizeof(mt->flood_refusals) +
 	    sizeof(mt->routed) + sizeof(mt->deliveries) +
@@ -2854,8 +2855,9 @@ test_metrics_largest(void **state)
 	check_format(t);
 	assert_true(strlen(t) < METRICS_TEXT_MAX);
 	assert_true(strlen(t) > METRICS_CHUNK_MAX);	/* in chunks */
+	hub_metrics_view(&f->h, hub_cmd_table(), &v);
 	buf_init(&b, METRICS_TEXT_MAX);
-	assert_int_equal(metrics_render(&f->h, &b), 0);
+	assert_int_equal(metrics_render(&f->h, &v, &b), 0);
 	assert_int_equal(b.len, strlen(t));
 	assert_memory_equal(buf_head(&b), t, b.len);
 	buf_free(&b);
@@ -2864,7 +2866,7 @@ test_metrics_largest(void **state)
 
 /* The busiest rooms: by messages in the last window of a second or more. */
 static void
-test_metrics_busiest(void **state)
+test_rooms_busiest(void **state)
 {
 	struct fx *f = *state;
 	struct peer *a = fx_user(f, "alice");
@@ -2884,25 +2886,25 @@ test_metrics_busiest(void **state)
 	assert_int_equal(fx_count(f, a, SB_C_ERROR), 0);
 	fx_clear(f);
 	/* The first look: everything so far, over no known window. */
-	assert_int_equal(metrics_busiest(&f->h, f->now, out, 2, &w), 2);
+	assert_int_equal(rooms_busiest(&f->h, f->now, out, 2, &w), 2);
 	assert_string_equal(out[0]->name, "busy");
 	assert_int_equal(out[0]->recent, 5);
 	assert_string_equal(out[1]->name, "some");
 	assert_true(w == 0);
 	/* Within the second, the same answer. */
 	SEND(f, a, SB_H_ROOMMSG, "quiet", "x");
-	assert_int_equal(metrics_busiest(&f->h, f->now + 500000, out, 2, &w),
+	assert_int_equal(rooms_busiest(&f->h, f->now + 500000, out, 2, &w),
 	    2);
 	assert_string_equal(out[0]->name, "busy");
 	/* 1.5 s later: only what came since the first look. */
 	SEND(f, a, SB_H_ROOMMSG, "quiet", "x");
 	fx_clear(f);
-	assert_int_equal(metrics_busiest(&f->h, f->now + 1500000, out, 2, &w),
+	assert_int_equal(rooms_busiest(&f->h, f->now + 1500000, out, 2, &w),
 	    1);
 	assert_string_equal(out[0]->name, "quiet");
 	assert_int_equal(out[0]->recent, 2);
 	assert_true(w == 1.5);
-	assert_int_equal(metrics_busiest(&f->h, f->now + 3000000, out, 2, &w),
+	assert_int_equal(rooms_busiest(&f->h, f->now + 3000000, out, 2, &w),
 	    0);
 }
 
@@ -3007,7 +3009,7 @@ main(void)
 		T(test_metrics_sessions),
 		T(test_metrics_flood),
 		T(test_metrics_largest),
-		T(test_metrics_busiest),
+		T(test_rooms_busiest),
 	};
 #undef T
 
