@@ -4,7 +4,12 @@
  * control socket's exchange (control.h), the nick rules (nick.h, from
  * hub/nick.c, linked in), the member store's writing side (members.h,
  * hub/members.c), the default socket path (common/config.h); and its own
- * limits.  It never sees the hub's state (hub/hub.h).
+ * limits.  It never sees the hub's state (hub/hub.h).  Its files:
+ *
+ *	switchboardctl.c	the command line, the commands, their output
+ *	top.c			switchboardctl top, the live view
+ *	exchange.c		what both use: the control socket's exchange,
+ *				fail(), a terminal's cells and durations
  */
 #ifndef SB_CTL_H
 #define SB_CTL_H
