@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 #define SB_VERSION		"0.1"	/* the release, for --version */
-#define SB_PROTO_VERSION	1
+#define SB_PROTO_VERSION	2	/* 2: room message numbers, GAP */
 #define SB_HDR_SIZE		32	/* bytes of struct sb_hdr on the wire */
 #define SB_MSG_MAX		16384	/* whole datagram, header included */
 #define SB_PAYLOAD_MAX		(SB_MSG_MAX - SB_HDR_SIZE)
@@ -47,7 +47,8 @@ enum sb_type {
 	SB_H_PRIVMSG_ALIAS,	/* alias, text, extra: seed-003 to_id message */
 	SB_H_LIST,		/* list every identified nick */
 	SB_H_ROOMS,		/* list rooms */
-	SB_H_JOIN,		/* room */
+	SB_H_JOIN,		/* room, [since]: messages after that number
+				 * are replayed, else the recent history */
 	SB_H_PART,		/* room */
 	SB_H_NAMES,		/* room */
 	SB_H_ROOMMSG,		/* room, text */
@@ -66,7 +67,8 @@ enum sb_type {
 				 * you are identified */
 	SB_C_LOGIN,		/* nick, name: someone identified */
 	SB_C_QUIT,		/* nick, reason: someone left */
-	SB_C_MSG,		/* kind, from, to, room, text, time, extra */
+	SB_C_MSG,		/* kind, from, to, room, text, time, extra,
+				 * [seq]: the room's number for it */
 	SB_C_ERROR,		/* code, text */
 	SB_C_NICKLIST,		/* more, nicks (space separated), room ("": all) */
 	SB_C_ROOMLIST,		/* more, rooms (space separated "name:count") */
@@ -76,6 +78,9 @@ enum sb_type {
 	SB_C_PONG,		/* token */
 	SB_C_CLOSE,		/* code, reason: disconnect this client */
 	SB_C_PING,		/* token: keepalive, the handler pings its client */
+	SB_C_GAP,		/* room, since, first: the room's messages
+				 * after since and before first are no
+				 * longer in the history (answers JOIN) */
 
 	SB_TYPE_COUNT
 };

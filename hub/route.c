@@ -1527,19 +1527,65 @@ struct replay {
 	struct hub	*h;
 	struct peer	*p;
 	const char	*room;
+	uint64_t	 next;	/* the number the client lacks next; 0: it
+				 * gave no `since`, so no GAP is told */
 };
+
+/* C_GAP: the room's messages after `since`, before `first`, are gone. */
+static void
+replay_gap(struct replay *rp, uint64_t since, uint64_t first)
+{
+	char s[24], f[24];
+
+	snprintf(s, sizeof(s), "%llu", (unsigned long long)since);
+	snprintf(f, sizeof(f), "%llu", (unsigned long long)first);
+	hub_send(rp->h, rp->p, SB_C_GAP, rp->room, s, f, NULL);
+}
 
 static int
 replay_one(const struct history_entry *e, void *arg)
 {
 	struct replay *rp = arg;
-	char kind[HISTORY_KIND_MAX + 16], t[24];
+	char kind[HISTORY_KIND_MAX + 16], t[24], seq[24];
 
+	if (rp->next > 0) {
+		if (e->seq > rp->next)
+			replay_gap(rp, rp->next - 1, e->seq);
+		rp->next = e->seq + 1;
+	}
 	snprintf(kind, sizeof(kind), "%s,history", e->kind);
 	snprintf(t, sizeof(t), "%lld", (long long)e->time);
+	snprintf(seq, sizeof(seq), "%llu", (unsigned long long)e->seq);
 	hub_send(rp->h, rp->p, SB_C_MSG, kind, e->from, "", rp->room, e->text,
-	    t, "", NULL);
+	    t, "", seq, NULL);
 	return rp->p->dead;
+}
+
+/*
+ * Replay r's history to p, who just joined: every message held or, when
+ * the JOIN gave `since` (>= 0), those numbered above it, with a C_GAP
+ * for each run of numbers after `since` the history no longer holds
+ * (docs/delivery.md, "Catching up").  A `since` beyond the room's last
+ * number (its history was forgotten and its numbers began again) gets a
+ * C_GAP with first 1, then what a `since` of 0 gets.
+ */
+static void
+replay(struct hub *h, struct peer *p, struct room *r, long long since)
+{
+	struct replay rp = { h, p, r->name, 0 };
+	uint64_t last = history_last(h->history, r->name), from = 0;
+
+	if (since >= 0) {
+		from = (uint64_t)since;
+		if (from > last) {
+			replay_gap(&rp, from, 1);
+			from = 0;
+		}
+		rp.next = from + 1;
+	}
+	history_get(h->history, r->name, from, replay_one, &rp);
+	if (rp.next > 0 && rp.next <= last && !p->dead)
+		replay_gap(&rp, rp.next - 1, last + 1);
 }
 
 static int
@@ -1547,11 +1593,16 @@ on_join(struct hub *h, struct peer *p, const struct sb_msg *m)
 {
 	char members[SB_LIST_MAX / 2 + 1];
 	struct membership *mb, *o;
+	long long since = -1;
 	const char *why;
 	struct room *r;
 	size_t len = 0;
 	int quiet;
 
+	/* The handler checked `since`: a bad one breaks the contract. */
+	if (m->nfields > 1 && m->flen[1] > 0 &&
+	    sb_field_num(m, 1, 0, INT64_MAX, &since) < 0)
+		return -EPROTO;
 	/* A JOIN tells every member: it costs others, it is metered. */
 	if (!need_identified(h, p) || !flood_ok(h, p))
 		return 0;
@@ -1593,11 +1644,8 @@ on_join(struct hub *h, struct peer *p, const struct sb_msg *m)
 	p->nrooms++;
 	list_add(members, sizeof(members), &len, p->nick);
 	hub_send(h, p, SB_C_JOINED, r->name, p->nick, members, NULL);
-	if (h->history != NULL && h->cfg.history > 0) {
-		struct replay rp = { h, p, r->name };
-
-		history_get(h->history, r->name, replay_one, &rp);
-	}
+	if (h->history != NULL && h->cfg.history > 0)
+		replay(h, p, r, since);
 	hub_log_peer(SB_EV_JOIN, p, &(struct sb_log_fields){ .room = r->name },
 	    "%s joined %s", p->nick, r->name);
 	return 0;
@@ -1626,23 +1674,26 @@ on_part(struct hub *h, struct peer *p, const struct sb_msg *m)
 }
 
 /*
- * Keep a room message in the history.  A failure is logged once (until
- * a message is kept again) and routing goes on: a failed disk write
- * (full disk) keeps the entry in memory; no slot or no memory keeps
- * nothing, and the log says so.
+ * Keep a room message in the history; returns the number the room gave
+ * it, 0 when it was not kept.  A failure is logged once (until a
+ * message is kept again) and routing goes on: a failed disk write (full
+ * disk) keeps the entry in memory; no slot or no memory keeps nothing,
+ * and the log says so.
  */
-static void
+static uint64_t
 history_record(struct hub *h, struct room *r, const char *kind,
     const char *from, const char *text)
 {
+	uint64_t seq;
 	int e;
 
 	if (h->history == NULL || h->cfg.history == 0)
-		return;
+		return 0;
 	e = history_add(h->history, r->name, kind, from, text,
-	    (int64_t)time(NULL));
+	    (int64_t)time(NULL), &seq);
 	if (e < 0 && !h->history_failing) {
-		if (e == -ENOBUFS || e == -ENOMEM || e == -EINVAL)
+		if (e == -ENOBUFS || e == -ENOMEM || e == -EINVAL ||
+		    e == -ERANGE)
 			sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){
 			    .room = r->name, .reason = strerror(-e) },
 			    "history of room %s not kept (%s); routing goes "
@@ -1657,18 +1708,27 @@ history_record(struct hub *h, struct room *r, const char *kind,
 			    strerror(-e));
 	}
 	h->history_failing = e < 0;
+	return seq;
 }
 
+/*
+ * A message to every member of r, with the number the history gave it
+ * (no number when it was not kept).
+ */
 static void
 room_deliver(struct hub *h, struct peer *p, struct room *r, const char *kind,
     const char *text)
 {
+	uint64_t n = history_record(h, r, kind, p->nick, text);
 	struct membership *o;
+	char t[24], seq[24];
 
+	time_str(t, sizeof(t));
+	snprintf(seq, sizeof(seq), "%llu", (unsigned long long)n);
 	TAILQ_FOREACH(o, &r->members, in_room)
-		deliver(h, o->peer, kind, p->nick, "", r->name, text, "");
+		hub_send(h, o->peer, SB_C_MSG, kind, p->nick, "", r->name,
+		    text, t, "", n > 0 ? seq : NULL, NULL);
 	log_message(h, p, "", r->name, text);
-	history_record(h, r, kind, p->nick, text);
 }
 
 static int

@@ -45,7 +45,7 @@ static const struct tspec tspecs[] = {
 	    { NUM, SB_TEXT_MAX, 64 } },
 	{ SB_H_LIST, "H_LIST", 0, 0, { 0 } },
 	{ SB_H_ROOMS, "H_ROOMS", 0, 0, { 0 } },
-	{ SB_H_JOIN, "H_JOIN", 1, 1, { SB_ROOM_MAX } },
+	{ SB_H_JOIN, "H_JOIN", 1, 2, { SB_ROOM_MAX, NUM } },
 	{ SB_H_PART, "H_PART", 1, 1, { SB_ROOM_MAX } },
 	{ SB_H_NAMES, "H_NAMES", 1, 1, { SB_ROOM_MAX } },
 	{ SB_H_ROOMMSG, "H_ROOMMSG", 2, 2, { SB_ROOM_MAX, SB_TEXT_MAX } },
@@ -63,8 +63,8 @@ static const struct tspec tspecs[] = {
 	    { SB_NICK_MAX, SB_NICK_MAX, NUM, NUM } },
 	{ SB_C_LOGIN, "C_LOGIN", 2, 2, { SB_NICK_MAX, SB_NICK_MAX } },
 	{ SB_C_QUIT, "C_QUIT", 2, 2, { SB_NICK_MAX, SB_REASON_MAX } },
-	{ SB_C_MSG, "C_MSG", 7, 7, { 16, SB_NICK_MAX, SB_NICK_MAX, SB_ROOM_MAX,
-	    SB_TEXT_MAX, NUM, 64 } },
+	{ SB_C_MSG, "C_MSG", 7, 8, { 16, SB_NICK_MAX, SB_NICK_MAX, SB_ROOM_MAX,
+	    SB_TEXT_MAX, NUM, 64, NUM } },
 	{ SB_C_ERROR, "C_ERROR", 2, 2, { 32, SB_REASON_MAX } },
 	{ SB_C_NICKLIST, "C_NICKLIST", 3, 3, { 1, L, SB_ROOM_MAX } },
 	{ SB_C_ROOMLIST, "C_ROOMLIST", 2, 2, { 1, L } },
@@ -75,6 +75,7 @@ static const struct tspec tspecs[] = {
 	{ SB_C_PONG, "C_PONG", 1, 1, { 64 } },
 	{ SB_C_CLOSE, "C_CLOSE", 2, 2, { 32, SB_REASON_MAX } },
 	{ SB_C_PING, "C_PING", 1, 1, { 64 } },
+	{ SB_C_GAP, "C_GAP", 3, 3, { SB_ROOM_MAX, NUM, NUM } },
 };
 
 #define NSPECS	(sizeof(tspecs) / sizeof(tspecs[0]))
@@ -598,13 +599,14 @@ static void
 test_stamp(void **state)
 {
 	const struct tspec *s = tspec_of(SB_C_MSG);
-	const char *f[7] = { "room", "alice", "", "lobby", "hello", "1", "" };
+	const char *f[8] = { "room", "alice", "", "lobby", "hello", "1", "",
+	    "42" };
 	struct sb_packet p;
 	struct sb_msg m;
 	size_t len, i;
 
-	assert_int_equal(s->maxf, 7);
-	assert_int_equal(sb_msg_encode(&p, SB_C_MSG, 77, 0, 0, f, 7), 0);
+	assert_int_equal(s->maxf, 8);
+	assert_int_equal(sb_msg_encode(&p, SB_C_MSG, 77, 0, 0, f, 8), 0);
 	len = p.len;
 	sb_packet_stamp(&p, 0xdeadbeefU, 12345678901234ULL);
 	assert_int_equal(p.len, len);
@@ -613,7 +615,7 @@ test_stamp(void **state)
 	assert_int_equal(m.seq, 12345678901234ULL);
 	assert_int_equal(m.session, 77);
 	assert_int_equal(m.type, SB_C_MSG);
-	for (i = 0; i < 7; i++)
+	for (i = 0; i < 8; i++)
 		assert_string_equal(m.field[i], f[i]);
 	sb_packet_stamp(&p, 1, 2);
 	assert_int_equal(decode_guarded(&m, p.buf, p.len), 0);
