@@ -244,9 +244,13 @@ xml_command(struct dialect *d, struct xml_cmd *c, struct sb_packet *pkt)
 		return dialect_pack(d, pkt, SB_H_IDENTIFY, e, 3, a, b, "");
 	}
 	if (strcmp(c->name, "room") == 0) {
-		if (xml_field(c, "id", NULL, "room", SB_ROOM_MAX, DF_WORD, &a))
+		if (xml_field(c, "id", NULL, "room", SB_ROOM_MAX, DF_WORD, &a) ||
+		    xml_field(c, "since", NULL, "since", 32, DF_WORD |
+		    DF_EMPTY_OK, &b) || (*b != '\0' &&
+		    dialect_since(e, b, strlen(b))))
 			return DIALECT_REPLY;
-		return dialect_pack(d, pkt, SB_H_JOIN, e, 1, a);
+		d->numbered |= *b != '\0';
+		return dialect_pack(d, pkt, SB_H_JOIN, e, *b ? 2 : 1, a, b);
 	}
 	if (strcmp(c->name, "msg") == 0 || strcmp(c->name, "me") == 0) {
 		int me = c->name[1] == 'e';
@@ -423,9 +427,12 @@ xml_notice(struct dbuf *b, const struct sb_msg *m, const char *what,
 	return dialect_end(b);
 }
 
-/* <msg from_id to|room_id time [action] [history]>TEXT</msg> */
+/*
+ * <msg from_id to|room_id time [room_seq] [action] [history]>TEXT</msg>;
+ * the room_seq only after a <room since=""> (the seed's bytes otherwise).
+ */
 static int
-xml_msg(const struct sb_msg *m, struct dbuf *b)
+xml_msg(const struct dialect *d, const struct sb_msg *m, struct dbuf *b)
 {
 	int flags = dialect_msg_flags(m);
 	char hms[9];
@@ -443,6 +450,8 @@ xml_msg(const struct sb_msg *m, struct dbuf *b)
 	else if (m->flen[2] > 0)
 		dialect_fattr(b, "to", m, 2);
 	dbuf_addf(b, " time=\"%s\"", hms);
+	if (d->numbered && m->nfields > 7 && m->flen[7] > 0)
+		dialect_fattr(b, "room_seq", m, 7);
 	if (flags & DM_ACTION)
 		dbuf_addstr(b, " action=\"1\"");
 	if (flags & DM_HISTORY)
@@ -501,7 +510,7 @@ dialect_xml_render(struct dialect *d, const struct sb_msg *m, struct dbuf *b)
 		return dialect_element(b, "user_quit", m, "id", 0, "reason", 1,
 		    NULL);
 	case SB_C_MSG:
-		return xml_msg(m, b);
+		return xml_msg(d, m, b);
 	case SB_C_NICKLIST:
 		dbuf_addstr(b, "<users");
 		if (m->flen[2] > 0)
@@ -537,6 +546,9 @@ dialect_xml_render(struct dialect *d, const struct sb_msg *m, struct dbuf *b)
 	case SB_C_CLOSE:
 		return dialect_element(b, "close", m, "code", 0, "reason", 1,
 		    NULL);
+	case SB_C_GAP:
+		return dialect_element(b, "gap", m, "room_id", 0, "since", 1,
+		    "first", 2, NULL);
 	default:
 		return -EBADMSG;
 	}

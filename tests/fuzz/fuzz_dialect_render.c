@@ -153,7 +153,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	enum dialect_kind kind = (enum dialect_kind)(b0 % 3);
 	struct dialect d;
 	struct dbuf out;
-	const unsigned ntypes = SB_C_PING - SB_C_CONFIG + 1;
+	const unsigned ntypes = SB_TYPE_COUNT - SB_C_CONFIG;
 
 	dialect_init(&d, kind);
 	d.seed003 = (b0 / 3) & 1;

@@ -144,7 +144,7 @@ static void
 hub_says(struct conn *c, const unsigned char *p, size_t n)
 {
 	static struct sb_packet pkt;
-	const unsigned ntypes = SB_C_PING - SB_C_CONFIG + 1;
+	const unsigned ntypes = SB_TYPE_COUNT - SB_C_CONFIG;
 	enum sb_type type;
 	const char *f[SB_FIELDS_MAX];
 	char *pl;
