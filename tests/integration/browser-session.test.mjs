@@ -17,7 +17,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchBrowser, startServer } from '../flash/kit.mjs';
 import {
-	WAIT, newPage, logIn, openChat, joined, entry, seen, say, open, unread, axeSerious, screenshot, noErrors,
+	newPage, openChat, joined, entry, seen, say, open, unread, reconnectNow, axeSerious, screenshot,
+	noErrors,
 } from './lib/pages.mjs';
 
 /* An Etc/GMT zone where it is about noon now (Etc/GMT-5 is UTC+5). */
@@ -245,8 +246,7 @@ describe('browser chat page over time, by keyboard, for everyone', { timeout: 30
 
 		// the network is back: alice reconnects at once and re-joins both rooms
 		await context.setOffline(false);
-		await page.getByTestId('banner-action').click();
-		await page.waitForSelector('[data-testid=status][data-state=online]');
+		await reconnectNow(page);
 		alice.netDown = false;
 		await joined(page, 'lobby');
 		await joined(page, 'music');
@@ -254,11 +254,42 @@ describe('browser chat page over time, by keyboard, for everyone', { timeout: 30
 		assert.equal(await page.locator('[data-testid=people][data-stale]').count(), 0);
 		await seen(page, 'room', 'while alice was away, in music', 'music');
 		await seen(page, 'room', 'while alice was away, in the lobby', 'lobby');
+		// exactly what she missed, marked so, and nothing she had seen again
+		const missed = entry(page, 'room', 'while alice was away, in music', 'music');
+		assert.equal(await missed.count(), 1);
+		assert.equal(await missed.getAttribute('data-history'), '1');
+		await page.locator('[data-testid=log][data-room=music] [data-testid=history-marker]',
+			{ hasText: 'Missed while you were away' }).waitFor({ state: 'attached' });
+		for (const [text, room] of [['before the break', 'music'], ['rehearsal moved', 'music'],
+			['two days ago', 'lobby'], ['ok, see you there', 'lobby'], ['small screen', 'lobby']])
+			assert.equal(await entry(page, 'room', text, room).count(), 1, `${text} in #${room}`);
+		assert.equal(await page.locator('[data-event=gap]').count(), 0);
 		await say(bob.page, 'live again');
 		await seen(page, 'room', 'live again', 'lobby');
 		await open(bob.page, 'music');
 		await say(page, 'back in music');
 		await seen(bob.page, 'room', 'back in music', 'music');
+	});
+
+	it('after a longer absence, the page says how many messages the history no longer holds', async () => {
+		const { page, context } = alice;
+		await open(page, 'lobby');
+		await open(bob.page, 'lobby');
+		alice.netDown = true;
+		await context.setOffline(true);
+		await page.evaluate(() => window.__sbTestDropConnection());
+		await seen(bob.page, 'notice', 'alice quit', 'lobby');
+		// history = 5: of these 7, the first 2 are gone when she is back
+		for (let i = 1; i <= 7; i++) await say(bob.page, `away ${i}`);
+		await bob.page.waitForSelector('[data-testid=log]:visible [data-state=sent]:has-text("away 7")');
+		await context.setOffline(false);
+		await reconnectNow(page);
+		alice.netDown = false;
+		await seen(page, 'room', 'away 7', 'lobby');
+		const gap = page.locator('[data-testid=log][data-room=lobby] [data-event=gap]');
+		assert.match(await gap.textContent(), /2 messages from while you were away are no longer in the history\./);
+		for (let i = 1; i <= 7; i++)
+			assert.equal(await entry(page, 'room', `away ${i}`, 'lobby').count(), i <= 2 ? 0 : 1, `away ${i}`);
 	});
 
 	it('left no script or console errors on the pages', () => {

@@ -98,6 +98,18 @@ export async function open(page, where) {
 		? `[data-testid=target][data-room="${where}"]` : `[data-testid=target][data-nick="${where.nick}"]`);
 }
 
+/*
+ * An offline page whose network is back: "Reconnect now", unless its own
+ * timer got there first (checked and clicked in one step in the page).
+ */
+export async function reconnectNow(page) {
+	await page.evaluate(() => {
+		const b = document.querySelector('[data-testid=banner-action]');
+		if (b && !b.hidden && !b.closest('[hidden]')) b.click();
+	});
+	await page.waitForSelector('[data-testid=status][data-state=online]');
+}
+
 /* The unread count on a sidebar item (0 when none is shown). */
 export async function unread(page, where) {
 	const item = typeof where === 'string'
