@@ -7,7 +7,8 @@
 #
 # Sources are picked up by wildcard: a new .c file in common/, hub/ or
 # handler/ is part of the build, a new tests/unit/test_*.c is a new unit
-# test binary, a new tests/integration/*.test.mjs a new integration test.
+# test binary (linked from tests/link.mk's list), a new
+# tests/integration/*.test.mjs a new integration test.
 
 PREFIX		?= /usr/local
 BINDIR		?= $(PREFIX)/bin
@@ -145,9 +146,15 @@ $(B)/asan/switchboard-hub: $(call aobj,hub/main.c $(HUB_SRC) $(COMMON_SRC))
 	@echo "  LD      $@"
 	@$(CC) $(SAN) -o $@ $^ $(HUB_LIBS)
 
-$(B)/asan/test_%: $(call aobj,tests/unit/test_%.c) $(call aobj,$(HANDLER_SRC) $(HUB_SRC) $(COMMON_SRC))
-	@echo "  LD      $@"
-	@$(CC) $(SAN) -o $@ $^ $(UNIT_LIBS)
+# A unit test links only the code it tests, from tests/link.mk's list,
+# which the fuzz targets use too.
+include tests/link.mk
+define UNIT_RULE
+$(B)/asan/test_$(1): $(call aobj,tests/unit/test_$(1).c $(call link_srcs,UNIT,$(1)))
+	@echo "  LD      $$@"
+	@$$(CC) $$(SAN) -o $$@ $$^ $$(UNIT_LIBS)
+endef
+$(foreach t,$(patsubst tests/unit/test_%.c,%,$(UNIT_SRC)),$(eval $(call UNIT_RULE,$(t))))
 
 asan: $(B)/asan/switchboard-hub $(B)/asan/switchboard-handler
 
@@ -163,25 +170,27 @@ DEB_TEST	= chromium haxe python3 iproute2 util-linux procps \
 NODE_STAMP	= node_modules/.package-lock.json
 
 deps-build:
-	@sh tests/deps.sh $(DEB_BUILD)
+	@sh .ci/deps.sh $(DEB_BUILD)
 
 deps-test: deps-build
-	@sh tests/deps.sh $(DEB_TEST)
+	@sh .ci/deps.sh $(DEB_TEST)
 	@command -v node >/dev/null && command -v npm >/dev/null || \
-		sh tests/deps.sh nodejs npm
+		sh .ci/deps.sh nodejs npm
 	@if [ ! -f $(NODE_STAMP) ] || [ package-lock.json -nt $(NODE_STAMP) ]; then \
 		npm ci --no-audit --no-fund; fi
 
 # --- running --------------------------------------------------------------
 
 # The ports are checked first, so that a busy one is reported before
-# minutes of installing and building (tests/demo.sh; README).
+# minutes of installing and building (units/demo.sh; README).
 demo:
-	@bash tests/demo.sh --check-ports
+	@bash units/demo.sh --check-ports
 	@$(MAKE) --no-print-directory deps-build all
-	@bash tests/demo.sh
+	@bash units/demo.sh
 
-check: deps-test
+# security-check (below, with the units) rates the services first;
+# tests/run-checks.sh runs tests/systemd/units.test.sh itself.
+check: deps-test security-check
 	@$(MAKE) --no-print-directory all asan $(UNIT_BINS)
 	@sh tests/run-checks.sh $(UNIT_BINS)
 
@@ -227,7 +236,15 @@ BUILT_UNITS	= $(addprefix $(B)/units/,$(UNIT_FILES))
 SECURITY_BASELINE = units/security.baseline
 
 # The units as installed: the same substitution for install and checks.
-$(B)/units/%: units/% Makefile
+# $(B)/units-paths holds the values substituted: a make install with
+# another PREFIX (tests/integration/install.test.mjs uses /usr) rebuilds
+# the units instead of installing ones that name the other paths.
+UNIT_PATHS	= $(SBINDIR) $(BINDIR) $(SYSCONFDIR)
+$(B)/units-paths: units-paths-check
+	@mkdir -p $(dir $@)
+	@echo '$(UNIT_PATHS)' | cmp -s - $@ || echo '$(UNIT_PATHS)' >$@
+
+$(B)/units/%: units/% Makefile $(B)/units-paths
 	@mkdir -p $(dir $@)
 	@sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
 	    -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $< > $@.tmp && mv $@.tmp $@
@@ -311,10 +328,8 @@ verify-units: all
 systemd-test: all
 	@bash tests/systemd/units.test.sh
 
-# tests/run-checks.sh runs tests/systemd/units.test.sh itself.
-check: security-check
-
-.PHONY: install uninstall security-check verify-units systemd-test
+.PHONY: install uninstall security-check verify-units systemd-test \
+	units-paths-check
 # --- end install ---
 
 # Fuzzing and lint (tests/fuzz/fuzz.mk), benchmarks and soak (bench/bench.mk).

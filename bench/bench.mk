@@ -8,11 +8,18 @@
 #   make bench BENCH_FIGS=churn,rtt
 #                            only these figures (churn, rtt, bcast, mem,
 #                            scale, guess); raw results, no report
+#   make bench BENCH_BASE=HEAD~1 BENCH_FIGS=churn,rtt,mem
+#                            this tree against that commit, built beside it
+#                            in build/base (bench/base.sh), each figure's
+#                            pairs back to back; ratios on stdout and in
+#                            build/bench/compare.txt (bench/compare.mjs).
+#                            Installs nothing: a missing peer is skipped.
 #   make soak                100 clients for SOAK_SECONDS (600) with
 #                            reconnects and a hub restart (tests/soak)
 #
 # Neither is part of `make check`.  Tools come from Debian (websocketd,
 # gnuplot, valgrind, gdb, strace) and npm (ws, already a dev dependency).
+# bench/README.md says what each file in bench/ is.
 
 BENCH_B		= $(B)/bench
 BENCH_CFLAGS	= -O2 -g -std=gnu11 -Wall -Wextra -Werror
@@ -20,6 +27,7 @@ BENCH_DEB	= websocketd gnuplot-nox valgrind gdb strace procps iproute2 \
 		  binutils musl-tools
 BENCH_QUICK	?= 0
 BENCH_FIGS	?= all
+BENCH_BASE	?=
 SOAK_SECONDS	?= 600
 
 BENCH_TOOLS	= $(BENCH_B)/wsload $(BENCH_B)/listen-exec $(BENCH_B)/spawncost
@@ -58,13 +66,15 @@ $(BENCH_B)/nolibc: bench/nolibc.c
 	@$(CC) -O2 -static -nostdlib -o $@ $<
 
 bench-deps: deps-test
-	@sh tests/deps.sh $(BENCH_DEB)
+	@sh .ci/deps.sh $(BENCH_DEB)
 
 bench-tools: $(BENCH_TOOLS) $(BENCH_STATIC)
 
-bench: bench-deps
+bench: $(if $(BENCH_BASE),,bench-deps)
 	@$(MAKE) --no-print-directory all bench-tools
-	@BENCH_QUICK=$(BENCH_QUICK) BENCH_FIGS=$(BENCH_FIGS) bash bench/run.sh
+	@$(if $(BENCH_BASE),bash bench/base.sh '$(BENCH_BASE)')
+	@BENCH_QUICK=$(BENCH_QUICK) BENCH_FIGS=$(BENCH_FIGS) \
+	    BENCH_BASE='$(BENCH_BASE)' bash bench/run.sh
 
 soak: deps-test
 	@$(MAKE) --no-print-directory all

@@ -8,29 +8,17 @@ import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { kv, readResults, median, select, memPerRun, perRun as perRunOf, otherLoad as otherLoadOf, speedRecord, skipped } from './results.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const [resFile, costFile, params = ''] = process.argv.slice(2);
 const quick = /quick=1/.test(params);
 
-function kv(line) {
-  const o = {};
-  for (const m of line.matchAll(/(\w+)=(\S+)/g)) o[m[1]] = isNaN(+m[2]) ? m[2] : +m[2];
-  return o;
-}
-const lines = readFileSync(resFile, 'utf8').split('\n');
-const results = lines.filter((l) => l.startsWith('RESULT')).map(kv);
-const mems = lines.filter((l) => l.startsWith('MEM')).map(kv);
+const { results, mems, speeds } = readResults(resFile);
 const costs = existsSync(costFile) ? readFileSync(costFile, 'utf8') : '';
 const costLines = costs.split('\n').filter((l) => l.startsWith('COST')).map((l) => ({ kind: l.split(' ')[1], ...kv(l) }));
 
-const median = (a) => {
-  const v = a.filter((x) => typeof x === 'number' && isFinite(x)).sort((x, y) => x - y);
-  if (!v.length) return NaN;
-  const i = v.length >> 1;
-  return v.length % 2 ? v[i] : (v[i - 1] + v[i]) / 2;
-};
-const sel = (filter) => results.filter((r) => Object.entries(filter).every(([k, v]) => r[k] === v));
+const sel = (filter) => select(results, filter);
 const med = (filter, key) => median(sel(filter).map((r) => r[key]));
 const sum = (filter, key) => sel(filter).reduce((s, r) => s + (+r[key] || 0), 0);
 const runs = (filter) => sel(filter).length;
@@ -40,15 +28,7 @@ const us2ms = (x) => x / 1000;
 
 // memory per idle connection at the largest step: (server total at N - at 0) / N
 function memPer(srv) {
-  const per = [];
-  const byRun = {};
-  for (const m of mems.filter((m) => m.srv === srv && m.fig === 'mem')) (byRun[m.run] ||= []).push(m);
-  for (const ms of Object.values(byRun)) {
-    const z = ms.find((m) => m.conns === 0);
-    const top = ms.reduce((a, b) => (b.conns > a.conns ? b : a));
-    if (z && top.conns > 0) per.push({ per: (top.total_pss_kib - z.total_pss_kib) / top.conns, n: top.conns,
-      main: (top.main_pss_kib - z.main_pss_kib) / top.conns, kids: top.kids_pss_kib / top.conns });
-  }
+  const per = memPerRun(mems, srv);
   return { per: median(per.map((p) => p.per)), main: median(per.map((p) => p.main)),
     kids: median(per.map((p) => p.kids)), n: per[0]?.n };
 }
@@ -97,34 +77,28 @@ for (const s of ['sbecho', 'floor', 'floorcp'])
 // Each ratio is the median of the per-run ratios: in a run the two
 // servers are measured back to back, so a change in the machine's speed
 // between runs (see analysis.md) cancels out of the ratio.
-const perRun = (filter, key, a, b) => {
-  const r = [];
-  for (const x of sel({ ...filter, srv: a })) {
-    const y = sel({ ...filter, srv: b }).find((z) => z.run === x.run);
-    if (y && y[key] > 0) r.push(x[key] / y[key]);
-  }
-  return r;
-};
+const perRun = (filter, key, a, b) => perRunOf(results, filter, key, a, b);
 const paired = (filter, key, a, b) => median(perRun(filter, key, a, b));
 // "per run 0.87–1.75": how far the single runs spread around the median
 const spread = (filter, key, a, b) => {
   const r = perRun(filter, key, a, b);
   return r.length > 1 ? ` (per run ${fmt(Math.min(...r), 2)}–${fmt(Math.max(...r), 2)})` : '';
 };
-const ok = (b) => (b ? 'met' : '**missed**');
+// met or missed; not measured when a figure is missing (a peer skipped)
+const ok = (b, ...xs) => (xs.some((x) => !isFinite(x)) ? 'not measured' : b ? 'met' : '**missed**');
 const T = [];
 const churnRatio = paired({ fig: 'churn' }, 'conn_per_s', 'sb', 'wsd');
-T.push(['Churn ≥ 1.2 × websocketd conn/s', `${fmt(churnRatio, 2)} ×${spread({ fig: 'churn' }, 'conn_per_s', 'sb', 'wsd')}`, ok(churnRatio >= 1.2)]);
+T.push(['Churn ≥ 1.2 × websocketd conn/s', `${fmt(churnRatio, 2)} ×${spread({ fig: 'churn' }, 'conn_per_s', 'sb', 'wsd')}`, ok(churnRatio >= 1.2, churnRatio)]);
 const rttRatio = paired({ fig: 'rtt' }, 'rtt_p99_us', 'sb', 'wsd');
 const floorRatio = paired({ fig: 'rtt' }, 'rtt_p99_us', 'floor', 'wsd');
 const floorCpRatio = paired({ fig: 'rtt' }, 'rtt_p99_us', 'floorcp', 'wsd');
 const floorNote = runs({ srv: 'floor', fig: 'rtt' }) ? `; the floor of the design (bench/relayfloor.c): ${fmt(floorRatio, 2)} ×, with the copy to the sender ${fmt(floorCpRatio, 2)} ×` : '';
-T.push(['Relay p99 ≤ websocketd echo p99', `${fmt(F.sb.rttP99, 1)} vs ${fmt(F.wsd.rttP99, 1)} µs (${fmt(rttRatio, 2)} ×)${spread({ fig: 'rtt' }, 'rtt_p99_us', 'sb', 'wsd')}${floorNote}`, ok(rttRatio <= 1)]);
+T.push(['Relay p99 ≤ websocketd echo p99', `${fmt(F.sb.rttP99, 1)} vs ${fmt(F.wsd.rttP99, 1)} µs (${fmt(rttRatio, 2)} ×)${spread({ fig: 'rtt' }, 'rtt_p99_us', 'sb', 'wsd')}${floorNote}`, ok(rttRatio <= 1, rttRatio)]);
 const bRatio = paired({ fig: 'bcast', n: Nbig }, 'lat_p95_us', 'sb', 'node');
-T.push([`Broadcast N=${Nbig}: p95 ≤ 2.5 × Node ws p95`, `${fmt(bRatio, 2)} ×${spread({ fig: 'bcast', n: Nbig }, 'lat_p95_us', 'sb', 'node')}`, ok(bRatio <= 2.5)]);
+T.push([`Broadcast N=${Nbig}: p95 ≤ 2.5 × Node ws p95`, `${fmt(bRatio, 2)} ×${spread({ fig: 'bcast', n: Nbig }, 'lat_p95_us', 'sb', 'node')}`, ok(bRatio <= 2.5, bRatio)]);
 T.push([`Broadcast N=${Nbig}: zero loss`, `${F.sb[`lost${Nbig}`]} lost or duplicated`, ok(F.sb[`lost${Nbig}`] === 0)]);
 const tRatio = paired({ fig: 'tput', n: Nbig }, 'deliveries_per_s', 'sb', 'node');
-T.push([`Broadcast N=${Nbig}: deliveries/s ≥ 0.5 × Node ws`, `${fmt(tRatio, 2)} ×${spread({ fig: 'tput', n: Nbig }, 'deliveries_per_s', 'sb', 'node')}`, ok(tRatio >= 0.5)]);
+T.push([`Broadcast N=${Nbig}: deliveries/s ≥ 0.5 × Node ws`, `${fmt(tRatio, 2)} ×${spread({ fig: 'tput', n: Nbig }, 'deliveries_per_s', 'sb', 'node')}`, ok(tRatio >= 0.5, tRatio)]);
 T.push(['Memory ≤ 64 KiB PSS per idle connection', `${fmt(F.sb.mem.per, 1)} KiB (${fmt(F.sb.mem.per / 64, 2)} × the target)`, ok(F.sb.mem.per <= 64)]);
 if (F.sb.scale) {
   const s = F.sb.scale;
@@ -146,7 +120,7 @@ if (runs({ srv: 'guess1', fig: 'guess' }))
   T.push(['Guest login p95 during password guessing ≤ 2 × without',
     `${fmt(gRatio, 2)} × (${fmt(us2ms(G.guess1.p95), 1)} vs ${fmt(us2ms(G.guess0.p95), 1)} ms)${spread({ fig: 'guess' }, 'p95_us', 'guess1', 'guess0')}; ` +
     `${G.guess1.ok}/${G.guess1.n} guests in; with a new address per guessing connection ${fmt(gSpread, 2)} ×`,
-    ok(gRatio <= 2 && G.guess1.ok === G.guess1.n)]);
+    ok(gRatio <= 2 && G.guess1.ok === G.guess1.n, gRatio)]);
 
 // ---- tables ----
 const row = (cells) => `| ${cells.join(' | ')} |`;
@@ -238,21 +212,7 @@ const machine = `${sh('nproc')} cores (${sh("grep -m1 'model name' /proc/cpuinfo
 const commitFile = path.join(path.dirname(resFile), 'commit.txt');
 const commit = existsSync(commitFile) ? readFileSync(commitFile, 'utf8').trim() : sh(`cd ${root} && git rev-parse --short HEAD`) +
   (sh(`cd ${root} && git status --porcelain handler hub common | head -1`) ? ' (with uncommitted changes in handler/, hub/ or common/)' : '');
-// other processes' CPU during the run (bench/run.sh samples ps every 20 s)
-const olFile = path.join(path.dirname(resFile), 'otherload.txt');
-let otherLoad = 'not sampled';
-if (existsSync(olFile)) {
-  const busy = {};
-  for (const l of readFileSync(olFile, 'utf8').split('\n')) {
-    const [, pcpu, comm] = l.trim().split(/\s+/);
-    // ps truncates names to 15 characters: systemd-socket-, switchboard-hub
-    if (/^(switchboard-h|systemd-socket-)/.test(comm || '')) continue;
-    if (+pcpu >= 20) busy[comm] = Math.max(busy[comm] || 0, +pcpu);
-  }
-  const names = Object.entries(busy).sort((a, b) => b[1] - a[1]);
-  otherLoad = names.length ? `**busy**: ${names.slice(0, 8).map(([c, p]) => `${c} (${p} %)`).join(', ')}${names.length > 8 ? ', …' : ''} — figures are skewed` :
-    'idle (no other process above 20 % of a core in any 20 s sample)';
-}
+const otherLoad = otherLoadOf(path.join(path.dirname(resFile), 'otherload.txt'));
 const analysis = existsSync(path.join(root, 'bench/analysis.md')) ? readFileSync(path.join(root, 'bench/analysis.md'), 'utf8') : '';
 
 const doc = `# Benchmarks: Switchboard, websocketd and a Node ws server
@@ -263,6 +223,8 @@ with the programs of commit ${commit}. ${quick ? '**Quick run: one run of each f
 Machine: ${machine}.
 
 Other load on the machine during the run: ${otherLoad}.
+
+Machine speed (bench/README.md): ${speedRecord(speeds).text}. Skipped: ${skipped(path.join(path.dirname(resFile), 'skipped.txt'))}.
 
 Parameters: \`${params}\`.
 
@@ -347,6 +309,19 @@ ${analysis}
   answered); and during the same from a new loopback address per
   connection with a new unknown nick each, so that no throttle bites and
   every guess costs a yescrypt (the password workers' worst case).
+* **The machine-speed record**: before each measurement the run times 200
+  fork + exec of \`bench/nolibc\` (no libc: the kernel and the CPU only) and
+  keeps it as a \`SPEED\` line beside the results; a probe at 1.4 × the
+  run's fastest or more fell in the slow phase (the machine line above
+  sums them up; bench/README.md).
+* **Against an earlier commit**: \`make bench BENCH_BASE=HEAD~1
+  BENCH_FIGS=churn,rtt,mem\` builds that commit beside the tree
+  (\`bench/base.sh\`, build/base) and measures both Switchboards in one
+  run, each figure's pair back to back, taking turns at going first;
+  \`bench/compare.mjs\` prints the median of the per-pair ratios, the same
+  over the pairs that did not change phase, and whether each figure is no
+  worse than before (within 5 %).  It installs nothing, runs no peers and
+  writes no report (bench/README.md).
 * Commands: \`make bench\` (full, ~20 min) or \`make bench BENCH_QUICK=1\`
   (~3 min); raw lines in build/bench/results.txt, the log in
   build/bench/bench.log.  Single figures by hand, e.g.

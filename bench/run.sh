@@ -5,6 +5,10 @@
 # (3; churn and round trips, which take seconds, 9).
 # Raw lines go to build/bench/results.txt; bench/report.mjs turns them into
 # the table (printed) and docs/benchmarks.md with plots in docs/.
+# With BENCH_BASE=COMMIT (built into build/base by bench/base.sh), the
+# Switchboard of that commit is measured beside this tree's instead of
+# the peers, and bench/compare.mjs prints the ratios (bench/README.md).
+# A peer that is not installed is skipped and said so (skipped.txt).
 #
 # Every process this script starts is remembered by PID and stopped by PID;
 # every load loop is bounded by its count and by `timeout`.
@@ -30,6 +34,12 @@ PORT0=${BENCH_PORT:-18610}
 # only (no report); for trying a change.  Default: all, and the report.
 FIGS=${BENCH_FIGS:-all}
 want() { [ "$FIGS" = all ] || [[ ",$FIGS," == *",$1,"* ]]; }
+# BENCH_BASE=COMMIT: Switchboard at COMMIT (build/base) is "base", this
+# tree's is "sb"; BENCH_PEERS (wsd,node,floor; none with BENCH_BASE):
+# websocketd, Node ws and the relay's floor.
+BASE=${BENCH_BASE:-}
+if [ -n "$BASE" ]; then SWS="sb base" PEERS=${BENCH_PEERS-}
+else SWS=sb PEERS=${BENCH_PEERS-wsd,node,floor}; fi
 RES=$B/results.txt
 LOG=$B/bench.log
 WSLOAD=$B/wsload
@@ -37,12 +47,19 @@ mkdir -p "$B/bin"
 # Other work may rebuild build/ while this runs: use copies.
 cp "$ROOT/build/switchboard-hub" "$ROOT/build/switchboard-handler" \
     "$ROOT/build/switchboardctl" "$B/bin/" || exit 1
+if [ -n "$BASE" ]; then
+	mkdir -p "$B/base-bin"
+	cp "$ROOT/build/base/switchboard-hub" "$ROOT/build/base/switchboard-handler" \
+	    "$B/base-bin/" || exit 1
+fi
 { git -C "$ROOT" rev-parse --short HEAD
   git -C "$ROOT" status --porcelain handler hub common | grep -q . && echo " (with uncommitted changes in handler/, hub/ or common/)"; } 2>/dev/null | tr -d '\n' >"$B/commit.txt"
 HUBBIN=$B/bin/switchboard-hub
 HANDLER=$B/bin/switchboard-handler
+SKIPPED=$B/skipped.txt
 : >"$RES"
 : >"$LOG"
+: >"$SKIPPED"
 
 # 10,000 clients: the load generator and the hub each hold one fd per
 # client.  Raise the soft limit to the hard one, here only.
@@ -53,13 +70,52 @@ if [ "$(ulimit -n)" -lt $((SCALE_ROOM + SCALE_EXTRA + 500)) ]; then
 fi
 
 log() { printf '[bench %s] %s\n' "$(date +%T)" "$*" | tee -a "$LOG" >&2; }
+skip() { log "skipped: $*"; echo "$*" >>"$SKIPPED"; }
+peer() { [[ ",$PEERS," == *",$1,"* ]]; }
+
+# Each peer asked for that cannot run is skipped, and said so.
+ok_peers=
+for p in ${PEERS//,/ }; do
+	case $p in
+	wsd) command -v websocketd >/dev/null ||
+	    { skip "websocketd (not installed; make bench-deps)"; continue; } ;;
+	node) [ -f "$ROOT/node_modules/ws/package.json" ] ||
+	    { skip "Node ws (node_modules/ws missing; npm ci)"; continue; } ;;
+	floor) [ -x "$B/relayfloor" ] ||
+	    { skip "the relay floor ($B/relayfloor missing; make bench-tools)"; continue; } ;;
+	*) echo "bench: BENCH_PEERS: no peer $p (wsd, node, floor)" >&2; exit 2 ;;
+	esac
+	ok_peers+=${ok_peers:+,}$p
+done
+PEERS=$ok_peers
+if [ -n "$BASE" ]; then
+	[ -z "${BENCH_PEERS+x}" ] && skip "websocketd, Node ws and the relay floor (BENCH_BASE compares two Switchboards; BENCH_PEERS=wsd,node,floor adds them)"
+	for f in scale guess; do
+		want "$f" && [ "$FIGS" != all ] && skip "figure $f (not compared with BENCH_BASE)"
+	done
+	[ "$FIGS" = all ] && skip "figures scale and guess, the handler-cost profile and the report (BENCH_BASE compares churn, rtt, bcast and mem)"
+fi
+
+# The machine-speed record: before each measurement, the mean wall time of
+# 200 fork + exec + exit + wait of bench/nolibc (no libc: the kernel and
+# the CPU only), as a SPEED line in $RES.  The machine runs in a fast and
+# a slow phase (docs/benchmarks.md); this says which one each measurement
+# fell in.
+speed() {	# run fig srv [n]
+	local v
+	v=$("$B/spawncost" 200 "$B/nolibc" 2>/dev/null |
+	    sed -n 's/.* mean_us=\([0-9.]*\).*/\1/p')
+	[ -n "$v" ] && echo "SPEED run=$1 fig=$2 srv=$3${4:+ n=$4} spawn_us=$v" >>"$RES"
+}
 
 PIDS=()
+# Each Switchboard by name (sb, base): its directory, hub, activator, port.
+declare -A SW_DIR=() SW_HUB=() SW_SA=() SW_PORT=()
 cleanup() {
 	trap - INT TERM EXIT
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	[ -n "${SBDIR:-}" ] && rm -rf "$SBDIR"
+	for d in "${SW_DIR[@]}"; do [ -n "$d" ] && rm -rf "$d"; done
 	[ -n "${FLOORDIR:-}" ] && rm -rf "$FLOORDIR"
 	[ -n "${GSBDIR:-}" ] && rm -rf "$GSBDIR"
 }
@@ -101,19 +157,19 @@ stop_pid() {
 
 # --- the servers ----------------------------------------------------------
 
-SBDIR= HUB= SA= SBP= WSD= WSDP= NODE= NODEP=
+WSD= WSDP= NODE= NODEP=
 
 # A hub with DIR/switchboard.conf (its log DIR/hub.log) and its activator
-# on the first free port from PORT; sets STARTED_HUB, STARTED_SA and
-# STARTED_PORT.
-hub_start() {	# dir port
-	SWITCHBOARD_LOG_STDERR=1 "$HUBBIN" -s "$1/hub.sock" \
+# on the first free port from PORT, with HUB-BINARY and HANDLER; sets
+# STARTED_HUB, STARTED_SA and STARTED_PORT.
+hub_start() {	# dir port [hub-binary handler]
+	SWITCHBOARD_LOG_STDERR=1 "${3:-$HUBBIN}" -s "$1/hub.sock" \
 	    -C "$1/control.sock" -c "$1/switchboard.conf" 2>"$1/hub.log" &
 	STARTED_HUB=$!
 	PIDS+=("$STARTED_HUB")
 	wait_socket "$1/hub.sock"
 	STARTED_PORT=$(pick_port "$2")
-	activator_start "$STARTED_PORT" "$1/sa.log" "$1/hub.sock" "$HANDLER"
+	activator_start "$STARTED_PORT" "$1/sa.log" "$1/hub.sock" "${4:-$HANDLER}"
 	STARTED_SA=$ACTIVATOR
 	PIDS+=("$STARTED_SA")
 }
@@ -125,22 +181,27 @@ hub_stop() {	# activator hub secs
 	stop_pid "$2"
 }
 
-sb_start() {
-	SBDIR=$(mktemp -d /tmp/sb-bench.XXXXXX)
-	bench_config "$SBDIR/switchboard.conf" "$SBDIR" "ws_echo = yes"
-	hub_start "$SBDIR" "$PORT0"
-	HUB=$STARTED_HUB SA=$STARTED_SA SBP=$STARTED_PORT
+# Switchboard NAME: this tree's programs (sb) or the base commit's (base).
+sw_start() {	# name
+	local n=$1 dir bin=$B/bin
+	[ "$n" = base ] && bin=$B/base-bin
+	dir=$(mktemp -d /tmp/sb-bench.XXXXXX)
+	SW_DIR[$n]=$dir
+	bench_config "$dir/switchboard.conf" "$dir" "ws_echo = yes"
+	hub_start "$dir" "$PORT0" "$bin/switchboard-hub" "$bin/switchboard-handler"
+	SW_HUB[$n]=$STARTED_HUB SW_SA[$n]=$STARTED_SA SW_PORT[$n]=$STARTED_PORT
 }
 
-sb_stop() {
-	[ -n "$SA" ] || return 0
-	hub_stop "$SA" "$HUB" 120
-	if grep -q 'EVENT=slow_reader' "$SBDIR/hub.log"; then
-		log "note: slow_reader events in the hub log"
+sw_stop() {	# name
+	local n=$1 dir=${SW_DIR[$1]:-}
+	[ -n "${SW_SA[$n]:-}" ] || return 0
+	hub_stop "${SW_SA[$n]}" "${SW_HUB[$n]}" 120
+	if grep -q 'EVENT=slow_reader' "$dir/hub.log"; then
+		log "note: slow_reader events in the $n hub's log"
 	fi
-	cp "$SBDIR/hub.log" "$B/hub-last.log" 2>/dev/null
-	rm -rf "$SBDIR"
-	SBDIR= SA= HUB=
+	cp "$dir/hub.log" "$B/hub-last$([ "$n" = sb ] || echo "-$n").log" 2>/dev/null
+	rm -rf "$dir"
+	SW_DIR[$n]= SW_SA[$n]= SW_HUB[$n]=
 }
 
 wsd_start() {
@@ -189,8 +250,18 @@ floor_stop() {
 	FLOORDIR=
 }
 
-start_all() { sb_start; wsd_start; node_start; }
-stop_all() { sb_stop; wsd_stop; node_stop; }
+start_all() {
+	local n
+	for n in $SWS; do sw_start "$n"; done
+	peer wsd && wsd_start
+	peer node && node_start
+}
+stop_all() {
+	local n
+	for n in $SWS; do sw_stop "$n"; done
+	wsd_stop
+	node_stop
+}
 
 # wsload with a tag; its RESULT/MEM lines go to $RES and the console.
 load() {
@@ -216,26 +287,31 @@ log "machine: $(nproc) cores, $(free -m | awk '/Mem:/{print $2}') MiB, kernel $(
 # The guess figure starts its own hub; the others share these servers.
 if want churn || want rtt || want bcast || want mem || want scale; then
 	start_all
-	log "servers: switchboard :$SBP (hub $HUB, activator $SA), websocketd :$WSDP ($WSD), node ws :$NODEP ($NODE)"
+	for n in $SWS; do
+		log "servers: switchboard $n :${SW_PORT[$n]} (hub ${SW_HUB[$n]}, activator ${SW_SA[$n]})"
+	done
+	log "servers: websocketd :${WSDP:-skipped} (${WSD:-}), node ws :${NODEP:-skipped} (${NODE:-})"
 fi
 
 # Churn and round trips take seconds: more runs, and the servers take
 # turns at going first, so that a drift in the machine's speed during a
 # run does not always favour the same one.
 churn_one() {	# srv run
+	speed "$2" churn "$1"
 	case $1 in
-	sb) load "srv=sb fig=churn run=$2" 120 churn -p "$SBP" --path /chat -n "$CHURN" -c 8
-	    wait_kids "$SA" 60 ;;
+	sb|base) load "srv=$1 fig=churn run=$2" 120 churn -p "${SW_PORT[$1]}" --path /chat -n "$CHURN" -c 8
+	    wait_kids "${SW_SA[$1]}" 60 ;;
 	wsd) load "srv=wsd fig=churn run=$2" 120 churn -p "$WSDP" --path / -n "$CHURN" -c 8
 	    wait_kids "$WSD" 60 ;;
 	node) load "srv=node fig=churn run=$2" 120 churn -p "$NODEP" --path /echo -n "$CHURN" -c 8 ;;
 	esac
 }
 rtt_one() {	# srv run
+	speed "$2" rtt "$1"
 	case $1 in
-	sb) load "srv=sb fig=rtt run=$2" 120 rtt -p "$SBP" -n "$RTT"
-	    load "srv=sbecho fig=rtt run=$2" 120 rtt -p "$SBP" --proto echo --path /echo -n "$RTT"
-	    wait_kids "$SA" 60 ;;
+	sb|base) load "srv=$1 fig=rtt run=$2" 120 rtt -p "${SW_PORT[$1]}" -n "$RTT"
+	    load "srv=$1echo fig=rtt run=$2" 120 rtt -p "${SW_PORT[$1]}" --proto echo --path /echo -n "$RTT"
+	    wait_kids "${SW_SA[$1]}" 60 ;;
 	wsd) load "srv=wsd fig=rtt run=$2" 120 rtt -p "$WSDP" --proto echo --path / -n "$RTT"
 	    wait_kids "$WSD" 60 ;;
 	node) load "srv=node fig=rtt run=$2" 120 rtt -p "$NODEP" --proto echo --path /echo -n "$RTT" ;;
@@ -243,67 +319,96 @@ rtt_one() {	# srv run
 	    load "srv=floorcp fig=rtt run=$2" 120 rtt -p "$FLOORCP" -n "$RTT" ;;
 	esac
 }
-want rtt && floor_start
+# The servers of a run, in the order they go: this tree's Switchboard
+# and the one it is compared with (the base, or else websocketd) take
+# turns at going first; Node ws goes last.
+run_order() {	# run
+	local a=sb b=base
+	[ -n "$BASE" ] || { b=; peer wsd && b=wsd; }
+	if [ $(($1 % 2)) = 0 ] && [ -n "$b" ]; then echo "$b $a"; else echo "$a $b"; fi
+	[ -n "$BASE" ] && peer wsd && echo wsd
+	peer node && echo node
+}
+want rtt && peer floor && floor_start
 for r in $(seq "$FAST_RUNS"); do
-	order="sb wsd node"
-	[ $((r % 2)) = 0 ] && order="wsd sb node"
+	order=$(run_order "$r" | xargs)
 	if want churn; then
 		log "run $r/$FAST_RUNS: churn ($CHURN connections, 8 at a time; $order)"
 		for s in $order; do churn_one "$s" "$r"; done
 	fi
 	if want rtt; then
 		log "run $r/$FAST_RUNS: round trips ($RTT; $order)"
-		for s in $order floor; do rtt_one "$s" "$r"; done
+		for s in $order; do rtt_one "$s" "$r"; done
+		peer floor && rtt_one floor "$r"
 	fi
 done
-floor_stop
+peer floor && floor_stop
 
+# Broadcast latency (bcast) or throughput (tput) of server S at N.
+# websocketd has no rooms: it is not measured.
+bcast_one() {	# bcast|tput srv n run
+	local what
+	if [ "$1" = bcast ]; then what="--rate 50 --secs $SECS"
+	else what="--inflight 4 --secs $TSECS"; fi
+	case $2 in
+	sb|base) speed "$4" "$1" "$2" "$3"
+	    # shellcheck disable=SC2086
+	    load "srv=$2 fig=$1 n=$3 run=$4" 400 "$1" -p "${SW_PORT[$2]}" -N "$3" \
+		$what --pid "${SW_HUB[$2]}" --kids-of "${SW_SA[$2]}"
+	    wait_kids "${SW_SA[$2]}" 120 ;;
+	node) speed "$4" "$1" node "$3"
+	    # shellcheck disable=SC2086
+	    load "srv=node fig=$1 n=$3 run=$4" 400 "$1" -p "$NODEP" -N "$3" \
+		$what --pid "$NODE" ;;
+	esac
+}
 for n in $NS; do
 	want bcast || break
 	for r in $(seq "$RUNS"); do
-		log "run $r/$RUNS: broadcast latency, N=$n, 50 msg/s for $SECS s"
-		load "srv=sb fig=bcast n=$n run=$r" 400 bcast -p "$SBP" -N "$n" \
-		    --rate 50 --secs "$SECS" --pid "$HUB" --kids-of "$SA"
-		wait_kids "$SA" 120
-		load "srv=node fig=bcast n=$n run=$r" 400 bcast -p "$NODEP" -N "$n" \
-		    --rate 50 --secs "$SECS" --pid "$NODE"
-		log "run $r/$RUNS: broadcast throughput, N=$n, 4 in flight for $TSECS s"
-		load "srv=sb fig=tput n=$n run=$r" 400 tput -p "$SBP" -N "$n" \
-		    --inflight 4 --secs "$TSECS" --pid "$HUB" --kids-of "$SA"
-		wait_kids "$SA" 120
-		load "srv=node fig=tput n=$n run=$r" 400 tput -p "$NODEP" -N "$n" \
-		    --inflight 4 --secs "$TSECS" --pid "$NODE"
+		order=$(run_order "$r" | xargs)
+		log "run $r/$RUNS: broadcast latency, N=$n, 50 msg/s for $SECS s ($order)"
+		for s in $order; do bcast_one bcast "$s" "$n" "$r"; done
+		log "run $r/$RUNS: broadcast throughput, N=$n, 4 in flight for $TSECS s ($order)"
+		for s in $order; do bcast_one tput "$s" "$n" "$r"; done
 	done
 done
 
+# Memory: idle connections held in steps, on fresh servers.
+mem_one() {	# srv run
+	speed "$2" mem "$1"
+	case $1 in
+	sb|base) load "srv=$1 fig=mem run=$2" 400 hold -p "${SW_PORT[$1]}" \
+	    --steps "$STEPS" --pid "${SW_HUB[$1]}" --kids-of "${SW_SA[$1]}" ;;
+	wsd) load "srv=wsd fig=mem run=$2" 400 hold -p "$WSDP" --path / --proto echo \
+	    --steps "$STEPS" --pid "$WSD" --kids-of "$WSD" ;;
+	node) load "srv=node fig=mem run=$2" 400 hold -p "$NODEP" --steps "$STEPS" \
+	    --pid "$NODE" ;;
+	esac
+}
 for r in $(seq "$RUNS"); do
 	want mem || break
-	log "run $r/$RUNS: memory of idle connections, steps $STEPS (fresh servers)"
+	order=$(run_order "$r" | xargs)
+	log "run $r/$RUNS: memory of idle connections, steps $STEPS (fresh servers; $order)"
 	stop_all
 	start_all
-	load "srv=sb fig=mem run=$r" 400 hold -p "$SBP" --steps "$STEPS" \
-	    --pid "$HUB" --kids-of "$SA"
-	load "srv=wsd fig=mem run=$r" 400 hold -p "$WSDP" --path / --proto echo \
-	    --steps "$STEPS" --pid "$WSD" --kids-of "$WSD"
-	load "srv=node fig=mem run=$r" 400 hold -p "$NODEP" --steps "$STEPS" \
-	    --pid "$NODE"
+	for s in $order; do mem_one "$s" "$r"; done
 done
 
 total=$((SCALE_ROOM + SCALE_EXTRA))
 for r in $(seq "$RUNS"); do
-	want scale || break
+	want scale && [ -z "$BASE" ] || break
 	log "run $r/$RUNS: scale, $total clients, 1 broadcast/s for $SCALE_SECS s (fresh servers)"
 	stop_all
-	sb_start
-	node_start
+	sw_start sb
+	peer node && node_start
 	# Every client identifies and joins the one room.  Past presence_max
 	# (250 by default) the room and the server are quiet, so the ramp
 	# costs no N * N presence notices (docs/protocol.md).  --extra X
 	# would add X clients that connect but never identify.
-	load "srv=sb fig=scale run=$r" 600 bcast -p "$SBP" -N "$SCALE_ROOM" \
+	load "srv=sb fig=scale run=$r" 600 bcast -p "${SW_PORT[sb]}" -N "$SCALE_ROOM" \
 	    --extra "$SCALE_EXTRA" --rate 1 --secs "$SCALE_SECS" --grace 10 \
-	    --pid "$HUB" --kids-of "$SA"
-	load "srv=node fig=scale run=$r" 600 bcast -p "$NODEP" -N "$total" \
+	    --pid "${SW_HUB[sb]}" --kids-of "${SW_SA[sb]}"
+	peer node && load "srv=node fig=scale run=$r" 600 bcast -p "$NODEP" -N "$total" \
 	    --rate 1 --secs "$SCALE_SECS" --grace 10 --pid "$NODE"
 done
 stop_all
@@ -342,7 +447,7 @@ guess() {	# tag options...
 	wait_kids "$GSA" 60
 }
 for r in $(seq "$RUNS"); do
-	want guess || break
+	want guess && [ -z "$BASE" ] || break
 	log "run $r/$RUNS: guest logins ($GUESTS) without and during password guessing"
 	guess_start
 	guess "srv=guess0 fig=guess run=$r attack=none"
@@ -351,6 +456,12 @@ for r in $(seq "$RUNS"); do
 	guess_stop
 done
 
+if [ -n "$BASE" ]; then
+	log "comparison (bench/compare.mjs), also in $B/compare.txt"
+	node "$ROOT/bench/compare.mjs" "$RES" "$(cat "$B/commit.txt")" \
+	    "$(git -C "$ROOT" rev-parse --short "$BASE")" "$SKIPPED" | tee "$B/compare.txt"
+	exit 0
+fi
 if [ "$FIGS" != all ]; then
 	log "BENCH_FIGS=$FIGS: raw results in $RES, no report"
 	exit 0

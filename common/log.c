@@ -5,6 +5,7 @@
  * handler does not link libsystemd.
  */
 #include <assert.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,7 +55,7 @@ sb_event_info(enum sb_event ev)
 	return &events[ev];
 }
 
-/* The event whose name is `name`, or -1. */
+/* The event whose name is `name`, or -ENOENT. */
 int
 sb_event_from_name(const char *name)
 {
@@ -64,7 +65,7 @@ sb_event_from_name(const char *name)
 	for (i = 0; i < SB_EV_COUNT; i++)
 		if (strcmp(events[i].name, name) == 0)
 			return i;
-	return -1;
+	return -ENOENT;
 }
 
 /*
@@ -225,7 +226,10 @@ sb_log_format(char *dst, size_t dstsz, const struct sb_log_kv *kv, size_t n)
 	return o;
 }
 
-/* Decode the quoted value at *pp (past its opening quote) onto buf. */
+/*
+ * Decode the quoted value at *pp (past its opening quote) onto buf.
+ * Returns 0 or SB_LOG_BAD_LINE.
+ */
 static int
 logfmt_unquote(const char **pp, char *buf, size_t bufsz, size_t *bo)
 {
@@ -234,12 +238,12 @@ logfmt_unquote(const char **pp, char *buf, size_t bufsz, size_t *bo)
 
 	for (;; p++) {
 		if (*p == '\0')
-			return -1;		/* no closing quote */
+			return SB_LOG_BAD_LINE;		/* no closing quote */
 		if (*p == '"')
 			break;
 		c = (unsigned char)*p;
 		if (c < ' ' || c == 0x7f)
-			return -1;		/* never written raw */
+			return SB_LOG_BAD_LINE;		/* never written raw */
 		if (c == '\\') {
 			p++;
 			name = *p != '\0' ? strchr(logfmt_names, *p) : NULL;
@@ -250,18 +254,18 @@ logfmt_unquote(const char **pp, char *buf, size_t bufsz, size_t *bo)
 				if (p[0] < '0' || p[0] > '3' ||
 				    p[1] < '0' || p[1] > '7' ||
 				    p[2] < '0' || p[2] > '7')
-					return -1;
+					return SB_LOG_BAD_LINE;
 				c = (unsigned)((p[0] - '0') * 64 +
 				    (p[1] - '0') * 8 + (p[2] - '0'));
 				/* Only the form sb_log_format() writes. */
 				if (c == 0 || (c >= ' ' && c != 0x7f) ||
 				    c == '\n' || c == '\t' || c == '\r')
-					return -1;
+					return SB_LOG_BAD_LINE;
 				p += 2;
 			}
 		}
 		if (*bo + 1 >= bufsz)
-			return -1;
+			return SB_LOG_BAD_LINE;
 		buf[(*bo)++] = (char)c;
 	}
 	*pp = p + 1;
@@ -271,12 +275,12 @@ logfmt_unquote(const char **pp, char *buf, size_t bufsz, size_t *bo)
 /*
  * Parse a line of sb_log_format() back into at most `max` fields: kv[]
  * points into buf[0..bufsz), where the keys and the decoded values are
- * copied, NUL-terminated.  Returns the number of fields, or -1 if the
- * line is not exactly such a line: bad syntax, a form sb_log_format()
- * does not write (a plain word quoted, a needless octal escape), a key
- * twice, more than `max` fields, or buf too small.  So a line that parses
- * is the one sb_log_format() makes of its fields, byte for byte.  For
- * tests and tools; the hub only writes.
+ * copied, NUL-terminated.  Returns the number of fields, or
+ * SB_LOG_BAD_LINE if the line is not exactly such a line: bad syntax, a
+ * form sb_log_format() does not write (a plain word quoted, a needless
+ * octal escape), a key twice, more than `max` fields, or buf too
+ * small.  So a line that parses is the one sb_log_format() makes of its
+ * fields, byte for byte.  For tests and tools; the hub only writes.
  */
 int
 sb_log_parse(const char *line, struct sb_log_kv *kv, size_t max, char *buf,
@@ -289,10 +293,10 @@ sb_log_parse(const char *line, struct sb_log_kv *kv, size_t max, char *buf,
 	p = line;
 	while (*p != '\0') {
 		if (n > 0 && *p++ != ' ')
-			return -1;
+			return SB_LOG_BAD_LINE;
 		kl = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_");
 		if (kl == 0 || p[kl] != '=' || n == max || bo + kl + 1 >= bufsz)
-			return -1;
+			return SB_LOG_BAD_LINE;
 		kv[n].key = buf + bo;
 		memcpy(buf + bo, p, kl);
 		bo += kl;
@@ -302,25 +306,25 @@ sb_log_parse(const char *line, struct sb_log_kv *kv, size_t max, char *buf,
 		if (*p == '"') {
 			p++;
 			if (logfmt_unquote(&p, buf, bufsz, &bo) < 0)
-				return -1;
+				return SB_LOG_BAD_LINE;
 			buf[bo] = '\0';
 			if (logfmt_bare(kv[n].value))
-				return -1;	/* written bare */
+				return SB_LOG_BAD_LINE;	/* written bare */
 		} else {
 			kl = strcspn(p, " ");
 			if (kl == 0 || bo + kl + 1 > bufsz)
-				return -1;
+				return SB_LOG_BAD_LINE;
 			memcpy(buf + bo, p, kl);
 			buf[bo + kl] = '\0';
 			if (!logfmt_bare(buf + bo))
-				return -1;
+				return SB_LOG_BAD_LINE;
 			bo += kl;
 			p += kl;
 		}
 		buf[bo++] = '\0';
 		for (i = 0; i < n; i++)
 			if (strcmp(kv[i].key, kv[n].key) == 0)
-				return -1;
+				return SB_LOG_BAD_LINE;
 		n++;
 	}
 	return (int)n;

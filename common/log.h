@@ -51,6 +51,9 @@ struct sb_log_kv {
 	const char	*value;
 };
 
+/* sb_log_parse()'s result for a line that sb_log_format() does not write. */
+enum { SB_LOG_BAD_LINE = -1 };
+
 /* log.c */
 const struct sb_event_info *sb_event_info(enum sb_event);
 int	 sb_event_from_name(const char *);

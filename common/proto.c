@@ -139,25 +139,40 @@ sb_packet_stamp(struct sb_packet *p, uint32_t epoch, uint64_t seq)
 	memcpy(p->buf, &h, sizeof(h));
 }
 
-/* sb_msg_encode() with the fields as a NULL-terminated argument list. */
+/*
+ * The packer: sb_msg_encode() with the fields as a NULL-terminated list
+ * of strings, epoch and seq 0 (sb_packet_stamp() sets them).  The one
+ * way to build a datagram from separate strings: the handler, the hub
+ * and the dialects all pack through it.  Returns what sb_msg_encode()
+ * does, or -E2BIG for more than SB_FIELDS_MAX fields (never cut short).
+ */
 int
-sb_msg_pack(struct sb_packet *p, enum sb_type type, uint64_t session, ...)
+sb_msg_vpack(struct sb_packet *p, enum sb_type type, uint64_t session,
+    va_list ap)
 {
 	const char *f[SB_FIELDS_MAX];
 	const char *v;
 	size_t n = 0;
-	va_list ap;
 
-	va_start(ap, session);
 	while ((v = va_arg(ap, const char *)) != NULL) {
-		if (n == SB_FIELDS_MAX) {
-			va_end(ap);
+		if (n == SB_FIELDS_MAX)
 			return -E2BIG;
-		}
 		f[n++] = v;
 	}
-	va_end(ap);
 	return sb_msg_encode(p, type, session, 0, 0, f, n);
+}
+
+/* sb_msg_vpack() with the fields as arguments, then NULL. */
+int
+sb_msg_pack(struct sb_packet *p, enum sb_type type, uint64_t session, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, session);
+	r = sb_msg_vpack(p, type, session, ap);
+	va_end(ap);
+	return r;
 }
 
 /*
@@ -266,4 +281,36 @@ sb_msg_size(const struct sb_msg *m)
 	for (i = 0; i < m->nfields; i++)
 		n += m->flen[i] + 1;
 	return n;
+}
+
+/* The names of enum sb_transport, as H_HELLO carries them. */
+static const char *const transport_names[SB_TRANSPORT_COUNT] = {
+	[SB_TRANSPORT_UNKNOWN]		= "unknown",
+	[SB_TRANSPORT_XMLSOCKET]	= "xmlsocket",
+	[SB_TRANSPORT_WEBSOCKET]	= "websocket",
+	[SB_TRANSPORT_TUNNEL]		= "tunnel",
+	[SB_TRANSPORT_HTTP]		= "http",
+	[SB_TRANSPORT_POLICY]		= "policy",
+};
+
+/* The name of transport `t`; "unknown" for one out of range. */
+const char *
+sb_transport_name(int t)
+{
+	if (t < 0 || t >= SB_TRANSPORT_COUNT)
+		return transport_names[SB_TRANSPORT_UNKNOWN];
+	return transport_names[t];
+}
+
+/* The transport named `s`, or SB_TRANSPORT_UNKNOWN. */
+enum sb_transport
+sb_transport_parse(const char *s)
+{
+	int t;
+
+	assert(s != NULL);
+	for (t = SB_TRANSPORT_UNKNOWN + 1; t < SB_TRANSPORT_COUNT; t++)
+		if (strcmp(s, transport_names[t]) == 0)
+			return (enum sb_transport)t;
+	return SB_TRANSPORT_UNKNOWN;
 }

@@ -16,6 +16,7 @@
 #ifndef SB_PROTO_H
 #define SB_PROTO_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -85,6 +86,21 @@ enum sb_type {
 	SB_TYPE_COUNT
 };
 
+/*
+ * How a client reached its handler: the second field of H_HELLO, by name
+ * (sb_transport_name), and in the hub's logs, control replies and ban
+ * checks.
+ */
+enum sb_transport {
+	SB_TRANSPORT_UNKNOWN,		/* a name the table does not know */
+	SB_TRANSPORT_XMLSOCKET,		/* Flash XMLSocket */
+	SB_TRANSPORT_WEBSOCKET,		/* WebSocket, JSON chat dialect */
+	SB_TRANSPORT_TUNNEL,		/* XMLSocket tunnelled in WebSocket */
+	SB_TRANSPORT_HTTP,		/* a plain HTTP request */
+	SB_TRANSPORT_POLICY,		/* a Flash policy-file request */
+	SB_TRANSPORT_COUNT
+};
+
 /* The fixed header, in host byte order (both ends share one kernel). */
 struct sb_hdr {
 	uint16_t	type;		/* enum sb_type */
@@ -119,12 +135,17 @@ struct sb_packet {
 const char	*sb_type_name(int);
 int		 sb_msg_encode(struct sb_packet *, enum sb_type, uint64_t,
 		    uint32_t, uint64_t, const char *const *, size_t);
-int		 sb_msg_pack(struct sb_packet *, enum sb_type, uint64_t, ...);
+int		 sb_msg_pack(struct sb_packet *, enum sb_type, uint64_t, ...)
+		    __attribute__((sentinel));
+int		 sb_msg_vpack(struct sb_packet *, enum sb_type, uint64_t,
+		    va_list);
 void		 sb_packet_stamp(struct sb_packet *, uint32_t, uint64_t);
 int		 sb_msg_decode(struct sb_msg *, const void *, size_t);
 int		 sb_field_num(const struct sb_msg *, size_t, long long,
 		    long long, long long *);
 const char	*sb_config_get(const struct sb_msg *, const char *);
 size_t		 sb_msg_size(const struct sb_msg *);
+const char	*sb_transport_name(int);
+enum sb_transport sb_transport_parse(const char *);
 
 #endif /* SB_PROTO_H */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The dialect interface (see dialect.h): the capped output buffer, the
- * dispatch to the three dialects, and the helpers they share: field
- * checks, XML escaping, UTF-8, times and the hub's space-separated lists.
+ * The dialect interface (see dialect.h): the dispatch to the three
+ * dialects, and the helpers they share: field checks, XML escaping,
+ * times and the hub's space-separated lists.  The output buffer is
+ * common/buf.c's, UTF-8 is common/text.c's.
  */
 #include <assert.h>
 #include <ctype.h>
@@ -15,112 +16,6 @@
 #include <bsd/string.h>
 
 #include "dialect.h"
-
-#define DBUF_CHUNK	256	/* smallest allocation */
-
-/* ---- dbuf ---------------------------------------------------------- */
-
-/* An empty buffer that will never hold more than `max` bytes. */
-void
-dbuf_init(struct dbuf *b, size_t max)
-{
-	assert(b != NULL);
-	*b = (struct dbuf){ .max = max };
-}
-
-/* Release the memory; the buffer is empty and usable again. */
-void
-dbuf_free(struct dbuf *b)
-{
-	if (b == NULL)
-		return;
-	free(b->buf);
-	*b = (struct dbuf){ .max = b->max };
-}
-
-/* Cut the contents back to `len` bytes and clear a sticky error. */
-void
-dbuf_truncate(struct dbuf *b, size_t len)
-{
-	assert(b != NULL);
-	assert(len <= b->len);
-	b->len = len;
-	if (b->buf != NULL)
-		b->buf[len] = '\0';
-	b->err = 0;
-}
-
-/*
- * Append `n` bytes.  Returns 0, or the sticky error: -EMSGSIZE past the
- * cap, -ENOMEM.  After an error nothing more is appended until
- * dbuf_truncate(), so a caller may append many pieces and check once.
- */
-int
-dbuf_add(struct dbuf *b, const void *p, size_t n)
-{
-	size_t want, sz;
-	char *nb;
-
-	assert(b != NULL);
-	assert(p != NULL || n == 0);
-	if (b->err != 0)
-		return b->err;
-	if (n > b->max - b->len) {
-		b->err = -EMSGSIZE;
-		return b->err;
-	}
-	want = b->len + n + 1;
-	if (want > b->size) {
-		sz = b->size < DBUF_CHUNK ? DBUF_CHUNK : b->size;
-		while (sz < want)
-			sz = sz > SIZE_MAX / 2 ? want : sz * 2;
-		if ((nb = realloc(b->buf, sz)) == NULL) {
-			b->err = -ENOMEM;
-			return b->err;
-		}
-		b->buf = nb;
-		b->size = sz;
-	}
-	if (n > 0)
-		memcpy(b->buf + b->len, p, n);
-	b->len += n;
-	b->buf[b->len] = '\0';
-	return 0;
-}
-
-/* Append a C string. */
-int
-dbuf_addstr(struct dbuf *b, const char *s)
-{
-	assert(s != NULL);
-	return dbuf_add(b, s, strlen(s));
-}
-
-/* Append printf-style; the same errors as dbuf_add(). */
-int
-dbuf_addf(struct dbuf *b, const char *fmt, ...)
-{
-	char small[256], *big = NULL;
-	va_list ap;
-	int n, r;
-
-	assert(b != NULL && fmt != NULL);
-	va_start(ap, fmt);
-	n = vsnprintf(small, sizeof(small), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return -EINVAL;
-	if ((size_t)n < sizeof(small))
-		return dbuf_add(b, small, (size_t)n);
-	va_start(ap, fmt);
-	n = vasprintf(&big, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return -ENOMEM;
-	r = dbuf_add(b, big, (size_t)n);
-	free(big);
-	return r;
-}
 
 /* ---- the interface -------------------------------------------------- */
 
@@ -148,8 +43,8 @@ dialect_init(struct dialect *d, enum dialect_kind kind)
 	assert(kind == DIALECT_TEXT || kind == DIALECT_XML ||
 	    kind == DIALECT_JSON);
 	*d = (struct dialect){ .kind = kind };
-	dbuf_init(&d->nicks, DIALECT_LIST_MAX);
-	dbuf_init(&d->rooms, DIALECT_LIST_MAX);
+	buf_init(&d->nicks, DIALECT_LIST_MAX);
+	buf_init(&d->rooms, DIALECT_LIST_MAX);
 }
 
 void
@@ -157,13 +52,13 @@ dialect_free(struct dialect *d)
 {
 	if (d == NULL)
 		return;
-	dbuf_free(&d->nicks);
-	dbuf_free(&d->rooms);
+	buf_free(&d->nicks);
+	buf_free(&d->rooms);
 }
 
 /* An error message for the client, in the session's dialect. */
 static int
-dialect_error(struct dialect *d, struct dbuf *out, const struct dialect_err *e)
+dialect_error(struct dialect *d, struct buf *out, const struct dialect_err *e)
 {
 	switch (d->kind) {
 	case DIALECT_TEXT:
@@ -185,7 +80,7 @@ dialect_error(struct dialect *d, struct dbuf *out, const struct dialect_err *e)
  */
 int
 dialect_parse(struct dialect *d, const char *msg, size_t len,
-    struct sb_packet *pkt, struct dbuf *reply)
+    struct sb_packet *pkt, struct buf *reply)
 {
 	struct dialect_err e = { .code = "syntax", .identify = 0 };
 	size_t mark;
@@ -208,7 +103,7 @@ dialect_parse(struct dialect *d, const char *msg, size_t len,
 		return r;
 	mark = reply->len;
 	if ((r = dialect_error(d, reply, &e)) < 0) {
-		dbuf_truncate(reply, mark);
+		buf_truncate(reply, mark);
 		return r;
 	}
 	return DIALECT_REPLY;
@@ -240,16 +135,16 @@ dialect_fields_needed(enum sb_type t)
  * over DIALECT_LIST_MAX (the accumulator is then reset).
  */
 static int
-dialect_accumulate(struct dbuf *acc, const struct sb_msg *m,
+dialect_accumulate(struct buf *acc, const struct sb_msg *m,
     struct sb_msg *whole)
 {
 	if (acc->len > 0 && m->flen[1] > 0)
-		dbuf_add(acc, " ", 1);
-	dbuf_add(acc, m->field[1], m->flen[1]);
+		buf_catlen(acc, " ", 1);
+	buf_catlen(acc, m->field[1], m->flen[1]);
 	if (strcmp(m->field[0], "1") == 0)
 		return 0;
 	if (acc->err != 0) {
-		dbuf_truncate(acc, 0);
+		buf_truncate(acc, 0);
 		return -EMSGSIZE;
 	}
 	*whole = *m;
@@ -299,10 +194,10 @@ dialect_lost(struct dialect *d, uint32_t epoch, uint64_t n)
  * render nothing until the last one.
  */
 int
-dialect_render(struct dialect *d, const struct sb_msg *m, struct dbuf *out)
+dialect_render(struct dialect *d, const struct sb_msg *m, struct buf *out)
 {
 	struct sb_msg whole;
-	struct dbuf *acc = NULL;
+	struct buf *acc = NULL;
 	size_t mark;
 	int r = -EINVAL;
 
@@ -336,7 +231,7 @@ dialect_render(struct dialect *d, const struct sb_msg *m, struct dbuf *out)
 			    m->type == SB_C_NICKLIST ? "Nick" : "Room");
 			mark = out->len;
 			if ((r = dialect_error(d, out, &e)) < 0)
-				dbuf_truncate(out, mark);
+				buf_truncate(out, mark);
 			return r;
 		}
 		m = &whole;
@@ -360,17 +255,15 @@ dialect_render(struct dialect *d, const struct sb_msg *m, struct dbuf *out)
 	if (r >= 0 && out->err != 0)
 		r = out->err;
 	if (r < 0)
-		dbuf_truncate(out, mark);
+		buf_truncate(out, mark);
 	if (acc != NULL)
-		dbuf_truncate(acc, 0);
+		buf_truncate(acc, 0);
 	if (m->type == SB_C_IDENTIFIED || m->type == SB_C_ERROR)
 		d->identify_pending = 0;
 	return r;
 }
 
 /* ---- helpers for the dialects ------------------------------------- */
-
-static size_t	dialect_utf8_seq(const unsigned char *, size_t);
 
 /*
  * Record an error for the client: `code` and a printf-style text (cut to
@@ -390,7 +283,7 @@ dialect_fail(struct dialect_err *e, const char *code, const char *fmt, ...)
 	va_end(ap);
 	/* Quoted client bytes must not make the error itself invalid. */
 	for (p = (unsigned char *)e->text; *p != '\0'; p += n) {
-		n = dialect_utf8_seq(p, strlen((char *)p));
+		n = utf8_decode(p, strlen((char *)p), NULL);
 		if (n == 0 || *p < 0x20 || *p == 0x7f)
 			*p = '?', n = 1;
 	}
@@ -433,99 +326,33 @@ dialect_field(struct dialect_err *e, const char *what, const char *s,
 			return dialect_fail(e, "syntax",
 			    "%s must not contain spaces", name);
 	}
-	if (!dialect_utf8_valid(s, len))
+	if (!utf8_valid(s, len))
 		return dialect_fail(e, "encoding", "Invalid UTF-8 in %s", what);
 	return 0;
 }
 
 /*
- * Build the hub packet of `type` from `n` NUL-terminated fields (checked
- * already).  Returns DIALECT_TO_HUB, or DIALECT_REPLY with `e` filled if
- * the contract refuses them after all.
+ * Build the hub packet of `type` from its fields (checked already), a
+ * NULL-terminated list, with the shared packer (sb_msg_vpack).  Returns
+ * DIALECT_TO_HUB, or DIALECT_REPLY with `e` filled if the contract
+ * refuses them after all.
  */
 int
 dialect_pack(struct dialect *d, struct sb_packet *pkt, enum sb_type type,
-    struct dialect_err *e, size_t n, ...)
+    struct dialect_err *e, ...)
 {
-	const char *f[SB_FIELDS_MAX];
 	va_list ap;
-	size_t i;
 	int r;
 
 	assert(d != NULL && pkt != NULL && e != NULL);
-	assert(n <= SB_FIELDS_MAX);
-	va_start(ap, n);
-	for (i = 0; i < n; i++)
-		f[i] = va_arg(ap, const char *);
+	va_start(ap, e);
+	r = sb_msg_vpack(pkt, type, d->session, ap);
 	va_end(ap);
-	r = sb_msg_encode(pkt, type, d->session, 0, 0, f, n);
 	if (r < 0)
 		return dialect_fail(e, "limit", "Message too long");
 	if (type == SB_H_IDENTIFY)
 		d->identify_pending = 1;
 	return DIALECT_TO_HUB;
-}
-
-/* Length of the valid UTF-8 sequence at s[0..len), or 0 if invalid. */
-static size_t
-dialect_utf8_seq(const unsigned char *s, size_t len)
-{
-	size_t n, i;
-	unsigned c = s[0];
-	uint32_t cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4, cp = c & 0x07;
-	else
-		return 0;
-	if (n > len)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
-/* Is s[0..len) valid UTF-8 (no overlongs, no surrogates)?  1 or 0. */
-int
-dialect_utf8_valid(const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, n;
-
-	assert(s != NULL || len == 0);
-	while (i < len) {
-		if ((n = dialect_utf8_seq(p + i, len - i)) == 0)
-			return 0;
-		i += n;
-	}
-	return 1;
-}
-
-/*
- * How many bytes of s[0..len) to keep so that at most `max` remain
- * without cutting a UTF-8 sequence in two.
- */
-size_t
-dialect_clip(const char *s, size_t len, size_t max)
-{
-	assert(s != NULL || len == 0);
-	if (len <= max)
-		return len;
-	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
-		max--;
-	return max;
 }
 
 /*
@@ -538,7 +365,7 @@ dialect_clip(const char *s, size_t len, size_t max)
  * another.
  */
 int
-dialect_xml_escape(struct dbuf *b, const char *s, size_t len)
+dialect_xml_escape(struct buf *b, const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, run = 0, n;
@@ -557,8 +384,8 @@ dialect_xml_escape(struct dbuf *b, const char *s, size_t len)
 		case '\'': ent = "&apos;"; break;
 		default: break;
 		}
-		n = ent == NULL && c >= 0x20 && c != 0x7f ?
-		    dialect_utf8_seq(p + i, len - i) : 0;
+		n = ent != NULL || c < 0x20 || c == 0x7f ? 0 : c < 0x80 ? 1 :
+		    utf8_decode(p + i, len - i, NULL);
 		/* U+FFFE, U+FFFF: EF BF BE, EF BF BF */
 		nonchar = n == 3 && c == 0xef && p[i + 1] == 0xbf &&
 		    p[i + 2] >= 0xbe;
@@ -567,30 +394,30 @@ dialect_xml_escape(struct dbuf *b, const char *s, size_t len)
 			run += n;
 			continue;
 		}
-		dbuf_add(b, s + i - run, run);
+		buf_catlen(b, s + i - run, run);
 		run = 0;
 		if (ent != NULL)
-			dbuf_addstr(b, ent);
+			buf_cat(b, ent);
 		else if (c == '\t' || c == '\n' || c == '\r' || c == 0x7f)
-			dbuf_addf(b, "&#%u;", c);
+			buf_catf(b, "&#%u;", c);
 		else {
-			dbuf_addstr(b, "\xef\xbf\xbd");
+			buf_cat(b, "\xef\xbf\xbd");
 			if (nonchar)
 				i += 2;		/* the whole character */
 		}
 		i++;
 	}
-	return dbuf_add(b, s + i - run, run);
+	return buf_catlen(b, s + i - run, run);
 }
 
 /* End one client message: append its NUL separator.  Returns 1 or error. */
 int
-dialect_end(struct dbuf *b)
+dialect_end(struct buf *b)
 {
 	int r;
 
 	assert(b != NULL);
-	return (r = dbuf_add(b, "", 1)) < 0 ? r : 1;
+	return (r = buf_catlen(b, "", 1)) < 0 ? r : 1;
 }
 
 /* The latest time gmtime() and a 4-digit year can show: 9999-12-31. */
@@ -760,16 +587,16 @@ dialect_is_self(const struct dialect *d, const char *nick)
 
 /* Append ` name="value"` with the value escaped for XML. */
 void
-dialect_attr(struct dbuf *b, const char *name, const char *v, size_t len)
+dialect_attr(struct buf *b, const char *name, const char *v, size_t len)
 {
-	dbuf_addf(b, " %s=\"", name);
+	buf_catf(b, " %s=\"", name);
 	dialect_xml_escape(b, v, len);
-	dbuf_add(b, "\"", 1);
+	buf_catlen(b, "\"", 1);
 }
 
 /* dialect_attr() of field i of m. */
 void
-dialect_fattr(struct dbuf *b, const char *name, const struct sb_msg *m,
+dialect_fattr(struct buf *b, const char *name, const struct sb_msg *m,
     size_t i)
 {
 	assert(i < m->nfields);
@@ -782,17 +609,17 @@ dialect_fattr(struct dbuf *b, const char *name, const struct sb_msg *m,
  * what dialect_end() returns.
  */
 int
-dialect_element(struct dbuf *b, const char *elem, const struct sb_msg *m,
+dialect_element(struct buf *b, const char *elem, const struct sb_msg *m,
     ...)
 {
 	const char *name;
 	va_list ap;
 
-	dbuf_addf(b, "<%s", elem);
+	buf_catf(b, "<%s", elem);
 	va_start(ap, m);
 	while ((name = va_arg(ap, const char *)) != NULL)
 		dialect_fattr(b, name, m, (size_t)va_arg(ap, int));
 	va_end(ap);
-	dbuf_addstr(b, " />");
+	buf_cat(b, " />");
 	return dialect_end(b);
 }

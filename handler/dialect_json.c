@@ -15,122 +15,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include <jansson.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define JARENA_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define JARENA_ASAN 1
-#endif
-#endif
-#ifdef JARENA_ASAN
-#include <sanitizer/asan_interface.h>
-#else
-#define ASAN_POISON_MEMORY_REGION(p, n)		((void)(p), (void)(n))
-#define ASAN_UNPOISON_MEMORY_REGION(p, n)	((void)(p), (void)(n))
-#endif
-
 #include "buf.h"
-#include "store.h"
 #include "dialect.h"
+#include "json_arena.h"
 
 #define TARGET_MAX	(SB_NICK_MAX > SB_ROOM_MAX ? SB_NICK_MAX : SB_ROOM_MAX)
 #define ALIAS_DIGITS	19	/* a decimal up to LLONG_MAX */
 #define JSON_BADUTF8	"Invalid UTF-8 from the server"
 
 /*
- * jansson's memory.  Parsing one command makes a dozen small allocations
- * and frees them all before returning, on every message of every client:
- * a bump allocator over one static block takes them, and starts over
- * whenever nothing in it is live.  What does not
- * fit goes to malloc.  Each block carries its size in front, so that
- * under AddressSanitizer a freed block is poisoned until the reset.
- */
-#define JARENA_SIZE	STORE_JARENA_SIZE
-#define JARENA_ALIGN	16
-#define jarena		handler_store.jarena	/* the block (store.h) */
-static size_t jarena_used, jarena_live, jarena_high;
-
-static int
-jarena_has(const void *p)
-{
-	uintptr_t a = (uintptr_t)p, lo = (uintptr_t)jarena;
-
-	return a >= lo && a < lo + JARENA_SIZE;
-}
-
-static void *
-jarena_alloc(size_t n)
-{
-	size_t need = JARENA_ALIGN + ((n + JARENA_ALIGN - 1) &
-	    ~(size_t)(JARENA_ALIGN - 1));
-	unsigned char *p;
-
-	if (n > JARENA_SIZE || need > JARENA_SIZE - jarena_used)
-		return malloc(n);
-	p = jarena + jarena_used;
-	ASAN_UNPOISON_MEMORY_REGION(p, need);
-	memcpy(p, &n, sizeof(n));
-	jarena_used += need;
-	if (jarena_used > jarena_high)
-		jarena_high = jarena_used;
-	jarena_live++;
-	return p + JARENA_ALIGN;
-}
-
-static void
-jarena_free(void *p)
-{
-	size_t n;
-
-	if (p == NULL)
-		return;
-	if (!jarena_has(p)) {
-		free(p);
-		return;
-	}
-	assert(jarena_live > 0);
-	memcpy(&n, (unsigned char *)p - JARENA_ALIGN, sizeof(n));
-	ASAN_POISON_MEMORY_REGION(p, n);
-	if (--jarena_live == 0) {
-		ASAN_POISON_MEMORY_REGION(jarena, jarena_used);
-		jarena_used = 0;
-	}
-}
-
-/*
- * Route jansson's allocations through the arena, once per process, before
- * the first parse: a connection that never sends a command never touches
- * jansson's code.
- */
-static void
-json_arena_init(void)
-{
-	static int done;
-
-	if (done)
-		return;
-	done = 1;
-	ASAN_POISON_MEMORY_REGION(jarena, sizeof(jarena));
-	json_set_alloc_funcs(jarena_alloc, jarena_free);
-}
-
-/*
- * Give the arena's pages back when the handler is idle, as it does with
- * its heap: an idle handler then keeps at most the page the arena shares
- * with other data.
+ * The JSON dialect is idle: give back what its parser holds (jansson's
+ * arena, json_arena.c).
  */
 void
 dialect_json_trim(void)
 {
-	if (jarena_live == 0 && jarena_high > 0) {
-		sb_pages_release(jarena, sizeof(jarena));
-		ASAN_POISON_MEMORY_REGION(jarena, sizeof(jarena));
-		jarena_high = 0;
-	}
+	json_arena_trim();
 }
 
 /* Is the nesting of the JSON text s[0..len) within the cap? */
@@ -256,7 +159,7 @@ json_seed003_system(struct dialect *d, json_t *o, struct sb_packet *pkt,
 	    "name", SB_NICK_MAX, DF_WORD, &name))
 		return DIALECT_REPLY;
 	d->seed003 = 1;
-	return dialect_pack(d, pkt, SB_H_IDENTIFY, e, 3, name, "", alias);
+	return dialect_pack(d, pkt, SB_H_IDENTIFY, e, name, "", alias, NULL);
 }
 
 /* {"type":"user","to_id":N,"message":TEXT,"color":C,...}: seed 003. */
@@ -276,8 +179,8 @@ json_seed003_user(struct dialect *d, json_t *o, struct sb_packet *pkt,
 	    json_string_length(j)))
 		color = json_string_value(j);
 	d->seed003 = 1;
-	return dialect_pack(d, pkt, SB_H_PRIVMSG_ALIAS, e, 3, alias, text,
-	    color);
+	return dialect_pack(d, pkt, SB_H_PRIVMSG_ALIAS, e, alias, text,
+	    color, NULL);
 }
 
 /* The command of a parsed object, by its "type". */
@@ -295,41 +198,41 @@ json_command(struct dialect *d, json_t *o, const char *type,
 		    json_str(e, o, "password", 0, "password", SB_PASS_MAX,
 		    DF_EMPTY_OK, &b))
 			return DIALECT_REPLY;
-		return dialect_pack(d, pkt, SB_H_IDENTIFY, e, 3, a, b, "");
+		return dialect_pack(d, pkt, SB_H_IDENTIFY, e, a, b, "", NULL);
 	}
 	if (strcmp(type, "msg") == 0) {
 		if (json_str(e, o, "to", 1, "nick", SB_NICK_MAX, DF_WORD, &a) ||
 		    json_str(e, o, "text", 1, "text", SB_TEXT_MAX, 0, &b))
 			return DIALECT_REPLY;
-		return dialect_pack(d, pkt, SB_H_PRIVMSG, e, 2, a, b);
+		return dialect_pack(d, pkt, SB_H_PRIVMSG, e, a, b, NULL);
 	}
 	if (strcmp(type, "say") == 0) {
 		if (json_str(e, o, "room", 1, "room", SB_ROOM_MAX, DF_WORD, &a) ||
 		    json_str(e, o, "text", 1, "text", SB_TEXT_MAX, 0, &b))
 			return DIALECT_REPLY;
-		return dialect_pack(d, pkt, SB_H_ROOMMSG, e, 2, a, b);
+		return dialect_pack(d, pkt, SB_H_ROOMMSG, e, a, b, NULL);
 	}
 	if (strcmp(type, "users") == 0)
-		return dialect_pack(d, pkt, SB_H_LIST, e, 0);
+		return dialect_pack(d, pkt, SB_H_LIST, e, NULL);
 	if (strcmp(type, "rooms") == 0)
-		return dialect_pack(d, pkt, SB_H_ROOMS, e, 0);
+		return dialect_pack(d, pkt, SB_H_ROOMS, e, NULL);
 	if (strcmp(type, "join") == 0) {
 		if (json_str(e, o, "room", 1, "room", SB_ROOM_MAX, DF_WORD,
 		    &a) || json_alias(e, o, "since", 0, since))
 			return DIALECT_REPLY;
-		return dialect_pack(d, pkt, SB_H_JOIN, e, since[0] ? 2 : 1, a,
-		    since);
+		return dialect_pack(d, pkt, SB_H_JOIN, e, a, since[0] ? since :
+		    NULL, NULL);
 	}
 	if (strcmp(type, "part") == 0 || strcmp(type, "names") == 0) {
 		if (json_str(e, o, "room", 1, "room", SB_ROOM_MAX, DF_WORD, &a))
 			return DIALECT_REPLY;
 		return dialect_pack(d, pkt, type[0] == 'p' ? SB_H_PART :
-		    SB_H_NAMES, e, 1, a);
+		    SB_H_NAMES, e, a, NULL);
 	}
 	if (strcmp(type, "nick") == 0) {
 		if (json_str(e, o, "nick", 1, "nick", SB_NICK_MAX, DF_WORD, &a))
 			return DIALECT_REPLY;
-		return dialect_pack(d, pkt, SB_H_NICK, e, 1, a);
+		return dialect_pack(d, pkt, SB_H_NICK, e, a, NULL);
 	}
 	if (strcmp(type, "me") == 0) {
 		has_room = json_object_get(o, "room") != NULL;
@@ -342,19 +245,19 @@ json_command(struct dialect *d, json_t *o, const char *type,
 		    (has_room || has_to ? 0 : DF_EMPTY_OK), &a) ||
 		    json_str(e, o, "text", 1, "text", SB_TEXT_MAX, 0, &b))
 			return DIALECT_REPLY;
-		return dialect_pack(d, pkt, SB_H_ACTION, e, 2, a, b);
+		return dialect_pack(d, pkt, SB_H_ACTION, e, a, b, NULL);
 	}
 	if (strcmp(type, "ping") == 0 || strcmp(type, "pong") == 0) {
 		if (json_str(e, o, "token", 0, "token", DIALECT_TOKEN_MAX,
 		    DF_WORD | DF_EMPTY_OK, &a))
 			return DIALECT_REPLY;
-		return dialect_pack(d, pkt, SB_H_PING, e, 1, a);
+		return dialect_pack(d, pkt, SB_H_PING, e, a, NULL);
 	}
 	if (strcmp(type, "quit") == 0) {
 		if (json_str(e, o, "reason", 0, "reason", SB_REASON_MAX,
 		    DF_EMPTY_OK, &a))
 			return DIALECT_REPLY;
-		return dialect_pack(d, pkt, SB_H_QUIT, e, 1, a);
+		return dialect_pack(d, pkt, SB_H_QUIT, e, a, NULL);
 	}
 	if (strcmp(type, "system") == 0)
 		return json_seed003_system(d, o, pkt, e);
@@ -410,7 +313,7 @@ dialect_json_parse(struct dialect *d, const char *msg, size_t len,
  * json_dumps(JSON_COMPACT) of the same object.
  */
 struct jev {
-	struct dbuf	*b;
+	struct buf	*b;
 	size_t		 start;		/* where the event began in b */
 	int		 err0;		/* b's sticky error before the event */
 	int		 n;		/* members written */
@@ -423,13 +326,13 @@ struct jev {
  * rest, UTF-8 included, as it is.
  */
 static void
-json_put_str(struct dbuf *b, const char *s, size_t len)
+json_put_str(struct buf *b, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t i, run = 0;
 	char esc[6];
 
-	dbuf_add(b, "\"", 1);
+	buf_catlen(b, "\"", 1);
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 		size_t n = 2;
@@ -451,12 +354,12 @@ json_put_str(struct dbuf *b, const char *s, size_t len)
 			esc[5] = hex[c & 15];
 			n = 6;
 		}
-		dbuf_add(b, s + run, i - run);
-		dbuf_add(b, esc, n);
+		buf_catlen(b, s + run, i - run);
+		buf_catlen(b, esc, n);
 		run = i + 1;
 	}
-	dbuf_add(b, s + run, len - run);
-	dbuf_add(b, "\"", 1);
+	buf_catlen(b, s + run, len - run);
+	buf_catlen(b, "\"", 1);
 }
 
 /* The member's name: `,"key":` (no comma before the first). */
@@ -474,22 +377,22 @@ jev_key(struct jev *j, const char *key)
 	o += n;
 	k[o++] = '"';
 	k[o++] = ':';
-	dbuf_add(j->b, k, o);
+	buf_catlen(j->b, k, o);
 }
 
 /* Begin an event in b: `{`. */
 static void
-jev_begin(struct jev *j, struct dbuf *b)
+jev_begin(struct jev *j, struct buf *b)
 {
 	*j = (struct jev){ .b = b, .start = b->len, .err0 = b->err };
-	dbuf_add(b, "{", 1);
+	buf_catlen(b, "{", 1);
 }
 
 /* o[key] = the string s[0..len), which must be valid UTF-8. */
 static void
 jev_str(struct jev *j, const char *key, const char *s, size_t len)
 {
-	if (!dialect_utf8_valid(s, len)) {
+	if (!utf8_valid(s, len)) {
 		j->badutf8 = 1;
 		return;
 	}
@@ -502,9 +405,9 @@ static void
 jev_lit(struct jev *j, const char *key, const char *s)
 {
 	jev_key(j, key);
-	dbuf_add(j->b, "\"", 1);
-	dbuf_addstr(j->b, s);
-	dbuf_add(j->b, "\"", 1);
+	buf_catlen(j->b, "\"", 1);
+	buf_cat(j->b, s);
+	buf_catlen(j->b, "\"", 1);
 }
 
 static void
@@ -517,7 +420,7 @@ static void
 jev_true(struct jev *j, const char *key)
 {
 	jev_key(j, key);
-	dbuf_add(j->b, "true", 4);
+	buf_catlen(j->b, "true", 4);
 }
 
 /* o[key] = v, as jansson writes a json_int_t. */
@@ -535,7 +438,7 @@ jev_int(struct jev *j, const char *key, long long v)
 	if (v < 0)
 		d[--o] = '-';
 	jev_key(j, key);
-	dbuf_add(j->b, d + o, sizeof(d) - o);
+	buf_catlen(j->b, d + o, sizeof(d) - o);
 }
 
 /* Field i of m, a number from the hub (0 to INT64_MAX), or -1. */
@@ -549,7 +452,7 @@ json_hub_num(const struct sb_msg *m, size_t i)
 
 /* A new event {"type":TYPE,"time":ISO,"from":FROM}. */
 static void
-jev_start(struct jev *j, struct dbuf *b, const char *type, time_t t,
+jev_start(struct jev *j, struct buf *b, const char *type, time_t t,
     const char *from, size_t fromlen)
 {
 	char iso[21];
@@ -570,24 +473,24 @@ jev_words(struct jev *j, const char *key, const char *list, size_t len)
 	int n = 0;
 
 	jev_key(j, key);
-	dbuf_add(j->b, "[", 1);
+	buf_catlen(j->b, "[", 1);
 	while (dialect_word_next(&p, list + len, &w, &wl)) {
-		if (!dialect_utf8_valid(w, wl)) {
+		if (!utf8_valid(w, wl)) {
 			j->badutf8 = 1;
 			continue;
 		}
 		if (n++ > 0)
-			dbuf_add(j->b, ",", 1);
+			buf_catlen(j->b, ",", 1);
 		json_put_str(j->b, w, wl);
 	}
-	dbuf_add(j->b, "]", 1);
+	buf_catlen(j->b, "]", 1);
 }
 
 static int jev_emit(struct jev *);
 
 /* {"type":"error","time":..,"from":"","code":CODE,"text":TEXT} */
 static int
-json_error_event(struct dbuf *b, const char *code, size_t clen,
+json_error_event(struct buf *b, const char *code, size_t clen,
     const char *text, size_t tlen, int seed003)
 {
 	struct jev j;
@@ -612,15 +515,15 @@ json_error_event(struct dbuf *b, const char *code, size_t clen,
 static int
 jev_emit(struct jev *j)
 {
-	struct dbuf *b = j->b;
+	struct buf *b = j->b;
 	int r;
 
 	if (j->err0 != 0)		/* sticky: nothing was added */
 		return j->err0;
-	dbuf_add(b, "}", 1);
+	buf_catlen(b, "}", 1);
 	if (b->err != 0 || j->badutf8) {
 		r = b->err;
-		dbuf_truncate(b, j->start);
+		buf_truncate(b, j->start);
 		if (r < 0)
 			return r;
 		return json_error_event(b, "encoding", strlen("encoding"),
@@ -633,7 +536,7 @@ jev_emit(struct jev *j)
 
 /* A client-side error, in this dialect. */
 int
-dialect_json_error(struct dialect *d, struct dbuf *b,
+dialect_json_error(struct dialect *d, struct buf *b,
     const struct dialect_err *e)
 {
 	assert(d != NULL && b != NULL && e != NULL);
@@ -643,7 +546,7 @@ dialect_json_error(struct dialect *d, struct dbuf *b,
 
 /* msg (or the seed-003 usermsg) */
 static int
-json_msg(struct dialect *d, const struct sb_msg *m, struct dbuf *b)
+json_msg(struct dialect *d, const struct sb_msg *m, struct buf *b)
 {
 	int flags = dialect_msg_flags(m);
 	int room = m->flen[3] > 0, r;
@@ -703,7 +606,7 @@ json_msg(struct dialect *d, const struct sb_msg *m, struct dbuf *b)
 
 /* rooms: [{"name":NAME,"members":N},...] */
 static int
-json_rooms(const struct sb_msg *m, struct dbuf *b)
+json_rooms(const struct sb_msg *m, struct buf *b)
 {
 	const char *p = m->field[1], *w;
 	unsigned long count;
@@ -713,26 +616,26 @@ json_rooms(const struct sb_msg *m, struct dbuf *b)
 
 	jev_start(&j, b, "rooms", time(NULL), "", 0);
 	jev_key(&j, "rooms");
-	dbuf_add(b, "[", 1);
+	buf_catlen(b, "[", 1);
 	while (dialect_word_next(&p, m->field[1] + m->flen[1], &w, &wl)) {
 		if (dialect_room_split(w, wl, &nl, &count) < 0) {
 			if (j.err0 == 0)
-				dbuf_truncate(b, j.start);
+				buf_truncate(b, j.start);
 			return -EBADMSG;
 		}
-		if (!dialect_utf8_valid(w, nl)) {
+		if (!utf8_valid(w, nl)) {
 			j.badutf8 = 1;
 			continue;
 		}
 		if (n++ > 0)
-			dbuf_add(b, ",", 1);
+			buf_catlen(b, ",", 1);
 		r = (struct jev){ .b = b };
-		dbuf_add(b, "{", 1);
+		buf_catlen(b, "{", 1);
 		jev_str(&r, "name", w, nl);
 		jev_int(&r, "members", (long long)count);
-		dbuf_add(b, "}", 1);
+		buf_catlen(b, "}", 1);
 	}
-	dbuf_add(b, "]", 1);
+	buf_catlen(b, "]", 1);
 	return jev_emit(&j);
 }
 
@@ -742,7 +645,7 @@ json_rooms(const struct sb_msg *m, struct dbuf *b)
  */
 int
 dialect_json_render(struct dialect *d, const struct sb_msg *m,
-    struct dbuf *b)
+    struct buf *b)
 {
 	struct jev j;
 

@@ -120,7 +120,7 @@ dialect_text_parse(struct dialect *d, const char *msg, size_t len,
 			return dialect_fail(e, "encoding",
 			    "Control character in command");
 	}
-	if (!dialect_utf8_valid(msg, len))
+	if (!utf8_valid(msg, len))
 		return dialect_fail(e, "encoding", "Invalid UTF-8 in command");
 	if (len > 0)
 		memcpy(line, msg, len);
@@ -205,46 +205,46 @@ dialect_text_parse(struct dialect *d, const char *msg, size_t len,
 
 	switch (c->type) {
 	case SB_H_IDENTIFY:
-		return dialect_pack(d, pkt, c->type, e, 3, word, rest, "");
+		return dialect_pack(d, pkt, c->type, e, word, rest, "", NULL);
 	case SB_H_PRIVMSG: case SB_H_ROOMMSG: case SB_H_ACTION:
-		return dialect_pack(d, pkt, c->type, e, 2, word, rest);
+		return dialect_pack(d, pkt, c->type, e, word, rest, NULL);
 	case SB_H_JOIN:
-		return dialect_pack(d, pkt, c->type, e, *rest ? 2 : 1, word,
-		    rest);
+		return dialect_pack(d, pkt, c->type, e, word, *rest ? rest :
+		    NULL, NULL);
 	case SB_H_PART: case SB_H_NAMES: case SB_H_NICK: case SB_H_PING:
-		return dialect_pack(d, pkt, c->type, e, 1, word);
+		return dialect_pack(d, pkt, c->type, e, word, NULL);
 	case SB_H_QUIT:
-		return dialect_pack(d, pkt, c->type, e, 1, rest);
+		return dialect_pack(d, pkt, c->type, e, rest, NULL);
 	default:
-		return dialect_pack(d, pkt, c->type, e, 0);
+		return dialect_pack(d, pkt, c->type, e, NULL);
 	}
 }
 
 /* `<nick aid="N" name="N" />` for each word of a space-separated list. */
 static void
-text_nicks(struct dbuf *b, const char *list, size_t len)
+text_nicks(struct buf *b, const char *list, size_t len)
 {
 	const char *p = list, *w;
 	size_t wl;
 
 	while (dialect_word_next(&p, list + len, &w, &wl)) {
-		dbuf_addstr(b, "<nick");
+		buf_cat(b, "<nick");
 		dialect_attr(b, "aid", w, wl);
 		dialect_attr(b, "name", w, wl);
-		dbuf_addstr(b, " />");
+		buf_cat(b, " />");
 	}
 }
 
 /* `<error value="TEXT" code="CODE" />`, the seed-000 error element. */
 int
-dialect_text_error(struct dialect *d, struct dbuf *b,
+dialect_text_error(struct dialect *d, struct buf *b,
     const struct dialect_err *e)
 {
 	assert(b != NULL && e != NULL);
-	dbuf_addstr(b, "<error");
+	buf_cat(b, "<error");
 	dialect_attr(b, "value", e->text, strlen(e->text));
 	dialect_attr(b, "code", e->code, strlen(e->code));
-	dbuf_addstr(b, " />");
+	buf_cat(b, " />");
 	return dialect_end(b);
 }
 
@@ -254,7 +254,7 @@ dialect_text_error(struct dialect *d, struct dbuf *b,
  * so the seed's clients get the seed's bytes.
  */
 static int
-text_msg(const struct dialect *d, const struct sb_msg *m, struct dbuf *b)
+text_msg(const struct dialect *d, const struct sb_msg *m, struct buf *b)
 {
 	int flags = dialect_msg_flags(m);
 	char hms[9];
@@ -262,7 +262,7 @@ text_msg(const struct dialect *d, const struct sb_msg *m, struct dbuf *b)
 	if (flags < 0)
 		return flags;
 	dialect_hms(dialect_msg_time(m, 5), hms);
-	dbuf_addstr(b, "<msg");
+	buf_cat(b, "<msg");
 	if (flags & DM_ANNOUNCE)
 		dialect_attr(b, "aid", "", 0);
 	else
@@ -279,30 +279,30 @@ text_msg(const struct dialect *d, const struct sb_msg *m, struct dbuf *b)
 	if (d->numbered && m->nfields > 7 && m->flen[7] > 0)
 		dialect_fattr(b, "room_seq", m, 7);
 	if (flags & DM_ACTION)
-		dbuf_addstr(b, " action=\"1\"");
+		buf_cat(b, " action=\"1\"");
 	if (flags & DM_HISTORY)
-		dbuf_addstr(b, " history=\"1\"");
-	dbuf_addstr(b, " />");
+		buf_cat(b, " history=\"1\"");
+	buf_cat(b, " />");
 	return dialect_end(b);
 }
 
 /* <rooms><room id="NAME" count="N" />...</rooms> */
 static int
-text_rooms(const struct sb_msg *m, struct dbuf *b)
+text_rooms(const struct sb_msg *m, struct buf *b)
 {
 	const char *p = m->field[1], *w;
 	unsigned long count;
 	size_t wl, nl;
 
-	dbuf_addstr(b, "<rooms>");
+	buf_cat(b, "<rooms>");
 	while (dialect_word_next(&p, m->field[1] + m->flen[1], &w, &wl)) {
 		if (dialect_room_split(w, wl, &nl, &count) < 0)
 			return -EBADMSG;
-		dbuf_addstr(b, "<room");
+		buf_cat(b, "<room");
 		dialect_attr(b, "id", w, nl);
-		dbuf_addf(b, " count=\"%lu\" />", count);
+		buf_catf(b, " count=\"%lu\" />", count);
 	}
-	dbuf_addstr(b, "</rooms>");
+	buf_cat(b, "</rooms>");
 	return dialect_end(b);
 }
 
@@ -313,16 +313,16 @@ text_rooms(const struct sb_msg *m, struct dbuf *b)
  */
 int
 dialect_text_render(struct dialect *d, const struct sb_msg *m,
-    struct dbuf *b)
+    struct buf *b)
 {
 	assert(d != NULL && m != NULL && b != NULL);
 	switch (m->type) {
 	case SB_C_IDENTIFIED:
 	case SB_C_LOGIN:
-		dbuf_addstr(b, m->type == SB_C_LOGIN ? "<login" : "<identify");
+		buf_cat(b, m->type == SB_C_LOGIN ? "<login" : "<identify");
 		dialect_fattr(b, "aid", m, 0);
 		dialect_fattr(b, "name", m, 1);
-		dbuf_addstr(b, " />");
+		buf_cat(b, " />");
 		return dialect_end(b);
 	case SB_C_QUIT:
 		return dialect_element(b, "quit", m, "aid", 0, "reason", 1,
@@ -333,26 +333,26 @@ dialect_text_render(struct dialect *d, const struct sb_msg *m,
 		return dialect_element(b, "error", m, "value", 1, "code", 0,
 		    NULL);
 	case SB_C_NICKLIST:
-		dbuf_addstr(b, "<nicklist");
+		buf_cat(b, "<nicklist");
 		if (m->flen[2] > 0)
 			dialect_fattr(b, "room", m, 2);
-		dbuf_addstr(b, ">");
+		buf_cat(b, ">");
 		text_nicks(b, m->field[1], m->flen[1]);
-		dbuf_addstr(b, "</nicklist>");
+		buf_cat(b, "</nicklist>");
 		return dialect_end(b);
 	case SB_C_ROOMLIST:
 		return text_rooms(m, b);
 	case SB_C_JOINED:
-		dbuf_addstr(b, "<join");
+		buf_cat(b, "<join");
 		dialect_fattr(b, "room", m, 0);
 		dialect_fattr(b, "aid", m, 1);
 		if (m->flen[2] == 0) {
-			dbuf_addstr(b, " />");
+			buf_cat(b, " />");
 			return dialect_end(b);
 		}
-		dbuf_addstr(b, ">");
+		buf_cat(b, ">");
 		text_nicks(b, m->field[2], m->flen[2]);
-		dbuf_addstr(b, "</join>");
+		buf_cat(b, "</join>");
 		return dialect_end(b);
 	case SB_C_PARTED:
 		return dialect_element(b, "part", m, "room", 0, "aid", 1,
@@ -361,9 +361,9 @@ dialect_text_render(struct dialect *d, const struct sb_msg *m,
 		return dialect_element(b, "nick", m, "old", 0, "new", 1, NULL);
 	case SB_C_PONG:
 	case SB_C_PING:
-		dbuf_addstr(b, m->type == SB_C_PONG ? "<pong" : "<ping");
+		buf_cat(b, m->type == SB_C_PONG ? "<pong" : "<ping");
 		dialect_fattr(b, "token", m, 0);
-		dbuf_addstr(b, " />");
+		buf_cat(b, " />");
 		return dialect_end(b);
 	case SB_C_CLOSE:
 		return dialect_element(b, "close", m, "code", 0, "reason", 1,

@@ -241,7 +241,7 @@ xml_command(struct dialect *d, struct xml_cmd *c, struct sb_packet *pkt)
 		    &a) || xml_field(c, "p", "password", "password",
 		    SB_PASS_MAX, DF_EMPTY_OK, &b))
 			return DIALECT_REPLY;
-		return dialect_pack(d, pkt, SB_H_IDENTIFY, e, 3, a, b, "");
+		return dialect_pack(d, pkt, SB_H_IDENTIFY, e, a, b, "", NULL);
 	}
 	if (strcmp(c->name, "room") == 0) {
 		if (xml_field(c, "id", NULL, "room", SB_ROOM_MAX, DF_WORD, &a) ||
@@ -250,7 +250,8 @@ xml_command(struct dialect *d, struct xml_cmd *c, struct sb_packet *pkt)
 		    dialect_since(e, b, strlen(b))))
 			return DIALECT_REPLY;
 		d->numbered |= *b != '\0';
-		return dialect_pack(d, pkt, SB_H_JOIN, e, *b ? 2 : 1, a, b);
+		return dialect_pack(d, pkt, SB_H_JOIN, e, a, *b ? b : NULL,
+		    NULL);
 	}
 	if (strcmp(c->name, "msg") == 0 || strcmp(c->name, "me") == 0) {
 		int me = c->name[1] == 'e';
@@ -271,36 +272,36 @@ xml_command(struct dialect *d, struct xml_cmd *c, struct sb_packet *pkt)
 		if (xml_text(c))
 			return DIALECT_REPLY;
 		return dialect_pack(d, pkt, me ? SB_H_ACTION : has_room ?
-		    SB_H_ROOMMSG : SB_H_PRIVMSG, e, 2, a, c->text);
+		    SB_H_ROOMMSG : SB_H_PRIVMSG, e, a, c->text, NULL);
 	}
 	if (strcmp(c->name, "rooms") == 0)
-		return dialect_pack(d, pkt, SB_H_ROOMS, e, 0);
+		return dialect_pack(d, pkt, SB_H_ROOMS, e, NULL);
 	if (strcmp(c->name, "list") == 0)
-		return dialect_pack(d, pkt, SB_H_LIST, e, 0);
+		return dialect_pack(d, pkt, SB_H_LIST, e, NULL);
 	if (strcmp(c->name, "names") == 0 || strcmp(c->name, "part") == 0) {
 		if (xml_field(c, "room_id", NULL, "room", SB_ROOM_MAX, DF_WORD,
 		    &a))
 			return DIALECT_REPLY;
 		return dialect_pack(d, pkt, c->name[0] == 'n' ? SB_H_NAMES :
-		    SB_H_PART, e, 1, a);
+		    SB_H_PART, e, a, NULL);
 	}
 	if (strcmp(c->name, "nick") == 0) {
 		if (xml_field(c, "name", NULL, "nick", SB_NICK_MAX, DF_WORD,
 		    &a))
 			return DIALECT_REPLY;
-		return dialect_pack(d, pkt, SB_H_NICK, e, 1, a);
+		return dialect_pack(d, pkt, SB_H_NICK, e, a, NULL);
 	}
 	if (strcmp(c->name, "ping") == 0 || strcmp(c->name, "pong") == 0) {
 		if (xml_field(c, "token", NULL, "token", DIALECT_TOKEN_MAX,
 		    DF_WORD | DF_EMPTY_OK, &a))
 			return DIALECT_REPLY;
-		return dialect_pack(d, pkt, SB_H_PING, e, 1, a);
+		return dialect_pack(d, pkt, SB_H_PING, e, a, NULL);
 	}
 	if (strcmp(c->name, "quit") == 0) {
 		if (xml_field(c, "reason", NULL, "reason", SB_REASON_MAX,
 		    DF_EMPTY_OK, &a))
 			return DIALECT_REPLY;
-		return dialect_pack(d, pkt, SB_H_QUIT, e, 1, a);
+		return dialect_pack(d, pkt, SB_H_QUIT, e, a, NULL);
 	}
 	if (c->name[0] == '\0')
 		return dialect_fail(e, "syntax", "Unknown element");
@@ -364,27 +365,27 @@ dialect_xml_parse(struct dialect *d, const char *msg, size_t len,
  * login, <error code="CODE">TEXT</error> otherwise.
  */
 static int
-xml_error(struct dbuf *b, const char *code, size_t clen, const char *text,
+xml_error(struct buf *b, const char *code, size_t clen, const char *text,
     size_t tlen, int login)
 {
 	if (login) {
-		dbuf_addstr(b, "<login ok=\"0\"");
+		buf_cat(b, "<login ok=\"0\"");
 		dialect_attr(b, "error", text, tlen);
 		dialect_attr(b, "code", code, clen);
-		dbuf_addstr(b, " />");
+		buf_cat(b, " />");
 	} else {
-		dbuf_addstr(b, "<error");
+		buf_cat(b, "<error");
 		dialect_attr(b, "code", code, clen);
-		dbuf_addstr(b, ">");
+		buf_cat(b, ">");
 		dialect_xml_escape(b, text, tlen);
-		dbuf_addstr(b, "</error>");
+		buf_cat(b, "</error>");
 	}
 	return dialect_end(b);
 }
 
 /* A client-side error, in this dialect. */
 int
-dialect_xml_error(struct dialect *d, struct dbuf *b,
+dialect_xml_error(struct dialect *d, struct buf *b,
     const struct dialect_err *e)
 {
 	assert(b != NULL && e != NULL);
@@ -394,36 +395,36 @@ dialect_xml_error(struct dialect *d, struct dbuf *b,
 
 /* <user id="A">A</user> for each word of a space-separated list. */
 static void
-xml_users(struct dbuf *b, const char *list, size_t len)
+xml_users(struct buf *b, const char *list, size_t len)
 {
 	const char *p = list, *w;
 	size_t wl;
 
 	while (dialect_word_next(&p, list + len, &w, &wl)) {
-		dbuf_addstr(b, "<user");
+		buf_cat(b, "<user");
 		dialect_attr(b, "id", w, wl);
-		dbuf_addstr(b, ">");
+		buf_cat(b, ">");
 		dialect_xml_escape(b, w, wl);
-		dbuf_addstr(b, "</user>");
+		buf_cat(b, "</user>");
 	}
 }
 
 /* <msg from_id="0" room_id="R">*NICK has entered|left[ (REASON)]</msg> */
 static int
-xml_notice(struct dbuf *b, const struct sb_msg *m, const char *what,
+xml_notice(struct buf *b, const struct sb_msg *m, const char *what,
     int reason)
 {
-	dbuf_addstr(b, "<msg from_id=\"0\"");
+	buf_cat(b, "<msg from_id=\"0\"");
 	dialect_fattr(b, "room_id", m, 0);
-	dbuf_addstr(b, ">*");
+	buf_cat(b, ">*");
 	dialect_xml_escape(b, m->field[1], m->flen[1]);
-	dbuf_addf(b, " has %s", what);
+	buf_catf(b, " has %s", what);
 	if (reason && m->flen[2] > 0) {
-		dbuf_addstr(b, " (");
+		buf_cat(b, " (");
 		dialect_xml_escape(b, m->field[2], m->flen[2]);
-		dbuf_addstr(b, ")");
+		buf_cat(b, ")");
 	}
-	dbuf_addstr(b, "</msg>");
+	buf_cat(b, "</msg>");
 	return dialect_end(b);
 }
 
@@ -432,7 +433,7 @@ xml_notice(struct dbuf *b, const struct sb_msg *m, const char *what,
  * the room_seq only after a <room since=""> (the seed's bytes otherwise).
  */
 static int
-xml_msg(const struct dialect *d, const struct sb_msg *m, struct dbuf *b)
+xml_msg(const struct dialect *d, const struct sb_msg *m, struct buf *b)
 {
 	int flags = dialect_msg_flags(m);
 	char hms[9];
@@ -440,47 +441,47 @@ xml_msg(const struct dialect *d, const struct sb_msg *m, struct dbuf *b)
 	if (flags < 0)
 		return flags;
 	dialect_hms(dialect_msg_time(m, 5), hms);
-	dbuf_addstr(b, "<msg");
+	buf_cat(b, "<msg");
 	if (flags & DM_ANNOUNCE)
-		dbuf_addstr(b, " from_id=\"0\"");
+		buf_cat(b, " from_id=\"0\"");
 	else
 		dialect_fattr(b, "from_id", m, 1);
 	if (m->flen[3] > 0)
 		dialect_fattr(b, "room_id", m, 3);
 	else if (m->flen[2] > 0)
 		dialect_fattr(b, "to", m, 2);
-	dbuf_addf(b, " time=\"%s\"", hms);
+	buf_catf(b, " time=\"%s\"", hms);
 	if (d->numbered && m->nfields > 7 && m->flen[7] > 0)
 		dialect_fattr(b, "room_seq", m, 7);
 	if (flags & DM_ACTION)
-		dbuf_addstr(b, " action=\"1\"");
+		buf_cat(b, " action=\"1\"");
 	if (flags & DM_HISTORY)
-		dbuf_addstr(b, " history=\"1\"");
-	dbuf_addstr(b, ">");
+		buf_cat(b, " history=\"1\"");
+	buf_cat(b, ">");
 	dialect_xml_escape(b, m->field[4], m->flen[4]);
-	dbuf_addstr(b, "</msg>");
+	buf_cat(b, "</msg>");
 	return dialect_end(b);
 }
 
 /* <rooms><room id="NAME" count="N">NAME</room>...</rooms> */
 static int
-xml_rooms(const struct sb_msg *m, struct dbuf *b)
+xml_rooms(const struct sb_msg *m, struct buf *b)
 {
 	const char *p = m->field[1], *w;
 	unsigned long count;
 	size_t wl, nl;
 
-	dbuf_addstr(b, "<rooms>");
+	buf_cat(b, "<rooms>");
 	while (dialect_word_next(&p, m->field[1] + m->flen[1], &w, &wl)) {
 		if (dialect_room_split(w, wl, &nl, &count) < 0)
 			return -EBADMSG;
-		dbuf_addstr(b, "<room");
+		buf_cat(b, "<room");
 		dialect_attr(b, "id", w, nl);
-		dbuf_addf(b, " count=\"%lu\">", count);
+		buf_catf(b, " count=\"%lu\">", count);
 		dialect_xml_escape(b, w, nl);
-		dbuf_addstr(b, "</room>");
+		buf_cat(b, "</room>");
 	}
-	dbuf_addstr(b, "</rooms>");
+	buf_cat(b, "</rooms>");
 	return dialect_end(b);
 }
 
@@ -489,16 +490,16 @@ xml_rooms(const struct sb_msg *m, struct dbuf *b)
  * every element is listed in docs/protocol-dialects.md.
  */
 int
-dialect_xml_render(struct dialect *d, const struct sb_msg *m, struct dbuf *b)
+dialect_xml_render(struct dialect *d, const struct sb_msg *m, struct buf *b)
 {
 	assert(d != NULL && m != NULL && b != NULL);
 	switch (m->type) {
 	case SB_C_IDENTIFIED:
-		dbuf_addstr(b, "<login ok=\"1\"");
+		buf_cat(b, "<login ok=\"1\"");
 		dialect_fattr(b, "id", m, 2);
 		dialect_fattr(b, "nick", m, 0);
 		dialect_fattr(b, "name", m, 1);
-		dbuf_addstr(b, " />");
+		buf_cat(b, " />");
 		return dialect_end(b);
 	case SB_C_ERROR:
 		return xml_error(b, m->field[0], m->flen[0], m->field[1],
@@ -512,23 +513,23 @@ dialect_xml_render(struct dialect *d, const struct sb_msg *m, struct dbuf *b)
 	case SB_C_MSG:
 		return xml_msg(d, m, b);
 	case SB_C_NICKLIST:
-		dbuf_addstr(b, "<users");
+		buf_cat(b, "<users");
 		if (m->flen[2] > 0)
 			dialect_fattr(b, "room_id", m, 2);
-		dbuf_addstr(b, ">");
+		buf_cat(b, ">");
 		xml_users(b, m->field[1], m->flen[1]);
-		dbuf_addstr(b, "</users>");
+		buf_cat(b, "</users>");
 		return dialect_end(b);
 	case SB_C_ROOMLIST:
 		return xml_rooms(m, b);
 	case SB_C_JOINED:
 		if (!dialect_is_self(d, m->field[1]))
 			return xml_notice(b, m, "entered", 0);
-		dbuf_addstr(b, "<joined");
+		buf_cat(b, "<joined");
 		dialect_fattr(b, "room_id", m, 0);
-		dbuf_addstr(b, ">");
+		buf_cat(b, ">");
 		xml_users(b, m->field[2], m->flen[2]);
-		dbuf_addstr(b, "</joined>");
+		buf_cat(b, "</joined>");
 		return dialect_end(b);
 	case SB_C_PARTED:
 		if (!dialect_is_self(d, m->field[1]))
@@ -539,9 +540,9 @@ dialect_xml_render(struct dialect *d, const struct sb_msg *m, struct dbuf *b)
 		return dialect_element(b, "nick", m, "old", 0, "new", 1, NULL);
 	case SB_C_PONG:
 	case SB_C_PING:
-		dbuf_addstr(b, m->type == SB_C_PONG ? "<pong" : "<ping");
+		buf_cat(b, m->type == SB_C_PONG ? "<pong" : "<ping");
 		dialect_fattr(b, "token", m, 0);
-		dbuf_addstr(b, " />");
+		buf_cat(b, " />");
 		return dialect_end(b);
 	case SB_C_CLOSE:
 		return dialect_element(b, "close", m, "code", 0, "reason", 1,

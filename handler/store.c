@@ -13,7 +13,7 @@ struct handler_store handler_store STORE_ALIGNED;
  * hub_tx's buffer (hub_tx's header keeps its page), text_line and early:
  * two runs of neighbouring members, so three calls.  The queues' storage
  * (in, out, hubq) goes back with buf_idle() when empty, jansson's arena
- * with dialect_json_trim() when nothing in it is live.
+ * with json_arena_trim() (dialect_json_trim()) when nothing in it is live.
  */
 void
 store_idle(void)

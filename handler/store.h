@@ -23,7 +23,7 @@
 #define HANDLER_BUF_KEEP	4096	/* a drained buffer keeps this much */
 #define STORE_RX_SIZE	(SB_MSG_MAX > HANDLER_READ_CHUNK ? SB_MSG_MAX : \
 			    HANDLER_READ_CHUNK)
-#define STORE_JARENA_SIZE	16384	/* jansson's arena (dialect_json.c) */
+#define STORE_JARENA_SIZE	16384	/* jansson's arena (json_arena.c) */
 
 struct handler_store {
 	/* What was just received: a datagram from the hub, or a read from
@@ -38,7 +38,7 @@ struct handler_store {
 	unsigned char	in[HANDLER_BUF_KEEP] STORE_ALIGNED;
 	unsigned char	out[HANDLER_BUF_KEEP] STORE_ALIGNED;
 	unsigned char	hubq[HANDLER_BUF_KEEP] STORE_ALIGNED;
-	/* jansson's bump allocator (dialect_json.c). */
+	/* jansson's bump allocator (json_arena.c). */
 	unsigned char	jarena[STORE_JARENA_SIZE] STORE_ALIGNED;
 	/* A text command being split (dialect_text.c), and the bytes that
 	 * came behind a WebSocket handshake (session.c): static rather

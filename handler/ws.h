@@ -10,7 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "http.h"
+#include "text.h"	/* UTF-8: utf8_feed() keeps a text message's state */
 
 #define WS_CONTROL_MAX		125
 #define WS_MESSAGE_MAX_DEFAULT	65536	/* reassembled message cap: 1009 */
@@ -27,11 +29,6 @@ enum ws_close_code {
 	WS_CLOSE_TOO_BIG = 1009, WS_CLOSE_INTERNAL = 1011,
 	WS_CLOSE_TRY_AGAIN = 1013,
 };
-
-/* utf8.c: incremental validator; state 0 means "at a character boundary". */
-enum { UTF8_ACCEPT = 0, UTF8_REJECT = 1 };
-uint32_t utf8_feed(uint32_t state, const unsigned char *, size_t);
-int	 utf8_valid(const void *, size_t);	/* whole string: 1 or 0 */
 
 /* wshandshake.c */
 struct ws_handshake_policy {
@@ -90,8 +87,7 @@ struct ws_conn {
 	int		in_frame;
 	unsigned char	ctrl[WS_CONTROL_MAX];
 	int		msg_opcode;	/* 0 when no message in progress */
-	unsigned char	*msg;		/* reassembly buffer (malloc'd, capped) */
-	size_t		msg_len, msg_cap;
+	struct buf	msg;		/* reassembly, max_message at most */
 	uint32_t	utf8;		/* validator state across fragments */
 	int		close_sent;
 	int		close_received;

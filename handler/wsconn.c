@@ -16,7 +16,6 @@
 #include "ws.h"
 
 #define WS_CLOSE_REASON_MAX	(WS_CONTROL_MAX - 2)	/* after the code */
-#define WS_MSG_CAP_MIN		256	/* first reassembly allocation */
 
 void
 ws_conn_init(struct ws_conn *c, size_t max_message)
@@ -26,6 +25,7 @@ ws_conn_init(struct ws_conn *c, size_t max_message)
 	*c = (struct ws_conn){
 		.max_message = max_message ? max_message : WS_MESSAGE_MAX_DEFAULT,
 	};
+	buf_init(&c->msg, c->max_message);
 }
 
 void
@@ -33,9 +33,7 @@ ws_conn_free(struct ws_conn *c)
 {
 	if (c == NULL)
 		return;
-	free(c->msg);
-	c->msg = NULL;
-	c->msg_len = c->msg_cap = 0;
+	buf_free(&c->msg);
 }
 
 /* Write one unmasked frame: header, then payload. */
@@ -123,38 +121,16 @@ ws_conn_frame_start(struct ws_conn *c, const struct ws_sink *sink)
 		if (c->msg_opcode != 0)
 			return ws_conn_fail(c, sink, WS_CLOSE_PROTOCOL);
 		c->msg_opcode = f->opcode;
-		c->msg_len = 0;
+		buf_reset(&c->msg);
 		c->utf8 = UTF8_ACCEPT;
 		break;
 	default:
 		return ws_conn_fail(c, sink, WS_CLOSE_PROTOCOL);
 	}
-	if (!(f->opcode & 0x8) && f->len > c->max_message - c->msg_len)
+	if (!(f->opcode & 0x8) && f->len > c->max_message - c->msg.len)
 		return ws_conn_fail(c, sink, WS_CLOSE_TOO_BIG);
 	c->in_frame = 1;
 	c->payload_seen = 0;
-	return 0;
-}
-
-/* Make room for n more bytes in the reassembly buffer (within max_message). */
-static int
-ws_conn_reserve(struct ws_conn *c, size_t n)
-{
-	size_t cap;
-	unsigned char *p;
-
-	assert(n <= c->max_message - c->msg_len);
-	if (c->msg_cap - c->msg_len >= n)
-		return 0;
-	cap = c->msg_cap ? c->msg_cap : WS_MSG_CAP_MIN;
-	if (cap > c->max_message)
-		cap = c->max_message;
-	while (cap - c->msg_len < n)
-		cap = cap > c->max_message / 2 ? c->max_message : cap * 2;
-	if ((p = realloc(c->msg, cap)) == NULL)
-		return -1;
-	c->msg = p;
-	c->msg_cap = cap;
 	return 0;
 }
 
@@ -175,15 +151,15 @@ ws_conn_payload(struct ws_conn *c, const struct ws_sink *sink,
 	if (f->opcode & 0x8)
 		dst = c->ctrl + c->payload_seen;
 	else {
-		if (ws_conn_reserve(c, n) < 0)
+		/* Within max_message (ws_conn_header): only -ENOMEM fails. */
+		if (buf_append(&c->msg, buf, n) < 0)
 			return ws_conn_fail(c, sink, WS_CLOSE_INTERNAL);
-		dst = c->msg + c->msg_len;
+		dst = buf_head(&c->msg) + c->msg.len - n;
 	}
 	for (i = 0; i < n; i++)
 		dst[i] = buf[i] ^ f->mask[(c->payload_seen + i) & 3];
 	c->payload_seen += n;
 	if (!(f->opcode & 0x8)) {
-		c->msg_len += n;
 		if (c->msg_opcode == WS_OP_TEXT &&
 		    (c->utf8 = utf8_feed(c->utf8, dst, n)) == UTF8_REJECT)
 			return ws_conn_fail(c, sink, WS_CLOSE_INVALID_DATA);
@@ -243,10 +219,10 @@ ws_conn_frame_end(struct ws_conn *c, const struct ws_sink *sink)
 	if (c->msg_opcode == WS_OP_TEXT && c->utf8 != UTF8_ACCEPT)
 		return ws_conn_fail(c, sink, WS_CLOSE_INVALID_DATA);
 	/* An empty message may have no buffer; never hand out NULL. */
-	sink->message(sink->arg, c->msg_opcode,
-	    c->msg ? c->msg : (const unsigned char *)"", c->msg_len);
+	sink->message(sink->arg, c->msg_opcode, c->msg.buf != NULL ?
+	    buf_head(&c->msg) : (const unsigned char *)"", c->msg.len);
 	c->msg_opcode = 0;
-	c->msg_len = 0;
+	buf_reset(&c->msg);
 	return 0;
 }
 
@@ -343,12 +319,8 @@ ws_conn_close(struct ws_conn *c, const struct ws_sink *sink, int code,
 	assert(ws_close_code_sendable((unsigned int)code));
 
 	if (reason != NULL) {
-		n = strnlen(reason, WS_CLOSE_REASON_MAX + 1);
-		if (n > WS_CLOSE_REASON_MAX) {
-			n = WS_CLOSE_REASON_MAX;
-			while (n > 0 && ((unsigned char)reason[n] & 0xc0) == 0x80)
-				n--;
-		}
+		n = utf8_clip(reason, strnlen(reason, WS_CLOSE_REASON_MAX + 1),
+		    WS_CLOSE_REASON_MAX);
 		if (!utf8_valid(reason, n))
 			n = 0;
 	}

@@ -65,6 +65,11 @@ next_job(struct authpool *a)
 	return best;
 }
 
+/*
+ * One password worker: take the oldest job, run crypt on copies made
+ * under the lock, put the answer back and wake the loop (the eventfd);
+ * until authpool_free() says stop.
+ */
 static void *
 worker(void *arg)
 {

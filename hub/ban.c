@@ -272,7 +272,8 @@ bans_match_nick(const struct bans *l, const char *nick, time_t now)
 /*
  * The address of `remote` ("192.0.2.7:4321", "[2001:db8::1]:4321") in
  * a[16] and *fam.  An IPv4-mapped IPv6 address counts as the IPv4
- * address.  Returns 0, or -1 when `remote` holds no address ("local").
+ * address.  Returns 0, or -EINVAL when `remote` holds no address
+ * ("local").
  */
 int
 ban_remote_address(const char *remote, unsigned char *a, int *fam)
@@ -288,7 +289,7 @@ ban_remote_address(const char *remote, unsigned char *a, int *fam)
 		end = strrchr(remote, ':');
 	hl = end ? (size_t)(end - remote) : strlen(remote);
 	if (hl >= sizeof(host))
-		return -1;
+		return -EINVAL;
 	memcpy(host, remote, hl);
 	host[hl] = '\0';
 	memset(a, 0, 16);
@@ -301,7 +302,7 @@ ban_remote_address(const char *remote, unsigned char *a, int *fam)
 			*fam = AF_INET;
 		}
 	} else
-		return -1;
+		return -EINVAL;
 	return 0;
 }
 

@@ -20,6 +20,11 @@
  * CONTROL_QUEUE_MAX bytes and written as the socket takes them; a client
  * that has not finished within CONTROL_TIMEOUT_USEC is dropped.  The
  * verbs and their replies are documented in docs/admin.md.
+ *
+ * This file acts on the hub's rules (kicks, bans, announcements) but
+ * never calls the daemon around them: reload reaches the daemon through
+ * the callback given to control_listen() (server.c's), so server.c and
+ * control.c do not call each other in a circle.
  */
 #include <assert.h>
 #include <errno.h>
@@ -38,11 +43,8 @@
 #include <jansson.h>
 #include <systemd/sd-event.h>
 
+#include "control.h"
 #include "hub.h"
-
-#define CONTROL_REQUEST_MAX	(SB_TEXT_MAX + 512)	/* one request datagram */
-#define CONTROL_WORDS_MAX	8	/* verb and arguments */
-#define CONTROL_REPLY_MAX	(16 * 1024)	/* one reply datagram */
 #define CONTROL_QUEUE_MAX	(4 * 1024 * 1024)	/* replies of one request */
 #define CONTROL_CONN_MAX	16	/* connections at once */
 #define CONTROL_TIMEOUT_USEC	(10 * 1000000ULL)	/* whole exchange */
@@ -74,15 +76,12 @@ struct ctl_conn {
  */
 static struct control {
 	struct hub		*hub;
+	control_reload_fn	*reload;	/* the daemon's reload */
 	sd_event		*event;
 	sd_event_source		*listen;
 	unsigned		 nconns;
 	TAILQ_HEAD(, ctl_conn)	 conns;
 } ctl;
-
-static const char *const transport_names[] = {
-	"unknown", "xmlsocket", "websocket", "tunnel", "http", "policy",
-};
 
 static void	conn_close(struct ctl_conn *);
 static void	conn_want(struct ctl_conn *);
@@ -242,7 +241,10 @@ reply_error(struct ctl_conn *c, const char *fmt, ...)
 	return r;
 }
 
-/* reply_error(), for helpers whose caller must stop: returns -1. */
+/*
+ * reply_error(), for helpers whose caller must stop: returns -EINVAL
+ * (the request is refused; the reply says why).
+ */
 static int __attribute__((format(printf, 2, 3)))
 reply_fail(struct ctl_conn *c, const char *fmt, ...)
 {
@@ -251,7 +253,7 @@ reply_fail(struct ctl_conn *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	reply_verror(c, fmt, ap);
 	va_end(ap);
-	return -1;
+	return -EINVAL;
 }
 
 /*
@@ -346,44 +348,20 @@ lister_finish(struct lister *l)
 /* --- verbs --------------------------------------------------------------- */
 
 /*
- * Is `s` valid UTF-8 without control characters?  What the operator
- * sends goes to every client, so it must be text each dialect can carry.
+ * Is `s` valid UTF-8 without control characters (C0, DEL, C1)?  What the
+ * operator sends goes to every client, so it must be text each dialect
+ * can carry.
  */
 static int
 text_ok(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s), i = 0, n;
+	uint32_t cp;
 
-	while (*p != '\0') {
-		uint32_t cp;
-		size_t n, i;
-
-		if (*p < 0x80) {
-			if (*p < 0x20 || *p == 0x7f)
-				return 0;
-			p++;
-			continue;
-		}
-		if ((*p & 0xe0) == 0xc0) {
-			n = 2; cp = *p & 0x1f;
-		} else if ((*p & 0xf0) == 0xe0) {
-			n = 3; cp = *p & 0x0f;
-		} else if ((*p & 0xf8) == 0xf0) {
-			n = 4; cp = *p & 0x07;
-		} else
+	for (; i < len; i += n)
+		if ((n = utf8_decode(s + i, len - i, &cp)) == 0 || cp < 0x20 ||
+		    cp == 0x7f || (cp >= 0x80 && cp < 0xa0))
 			return 0;
-		for (i = 1; i < n; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (p[i] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
-		    (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff) ||
-		    (cp >= 0x80 && cp < 0xa0))
-			return 0;
-		p += n;
-	}
 	return 1;
 }
 
@@ -423,9 +401,7 @@ verb_who(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 		item = json_pack("{s:o, s:I, s:s, s:o, s:I, s:o}",
 		    "nick", p->nick[0] ? jstr(p->nick) : json_null(),
 		    "session", (json_int_t)p->session,
-		    "transport", p->transport >= 0 && p->transport <
-		    (int)(sizeof(transport_names) / sizeof(transport_names[0])) ?
-		    transport_names[p->transport] : "unknown",
+		    "transport", sb_transport_name(p->transport),
 		    "remote", jstr(p->remote),
 		    "pid", (json_int_t)p->pid,
 		    "rooms", rooms);
@@ -451,7 +427,7 @@ verb_rooms(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 
 /*
  * Check an operator's reason (at most `max` bytes of text).  Returns 0,
- * or -1 with the error reply queued.
+ * or -EINVAL with the error reply queued.
  */
 static int
 reason_ok(struct ctl_conn *c, const char *verb, const char *reason,
@@ -470,7 +446,8 @@ reason_ok(struct ctl_conn *c, const char *verb, const char *reason,
  * Add ban `b` (replacing one on the same target), save the list, log it
  * and end the sessions it covers.  *saved says whether bans.json was
  * written; a ban that could not be saved still holds until a restart.
- * Returns the number of sessions ended, or -1 with an error queued.
+ * Returns the number of sessions ended, or a negative errno with an
+ * error queued.
  */
 static int
 ban_apply(struct ctl_conn *c, struct hub *h, const struct ban *b,
@@ -511,7 +488,7 @@ ban_json(const struct ban *b)
 
 /*
  * Fill in `b` for `target` banned from now for `duration` ("" or
- * "forever": no end).  Returns 0, or -1 with the error reply queued.
+ * "forever": no end).  Returns 0, or -EINVAL with the error reply queued.
  */
 static int
 ban_make(struct ctl_conn *c, const char *verb, struct ban *b,
@@ -519,6 +496,7 @@ ban_make(struct ctl_conn *c, const char *verb, struct ban *b,
 {
 	char err[256];
 	long long secs;
+	int r;
 
 	if (strlen(target) > BAN_TARGET_MAX || !text_ok(target))
 		return reply_fail(c, "%s: not an address, and not a nick",
@@ -528,8 +506,8 @@ ban_make(struct ctl_conn *c, const char *verb, struct ban *b,
 	if (ban_duration_parse(duration[0] ? duration : "forever", &secs) < 0)
 		return reply_fail(c, "%s: bad duration; give a number and a "
 		    "unit, s, m, h, d or w (90s, 10m, 2h, 7d), or forever", verb);
-	if (reason_ok(c, verb, reason, BAN_REASON_MAX) < 0)
-		return -1;
+	if ((r = reason_ok(c, verb, reason, BAN_REASON_MAX)) < 0)
+		return r;
 	b->since = time(NULL);
 	b->until = secs ? b->since + (time_t)secs : 0;
 	strlcpy(b->reason, reason, sizeof(b->reason));
@@ -551,20 +529,20 @@ verb_kick(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 	unsigned long long session;
 	struct ban b;
 	struct peer *p;
-	int banned = n > 2 && arg[2][0] != '\0', saved = 1;
+	int banned = n > 2 && arg[2][0] != '\0', saved = 1, r;
 	json_t *reply;
 
-	if (reason_ok(c, "kick", reason, banned ? BAN_REASON_MAX :
-	    CONTROL_REASON_MAX) < 0)
-		return -1;
+	if ((r = reason_ok(c, "kick", reason, banned ? BAN_REASON_MAX :
+	    CONTROL_REASON_MAX)) < 0)
+		return r;
 	if (strlen(arg[0]) > SB_NICK_MAX || !text_ok(arg[0]))
 		return reply_error(c, "no such nick");	/* not echoed */
 	if ((p = hub_find_nick(h, arg[0])) == NULL || p->dead)
 		return reply_error(c, "no such nick: %s", arg[0]);
 	if (strlcpy(nick, p->nick, sizeof(nick)) >= sizeof(nick))
 		return reply_error(c, "nick too long");
-	if (banned && ban_make(c, "kick", &b, nick, arg[2], reason) < 0)
-		return -1;
+	if (banned && (r = ban_make(c, "kick", &b, nick, arg[2], reason)) < 0)
+		return r;
 	session = (unsigned long long)p->session;
 	snprintf(quit, sizeof(quit), "Kicked: %s", reason);
 	hub_log_peer(SB_EV_KICK, p, &(struct sb_log_fields){ .reason = reason },
@@ -574,10 +552,11 @@ verb_kick(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 		ban_describe(&b, told, sizeof(told));
 	hub_peer_kill(h, p, banned ? "banned" : "kicked", banned ? told :
 	    reason);
-	/* The quit notices go out now; main.c frees the peer later. */
+	/* The quit notices go out now; server.c frees the peer after
+	 * this turn (hub_reap). */
 	hub_peer_gone(h, p, quit);
-	if (banned && ban_apply(c, h, &b, &saved, warn, sizeof(warn)) < 0)
-		return -1;
+	if (banned && (r = ban_apply(c, h, &b, &saved, warn, sizeof(warn))) < 0)
+		return r;
 	reply = json_pack("{s:o, s:I, s:o}", "kicked", jstr(nick),
 	    "session", (json_int_t)session, "reason", jstr(reason));
 	if (banned) {
@@ -598,14 +577,14 @@ verb_ban(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 {
 	char warn[512] = "";
 	struct ban b;
-	int ended, saved = 1;
+	int ended, saved = 1, r;
 	json_t *reply;
 
-	if (ban_make(c, "ban", &b, arg[0], n > 1 ? arg[1] : "", n > 2 ?
-	    arg[2] : "") < 0)
-		return -1;
+	if ((r = ban_make(c, "ban", &b, arg[0], n > 1 ? arg[1] : "", n > 2 ?
+	    arg[2] : "")) < 0)
+		return r;
 	if ((ended = ban_apply(c, h, &b, &saved, warn, sizeof(warn))) < 0)
-		return -1;
+		return ended;
 	reply = json_pack("{s:o, s:I, s:b}", "ban", ban_json(&b),
 	    "disconnected", (json_int_t)ended, "saved", saved);
 	if (!saved)
@@ -682,7 +661,10 @@ verb_announce(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 	    "recipients", count));
 }
 
-/* reload: hub_reload(); its failure is an error reply. */
+/*
+ * reload: the daemon's reload (the callback of control_listen); its
+ * failure is an error reply (the daemon has logged it).
+ */
 static int
 verb_reload(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 {
@@ -690,12 +672,18 @@ verb_reload(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 
 	sb_log(LOG_INFO, "reload asked on the control socket by uid %ld",
 	    (long)c->uid);
-	if (hub_reload(h, err, sizeof(err)) < 0)
+	if (ctl.reload(h, err, sizeof(err)) < 0)
 		return reply_error(c, "reload failed, the old config stays: %s",
 		    err);
 	return reply_done(c, json_pack("{s:b}", "reloaded", 1));
 }
 
+/*
+ * The verbs, one row each: the name, how many arguments it takes, its
+ * usage line, and the function that queues its replies.  A verb returns
+ * 0, or a negative errno, its error reply queued when it could be (when
+ * nothing is queued, control_run() answers "reply too large").
+ */
 static const struct verb {
 	const char	*name;
 	size_t		 min, max;	/* arguments after the verb */
@@ -798,7 +786,7 @@ conn_want(struct ctl_conn *c)
 
 /*
  * Send queued datagrams while the socket takes them.  Returns 1 when all
- * is sent, 0 when the socket is full, -1 on an error.
+ * is sent, 0 when the socket is full, or a negative errno.
  */
 static int
 conn_flush(struct ctl_conn *c)
@@ -811,7 +799,7 @@ conn_flush(struct ctl_conn *c)
 			if (errno == EAGAIN || errno == EWOULDBLOCK ||
 			    errno == EINTR)
 				return 0;
-			return -1;
+			return -errno;
 		}
 		TAILQ_REMOVE(&c->outq, d, entry);
 		c->queued -= d->len;
@@ -959,17 +947,21 @@ control_accept(sd_event_source *s, int fd, uint32_t revents, void *arg)
 
 /*
  * Serve switchboardctl on the listening socket `fd` (SOCK_SEQPACKET,
- * non-blocking; the hub keeps it for its lifetime).  Returns 0 or a
+ * non-blocking; the hub keeps it for its lifetime).  The verb reload
+ * calls `reload`, which re-reads the config and returns 0, or a
+ * negative errno with the reason in its buffer.  Returns 0 or a
  * negative errno from sd-event.
  */
 int
-control_listen(struct hub *h, struct sd_event *e, int fd)
+control_listen(struct hub *h, struct sd_event *e, int fd,
+    control_reload_fn *reload)
 {
 	int r;
 
-	assert(h != NULL && e != NULL && fd >= 0);
+	assert(h != NULL && e != NULL && fd >= 0 && reload != NULL);
 	assert(ctl.hub == NULL);	/* one control socket per process */
 	ctl.hub = h;
+	ctl.reload = reload;
 	ctl.event = e;
 	TAILQ_INIT(&ctl.conns);
 	if ((r = sd_event_add_io(e, &ctl.listen, fd, EPOLLIN, control_accept,

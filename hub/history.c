@@ -26,11 +26,13 @@
 #include <bsd/sys/queue.h>
 #include <bsd/sys/tree.h>
 
+#include "file.h"
 #include "history.h"
+#include "text.h"
 
 #define HISTORY_READ_CHUNK	65536	/* bytes read at a time on loading */
 #define HISTORY_SUFFIX		".log"
-#define HISTORY_TMP_SUFFIX	".tmp"
+#define HISTORY_TMP_SUFFIX	".tmp"	/* older hubs' rewrites */
 #define HISTORY_TIME_MAX	253402300799LL	/* 9999-12-31 */
 
 /* One stored message; from and text live in data[]. */
@@ -87,19 +89,7 @@ hroom_cmp(struct hroom *a, struct hroom *b)
 #endif
 RB_GENERATE_STATIC(hrooms, hroom, entry, hroom_cmp)
 
-/* The same fold as room_fold() (hub/nick.c): ASCII letters to lower case. */
-static void
-history_fold(char *dst, size_t dstsz, const char *src)
-{
-	size_t i;
-
-	for (i = 0; src[i] != '\0' && i + 1 < dstsz; i++)
-		dst[i] = (src[i] >= 'A' && src[i] <= 'Z') ?
-		    (char)(src[i] - 'A' + 'a') : src[i];
-	dst[i] = '\0';
-}
-
-/* "<hex of key>.log" (or .tmp) into name; returns 0 or -ENAMETOOLONG. */
+/* "<hex of key>.log" (or another suffix) into name; 0 or -ENAMETOOLONG. */
 static int
 file_name(char *name, size_t size, const char *key, const char *suffix)
 {
@@ -153,7 +143,7 @@ key_from_file(char *key, size_t size, const char *name)
 	}
 	k[n / 2] = '\0';
 	/* Only a name that is its own fold maps back to this file. */
-	history_fold(key, size, k);
+	ascii_fold(key, size, k);
 	if (strcmp(key, k) != 0)
 		return -EINVAL;
 	return 0;
@@ -295,7 +285,7 @@ hroom_of(struct history *h, const char *room)
 
 	if (strlen(room) > HISTORY_ROOM_MAX)
 		return NULL;
-	history_fold(key, sizeof(key), room);
+	ascii_fold(key, sizeof(key), room);
 	return hroom_find(h, key);
 }
 
@@ -570,25 +560,6 @@ record_parse(const char *line, size_t len)
 
 /* --- disk ---------------------------------------------------------------- */
 
-/* Write all of buf with h->write_fn.  Returns 0 or a negative errno. */
-static int
-write_all(struct history *h, int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = h->write_fn(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errno ? -errno : -EIO;
-		if (n == 0)
-			return -EIO;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * Write every entry of `r` to a new file and rename it over the room's
  * file.  Returns 0 (the room is clean) or a negative errno (it stays
@@ -597,41 +568,37 @@ write_all(struct history *h, int fd, const char *buf, size_t len)
 static int
 room_rewrite(struct history *h, struct hroom *r)
 {
-	char name[2 * HISTORY_ROOM_MAX + 8], tmp[2 * HISTORY_ROOM_MAX + 8];
-	char *buf;
+	char name[2 * HISTORY_ROOM_MAX + 8], path[PATH_MAX], *buf;
+	struct sb_file_atomic a;
 	size_t i, len = 0, cap;
-	int fd, ret = 0;
+	int ret;
 
 	if (file_name(name, sizeof(name), r->key, HISTORY_SUFFIX) < 0 ||
-	    file_name(tmp, sizeof(tmp), r->key, HISTORY_TMP_SUFFIX) < 0)
+	    (size_t)snprintf(path, sizeof(path), "%s/%s", h->dir, name) >=
+	    sizeof(path))
 		return -ENAMETOOLONG;
 	cap = r->count * (HISTORY_LINE_MAX + 2) + 1;
 	if (r->count > 64)	/* typical records are short: grow as needed */
 		cap = 64 * (HISTORY_LINE_MAX + 2) + 1;
 	if ((buf = malloc(cap)) == NULL)
 		return -ENOMEM;
-	fd = openat(h->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, 0600);
-	if (fd < 0) {
+	if ((ret = sb_file_atomic_begin(&a, h->dirfd, path, 0600, geteuid(),
+	    getegid())) < 0) {
 		free(buf);
-		return -errno;
+		return ret;
 	}
+	a.write = h->write_fn;
 	for (i = 0; i < r->count && ret == 0; i++) {
 		len += record_format(buf + len, &ring_at(r, i)->pub);
 		if (cap - len < HISTORY_LINE_MAX + 2 || i + 1 == r->count) {
-			ret = write_all(h, fd, buf, len);
+			ret = sb_file_atomic_write(&a, buf, len);
 			len = 0;
 		}
 	}
 	free(buf);
-	if (ret == 0 && fsync(fd) < 0)
-		ret = -errno;
-	if (close(fd) < 0 && ret == 0)
-		ret = -errno;
-	if (ret == 0 && renameat(h->dirfd, tmp, h->dirfd, name) < 0)
-		ret = -errno;
+	if (ret == 0)	/* a failed write has abandoned the new file */
+		ret = sb_file_atomic_commit(&a);
 	if (ret < 0) {
-		unlinkat(h->dirfd, tmp, 0);
 		r->dirty = 1;
 		return ret;
 	}
@@ -678,7 +645,7 @@ room_append(struct history *h, struct hroom *r, const struct hentry *e)
 		return room_rewrite(h, r);
 	}
 	len = record_format(line, &e->pub);
-	if ((ret = write_all(h, fd, line, len)) < 0) {
+	if ((ret = sb_file_write_all(fd, line, len, h->write_fn)) < 0) {
 		if (ftruncate(fd, st.st_size) < 0)
 			r->on_disk++;	/* a torn line stays: count it */
 		goto fail;
@@ -817,9 +784,11 @@ history_load_all(struct history *h, char *err, size_t errsz)
 	while ((de = readdir(d)) != NULL) {
 		char key[HISTORY_ROOM_MAX + 1];
 		size_t len = strlen(de->d_name);
+		size_t tl = strlen(HISTORY_TMP_SUFFIX);
 
-		if (len > strlen(HISTORY_TMP_SUFFIX) && strcmp(de->d_name +
-		    len - strlen(HISTORY_TMP_SUFFIX), HISTORY_TMP_SUFFIX) == 0) {
+		/* A rewrite a crash cut short (an older hub's, or file.c's). */
+		if (sb_file_is_temp(de->d_name) || (len > tl &&
+		    strcmp(de->d_name + len - tl, HISTORY_TMP_SUFFIX) == 0)) {
 			unlinkat(h->dirfd, de->d_name, 0);
 			continue;
 		}
@@ -982,7 +951,7 @@ history_add(struct history *h, const char *room, const char *kind,
 		return -EINVAL;
 	if (h->per_room == 0)
 		return 0;
-	history_fold(key, sizeof(key), room);
+	ascii_fold(key, sizeof(key), room);
 	if ((r = hroom_find(h, key)) == NULL &&
 	    (ret = hroom_new(h, key, HROOM_LIVE, 0, &r)) < 0)
 		return ret;
@@ -1064,7 +1033,7 @@ history_forget(struct history *h, const char *room)
 	assert(h != NULL && room != NULL);
 	if (strlen(room) > HISTORY_ROOM_MAX)
 		return -EINVAL;
-	history_fold(key, sizeof(key), room);
+	ascii_fold(key, sizeof(key), room);
 	if ((r = hroom_find(h, key)) != NULL)
 		return hroom_drop(h, r);
 	if (h->dirfd < 0 || file_name(name, sizeof(name), key,
@@ -1105,7 +1074,7 @@ history_room_live(struct history *h, const char *room, int permanent,
 	if (h->per_room == 0 || room[0] == '\0' ||
 	    strlen(room) > HISTORY_ROOM_MAX)
 		return 0;
-	history_fold(key, sizeof(key), room);
+	ascii_fold(key, sizeof(key), room);
 	if ((r = hroom_find(h, key)) != NULL && r->state == HROOM_GONE &&
 	    !r->unclaimed && (now < r->gone_at ||
 	    now - r->gone_at >= h->retention)) {

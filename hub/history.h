@@ -57,6 +57,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "file.h"
+
 #define HISTORY_PER_ROOM_MAX	10000	/* = the config's maximum */
 #define HISTORY_ROOMS_MAX	4096	/* rooms with history (slots) */
 #define HISTORY_RETENTION_MAX	2592000	/* seconds (30 days) = the config's */
@@ -83,8 +85,8 @@ struct history_entry {
 /* Called for each entry, oldest first; a nonzero return stops the walk. */
 typedef int (*history_cb)(const struct history_entry *, void *);
 
-/* Writes the bytes of a record (write(2) unless a test replaces it). */
-typedef ssize_t (*history_write_fn)(int, const void *, size_t);
+/* Writes the bytes of a record: write(2) unless a test replaces it. */
+typedef sb_write_fn history_write_fn;
 
 /* history.c */
 int	 history_open(const char *, unsigned, struct history **, char *,

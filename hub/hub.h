@@ -1,12 +1,41 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * switchboard-hub: presence, rooms and routing for all handlers.
+ * switchboard-hub: presence, rooms and routing for all handlers.  The
+ * hub's one private header: every type, constant and prototype of hub/,
+ * the prototypes grouped under the name of their file.
  *
  * The hub never sees a protocol byte.  Each handler process is one peer on
  * the SOCK_SEQPACKET socket and carries one client session; the hub reads
- * normalized messages (common/proto.h), routes them, and writes normalized
- * events back.  route.c holds the rules and does no I/O: it hands packets
- * to hub->ops, so unit tests run the rules with a recording ops table.
+ * normalized messages (common/proto.h), acts on them, and writes
+ * normalized events back.  Its files, by concern:
+ *
+ *   The rules, no I/O (they reach the world through struct hub_ops, so
+ *   the unit tests and the fuzz target run them with a recording table):
+ *	dispatch.c	hub_dispatch() and the command table (hub_cmds)
+ *	peers.c		sessions coming and going, presence, HELLO, QUIT
+ *	identity.c	IDENTIFY (guests, members, password checks), NICK
+ *	resume.c	RESUME after a hub restart, the hold while they come
+ *	rooms.c		rooms and memberships, JOIN, PART, NAMES, ROOMS
+ *	replay.c	history replay on JOIN, recording room messages
+ *	messages.c	PRIVMSG, PRIVMSG_ALIAS, ROOMMSG, ACTION, announcements
+ *	flood.c		the flood bucket (which commands cost: hub_cmds)
+ *	send.c		hub_send() and the other ways out to handlers
+ *	hub.c		struct hub made and freed, the C_CONFIG datagram
+ *   What the rules consult, also without I/O:
+ *	nick.c		nick and room name rules (nick.h), nick uniqueness
+ *	members.c	the member store (members.h)
+ *	ban.c		the ban list (ban.h)
+ *	history.c	room history in memory and on disk (history.h)
+ *	throttle.c	failed logins per nick and per address
+ *   The daemon around them:
+ *	main.c		command line, then hubd_run() (server.c)
+ *	server.c	the sd-event loop, the handlers' sockets, reloads
+ *	control.c	switchboardctl's control socket
+ *	authpool.c	the password workers (threads)
+ *	journal.c	events to journald or stderr
+ *
+ * docs/hacking.md has the map, and the error convention: a negative
+ * errno or a named result, and whoever decides what to do logs, once.
  */
 #ifndef SB_HUB_H
 #define SB_HUB_H
@@ -24,7 +53,9 @@
 #include "history.h"
 #include "log.h"
 #include "members.h"
+#include "nick.h"
 #include "proto.h"
+#include "text.h"
 
 #define HUB_ROOMS_PER_PEER	32	/* rooms one session may be in */
 #define HUB_PEER_QUEUE_MAX	(512 * 1024)	/* bytes waiting for one handler */
@@ -46,25 +77,9 @@ struct hub;
 struct room;
 
 /*
- * Bytes of a nick's comparison key (RFC 8266: lower case can grow a name
- * by half, U+0130 to i + U+0307) and of a UTS #39 skeleton (a Hangul
- * syllable becomes three jamo: 7 times the bytes).  nick.c refuses a
- * name whose key or skeleton would not fit.
- */
-#define NICK_KEY_MAX		(2 * SB_NICK_MAX)
-#define NICK_SKEL_MAX		(8 * SB_NICK_MAX)
-
-/* What two nicks are compared by (nick_identify). */
-struct nick_id {
-	char	 key[NICK_KEY_MAX + 1];		/* same key: same nick */
-	char	 skel[2][NICK_SKEL_MAX + 1];	/* of the nick, of its key */
-	int	 nskel;				/* 1 when the two are equal */
-};
-
-/*
  * One skeleton of an identified session's nick, in the hub's skeleton
  * index: a nick is refused when one of its skeletons is in the index
- * under another session (route.c, nick_confusable).
+ * under another session (nick.c, nick_clash).
  */
 struct peer_skel {
 	RB_ENTRY(peer_skel)	 entry;
@@ -87,22 +102,17 @@ struct membership {
 };
 TAILQ_HEAD(membership_list, membership);
 
-enum peer_transport {
-	TRANSPORT_UNKNOWN, TRANSPORT_XMLSOCKET, TRANSPORT_WEBSOCKET,
-	TRANSPORT_TUNNEL, TRANSPORT_HTTP, TRANSPORT_POLICY,
-};
-
 /* One handler connection = one client session. */
 struct peer {
 	struct hub		*hub;
 	int			 fd;		/* -1 in unit tests */
-	void			*io;		/* sd_event_source, owned by main.c */
+	void			*io;		/* server.c's sd_event_source */
 	uint64_t		 session;
 	uint64_t		 seq;		/* last seq delivered to this peer */
 	pid_t			 pid;		/* from SO_PEERCRED */
 	uid_t			 uid;
 	int			 hello;		/* H_HELLO seen */
-	int			 transport;	/* enum peer_transport */
+	int			 transport;	/* enum sb_transport */
 	int			 chat;		/* counts as a client */
 	int			 dead;		/* to be closed after this turn */
 	int			 closing;	/* hub_peer_kill() sends C_CLOSE */
@@ -137,7 +147,7 @@ RB_HEAD(peer_skels, peer_skel);
 
 struct room {
 	char			 name[SB_ROOM_MAX + 1];
-	char			 key[SB_ROOM_MAX + 1];	/* folded name */
+	char			 key[SB_ROOM_MAX + 1];	/* ascii_fold()ed */
 	int			 permanent;	/* from the config */
 	unsigned		 nmembers;
 	struct membership_list	 members;
@@ -145,8 +155,7 @@ struct room {
 };
 RB_HEAD(rooms, room);
 
-/* What route.c needs from the outside world. */
-/* A message held while sessions resume after a restart. */
+/* A message held while sessions resume after a restart (dispatch.c). */
 struct held {
 	TAILQ_ENTRY(held)	 entry;
 	uint64_t		 session;
@@ -155,6 +164,7 @@ struct held {
 };
 TAILQ_HEAD(heldq, held);
 
+/* What the rules need from the outside world (server.c, or a test). */
 struct hub_ops {
 	/* Queue a datagram for a peer; <0 when it cannot (peer is killed). */
 	int	(*send)(struct hub *, struct peer *, const struct sb_packet *);
@@ -173,7 +183,7 @@ struct hub_ops {
 		    const char *);
 };
 
-/* An IDENTIFY whose password is being checked (route.c). */
+/* An IDENTIFY whose password is being checked (identity.c). */
 struct login_check {
 	uint64_t		 session;	/* 0: free */
 	unsigned long		 member;	/* id, 0 for an unknown login */
@@ -186,7 +196,7 @@ struct login_check {
 struct hub {
 	struct sb_config	 cfg;
 	const struct hub_ops	*ops;
-	void			*ctx;		/* main.c's state */
+	void			*ctx;		/* server.c's state (ops') */
 	uint32_t		 epoch;		/* this incarnation */
 	uint64_t		 next_session;
 	time_t			 created;
@@ -219,42 +229,143 @@ struct hub {
 	struct sb_packet	 cfg_pkt;	/* C_CONFIG for new handlers */
 };
 
-/* route.c: the trees are walked with RB_FOREACH by other hub files too */
-RB_PROTOTYPE(peer_nicks, peer, by_nick, peer_nick_cmp)
-RB_PROTOTYPE(peer_sessions, peer, by_session, peer_session_cmp)
-RB_PROTOTYPE(peer_skels, peer_skel, entry, peer_skel_cmp)
-RB_PROTOTYPE(rooms, room, entry, room_cmp)
+/*
+ * dispatch.c: a command from a handler, as its row in the command table
+ * (hub_cmds, where the fields and flags are explained) runs it.
+ */
+struct cmd_args {		/* what a command's check found, for its run */
+	struct peer		*to;	/* PRIVMSG_ALIAS: the addressee */
+	struct room		*room;	/* ROOMMSG: the room */
+	long long		 num;	/* IDENTIFY: the alias, 0 for none */
+	struct nick_id		 nid;	/* NICK: the new nick's ids */
+};
 
+/* What a command's check decided; a negative errno: a broken contract. */
+enum cmd_verdict {
+	CMD_DONE,		/* answered (an error): stop, nothing charged */
+	CMD_GO,			/* go on, metered if the row says so */
+	CMD_GO_FREE,		/* go on without a charge */
+};
+
+#define CMD_FIRST	0x01	/* may come before HELLO */
+#define CMD_IDENTIFIED	0x02	/* the sender must be identified */
+#define CMD_METERED	0x04	/* costs a flood token past its check */
+#define CMD_UNHELD	0x08	/* never held during the resume hold */
+#define CMD_NOWAIT	0x10	/* never waits behind a password check */
+
+/* A command's check or run: returns as hub_cmds explains. */
+typedef int cmd_fn(struct hub *, struct peer *, const struct sb_msg *,
+    struct cmd_args *);
+
+struct hub_cmd {
+	cmd_fn			*check;	/* NULL: nothing to check */
+	cmd_fn			*run;
+	unsigned		 flags;	/* CMD_* */
+};
+
+int		 hub_dispatch(struct hub *, struct peer *, const struct sb_msg *);
+void		 hub_password_checked(struct hub *, uint64_t, int);
+void		 hub_hold_release(struct hub *);
+
+/* The trees, each generated in the file named; others walk them too. */
+RB_PROTOTYPE(peer_sessions, peer, by_session, peer_session_cmp)	/* peers.c */
+RB_PROTOTYPE(peer_nicks, peer, by_nick, peer_nick_cmp)		/* nick.c */
+RB_PROTOTYPE(peer_skels, peer_skel, entry, peer_skel_cmp)	/* nick.c */
+RB_PROTOTYPE(rooms, room, entry, room_cmp)			/* rooms.c */
+
+/* hub.c */
 void		 hub_init(struct hub *, const struct sb_config *,
 		    const struct hub_ops *, void *);
 void		 hub_free(struct hub *);
 const struct sb_packet *hub_config_packet(struct hub *);
+void		 hub_config_changed(struct hub *);
+
+/* peers.c */
 struct peer	*hub_peer_new(struct hub *, int);
 void		 hub_peer_gone(struct hub *, struct peer *, const char *);
 void		 hub_peer_free(struct hub *, struct peer *);
 void		 hub_peer_kill(struct hub *, struct peer *, const char *,
 		    const char *);
 void		 hub_peer_drop(struct hub *, struct peer *);
-int		 hub_dispatch(struct hub *, struct peer *, const struct sb_msg *);
-void		 hub_password_checked(struct hub *, uint64_t, int);
-struct peer	*hub_find_nick(struct hub *, const char *);
-struct room	*hub_find_room(struct hub *, const char *);
-int		 hub_send(struct hub *, struct peer *, enum sb_type, ...);
-void		 hub_announce(struct hub *, const char *);
-void		 hub_config_changed(struct hub *);
-void		 hub_hold_release(struct hub *);
+struct peer	*hub_find_session(struct hub *, uint64_t);
 unsigned	 hub_ban_enforce(struct hub *, const struct ban *);
+void		 presence_tell(struct hub *, struct peer *, int, enum sb_type,
+		    const char *, const char *);
+cmd_fn		 cmd_hello, cmd_event, cmd_status, cmd_list, cmd_ping, cmd_quit;
+
+/* identity.c */
+struct peer	*login_checked(struct hub *, uint64_t, int);
+cmd_fn		 cmd_identify_check, cmd_identify, cmd_nick_check, cmd_nick;
+
+/* resume.c */
+cmd_fn		 cmd_resume;
+
+/* rooms.c */
+struct room	*hub_find_room(struct hub *, const char *);
 int		 hub_rooms_check(const struct sb_config *, char *, size_t);
 int		 hub_rooms_configure(struct hub *);
 void		 hub_history_expire(struct hub *);
+int		 room_quiet(const struct hub *, const struct room *);
+struct membership *room_membership(struct peer *, struct room *);
+struct room	*room_create(struct hub *, const char *, int);
+void		 room_leave(struct hub *, struct membership *, const char *,
+		    int);
+int		 room_enter_quietly(struct peer *, struct room *);
+void		 rooms_free(struct hub *);
+cmd_fn		 cmd_join, cmd_part, cmd_names, cmd_rooms;
 
-/* server.c */
-int		 hub_reload(struct hub *, char *, size_t);
-int		 hubd_run(const char *, int, const char *, const char *);
+/* replay.c: history replay */
+void		 replay_join(struct hub *, struct peer *, const struct room *,
+		    long long);
+uint64_t	 replay_record(struct hub *, const struct room *, const char *,
+		    const char *, const char *);
 
-/* control.c: switchboardctl's socket */
-struct sd_event;
-int		 control_listen(struct hub *, struct sd_event *, int);
+/* messages.c */
+void		 hub_announce(struct hub *, const char *);
+cmd_fn		 cmd_privmsg, cmd_privmsg_alias_check, cmd_privmsg_alias;
+cmd_fn		 cmd_roommsg_check, cmd_roommsg, cmd_action_check, cmd_action;
+
+/* flood.c */
+int		 flood_ok(struct hub *, struct peer *);
+
+/*
+ * send.c: a list sent in chunks of C_NICKLIST (or C_ROOMLIST) datagrams,
+ * each as full as the contract allows, "more" = 1 on all but the last.
+ */
+struct chunker {
+	struct hub	*h;
+	struct peer	*p;
+	enum sb_type	 type;
+	const char	*room;		/* C_NICKLIST's room ("": every nick) */
+	char		 buf[SB_LIST_MAX + 1];
+	size_t		 len;
+};
+
+int		 hub_send(struct hub *, struct peer *, enum sb_type, ...)
+		    __attribute__((sentinel));
+int		 send_error(struct hub *, struct peer *, const char *,
+		    const char *);
+int		 list_add(char *, size_t, size_t *, const char *);
+void		 chunk_add(struct chunker *, const char *);
+void		 chunk_flush(struct chunker *, int);
+
+/*
+ * nick.c: nick uniqueness among the sessions (the rules are in nick.h).
+ * No two identified sessions hold the same nick, or nicks that look
+ * alike (a UTS #39 skeleton in common).
+ */
+enum nick_clash {
+	NICK_FREE,		/* no other session's nick is or looks like it */
+	NICK_TAKEN,		/* another session holds this very nick */
+	NICK_LOOKALIKE,		/* another session's nick looks like it */
+};
+struct peer	*hub_find_nick(struct hub *, const char *);
+struct peer	*hub_find_alias(struct hub *, uint64_t);
+enum nick_clash	 nick_clash(struct hub *, const struct peer *,
+		    const struct nick_id *, struct peer **);
+void		 nick_claim(struct hub *, struct peer *, const char *,
+		    const struct nick_id *);
+void		 nick_release(struct hub *, struct peer *);
 
 /* throttle.c */
 struct throttle	*throttle_new(void);
@@ -264,6 +375,19 @@ void		 throttle_begin(struct throttle *, const char *, uint64_t);
 unsigned	 throttle_end(struct throttle *, const char *, uint64_t, int);
 void		 throttle_remote_key(char *, size_t, const char *);
 
+/* server.c */
+int		 hubd_run(const char *, int, const char *, const char *);
+
+/*
+ * control.c: switchboardctl's socket.  The daemon's reload reaches it as
+ * a callback: re-read the config, 0 or a negative errno with the reason
+ * in the buffer.
+ */
+struct sd_event;
+typedef int control_reload_fn(struct hub *, char *, size_t);
+int		 control_listen(struct hub *, struct sd_event *, int,
+		    control_reload_fn *);
+
 /* authpool.c: the password workers (threads) */
 struct authpool;
 int		 authpool_new(struct authpool **);
@@ -272,13 +396,6 @@ int		 authpool_submit(struct authpool *, uint64_t, const char *,
 		    const char *);
 void		 authpool_collect(struct authpool *, struct hub *);
 struct authpool	*authpool_free(struct authpool *);
-
-/* nick.c */
-int		 nick_check(const char *, const char **);
-int		 nick_identify(const char *, struct nick_id *, const char **);
-int		 room_name_check(const char *, const char **);
-int		 nick_fold(char *, size_t, const char *);
-void		 room_fold(char *, size_t, const char *);
 
 /* journal.c */
 void		 hub_log_open(int);

@@ -19,10 +19,6 @@
 
 static int use_journal;
 
-static const char *transport_field[] = {
-	"unknown", "xmlsocket", "websocket", "tunnel", "http", "policy",
-};
-
 /*
  * Log to journald when `journal` is set and its socket is there;
  * otherwise every event becomes one line on stderr.
@@ -166,6 +162,10 @@ emit_journal(enum sb_event ev, const struct sb_log_kv kv[KV_COUNT],
 	return sd_journal_sendv(f.iov, f.n);
 }
 
+/*
+ * Write event `ev` once: to the journal when it is in use and takes the
+ * entry, else as one logfmt line on stderr.
+ */
 static void
 emit(enum sb_event ev, const struct sb_log_fields *lf, const char *transport,
     const char *fmt, va_list ap)
@@ -216,6 +216,6 @@ hub_log_peer(enum sb_event ev, const struct peer *p,
 		lf.remote = p->remote;
 	lf.session = p->session;
 	va_start(ap, fmt);
-	emit(ev, &lf, transport_field[p->transport], fmt, ap);
+	emit(ev, &lf, sb_transport_name(p->transport), fmt, ap);
 	va_end(ap);
 }

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * switchboard-hub: the sd-event loop, the listening socket, peers' I/O.
+ * switchboard-hub's command line; the daemon itself is hubd_run()
+ * (server.c), and hub/hub.h lists the hub's files by concern.
  *
- *   switchboard-hub [-c CONFIG] [-s PATH]
+ *   switchboard-hub [-c CONFIG] [-s PATH] [-C CONTROL-PATH]
  *
- * The listening AF_UNIX SOCK_SEQPACKET socket comes from systemd (the fd
- * named "hub", or the only one passed) or, when started by hand, is bound
- * at PATH.  SIGHUP reloads the config; SIGTERM and SIGINT stop.
+ * The listening AF_UNIX SOCK_SEQPACKET sockets come from systemd (the
+ * fds named "hub" and "control", or the only one passed) or, when
+ * started by hand, are bound at PATH and CONTROL-PATH.  SIGHUP reloads
+ * the config; SIGTERM and SIGINT stop.
  *
  * Exit codes: 0 stopped by a signal, 1 a system call failed at start-up,
  * 2 usage or configuration error.

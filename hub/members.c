@@ -24,6 +24,7 @@
 #include <bsd/string.h>
 
 #include "hub.h"
+#include "buf.h"
 #include "file.h"
 #include "members.h"
 
@@ -61,13 +62,6 @@ members_path(char *buf, size_t size, const char *state_dir, const char *file)
 	if (n < 0 || (size_t)n >= size)
 		return -ENAMETOOLONG;
 	return 0;
-}
-
-/* The same fold as nick_fold(): "" for what is not a valid nick. */
-static void
-members_fold(char *dst, size_t dstsz, const char *src)
-{
-	nick_fold(dst, dstsz, src);
 }
 
 /*
@@ -140,7 +134,7 @@ parse_line(const char *line, size_t len, struct member *m, const char **why)
 		return -EINVAL;
 	n = strlcpy(m->nick, c1 + 1, sizeof(m->nick));
 	assert(n < sizeof(m->nick));	/* nick_check limits the length */
-	members_fold(m->key, sizeof(m->key), m->nick);
+	nick_fold(m->key, sizeof(m->key), m->nick);
 	if (!hash_valid(c2 + 1, (size_t)(c3 - c2 - 1))) {
 		*why = "the hash must be 1 to 255 printable characters "
 		    "without ':' or spaces";
@@ -547,7 +541,7 @@ members_find(const struct members *ms, const char *nick)
 	assert(ms != NULL && nick != NULL);
 	if (ms->count == 0 || strlen(nick) > MEMBERS_NICK_MAX)
 		return NULL;
-	members_fold(k.key, sizeof(k.key), nick);
+	nick_fold(k.key, sizeof(k.key), nick);
 	return bsearch(&k, ms->by_key, ms->count, sizeof(*ms->by_key),
 	    member_key_cmp);
 }
@@ -775,42 +769,12 @@ password_check(const char *password, char *err, size_t errsz)
 	return 0;
 }
 
-/* Append to a growing text buffer; returns 0 or -ENOMEM. */
-struct textbuf {
-	char	*buf;
-	size_t	 len, cap;
-};
-
 /*
- * Append n bytes of s to t, keeping it NUL-terminated.  Returns 0 or
- * -ENOMEM.
+ * Append the line of member m to the text t.  Returns 0, -EINVAL (longer
+ * than a line may be) or t's error (buf_catlen).
  */
 static int
-tb_add(struct textbuf *t, const char *s, size_t n)
-{
-	if (t->len + n + 1 > t->cap) {
-		size_t cap = t->cap ? t->cap : 4096;
-		char *nb;
-
-		while (t->len + n + 1 > cap)
-			cap *= 2;
-		if ((nb = realloc(t->buf, cap)) == NULL)
-			return -ENOMEM;
-		t->buf = nb;
-		t->cap = cap;
-	}
-	memcpy(t->buf + t->len, s, n);
-	t->len += n;
-	t->buf[t->len] = '\0';
-	return 0;
-}
-
-/*
- * Append the line of member m.  Returns 0, -EINVAL (longer than a
- * line may be) or -ENOMEM.
- */
-static int
-tb_member(struct textbuf *t, const struct member *m)
+member_line(struct buf *t, const struct member *m)
 {
 	char line[MEMBERS_LINE_MAX + 2];
 	int n;
@@ -819,18 +783,7 @@ tb_member(struct textbuf *t, const struct member *m)
 	    m->hash, m->active ? 1 : 0);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return -EINVAL;
-	return tb_add(t, line, (size_t)n);
-}
-
-/* Wipe (it may hold hashes) and free t; it is empty afterwards. */
-static void
-tb_free(struct textbuf *t)
-{
-	if (t->buf != NULL) {
-		explicit_bzero(t->buf, t->cap);
-		free(t->buf);
-	}
-	*t = (struct textbuf){ NULL, 0, 0 };
+	return buf_catlen(t, line, (size_t)n);
 }
 
 /*
@@ -867,7 +820,7 @@ members_modify(const char *path, enum members_op op, const char *nick,
     size_t errsz)
 {
 	struct members ms = { .by_key = NULL };
-	struct textbuf out = { NULL, 0, 0 };
+	struct buf out = { .max = SIZE_MAX };	/* checked below */
 	struct nick_id id;
 	char dir[PATH_MAX];
 	const struct member *found = NULL;
@@ -992,14 +945,14 @@ members_modify(const char *path, enum members_op op, const char *nick,
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			nl = end;
 		if (op != OP_ADD && lineno == found->line)
-			r = tb_member(&out, &add);
-		else if ((r = tb_add(&out, p, (size_t)(nl - p))) == 0)
-			r = tb_add(&out, "\n", 1);
+			r = member_line(&out, &add);
+		else if ((r = buf_catlen(&out, p, (size_t)(nl - p))) == 0)
+			r = buf_cat(&out, "\n");
 	}
 	if (r == 0 && op == OP_ADD)
-		r = tb_member(&out, &add);
+		r = member_line(&out, &add);
 	if (r == 0 && out.buf == NULL)
-		r = tb_add(&out, "", 0);
+		r = buf_catlen(&out, "", 0);
 	if (r < 0) {
 		snprintf(err, errsz, "out of memory");
 		goto done;
@@ -1017,7 +970,7 @@ members_modify(const char *path, enum members_op op, const char *nick,
 		*newid = add.id;
 done:
 	explicit_bzero(&add, sizeof(add));
-	tb_free(&out);
+	buf_wipe(&out);	/* it held hashes */
 	if (text != NULL) {
 		explicit_bzero(text, len);
 		free(text);

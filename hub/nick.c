@@ -16,13 +16,18 @@
  *   the Highly Restrictive restriction level (one script, or Latin with
  *   the CJK scripts), no mixed number systems, no repeated nonspacing
  *   marks, no mark hidden by the letter before it (i + U+0307); and the
- *   confusable skeletons, which route.c and members.c compare so that a
- *   nick that looks like one in use is refused.
+ *   confusable skeletons, which nick_clash() (below) and members.c
+ *   compare so that a nick that looks like one in use is refused.
  *
  * Stricter than RFC 8266, for the dialects: no spaces at all (the text
  * dialect separates fields with them), none of , : " ' < > & \, and the
  * code points RFC 8264 allows only in context (CONTEXTJ, CONTEXTO) are
  * refused.  Nicks do not start with a digit, # or *.
+ *
+ * The end of the file keeps nicks unique among the hub's sessions: the
+ * nick tree and skeleton index, nick_clash(), nick_claim() and
+ * nick_release().  That part touches only those two indexes, so
+ * switchboardctl, which links this file for the rules, carries it unused.
  */
 #include <assert.h>
 #include <errno.h>
@@ -49,6 +54,7 @@ static struct {
 	USpoofChecker		*sc;
 } icu;
 
+/* Open ICU's objects on first use.  Returns 0, or -EIO (then forever). */
 static int
 icu_open(void)
 {
@@ -71,38 +77,6 @@ icu_open(void)
 	}
 	icu.state = 1;
 	return 0;
-}
-
-/*
- * Decode one UTF-8 character at s (NUL-terminated).  Returns its length
- * and stores the code point, or returns 0 for an invalid sequence.
- */
-static size_t
-utf8_decode(const unsigned char *s, uint32_t *cp)
-{
-	uint32_t c = s[0], min;
-	size_t n, i;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	} else if ((c & 0xe0) == 0xc0) {
-		n = 2; c &= 0x1f; min = 0x80;
-	} else if ((c & 0xf0) == 0xe0) {
-		n = 3; c &= 0x0f; min = 0x800;
-	} else if ((c & 0xf8) == 0xf0) {
-		n = 4; c &= 0x07; min = 0x10000;
-	} else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return n;
 }
 
 /* What one code point is to the rules below. */
@@ -274,7 +248,7 @@ static int
 name_check(const char *name, int room, struct nick_id *id, int skel,
     const char **why)
 {
-	const unsigned char *s = (const unsigned char *)name;
+	const char *s = name, *end;
 	UChar u[U16_NAME_MAX + 1], key16[2 * U16_NAME_MAX + 1];
 	UErrorCode e = U_ZERO_ERROR;
 	size_t len, n, max = room ? SB_ROOM_MAX : SB_NICK_MAX;
@@ -284,12 +258,13 @@ name_check(const char *name, int room, struct nick_id *id, int skel,
 
 	assert(name != NULL && why != NULL);
 	len = strlen(name);
+	end = name + len;
 	if (len == 0)
 		w = W_EMPTY;
 	else if (len > max)
 		w = W_LONG;
 	for (; w < 0 && *s != '\0'; s += n) {
-		if ((n = utf8_decode(s, &c)) == 0) {
+		if ((n = utf8_decode(s, (size_t)(end - s), &c)) == 0) {
 			w = W_UTF8;
 			break;
 		}
@@ -353,12 +328,17 @@ name_check(const char *name, int room, struct nick_id *id, int skel,
 	return 0;
 }
 
+/*
+ * The nick rules (the file's top comment).  Returns 0, or -EINVAL with
+ * *why a static sentence naming the rule broken.
+ */
 int
 nick_check(const char *nick, const char **why)
 {
 	return name_check(nick, 0, NULL, 0, why);
 }
 
+/* nick_check(), and the nick's comparison key and skeletons into `id`. */
 int
 nick_identify(const char *nick, struct nick_id *id, const char **why)
 {
@@ -366,6 +346,7 @@ nick_identify(const char *nick, struct nick_id *id, const char **why)
 	return name_check(nick, 0, id, 1, why);
 }
 
+/* The room name rules; returns as nick_check(). */
 int
 room_name_check(const char *room, const char **why)
 {
@@ -377,7 +358,8 @@ room_name_check(const char *room, const char **why)
  * A name that is not a valid nick gets the empty key, which no
  * identified session, member or ban has, so looking it up finds nothing.
  * Returns 0, or -EINVAL for a name that is not a valid nick (dst is then
- * "").
+ * "").  Room names are folded otherwise, by ascii_fold(): common/text.h
+ * says why there are two folds.
  */
 int
 nick_fold(char *dst, size_t dstsz, const char *src)
@@ -397,19 +379,163 @@ nick_fold(char *dst, size_t dstsz, const char *src)
 }
 
 /*
- * The key under which a room name is unique: ASCII letters folded to
- * lower case, other characters kept (as history.c folds, whose file
- * names are made from it).  Room names pass the same character rules as
- * nicks, so no invisible or unnormalized room name gets this far.
+ * --- Uniqueness: which session holds which nick ---------------------------
+ *
+ * Identified sessions are in two indexes of the hub: the nick tree, by
+ * comparison key (hub->nicks), and the skeleton index, by each UTS #39
+ * skeleton of the nick (hub->skels).  nick_clash() asks both before a
+ * nick is given (IDENTIFY, NICK, RESUME); nick_claim() and
+ * nick_release() keep them in step with the sessions' nicks.
+ */
+
+static int
+peer_nick_cmp(struct peer *a, struct peer *b)
+{
+	return strcmp(a->key, b->key);
+}
+
+/*
+ * Skeletons in order, and for one skeleton the sessions that have it in
+ * address order.  Every path refuses a nick whose skeleton another
+ * session has (nick_clash), so the tie-break is only there to keep the
+ * index correct should two sessions ever share one.
+ */
+static int
+peer_skel_cmp(struct peer_skel *a, struct peer_skel *b)
+{
+	int c = strcmp(a->skel, b->skel);
+
+	if (c != 0)
+		return c;
+	return (uintptr_t)a->peer < (uintptr_t)b->peer ? -1 :
+	    (uintptr_t)a->peer > (uintptr_t)b->peer;
+}
+
+RB_GENERATE(peer_nicks, peer, by_nick, peer_nick_cmp)
+RB_GENERATE(peer_skels, peer_skel, entry, peer_skel_cmp)
+
+/* The identified session whose comparison key is `key`, or NULL. */
+static struct peer *
+nick_holder(struct hub *h, const char *key)
+{
+	struct peer k = { 0 };	/* only the key is compared */
+
+	strlcpy(k.key, key, sizeof(k.key));
+	return RB_FIND(peer_nicks, &h->nicks, &k);
+}
+
+/*
+ * The identified session holding `nick` (compared by its RFC 8266 key),
+ * or NULL; also NULL for a name that is not a valid nick.
+ */
+struct peer *
+hub_find_nick(struct hub *h, const char *nick)
+{
+	char key[NICK_KEY_MAX + 1];
+
+	assert(h != NULL && nick != NULL);
+	nick_fold(key, sizeof(key), nick);
+	return nick_holder(h, key);
+}
+
+/*
+ * The identified session registered with seed-003 id `alias`, or NULL.
+ * Like a nick, an id names one session: PRIVMSG_ALIAS goes to its holder,
+ * so a second session may not register an id in use (issue 16, hole 2).
+ */
+struct peer *
+hub_find_alias(struct hub *h, uint64_t alias)
+{
+	struct peer *p;
+
+	assert(h != NULL);
+	if (alias == 0)
+		return NULL;
+	RB_FOREACH(p, peer_nicks, &h->nicks)
+		if (p->alias == alias)
+			return p;
+	return NULL;
+}
+
+/*
+ * May `p` take the nick whose ids (nick_identify) are `id`?  NICK_FREE;
+ * NICK_TAKEN when another identified session holds the same nick (the
+ * same comparison key); NICK_LOOKALIKE when another session's nick
+ * looks like it (a skeleton in common) without being it.  *other gets
+ * that session.  Two look-ups, never a walk over the sessions.
+ * Members' nicks are the member store's (members_find,
+ * members_confusable); `p`'s own nick never clashes.
+ */
+enum nick_clash
+nick_clash(struct hub *h, const struct peer *p, const struct nick_id *id,
+    struct peer **other)
+{
+	struct peer_skel k, *s;
+	struct peer *o;
+	int i;
+
+	assert(h != NULL && id != NULL && other != NULL);
+	*other = NULL;
+	if ((o = nick_holder(h, id->key)) != NULL && o != p) {
+		*other = o;
+		return NICK_TAKEN;
+	}
+	for (i = 0; i < id->nskel; i++) {
+		strlcpy(k.skel, id->skel[i], sizeof(k.skel));
+		k.peer = NULL;
+		for (s = RB_NFIND(peer_skels, &h->skels, &k);
+		    s != NULL && strcmp(s->skel, k.skel) == 0;
+		    s = RB_NEXT(peer_skels, &h->skels, s))
+			if (s->peer != p &&
+			    strcmp(s->peer->key, id->key) != 0) {
+				*other = s->peer;
+				return NICK_LOOKALIKE;
+			}
+	}
+	return NICK_FREE;
+}
+
+/*
+ * Make `p` known as `nick`, whose ids are `id` (nick_clash() said
+ * NICK_FREE): its nick and member name, and its entries in both
+ * indexes.  A session already identified gives up its old nick first.
  */
 void
-room_fold(char *dst, size_t dstsz, const char *src)
+nick_claim(struct hub *h, struct peer *p, const char *nick,
+    const struct nick_id *id)
 {
-	size_t i;
+	int i;
 
-	assert(dst != NULL && dstsz > 0 && src != NULL);
-	for (i = 0; src[i] != '\0' && i + 1 < dstsz; i++)
-		dst[i] = (src[i] >= 'A' && src[i] <= 'Z') ?
-		    (char)(src[i] - 'A' + 'a') : src[i];
-	dst[i] = '\0';
+	assert(h != NULL && p != NULL && nick != NULL && id != NULL);
+	if (p->nick[0] != '\0')
+		nick_release(h, p);
+	strlcpy(p->nick, nick, sizeof(p->nick));
+	strlcpy(p->name, nick, sizeof(p->name));
+	strlcpy(p->key, id->key, sizeof(p->key));
+	RB_INSERT(peer_nicks, &h->nicks, p);
+	h->named++;
+	p->nskels = id->nskel;
+	for (i = 0; i < p->nskels; i++) {
+		p->skels[i].peer = p;
+		strlcpy(p->skels[i].skel, id->skel[i], sizeof(p->skels[i].skel));
+		RB_INSERT(peer_skels, &h->skels, &p->skels[i]);
+	}
+}
+
+/*
+ * Take identified session `p` out of both indexes: its nick is free
+ * again.  p->nick stays as it is (the quit notice names it); the caller
+ * clears it or claims another.
+ */
+void
+nick_release(struct hub *h, struct peer *p)
+{
+	int i;
+
+	assert(h != NULL && p != NULL && p->nick[0] != '\0');
+	RB_REMOVE(peer_nicks, &h->nicks, p);
+	h->named--;
+	for (i = 0; i < p->nskels; i++)
+		RB_REMOVE(peer_skels, &h->skels, &p->skels[i]);
+	p->nskels = 0;
 }

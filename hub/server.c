@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The hub daemon: the sd-event loop, the listening sockets, the peers'
- * I/O, reloading, and readiness/status for systemd.
+ * The hub daemon around the rules: the sd-event loop, the listening
+ * sockets, the peers' I/O (struct hub_ops: the rules' only way out),
+ * loading and reloading the config, the member store, the bans and the
+ * history, and readiness/status for systemd.  hubd_run() is the whole
+ * life of the process; main.c only reads the command line.
  */
 #include <assert.h>
 #include <errno.h>
@@ -44,6 +47,7 @@ struct ctx {
 
 static int	peer_io(sd_event_source *, int, uint32_t, void *);
 static void	hub_reap(struct ctx *);
+static int	reload(struct hub *, char *, size_t);
 
 static uint64_t
 ops_now_usec(struct hub *h)
@@ -83,8 +87,8 @@ peer_write_broken(struct peer *p)
 }
 
 /*
- * Write queued datagrams while the socket takes them.  Returns 0, or -1
- * when the peer is gone (killed).
+ * Write queued datagrams while the socket takes them.  Returns 0, or
+ * -EPIPE when the handler is gone (its socket is then write_broken).
  */
 static int
 peer_flush(struct hub *h, struct peer *p)
@@ -96,7 +100,7 @@ peer_flush(struct hub *h, struct peer *p)
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				break;
 			peer_write_broken(p);
-			return -1;
+			return -EPIPE;
 		}
 		TAILQ_REMOVE(&p->outq, k, entry);
 		p->outq_bytes -= k->len;
@@ -148,6 +152,7 @@ ops_send(struct hub *h, struct peer *p, const struct sb_packet *pkt)
 	return 0;
 }
 
+/* The hold timer (ops_arm): release the held messages once it is time. */
 static int
 on_hold_timer(sd_event_source *s, uint64_t usec, void *arg)
 {
@@ -236,6 +241,13 @@ hub_reap(struct ctx *c)
 	}
 }
 
+/*
+ * A handler's socket is ready: write what is queued for it, then read up
+ * to HUB_RECV_BURST datagrams and dispatch each.  A malformed datagram,
+ * or one that breaks the contract, ends that handler (logged here, once:
+ * this is where it is decided); its end of the socket closing drops it.
+ * The peers marked dead meanwhile are reaped before returning.
+ */
 static int
 peer_io(sd_event_source *s, int fd, uint32_t revents, void *arg)
 {
@@ -297,6 +309,11 @@ peer_allowed(const struct hub *h, const struct ucred *cr)
 	    (h->handler_gid != (gid_t)-1 && cr->gid == h->handler_gid);
 }
 
+/*
+ * A handler connects: check its credentials (SO_PEERCRED), make its
+ * peer, and send it the handler settings (C_CONFIG) first.  One that
+ * cannot be served is closed; the hub goes on.
+ */
 static int
 on_accept(sd_event_source *s, int fd, uint32_t revents, void *arg)
 {
@@ -339,6 +356,7 @@ on_accept(sd_event_source *s, int fd, uint32_t revents, void *arg)
 	return 0;
 }
 
+/* STATUS= for systemd: clients and rooms, when they changed or `force`. */
 static void
 notify_status(struct ctx *c, int force)
 {
@@ -349,6 +367,7 @@ notify_status(struct ctx *c, int force)
 	    c->hub.nrooms);
 }
 
+/* Every HUB_STATUS_USEC: the status for systemd, and history expiry. */
 static int
 on_status_timer(sd_event_source *s, uint64_t usec, void *arg)
 {
@@ -389,8 +408,9 @@ resolve_ids(struct hub *h)
 
 /*
  * Load the config file into `cfg`.  A missing default file is fine
- * (defaults); a file given with -c must exist.  Returns 0 or -1 with the
- * error logged.
+ * (defaults, and a notice); a file given with -c must exist.  Returns 0,
+ * or -EINVAL with the reason (file and line) in `err`, for the caller
+ * to log.
  */
 static int
 load_config(struct ctx *c, struct sb_config *cfg, char *err, size_t errsz)
@@ -409,32 +429,29 @@ load_config(struct ctx *c, struct sb_config *cfg, char *err, size_t errsz)
 				strlcpy(cfg->state_dir, sd, sizeof(cfg->state_dir));
 			return 0;
 		}
-		sb_log(LOG_ERR, "config: %s", err);
-		return -1;
+		return -EINVAL;
 	}
 	/* What the hub itself refuses at start, a reload refuses too. */
-	if (hub_rooms_check(cfg, err, errsz) < 0) {
-		sb_log(LOG_ERR, "config: %s", err);
-		return -1;
-	}
-	return 0;
+	return hub_rooms_check(cfg, err, errsz);
 }
 
+/* SIGHUP: reload; a failure is logged by reload() and changes nothing. */
 static int
 on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void *arg)
 {
 	char err[512];
 
-	hub_reload(&((struct ctx *)arg)->hub, err, sizeof(err));
+	reload(&((struct ctx *)arg)->hub, err, sizeof(err));
 	return 0;
 }
 
 /*
  * (Re)load the member store when the config asks for members.  A file
  * that does not exist is a store with no members (switchboardctl member
- * add creates it).  A file that does not load (permissions, a bad line)
- * leaves the old store in place; the error names the file and the line.
- * Returns 0 or -1.
+ * add creates it; a notice says so).  A file that does not load
+ * (permissions, a bad line) leaves the old store in place.  Returns 0,
+ * or a negative errno with the reason, naming the file and the line, in
+ * `err` for the caller to log.
  */
 static int
 load_members(struct hub *h, char *err, size_t errsz)
@@ -447,22 +464,21 @@ load_members(struct hub *h, char *err, size_t errsz)
 		h->members = members_free(h->members);
 		return 0;
 	}
-	if (members_path(path, sizeof(path), h->cfg.state_dir,
-	    h->cfg.members_file) < 0) {
+	if ((r = members_path(path, sizeof(path), h->cfg.state_dir,
+	    h->cfg.members_file)) < 0) {
 		snprintf(err, errsz, "members_file: path too long");
-		return -1;
+		return r;
 	}
 	if ((r = members_load(path, &m, why, sizeof(why))) == -ENOENT) {
 		sb_log(LOG_NOTICE, "%s does not exist: no members yet", path);
 		m = members_empty();
 	} else if (r < 0) {
 		snprintf(err, errsz, "members: %s", why);
-		sb_log(LOG_ERR, "%s", err);
-		return -1;
+		return r;
 	}
 	if (m == NULL) {
 		snprintf(err, errsz, "members: out of memory");
-		return -1;
+		return -ENOMEM;
 	}
 	members_free(h->members);
 	h->members = m;
@@ -470,30 +486,28 @@ load_members(struct hub *h, char *err, size_t errsz)
 }
 
 /*
- * Load <state_dir>/bans.json (none: no bans).  A file that does not load
- * stops the hub: starting without its bans would let every banned
- * client back in.  Returns 0 or -1, logged.
+ * Load <state_dir>/bans.json (none: no bans), and drop the bans that
+ * ended while the hub was down (a failure to save that is logged here:
+ * the hub goes on).  Returns 0, or a negative errno with the reason in
+ * `err` for the caller to log.
  */
 static int
-load_bans(struct hub *h)
+load_bans(struct hub *h, char *err, size_t errsz)
 {
-	char err[768];
+	char warn[768];
 	time_t now = time(NULL);
+	int r;
 
 	if ((size_t)snprintf(h->bans_path, sizeof(h->bans_path),
 	    "%s/bans.json", h->cfg.state_dir) >= sizeof(h->bans_path)) {
-		sb_log(LOG_ERR, "state_dir: path too long for bans.json");
-		return -1;
+		snprintf(err, errsz, "state_dir: path too long for bans.json");
+		return -ENAMETOOLONG;
 	}
-	if (bans_load(&h->bans, h->bans_path, err, sizeof(err)) < 0) {
-		sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){
-		    .reason = err }, "the ban list does not load, not "
-		    "starting without it: %s; fix or remove the file", err);
-		return -1;
-	}
+	if ((r = bans_load(&h->bans, h->bans_path, err, errsz)) < 0)
+		return r;
 	if (bans_expire(&h->bans, now) > 0 &&
-	    bans_save(&h->bans, h->bans_path, err, sizeof(err)) < 0)
-		sb_log(LOG_WARNING, "bans: %s", err);
+	    bans_save(&h->bans, h->bans_path, warn, sizeof(warn)) < 0)
+		sb_log(LOG_WARNING, "bans: %s", warn);
 	return 0;
 }
 
@@ -515,28 +529,32 @@ open_history(struct hub *h)
 }
 
 /*
- * Re-read the config file (SIGHUP, switchboardctl reload).  A broken file
- * leaves the old config in place; the error names the line.  Returns 0
- * or -EINVAL.
+ * Re-read the config file (SIGHUP, switchboardctl reload: the callback
+ * of control_listen).  A broken file leaves the old config in place, a
+ * member store that does not load the old store.  Logs what it did, once.
+ * Returns 0, or a negative errno with the reason (naming the line) in
+ * `err`.
  */
-int
-hub_reload(struct hub *h, char *err, size_t errsz)
+static int
+reload(struct hub *h, char *err, size_t errsz)
 {
 	struct ctx *c = h->ctx;
 	struct sb_config cfg;
-	int ret = 0;
+	int ret, r;
 
 	if (c->notify)
 		sd_notify(0, "RELOADING=1");
-	if (load_config(c, &cfg, err, errsz) < 0) {
+	if ((ret = load_config(c, &cfg, err, errsz)) < 0) {
 		sb_log_event(SB_EV_RELOAD, &(struct sb_log_fields){
 		    .reason = err }, "reload failed, keeping the old config: %s",
 		    err);
-		ret = -EINVAL;
 	} else {
 		c->hub.cfg = cfg;
-		if (load_members(&c->hub, err, errsz) < 0)
-			ret = -EINVAL;
+		if ((r = load_members(&c->hub, err, errsz)) < 0) {
+			sb_log(LOG_ERR, "%s; keeping the old member store",
+			    err);
+			ret = r;
+		}
 		if (c->hub.history != NULL)
 			history_set_limit(c->hub.history, cfg.history);
 		else
@@ -555,40 +573,52 @@ hub_reload(struct hub *h, char *err, size_t errsz)
 	return ret;
 }
 
-/* Bind a listening SOCK_SEQPACKET socket at `path` (started by hand). */
+/*
+ * Bind a listening SOCK_SEQPACKET socket at `path` (started by hand).
+ * Returns the fd, or a negative errno (-ENAMETOOLONG: the path does not
+ * fit a sockaddr_un).
+ */
 static int
 bind_unix(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct stat st;
-	int fd;
+	int fd, e;
 
 	if (strlcpy(sa.sun_path, path, sizeof(sa.sun_path)) >=
-	    sizeof(sa.sun_path)) {
-		sb_log(LOG_ERR, "socket path too long: %s", path);
-		return -1;
-	}
+	    sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		sb_log(LOG_ERR, "socket: %s", strerror(errno));
-		return -1;
-	}
+	if (fd < 0)
+		return -errno;
 	/* A stale socket from a previous run; never remove other files. */
 	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
 		unlink(path);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    listen(fd, SOMAXCONN) < 0) {
-		sb_log(LOG_ERR, "%s: %s", path, strerror(errno));
+		e = errno;
 		close(fd);
-		return -1;
+		return -e;
 	}
+	return fd;
+}
+
+/* bind_unix(), logging a failure with the path.  Returns as bind_unix. */
+static int
+bind_unix_logged(const char *path)
+{
+	int fd;
+
+	if ((fd = bind_unix(path)) < 0)
+		sb_log(LOG_ERR, "%s: %s", path, strerror(-fd));
 	return fd;
 }
 
 /*
  * The listening sockets: from systemd (the SOCK_SEQPACKET fds named
  * "hub" and "control"; a single unnamed fd is the hub socket), else bound
- * at the paths given with -s and -C.  Returns 0 or -1 (logged).
+ * at the paths given with -s and -C.  Returns 0, or a negative errno,
+ * logged here (only here are the sockets and paths known).
  */
 static int
 open_listeners(const char *path, const char *ctlpath, int *hub_fd,
@@ -601,7 +631,7 @@ open_listeners(const char *path, const char *ctlpath, int *hub_fd,
 	n = sd_listen_fds_with_names(1, &names);
 	if (n < 0) {
 		sb_log(LOG_ERR, "sd_listen_fds: %s", strerror(-n));
-		return -1;
+		return n;
 	}
 	for (i = 0; i < n; i++) {
 		int fd = SD_LISTEN_FDS_START + i;
@@ -623,21 +653,115 @@ open_listeners(const char *path, const char *ctlpath, int *hub_fd,
 	if (n > 0 && *hub_fd < 0) {
 		sb_log(LOG_ERR, "systemd passed %d sockets, none of them a "
 		    "listening SOCK_SEQPACKET socket named \"hub\"", n);
-		return -1;
+		return -ENOTSOCK;
 	}
 	if (*hub_fd < 0) {
 		if (path == NULL) {
 			sb_log(LOG_ERR, "no socket from systemd; use -s PATH");
-			return -1;
+			return -EBADF;
 		}
-		if ((*hub_fd = bind_unix(path)) < 0)
-			return -1;
+		if ((*hub_fd = bind_unix_logged(path)) < 0)
+			return *hub_fd;
 	}
-	if (*ctl_fd < 0 && ctlpath != NULL && (*ctl_fd = bind_unix(ctlpath)) < 0)
-		return -1;
+	if (*ctl_fd < 0 && ctlpath != NULL &&
+	    (*ctl_fd = bind_unix_logged(ctlpath)) < 0)
+		return *ctl_fd;
 	return 0;
 }
 
+
+/*
+ * The hub's state at start: the config, the member store, the history,
+ * the bans and the permanent rooms, into c->hub (with a fresh epoch).
+ * Fails closed: a hub that ran without its member store would let any
+ * guest take a member's nick; without its bans, every banned client
+ * would get in.  Returns 0, or a negative errno, logged here (each with
+ * what the operator must fix); c->hub is then freed.
+ */
+static int
+start_state(struct ctx *c)
+{
+	struct sb_config cfg;
+	char err[768];
+	int r;
+
+	if ((r = load_config(c, &cfg, err, sizeof(err))) < 0) {
+		sb_log(LOG_ERR, "config: %s", err);
+		return r;
+	}
+	hub_init(&c->hub, &cfg, &hub_ops, c);
+	do
+		c->hub.epoch = arc4random();
+	while (c->hub.epoch == 0);
+	resolve_ids(&c->hub);
+	if ((r = load_members(&c->hub, err, sizeof(err))) < 0) {
+		sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){
+		    .reason = err }, "the member store does not load, not "
+		    "starting without it: %s", err);
+		hub_free(&c->hub);
+		return r;
+	}
+	open_history(&c->hub);
+	if ((r = load_bans(&c->hub, err, sizeof(err))) < 0) {
+		sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){
+		    .reason = err }, "the ban list does not load, not "
+		    "starting without it: %s; fix or remove the file", err);
+		hub_free(&c->hub);
+		return r;
+	}
+	if ((r = hub_rooms_configure(&c->hub)) < 0) {
+		sb_log(LOG_ERR, "config: out of memory creating the rooms");
+		hub_free(&c->hub);
+		return r;
+	}
+	return 0;
+}
+
+/*
+ * The event loop's sources: the hub socket, the signals (blocked first,
+ * so the password workers started here inherit the mask), the status
+ * timer, the watchdog, the workers' eventfd and the control socket
+ * (ctl_fd, -1: none).  Returns 0, or a negative errno, logged here.
+ */
+static int
+start_events(struct ctx *c, int ctl_fd)
+{
+	sd_event_source *timer = NULL;
+	sigset_t ss;
+	int r;
+
+	sigemptyset(&ss);
+	sigaddset(&ss, SIGTERM);
+	sigaddset(&ss, SIGINT);
+	sigaddset(&ss, SIGHUP);
+	sigprocmask(SIG_BLOCK, &ss, NULL);
+	if ((r = sd_event_default(&c->event)) < 0 ||
+	    (r = sd_event_add_io(c->event, NULL, c->listen_fd, EPOLLIN,
+	    on_accept, c)) < 0 ||
+	    (r = sd_event_add_signal(c->event, NULL, SIGTERM, NULL, NULL)) < 0 ||
+	    (r = sd_event_add_signal(c->event, NULL, SIGINT, NULL, NULL)) < 0 ||
+	    (r = sd_event_add_signal(c->event, NULL, SIGHUP, on_reload,
+	    c)) < 0 ||
+	    (r = sd_event_add_time_relative(c->event, &timer, CLOCK_MONOTONIC,
+	    HUB_STATUS_USEC, 0, on_status_timer, c)) < 0 ||
+	    (r = sd_event_set_watchdog(c->event, 1)) < 0) {
+		sb_log(LOG_ERR, "sd-event: %s", strerror(-r));
+		return r;
+	}
+	sd_event_source_set_enabled(timer, SD_EVENT_ON);
+	if ((r = authpool_new(&c->pool)) < 0 ||
+	    (r = sd_event_add_io(c->event, NULL, authpool_fd(c->pool), EPOLLIN,
+	    on_pool, c)) < 0) {
+		sb_log(LOG_ERR, "password workers: %s", strerror(-r));
+		return r;
+	}
+	if (ctl_fd >= 0 && (r = control_listen(&c->hub, c->event, ctl_fd,
+	    reload)) < 0) {
+		sb_log(LOG_ERR, "control socket: %s", strerror(-r));
+		return r;
+	}
+	return 0;
+}
 
 /*
  * Run the hub until SIGTERM/SIGINT.  Returns the exit code: 0, 1 when a
@@ -649,10 +773,6 @@ hubd_run(const char *config_path, int config_required, const char *sockpath,
 {
 	struct ctx c = { .config_path = config_path,
 	    .config_required = config_required, .listen_fd = -1 };
-	struct sb_config cfg;
-	sd_event_source *timer = NULL;
-	char err[512];
-	sigset_t ss;
 	int ctl_fd, r;
 
 	sb_log_init("switchboard-hub", getenv("JOURNAL_STREAM") != NULL);
@@ -660,69 +780,14 @@ hubd_run(const char *config_path, int config_required, const char *sockpath,
 	hub_log_open(getenv("SWITCHBOARD_LOG_STDERR") == NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (load_config(&c, &cfg, err, sizeof(err)) < 0)
+	if (start_state(&c) < 0)
 		return 2;
-	hub_init(&c.hub, &cfg, &hub_ops, &c);
-	do
-		c.hub.epoch = arc4random();
-	while (c.hub.epoch == 0);
-	resolve_ids(&c.hub);
-	/*
-	 * Fail closed: a hub that ran without its member store would let
-	 * any guest take a member's nick, and refuse the member.
-	 */
-	if (load_members(&c.hub, err, sizeof(err)) < 0) {
-		sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){
-		    .reason = err }, "the member store does not load, not "
-		    "starting without it: %s", err);
-		hub_free(&c.hub);
-		return 2;
-	}
-	open_history(&c.hub);
-	if (load_bans(&c.hub) < 0) {
-		hub_free(&c.hub);
-		return 2;
-	}
-	if (hub_rooms_configure(&c.hub) < 0) {
-		sb_log(LOG_ERR, "config: out of memory creating the rooms");
-		hub_free(&c.hub);
-		return 2;
-	}
-	if (open_listeners(sockpath, ctlpath, &c.listen_fd, &ctl_fd) < 0)
+	if (open_listeners(sockpath, ctlpath, &c.listen_fd, &ctl_fd) < 0 ||
+	    start_events(&c, ctl_fd) < 0)
 		return 1;
-
-	sigemptyset(&ss);
-	sigaddset(&ss, SIGTERM);
-	sigaddset(&ss, SIGINT);
-	sigaddset(&ss, SIGHUP);
-	sigprocmask(SIG_BLOCK, &ss, NULL);
-	if ((r = sd_event_default(&c.event)) < 0 ||
-	    (r = sd_event_add_io(c.event, NULL, c.listen_fd, EPOLLIN, on_accept,
-	    &c)) < 0 ||
-	    (r = sd_event_add_signal(c.event, NULL, SIGTERM, NULL, NULL)) < 0 ||
-	    (r = sd_event_add_signal(c.event, NULL, SIGINT, NULL, NULL)) < 0 ||
-	    (r = sd_event_add_signal(c.event, NULL, SIGHUP, on_reload, &c)) < 0 ||
-	    (r = sd_event_add_time_relative(c.event, &timer, CLOCK_MONOTONIC,
-	    HUB_STATUS_USEC, 0, on_status_timer, &c)) < 0 ||
-	    (r = sd_event_set_watchdog(c.event, 1)) < 0) {
-		sb_log(LOG_ERR, "sd-event: %s", strerror(-r));
-		return 1;
-	}
-	sd_event_source_set_enabled(timer, SD_EVENT_ON);
-	/* After the signals are blocked: the workers inherit the mask. */
-	if ((r = authpool_new(&c.pool)) < 0 ||
-	    (r = sd_event_add_io(c.event, NULL, authpool_fd(c.pool), EPOLLIN,
-	    on_pool, &c)) < 0) {
-		sb_log(LOG_ERR, "password workers: %s", strerror(-r));
-		return 1;
-	}
-	if (ctl_fd >= 0 && (r = control_listen(&c.hub, c.event, ctl_fd)) < 0) {
-		sb_log(LOG_ERR, "control socket: %s", strerror(-r));
-		return 1;
-	}
 	sb_log_event(SB_EV_START, &(struct sb_log_fields){ .reason = "start" },
 	    "switchboard-hub started, epoch %lu, max %u clients",
-	    (unsigned long)c.hub.epoch, cfg.max_clients);
+	    (unsigned long)c.hub.epoch, c.hub.cfg.max_clients);
 	if (c.notify) {
 		sd_notify(0, "READY=1");
 		notify_status(&c, 1);

@@ -38,14 +38,7 @@
 #include <bsd/string.h>
 #include <jansson.h>
 
-#include "../hub.h"	/* nick_check(), from hub/nick.c (linked in) */
-#include "../members.h"
-
-#define CTL_REQUEST_MAX		(SB_TEXT_MAX + 512)	/* = CONTROL_REQUEST_MAX */
-#define CTL_DGRAM_MAX		(64 * 1024)	/* one reply datagram */
-#define CTL_TOTAL_MAX		(8 * 1024 * 1024)	/* all replies */
-#define CTL_TIMEOUT_MS		15000	/* for each reply datagram */
-#define CTL_CELL_MAX		256	/* bytes printed of one table cell */
+#include "ctl.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
@@ -385,8 +378,8 @@ merge(json_t *result, json_t *part)
 }
 
 /*
- * Connect to the control socket at `path`.  Returns the fd, or -1
- * (said why).
+ * Connect to the control socket at `path`.  Returns the fd, or a
+ * negative errno, said here (fail()) with what the user can do.
  */
 static int
 connect_hub(const char *path)
@@ -397,11 +390,12 @@ connect_hub(const char *path)
 	if (strlcpy(sa.sun_path, path, sizeof(sa.sun_path)) >=
 	    sizeof(sa.sun_path)) {
 		fail("%s: socket path too long", path);
-		return -1;
+		return -ENAMETOOLONG;
 	}
 	if ((fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) < 0) {
-		fail("socket: %s", strerror(errno));
-		return -1;
+		e = errno;
+		fail("socket: %s", strerror(e));
+		return -e;
 	}
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		e = errno;
@@ -414,7 +408,7 @@ connect_hub(const char *path)
 			    strerror(e));
 		else
 			fail("%s: %s", path, strerror(e));
-		return -1;
+		return -e;
 	}
 	return fd;
 }
@@ -507,7 +501,7 @@ out:
 	return result;
 }
 
-/* Join argv[0..argc) with spaces into buf; -1 when it does not fit. */
+/* Join argv[0..argc) with spaces into buf; -ENOBUFS when it does not fit. */
 static int
 join_words(char *buf, size_t size, int argc, char *const *argv)
 {
@@ -517,7 +511,7 @@ join_words(char *buf, size_t size, int argc, char *const *argv)
 	for (i = 0; i < argc; i++)
 		if ((i > 0 && strlcat(buf, " ", size) >= size) ||
 		    strlcat(buf, argv[i], size) >= size)
-			return -1;
+			return -ENOBUFS;
 	return 0;
 }
 
@@ -630,7 +624,8 @@ restore_echo(int sig)
 
 /*
  * Read one line of at most MEMBERS_PASS_MAX bytes from stdin into buf
- * (the newline removed).  Returns 0, or -1 with the reason said.
+ * (the newline removed).  Returns 0, or a negative errno with the
+ * reason said (fail()).
  */
 static int
 read_line(char *buf, size_t size)
@@ -643,21 +638,24 @@ read_line(char *buf, size_t size)
 			explicit_bzero(buf, size);
 			fail("the password is longer than %d bytes",
 			    MEMBERS_PASS_MAX);
-			return -1;
+			return -EMSGSIZE;
 		}
 		buf[len++] = (char)c;
 	}
 	buf[len] = '\0';
 	if (c == EOF && len == 0) {
 		fail("no password on standard input");
-		return -1;
+		return -ENODATA;
 	}
 	if (len > 0 && buf[len - 1] == '\r')
 		buf[--len] = '\0';
 	return 0;
 }
 
-/* Prompt on the terminal with echo off; -1 on failure (said why). */
+/*
+ * Prompt on the terminal with echo off and read a line (read_line()).
+ * Returns 0, or a negative errno with the reason said (fail()).
+ */
 static int
 read_hidden(const char *prompt, char *buf, size_t size)
 {
@@ -667,8 +665,9 @@ read_hidden(const char *prompt, char *buf, size_t size)
 	fputs(prompt, stderr);
 	fflush(stderr);
 	if (tcgetattr(STDIN_FILENO, &saved_tio) < 0) {
-		fail("tcgetattr: %s", strerror(errno));
-		return -1;
+		r = -errno;
+		fail("tcgetattr: %s", strerror(-r));
+		return r;
 	}
 	tio = saved_tio;
 	tio.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK);
@@ -679,9 +678,10 @@ read_hidden(const char *prompt, char *buf, size_t size)
 	signal(SIGQUIT, restore_echo);
 	echo_off = 1;
 	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &tio) < 0) {
+		r = -errno;
 		echo_off = 0;
-		fail("tcsetattr: %s", strerror(errno));
-		return -1;
+		fail("tcsetattr: %s", strerror(-r));
+		return r;
 	}
 	r = read_line(buf, size);
 	tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tio);
@@ -689,28 +689,31 @@ read_hidden(const char *prompt, char *buf, size_t size)
 	return r;
 }
 
-/* The new password: twice on a terminal, else one line of stdin. */
+/*
+ * The new password: twice on a terminal, else one line of stdin.
+ * Returns 0, or a negative errno with the reason said (fail()).
+ */
 static int
 read_password(const char *nick, char *buf, size_t size)
 {
 	char again[MEMBERS_PASS_MAX + 2], prompt[128];
-	int same;
+	int same, r;
 
 	if (!isatty(STDIN_FILENO))
 		return read_line(buf, size);
 	snprintf(prompt, sizeof(prompt), "Password for %s: ", nick);
-	if (read_hidden(prompt, buf, size) < 0)
-		return -1;
-	if (read_hidden("Again: ", again, sizeof(again)) < 0) {
+	if ((r = read_hidden(prompt, buf, size)) < 0)
+		return r;
+	if ((r = read_hidden("Again: ", again, sizeof(again))) < 0) {
 		explicit_bzero(buf, size);
-		return -1;
+		return r;
 	}
 	same = strcmp(buf, again) == 0;
 	explicit_bzero(again, sizeof(again));
 	if (!same) {
 		explicit_bzero(buf, size);
 		fail("the passwords differ");
-		return -1;
+		return -EINVAL;
 	}
 	return 0;
 }

@@ -44,7 +44,7 @@ fuzz_client_message(enum dialect_kind kind, const char *s, size_t n)
 
 /* Every NUL-separated message in d[from..len); returns how many. */
 static inline int
-fuzz_client_messages(enum dialect_kind kind, const struct dbuf *d,
+fuzz_client_messages(enum dialect_kind kind, const struct buf *d,
     size_t from)
 {
 	size_t off = from;
@@ -88,12 +88,12 @@ fuzz_parse_one(struct dialect *d, const uint8_t *p, size_t n)
 {
 	char *msg = fuzz_dup(p, n);
 	struct sb_packet pkt;
-	struct dbuf reply;
+	struct buf reply;
 	struct sb_msg m;
 	size_t i;
 	int r;
 
-	dbuf_init(&reply, DIALECT_OUT_MAX);
+	buf_init(&reply, DIALECT_OUT_MAX);
 	r = dialect_parse(d, msg, n, &pkt, &reply);
 	FUZZ_CHECK(r == DIALECT_NOTHING || r == DIALECT_TO_HUB ||
 	    r == DIALECT_REPLY);
@@ -112,7 +112,7 @@ fuzz_parse_one(struct dialect *d, const uint8_t *p, size_t n)
 		FUZZ_CHECK(fuzz_client_messages(d->kind, &reply, 0) == 1);
 	else
 		FUZZ_CHECK(reply.len == 0);
-	dbuf_free(&reply);
+	buf_free(&reply);
 	free(msg);
 }
 

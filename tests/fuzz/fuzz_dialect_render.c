@@ -101,11 +101,11 @@ static void
 check_escape(const char *s, size_t n)
 {
 	static struct esc_back back;
-	struct dbuf e, doc;
+	struct buf e, doc;
 	XML_Parser p;
 	size_t i;
 
-	dbuf_init(&e, DIALECT_OUT_MAX);
+	buf_init(&e, DIALECT_OUT_MAX);
 	FUZZ_CHECK(dialect_xml_escape(&e, s, n) == 0);
 	/* Markup characters never appear raw; '&' only starts an entity. */
 	for (i = 0; i < e.len; i++) {
@@ -117,12 +117,12 @@ check_escape(const char *s, size_t n)
 	FUZZ_CHECK(ref_utf8((const unsigned char *)e.buf, e.len) ==
 	    REF_UTF8_OK);
 
-	dbuf_init(&doc, DIALECT_OUT_MAX);
-	dbuf_addstr(&doc, "<a v=\"");
-	dbuf_add(&doc, e.buf != NULL ? e.buf : "", e.len);
-	dbuf_addstr(&doc, "\">");
-	dbuf_add(&doc, e.buf != NULL ? e.buf : "", e.len);
-	dbuf_addstr(&doc, "</a>");
+	buf_init(&doc, DIALECT_OUT_MAX);
+	buf_cat(&doc, "<a v=\"");
+	buf_catlen(&doc, e.buf != NULL ? e.buf : "", e.len);
+	buf_cat(&doc, "\">");
+	buf_catlen(&doc, e.buf != NULL ? e.buf : "", e.len);
+	buf_cat(&doc, "</a>");
 	FUZZ_CHECK(doc.err == 0);
 	(void)fuzz_xml_one(doc.buf, doc.len);
 
@@ -141,8 +141,8 @@ check_escape(const char *s, size_t n)
 			FUZZ_CHECK(back.tlen == n && memcmp(back.text, s, n) == 0);
 		}
 	}
-	dbuf_free(&e);
-	dbuf_free(&doc);
+	buf_free(&e);
+	buf_free(&doc);
 }
 
 int
@@ -152,7 +152,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned b0 = fuzz_byte(&in);
 	enum dialect_kind kind = (enum dialect_kind)(b0 % 3);
 	struct dialect d;
-	struct dbuf out;
+	struct buf out;
 	const unsigned ntypes = SB_TYPE_COUNT - SB_C_CONFIG;
 
 	dialect_init(&d, kind);
@@ -160,7 +160,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	d.identify_pending = (b0 / 6) & 1;
 	if ((b0 / 12) & 1)
 		memcpy(d.nick, "alice", 6);
-	dbuf_init(&out, (b0 / 24) & 1 ? 200 : DIALECT_OUT_MAX);
+	buf_init(&out, (b0 / 24) & 1 ? 200 : DIALECT_OUT_MAX);
 
 	while (in.n > 0) {
 		enum sb_type type = (enum sb_type)(SB_C_CONFIG +
@@ -202,11 +202,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				    r);
 			}
 			FUZZ_CHECK(strlen(d.nick) <= SB_NICK_MAX);
-			dbuf_truncate(&out, 0);
+			buf_truncate(&out, 0);
 		}
 		free(pl);
 	}
-	dbuf_free(&out);
+	buf_free(&out);
 	dialect_free(&d);
 	return 0;
 }

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Fuzz target: the hub's routing rules (hub/route.c, hub/nick.c) driven
- * by decoded handler messages from up to eight sessions, the way
- * hub/server.c drives them, with what the hub sends rendered by each
- * session's dialect as its handler would.
+ * Fuzz target: the hub's rules (the no-I/O files of hub/, LINK_HUB_RULES
+ * in tests/link.mk) driven by decoded handler messages from up to eight
+ * sessions, the way hub/server.c drives them, with what the hub sends
+ * rendered by each session's dialect as its handler would.
  *
  * Input: bytes 0-1 vary the configuration (max_clients, max_rooms,
  * room_create, presence_max, flood limits, auth = both with two members,
@@ -52,7 +52,7 @@ struct slot {
 
 static struct slot slots[SLOTS];
 static uint64_t now;
-static struct dbuf out;
+static struct buf out;
 
 /* Password checks asked for and not yet answered, oldest first. */
 static struct pending {
@@ -144,7 +144,7 @@ ops_send(struct hub *h, struct peer *p, const struct sb_packet *pkt)
 	r = dialect_render(&s->d, &m, &out);
 	if (r >= 0)
 		FUZZ_CHECK(fuzz_client_messages(s->d.kind, &out, mark) == r);
-	dbuf_truncate(&out, 0);
+	buf_truncate(&out, 0);
 	return 0;
 }
 
@@ -398,7 +398,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	now = 1000000;
 	memset(slots, 0, sizeof(slots));
 	npend = 0;
-	dbuf_init(&out, DIALECT_OUT_MAX);
+	buf_init(&out, DIALECT_OUT_MAX);
 	hub_init(&h, &cfg, &ops, NULL);
 	h.epoch = 3;
 	if (cfg.auth != AUTH_GUEST)
@@ -459,6 +459,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(h.nchecks == 0);
 	h.members = NULL;	/* fuzz_members() keeps it */
 	hub_free(&h);
-	dbuf_free(&out);
+	buf_free(&out);
 	return 0;
 }

@@ -23,18 +23,18 @@ render_all(const struct sb_msg *m)
 {
 	enum dialect_kind k;
 	struct dialect d;
-	struct dbuf out;
+	struct buf out;
 	int r;
 
 	for (k = DIALECT_TEXT; k <= DIALECT_JSON; k++) {
 		dialect_init(&d, k);
-		dbuf_init(&out, DIALECT_OUT_MAX);
+		buf_init(&out, DIALECT_OUT_MAX);
 		r = dialect_render(&d, m, &out);
 		if (r >= 0)
 			FUZZ_CHECK(fuzz_client_messages(k, &out, 0) == r);
 		else
 			FUZZ_CHECK(out.len == 0);
-		dbuf_free(&out);
+		buf_free(&out);
 		dialect_free(&d);
 	}
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Fuzz target: one WebSocket connection's state machine
- * (handler/wsconn.c, with wsframe.c and utf8.c), through a recording
+ * (handler/wsconn.c, with wsframe.c and common/text.c), through a recording
  * sink.
  *
  * Input: byte 0 sets max_message (0: the default), byte 1 seeds how the

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: ISC
-// make demo (tests/demo.sh): it checks its two ports before it starts or
+// make demo (units/demo.sh): it checks its two ports before it starts or
 // prints anything; a busy port is named with the variable that changes
 // it, and the script exits non-zero.  On free ports it runs, serves, and
 // stops cleanly on SIGTERM.
@@ -32,10 +32,10 @@ async function freePort() {
   return port;
 }
 
-// Start tests/demo.sh with `env`; `exited` resolves with the exit code
+// Start units/demo.sh with `env`; `exited` resolves with the exit code
 // (or signal name) and everything it printed, kept apart.
 function demo(env) {
-  const child = spawn('bash', ['tests/demo.sh'], {
+  const child = spawn('bash', ['units/demo.sh'], {
     cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   const out = { stdout: '', stderr: '' };

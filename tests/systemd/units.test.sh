@@ -89,7 +89,7 @@ bail() {
 
 # The clients are Python; install it the way make check installs the
 # rest if this machine lacks it.
-command -v python3 >/dev/null || sh "$top/tests/deps.sh" python3 >&2
+command -v python3 >/dev/null || sh "$top/.ci/deps.sh" python3 >&2
 py=$(command -v python3) || bail "python3 is needed for the clients"
 client() { ct_net timeout 60 "$py" "$here/client.py" "$@"; }
 

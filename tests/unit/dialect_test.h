@@ -13,7 +13,7 @@
 
 static struct dialect D;
 static struct sb_packet P;
-static struct dbuf R;		/* replies and renders */
+static struct buf R;		/* replies and renders */
 static struct sb_packet MP;	/* the hub message being rendered */
 static struct sb_msg M;
 
@@ -21,7 +21,7 @@ static int
 setup(void **state)
 {
 	dialect_init(&D, TEST_DIALECT);
-	dbuf_init(&R, DIALECT_OUT_MAX);
+	buf_init(&R, DIALECT_OUT_MAX);
 	return 0;
 }
 
@@ -29,14 +29,14 @@ static int
 teardown(void **state)
 {
 	dialect_free(&D);
-	dbuf_free(&R);
+	buf_free(&R);
 	return 0;
 }
 
 static int
 parsen(const char *s, size_t n)
 {
-	dbuf_truncate(&R, 0);
+	buf_truncate(&R, 0);
 	return dialect_parse(&D, s, n, &P, &R);
 }
 
@@ -106,7 +106,7 @@ build_seq(enum sb_type type, uint32_t epoch, uint64_t seq, ...)
 static int
 render(void)
 {
-	dbuf_truncate(&R, 0);
+	buf_truncate(&R, 0);
 	return dialect_render(&D, &M, &R);
 }
 

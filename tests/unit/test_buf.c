@@ -3,7 +3,9 @@
  * Unit tests for common/buf.c: appending, consuming, compaction, the
  * hard limit and buf_printf.  The buffer's contents are checked against
  * a plain model (what was appended minus what was consumed) after every
- * step, and its allocation never exceeds its limit.
+ * step, and its allocation never exceeds its limit.  Then the same
+ * buffer as text being built: always terminated, errors sticky until
+ * buf_truncate; and buf_wipe.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,8 +24,8 @@ static void
 assert_holds(const struct buf *b, const void *want, size_t len)
 {
 	assert_int_equal(b->len, len);
-	assert_true(b->cap <= b->max);
-	assert_true(b->off + b->len <= b->cap || (b->len == 0 && b->off == 0));
+	assert_true(b->size <= b->max);
+	assert_true(b->off + b->len <= b->size || (b->len == 0 && b->off == 0));
 	if (len > 0)
 		assert_memory_equal(buf_head(b), want, len);
 }
@@ -34,7 +36,7 @@ test_init_empty(void **state)
 	struct buf b;
 
 	buf_init(&b, 100);
-	assert_null(b.data);
+	assert_null(b.buf);
 	assert_int_equal(b.len, 0);
 	assert_int_equal(b.off, 0);
 	assert_int_equal(b.max, 100);
@@ -75,7 +77,7 @@ test_append_consume(void **state)
 	assert_holds(&b, "ab", 2);
 	buf_free(&b);
 	/* A freed buffer keeps its limit and can be used again. */
-	assert_null(b.data);
+	assert_null(b.buf);
 	assert_int_equal(b.max, 1024);
 	assert_int_equal(buf_append(&b, "x", 1), 0);
 	assert_holds(&b, "x", 1);
@@ -90,7 +92,7 @@ static void
 test_compaction(void **state)
 {
 	unsigned char a[256], c[100];
-	unsigned char *before;
+	char *before;
 	struct buf b;
 	size_t i;
 
@@ -99,15 +101,15 @@ test_compaction(void **state)
 	memset(c, 0xc3, sizeof(c));
 	buf_init(&b, 4096);
 	assert_int_equal(buf_append(&b, a, sizeof(a)), 0);
-	assert_int_equal(b.cap, 256);
-	before = b.data;
+	assert_int_equal(b.size, 256);
+	before = b.buf;
 	buf_consume(&b, 200);
 	assert_holds(&b, a + 200, 56);
 	/* 200 + 56 + 100 > 256, but 56 + 100 fits once moved down. */
 	assert_int_equal(buf_append(&b, c, sizeof(c)), 0);
 	assert_int_equal(b.off, 0);
-	assert_int_equal(b.cap, 256);
-	assert_ptr_equal(b.data, before);
+	assert_int_equal(b.size, 256);
+	assert_ptr_equal(b.buf, before);
 	assert_memory_equal(buf_head(&b), a + 200, 56);
 	assert_memory_equal(buf_head(&b) + 56, c, sizeof(c));
 	assert_int_equal(b.len, 156);
@@ -116,7 +118,7 @@ test_compaction(void **state)
 	assert_int_equal(buf_append(&b, a, sizeof(a)), 0);
 	assert_int_equal(b.len, 150 + 256);
 	assert_int_equal(b.off, 0);
-	assert_int_equal(b.cap, 512);
+	assert_int_equal(b.size, 512);
 	assert_memory_equal(buf_head(&b), a + 206, 50);
 	assert_memory_equal(buf_head(&b) + 50, c, sizeof(c));
 	assert_memory_equal(buf_head(&b) + 150, a, sizeof(a));
@@ -164,32 +166,32 @@ static void
 test_hard_limit(void **state)
 {
 	unsigned char big[300];
-	unsigned char *data;
+	char *data;
 	size_t cap, off;
 	struct buf b;
 
 	memset(big, 'z', sizeof(big));
 	buf_init(&b, 10);
 	assert_int_equal(buf_append(&b, big, 11), -ENOBUFS);
-	assert_null(b.data);
+	assert_null(b.buf);
 	assert_int_equal(b.len, 0);
 	assert_int_equal(buf_append(&b, "0123456789", 10), 0);
 	assert_holds(&b, "0123456789", 10);
-	assert_int_equal(b.cap, 10);	/* never more than the limit */
-	data = b.data;
+	assert_int_equal(b.size, 10);	/* never more than the limit */
+	data = b.buf;
 	assert_int_equal(buf_append(&b, "x", 1), -ENOBUFS);
 	assert_holds(&b, "0123456789", 10);
-	assert_ptr_equal(b.data, data);
+	assert_ptr_equal(b.buf, data);
 	assert_int_equal(buf_printf(&b, "%d", 7), -ENOBUFS);
 	assert_holds(&b, "0123456789", 10);
 	/* The limit is on what is held, not on what went through. */
 	buf_consume(&b, 4);
 	off = b.off;
-	cap = b.cap;
+	cap = b.size;
 	assert_int_equal(buf_append(&b, "abcde", 5), -ENOBUFS);
 	assert_holds(&b, "456789", 6);
 	assert_int_equal(b.off, off);
-	assert_int_equal(b.cap, cap);
+	assert_int_equal(b.size, cap);
 	assert_int_equal(buf_append(&b, "abcd", 4), 0);
 	assert_holds(&b, "456789abcd", 10);
 	buf_free(&b);
@@ -203,7 +205,7 @@ test_hard_limit(void **state)
 	assert_int_equal(b.len, 900);
 	assert_int_equal(buf_append(&b, big, 100), 0);
 	assert_int_equal(b.len, 1000);
-	assert_int_equal(b.cap, 1000);
+	assert_int_equal(b.size, 1000);
 	buf_free(&b);
 
 	/* A zero limit takes nothing. */
@@ -233,16 +235,16 @@ test_fixed_storage(void **state)
 	for (i = 0; i < sizeof(want); i++)
 		want[i] = (unsigned char)('a' + i % 26);
 	buf_init_fixed(&b, 64, store, sizeof(store));
-	assert_ptr_equal(b.data, store);
+	assert_ptr_equal(b.buf, store);
 	assert_int_equal(buf_append(&b, want, 10), 0);
-	assert_ptr_equal(b.data, store);
+	assert_ptr_equal(b.buf, store);
 	buf_consume(&b, 4);
 	assert_int_equal(buf_append(&b, want + 10, 10), 0);	/* compacts */
-	assert_ptr_equal(b.data, store);
+	assert_ptr_equal(b.buf, store);
 	assert_holds(&b, want + 4, 16);
 	/* past the storage: to the heap, contents kept */
 	assert_int_equal(buf_append(&b, want + 20, 30), 0);
-	assert_ptr_not_equal(b.data, store);
+	assert_ptr_not_equal(b.buf, store);
 	assert_holds(&b, want + 4, 46);
 	assert_int_equal(buf_append(&b, want, 30), -ENOBUFS);
 	assert_holds(&b, want + 4, 46);
@@ -250,20 +252,20 @@ test_fixed_storage(void **state)
 	assert_int_equal(buf_shrink(&b, 8), 0);	/* not empty */
 	buf_consume(&b, 46);
 	assert_int_equal(buf_shrink(&b, 8), 1);
-	assert_ptr_equal(b.data, store);
-	assert_int_equal(b.cap, sizeof(store));
+	assert_ptr_equal(b.buf, store);
+	assert_int_equal(b.size, sizeof(store));
 	assert_int_equal(buf_shrink(&b, 8), 0);	/* nothing to free */
 	assert_int_equal(buf_append(&b, want, 5), 0);
 	assert_holds(&b, want, 5);
 	/* and so does freeing; the storage is never freed */
 	assert_int_equal(buf_append(&b, want, 40), 0);
-	assert_ptr_not_equal(b.data, store);
+	assert_ptr_not_equal(b.buf, store);
 	buf_free(&b);
-	assert_ptr_equal(b.data, store);
+	assert_ptr_equal(b.buf, store);
 	assert_int_equal(b.len, 0);
 	assert_int_equal(b.max, 64);
 	buf_free(&b);
-	assert_ptr_equal(b.data, store);
+	assert_ptr_equal(b.buf, store);
 }
 
 /* buf_idle(): an empty buffer goes home; one holding bytes is left. */
@@ -279,17 +281,17 @@ test_idle(void **state)
 	buf_idle(&b);
 	assert_holds(&b, "kept", 4);
 	assert_int_equal(buf_append(&b, big, sizeof(big)), 0);	/* to the heap */
-	assert_ptr_not_equal(b.data, store);
+	assert_ptr_not_equal(b.buf, store);
 	buf_consume(&b, b.len);
 	buf_idle(&b);
-	assert_ptr_equal(b.data, store);
-	assert_int_equal(b.cap, sizeof(store));
+	assert_ptr_equal(b.buf, store);
+	assert_int_equal(b.size, sizeof(store));
 	assert_int_equal(store[0], 0);		/* its pages were given back */
 	buf_init(&b, 100);			/* no storage: back to nothing */
 	assert_int_equal(buf_append(&b, "x", 1), 0);
 	buf_consume(&b, 1);
 	buf_idle(&b);
-	assert_null(b.data);
+	assert_null(b.buf);
 }
 
 static void
@@ -332,6 +334,106 @@ test_printf(void **state)
 	buf_free(&b);
 }
 
+/* As text: NUL-terminated, and the contents are exactly what went in. */
+static void
+test_text(void **state)
+{
+	char want[2000];
+	struct buf b;
+
+	buf_init(&b, 2000);
+	assert_int_equal(buf_catlen(&b, "", 0), 0);	/* "" is a string too */
+	assert_non_null(b.buf);
+	assert_string_equal(b.buf, "");
+	assert_int_equal(buf_cat(&b, "ab"), 0);
+	assert_int_equal(buf_catlen(&b, "cdef", 2), 0);
+	assert_int_equal(buf_catf(&b, "%d-%s", 12, "x"), 0);
+	assert_string_equal(b.buf, "abcd12-x");
+	assert_int_equal(b.len, 8);
+	/* Longer than the formatting buffer on the stack. */
+	assert_int_equal(buf_catf(&b, "%s", qs(want, 1500)), 0);
+	assert_int_equal(b.len, 1508);
+	assert_memory_equal(b.buf + 8, want, 1501);	/* with the NUL */
+	buf_truncate(&b, 3);
+	assert_string_equal(b.buf, "abc");
+	buf_truncate(&b, 0);
+	assert_string_equal(b.buf, "");
+	buf_free(&b);
+	assert_null(b.buf);
+	assert_int_equal(b.max, 2000);
+}
+
+/* Past the limit: -EMSGSIZE, kept until buf_truncate; exactly max fits. */
+static void
+test_text_sticky(void **state)
+{
+	char want[600];
+	struct buf b;
+
+	buf_init(&b, 8);
+	assert_int_equal(buf_cat(&b, "abcdefgh"), 0);	/* exactly max */
+	assert_string_equal(b.buf, "abcdefgh");
+	assert_int_equal(buf_cat(&b, "i"), -EMSGSIZE);
+	assert_int_equal(b.err, -EMSGSIZE);
+	assert_int_equal(buf_catlen(&b, "", 0), -EMSGSIZE);
+	assert_int_equal(buf_catf(&b, "%s", ""), -EMSGSIZE);
+	assert_string_equal(b.buf, "abcdefgh");
+	buf_truncate(&b, 4);
+	assert_int_equal(b.err, 0);
+	assert_int_equal(buf_cat(&b, "XY"), 0);
+	assert_string_equal(b.buf, "abcdXY");
+	/* A long format over the limit: refused, and sticky too. */
+	assert_int_equal(buf_catf(&b, "%s", qs(want, 599)), -EMSGSIZE);
+	assert_int_equal(buf_cat(&b, "z"), -EMSGSIZE);
+	assert_string_equal(b.buf, "abcdXY");
+	/* buf_reset empties and clears the error as well. */
+	buf_reset(&b);
+	assert_int_equal(b.err, 0);
+	assert_int_equal(buf_cat(&b, "new"), 0);
+	assert_string_equal(b.buf, "new");
+	buf_free(&b);
+	assert_int_equal(b.err, 0);
+}
+
+/* Text in storage of the caller's, moving to the heap and back. */
+static void
+test_text_fixed(void **state)
+{
+	char store[8];
+	struct buf b;
+
+	buf_init_fixed(&b, 100, store, sizeof(store));
+	assert_int_equal(buf_cat(&b, "1234567"), 0);	/* and its NUL */
+	assert_ptr_equal(b.buf, store);
+	assert_int_equal(buf_cat(&b, "8"), 0);
+	assert_ptr_not_equal(b.buf, store);
+	assert_string_equal(b.buf, "12345678");
+	buf_free(&b);
+	assert_ptr_equal(b.buf, store);
+}
+
+/* buf_wipe(): the bytes are overwritten before they are let go. */
+static void
+test_wipe(void **state)
+{
+	char store[16];
+	struct buf b;
+	size_t i;
+
+	buf_init_fixed(&b, 100, store, sizeof(store));
+	assert_int_equal(buf_cat(&b, "secret"), 0);
+	buf_wipe(&b);
+	for (i = 0; i < sizeof(store); i++)
+		assert_int_equal(store[i], 0);
+	assert_int_equal(b.len, 0);
+	assert_ptr_equal(b.buf, store);
+	buf_init(&b, 100);
+	assert_int_equal(buf_cat(&b, "hash"), 0);
+	buf_wipe(&b);		/* on the heap: ASan sees the free */
+	assert_null(b.buf);
+	buf_wipe(NULL);
+}
+
 int
 main(void)
 {
@@ -344,6 +446,10 @@ main(void)
 		cmocka_unit_test(test_printf),
 		cmocka_unit_test(test_fixed_storage),
 		cmocka_unit_test(test_idle),
+		cmocka_unit_test(test_text),
+		cmocka_unit_test(test_text_sticky),
+		cmocka_unit_test(test_text_fixed),
+		cmocka_unit_test(test_wipe),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

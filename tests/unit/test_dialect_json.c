@@ -500,21 +500,21 @@ t_escaping_as_jansson(void **state)
 static void
 t_render_cap(void **state)
 {
-	struct dbuf b;
+	struct buf b;
 
-	dbuf_init(&b, 40);
-	dbuf_add(&b, "kept", 4);
+	buf_init(&b, 40);
+	buf_catlen(&b, "kept", 4);
 	build(SB_C_MSG, "room", "bob", "", "lobby", "a long enough text", "0",
 	    "", NULL);
 	assert_int_equal(dialect_render(&D, &M, &b), -EMSGSIZE);
 	assert_int_equal(b.len, 4);
 	assert_int_equal(b.err, 0);
 	/* a sticky error from before the event stays, nothing is added */
-	dbuf_add(&b, "0123456789012345678901234567890123456789", 40);
+	buf_catlen(&b, "0123456789012345678901234567890123456789", 40);
 	assert_int_equal(b.err, -EMSGSIZE);
 	assert_int_equal(dialect_render(&D, &M, &b), -EMSGSIZE);
 	assert_int_equal(b.len, 4);
-	dbuf_free(&b);
+	buf_free(&b);
 }
 
 /* Render M; it must give one message that contains `needle`. */
@@ -580,7 +580,7 @@ t_render_epoch_seq(void **state)
 static void
 t_render_seq_loss(void **state)
 {
-	struct dbuf small;
+	struct buf small;
 
 	(void)state;
 	expect_msg_seq(7, 1, 1);
@@ -593,11 +593,11 @@ t_render_seq_loss(void **state)
 	expect_render_has("\"code\":\"encoding\"");
 	expect_msg_seq(7, 7, 7);
 	/* Over the output cap: not shown, a skip too. */
-	dbuf_init(&small, 8);
+	buf_init(&small, 8);
 	build_seq(SB_C_MSG, 7, 8, "room", "bob", "", "lobby", "hi", "0", "",
 	    NULL);
 	assert_int_equal(dialect_render(&D, &M, &small), -EMSGSIZE);
-	dbuf_free(&small);
+	buf_free(&small);
 	expect_msg_seq(7, 9, 9);
 	/* The hub restarted: a new epoch, counted from 1, losses forgotten. */
 	dialect_lost(&D, 7, 5);

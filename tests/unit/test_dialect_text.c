@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of the seed-000 text dialect (handler/dialect_text.c) and of
- * the shared parts of handler/dialect.c (dbuf, detection, lists).
+ * the shared parts of handler/dialect.c (the output buffer, detection,
+ * lists).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -272,8 +273,8 @@ t_render_msg(void **state)
 	    strlen(" time=\"HH:MM:SS\""));
 	/* an unknown kind is the hub's bug: refused, nothing written */
 	build(SB_C_MSG, "shout", "bob", "alice", "", "x", "", "", NULL);
-	dbuf_truncate(&R, 0);
-	dbuf_addstr(&R, "keep");
+	buf_truncate(&R, 0);
+	buf_cat(&R, "keep");
 	assert_int_equal(dialect_render(&D, &M, &R), -EBADMSG);
 	assert_string_equal(R.buf, "keep");
 }
@@ -390,41 +391,41 @@ t_escaping(void **state)
 	    "name=\"a&quot;/&gt;&lt;x\" /></nicklist>");
 }
 
-/* ---- dbuf and detection ---- */
+/* ---- the output buffer (struct buf as text) and detection ---- */
 
 static void
 t_dbuf(void **state)
 {
-	struct dbuf b;
+	struct buf b;
 
-	dbuf_init(&b, 8);
-	assert_int_equal(dbuf_addstr(&b, "abcd"), 0);
-	assert_int_equal(dbuf_addf(&b, "%d", 1234), 0);
+	buf_init(&b, 8);
+	assert_int_equal(buf_cat(&b, "abcd"), 0);
+	assert_int_equal(buf_catf(&b, "%d", 1234), 0);
 	assert_string_equal(b.buf, "abcd1234");
-	assert_int_equal(dbuf_add(&b, "x", 1), -EMSGSIZE);
-	assert_int_equal(dbuf_add(&b, "", 0), -EMSGSIZE);	/* sticky */
+	assert_int_equal(buf_catlen(&b, "x", 1), -EMSGSIZE);
+	assert_int_equal(buf_catlen(&b, "", 0), -EMSGSIZE);	/* sticky */
 	assert_string_equal(b.buf, "abcd1234");
-	dbuf_truncate(&b, 2);
+	buf_truncate(&b, 2);
 	assert_int_equal(b.err, 0);
 	assert_string_equal(b.buf, "ab");
-	dbuf_free(&b);
+	buf_free(&b);
 	assert_null(b.buf);
 	assert_int_equal(b.max, 8);
-	dbuf_free(NULL);
+	buf_free(NULL);
 
 	/* a render over the cap leaves the buffer as it was */
-	dbuf_init(&b, 20);
-	dbuf_addstr(&b, "old");
+	buf_init(&b, 20);
+	buf_cat(&b, "old");
 	build(SB_C_LOGIN, "someone", "with a long name", NULL);
 	assert_int_equal(dialect_render(&D, &M, &b), -EMSGSIZE);
 	assert_int_equal(b.len, 3);
 	assert_int_equal(b.err, 0);
-	dbuf_free(&b);
+	buf_free(&b);
 
-	dbuf_init(&b, 1 << 20);
-	assert_int_equal(dbuf_addf(&b, "%0*d", 1000, 7), 0);
+	buf_init(&b, 1 << 20);
+	assert_int_equal(buf_catf(&b, "%0*d", 1000, 7), 0);
 	assert_int_equal(b.len, 1000);
-	dbuf_free(&b);
+	buf_free(&b);
 }
 
 static void
@@ -441,7 +442,7 @@ static void
 t_multiple(void **state)
 {
 	/* replies accumulate, each followed by its own NUL */
-	dbuf_truncate(&R, 0);
+	buf_truncate(&R, 0);
 	assert_int_equal(dialect_parse(&D, "FOO", 3, &P, &R), DIALECT_REPLY);
 	assert_int_equal(dialect_parse(&D, "BAR", 3, &P, &R), DIALECT_REPLY);
 	assert_int_equal(count(R.buf, "<error"), 1);	/* first string */
@@ -467,12 +468,12 @@ t_escape_xml_chars(void **state)
 	    "&#9;&#10;&#13;&#127;"
 	    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbc"
 	    "\xef\xbf\xbd" "A\xc2\x80z";
-	struct dbuf b;
+	struct buf b;
 
-	dbuf_init(&b, 1024);
+	buf_init(&b, 1024);
 	assert_int_equal(dialect_xml_escape(&b, in, sizeof(in) - 1), 0);
 	assert_string_equal(b.buf, want);
-	dbuf_free(&b);
+	buf_free(&b);
 	build(SB_C_QUIT, "bob", "bye\x01\xef\xbf\xbf", NULL);
 	expect_render("<quit aid=\"bob\" reason=\"bye\xef\xbf\xbd\xef\xbf\xbd\" />");
 }

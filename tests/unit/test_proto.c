@@ -391,6 +391,59 @@ test_pack(void **state)
 	    "17", NULL), -E2BIG);
 }
 
+/* A packer of one's own on sb_msg_vpack, as hub_send and dialect_pack. */
+static int
+pack_via_vpack(struct sb_packet *p, enum sb_type type, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, type);
+	r = sb_msg_vpack(p, type, 9, ap);
+	va_end(ap);
+	return r;
+}
+
+static void
+test_vpack(void **state)
+{
+	struct sb_packet p;
+	struct sb_msg m;
+
+	assert_int_equal(pack_via_vpack(&p, SB_C_PARTED, "lobby", "bob", "",
+	    NULL), 0);
+	assert_int_equal(decode_guarded(&m, p.buf, p.len), 0);
+	assert_int_equal(m.session, 9);
+	assert_int_equal(m.nfields, 3);
+	assert_string_equal(m.field[2], "");
+	assert_int_equal(pack_via_vpack(&p, SB_C_CONFIG, "1", "2", "3", "4",
+	    "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16",
+	    "17", NULL), -E2BIG);
+	assert_int_equal(pack_via_vpack(&p, SB_C_PARTED, "lobby", NULL),
+	    -EINVAL);
+}
+
+/* The transport names are the ones H_HELLO carries, both ways. */
+static void
+test_transport_names(void **state)
+{
+	static const char *const wire[SB_TRANSPORT_COUNT] = {
+		"unknown", "xmlsocket", "websocket", "tunnel", "http", "policy",
+	};
+	int t;
+
+	for (t = 0; t < SB_TRANSPORT_COUNT; t++) {
+		assert_string_equal(sb_transport_name(t), wire[t]);
+		assert_int_equal(sb_transport_parse(wire[t]), t);
+	}
+	assert_string_equal(sb_transport_name(-1), "unknown");
+	assert_string_equal(sb_transport_name(SB_TRANSPORT_COUNT), "unknown");
+	assert_int_equal(sb_transport_parse(""), SB_TRANSPORT_UNKNOWN);
+	assert_int_equal(sb_transport_parse("XMLSocket"), SB_TRANSPORT_UNKNOWN);
+	assert_int_equal(sb_transport_parse("websockets"),
+	    SB_TRANSPORT_UNKNOWN);
+}
+
 static void
 test_decode_short(void **state)
 {
@@ -644,6 +697,8 @@ main(void)
 		cmocka_unit_test(test_field_num),
 		cmocka_unit_test(test_config_get),
 		cmocka_unit_test(test_stamp),
+		cmocka_unit_test(test_vpack),
+		cmocka_unit_test(test_transport_names),
 	};
 
 	return cmocka_run_group_tests(tests, guard_setup, guard_teardown);

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests for hub/route.c, the hub's rules.  route.c does no I/O: it
- * hands every datagram to hub->ops->send and asks hub->ops->now_usec for
- * the time.  Here send records each datagram (after checking that it
- * decodes, carries the hub's epoch and the peer's next sequence number)
- * and the clock is a number the test moves.  Peers are made with
+ * Unit tests for the hub's rules (the files hub/hub.h lists under "The
+ * rules": dispatch.c, peers.c, identity.c, resume.c, rooms.c, replay.c,
+ * messages.c, flood.c, send.c, hub.c, with nick.c's uniqueness).  They do
+ * no I/O: they hand every datagram to hub->ops->send and ask
+ * hub->ops->now_usec for the time.  Here send records each datagram
+ * (after checking that it decodes, carries the hub's epoch and the peer's
+ * next sequence number) and the clock is a number the test moves.  Peers are made with
  * hub_peer_new(h, -1); messages are built with sb_msg_pack, decoded with
  * sb_msg_decode and fed to hub_dispatch, as the hub's socket loop does.
  */
@@ -2578,6 +2580,27 @@ test_throttle_table_bounded(void **state)
 	throttle_free(t);
 }
 
+/*
+ * hub_send packs with the shared packer, which never cuts a message
+ * short: more fields than the contract allows is an error, logged as the
+ * bug it is, and nothing is sent (hub_send used to send the first 16).
+ */
+static void
+test_send_never_cut(void **state)
+{
+	struct fx *f = *state;
+	struct peer *p = fx_peer(f, "xmlsocket");
+
+	quiet_begin(f);
+	assert_int_equal(hub_send(&f->h, p, SB_C_CONFIG, "1", "2", "3", "4",
+	    "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16",
+	    "17", NULL), -E2BIG);
+	quiet_end(f, 0);
+	fx_none(f, p);
+	assert_int_equal(hub_send(&f->h, p, SB_C_CONFIG, "a=1", NULL), 0);
+	assert_field(fx_only(f, p, SB_C_CONFIG), 0, "a=1");
+}
+
 int
 main(void)
 {
@@ -2629,6 +2652,7 @@ main(void)
 		T(test_login_throttle),
 		T(test_login_throttle_in_flight),
 		T(test_throttle_table_bounded),
+		T(test_send_never_cut),
 	};
 #undef T
 

@@ -22,13 +22,13 @@
 #define FIN	0x80
 #define RSV1	0x40
 
-struct buf {
+struct bytes {
 	unsigned char	*p;
 	size_t		 len, cap;
 };
 
 static void
-buf_add(struct buf *b, const void *data, size_t len)
+bytes_add(struct bytes *b, const void *data, size_t len)
 {
 	if (b->len + len > b->cap) {
 		b->cap = (b->len + len) * 2;
@@ -41,27 +41,27 @@ buf_add(struct buf *b, const void *data, size_t len)
 }
 
 static void
-buf_free(struct buf *b)
+bytes_free(struct bytes *b)
 {
 	free(b->p);
-	*b = (struct buf){ 0 };
+	*b = (struct bytes){ 0 };
 }
 
 /* One test case: client input, expected server output and messages. */
 struct tc {
-	struct buf	in, out, msgs;
+	struct bytes	in, out, msgs;
 	size_t		max;		/* max_message, 0 for the default */
 	unsigned char	mask_seed;
 };
 
 /* What a run produced: written bytes, and messages as records. */
 struct rec {
-	struct buf	out, msgs;
+	struct bytes	out, msgs;
 };
 
 /* Messages are recorded as: opcode byte, 8-byte length, payload. */
 static void
-msg_record(struct buf *b, int opcode, const void *data, size_t len)
+msg_record(struct bytes *b, int opcode, const void *data, size_t len)
 {
 	unsigned char h[9];
 	size_t i;
@@ -69,14 +69,14 @@ msg_record(struct buf *b, int opcode, const void *data, size_t len)
 	h[0] = (unsigned char)opcode;
 	for (i = 0; i < 8; i++)
 		h[1 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
-	buf_add(b, h, sizeof(h));
-	buf_add(b, data, len);
+	bytes_add(b, h, sizeof(h));
+	bytes_add(b, data, len);
 }
 
 static void
 sink_write(void *arg, const unsigned char *data, size_t len)
 {
-	buf_add(&((struct rec *)arg)->out, data, len);
+	bytes_add(&((struct rec *)arg)->out, data, len);
 }
 
 static void
@@ -110,11 +110,11 @@ client_frame(struct tc *t, int b0, const void *payload, size_t len)
 			h[n++] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
 	}
 	memcpy(h + n, mask, 4);
-	buf_add(&t->in, h, n + 4);
+	bytes_add(&t->in, h, n + 4);
 	for (i = 0; i < len; i++) {
 		unsigned char c = p[i] ^ mask[i & 3];
 
-		buf_add(&t->in, &c, 1);
+		bytes_add(&t->in, &c, 1);
 	}
 }
 
@@ -135,8 +135,8 @@ server_frame(struct tc *t, int opcode, const void *payload, size_t len)
 {
 	unsigned char h[10];
 
-	buf_add(&t->out, h, ws_frame_header(h, 1, opcode, len));
-	buf_add(&t->out, payload, len);
+	bytes_add(&t->out, h, ws_frame_header(h, 1, opcode, len));
+	bytes_add(&t->out, payload, len);
 }
 
 static void
@@ -156,9 +156,9 @@ want_message(struct tc *t, int opcode, const void *data, size_t len)
 static void
 tc_free(struct tc *t)
 {
-	buf_free(&t->in);
-	buf_free(&t->out);
-	buf_free(&t->msgs);
+	bytes_free(&t->in);
+	bytes_free(&t->out);
+	bytes_free(&t->msgs);
 }
 
 /*
@@ -216,8 +216,8 @@ tc_check(struct tc *t, int want)
 		assert_int_equal(rec.msgs.len, t->msgs.len);
 		if (t->msgs.len > 0)
 			assert_memory_equal(rec.msgs.p, t->msgs.p, t->msgs.len);
-		buf_free(&rec.out);
-		buf_free(&rec.msgs);
+		bytes_free(&rec.out);
+		bytes_free(&rec.msgs);
 	}
 	tc_free(t);
 }
@@ -264,7 +264,7 @@ test_unmasked(void **state)
 	static const unsigned char unmasked[] = { 0x81, 0x02, 'h', 'i' };
 	struct tc t = { 0 };
 
-	buf_add(&t.in, unmasked, sizeof(unmasked));
+	bytes_add(&t.in, unmasked, sizeof(unmasked));
 	tc_fails(&t, WS_CLOSE_PROTOCOL);
 }
 
@@ -398,7 +398,7 @@ test_message_cap(void **state)
 	tc_fails(&t, WS_CLOSE_TOO_BIG);
 
 	t.max = 1024;
-	buf_add(&t.in, h, sizeof(h));
+	bytes_add(&t.in, h, sizeof(h));
 	tc_fails(&t, WS_CLOSE_TOO_BIG);
 
 	/* The cap is on the whole message, not on each fragment. */
@@ -568,7 +568,7 @@ test_failed_is_final(void **state)
 	ws_conn_free(&c);
 	ws_conn_free(&c);
 	ws_conn_free(NULL);
-	buf_free(&rec.out);
+	bytes_free(&rec.out);
 	tc_free(&t);
 }
 
@@ -612,7 +612,7 @@ test_send(void **state)
 	assert_memory_equal(rec.out.p, "\x81\x00", 2);
 
 	ws_conn_free(&c);
-	buf_free(&rec.out);
+	bytes_free(&rec.out);
 	free(p);
 }
 
@@ -687,8 +687,8 @@ test_server_close(void **state)
 	 * a client's 1013 is refused (test_close_invalid).  It aborted. */
 	close_sent(&rec, &sink, 1013, "\x88\x02\x03\xf5");
 
-	buf_free(&rec.out);
-	buf_free(&rec.msgs);
+	bytes_free(&rec.out);
+	bytes_free(&rec.msgs);
 	tc_free(&t);
 }
 

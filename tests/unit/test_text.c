@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests for handler/utf8.c: the UTF-8 cases of the Autobahn
+ * Unit tests for common/text.c.  UTF-8: the cases of the Autobahn
  * testsuite (category 6), each fed whole, one byte at a time and split
- * in two at every point, with the exact byte where it must fail; plus an
- * exhaustive comparison of all 1- to 3-byte sequences with a reference.
+ * in two at every point, with the exact byte where it must fail; an
+ * exhaustive comparison of all 1- to 3-byte sequences with a reference;
+ * every code point decoded back; decoding and clipping at the end of a
+ * page followed by an unreadable one.  The ASCII case fold.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,7 +18,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "../../handler/ws.h"
+#include "text.h"
 
 #define VALID		(-1)	/* whole input valid */
 #define INCOMPLETE	(-2)	/* no bad byte, but ends inside a character */
@@ -309,6 +311,128 @@ test_all_code_points(void **state)
 	}
 }
 
+/* The UTF-8 form of cp into s; returns its length (1 to 4). */
+static size_t
+encode(unsigned char s[4], uint32_t cp)
+{
+	if (cp < 0x80) {
+		s[0] = (unsigned char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		s[0] = (unsigned char)(0xc0 | cp >> 6);
+		s[1] = (unsigned char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		s[0] = (unsigned char)(0xe0 | cp >> 12);
+		s[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+		s[2] = (unsigned char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	s[0] = (unsigned char)(0xf0 | cp >> 18);
+	s[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3f));
+	s[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+	s[3] = (unsigned char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/*
+ * utf8_decode() gives back every code point but the surrogates, with its
+ * length, and reads no further: each character is decoded at the end of
+ * a page followed by an unreadable one, with and without a byte after
+ * it, and every proper prefix of it is refused.
+ */
+static void
+test_decode_all_code_points(void **state)
+{
+	unsigned char s[5], *g;
+	uint32_t cp, got;
+	size_t n, k, mapsz;
+	void *map;
+
+	g = guard_put((const unsigned char *)"", 0, &map, &mapsz);
+	for (cp = 0; cp <= 0x10ffff; cp++) {
+		int ok = !(cp >= 0xd800 && cp <= 0xdfff);
+
+		n = encode(s, cp);
+		memcpy(g - n, s, n);
+		got = 0xffffffff;
+		assert_int_equal(utf8_decode(g - n, n, &got), ok ? n : 0);
+		if (ok)
+			assert_int_equal(got, cp);
+		for (k = 1; k < n; k++)
+			assert_int_equal(utf8_decode(g - k, k, NULL), 0);
+		s[n] = 'x';	/* what follows is not part of it */
+		memcpy(g - n - 1, s, n + 1);
+		assert_int_equal(utf8_decode(g - n - 1, n + 1, NULL),
+		    ok ? n : 0);
+	}
+	assert_int_equal(utf8_decode(g, 0, &got), 0);
+	munmap(map, mapsz);
+}
+
+/* utf8_decode() agrees with utf8_valid() on every 1- to 3-byte sequence. */
+static void
+test_decode_agrees(void **state)
+{
+	unsigned char s[3];
+	uint32_t v, cp;
+	size_t n;
+
+	for (v = 0; v < 0x1000000; v++) {
+		s[0] = (unsigned char)(v >> 16);
+		s[1] = (unsigned char)(v >> 8);
+		s[2] = (unsigned char)v;
+		for (n = 1; n <= 3; n++) {
+			size_t d = utf8_decode(s, n, &cp), k, first = 0;
+
+			/* the shortest valid prefix is the first character */
+			for (k = n; k >= 1; k--)
+				if (utf8_valid(s, k))
+					first = k;
+			assert_int_equal(d, first);
+		}
+		if (s[0] < 0xc0 && (v & 0xffff) == 0xff)
+			v |= 0xffff;	/* ASCII, continuations: once */
+	}
+}
+
+/* utf8_clip() keeps whole characters only, and never more than max. */
+static void
+test_clip(void **state)
+{
+	/* "a", U+00E9 (2 bytes), U+20AC (3), U+1F600 (4) */
+	static const char t[] = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";
+	static const size_t keep[] = { 0, 1, 1, 3, 3, 3, 6, 6, 6, 6, 10, 10 };
+	size_t max, len = sizeof(t) - 1;
+
+	for (max = 0; max < sizeof(keep) / sizeof(keep[0]); max++) {
+		assert_int_equal(utf8_clip(t, len, max), keep[max]);
+		assert_true(utf8_valid(t, utf8_clip(t, len, max)));
+	}
+	assert_int_equal(utf8_clip("", 0, 0), 0);
+	assert_int_equal(utf8_clip(t, 3, 2), 1);	/* before the cut one */
+}
+
+/* ascii_fold(): A-Z only, other bytes (UTF-8) as they are, cut to fit. */
+static void
+test_ascii_fold(void **state)
+{
+	char out[16];
+
+	ascii_fold(out, sizeof(out), "LoBBy-Z@[`{9");
+	assert_string_equal(out, "lobby-z@[`{9");
+	ascii_fold(out, sizeof(out), "\xc3\x84Rger");	/* U+00C4 stays */
+	assert_string_equal(out, "\xc3\x84rger");
+	ascii_fold(out, 4, "ABCDEF");
+	assert_string_equal(out, "abc");
+	ascii_fold(out, 1, "ABC");
+	assert_string_equal(out, "");
+	ascii_fold(out, sizeof(out), "");
+	assert_string_equal(out, "");
+}
+
 int
 main(void)
 {
@@ -317,6 +441,10 @@ main(void)
 		cmocka_unit_test(test_reject_sticky),
 		cmocka_unit_test(test_exhaustive_short),
 		cmocka_unit_test(test_all_code_points),
+		cmocka_unit_test(test_decode_all_code_points),
+		cmocka_unit_test(test_decode_agrees),
+		cmocka_unit_test(test_clip),
+		cmocka_unit_test(test_ascii_fold),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

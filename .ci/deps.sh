@@ -1,8 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: ISC
 # Install the Debian packages named as arguments that are not installed yet.
-# Used by `make demo` and `make check`, so a fresh Debian 12 machine needs
-# nothing but this repository.
+# Used by `make deps-build` and `make deps-test` (and so by `make demo` and
+# `make check`, which .ci/run runs), `make bench-deps` and
+# tests/systemd/units.test.sh, so a fresh Debian 12 machine needs nothing
+# but this repository.
 set -eu
 missing=""
 for p in "$@"; do

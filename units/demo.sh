@@ -1,8 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: ISC
 # make demo: the hub plus socket-activated handlers on localhost, in the
-# foreground.  Ctrl-C stops everything this script started.
-#   tests/demo.sh [--check-ports]
+# foreground.  Ctrl-C stops everything this script started.  It is the
+# deployment of this directory's units (switchboard-hub.service,
+# switchboard.socket, switchboard-policy.socket) without systemd as PID 1:
+# systemd-socket-activate stands in for the sockets.
+#   units/demo.sh [--check-ports]
 # DEMO_PORT (8080) and DEMO_POLICY_PORT (8843) choose the ports; with
 # --check-ports it only checks that both are free (make demo runs that
 # before it installs and builds anything).

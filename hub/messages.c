@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Chat messages: PRIVMSG (to a nick), PRIVMSG_ALIAS (to a seed-003 id),
+ * ROOMMSG, ACTION (/me, to a room or a nick), and the operator's
+ * announcements.  Each becomes one C_MSG per recipient; room messages
+ * also go into the room's history (replay.c).  Nothing here is metered
+ * by hand: the command table (hub_cmds) says which commands cost a
+ * flood token.
+ */
+#include <stdio.h>
+#include <time.h>
+
+#include "hub.h"
+
+/*
+ * One C_MSG to `to`, stamped with the time now (seconds, wall clock);
+ * `seq`, the room's number for a room message, or NULL for none.
+ */
+static void
+deliver(struct hub *h, struct peer *to, const char *kind, const char *from,
+    const char *tonick, const char *room, const char *text, const char *extra,
+    const char *seq)
+{
+	char t[24];
+
+	snprintf(t, sizeof(t), "%lld", (long long)time(NULL));
+	hub_send(h, to, SB_C_MSG, kind, from, tonick, room, text, t, extra,
+	    seq, NULL);
+}
+
+/*
+ * A journal event per message only when asked for (log_messages, or
+ * transcript with the text): on a busy server one entry per message
+ * would cost journald more than the chat, and its rate limit would then
+ * drop the events that matter (logins, errors, kicks).
+ */
+static void
+log_message(struct hub *h, struct peer *p, const char *to, const char *room,
+    const char *text)
+{
+	if (!h->cfg.log_messages && !h->cfg.transcript)
+		return;
+	hub_log_peer(SB_EV_MESSAGE, p, &(struct sb_log_fields){
+	    .room = room[0] ? room : NULL,
+	    .text = h->cfg.transcript ? text : NULL },
+	    "%s -> %s%s", p->nick, room[0] ? "#" : "", room[0] ? room : to);
+}
+
+/*
+ * A private message (`kind` "private" or "action") of `p` to the nick
+ * m->field[0]: to its holder, echoed to the sender.
+ */
+static int
+privmsg_send(struct hub *h, struct peer *p, const struct sb_msg *m,
+    const char *kind)
+{
+	struct peer *to;
+
+	if ((to = hub_find_nick(h, m->field[0])) == NULL || to->dead)
+		return send_error(h, p, "no_such_nick", "User is already left.");
+	deliver(h, to, kind, p->nick, to->nick, "", m->field[1], "", NULL);
+	if (to != p)
+		deliver(h, p, kind, p->nick, to->nick, "", m->field[1], "",
+		    NULL);
+	log_message(h, p, to->nick, "", m->field[1]);
+	return 0;
+}
+
+/* PRIVMSG nick text. */
+int
+cmd_privmsg(struct hub *h, struct peer *p, const struct sb_msg *m,
+    struct cmd_args *a)
+{
+	return privmsg_send(h, p, m, "private");
+}
+
+/* PRIVMSG_ALIAS's check: a->to gets the holder of the seed-003 id. */
+int
+cmd_privmsg_alias_check(struct hub *h, struct peer *p, const struct sb_msg *m,
+    struct cmd_args *a)
+{
+	long long id;
+
+	if (sb_field_num(m, 0, 1, INT64_MAX, &id) < 0) {
+		send_error(h, p, "bad_id", "to_id must be a positive number.");
+		return CMD_DONE;
+	}
+	if ((a->to = hub_find_alias(h, (uint64_t)id)) == NULL || a->to->dead) {
+		send_error(h, p, "no_such_nick", "User is already left.");
+		return CMD_DONE;
+	}
+	return CMD_GO;
+}
+
+/* PRIVMSG_ALIAS id text extra: to the session registered with the id. */
+int
+cmd_privmsg_alias(struct hub *h, struct peer *p, const struct sb_msg *m,
+    struct cmd_args *a)
+{
+	deliver(h, a->to, "private", p->nick, a->to->nick, "", m->field[1],
+	    m->field[2], NULL);
+	log_message(h, p, a->to->nick, "", m->field[1]);
+	return 0;
+}
+
+/*
+ * A message of `kind` ("room", "action") from `p` to every member of
+ * `r`, the sender too; logged if asked, kept in the room's history
+ * first, so that each member gets the number the room gave it (none
+ * when it was not kept).
+ */
+static void
+room_deliver(struct hub *h, struct peer *p, struct room *r, const char *kind,
+    const char *text)
+{
+	uint64_t n = replay_record(h, r, kind, p->nick, text);
+	struct membership *o;
+	char seq[24];
+
+	snprintf(seq, sizeof(seq), "%llu", (unsigned long long)n);
+	TAILQ_FOREACH(o, &r->members, in_room)
+		deliver(h, o->peer, kind, p->nick, "", r->name, text, "",
+		    n > 0 ? seq : NULL);
+	log_message(h, p, "", r->name, text);
+}
+
+/* ROOMMSG's check: the sender is in the room (a->room). */
+int
+cmd_roommsg_check(struct hub *h, struct peer *p, const struct sb_msg *m,
+    struct cmd_args *a)
+{
+	if ((a->room = hub_find_room(h, m->field[0])) == NULL ||
+	    room_membership(p, a->room) == NULL) {
+		send_error(h, p, "not_in_room", "You are not in that room.");
+		return CMD_DONE;
+	}
+	return CMD_GO;
+}
+
+/* ROOMMSG room text: to every member, and into the room's history. */
+int
+cmd_roommsg(struct hub *h, struct peer *p, const struct sb_msg *m,
+    struct cmd_args *a)
+{
+	room_deliver(h, p, a->room, "room", m->field[1]);
+	return 0;
+}
+
+/* ACTION's check: an action without a target needs a room to go to. */
+int
+cmd_action_check(struct hub *h, struct peer *p, const struct sb_msg *m,
+    struct cmd_args *a)
+{
+	if (m->flen[0] == 0 && TAILQ_EMPTY(&p->rooms)) {
+		send_error(h, p, "no_target", "ME needs a room or a nick when "
+		    "you are in no room.");
+		return CMD_DONE;
+	}
+	return CMD_GO;
+}
+
+/*
+ * ACTION target text: no target, to every room of the sender; a room the
+ * sender is in, to that room; anything else is a nick (privmsg_send).
+ */
+int
+cmd_action(struct hub *h, struct peer *p, const struct sb_msg *m,
+    struct cmd_args *a)
+{
+	struct membership *mb;
+	struct room *r;
+
+	if (m->flen[0] == 0) {
+		TAILQ_FOREACH(mb, &p->rooms, in_peer)
+			room_deliver(h, p, mb->room, "action", m->field[1]);
+		return 0;
+	}
+	if ((r = hub_find_room(h, m->field[0])) != NULL &&
+	    room_membership(p, r) != NULL) {
+		room_deliver(h, p, r, "action", m->field[1]);
+		return 0;
+	}
+	return privmsg_send(h, p, m, "action");
+}
+
+/* An announcement from the operator to every identified session. */
+void
+hub_announce(struct hub *h, const char *text)
+{
+	struct peer *o;
+
+	RB_FOREACH(o, peer_nicks, &h->nicks)
+		deliver(h, o, "announce", "", o->nick, "", text, "", NULL);
+	sb_log_event(SB_EV_ANNOUNCE, &(struct sb_log_fields){ .text = text },
+	    "announcement to %u clients", h->clients);
+}

@@ -1,0 +1,376 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Rooms: the room tree, who is in which room (memberships), rooms made
+ * on JOIN or named in the config (permanent), and going away when the
+ * last member leaves; JOIN, PART, NAMES and ROOMS.  A room's history
+ * lives as long as the room plus the retention (hub_history_expire); its
+ * replay on JOIN and the recording of messages are in replay.c.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bsd/string.h>
+
+#include "hub.h"
+
+static int
+room_cmp(struct room *a, struct room *b)
+{
+	return strcmp(a->key, b->key);
+}
+
+RB_GENERATE(rooms, room, entry, room_cmp)
+
+/*
+ * Presence (logins, quits, nick changes, joins and parts) is told one by
+ * one only where that stays cheap: in a room of at most presence_max
+ * members, and server-wide while at most presence_max sessions are
+ * identified.  Past that, N clients arriving would cost N * N notices;
+ * clients ask NAMES and LIST for the lists.
+ */
+int
+room_quiet(const struct hub *h, const struct room *r)
+{
+	return r->nmembers > h->cfg.presence_max;
+}
+
+/* The room named `name` (compared by ascii_fold), or NULL. */
+struct room *
+hub_find_room(struct hub *h, const char *name)
+{
+	struct room k = { 0 };	/* only the key is compared */
+
+	ascii_fold(k.key, sizeof(k.key), name);
+	return RB_FIND(rooms, &h->rooms, &k);
+}
+
+/* The membership of `p` in room `r`, or NULL when it is not in it. */
+struct membership *
+room_membership(struct peer *p, struct room *r)
+{
+	struct membership *m;
+
+	TAILQ_FOREACH(m, &p->rooms, in_peer)
+		if (m->room == r)
+			return m;
+	return NULL;
+}
+
+/* The clock of the history's room lifetimes: monotonic seconds. */
+static uint64_t
+history_now(struct hub *h)
+{
+	return h->ops->now_usec(h) / 1000000;
+}
+
+/*
+ * Forget the history of temporary rooms gone longer than the retention
+ * (history_retention).  The hub's status timer calls it every few
+ * seconds, and this file whenever a room comes or goes.
+ */
+void
+hub_history_expire(struct hub *h)
+{
+	if (h->history != NULL && h->cfg.history > 0)
+		history_expire(h->history, history_now(h));
+}
+
+/*
+ * Tell the history that the hub has these rooms now: each permanent room
+ * reserves its slot, and the temporary ones (resumed after a restart)
+ * claim theirs.  The rest of what was loaded from disk is gone from now
+ * on.  Called after the config is (re)loaded, once the history is open.
+ */
+static void
+hub_history_sync(struct hub *h)
+{
+	struct room *r;
+	uint64_t now;
+
+	if (h->history == NULL || h->cfg.history == 0)
+		return;
+	now = history_now(h);
+	history_set_retention(h->history, h->cfg.history_retention);
+	RB_FOREACH(r, rooms, &h->rooms)
+		if (history_room_live(h->history, r->name, r->permanent,
+		    now) < 0)
+			sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){
+			    .room = r->name, .reason = "no history slot" },
+			    "history: no slot for room %s", r->name);
+	history_expire(h->history, now);
+}
+
+/*
+ * A new room `name` (a valid room name, not in the tree yet), permanent
+ * or not.  Returns it, or NULL when out of memory.
+ */
+struct room *
+room_create(struct hub *h, const char *name, int permanent)
+{
+	struct room *r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	strlcpy(r->name, name, sizeof(r->name));
+	ascii_fold(r->key, sizeof(r->key), name);
+	r->permanent = permanent;
+	TAILQ_INIT(&r->members);
+	RB_INSERT(rooms, &h->rooms, r);
+	h->nrooms++;
+	/*
+	 * A room of a name gone within the retention gets its history back;
+	 * one gone longer starts empty.  (Permanent rooms: hub_history_sync.)
+	 */
+	if (!permanent && h->history != NULL && h->cfg.history > 0) {
+		hub_history_expire(h);
+		history_room_live(h->history, name, 0, history_now(h));
+	}
+	return r;
+}
+
+/*
+ * Check the permanent rooms of `cfg` (space or comma separated) against
+ * the room name rules, touching nothing.  The start and every reload
+ * (load_config in server.c) call it, so a reload refuses exactly what a
+ * start refuses.  Returns 0, or -EINVAL with `err` naming the first bad
+ * name and why.
+ */
+int
+hub_rooms_check(const struct sb_config *cfg, char *err, size_t errsz)
+{
+	char list[sizeof(cfg->rooms)], *s = list, *t;
+	const char *why;
+
+	assert(cfg != NULL && err != NULL);
+	strlcpy(list, cfg->rooms, sizeof(list));
+	while ((t = strsep(&s, " ,\t")) != NULL)
+		if (*t != '\0' && room_name_check(t, &why) < 0) {
+			snprintf(err, errsz, "rooms: \"%s\" is not a valid "
+			    "room name: %s", t, why);
+			return -EINVAL;
+		}
+	return 0;
+}
+
+/*
+ * Create the rooms named in the config (space or comma separated), or
+ * mark them permanent.  Returns 0, or -EINVAL when a name breaks the
+ * rules (then nothing is changed), or -ENOMEM.
+ */
+int
+hub_rooms_configure(struct hub *h)
+{
+	char list[sizeof(h->cfg.rooms)], *s = list, *t, err[160];
+
+	if (hub_rooms_check(&h->cfg, err, sizeof(err)) < 0)
+		return -EINVAL;
+	strlcpy(list, h->cfg.rooms, sizeof(list));
+	while ((t = strsep(&s, " ,\t")) != NULL) {
+		struct room *r;
+
+		if (*t == '\0')
+			continue;
+		if ((r = hub_find_room(h, t)) != NULL)
+			r->permanent = 1;
+		else if (room_create(h, t, 1) == NULL)
+			return -ENOMEM;
+	}
+	hub_history_sync(h);
+	return 0;
+}
+
+/* Free every room (hub_free: the sessions are gone already). */
+void
+rooms_free(struct hub *h)
+{
+	struct room *r, *rn;
+
+	RB_FOREACH_SAFE(r, rooms, &h->rooms, rn) {
+		RB_REMOVE(rooms, &h->rooms, r);
+		free(r);
+	}
+}
+
+/* Put membership `mb` of `p` in `r` into both lists; nobody is told. */
+static void
+membership_link(struct membership *mb, struct peer *p, struct room *r)
+{
+	mb->room = r;
+	mb->peer = p;
+	TAILQ_INSERT_TAIL(&r->members, mb, in_room);
+	TAILQ_INSERT_TAIL(&p->rooms, mb, in_peer);
+	r->nmembers++;
+	p->nrooms++;
+}
+
+/*
+ * Remove a membership, telling the other members (C_PARTED) when
+ * `notify`; a room that is not permanent goes away when it is empty.
+ */
+void
+room_leave(struct hub *h, struct membership *m, const char *reason, int notify)
+{
+	struct room *r = m->room;
+	struct peer *p = m->peer;
+	struct membership *o;
+
+	if (room_quiet(h, r))
+		notify = 0;
+	TAILQ_REMOVE(&r->members, m, in_room);
+	TAILQ_REMOVE(&p->rooms, m, in_peer);
+	r->nmembers--;
+	p->nrooms--;
+	free(m);
+	if (notify)
+		TAILQ_FOREACH(o, &r->members, in_room)
+			hub_send(h, o->peer, SB_C_PARTED, r->name, p->nick,
+			    reason, NULL);
+	if (r->nmembers == 0 && !r->permanent) {
+		/* Its history goes too, after the retention (history.h). */
+		if (h->history != NULL && h->cfg.history > 0) {
+			history_room_gone(h->history, r->name, history_now(h));
+			hub_history_expire(h);
+		}
+		RB_REMOVE(rooms, &h->rooms, r);
+		h->nrooms--;
+		free(r);
+	}
+}
+
+/*
+ * Add `p` to room `r` without telling anyone (a resumed session).
+ * Returns 0 (also when it is in already, or in as many rooms as it may
+ * be), or -ENOMEM.
+ */
+int
+room_enter_quietly(struct peer *p, struct room *r)
+{
+	struct membership *mb;
+
+	if (room_membership(p, r) != NULL || p->nrooms >= HUB_ROOMS_PER_PEER)
+		return 0;
+	if ((mb = calloc(1, sizeof(*mb))) == NULL)
+		return -ENOMEM;
+	membership_link(mb, p, r);
+	return 0;
+}
+
+/*
+ * JOIN room [since]: enter a room (created unless the server does not
+ * create rooms on join), tell its members, answer C_JOINED with the
+ * member list, then replay the room's history (after `since`, if given:
+ * replay_join).
+ */
+int
+cmd_join(struct hub *h, struct peer *p, const struct sb_msg *m,
+    struct cmd_args *a)
+{
+	char members[SB_LIST_MAX / 2 + 1];
+	struct membership *mb, *o;
+	long long since = -1;
+	const char *why;
+	struct room *r;
+	size_t len = 0;
+	int quiet;
+
+	/* The handler checked `since`: a bad one breaks the contract. */
+	if (m->nfields > 1 && m->flen[1] > 0 &&
+	    sb_field_num(m, 1, 0, INT64_MAX, &since) < 0)
+		return -EPROTO;
+	if (room_name_check(m->field[0], &why) < 0)
+		return send_error(h, p, "room_invalid", why);
+	if ((r = hub_find_room(h, m->field[0])) == NULL) {
+		if (!h->cfg.room_create)
+			return send_error(h, p, "no_such_room", "No such room; "
+			    "this server does not create rooms on join.");
+		if (h->nrooms >= h->cfg.max_rooms)
+			return send_error(h, p, "too_many_rooms", "The server "
+			    "has too many rooms.");
+		if ((r = room_create(h, m->field[0], 0)) == NULL)
+			return -ENOMEM;
+	}
+	if (room_membership(p, r) != NULL)
+		return send_error(h, p, "already_joined", "You are already "
+		    "in that room.");
+	if (p->nrooms >= HUB_ROOMS_PER_PEER)
+		return send_error(h, p, "too_many_rooms", "You are in too "
+		    "many rooms.");
+	if ((mb = calloc(1, sizeof(*mb))) == NULL)
+		return -ENOMEM;
+	quiet = r->nmembers + 1 > h->cfg.presence_max;
+	TAILQ_FOREACH(o, &r->members, in_room) {
+		if (!quiet)
+			hub_send(h, o->peer, SB_C_JOINED, r->name, p->nick, "",
+			    NULL);
+		/* Past what one datagram holds, the joiner asks NAMES. */
+		if (list_add(members, sizeof(members), &len,
+		    o->peer->nick) < 0 && quiet)
+			break;
+	}
+	membership_link(mb, p, r);
+	list_add(members, sizeof(members), &len, p->nick);
+	hub_send(h, p, SB_C_JOINED, r->name, p->nick, members, NULL);
+	replay_join(h, p, r, since);
+	hub_log_peer(SB_EV_JOIN, p, &(struct sb_log_fields){ .room = r->name },
+	    "%s joined %s", p->nick, r->name);
+	return 0;
+}
+
+/* PART room: leave it; the members are told. */
+int
+cmd_part(struct hub *h, struct peer *p, const struct sb_msg *m,
+    struct cmd_args *a)
+{
+	struct membership *mb;
+	struct room *r;
+	char name[SB_ROOM_MAX + 1];
+
+	if ((r = hub_find_room(h, m->field[0])) == NULL ||
+	    (mb = room_membership(p, r)) == NULL)
+		return send_error(h, p, "not_in_room", "You are not in that "
+		    "room.");
+	strlcpy(name, r->name, sizeof(name));
+	room_leave(h, mb, "left", 1);
+	hub_send(h, p, SB_C_PARTED, name, p->nick, "left", NULL);
+	hub_log_peer(SB_EV_PART, p, &(struct sb_log_fields){ .room = name },
+	    "%s left %s", p->nick, name);
+	return 0;
+}
+
+/* NAMES room: the nicks in a room. */
+int
+cmd_names(struct hub *h, struct peer *p, const struct sb_msg *m,
+    struct cmd_args *a)
+{
+	struct chunker c = { .h = h, .p = p, .type = SB_C_NICKLIST };
+	struct membership *o;
+	struct room *r;
+
+	if ((r = hub_find_room(h, m->field[0])) == NULL)
+		return send_error(h, p, "no_such_room", "No such room.");
+	c.room = r->name;
+	TAILQ_FOREACH(o, &r->members, in_room)
+		chunk_add(&c, o->peer->nick);
+	chunk_flush(&c, 1);
+	return 0;
+}
+
+/* ROOMS: every room, as name:members. */
+int
+cmd_rooms(struct hub *h, struct peer *p, const struct sb_msg *m,
+    struct cmd_args *a)
+{
+	struct chunker c = { .h = h, .p = p, .type = SB_C_ROOMLIST };
+	char item[SB_ROOM_MAX + 16];
+	struct room *r;
+
+	RB_FOREACH(r, rooms, &h->rooms) {
+		snprintf(item, sizeof(item), "%s:%u", r->name, r->nmembers);
+		chunk_add(&c, item);
+	}
+	chunk_flush(&c, 1);
+	return 0;
+}
