@@ -90,7 +90,7 @@ if [ -n "$cg" ]; then
 	callgrind_annotate --inclusive=yes "$cg" 2>/dev/null >"$T/cg.txt"
 	total=$(awk '/PROGRAM TOTALS/{gsub(",","",$1); print $1; exit}' "$T/cg.txt")
 	inmain=$(awk '$3 ~ /main\.c:main$/ {gsub(",","",$1); print $1; exit}' "$T/cg.txt")
-	hub=$(awk '$3 ~ /conn_hub_connect$/ {gsub(",","",$1); print $1; exit}' "$T/cg.txt")
+	hub=$(awk '$3 ~ /hublink_connect$/ {gsub(",","",$1); print $1; exit}' "$T/cg.txt")
 	cfg=$(awk '$3 ~ /config_apply_msg$/ {gsub(",","",$1); print $1; exit}' "$T/cg.txt")
 	echo "COST instr total=$total main=$inmain libc_startup=$((total - ${inmain:-0})) hub_connect=$hub config_apply=$cfg"
 	echo "top functions (inclusive):"

@@ -39,6 +39,7 @@
 #define DIALECT_XML_ATTRS_MAX	8	/* attributes on the command element */
 #define DIALECT_JSON_DEPTH_MAX	4	/* nesting of a JSON command */
 #define DIALECT_COLOR_MAX	21	/* seed-003 color: ^#?[0-9A-Za-z]{1,20}$ */
+#define DIALECT_ALIAS_MAX	20	/* seed-003 id: a decimal number */
 
 enum dialect_kind { DIALECT_TEXT, DIALECT_XML, DIALECT_JSON };
 
@@ -56,6 +57,8 @@ struct dialect {
 	int		 identify_pending; /* an IDENTIFY awaits its answer */
 	uint64_t	 session;	/* header session id of packets to the hub */
 	char		 nick[SB_NICK_MAX + 1]; /* ours once identified, or "" */
+	enum sb_type	 sent;		/* what the last DIALECT_TO_HUB built */
+	char		 alias[DIALECT_ALIAS_MAX + 1]; /* of the last IDENTIFY */
 	struct buf	 nicks;		/* NICKLIST chunks being accumulated */
 	struct buf	 rooms;		/* ROOMLIST chunks being accumulated */
 	uint32_t	 epoch;		/* JSON: the hub epoch `seq` counts in */
@@ -73,6 +76,7 @@ void	dialect_free(struct dialect *);
 int	dialect_parse(struct dialect *, const char *, size_t,
 	    struct sb_packet *, struct buf *);
 int	dialect_render(struct dialect *, const struct sb_msg *, struct buf *);
+/* (dialect_util.c, dialect_json.c: of the interface too) */
 void	dialect_lost(struct dialect *, uint32_t, uint64_t);
 void	dialect_json_trim(void);
 
@@ -94,7 +98,7 @@ struct dialect_err {
 #define DM_ANNOUNCE	0x2
 #define DM_HISTORY	0x4
 
-/* dialect.c: helpers */
+/* dialect_util.c: helpers, below dialect.c and the three dialects */
 int	dialect_fail(struct dialect_err *, const char *, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 int	dialect_field(struct dialect_err *, const char *, const char *,
@@ -141,19 +145,5 @@ int	dialect_json_render(struct dialect *, const struct sb_msg *,
 	    struct buf *);
 int	dialect_json_error(struct dialect *, struct buf *,
 	    const struct dialect_err *);
-
-/*
- * The old names of the output buffer (it was struct dbuf, a copy of
- * struct buf), for handler/session.c and handler/serve.c only, until the
- * handler's restructuring (issue 17) moves them to struct buf's own
- * names.  Nothing new may use them.
- */
-#define dbuf		buf
-#define dbuf_init	buf_init
-#define dbuf_free	buf_free
-#define dbuf_truncate	buf_truncate
-#define dbuf_add	buf_catlen
-#define dbuf_addstr	buf_cat
-#define dbuf_addf	buf_catf
 
 #endif /* SB_DIALECT_H */

@@ -90,21 +90,16 @@ text_word(char **p)
 }
 
 /*
- * Parse one text command (see dialect.h, dialect_parse()).  The whole
- * line is refused if it holds a NUL, another control character or
- * invalid UTF-8, so no argument can carry one to the hub.
+ * Check a whole command line and copy it, NUL-terminated, into `line`
+ * (DIALECT_INPUT_MAX + 1 bytes).  The line is refused if it holds a NUL,
+ * another control character or invalid UTF-8, so no argument can carry
+ * one to the hub.  Returns 0, or DIALECT_REPLY with `e` filled.
  */
-int
-dialect_text_parse(struct dialect *d, const char *msg, size_t len,
-    struct sb_packet *pkt, struct dialect_err *e)
+static int
+text_line(char *line, const char *msg, size_t len, struct dialect_err *e)
 {
-	char *line = handler_store.text_line, *p, *cmd;
-	char *word = NULL, *rest = NULL;
-	const struct text_cmd *c = NULL;
 	size_t i;
 
-	assert(d != NULL && pkt != NULL && e != NULL);
-	assert(msg != NULL || len == 0);
 	if (len > 0 && msg[len - 1] == '\r')
 		len--;
 	if (len > DIALECT_INPUT_MAX)
@@ -125,7 +120,95 @@ dialect_text_parse(struct dialect *d, const char *msg, size_t len,
 	if (len > 0)
 		memcpy(line, msg, len);
 	line[len] = '\0';
+	return 0;
+}
 
+/*
+ * Split the arguments after command `c` (at `p`) by its shape: `*word`
+ * and `*rest` point into the line, or stay NULL when the shape has no
+ * such argument.  Returns 0, or DIALECT_REPLY with `e` filled.
+ */
+static int
+text_args(const struct text_cmd *c, char *p, char **word, char **rest,
+    struct dialect_err *e)
+{
+	switch (c->shape) {
+	case TS_NONE:
+		if (*text_skip(p) != '\0')
+			return dialect_fail(e, "syntax", "%s takes no argument",
+			    c->name);
+		break;
+	case TS_WORD:
+	case TS_OPTWORD:
+		*word = text_word(&p);
+		if (*text_skip(p) != '\0')
+			return dialect_fail(e, "syntax",
+			    "%s takes a single %s", c->name, c->word);
+		if (**word == '\0' && c->shape == TS_WORD)
+			return dialect_fail(e, "syntax", "%s", c->usage);
+		break;
+	case TS_WORD_OPTWORD:
+		*word = text_word(&p);
+		*rest = text_word(&p);
+		if (*text_skip(p) != '\0')
+			return dialect_fail(e, "syntax", "%s takes a %s and "
+			    "an optional %s", c->name, c->word, c->rest);
+		if (**word == '\0')
+			return dialect_fail(e, "syntax", "%s", c->usage);
+		if (**rest != '\0' && dialect_since(e, *rest, strlen(*rest)))
+			return DIALECT_REPLY;
+		break;
+	case TS_WORD_REST:
+	case TS_WORD_OPTREST:
+		*word = text_word(&p);
+		*rest = text_skip(p);
+		if (**word == '\0' || (**rest == '\0' &&
+		    c->shape == TS_WORD_REST))
+			return dialect_fail(e, "syntax", "%s", c->usage);
+		break;
+	case TS_OPTREST:
+		*rest = text_skip(p);
+		break;
+	case TS_ME:
+		*rest = text_skip(p);
+		*word = (char *)"";
+		if (**rest == '@') {
+			if ((*rest)[1] == ' ' || (*rest)[1] == '\0')
+				return dialect_fail(e, "syntax",
+				    "ME needs a target after @");
+			p = *rest + 1;
+			*word = text_word(&p);
+			if (**word == '\0' || *p == '\0')
+				return dialect_fail(e, "syntax",
+				    "ME needs a text after @target");
+			*rest = text_skip(p);
+		}
+		if (**rest == '\0')
+			return dialect_fail(e, "syntax", "%s", c->usage);
+		break;
+	}
+	return 0;
+}
+
+/*
+ * Parse one text command (see dialect.h, dialect_parse()): the line is
+ * checked (text_line), the command looked up in text_cmds, its arguments
+ * split by its shape (text_args) and checked as fields, and the packet
+ * built.
+ */
+int
+dialect_text_parse(struct dialect *d, const char *msg, size_t len,
+    struct sb_packet *pkt, struct dialect_err *e)
+{
+	char *line = handler_store.text_line, *p, *cmd;
+	char *word = NULL, *rest = NULL;
+	const struct text_cmd *c = NULL;
+	size_t i;
+
+	assert(d != NULL && pkt != NULL && e != NULL);
+	assert(msg != NULL || len == 0);
+	if (text_line(line, msg, len, e) != 0)
+		return DIALECT_REPLY;
 	p = line;
 	cmd = text_word(&p);
 	if (*cmd == '\0')
@@ -138,64 +221,8 @@ dialect_text_parse(struct dialect *d, const char *msg, size_t len,
 			return dialect_fail(e, "syntax", "Unknown command");
 		return dialect_fail(e, "syntax", "Unknown command %s", cmd);
 	}
-
-	switch (c->shape) {
-	case TS_NONE:
-		if (*text_skip(p) != '\0')
-			return dialect_fail(e, "syntax", "%s takes no argument",
-			    c->name);
-		break;
-	case TS_WORD:
-	case TS_OPTWORD:
-		word = text_word(&p);
-		if (*text_skip(p) != '\0')
-			return dialect_fail(e, "syntax",
-			    "%s takes a single %s", c->name, c->word);
-		if (*word == '\0' && c->shape == TS_WORD)
-			return dialect_fail(e, "syntax", "%s", c->usage);
-		break;
-	case TS_WORD_OPTWORD:
-		word = text_word(&p);
-		rest = text_word(&p);
-		if (*text_skip(p) != '\0')
-			return dialect_fail(e, "syntax", "%s takes a %s and "
-			    "an optional %s", c->name, c->word, c->rest);
-		if (*word == '\0')
-			return dialect_fail(e, "syntax", "%s", c->usage);
-		if (*rest != '\0' && dialect_since(e, rest, strlen(rest)))
-			return DIALECT_REPLY;
-		d->numbered |= *rest != '\0';
-		break;
-	case TS_WORD_REST:
-	case TS_WORD_OPTREST:
-		word = text_word(&p);
-		rest = text_skip(p);
-		if (*word == '\0' || (*rest == '\0' &&
-		    c->shape == TS_WORD_REST))
-			return dialect_fail(e, "syntax", "%s", c->usage);
-		break;
-	case TS_OPTREST:
-		rest = text_skip(p);
-		break;
-	case TS_ME:
-		rest = text_skip(p);
-		word = (char *)"";
-		if (*rest == '@') {
-			if (rest[1] == ' ' || rest[1] == '\0')
-				return dialect_fail(e, "syntax",
-				    "ME needs a target after @");
-			p = rest + 1;
-			word = text_word(&p);
-			if (*word == '\0' || *p == '\0')
-				return dialect_fail(e, "syntax",
-				    "ME needs a text after @target");
-			rest = text_skip(p);
-		}
-		if (*rest == '\0')
-			return dialect_fail(e, "syntax", "%s", c->usage);
-		break;
-	}
-
+	if (text_args(c, p, &word, &rest, e) != 0)
+		return DIALECT_REPLY;
 	if (word != NULL && dialect_field(e, c->word, word, strlen(word),
 	    c->wmax, DF_EMPTY_OK) != 0)
 		return DIALECT_REPLY;
@@ -209,6 +236,8 @@ dialect_text_parse(struct dialect *d, const char *msg, size_t len,
 	case SB_H_PRIVMSG: case SB_H_ROOMMSG: case SB_H_ACTION:
 		return dialect_pack(d, pkt, c->type, e, word, rest, NULL);
 	case SB_H_JOIN:
+		/* With a since, the client gets room numbers from now on. */
+		d->numbered |= *rest != '\0';
 		return dialect_pack(d, pkt, c->type, e, word, *rest ? rest :
 		    NULL, NULL);
 	case SB_H_PART: case SB_H_NAMES: case SB_H_NICK: case SB_H_PING:

@@ -68,6 +68,11 @@ xml_keep(struct xml_cmd *c, const char *s, size_t *lenp)
 	return r;
 }
 
+/*
+ * expat's start of an element: the command's element keeps its name and
+ * attributes, a child is counted; nesting, element and attribute counts
+ * over their caps stop the parse with a "limit" error.
+ */
 static void XMLCALL
 xml_start(void *ud, const XML_Char *name, const XML_Char **atts)
 {
@@ -116,6 +121,7 @@ xml_start(void *ud, const XML_Char *name, const XML_Char **atts)
 	}
 }
 
+/* expat's end of an element: the command is closed with its element. */
 static void XMLCALL
 xml_end(void *ud, const XML_Char *name)
 {
@@ -127,6 +133,11 @@ xml_end(void *ud, const XML_Char *name)
 		c->closed = 1;
 }
 
+/*
+ * expat's character data: the command element's own text is kept (up to
+ * SB_TEXT_MAX, past which it is marked too long), and whether it is all
+ * blank.
+ */
 static void XMLCALL
 xml_chars(void *ud, const XML_Char *s, int len)
 {

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * switchboard-handler: file descriptors, buffers, deadlines, the poll loop.
+ * switchboard-handler: the process.  It finds its client connection and
+ * its hub, sets up one connection's state, and hands it to the event loop
+ * (loop.c); handler.h says which file does what.
  *
  *   switchboard-handler [-s HUB_SOCKET]
  *   switchboard-handler --version
@@ -51,18 +53,19 @@ usage(void)
 int
 main(int argc, char *argv[])
 {
-	static struct conn c = { .in_fd = 0, .out_fd = 1, .hub_fd = -1 };
+	static struct conn c;
 	const char *lfds = getenv("LISTEN_FDS"), *lpid = getenv("LISTEN_PID");
-	int ch;
+	const char *hub_path = getenv("SWITCHBOARD_HUB_SOCKET");
+	int ch, in_fd = 0, out_fd = 1;
+	uint64_t now;
 
 	if (argc == 2 && strcmp(argv[1], "--version") == 0)
 		return version_print(stdout) == 0 ? 0 : 1;
 	sb_log_init("switchboard-handler", getenv("JOURNAL_STREAM") != NULL);
-	c.hub_path = getenv("SWITCHBOARD_HUB_SOCKET");
 	while ((ch = getopt(argc, argv, "s:h")) != -1) {
 		switch (ch) {
 		case 's':
-			c.hub_path = optarg;
+			hub_path = optarg;
 			break;
 		default:
 			usage();
@@ -70,12 +73,12 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
-	if (c.hub_path == NULL || *c.hub_path == '\0')
-		c.hub_path = CONFIG_HUB_SOCKET;
+	if (hub_path == NULL || *hub_path == '\0')
+		hub_path = CONFIG_HUB_SOCKET;
 	/* sd_listen_fds() without libsystemd: one fd, passed to us. */
 	if (lfds != NULL && lpid != NULL && strcmp(lfds, "1") == 0 &&
 	    strtol(lpid, NULL, 10) == (long)getpid()) {
-		c.in_fd = c.out_fd = 3;
+		in_fd = out_fd = 3;
 		fcntl(3, F_SETFD, FD_CLOEXEC);
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -91,19 +94,20 @@ main(int argc, char *argv[])
 	mallopt(M_TOP_PAD, 0);
 	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
 #endif
-	if (set_nonblock(c.in_fd) < 0 || set_nonblock(c.out_fd) < 0) {
+	if (set_nonblock(in_fd) < 0 || set_nonblock(out_fd) < 0) {
 		sb_log(LOG_ERR, "no client connection on %s: %s",
-		    c.in_fd == 3 ? "fd 3" : "stdin", strerror(errno));
+		    in_fd == 3 ? "fd 3" : "stdin", strerror(errno));
 		return 1;
 	}
 
 	config_defaults(&c.cfg);
-	conn_remote_init(&c);
-	conn_hub_connect(&c, 0);
-	conn_buffers_init(&c);
-	c.started_ms = c.last_rx_ms = now_ms();
-	c.mode = MODE_SNIFF;
-	c.deadline_ms = c.started_ms + c.cfg.connect_timeout * 1000ULL;
-
-	return conn_run(&c);
+	hublink_init(&c, hub_path);
+	/* Without a hub the client still gets an answer of its own kind. */
+	if (hublink_connect(&c) < 0)
+		sb_log(LOG_ERR, "%s", c.hub.error);
+	client_io_init(&c, in_fd, out_fd);	/* outq_max is the hub's */
+	now = now_ms();
+	modes_start(&c, now);
+	chat_init(&c, now);
+	return loop_run(&c);
 }

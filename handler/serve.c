@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The handler's answers that are not chat: the Flash socket policy and a
- * small HTTP/1.1 subset.  Every HTTP answer is complete (status line,
- * Content-Length, Connection: close) and ends the connection.
+ * small HTTP/1.1 subset, for the mode machine (modes.c).  Every HTTP
+ * answer is complete (status line, Content-Length, Connection: close)
+ * and ends the connection, but for an upgrade to WebSocket and the
+ * server status, which the mode machine carries on with.
  */
 #include <assert.h>
 #include <stdio.h>
@@ -13,6 +15,7 @@
 
 #include "handler.h"
 
+/* The reason phrase of an HTTP status code this file answers with. */
 static const char *
 status_text(int code)
 {
@@ -67,10 +70,10 @@ respond(struct conn *c, int code, const char *type, const char *extra,
 		    "Connection: close\r\n\r\n",
 		    code, status_text(code), type, len, extra ? extra : "");
 	if (n > 0 && (size_t)n < sizeof(head))
-		conn_write(c, head, (size_t)n);
-	if (!c->head_only && code != 304 && len > 0)
-		conn_write(c, body, len);
-	conn_finish(c);
+		client_io_write(c, head, (size_t)n);
+	if (!c->modes.http.head_only && code != 304 && len > 0)
+		client_io_write(c, body, len);
+	client_io_finish(c);
 }
 
 /* An error page: the status, a line of text. */
@@ -80,12 +83,12 @@ serve_error(struct conn *c, int code, const char *why)
 	char body[256];
 	int n;
 
-	conn_hello(c, "http");
+	hublink_hello(c, "http");
 	n = snprintf(body, sizeof(body), "%d %s: %s\n", code,
 	    status_text(code), why);
 	if (n < 0 || (size_t)n >= sizeof(body))
 		n = 0;
-	conn_event(c, "http", "%d %s", code, why);
+	hublink_event(c, "http", "%d %s", code, why);
 	respond(c, code, "text/plain; charset=utf-8",
 	    code == 405 ? "Allow: GET, HEAD\r\n" : NULL, body, (size_t)n);
 }
@@ -95,11 +98,11 @@ serve_error(struct conn *c, int code, const char *why)
  * domain (space or comma separated), all on the configured ports.
  */
 static int
-policy_xml(const struct conn *c, struct dbuf *d)
+policy_xml(const struct conn *c, struct buf *d)
 {
 	char list[sizeof(c->cfg.policy_domains)], *s = list, *t;
 
-	dbuf_addstr(d, "<?xml version=\"1.0\"?>\n"
+	buf_cat(d, "<?xml version=\"1.0\"?>\n"
 	    "<!DOCTYPE cross-domain-policy SYSTEM "
 	    "\"/xml/dtds/cross-domain-policy.dtd\">\n"
 	    "<cross-domain-policy>\n"
@@ -108,14 +111,14 @@ policy_xml(const struct conn *c, struct dbuf *d)
 	while ((t = strsep(&s, " ,\t")) != NULL) {
 		if (*t == '\0')
 			continue;
-		dbuf_addstr(d, "<allow-access-from domain=\"");
+		buf_cat(d, "<allow-access-from domain=\"");
 		dialect_xml_escape(d, t, strlen(t));
-		dbuf_addstr(d, "\" to-ports=\"");
+		buf_cat(d, "\" to-ports=\"");
 		dialect_xml_escape(d, c->cfg.policy_ports,
 		    strlen(c->cfg.policy_ports));
-		dbuf_addstr(d, "\"/>\n");
+		buf_cat(d, "\"/>\n");
 	}
-	dbuf_addstr(d, "</cross-domain-policy>");
+	buf_cat(d, "</cross-domain-policy>");
 	return d->err;
 }
 
@@ -123,15 +126,15 @@ policy_xml(const struct conn *c, struct dbuf *d)
 void
 serve_policy(struct conn *c)
 {
-	struct dbuf d;
+	struct buf d;
 
-	conn_hello(c, "policy");
-	conn_event(c, "policy", "policy file request");
-	dbuf_init(&d, 16384);
+	hublink_hello(c, "policy");
+	hublink_event(c, "policy", "policy file request");
+	buf_init(&d, 16384);
 	if (policy_xml(c, &d) == 0)
-		conn_write(c, d.buf, d.len + 1);	/* with its NUL */
-	dbuf_free(&d);
-	conn_finish(c);
+		client_io_write(c, d.buf, d.len + 1);	/* with its NUL */
+	buf_free(&d);
+	client_io_finish(c);
 }
 
 /* C_STATUS has arrived for /server-status. */
@@ -152,7 +155,7 @@ serve_status(struct conn *c, const struct sb_msg *m)
 	gmtime_r(&cr, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
 	strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (c->status_json)
+	if (c->modes.http.status_json)
 		n = snprintf(body, sizeof(body), "{\"status\":\"OK\","
 		    "\"clients\":%lld,\"max\":%lld,\"peak\":%lld,"
 		    "\"created\":\"%s\",\"uptime_seconds\":%lld}\n",
@@ -163,18 +166,20 @@ serve_status(struct conn *c, const struct sb_msg *m)
 		    (long long)(now - cr) / 86400);
 	if (n < 0 || (size_t)n >= sizeof(body))
 		n = 0;
-	conn_event(c, "status", "server status%s", c->status_json ?
+	hublink_event(c, "status", "server status%s", c->modes.http.status_json ?
 	    " (json)" : "");
-	respond(c, 200, c->status_json ? "application/json" :
+	respond(c, 200, c->modes.http.status_json ? "application/json" :
 	    "text/plain; charset=utf-8", NULL, body, (size_t)n);
 }
 
+/* Is the request's path (the target before any '?') exactly `p`? */
 static int
 path_is(const struct http_request *r, const char *p)
 {
 	return r->path_len == strlen(p) && memcmp(r->target, p, r->path_len) == 0;
 }
 
+/* A page not served here: to redirect_url if there is one, else 404. */
 static void
 serve_redirect_or_404(struct conn *c, const struct http_request *r)
 {
@@ -184,101 +189,102 @@ serve_redirect_or_404(struct conn *c, const struct http_request *r)
 		serve_error(c, 404, "No such page");
 		return;
 	}
-	conn_hello(c, "http");
+	hublink_hello(c, "http");
 	snprintf(loc, sizeof(loc), "Location: %s\r\n", c->cfg.redirect_url);
-	conn_event(c, "http", "%.*s %.*s 301", (int)r->method_len, r->method,
+	hublink_event(c, "http", "%.*s %.*s 301", (int)r->method_len, r->method,
 	    (int)(r->target_len > 200 ? 200 : r->target_len), r->target);
 	respond(c, 301, "text/plain; charset=utf-8", loc, "Moved\n", 6);
 }
 
-/* Start a WebSocket session on an upgrade request. */
-static void
-serve_upgrade(struct conn *c, const struct http_request *r)
+/*
+ * An upgrade request: the 101, or a refusal.  Returns SERVE_WEBSOCKET
+ * with the endpoint's `kind`, or SERVE_ANSWERED.
+ */
+static enum serve_next
+serve_upgrade(struct conn *c, const struct http_request *r,
+    enum ws_kind *kind)
 {
 	struct ws_handshake_policy pol = { .origins = c->cfg.ws_origins };
 	char reply[1024];
 	int code;
 
 	if (path_is(r, "/chat") || path_is(r, "/"))
-		c->ws_kind = WSK_CHAT;
+		*kind = WSK_CHAT;
 	else if (path_is(r, "/xmlsocket"))
-		c->ws_kind = WSK_TUNNEL;
+		*kind = WSK_TUNNEL;
 	else if (path_is(r, "/echo") && c->cfg.ws_echo)
-		c->ws_kind = WSK_ECHO;
+		*kind = WSK_ECHO;
 	else if (config_ws_chat_path(&c->cfg, r->target, r->path_len))
-		c->ws_kind = WSK_CHAT;	/* e.g. seed 003's /chat/server.php */
+		*kind = WSK_CHAT;	/* e.g. seed 003's /chat/server.php */
 	else {
 		serve_error(c, 404, "No WebSocket endpoint at this path");
-		return;
+		return SERVE_ANSWERED;
 	}
 	code = ws_handshake(r, &pol, reply, sizeof(reply));
 	if (code != 101) {
-		conn_hello(c, "http");
-		conn_event(c, "http", "WebSocket handshake refused: %d", code);
+		hublink_hello(c, "http");
+		hublink_event(c, "http", "WebSocket handshake refused: %d", code);
 		if (code > 0)
-			conn_write(c, reply, strlen(reply));
-		conn_finish(c);
-		return;
+			client_io_write(c, reply, strlen(reply));
+		client_io_finish(c);
+		return SERVE_ANSWERED;
 	}
-	conn_write(c, reply, strlen(reply));
-	conn_hello(c, c->ws_kind == WSK_CHAT ? "websocket" :
-	    c->ws_kind == WSK_TUNNEL ? "tunnel" : "http");
-	ws_conn_init(&c->ws, c->cfg.ws_max_message);
-	c->ws_active = 1;
-	c->mode = MODE_WEBSOCKET;
-	c->deadline_ms = 0;
-	if (c->ws_kind == WSK_CHAT) {
-		dialect_init(&c->dialect, DIALECT_JSON);
-		c->dialect_set = 1;
-	}
-	/* The tunnel buffers the XMLSocket stream in `in`; the others
-	 * read frames straight from the socket. */
-	c->in.max = c->cfg.xmlsocket_max + 2;
+	client_io_write(c, reply, strlen(reply));
+	hublink_hello(c, *kind == WSK_CHAT ? "websocket" :
+	    *kind == WSK_TUNNEL ? "tunnel" : "http");
+	return SERVE_WEBSOCKET;
 }
 
-/* A complete request head has been read. */
-void
-serve_request(struct conn *c, const struct http_request *r)
+/*
+ * A complete request head has been read: answer it.  Returns what the
+ * mode machine goes on with: nothing (SERVE_ANSWERED), the hub's status
+ * (SERVE_STATUS), or a WebSocket of `kind` (SERVE_WEBSOCKET).
+ */
+enum serve_next
+serve_request(struct conn *c, const struct http_request *r,
+    enum ws_kind *kind)
 {
 	const struct www_file *f;
 
-	c->head_only = r->method_len == 4 && memcmp(r->method, "HEAD", 4) == 0;
-	if (!c->head_only && !(r->method_len == 3 &&
+	c->modes.http.head_only = r->method_len == 4 &&
+	    memcmp(r->method, "HEAD", 4) == 0;
+	if (!c->modes.http.head_only && !(r->method_len == 3 &&
 	    memcmp(r->method, "GET", 3) == 0)) {
 		serve_error(c, 405, "Only GET and HEAD are served here");
-		return;
+		return SERVE_ANSWERED;
 	}
-	if (c->hub_fd < 0) {
+	if (!hublink_up(c)) {
 		serve_error(c, 503, "The chat hub is not running");
-		return;
+		return SERVE_ANSWERED;
 	}
-	if (ws_is_upgrade(r)) {
-		serve_upgrade(c, r);
-		return;
-	}
+	if (ws_is_upgrade(r))
+		return serve_upgrade(c, r, kind);
 	if (path_is(r, "/crossdomain.xml")) {
-		struct dbuf d;
+		struct buf d;
 
-		conn_hello(c, "http");
-		conn_event(c, "policy", "GET /crossdomain.xml");
-		dbuf_init(&d, 16384);
+		hublink_hello(c, "http");
+		hublink_event(c, "policy", "GET /crossdomain.xml");
+		buf_init(&d, 16384);
 		if (policy_xml(c, &d) == 0)
 			respond(c, 200, "text/x-cross-domain-policy", NULL,
 			    d.buf, d.len);
 		else
 			serve_error(c, 500, "Policy too large");
-		dbuf_free(&d);
-		return;
+		buf_free(&d);
+		return SERVE_ANSWERED;
 	}
 	if (path_is(r, "/server-status")) {
 		const char *q = r->target + r->path_len;
 		size_t ql = r->target_len - r->path_len;
 
-		c->status_json = ql == 5 && memcmp(q, "?json", 5) == 0;
-		conn_hello(c, "http");
-		conn_hub_pack(c, SB_H_STATUS, NULL);
-		c->mode = MODE_STATUS;
-		return;
+		c->modes.http.status_json = ql == 5 &&
+		    memcmp(q, "?json", 5) == 0;
+		hublink_hello(c, "http");
+		if (hublink_pack(c, SB_H_STATUS, NULL) < 0) {
+			serve_error(c, 503, "The chat hub did not answer");
+			return SERVE_ANSWERED;
+		}
+		return SERVE_STATUS;
 	}
 	if (c->cfg.redirect_url[0] == '\0' &&
 	    (f = www_find(r->target, r->path_len)) != NULL) {
@@ -286,15 +292,17 @@ serve_request(struct conn *c, const struct http_request *r)
 		int code = www_not_modified(r, f) ? 304 : 200;
 
 		snprintf(etag, sizeof(etag), "ETag: %s\r\n", f->etag);
-		conn_hello(c, "http");
-		conn_event(c, "http", "%s %.*s %d", c->head_only ? "HEAD" :
-		    "GET", (int)r->path_len, r->target, code);
+		hublink_hello(c, "http");
+		hublink_event(c, "http", "%s %.*s %d",
+		    c->modes.http.head_only ? "HEAD" : "GET",
+		    (int)r->path_len, r->target, code);
 		respond(c, code, f->type, etag, f->data, f->size);
-		return;
+		return SERVE_ANSWERED;
 	}
 	if (path_is(r, "/favicon.ico")) {
 		serve_error(c, 404, "No icon");
-		return;
+		return SERVE_ANSWERED;
 	}
 	serve_redirect_or_404(c, r);
+	return SERVE_ANSWERED;
 }

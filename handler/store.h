@@ -41,7 +41,7 @@ struct handler_store {
 	/* jansson's bump allocator (json_arena.c). */
 	unsigned char	jarena[STORE_JARENA_SIZE] STORE_ALIGNED;
 	/* A text command being split (dialect_text.c), and the bytes that
-	 * came behind a WebSocket handshake (session.c): static rather
+	 * came behind a WebSocket handshake (modes.c): static rather
 	 * than on the stack, where they would dirty pages of their own. */
 	char		text_line[DIALECT_INPUT_MAX + 1] STORE_ALIGNED;
 	unsigned char	early[HTTP_HEAD_MAX + 1] STORE_ALIGNED;

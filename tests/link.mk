@@ -56,6 +56,7 @@ UNIT_wshandshake	= handler/http.c
 UNIT_dialect_json	= $(LINK_HANDLER_DIALECTS)
 UNIT_dialect_text	= $(LINK_HANDLER_DIALECTS)
 UNIT_dialect_xml	= $(LINK_HANDLER_DIALECTS)
+UNIT_session		= $(LINK_HANDLER)
 
 # --- fuzz targets: what fuzz_X adds to X.c and common/ --------------------
 # (buf config history log proto_roundtrip sniff utf8 wsframe xmlsock:

@@ -7,7 +7,11 @@
 #                      for make check: a regression is caught, and every
 #                      seed and regression input in the corpus is replayed
 #   make fuzz-build    only build the targets
-#   make lint          cppcheck over common/ hub/ handler/ (tests/lint.sh)
+#   make lint          cppcheck over common/ hub/ handler/ (tests/lint.sh),
+#                      and make cycles
+#   make cycles        which handler file calls which, from the objects'
+#                      symbols: fails if two call each other in a circle
+#                      (tests/callcycles.sh)
 #
 # Targets are built with clang and -fsanitize=fuzzer,address,undefined,
 # straight from the .c files each one needs (tests/link.mk, the list the
@@ -72,7 +76,14 @@ fuzz: fuzz-build
 fuzz-check: fuzz-build
 	@sh tests/fuzz/run.sh $(FUZZ_CHECK_SECONDS) $(FUZZ_CHECK_TARGETS)
 
-lint:
+lint: cycles
 	@sh tests/lint.sh
 
-.PHONY: fuzz fuzz-build fuzz-check lint
+# The handler's files call one another in one direction (docs/hacking.md).
+CYCLES_OBJS	= $(patsubst %.c,$(B)/obj/%.o,handler/main.c $(HANDLER_SRC))
+cycles: $(CYCLES_OBJS)
+	@sh tests/callcycles.sh $(CYCLES_OBJS) >$(B)/cycles.txt || \
+	    { cat $(B)/cycles.txt; exit 1; }
+	@echo "cycles: none in handler/ ($(B)/cycles.txt: who calls whom)"
+
+.PHONY: fuzz fuzz-build fuzz-check lint cycles

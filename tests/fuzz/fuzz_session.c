@@ -1,19 +1,23 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Fuzz target: a whole handler session without its poll loop
- * (handler/session.c, serve.c, conn.c's queues, and every parser), the
- * way conn_run() drives it: client bytes in reads, hub messages, time
- * passing, the client or the hub going away.
+ * Fuzz target: a whole handler session without its epoll wait: the mode
+ * machine, the chat session, the HTTP answers, the hub link, the client's
+ * output queue and every parser (handler/modes.c, chat.c, serve.c,
+ * hublink.c, client_io.c), driven through the loop's own handlers
+ * (loop.c: loop_client_bytes, loop_hub_input, loop_tick,
+ * loop_client_eof): client bytes in reads, hub messages, time passing,
+ * the client or the hub going away.
  *
- * The hub is the other end of a real SOCK_SEQPACKET socketpair; what the
- * client reads is taken from the output queue after a step, unless the
- * step says the client is not reading (its window is full).  As in
- * conn_run(), once the session is done and its queue is flushed, the
- * write side is shut and nothing more is queued.  Input: byte 0 sets
- * options (echo path, small limits); then records [kind][u16 length]
- * [bytes]: client bytes, a hub message (type byte and NUL-separated
- * fields, encoded as the hub would), time passing (session_tick), client
- * EOF, hub lost; bit 3 of kind: the client does not read this turn.
+ * The hub is the other end of a real SOCK_SEQPACKET socketpair: its
+ * messages are sent there and received by the hub link; what the client
+ * reads is taken from the output queue after a step, unless the step
+ * says the client is not reading (its window is full).  As in the loop,
+ * once the connection is closing and its queue is flushed, the write
+ * side is shut and nothing more is queued.  Input: byte 0 sets options
+ * (echo path, small limits); then records [kind][u16 length][bytes]:
+ * client bytes, a hub message (type byte and NUL-separated fields,
+ * encoded as the hub would), time passing, client EOF, the hub closing
+ * its end; bit 3 of kind: the client does not read this turn.
  * Properties:
  *   - every datagram the handler sends decodes, and is a handler type;
  *   - what an XMLSocket client reads is NUL- or LF-terminated messages,
@@ -22,8 +26,6 @@
  *     frames; on /chat each text frame is one JSON object;
  *   - an HTTP response's Content-Length is the length of its body;
  *   - no crash, leak or undefined behaviour (the sanitizers).
- * session.c counts protocol errors in a static (one connection per
- * process), so a long run may end sessions earlier than a fresh handler.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -72,10 +74,10 @@ check_frames(const struct conn *c, struct client *k, const unsigned char *b,
 		if (f.opcode == WS_OP_CLOSE)
 			k->closed = 1;
 		FUZZ_CHECK(f.len <= n - off - (size_t)h);
-		if (f.opcode == WS_OP_TEXT && c->ws_kind == WSK_CHAT)
+		if (f.opcode == WS_OP_TEXT && c->modes.ws_kind == WSK_CHAT)
 			fuzz_client_message(DIALECT_JSON,
 			    (const char *)b + off + h, (size_t)f.len);
-		if (f.opcode == WS_OP_BINARY && c->ws_kind == WSK_TUNNEL &&
+		if (f.opcode == WS_OP_BINARY && c->modes.ws_kind == WSK_TUNNEL &&
 		    f.len > 0) {
 			FUZZ_CHECK(b[off + h + f.len - 1] == '\0');
 			(void)fuzz_xml_one((const char *)b + off + h,
@@ -90,12 +92,12 @@ static void
 client_reads(struct conn *c, struct client *k)
 {
 	const unsigned char *b;
-	size_t n = c->out.len, off = 0;
+	size_t n = c->io.out.len, off = 0;
 
 	if (n == 0)
 		return;
-	b = buf_head(&c->out);
-	if (c->ws_active && !k->upgraded) {
+	b = buf_head(&c->io.out);
+	if (c->modes.ws_active && !k->upgraded) {
 		const unsigned char *e = memmem(b, n, "\r\n\r\n", 4);
 
 		FUZZ_CHECK(e != NULL && memcmp(b, "HTTP/1.1 101 ", 13) == 0);
@@ -105,9 +107,9 @@ client_reads(struct conn *c, struct client *k)
 	if (k->upgraded)
 		check_frames(c, k, b + off, n - off);
 	else if (n >= 5 && memcmp(b, "HTTP/", 5) == 0 && !k->http_done) {
-		check_http(b, n, c->head_only);
+		check_http(b, n, c->modes.http.head_only);
 		k->http_done = 1;
-	} else if (c->dialect_set && !k->policy) {
+	} else if (c->chat.dialect_set && !k->policy) {
 		/* XMLSocket: whole messages, each one element. */
 		while (off < n) {
 			size_t m = off;
@@ -121,7 +123,7 @@ client_reads(struct conn *c, struct client *k)
 		}
 	} else if (!k->http_done && n > 0 && b[0] == '<')
 		k->policy = 1;
-	buf_reset(&c->out);
+	buf_reset(&c->io.out);
 }
 
 /* Everything the handler sent the hub must decode, as a handler type. */
@@ -139,9 +141,12 @@ hub_reads(int fd)
 	}
 }
 
-/* A message from the hub, encoded as the hub encodes it. */
+/*
+ * A message from the hub, encoded as the hub encodes it, sent on the
+ * hub's end of the socket (`fd`) and taken in as the loop would.
+ */
 static void
-hub_says(struct conn *c, const unsigned char *p, size_t n)
+hub_says(struct conn *c, int fd, const unsigned char *p, size_t n)
 {
 	static struct sb_packet pkt;
 	const unsigned ntypes = SB_TYPE_COUNT - SB_C_CONFIG;
@@ -164,9 +169,9 @@ hub_says(struct conn *c, const unsigned char *p, size_t n)
 		f[nf++] = pl + off;
 		off += strlen(pl + off) + 1;
 	}
-	/* As conn.c's hub_read() hands over each datagram. */
-	if (sb_msg_encode(&pkt, type, c->session, 1, 1, f, nf) == 0)
-		(void)conn_hub_datagram(c, pkt.buf, pkt.len);
+	if (sb_msg_encode(&pkt, type, c->hub.session, 1, 1, f, nf) == 0 &&
+	    send(fd, pkt.buf, pkt.len, MSG_DONTWAIT) >= 0)
+		loop_hub_input(c);
 	free(pl);
 }
 
@@ -175,7 +180,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_in in = { data, size };
 	unsigned opt = fuzz_byte(&in);
-	struct conn c = { .in_fd = -1, .out_fd = -1, .hub_fd = -1 };
+	struct conn c = { .io = { .in_fd = -1, .out_fd = -1 } };
 	struct client k = { 0 };
 	uint64_t now;
 	int sv[2];
@@ -183,64 +188,67 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0, sv) < 0)
 		abort();
-	c.hub_fd = sv[0];
-	c.hub_path = "/nonexistent/switchboard-fuzz/hub.sock";
 	config_defaults(&c.cfg);
 	c.cfg.ws_echo = opt & 1;
 	if (opt & 2)
 		c.cfg.xmlsocket_max = 64;
 	if (opt & 4)
 		c.cfg.ws_max_message = 200;
-	c.have_config = 1;
+	/* As main.c, with the hub connected already. */
+	hublink_init(&c, "/nonexistent/switchboard-fuzz/hub.sock");
+	c.hub.fd = sv[0];
+	client_io_init(&c, -1, -1);
 	snprintf(c.remote, sizeof(c.remote), "127.0.0.1:4242");
-	conn_buffers_init(&c);
-	c.started_ms = c.last_rx_ms = now = now_ms();
-	c.mode = MODE_SNIFF;
-	c.deadline_ms = c.started_ms + c.cfg.connect_timeout * 1000ULL;
+	c.loop.clock_ms = now = now_ms();
+	modes_start(&c, now);
+	chat_init(&c, now);
 
-	while (in.n > 0 && !(c.done && c.out.len == 0 && in.n < 3)) {
+	while (in.n > 0 && !(c.io.closing && c.io.out.len == 0 && in.n < 3)) {
 		unsigned kind = fuzz_byte(&in);
 		size_t len = fuzz_u16(&in);
 
 		if (len > in.n)
 			len = in.n;
 		switch (kind % 8) {
-		case 0: case 1: case 2:	/* as conn.c's client_read() */
-			c.clock_ms = now_ms();
-			conn_client_bytes(&c, in.p, len);
+		case 0: case 1: case 2:	/* as the loop's client_readable() */
+			c.loop.clock_ms = now_ms();
+			loop_client_bytes(&c, in.p, len);
 			break;
 		case 3: case 4:
-			hub_says(&c, in.p, len);
+			if (c.hub.fd == sv[0])
+				hub_says(&c, sv[1], in.p, len);
 			break;
 		case 5:
 			now += (uint64_t)(len % 4096) * 100;
-			session_tick(&c, now);
+			loop_tick(&c, now);
 			break;
 		case 6:
-			if (!c.client_eof) {
-				c.client_eof = 1;
-				session_client_eof(&c);
+			if (!c.io.eof) {	/* as client_io_read() */
+				c.io.eof = 1;
+				loop_client_eof(&c);
 			}
 			break;
 		case 7:
-			if (c.hub_fd >= 0 && (len & 1))
-				session_hub_lost(&c);
+			if (c.hub.fd == sv[0] && (len & 1)) {
+				shutdown(sv[1], SHUT_RDWR);
+				loop_hub_input(&c);
+			}
 			break;
 		}
 		in.p += len;
 		in.n -= len;
-		if (c.hub_fd == sv[0])
+		if (c.hub.fd == sv[0])
 			hub_reads(sv[1]);
 		if (!(kind & 8))
 			client_reads(&c, &k);
-		/* conn_run(): done and flushed, the write side is shut. */
-		if (c.done && c.out.len == 0)
-			c.write_shut = 1;
+		/* client_io_done(): flushed, the write side is shut. */
+		if (c.io.closing && c.io.out.len == 0)
+			c.io.write_shut = 1;
 	}
 	client_reads(&c, &k);
-	if (c.hub_fd == sv[0])
+	if (c.hub.fd == sv[0])
 		hub_reads(sv[1]);
-	conn_free(&c);		/* closes sv[0] unless the hub was lost */
+	loop_free(&c);		/* closes sv[0] unless the hub was lost */
 	close(sv[1]);
 	return 0;
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of the seed-000 text dialect (handler/dialect_text.c) and of
- * the shared parts of handler/dialect.c (the output buffer, detection,
- * lists).
+ * the shared parts of handler/dialect.c and dialect_util.c (the output
+ * buffer, detection, lists).
  */
 #include <errno.h>
 #include <setjmp.h>

@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The client side's I/O: its file descriptors, the bounded queue of bytes
+ * for it, the end of its input, and the connection's last act (closing:
+ * flush what is queued, drain what comes in, exit).  Bytes only: what the
+ * bytes mean is the mode machine's (modes.c), and nothing here knows a
+ * protocol.  The client's address is found here too, for the hub.
+ *
+ * A TLS layer (a later issue) goes under this file, as one file of its
+ * own: client_io_read() and client_io_flush() call it instead of read()
+ * and write(), and client_io_events() adds what it waits for (docs/
+ * hacking.md).  So does a PROXY protocol header, read before the first
+ * byte is handed up, which sets c->remote.
+ */
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+
+#include "handler.h"
+
+/*
+ * The client's address as "host:port" ("[v6]:port"), for the hub: from
+ * REMOTE_ADDR and REMOTE_PORT when the environment has them, else from
+ * the socket; "local" when neither says.
+ */
+static void
+client_io_remote(struct conn *c)
+{
+	const char *a = getenv("REMOTE_ADDR"), *p = getenv("REMOTE_PORT");
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN];
+
+	if (a != NULL && *a != '\0') {
+		snprintf(c->remote, sizeof(c->remote), strchr(a, ':') ?
+		    "[%s]:%s" : "%s:%s", a, p ? p : "0");
+		return;
+	}
+	strlcpy(c->remote, "local", sizeof(c->remote));
+	if (getpeername(c->io.in_fd, (struct sockaddr *)&ss, &sl) < 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+		snprintf(c->remote, sizeof(c->remote), "%s:%u", host,
+		    ntohs(s4->sin_port));
+	} else if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&ss;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+		snprintf(c->remote, sizeof(c->remote), "[%s]:%u", host,
+		    ntohs(s6->sin6_port));
+	}
+}
+
+/*
+ * The client is on `in_fd` and `out_fd` (the same socket, or stdin and
+ * stdout), both non-blocking.  Call once the hub's settings are known:
+ * the output queue's limit is one of them (outq_max).
+ */
+void
+client_io_init(struct conn *c, int in_fd, int out_fd)
+{
+	c->io.in_fd = in_fd;
+	c->io.out_fd = out_fd;
+	client_io_remote(c);
+	buf_init_fixed(&c->io.out, c->cfg.outq_max, handler_store.out,
+	    sizeof(handler_store.out));
+}
+
+/*
+ * One read from the client, into the store's receive buffer (valid until
+ * the next read).  Returns the number of bytes, with *p pointing at them;
+ * 0 when there is nothing to read now; -EPIPE when the input has ended
+ * (closed, or broken): io.eof is then set.
+ */
+ssize_t
+client_io_read(struct conn *c, unsigned char **p)
+{
+	ssize_t n = read(c->io.in_fd, handler_store.rx, HANDLER_READ_CHUNK);
+
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR))
+		return 0;
+	if (n <= 0) {
+		c->io.eof = 1;
+		return -EPIPE;
+	}
+	*p = handler_store.rx;
+	return n;
+}
+
+/*
+ * Queue bytes for the client.  Returns 0; -EPIPE once the connection is
+ * closing (nothing more is queued after its last reply); or -ENOBUFS when
+ * the queue would pass outq_max: a client that lets that much pile up is
+ * not reading.  Its queue is then dropped and the connection closes, so
+ * it never makes the hub or the others wait; io.overflow stays set until
+ * the loop has told the session (client_io_take_overflow).
+ */
+int
+client_io_write(struct conn *c, const void *p, size_t len)
+{
+	if (c->io.closing || c->io.write_shut)
+		return -EPIPE;
+	if (buf_append(&c->io.out, p, len) < 0) {
+		buf_reset(&c->io.out);
+		c->io.overflow = 1;
+		client_io_finish(c);
+		return -ENOBUFS;
+	}
+	return 0;
+}
+
+/* client_io_write() as a WebSocket sink's write (struct ws_sink). */
+void
+client_io_ws_write(void *arg, const unsigned char *p, size_t len)
+{
+	(void)client_io_write(arg, p, len);	/* its caller learns by the loop */
+}
+
+/*
+ * Write what is queued, as far as the client takes it now.  Returns 0, or
+ * -EPIPE when the write failed: the queue is dropped and io.eof set.
+ */
+int
+client_io_flush(struct conn *c)
+{
+	ssize_t n;
+
+	while (c->io.out.len > 0) {
+		n = write(c->io.out_fd, buf_head(&c->io.out), c->io.out.len);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			if (errno == EINTR)
+				continue;
+			buf_reset(&c->io.out);
+			c->io.eof = 1;
+			return -EPIPE;
+		}
+		buf_consume(&c->io.out, (size_t)n);
+	}
+	if (buf_shrink(&c->io.out, HANDLER_BUF_KEEP))
+		c->trim = 1;
+	return 0;
+}
+
+/*
+ * No more input is wanted: what is queued is flushed, what comes in is
+ * drained unread, and the process exits after that or after
+ * HANDLER_LINGER_MS.  Nothing more can be queued.
+ */
+void
+client_io_finish(struct conn *c)
+{
+	if (c->io.closing)
+		return;
+	c->io.closing = 1;
+	c->io.linger_until_ms = now_ms() + HANDLER_LINGER_MS;
+}
+
+/* Is the connection on its way out (client_io_finish)? */
+int
+client_io_closing(const struct conn *c)
+{
+	return c->io.closing;
+}
+
+/* Did the output queue overflow since the last call?  (Once each.) */
+int
+client_io_take_overflow(struct conn *c)
+{
+	int r = c->io.overflow;
+
+	c->io.overflow = 0;
+	return r;
+}
+
+/*
+ * What the client's side waits for: EPOLLIN if `read` (the loop's flow
+ * control may say not to), EPOLLOUT while bytes wait; nothing once the
+ * connection broke.
+ */
+uint32_t
+client_io_events(const struct conn *c, int read)
+{
+	if (c->io.eof)
+		return 0;
+	return (read ? EPOLLIN : 0) | (c->io.out.len > 0 ? EPOLLOUT : 0);
+}
+
+/*
+ * Is the connection over?  Only a closing one is: once its queue is
+ * written and the client hung up, or its linger time is over.  When the
+ * queue is written, the write side is shut, so the client sees the end.
+ */
+int
+client_io_done(struct conn *c, uint64_t now)
+{
+	if (!c->io.closing)
+		return 0;
+	if (now >= c->io.linger_until_ms ||
+	    (c->io.out.len == 0 && c->io.eof))
+		return 1;
+	if (c->io.out.len == 0 && !c->io.write_shut) {
+		shutdown(c->io.out_fd, SHUT_WR);
+		c->io.write_shut = 1;
+	}
+	return 0;
+}
+
+/* The handler is idle: an empty queue gives its memory back. */
+void
+client_io_idle(struct conn *c)
+{
+	buf_idle(&c->io.out);
+}
+
+void
+client_io_free(struct conn *c)
+{
+	buf_free(&c->io.out);
+}
