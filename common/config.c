@@ -382,9 +382,10 @@ config_load(struct sb_config *c, const char *path, char *err, size_t errsz)
 }
 
 /*
- * The keys handlers need, as one C_CONFIG message of "key=value" fields.
- * Several keys share a field (separated by newlines) to stay within
- * SB_FIELDS_MAX.
+ * The keys handlers need (the rows marked for handlers in keys[]), as one
+ * C_CONFIG message of "key=value" fields, one field a key.  Returns 0,
+ * -E2BIG (more than SB_FIELDS_MAX such keys), -EINVAL (a value with a
+ * line break) or -EMSGSIZE (a field too long).
  */
 int
 config_pack_handler(const struct sb_config *c, struct sb_packet *p)

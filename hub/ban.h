@@ -15,7 +15,8 @@
  * hub at start (a ban list that fails open would let every banned
  * client back in).  Everything here is pure but the file I/O in
  * bans_load() and bans_save(); the hub decides what a match means
- * (route.c refuses IDENTIFY and HELLO, control.c sets and lifts bans).
+ * (identity.c refuses IDENTIFY and NICK, resume.c a RESUME, peers.c a
+ * HELLO and enforces a new ban; control.c sets and lifts bans).
  */
 #ifndef SB_BAN_H
 #define SB_BAN_H

@@ -11,7 +11,7 @@
  * takes a free or forgotten slot of its set, else one that has no
  * attempt running: one that delays nobody now before one that does, the
  * least recently failed first.  Memory never grows, whatever
- * the keys.  No I/O, no logging: route.c decides what a number means.
+ * the keys.  No I/O, no logging: identity.c decides what a number means.
  */
 #include <assert.h>
 #include <stdio.h>
