@@ -183,6 +183,26 @@ json_seed003_user(struct dialect *d, json_t *o, struct sb_packet *pkt,
 	    color, NULL);
 }
 
+/* {"type":"me","text":T} with "room":R or "to":N or neither: ACTION. */
+static int
+json_me(struct dialect *d, json_t *o, struct sb_packet *pkt,
+    struct dialect_err *e)
+{
+	int has_room = json_object_get(o, "room") != NULL;
+	int has_to = json_object_get(o, "to") != NULL;
+	const char *a, *b;
+
+	if (has_room && has_to)
+		return dialect_fail(e, "syntax",
+		    "Fields \"room\" and \"to\" exclude each other");
+	if (json_str(e, o, has_room ? "room" : "to", 0, has_room ? "room" :
+	    has_to ? "nick" : "target", TARGET_MAX, DF_WORD |
+	    (has_room || has_to ? 0 : DF_EMPTY_OK), &a) ||
+	    json_str(e, o, "text", 1, "text", SB_TEXT_MAX, 0, &b))
+		return DIALECT_REPLY;
+	return dialect_pack(d, pkt, SB_H_ACTION, e, a, b, NULL);
+}
+
 /* The command of a parsed object, by its "type". */
 static int
 json_command(struct dialect *d, json_t *o, const char *type,
@@ -190,7 +210,6 @@ json_command(struct dialect *d, json_t *o, const char *type,
 {
 	char since[ALIAS_DIGITS + 1];
 	const char *a, *b;
-	int has_room, has_to;
 
 	if (strcmp(type, "login") == 0) {
 		e->identify = 1;
@@ -234,19 +253,8 @@ json_command(struct dialect *d, json_t *o, const char *type,
 			return DIALECT_REPLY;
 		return dialect_pack(d, pkt, SB_H_NICK, e, a, NULL);
 	}
-	if (strcmp(type, "me") == 0) {
-		has_room = json_object_get(o, "room") != NULL;
-		has_to = json_object_get(o, "to") != NULL;
-		if (has_room && has_to)
-			return dialect_fail(e, "syntax",
-			    "Fields \"room\" and \"to\" exclude each other");
-		if (json_str(e, o, has_room ? "room" : "to", 0, has_room ?
-		    "room" : has_to ? "nick" : "target", TARGET_MAX, DF_WORD |
-		    (has_room || has_to ? 0 : DF_EMPTY_OK), &a) ||
-		    json_str(e, o, "text", 1, "text", SB_TEXT_MAX, 0, &b))
-			return DIALECT_REPLY;
-		return dialect_pack(d, pkt, SB_H_ACTION, e, a, b, NULL);
-	}
+	if (strcmp(type, "me") == 0)
+		return json_me(d, o, pkt, e);
 	if (strcmp(type, "ping") == 0 || strcmp(type, "pong") == 0) {
 		if (json_str(e, o, "token", 0, "token", DIALECT_TOKEN_MAX,
 		    DF_WORD | DF_EMPTY_OK, &a))
@@ -604,6 +612,21 @@ json_msg(struct dialect *d, const struct sb_msg *m, struct buf *b)
 	return r;
 }
 
+/* gap: {"room":R,"since":S,"first":F} (docs/delivery.md, "Catching up") */
+static int
+json_gap(const struct sb_msg *m, struct buf *b)
+{
+	struct jev j;
+
+	if (json_hub_num(m, 1) < 0 || json_hub_num(m, 2) < 0)
+		return -EBADMSG;
+	jev_start(&j, b, "gap", time(NULL), "", 0);
+	jev_field(&j, "room", m, 0);
+	jev_int(&j, "since", json_hub_num(m, 1));
+	jev_int(&j, "first", json_hub_num(m, 2));
+	return jev_emit(&j);
+}
+
 /* rooms: [{"name":NAME,"members":N},...] */
 static int
 json_rooms(const struct sb_msg *m, struct buf *b)
@@ -716,13 +739,7 @@ dialect_json_render(struct dialect *d, const struct sb_msg *m,
 		jev_field(&j, "reason", m, 1);
 		return jev_emit(&j);
 	case SB_C_GAP:
-		if (json_hub_num(m, 1) < 0 || json_hub_num(m, 2) < 0)
-			return -EBADMSG;
-		jev_start(&j, b, "gap", time(NULL), "", 0);
-		jev_field(&j, "room", m, 0);
-		jev_int(&j, "since", json_hub_num(m, 1));
-		jev_int(&j, "first", json_hub_num(m, 2));
-		return jev_emit(&j);
+		return json_gap(m, b);
 	default:
 		return -EBADMSG;
 	}

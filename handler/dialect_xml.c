@@ -233,6 +233,23 @@ xml_text(struct xml_cmd *c)
 
 #define TARGET_MAX	(SB_NICK_MAX > SB_ROOM_MAX ? SB_NICK_MAX : SB_ROOM_MAX)
 
+/*
+ * <room id="R" [since="N"]>: JOIN; with a since, the client gets room
+ * numbers from now on.
+ */
+static int
+xml_join(struct dialect *d, struct xml_cmd *c, struct sb_packet *pkt)
+{
+	const char *a, *b;
+
+	if (xml_field(c, "id", NULL, "room", SB_ROOM_MAX, DF_WORD, &a) ||
+	    xml_field(c, "since", NULL, "since", 32, DF_WORD | DF_EMPTY_OK,
+	    &b) || (*b != '\0' && dialect_since(c->e, b, strlen(b))))
+		return DIALECT_REPLY;
+	d->numbered |= *b != '\0';
+	return dialect_pack(d, pkt, SB_H_JOIN, c->e, a, *b ? b : NULL, NULL);
+}
+
 /* Turn a parsed command element into a hub packet. */
 static int
 xml_command(struct dialect *d, struct xml_cmd *c, struct sb_packet *pkt)
@@ -254,16 +271,8 @@ xml_command(struct dialect *d, struct xml_cmd *c, struct sb_packet *pkt)
 			return DIALECT_REPLY;
 		return dialect_pack(d, pkt, SB_H_IDENTIFY, e, a, b, "", NULL);
 	}
-	if (strcmp(c->name, "room") == 0) {
-		if (xml_field(c, "id", NULL, "room", SB_ROOM_MAX, DF_WORD, &a) ||
-		    xml_field(c, "since", NULL, "since", 32, DF_WORD |
-		    DF_EMPTY_OK, &b) || (*b != '\0' &&
-		    dialect_since(e, b, strlen(b))))
-			return DIALECT_REPLY;
-		d->numbered |= *b != '\0';
-		return dialect_pack(d, pkt, SB_H_JOIN, e, a, *b ? b : NULL,
-		    NULL);
-	}
+	if (strcmp(c->name, "room") == 0)
+		return xml_join(d, c, pkt);
 	if (strcmp(c->name, "msg") == 0 || strcmp(c->name, "me") == 0) {
 		int me = c->name[1] == 'e';
 		int has_room = xml_attr(c, "room_id", &l) != NULL;
