@@ -212,7 +212,7 @@ throttle_remote_key(char *buf, size_t size, const char *remote)
 	int fam;
 
 	assert(buf != NULL && size > 0 && remote != NULL);
-	if (ban_remote_address(remote, a, &fam) < 0) {
+	if (cidr_remote(remote, a, &fam) < 0) {
 		strlcpy(buf, remote, size);
 		return;
 	}

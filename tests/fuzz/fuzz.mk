@@ -54,7 +54,7 @@ FUZZ_LIBS_bans		= -ljansson $(FUZZ_ICU_LIBS)
 FUZZ_TARGETS	= sniff http wsframe wsconn utf8 xmlsock dialect_text \
 		  dialect_xml dialect_json dialect_render proto_decode \
 		  proto_roundtrip config buf hub history members session bans \
-		  log
+		  log cidr proxy
 FUZZ_CHECK_TARGETS ?= $(FUZZ_TARGETS)
 FUZZ_BINS	= $(addprefix $(FUZZ_OUT)/fuzz_,$(FUZZ_TARGETS))
 FUZZ_HEADERS	= $(wildcard common/*.h handler/*.h hub/*.h tests/fuzz/*.h)
