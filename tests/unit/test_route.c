@@ -1730,7 +1730,7 @@ test_max_per_address(void **state)
 	fx_peer_from(f, "websocket", "local");
 
 	p = hub_peer_new(&f->h, -1);
-	assert_int_equal(SEND(f, p, SB_H_HELLO, "1", "tunnel",
+	assert_int_equal(SEND(f, p, SB_H_HELLO, PROTO_V, "tunnel",
 	    "192.0.2.7:4"), 0);
 	m = fx_only(f, p, SB_C_CLOSE);
 	assert_field(m, 0, "too_many_connections");
@@ -1744,7 +1744,7 @@ test_max_per_address(void **state)
 	fx_reap(f);
 	fx_peer_from(f, "websocket", "[::ffff:192.0.2.7]:5");
 	p = hub_peer_new(&f->h, -1);
-	assert_int_equal(SEND(f, p, SB_H_HELLO, "1", "xmlsocket",
+	assert_int_equal(SEND(f, p, SB_H_HELLO, PROTO_V, "xmlsocket",
 	    "192.0.2.7:6"), 0);
 	assert_field(fx_only(f, p, SB_C_CLOSE), 0, "too_many_connections");
 	fx_clear(f);
