@@ -18,8 +18,9 @@
  * (2048); VER is 12 or 13, KEY ec or rsa; PROG is run as
  * "PROG CHAIN VER".  Prints per configuration the p50 and p95 of the
  * handshake time (fork to the server's first byte), of the server's CPU
- * time and of the whole fork-to-reap time, its PSS after the handshake,
- * and per-round ratios to the first configuration.  A server that fails,
+ * time and of the whole fork-to-reap time, its minor page faults, its
+ * PSS after the handshake, and per-round ratios to the first
+ * configuration.  A server that fails,
  * or that does not ask for exactly one signature, stops the run.
  */
 #define _GNU_SOURCE
@@ -42,14 +43,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAXCFG	16
+#define MAXCFG	24
 #define MAXN	5000
 
 struct cfg {
 	const char *name, *prog;
 	int version;		/* 12 or 13 */
 	int rsa;		/* the RSA certificate, else ECDSA */
-	double *hs, *cpu, *total, *ratio;	/* per run */
+	double *hs, *cpu, *total, *ratio, *minflt;	/* per run */
 	long pss_kb, pss_anon_kb;	/* the last run's */
 	long kinds[TLS_SIGN_TBS + 1];	/* signatures asked, by kind */
 };
@@ -316,6 +317,7 @@ run_one(struct cfg *c, int i)
 	c->hs[i] = t1 - t0;
 	c->cpu[i] = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
 	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+	c->minflt[i] = (double)ru.ru_minflt;
 	asked = c->kinds[1] + c->kinds[2] + c->kinds[3] + c->kinds[4] - asked;
 	if (!ok || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || asked != 1) {
 		fprintf(stderr, "tls-cost: %s run %d: handshake %s, exit %d, %ld signatures\n",
@@ -411,32 +413,53 @@ parse_cfg(char *arg, struct cfg *c, int n)
 	c->cpu = calloc((size_t)n, sizeof(double));
 	c->total = calloc((size_t)n, sizeof(double));
 	c->ratio = calloc((size_t)n, sizeof(double));
-	return c->hs && c->cpu && c->total && c->ratio ? 0 : -1;
+	c->minflt = calloc((size_t)n, sizeof(double));
+	return c->hs && c->cpu && c->total && c->ratio && c->minflt ? 0 : -1;
 }
 
+/*
+ * Print the summary lines.  A round is in the machine's fast phase when
+ * its reference spawn took at most 1.5 times the 10th percentile of all
+ * rounds' (bench/analysis.md: two speeds rather than a spread); the CPU
+ * p50 of those rounds alone is given too.
+ */
 static void
 report(struct cfg *cfg, int ncfg, const double *ref, int n, FILE *raw)
 {
-	printf("TLS ref_spawn p50_us=%.0f min_us=%.0f max_us=%.0f\n",
-	    pct(ref, n, 50), pct(ref, n, 0), pct(ref, n, 100));
+	double fast = 1.5 * pct(ref, n, 10), *v = calloc((size_t)n, sizeof(double));
+	int nfast = 0;
+
+	if (v == NULL)
+		die("calloc");
+	for (int i = 0; i < n; i++)
+		nfast += ref[i] <= fast;
+	printf("TLS ref_spawn p10_us=%.0f p50_us=%.0f p90_us=%.0f fast_rounds=%d/%d\n",
+	    pct(ref, n, 10), pct(ref, n, 50), pct(ref, n, 90), nfast, n);
 	for (int j = 0; j < ncfg; j++) {
 		struct cfg *c = &cfg[j];
+		int k = 0;
 
-		for (int i = 0; i < n; i++)
+		for (int i = 0; i < n; i++) {
 			c->ratio[i] = c->cpu[i] / cfg[0].cpu[i];
+			if (ref[i] <= fast)
+				v[k++] = c->cpu[i];
+		}
 		printf("TLS cfg=%s hs_p50_us=%.0f hs_p95_us=%.0f cpu_p50_us=%.0f "
-		    "cpu_p95_us=%.0f total_p50_us=%.0f total_p95_us=%.0f "
-		    "cpu_ratio_p50=%.2f pss_kb=%ld pss_anon_kb=%ld "
-		    "sign_kinds=%ld/%ld/%ld/%ld\n",
+		    "cpu_p95_us=%.0f cpu_fast_p50_us=%.0f total_p50_us=%.0f "
+		    "total_p95_us=%.0f cpu_ratio_p50=%.2f minflt_p50=%.0f "
+		    "pss_kb=%ld pss_anon_kb=%ld sign_kinds=%ld/%ld/%ld/%ld\n",
 		    c->name, pct(c->hs, n, 50), pct(c->hs, n, 95),
 		    pct(c->cpu, n, 50), pct(c->cpu, n, 95),
-		    pct(c->total, n, 50), pct(c->total, n, 95),
-		    pct(c->ratio, n, 50), c->pss_kb, c->pss_anon_kb,
-		    c->kinds[1], c->kinds[2], c->kinds[3], c->kinds[4]);
+		    k > 0 ? pct(v, k, 50) : 0, pct(c->total, n, 50),
+		    pct(c->total, n, 95), pct(c->ratio, n, 50),
+		    pct(c->minflt, n, 50), c->pss_kb,
+		    c->pss_anon_kb, c->kinds[1], c->kinds[2], c->kinds[3],
+		    c->kinds[4]);
 		for (int i = 0; raw != NULL && i < n; i++)
 			fprintf(raw, "run=%d cfg=%s hs_us=%.1f cpu_us=%.0f total_us=%.1f ref_us=%.1f\n",
 			    i, c->name, c->hs[i], c->cpu[i], c->total[i], ref[i]);
 	}
+	free(v);
 }
 
 int

@@ -12,8 +12,8 @@
  *    handler of issue 19 would be known by its systemd unit instance
  *    instead, which it cannot mint (docs/tls.md).
  *
- * Every request is logged on stdout, one line: what was asked and
- * whether it was signed.  Signs with GnuTLS, the library chosen.
+ * Every request is logged on stdout, one line: what was asked, whether
+ * it was signed, and how long signing took.  Signs with GnuTLS, the library chosen.
  *
  *   tls-signer [-n MAXCONN] [-t SECONDS] SOCKET EC.key RSA.key
  *
@@ -129,6 +129,7 @@ serve(int fd, int conn)
 	gnutls_datum_t sig = { NULL, 0 };
 	ssize_t r = recv(fd, buf, sizeof(buf), MSG_TRUNC);
 	const char *why = NULL;
+	struct timespec t0, t1;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0)
 		cred.pid = 0;
@@ -144,12 +145,18 @@ serve(int fd, int conn)
 			why = "this process has had its signature";
 	if (why == NULL)
 		why = tls_sign_check(&rq, buf + sizeof(rq));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (why == NULL && (why = sign(&rq, buf + sizeof(rq), &sig)) == NULL)
 		signed_for[nsigned++ % MAXPEERS] = cred.pid;
-	printf("signer conn=%d pid=%d version=%u scheme=%04x kind=%s len=%u: %s%s\n",
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	printf("signer conn=%d pid=%d version=%u scheme=%04x kind=%s len=%u: %s%s",
 	    conn, (int)cred.pid, rq.version, rq.scheme,
 	    rq.kind < 5 ? kind_name[rq.kind] : "?", rq.len,
 	    why == NULL ? "signed" : "refused: ", why == NULL ? "" : why);
+	if (why == NULL)
+		printf(" (%ld us)", (t1.tv_sec - t0.tv_sec) * 1000000L +
+		    (t1.tv_nsec - t0.tv_nsec) / 1000);
+	putchar('\n');
 	fflush(stdout);
 	send(fd, sig.data, why == NULL ? sig.size : 0, MSG_NOSIGNAL);
 	gnutls_free(sig.data);

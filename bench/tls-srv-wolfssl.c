@@ -14,6 +14,7 @@
  */
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
+#include <wolfssl/wolfcrypt/asn.h>
 #include <wolfssl/wolfcrypt/hash.h>
 
 #include "tls-sign.h"
@@ -79,12 +80,35 @@ fail(const char *what)
 	exit(1);
 }
 
+/* The leaf's SubjectPublicKeyInfo (DER) from the PEM chain in path, into
+ * out (room for *outsz bytes).  0, or -1. */
+static int
+leaf_public_key(const char *path, unsigned char *out, word32 *outsz)
+{
+	static unsigned char pem[65536], der[8192];
+	struct DecodedCert dc;
+	FILE *f = fopen(path, "r");
+	size_t n;
+	int dersz, r;
+
+	if (f == NULL)
+		return -1;
+	n = fread(pem, 1, sizeof(pem), f);
+	fclose(f);
+	if ((dersz = wc_CertPemToDer(pem, (int)n, der, sizeof(der), CERT_TYPE)) <= 0)
+		return -1;
+	wc_InitDecodedCert(&dc, der, (word32)dersz, NULL);
+	r = wc_ParseCert(&dc, CERT_TYPE, NO_VERIFY, NULL) == 0 &&
+	    wc_GetPubKeyDerFromCert(&dc, out, outsz) == 0 ? 0 : -1;
+	wc_FreeDecodedCert(&dc);
+	return r;
+}
+
 int
 main(int argc, char *argv[])
 {
 	unsigned char der[1024];
-	int dersz = sizeof(der);
-	WOLFSSL_X509 *leaf;
+	word32 dersz = sizeof(der);
 	WOLFSSL_CTX *ctx;
 	WOLFSSL *ssl;
 	char buf[4096];
@@ -105,13 +129,10 @@ main(int argc, char *argv[])
 	if (wolfSSL_CTX_use_certificate_chain_file(ctx, argv[1]) != WOLFSSL_SUCCESS)
 		fail(argv[1]);
 	/* The public key in place of the private one (WOLF_PRIVATE_KEY_ID). */
-	if ((leaf = wolfSSL_X509_load_certificate_file(argv[1],
-	    WOLFSSL_FILETYPE_PEM)) == NULL ||
-	    wolfSSL_X509_get_pubkey_buffer(leaf, der, &dersz) != WOLFSSL_SUCCESS ||
-	    wolfSSL_CTX_use_PrivateKey_buffer(ctx, der, dersz,
+	if (leaf_public_key(argv[1], der, &dersz) < 0 ||
+	    wolfSSL_CTX_use_PrivateKey_buffer(ctx, der, (long)dersz,
 	    WOLFSSL_FILETYPE_ASN1) != WOLFSSL_SUCCESS)
 		fail("external key");
-	wolfSSL_X509_free(leaf);
 	if (version == 13)
 		wolfSSL_CTX_no_ticket_TLSv13(ctx);
 	if ((ssl = wolfSSL_new(ctx)) == NULL ||
