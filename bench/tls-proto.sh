@@ -7,7 +7,8 @@
 # systemd-socket-activate, connects to A's socket and completes the
 # handshake with `openssl s_client`, which verifies the chain against the
 # test CA and the handshake signature.  TLS 1.3 and 1.2, ECDSA P-256 and
-# RSA-2048 (RSA-PSS in 1.3).  Then A is probed as a compromised B would:
+# RSA-2048 (RSA-PSS; in 1.2 also PKCS #1 v1.5, for a client that offers
+# nothing else).  Then A is probed as a compromised B would:
 # a second signature, a second connection, a hash of the wrong length,
 # a PKCS #1 v1.5 signature in TLS 1.3, data not shaped like a handshake.
 #
@@ -84,8 +85,18 @@ for kv in ec:13 rsa:13 ec:12 rsa:12; do
 	    -n "$(grep "Verify return code: 0 (ok)" "$out")"
 	check "signature $k TLS 1.${v#1} is $want" test "$sig" = "$want"
 done
-check "A signed 4 times, for 4 B processes" \
-    test "$(grep -c ': signed (' "$T/signer.log")" = 4
+# TLS 1.2 with a client that takes only RSA PKCS #1 v1.5: GnuTLS hands
+# over the DigestInfo, which A checks against the scheme's hash.
+out=$T/s_client-rsa-12-pkcs1.txt
+timeout 10 openssl s_client -connect "127.0.0.1:$((PORT + 3))" -tls1_2 \
+    -sigalgs RSA+SHA256 -CAfile "$T/ca.pem" -verify_return_error \
+    -servername localhost </dev/null >"$out" 2>&1
+sig=$(sed -n 's/^Peer signature type: //p' "$out")
+echo "     s_client rsa TLS 1.2, PKCS #1 only: peer signature $sig," \
+    "$(grep -m1 -o 'Verify return code: .*' "$out")"
+check "signature rsa TLS 1.2 is RSA (PKCS #1 v1.5)" test "$sig" = RSA
+check "A signed 5 times, for 5 B processes" \
+    test "$(grep -c ': signed (' "$T/signer.log")" = 5
 
 # A compromised B: what A refuses.
 python3 - "$T/signer.sock" >"$T/probe.txt" <<'EOF'
