@@ -392,18 +392,18 @@ pct(const double *v, int n, double p)
 static int
 parse_cfg(char *arg, struct cfg *c, int n)
 {
-	char *eq = strchr(arg, '='), *v, *k, *p;
+	char *eq = strchr(arg, '='), *v, *k, *p, *save = NULL;
 
 	if (eq == NULL)
 		return -1;
 	*eq = '\0';
 	c->name = arg;
-	v = strtok(eq + 1, ",");
-	k = strtok(NULL, ",");
-	p = strtok(NULL, "");
+	v = strtok_r(eq + 1, ",", &save);
+	k = strtok_r(NULL, ",", &save);
+	p = strtok_r(NULL, "", &save);
 	if (v == NULL || k == NULL || p == NULL)
 		return -1;
-	c->version = atoi(v);
+	c->version = (int)tls_sign_number(v, 12, 13);
 	c->rsa = strcmp(k, "rsa") == 0;
 	c->prog = p;
 	if ((c->version != 12 && c->version != 13) ||
@@ -473,7 +473,7 @@ main(int argc, char *argv[])
 
 	while ((opt = getopt(argc, argv, "n:d:r:o:")) != -1) {
 		switch (opt) {
-		case 'n': n = atoi(optarg); break;
+		case 'n': n = (int)tls_sign_number(optarg, 1, MAXN); break;
 		case 'd': snprintf(dir, sizeof(dir), "%s", optarg); break;
 		case 'r': refprog = optarg; break;
 		case 'o': rawpath = optarg; break;

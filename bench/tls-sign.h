@@ -87,6 +87,23 @@ tls_sign_ask(int fd, uint16_t scheme, enum tls_sign_kind kind, int version,
 }
 
 /*
+ * The decimal number in s if it is all digits and within [min, max],
+ * else -1 (min >= 0).  For the benchmarks' command lines.
+ */
+static inline long
+tls_sign_number(const char *s, long min, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		return -1;
+	return v;
+}
+
+/*
  * If the environment names a signer's socket (TLS_SIGNER=PATH), connect
  * to it on fd 3, where the servers look for their signer; else leave
  * fd 3 as it is (bench/tls-cost.c passes a socketpair there).  Returns 0,

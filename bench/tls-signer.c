@@ -172,8 +172,8 @@ main(int argc, char *argv[])
 
 	while ((opt = getopt(argc, argv, "n:t:")) != -1) {
 		switch (opt) {
-		case 'n': maxconn = atoi(optarg); break;
-		case 't': seconds = atoi(optarg); break;
+		case 'n': maxconn = (int)tls_sign_number(optarg, 1, 100000); break;
+		case 't': seconds = (int)tls_sign_number(optarg, 1, 3600); break;
 		default: goto usage;
 		}
 	}

@@ -3,8 +3,9 @@
  * tls-srv-openssl: one server-side TLS handshake with OpenSSL 3.0,
  * holding no private key: the key is the certificate's public key with an
  * EC_KEY_METHOD or RSA_METHOD whose private-key operation asks the signer
- * on fd 3 (bench/tls-sign.h).  ECDSA hands over the hash; RSA the block
- * already padded (PKCS #1 or PSS), for a raw private-key operation.
+ * on fd 3 (bench/tls-sign.h).  ECDSA hands over the hash; RSA-PSS the
+ * block OpenSSL has already padded, for a raw private-key operation;
+ * RSA PKCS #1 v1.5 the DigestInfo.
  * These methods are deprecated in 3.0; the way that hands over the
  * to-be-signed data itself is a provider (docs/tls.md).  TLS on fd 0/1;
  * after the handshake one byte is sent and the peer read until it
