@@ -37,7 +37,7 @@ static const struct sb_spec specs[SB_TYPE_COUNT] = {
 	[SB_H_PRIVMSG_ALIAS]	= { "H_PRIVMSG_ALIAS", 3, 3, { NUM, T, 64 } },
 	[SB_H_LIST]		= { "H_LIST", 0, 0, { 0 } },
 	[SB_H_ROOMS]		= { "H_ROOMS", 0, 0, { 0 } },
-	[SB_H_JOIN]		= { "H_JOIN", 1, 1, { R } },
+	[SB_H_JOIN]		= { "H_JOIN", 1, 2, { R, NUM } },
 	[SB_H_PART]		= { "H_PART", 1, 1, { R } },
 	[SB_H_NAMES]		= { "H_NAMES", 1, 1, { R } },
 	[SB_H_ROOMMSG]		= { "H_ROOMMSG", 2, 2, { R, T } },
@@ -46,6 +46,7 @@ static const struct sb_spec specs[SB_TYPE_COUNT] = {
 	[SB_H_PING]		= { "H_PING", 1, 1, { 64 } },
 	[SB_H_QUIT]		= { "H_QUIT", 1, 2, { W, 16 } },
 	[SB_H_RESUME]		= { "H_RESUME", 3, 4, { N, L / 2, NUM, NUM } },
+	[SB_H_DIALECT]		= { "H_DIALECT", 1, 1, { 16 } },
 
 	[SB_C_CONFIG]		= { "C_CONFIG", 0, SB_FIELDS_MAX,
 	    { 1056, 1056, 1056, 1056, 1056, 1056, 1056, 1056, 1056, 1056,
@@ -55,7 +56,7 @@ static const struct sb_spec specs[SB_TYPE_COUNT] = {
 	[SB_C_IDENTIFIED]	= { "C_IDENTIFIED", 3, 4, { N, N, NUM, NUM } },
 	[SB_C_LOGIN]		= { "C_LOGIN", 2, 2, { N, N } },
 	[SB_C_QUIT]		= { "C_QUIT", 2, 2, { N, W } },
-	[SB_C_MSG]		= { "C_MSG", 7, 7, { 16, N, N, R, T, NUM, 64 } },
+	[SB_C_MSG]		= { "C_MSG", 7, 8, { 16, N, N, R, T, NUM, 64, NUM } },
 	[SB_C_ERROR]		= { "C_ERROR", 2, 2, { 32, W } },
 	[SB_C_NICKLIST]		= { "C_NICKLIST", 3, 3, { 1, L, R } },
 	[SB_C_ROOMLIST]		= { "C_ROOMLIST", 2, 2, { 1, L } },
@@ -65,7 +66,7 @@ static const struct sb_spec specs[SB_TYPE_COUNT] = {
 	[SB_C_PONG]		= { "C_PONG", 1, 1, { 64 } },
 	[SB_C_CLOSE]		= { "C_CLOSE", 2, 2, { 32, W } },
 	[SB_C_PING]		= { "C_PING", 1, 1, { 64 } },
-	[SB_H_DIALECT]		= { "H_DIALECT", 1, 1, { 16 } },
+	[SB_C_GAP]		= { "C_GAP", 3, 3, { R, NUM, NUM } },
 	[SB_C_METRICS]		= { "C_METRICS", 2, 2, { 1, L } },
 };
 

@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define SB_VERSION		"0.1"	/* the release, for --version */
-#define SB_PROTO_VERSION	1
+#define SB_PROTO_VERSION	2	/* 2: room message numbers, GAP */
 #define SB_HDR_SIZE		32	/* bytes of struct sb_hdr on the wire */
 #define SB_MSG_MAX		16384	/* whole datagram, header included */
 #define SB_PAYLOAD_MAX		(SB_MSG_MAX - SB_HDR_SIZE)
@@ -53,7 +53,8 @@ enum sb_type {
 	SB_H_PRIVMSG_ALIAS,	/* alias, text, extra: seed-003 to_id message */
 	SB_H_LIST,		/* list every identified nick */
 	SB_H_ROOMS,		/* list rooms */
-	SB_H_JOIN,		/* room */
+	SB_H_JOIN,		/* room, [since]: messages after that number
+				 * are replayed, else the recent history */
 	SB_H_PART,		/* room */
 	SB_H_NAMES,		/* room */
 	SB_H_ROOMMSG,		/* room, text */
@@ -65,6 +66,9 @@ enum sb_type {
 				 * so), closed, timeout, slow_reader, error */
 	SB_H_RESUME,		/* nick, rooms, alias, member id ("": guest):
 				 * re-register after a hub restart */
+	SB_H_DIALECT,		/* dialect (text, xml): once the handler
+				 * knows; again after H_HELLO on a reconnect
+				 * (the WebSocket chat transport is JSON) */
 
 	/* hub -> handler */
 	SB_C_CONFIG,		/* key=value ...: settings for this handler */
@@ -74,7 +78,8 @@ enum sb_type {
 				 * you are identified */
 	SB_C_LOGIN,		/* nick, name: someone identified */
 	SB_C_QUIT,		/* nick, reason: someone left */
-	SB_C_MSG,		/* kind, from, to, room, text, time, extra */
+	SB_C_MSG,		/* kind, from, to, room, text, time, extra,
+				 * [seq]: the room's number for it */
 	SB_C_ERROR,		/* code, text */
 	SB_C_NICKLIST,		/* more, nicks (space separated), room ("": all) */
 	SB_C_ROOMLIST,		/* more, rooms (space separated "name:count") */
@@ -84,16 +89,9 @@ enum sb_type {
 	SB_C_PONG,		/* token */
 	SB_C_CLOSE,		/* code, reason: disconnect this client */
 	SB_C_PING,		/* token: keepalive, the handler pings its client */
-
-	/*
-	 * Added since, at the end, so that no number moves and no version
-	 * changes: a hub of this version still understands the handlers of
-	 * the last one, which hold their clients through a hub upgrade
-	 * (docs/delivery.md).  The optional fields above are the same.
-	 */
-	SB_H_DIALECT,		/* dialect (text, xml): once the handler
-				 * knows; again after H_HELLO on a reconnect
-				 * (the WebSocket chat transport is JSON) */
+	SB_C_GAP,		/* room, since, first: the room's messages
+				 * after since and before first are no
+				 * longer in the history (answers JOIN) */
 	SB_C_METRICS,		/* more, text: the metrics text (Prometheus
 				 * 0.0.4), in chunks, "more" = 1 but on the
 				 * last; the reply to H_STATUS "metrics" */

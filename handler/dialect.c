@@ -126,7 +126,7 @@ dialect_fields_needed(enum sb_type t)
 {
 	switch (t) {
 	case SB_C_IDENTIFIED: case SB_C_JOINED: case SB_C_PARTED:
-	case SB_C_NICKLIST:
+	case SB_C_NICKLIST: case SB_C_GAP:
 		return 3;
 	case SB_C_LOGIN: case SB_C_QUIT: case SB_C_ERROR: case SB_C_ROOMLIST: case SB_C_NICKCHANGE: case SB_C_CLOSE:
 		return 2;

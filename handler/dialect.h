@@ -64,6 +64,9 @@ struct dialect {
 	uint32_t	 epoch;		/* JSON: the hub epoch `seq` counts in */
 	uint64_t	 seq;		/* JSON: the last seq a msg event showed */
 	uint64_t	 lost;		/* hub datagrams lost since that msg */
+	int		 numbered;	/* text, XML: the client joined with
+					 * `since`; room messages show their
+					 * room_seq from then on */
 };
 
 /* dialect.c: the interface */
@@ -118,6 +121,7 @@ int	dialect_msg_flags(const struct sb_msg *);
 int	dialect_word_next(const char **, const char *, const char **, size_t *);
 int	dialect_room_split(const char *, size_t, size_t *, unsigned long *);
 int	dialect_is_self(const struct dialect *, const char *);
+int	dialect_since(struct dialect_err *, const char *, size_t);
 
 /* dialect_text.c */
 int	dialect_text_parse(struct dialect *, const char *, size_t,

@@ -89,17 +89,22 @@ json_str(struct dialect_err *e, json_t *o, const char *key, int required,
 }
 
 /*
- * A seed-003 numeric id (`id`, `to_id`): a non-negative integer, or a
- * string of decimal digits up to LLONG_MAX.  Written in decimal to out.
+ * A number from the client: a seed-003 id (`id`, `to_id`), or the
+ * `since` of a join.  A non-negative integer, or a string of decimal
+ * digits, up to LLONG_MAX; written in decimal to out.  Absent and not
+ * `required`: "".
  */
 static int
-json_alias(struct dialect_err *e, json_t *o, const char *key,
+json_alias(struct dialect_err *e, json_t *o, const char *key, int required,
     char out[ALIAS_DIGITS + 1])
 {
 	json_t *j = json_object_get(o, key);
 	const char *s;
 	size_t i, n;
 
+	out[0] = '\0';
+	if (j == NULL && !required)
+		return 0;
 	if (j == NULL)
 		return dialect_fail(e, "syntax", "Field \"%s\" is required",
 		    key);
@@ -150,7 +155,7 @@ json_seed003_system(struct dialect *d, json_t *o, struct sb_packet *pkt,
 	const char *name;
 
 	e->identify = 1;
-	if (json_alias(e, o, "id", alias) || json_str(e, o, "name", 1,
+	if (json_alias(e, o, "id", 1, alias) || json_str(e, o, "name", 1,
 	    "name", SB_NICK_MAX, DF_WORD, &name))
 		return DIALECT_REPLY;
 	d->seed003 = 1;
@@ -166,7 +171,7 @@ json_seed003_user(struct dialect *d, json_t *o, struct sb_packet *pkt,
 	const char *text, *color = "";
 	json_t *j;
 
-	if (json_alias(e, o, "to_id", alias) || json_str(e, o, "message", 1,
+	if (json_alias(e, o, "to_id", 1, alias) || json_str(e, o, "message", 1,
 	    "message", SB_TEXT_MAX, 0, &text))
 		return DIALECT_REPLY;
 	j = json_object_get(o, "color");
@@ -178,13 +183,33 @@ json_seed003_user(struct dialect *d, json_t *o, struct sb_packet *pkt,
 	    color, NULL);
 }
 
+/* {"type":"me","text":T} with "room":R or "to":N or neither: ACTION. */
+static int
+json_me(struct dialect *d, json_t *o, struct sb_packet *pkt,
+    struct dialect_err *e)
+{
+	int has_room = json_object_get(o, "room") != NULL;
+	int has_to = json_object_get(o, "to") != NULL;
+	const char *a, *b;
+
+	if (has_room && has_to)
+		return dialect_fail(e, "syntax",
+		    "Fields \"room\" and \"to\" exclude each other");
+	if (json_str(e, o, has_room ? "room" : "to", 0, has_room ? "room" :
+	    has_to ? "nick" : "target", TARGET_MAX, DF_WORD |
+	    (has_room || has_to ? 0 : DF_EMPTY_OK), &a) ||
+	    json_str(e, o, "text", 1, "text", SB_TEXT_MAX, 0, &b))
+		return DIALECT_REPLY;
+	return dialect_pack(d, pkt, SB_H_ACTION, e, a, b, NULL);
+}
+
 /* The command of a parsed object, by its "type". */
 static int
 json_command(struct dialect *d, json_t *o, const char *type,
     struct sb_packet *pkt, struct dialect_err *e)
 {
+	char since[ALIAS_DIGITS + 1];
 	const char *a, *b;
-	int has_room, has_to;
 
 	if (strcmp(type, "login") == 0) {
 		e->identify = 1;
@@ -210,31 +235,26 @@ json_command(struct dialect *d, json_t *o, const char *type,
 		return dialect_pack(d, pkt, SB_H_LIST, e, NULL);
 	if (strcmp(type, "rooms") == 0)
 		return dialect_pack(d, pkt, SB_H_ROOMS, e, NULL);
-	if (strcmp(type, "join") == 0 || strcmp(type, "part") == 0 ||
-	    strcmp(type, "names") == 0) {
+	if (strcmp(type, "join") == 0) {
+		if (json_str(e, o, "room", 1, "room", SB_ROOM_MAX, DF_WORD,
+		    &a) || json_alias(e, o, "since", 0, since))
+			return DIALECT_REPLY;
+		return dialect_pack(d, pkt, SB_H_JOIN, e, a, since[0] ? since :
+		    NULL, NULL);
+	}
+	if (strcmp(type, "part") == 0 || strcmp(type, "names") == 0) {
 		if (json_str(e, o, "room", 1, "room", SB_ROOM_MAX, DF_WORD, &a))
 			return DIALECT_REPLY;
-		return dialect_pack(d, pkt, type[0] == 'j' ? SB_H_JOIN :
-		    type[0] == 'p' ? SB_H_PART : SB_H_NAMES, e, a, NULL);
+		return dialect_pack(d, pkt, type[0] == 'p' ? SB_H_PART :
+		    SB_H_NAMES, e, a, NULL);
 	}
 	if (strcmp(type, "nick") == 0) {
 		if (json_str(e, o, "nick", 1, "nick", SB_NICK_MAX, DF_WORD, &a))
 			return DIALECT_REPLY;
 		return dialect_pack(d, pkt, SB_H_NICK, e, a, NULL);
 	}
-	if (strcmp(type, "me") == 0) {
-		has_room = json_object_get(o, "room") != NULL;
-		has_to = json_object_get(o, "to") != NULL;
-		if (has_room && has_to)
-			return dialect_fail(e, "syntax",
-			    "Fields \"room\" and \"to\" exclude each other");
-		if (json_str(e, o, has_room ? "room" : "to", 0, has_room ?
-		    "room" : has_to ? "nick" : "target", TARGET_MAX, DF_WORD |
-		    (has_room || has_to ? 0 : DF_EMPTY_OK), &a) ||
-		    json_str(e, o, "text", 1, "text", SB_TEXT_MAX, 0, &b))
-			return DIALECT_REPLY;
-		return dialect_pack(d, pkt, SB_H_ACTION, e, a, b, NULL);
-	}
+	if (strcmp(type, "me") == 0)
+		return json_me(d, o, pkt, e);
 	if (strcmp(type, "ping") == 0 || strcmp(type, "pong") == 0) {
 		if (json_str(e, o, "token", 0, "token", DIALECT_TOKEN_MAX,
 		    DF_WORD | DF_EMPTY_OK, &a))
@@ -429,6 +449,15 @@ jev_int(struct jev *j, const char *key, long long v)
 	buf_catlen(j->b, d + o, sizeof(d) - o);
 }
 
+/* Field i of m, a number from the hub (0 to INT64_MAX), or -1. */
+static long long
+json_hub_num(const struct sb_msg *m, size_t i)
+{
+	long long v;
+
+	return sb_field_num(m, i, 0, INT64_MAX, &v) < 0 ? -1 : v;
+}
+
 /* A new event {"type":TYPE,"time":ISO,"from":FROM}. */
 static void
 jev_start(struct jev *j, struct buf *b, const char *type, time_t t,
@@ -529,11 +558,16 @@ json_msg(struct dialect *d, const struct sb_msg *m, struct buf *b)
 {
 	int flags = dialect_msg_flags(m);
 	int room = m->flen[3] > 0, r;
+	long long room_seq = 0;
 	uint64_t seq;
 	struct jev j;
 
 	if (flags < 0)
 		return flags;
+	/* The room's number for the message (docs/delivery.md). */
+	if (m->nfields > 7 && m->flen[7] > 0 &&
+	    (room_seq = json_hub_num(m, 7)) < 0)
+		return -EBADMSG;
 	if (!room && (d->seed003 || m->flen[6] > 0)) {
 		jev_begin(&j, b);
 		jev_lit(&j, "type", "usermsg");
@@ -555,6 +589,8 @@ json_msg(struct dialect *d, const struct sb_msg *m, struct buf *b)
 		jev_true(&j, "history");
 	if (flags & DM_ANNOUNCE)
 		jev_true(&j, "announce");
+	if (room_seq > 0)
+		jev_int(&j, "room_seq", room_seq);
 	/*
 	 * The hub's epoch, and the number of this msg among those the
 	 * session was shown in it: one more than the last, and more only
@@ -574,6 +610,21 @@ json_msg(struct dialect *d, const struct sb_msg *m, struct buf *b)
 	} else
 		dialect_lost(d, m->epoch, 1);	/* not shown as a msg */
 	return r;
+}
+
+/* gap: {"room":R,"since":S,"first":F} (docs/delivery.md, "Catching up") */
+static int
+json_gap(const struct sb_msg *m, struct buf *b)
+{
+	struct jev j;
+
+	if (json_hub_num(m, 1) < 0 || json_hub_num(m, 2) < 0)
+		return -EBADMSG;
+	jev_start(&j, b, "gap", time(NULL), "", 0);
+	jev_field(&j, "room", m, 0);
+	jev_int(&j, "since", json_hub_num(m, 1));
+	jev_int(&j, "first", json_hub_num(m, 2));
+	return jev_emit(&j);
 }
 
 /* rooms: [{"name":NAME,"members":N},...] */
@@ -687,6 +738,8 @@ dialect_json_render(struct dialect *d, const struct sb_msg *m,
 		jev_field(&j, "code", m, 0);
 		jev_field(&j, "reason", m, 1);
 		return jev_emit(&j);
+	case SB_C_GAP:
+		return json_gap(m, b);
 	default:
 		return -EBADMSG;
 	}

@@ -19,6 +19,7 @@
 enum text_shape {
 	TS_NONE,	/* CMD */
 	TS_WORD,	/* CMD word */
+	TS_WORD_OPTWORD,/* CMD word [word2]: word2 is `rest` */
 	TS_WORD_REST,	/* CMD word rest (rest required) */
 	TS_WORD_OPTREST,/* CMD word [rest] */
 	TS_OPTWORD,	/* CMD [word] */
@@ -44,8 +45,8 @@ static const struct text_cmd text_cmds[] = {
 	    "text", SB_TEXT_MAX, "MSG needs a nick and a text" },
 	{ "LIST", SB_H_LIST, TS_NONE, NULL, 0, NULL, 0, NULL },
 	{ "ROOMS", SB_H_ROOMS, TS_NONE, NULL, 0, NULL, 0, NULL },
-	{ "JOIN", SB_H_JOIN, TS_WORD, "room", SB_ROOM_MAX, NULL, 0,
-	    "JOIN needs a room" },
+	{ "JOIN", SB_H_JOIN, TS_WORD_OPTWORD, "room", SB_ROOM_MAX, "since",
+	    32, "JOIN needs a room" },
 	{ "PART", SB_H_PART, TS_WORD, "room", SB_ROOM_MAX, NULL, 0,
 	    "PART needs a room" },
 	{ "NAMES", SB_H_NAMES, TS_WORD, "room", SB_ROOM_MAX, NULL, 0,
@@ -146,6 +147,17 @@ text_args(const struct text_cmd *c, char *p, char **word, char **rest,
 		if (**word == '\0' && c->shape == TS_WORD)
 			return dialect_fail(e, "syntax", "%s", c->usage);
 		break;
+	case TS_WORD_OPTWORD:
+		*word = text_word(&p);
+		*rest = text_word(&p);
+		if (*text_skip(p) != '\0')
+			return dialect_fail(e, "syntax", "%s takes a %s and "
+			    "an optional %s", c->name, c->word, c->rest);
+		if (**word == '\0')
+			return dialect_fail(e, "syntax", "%s", c->usage);
+		if (**rest != '\0' && dialect_since(e, *rest, strlen(*rest)))
+			return DIALECT_REPLY;
+		break;
 	case TS_WORD_REST:
 	case TS_WORD_OPTREST:
 		*word = text_word(&p);
@@ -223,8 +235,12 @@ dialect_text_parse(struct dialect *d, const char *msg, size_t len,
 		return dialect_pack(d, pkt, c->type, e, word, rest, "", NULL);
 	case SB_H_PRIVMSG: case SB_H_ROOMMSG: case SB_H_ACTION:
 		return dialect_pack(d, pkt, c->type, e, word, rest, NULL);
-	case SB_H_JOIN: case SB_H_PART: case SB_H_NAMES: case SB_H_NICK:
-	case SB_H_PING:
+	case SB_H_JOIN:
+		/* With a since, the client gets room numbers from now on. */
+		d->numbered |= *rest != '\0';
+		return dialect_pack(d, pkt, c->type, e, word, *rest ? rest :
+		    NULL, NULL);
+	case SB_H_PART: case SB_H_NAMES: case SB_H_NICK: case SB_H_PING:
 		return dialect_pack(d, pkt, c->type, e, word, NULL);
 	case SB_H_QUIT:
 		return dialect_pack(d, pkt, c->type, e, rest, NULL);
@@ -261,9 +277,13 @@ dialect_text_error(struct dialect *d, struct buf *b,
 	return dialect_end(b);
 }
 
-/* <msg aid time msg from to [room] [action] [history] /> */
+/*
+ * <msg aid time msg from to [room] [room_seq] [action] [history] />; the
+ * room_seq only for a client that asked for numbers (a JOIN with since),
+ * so the seed's clients get the seed's bytes.
+ */
 static int
-text_msg(const struct sb_msg *m, struct buf *b)
+text_msg(const struct dialect *d, const struct sb_msg *m, struct buf *b)
 {
 	int flags = dialect_msg_flags(m);
 	char hms[9];
@@ -285,6 +305,8 @@ text_msg(const struct sb_msg *m, struct buf *b)
 	dialect_fattr(b, "to", m, 2);
 	if (m->flen[3] > 0)
 		dialect_fattr(b, "room", m, 3);
+	if (d->numbered && m->nfields > 7 && m->flen[7] > 0)
+		dialect_fattr(b, "room_seq", m, 7);
 	if (flags & DM_ACTION)
 		buf_cat(b, " action=\"1\"");
 	if (flags & DM_HISTORY)
@@ -335,7 +357,7 @@ dialect_text_render(struct dialect *d, const struct sb_msg *m,
 		return dialect_element(b, "quit", m, "aid", 0, "reason", 1,
 		    NULL);
 	case SB_C_MSG:
-		return text_msg(m, b);
+		return text_msg(d, m, b);
 	case SB_C_ERROR:
 		return dialect_element(b, "error", m, "value", 1, "code", 0,
 		    NULL);
@@ -375,6 +397,9 @@ dialect_text_render(struct dialect *d, const struct sb_msg *m,
 	case SB_C_CLOSE:
 		return dialect_element(b, "close", m, "code", 0, "reason", 1,
 		    NULL);
+	case SB_C_GAP:
+		return dialect_element(b, "gap", m, "room", 0, "since", 1,
+		    "first", 2, NULL);
 	default:
 		return -EBADMSG;
 	}

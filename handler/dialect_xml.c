@@ -233,6 +233,23 @@ xml_text(struct xml_cmd *c)
 
 #define TARGET_MAX	(SB_NICK_MAX > SB_ROOM_MAX ? SB_NICK_MAX : SB_ROOM_MAX)
 
+/*
+ * <room id="R" [since="N"]>: JOIN; with a since, the client gets room
+ * numbers from now on.
+ */
+static int
+xml_join(struct dialect *d, struct xml_cmd *c, struct sb_packet *pkt)
+{
+	const char *a, *b;
+
+	if (xml_field(c, "id", NULL, "room", SB_ROOM_MAX, DF_WORD, &a) ||
+	    xml_field(c, "since", NULL, "since", 32, DF_WORD | DF_EMPTY_OK,
+	    &b) || (*b != '\0' && dialect_since(c->e, b, strlen(b))))
+		return DIALECT_REPLY;
+	d->numbered |= *b != '\0';
+	return dialect_pack(d, pkt, SB_H_JOIN, c->e, a, *b ? b : NULL, NULL);
+}
+
 /* Turn a parsed command element into a hub packet. */
 static int
 xml_command(struct dialect *d, struct xml_cmd *c, struct sb_packet *pkt)
@@ -254,11 +271,8 @@ xml_command(struct dialect *d, struct xml_cmd *c, struct sb_packet *pkt)
 			return DIALECT_REPLY;
 		return dialect_pack(d, pkt, SB_H_IDENTIFY, e, a, b, "", NULL);
 	}
-	if (strcmp(c->name, "room") == 0) {
-		if (xml_field(c, "id", NULL, "room", SB_ROOM_MAX, DF_WORD, &a))
-			return DIALECT_REPLY;
-		return dialect_pack(d, pkt, SB_H_JOIN, e, a, NULL);
-	}
+	if (strcmp(c->name, "room") == 0)
+		return xml_join(d, c, pkt);
 	if (strcmp(c->name, "msg") == 0 || strcmp(c->name, "me") == 0) {
 		int me = c->name[1] == 'e';
 		int has_room = xml_attr(c, "room_id", &l) != NULL;
@@ -434,9 +448,12 @@ xml_notice(struct buf *b, const struct sb_msg *m, const char *what,
 	return dialect_end(b);
 }
 
-/* <msg from_id to|room_id time [action] [history]>TEXT</msg> */
+/*
+ * <msg from_id to|room_id time [room_seq] [action] [history]>TEXT</msg>;
+ * the room_seq only after a <room since=""> (the seed's bytes otherwise).
+ */
 static int
-xml_msg(const struct sb_msg *m, struct buf *b)
+xml_msg(const struct dialect *d, const struct sb_msg *m, struct buf *b)
 {
 	int flags = dialect_msg_flags(m);
 	char hms[9];
@@ -454,6 +471,8 @@ xml_msg(const struct sb_msg *m, struct buf *b)
 	else if (m->flen[2] > 0)
 		dialect_fattr(b, "to", m, 2);
 	buf_catf(b, " time=\"%s\"", hms);
+	if (d->numbered && m->nfields > 7 && m->flen[7] > 0)
+		dialect_fattr(b, "room_seq", m, 7);
 	if (flags & DM_ACTION)
 		buf_cat(b, " action=\"1\"");
 	if (flags & DM_HISTORY)
@@ -512,7 +531,7 @@ dialect_xml_render(struct dialect *d, const struct sb_msg *m, struct buf *b)
 		return dialect_element(b, "user_quit", m, "id", 0, "reason", 1,
 		    NULL);
 	case SB_C_MSG:
-		return xml_msg(m, b);
+		return xml_msg(d, m, b);
 	case SB_C_NICKLIST:
 		buf_cat(b, "<users");
 		if (m->flen[2] > 0)
@@ -548,6 +567,9 @@ dialect_xml_render(struct dialect *d, const struct sb_msg *m, struct buf *b)
 	case SB_C_CLOSE:
 		return dialect_element(b, "close", m, "code", 0, "reason", 1,
 		    NULL);
+	case SB_C_GAP:
+		return dialect_element(b, "gap", m, "room_id", 0, "since", 1,
+		    "first", 2, NULL);
 	default:
 		return -EBADMSG;
 	}

@@ -326,7 +326,9 @@ struct www_file {
 	const char		*type;
 	const unsigned char	*data;
 	size_t			 size;
+	char			 etag[19];	/* "16 hex digits" */
 };
 const struct www_file *www_find(const char *, size_t);
+int	www_not_modified(const struct http_request *, const struct www_file *);
 
 #endif /* SB_HANDLER_H */

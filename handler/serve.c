@@ -24,6 +24,7 @@ status_text(int code)
 	switch (code) {
 	case 200: return "OK";
 	case 301: return "Moved Permanently";
+	case 304: return "Not Modified";
 	case 400: return "Bad Request";
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
@@ -41,7 +42,8 @@ status_text(int code)
 
 /*
  * Write one complete response and finish the connection.  `extra` holds
- * additional header lines, each ending in CRLF, or is NULL.
+ * additional header lines, each ending in CRLF, or is NULL.  A 304 has
+ * neither body nor Content-Length (RFC 9110, 15.4.5).
  */
 static void
 respond(struct conn *c, int code, const char *type, const char *extra,
@@ -50,19 +52,28 @@ respond(struct conn *c, int code, const char *type, const char *extra,
 	char head[1024];
 	int n;
 
-	n = snprintf(head, sizeof(head),
-	    "HTTP/1.1 %d %s\r\n"
-	    "Server: switchboard\r\n"
-	    "Content-Type: %s\r\n"
-	    "Content-Length: %zu\r\n"
-	    "Cache-Control: no-cache\r\n"
-	    "X-Content-Type-Options: nosniff\r\n"
-	    "%s"
-	    "Connection: close\r\n\r\n",
-	    code, status_text(code), type, len, extra ? extra : "");
+	if (code == 304)
+		n = snprintf(head, sizeof(head),
+		    "HTTP/1.1 304 %s\r\n"
+		    "Server: switchboard\r\n"
+		    "Cache-Control: no-cache\r\n"
+		    "%s"
+		    "Connection: close\r\n\r\n",
+		    status_text(code), extra ? extra : "");
+	else
+		n = snprintf(head, sizeof(head),
+		    "HTTP/1.1 %d %s\r\n"
+		    "Server: switchboard\r\n"
+		    "Content-Type: %s\r\n"
+		    "Content-Length: %zu\r\n"
+		    "Cache-Control: no-cache\r\n"
+		    "X-Content-Type-Options: nosniff\r\n"
+		    "%s"
+		    "Connection: close\r\n\r\n",
+		    code, status_text(code), type, len, extra ? extra : "");
 	if (n > 0 && (size_t)n < sizeof(head))
 		client_io_write(c, head, (size_t)n);
-	if (!c->modes.http.head_only && len > 0)
+	if (!c->modes.http.head_only && code != 304 && len > 0)
 		client_io_write(c, body, len);
 	client_io_finish(c);
 }
@@ -361,16 +372,21 @@ serve_request(struct conn *c, const struct http_request *r,
 	}
 	if (path_is(r, "/metrics") || path_is(r, "/healthz"))
 		return serve_hub_page(c, r);
-	if (path_is(r, "/favicon.ico")) {
-		serve_error(c, 404, "No icon");
-		return SERVE_ANSWERED;
-	}
 	if (c->cfg.redirect_url[0] == '\0' &&
 	    (f = www_find(r->target, r->path_len)) != NULL) {
+		char etag[sizeof(f->etag) + 16];
+		int code = www_not_modified(r, f) ? 304 : 200;
+
+		snprintf(etag, sizeof(etag), "ETag: %s\r\n", f->etag);
 		hublink_hello(c, "http");
-		hublink_event(c, "http", "%s %.*s 200", c->modes.http.head_only ? "HEAD" :
-		    "GET", (int)r->path_len, r->target);
-		respond(c, 200, f->type, NULL, f->data, f->size);
+		hublink_event(c, "http", "%s %.*s %d",
+		    c->modes.http.head_only ? "HEAD" : "GET",
+		    (int)r->path_len, r->target, code);
+		respond(c, code, f->type, etag, f->data, f->size);
+		return SERVE_ANSWERED;
+	}
+	if (path_is(r, "/favicon.ico")) {
+		serve_error(c, 404, "No icon");
 		return SERVE_ANSWERED;
 	}
 	serve_redirect_or_404(c, r);

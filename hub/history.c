@@ -59,6 +59,7 @@ struct hroom {
 	size_t		 count;
 	size_t		 bytes;		/* the entries' (entry_bytes) */
 	size_t		 on_disk;	/* lines in the file */
+	uint64_t	 last_seq;	/* the number last given, 0: none */
 	int		 dirty;		/* file is behind memory: rewrite */
 	RB_ENTRY(hroom)	 entry;
 };
@@ -175,6 +176,7 @@ hentry_new(int64_t t, const char *kind, const char *from, const char *text)
 	if ((e = malloc(sizeof(*e) + fl + 1 + tl + 1)) == NULL)
 		return NULL;
 	e->pub.time = t;
+	e->pub.seq = 0;
 	if (strlcpy(e->pub.kind, kind, sizeof(e->pub.kind)) >=
 	    sizeof(e->pub.kind)) {
 		free(e);
@@ -442,8 +444,8 @@ record_format(char *out, const struct history_entry *e)
 	size_t o;
 	int n;
 
-	n = snprintf(out, 40 + HISTORY_KIND_MAX, "%lld\t%s\t",
-	    (long long)e->time, e->kind);
+	n = snprintf(out, 64 + HISTORY_KIND_MAX, "%lld\t%llu\t%s\t",
+	    (long long)e->time, (unsigned long long)e->seq, e->kind);
 	assert(n > 0);
 	o = (size_t)n;
 	escape_into(out, &o, e->from);
@@ -504,46 +506,69 @@ unescape(char *out, size_t size, const char *s, size_t len)
 }
 
 /*
- * Parse one line (without its LF) into a new entry.  Returns NULL for a
- * line that is not a record (or when out of memory).
+ * The decimal number in s[0..len): 1 to `digits` digits, at most max.
+ * Returns 0 with *v set, or -EINVAL.
+ */
+static int
+decimal(const char *s, size_t len, size_t digits, unsigned long long max,
+    unsigned long long *v)
+{
+	size_t i;
+
+	*v = 0;
+	if (len == 0 || len > digits)
+		return -EINVAL;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9' ||
+		    *v > (max - (unsigned long long)(s[i] - '0')) / 10)
+			return -EINVAL;
+		*v = *v * 10 + (unsigned long long)(s[i] - '0');
+	}
+	return 0;
+}
+
+/*
+ * Parse one line (without its LF) into a new entry: five fields, or the
+ * four of a line written before numbers (its seq is then 0, for the
+ * loader to give).  Returns NULL for a line that is not a record (or
+ * when out of memory).
  */
 static struct hentry *
 record_parse(const char *line, size_t len)
 {
 	char from[HISTORY_FROM_MAX + 1], text[HISTORY_TEXT_MAX + 1];
 	char kind[HISTORY_KIND_MAX + 1];
-	const char *f[4], *end = line + len, *p = line;
-	size_t fl[4], i;
-	long long t = 0;
+	const char *f[5], *end = line + len, *p = line, *tab;
+	unsigned long long t, seq = 0;
+	size_t fl[5], n = 0, k;
+	struct hentry *e;
 
-	for (i = 0; i < 4; i++) {
-		const char *tab = i < 3 ? memchr(p, '\t', (size_t)(end - p)) :
-		    NULL;
-
-		if (i < 3 && tab == NULL)
-			return NULL;
-		f[i] = p;
-		fl[i] = (size_t)((i < 3 ? tab : end) - p);
-		p = (i < 3) ? tab + 1 : end;
+	/* Split at TABs: 4 or 5 fields (no field holds a raw TAB). */
+	while (n < 5) {
+		tab = memchr(p, '\t', (size_t)(end - p));
+		f[n] = p;
+		fl[n++] = (size_t)((tab != NULL ? tab : end) - p);
+		if (tab == NULL)
+			break;
+		p = tab + 1;
 	}
-	if (memchr(f[3], '\t', fl[3]) != NULL)
+	if (n < 4 || memchr(f[n - 1], '\t', fl[n - 1]) != NULL)
 		return NULL;
-	if (fl[0] == 0 || fl[0] > 12)
+	k = n - 4;	/* 1: the number is field 1 */
+	if (decimal(f[0], fl[0], 12, HISTORY_TIME_MAX, &t) < 0 ||
+	    (k == 1 && (decimal(f[1], fl[1], 20, HISTORY_SEQ_MAX, &seq) < 0 ||
+	    seq == 0)) ||
+	    fl[1 + k] == 0 || fl[1 + k] > HISTORY_KIND_MAX)
 		return NULL;
-	for (i = 0; i < fl[0]; i++) {
-		if (f[0][i] < '0' || f[0][i] > '9')
-			return NULL;
-		t = t * 10 + (f[0][i] - '0');
-	}
-	if (t > HISTORY_TIME_MAX || fl[1] == 0 || fl[1] > HISTORY_KIND_MAX)
-		return NULL;
-	memcpy(kind, f[1], fl[1]);
-	kind[fl[1]] = '\0';
+	memcpy(kind, f[1 + k], fl[1 + k]);
+	kind[fl[1 + k]] = '\0';
 	if (!kind_valid(kind) ||
-	    unescape(from, sizeof(from), f[2], fl[2]) < 0 ||
-	    unescape(text, sizeof(text), f[3], fl[3]) < 0)
+	    unescape(from, sizeof(from), f[2 + k], fl[2 + k]) < 0 ||
+	    unescape(text, sizeof(text), f[3 + k], fl[3 + k]) < 0)
 		return NULL;
-	return hentry_new(t, kind, from, text);
+	if ((e = hentry_new((int64_t)t, kind, from, text)) != NULL)
+		e->pub.seq = seq;
+	return e;
 }
 
 /* --- disk ---------------------------------------------------------------- */
@@ -648,15 +673,34 @@ fail:
 }
 
 /*
- * Load one room's file into memory: the newest per_room records.  Lines
- * that do not parse are skipped; if there were any, or more than 2N
- * lines, the room is marked dirty so its next write compacts the file.
+ * Give a loaded entry its number: the one on its line, which must be
+ * above the line before (else -EINVAL), or, on a line written before
+ * numbers, the next one.
+ */
+static int
+record_number(struct hroom *r, struct hentry *e)
+{
+	if (e->pub.seq == 0) {
+		if (r->last_seq >= HISTORY_SEQ_MAX)
+			return -EINVAL;
+		e->pub.seq = r->last_seq + 1;
+	} else if (e->pub.seq <= r->last_seq)
+		return -EINVAL;
+	r->last_seq = e->pub.seq;
+	return 0;
+}
+
+/*
+ * Load one room's file into memory: the newest per_room records, and
+ * the room's last number.  Lines that do not parse are skipped; if there
+ * were any, or more than 2N lines, or lines without their number, the
+ * room is marked dirty so its next write compacts the file.
  */
 static int
 room_load(struct history *h, const char *key, const char *name)
 {
 	char *chunk = NULL, *line = NULL;
-	size_t ll = 0, lines = 0, bad = 0;
+	size_t ll = 0, lines = 0, bad = 0, unnumbered = 0;
 	int fd, toolong = 0, ret = 0;
 	struct hroom *r;
 	ssize_t n;
@@ -698,9 +742,12 @@ room_load(struct history *h, const char *key, const char *name)
 			if (!toolong) {
 				struct hentry *he = record_parse(line, ll);
 
-				if (he == NULL)
+				if (he != NULL && he->pub.seq == 0)
+					unnumbered++;
+				if (he == NULL || record_number(r, he) < 0) {
+					free(he);
 					bad++;
-				else if (ring_push(r, he, h->per_room) < 0) {
+				} else if (ring_push(r, he, h->per_room) < 0) {
 					free(he);
 					ret = -ENOMEM;
 					goto done;
@@ -720,7 +767,7 @@ done:
 	free(line);
 	close(fd);
 	r->on_disk = lines;
-	if (bad > 0 || lines > 2 * (size_t)h->per_room)
+	if (bad > 0 || unnumbered > 0 || lines > 2 * (size_t)h->per_room)
 		r->dirty = 1;
 	return ret;
 }
@@ -889,16 +936,18 @@ history_set_limit(struct history *h, unsigned per_room)
  * "action"), `from` the sender's nick ("" allowed), `text` the message,
  * `t` unix seconds.  A room new to the history is live (see history.h);
  * when the slots are full it takes the slot of the room gone longest.
+ * A kept message gets the room's next number, in *seq (NULL: not
+ * wanted); one not kept, 0.
  * Returns 0; -EINVAL for a value over its limit (not kept); -ENOBUFS
- * when every slot is held by a live or permanent room, or -ENOMEM (not
- * kept); or
+ * when every slot is held by a live or permanent room, -ERANGE when the
+ * room has given its last number, or -ENOMEM (not kept); or
  * the negative errno of a failed disk write, in which case the entry IS
  * kept in memory and replayed, and the file catches up later.  The caller
  * logs the error (once, not per message) and carries on.
  */
 int
 history_add(struct history *h, const char *room, const char *kind,
-    const char *from, const char *text, int64_t t)
+    const char *from, const char *text, int64_t t, uint64_t *seq)
 {
 	char key[HISTORY_ROOM_MAX + 1];
 	struct hentry *e;
@@ -907,6 +956,8 @@ history_add(struct history *h, const char *room, const char *kind,
 
 	assert(h != NULL && room != NULL && kind != NULL && from != NULL &&
 	    text != NULL);
+	if (seq != NULL)
+		*seq = 0;
 	if (room[0] == '\0' || strlen(room) > HISTORY_ROOM_MAX ||
 	    !kind_valid(kind) || strlen(from) > HISTORY_FROM_MAX ||
 	    strlen(text) > HISTORY_TEXT_MAX || t < 0 || t > HISTORY_TIME_MAX)
@@ -919,24 +970,32 @@ history_add(struct history *h, const char *room, const char *kind,
 		return ret;
 	if (r->state == HROOM_GONE)	/* a room that speaks exists */
 		hroom_claim(h, r, HROOM_LIVE);
+	if (r->last_seq >= HISTORY_SEQ_MAX)
+		return -ERANGE;
 	if ((e = hentry_new(t, kind, from, text)) == NULL)
 		return -ENOMEM;
+	e->pub.seq = r->last_seq + 1;
 	if ((ret = ring_push(r, e, h->per_room)) < 0) {
 		free(e);
 		return ret;
 	}
+	r->last_seq = e->pub.seq;
+	if (seq != NULL)
+		*seq = e->pub.seq;
 	if (r->dirty || r->on_disk + 1 > 2 * (size_t)h->per_room)
 		return room_rewrite(h, r);
 	return room_append(h, r, e);
 }
 
 /*
- * Call cb for each kept entry of `room` (folded), oldest first.  Returns
- * 0 (also for a room without history), or the first nonzero value cb
- * returned (the walk stops there).
+ * Call cb for each kept entry of `room` (folded) numbered above `since`
+ * (0: every one), oldest first.  Returns 0 (also for a room without
+ * history), or the first nonzero value cb returned (the walk stops
+ * there).
  */
 int
-history_get(struct history *h, const char *room, history_cb cb, void *arg)
+history_get(struct history *h, const char *room, uint64_t since,
+    history_cb cb, void *arg)
 {
 	struct hroom *r;
 	size_t i;
@@ -945,10 +1004,23 @@ history_get(struct history *h, const char *room, history_cb cb, void *arg)
 	assert(h != NULL && room != NULL && cb != NULL);
 	if ((r = hroom_of(h, room)) == NULL)
 		return 0;
-	for (i = 0; i < r->count; i++)
-		if ((ret = cb(&ring_at(r, i)->pub, arg)) != 0)
+	for (i = 0; i < r->count; i++) {
+		const struct history_entry *e = &ring_at(r, i)->pub;
+
+		if (e->seq > since && (ret = cb(e, arg)) != 0)
 			return ret;
+	}
 	return 0;
+}
+
+/* The last number `room` gave (0: none yet, or no history). */
+uint64_t
+history_last(struct history *h, const char *room)
+{
+	struct hroom *r;
+
+	assert(h != NULL && room != NULL);
+	return (r = hroom_of(h, room)) != NULL ? r->last_seq : 0;
 }
 
 /* How many entries `room` has in memory. */

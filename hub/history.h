@@ -7,13 +7,24 @@
  * directory given to history_open, one append-only file per room named
  * "<hex of the folded room name>.log", one record per line:
  *
- *	<unix time> TAB <kind> TAB <from> TAB <text> LF
+ *	<unix time> TAB <number> TAB <kind> TAB <from> TAB <text> LF
  *
  * with backslash, TAB, LF and CR in from and text written as \\ \t \n \r
  * and other control characters as \xHH.  When a file holds more than 2N
  * records it is rewritten with the N in memory (temporary file, fsync,
  * rename).  A line that does not parse (a torn write after a crash) is
  * skipped on loading.
+ *
+ * Numbers.  Each message of a room gets the next number of that room,
+ * from 1 (history_add), kept with it in memory and on disk, so a client
+ * that saw a room up to number S can be given exactly what came after
+ * (history_get with since = S); the numbers of what it gets, and the
+ * room's last number (history_last), tell what is no longer held.
+ * Numbers go on across hub restarts; a room whose history is forgotten
+ * (history_forget, retention) starts again at 1.  Lines written before
+ * numbers existed (four fields) are numbered on loading, one more than
+ * the line before; a numbered line not above the line before it does
+ * not parse.
  *
  * The disk is a copy: when a write fails (disk full, I/O error) the entry
  * stays in memory, history_add returns the error, and the room's file is
@@ -55,8 +66,9 @@
 #define HISTORY_FROM_MAX	32	/* = SB_NICK_MAX */
 #define HISTORY_TEXT_MAX	2048	/* = SB_TEXT_MAX */
 #define HISTORY_ROOM_MAX	32	/* = SB_ROOM_MAX */
+#define HISTORY_SEQ_MAX	INT64_MAX	/* the last number a room gives */
 /* One record on disk: every byte of from and text may become \xHH. */
-#define HISTORY_LINE_MAX	(24 + HISTORY_KIND_MAX + \
+#define HISTORY_LINE_MAX	(24 + 21 + HISTORY_KIND_MAX + \
 				 4 * (HISTORY_FROM_MAX + HISTORY_TEXT_MAX) + 4)
 
 struct history;
@@ -64,6 +76,7 @@ struct history;
 /* One message as stored; valid during the history_get callback only. */
 struct history_entry {
 	int64_t		 time;		/* unix seconds */
+	uint64_t	 seq;		/* the room's number for it, from 1 */
 	char		 kind[HISTORY_KIND_MAX + 1];	/* "room", "action" */
 	const char	*from;		/* nick, may be "" */
 	const char	*text;
@@ -80,8 +93,10 @@ int	 history_open(const char *, unsigned, struct history **, char *,
 	    size_t);
 struct history *history_close(struct history *);
 int	 history_add(struct history *, const char *, const char *,
-	    const char *, const char *, int64_t);
-int	 history_get(struct history *, const char *, history_cb, void *);
+	    const char *, const char *, int64_t, uint64_t *);
+int	 history_get(struct history *, const char *, uint64_t, history_cb,
+	    void *);
+uint64_t history_last(struct history *, const char *);
 size_t	 history_count(struct history *, const char *);
 int	 history_set_limit(struct history *, unsigned);
 int	 history_forget(struct history *, const char *);

@@ -357,8 +357,9 @@ size_t		 rooms_busiest(struct hub *, uint64_t, struct room **, size_t,
 cmd_fn		 cmd_join, cmd_part, cmd_names, cmd_rooms;
 
 /* replay.c: history replay */
-void		 replay_join(struct hub *, struct peer *, const struct room *);
-void		 replay_record(struct hub *, const struct room *, const char *,
+void		 replay_join(struct hub *, struct peer *, const struct room *,
+		    long long);
+uint64_t	 replay_record(struct hub *, const struct room *, const char *,
 		    const char *, const char *);
 
 /* messages.c */

@@ -12,17 +12,21 @@
 
 #include "hub.h"
 
-/* One C_MSG to `to`, stamped with the time now (seconds, wall clock). */
+/*
+ * One C_MSG to `to`, stamped with the time now (seconds, wall clock);
+ * `seq`, the room's number for a room message, or NULL for none.
+ */
 static void
 deliver(struct hub *h, struct peer *to, const char *kind, const char *from,
-    const char *tonick, const char *room, const char *text, const char *extra)
+    const char *tonick, const char *room, const char *text, const char *extra,
+    const char *seq)
 {
 	char t[24];
 
 	snprintf(t, sizeof(t), "%lld", (long long)time(NULL));
 	h->metrics.deliveries++;
 	hub_send(h, to, SB_C_MSG, kind, from, tonick, room, text, t, extra,
-	    NULL);
+	    seq, NULL);
 }
 
 /*
@@ -56,9 +60,10 @@ privmsg_send(struct hub *h, struct peer *p, const struct sb_msg *m,
 	if ((to = hub_find_nick(h, m->field[0])) == NULL || to->dead)
 		return send_error(h, p, "no_such_nick", "User is already left.");
 	h->metrics.routed[METRICS_KIND_PRIVATE]++;
-	deliver(h, to, kind, p->nick, to->nick, "", m->field[1], "");
+	deliver(h, to, kind, p->nick, to->nick, "", m->field[1], "", NULL);
 	if (to != p)
-		deliver(h, p, kind, p->nick, to->nick, "", m->field[1], "");
+		deliver(h, p, kind, p->nick, to->nick, "", m->field[1], "",
+		    NULL);
 	log_message(h, p, to->nick, "", m->field[1]);
 	return 0;
 }
@@ -96,27 +101,32 @@ cmd_privmsg_alias(struct hub *h, struct peer *p, const struct sb_msg *m,
 {
 	h->metrics.routed[METRICS_KIND_PRIVATE]++;
 	deliver(h, a->to, "private", p->nick, a->to->nick, "", m->field[1],
-	    m->field[2]);
+	    m->field[2], NULL);
 	log_message(h, p, a->to->nick, "", m->field[1]);
 	return 0;
 }
 
 /*
  * A message of `kind` ("room", "action") from `p` to every member of
- * `r`, the sender too; logged if asked, kept in the room's history.
+ * `r`, the sender too; logged if asked, kept in the room's history
+ * first, so that each member gets the number the room gave it (none
+ * when it was not kept).
  */
 static void
 room_deliver(struct hub *h, struct peer *p, struct room *r, const char *kind,
     const char *text)
 {
+	uint64_t n = replay_record(h, r, kind, p->nick, text);
 	struct membership *o;
+	char seq[24];
 
 	h->metrics.routed[METRICS_KIND_ROOM]++;
 	r->msgs++;
+	snprintf(seq, sizeof(seq), "%llu", (unsigned long long)n);
 	TAILQ_FOREACH(o, &r->members, in_room)
-		deliver(h, o->peer, kind, p->nick, "", r->name, text, "");
+		deliver(h, o->peer, kind, p->nick, "", r->name, text, "",
+		    n > 0 ? seq : NULL);
 	log_message(h, p, "", r->name, text);
-	replay_record(h, r, kind, p->nick, text);
 }
 
 /* ROOMMSG's check: the sender is in the room (a->room). */
@@ -186,7 +196,7 @@ hub_announce(struct hub *h, const char *text)
 
 	h->metrics.routed[METRICS_KIND_ANNOUNCE]++;
 	RB_FOREACH(o, peer_nicks, &h->nicks)
-		deliver(h, o, "announce", "", o->nick, "", text, "");
+		deliver(h, o, "announce", "", o->nick, "", text, "", NULL);
 	sb_log_event(SB_EV_ANNOUNCE, &(struct sb_log_fields){ .text = text },
 	    "announcement to %u clients", h->clients);
 }

@@ -259,9 +259,10 @@ room_enter_quietly(struct peer *p, struct room *r)
 }
 
 /*
- * JOIN room: enter a room (created unless the server does not create
- * rooms on join), tell its members, answer C_JOINED with the member
- * list, then replay the room's history.
+ * JOIN room [since]: enter a room (created unless the server does not
+ * create rooms on join), tell its members, answer C_JOINED with the
+ * member list, then replay the room's history (after `since`, if given:
+ * replay_join).
  */
 int
 cmd_join(struct hub *h, struct peer *p, const struct sb_msg *m,
@@ -269,11 +270,16 @@ cmd_join(struct hub *h, struct peer *p, const struct sb_msg *m,
 {
 	char members[SB_LIST_MAX / 2 + 1];
 	struct membership *mb, *o;
+	long long since = -1;
 	const char *why;
 	struct room *r;
 	size_t len = 0;
 	int quiet;
 
+	/* The handler checked `since`: a bad one breaks the contract. */
+	if (m->nfields > 1 && m->flen[1] > 0 &&
+	    sb_field_num(m, 1, 0, INT64_MAX, &since) < 0)
+		return -EPROTO;
 	if (room_name_check(m->field[0], &why) < 0)
 		return send_error(h, p, "room_invalid", why);
 	if ((r = hub_find_room(h, m->field[0])) == NULL) {
@@ -307,7 +313,7 @@ cmd_join(struct hub *h, struct peer *p, const struct sb_msg *m,
 	membership_link(mb, p, r);
 	list_add(members, sizeof(members), &len, p->nick);
 	hub_send(h, p, SB_C_JOINED, r->name, p->nick, members, NULL);
-	replay_join(h, p, r);
+	replay_join(h, p, r, since);
 	hub_log_peer(SB_EV_JOIN, p, &(struct sb_log_fields){ .room = r->name },
 	    "%s joined %s", p->nick, r->name);
 	return 0;

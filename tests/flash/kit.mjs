@@ -68,7 +68,7 @@ export function compileSwf() {
 
 const MIME = {
 	'.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8',
-	'.css': 'text/css; charset=utf-8',
+	'.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml',
 	'.wasm': 'application/wasm', '.swf': 'application/x-shockwave-flash',
 	'.map': 'application/json',
 };
@@ -191,7 +191,7 @@ export async function startMockSwitchboard() {
 	const http = createServer((req, res) => {
 		const path = new URL(req.url, 'http://x').pathname;
 		const name = path === '/' ? 'index.html' : path.slice(1);
-		if (!/^(index\.html|app\.js|style\.css)$/.test(name)) { res.writeHead(404); res.end('not found\n'); return; }
+		if (!/^(index\.html|app\.js|style\.css|favicon\.svg)$/.test(name)) { res.writeHead(404); res.end('not found\n'); return; }
 		res.writeHead(200, { 'content-type': MIME[extname(name)] });
 		res.end(readFileSync(join(www, name)));
 	});
@@ -248,6 +248,11 @@ export async function startMockSwitchboard() {
 				else reply({ type: 'welcome', nick: c.nick });
 				break;
 			case 'users': reply({ type: 'users', users: named().map((x) => x.nick) }); break;
+			case 'rooms': {
+				const names = [...new Set(named().flatMap((x) => [...x.rooms]))].sort();
+				reply({ type: 'rooms', rooms: names.map((name) => ({ name, members: named().filter((x) => x.rooms.has(name)).length })) });
+				break;
+			}
 			case 'join': {
 				const room = String(m.room);
 				c.rooms.add(room);

@@ -19,6 +19,7 @@
  * /dev/shm), emptied every run.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -37,6 +38,7 @@ struct seen {
 	size_t	n;
 	struct {
 		int64_t	time;
+		uint64_t seq;
 		char	kind[HISTORY_KIND_MAX + 1];
 		char	from[HISTORY_FROM_MAX + 1];
 		char	text[HISTORY_TEXT_MAX + 1];
@@ -102,7 +104,7 @@ room_ops(const uint8_t *p, size_t n, unsigned keep)
 			if (!live[k])
 				break;
 			FUZZ_CHECK(history_add(h, room, "room", "a", "t",
-			    1) == 0);
+			    1, NULL) == 0);
 			if (k == 0 && perm < keep)
 				perm++;
 			break;
@@ -163,6 +165,10 @@ collect(const struct history_entry *e, void *arg)
 	FUZZ_CHECK(strlen(e->from) <= HISTORY_FROM_MAX);
 	FUZZ_CHECK(strlen(e->text) <= HISTORY_TEXT_MAX);
 	FUZZ_CHECK(e->time >= 0);
+	/* numbers only grow, and never pass the limit */
+	FUZZ_CHECK(e->seq > (s->n > 0 ? s->e[s->n - 1].seq : 0));
+	FUZZ_CHECK(e->seq <= HISTORY_SEQ_MAX);
+	s->e[s->n].seq = e->seq;
 	s->e[s->n].time = e->time;
 	memcpy(s->e[s->n].kind, e->kind, k + 1);
 	snprintf(s->e[s->n].from, sizeof(s->e[s->n].from), "%s", e->from);
@@ -178,6 +184,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned keep = 1 + fuzz_byte(&in) % KEEP_MAX;
 	static struct seen a, b;
 	struct history *h;
+	uint64_t last, seq;
 	char err[256], p[512], from[HISTORY_FROM_MAX + 1];
 	char text[HISTORY_TEXT_MAX + 1];
 	size_t fl, tl, i;
@@ -202,8 +209,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r = history_open(dir, keep, &h, err, sizeof(err));
 	FUZZ_CHECK(r == 0);
 	a.n = 0;
-	FUZZ_CHECK(history_get(h, ROOM, collect, &a) == 0);
+	FUZZ_CHECK(history_get(h, ROOM, 0, collect, &a) == 0);
 	FUZZ_CHECK(a.n <= keep && a.n == history_count(h, ROOM));
+	last = history_last(h, ROOM);
+	FUZZ_CHECK(a.n == 0 || a.e[a.n - 1].seq == last);
 
 	/* A new entry made of the input's own bytes, NULs cut out. */
 	for (i = fl = 0; i < in.n && fl < sizeof(from) - 1; i++)
@@ -214,14 +223,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (in.p[in.n - 1 - i] != '\0')
 			text[tl++] = (char)in.p[in.n - 1 - i];
 	text[tl] = '\0';
-	FUZZ_CHECK(history_add(h, ROOM, "room_x", from, text, 1234567890) == 0);
+	if (last == HISTORY_SEQ_MAX) {	/* the room has no number left */
+		FUZZ_CHECK(history_add(h, ROOM, "room_x", from, text,
+		    1234567890, &seq) == -ERANGE && seq == 0);
+		history_close(h);
+		return 0;
+	}
+	FUZZ_CHECK(history_add(h, ROOM, "room_x", from, text, 1234567890,
+	    &seq) == 0);
+	FUZZ_CHECK(seq == last + 1);
 	history_close(h);
 
 	FUZZ_CHECK(history_open(dir, keep, &h, err, sizeof(err)) == 0);
 	b.n = 0;
-	FUZZ_CHECK(history_get(h, ROOM, collect, &b) == 0);
+	FUZZ_CHECK(history_get(h, ROOM, 0, collect, &b) == 0);
 	history_close(h);
 	FUZZ_CHECK(b.n == (a.n < keep ? a.n + 1 : keep));
+	FUZZ_CHECK(b.e[b.n - 1].seq == last + 1);
 	FUZZ_CHECK(b.e[b.n - 1].time == 1234567890);
 	FUZZ_CHECK(strcmp(b.e[b.n - 1].kind, "room_x") == 0);
 	FUZZ_CHECK(strcmp(b.e[b.n - 1].from, from) == 0);
@@ -229,6 +247,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i + 1 < b.n; i++) {
 		size_t j = a.n - (b.n - 1) + i;
 
+		FUZZ_CHECK(b.e[i].seq == a.e[j].seq);
 		FUZZ_CHECK(b.e[i].time == a.e[j].time);
 		FUZZ_CHECK(strcmp(b.e[i].kind, a.e[j].kind) == 0);
 		FUZZ_CHECK(strcmp(b.e[i].from, a.e[j].from) == 0);

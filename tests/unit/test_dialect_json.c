@@ -120,6 +120,12 @@ t_commands(void **state)
 	expect_cmd("{\"type\":\"rooms\"}", SB_H_ROOMS, 0);
 	expect_cmd("{\"type\":\"join\",\"room\":\"lobby\"}", SB_H_JOIN, 1,
 	    "lobby");
+	expect_cmd("{\"type\":\"join\",\"room\":\"lobby\",\"since\":42}",
+	    SB_H_JOIN, 2, "lobby", "42");
+	expect_cmd("{\"type\":\"join\",\"room\":\"lobby\",\"since\":0}",
+	    SB_H_JOIN, 2, "lobby", "0");
+	expect_cmd("{\"type\":\"join\",\"room\":\"lobby\",\"since\":\"7\"}",
+	    SB_H_JOIN, 2, "lobby", "7");
 	expect_cmd("{\"type\":\"part\",\"room\":\"lobby\"}", SB_H_PART, 1,
 	    "lobby");
 	expect_cmd("{\"type\":\"names\",\"room\":\"lobby\"}", SB_H_NAMES, 1,
@@ -164,6 +170,12 @@ t_bad_fields(void **state)
 	    "encoding", "Control character in text");
 	expect_bad("{\"type\":\"join\",\"room\":null}", "syntax",
 	    "Field \\\"room\\\" must be a string");
+	expect_bad("{\"type\":\"join\",\"room\":\"r\",\"since\":-1}", "syntax",
+	    "Field \\\"since\\\" must be a non-negative integer");
+	expect_bad("{\"type\":\"join\",\"room\":\"r\",\"since\":1.5}", "syntax",
+	    "Field \\\"since\\\" must be a non-negative integer");
+	expect_bad("{\"type\":\"join\",\"room\":\"r\",\"since\":null}",
+	    "syntax", "Field \\\"since\\\" must be a non-negative integer");
 	expect_bad("{\"type\":\"me\",\"text\":\"x\",\"room\":\"r\","
 	    "\"to\":\"b\"}", "syntax",
 	    "Fields \\\"room\\\" and \\\"to\\\" exclude each other");
@@ -333,6 +345,19 @@ t_render_msg(void **state)
 	expect_render("{\"type\":\"msg\",\"time\":\"1970-01-01T00:00:00Z\","
 	    "\"from\":\"\",\"to\":\"alice\",\"text\":\"Reboot\","
 	    "\"announce\":true}");
+	/* the room's number (docs/delivery.md, "Catching up") */
+	build(SB_C_MSG, "room,history", "bob", "", "lobby", "old", "0", "",
+	    "9223372036854775807", NULL);
+	expect_render("{\"type\":\"msg\",\"time\":\"1970-01-01T00:00:00Z\","
+	    "\"from\":\"bob\",\"room\":\"lobby\",\"text\":\"old\","
+	    "\"history\":true,\"room_seq\":9223372036854775807}");
+	build(SB_C_MSG, "room", "bob", "", "lobby", "x", "0", "", "12x", NULL);
+	assert_int_equal(render(), -EBADMSG);
+	build(SB_C_GAP, "lobby", "4", "11", NULL);
+	expect_render_event("{\"type\":\"gap\",\"from\":\"\","
+	    "\"room\":\"lobby\",\"since\":4,\"first\":11}");
+	build(SB_C_GAP, "lobby", "4", "-1", NULL);
+	assert_int_equal(render(), -EBADMSG);
 	/* no time from the hub: now */
 	build(SB_C_MSG, "private", "bob", "alice", "", "hi", "", "", NULL);
 	expect_render_event("{\"type\":\"msg\",\"from\":\"bob\",\"to\":\"alice\","

@@ -111,8 +111,25 @@ t_missing(void **state)
 	expect_bad("ME @bob", 7, "ME needs a text after @target", "syntax");
 	expect_bad("ME @ hi", 7, "ME needs a target after @", "syntax");
 	expect_bad("LIST all", 8, "LIST takes no argument", "syntax");
-	expect_bad("JOIN a b", 8, "JOIN takes a single room", "syntax");
+	expect_bad("JOIN a b c", 10, "JOIN takes a room and an optional since",
+	    "syntax");
 	expect_bad("PING a b", 8, "PING takes a single token", "syntax");
+}
+
+/* JOIN room [since]: messages after that number (docs/delivery.md). */
+static void
+t_join_since(void **state)
+{
+	expect_cmd("JOIN lobby 42", SB_H_JOIN, 2, "lobby", "42");
+	expect_cmd("join  lobby   0 ", SB_H_JOIN, 2, "lobby", "0");
+	expect_cmd("JOIN lobby 9223372036854775807", SB_H_JOIN, 2, "lobby",
+	    "9223372036854775807");
+	expect_bad("JOIN lobby 9223372036854775808", 30,
+	    "Since must be a non-negative integer", "syntax");
+	expect_bad("JOIN lobby -1", 13, "Since must be a non-negative integer",
+	    "syntax");
+	expect_bad("JOIN lobby 4x", 13, "Since must be a non-negative integer",
+	    "syntax");
 }
 
 static void
@@ -237,6 +254,17 @@ t_render_msg(void **state)
 	    NULL);
 	expect_render("<msg aid=\"bob\" time=\"00:01:01\" msg=\"old\" "
 	    "from=\"bob\" to=\"\" room=\"lobby\" action=\"1\" history=\"1\" />");
+	/* the room's number: only once the client asked with JOIN since */
+	build(SB_C_MSG, "room,history", "bob", "", "lobby", "old", "61", "",
+	    "17", NULL);
+	expect_render("<msg aid=\"bob\" time=\"00:01:01\" msg=\"old\" "
+	    "from=\"bob\" to=\"\" room=\"lobby\" history=\"1\" />");
+	assert_int_equal(parse("JOIN lobby 16"), DIALECT_TO_HUB);
+	expect_render("<msg aid=\"bob\" time=\"00:01:01\" msg=\"old\" "
+	    "from=\"bob\" to=\"\" room=\"lobby\" room_seq=\"17\" "
+	    "history=\"1\" />");
+	build(SB_C_GAP, "lobby", "3", "9", NULL);
+	expect_render("<gap room=\"lobby\" since=\"3\" first=\"9\" />");
 	/* no time: now, still HH:MM:SS */
 	build(SB_C_MSG, "private", "bob", "alice", "", "x", "", "", NULL);
 	assert_int_equal(render(), 1);
@@ -458,6 +486,7 @@ main(void)
 		T(t_identify), T(t_msg), T(t_simple), T(t_session),
 		T(t_missing), T(t_unknown), T(t_bytes), T(t_limits),
 		T(t_render_identity), T(t_render_msg), T(t_render_lists),
+		T(t_join_since),
 		T(t_render_list_cap), T(t_render_rooms), T(t_escaping),
 		T(t_buf_text), T(t_detect), T(t_multiple), T(t_escape_xml_chars),
 #undef T

@@ -85,6 +85,14 @@ t_room(void **state)
 	expect_cmd("<room id=\"lobby\" uid=\"6\">\r\n", SB_H_JOIN, 1, "lobby");
 	expect_cmd("<room id=\"lobby\"/>", SB_H_JOIN, 1, "lobby");
 	expect_cmd("<room id=\"lobby\"></room>", SB_H_JOIN, 1, "lobby");
+	/* since: messages after that number (docs/delivery.md) */
+	expect_cmd("<room id=\"lobby\" since=\"42\"/>", SB_H_JOIN, 2, "lobby",
+	    "42");
+	expect_cmd("<room id=\"lobby\" since=\"\"/>", SB_H_JOIN, 1, "lobby");
+	expect_error("<room id=\"lobby\" since=\"x1\"/>",
+	    "Since must be a non-negative integer", "syntax");
+	expect_error("<room id=\"lobby\" since=\"99999999999999999999\"/>",
+	    "Since must be a non-negative integer", "syntax");
 	expect_error("<room uid=\"6\">", "&lt;room&gt; needs id=&quot;&quot;",
 	    "syntax");
 	/* but nothing may follow the lone start tag */
@@ -321,6 +329,17 @@ t_render_msg(void **state)
 	build(SB_C_MSG, "announce", "", "alice", "", "Reboot", "0", "", NULL);
 	expect_render("<msg from_id=\"0\" to=\"alice\" time=\"00:00:00\">"
 	    "Reboot</msg>");
+	/* the room's number: only once the client asked with since="" */
+	build(SB_C_MSG, "room", "bob", "", "lobby", "numbered", "0", "", "8",
+	    NULL);
+	expect_render("<msg from_id=\"bob\" room_id=\"lobby\" "
+	    "time=\"00:00:00\">numbered</msg>");
+	assert_int_equal(parse("<room id=\"lobby\" since=\"0\"/>"),
+	    DIALECT_TO_HUB);
+	expect_render("<msg from_id=\"bob\" room_id=\"lobby\" "
+	    "time=\"00:00:00\" room_seq=\"8\">numbered</msg>");
+	build(SB_C_GAP, "lobby", "0", "5", NULL);
+	expect_render("<gap room_id=\"lobby\" since=\"0\" first=\"5\" />");
 	build(SB_C_MSG, "room,history", "bob", "", "lobby", "old", "0", "",
 	    NULL);
 	expect_render("<msg from_id=\"bob\" room_id=\"lobby\" time=\"00:00:00\" "

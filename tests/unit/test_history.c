@@ -72,6 +72,7 @@ teardown(void **state)
 struct seen {
 	int		 n;
 	int64_t		 time[64];
+	uint64_t	 seq[64];
 	char		 kind[64][20];
 	char		 from[64][40];
 	char		 text[64][2100];
@@ -85,6 +86,7 @@ collect(const struct history_entry *e, void *arg)
 
 	assert_true(s->n < 64);
 	s->time[s->n] = e->time;
+	s->seq[s->n] = e->seq;
 	strcpy(s->kind[s->n], e->kind);
 	strcpy(s->from[s->n], e->from);
 	strcpy(s->text[s->n], e->text);
@@ -98,7 +100,7 @@ replay(struct history *h, const char *room)
 	static struct seen s;
 
 	memset(&s, 0, sizeof(s));
-	assert_int_equal(history_get(h, room, collect, &s), 0);
+	assert_int_equal(history_get(h, room, 0, collect, &s), 0);
 	return &s;
 }
 
@@ -121,7 +123,7 @@ add_n(struct history *h, const char *room, int from, int to)
 	for (i = from; i <= to; i++) {
 		snprintf(text, sizeof(text), "message %d", i);
 		assert_int_equal(history_add(h, room, "room", "alice", text,
-		    1700000000 + i), 0);
+		    1700000000 + i, NULL), 0);
 	}
 }
 
@@ -192,7 +194,7 @@ t_ring(void **state)
 	assert_int_equal(history_count(h, "lobby"), 5);
 
 	/* Rooms are apart, and told apart by their folded name. */
-	assert_int_equal(history_add(h, "Music", "action", "bob", "waves", 5),
+	assert_int_equal(history_add(h, "Music", "action", "bob", "waves", 5, NULL),
 	    0);
 	s = replay(h, "MUSIC");
 	assert_int_equal(s->n, 1);
@@ -205,7 +207,7 @@ t_ring(void **state)
 	/* The callback stops the walk with its value. */
 	memset(s, 0, sizeof(*s));
 	s->stop_at = 2;
-	assert_int_equal(history_get(h, "lobby", collect, s), 7);
+	assert_int_equal(history_get(h, "lobby", 0, collect, s), 7);
 	assert_int_equal(s->n, 2);
 	assert_null(history_close(h));
 	assert_null(history_close(NULL));
@@ -219,25 +221,25 @@ t_limits(void **state)
 
 	memset(big, 'x', sizeof(big));
 	big[2048] = '\0';
-	assert_int_equal(history_add(h, "lobby", "room", "a", big, 1), 0);
+	assert_int_equal(history_add(h, "lobby", "room", "a", big, 1, NULL), 0);
 	big[2048] = 'x';
 	big[2049] = '\0';
-	assert_int_equal(history_add(h, "lobby", "room", "a", big, 1),
+	assert_int_equal(history_add(h, "lobby", "room", "a", big, 1, NULL),
 	    -EINVAL);
-	assert_int_equal(history_add(h, "", "room", "a", "t", 1), -EINVAL);
+	assert_int_equal(history_add(h, "", "room", "a", "t", 1, NULL), -EINVAL);
 	assert_int_equal(history_add(h, "abcdefghijklmnopqrstuvwxyz0123456",
-	    "room", "a", "t", 1), -EINVAL);
-	assert_int_equal(history_add(h, "lobby", "Room", "a", "t", 1),
+	    "room", "a", "t", 1, NULL), -EINVAL);
+	assert_int_equal(history_add(h, "lobby", "Room", "a", "t", 1, NULL),
 	    -EINVAL);
-	assert_int_equal(history_add(h, "lobby", "", "a", "t", 1), -EINVAL);
-	assert_int_equal(history_add(h, "lobby", "a b", "a", "t", 1),
+	assert_int_equal(history_add(h, "lobby", "", "a", "t", 1, NULL), -EINVAL);
+	assert_int_equal(history_add(h, "lobby", "a b", "a", "t", 1, NULL),
 	    -EINVAL);
 	assert_int_equal(history_add(h, "lobby", "room",
-	    "abcdefghijklmnopqrstuvwxyz0123456", "t", 1), -EINVAL);
-	assert_int_equal(history_add(h, "lobby", "room", "a", "t", -1),
+	    "abcdefghijklmnopqrstuvwxyz0123456", "t", 1, NULL), -EINVAL);
+	assert_int_equal(history_add(h, "lobby", "room", "a", "t", -1, NULL),
 	    -EINVAL);
 	assert_int_equal(history_count(h, "lobby"), 1);
-	assert_int_equal(history_add(h, "lobby", "announce", "", "t", 1), 0);
+	assert_int_equal(history_add(h, "lobby", "announce", "", "t", 1, NULL), 0);
 	history_close(h);
 
 	assert_int_equal(history_open(hdir, HISTORY_PER_ROOM_MAX + 1, &h2, err,
@@ -255,15 +257,15 @@ t_room_limit(void **state)
 
 	for (i = 0; i < HISTORY_ROOMS_MAX; i++) {
 		snprintf(room, sizeof(room), "r%d", i);
-		assert_int_equal(history_add(h, room, "room", "a", "t", 1), 0);
+		assert_int_equal(history_add(h, room, "room", "a", "t", 1, NULL), 0);
 	}
-	assert_int_equal(history_add(h, "onemore", "room", "a", "t", 1),
+	assert_int_equal(history_add(h, "onemore", "room", "a", "t", 1, NULL),
 	    -ENOBUFS);
 	assert_int_equal(history_count(h, "onemore"), 0);
 	/* Rooms that have history go on. */
-	assert_int_equal(history_add(h, "r5", "room", "a", "u", 2), 0);
+	assert_int_equal(history_add(h, "r5", "room", "a", "u", 2, NULL), 0);
 	assert_int_equal(history_forget(h, "r6"), 0);
-	assert_int_equal(history_add(h, "onemore", "room", "a", "t", 1), 0);
+	assert_int_equal(history_add(h, "onemore", "room", "a", "t", 1, NULL), 0);
 	history_close(h);
 }
 
@@ -272,7 +274,7 @@ t_disabled(void **state)
 {
 	struct history *h = open_history(0);
 
-	assert_int_equal(history_add(h, "lobby", "room", "a", "t", 1), 0);
+	assert_int_equal(history_add(h, "lobby", "room", "a", "t", 1, NULL), 0);
 	assert_int_equal(history_count(h, "lobby"), 0);
 	assert_int_equal(replay(h, "lobby")->n, 0);
 	assert_int_equal(access(hdir, F_OK), -1);	/* nothing written */
@@ -302,7 +304,7 @@ t_set_limit(void **state)
 	/* Off frees memory; on again reads the file back. */
 	assert_int_equal(history_set_limit(h, 0), 0);
 	assert_int_equal(history_count(h, "lobby"), 0);
-	assert_int_equal(history_add(h, "lobby", "room", "a", "lost", 1), 0);
+	assert_int_equal(history_add(h, "lobby", "room", "a", "lost", 1, NULL), 0);
 	assert_int_equal(history_set_limit(h, 6), 0);
 	expect_range(h, "lobby", 10, 15);
 	assert_int_equal(history_set_limit(h, HISTORY_PER_ROOM_MAX + 1),
@@ -322,8 +324,8 @@ t_persist(void **state)
 
 	add_n(h, "lobby", 1, 7);
 	assert_int_equal(history_add(h, "Caf\xc3\xa9", "action", "b\\o\tb",
-	    tricky, 42), 0);
-	assert_int_equal(history_add(h, "lobby", "announce", "", "", 43), 0);
+	    tricky, 42, NULL), 0);
+	assert_int_equal(history_add(h, "lobby", "announce", "", "", 43, NULL), 0);
 	history_close(h);
 
 	assert_int_equal(file_lines(LOBBY), 8);
@@ -359,7 +361,7 @@ t_file_format(void **state)
 	int fd;
 
 	assert_int_equal(history_add(h, "Lobby", "room", "al\tice", "a\nb\\c",
-	    1700000000), 0);
+	    1700000000, NULL), 0);
 	history_close(h);
 	snprintf(p, sizeof(p), "%s/%s", hdir, LOBBY);
 	fd = open(p, O_RDONLY);
@@ -368,7 +370,7 @@ t_file_format(void **state)
 	close(fd);
 	assert_true(n > 0);
 	buf[n] = '\0';
-	assert_string_equal(buf, "1700000000\troom\tal\\tice\ta\\nb\\\\c\n");
+	assert_string_equal(buf, "1700000000\t1\troom\tal\\tice\ta\\nb\\\\c\n");
 	{
 		struct stat st;
 
@@ -447,6 +449,152 @@ t_torn_line_then_append(void **state)
 	history_close(h);
 	h = open_history(10);
 	expect_range(h, "lobby", 1, 2);	/* "mes" is not a message */
+	history_close(h);
+}
+
+/* ---- numbers (history.h, "Numbers") ---- */
+
+/* What history_get(since) gives: n entries, numbered first, first+1... */
+static void
+expect_since(struct history *h, const char *room, uint64_t since, int n,
+    uint64_t first)
+{
+	static struct seen s;
+	int i;
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(history_get(h, room, since, collect, &s), 0);
+	assert_int_equal(s.n, n);
+	for (i = 0; i < n; i++)
+		assert_int_equal(s.seq[i], first + (uint64_t)i);
+}
+
+static void
+t_numbers(void **state)
+{
+	struct history *h = open_history(3);
+	uint64_t seq = 99;
+
+	assert_int_equal(history_last(h, "lobby"), 0);
+	assert_int_equal(history_add(h, "lobby", "room", "a", "one", 1, &seq),
+	    0);
+	assert_int_equal(seq, 1);
+	assert_int_equal(history_add(h, "LOBBY", "action", "a", "two", 2,
+	    &seq), 0);
+	assert_int_equal(seq, 2);
+	/* each room counts on its own */
+	assert_int_equal(history_add(h, "music", "room", "b", "x", 3, &seq),
+	    0);
+	assert_int_equal(seq, 1);
+	add_n(h, "lobby", 3, 5);		/* numbers 3, 4, 5; 1 and 2 go */
+	assert_int_equal(history_last(h, "Lobby"), 5);
+	expect_since(h, "lobby", 0, 3, 3);
+	expect_since(h, "lobby", 3, 2, 4);
+	expect_since(h, "lobby", 4, 1, 5);
+	expect_since(h, "lobby", 5, 0, 0);
+	expect_since(h, "lobby", 1000, 0, 0);
+	/* not kept: no number, and none used up */
+	assert_int_equal(history_add(h, "lobby", "Room", "a", "t", 1, &seq),
+	    -EINVAL);
+	assert_int_equal(seq, 0);
+	assert_int_equal(history_last(h, "lobby"), 5);
+	history_close(h);
+
+	/* after a restart the numbers go on, from the file */
+	h = open_history(3);
+	assert_int_equal(history_last(h, "lobby"), 5);
+	expect_since(h, "lobby", 0, 3, 3);
+	assert_int_equal(history_add(h, "lobby", "room", "a", "six", 6, &seq),
+	    0);
+	assert_int_equal(seq, 6);
+	assert_int_equal(history_last(h, "music"), 1);
+	/* a room forgotten starts again at 1 */
+	assert_int_equal(history_forget(h, "lobby"), 0);
+	assert_int_equal(history_last(h, "lobby"), 0);
+	assert_int_equal(history_add(h, "lobby", "room", "a", "new", 7, &seq),
+	    0);
+	assert_int_equal(seq, 1);
+	history_close(h);
+}
+
+/* Files written before numbers: numbered on loading, then rewritten. */
+static void
+t_numbers_old_files(void **state)
+{
+	struct history *h = open_history(10);
+	uint64_t seq;
+
+	history_close(h);
+	append_raw(LOBBY, "1700000001\troom\talice\tmessage 1\n", 32);
+	append_raw(LOBBY, "1700000002\troom\talice\tmessage 2\n", 32);
+	append_raw(LOBBY, "1700000003\troom\talice\tmessage 3\n", 32);
+	h = open_history(10);
+	expect_range(h, "lobby", 1, 3);
+	expect_since(h, "lobby", 0, 3, 1);
+	assert_int_equal(history_last(h, "lobby"), 3);
+	assert_int_equal(history_add(h, "lobby", "room", "alice", "message 4",
+	    1700000004, &seq), 0);
+	assert_int_equal(seq, 4);
+	history_close(h);
+	/* the add rewrote the file with every number in it */
+	h = open_history(10);
+	expect_since(h, "lobby", 0, 4, 1);
+	history_close(h);
+	{
+		char p[600], buf[512];
+		ssize_t n;
+		int fd;
+
+		snprintf(p, sizeof(p), "%s/%s", hdir, LOBBY);
+		assert_true((fd = open(p, O_RDONLY)) >= 0);
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		assert_true(n > 0);
+		buf[n] = '\0';
+		assert_string_equal(buf,
+		    "1700000001\t1\troom\talice\tmessage 1\n"
+		    "1700000002\t2\troom\talice\tmessage 2\n"
+		    "1700000003\t3\troom\talice\tmessage 3\n"
+		    "1700000004\t4\troom\talice\tmessage 4\n");
+	}
+}
+
+/*
+ * Numbers on disk: one not above the line before does not parse; a
+ * hole (a line lost) stays a hole; an old line after numbered ones
+ * takes the next number; a number beyond INT64_MAX does not parse.
+ */
+static void
+t_numbers_on_disk(void **state)
+{
+	static const char lines[] =
+	    "1\t4\troom\ta\tfour\n"
+	    "2\t4\troom\ta\tfour again\n"		/* not above: skipped */
+	    "3\t3\troom\ta\tthree\n"		/* not above: skipped */
+	    "4\t7\troom\ta\tseven\n"		/* 5 and 6 are lost */
+	    "5\troom\ta\told\n"			/* unnumbered: 8 */
+	    "6\t0\troom\ta\tzero\n"		/* 0 is no number */
+	    "7\t9223372036854775808\troom\ta\tbig\n"
+	    "8\t01x\troom\ta\tbad\n";
+	static struct seen s;
+	struct history *h = open_history(10);
+
+	history_close(h);
+	append_raw(LOBBY, lines, sizeof(lines) - 1);
+	h = open_history(10);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(history_get(h, "lobby", 0, collect, &s), 0);
+	assert_int_equal(s.n, 3);
+	assert_int_equal(s.seq[0], 4);
+	assert_string_equal(s.text[0], "four");
+	assert_int_equal(s.seq[1], 7);
+	assert_int_equal(s.seq[2], 8);
+	assert_string_equal(s.text[2], "old");
+	assert_int_equal(history_last(h, "lobby"), 8);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(history_get(h, "lobby", 5, collect, &s), 0);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.seq[0], 7);
 	history_close(h);
 }
 
@@ -536,15 +684,15 @@ t_write_failure(void **state)
 	history_set_write(h, failing_write);
 	fail_errno = ENOSPC;
 	assert_int_equal(history_add(h, "lobby", "room", "alice", "message 3",
-	    1700000003), -ENOSPC);
+	    1700000003, NULL), -ENOSPC);
 	assert_int_equal(history_add(h, "lobby", "room", "alice", "message 4",
-	    1700000004), -ENOSPC);
+	    1700000004, NULL), -ENOSPC);
 	expect_range(h, "lobby", 1, 4);		/* memory is whole */
 	assert_int_equal(file_lines(LOBBY), 2);	/* no torn line */
 
 	fail_errno = EIO;
 	assert_int_equal(history_add(h, "lobby", "room", "alice", "message 5",
-	    1700000005), -EIO);
+	    1700000005, NULL), -EIO);
 	expect_range(h, "lobby", 2, 5);
 
 	/* The disk works again: the next write brings the file up to date. */
@@ -567,7 +715,7 @@ t_short_write(void **state)
 	short_writes = 1;
 	fail_errno = ENOSPC;
 	assert_int_equal(history_add(h, "lobby", "room", "alice", "message 3",
-	    1700000003), -ENOSPC);
+	    1700000003, NULL), -ENOSPC);
 	/* The half record was cut off again. */
 	assert_int_equal(file_lines(LOBBY), 2);
 	history_close(h);
@@ -580,10 +728,10 @@ t_short_write(void **state)
 	history_set_write(h, failing_write);
 	fail_errno = ENOSPC;
 	assert_true(history_add(h, "lobby", "room", "alice", "message 4",
-	    1700000004) < 0);
+	    1700000004, NULL) < 0);
 	/* The rewrite fails too: the old file stays as it was. */
 	assert_true(history_add(h, "lobby", "room", "alice", "message 5",
-	    1700000005) < 0);
+	    1700000005, NULL) < 0);
 	assert_int_equal(file_lines(LOBBY), 3);
 	expect_range(h, "lobby", 1, 5);
 	history_set_write(h, NULL);
@@ -630,7 +778,7 @@ t_full_tmpfs(void **state)
 	for (i = 0; i < 30; i++) {
 		snprintf(text, 16, "message %d", i);
 		text[strlen(text)] = ' ';
-		r = history_add(h, "lobby", "room", "alice", text, 1000 + i);
+		r = history_add(h, "lobby", "room", "alice", text, 1000 + i, NULL);
 		assert_true(r == 0 || r == -ENOSPC);
 		failures += r < 0;
 	}
@@ -645,7 +793,7 @@ t_full_tmpfs(void **state)
 	/* Space again: the file catches up. */
 	assert_int_equal(unlink(filler), 0);
 	assert_int_equal(history_add(h, "lobby", "room", "alice", "after",
-	    2000), 0);
+	    2000, NULL), 0);
 	history_close(h);
 	h = open_history(8);
 	assert_int_equal(history_count(h, "lobby"), 8);
@@ -734,7 +882,7 @@ t_churn(void **state)
 	for (i = 0; i < HISTORY_ROOMS_MAX + 300; i++) {
 		snprintf(room, sizeof(room), "r%d", i);
 		assert_int_equal(history_room_live(h, room, 0, (uint64_t)i), 0);
-		assert_int_equal(history_add(h, room, "room", "a", "t", 1), 0);
+		assert_int_equal(history_add(h, room, "room", "a", "t", 1, NULL), 0);
 		assert_int_equal(history_room_gone(h, room, (uint64_t)i), 0);
 		assert_true(history_rooms(h) <= HISTORY_ROOMS_MAX);
 	}
@@ -757,9 +905,9 @@ t_permanent_never_starved(void **state)
 
 	for (i = 0; i < HISTORY_ROOMS_MAX; i++) {
 		snprintf(room, sizeof(room), "r%d", i);
-		assert_int_equal(history_add(h, room, "room", "a", "t", 1), 0);
+		assert_int_equal(history_add(h, room, "room", "a", "t", 1, NULL), 0);
 	}
-	assert_int_equal(history_add(h, "more", "room", "a", "t", 1),
+	assert_int_equal(history_add(h, "more", "room", "a", "t", 1, NULL),
 	    -ENOBUFS);
 	assert_int_equal(history_room_live(h, "lobby", 1, 5), 0);
 	assert_int_equal(history_rooms(h), HISTORY_ROOMS_MAX);
@@ -884,6 +1032,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(t_torn_line_then_append, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(t_stray_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_numbers, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_numbers_old_files, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(t_numbers_on_disk, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(t_forget, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_open_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_write_failure, setup,

@@ -29,6 +29,9 @@
 #include "../../hub/hub.h"
 
 #define EPOCH	0x5eed1234U
+#define STR_(x)	#x
+#define STR(x)	STR_(x)
+#define PROTO_V	STR(SB_PROTO_VERSION)	/* H_HELLO's version field */
 
 struct rec {
 	uint64_t	 session;
@@ -430,7 +433,7 @@ fx_peer_from(struct fx *f, const char *transport, const char *remote)
 	char sess[24], ep[24];
 
 	assert_non_null(p);
-	assert_int_equal(SEND(f, p, SB_H_HELLO, "1", transport, remote), 0);
+	assert_int_equal(SEND(f, p, SB_H_HELLO, PROTO_V, transport, remote), 0);
 	m = fx_only(f, p, SB_C_WELCOME);
 	snprintf(sess, sizeof(sess), "%llu", (unsigned long long)p->session);
 	snprintf(ep, sizeof(ep), "%lu", (unsigned long)EPOCH);
@@ -490,21 +493,21 @@ test_hello_first(void **state)
 	assert_int_equal(SEND(f, p, SB_H_IDENTIFY, "bob", "", ""), -EPROTO);
 	assert_int_equal(SEND(f, p, SB_H_QUIT, ""), -EPROTO);
 	/* Wrong protocol version. */
-	assert_int_equal(SEND(f, p, SB_H_HELLO, "2", "xmlsocket", ""),
-	    -EPROTO);
+	assert_int_equal(SEND(f, p, SB_H_HELLO, "1", "xmlsocket", ""),
+	    -EPROTO);	/* the version before room numbers */
 	assert_int_equal(SEND(f, p, SB_H_HELLO, "x", "xmlsocket", ""),
 	    -EPROTO);
 	fx_none(f, p);
 	assert_int_equal(f->h.clients, 0);
 
-	assert_int_equal(SEND(f, p, SB_H_HELLO, "1", "xmlsocket", "1.2.3.4:5"),
-	    0);
+	assert_int_equal(SEND(f, p, SB_H_HELLO, PROTO_V, "xmlsocket",
+	    "1.2.3.4:5"), 0);
 	fx_only(f, p, SB_C_WELCOME);
 	assert_int_equal(f->h.clients, 1);
 	assert_string_equal(p->remote, "1.2.3.4:5");
 	fx_clear(f);
 	/* Only one HELLO. */
-	assert_int_equal(SEND(f, p, SB_H_HELLO, "1", "xmlsocket", ""),
+	assert_int_equal(SEND(f, p, SB_H_HELLO, PROTO_V, "xmlsocket", ""),
 	    -EPROTO);
 	fx_none(f, p);
 	/* Non-chat transports are not clients. */
@@ -526,7 +529,7 @@ test_client_types_refused(void **state)
 		{ SB_C_MSG, 7 }, { SB_C_ERROR, 2 }, { SB_C_NICKLIST, 3 },
 		{ SB_C_ROOMLIST, 2 }, { SB_C_JOINED, 3 }, { SB_C_PARTED, 3 },
 		{ SB_C_NICKCHANGE, 2 }, { SB_C_PONG, 1 }, { SB_C_CLOSE, 2 },
-		{ SB_C_PING, 1 }, { SB_C_METRICS, 2 },
+		{ SB_C_PING, 1 }, { SB_C_GAP, 3 }, { SB_C_METRICS, 2 },
 	};
 	const char *v[SB_FIELDS_MAX] = {
 		"1", "1", "1", "1", "1", "1", "1", "1",
@@ -537,9 +540,9 @@ test_client_types_refused(void **state)
 	struct sb_msg m;
 	size_t i;
 
-	/* Every C_* type: those up to C_PING, and those added since. */
+	/* Every C_* type. */
 	assert_int_equal(sizeof(c) / sizeof(c[0]),
-	    SB_C_PING - SB_C_CONFIG + 1 + 1);
+	    SB_TYPE_COUNT - SB_C_CONFIG);
 	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 		assert_int_equal(sb_msg_encode(&pk, c[i].t, p->session, 0, 0,
 		    v, c[i].n), 0);
@@ -918,7 +921,7 @@ test_list_chunks(void **state)
 
 		snprintf(nick, sizeof(nick), "n%029zu", i);
 		f->record = 0;
-		assert_int_equal(SEND(f, p, SB_H_HELLO, "1", "websocket", ""),
+		assert_int_equal(SEND(f, p, SB_H_HELLO, PROTO_V, "websocket", ""),
 		    0);
 		assert_int_equal(SEND(f, p, SB_H_IDENTIFY, nick, "", ""), 0);
 	}
@@ -1738,7 +1741,7 @@ test_max_per_address(void **state)
 	fx_peer_from(f, "websocket", "local");
 
 	p = hub_peer_new(&f->h, -1);
-	assert_int_equal(SEND(f, p, SB_H_HELLO, "1", "tunnel",
+	assert_int_equal(SEND(f, p, SB_H_HELLO, PROTO_V, "tunnel",
 	    "192.0.2.7:4"), 0);
 	m = fx_only(f, p, SB_C_CLOSE);
 	assert_field(m, 0, "too_many_connections");
@@ -1752,7 +1755,7 @@ test_max_per_address(void **state)
 	fx_reap(f);
 	fx_peer_from(f, "websocket", "[::ffff:192.0.2.7]:5");
 	p = hub_peer_new(&f->h, -1);
-	assert_int_equal(SEND(f, p, SB_H_HELLO, "1", "xmlsocket",
+	assert_int_equal(SEND(f, p, SB_H_HELLO, PROTO_V, "xmlsocket",
 	    "192.0.2.7:6"), 0);
 	assert_field(fx_only(f, p, SB_C_CLOSE), 0, "too_many_connections");
 	fx_clear(f);
@@ -1783,7 +1786,7 @@ test_max_clients(void **state)
 	assert_int_equal(f->h.clients, 2);
 
 	p = hub_peer_new(&f->h, -1);
-	assert_int_equal(SEND(f, p, SB_H_HELLO, "1", "tunnel", ""), 0);
+	assert_int_equal(SEND(f, p, SB_H_HELLO, PROTO_V, "tunnel", ""), 0);
 	m = fx_only(f, p, SB_C_CLOSE);
 	assert_field(m, 0, "server_full");
 	assert_field(m, 1, "Server is full");
@@ -1981,6 +1984,16 @@ fx_history(struct fx *f, char *dir, size_t dirsz, unsigned retention)
 	assert_int_equal(hub_rooms_configure(&f->h), 0);
 }
 
+/* fx_history(), and alice and bob identified: *a, *b. */
+static void
+fx_history_pair(struct fx *f, char *dir, size_t dirsz, unsigned retention,
+    struct peer **a, struct peer **b)
+{
+	fx_history(f, dir, dirsz, retention);
+	*a = fx_user(f, "alice");
+	*b = fx_user(f, "bob");
+}
+
 static void
 fx_history_end(struct fx *f, const char *dir)
 {
@@ -2024,9 +2037,7 @@ test_history_gone_with_room(void **state)
 	struct peer *a, *b;
 	char dir[64];
 
-	fx_history(f, dir, sizeof(dir), 0);
-	a = fx_user(f, "alice");
-	b = fx_user(f, "bob");
+	fx_history_pair(f, dir, sizeof(dir), 0, &a, &b);
 	assert_int_equal(fx_join_replayed(f, a, "secret"), 0);
 	fx_say_part(f, a, "secret", "the password is swordfish");
 	assert_int_equal(fx_join_replayed(f, b, "SECRET"), 0);
@@ -2105,7 +2116,7 @@ test_history_not_kept_logged(void **state)
 	for (i = 0; history_rooms(f->h.history) < HISTORY_ROOMS_MAX; i++) {
 		snprintf(room, sizeof(room), "f%d", i);
 		assert_int_equal(history_add(f->h.history, room, "room", "a",
-		    "t", 1), 0);
+		    "t", 1, NULL), 0);
 	}
 	fx_join(f, a, "fresh");
 	quiet_begin(f);
@@ -2122,6 +2133,162 @@ test_history_not_kept_logged(void **state)
 	assert_int_equal(SEND(f, a, SB_H_ROOMMSG, "lobby", "kept"), 0);
 	assert_int_equal(history_count(f->h.history, "lobby"), 1);
 	fx_history_end(f, dir);
+}
+
+/* --- numbered room messages, JOIN since, C_GAP: issue 21 --------------- */
+
+/*
+ * JOIN room with `since` ("": none) after a clear; what p got after its
+ * C_JOINED as a string: "g S F" for a C_GAP, the room number of each
+ * C_MSG, space-separated.
+ */
+static const char *
+fx_catch_up(struct fx *f, struct peer *p, const char *room, const char *since)
+{
+	static char out[512];
+	size_t i, o = 0;
+
+	fx_clear(f);
+	if (since[0] != '\0')
+		assert_int_equal(SEND(f, p, SB_H_JOIN, room, since), 0);
+	else
+		assert_int_equal(SEND(f, p, SB_H_JOIN, room), 0);
+	assert_int_equal(fx_count(f, p, SB_C_JOINED), 1);
+	out[0] = '\0';
+	for (i = 0; i < f->nrec; i++) {
+		const struct sb_msg *m = &f->rec[i].m;
+
+		if (f->rec[i].session != p->session)
+			continue;
+		if (m->type == SB_C_GAP)
+			o += (size_t)snprintf(out + o, sizeof(out) - o,
+			    "%sg %s %s", o ? " " : "", m->field[1], m->field[2]);
+		else if (m->type == SB_C_MSG) {
+			assert_int_equal(m->nfields, 8);
+			assert_non_null(strstr(m->field[0], "history"));
+			o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%s",
+			    o ? " " : "", m->field[7]);
+		}
+	}
+	fx_clear(f);
+	return out;
+}
+
+/* p says "m<from>" .. "m<to>" in room. */
+static void
+fx_say_n(struct fx *f, struct peer *p, const char *room, int from, int to)
+{
+	char text[16];
+	int i;
+
+	for (i = from; i <= to; i++) {
+		snprintf(text, sizeof(text), "m%d", i);
+		assert_int_equal(SEND(f, p, SB_H_ROOMMSG, room, text), 0);
+	}
+}
+
+/* For each { since, want }: p joins room with since, gets want, parts. */
+static void
+catch_up_each(struct fx *f, struct peer *p, const char *room,
+    const char *const cases[][2], size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		assert_string_equal(fx_catch_up(f, p, room, cases[i][0]),
+		    cases[i][1]);
+		assert_int_equal(SEND(f, p, SB_H_PART, room), 0);
+	}
+}
+
+/* Room messages carry the room's number; private ones none. */
+static void
+test_room_numbers(void **state)
+{
+	struct fx *f = *state;
+	struct peer *a, *b;
+	char dir[64];
+
+	fx_history_pair(f, dir, sizeof(dir), 60, &a, &b);
+	fx_join(f, a, "lobby");
+	fx_join(f, b, "lobby");
+	fx_join(f, a, "games");
+	fx_clear(f);
+	assert_int_equal(SEND(f, a, SB_H_ROOMMSG, "lobby", "one"), 0);
+	assert_int_equal(SEND(f, b, SB_H_ACTION, "lobby", "waves"), 0);
+	assert_int_equal(SEND(f, a, SB_H_ROOMMSG, "games", "gg"), 0);
+	assert_int_equal(SEND(f, a, SB_H_PRIVMSG, "bob", "psst"), 0);
+	/* both members, the sender too, get the same number */
+	assert_int_equal(fx_count(f, b, SB_C_MSG), 3);
+	assert_field(fx_get(f, b, SB_C_MSG, 0), 7, "1");
+	assert_field(fx_get(f, a, SB_C_MSG, 0), 7, "1");
+	assert_field(fx_get(f, b, SB_C_MSG, 1), 7, "2");
+	assert_chat(fx_get(f, a, SB_C_MSG, 1), "action", "bob", "", "lobby",
+	    "waves", "");
+	assert_field(fx_get(f, a, SB_C_MSG, 2), 7, "1");	/* games */
+	assert_int_equal(fx_get(f, b, SB_C_MSG, 2)->nfields, 7); /* private */
+	/* and the history keeps it */
+	assert_string_equal(fx_catch_up(f, b, "games", ""), "1");
+	fx_history_end(f, dir);
+}
+
+/*
+ * JOIN with since: exactly what came after, nothing again; a C_GAP when
+ * the history no longer holds some of it, or when the room's numbers
+ * began again.
+ */
+static void
+test_join_since(void **state)
+{
+	struct fx *f = *state;
+	/* { since, what comes }: "g S F" a C_GAP, a number a C_MSG */
+	static const char *const early[][2] = {
+		{ "", "1 2 3" }, { "1", "2 3" }, { "3", "" }, { "0", "1 2 3" },
+	};
+	static const char *const late[][2] = {
+		{ "2", "g 2 5 5 6 7 8 9" }, { "4", "5 6 7 8 9" },
+		{ "0", "g 0 5 5 6 7 8 9" },
+		/* a number the room never gave: it began again */
+		{ "500", "g 500 1 g 0 5 5 6 7 8 9" },
+	};
+	struct peer *a, *b;
+	char dir[64];
+
+	/* history = 5 entries a room, retention 0 */
+	fx_history_pair(f, dir, sizeof(dir), 0, &a, &b);
+	fx_join(f, a, "lobby");
+	fx_say_n(f, a, "lobby", 1, 3);
+	/* no since: the recent history, as before */
+	catch_up_each(f, b, "lobby", early, 4);
+	/* 1 to 4 fall out of the history of 5 */
+	fx_say_n(f, a, "lobby", 4, 9);
+	catch_up_each(f, b, "lobby", late, 4);
+	/* a temporary room forgotten and made again starts at 1 */
+	fx_join(f, a, "tmp");
+	assert_int_equal(SEND(f, a, SB_H_ROOMMSG, "tmp", "old"), 0);
+	assert_int_equal(SEND(f, a, SB_H_ROOMMSG, "tmp", "older"), 0);
+	assert_int_equal(SEND(f, a, SB_H_PART, "tmp"), 0);
+	assert_string_equal(fx_catch_up(f, a, "tmp", "2"), "g 2 1");
+	assert_int_equal(SEND(f, a, SB_H_ROOMMSG, "tmp", "new"), 0);
+	assert_string_equal(fx_catch_up(f, b, "tmp", "2"), "g 2 1 1");
+	fx_history_end(f, dir);
+}
+
+/* A `since` that is not a number breaks the contract (handlers check). */
+static void
+test_join_since_bad(void **state)
+{
+	struct fx *f = *state;
+	struct peer *a = fx_user(f, "alice");
+
+	assert_int_equal(SEND(f, a, SB_H_JOIN, "lobby", "x"), -EPROTO);
+	assert_int_equal(SEND(f, a, SB_H_JOIN, "lobby", "-1"), -EPROTO);
+	assert_int_equal(SEND(f, a, SB_H_JOIN, "lobby", "9223372036854775808"),
+	    -EPROTO);
+	/* an empty since is no since */
+	fx_clear(f);
+	assert_int_equal(SEND(f, a, SB_H_JOIN, "lobby", ""), 0);
+	assert_int_equal(fx_count(f, a, SB_C_JOINED), 1);
 }
 
 /* --- password checks and failed logins -------------------------------- */
@@ -2673,7 +2840,7 @@ test_metrics_idle(void **state)
 	    { "switchboard_errors_total{code=\"other\"}", 0 },
 	    { "switchboard_routing_seconds_bucket{le=\"+Inf\"}", 0 });
 	assert_true(metric(t, "switchboard_build_info{version=\"" SB_VERSION
-	    "\",protocol=\"1\"}") == 1);
+	    "\",protocol=\"" PROTO_V "\"}") == 1);
 	EXPECT(t,
 	    { "switchboard_hub_start_time_seconds", (double)f->h.created });
 	/* Without ops->proc_stats, no process metrics. */
@@ -2758,7 +2925,7 @@ test_metrics_sessions(void **state)
 	for (i = 0; i < 2; i++) {
 		struct sb_packet pk;
 		struct sb_msg hm;
-		const char *hf[3] = { "1", "websocket", "192.0.2.9:1" };
+		const char *hf[3] = { PROTO_V, "websocket", "192.0.2.9:1" };
 
 		r = hub_peer_new(&f->h, -1);
 		assert_int_equal(sb_msg_encode(&pk, SB_H_HELLO, r->session,
@@ -2963,6 +3130,9 @@ main(void)
 		T(test_history_retention),
 		T(test_history_churn),
 		T(test_history_not_kept_logged),
+		T(test_room_numbers),
+		T(test_join_since),
+		T(test_join_since_bad),
 		T(test_client_types_refused),
 		T(test_identify),
 		T(test_identify_nick_taken),
