@@ -81,3 +81,11 @@ soak: deps-test
 	@SOAK_SECONDS=$(SOAK_SECONDS) node tests/soak/soak.mjs
 
 .PHONY: bench bench-deps bench-tools soak
+
+# The hub's fan-out alone: its rule objects (tests/link.mk) with a fake
+# clock and fake sockets, for callgrind or perf stat (bench/fanout.c).
+$(BENCH_B)/fanout: $(call obj,bench/fanout.c $(LINK_HUB_RULES) hub/journal.c \
+		   $(LINK_COMMON))
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(HUB_LIBS)

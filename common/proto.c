@@ -139,6 +139,22 @@ sb_packet_stamp(struct sb_packet *p, uint32_t epoch, uint64_t seq)
 }
 
 /*
+ * Set the session of an encoded datagram: one encoded for many
+ * recipients (a room message) is addressed to each in turn, then
+ * stamped (sb_packet_stamp()), and never encoded again.
+ */
+void
+sb_packet_address(struct sb_packet *p, uint64_t session)
+{
+	struct sb_hdr h;
+
+	assert(p != NULL && p->len >= SB_HDR_SIZE);
+	memcpy(&h, p->buf, sizeof(h));
+	h.session = session;
+	memcpy(p->buf, &h, sizeof(h));
+}
+
+/*
  * The packer: sb_msg_encode() with the fields as a NULL-terminated list
  * of strings, epoch and seq 0 (sb_packet_stamp() sets them).  The one
  * way to build a datagram from separate strings: the handler, the hub

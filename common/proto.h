@@ -67,7 +67,8 @@ enum sb_type {
 				 * you are identified */
 	SB_C_LOGIN,		/* nick, name: someone identified */
 	SB_C_QUIT,		/* nick, reason: someone left */
-	SB_C_MSG,		/* kind, from, to, room, text, time, extra */
+	SB_C_MSG,		/* kind, from, to, room, text, time, extra;
+				 * an announcement's to is "": the session's own */
 	SB_C_ERROR,		/* code, text */
 	SB_C_NICKLIST,		/* more, nicks (space separated), room ("": all) */
 	SB_C_ROOMLIST,		/* more, rooms (space separated "name:count") */
@@ -135,6 +136,7 @@ int		 sb_msg_pack(struct sb_packet *, enum sb_type, uint64_t, ...)
 int		 sb_msg_vpack(struct sb_packet *, enum sb_type, uint64_t,
 		    va_list);
 void		 sb_packet_stamp(struct sb_packet *, uint32_t, uint64_t);
+void		 sb_packet_address(struct sb_packet *, uint64_t);
 int		 sb_msg_decode(struct sb_msg *, const void *, size_t);
 int		 sb_field_num(const struct sb_msg *, size_t, long long,
 		    long long, long long *);

@@ -227,6 +227,7 @@ struct hub {
 	struct throttle		*fail_addrs;	/* and per address */
 	int			 cfg_packed;	/* 1: cfg_pkt is cfg; -1: cannot */
 	struct sb_packet	 cfg_pkt;	/* C_CONFIG for new handlers */
+	uint64_t		 packed;	/* datagrams encoded (send.c) */
 };
 
 /*
@@ -342,6 +343,9 @@ struct chunker {
 
 int		 hub_send(struct hub *, struct peer *, enum sb_type, ...)
 		    __attribute__((sentinel));
+int		 hub_pack(struct hub *, const struct peer *, struct sb_packet *,
+		    enum sb_type, ...) __attribute__((sentinel));
+int		 hub_send_packet(struct hub *, struct peer *, struct sb_packet *);
 int		 send_error(struct hub *, struct peer *, const char *,
 		    const char *);
 int		 list_add(char *, size_t, size_t *, const char *);

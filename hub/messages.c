@@ -12,16 +12,32 @@
 
 #include "hub.h"
 
-/* One C_MSG to `to`, stamped with the time now (seconds, wall clock). */
-static void
-deliver(struct hub *h, struct peer *to, const char *kind, const char *from,
-    const char *tonick, const char *room, const char *text, const char *extra)
+/*
+ * Pack one C_MSG, stamped with the time now (seconds, wall clock), for
+ * as many recipients as hub_send_packet() is then given.  `about`: the
+ * sender, or NULL.  Returns 0 or a negative errno (logged).
+ */
+static int
+msg_pack(struct hub *h, const struct peer *about, struct sb_packet *pkt,
+    const char *kind, const char *from, const char *tonick, const char *room,
+    const char *text, const char *extra)
 {
 	char t[24];
 
 	snprintf(t, sizeof(t), "%lld", (long long)time(NULL));
-	hub_send(h, to, SB_C_MSG, kind, from, tonick, room, text, t, extra,
-	    NULL);
+	return hub_pack(h, about, pkt, SB_C_MSG, kind, from, tonick, room,
+	    text, t, extra, NULL);
+}
+
+/* One C_MSG to `to`. */
+static void
+deliver(struct hub *h, struct peer *to, const char *kind, const char *from,
+    const char *tonick, const char *room, const char *text, const char *extra)
+{
+	struct sb_packet pkt;
+
+	if (msg_pack(h, to, &pkt, kind, from, tonick, room, text, extra) == 0)
+		hub_send_packet(h, to, &pkt);
 }
 
 /*
@@ -100,16 +116,19 @@ cmd_privmsg_alias(struct hub *h, struct peer *p, const struct sb_msg *m,
 
 /*
  * A message of `kind` ("room", "action") from `p` to every member of
- * `r`, the sender too; logged if asked, kept in the room's history.
+ * `r`, the sender too, packed once; logged if asked, kept in the room's
+ * history.
  */
 static void
 room_deliver(struct hub *h, struct peer *p, struct room *r, const char *kind,
     const char *text)
 {
+	struct sb_packet pkt;
 	struct membership *o;
 
-	TAILQ_FOREACH(o, &r->members, in_room)
-		deliver(h, o->peer, kind, p->nick, "", r->name, text, "");
+	if (msg_pack(h, p, &pkt, kind, p->nick, "", r->name, text, "") == 0)
+		TAILQ_FOREACH(o, &r->members, in_room)
+			hub_send_packet(h, o->peer, &pkt);
 	log_message(h, p, "", r->name, text);
 	replay_record(h, r, kind, p->nick, text);
 }
@@ -173,14 +192,20 @@ cmd_action(struct hub *h, struct peer *p, const struct sb_msg *m,
 	return privmsg_send(h, p, m, "action");
 }
 
-/* An announcement from the operator to every identified session. */
+/*
+ * An announcement from the operator to every identified session, packed
+ * once: it names no addressee, and each handler reads it as to its own
+ * session (handler/dialect.c dialect_render()).
+ */
 void
 hub_announce(struct hub *h, const char *text)
 {
+	struct sb_packet pkt;
 	struct peer *o;
 
-	RB_FOREACH(o, peer_nicks, &h->nicks)
-		deliver(h, o, "announce", "", o->nick, "", text, "");
+	if (msg_pack(h, NULL, &pkt, "announce", "", "", "", text, "") == 0)
+		RB_FOREACH(o, peer_nicks, &h->nicks)
+			hub_send_packet(h, o, &pkt);
 	sb_log_event(SB_EV_ANNOUNCE, &(struct sb_log_fields){ .text = text },
 	    "announcement to %u clients", h->clients);
 }

@@ -136,12 +136,16 @@ presence_tell(struct hub *h, struct peer *p, int self, enum sb_type type,
     const char *a, const char *b)
 {
 	struct membership *m, *o;
+	struct sb_packet pkt;
 	struct peer *q;
+
+	if (hub_pack(h, p, &pkt, type, a, b, NULL) < 0)
+		return;
 
 	if (h->named <= h->cfg.presence_max) {
 		RB_FOREACH(q, peer_nicks, &h->nicks)
 			if (q != p || self)
-				hub_send(h, q, type, a, b, NULL);
+				hub_send_packet(h, q, &pkt);
 		return;
 	}
 	if (++h->mark == 0) {	/* wrapped: forget every old mark */
@@ -151,7 +155,7 @@ presence_tell(struct hub *h, struct peer *p, int self, enum sb_type type,
 	}
 	p->mark = h->mark;
 	if (self)
-		hub_send(h, p, type, a, b, NULL);
+		hub_send_packet(h, p, &pkt);
 	TAILQ_FOREACH(m, &p->rooms, in_peer) {
 		if (room_quiet(h, m->room))
 			continue;
@@ -159,7 +163,7 @@ presence_tell(struct hub *h, struct peer *p, int self, enum sb_type type,
 			if (o->peer->mark == h->mark)
 				continue;
 			o->peer->mark = h->mark;
-			hub_send(h, o->peer, type, a, b, NULL);
+			hub_send_packet(h, o->peer, &pkt);
 		}
 	}
 }

@@ -2,7 +2,10 @@
 /*
  * Sending to handlers: every datagram the rules send is packed here
  * (hub_send: the fields, the epoch, the session's next sequence number)
- * and handed to hub->ops->send, so the rules never touch a socket.  Also
+ * and handed to hub->ops->send, so the rules never touch a socket.  What
+ * goes to many (a room message, an announcement, a presence notice) is
+ * packed once (hub_pack) and only addressed and stamped per recipient
+ * (hub_send_packet).  Also
  * the client errors (send_error) and the lists sent in chunks of as many
  * words as one datagram holds (the chunker: LIST, NAMES, ROOMS).
  */
@@ -14,9 +17,68 @@
 #include "hub.h"
 
 /*
+ * Pack a datagram for many recipients from a NULL-terminated list of
+ * fields, once: hub_send_packet() then addresses and stamps it for each.
+ * `about` (may be NULL) is the session whose action it tells, for the
+ * log.  Returns 0, or the packer's negative errno, logged here: our own
+ * message that does not fit the contract is a bug, and no caller could
+ * do better than drop it.
+ */
+static int
+hub_vpack(struct hub *h, const struct peer *about, struct sb_packet *pkt,
+    enum sb_type type, va_list ap)
+{
+	int r;
+
+	h->packed++;
+	if ((r = sb_msg_vpack(pkt, type, 0, ap)) == 0)
+		return 0;
+	if (about != NULL)
+		hub_log_peer(SB_EV_HUB_ERROR, about, NULL, "cannot encode %s: "
+		    "%s", sb_type_name(type), strerror(-r));
+	else
+		sb_log_event(SB_EV_HUB_ERROR, NULL, "cannot encode %s: %s",
+		    sb_type_name(type), strerror(-r));
+	return r;
+}
+
+/* hub_vpack() with the fields as arguments, then NULL. */
+int
+hub_pack(struct hub *h, const struct peer *about, struct sb_packet *pkt,
+    enum sb_type type, ...)
+{
+	va_list ap;
+	int r;
+
+	assert(h != NULL && pkt != NULL);
+	va_start(ap, type);
+	r = hub_vpack(h, about, pkt, type, ap);
+	va_end(ap);
+	return r;
+}
+
+/*
+ * Address a packed datagram to `p`, stamp it with the epoch and the
+ * peer's next sequence number, and hand it to ops->send.  `pkt` may be
+ * sent again to the next recipient: only its header changes.  Dead peers
+ * get nothing.  Returns 0 or a negative errno.
+ */
+int
+hub_send_packet(struct hub *h, struct peer *p, struct sb_packet *pkt)
+{
+	assert(h != NULL && p != NULL && pkt != NULL);
+	if (p->dead || p->write_broken)
+		return -EPIPE;
+	sb_packet_address(pkt, p->session);
+	sb_packet_stamp(pkt, h->epoch, ++p->seq);
+	return h->ops->send(h, p, pkt);
+}
+
+/*
  * Pack a datagram for `p` from a NULL-terminated list of fields (with
- * common/proto.c's packer, which never cuts it short), stamp it with the
- * epoch and the peer's next sequence number, and hand it to ops->send.  Dead peers get nothing.  Returns 0 or a negative errno.
+ * common/proto.c's packer, which never cuts it short) and send it
+ * (hub_send_packet()).  Dead peers get nothing, and cost no encoding.
+ * Returns 0 or a negative errno.
  */
 int
 hub_send(struct hub *h, struct peer *p, enum sb_type type, ...)
@@ -29,19 +91,11 @@ hub_send(struct hub *h, struct peer *p, enum sb_type type, ...)
 	if (p->dead || p->write_broken)
 		return -EPIPE;
 	va_start(ap, type);
-	r = sb_msg_vpack(&pkt, type, p->session, ap);
+	r = hub_vpack(h, p, &pkt, type, ap);
 	va_end(ap);
-	if (r < 0) {
-		/*
-		 * Our own message does not fit the contract: a bug.  Logged
-		 * here, once: no caller could do better than drop it.
-		 */
-		hub_log_peer(SB_EV_HUB_ERROR, p, NULL,
-		    "cannot encode %s: %s", sb_type_name(type), strerror(-r));
+	if (r < 0)
 		return r;
-	}
-	sb_packet_stamp(&pkt, h->epoch, ++p->seq);
-	return h->ops->send(h, p, &pkt);
+	return hub_send_packet(h, p, &pkt);
 }
 
 /*

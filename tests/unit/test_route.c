@@ -1290,6 +1290,67 @@ test_roommsg(void **state)
 	assert_error(f, c, "not_in_room", NULL);
 }
 
+/*
+ * What goes to many is packed once and only stamped per recipient: a
+ * room message, a JOINED and a PARTED to the others, a presence notice,
+ * an announcement.  Each recipient still gets its own session and next
+ * sequence number (rec_send checks both).
+ */
+static void
+test_fanout_packed_once(void **state)
+{
+	struct fx *f = *state;
+	struct peer *p[40], *late;
+	const struct sb_msg *m;
+	char nick[16];
+	uint64_t before;
+	size_t i;
+
+	for (i = 0; i < 40; i++) {
+		snprintf(nick, sizeof(nick), "user%zu", i);
+		p[i] = fx_user(f, nick);
+		fx_join(f, p[i], "crowd");
+	}
+	before = f->h.packed;
+	assert_int_equal(SEND(f, p[3], SB_H_ROOMMSG, "crowd", "hi all"), 0);
+	assert_int_equal(f->h.packed - before, 1);
+	for (i = 0; i < 40; i++)
+		assert_chat(fx_only(f, p[i], SB_C_MSG), "room", "user3", "",
+		    "crowd", "hi all", "");
+	fx_clear(f);
+
+	late = fx_user(f, "late");
+	before = f->h.packed;
+	assert_int_equal(SEND(f, late, SB_H_JOIN, "crowd"), 0);
+	assert_int_equal(f->h.packed - before, 2);	/* theirs, its own */
+	for (i = 0; i < 40; i++)
+		assert_field(fx_only(f, p[i], SB_C_JOINED), 1, "late");
+	fx_clear(f);
+	before = f->h.packed;
+	assert_int_equal(SEND(f, late, SB_H_PART, "crowd"), 0);
+	assert_int_equal(f->h.packed - before, 2);
+	for (i = 0; i < 40; i++)
+		assert_field(fx_only(f, p[i], SB_C_PARTED), 1, "late");
+	fx_clear(f);
+
+	before = f->h.packed;
+	assert_int_equal(SEND(f, p[0], SB_H_NICK, "renamed"), 0);
+	assert_int_equal(f->h.packed - before, 1);
+	for (i = 0; i < 40; i++)
+		assert_field(fx_only(f, p[i], SB_C_NICKCHANGE), 1, "renamed");
+	fx_clear(f);
+
+	before = f->h.packed;
+	hub_announce(&f->h, "Reboot");
+	assert_int_equal(f->h.packed - before, 1);
+	for (i = 0; i < 40; i++) {
+		m = fx_only(f, p[i], SB_C_MSG);
+		assert_field(m, 0, "announce");
+		assert_field(m, 2, "");		/* to each its own */
+		assert_field(m, 4, "Reboot");
+	}
+}
+
 static void
 test_names(void **state)
 {
@@ -2464,6 +2525,7 @@ main(void)
 		T(test_room_create_off),
 		T(test_room_limits),
 		T(test_roommsg),
+		T(test_fanout_packed_once),
 		T(test_names),
 		T(test_nick_change),
 		T(test_action),
