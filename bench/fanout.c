@@ -25,6 +25,10 @@
 
 #include "../hub/hub.h"
 
+#define STR_(x)	#x
+#define STR(x)	STR_(x)
+#define PV	STR(SB_PROTO_VERSION)	/* H_HELLO's version */
+
 static unsigned char sink[SB_MSG_MAX];
 static unsigned long long delivered, bytes;
 
@@ -118,7 +122,7 @@ main(int argc, char **argv)
 		if ((p = hub_peer_new(&h, -1)) == NULL)
 			return 1;
 		snprintf(nick, sizeof(nick), "u%ld", i);
-		say(&h, p, SB_H_HELLO, "1", "websocket", "192.0.2.1:1");
+		say(&h, p, SB_H_HELLO, PV, "websocket", "192.0.2.1:1");
 		say(&h, p, SB_H_IDENTIFY, nick, "", "");
 		say(&h, p, SB_H_JOIN, "crowd", NULL, NULL);
 		if (first == NULL)

@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define SB_VERSION		"0.1"	/* the release, for --version */
-#define SB_PROTO_VERSION	1
+#define SB_PROTO_VERSION	2
 #define SB_HDR_SIZE		32	/* bytes of struct sb_hdr on the wire */
 #define SB_MSG_MAX		16384	/* whole datagram, header included */
 #define SB_PAYLOAD_MAX		(SB_MSG_MAX - SB_HDR_SIZE)
@@ -78,6 +78,10 @@ enum sb_type {
 	SB_C_PONG,		/* token */
 	SB_C_CLOSE,		/* code, reason: disconnect this client */
 	SB_C_PING,		/* token: keepalive, the handler pings its client */
+	SB_C_BATCH,		/* no fields: the payload is whole C_* datagrams
+				 * (not batches), one after another, each with
+				 * its own header, epoch and seq: what waited
+				 * for a handler that was behind (sb_batch_next) */
 
 	SB_TYPE_COUNT
 };
@@ -138,6 +142,8 @@ int		 sb_msg_vpack(struct sb_packet *, enum sb_type, uint64_t,
 void		 sb_packet_stamp(struct sb_packet *, uint32_t, uint64_t);
 void		 sb_packet_address(struct sb_packet *, uint64_t);
 int		 sb_msg_decode(struct sb_msg *, const void *, size_t);
+int		 sb_batch_add(void *, size_t *, const void *, size_t);
+int		 sb_batch_next(const void *, size_t, size_t *, struct sb_msg *);
 int		 sb_field_num(const struct sb_msg *, size_t, long long,
 		    long long, long long *);
 const char	*sb_config_get(const struct sb_msg *, const char *);

@@ -5,13 +5,16 @@
  * and handed to hub->ops->send, so the rules never touch a socket.  What
  * goes to many (a room message, an announcement, a presence notice) is
  * packed once (hub_pack) and only addressed and stamped per recipient
- * (hub_send_packet).  Also
+ * (hub_send_packet).  What waits for a handler that is behind is
+ * coalesced into C_BATCH datagrams (hub_queue), the slow-reader limit
+ * applied.  Also
  * the client errors (send_error) and the lists sent in chunks of as many
  * words as one datagram holds (the chunker: LIST, NAMES, ROOMS).
  */
 #include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hub.h"
@@ -96,6 +99,107 @@ hub_send(struct hub *h, struct peer *p, enum sb_type type, ...)
 	if (r < 0)
 		return r;
 	return hub_send_packet(h, p, &pkt);
+}
+
+/* Is the queued datagram `k` a C_BATCH (allocated SB_MSG_MAX long)? */
+static int
+pkt_is_batch(const struct pkt *k)
+{
+	struct sb_hdr hdr;
+
+	memcpy(&hdr, k->buf, sizeof(hdr));
+	return hdr.type == SB_C_BATCH;
+}
+
+/*
+ * The last queued datagram of `p` as a C_BATCH that can take `more`
+ * bytes, made from it when it is a single message; NULL when there is
+ * none, it cannot take them, or there is no memory (it then stays).
+ */
+static struct pkt *
+queue_tail_batch(struct peer *p, size_t more)
+{
+	struct pkt *k = TAILQ_LAST(&p->outq, pktq), *b;
+
+	if (k == NULL)
+		return NULL;
+	if (pkt_is_batch(k))
+		return k->len + more <= SB_MSG_MAX ? k : NULL;
+	if (SB_HDR_SIZE + k->len + more > SB_MSG_MAX ||
+	    (b = malloc(sizeof(*b) + SB_MSG_MAX)) == NULL)
+		return NULL;
+	b->len = 0;
+	if (sb_batch_add(b->buf, &b->len, k->buf, k->len) < 0) {
+		free(b);	/* (C_BATCH itself is never queued alone) */
+		return NULL;
+	}
+	TAILQ_INSERT_AFTER(&p->outq, k, b, entry);
+	TAILQ_REMOVE(&p->outq, k, entry);
+	free(k);
+	p->outq_bytes += SB_HDR_SIZE;
+	return b;
+}
+
+/* Give back the sequence number of `pkt`, the last one stamped for `p`. */
+static void
+queue_unnumber(struct peer *p, const struct sb_packet *pkt)
+{
+	struct sb_hdr hdr;
+
+	memcpy(&hdr, pkt->buf, sizeof(hdr));
+	assert(hdr.seq == p->seq);
+	p->seq--;
+}
+
+/*
+ * Queue `pkt` for `p`, whose handler has not read what was sent before:
+ * the I/O side's ops->send calls this when the socket would block, or
+ * when something waits already.  What waits is coalesced: `pkt` goes
+ * into the last queued C_BATCH, or makes one of the last queued
+ * datagram, when the two fit in one datagram (sb_batch_add()), so that
+ * a handler that is behind reads many messages with one receive.  Each
+ * message keeps its own header, epoch and sequence number, in order;
+ * nothing is dropped.  The bytes queued (p->outq_bytes, the batches'
+ * headers too) are held to HUB_PEER_QUEUE_MAX: a handler past it is not
+ * reading, and is ended with slow_reader (the C_CLOSE passes a full
+ * queue, and takes the number of the message refused).  Returns 0, or -ENOBUFS or -ENOMEM when `p` was ended.
+ */
+int
+hub_queue(struct hub *h, struct peer *p, const struct sb_packet *pkt)
+{
+	struct pkt *k;
+
+	assert(h != NULL && p != NULL && pkt != NULL);
+	if (p->outq_bytes + SB_HDR_SIZE + pkt->len > HUB_PEER_QUEUE_MAX &&
+	    !p->closing) {
+		/*
+		 * `pkt` is not sent: the number it was stamped with (the
+		 * last, hub_send_packet()) goes to the C_CLOSE, so that the
+		 * handler sees no gap before the end.
+		 */
+		queue_unnumber(p, pkt);
+		hub_log_peer(SB_EV_SLOW_READER, p, &(struct sb_log_fields){
+		    .reason = "hub queue full" }, "handler for session %llu "
+		    "is not reading; disconnected",
+		    (unsigned long long)p->session);
+		hub_peer_kill(h, p, "slow_reader", "Too slow to keep up with "
+		    "the chat");
+		return -ENOBUFS;
+	}
+	if ((k = queue_tail_batch(p, pkt->len)) != NULL) {
+		(void)sb_batch_add(k->buf, &k->len, pkt->buf, pkt->len);
+		p->outq_bytes += pkt->len;
+		return 0;
+	}
+	if ((k = malloc(sizeof(*k) + pkt->len)) == NULL) {
+		hub_peer_kill(h, p, "error", "Server out of memory");
+		return -ENOMEM;
+	}
+	k->len = pkt->len;
+	memcpy(k->buf, pkt->buf, pkt->len);
+	TAILQ_INSERT_TAIL(&p->outq, k, entry);
+	p->outq_bytes += pkt->len;
+	return 0;
 }
 
 /*

@@ -28,6 +28,9 @@
 #include "../../hub/hub.h"
 
 #define EPOCH	0x5eed1234U
+#define STR_(x)	#x
+#define STR(x)	STR_(x)
+#define PV	STR(SB_PROTO_VERSION)	/* H_HELLO's version */
 
 struct rec {
 	uint64_t	 session;
@@ -54,6 +57,7 @@ struct fx {
 	}		 checks[HUB_CHECKS_MAX + 8];
 	size_t		 nchecks;
 	int		 check_refuse;	/* check_password says -EAGAIN */
+	struct peer	*behind;	/* its socket is full: queued */
 };
 
 /* --- the recording ops table ------------------------------------------- */
@@ -69,6 +73,8 @@ rec_send(struct hub *h, struct peer *p, const struct sb_packet *pkt)
 	assert_false(p->dead);
 	memcpy(&hdr, pkt->buf, sizeof(hdr));
 	assert_int_equal(hdr.session, p->session);
+	if (p == f->behind)	/* as server.c's ops_send() on EAGAIN; its */
+		return hub_queue(h, p, pkt);	/* numbers: drain_behind() */
 	if (hdr.type != SB_C_CONFIG) {
 		/* Every event: this hub's epoch, the peer's next number. */
 		if (p->session >= f->nlastseq) {
@@ -419,7 +425,7 @@ fx_peer_from(struct fx *f, const char *transport, const char *remote)
 	char sess[24], ep[24];
 
 	assert_non_null(p);
-	assert_int_equal(SEND(f, p, SB_H_HELLO, "1", transport, remote), 0);
+	assert_int_equal(SEND(f, p, SB_H_HELLO, PV, transport, remote), 0);
 	m = fx_only(f, p, SB_C_WELCOME);
 	snprintf(sess, sizeof(sess), "%llu", (unsigned long long)p->session);
 	snprintf(ep, sizeof(ep), "%lu", (unsigned long)EPOCH);
@@ -479,21 +485,21 @@ test_hello_first(void **state)
 	assert_int_equal(SEND(f, p, SB_H_IDENTIFY, "bob", "", ""), -EPROTO);
 	assert_int_equal(SEND(f, p, SB_H_QUIT, ""), -EPROTO);
 	/* Wrong protocol version. */
-	assert_int_equal(SEND(f, p, SB_H_HELLO, "2", "xmlsocket", ""),
+	assert_int_equal(SEND(f, p, SB_H_HELLO, "99", "xmlsocket", ""),
 	    -EPROTO);
 	assert_int_equal(SEND(f, p, SB_H_HELLO, "x", "xmlsocket", ""),
 	    -EPROTO);
 	fx_none(f, p);
 	assert_int_equal(f->h.clients, 0);
 
-	assert_int_equal(SEND(f, p, SB_H_HELLO, "1", "xmlsocket", "1.2.3.4:5"),
+	assert_int_equal(SEND(f, p, SB_H_HELLO, PV, "xmlsocket", "1.2.3.4:5"),
 	    0);
 	fx_only(f, p, SB_C_WELCOME);
 	assert_int_equal(f->h.clients, 1);
 	assert_string_equal(p->remote, "1.2.3.4:5");
 	fx_clear(f);
 	/* Only one HELLO. */
-	assert_int_equal(SEND(f, p, SB_H_HELLO, "1", "xmlsocket", ""),
+	assert_int_equal(SEND(f, p, SB_H_HELLO, PV, "xmlsocket", ""),
 	    -EPROTO);
 	fx_none(f, p);
 	/* Non-chat transports are not clients. */
@@ -526,7 +532,7 @@ test_client_types_refused(void **state)
 	struct sb_msg m;
 	size_t i;
 
-	assert_int_equal(sizeof(c) / sizeof(c[0]),
+	assert_int_equal(sizeof(c) / sizeof(c[0]) + 1,	/* + C_BATCH */
 	    SB_TYPE_COUNT - SB_C_CONFIG);
 	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 		assert_int_equal(sb_msg_encode(&pk, c[i].t, p->session, 0, 0,
@@ -535,6 +541,18 @@ test_client_types_refused(void **state)
 		if (hub_dispatch(&f->h, p, &m) != -EPROTO)
 			fail_msg("%s from a handler accepted",
 			    sb_type_name(c[i].t));
+	}
+	/* A batch, which only the hub sends. */
+	assert_int_equal(sb_msg_encode(&pk, SB_C_PONG, p->session, 0, 0, v,
+	    1), 0);
+	m.nfields = 0;
+	{
+		static unsigned char b[SB_MSG_MAX];
+		size_t bl = 0;
+
+		assert_int_equal(sb_batch_add(b, &bl, pk.buf, pk.len), 0);
+		assert_int_equal(sb_msg_decode(&m, b, bl), 0);
+		assert_int_equal(hub_dispatch(&f->h, p, &m), -EPROTO);
 	}
 	fx_none(f, p);
 	fx_none(f, q);
@@ -906,7 +924,7 @@ test_list_chunks(void **state)
 
 		snprintf(nick, sizeof(nick), "n%029zu", i);
 		f->record = 0;
-		assert_int_equal(SEND(f, p, SB_H_HELLO, "1", "websocket", ""),
+		assert_int_equal(SEND(f, p, SB_H_HELLO, PV, "websocket", ""),
 		    0);
 		assert_int_equal(SEND(f, p, SB_H_IDENTIFY, nick, "", ""), 0);
 	}
@@ -1351,6 +1369,99 @@ test_fanout_packed_once(void **state)
 	}
 }
 
+/*
+ * What the handler of `p` reads from its queue, as hublink.c does: each
+ * datagram decoded, a C_BATCH's messages one by one.  Checks that the
+ * sequence goes on with no gap and no repeat from *seq, and that every
+ * C_MSG's text is "m<n>" for n = *next, *next + 1, ...  Returns the
+ * datagrams read; `last` gets the type of the last message.
+ */
+static size_t
+drain_behind(struct peer *p, uint64_t *seq, unsigned *next,
+    enum sb_type *last)
+{
+	struct pkt *k;
+	struct sb_msg b, m;
+	char want[16];
+	size_t n = 0, off;
+
+	while ((k = TAILQ_FIRST(&p->outq)) != NULL) {
+		assert_int_equal(sb_msg_decode(&b, k->buf, k->len), 0);
+		off = 0;
+		while (b.type != SB_C_BATCH ? off++ == 0 :
+		    sb_batch_next(k->buf, k->len, &off, &m) == 1) {
+			if (b.type != SB_C_BATCH)
+				m = b;
+			assert_int_equal(m.seq, ++*seq);
+			assert_int_equal(m.epoch, EPOCH);
+			assert_int_equal(m.session, p->session);
+			if (m.type == SB_C_MSG) {
+				snprintf(want, sizeof(want), "m%u", (*next)++);
+				assert_field(&m, 4, want);
+			}
+			*last = m.type;
+		}
+		TAILQ_REMOVE(&p->outq, k, entry);
+		p->outq_bytes -= k->len;
+		free(k);
+		n++;
+	}
+	assert_int_equal(p->outq_bytes, 0);
+	return n;
+}
+
+/*
+ * A handler that is behind gets what waited for it coalesced into
+ * C_BATCH datagrams: every message once, in order, each with its own
+ * sequence number; far behind, it is ended with slow_reader, its last
+ * message the C_CLOSE, never a gap.
+ */
+static void
+test_batch_when_behind(void **state)
+{
+	struct fx *f = *state;
+	struct peer *a = fx_user(f, "alice"), *b = fx_user(f, "bob");
+	enum sb_type last = SB_NONE;
+	uint64_t seq;
+	unsigned next = 0, sent = 0;
+	char text[16];
+	size_t got;
+
+	fx_join(f, a, "busy");
+	fx_join(f, b, "busy");
+	seq = b->seq;
+	f->behind = b;
+	for (; sent < 200; sent++) {
+		snprintf(text, sizeof(text), "m%u", sent);
+		a->tokens = 1e9;	/* no flood limit here */
+		assert_int_equal(SEND(f, a, SB_H_ROOMMSG, "busy", text), 0);
+	}
+	assert_int_equal(fx_count(f, a, SB_C_MSG), 200);
+	got = drain_behind(b, &seq, &next, &last);
+	assert_int_equal(next, 200);
+	assert_true(got > 0 && got <= 3);	/* 200 x 62 bytes: 13 KiB */
+	assert_int_equal(last, SB_C_MSG);
+	assert_false(b->dead);
+
+	/* Far behind: past HUB_PEER_QUEUE_MAX, ended, nothing skipped. */
+	fx_clear(f);
+	f->record = 0;
+	while (!b->dead) {
+		snprintf(text, sizeof(text), "m%u", sent++);
+		a->tokens = 1e9;
+		assert_int_equal(SEND(f, a, SB_H_ROOMMSG, "busy", text), 0);
+		assert_true(b->outq_bytes <= HUB_PEER_QUEUE_MAX + 64);
+		assert_true(sent < 100000);
+	}
+	assert_true(sent > 8000);		/* 512 KiB of 62-byte messages */
+	got = drain_behind(b, &seq, &next, &last);
+	assert_int_equal(last, SB_C_CLOSE);
+	assert_int_equal(next, sent - 1);	/* the last one ended it */
+	assert_true(got < (sent - 200) / 100);
+	f->behind = NULL;
+	fx_reap(f);
+}
+
 static void
 test_names(void **state)
 {
@@ -1775,7 +1886,7 @@ test_max_clients(void **state)
 	assert_int_equal(f->h.clients, 2);
 
 	p = hub_peer_new(&f->h, -1);
-	assert_int_equal(SEND(f, p, SB_H_HELLO, "1", "tunnel", ""), 0);
+	assert_int_equal(SEND(f, p, SB_H_HELLO, PV, "tunnel", ""), 0);
 	m = fx_only(f, p, SB_C_CLOSE);
 	assert_field(m, 0, "server_full");
 	assert_field(m, 1, "Server is full");
@@ -2526,6 +2637,7 @@ main(void)
 		T(test_room_limits),
 		T(test_roommsg),
 		T(test_fanout_packed_once),
+		T(test_batch_when_behind),
 		T(test_names),
 		T(test_nick_change),
 		T(test_action),
