@@ -166,7 +166,8 @@ DEB_BUILD	= gcc make pkg-config libsystemd-dev libbsd-dev libmd-dev \
 		  systemd musl-tools dpkg-dev autoconf automake libtool \
 		  linux-libc-dev debian-archive-keyring
 DEB_TEST	= chromium haxe python3 iproute2 util-linux procps \
-		  netcat-openbsd curl clang-14 libclang-rt-14-dev llvm-14 cppcheck
+		  netcat-openbsd curl clang-14 libclang-rt-14-dev llvm-14 cppcheck \
+		  haproxy nginx
 NODE_STAMP	= node_modules/.package-lock.json
 
 deps-build:
@@ -228,6 +229,7 @@ CONFDIR		= $(SYSCONFDIR)/switchboard
 
 UNIT_FILES	= switchboard.socket switchboard@.service \
 		  switchboard-policy.socket switchboard-policy@.service \
+		  switchboard-proxied.socket switchboard-proxied@.service \
 		  switchboard-hub.socket switchboard-control.socket \
 		  switchboard-hub.service
 SOCKET_UNITS	= $(filter %.socket,$(UNIT_FILES))

@@ -12,9 +12,10 @@
 
 #include <bsd/string.h>
 
+#include "cidr.h"
 #include "config.h"
 
-enum ctype { C_STR, C_UINT, C_BOOL, C_AUTH, C_PATHS };
+enum ctype { C_STR, C_UINT, C_BOOL, C_AUTH, C_PATHS, C_CIDRS };
 
 struct ckey {
 	const char	*name;
@@ -33,7 +34,7 @@ struct ckey {
 
 static const struct ckey keys[] = {
 	S(handler_user, 0), S(handler_group, 0), S(admin_group, 0),
-	U(max_clients, 1, 1000000, 0),
+	U(max_clients, 1, 1000000, 0), U(max_per_address, 0, 1000000, 0),
 	S(state_dir, 0),
 	{ "auth", C_AUTH, offsetof(struct sb_config, auth), 0, 0, 2, 0 },
 	S(members_file, 0), S(rooms, 0), B(room_create, 0),
@@ -54,6 +55,10 @@ static const struct ckey keys[] = {
 	  sizeof(((struct sb_config *)0)->ws_chat_paths), 0, 0, 1 },
 	U(outq_max, 4096, 64 * 1024 * 1024, 1),
 	U(backlog_max, 0, 16 * 1024 * 1024, 1),
+	{ "metrics_from", C_CIDRS, offsetof(struct sb_config, metrics_from),
+	  sizeof(((struct sb_config *)0)->metrics_from), 0, 0, 1 },
+	{ "proxy_from", C_CIDRS, offsetof(struct sb_config, proxy_from),
+	  sizeof(((struct sb_config *)0)->proxy_from), 0, 0, 1 },
 };
 
 #undef S
@@ -139,6 +144,26 @@ config_check_paths(const char *v, char *err, size_t errsz)
 }
 
 /*
+ * Check the value of a list key, ws_chat_paths (C_PATHS) or a list of
+ * address prefixes (C_CIDRS, common/cidr.h).  Returns 0 or -EINVAL
+ * with the reason, naming the key, in err.
+ */
+static int
+config_check_list(const struct ckey *k, const char *v, char *err,
+    size_t errsz)
+{
+	char why[128];
+
+	if (k->type == C_PATHS)
+		return config_check_paths(v, err, errsz);
+	if (cidr_list_check(v, why, sizeof(why)) < 0) {
+		snprintf(err, errsz, "%s: %s", k->name, why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
  * Is the request path path[0..len) (before any '?', not decoded) one of
  * the ws_chat_paths?  An entry matches byte for byte; one ending in '*'
  * matches every path that starts with the bytes before it.
@@ -168,6 +193,7 @@ config_defaults(struct sb_config *c)
 	assert(c != NULL);
 	*c = (struct sb_config){
 		.max_clients = 4096,
+		.max_per_address = 256,
 		.auth = AUTH_GUEST,
 		.room_create = 1,
 		.max_rooms = 256,
@@ -197,6 +223,10 @@ config_defaults(struct sb_config *c)
 	strlcpy(c->policy_ports, "80,843", sizeof(c->policy_ports));
 	strlcpy(c->ws_chat_paths, CONFIG_WS_PATHS_DEFAULT,
 	    sizeof(c->ws_chat_paths));
+	strlcpy(c->metrics_from, CONFIG_METRICS_FROM_DEFAULT,
+	    sizeof(c->metrics_from));
+	strlcpy(c->proxy_from, CONFIG_PROXY_FROM_DEFAULT,
+	    sizeof(c->proxy_from));
 }
 
 static int
@@ -238,15 +268,18 @@ config_set(struct sb_config *c, const struct ckey *k, const char *v,
 
 	switch (k->type) {
 	case C_PATHS:
-		if (config_check_paths(v, err, errsz) < 0)
+	case C_CIDRS:
+		if (config_check_list(k, v, err, errsz) < 0)
 			return -EINVAL;
 		/* FALLTHROUGH */
 	case C_STR:
-		if (strlcpy(p, v, k->size) >= k->size) {
+		/* Too long: refused whole, the old value left as it was. */
+		if (strlen(v) >= k->size) {
 			snprintf(err, errsz, "%s: value longer than %zu bytes",
 			    k->name, k->size - 1);
 			return -EINVAL;
 		}
+		strlcpy(p, v, k->size);
 		return 0;
 	case C_UINT:
 		errno = 0;
@@ -382,16 +415,20 @@ config_load(struct sb_config *c, const char *path, char *err, size_t errsz)
 }
 
 /*
- * The keys handlers need, as one C_CONFIG message of "key=value" fields.
- * Several keys share a field (separated by newlines) to stay within
- * SB_FIELDS_MAX.
+ * The keys handlers need (the rows marked for handlers in keys[]), as one
+ * C_CONFIG message of "key=value" fields.  Several keys share a field,
+ * separated by newlines (a value holds none), as long as the field stays
+ * within CONFIG_FIELD_MAX: there are more keys than SB_FIELDS_MAX.
+ * Returns 0, -EINVAL (a value with a line break), -EMSGSIZE (a key too
+ * long for a field) or -E2BIG (more fields than SB_FIELDS_MAX).
  */
 int
 config_pack_handler(const struct sb_config *c, struct sb_packet *p)
 {
 	const char *f[SB_FIELDS_MAX];
-	char buf[SB_FIELDS_MAX][1100];
-	size_t i, n = 0;
+	char buf[SB_FIELDS_MAX][CONFIG_FIELD_MAX + 1];
+	char one[CONFIG_FIELD_MAX + 1];
+	size_t i, n = 0, used = 0;
 
 	assert(c != NULL && p != NULL);
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
@@ -401,47 +438,78 @@ config_pack_handler(const struct sb_config *c, struct sb_packet *p)
 
 		if (!k->handler)
 			continue;
-		if (n == SB_FIELDS_MAX)
-			return -E2BIG;
-		if (k->type == C_STR || k->type == C_PATHS) {
+		if (k->type == C_STR || k->type == C_PATHS ||
+		    k->type == C_CIDRS) {
 			if (strchr(base, '\n') != NULL)
 				return -EINVAL;
-			w = snprintf(buf[n], sizeof(buf[n]), "%s=%s", k->name, base);
+			w = snprintf(one, sizeof(one), "%s=%s", k->name, base);
 		} else
-			w = snprintf(buf[n], sizeof(buf[n]), "%s=%u", k->name,
+			w = snprintf(one, sizeof(one), "%s=%u", k->name,
 			    *(const unsigned *)(const void *)base);
-		if (w < 0 || (size_t)w >= sizeof(buf[n]))
+		if (w < 0 || (size_t)w >= sizeof(one))
 			return -EMSGSIZE;
+		if (n > 0 && used + 1 + (size_t)w <= CONFIG_FIELD_MAX) {
+			buf[n - 1][used++] = '\n';
+			memcpy(buf[n - 1] + used, one, (size_t)w + 1);
+			used += (size_t)w;
+			continue;
+		}
+		if (n == SB_FIELDS_MAX)
+			return -E2BIG;
+		memcpy(buf[n], one, (size_t)w + 1);
+		used = (size_t)w;
 		f[n] = buf[n];
 		n++;
 	}
 	return sb_msg_encode(p, SB_C_CONFIG, 0, 0, 0, f, n);
 }
 
+/* One "key=value" of a C_CONFIG field, line[0..len), applied to `c`. */
+static int
+config_apply_one(struct sb_config *c, const char *line, size_t len,
+    char *err, size_t errsz)
+{
+	char v[CONFIG_FIELD_MAX + 1];
+	const char *eq = memchr(line, '=', len);
+	const struct ckey *k;
+
+	if (eq == NULL) {
+		snprintf(err, errsz, "config field without '='");
+		return -EINVAL;
+	}
+	k = config_key(line, (size_t)(eq - line));
+	if (k == NULL || !k->handler)
+		return 0;
+	if ((size_t)(line + len - eq - 1) >= sizeof(v)) {
+		snprintf(err, errsz, "%s: value too long", k->name);
+		return -EINVAL;
+	}
+	memcpy(v, eq + 1, (size_t)(line + len - eq - 1));
+	v[line + len - eq - 1] = '\0';
+	return config_set(c, k, v, err, errsz) < 0 ? -EINVAL : 0;
+}
+
 /*
- * Apply the fields of a C_CONFIG message to `c`.  Unknown keys are
- * ignored (a newer hub may send more); bad values are errors.
+ * Apply the fields of a C_CONFIG message to `c`: each a "key=value", or
+ * several separated by newlines.  Unknown keys are ignored (a newer hub
+ * may send more); bad values are errors.
  */
 int
 config_apply_msg(struct sb_config *c, const struct sb_msg *m, char *err,
     size_t errsz)
 {
+	const char *s, *nl;
 	size_t i;
 
 	assert(c != NULL && m != NULL && m->type == SB_C_CONFIG);
-	for (i = 0; i < m->nfields; i++) {
-		const char *eq = strchr(m->field[i], '=');
-		const struct ckey *k;
-
-		if (eq == NULL) {
-			snprintf(err, errsz, "config field without '='");
-			return -EINVAL;
+	for (i = 0; i < m->nfields; i++)
+		for (s = m->field[i]; ; s = nl + 1) {
+			nl = strchr(s, '\n');
+			if (config_apply_one(c, s, nl ? (size_t)(nl - s) :
+			    strlen(s), err, errsz) < 0)
+				return -EINVAL;
+			if (nl == NULL)
+				break;
 		}
-		k = config_key(m->field[i], (size_t)(eq - m->field[i]));
-		if (k == NULL || !k->handler)
-			continue;
-		if (config_set(c, k, eq + 1, err, errsz) < 0)
-			return -EINVAL;
-	}
 	return 0;
 }

@@ -28,6 +28,21 @@
 #define CONFIG_WS_PATH_MAX	120
 #define CONFIG_WS_PATHS_DEFAULT	"/chat/server.php*"
 
+/* metrics_from: who may read /metrics (common/cidr.h); loopback. */
+#define CONFIG_METRICS_FROM_DEFAULT	"127.0.0.0/8 ::1"
+
+/* proxy_from: whose PROXY header and X-Forwarded-For are believed. */
+#define CONFIG_PROXY_FROM_DEFAULT	"127.0.0.0/8 ::1"
+
+/* One field of C_CONFIG: "key=" and a value, or several (config.c). */
+#define CONFIG_FIELD_MAX	1056
+
+/* proxy_from: whose PROXY header and X-Forwarded-For are believed. */
+#define CONFIG_PROXY_FROM_DEFAULT	"127.0.0.0/8 ::1"
+
+/* One field of C_CONFIG: "key=" and a value, or several (config.c). */
+#define CONFIG_FIELD_MAX	1056
+
 enum config_auth { AUTH_GUEST, AUTH_MEMBERS, AUTH_BOTH };
 
 struct sb_config {
@@ -36,6 +51,7 @@ struct sb_config {
 	char		handler_group[64];
 	char		admin_group[64];	/* switchboardctl */
 	unsigned	max_clients;
+	unsigned	max_per_address;	/* chat sessions per client address */
 	char		state_dir[256];
 	int		auth;			/* enum config_auth */
 	char		members_file[256];
@@ -66,6 +82,8 @@ struct sb_config {
 	char		ws_chat_paths[1024];	/* see CONFIG_WS_PATHS_MAX */
 	unsigned	outq_max;		/* bytes queued for one client */
 	unsigned	backlog_max;		/* bytes held while the hub is away */
+	char		metrics_from[1024];	/* prefixes that may read /metrics */
+	char		proxy_from[1024];	/* prefixes of trusted proxies */
 };
 
 /* config.c */

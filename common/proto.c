@@ -367,18 +367,24 @@ sb_field_num(const struct sb_msg *m, size_t i, long long min, long long max,
 }
 
 /*
- * In a C_CONFIG message, the value of "key=value" for `key`, or NULL.
+ * In a C_CONFIG message, the value of "key=value" for `key`, or NULL.  A
+ * field holds one "key=value" or several, one a line (config.c packs
+ * short ones together): the value runs to its line's end, a newline or
+ * the field's NUL.
  */
 const char *
 sb_config_get(const struct sb_msg *m, const char *key)
 {
+	const char *s;
 	size_t i, kl;
 
 	assert(m != NULL && key != NULL);
 	kl = strlen(key);
 	for (i = 0; i < m->nfields; i++)
-		if (strncmp(m->field[i], key, kl) == 0 && m->field[i][kl] == '=')
-			return m->field[i] + kl + 1;
+		for (s = m->field[i]; s != NULL; s = strchr(s, '\n'),
+		    s = s ? s + 1 : NULL)
+			if (strncmp(s, key, kl) == 0 && s[kl] == '=')
+				return s + kl + 1;
 	return NULL;
 }
 

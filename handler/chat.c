@@ -549,6 +549,7 @@ static const struct {
 } close_codes[] = {
 	{ "quit",		WS_CLOSE_NORMAL },
 	{ "server_full",	WS_CLOSE_TRY_AGAIN },
+	{ "too_many_connections", WS_CLOSE_TRY_AGAIN },
 	{ "kicked",		4000 },
 	{ "banned",		4001 },
 	{ "flood",		4002 },

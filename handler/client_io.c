@@ -9,13 +9,20 @@
  * A TLS layer (a later issue) goes under this file, as one file of its
  * own: client_io_read() and client_io_flush() call it instead of read()
  * and write(), and client_io_events() adds what it waits for (docs/
- * hacking.md).  So does a PROXY protocol header, read before the first
- * byte is handed up, which sets c->remote.
+ * hacking.md).
+ *
+ * Behind a proxy (proxy.c parses, this file decides whom to believe):
+ * with --proxy, a PROXY header from a proxy_from address is read before
+ * any byte is handed up, and sets c->remote; anything else is refused.
+ * Without --proxy a PROXY header is refused too, never believed.  An
+ * HTTP request from a proxy_from address has its client taken from its
+ * X-Forwarded-For or Forwarded (client_io_forwarded).
  */
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -25,6 +32,7 @@
 
 #include <bsd/string.h>
 
+#include "cidr.h"
 #include "handler.h"
 
 /*
@@ -65,24 +73,68 @@ client_io_remote(struct conn *c)
 
 /*
  * The client is on `in_fd` and `out_fd` (the same socket, or stdin and
- * stdout), both non-blocking.  Call once the hub's settings are known:
- * the output queue's limit is one of them (outq_max).
+ * stdout), both non-blocking; `proxy` (--proxy): a PROXY header comes
+ * first, from a proxy_from address.  Call once the hub's settings are
+ * known: outq_max and proxy_from are among them.
  */
 void
-client_io_init(struct conn *c, int in_fd, int out_fd)
+client_io_init(struct conn *c, int in_fd, int out_fd, int proxy)
 {
 	c->io.in_fd = in_fd;
 	c->io.out_fd = out_fd;
+	c->io.proxy = proxy;
 	client_io_remote(c);
 	buf_init_fixed(&c->io.out, c->cfg.outq_max, handler_store.out,
 	    sizeof(handler_store.out));
 }
 
 /*
+ * With --proxy, the n bytes just read at rx, while the PROXY header is
+ * not yet whole: they join the header so far.  Returns the count of the
+ * client's own bytes after a whole header (*p at them; c->remote is the
+ * client's), 0 while more is needed, or -EPROTO with io.refused set: a
+ * peer not in proxy_from, or a header that is malformed or too long.
+ */
+static ssize_t
+proxy_read(struct conn *c, unsigned char *rx, ssize_t n, unsigned char **p)
+{
+	size_t had = c->io.proxy_len, take = sizeof(c->io.proxy_buf) - had;
+	struct proxy_header h;
+
+	if (!cidr_list_match(c->cfg.proxy_from, c->remote)) {
+		c->io.refused = "a connection to the PROXY port from an address "
+		    "not in proxy_from";
+		return -EPROTO;
+	}
+	if (take > (size_t)n)
+		take = (size_t)n;
+	memcpy(c->io.proxy_buf + had, rx, take);
+	c->io.proxy_len += take;
+	switch (proxy_parse(c->io.proxy_buf, c->io.proxy_len, &h)) {
+	case PROXY_NEED_MORE:
+		return 0;
+	case PROXY_BAD:
+		c->io.refused = "a malformed PROXY header";
+		return -EPROTO;
+	case PROXY_OK:
+		break;
+	}
+	assert(h.len > had && h.len - had <= take);
+	if (!h.local)
+		strlcpy(c->remote, h.remote, sizeof(c->remote));
+	c->io.proxy = 0;
+	*p = rx + (h.len - had);
+	return n - (ssize_t)(h.len - had);
+}
+
+/*
  * One read from the client, into the store's receive buffer (valid until
  * the next read).  Returns the number of bytes, with *p pointing at them;
  * 0 when there is nothing to read now; -EPIPE when the input has ended
- * (closed, or broken): io.eof is then set.
+ * (closed, or broken): io.eof is then set; -EPROTO when the client's
+ * bytes are refused before any is handed up (io.refused says why): a
+ * PROXY header where none is taken, or on the --proxy port anything but
+ * a whole valid header from a proxy_from address (proxy_read).
  */
 ssize_t
 client_io_read(struct conn *c, unsigned char **p)
@@ -94,10 +146,39 @@ client_io_read(struct conn *c, unsigned char **p)
 		return 0;
 	if (n <= 0) {
 		c->io.eof = 1;
+		if (c->io.proxy && c->io.proxy_len > 0) {
+			c->io.refused = "a PROXY header cut short";
+			return -EPROTO;
+		}
 		return -EPIPE;
 	}
 	*p = handler_store.rx;
+	if (c->io.proxy && (n = proxy_read(c, handler_store.rx, n, p)) <= 0)
+		return n;
+	/* A client's own first bytes never name an address. */
+	if (!c->io.read_any && proxy_signature(*p, (size_t)n)) {
+		c->io.refused = "a PROXY header on a port that takes none";
+		return -EPROTO;
+	}
+	c->io.read_any = 1;
 	return n;
+}
+
+/*
+ * An HTTP request head has come: if it came from a proxy_from address
+ * (a proxy, such as nginx), its client is the one the proxy names in
+ * Forwarded or X-Forwarded-For (proxy_forwarded), and c->remote becomes
+ * that.  From anyone else those headers are ignored.  Call before the
+ * hub is told of the connection (H_HELLO).
+ */
+void
+client_io_forwarded(struct conn *c, const struct http_request *req)
+{
+	char remote[sizeof(c->remote)];
+
+	if (cidr_list_match(c->cfg.proxy_from, c->remote) &&
+	    proxy_forwarded(req, c->cfg.proxy_from, remote, sizeof(remote)))
+		strlcpy(c->remote, remote, sizeof(c->remote));
 }
 
 /*

@@ -20,7 +20,7 @@
  *   client_io.c  the client's file descriptors and output queue; bytes
  *                only, no protocol
  *
- * Below them, pure code with no I/O: sniff.c, http.c, ws*.c,
+ * Below them, pure code with no I/O: sniff.c, proxy.c, http.c, ws*.c,
  * xmlsock.c, the dialects (dialect*.c, json_arena.c), www.c; UTF-8 and the
  * growable buffer are common/text.c's and common/buf.c's.
  *
@@ -52,6 +52,7 @@
 #include "log.h"
 #include "http.h"
 #include "proto.h"
+#include "proxy.h"
 #include "store.h"
 #include "ws.h"
 
@@ -127,6 +128,11 @@ struct conn {
 		int		 overflow;	/* the queue overflowed, not yet told */
 		int		 write_shut;
 		uint64_t	 linger_until_ms;	/* when closing */
+		int		 proxy;		/* --proxy: a PROXY header first */
+		int		 read_any;	/* a byte has been read */
+		const char	*refused;	/* why its input was refused */
+		size_t		 proxy_len;	/* of the header, so far */
+		unsigned char	 proxy_buf[PROXY_HEADER_MAX];
 	} io;
 
 	/* hublink.c */
@@ -279,8 +285,9 @@ void	hublink_idle(struct conn *);
 void	hublink_free(struct conn *);
 
 /* client_io.c */
-void	client_io_init(struct conn *, int, int);
+void	client_io_init(struct conn *, int, int, int);
 ssize_t	client_io_read(struct conn *, unsigned char **);
+void	client_io_forwarded(struct conn *, const struct http_request *);
 int	client_io_write(struct conn *, const void *, size_t);
 void	client_io_ws_write(void *, const unsigned char *, size_t);
 int	client_io_flush(struct conn *);

@@ -511,8 +511,8 @@ hublink_wait(struct conn *c, uint64_t now)
 /*
  * Connect to the new hub and re-register this session: H_HELLO (with the
  * epoch of the hub we lost: the new one refuses to resume a session that
- * hub ended on purpose, route.c's on_hello), then H_RESUME if `r` names
- * a nick, then the backlog in the order the client sent it.  Returns 0,
+ * hub ended on purpose, hub/peers.c's cmd_hello), then H_RESUME if `r`
+ * names a nick, then the backlog in the order the client sent it.  Returns 0,
  * or a negative errno when the hub is not back (hub.error says why).
  */
 static int

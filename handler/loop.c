@@ -195,6 +195,19 @@ client_writable(struct conn *c)
 		loop_client_eof(c);
 }
 
+/*
+ * The client's bytes were refused before any was handed up (a PROXY
+ * header where none is taken, or a bad one: client_io_read): the hub
+ * logs it, with the address the connection came from, and it ends.
+ */
+static void
+client_refused(struct conn *c)
+{
+	hublink_hello(c, "unknown");
+	hublink_event(c, "protocol_error", "%s", c->io.refused);
+	client_io_finish(c);
+}
+
 /* The client's side has bytes, or an end. */
 static void
 client_readable(struct conn *c)
@@ -202,7 +215,9 @@ client_readable(struct conn *c)
 	unsigned char *p;
 	ssize_t n = client_io_read(c, &p);
 
-	if (n < 0)
+	if (n == -EPROTO)
+		client_refused(c);
+	else if (n < 0)
 		loop_client_eof(c);
 	else if (n > 0)
 		loop_client_bytes(c, p, (size_t)n);

@@ -4,7 +4,7 @@
  * its hub, sets up one connection's state, and hands it to the event loop
  * (loop.c); handler.h says which file does what.
  *
- *   switchboard-handler [-s HUB_SOCKET]
+ *   switchboard-handler [--proxy] [-s HUB_SOCKET]
  *   switchboard-handler --version
  *
  * The client connection is fd 3 when systemd passes it (LISTEN_FDS=1 for
@@ -12,6 +12,10 @@
  * hub is found at -s PATH, $SWITCHBOARD_HUB_SOCKET, or
  * /run/switchboard/hub.sock.  The client's address comes from
  * REMOTE_ADDR/REMOTE_PORT, else getpeername().
+ *
+ * --proxy: the connection comes from a proxy (switchboard-proxied.socket):
+ * a PROXY protocol header, v1 or v2, must come first, from an address in
+ * proxy_from, and gives the client's address (client_io.c).
  *
  * --version prints the handler's version and those of the libraries linked
  * into it (version.c) and exits.
@@ -45,7 +49,7 @@ set_nonblock(int fd)
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: switchboard-handler [-s hub-socket]\n"
+	fprintf(stderr, "usage: switchboard-handler [--proxy] [-s hub-socket]\n"
 	    "       switchboard-handler --version\n");
 	exit(2);
 }
@@ -56,12 +60,18 @@ main(int argc, char *argv[])
 	static struct conn c;
 	const char *lfds = getenv("LISTEN_FDS"), *lpid = getenv("LISTEN_PID");
 	const char *hub_path = getenv("SWITCHBOARD_HUB_SOCKET");
-	int ch, in_fd = 0, out_fd = 1;
+	int ch, in_fd = 0, out_fd = 1, proxy = 0;
 	uint64_t now;
 
 	if (argc == 2 && strcmp(argv[1], "--version") == 0)
 		return version_print(stdout) == 0 ? 0 : 1;
 	sb_log_init("switchboard-handler", getenv("JOURNAL_STREAM") != NULL);
+	if (argc >= 2 && strcmp(argv[1], "--proxy") == 0) {
+		proxy = 1;
+		argv[1] = argv[0];	/* getopt() takes no long options */
+		argc--;
+		argv++;
+	}
 	while ((ch = getopt(argc, argv, "s:h")) != -1) {
 		switch (ch) {
 		case 's':
@@ -105,7 +115,8 @@ main(int argc, char *argv[])
 	/* Without a hub the client still gets an answer of its own kind. */
 	if (hublink_connect(&c) < 0)
 		sb_log(LOG_ERR, "%s", c.hub.error);
-	client_io_init(&c, in_fd, out_fd);	/* outq_max is the hub's */
+	/* outq_max and proxy_from are the hub's */
+	client_io_init(&c, in_fd, out_fd, proxy);
 	now = now_ms();
 	modes_start(&c, now);
 	chat_init(&c, now);

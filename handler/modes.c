@@ -235,6 +235,7 @@ http_head(struct conn *c)
 		    "Malformed request");
 		return;
 	}
+	client_io_forwarded(c, &req);	/* before H_HELLO: nginx's client */
 	/* Keep what came behind the head: early WebSocket frames. */
 	n = in->len - (size_t)r;
 	memcpy(early, buf_head(in) + r, n);

@@ -22,67 +22,26 @@
 #include "file.h"
 #include "hub.h"
 
-/* Zero the bits of addr[0..len) past the first `prefix`. */
-static void
-mask_bits(unsigned char *addr, size_t len, unsigned prefix)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		if (prefix >= 8) {
-			prefix -= 8;
-			continue;
-		}
-		addr[i] &= (unsigned char)(0xff << (8 - prefix));
-		prefix = 0;
-	}
-}
-
 /*
- * Parse an address with an optional "/prefix" into b (kind, family,
- * addr, prefix, canonical target).  Returns 0, 1 when `s` is not an
- * address at all (it may be a nick), or -EINVAL with a message for an
- * address that is malformed (a bad prefix).
+ * Parse an address with an optional "/prefix" into b (kind, the network
+ * and its canonical target).  Returns as cidr_parse: 0, 1 when `s` is
+ * not an address at all (it may be a nick), or -EINVAL with a message
+ * for an address that is malformed (a bad prefix).
  */
 static int
 address_parse(struct ban *b, const char *s, char *err, size_t errsz)
 {
-	char host[INET6_ADDRSTRLEN + 1], text[INET6_ADDRSTRLEN];
-	const char *slash = strchr(s, '/');
-	size_t hl = slash ? (size_t)(slash - s) : strlen(s);
-	unsigned max;
-	const char *e;
-	long long v;
+	char text[INET6_ADDRSTRLEN];
+	int r;
 
-	if (hl == 0 || hl >= sizeof(host))
-		return 1;
-	memcpy(host, s, hl);
-	host[hl] = '\0';
-	if (inet_pton(AF_INET, host, b->addr) == 1) {
-		b->family = AF_INET;
-		max = 32;
-	} else if (inet_pton(AF_INET6, host, b->addr) == 1) {
-		b->family = AF_INET6;
-		max = 128;
-	} else
-		return 1;
-	b->prefix = max;
-	if (slash != NULL) {
-		v = strtonum(slash + 1, 0, max, &e);
-		if (e != NULL || slash[1] == '\0') {
-			snprintf(err, errsz, "%s: the prefix must be a number "
-			    "from 0 to %u", s, max);
-			return -EINVAL;
-		}
-		b->prefix = (unsigned)v;
-	}
-	mask_bits(b->addr, max / 8, b->prefix);
-	inet_ntop(b->family, b->addr, text, sizeof(text));
-	if (b->prefix == max)
+	if ((r = cidr_parse(&b->net, s, strlen(s), err, errsz)) != 0)
+		return r;
+	inet_ntop(b->net.family, b->net.addr, text, sizeof(text));
+	if (b->net.prefix == (b->net.family == AF_INET ? 32 : 128))
 		strlcpy(b->target, text, sizeof(b->target));
 	else
 		snprintf(b->target, sizeof(b->target), "%s/%u", text,
-		    b->prefix);
+		    b->net.prefix);
 	b->kind = BAN_ADDRESS;
 	return 0;
 }
@@ -100,9 +59,7 @@ ban_target_parse(struct ban *b, const char *s, char *err, size_t errsz)
 	int r;
 
 	assert(b != NULL && s != NULL && err != NULL);
-	memset(b->addr, 0, sizeof(b->addr));
-	b->family = 0;
-	b->prefix = 0;
+	b->net = (struct cidr){ 0 };
 	b->key[0] = '\0';
 	if ((r = address_parse(b, s, err, errsz)) <= 0)
 		return r;
@@ -269,43 +226,6 @@ bans_match_nick(const struct bans *l, const char *nick, time_t now)
 	return NULL;
 }
 
-/*
- * The address of `remote` ("192.0.2.7:4321", "[2001:db8::1]:4321") in
- * a[16] and *fam.  An IPv4-mapped IPv6 address counts as the IPv4
- * address.  Returns 0, or -EINVAL when `remote` holds no address
- * ("local").
- */
-int
-ban_remote_address(const char *remote, unsigned char *a, int *fam)
-{
-	char host[INET6_ADDRSTRLEN + 1];
-	const char *end;
-	size_t hl;
-
-	if (remote[0] == '[') {
-		remote++;
-		end = strchr(remote, ']');
-	} else
-		end = strrchr(remote, ':');
-	hl = end ? (size_t)(end - remote) : strlen(remote);
-	if (hl >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, remote, hl);
-	host[hl] = '\0';
-	memset(a, 0, 16);
-	if (inet_pton(AF_INET, host, a) == 1)
-		*fam = AF_INET;
-	else if (inet_pton(AF_INET6, host, a) == 1) {
-		*fam = AF_INET6;
-		if (memcmp(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0) {
-			memmove(a, a + 12, 4);
-			*fam = AF_INET;
-		}
-	} else
-		return -EINVAL;
-	return 0;
-}
-
 /* Is `b` an address ban in force at `now` that covers `remote`? */
 int
 ban_covers_remote(const struct ban *b, const char *remote, time_t now)
@@ -314,11 +234,8 @@ ban_covers_remote(const struct ban *b, const char *remote, time_t now)
 	int fam;
 
 	assert(b != NULL && remote != NULL);
-	if (b->kind != BAN_ADDRESS || !in_force(b, now) ||
-	    ban_remote_address(remote, a, &fam) < 0 || fam != b->family)
-		return 0;
-	mask_bits(a, fam == AF_INET ? 4 : 16, b->prefix);
-	return memcmp(a, b->addr, fam == AF_INET ? 4 : 16) == 0;
+	return b->kind == BAN_ADDRESS && in_force(b, now) &&
+	    cidr_remote(remote, a, &fam) == 0 && cidr_covers(&b->net, a, fam);
 }
 
 /* The ban in force at `now` on the address of `remote`, or NULL. */

@@ -15,7 +15,8 @@
  * hub at start (a ban list that fails open would let every banned
  * client back in).  Everything here is pure but the file I/O in
  * bans_load() and bans_save(); the hub decides what a match means
- * (route.c refuses IDENTIFY and HELLO, control.c sets and lifts bans).
+ * (identity.c refuses IDENTIFY and NICK, resume.c a RESUME, peers.c a
+ * HELLO and enforces a new ban; control.c sets and lifts bans).
  */
 #ifndef SB_BAN_H
 #define SB_BAN_H
@@ -23,6 +24,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "cidr.h"
 #include "proto.h"
 
 #define BANS_MAX		4096	/* bans in the list */
@@ -37,9 +39,7 @@ struct ban {
 	enum ban_kind	 kind;
 	char		 target[BAN_TARGET_MAX + 1];	/* canonical form */
 	char		 key[BAN_TARGET_MAX + 1];	/* folded nick */
-	int		 family;	/* AF_INET, AF_INET6 (addresses) */
-	unsigned char	 addr[16];	/* network order, host bits zero */
-	unsigned	 prefix;	/* bits that must match */
+	struct cidr	 net;		/* addresses: the address, prefix */
 	time_t		 since;
 	time_t		 until;		/* 0: no end */
 	char		 reason[BAN_REASON_MAX + 1];
@@ -55,7 +55,6 @@ int	 ban_target_parse(struct ban *, const char *, char *, size_t);
 int	 ban_duration_parse(const char *, long long *);
 void	 ban_until_str(const struct ban *, char *, size_t);
 void	 ban_describe(const struct ban *, char *, size_t);
-int	 ban_remote_address(const char *, unsigned char *, int *);
 int	 ban_covers_remote(const struct ban *, const char *, time_t);
 int	 bans_parse(struct bans *, const char *, size_t, char *, size_t);
 int	 bans_load(struct bans *, const char *, char *, size_t);

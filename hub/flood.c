@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Flood control: a token bucket per session.  Which commands cost a
- * token is said in one place, the command table (hub_cmds, hub/route.c),
+ * token is said in one place, the command table (hub_cmds, dispatch.c),
  * and charged in one place, cmd_run(); this file is the bucket.  The
  * clock is hub->ops->now_usec, so the unit tests move it by hand.
  */

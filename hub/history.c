@@ -1010,7 +1010,7 @@ history_room_live(struct history *h, const char *room, int permanent,
 		r = NULL;
 	}
 	if (r != NULL) {
-		/* A permanent room stays one; route.c never demotes it. */
+		/* A permanent room stays one; rooms.c never demotes it. */
 		if (r->state != HROOM_PERMANENT)
 			hroom_claim(h, r, state);
 		return 0;

@@ -34,6 +34,7 @@ hub_init(struct hub *h, const struct sb_config *cfg, const struct hub_ops *ops,
 	RB_INIT(&h->skels);
 	RB_INIT(&h->sessions);
 	RB_INIT(&h->rooms);
+	RB_INIT(&h->per_address);
 	TAILQ_INIT(&h->reaplist);
 	TAILQ_INIT(&h->held);
 	/* Without them every password check is refused (login_busy). */

@@ -13,6 +13,7 @@
  *   the unit tests and the fuzz target run them with a recording table):
  *	dispatch.c	hub_dispatch() and the command table (hub_cmds)
  *	peers.c		sessions coming and going, presence, HELLO, QUIT
+ *	addrcount.c	chat sessions per client address (max_per_address)
  *	identity.c	IDENTIFY (guests, members, password checks), NICK
  *	resume.c	RESUME after a hub restart, the hold while they come
  *	rooms.c		rooms and memberships, JOIN, PART, NAMES, ROOMS
@@ -103,6 +104,17 @@ struct membership {
 };
 TAILQ_HEAD(membership_list, membership);
 
+/* The chat sessions from one client address (addrcount.c). */
+struct addr_count {
+	RB_ENTRY(addr_count)	 entry;
+	int			 family;	/* AF_INET or AF_INET6 */
+	unsigned char		 addr[16];
+	unsigned		 n;
+};
+RB_HEAD(addr_counts, addr_count);
+
+enum addr_verdict { ADDR_ADMITTED, ADDR_FULL };
+
 /* One handler connection = one client session. */
 struct peer {
 	struct hub		*hub;
@@ -121,6 +133,7 @@ struct peer {
 	int			 write_broken;	/* it closed: read what is left */
 	char			 kill_reason[SB_REASON_MAX + 1]; /* for the quit notice */
 	char			 remote[SB_REMOTE_MAX + 1];
+	struct addr_count	*addr;		/* counted there, or NULL */
 	char			 nick[SB_NICK_MAX + 1];	/* "" until identified */
 	char			 key[NICK_KEY_MAX + 1];	/* nick_fold()ed nick */
 	struct peer_skel	 skels[2];	/* in hub->skels when named */
@@ -212,6 +225,7 @@ struct hub {
 	struct peer_skels	 skels;		/* skeletons of the nicks */
 	struct peer_sessions	 sessions;
 	struct rooms		 rooms;
+	struct addr_counts	 per_address;	/* chat sessions per address */
 	TAILQ_HEAD(, peer)	 reaplist;
 	struct members		*members;	/* NULL: none loaded */
 	struct bans		 bans;		/* ban.h */
@@ -274,6 +288,7 @@ RB_PROTOTYPE(peer_sessions, peer, by_session, peer_session_cmp)	/* peers.c */
 RB_PROTOTYPE(peer_nicks, peer, by_nick, peer_nick_cmp)		/* nick.c */
 RB_PROTOTYPE(peer_skels, peer_skel, entry, peer_skel_cmp)	/* nick.c */
 RB_PROTOTYPE(rooms, room, entry, room_cmp)			/* rooms.c */
+RB_PROTOTYPE(addr_counts, addr_count, entry, addr_count_cmp)	/* addrcount.c */
 
 /* hub.c */
 void		 hub_init(struct hub *, const struct sb_config *,
@@ -281,6 +296,10 @@ void		 hub_init(struct hub *, const struct sb_config *,
 void		 hub_free(struct hub *);
 const struct sb_packet *hub_config_packet(struct hub *);
 void		 hub_config_changed(struct hub *);
+
+/* addrcount.c */
+int		 addrcount_take(struct hub *, struct peer *, unsigned *);
+void		 addrcount_release(struct hub *, struct peer *);
 
 /* peers.c */
 struct peer	*hub_peer_new(struct hub *, int);

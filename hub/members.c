@@ -245,6 +245,21 @@ read_all(int fd, const char *path, char **out, size_t *outlen, char *err,
 	return 0;
 }
 
+/*
+ * Put the member on the earlier line in *a: of two members that clash,
+ * the later line is the one reported.
+ */
+static void
+member_line_order(const struct member **a, const struct member **b)
+{
+	const struct member *t = *a;
+
+	if (t->line > (*b)->line) {
+		*a = *b;
+		*b = t;
+	}
+}
+
 /* qsort/bsearch order of skeletons. */
 static int
 member_skel_cmp(const void *a, const void *b)
@@ -300,12 +315,7 @@ skels_index(const char *path, struct members *ms, char *err, size_t errsz)
 		if (a == b || strcmp(ms->skels[i - 1].skel,
 		    ms->skels[i].skel) != 0)
 			continue;
-		if (a->line > b->line) {
-			const struct member *t = a;
-
-			a = b;
-			b = t;
-		}
+		member_line_order(&a, &b);
 		snprintf(err, errsz, "%s: line %u: nick \"%s\" looks like "
 		    "\"%s\" on line %u (UTS #39 confusables)", path, b->line,
 		    b->nick, a->nick, a->line);
@@ -315,18 +325,19 @@ skels_index(const char *path, struct members *ms, char *err, size_t errsz)
 }
 
 /*
- * Parse the text of a members file into `ms` (zeroed by the caller).
- * Every error names the file and the line.  Returns 0 or -EINVAL/-ENOMEM.
+ * Read the lines of a members file into ms->by_key, in file order, each
+ * with its line number, and keep ms->max_id; blank lines and comments are
+ * skipped.  Every error names the file and the line.  Returns 0 or
+ * -EINVAL/-ENOMEM.
  */
 static int
-parse_all(const char *path, const char *buf, size_t len, struct members *ms,
-    char *err, size_t errsz)
+parse_lines(const char *path, const char *buf, size_t len,
+    struct members *ms, char *err, size_t errsz)
 {
-	const struct member **by_id = NULL;
 	const char *p = buf, *end = buf + len, *nl, *why;
 	struct member m;
 	unsigned lineno = 0;
-	size_t cap = 0, i, ll;
+	size_t cap = 0, ll;
 	int r;
 
 	if (memchr(buf, '\0', len) != NULL) {
@@ -371,21 +382,27 @@ parse_all(const char *path, const char *buf, size_t len, struct members *ms,
 		if (m.id > ms->max_id)
 			ms->max_id = m.id;
 	}
-	if (ms->count == 0)
-		return 0;
+	return 0;
+}
 
-	/* Duplicates, reported at the later of the two lines. */
+/*
+ * Refuse two members with the same key (the folded nick) or the same id,
+ * each reported at the later of the two lines.  Leaves ms->by_key sorted
+ * by key.  Returns 0 or -EINVAL/-ENOMEM with the reason in `err`.
+ */
+static int
+members_unique(const char *path, struct members *ms, char *err,
+    size_t errsz)
+{
+	const struct member **by_id, *a, *b;
+	size_t i;
+
 	qsort(ms->by_key, ms->count, sizeof(*ms->by_key), member_key_cmp);
 	for (i = 1; i < ms->count; i++) {
-		const struct member *a = &ms->by_key[i - 1], *b = &ms->by_key[i];
-
+		a = &ms->by_key[i - 1];
+		b = &ms->by_key[i];
 		if (strcmp(a->key, b->key) == 0) {
-			if (a->line > b->line) {
-				const struct member *t = a;
-
-				a = b;
-				b = t;
-			}
+			member_line_order(&a, &b);
 			snprintf(err, errsz, "%s: line %u: nick \"%s\" is "
 			    "already on line %u", path, b->line, b->nick,
 			    a->line);
@@ -400,15 +417,10 @@ parse_all(const char *path, const char *buf, size_t len, struct members *ms,
 		by_id[i] = &ms->by_key[i];
 	qsort(by_id, ms->count, sizeof(*by_id), member_ptr_id_cmp);
 	for (i = 1; i < ms->count; i++) {
-		const struct member *a = by_id[i - 1], *b = by_id[i];
-
+		a = by_id[i - 1];
+		b = by_id[i];
 		if (a->id == b->id) {
-			if (a->line > b->line) {
-				const struct member *t = a;
-
-				a = b;
-				b = t;
-			}
+			member_line_order(&a, &b);
 			snprintf(err, errsz, "%s: line %u: id %lu is already "
 			    "on line %u", path, b->line, b->id, a->line);
 			free(by_id);
@@ -416,6 +428,26 @@ parse_all(const char *path, const char *buf, size_t len, struct members *ms,
 		}
 	}
 	free(by_id);
+	return 0;
+}
+
+/*
+ * Parse the text of a members file into `ms` (zeroed by the caller): its
+ * lines, then no nick, id or look-alike nick twice.  Every error names
+ * the file and the line.  Returns 0 or -EINVAL/-ENOMEM.
+ */
+static int
+parse_all(const char *path, const char *buf, size_t len, struct members *ms,
+    char *err, size_t errsz)
+{
+	int r;
+
+	if ((r = parse_lines(path, buf, len, ms, err, errsz)) < 0)
+		return r;
+	if (ms->count == 0)
+		return 0;
+	if ((r = members_unique(path, ms, err, errsz)) < 0)
+		return r;
 	return skels_index(path, ms, err, errsz);
 }
 
@@ -807,6 +839,164 @@ dir_of(const char *path, char *dir, size_t size)
 }
 
 /*
+ * Open the directory of the members file at `path` (its stat in *dst) and
+ * take an exclusive flock(2) on it, so that two switchboardctl runs do not
+ * lose each other's change.  Returns the descriptor, whose close releases
+ * the lock, or a negative errno with a message in err.
+ */
+static int
+members_dir_lock(const char *path, struct stat *dst, char *err,
+    size_t errsz)
+{
+	char dir[PATH_MAX];
+	int dfd, r;
+
+	if ((r = dir_of(path, dir, sizeof(dir))) < 0) {
+		snprintf(err, errsz, "%s: path too long", path);
+		return r;
+	}
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    fstat(dfd, dst) < 0) {
+		r = -errno;
+		snprintf(err, errsz, "%s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	if (flock(dfd, LOCK_EX) < 0) {
+		r = -errno;
+		snprintf(err, errsz, "%s: lock: %s", dir, strerror(errno));
+		goto fail;
+	}
+	return dfd;
+fail:
+	if (dfd >= 0)
+		close(dfd);
+	return r;
+}
+
+/*
+ * Read the members file at `path` into *text (*len bytes; the caller
+ * frees it) and its owner into *uid and *gid.  When `create` is set, a
+ * file that does not exist reads as empty, owned by whoever owns the
+ * state directory (dst) if we are root, else by us.  Returns 0 or a
+ * negative errno with a message in err.
+ */
+static int
+members_text_read(const char *path, int create, const struct stat *dst,
+    char **text, size_t *len, uid_t *uid, gid_t *gid, char *err,
+    size_t errsz)
+{
+	struct stat st;
+	int fd, r;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NOFOLLOW)) < 0) {
+		if (errno != ENOENT || !create) {
+			r = -errno;
+			snprintf(err, errsz, "%s: %s", path, strerror(errno));
+			return r;
+		}
+		/* A new file belongs to whoever owns the state directory. */
+		*uid = geteuid() == 0 ? dst->st_uid : geteuid();
+		*gid = geteuid() == 0 ? dst->st_gid : getegid();
+		if ((*text = strdup("")) == NULL) {
+			snprintf(err, errsz, "out of memory");
+			return -ENOMEM;
+		}
+		*len = 0;
+		return 0;
+	}
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		close(fd);
+		return r;
+	}
+	*uid = st.st_uid;
+	*gid = st.st_gid;
+	r = read_all(fd, path, text, len, err, errsz);
+	close(fd);
+	return r;
+}
+
+/*
+ * The member an add writes, in *add: `nick` (its identity `id`) with the
+ * next id, active, `password` hashed.  Refused (-EEXIST) if the nick or
+ * one that looks like it is a member of ms already, -ENOSPC if the file
+ * is full.  Returns 0 or a negative errno with a message in err.
+ */
+static int
+member_new(const char *path, const struct members *ms, const char *nick,
+    const struct nick_id *id, const char *password, struct member *add,
+    char *err, size_t errsz)
+{
+	const struct member *found;
+
+	if ((found = members_find(ms, nick)) != NULL) {
+		snprintf(err, errsz, "%s is already a member (id %lu, "
+		    "line %u)", found->nick, found->id, found->line);
+		return -EEXIST;
+	}
+	if ((found = members_confusable(ms, id)) != NULL) {
+		snprintf(err, errsz, "%s looks like member %s (id %lu, "
+		    "line %u): UTS #39 confusables", nick, found->nick,
+		    found->id, found->line);
+		return -EEXIST;
+	}
+	if (ms->count >= MEMBERS_MAX || ms->max_id >= MEMBERS_ID_MAX) {
+		snprintf(err, errsz, "%s: the file is full (%d members "
+		    "or id %lu)", path, MEMBERS_MAX, MEMBERS_ID_MAX);
+		return -ENOSPC;
+	}
+	*add = (struct member){ .id = ms->max_id + 1, .active = 1 };
+	if (strlcpy(add->nick, nick, sizeof(add->nick)) >= sizeof(add->nick)) {
+		snprintf(err, errsz, "nick too long");
+		return -EINVAL;
+	}
+	return hash_password(password, add->hash, sizeof(add->hash), err,
+	    errsz);
+}
+
+/*
+ * The new text of the members file at `path` into out: every line of
+ * text[0..len) as it was, but line number `line`, which becomes member
+ * m's; with `line` 0, m's line is appended.  Returns 0, -EFBIG (larger
+ * than a members file may be) or out's error, with a message in err.
+ */
+static int
+members_text_edit(struct buf *out, const char *text, size_t len,
+    unsigned line, const struct member *m, const char *path, char *err,
+    size_t errsz)
+{
+	const char *p, *end, *nl;
+	unsigned lineno = 0;
+	int r = 0;
+
+	for (p = text, end = text + len; p < end && r == 0; p = nl + 1) {
+		lineno++;
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		if (lineno == line)
+			r = member_line(out, m);
+		else if ((r = buf_catlen(out, p, (size_t)(nl - p))) == 0)
+			r = buf_cat(out, "\n");
+	}
+	if (r == 0 && line == 0)
+		r = member_line(out, m);
+	if (r == 0 && out->buf == NULL)
+		r = buf_catlen(out, "", 0);
+	if (r < 0) {
+		snprintf(err, errsz, "out of memory");
+		return r;
+	}
+	if (out->len > MEMBERS_FILE_MAX) {
+		snprintf(err, errsz, "%s: would be larger than %d bytes", path,
+		    MEMBERS_FILE_MAX);
+		return -EFBIG;
+	}
+	return 0;
+}
+
+/*
  * One change to the file at `path`, under an exclusive flock(2) on its
  * directory so that two switchboardctl runs do not lose each other's
  * change: read and check the whole file (a broken file is not touched),
@@ -820,19 +1010,17 @@ members_modify(const char *path, enum members_op op, const char *nick,
     size_t errsz)
 {
 	struct members ms = { .by_key = NULL };
-	struct buf out = { .max = SIZE_MAX };	/* checked below */
+	struct buf out = { .max = SIZE_MAX };	/* members_text_edit checks */
 	struct nick_id id;
-	char dir[PATH_MAX];
 	const struct member *found = NULL;
 	struct member add;
-	struct stat st, dst;
-	const char *why, *p, *end, *nl;
+	struct stat dst;
+	const char *why;
 	char *text = NULL;
 	size_t len = 0;
-	unsigned lineno = 0;
-	uid_t uid;
-	gid_t gid;
-	int dfd = -1, fd, r;
+	uid_t uid = (uid_t)-1;	/* set by members_text_read */
+	gid_t gid = (gid_t)-1;
+	int dfd = -1, r;
 
 	assert(path != NULL && nick != NULL && err != NULL && errsz > 0);
 	err[0] = '\0';
@@ -842,127 +1030,38 @@ members_modify(const char *path, enum members_op op, const char *nick,
 	}
 	if (password != NULL && (r = password_check(password, err, errsz)) < 0)
 		return r;
-	if ((r = dir_of(path, dir, sizeof(dir))) < 0) {
-		snprintf(err, errsz, "%s: path too long", path);
-		return r;
-	}
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-	    fstat(dfd, &dst) < 0) {
-		r = -errno;
-		snprintf(err, errsz, "%s: %s", dir, strerror(errno));
+	if ((dfd = r = members_dir_lock(path, &dst, err, errsz)) < 0)
 		goto done;
-	}
-	if (flock(dfd, LOCK_EX) < 0) {
-		r = -errno;
-		snprintf(err, errsz, "%s: lock: %s", dir, strerror(errno));
+	if ((r = members_text_read(path, op == OP_ADD, &dst, &text, &len,
+	    &uid, &gid, err, errsz)) < 0)
 		goto done;
-	}
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
-	    O_NOFOLLOW)) < 0) {
-		if (errno != ENOENT || op != OP_ADD) {
-			r = -errno;
-			snprintf(err, errsz, "%s: %s", path, strerror(errno));
-			goto done;
-		}
-		/* A new file belongs to whoever owns the state directory. */
-		uid = geteuid() == 0 ? dst.st_uid : geteuid();
-		gid = geteuid() == 0 ? dst.st_gid : getegid();
-		if ((text = strdup("")) == NULL) {
-			r = -ENOMEM;
-			snprintf(err, errsz, "out of memory");
-			goto done;
-		}
-	} else {
-		if (fstat(fd, &st) < 0) {
-			r = -errno;
-			snprintf(err, errsz, "%s: %s", path, strerror(errno));
-			close(fd);
-			goto done;
-		}
-		uid = st.st_uid;
-		gid = st.st_gid;
-		r = read_all(fd, path, &text, &len, err, errsz);
-		close(fd);
-		if (r < 0)
-			goto done;
-	}
 	if ((r = parse_all(path, text, len, &ms, err, errsz)) < 0)
 		goto done;
-	found = members_find(&ms, nick);
 
 	switch (op) {
 	case OP_ADD:
-		if (found != NULL) {
-			snprintf(err, errsz, "%s is already a member (id %lu, "
-			    "line %u)", found->nick, found->id, found->line);
-			r = -EEXIST;
-			goto done;
-		}
-		if ((found = members_confusable(&ms, &id)) != NULL) {
-			snprintf(err, errsz, "%s looks like member %s (id %lu, "
-			    "line %u): UTS #39 confusables", nick, found->nick,
-			    found->id, found->line);
-			r = -EEXIST;
-			goto done;
-		}
-		if (ms.count >= MEMBERS_MAX || ms.max_id >= MEMBERS_ID_MAX) {
-			snprintf(err, errsz, "%s: the file is full (%d members "
-			    "or id %lu)", path, MEMBERS_MAX, MEMBERS_ID_MAX);
-			r = -ENOSPC;
-			goto done;
-		}
-		add = (struct member){ .id = ms.max_id + 1, .active = 1 };
-		if (strlcpy(add.nick, nick, sizeof(add.nick)) >=
-		    sizeof(add.nick)) {
-			snprintf(err, errsz, "nick too long");
-			r = -EINVAL;
-			goto done;
-		}
-		if ((r = hash_password(password, add.hash, sizeof(add.hash),
-		    err, errsz)) < 0)
-			goto done;
+		r = member_new(path, &ms, nick, &id, password, &add, err, errsz);
 		break;
 	case OP_ACTIVE:
 	case OP_REKEY:
-		if (found == NULL) {
+		if ((found = members_find(&ms, nick)) == NULL) {
 			snprintf(err, errsz, "%s is not a member", nick);
 			r = -ENOENT;
-			goto done;
+			break;
 		}
 		add = *found;
 		if (op == OP_ACTIVE)
 			add.active = active;
-		else if ((r = hash_password(password, add.hash,
-		    sizeof(add.hash), err, errsz)) < 0)
-			goto done;
+		else
+			r = hash_password(password, add.hash, sizeof(add.hash),
+			    err, errsz);
 		break;
 	}
-
-	/* The new text: every line as it was, but the changed member's. */
-	r = 0;
-	for (p = text, end = text + len; p < end && r == 0; p = nl + 1) {
-		lineno++;
-		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
-			nl = end;
-		if (op != OP_ADD && lineno == found->line)
-			r = member_line(&out, &add);
-		else if ((r = buf_catlen(&out, p, (size_t)(nl - p))) == 0)
-			r = buf_cat(&out, "\n");
-	}
-	if (r == 0 && op == OP_ADD)
-		r = member_line(&out, &add);
-	if (r == 0 && out.buf == NULL)
-		r = buf_catlen(&out, "", 0);
-	if (r < 0) {
-		snprintf(err, errsz, "out of memory");
+	if (r < 0)
 		goto done;
-	}
-	if (out.len > MEMBERS_FILE_MAX) {
-		snprintf(err, errsz, "%s: would be larger than %d bytes", path,
-		    MEMBERS_FILE_MAX);
-		r = -EFBIG;
+	if ((r = members_text_edit(&out, text, len, found ? found->line : 0,
+	    &add, path, err, errsz)) < 0)
 		goto done;
-	}
 	if ((r = sb_file_write_atomic(dfd, path, out.buf, out.len, 0600, uid,
 	    gid, err, errsz)) < 0)
 		goto done;

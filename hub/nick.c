@@ -239,26 +239,19 @@ skeleton_of(const UChar *s, int32_t n, char *dst, size_t dstsz)
 }
 
 /*
- * Check a name against the rules and, when `id` is not NULL, work out
- * its comparison key, and its skeletons too when `skel` is set (a look-up
- * by key, hub_find_nick, needs no skeleton).  Returns 0, or -EINVAL with
- * *why set to a static sentence naming the rule.
+ * The first rule `name` (len bytes) breaks of those checked before ICU
+ * is asked: empty, too long, not UTF-8, a code point of a class the rules
+ * refuse, or for a nick a leading '#', '*' or digit.  Returns its W_
+ * index into whys, or -1 when it breaks none of them.
  */
 static int
-name_check(const char *name, int room, struct nick_id *id, int skel,
-    const char **why)
+name_rule_broken(const char *name, size_t len, int room)
 {
-	const char *s = name, *end;
-	UChar u[U16_NAME_MAX + 1], key16[2 * U16_NAME_MAX + 1];
-	UErrorCode e = U_ZERO_ERROR;
-	size_t len, n, max = room ? SB_ROOM_MAX : SB_NICK_MAX;
-	int32_t un, kn;
+	const char *s = name, *end = name + len;
+	size_t n, max = room ? SB_ROOM_MAX : SB_NICK_MAX;
 	uint32_t c;
 	int w = -1;
 
-	assert(name != NULL && why != NULL);
-	len = strlen(name);
-	end = name + len;
 	if (len == 0)
 		w = W_EMPTY;
 	else if (len > max)
@@ -288,6 +281,28 @@ name_check(const char *name, int room, struct nick_id *id, int skel,
 	if (w < 0 && !room && (name[0] == '#' || name[0] == '*' ||
 	    (name[0] >= '0' && name[0] <= '9')))
 		w = W_LEADING;
+	return w;
+}
+
+/*
+ * Check a name against the rules and, when `id` is not NULL, work out
+ * its comparison key, and its skeletons too when `skel` is set (a look-up
+ * by key, hub_find_nick, needs no skeleton).  Returns 0, or -EINVAL with
+ * *why set to a static sentence naming the rule.
+ */
+static int
+name_check(const char *name, int room, struct nick_id *id, int skel,
+    const char **why)
+{
+	UChar u[U16_NAME_MAX + 1], key16[2 * U16_NAME_MAX + 1];
+	UErrorCode e = U_ZERO_ERROR;
+	size_t len;
+	int32_t un, kn;
+	int w;
+
+	assert(name != NULL && why != NULL);
+	len = strlen(name);
+	w = name_rule_broken(name, len, room);
 	if (w < 0 && icu_open() < 0)
 		w = W_ICU;
 	if (w >= 0) {

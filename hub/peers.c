@@ -75,6 +75,7 @@ hub_peer_free(struct hub *h, struct peer *p)
 		room_leave(h, m, "", 0);
 	if (p->nick[0] != '\0')
 		nick_release(h, p);
+	addrcount_release(h, p);
 	RB_REMOVE(peer_sessions, &h->sessions, p);
 	while ((k = TAILQ_FIRST(&p->outq)) != NULL) {
 		TAILQ_REMOVE(&p->outq, k, entry);
@@ -200,6 +201,29 @@ hub_peer_gone(struct hub *h, struct peer *p, const char *reason)
 		h->clients--;
 		p->chat = 0;
 	}
+	addrcount_release(h, p);
+}
+
+/*
+ * Count a new chat session against its address (addrcount.c).  Over
+ * max_per_address it is refused, logged and told why, and ADDR_FULL
+ * returned (so is a failed allocation, as the hub cannot count it).
+ */
+static int
+hello_per_address(struct hub *h, struct peer *p)
+{
+	unsigned now;
+	int r = addrcount_take(h, p, &now);
+
+	if (r == ADDR_ADMITTED)
+		return r;
+	hub_log_peer(SB_EV_DISCONNECT, p, &(struct sb_log_fields){
+	    .reason = "too_many_connections" }, "refused a connection from %s: "
+	    "%u sessions from its address already (max_per_address)",
+	    p->remote, now);
+	hub_peer_kill(h, p, "too_many_connections", "Too many connections "
+	    "from your address");
+	return ADDR_FULL;
 }
 
 /*
@@ -256,6 +280,8 @@ cmd_hello(struct hub *h, struct peer *p, const struct sb_msg *m,
 			hub_peer_kill(h, p, "server_full", "Server is full");
 			return 0;
 		}
+		if (hello_per_address(h, p) != ADDR_ADMITTED)
+			return 0;
 		p->chat = 1;
 		if (++h->clients > h->peak)
 			h->peak = h->clients;

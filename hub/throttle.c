@@ -11,7 +11,7 @@
  * takes a free or forgotten slot of its set, else one that has no
  * attempt running: one that delays nobody now before one that does, the
  * least recently failed first.  Memory never grows, whatever
- * the keys.  No I/O, no logging: route.c decides what a number means.
+ * the keys.  No I/O, no logging: identity.c decides what a number means.
  */
 #include <assert.h>
 #include <stdio.h>
@@ -212,7 +212,7 @@ throttle_remote_key(char *buf, size_t size, const char *remote)
 	int fam;
 
 	assert(buf != NULL && size > 0 && remote != NULL);
-	if (ban_remote_address(remote, a, &fam) < 0) {
+	if (cidr_remote(remote, a, &fam) < 0) {
 		strlcpy(buf, remote, size);
 		return;
 	}

@@ -5,18 +5,23 @@
 # Prints every such edge, then every pair of files that reach each other
 # (a circle, however long); exits 1 if there is one.
 #
-#   sh tests/callcycles.sh build/obj/handler/*.o    (or: make cycles)
+#   sh tests/callcycles.sh build/obj/handler/*.o build/obj/common/*.o
+#   make cycles     (the handler with common/; the hub, hub/ctl/ and common/)
 #
-# Data shared through a global (handler_store) counts as a use too.
+# A file is named by its path under build/obj/ (hub/ctl/switchboardctl.c).
+# Data shared through a global (handler_store) counts as a use too.  main
+# is left out: several programs may be checked in one run, and no file
+# calls it.
 set -u
 if [ $# -eq 0 ]; then
 	echo "usage: callcycles.sh object..." >&2
 	exit 2
 fi
 for o in "$@"; do
-	f=$(basename "$o" .o).c
+	f=${o##*/obj/}
+	f=${f%.o}.c
 	nm "$o" | awk -v f="$f" '$1 == "U" { print "U", f, $2; next }
-	    NF == 3 && $2 ~ /^[TDBRC]$/ { print "D", f, $3 }'
+	    NF == 3 && $2 ~ /^[TDBRC]$/ && $3 != "main" { print "D", f, $3 }'
 done | awk '
 	$1 == "D" { def[$3] = $2; next }
 	{ use[NR] = $2 " " $3 }
@@ -36,7 +41,7 @@ done | awk '
 		n = 0
 		for (e in why) {
 			split(e, p, " ")
-			line[++n] = sprintf("%-14s -> %-14s %s", p[1], p[2], why[e])
+			line[++n] = sprintf("%-22s -> %-18s %s", p[1], p[2], why[e])
 		}
 		# Sort the lines (insertion sort: a few dozen of them).
 		for (i = 2; i <= n; i++)

@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: ISC
-# Static analysis of the C sources: cppcheck over common/ hub/ handler/.
-# Exits non-zero on any finding (make lint; see docs/hardening.md).
+# Static analysis of the C sources: cppcheck over common/ hub/ handler/;
+# and every path docs/hacking.md names exists.  Exits non-zero on any
+# finding (make lint; see docs/hardening.md).
 #
 # Checks: cppcheck's default errors (null pointers, out-of-bounds,
 # uninitialized data, leaks, undefined behaviour) plus the warning,
@@ -26,6 +27,25 @@
 # "// cppcheck-suppress <id>" and a reason in the comment above it.
 set -u
 cd "$(dirname "$0")/.."
+
+# docs/hacking.md is the map: every path it names (common/..., hub/...,
+# handler/..., tests/..., docs/..., bench/..., units/..., .ci/...) must
+# exist.  Placeholders (test_X.c, dialect_X/) and globs (*.test.mjs) are
+# left out.
+docs_rc=0
+set -f	# the globs named stay words
+for p in $(grep -oE '(^|[^A-Za-z0-9_./-])(common|hub|handler|tests|docs|bench|units|\.ci)/[A-Za-z0-9_./*-]*' \
+    docs/hacking.md | sed 's/^[^A-Za-z0-9_.]//; s/[.]*$//' | sort -u); do
+	case "$p" in
+	*'*'* | *_X.* | *_X/* | *[/_]X | */X.*) continue ;;
+	esac
+	if [ ! -e "$p" ]; then
+		echo "lint: docs/hacking.md names $p, which does not exist" >&2
+		docs_rc=1
+	fi
+done
+set +f
+[ $docs_rc -eq 0 ] && echo "lint: every path docs/hacking.md names exists"
 if ! command -v cppcheck >/dev/null; then
 	echo "lint: cppcheck is not installed (apt-get install cppcheck)" >&2
 	exit 1
@@ -49,7 +69,10 @@ cppcheck -q --std=c11 --library=posix \
     --suppress=getpwuidCalled --suppress=readdirCalled \
     common hub handler
 rc=$?
-if [ $rc -eq 0 ]; then
+if [ $rc -eq 0 ] && [ $docs_rc -ne 0 ]; then
+	rc=1
+	echo "lint: docs/hacking.md names paths that do not exist (above)" >&2
+elif [ $rc -eq 0 ]; then
 	echo "lint: clean"
 else
 	echo "lint: findings above (cppcheck exit $rc)" >&2

@@ -414,6 +414,56 @@ connect_hub(const char *path)
 }
 
 /*
+ * Wait for and read one datagram of the hub's answer on fd into buf
+ * (CTL_DGRAM_MAX + 1 bytes), adding its size to *total.  Returns the
+ * part, a JSON object the caller frees, or NULL (said why): no answer
+ * within CTL_TIMEOUT_MS, the connection closed, a datagram or the whole
+ * answer too large, or not a JSON object.
+ */
+static json_t *
+answer_read(int fd, const char *sock, char *buf, size_t *total)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	json_error_t jerr;
+	json_t *part;
+	ssize_t r;
+
+	for (;;) {
+		r = poll(&pfd, 1, CTL_TIMEOUT_MS);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			fail("%s: no answer from the hub within %d s", sock,
+			    CTL_TIMEOUT_MS / 1000);
+			return NULL;
+		}
+		r = recv(fd, buf, CTL_DGRAM_MAX + 1, MSG_TRUNC);
+		if (r >= 0 || errno != EINTR)
+			break;
+	}
+	if (r < 0) {
+		fail("%s: %s", sock, strerror(errno));
+		return NULL;
+	}
+	if (r == 0) {
+		fail("%s: the hub closed the connection before its "
+		    "answer was complete", sock);
+		return NULL;
+	}
+	if (r > CTL_DGRAM_MAX || (*total += (size_t)r) > CTL_TOTAL_MAX) {
+		fail("%s: the answer is too large", sock);
+		return NULL;
+	}
+	part = json_loadb(buf, (size_t)r, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(part)) {
+		json_decref(part);
+		fail("%s: the hub's answer is not a JSON object", sock);
+		return NULL;
+	}
+	return part;
+}
+
+/*
  * Send one request (words joined by NULs) and collect the replies until
  * the one marked done.  Returns the merged reply, or NULL (said why).
  */
@@ -421,7 +471,7 @@ static json_t *
 ctl_exchange(const char *sock, const char *const *words, size_t n)
 {
 	char req[CTL_REQUEST_MAX], *buf = NULL;
-	json_t *result = NULL;
+	json_t *result = NULL, *part;
 	size_t len = 0, total = 0, i, wl;
 	int fd, done = 0;
 
@@ -452,49 +502,15 @@ ctl_exchange(const char *sock, const char *const *words, size_t n)
 		goto out;
 	}
 	while (!done) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		json_error_t jerr;
-		json_t *part;
-		ssize_t r;
-
-		r = poll(&pfd, 1, CTL_TIMEOUT_MS);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			fail("%s: no answer from the hub within %d s", sock,
-			    CTL_TIMEOUT_MS / 1000);
-			goto bad;
-		}
-		r = recv(fd, buf, CTL_DGRAM_MAX + 1, MSG_TRUNC);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			fail("%s: %s", sock, strerror(errno));
-			goto bad;
-		}
-		if (r == 0) {
-			fail("%s: the hub closed the connection before its "
-			    "answer was complete", sock);
-			goto bad;
-		}
-		if (r > CTL_DGRAM_MAX || (total += (size_t)r) > CTL_TOTAL_MAX) {
-			fail("%s: the answer is too large", sock);
-			goto bad;
-		}
-		part = json_loadb(buf, (size_t)r, JSON_REJECT_DUPLICATES, &jerr);
-		if (!json_is_object(part)) {
-			json_decref(part);
-			fail("%s: the hub's answer is not a JSON object", sock);
-			goto bad;
+		if ((part = answer_read(fd, sock, buf, &total)) == NULL) {
+			json_decref(result);
+			result = NULL;
+			break;
 		}
 		done = json_is_true(json_object_get(part, "done"));
 		merge(result, part);
 		json_decref(part);
 	}
-	goto out;
-bad:
-	json_decref(result);
-	result = NULL;
 out:
 	free(buf);
 	close(fd);

@@ -8,10 +8,11 @@
 #                      seed and regression input in the corpus is replayed
 #   make fuzz-build    only build the targets
 #   make lint          cppcheck over common/ hub/ handler/ (tests/lint.sh),
-#                      and make cycles
-#   make cycles        which handler file calls which, from the objects'
-#                      symbols: fails if two call each other in a circle
-#                      (tests/callcycles.sh)
+#                      no function over 80 lines but the named exceptions
+#                      (tests/funclen.sh), and make cycles
+#   make cycles        which file calls which in handler/, hub/, hub/ctl/
+#                      and common/, from the objects' symbols: fails if
+#                      two call each other in a circle (tests/callcycles.sh)
 #
 # Targets are built with clang and -fsanitize=fuzzer,address,undefined,
 # straight from the .c files each one needs (tests/link.mk, the list the
@@ -53,7 +54,7 @@ FUZZ_LIBS_bans		= -ljansson $(FUZZ_ICU_LIBS)
 FUZZ_TARGETS	= sniff http wsframe wsconn utf8 xmlsock dialect_text \
 		  dialect_xml dialect_json dialect_render proto_decode \
 		  proto_roundtrip config buf hub history members session bans \
-		  log
+		  log cidr proxy
 FUZZ_CHECK_TARGETS ?= $(FUZZ_TARGETS)
 FUZZ_BINS	= $(addprefix $(FUZZ_OUT)/fuzz_,$(FUZZ_TARGETS))
 FUZZ_HEADERS	= $(wildcard common/*.h handler/*.h hub/*.h tests/fuzz/*.h)
@@ -77,13 +78,20 @@ fuzz-check: fuzz-build
 	@sh tests/fuzz/run.sh $(FUZZ_CHECK_SECONDS) $(FUZZ_CHECK_TARGETS)
 
 lint: cycles
+	@sh tests/funclen.sh
 	@sh tests/lint.sh
 
-# The handler's files call one another in one direction (docs/hacking.md).
-CYCLES_OBJS	= $(patsubst %.c,$(B)/obj/%.o,handler/main.c $(HANDLER_SRC))
-cycles: $(CYCLES_OBJS)
-	@sh tests/callcycles.sh $(CYCLES_OBJS) >$(B)/cycles.txt || \
-	    { cat $(B)/cycles.txt; exit 1; }
-	@echo "cycles: none in handler/ ($(B)/cycles.txt: who calls whom)"
+# No two files of a program call each other in a circle, however long
+# (docs/hacking.md): the handler with common/, and the hub with
+# switchboardctl (hub/ctl/) and common/.  build/cycles.txt: who calls whom.
+CYCLES_HANDLER	= $(call obj,handler/main.c $(HANDLER_SRC) $(COMMON_SRC))
+CYCLES_HUB	= $(call obj,hub/main.c $(HUB_SRC) $(CTL_SRC) $(COMMON_SRC))
+cycles: $(CYCLES_HANDLER) $(CYCLES_HUB)
+	@rc=0; { echo "# handler/ and common/"; \
+	    sh tests/callcycles.sh $(CYCLES_HANDLER) || rc=1; \
+	    echo "# hub/, hub/ctl/ and common/"; \
+	    sh tests/callcycles.sh $(CYCLES_HUB) || rc=1; } >$(B)/cycles.txt; \
+	    if [ $$rc -ne 0 ]; then cat $(B)/cycles.txt; exit 1; fi
+	@echo "cycles: none in handler/, hub/, hub/ctl/, common/ ($(B)/cycles.txt: who calls whom)"
 
 .PHONY: fuzz fuzz-build fuzz-check lint cycles

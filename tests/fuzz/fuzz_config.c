@@ -63,6 +63,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(strcmp(h.redirect_url, c.redirect_url) == 0);
 	FUZZ_CHECK(strcmp(h.ws_origins, c.ws_origins) == 0);
 	FUZZ_CHECK(strcmp(h.ws_chat_paths, c.ws_chat_paths) == 0);
+	FUZZ_CHECK(strcmp(h.metrics_from, c.metrics_from) == 0);
+	FUZZ_CHECK(strcmp(h.proxy_from, c.proxy_from) == 0);
 	FUZZ_CHECK(h.xmlsocket_max == c.xmlsocket_max);
 	FUZZ_CHECK(h.connect_timeout == c.connect_timeout);
 	FUZZ_CHECK(h.idle_timeout == c.idle_timeout);

@@ -224,7 +224,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* As main.c, with the hub connected already. */
 	hublink_init(&c, "/nonexistent/switchboard-fuzz/hub.sock");
 	c.hub.fd = sv[0];
-	client_io_init(&c, -1, -1);
+	client_io_init(&c, -1, -1, 0);
 	snprintf(c.remote, sizeof(c.remote), "127.0.0.1:4242");
 	c.loop.clock_ms = now = now_ms();
 	modes_start(&c, now);

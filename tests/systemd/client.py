@@ -16,6 +16,9 @@ success, 1 on failure.
                                    alice -> MSG bob hi; with --restart, CMD
                                    runs and the two must still chat after it
   client.py say ROOM TEXT         carol identifies, joins ROOM, says TEXT
+  client.py proxied               as HAProxy on 8081: a PROXY v2 header naming
+                                  192.0.2.7:4321, then frank chats with an
+                                  XMLSocket client on 80
   client.py flood N SECONDS        N connections within SECONDS, each asking
                                    for the policy; counts the replies
 """
@@ -187,9 +190,10 @@ def cmd_websocket():
 class Flash:
     """One seed-000 XMLSocket client: NUL-terminated messages."""
 
-    def __init__(self, name):
+    def __init__(self, name, port=80, first=b""):
         self.name = name
-        self.s = connect(80)
+        self.s = connect(port)
+        self.s.sendall(first)
         self.buf = b""
         self.closed = False
 
@@ -287,6 +291,23 @@ def cmd_say(room, text):
     return 0 if ok else 1
 
 
+def cmd_proxied():
+    """frank behind a proxy (switchboard-proxied.socket) chats with gina."""
+    header = (b"\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x0c" +
+              socket.inet_aton("192.0.2.7") + socket.inet_aton("127.0.0.1") +
+              (4321).to_bytes(2, "big") + (8081).to_bytes(2, "big"))
+    frank = Flash("frank", 8081, header)
+    frank.send("IDENTIFY frank")
+    ok = frank.expect(r'<identify [^>]*aid="frank"') is not None
+    gina = Flash("gina")
+    gina.send("IDENTIFY gina")
+    ok = ok and gina.expect(r'<identify [^>]*aid="gina"') is not None
+    frank.send("MSG gina hi via proxy")
+    ok = ok and gina.expect(r'<msg [^>]*aid="frank"[^>]*msg="hi via proxy"')
+    print("result proxied %s" % ("ok" if ok else "fail"))
+    return 0 if ok else 1
+
+
 def cmd_flood(n, seconds):
     n, seconds = int(n), float(seconds)
     socks, refused = [], 0
@@ -329,6 +350,8 @@ def main(argv):
         return cmd_say(*args)
     if cmd == "flood":
         return cmd_flood(*args)
+    if cmd == "proxied":
+        return cmd_proxied()
     print(__doc__)
     return 2
 

@@ -20,7 +20,7 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 here=$top/tests/systemd
-PLAN=30
+PLAN=32
 
 skip_all() {
 	echo "1..0 # SKIP $*"
@@ -122,7 +122,8 @@ sysusersdir=$(pkg-config --variable=sysusersdir systemd 2>/dev/null)
 if { systemd-sysusers --root="$R" "$R${sysusersdir:-/usr/lib/sysusers.d}/switchboard.conf" &&
     journalctl --root="$R" --update-catalog &&
     systemctl --root="$R" enable switchboard.socket switchboard-policy.socket \
-	switchboard-hub.socket switchboard-control.socket; } >"$out" 2>&1 &&
+	switchboard-proxied.socket switchboard-hub.socket \
+	switchboard-control.socket; } >"$out" 2>&1 &&
     grep -q '^switchboard:' "$R/etc/passwd" &&
     grep -q '^switchboard-hub:' "$R/etc/passwd" &&
     grep -q '^switchboard-admin:' "$R/etc/group"; then
@@ -146,7 +147,8 @@ fi
 
 units="switchboard.socket switchboard-policy.socket switchboard-hub.socket
 switchboard-control.socket switchboard-hub.service switchboard@.service
-switchboard-policy@.service"
+switchboard-policy@.service switchboard-proxied.socket
+switchboard-proxied@.service"
 # shellcheck disable=SC2086
 if ct_sh systemd-analyze verify $units >"$out" 2>&1 && ! [ -s "$out" ]; then
 	tap 0 "systemd-analyze verify is clean on the installed units"
@@ -155,14 +157,15 @@ else
 	tap 1 "systemd-analyze verify is clean on the installed units"
 fi
 
-sockets="switchboard.socket switchboard-policy.socket switchboard-hub.socket switchboard-control.socket"
+sockets="switchboard.socket switchboard-policy.socket switchboard-proxied.socket
+switchboard-hub.socket switchboard-control.socket"
 # shellcheck disable=SC2086
 if ct_sh systemctl is-active --quiet $sockets; then
-	tap 0 "the four sockets listen after boot (enabled)"
+	tap 0 "the five sockets listen after boot (enabled)"
 else
 	# shellcheck disable=SC2086
 	ct_sh systemctl status --no-pager $sockets 2>&1 | diag
-	tap 1 "the four sockets listen after boot (enabled)"
+	tap 1 "the five sockets listen after boot (enabled)"
 fi
 
 perms=$(ct_sh stat -c '%n %U:%G %a' /run/switchboard /run/switchboard/hub.sock \
@@ -247,6 +250,21 @@ grep -q '^result wsjoin ok' "$out"; tap $? "a WebSocket client logs in (welcome)
 grep -q '^result wsmsg ok' "$out"; tap $? "its message reaches a Flash XMLSocket client as <msg aid=\"dave\" .../>"
 grep -q '^result .* fail' "$out" && diag "$out"
 
+journal_has() { [ -n "$(ct_sh journalctl --no-pager -q -o cat "$@" 2>/dev/null)" ]; }
+
+# Behind a proxy: a PROXY v2 header on 8081 names the client, and the
+# journal has that address, not the proxy's.
+client proxied >"$out" 2>&1
+grep -q '^result proxied ok' "$out"; tap $? "behind a proxy: a PROXY v2 header on 8081, then chat (switchboard-proxied@.service)"
+grep -q '^result .* fail' "$out" && diag "$out"
+if ct_until 10 journal_has SWITCHBOARD_EVENT=login SWITCHBOARD_NICK=frank \
+    SWITCHBOARD_REMOTE=192.0.2.7:4321; then
+	tap 0 "the journal has the proxied client's address (SWITCHBOARD_REMOTE=192.0.2.7:4321)"
+else
+	ct_sh journalctl --no-pager -q -o verbose SWITCHBOARD_NICK=frank 2>&1 | tail -40 | diag
+	tap 1 "the journal has the proxied client's address (SWITCHBOARD_REMOTE=192.0.2.7:4321)"
+fi
+
 # --- systemctl and journalctl --------------------------------------------
 
 ct_sh systemctl status --no-pager switchboard.socket >"$out" 2>&1
@@ -259,7 +277,6 @@ else
 	tap 1 "systemctl status switchboard.socket counts the connections"
 fi
 
-journal_has() { [ -n "$(ct_sh journalctl --no-pager -q -o cat "$@" 2>/dev/null)" ]; }
 
 if ct_until 10 journal_has SWITCHBOARD_EVENT=login SWITCHBOARD_NICK=alice; then
 	tap 0 "journalctl SWITCHBOARD_EVENT=login SWITCHBOARD_NICK=alice finds the login"

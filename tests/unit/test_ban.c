@@ -47,8 +47,8 @@ test_target(void **state)
 	assert_int_equal(ban_target_parse(&b, "192.0.2.7", err, sizeof(err)),
 	    0);
 	assert_int_equal(b.kind, BAN_ADDRESS);
-	assert_int_equal(b.family, AF_INET);
-	assert_int_equal(b.prefix, 32);
+	assert_int_equal(b.net.family, AF_INET);
+	assert_int_equal(b.net.prefix, 32);
 	assert_string_equal(b.target, "192.0.2.7");
 	/* Host bits are cleared: the canonical form names the network. */
 	assert_int_equal(ban_target_parse(&b, "192.0.2.7/24", err,
@@ -56,7 +56,7 @@ test_target(void **state)
 	assert_string_equal(b.target, "192.0.2.0/24");
 	assert_int_equal(ban_target_parse(&b, "2001:DB8::1/32", err,
 	    sizeof(err)), 0);
-	assert_int_equal(b.family, AF_INET6);
+	assert_int_equal(b.net.family, AF_INET6);
 	assert_string_equal(b.target, "2001:db8::/32");
 	assert_int_equal(ban_target_parse(&b, "10.0.0.0/33", err,
 	    sizeof(err)), -EINVAL);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cidr.h"
 #include "config.h"
 
 /* The keys config_pack_handler() sends, as documented in config.h. */
@@ -23,7 +24,8 @@ static const char *const handler_keys[] = {
 	"server_name", "policy_domains", "policy_ports", "redirect_url",
 	"xmlsocket_max", "connect_timeout", "idle_timeout", "ping_timeout",
 	"handshake_timeout", "ws_max_message", "ws_echo", "ws_origins",
-	"ws_chat_paths", "outq_max", "backlog_max",
+	"ws_chat_paths", "outq_max", "backlog_max", "metrics_from",
+	"proxy_from",
 };
 
 #define NHKEYS	(sizeof(handler_keys) / sizeof(handler_keys[0]))
@@ -401,7 +403,8 @@ handler_values(struct sb_config *c)
 		"handshake_timeout = 5", "ws_max_message = 200",
 		"ws_echo = yes", "ws_origins = https://a https://b",
 		"ws_chat_paths = /a, /b/*", "outq_max = 5000",
-		"backlog_max = 0",
+		"backlog_max = 0", "metrics_from = 192.0.2.0/24, 2001:db8::1",
+		"proxy_from = 10.0.0.7 fd00::/8",
 	};
 	size_t i;
 
@@ -427,6 +430,8 @@ assert_handler_keys_equal(const struct sb_config *a, const struct sb_config *b)
 	assert_string_equal(a->ws_chat_paths, b->ws_chat_paths);
 	assert_int_equal(a->outq_max, b->outq_max);
 	assert_int_equal(a->backlog_max, b->backlog_max);
+	assert_string_equal(a->metrics_from, b->metrics_from);
+	assert_string_equal(a->proxy_from, b->proxy_from);
 }
 
 /* Pack the handler keys, decode, apply onto defaults. */
@@ -436,15 +441,20 @@ round_trip(const struct sb_config *hub, struct sb_config *handler)
 	struct sb_packet p;
 	struct sb_msg m;
 	char err[256];
-	size_t i;
+	const char *s;
+	size_t i, lines;
 
 	assert_int_equal(config_pack_handler(hub, &p), 0);
 	assert_int_equal(sb_msg_decode(&m, p.buf, p.len), 0);
 	assert_int_equal(m.type, SB_C_CONFIG);
 	for (i = 0; i < NHKEYS; i++)
 		assert_non_null(sb_config_get(&m, handler_keys[i]));
-	/* Only handler keys travel. */
-	assert_int_equal(m.nfields, NHKEYS);
+	/* Only handler keys travel, several to a field, one a line. */
+	for (i = 0, lines = 0; i < m.nfields; i++, lines++)
+		for (s = m.field[i]; (s = strchr(s, '\n')) != NULL; s++)
+			lines++;
+	assert_int_equal(lines, NHKEYS);
+	assert_true(m.nfields < NHKEYS);
 	assert_null(sb_config_get(&m, "max_clients"));
 	assert_null(sb_config_get(&m, "handler_user"));
 	config_defaults(handler);
@@ -523,6 +533,8 @@ test_pack_longest_values(void **state)
 		{ "redirect_url", sizeof(hub.redirect_url) },
 		{ "ws_origins", sizeof(hub.ws_origins) },
 	};
+	/* metrics_from at its longest: CIDR_LIST_MAX of the longest form. */
+	static const char v6[] = "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255/128";
 	char err[256];
 	size_t i, n, len;
 
@@ -537,6 +549,16 @@ test_pack_longest_values(void **state)
 		}
 		assert_true(len >= str[i].size / 2);
 	}
+	n = (size_t)snprintf(line, sizeof(line), "metrics_from =");
+	for (i = 0; n - 15 + sizeof(v6) < sizeof(hub.metrics_from); i++)
+		n += (size_t)snprintf(line + n, sizeof(line) - n, " %s", v6);
+	assert_int_equal(parse(&hub, line, err, sizeof(err)), 0);
+	assert_true(i > CIDR_LIST_MAX / 2);
+	assert_true(strlen(hub.metrics_from) > sizeof(hub.metrics_from) -
+	    sizeof(v6) - 1);
+	/* proxy_from too: the two longest lists still fit one C_CONFIG. */
+	snprintf(line, sizeof(line), "proxy_from = %s", hub.metrics_from);
+	assert_int_equal(parse(&hub, line, err, sizeof(err)), 0);
 	round_trip(&hub, &handler);
 	assert_handler_keys_equal(&hub, &handler);
 }
@@ -654,6 +676,90 @@ test_ws_chat_paths(void **state)
 	}
 }
 
+/*
+ * metrics_from: a list of addresses and prefixes (common/cidr.h), the
+ * loopback by default; a bad entry is refused with the key's name, in
+ * the file and in a C_CONFIG alike.
+ */
+static void
+test_proxy_keys(void **state)
+{
+	struct sb_config c;
+	char err[256];
+
+	(void)state;
+	config_defaults(&c);
+	assert_string_equal(c.proxy_from, CONFIG_PROXY_FROM_DEFAULT);
+	assert_true(cidr_list_match(c.proxy_from, "127.0.0.1:5000"));
+	assert_false(cidr_list_match(c.proxy_from, "192.0.2.1:5000"));
+	assert_int_equal(c.max_per_address, 256);
+	assert_int_equal(parse(&c, "proxy_from = 10.0.0.0/8", err,
+	    sizeof(err)), 0);
+	assert_true(cidr_list_match(c.proxy_from, "10.1.2.3:1"));
+	assert_false(cidr_list_match(c.proxy_from, "127.0.0.1:1"));
+	assert_refused("proxy_from = haproxy", "proxy_from: \"haproxy\" "
+	    "is not an address");
+	assert_int_equal(parse(&c, "max_per_address = 0", err, sizeof(err)),
+	    0);
+	assert_int_equal(c.max_per_address, 0);
+	assert_refused("max_per_address = -1", "max_per_address");
+}
+
+static void
+test_metrics_from(void **state)
+{
+	struct sb_config c;
+	struct sb_packet p;
+	struct sb_msg m;
+	char err[256];
+
+	config_defaults(&c);
+	assert_string_equal(c.metrics_from, CONFIG_METRICS_FROM_DEFAULT);
+	assert_true(cidr_list_match(c.metrics_from, "127.0.0.1:5000"));
+	assert_true(cidr_list_match(c.metrics_from, "127.9.9.9:5000"));
+	assert_true(cidr_list_match(c.metrics_from, "[::1]:5000"));
+	assert_true(cidr_list_match(c.metrics_from, "[::ffff:127.0.0.1]:5"));
+	assert_false(cidr_list_match(c.metrics_from, "192.0.2.1:5000"));
+	assert_false(cidr_list_match(c.metrics_from, "local"));
+
+	assert_int_equal(parse(&c, "metrics_from = 10.0.0.0/8,\t2001:db8::/32",
+	    err, sizeof(err)), 0);
+	assert_true(cidr_list_match(c.metrics_from, "10.1.2.3:1"));
+	assert_true(cidr_list_match(c.metrics_from, "[2001:db8::7]:1"));
+	assert_false(cidr_list_match(c.metrics_from, "127.0.0.1:1"));
+	/* Empty: nobody. */
+	assert_int_equal(parse(&c, "metrics_from =", err, sizeof(err)), 0);
+	assert_false(cidr_list_match(c.metrics_from, "127.0.0.1:1"));
+
+	assert_refused("metrics_from = localhost", "metrics_from: \"localhost\" "
+	    "is not an address");
+	assert_refused("metrics_from = 10.0.0.0/33", "from 0 to 32");
+	assert_refused("metrics_from = ::1/129", "from 0 to 128");
+	assert_refused("metrics_from = 10.0.0.0/", "metrics_from");
+	/* Too long: refused whole; no cut list (perhaps "10.0") is left. */
+	{
+		char line[CONFIG_LINE_MAX];
+		size_t n, i;
+
+		config_defaults(&c);
+		n = (size_t)snprintf(line, sizeof(line), "metrics_from =");
+		for (i = 0; n < sizeof(c.metrics_from) + 32; i++)
+			n += (size_t)snprintf(line + n, sizeof(line) - n,
+			    " 2001:db8:ffff:ffff:ffff:ffff:ffff:%zx/128", i);
+		assert_true(i <= CIDR_LIST_MAX);	/* long, not too many */
+		assert_int_equal(parse(&c, line, err, sizeof(err)), -EINVAL);
+		assert_string_equal(c.metrics_from, CONFIG_METRICS_FROM_DEFAULT);
+	}
+
+	assert_int_equal(sb_msg_pack(&p, SB_C_CONFIG, 0,
+	    "metrics_from=0.0.0.0/0 nope", NULL), 0);
+	assert_int_equal(sb_msg_decode(&m, p.buf, p.len), 0);
+	config_defaults(&c);
+	assert_int_equal(config_apply_msg(&c, &m, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "metrics_from"));
+	assert_string_equal(c.metrics_from, CONFIG_METRICS_FROM_DEFAULT);
+}
+
 int
 main(void)
 {
@@ -669,6 +775,8 @@ main(void)
 		cmocka_unit_test(test_pack_apply),
 		cmocka_unit_test(test_pack_longest_values),
 		cmocka_unit_test(test_ws_chat_paths),
+		cmocka_unit_test(test_metrics_from),
+		cmocka_unit_test(test_proxy_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -366,7 +366,7 @@ t_escaping(void **state)
 /* ---- the output buffer (struct buf as text) and detection ---- */
 
 static void
-t_dbuf(void **state)
+t_buf_text(void **state)
 {
 	struct buf b;
 
@@ -459,7 +459,7 @@ main(void)
 		T(t_missing), T(t_unknown), T(t_bytes), T(t_limits),
 		T(t_render_identity), T(t_render_msg), T(t_render_lists),
 		T(t_render_list_cap), T(t_render_rooms), T(t_escaping),
-		T(t_dbuf), T(t_detect), T(t_multiple), T(t_escape_xml_chars),
+		T(t_buf_text), T(t_detect), T(t_multiple), T(t_escape_xml_chars),
 #undef T
 	};
 

@@ -229,6 +229,7 @@ fx_setup(void **state)
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return -1;
 	config_defaults(&cfg);
+	cfg.max_per_address = 0;	/* fx_peer()s share one address */
 	fx_init(f, &cfg);
 	*state = f;
 	return 0;
@@ -1030,6 +1031,7 @@ test_join_notifies_every_member(void **state)
 	size_t i, missed = 0;
 
 	config_defaults(&cfg);
+	cfg.max_per_address = 0;	/* fx_peer()s share one address */
 	cfg.presence_max = N + 1;	/* not a quiet room */
 	fx_config(f, &cfg);
 	quiet_begin(f);
@@ -1870,6 +1872,59 @@ test_flood_join_part(void **state)
 	fx_none(f, b);
 }
 
+/*
+ * max_per_address: the N+1th chat session from one address is refused
+ * and told why; other addresses, other ports of the same address, HTTP
+ * and a remote without an address are not; the count drops as one
+ * leaves.
+ */
+static void
+test_max_per_address(void **state)
+{
+	struct fx *f = *state;
+	struct sb_config cfg;
+	struct peer *a, *p;
+	const struct sb_msg *m;
+
+	config_defaults(&cfg);
+	cfg.max_per_address = 2;
+	fx_config(f, &cfg);
+	a = fx_peer_from(f, "xmlsocket", "192.0.2.7:1");
+	fx_peer_from(f, "websocket", "192.0.2.7:2");
+	fx_peer_from(f, "websocket", "192.0.2.8:1");
+	fx_peer_from(f, "websocket", "[2001:db8::1]:1");
+	fx_peer_from(f, "http", "192.0.2.7:3");
+	fx_peer_from(f, "websocket", "local");
+	fx_peer_from(f, "websocket", "local");
+	fx_peer_from(f, "websocket", "local");
+
+	p = hub_peer_new(&f->h, -1);
+	assert_int_equal(SEND(f, p, SB_H_HELLO, "1", "tunnel",
+	    "192.0.2.7:4"), 0);
+	m = fx_only(f, p, SB_C_CLOSE);
+	assert_field(m, 0, "too_many_connections");
+	assert_true(p->dead);
+	assert_false(p->chat);
+	fx_clear(f);
+	fx_reap(f);
+
+	/* One leaves, one more may come; a mapped IPv4 is the same. */
+	assert_int_equal(SEND(f, a, SB_H_QUIT, ""), 0);
+	fx_reap(f);
+	fx_peer_from(f, "websocket", "[::ffff:192.0.2.7]:5");
+	p = hub_peer_new(&f->h, -1);
+	assert_int_equal(SEND(f, p, SB_H_HELLO, "1", "xmlsocket",
+	    "192.0.2.7:6"), 0);
+	assert_field(fx_only(f, p, SB_C_CLOSE), 0, "too_many_connections");
+	fx_clear(f);
+	fx_reap(f);
+
+	/* 0: no limit. */
+	cfg.max_per_address = 0;
+	fx_config(f, &cfg);
+	fx_peer_from(f, "websocket", "192.0.2.7:7");
+}
+
 static void
 test_max_clients(void **state)
 {
@@ -2648,6 +2703,7 @@ main(void)
 		T(test_flood_refusals_in_a_row),
 		T(test_flood_join_part),
 		T(test_max_clients),
+		T(test_max_per_address),
 		T(test_epoch_and_sequence),
 		T(test_resume_and_hold),
 		T(test_resume_members),

@@ -38,7 +38,7 @@ setup(void **state)
 	hublink_init(&C, "/nonexistent/switchboard-test/hub.sock");
 	C.hub.fd = sv[0];
 	hub_end = sv[1];
-	client_io_init(&C, -1, -1);
+	client_io_init(&C, -1, -1, 0);
 	C.loop.clock_ms = now_ms();
 	modes_start(&C, C.loop.clock_ms);
 	chat_init(&C, C.loop.clock_ms);

@@ -136,22 +136,29 @@ export async function startSwitchboard(opts = {}) {
   }
   await startHub();
 
-  let port, sa;
-  for (let attempt = 0; ; attempt++) {
-    port = opts.port || await freePort();
-    sa = spawn('systemd-socket-activate', ['-l', `127.0.0.1:${port}`, '-a', '--inetd',
-      '-E', `SWITCHBOARD_HUB_SOCKET=${sock}`, '-E', 'ASAN_OPTIONS=detect_leaks=1', HANDLER], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    sa.stderr.setEncoding('utf8');
-    sa.stderr.on('data', (d) => { handlerLog += d; });
-    try {
-      await waitOutput(sa, 'stderr', /Listening on/, 'systemd-socket-activate');
-      break;
-    } catch (e) {
-      if (attempt >= 3) throw e;
+  // One listener: systemd-socket-activate spawning a handler (with
+  // `args`) per connection, as switchboard.socket does.
+  async function listen(wanted, args) {
+    for (let attempt = 0; ; attempt++) {
+      const p = wanted || await freePort();
+      const proc = spawn('systemd-socket-activate', ['-l', `127.0.0.1:${p}`, '-a', '--inetd',
+        '-E', `SWITCHBOARD_HUB_SOCKET=${sock}`, '-E', 'ASAN_OPTIONS=detect_leaks=1', HANDLER, ...args], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      proc.stderr.setEncoding('utf8');
+      proc.stderr.on('data', (d) => { handlerLog += d; });
+      try {
+        await waitOutput(proc, 'stderr', /Listening on/, 'systemd-socket-activate');
+        return { port: p, proc };
+      } catch (e) {
+        if (attempt >= 3) throw e;
+      }
     }
   }
+  const { port, proc: sa } = await listen(opts.port, []);
+  // opts.proxied: a second port whose handlers run --proxy, as
+  // switchboard-proxied.socket's do (a PROXY header first).
+  const proxied = opts.proxied ? await listen(0, ['--proxy']) : null;
 
   const matches = (ev, filter) => Object.entries(filter).every(([k, v]) =>
     v instanceof RegExp ? v.test(ev[k] ?? '') : ev[k] === v);
@@ -159,6 +166,7 @@ export async function startSwitchboard(opts = {}) {
   return {
     host: '127.0.0.1',
     port,
+    proxiedPort: proxied?.port,
     dir,
     hubSocket: sock,
     controlSocket: control,
@@ -196,7 +204,7 @@ export async function startSwitchboard(opts = {}) {
       await gone;
     },
     async stop() {
-      const procs = [sa, hub].filter((p) => p.exitCode === null && p.signalCode === null);
+      const procs = [sa, proxied?.proc, hub].filter((p) => p).filter((p) => p.exitCode === null && p.signalCode === null);
       await Promise.all(procs.map((p) => new Promise((r) => { p.once('exit', r); p.kill('SIGTERM'); })));
       rmSync(dir, { recursive: true, force: true });
       const bad = [hubLog, handlerLog].find((l) => SANITIZER.test(l));
