@@ -1899,7 +1899,7 @@ test_max_per_address(void **state)
 	fx_peer_from(f, "websocket", "local");
 
 	p = hub_peer_new(&f->h, -1);
-	assert_int_equal(SEND(f, p, SB_H_HELLO, "1", "tunnel",
+	assert_int_equal(SEND(f, p, SB_H_HELLO, PV, "tunnel",
 	    "192.0.2.7:4"), 0);
 	m = fx_only(f, p, SB_C_CLOSE);
 	assert_field(m, 0, "too_many_connections");
@@ -1913,7 +1913,7 @@ test_max_per_address(void **state)
 	fx_reap(f);
 	fx_peer_from(f, "websocket", "[::ffff:192.0.2.7]:5");
 	p = hub_peer_new(&f->h, -1);
-	assert_int_equal(SEND(f, p, SB_H_HELLO, "1", "xmlsocket",
+	assert_int_equal(SEND(f, p, SB_H_HELLO, PV, "xmlsocket",
 	    "192.0.2.7:6"), 0);
 	assert_field(fx_only(f, p, SB_C_CLOSE), 0, "too_many_connections");
 	fx_clear(f);
