@@ -204,7 +204,10 @@ clean:
 .PHONY: all asan deps-build deps-test demo check unit clean handler-libc-check \
 	handler-deps-check
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+# Our objects' dependency files; not the unpacked library sources of
+# handler/musl-deps.sh (BUILD/musl/src, and BUILD/tls/musl/src for
+# `make tls-cost`), some of which have directories named *.d.
+-include $(shell find $(B) -path '$(B)/*/src' -prune -o -name '*.d' -type f -print 2>/dev/null)
 
 # --- install (deployment) ---
 # make install [PREFIX=/usr] [DESTDIR=pkgroot]: the programs, the systemd

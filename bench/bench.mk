@@ -89,3 +89,72 @@ $(BENCH_B)/fanout: $(call obj,bench/fanout.c $(LINK_HUB_RULES) hub/journal.c \
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(HUB_LIBS)
+
+# The TLS library choice of issue 19 (docs/tls.md): not part of `make
+# bench`.  handler/musl-deps.sh builds the five candidates for musl from
+# Debian's sources into build/tls (about 15 min cold); each gets a
+# key-less server (bench/tls-srv-*.c).  GnuTLS and OpenSSL are built a
+# second time against the system's shared libraries.
+#
+#   make tls-cost            the measurement (bench/tls-cost.sh)
+#   make tls-proto           the external signer, end to end (bench/tls-proto.sh)
+TLS_B		= $(B)/tls
+TLS_LIBS	= gnutls openssl wolfssl mbedtls bearssl
+TLS_DEB		= libssl-dev libgnutls28-dev openssl python3 systemd \
+		  util-linux iproute2 binutils
+TLS_SRV		= $(patsubst %,$(BENCH_B)/tls-srv-%,$(TLS_LIBS))
+TLS_LIBS_gnutls	= -lgnutls -lhogweed -lnettle -lgmp -ltasn1
+TLS_LIBS_openssl = -lssl -lcrypto
+TLS_LIBS_wolfssl = -lwolfssl -lm
+TLS_LIBS_mbedtls = -lmbedtls -lmbedx509 -lmbedcrypto
+TLS_LIBS_bearssl = -lbearssl
+TLS_CFLAGS_mbedtls = -DMBEDTLS_SSL_ASYNC_PRIVATE
+
+$(TLS_B)/musl/stamp: handler/musl-deps.sh
+	@MUSL_DEPS_TLS="$(TLS_LIBS)" bash handler/musl-deps.sh $(TLS_B)
+
+$(TLS_SRV): $(BENCH_B)/tls-srv-%: bench/tls-srv-%.c bench/tls-sign.h $(TLS_B)/musl/stamp
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (static, musl)"
+	@musl-gcc $(BENCH_CFLAGS) $(TLS_CFLAGS_$*) -static \
+	    -isystem $(TLS_B)/musl/prefix/include -o $@ $< \
+	    -L$(TLS_B)/musl/prefix/lib $(TLS_LIBS_$*)
+
+# The experiment of bench/tls-nofree.c: GnuTLS with a malloc that keeps
+# everything.
+$(BENCH_B)/tls-srv-gnutls-nofree: bench/tls-srv-gnutls.c bench/tls-nofree.c bench/tls-sign.h $(TLS_B)/musl/stamp
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< bench/tls-nofree.c (static, musl)"
+	@musl-gcc $(BENCH_CFLAGS) -static -isystem $(TLS_B)/musl/prefix/include \
+	    -o $@ bench/tls-srv-gnutls.c bench/tls-nofree.c \
+	    -L$(TLS_B)/musl/prefix/lib $(TLS_LIBS_gnutls)
+
+$(BENCH_B)/tls-srv-gnutls-glibc $(BENCH_B)/tls-srv-openssl-glibc: $(BENCH_B)/tls-srv-%-glibc: bench/tls-srv-%.c bench/tls-sign.h
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (glibc, shared libraries)"
+	@$(CC) $(BENCH_CFLAGS) -o $@ $< $(if $(filter gnutls,$*),-lgnutls,-lssl -lcrypto)
+
+$(BENCH_B)/tls-cost: bench/tls-cost.c bench/tls-sign.h
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(BENCH_CFLAGS) -o $@ $< -lssl -lcrypto
+
+$(BENCH_B)/tls-signer: bench/tls-signer.c bench/tls-sign.h
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(BENCH_CFLAGS) -o $@ $< -lgnutls
+
+tls-deps: deps-build
+	@sh tests/deps.sh $(TLS_DEB)
+
+tls-cost: tls-deps
+	@$(MAKE) --no-print-directory $(TLS_SRV) $(BENCH_B)/tls-srv-gnutls-glibc \
+	    $(BENCH_B)/tls-srv-openssl-glibc $(BENCH_B)/tls-srv-gnutls-nofree \
+	    $(BENCH_B)/tls-cost $(BENCH_B)/echo-musl
+	@bash bench/tls-cost.sh
+
+tls-proto: tls-deps
+	@$(MAKE) --no-print-directory $(BENCH_B)/tls-srv-gnutls $(BENCH_B)/tls-signer
+	@bash bench/tls-proto.sh
+
+.PHONY: tls-deps tls-cost tls-proto

@@ -25,9 +25,18 @@
 # newer source, or make HANDLER_LIBC=glibc, which links the system's
 # libraries; docs/deployment.md has the costs).  A version older than the
 # newest listed but not older than the system's is built with a WARNING
-# line; with MUSL_DEPS_STRICT=1 that is an error too.  All four are
+# line; with MUSL_DEPS_STRICT=1 that is an error too.  All of them are
 # fetched and checked before any is built.  The versions built are in
 # BUILD/musl/versions, and in the handler's --version.
+#
+# MUSL_DEPS_TLS names TLS libraries to build as well, the same way
+# (issue 19; none is linked into the handler yet):
+#   gnutls    GnuTLS (gnutls28) and what it needs: nettle, gmp, libtasn1-6;
+#             built without p11-kit, libidn2, zlib/brotli/zstd, with the
+#             unistring copy GnuTLS carries (docs/tls.md)
+#   openssl wolfssl mbedtls bearssl
+#             the other candidates, for bench/tls-cost.sh only
+# e.g. MUSL_DEPS_TLS=gnutls handler/musl-deps.sh build/tls.
 #
 # Needs: musl-tools, dpkg-dev, autoconf, automake, libtool, make,
 # linux-libc-dev (libbsd's getentropy includes <linux/sysctl.h>; musl-gcc
@@ -39,6 +48,13 @@ M=${1:-build}/musl
 case $M in /*) ;; *) M=$PWD/$M ;; esac
 PREFIX=$M/prefix
 PKGS="libmd libbsd jansson expat"
+for t in ${MUSL_DEPS_TLS:-}; do
+	case $t in
+	gnutls) PKGS="$PKGS gmp nettle libtasn1-6 gnutls28" ;;
+	openssl|wolfssl|mbedtls|bearssl) PKGS="$PKGS $t" ;;
+	*) echo "musl-deps: MUSL_DEPS_TLS: unknown library $t" >&2; exit 1 ;;
+	esac
+done
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 MIRROR=http://deb.debian.org
 JOBS=$(nproc 2>/dev/null || echo 2)
@@ -132,6 +148,14 @@ runtime_pkg() {
 	jansson) echo libjansson4 ;;
 	libbsd) echo libbsd0 ;;
 	libmd) echo libmd0 ;;
+	gmp) echo libgmp10 ;;
+	nettle) echo libnettle8 ;;
+	libtasn1-6) echo libtasn1-6 ;;
+	gnutls28) echo libgnutls30 ;;
+	openssl) echo libssl3 ;;
+	wolfssl) echo libwolfssl35 ;;
+	mbedtls) echo libmbedtls14 ;;
+	bearssl) echo libbearssl0 ;;
 	esac
 }
 
@@ -211,6 +235,76 @@ export LDFLAGS="-L$PREFIX/lib"
 CONF=(--build="$BUILD_TYPE" --host="$HOST_TYPE" --prefix="$PREFIX"
       --disable-shared --enable-static)
 
+# The static library that shows package $1 was built: lib$(lib_name).a.
+lib_name() {
+	case $1 in
+	expat|jansson|nettle|gmp) echo "$1" ;;
+	libtasn1-6) echo tasn1 ;;
+	gnutls28) echo gnutls ;;
+	openssl) echo ssl ;;
+	*) echo "${1#lib}" ;;
+	esac
+}
+
+# Build TLS package $1 (MUSL_DEPS_TLS), unpacked in $2, into $PREFIX.
+build_tls() {
+	cd "$2" || return 1
+	case $1 in
+	gmp)
+		# Debian's source has no doc/; its patches change Makefile.am.
+		autoreconf -fi && ./configure "${CONF[@]}" &&
+		    make -j"$JOBS" && make install ;;
+	nettle)
+		./configure "${CONF[@]}" --libdir="$PREFIX/lib" \
+		    --disable-documentation --disable-openssl &&
+		    make -j"$JOBS" && make install ;;
+	libtasn1-6)
+		./configure "${CONF[@]}" --disable-doc --disable-valgrind-tests &&
+		    make -C lib -j"$JOBS" && make -C lib install ;;
+	gnutls28)
+		# No PKCS #11 (p11-kit), IDN, compression or TPM: a handler
+		# loads one certificate chain and uses no other key store.
+		# The system's priority file (/etc/gnutls/config) is read
+		# as the system's GnuTLS reads it.
+		PKG_CONFIG_LIBDIR=$PREFIX/lib/pkgconfig PKG_CONFIG_PATH= \
+		    ./configure "${CONF[@]}" --without-p11-kit --without-idn \
+		    --with-included-unistring --without-tpm --without-tpm2 \
+		    --without-brotli --without-zstd --without-zlib \
+		    --disable-doc --disable-tests --disable-tools --disable-cxx \
+		    --disable-guile --disable-openssl-compatibility \
+		    --disable-libdane --disable-nls --disable-valgrind-tests \
+		    --with-system-priority-file=/etc/gnutls/config &&
+		    make -C gl -j"$JOBS" && make -C lib -j"$JOBS" &&
+		    make -C lib install ;;
+	openssl)
+		./Configure linux-x86_64 --prefix="$PREFIX" --libdir=lib \
+		    --openssldir=/etc/ssl no-shared no-dso no-engine no-async \
+		    no-afalgeng no-tests no-ssl3 no-idea no-mdc2 no-rc5 no-zlib \
+		    no-capieng no-rdrand -isystem "$KINC" &&
+		    make -j"$JOBS" build_libs && make install_dev ;;
+	wolfssl)
+		./autogen.sh && ./configure "${CONF[@]}" --enable-tls13 \
+		    --enable-pkcallbacks --enable-ecc --enable-rsapss \
+		    --enable-supportedcurves --enable-aesgcm --enable-sha384 \
+		    --enable-sha512 --enable-curve25519 --disable-examples \
+		    --disable-crypttests --disable-benchmark &&
+		    make -j"$JOBS" && make install ;;
+	mbedtls)
+		# The asynchronous private-key callbacks are the external
+		# signer's hook; Debian's build leaves them out.
+		make -C library -j"$JOBS" CC=musl-gcc \
+		    CFLAGS="$CFLAGS -DMBEDTLS_SSL_ASYNC_PRIVATE" static &&
+		    mkdir -p "$PREFIX/lib" "$PREFIX/include" &&
+		    cp library/*.a "$PREFIX/lib/" &&
+		    cp -r include/mbedtls include/psa "$PREFIX/include/" ;;
+	bearssl)
+		make -j"$JOBS" CC=musl-gcc CFLAGS="$CFLAGS" lib &&
+		    mkdir -p "$PREFIX/lib" "$PREFIX/include" &&
+		    cp build/libbearssl.a "$PREFIX/lib/" &&
+		    cp inc/*.h "$PREFIX/include/" ;;
+	esac
+}
+
 declare -A VERSION
 for p in $PKGS; do
 	VERSION[$p]=$(fetch "$p")
@@ -220,6 +314,7 @@ for p in $PKGS; do
 	v=${VERSION[$p]}
 	log=$M/log/$p-build.log
 	src=$M/src/$p
+	t0=$SECONDS
 	case $p in
 	libmd)
 		(cd "$src" && ./configure "${CONF[@]}" &&
@@ -244,11 +339,11 @@ for p in $PKGS; do
 		    --without-docbook --without-xmlwf --without-examples \
 		    --without-tests &&
 		    make -C lib -j"$JOBS" && make -C lib install) >"$log" 2>&1 ;;
+	*) (build_tls "$p" "$src") >"$log" 2>&1 ;;
 	esac || fail "$p $v: build failed" "$log"
-	lib=$p
-	[ "$p" = expat ] || [ "$p" = jansson ] || lib=${p#lib}
+	lib=$(lib_name "$p")
 	[ -f "$PREFIX/lib/lib$lib.a" ] || fail "$p $v: no lib$lib.a" "$log"
-	echo "  MUSL    $p $v"
+	echo "  MUSL    $p $v ($((SECONDS - t0)) s)"
 	echo "$p $v" >>"$M/versions.new"
 done
 # Static only: libtool archives and libbsd's linker script for a shared

@@ -307,6 +307,7 @@ void		 hub_peer_gone(struct hub *, struct peer *, const char *);
 void		 hub_peer_free(struct hub *, struct peer *);
 void		 hub_peer_kill(struct hub *, struct peer *, const char *,
 		    const char *);
+void		 hub_peer_unqueued(struct hub *, struct peer *, int);
 void		 hub_peer_drop(struct hub *, struct peer *);
 struct peer	*hub_find_session(struct hub *, uint64_t);
 unsigned	 hub_ban_enforce(struct hub *, const struct ban *);

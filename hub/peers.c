@@ -114,6 +114,27 @@ hub_peer_kill(struct hub *h, struct peer *p, const char *code,
 }
 
 /*
+ * hub_queue() refused a datagram for `p` (`r`): -ENOBUFS, its handler is
+ * not reading (past HUB_PEER_QUEUE_MAX), or -ENOMEM.  End the session,
+ * logged (slow_reader), so that it never makes the hub or the others
+ * wait; its C_CLOSE takes the refused message's number.
+ */
+void
+hub_peer_unqueued(struct hub *h, struct peer *p, int r)
+{
+	assert(h != NULL && p != NULL && r < 0);
+	if (r != -ENOBUFS) {
+		hub_peer_kill(h, p, "error", "Server out of memory");
+		return;
+	}
+	hub_log_peer(SB_EV_SLOW_READER, p, &(struct sb_log_fields){
+	    .reason = "hub queue full" }, "handler for session %llu is not "
+	    "reading; disconnected", (unsigned long long)p->session);
+	hub_peer_kill(h, p, "slow_reader", "Too slow to keep up with the "
+	    "chat");
+}
+
+/*
  * The handler of `p` is gone (it closed its socket or the socket broke):
  * nobody is left to tell.  Mark `p` for closing after the current turn.
  */

@@ -140,7 +140,10 @@ queue_tail_batch(struct peer *p, size_t more)
 	return b;
 }
 
-/* Give back the sequence number of `pkt`, the last one stamped for `p`. */
+/*
+ * Give back the sequence number of `pkt`, the last one stamped for `p`
+ * (hub_send_packet()): it was not sent.
+ */
 static void
 queue_unnumber(struct peer *p, const struct sb_packet *pkt)
 {
@@ -172,18 +175,7 @@ hub_queue(struct hub *h, struct peer *p, const struct sb_packet *pkt)
 	assert(h != NULL && p != NULL && pkt != NULL);
 	if (p->outq_bytes + SB_HDR_SIZE + pkt->len > HUB_PEER_QUEUE_MAX &&
 	    !p->closing) {
-		/*
-		 * `pkt` is not sent: the number it was stamped with (the
-		 * last, hub_send_packet()) goes to the C_CLOSE, so that the
-		 * handler sees no gap before the end.
-		 */
 		queue_unnumber(p, pkt);
-		hub_log_peer(SB_EV_SLOW_READER, p, &(struct sb_log_fields){
-		    .reason = "hub queue full" }, "handler for session %llu "
-		    "is not reading; disconnected",
-		    (unsigned long long)p->session);
-		hub_peer_kill(h, p, "slow_reader", "Too slow to keep up with "
-		    "the chat");
 		return -ENOBUFS;
 	}
 	if ((k = queue_tail_batch(p, pkt->len)) != NULL) {
@@ -192,7 +184,7 @@ hub_queue(struct hub *h, struct peer *p, const struct sb_packet *pkt)
 		return 0;
 	}
 	if ((k = malloc(sizeof(*k) + pkt->len)) == NULL) {
-		hub_peer_kill(h, p, "error", "Server out of memory");
+		queue_unnumber(p, pkt);
 		return -ENOMEM;
 	}
 	k->len = pkt->len;

@@ -112,7 +112,8 @@ peer_flush(struct hub *h, struct peer *p)
 
 /*
  * ops->send: write now when nothing is queued, else queue, coalesced
- * into batches, up to the slow-reader limit (send.c hub_queue()).
+ * into batches (send.c hub_queue()); past the slow-reader limit the
+ * session ends (peers.c hub_peer_unqueued()).
  */
 static int
 ops_send(struct hub *h, struct peer *p, const struct sb_packet *pkt)
@@ -130,9 +131,12 @@ ops_send(struct hub *h, struct peer *p, const struct sb_packet *pkt)
 			return -EPIPE;
 		}
 	}
-	if ((r = hub_queue(h, p, pkt)) == 0)
-		peer_want_write(p, 1);
-	return r;
+	if ((r = hub_queue(h, p, pkt)) < 0) {
+		hub_peer_unqueued(h, p, r);
+		return r;
+	}
+	peer_want_write(p, 1);
+	return 0;
 }
 
 /* The hold timer (ops_arm): release the held messages once it is time. */

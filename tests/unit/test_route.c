@@ -73,8 +73,13 @@ rec_send(struct hub *h, struct peer *p, const struct sb_packet *pkt)
 	assert_false(p->dead);
 	memcpy(&hdr, pkt->buf, sizeof(hdr));
 	assert_int_equal(hdr.session, p->session);
-	if (p == f->behind)	/* as server.c's ops_send() on EAGAIN; its */
-		return hub_queue(h, p, pkt);	/* numbers: drain_behind() */
+	if (p == f->behind) {	/* as server.c's ops_send() on EAGAIN; its */
+		int q = hub_queue(h, p, pkt);	/* numbers: drain_behind() */
+
+		if (q < 0)
+			hub_peer_unqueued(h, p, q);
+		return q;
+	}
 	if (hdr.type != SB_C_CONFIG) {
 		/* Every event: this hub's epoch, the peer's next number. */
 		if (p->session >= f->nlastseq) {
