@@ -83,6 +83,14 @@ soak: deps-test
 
 .PHONY: bench bench-deps bench-tools soak
 
+# The hub's fan-out alone: its rule objects (tests/link.mk) with a fake
+# clock and fake sockets, for callgrind or perf stat (bench/fanout.c).
+$(BENCH_B)/fanout: $(call obj,bench/fanout.c $(LINK_HUB_RULES) hub/journal.c \
+		   $(LINK_COMMON))
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(HUB_LIBS)
+
 # The TLS library choice of issue 19 (docs/tls.md): not part of `make
 # bench`.  handler/musl-deps.sh builds the five candidates for musl from
 # Debian's sources into build/tls (about 15 min cold); each gets a

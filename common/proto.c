@@ -68,6 +68,7 @@ static const struct sb_spec specs[SB_TYPE_COUNT] = {
 	[SB_C_PING]		= { "C_PING", 1, 1, { 64 } },
 	[SB_C_GAP]		= { "C_GAP", 3, 3, { R, NUM, NUM } },
 	[SB_C_METRICS]		= { "C_METRICS", 2, 2, { 1, L } },
+	[SB_C_BATCH]		= { "C_BATCH", 0, 0, { 0 } },	/* batch_check() */
 };
 
 #undef N
@@ -101,7 +102,8 @@ sb_msg_encode(struct sb_packet *p, enum sb_type type, uint64_t session,
 
 	assert(p != NULL);
 	assert(n == 0 || f != NULL);
-	if ((int)type <= SB_NONE || type >= SB_TYPE_COUNT)
+	if ((int)type <= SB_NONE || type >= SB_TYPE_COUNT ||
+	    type == SB_C_BATCH)		/* built by sb_batch_add() */
 		return -EINVAL;
 	s = &specs[type];
 	if (n < s->minf || n > s->maxf)
@@ -142,6 +144,22 @@ sb_packet_stamp(struct sb_packet *p, uint32_t epoch, uint64_t seq)
 }
 
 /*
+ * Set the session of an encoded datagram: one encoded for many
+ * recipients (a room message) is addressed to each in turn, then
+ * stamped (sb_packet_stamp()), and never encoded again.
+ */
+void
+sb_packet_address(struct sb_packet *p, uint64_t session)
+{
+	struct sb_hdr h;
+
+	assert(p != NULL && p->len >= SB_HDR_SIZE);
+	memcpy(&h, p->buf, sizeof(h));
+	h.session = session;
+	memcpy(p->buf, &h, sizeof(h));
+}
+
+/*
  * The packer: sb_msg_encode() with the fields as a NULL-terminated list
  * of strings, epoch and seq 0 (sb_packet_stamp() sets them).  The one
  * way to build a datagram from separate strings: the handler, the hub
@@ -178,9 +196,99 @@ sb_msg_pack(struct sb_packet *p, enum sb_type type, uint64_t session, ...)
 }
 
 /*
+ * Add the datagram `msg` (`mlen` bytes, of the hub's types but C_BATCH)
+ * to the C_BATCH being built in `batch`, SB_MSG_MAX bytes, *len of them
+ * used: 0 starts it, with the session and epoch of `msg` and seq 0.
+ * Returns 0, -EMSGSIZE when it does not fit (the batch is as it was), or
+ * -EINVAL for a datagram that may not go into a batch.
+ */
+int
+sb_batch_add(void *batch, size_t *len, const void *msg, size_t mlen)
+{
+	unsigned char *b = batch;
+	struct sb_hdr h, m;
+	size_t used;
+
+	assert(batch != NULL && len != NULL && msg != NULL);
+	if (mlen < SB_HDR_SIZE)
+		return -EINVAL;
+	memcpy(&m, msg, sizeof(m));
+	if (m.type < SB_C_CONFIG || m.type >= SB_C_BATCH)
+		return -EINVAL;
+	used = *len == 0 ? SB_HDR_SIZE : *len;
+	if (mlen > SB_MSG_MAX - used)
+		return -EMSGSIZE;
+	if (*len == 0)
+		h = (struct sb_hdr){ .type = SB_C_BATCH, .epoch = m.epoch,
+		    .session = m.session };
+	else
+		memcpy(&h, b, sizeof(h));
+	memcpy(b + used, msg, mlen);
+	*len = used + mlen;
+	h.len = (uint32_t)(*len - SB_HDR_SIZE);
+	memcpy(b, &h, sizeof(h));
+	return 0;
+}
+
+/*
+ * The payload of a C_BATCH (the datagram `b`, `len` bytes; its header
+ * read): seq 0, and one or more whole datagrams of the hub's own types
+ * but C_BATCH, each as the table says.  Returns 0 or -EBADMSG.
+ */
+static int
+batch_check(const char *b, size_t len)
+{
+	struct sb_msg m;
+	size_t off = 0;
+	int r, n = 0;
+
+	struct sb_hdr h;
+
+	memcpy(&h, b, sizeof(h));
+	if (h.seq != 0)			/* a batch is not a delivery */
+		return -EBADMSG;
+	while ((r = sb_batch_next(b, len, &off, &m)) > 0)
+		n++;
+	return r < 0 || n == 0 ? -EBADMSG : 0;
+}
+
+/*
+ * The next message in the C_BATCH datagram `batch` (`len` bytes): `*off`
+ * is 0 at first, and advanced past each message.  Returns 1 with `m`
+ * filled (its fields point into `batch`), 0 after the last, or -EBADMSG
+ * for an inner datagram that is cut short, malformed, a batch or not of
+ * the hub's types.
+ */
+int
+sb_batch_next(const void *batch, size_t len, size_t *off, struct sb_msg *m)
+{
+	const char *b = batch;
+	struct sb_hdr h;
+	size_t n;
+
+	assert(batch != NULL && off != NULL && m != NULL);
+	if (*off == 0)
+		*off = SB_HDR_SIZE;
+	if (*off == len)
+		return 0;
+	if (*off > len || len - *off < SB_HDR_SIZE)
+		return -EBADMSG;
+	memcpy(&h, b + *off, sizeof(h));
+	if (h.len > len - *off - SB_HDR_SIZE)
+		return -EBADMSG;
+	n = SB_HDR_SIZE + h.len;
+	if (h.type < SB_C_CONFIG || h.type >= SB_C_BATCH ||
+	    sb_msg_decode(m, b + *off, n) < 0)
+		return -EBADMSG;
+	*off += n;
+	return 1;
+}
+
+/*
  * Check one datagram of `len` bytes against the table and fill `m`.  The
  * header is copied out; the fields point into `buf`, which must outlive
- * `m`.  Returns 0, -EBADMSG for anything malformed (short, size mismatch,
+ * `m`.  A C_BATCH is checked whole, every message in it (it has no
+ * fields: sb_batch_next() reads them).  Returns 0, -EBADMSG for anything malformed (short, size mismatch,
  * unterminated or extra strings, a field over its limit), -ENOMSG for an
  * unknown type.
  */
@@ -204,7 +312,9 @@ sb_msg_decode(struct sb_msg *m, const void *buf, size_t len)
 	s = &specs[h.type];
 	if (h.nfields < s->minf || h.nfields > s->maxf)
 		return -EBADMSG;
-	if (h.nfields == 0 && h.len != 0)
+	if (h.type == SB_C_BATCH && batch_check(b, len) < 0)
+		return -EBADMSG;
+	if (h.nfields == 0 && h.len != 0 && h.type != SB_C_BATCH)
 		return -EBADMSG;
 
 	*m = (struct sb_msg){
@@ -214,6 +324,8 @@ sb_msg_decode(struct sb_msg *m, const void *buf, size_t len)
 		.seq = h.seq,
 		.nfields = h.nfields,
 	};
+	if (h.type == SB_C_BATCH)
+		return 0;		/* its messages: sb_batch_next() */
 	p = b + SB_HDR_SIZE;
 	end = b + len;
 	for (i = 0; i < h.nfields; i++) {

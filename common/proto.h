@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define SB_VERSION		"0.1"	/* the release, for --version */
-#define SB_PROTO_VERSION	2	/* 2: room message numbers, GAP */
+#define SB_PROTO_VERSION	2	/* 2: room message numbers, GAP, BATCH */
 #define SB_HDR_SIZE		32	/* bytes of struct sb_hdr on the wire */
 #define SB_MSG_MAX		16384	/* whole datagram, header included */
 #define SB_PAYLOAD_MAX		(SB_MSG_MAX - SB_HDR_SIZE)
@@ -79,7 +79,8 @@ enum sb_type {
 	SB_C_LOGIN,		/* nick, name: someone identified */
 	SB_C_QUIT,		/* nick, reason: someone left */
 	SB_C_MSG,		/* kind, from, to, room, text, time, extra,
-				 * [seq]: the room's number for it */
+				 * [seq]: the room's number for it; an
+				 * announcement's to is "": the session's own */
 	SB_C_ERROR,		/* code, text */
 	SB_C_NICKLIST,		/* more, nicks (space separated), room ("": all) */
 	SB_C_ROOMLIST,		/* more, rooms (space separated "name:count") */
@@ -95,6 +96,10 @@ enum sb_type {
 	SB_C_METRICS,		/* more, text: the metrics text (Prometheus
 				 * 0.0.4), in chunks, "more" = 1 but on the
 				 * last; the reply to H_STATUS "metrics" */
+	SB_C_BATCH,		/* no fields: the payload is whole C_* datagrams
+				 * (not batches), one after another, each with
+				 * its own header, epoch and seq: what waited
+				 * for a handler that was behind (sb_batch_next) */
 
 	SB_TYPE_COUNT
 };
@@ -153,7 +158,10 @@ int		 sb_msg_pack(struct sb_packet *, enum sb_type, uint64_t, ...)
 int		 sb_msg_vpack(struct sb_packet *, enum sb_type, uint64_t,
 		    va_list);
 void		 sb_packet_stamp(struct sb_packet *, uint32_t, uint64_t);
+void		 sb_packet_address(struct sb_packet *, uint64_t);
 int		 sb_msg_decode(struct sb_msg *, const void *, size_t);
+int		 sb_batch_add(void *, size_t *, const void *, size_t);
+int		 sb_batch_next(const void *, size_t, size_t *, struct sb_msg *);
 int		 sb_field_num(const struct sb_msg *, size_t, long long,
 		    long long, long long *);
 const char	*sb_config_get(const struct sb_msg *, const char *);

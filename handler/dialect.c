@@ -216,6 +216,18 @@ dialect_render(struct dialect *d, const struct sb_msg *m, struct buf *out)
 		}
 		m = &whole;
 		break;
+	case SB_C_MSG:
+		/*
+		 * An announcement is packed once for every session, so it
+		 * names no addressee: it is to us.
+		 */
+		if (m->flen[2] == 0 && strcmp(m->field[0], "announce") == 0) {
+			whole = *m;
+			whole.field[2] = d->nick;
+			whole.flen[2] = strlen(d->nick);
+			m = &whole;
+		}
+		break;
 	default:
 		break;
 	}

@@ -161,6 +161,9 @@ struct conn {
 		/* Datagrams taken by the last recvmmsg, handed out one by one. */
 		unsigned	 rx_got, rx_next, rx_batches;
 		uint32_t	 rx_len[2];
+		/* In a C_BATCH among them: which, and how far (0: none). */
+		unsigned	 inner_k;
+		size_t		 inner_off;
 		int		 reconnecting;	/* the hub went away; trying again */
 		uint64_t	 retry_at_ms;
 		uint64_t	 give_up_at_ms;

@@ -348,30 +348,18 @@ hub_sequence(struct conn *c, const struct sb_msg *m)
 }
 
 /*
- * One datagram from the hub, decoded into `m`.  Returns 1 with a message
- * for the session (*lost: how many before it went missing); 0 when it was
- * the link's own (C_CONFIG, C_WELCOME); -EPIPE when the hub closed, or
- * -EBADMSG when it sent something malformed, which is a bug in the
- * trusted hub, logged here: either way the socket is closed.
+ * One message from the hub, decoded into `m` (alone, or out of a
+ * C_BATCH).  Returns 1 with a message for the session (*lost: how many
+ * before it went missing), or 0 when it was the link's own (C_CONFIG,
+ * C_WELCOME).
  */
 static int
-hub_datagram(struct conn *c, const unsigned char *p, size_t n,
-    struct sb_msg *m, uint64_t *lost)
+hub_message(struct conn *c, const struct sb_msg *m, uint64_t *lost)
 {
 	char err[256];
 	long long v;
 
 	*lost = 0;
-	if (n == 0) {
-		hub_close(c);
-		return -EPIPE;
-	}
-	if (n > SB_MSG_MAX || sb_msg_decode(m, p, n) < 0) {
-		sb_log(LOG_ERR, "malformed datagram from the hub (%zu bytes)",
-		    n);
-		hub_close(c);
-		return -EBADMSG;
-	}
 	switch (m->type) {
 	case SB_C_CONFIG:
 		if (config_apply_msg(&c->cfg, m, err, sizeof(err)) < 0)
@@ -387,6 +375,37 @@ hub_datagram(struct conn *c, const unsigned char *p, size_t n,
 		*lost = hub_sequence(c, m);
 		return 1;
 	}
+}
+
+/*
+ * One datagram from the hub, the k-th of the last receive, decoded into
+ * `m`.  Returns what hub_message() does; 0 for a C_BATCH too, whose
+ * messages hublink_receive() then hands out one by one (sb_msg_decode()
+ * checked them all); -EPIPE when the hub closed, or -EBADMSG when it sent
+ * something malformed, which is a bug in the trusted hub, logged here:
+ * either way the socket is closed.
+ */
+static int
+hub_datagram(struct conn *c, unsigned k, const unsigned char *p, size_t n,
+    struct sb_msg *m, uint64_t *lost)
+{
+	*lost = 0;
+	if (n == 0) {
+		hub_close(c);
+		return -EPIPE;
+	}
+	if (n > SB_MSG_MAX || sb_msg_decode(m, p, n) < 0) {
+		sb_log(LOG_ERR, "malformed datagram from the hub (%zu bytes)",
+		    n);
+		hub_close(c);
+		return -EBADMSG;
+	}
+	if (m->type == SB_C_BATCH) {
+		c->hub.inner_k = k;
+		c->hub.inner_off = SB_HDR_SIZE;
+		return 0;	/* its messages: hublink_receive() */
+	}
+	return hub_message(c, m, lost);
 }
 
 /*
@@ -438,6 +457,9 @@ hub_batch(struct conn *c)
 /*
  * The next message from the hub for the session, into `m` (its fields
  * point into the store's receive buffers: valid until the next call).
+ * The messages of a C_BATCH are handed out one by one, each with its own
+ * sequence check, as if each had come alone; what the session renders
+ * from them goes to the client in the turn's one write.
  * The loop calls this when the socket is readable, until it returns 0:
  * at most HANDLER_HUB_BATCHES receives a turn, so the client gets its
  * turn too.  Returns 1 with a message (*lost: how many went missing
@@ -452,10 +474,28 @@ hublink_receive(struct conn *c, struct sb_msg *m, uint64_t *lost)
 	int r;
 
 	for (;;) {
+		if (c->hub.inner_off != 0) {	/* the rest of a C_BATCH */
+			unsigned k = c->hub.inner_k;
+
+			r = sb_batch_next(buf[k], c->hub.rx_len[k],
+			    &c->hub.inner_off, m);
+			if (r == 0) {
+				c->hub.inner_off = 0;
+				continue;
+			}
+			if (r < 0) {		/* (cannot be: checked) */
+				hub_close(c);
+				return -EBADMSG;
+			}
+			if ((r = hub_message(c, m, lost)) == 0)
+				continue;
+			return r;
+		}
 		if (c->hub.rx_next < c->hub.rx_got) {
 			unsigned k = c->hub.rx_next++;
 
-			r = hub_datagram(c, buf[k], c->hub.rx_len[k], m, lost);
+			r = hub_datagram(c, k, buf[k], c->hub.rx_len[k], m,
+			    lost);
 			if (r != 0)
 				return r;
 			continue;

@@ -62,6 +62,7 @@
 
 #define HUB_ROOMS_PER_PEER	32	/* rooms one session may be in */
 #define HUB_PEER_QUEUE_MAX	(512 * 1024)	/* bytes waiting for one handler */
+#define HUB_LINGER_USEC		(5 * 1000000ULL) /* an ended handler's queue */
 #define HUB_RESUME_QUIET_USEC	(300 * 1000ULL)	/* hold until resumes stop */
 #define HUB_RESUME_HOLD_USEC	(3 * 1000000ULL) /* hold at most this long */
 #define HUB_HOLD_MAX		(4 * 1024 * 1024) /* bytes of held messages */
@@ -254,6 +255,7 @@ struct hub {
 	struct throttle		*fail_addrs;	/* and per address */
 	int			 cfg_packed;	/* 1: cfg_pkt is cfg; -1: cannot */
 	struct sb_packet	 cfg_pkt;	/* C_CONFIG for new handlers */
+	uint64_t		 packed;	/* datagrams encoded (send.c) */
 	struct hub_metrics	 metrics;	/* metrics.h */
 };
 
@@ -323,6 +325,7 @@ void		 hub_peer_gone(struct hub *, struct peer *, const char *);
 void		 hub_peer_free(struct hub *, struct peer *);
 void		 hub_peer_kill(struct hub *, struct peer *, const char *,
 		    const char *);
+void		 hub_peer_unqueued(struct hub *, struct peer *, int);
 void		 hub_peer_drop(struct hub *, struct peer *);
 struct peer	*hub_find_session(struct hub *, uint64_t);
 unsigned	 hub_ban_enforce(struct hub *, const struct ban *);
@@ -398,6 +401,10 @@ struct chunker {
 
 int		 hub_send(struct hub *, struct peer *, enum sb_type, ...)
 		    __attribute__((sentinel));
+int		 hub_pack(struct hub *, const struct peer *, struct sb_packet *,
+		    enum sb_type, ...) __attribute__((sentinel));
+int		 hub_send_packet(struct hub *, struct peer *, struct sb_packet *);
+int		 hub_queue(struct hub *, struct peer *, const struct sb_packet *);
 int		 send_error(struct hub *, struct peer *, const char *,
 		    const char *);
 int		 list_add(char *, size_t, size_t *, const char *);

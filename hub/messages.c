@@ -13,20 +13,35 @@
 #include "hub.h"
 
 /*
- * One C_MSG to `to`, stamped with the time now (seconds, wall clock);
- * `seq`, the room's number for a room message, or NULL for none.
+ * Pack one C_MSG, stamped with the time now (seconds, wall clock), for
+ * as many recipients as hub_send_packet() is then given.  `about`: the
+ * sender, or NULL; `seq`: the room's number for a room message, or NULL
+ * for none.  Returns 0 or a negative errno (logged).
  */
+static int
+msg_pack(struct hub *h, const struct peer *about, struct sb_packet *pkt,
+    const char *kind, const char *from, const char *tonick, const char *room,
+    const char *text, const char *extra, const char *seq)
+{
+	char t[24];
+
+	snprintf(t, sizeof(t), "%lld", (long long)time(NULL));
+	return hub_pack(h, about, pkt, SB_C_MSG, kind, from, tonick, room,
+	    text, t, extra, seq, NULL);
+}
+
+/* One C_MSG to `to`; `seq` as for msg_pack(). */
 static void
 deliver(struct hub *h, struct peer *to, const char *kind, const char *from,
     const char *tonick, const char *room, const char *text, const char *extra,
     const char *seq)
 {
-	char t[24];
+	struct sb_packet pkt;
 
-	snprintf(t, sizeof(t), "%lld", (long long)time(NULL));
 	h->metrics.deliveries++;
-	hub_send(h, to, SB_C_MSG, kind, from, tonick, room, text, t, extra,
-	    seq, NULL);
+	if (msg_pack(h, to, &pkt, kind, from, tonick, room, text, extra,
+	    seq) == 0)
+		hub_send_packet(h, to, &pkt);
 }
 
 /*
@@ -108,24 +123,27 @@ cmd_privmsg_alias(struct hub *h, struct peer *p, const struct sb_msg *m,
 
 /*
  * A message of `kind` ("room", "action") from `p` to every member of
- * `r`, the sender too; logged if asked, kept in the room's history
- * first, so that each member gets the number the room gave it (none
- * when it was not kept).
+ * `r`, the sender too, packed once; logged if asked, kept in the room's
+ * history first, so that each member gets the number the room gave it
+ * (none when it was not kept).
  */
 static void
 room_deliver(struct hub *h, struct peer *p, struct room *r, const char *kind,
     const char *text)
 {
 	uint64_t n = replay_record(h, r, kind, p->nick, text);
+	struct sb_packet pkt;
 	struct membership *o;
 	char seq[24];
 
 	h->metrics.routed[METRICS_KIND_ROOM]++;
 	r->msgs++;
 	snprintf(seq, sizeof(seq), "%llu", (unsigned long long)n);
-	TAILQ_FOREACH(o, &r->members, in_room)
-		deliver(h, o->peer, kind, p->nick, "", r->name, text, "",
-		    n > 0 ? seq : NULL);
+	h->metrics.deliveries += r->nmembers;
+	if (msg_pack(h, p, &pkt, kind, p->nick, "", r->name, text, "",
+	    n > 0 ? seq : NULL) == 0)
+		TAILQ_FOREACH(o, &r->members, in_room)
+			hub_send_packet(h, o->peer, &pkt);
 	log_message(h, p, "", r->name, text);
 }
 
@@ -188,15 +206,24 @@ cmd_action(struct hub *h, struct peer *p, const struct sb_msg *m,
 	return privmsg_send(h, p, m, "action");
 }
 
-/* An announcement from the operator to every identified session. */
+/*
+ * An announcement from the operator to every identified session, packed
+ * once: it names no addressee, and each handler reads it as to its own
+ * session (handler/dialect.c dialect_render()).
+ */
 void
 hub_announce(struct hub *h, const char *text)
 {
+	struct sb_packet pkt;
 	struct peer *o;
 
 	h->metrics.routed[METRICS_KIND_ANNOUNCE]++;
-	RB_FOREACH(o, peer_nicks, &h->nicks)
-		deliver(h, o, "announce", "", o->nick, "", text, "", NULL);
+	if (msg_pack(h, NULL, &pkt, "announce", "", "", "", text, "",
+	    NULL) == 0)
+		RB_FOREACH(o, peer_nicks, &h->nicks) {
+			h->metrics.deliveries++;
+			hub_send_packet(h, o, &pkt);
+		}
 	sb_log_event(SB_EV_ANNOUNCE, &(struct sb_log_fields){ .text = text },
 	    "announcement to %u clients", h->clients);
 }

@@ -116,6 +116,27 @@ hub_peer_kill(struct hub *h, struct peer *p, const char *code,
 }
 
 /*
+ * hub_queue() refused a datagram for `p` (`r`): -ENOBUFS, its handler is
+ * not reading (past HUB_PEER_QUEUE_MAX), or -ENOMEM.  End the session,
+ * logged (slow_reader), so that it never makes the hub or the others
+ * wait; its C_CLOSE takes the refused message's number.
+ */
+void
+hub_peer_unqueued(struct hub *h, struct peer *p, int r)
+{
+	assert(h != NULL && p != NULL && r < 0);
+	if (r != -ENOBUFS) {
+		hub_peer_kill(h, p, "error", "Server out of memory");
+		return;
+	}
+	hub_log_peer(SB_EV_SLOW_READER, p, &(struct sb_log_fields){
+	    .reason = "hub queue full" }, "handler for session %llu is not "
+	    "reading; disconnected", (unsigned long long)p->session);
+	hub_peer_kill(h, p, "slow_reader", "Too slow to keep up with the "
+	    "chat");
+}
+
+/*
  * The handler of `p` is gone (it closed its socket or the socket broke):
  * nobody is left to tell.  Mark `p` for closing after the current turn.
  */
@@ -139,12 +160,16 @@ presence_tell(struct hub *h, struct peer *p, int self, enum sb_type type,
     const char *a, const char *b)
 {
 	struct membership *m, *o;
+	struct sb_packet pkt;
 	struct peer *q;
+
+	if (hub_pack(h, p, &pkt, type, a, b, NULL) < 0)
+		return;
 
 	if (h->named <= h->cfg.presence_max) {
 		RB_FOREACH(q, peer_nicks, &h->nicks)
 			if (q != p || self)
-				hub_send(h, q, type, a, b, NULL);
+				hub_send_packet(h, q, &pkt);
 		return;
 	}
 	if (++h->mark == 0) {	/* wrapped: forget every old mark */
@@ -154,7 +179,7 @@ presence_tell(struct hub *h, struct peer *p, int self, enum sb_type type,
 	}
 	p->mark = h->mark;
 	if (self)
-		hub_send(h, p, type, a, b, NULL);
+		hub_send_packet(h, p, &pkt);
 	TAILQ_FOREACH(m, &p->rooms, in_peer) {
 		if (room_quiet(h, m->room))
 			continue;
@@ -162,7 +187,7 @@ presence_tell(struct hub *h, struct peer *p, int self, enum sb_type type,
 			if (o->peer->mark == h->mark)
 				continue;
 			o->peer->mark = h->mark;
-			hub_send(h, o->peer, type, a, b, NULL);
+			hub_send_packet(h, o->peer, &pkt);
 		}
 	}
 }

@@ -216,6 +216,7 @@ room_leave(struct hub *h, struct membership *m, const char *reason, int notify)
 	struct room *r = m->room;
 	struct peer *p = m->peer;
 	struct membership *o;
+	struct sb_packet pkt;
 
 	if (room_quiet(h, r))
 		notify = 0;
@@ -224,10 +225,10 @@ room_leave(struct hub *h, struct membership *m, const char *reason, int notify)
 	r->nmembers--;
 	p->nrooms--;
 	free(m);
-	if (notify)
+	if (notify && !TAILQ_EMPTY(&r->members) && hub_pack(h, p, &pkt,
+	    SB_C_PARTED, r->name, p->nick, reason, NULL) == 0)
 		TAILQ_FOREACH(o, &r->members, in_room)
-			hub_send(h, o->peer, SB_C_PARTED, r->name, p->nick,
-			    reason, NULL);
+			hub_send_packet(h, o->peer, &pkt);
 	if (r->nmembers == 0 && !r->permanent) {
 		/* Its history goes too, after the retention (history.h). */
 		if (h->history != NULL && h->cfg.history > 0) {
@@ -270,11 +271,12 @@ cmd_join(struct hub *h, struct peer *p, const struct sb_msg *m,
 {
 	char members[SB_LIST_MAX / 2 + 1];
 	struct membership *mb, *o;
+	struct sb_packet pkt;
 	long long since = -1;
 	const char *why;
 	struct room *r;
 	size_t len = 0;
-	int quiet;
+	int quiet, tell;
 
 	/* The handler checked `since`: a bad one breaks the contract. */
 	if (m->nfields > 1 && m->flen[1] > 0 &&
@@ -301,10 +303,12 @@ cmd_join(struct hub *h, struct peer *p, const struct sb_msg *m,
 	if ((mb = calloc(1, sizeof(*mb))) == NULL)
 		return -ENOMEM;
 	quiet = r->nmembers + 1 > h->cfg.presence_max;
+	/* The others are told with one datagram, packed once. */
+	tell = !quiet && !TAILQ_EMPTY(&r->members) && hub_pack(h, p, &pkt,
+	    SB_C_JOINED, r->name, p->nick, "", NULL) == 0;
 	TAILQ_FOREACH(o, &r->members, in_room) {
-		if (!quiet)
-			hub_send(h, o->peer, SB_C_JOINED, r->name, p->nick, "",
-			    NULL);
+		if (tell)
+			hub_send_packet(h, o->peer, &pkt);
 		/* Past what one datagram holds, the joiner asks NAMES. */
 		if (list_add(members, sizeof(members), &len,
 		    o->peer->nick) < 0 && quiet)

@@ -113,14 +113,14 @@ peer_flush(struct hub *h, struct peer *p)
 }
 
 /*
- * ops->send: write now when nothing is queued, else queue.  A handler
- * that lets HUB_PEER_QUEUE_MAX bytes pile up is not reading: it is cut
- * off, so that it never makes the hub or the others wait.
+ * ops->send: write now when nothing is queued, else queue, coalesced
+ * into batches (send.c hub_queue()); past the slow-reader limit the
+ * session ends (peers.c hub_peer_unqueued()).
  */
 static int
 ops_send(struct hub *h, struct peer *p, const struct sb_packet *pkt)
 {
-	struct pkt *k;
+	int r;
 
 	if (p->dead || p->write_broken || p->fd < 0)
 		return -EPIPE;
@@ -133,23 +133,10 @@ ops_send(struct hub *h, struct peer *p, const struct sb_packet *pkt)
 			return -EPIPE;
 		}
 	}
-	if (p->outq_bytes + pkt->len > HUB_PEER_QUEUE_MAX && !p->closing) {
-		hub_log_peer(SB_EV_SLOW_READER, p, &(struct sb_log_fields){
-		    .reason = "hub queue full" }, "handler for session %llu "
-		    "is not reading; disconnected",
-		    (unsigned long long)p->session);
-		hub_peer_kill(h, p, "slow_reader", "Too slow to keep up with "
-		    "the chat");
-		return -ENOBUFS;
+	if ((r = hub_queue(h, p, pkt)) < 0) {
+		hub_peer_unqueued(h, p, r);
+		return r;
 	}
-	if ((k = malloc(sizeof(*k) + pkt->len)) == NULL) {
-		hub_peer_kill(h, p, "error", "Server out of memory");
-		return -ENOMEM;
-	}
-	k->len = pkt->len;
-	memcpy(k->buf, pkt->buf, pkt->len);
-	TAILQ_INSERT_TAIL(&p->outq, k, entry);
-	p->outq_bytes += pkt->len;
 	metrics_queued(h, p->outq_bytes);
 	peer_want_write(p, 1);
 	return 0;
@@ -267,6 +254,89 @@ static const struct hub_ops hub_ops = {
 	.proc_stats = ops_proc_stats,
 };
 
+/*
+ * What was queued for a handler ended on purpose (its C_CLOSE last) when
+ * its session is reaped: the socket stays open, written to as the handler
+ * reads, for up to HUB_LINGER_USEC, so that a handler that was only
+ * behind (a slow_reader) still gets everything before its C_CLOSE, and
+ * its client the close with its reason.  Then the socket is closed; what
+ * is left is lost, and the handler, finding its hub gone, is refused its
+ * resume with `ended` (docs/delivery.md).
+ */
+struct lingerer {
+	int		 fd;
+	struct pktq	 q;
+	sd_event_source	*io, *timer;
+};
+
+static void
+linger_end(struct lingerer *l)
+{
+	struct pkt *k;
+
+	while ((k = TAILQ_FIRST(&l->q)) != NULL) {
+		TAILQ_REMOVE(&l->q, k, entry);
+		free(k);
+	}
+	sd_event_source_disable_unref(l->io);
+	sd_event_source_disable_unref(l->timer);
+	close(l->fd);
+	free(l);
+}
+
+/* The lingering socket is writable (or broke): write on, end when done. */
+static int
+linger_io(sd_event_source *s, int fd, uint32_t revents, void *arg)
+{
+	struct lingerer *l = arg;
+	struct pkt *k;
+
+	while ((k = TAILQ_FIRST(&l->q)) != NULL) {
+		if (send(fd, k->buf, k->len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			break;
+		}
+		TAILQ_REMOVE(&l->q, k, entry);
+		free(k);
+	}
+	linger_end(l);
+	return 0;
+}
+
+static int
+linger_timeout(sd_event_source *s, uint64_t usec, void *arg)
+{
+	linger_end(arg);
+	return 0;
+}
+
+/*
+ * Hand the socket of `p` and its queue to a linger; returns 0, or a
+ * negative errno (nothing was taken: the caller closes as before).
+ */
+static int
+linger_start(struct ctx *c, struct peer *p)
+{
+	struct lingerer *l;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return -ENOMEM;
+	l->fd = p->fd;
+	TAILQ_INIT(&l->q);
+	if (sd_event_add_io(c->event, &l->io, l->fd, EPOLLOUT, linger_io,
+	    l) < 0 || sd_event_add_time_relative(c->event, &l->timer,
+	    CLOCK_MONOTONIC, HUB_LINGER_USEC, 0, linger_timeout, l) < 0) {
+		sd_event_source_disable_unref(l->io);
+		free(l);
+		return -ENOMEM;
+	}
+	TAILQ_CONCAT(&l->q, &p->outq, entry);
+	p->outq_bytes = 0;
+	p->fd = -1;
+	return 0;
+}
+
 /* Close and free every peer marked dead during this turn. */
 static void
 hub_reap(struct ctx *c)
@@ -291,7 +361,10 @@ hub_reap(struct ctx *c)
 				p->outq_bytes -= k->len;
 				free(k);
 			}
-			close(p->fd);
+			/* The rest as the handler reads, if it was killed. */
+			if (TAILQ_EMPTY(&p->outq) || !p->closing ||
+			    p->write_broken || linger_start(c, p) < 0)
+				close(p->fd);
 		}
 		hub_peer_free(h, p);
 	}

@@ -39,6 +39,35 @@ render_all(const struct sb_msg *m)
 	}
 }
 
+/*
+ * A C_BATCH that decodes: each message in it decodes, re-encodes to its
+ * own bytes and renders; the batch built again from them with
+ * sb_batch_add() has the same payload.
+ */
+static void
+batch_all(const char *b, size_t size)
+{
+	static unsigned char again[SB_MSG_MAX];
+	struct sb_packet pkt;
+	struct sb_msg m;
+	size_t off = 0, al = 0, at;
+	int r;
+
+	while (at = off == 0 ? SB_HDR_SIZE : off,
+	    (r = sb_batch_next(b, size, &off, &m)) == 1) {
+		FUZZ_CHECK(m.type >= SB_C_CONFIG && m.type < SB_C_BATCH);
+		FUZZ_CHECK(sb_msg_encode(&pkt, m.type, m.session, m.epoch,
+		    m.seq, m.field, m.nfields) == 0);
+		FUZZ_CHECK(pkt.len == off - at &&
+		    memcmp(pkt.buf, b + at, pkt.len) == 0);
+		FUZZ_CHECK(sb_batch_add(again, &al, pkt.buf, pkt.len) == 0);
+		render_all(&m);
+	}
+	FUZZ_CHECK(r == 0 && off == size);
+	FUZZ_CHECK(al == size && memcmp(again + SB_HDR_SIZE,
+	    b + SB_HDR_SIZE, size - SB_HDR_SIZE) == 0);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -69,6 +98,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(v >= 0 && v <= 1000);
 	}
 	FUZZ_CHECK(sb_field_num(&m, m.nfields, 0, 1, &v) == -EINVAL);
+	if (m.type == SB_C_BATCH) {
+		FUZZ_CHECK(m.nfields == 0 && m.seq == 0);
+		batch_all(b, size);
+		free(b);
+		return 0;
+	}
 
 	FUZZ_CHECK(sb_msg_encode(&pkt, m.type, m.session, m.epoch, m.seq,
 	    m.field, m.nfields) == 0);

@@ -21,6 +21,43 @@ int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static unsigned char raw[SB_MSG_MAX + 4096];
 
+/*
+ * A hub message goes into a C_BATCH and comes out the same, as often as
+ * it fits, the last one stamped again (p2) among them; anything else is
+ * refused by sb_batch_add().
+ */
+static void
+batch_roundtrip(const struct sb_packet *p1, const struct sb_packet *p2,
+    unsigned t)
+{
+	static unsigned char b[SB_MSG_MAX];
+	struct sb_msg m;
+	size_t bl = 0, off = 0, n = 0, k = 0, at;
+	int r;
+
+	if (t < SB_C_CONFIG || t >= SB_C_BATCH) {
+		FUZZ_CHECK(sb_batch_add(b, &bl, p1->buf, p1->len) == -EINVAL);
+		return;
+	}
+	while (n < 3 && (r = sb_batch_add(b, &bl, (n % 2 ? p2 : p1)->buf,
+	    p1->len)) == 0)
+		n++;
+	FUZZ_CHECK(n > 0 || SB_HDR_SIZE + p1->len > SB_MSG_MAX);
+	if (n == 0)
+		return;
+	FUZZ_CHECK(sb_msg_decode(&m, b, bl) == 0 && m.type == SB_C_BATCH);
+	while (at = off == 0 ? SB_HDR_SIZE : off,
+	    (r = sb_batch_next(b, bl, &off, &m)) == 1) {
+		const struct sb_packet *src = k % 2 ? p2 : p1;
+
+		FUZZ_CHECK(m.type == (enum sb_type)t);
+		FUZZ_CHECK(off - at == src->len &&
+		    memcmp(b + at, src->buf, src->len) == 0);
+		k++;
+	}
+	FUZZ_CHECK(r == 0 && k == n);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -82,6 +119,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sb_packet_stamp(&p2, epoch + 1, seq + 1);
 		FUZZ_CHECK(sb_msg_decode(&m, p2.buf, p2.len) == 0);
 		FUZZ_CHECK(m.epoch == epoch + 1 && m.seq == seq + 1);
+		batch_roundtrip(&p1, &p2, t);
 	}
 	free(pl);
 	return 0;

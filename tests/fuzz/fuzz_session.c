@@ -16,7 +16,8 @@
  * side is shut and nothing more is queued.  Input: byte 0 sets options
  * (echo path, small limits); then records [kind][u16 length][bytes]:
  * client bytes, a hub message (type byte and NUL-separated fields,
- * encoded as the hub would), time passing, client EOF, the hub closing
+ * encoded as the hub would; for C_BATCH, each field a room message's
+ * text), time passing, client EOF, the hub closing
  * its end; bit 3 of kind: the client does not read this turn.
  * Properties:
  *   - every datagram the handler sends decodes, and is a handler type;
@@ -142,6 +143,30 @@ hub_reads(int fd)
 }
 
 /*
+ * A C_BATCH from the hub: each of the `nf` fields the text of a room
+ * message, numbered on from 1 (the first field's first byte: a gap).
+ */
+static void
+hub_says_batch(struct conn *c, int fd, const char *const *f, size_t nf)
+{
+	static unsigned char b[SB_MSG_MAX];
+	static struct sb_packet pkt;
+	size_t bl = 0, i;
+	uint64_t seq = nf > 0 ? (unsigned char)f[0][0] % 3 : 0;
+
+	for (i = 0; i < nf; i++) {
+		if (sb_msg_pack(&pkt, SB_C_MSG, c->hub.session, "room", "x",
+		    "", "lobby", f[i], "0", "", NULL) < 0)
+			continue;
+		sb_packet_stamp(&pkt, 1, ++seq);
+		if (sb_batch_add(b, &bl, pkt.buf, pkt.len) < 0)
+			break;
+	}
+	if (bl > 0 && send(fd, b, bl, MSG_DONTWAIT) >= 0)
+		loop_hub_input(c);
+}
+
+/*
  * A message from the hub, encoded as the hub encodes it, sent on the
  * hub's end of the socket (`fd`) and taken in as the loop would.
  */
@@ -149,7 +174,7 @@ static void
 hub_says(struct conn *c, int fd, const unsigned char *p, size_t n)
 {
 	static struct sb_packet pkt;
-	const unsigned ntypes = SB_TYPE_COUNT - SB_C_CONFIG;
+	const unsigned ntypes = SB_C_BATCH - SB_C_CONFIG + 1;
 	enum sb_type type;
 	const char *f[SB_FIELDS_MAX];
 	char *pl;
@@ -169,8 +194,10 @@ hub_says(struct conn *c, int fd, const unsigned char *p, size_t n)
 		f[nf++] = pl + off;
 		off += strlen(pl + off) + 1;
 	}
-	if (sb_msg_encode(&pkt, type, c->hub.session, 1, 1, f, nf) == 0 &&
-	    send(fd, pkt.buf, pkt.len, MSG_DONTWAIT) >= 0)
+	if (type == SB_C_BATCH)
+		hub_says_batch(c, fd, f, nf);
+	else if (sb_msg_encode(&pkt, type, c->hub.session, 1, 1, f, nf) ==
+	    0 && send(fd, pkt.buf, pkt.len, MSG_DONTWAIT) >= 0)
 		loop_hub_input(c);
 	free(pl);
 }

@@ -358,6 +358,13 @@ t_render_msg(void **state)
 	    "\"room\":\"lobby\",\"since\":4,\"first\":11}");
 	build(SB_C_GAP, "lobby", "4", "-1", NULL);
 	assert_int_equal(render(), -EBADMSG);
+	/* packed once for all, it names no one: it is to us */
+	strcpy(D.nick, "carol");
+	build(SB_C_MSG, "announce", "", "", "", "Reboot", "0", "", NULL);
+	expect_render("{\"type\":\"msg\",\"time\":\"1970-01-01T00:00:00Z\","
+	    "\"from\":\"\",\"to\":\"carol\",\"text\":\"Reboot\","
+	    "\"announce\":true}");
+	D.nick[0] = '\0';
 	/* no time from the hub: now */
 	build(SB_C_MSG, "private", "bob", "alice", "", "hi", "", "", NULL);
 	expect_render_event("{\"type\":\"msg\",\"from\":\"bob\",\"to\":\"alice\","

@@ -78,6 +78,7 @@ static const struct tspec tspecs[] = {
 	{ SB_C_PING, "C_PING", 1, 1, { 64 } },
 	{ SB_C_GAP, "C_GAP", 3, 3, { SB_ROOM_MAX, NUM, NUM } },
 	{ SB_C_METRICS, "C_METRICS", 2, 2, { 1, L } },
+	{ SB_C_BATCH, "C_BATCH", 0, 0, { 0 } },	/* test_batch */
 };
 
 #define NSPECS	(sizeof(tspecs) / sizeof(tspecs[0]))
@@ -204,6 +205,112 @@ test_type_names(void **state)
  * Every type, with every field count it takes, survives encode and
  * decode: type, session, epoch, seq, each field and its length.
  */
+/*
+ * A C_BATCH carries whole datagrams, each with its own header: they come
+ * back out in order, byte for byte, with their epoch and seq.
+ */
+static void
+test_batch(void **state)
+{
+	static unsigned char b[SB_MSG_MAX];
+	struct sb_packet p;
+	struct sb_msg m;
+	char text[SB_TEXT_MAX + 1];
+	size_t bl = 0, off = 0, n;
+	struct sb_hdr h;
+	int r;
+
+	for (n = 0; n < 3; n++) {
+		assert_int_equal(sb_msg_pack(&p, SB_C_PONG, 7, n == 1 ? "b" :
+		    "a", NULL), 0);
+		sb_packet_stamp(&p, 9, 100 + n);
+		assert_int_equal(sb_batch_add(b, &bl, p.buf, p.len), 0);
+	}
+	memcpy(&h, b, sizeof(h));
+	assert_int_equal(h.type, SB_C_BATCH);
+	assert_int_equal(h.seq, 0);
+	assert_int_equal(h.session, 7);
+	assert_int_equal(h.epoch, 9);
+	assert_int_equal(sb_msg_decode(&m, guarded(b, bl), bl), 0);
+	assert_int_equal(m.type, SB_C_BATCH);
+	assert_int_equal(m.nfields, 0);
+	for (n = 0; (r = sb_batch_next(b, bl, &off, &m)) == 1; n++) {
+		assert_int_equal(m.type, SB_C_PONG);
+		assert_int_equal(m.seq, 100 + n);
+		assert_int_equal(m.epoch, 9);
+		assert_string_equal(m.field[0], n == 1 ? "b" : "a");
+	}
+	assert_int_equal(r, 0);
+	assert_int_equal(n, 3);
+
+	/* Full: refused whole, the batch as it was. */
+	memset(text, 'x', SB_TEXT_MAX);
+	text[SB_TEXT_MAX] = '\0';
+	assert_int_equal(sb_msg_pack(&p, SB_C_MSG, 7, "room", "a", "", "r",
+	    text, "1", "", NULL), 0);
+	while ((r = sb_batch_add(b, &bl, p.buf, p.len)) == 0)
+		assert_true(bl <= SB_MSG_MAX);
+	assert_int_equal(r, -EMSGSIZE);
+	assert_int_equal(sb_msg_decode(&m, b, bl), 0);
+	/* Only the hub's single messages go in. */
+	assert_int_equal(sb_msg_pack(&p, SB_H_PING, 7, "x", NULL), 0);
+	bl = 0;
+	assert_int_equal(sb_batch_add(b, &bl, p.buf, p.len), -EINVAL);
+	assert_int_equal(sb_msg_encode(&p, SB_C_BATCH, 7, 0, 0, NULL, 0),
+	    -EINVAL);
+}
+
+/* What a batch may not be: empty, numbered, nested, cut, of H_ types. */
+static void
+test_batch_malformed(void **state)
+{
+	static unsigned char b[SB_MSG_MAX], in[SB_MSG_MAX];
+	struct sb_packet p;
+	struct sb_msg m;
+	struct sb_hdr h;
+	size_t bl = 0, il = 0;
+
+	assert_int_equal(sb_msg_pack(&p, SB_C_PONG, 7, "a", NULL), 0);
+	assert_int_equal(sb_batch_add(b, &bl, p.buf, p.len), 0);
+	/* empty */
+	h = (struct sb_hdr){ .type = SB_C_BATCH };
+	memcpy(in, &h, sizeof(h));
+	assert_int_equal(sb_msg_decode(&m, in, SB_HDR_SIZE), -EBADMSG);
+	/* numbered */
+	memcpy(in, b, bl);
+	memcpy(&h, in, sizeof(h));
+	h.seq = 1;
+	memcpy(in, &h, sizeof(h));
+	assert_int_equal(sb_msg_decode(&m, in, bl), -EBADMSG);
+	/* cut: the inner datagram one byte short, both lengths agreeing */
+	memcpy(in, b, bl);
+	h = (struct sb_hdr){ .type = SB_C_BATCH, .len = (uint32_t)(bl - 1 -
+	    SB_HDR_SIZE) };
+	memcpy(in, &h, sizeof(h));
+	assert_int_equal(sb_msg_decode(&m, in, bl - 1), -EBADMSG);
+	/* nested */
+	memcpy(in, b, bl);
+	il = 0;
+	h = (struct sb_hdr){ .type = SB_C_BATCH, .len = (uint32_t)bl };
+	memcpy(in, &h, sizeof(h));
+	memcpy(in + SB_HDR_SIZE, b, bl);
+	il = SB_HDR_SIZE + bl;
+	assert_int_equal(sb_msg_decode(&m, in, il), -EBADMSG);
+	/* a handler's type inside */
+	assert_int_equal(sb_msg_pack(&p, SB_H_PING, 7, "x", NULL), 0);
+	h = (struct sb_hdr){ .type = SB_C_BATCH, .len = (uint32_t)p.len };
+	memcpy(in, &h, sizeof(h));
+	memcpy(in + SB_HDR_SIZE, p.buf, p.len);
+	assert_int_equal(sb_msg_decode(&m, in, SB_HDR_SIZE + p.len),
+	    -EBADMSG);
+	/* a field on the batch itself */
+	memcpy(in, b, bl);
+	memcpy(&h, in, sizeof(h));
+	h.nfields = 1;
+	memcpy(in, &h, sizeof(h));
+	assert_int_equal(sb_msg_decode(&m, in, bl), -EBADMSG);
+}
+
 static void
 test_roundtrip_every_type(void **state)
 {
@@ -217,6 +324,8 @@ test_roundtrip_every_type(void **state)
 	for (i = 0; i < NSPECS; i++) {
 		const struct tspec *s = &tspecs[i];
 
+		if (s->type == SB_C_BATCH)	/* not encoded: test_batch */
+			continue;
 		for (n = s->minf; n <= s->maxf; n++) {
 			for (j = 0; j < n; j++) {
 				size_t l = s->fmax[j] < 40 ? s->fmax[j] : 40;
@@ -701,6 +810,8 @@ main(void)
 		cmocka_unit_test(test_type_names),
 		cmocka_unit_test(test_types_grouped),
 		cmocka_unit_test(test_roundtrip_every_type),
+		cmocka_unit_test(test_batch),
+		cmocka_unit_test(test_batch_malformed),
 		cmocka_unit_test(test_field_limits),
 		cmocka_unit_test(test_null_field),
 		cmocka_unit_test(test_encode_refuses),

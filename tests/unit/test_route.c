@@ -58,6 +58,7 @@ struct fx {
 	}		 checks[HUB_CHECKS_MAX + 8];
 	size_t		 nchecks;
 	int		 check_refuse;	/* check_password says -EAGAIN */
+	struct peer	*behind;	/* its socket is full: queued */
 };
 
 /* --- the recording ops table ------------------------------------------- */
@@ -73,6 +74,13 @@ rec_send(struct hub *h, struct peer *p, const struct sb_packet *pkt)
 	assert_false(p->dead);
 	memcpy(&hdr, pkt->buf, sizeof(hdr));
 	assert_int_equal(hdr.session, p->session);
+	if (p == f->behind) {	/* as server.c's ops_send() on EAGAIN; its */
+		int q = hub_queue(h, p, pkt);	/* numbers: drain_behind() */
+
+		if (q < 0)
+			hub_peer_unqueued(h, p, q);
+		return q;
+	}
 	if (hdr.type != SB_C_CONFIG) {
 		/* Every event: this hub's epoch, the peer's next number. */
 		if (p->session >= f->nlastseq) {
@@ -541,7 +549,7 @@ test_client_types_refused(void **state)
 	size_t i;
 
 	/* Every C_* type. */
-	assert_int_equal(sizeof(c) / sizeof(c[0]),
+	assert_int_equal(sizeof(c) / sizeof(c[0]) + 1,	/* + C_BATCH */
 	    SB_TYPE_COUNT - SB_C_CONFIG);
 	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 		assert_int_equal(sb_msg_encode(&pk, c[i].t, p->session, 0, 0,
@@ -550,6 +558,18 @@ test_client_types_refused(void **state)
 		if (hub_dispatch(&f->h, p, &m) != -EPROTO)
 			fail_msg("%s from a handler accepted",
 			    sb_type_name(c[i].t));
+	}
+	/* A batch, which only the hub sends. */
+	assert_int_equal(sb_msg_encode(&pk, SB_C_PONG, p->session, 0, 0, v,
+	    1), 0);
+	m.nfields = 0;
+	{
+		static unsigned char b[SB_MSG_MAX];
+		size_t bl = 0;
+
+		assert_int_equal(sb_batch_add(b, &bl, pk.buf, pk.len), 0);
+		assert_int_equal(sb_msg_decode(&m, b, bl), 0);
+		assert_int_equal(hub_dispatch(&f->h, p, &m), -EPROTO);
 	}
 	fx_none(f, p);
 	fx_none(f, q);
@@ -1304,6 +1324,160 @@ test_roommsg(void **state)
 	fx_clear(f);
 	assert_int_equal(SEND(f, c, SB_H_ROOMMSG, "nowhere", "hi"), 0);
 	assert_error(f, c, "not_in_room", NULL);
+}
+
+/*
+ * What goes to many is packed once and only stamped per recipient: a
+ * room message, a JOINED and a PARTED to the others, a presence notice,
+ * an announcement.  Each recipient still gets its own session and next
+ * sequence number (rec_send checks both).
+ */
+static void
+test_fanout_packed_once(void **state)
+{
+	struct fx *f = *state;
+	struct peer *p[40], *late;
+	const struct sb_msg *m;
+	char nick[16];
+	uint64_t before;
+	size_t i;
+
+	for (i = 0; i < 40; i++) {
+		snprintf(nick, sizeof(nick), "user%zu", i);
+		p[i] = fx_user(f, nick);
+		fx_join(f, p[i], "crowd");
+	}
+	before = f->h.packed;
+	assert_int_equal(SEND(f, p[3], SB_H_ROOMMSG, "crowd", "hi all"), 0);
+	assert_int_equal(f->h.packed - before, 1);
+	for (i = 0; i < 40; i++)
+		assert_chat(fx_only(f, p[i], SB_C_MSG), "room", "user3", "",
+		    "crowd", "hi all", "");
+	fx_clear(f);
+
+	late = fx_user(f, "late");
+	before = f->h.packed;
+	assert_int_equal(SEND(f, late, SB_H_JOIN, "crowd"), 0);
+	assert_int_equal(f->h.packed - before, 2);	/* theirs, its own */
+	for (i = 0; i < 40; i++)
+		assert_field(fx_only(f, p[i], SB_C_JOINED), 1, "late");
+	fx_clear(f);
+	before = f->h.packed;
+	assert_int_equal(SEND(f, late, SB_H_PART, "crowd"), 0);
+	assert_int_equal(f->h.packed - before, 2);
+	for (i = 0; i < 40; i++)
+		assert_field(fx_only(f, p[i], SB_C_PARTED), 1, "late");
+	fx_clear(f);
+
+	before = f->h.packed;
+	assert_int_equal(SEND(f, p[0], SB_H_NICK, "renamed"), 0);
+	assert_int_equal(f->h.packed - before, 1);
+	for (i = 0; i < 40; i++)
+		assert_field(fx_only(f, p[i], SB_C_NICKCHANGE), 1, "renamed");
+	fx_clear(f);
+
+	before = f->h.packed;
+	hub_announce(&f->h, "Reboot");
+	assert_int_equal(f->h.packed - before, 1);
+	for (i = 0; i < 40; i++) {
+		m = fx_only(f, p[i], SB_C_MSG);
+		assert_field(m, 0, "announce");
+		assert_field(m, 2, "");		/* to each its own */
+		assert_field(m, 4, "Reboot");
+	}
+}
+
+/*
+ * What the handler of `p` reads from its queue, as hublink.c does: each
+ * datagram decoded, a C_BATCH's messages one by one.  Checks that the
+ * sequence goes on with no gap and no repeat from *seq, and that every
+ * C_MSG's text is "m<n>" for n = *next, *next + 1, ...  Returns the
+ * datagrams read; `last` gets the type of the last message.
+ */
+static size_t
+drain_behind(struct peer *p, uint64_t *seq, unsigned *next,
+    enum sb_type *last)
+{
+	struct pkt *k;
+	struct sb_msg b, m;
+	char want[16];
+	size_t n = 0, off;
+
+	while ((k = TAILQ_FIRST(&p->outq)) != NULL) {
+		assert_int_equal(sb_msg_decode(&b, k->buf, k->len), 0);
+		off = 0;
+		while (b.type != SB_C_BATCH ? off++ == 0 :
+		    sb_batch_next(k->buf, k->len, &off, &m) == 1) {
+			if (b.type != SB_C_BATCH)
+				m = b;
+			assert_int_equal(m.seq, ++*seq);
+			assert_int_equal(m.epoch, EPOCH);
+			assert_int_equal(m.session, p->session);
+			if (m.type == SB_C_MSG) {
+				snprintf(want, sizeof(want), "m%u", (*next)++);
+				assert_field(&m, 4, want);
+			}
+			*last = m.type;
+		}
+		TAILQ_REMOVE(&p->outq, k, entry);
+		p->outq_bytes -= k->len;
+		free(k);
+		n++;
+	}
+	assert_int_equal(p->outq_bytes, 0);
+	return n;
+}
+
+/*
+ * A handler that is behind gets what waited for it coalesced into
+ * C_BATCH datagrams: every message once, in order, each with its own
+ * sequence number; far behind, it is ended with slow_reader, its last
+ * message the C_CLOSE, never a gap.
+ */
+static void
+test_batch_when_behind(void **state)
+{
+	struct fx *f = *state;
+	struct peer *a = fx_user(f, "alice"), *b = fx_user(f, "bob");
+	enum sb_type last = SB_NONE;
+	uint64_t seq;
+	unsigned next = 0, sent = 0;
+	char text[16];
+	size_t got;
+
+	fx_join(f, a, "busy");
+	fx_join(f, b, "busy");
+	seq = b->seq;
+	f->behind = b;
+	for (; sent < 200; sent++) {
+		snprintf(text, sizeof(text), "m%u", sent);
+		a->tokens = 1e9;	/* no flood limit here */
+		assert_int_equal(SEND(f, a, SB_H_ROOMMSG, "busy", text), 0);
+	}
+	assert_int_equal(fx_count(f, a, SB_C_MSG), 200);
+	got = drain_behind(b, &seq, &next, &last);
+	assert_int_equal(next, 200);
+	assert_true(got > 0 && got <= 3);	/* 200 x 62 bytes: 13 KiB */
+	assert_int_equal(last, SB_C_MSG);
+	assert_false(b->dead);
+
+	/* Far behind: past HUB_PEER_QUEUE_MAX, ended, nothing skipped. */
+	fx_clear(f);
+	f->record = 0;
+	while (!b->dead) {
+		snprintf(text, sizeof(text), "m%u", sent++);
+		a->tokens = 1e9;
+		assert_int_equal(SEND(f, a, SB_H_ROOMMSG, "busy", text), 0);
+		assert_true(b->outq_bytes <= HUB_PEER_QUEUE_MAX + 64);
+		assert_true(sent < 100000);
+	}
+	assert_true(sent > 8000);		/* 512 KiB of 62-byte messages */
+	got = drain_behind(b, &seq, &next, &last);
+	assert_int_equal(last, SB_C_CLOSE);
+	assert_int_equal(next, sent - 1);	/* the last one ended it */
+	assert_true(got < (sent - 200) / 100);
+	f->behind = NULL;
+	fx_reap(f);
 }
 
 static void
@@ -3153,6 +3327,8 @@ main(void)
 		T(test_room_create_off),
 		T(test_room_limits),
 		T(test_roommsg),
+		T(test_fanout_packed_once),
+		T(test_batch_when_behind),
 		T(test_names),
 		T(test_nick_change),
 		T(test_action),
