@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "file.h"
+#include "tmpdir.h"
 
 static char dir[64], path[128], err[8192];
 
@@ -28,9 +29,7 @@ static int
 setup(void **state)
 {
 	(void)state;
-	strcpy(dir, "/tmp/sb-test-file.XXXXXX");
-	if (mkdtemp(dir) == NULL)
-		return -1;
+	tmpdir_make(dir, sizeof(dir), "test-file");
 	snprintf(path, sizeof(path), "%s/data", dir);
 	return 0;
 }
@@ -38,21 +37,9 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	DIR *d;
-	struct dirent *de;
-	char p[400];
-
 	(void)state;
-	if ((d = opendir(dir)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (de->d_name[0] == '.')
-				continue;
-			snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-			unlink(p);
-		}
-		closedir(d);
-	}
-	return rmdir(dir);
+	tmpdir_remove(dir);
+	return 0;
 }
 
 /* The whole contents of path, NUL-terminated, in a static buffer. */
@@ -74,15 +61,7 @@ contents(void)
 static int
 temps(void)
 {
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((de = readdir(d)) != NULL)
-		n += sb_file_is_temp(de->d_name);
-	closedir(d);
-	return n;
+	return tmpdir_count(dir, sb_file_is_temp);
 }
 
 /* Write functions for the tests. */

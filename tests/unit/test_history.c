@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "../../hub/history.h"
+#include "tmpdir.h"
 
 static char dir[256];		/* the state directory of a test */
 static char hdir[300];		/* its history directory */
@@ -34,37 +35,16 @@ static char err[512];
 static int
 setup(void **state)
 {
-	strcpy(dir, "/tmp/sb-history-XXXXXX");
-	assert_non_null(mkdtemp(dir));
+	tmpdir_make(dir, sizeof(dir), "history");
 	snprintf(hdir, sizeof(hdir), "%s/history", dir);
 	err[0] = '\0';
 	return 0;
 }
 
-static void
-rm_tree(const char *d)
-{
-	DIR *dp = opendir(d);
-	struct dirent *de;
-	char p[600];
-
-	if (dp == NULL)
-		return;
-	while ((de = readdir(dp)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", d, de->d_name);
-		if (unlink(p) < 0)
-			rm_tree(p);
-	}
-	closedir(dp);
-	rmdir(d);
-}
-
 static int
 teardown(void **state)
 {
-	rm_tree(dir);
+	tmpdir_remove(dir);
 	return 0;
 }
 
@@ -804,7 +784,7 @@ t_full_tmpfs(void **state)
 		assert_string_equal(s->text[7], "after");
 	}
 	history_close(h);
-	rm_tree(hdir);
+	tmpdir_remove(hdir);
 	assert_int_equal(umount(dir), 0);
 }
 

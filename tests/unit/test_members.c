@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "../../hub/hub.h"	/* nick_identify(), and members.h */
+#include "tmpdir.h"
 
 static char dir[256];
 static char path[300];
@@ -62,8 +63,7 @@ group_setup(void **state)
 static int
 setup(void **state)
 {
-	strcpy(dir, "/tmp/sb-members-XXXXXX");
-	assert_non_null(mkdtemp(dir));
+	tmpdir_make(dir, sizeof(dir), "members");
 	snprintf(path, sizeof(path), "%s/members", dir);
 	err[0] = '\0';
 	return 0;
@@ -72,19 +72,7 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	char p[600];
-
-	assert_non_null(d);
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(dir);
+	tmpdir_remove(dir);
 	return 0;
 }
 
@@ -114,20 +102,17 @@ read_text(void)
 	return buf;
 }
 
+static int
+not_members(const char *name)
+{
+	return strcmp(name, "members") != 0;
+}
+
 /* The entries of dir other than "members" (left-over temporary files). */
 static int
 stray_files(void)
 {
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.' && strcmp(de->d_name, "members") != 0)
-			n++;
-	closedir(d);
-	return n;
+	return tmpdir_count(dir, not_members);
 }
 
 /* Write a file with the three standard members, one line per format. */

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include <crypt.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 
 #include "buf.h"
 #include "../../hub/hub.h"
+#include "tmpdir.h"
 
 #define EPOCH	0x5eed1234U
 #define STR_(x)	#x
@@ -2150,8 +2152,7 @@ fx_history(struct fx *f, char *dir, size_t dirsz, unsigned retention)
 	cfg.history_retention = retention;
 	cfg.flood_rate = cfg.flood_burst = 100000;
 	fx_config(f, &cfg);
-	assert_true(snprintf(dir, dirsz, "/tmp/sb-route-hist-XXXXXX") < (int)dirsz);
-	assert_non_null(mkdtemp(dir));
+	tmpdir_make(dir, dirsz, "route-hist");
 	snprintf(hdir, sizeof(hdir), "%s/history", dir);
 	assert_int_equal(history_open(hdir, cfg.history, &f->h.history, err,
 	    sizeof(err)), 0);
@@ -2171,11 +2172,9 @@ fx_history_pair(struct fx *f, char *dir, size_t dirsz, unsigned retention,
 static void
 fx_history_end(struct fx *f, const char *dir)
 {
-	char cmd[400];
-
 	f->h.history = history_close(f->h.history);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	tmpdir_remove(dir);
+	assert_int_equal(access(dir, F_OK), -1);
 }
 
 /* JOIN `room`; how many history entries were replayed. */
