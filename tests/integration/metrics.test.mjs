@@ -16,29 +16,20 @@
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import { startSwitchboard, freePort, CTL } from './lib/harness.mjs';
-import { JsonClient, XmlSocket, jsonLogin, parseHttp, rawExchange, xmlLogin } from './lib/clients.mjs';
+import { ctl } from './lib/ctl.mjs';
+import { have, poll, startProgram } from './lib/programs.mjs';
+import { JsonClient, XmlSocket, httpGet, jsonLogin, parseHttp, rawExchange, xmlLogin } from './lib/clients.mjs';
 
-const have = (cmd, args) => spawnSync(cmd, args).status === 0;
-const havePromtool = have('promtool', ['--version']);
-const havePrometheus = have('prometheus', ['--version']);
-const haveHaproxy = have('haproxy', ['-v']);
-const haveTmux = have('tmux', ['-V']);
-
-// Run switchboardctl as the given user; never rejects on a failure.
-function ctl(args, { uid, gid } = {}) {
-  return new Promise((resolve, reject) => {
-    execFile(CTL, args, { timeout: 20000, uid, gid }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') { reject(err); return; }
-      resolve({ code: err ? err.code : 0, stdout, stderr });
-    });
-  });
-}
+const havePromtool = have('promtool');
+const havePrometheus = have('prometheus');
+const haveHaproxy = have('haproxy');
+const haveTmux = have('tmux');
 
 // promtool's verdict on a metrics text: the format and the naming rules.
 function promtool(text) {
@@ -265,48 +256,7 @@ describe('the hub\'s metrics, and switchboardctl metrics and top', () => {
 });
 
 // A GET on the chat port from `from` (a loopback address of our own).
-async function get(sb, target, from = '127.0.0.1') {
-  const req = `GET ${target} HTTP/1.1\r\nHost: ${sb.host}:${sb.port}\r\n\r\n`;
-  return new Promise((resolve, reject) => {
-    const chunks = [];
-    const s = net.connect({ port: sb.port, host: sb.host, localAddress: from }, () => s.write(req));
-    const t = setTimeout(() => { s.destroy(); reject(new Error(`GET ${target}: no answer`)); }, 10000);
-    s.on('data', (d) => chunks.push(d));
-    s.on('close', () => { clearTimeout(t); resolve(parseHttp(Buffer.concat(chunks))); });
-    s.on('error', (e) => { clearTimeout(t); reject(e); });
-  });
-}
-
-// Poll `probe` (async, returns a value or null) until it gives one; for
-// what has no event to wait for (another program's state), bounded.
-async function poll(what, probe, ms = 30000) {
-  const until = Date.now() + ms;
-  let last;
-  while (Date.now() < until) {
-    try {
-      const v = await probe();
-      if (v !== null && v !== undefined && v !== false) return v;
-    } catch (e) { last = e; }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${what}: not within ${ms} ms${last ? `: ${last.message}` : ''}`);
-}
-
-// Start `cmd` and stop it (by its PID) at the end; its output is kept.
-function start(cmd, args) {
-  const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  p.stdout.on('data', (d) => { out += d; });
-  p.stderr.on('data', (d) => { out += d; });
-  return {
-    output: () => out,
-    stop: () => new Promise((r) => {
-      if (p.exitCode !== null || p.signalCode !== null) { r(); return; }
-      p.once('exit', r);
-      p.kill('SIGTERM');
-    }),
-  };
-}
+const get = (sb, target, from = '127.0.0.1') => httpGet(sb, target, { from });
 
 describe('/metrics and /healthz on the chat port', () => {
   let sb;
@@ -422,7 +372,7 @@ describe('a real Prometheus scraping every second', { skip: !havePrometheus && '
       `      - targets: ['${sb.host}:${sb.port}']`,
       '',
     ].join('\n'));
-    prom = start('prometheus', [`--config.file=${path.join(dir, 'prometheus.yml')}`,
+    prom = startProgram('prometheus', [`--config.file=${path.join(dir, 'prometheus.yml')}`,
       `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`]);
     await poll('prometheus ready', async () => (await fetch(`${api}/-/ready`)).ok);
   });
@@ -505,7 +455,7 @@ describe('HAProxy health-checks /healthz', { skip: !haveHaproxy && 'no haproxy' 
       `  server chat ${sb.host}:${sb.port} check inter 500ms fall 2 rise 2`,
       '',
     ].join('\n'));
-    hap = start('haproxy', ['-db', '-f', path.join(dir, 'haproxy.cfg')]);
+    hap = startProgram('haproxy', ['-db', '-f', path.join(dir, 'haproxy.cfg')]);
   });
   after(async () => {
     if (hap) await hap.stop();

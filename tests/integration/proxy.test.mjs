@@ -15,57 +15,19 @@
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
-import { startSwitchboard, binariesBuilt } from './lib/harness.mjs';
+import { startSwitchboard, binariesBuilt, freePort } from './lib/harness.mjs';
+import { have, listening, startProgram } from './lib/programs.mjs';
 import { XmlSocket, JsonClient, rawExchange } from './lib/clients.mjs';
 import { ctlOk } from './lib/ctl.mjs';
 
-const have = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const HAPROXY = '/usr/sbin/haproxy';
 const NGINX = '/usr/sbin/nginx';
 const skip = !binariesBuilt() ? 'binaries not built'
   : !have(HAPROXY) || !have(NGINX) ? 'haproxy and nginx not installed (make deps-test)' : false;
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
-
-// Resolve once something accepts on 127.0.0.1:port (a proxy started);
-// each try is one awaited connect, at most `tries` of them.
-async function listening(port, proc, tries = 100) {
-  for (let i = 0; i < tries; i++) {
-    if (proc.exitCode !== null) throw new Error(`proxy exited ${proc.exitCode}`);
-    const ok = await new Promise((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setImmediate(r));
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`nothing listens on ${port}`);
-}
-
-function startProcess(cmd, args, dir) {
-  const p = spawn(cmd, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-  p.log = '';
-  p.stderr.setEncoding('utf8');
-  p.stderr.on('data', (d) => { p.log += d; });
-  return p;
-}
-
-function stopProcess(p) {
-  if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
-  return new Promise((r) => { p.once('exit', r); p.kill('SIGTERM'); });
-}
 
 // A client's XMLSocket session through a proxy's port, from `from`.
 async function xmlVia(port, nick, from) {
@@ -135,7 +97,7 @@ frontend chat
 backend switchboard
   server proxied 127.0.0.1:${sb.proxiedPort} send-proxy-v2
 `);
-    haproxy = startProcess(HAPROXY, ['-db', '-f', path.join(dir, 'haproxy.cfg')], dir);
+    haproxy = startProgram(HAPROXY, ['-db', '-f', path.join(dir, 'haproxy.cfg')], { cwd: dir });
     writeFileSync(path.join(dir, 'nginx.conf'), `
 daemon off;
 worker_processes 1;
@@ -163,13 +125,13 @@ http {
   }
 }
 `);
-    nginx = startProcess(NGINX, ['-p', dir, '-c', path.join(dir, 'nginx.conf')], dir);
+    nginx = startProgram(NGINX, ['-p', dir, '-c', path.join(dir, 'nginx.conf')], { cwd: dir });
     await listening(hport, haproxy);
     await listening(nport, nginx);
   });
 
   after(async () => {
-    await Promise.all([haproxy, nginx].filter(Boolean).map(stopProcess));
+    await Promise.all([haproxy, nginx].filter(Boolean).map((p) => p.stop()));
     if (dir) rmSync(dir, { recursive: true, force: true });
     if (sb) await sb.stop();
   });
@@ -251,7 +213,7 @@ http {
 
   test('max_per_address refuses the next session from one real address, and counts down', async () => {
     await ctlOk([...S(), 'who']);
-    writeFileSync(sb.configPath, `${require_config(sb)}\nmax_per_address = 2\n`);
+    writeFileSync(sb.configPath, `${readFileSync(sb.configPath, 'utf8').trim()}\nmax_per_address = 2\n`);
     await ctlOk([...S(), 'reload']);
     const a = await xmlVia(hport, 'pa1', '127.0.0.5');
     const b = await xmlVia(hport, 'pa2', '127.0.0.5');
@@ -302,8 +264,3 @@ http {
     for (const c of [ws, lie, direct]) c.close();
   });
 });
-
-// The test config as the harness wrote it (to add a key and reload).
-function require_config(sb) {
-  return spawnSync('cat', [sb.configPath], { encoding: 'utf8' }).stdout.trim();
-}

@@ -116,11 +116,12 @@ export async function xmlLogin(sb, nick, opts) {
 }
 
 // Send raw bytes, collect everything until the server closes.
-// `stop(buf)` may end the wait early (e.g. a 101 response stays open).
-export function rawExchange(host, port, bytes, { ms = DEFAULT_MS, end = false, stop = null } = {}) {
+// `stop(buf)` may end the wait early (e.g. a 101 response stays open);
+// `from` is the local address to connect from (another loopback one).
+export function rawExchange(host, port, bytes, { ms = DEFAULT_MS, end = false, stop = null, from } = {}) {
   return new Promise((resolve, reject) => {
     const chunks = [];
-    const s = net.connect(port, host, () => {
+    const s = net.connect({ port, host, localAddress: from }, () => {
       if (bytes != null) s.write(bytes);
       if (end) s.end();
     });
@@ -147,10 +148,10 @@ export function parseHttp(buf) {
   return { status: Number(status), headers, body: buf.subarray(Buffer.byteLength(text.slice(0, i + 4), 'latin1')).toString('utf8') };
 }
 
-export async function httpGet(sb, target, { method = 'GET', headers = {} } = {}) {
+export async function httpGet(sb, target, { method = 'GET', headers = {}, from } = {}) {
   const h = Object.entries({ Host: `${sb.host}:${sb.port}`, ...headers }).map(([k, v]) => `${k}: ${v}\r\n`).join('');
   const switched = (b) => /^HTTP\/1\.1 101 [^]*\r\n\r\n/.test(b.toString('latin1'));
-  return parseHttp(await rawExchange(sb.host, sb.port, `${method} ${target} HTTP/1.1\r\n${h}\r\n`, { stop: switched }));
+  return parseHttp(await rawExchange(sb.host, sb.port, `${method} ${target} HTTP/1.1\r\n${h}\r\n`, { stop: switched, from }));
 }
 
 // A WebSocket client of the JSON dialect.
