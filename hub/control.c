@@ -675,14 +675,12 @@ verb_metrics(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 {
 	struct lister l = { .c = c, .key = "metrics", .arr = json_array() };
 	char piece[CONTROL_REPLY_MAX / 4 + 1];
-	static struct metrics_view v;
 	const char *text;
 	struct buf b;
 	size_t len, k;
 
-	hub_metrics_view(h, hub_cmd_table(), &v);
 	buf_init(&b, METRICS_TEXT_MAX);
-	if (metrics_render(h, &v, &b) < 0) {
+	if (hub_metrics_text(h, hub_cmd_table(), &b) < 0) {
 		buf_free(&b);
 		json_decref(l.arr);
 		return reply_error(c, "metrics: out of memory");

@@ -269,7 +269,7 @@ struct cmd_args {		/* what a command's check found, for its run */
 	long long		 num;	/* IDENTIFY: the alias, 0 for none */
 	struct nick_id		 nid;	/* NICK: the new nick's ids */
 	const struct hub_cmd	*table;	/* the command table (STATUS tells
-					 * of it: hub_metrics_view) */
+					 * of it: hub_metrics_text) */
 };
 
 /* What a command's check decided; a negative errno: a broken contract. */
@@ -329,8 +329,9 @@ void		 hub_peer_unqueued(struct hub *, struct peer *, int);
 void		 hub_peer_drop(struct hub *, struct peer *);
 struct peer	*hub_find_session(struct hub *, uint64_t);
 unsigned	 hub_ban_enforce(struct hub *, const struct ban *);
-void		 hub_metrics_view(struct hub *, const struct hub_cmd *,
-		    struct metrics_view *);
+struct buf;
+int		 hub_metrics_text(struct hub *, const struct hub_cmd *,
+		    struct buf *);
 void		 presence_tell(struct hub *, struct peer *, int, enum sb_type,
 		    const char *, const char *);
 cmd_fn		 cmd_hello, cmd_event, cmd_status, cmd_list, cmd_ping, cmd_quit;
@@ -371,7 +372,6 @@ cmd_fn		 cmd_privmsg, cmd_privmsg_alias_check, cmd_privmsg_alias;
 cmd_fn		 cmd_roommsg_check, cmd_roommsg, cmd_action_check, cmd_action;
 
 /* metrics.c (the counters themselves: struct hub_metrics, metrics.h) */
-struct buf;
 enum metrics_end metrics_end_reason(const char *);
 void		 metrics_handshake_failed(struct hub *, const char *);
 enum metrics_dialect metrics_dialect_parse(const char *);

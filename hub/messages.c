@@ -64,21 +64,25 @@ log_message(struct hub *h, struct peer *p, const char *to, const char *room,
 
 /*
  * A private message (`kind` "private" or "action") of `p` to the nick
- * m->field[0]: to its holder, echoed to the sender.
+ * m->field[0]: to its holder, echoed to the sender, packed once.
  */
 static int
 privmsg_send(struct hub *h, struct peer *p, const struct sb_msg *m,
     const char *kind)
 {
+	struct sb_packet pkt;
 	struct peer *to;
 
 	if ((to = hub_find_nick(h, m->field[0])) == NULL || to->dead)
 		return send_error(h, p, "no_such_nick", "User is already left.");
 	h->metrics.routed[METRICS_KIND_PRIVATE]++;
-	deliver(h, to, kind, p->nick, to->nick, "", m->field[1], "", NULL);
-	if (to != p)
-		deliver(h, p, kind, p->nick, to->nick, "", m->field[1], "",
-		    NULL);
+	h->metrics.deliveries += to != p ? 2 : 1;
+	if (msg_pack(h, p, &pkt, kind, p->nick, to->nick, "", m->field[1], "",
+	    NULL) == 0) {
+		hub_send_packet(h, to, &pkt);
+		if (to != p)
+			hub_send_packet(h, p, &pkt);
+	}
 	log_message(h, p, to->nick, "", m->field[1]);
 	return 0;
 }

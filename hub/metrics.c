@@ -463,7 +463,7 @@ render_process(struct buf *b, struct hub *h)
 
 /*
  * The whole text, appended to `out` (text: NUL-terminated), from the
- * hub's counters and `v` (hub_metrics_view).  Returns 0, or out's
+ * hub's counters and `v` (hub_metrics_text, peers.c).  Returns 0, or out's
  * sticky error (-EMSGSIZE: more than out->max, or -ENOMEM; the text is
  * then incomplete).
  */

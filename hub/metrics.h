@@ -102,7 +102,7 @@ enum metrics_cmd { METRICS_CMD_NONE, METRICS_CMD, METRICS_CMD_METERED };
 /*
  * What the text needs of the hub above metrics.c, which calls it (the
  * sessions of peers.c, the command table of dispatch.c): read by
- * hub_metrics_view() (peers.c) and handed to metrics_render(), so that
+ * hub_metrics_text() (peers.c) and handed to metrics_render(), so that
  * metrics.c calls none of the files that count.
  */
 struct metrics_view {

@@ -367,9 +367,8 @@ cmd_event(struct hub *h, struct peer *p, const struct sb_msg *m,
  * (metrics.h): the connections now by transport and dialect, the bytes
  * queued for handlers, and what each row of the command `table` is.
  */
-void
-hub_metrics_view(struct hub *h, const struct hub_cmd *table,
-    struct metrics_view *v)
+static void
+view_make(struct hub *h, const struct hub_cmd *table, struct metrics_view *v)
 {
 	struct peer *p;
 	size_t t, d;
@@ -394,6 +393,22 @@ hub_metrics_view(struct hub *h, const struct hub_cmd *table,
 }
 
 /*
+ * The metrics text now (metrics_render() of the hub's counters and of
+ * view_make(), with the command table `table`: hub_cmd_table(), which
+ * peers.c may not call itself) into `out`, a text buf the caller has
+ * made.  Returns as metrics_render().
+ */
+int
+hub_metrics_text(struct hub *h, const struct hub_cmd *table, struct buf *out)
+{
+	static struct metrics_view v;
+
+	assert(h != NULL && out != NULL);
+	view_make(h, table, &v);
+	return metrics_render(h, &v, out);
+}
+
+/*
  * The metrics text (metrics_render) to `p` in C_METRICS chunks, cut
  * after a line, "more" = 1 on all but the last.  A text that cannot be
  * made (out of memory) goes as far as it got: the last chunk says so
@@ -403,14 +418,12 @@ static void
 send_metrics(struct hub *h, struct peer *p, const struct hub_cmd *table)
 {
 	static char chunk[METRICS_CHUNK_MAX + 1];
-	static struct metrics_view v;
 	const char *text, *end;
 	struct buf b;
 	size_t n;
 
-	hub_metrics_view(h, table, &v);
 	buf_init(&b, METRICS_TEXT_MAX);
-	if (metrics_render(h, &v, &b) < 0) {
+	if (hub_metrics_text(h, table, &b) < 0) {
 		text = (const char *)buf_head(&b);
 		end = memrchr(text, '\n', b.len);
 		buf_truncate(&b, end != NULL ? (size_t)(end - text) + 1 : 0);

@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "ctl.h"
+#include "text.h"
 
 const char ctl_prog[] = "switchboardctl";
 int ctl_quiet;			/* top draws the errors itself */
@@ -51,19 +52,20 @@ ctl_last_error(void)
 }
 
 /*
- * Copy `s` for a terminal: control characters become '?', at most
- * CTL_CELL_MAX bytes.  Returns the number of characters (code points),
- * which is the width for the scripts nicks may use.
+ * Copy `s` into out[0..size) for a terminal: control characters become
+ * '?', cut short without cutting a character in two (utf8_clip()).
+ * Returns the number of characters (code points), which is the width
+ * for the scripts nicks may use.
  */
 size_t
 cell(char *out, size_t size, const char *s)
 {
-	size_t o = 0, width = 0;
+	size_t o, n = utf8_clip(s, strlen(s), size - 1), width = 0;
 
-	for (; *s != '\0' && o + 1 < size; s++) {
-		unsigned char c = (unsigned char)*s;
+	for (o = 0; o < n; o++) {
+		unsigned char c = (unsigned char)s[o];
 
-		out[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+		out[o] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
 		if ((c & 0xc0) != 0x80)
 			width++;
 	}

@@ -3174,7 +3174,6 @@ test_metrics_largest(void **state)
 	struct peer *x = fx_peer(f, "http");
 	struct hub_metrics *mt = &f->h.metrics;
 	uint64_t *u = (uint64_t *)(void *)mt;
-	struct metrics_view v;
 	struct buf b;
 	char *t;
 	size_t i;
@@ -3195,9 +3194,8 @@ test_metrics_largest(void **state)
 	check_format(t);
 	assert_true(strlen(t) < METRICS_TEXT_MAX);
 	assert_true(strlen(t) > METRICS_CHUNK_MAX);	/* in chunks */
-	hub_metrics_view(&f->h, hub_cmd_table(), &v);
 	buf_init(&b, METRICS_TEXT_MAX);
-	assert_int_equal(metrics_render(&f->h, &v, &b), 0);
+	assert_int_equal(hub_metrics_text(&f->h, hub_cmd_table(), &b), 0);
 	assert_int_equal(b.len, strlen(t));
 	assert_memory_equal(buf_head(&b), t, b.len);
 	buf_free(&b);
