@@ -167,10 +167,14 @@
   function labelLog(v) {
     v.log.setAttribute('aria-label', 'Messages: ' + title(v));
     v.log.dataset.kind = v.kind;
-    delete v.log.dataset.room;
-    delete v.log.dataset.nick;
-    if (v.kind === 'room') v.log.dataset.room = v.name;
-    if (v.kind === 'pm') v.log.dataset.nick = v.name;
+    tagView(v.log, v);
+  }
+  /* data-room or data-nick on `n`: the room or the person view `v` is about. */
+  function tagView(n, v) {
+    delete n.dataset.room;
+    delete n.dataset.nick;
+    if (v.kind === 'room') n.dataset.room = v.name;
+    if (v.kind === 'pm') n.dataset.nick = v.name;
   }
   function views(kind) {
     return Object.keys(st.views).map(function (k) { return st.views[k]; })
@@ -190,10 +194,7 @@
     v.mention = false;
     var kind = v.kind === 'pm' ? 'private' : v.kind;
     el.pane.dataset.kind = el.target.dataset.kind = kind;
-    delete el.target.dataset.nick;
-    delete el.target.dataset.room;
-    if (v.kind === 'pm') el.target.dataset.nick = v.name;
-    if (v.kind === 'room') el.target.dataset.room = v.name;
+    tagView(el.target, v);
     el.targetLabel.textContent = v.kind === 'pm' ? 'Private: ' + v.name : title(v);
     el.message.placeholder = v.kind === 'room' ? 'Message #' + v.name :
       v.kind === 'pm' ? 'Message ' + v.name + ' in private' : 'Commands here, e.g. /join music';
