@@ -78,8 +78,19 @@ $(B)/asan/%.o: %.c
 	@echo "  CC      $< (asan)"
 	@$(CC) $(BASEFLAGS) $(GEN_INC) -O1 -g $(SAN) -MMD -MP -c -o $@ $<
 
-# The page is built into the handler, so a spawn reads no file.
-$(B)/obj/handler/www.o $(B)/asan/handler/www.o $(B)/musl-obj/handler/www.o: $(WWW)
+# The page is built into the handler, so a spawn reads no file; each
+# file's ETag (the first 16 hex digits of its SHA-256) is computed here,
+# once, not by every handler that serves it.
+WWW_O		= $(B)/obj/handler/www.o $(B)/asan/handler/www.o \
+		  $(B)/musl-obj/handler/www.o
+$(WWW_O): $(WWW) $(B)/gen/www/www-etag.h
+$(WWW_O): GEN_INC = -I$(B)/gen/www
+$(B)/gen/www/www-etag.h: $(WWW)
+	@mkdir -p $(dir $@)
+	@for f in $(WWW); do \
+	    printf '#define WWW_ETAG_%s "\\"%.16s\\""\n' \
+	    "$$(basename $$f | tr . _)" "$$(sha256sum <$$f)"; \
+	done >$@.tmp && mv $@.tmp $@
 
 MUSL		= $(B)/musl
 mobj		= $(patsubst %.c,$(B)/musl-obj/%.o,$(1))

@@ -46,7 +46,6 @@ client_io_remote(struct conn *c)
 	const char *a = getenv("REMOTE_ADDR"), *p = getenv("REMOTE_PORT");
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	char host[INET6_ADDRSTRLEN];
 
 	if (a != NULL && *a != '\0') {
 		snprintf(c->remote, sizeof(c->remote), strchr(a, ':') ?
@@ -59,15 +58,13 @@ client_io_remote(struct conn *c)
 	if (ss.ss_family == AF_INET) {
 		const struct sockaddr_in *s4 = (const struct sockaddr_in *)&ss;
 
-		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
-		snprintf(c->remote, sizeof(c->remote), "%s:%u", host,
-		    ntohs(s4->sin_port));
+		(void)proxy_format_remote(c->remote, sizeof(c->remote),
+		    AF_INET, &s4->sin_addr, ntohs(s4->sin_port));
 	} else if (ss.ss_family == AF_INET6) {
 		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&ss;
 
-		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
-		snprintf(c->remote, sizeof(c->remote), "[%s]:%u", host,
-		    ntohs(s6->sin6_port));
+		(void)proxy_format_remote(c->remote, sizeof(c->remote),
+		    AF_INET6, &s6->sin6_addr, ntohs(s6->sin6_port));
 	}
 }
 

@@ -121,6 +121,7 @@ int	dialect_msg_flags(const struct sb_msg *);
 int	dialect_word_next(const char **, const char *, const char **, size_t *);
 int	dialect_room_split(const char *, size_t, size_t *, unsigned long *);
 int	dialect_is_self(const struct dialect *, const char *);
+int	dialect_decimal_ok(const char *, size_t);
 int	dialect_since(struct dialect_err *, const char *, size_t);
 
 /* dialect_text.c */

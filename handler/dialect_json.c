@@ -100,7 +100,7 @@ json_alias(struct dialect_err *e, json_t *o, const char *key, int required,
 {
 	json_t *j = json_object_get(o, key);
 	const char *s;
-	size_t i, n;
+	size_t n;
 
 	out[0] = '\0';
 	if (j == NULL && !required)
@@ -116,11 +116,7 @@ json_alias(struct dialect_err *e, json_t *o, const char *key, int required,
 	if (json_is_string(j)) {
 		s = json_string_value(j);
 		n = json_string_length(j);
-		for (i = 0; i < n; i++)
-			if (s[i] < '0' || s[i] > '9')
-				break;
-		if (n > 0 && i == n && (n < ALIAS_DIGITS || (n == ALIAS_DIGITS &&
-		    strcmp(s, "9223372036854775807") <= 0))) {
+		if (dialect_decimal_ok(s, n)) {
 			memcpy(out, s, n + 1);
 			return 0;
 		}

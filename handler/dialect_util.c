@@ -353,21 +353,32 @@ dialect_room_split(const char *w, size_t wl, size_t *namelen,
 }
 
 /*
- * A client's `since` (JOIN): 1 to 19 decimal digits, at most INT64_MAX.
- * Returns 0, or DIALECT_REPLY with the error in e.
+ * Is s[0..len) a number a client may send for the hub (a `since`, a
+ * seed-003 id): 1 to 19 decimal digits, at most INT64_MAX?
  */
 int
-dialect_since(struct dialect_err *e, const char *s, size_t len)
+dialect_decimal_ok(const char *s, size_t len)
 {
 	static const char max[] = "9223372036854775807";
 	size_t i;
 
-	assert(e != NULL && s != NULL);
+	assert(s != NULL);
 	for (i = 0; i < len; i++)
 		if (s[i] < '0' || s[i] > '9')
-			break;
-	if (len == 0 || i < len || len > sizeof(max) - 1 ||
-	    (len == sizeof(max) - 1 && memcmp(s, max, len) > 0))
+			return 0;
+	return len > 0 && (len < sizeof(max) - 1 ||
+	    (len == sizeof(max) - 1 && memcmp(s, max, len) <= 0));
+}
+
+/*
+ * A client's `since` (JOIN): dialect_decimal_ok().  Returns 0, or
+ * DIALECT_REPLY with the error in e.
+ */
+int
+dialect_since(struct dialect_err *e, const char *s, size_t len)
+{
+	assert(e != NULL && s != NULL);
+	if (!dialect_decimal_ok(s, len))
 		return dialect_fail(e, "syntax",
 		    "Since must be a non-negative integer");
 	return 0;

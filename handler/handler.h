@@ -324,12 +324,13 @@ int	xmlsock_next(const char *, size_t, size_t, size_t *, char *);
 int	version_print(FILE *);
 
 /* www.c: the built-in page */
+#define WWW_ETAG_LEN	18	/* "16 hex digits", with the quotes */
 struct www_file {
 	const char		*path;
 	const char		*type;
 	const unsigned char	*data;
 	size_t			 size;
-	char			 etag[19];	/* "16 hex digits" */
+	const char		*etag;		/* WWW_ETAG_LEN, from the build */
 };
 const struct www_file *www_find(const char *, size_t);
 int	www_not_modified(const struct http_request *, const struct www_file *);

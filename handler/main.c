@@ -25,6 +25,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -57,25 +58,27 @@ usage(void)
 int
 main(int argc, char *argv[])
 {
+	static const struct option longopts[] = {
+		{ "proxy", no_argument, NULL, 'p' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
 	static struct conn c;
 	const char *lfds = getenv("LISTEN_FDS"), *lpid = getenv("LISTEN_PID");
 	const char *hub_path = getenv("SWITCHBOARD_HUB_SOCKET");
-	int ch, in_fd = 0, out_fd = 1, proxy = 0;
+	int ch, in_fd = 0, out_fd = 1, proxy = 0, version = 0;
 	uint64_t now;
 
-	if (argc == 2 && strcmp(argv[1], "--version") == 0)
-		return version_print(stdout) == 0 ? 0 : 1;
-	sb_log_init("switchboard-handler", getenv("JOURNAL_STREAM") != NULL);
-	if (argc >= 2 && strcmp(argv[1], "--proxy") == 0) {
-		proxy = 1;
-		argv[1] = argv[0];	/* getopt() takes no long options */
-		argc--;
-		argv++;
-	}
-	while ((ch = getopt(argc, argv, "s:h")) != -1) {
+	while ((ch = getopt_long(argc, argv, "s:", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'p':
+			proxy = 1;
+			break;
 		case 's':
 			hub_path = optarg;
+			break;
+		case 'V':
+			version = 1;
 			break;
 		default:
 			usage();
@@ -83,6 +86,9 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
+	if (version)
+		return version_print(stdout) == 0 ? 0 : 1;
+	sb_log_init("switchboard-handler", getenv("JOURNAL_STREAM") != NULL);
 	if (hub_path == NULL || *hub_path == '\0')
 		hub_path = CONFIG_HUB_SOCKET;
 	/* sd_listen_fds() without libsystemd: one fd, passed to us. */

@@ -42,9 +42,14 @@ proxy_signature(const unsigned char *p, size_t len)
 	    memcmp(p, V2_SIG, PROXY_V2_SIG_LEN) == 0);
 }
 
-/* "host:port" or "[host]:port" from an address of family `fam`. */
-static int
-format_remote(char *out, size_t size, int fam, const void *a,
+/*
+ * A client address as the handler writes it, "host:port" or
+ * "[host]:port", from the address `a` of family `fam` (AF_INET or
+ * AF_INET6, network order) and `port`.  Returns 0, or -1 when it does not
+ * fit in `size`.
+ */
+int
+proxy_format_remote(char *out, size_t size, int fam, const void *a,
     unsigned port)
 {
 	char host[INET6_ADDRSTRLEN];
@@ -111,7 +116,7 @@ v1_line(const char *line, size_t len, struct proxy_header *h)
 	if (inet_pton(fam, w[3], a) != 1 || inet_pton(fam, w[2], a) != 1 ||
 	    (sport = v1_port(w[4])) < 0 || (dport = v1_port(w[5])) < 0)
 		return PROXY_BAD;
-	return format_remote(h->remote, sizeof(h->remote), fam, a,
+	return proxy_format_remote(h->remote, sizeof(h->remote), fam, a,
 	    (unsigned)sport) < 0 ? PROXY_BAD : PROXY_OK;
 }
 
@@ -169,11 +174,11 @@ v2_parse(const unsigned char *p, size_t len, struct proxy_header *h)
 		return PROXY_OK;
 	}
 	if (p[13] == 0x11 && body >= 12)
-		return format_remote(h->remote, sizeof(h->remote), AF_INET,
+		return proxy_format_remote(h->remote, sizeof(h->remote), AF_INET,
 		    p + V2_HDR, (unsigned)p[V2_HDR + 8] << 8 | p[V2_HDR + 9]) < 0 ?
 		    PROXY_BAD : PROXY_OK;
 	if (p[13] == 0x21 && body >= 36)
-		return format_remote(h->remote, sizeof(h->remote), AF_INET6,
+		return proxy_format_remote(h->remote, sizeof(h->remote), AF_INET6,
 		    p + V2_HDR, (unsigned)p[V2_HDR + 32] << 8 |
 		    p[V2_HDR + 33]) < 0 ? PROXY_BAD : PROXY_OK;
 	return PROXY_BAD;
@@ -244,7 +249,7 @@ node_parse(const char *s, size_t len, char *remote, size_t size)
 	fam = strchr(host, ':') ? AF_INET6 : AF_INET;
 	if (inet_pton(fam, host, a) != 1)
 		return -1;
-	return format_remote(remote, size, fam, a, (unsigned)pv);
+	return proxy_format_remote(remote, size, fam, a, (unsigned)pv);
 }
 
 /* Forwarded's element s[0..len): where its for= value is, or NULL. */

@@ -38,6 +38,7 @@ struct proxy_header {
 enum proxy_result proxy_parse(const unsigned char *, size_t,
 	    struct proxy_header *);
 int	proxy_signature(const unsigned char *, size_t);
+int	proxy_format_remote(char *, size_t, int, const void *, unsigned);
 int	proxy_forwarded(const struct http_request *, const char *, char *,
 	    size_t);
 

@@ -374,7 +374,7 @@ serve_request(struct conn *c, const struct http_request *r,
 		return serve_hub_page(c, r);
 	if (c->cfg.redirect_url[0] == '\0' &&
 	    (f = www_find(r->target, r->path_len)) != NULL) {
-		char etag[sizeof(f->etag) + 16];
+		char etag[WWW_ETAG_LEN + 16];
 		int code = www_not_modified(r, f) ? 304 : 200;
 
 		snprintf(etag, sizeof(etag), "ETag: %s\r\n", f->etag);

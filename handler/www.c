@@ -4,16 +4,17 @@
  * spawn reads no file (the handler's sandbox has no access to /usr/share
  * to speak of, and a file read per request would cost a syscall chain).
  *
- * Each file has an ETag, a hash of its bytes: a browser that revalidates
- * (the answers say Cache-Control: no-cache) gets 304 without the body
- * while the handler binary is the same.
+ * Each file has an ETag, a hash of its bytes computed by the build
+ * (www-etag.h, from the Makefile): a browser that revalidates (the
+ * answers say Cache-Control: no-cache) gets 304 without the body while
+ * the handler binary is the same.
  */
 #include <assert.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "handler.h"
+#include "www-etag.h"
 
 #define WWW_EMBED(sym, file)						\
 	__asm__(".section .rodata\n"					\
@@ -37,19 +38,6 @@ WWW_EMBED(www_app, "handler/www/app.js");
 WWW_EMBED(www_style, "handler/www/style.css");
 WWW_EMBED(www_icon, "handler/www/favicon.svg");
 
-/* FNV-1a, 64 bits: not for security, only to tell versions apart. */
-static uint64_t
-www_hash(const unsigned char *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	while (n-- > 0) {
-		h ^= *p++;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 /*
  * The file served at `path` (len bytes, no query), or NULL.  /index.html
  * is /, and /favicon.ico, which browsers ask for on their own, is the
@@ -59,10 +47,14 @@ const struct www_file *
 www_find(const char *path, size_t len)
 {
 	static struct www_file files[] = {
-		{ "/", "text/html; charset=utf-8", NULL, 0, "" },
-		{ "/app.js", "text/javascript; charset=utf-8", NULL, 0, "" },
-		{ "/style.css", "text/css; charset=utf-8", NULL, 0, "" },
-		{ "/favicon.svg", "image/svg+xml", NULL, 0, "" },
+		{ "/", "text/html; charset=utf-8", NULL, 0,
+		    WWW_ETAG_index_html },
+		{ "/app.js", "text/javascript; charset=utf-8", NULL, 0,
+		    WWW_ETAG_app_js },
+		{ "/style.css", "text/css; charset=utf-8", NULL, 0,
+		    WWW_ETAG_style_css },
+		{ "/favicon.svg", "image/svg+xml", NULL, 0,
+		    WWW_ETAG_favicon_svg },
 	};
 	size_t i;
 
@@ -76,10 +68,6 @@ www_find(const char *path, size_t len)
 		files[2].size = www_style_size;
 		files[3].data = www_icon_data;
 		files[3].size = www_icon_size;
-		for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
-			snprintf(files[i].etag, sizeof(files[i].etag),
-			    "\"%016llx\"", (unsigned long long)
-			    www_hash(files[i].data, files[i].size));
 	}
 	if (len == sizeof("/index.html") - 1 &&
 	    memcmp(path, "/index.html", len) == 0)
@@ -103,7 +91,7 @@ int
 www_not_modified(const struct http_request *r, const struct www_file *f)
 {
 	const struct http_header *h = http_header_find(r, "If-None-Match");
-	char weak[sizeof(f->etag) + 2];
+	char weak[WWW_ETAG_LEN + 3];
 
 	assert(r != NULL && f != NULL);
 	if (h == NULL)

@@ -167,10 +167,14 @@
   function labelLog(v) {
     v.log.setAttribute('aria-label', 'Messages: ' + title(v));
     v.log.dataset.kind = v.kind;
-    delete v.log.dataset.room;
-    delete v.log.dataset.nick;
-    if (v.kind === 'room') v.log.dataset.room = v.name;
-    if (v.kind === 'pm') v.log.dataset.nick = v.name;
+    tagView(v.log, v);
+  }
+  /* data-room or data-nick on `n`: the room or the person view `v` is about. */
+  function tagView(n, v) {
+    delete n.dataset.room;
+    delete n.dataset.nick;
+    if (v.kind === 'room') n.dataset.room = v.name;
+    if (v.kind === 'pm') n.dataset.nick = v.name;
   }
   function views(kind) {
     return Object.keys(st.views).map(function (k) { return st.views[k]; })
@@ -190,10 +194,7 @@
     v.mention = false;
     var kind = v.kind === 'pm' ? 'private' : v.kind;
     el.pane.dataset.kind = el.target.dataset.kind = kind;
-    delete el.target.dataset.nick;
-    delete el.target.dataset.room;
-    if (v.kind === 'pm') el.target.dataset.nick = v.name;
-    if (v.kind === 'room') el.target.dataset.room = v.name;
+    tagView(el.target, v);
     el.targetLabel.textContent = v.kind === 'pm' ? 'Private: ' + v.name : title(v);
     el.message.placeholder = v.kind === 'room' ? 'Message #' + v.name :
       v.kind === 'pm' ? 'Message ' + v.name + ' in private' : 'Commands here, e.g. /join music';
@@ -201,8 +202,7 @@
     v.log.scrollTop = v.log.scrollHeight;
     setRoute(v);
     renderAll();
-    drawer('nav', false);
-    drawer('people', false);
+    closeDrawers();
     if (!keepFocus) el.message.focus();
   }
 
@@ -488,9 +488,17 @@
     el.bannerAction.onclick = fn || null;
   }
   function drawer(which, open) {
-    var t = which === 'nav' ? el.navToggle : el.peopleToggle, attr = which === 'nav' ? 'nav' : 'people';
-    if (open) document.body.setAttribute('data-' + attr, ''); else document.body.removeAttribute('data-' + attr);
+    var t = which === 'nav' ? el.navToggle : el.peopleToggle;
+    if (open) document.body.setAttribute('data-' + which, ''); else document.body.removeAttribute('data-' + which);
     t.setAttribute('aria-expanded', open ? 'true' : 'false');
+  }
+  function closeDrawers() { drawer('nav', false); drawer('people', false); }
+  /* Open or close one drawer (the other closes); focus the first of `sel` in `box` on opening. */
+  function toggleDrawer(which, box, sel) {
+    var open = !document.body.hasAttribute('data-' + which);
+    drawer(which, open);
+    drawer(which === 'nav' ? 'people' : 'nav', false);
+    if (open) { var b = box.querySelector(sel); if (b) b.focus(); }
   }
 
   /* The URL fragment names the open view: #/room/NAME, #/private/NICK. */
@@ -1102,7 +1110,7 @@
     el.navToggle.hidden = !on;
     el.me.hidden = !on;
     el.notify.hidden = !on || !window.Notification || Notification.permission !== 'default';
-    if (!on) { drawer('nav', false); drawer('people', false); }
+    if (!on) closeDrawers();
   }
 
   setInterval(function () {
@@ -1169,26 +1177,15 @@
       el.notify.hidden = Notification.permission !== 'default';
     });
   });
-  el.navToggle.addEventListener('click', function () {
-    var open = !document.body.hasAttribute('data-nav');
-    drawer('nav', open);
-    drawer('people', false);
-    if (open) { var b = el.sidebar.querySelector('button'); if (b) b.focus(); }
-  });
-  el.peopleToggle.addEventListener('click', function () {
-    var open = !document.body.hasAttribute('data-people');
-    drawer('people', open);
-    drawer('nav', false);
-    if (open) { var b = el.people.querySelector('button:enabled'); if (b) b.focus(); }
-  });
+  el.navToggle.addEventListener('click', function () { toggleDrawer('nav', el.sidebar, 'button'); });
+  el.peopleToggle.addEventListener('click', function () { toggleDrawer('people', el.people, 'button:enabled'); });
   el.logs.addEventListener('click', function (e) {
     var w = e.target.closest('.who');
     if (w && w.dataset.nick) openConv(w.dataset.nick);
   });
   document.addEventListener('keydown', function (e) {
     if (e.key === 'Escape' && (document.body.hasAttribute('data-nav') || document.body.hasAttribute('data-people'))) {
-      drawer('nav', false);
-      drawer('people', false);
+      closeDrawers();
       el.message.focus();
       return;
     }
