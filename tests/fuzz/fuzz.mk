@@ -27,7 +27,7 @@ FUZZ_SECONDS	?= 60
 FUZZ_CHECK_SECONDS ?= 15
 FUZZ_OUT	= build/fuzz
 FUZZ_CFLAGS	= -std=gnu11 -g -O1 -D_GNU_SOURCE -Wall -Wextra \
-		  -Wno-unused-parameter -Icommon -Ihandler -Ihub -Itests/fuzz \
+		  -Wno-unused-parameter -Icommon -Ihandler -Ihub -Itests/fuzz -I$(B)/gen/www \
 		  -fsanitize=fuzzer,address,undefined \
 		  -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 
@@ -57,7 +57,9 @@ FUZZ_TARGETS	= sniff http wsframe wsconn utf8 xmlsock dialect_text \
 		  log cidr proxy
 FUZZ_CHECK_TARGETS ?= $(FUZZ_TARGETS)
 FUZZ_BINS	= $(addprefix $(FUZZ_OUT)/fuzz_,$(FUZZ_TARGETS))
-FUZZ_HEADERS	= $(wildcard common/*.h handler/*.h hub/*.h tests/fuzz/*.h)
+# Headers the build generates (the page's ETags, handler/www.c) count too.
+FUZZ_HEADERS	= $(wildcard common/*.h handler/*.h hub/*.h tests/fuzz/*.h) \
+		  $(B)/gen/www/www-etag.h
 
 define FUZZ_RULE
 $(FUZZ_OUT)/fuzz_$(1): tests/fuzz/fuzz_$(1).c $(call link_srcs,FUZZ,$(1)) $(FUZZ_HEADERS) \
