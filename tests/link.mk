@@ -33,6 +33,7 @@ ifndef link_srcs
 
 LINK_COMMON		= $(sort $(wildcard common/*.c))
 LINK_HUB_IO		= hub/main.c hub/server.c hub/control.c hub/authpool.c \
+			  hub/tlskey.c \
 			  hub/journal.c
 LINK_HUB_RULES		= $(sort $(filter-out $(LINK_HUB_IO),$(wildcard hub/*.c)))
 LINK_HANDLER_DIALECTS	= $(sort $(wildcard handler/dialect*.c handler/json_*.c \
