@@ -160,6 +160,8 @@ struct conn {
 		int		 want_write;	/* GnuTLS waits to write */
 		int		 bye;		/* close_notify sent */
 		size_t		 sending;	/* a record send to finish */
+		size_t		 handshake_in;	/* bytes read during it */
+		int		 too_long;	/* over TLS_HANDSHAKE_IN_MAX */
 		uint64_t	 deadline_ms;	/* of the handshake */
 		char		 error[192];	/* why it was refused */
 		char		 sign_error[160];

@@ -17,7 +17,8 @@
  *
  * Bad input ends the connection through client_io.c's refusal (-EPROTO,
  * logged by the hub): a handshake that fails (plaintext, garbage, a
- * ClientHello over TLS_HELLO_MAX, an unknown version), one that does not
+ * ClientHello over TLS_HELLO_MAX or more than TLS_HANDSHAKE_IN_MAX bytes
+ * before the handshake is done, an unknown version), one that does not
  * complete within handshake_timeout, a record over the TLS limit, a TLS
  * 1.2 renegotiation, or any later fatal alert.
  */
@@ -42,6 +43,10 @@
 			"-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA"
 #define TLS_CHAIN_CERTS	8		/* certificates in the chain, at most */
 #define TLS_HELLO_MAX	(16 * 1024)	/* bytes of a handshake message */
+/* Bytes a client may send before its handshake is done: GnuTLS buffers a
+ * handshake message up to the length its header claims (16 MiB) before
+ * it checks TLS_HELLO_MAX, so the count is kept here (tls_pull). */
+#define TLS_HANDSHAKE_IN_MAX	(24 * 1024)
 #define TLS_SIGN_WAIT_MS 5000		/* for the hub's signature */
 
 /* The reason the connection is refused, in tls.error; returns -EPROTO. */
@@ -219,6 +224,38 @@ tls_credentials(struct conn *c, const char *pem, size_t len)
 	return r;
 }
 
+/* GnuTLS reads from the client: counted while the handshake goes on. */
+static ssize_t
+tls_pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
+{
+	struct conn *c = ptr;
+	ssize_t n;
+
+	if ((n = read(c->io.in_fd, buf, len)) < 0) {
+		gnutls_transport_set_errno(c->tls.session, errno);
+		return n;
+	}
+	if (!c->tls.ready &&
+	    (c->tls.handshake_in += (size_t)n) > TLS_HANDSHAKE_IN_MAX) {
+		c->tls.too_long = 1;
+		gnutls_transport_set_errno(c->tls.session, EMSGSIZE);
+		return -1;
+	}
+	return n;
+}
+
+/* GnuTLS writes to the client. */
+static ssize_t
+tls_push(gnutls_transport_ptr_t ptr, const void *buf, size_t len)
+{
+	struct conn *c = ptr;
+	ssize_t n = write(c->io.out_fd, buf, len);
+
+	if (n < 0)
+		gnutls_transport_set_errno(c->tls.session, errno);
+	return n;
+}
+
 /* The session on the client's descriptors. */
 static int
 tls_session(struct conn *c)
@@ -235,7 +272,9 @@ tls_session(struct conn *c)
 	    c->tls.cred)) < 0)
 		return r;
 	gnutls_handshake_set_max_packet_length(s, TLS_HELLO_MAX);
-	gnutls_transport_set_int2(s, c->io.in_fd, c->io.out_fd);
+	gnutls_transport_set_ptr(s, c);
+	gnutls_transport_set_pull_function(s, tls_pull);
+	gnutls_transport_set_push_function(s, tls_push);
 	return 0;
 }
 
@@ -284,6 +323,9 @@ tls_error(struct conn *c, const char *what, int r)
 		return 0;
 	}
 	c->tls.want_write = 0;
+	if (c->tls.too_long)
+		return tls_refuse(c, "TLS handshake: more than %d bytes before "
+		    "it was done", TLS_HANDSHAKE_IN_MAX);
 	if (r == GNUTLS_E_REHANDSHAKE)
 		return tls_refuse(c, "TLS: a renegotiation, refused");
 	if (r == GNUTLS_E_PK_SIGN_FAILED && c->tls.sign_error[0])
