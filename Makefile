@@ -246,6 +246,7 @@ CONFDIR		= $(SYSCONFDIR)/switchboard
 UNIT_FILES	= switchboard.socket switchboard@.service \
 		  switchboard-policy.socket switchboard-policy@.service \
 		  switchboard-proxied.socket switchboard-proxied@.service \
+		  switchboard-tls.socket switchboard-tls@.service \
 		  switchboard-hub.socket switchboard-control.socket \
 		  switchboard-hub.service
 SOCKET_UNITS	= $(filter %.socket,$(UNIT_FILES))
