@@ -150,6 +150,7 @@ struct conn {
 	/* tls.c (GnuTLS's objects, opaque here) */
 	struct conn_tls {
 		int		 on;		/* --tls */
+		int		 global;	/* gnutls_global_init() done */
 		void		*session;	/* gnutls_session_t */
 		void		*cred;		/* the chain and external key */
 		void		*chain;		/* gnutls_pcert_st[ncerts] */

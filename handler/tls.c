@@ -293,6 +293,12 @@ tls_setup(struct conn *c, uint64_t now)
 
 	c->tls.on = 1;
 	c->tls.deadline_ms = now + c->cfg.handshake_timeout * 1000ULL;
+	/* The units turn GnuTLS's set-up before main() off (a handler on
+	 * port 80 does not need it): done here.  Counted, so harmless when
+	 * the constructor did it. */
+	if ((r = gnutls_global_init()) < 0)
+		return tls_refuse(c, "TLS: %s", gnutls_strerror(r));
+	c->tls.global = 1;
 	if (c->hub.fd < 0)
 		return tls_refuse(c, "TLS: no certificate without the hub");
 	if ((r = sb_msg_pack(p, SB_H_TLS_START, 0, NULL)) < 0 ||
@@ -491,4 +497,7 @@ tls_free(struct conn *c)
 			    c->tls.chain)[i]);
 	free(c->tls.chain);
 	c->tls.session = c->tls.cred = c->tls.chain = NULL;
+	if (c->tls.global)
+		gnutls_global_deinit();
+	c->tls.global = 0;
 }

@@ -76,5 +76,6 @@ FUZZ_proto_decode	= $(LINK_HANDLER_DIALECTS)
 # The journal is not linked: fuzz_hub.c formats events and writes nothing.
 FUZZ_hub		= $(LINK_HUB_RULES) $(LINK_HANDLER_DIALECTS)
 FUZZ_session		= $(LINK_HANDLER)
+FUZZ_tls		= $(LINK_HANDLER)
 
 endif

@@ -142,7 +142,9 @@ export async function startSwitchboard(opts = {}) {
     for (let attempt = 0; ; attempt++) {
       const p = wanted || await freePort();
       const proc = spawn('systemd-socket-activate', ['-l', `127.0.0.1:${p}`, '-a', '--inetd',
-        '-E', `SWITCHBOARD_HUB_SOCKET=${sock}`, '-E', 'ASAN_OPTIONS=detect_leaks=1', HANDLER, ...args], {
+        '-E', `SWITCHBOARD_HUB_SOCKET=${sock}`, '-E', 'ASAN_OPTIONS=detect_leaks=1',
+        // As the units run it: GnuTLS set up by --tls alone (docs/tls.md).
+        '-E', 'GNUTLS_NO_IMPLICIT_INIT=1', HANDLER, ...args], {
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       proc.stderr.setEncoding('utf8');
