@@ -25,8 +25,7 @@
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import crypto from 'node:crypto';
+import { spawn } from 'node:child_process';
 import {
   closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync,
   rmSync, writeFileSync,
@@ -41,37 +40,10 @@ import { startSwitchboard, binariesBuilt, HUB } from './lib/harness.mjs';
 import { XmlSocket } from './lib/clients.mjs';
 import { ctl } from './lib/ctl.mjs';
 import { have } from './lib/programs.mjs';
+import { fingerprint, makeCerts, openssl } from './lib/certs.mjs';
 
 const skip = !binariesBuilt() ? 'binaries not built'
   : !have('openssl') ? 'openssl not installed (make deps-test)' : false;
-
-function openssl(...args) {
-  return execFileSync('openssl', args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-}
-
-// A CA and leaves for 127.0.0.1, signed by it, in dir.
-function makeCerts(dir) {
-  const f = (n) => path.join(dir, n);
-  writeFileSync(f('ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  openssl('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', f('ca.key'));
-  openssl('req', '-x509', '-new', '-key', f('ca.key'), '-subj', '/CN=switchboard test CA',
-    '-days', '2', '-out', f('ca.pem'));
-  const leaf = (name, keyArgs) => {
-    openssl(...keyArgs, f(`${name}.key`));
-    openssl('req', '-new', '-key', f(`${name}.key`), '-subj', '/CN=127.0.0.1', '-out', f(`${name}.csr`));
-    openssl('x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.pem'), '-CAkey', f('ca.key'),
-      '-CAcreateserial', '-days', '2', '-extfile', f('ext'), '-out', f(`${name}.pem`));
-  };
-  leaf('ec', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out']);
-  leaf('ec2', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out']);
-  leaf('rsa', ['genrsa', '-out']);
-  return f;
-}
-
-// The SHA-256 fingerprint of a PEM certificate, as Node writes it.
-function fingerprint(pem) {
-  return new crypto.X509Certificate(readFileSync(pem)).fingerprint256;
-}
 
 // The private key's secret numbers (EC: the scalar; RSA: d, p and q) as
 // big-endian bytes, from `openssl pkey -text`.
