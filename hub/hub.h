@@ -141,7 +141,7 @@ struct peer {
 	int			 end;		/* enum metrics_end */
 	int			 dialect;	/* enum metrics_dialect */
 	int			 tls_state;	/* 1 H_TLS_START, 2 signed (tlskey.c) */
-	char			 tls_conn[2 * SB_REMOTE_MAX + 2]; /* its TCP connection */
+	char			 tls_conn[2 * SB_REMOTE_MAX + 24]; /* its TCP connection */
 	char			 kill_reason[SB_REASON_MAX + 1]; /* for the quit notice */
 	char			 remote[SB_REMOTE_MAX + 1];
 	struct addr_count	*addr;		/* counted there, or NULL */

@@ -11,11 +11,13 @@
  *     TLS signature scheme, of exactly its length (tls_sign_check);
  *   - one signature per client TCP connection: the handler passes its
  *     client socket along with H_TLS_START, the hub reads the
- *     connection's two addresses from it and closes its copy.  A handler
- *     runs with PrivateNetwork= and AF_UNIX only, so it cannot open
- *     another TCP connection: a second hub connection from it names the
- *     same addresses and is refused, as long as TLS_SEEN_MAX newer
- *     connections have not been signed for since;
+ *     connection's two addresses and the socket's inode from it and
+ *     closes its copy.  A handler runs with PrivateNetwork= and AF_UNIX
+ *     only, so it cannot open another TCP connection: a second hub
+ *     connection from it names the same socket and is refused, as long
+ *     as TLS_SEEN_MAX newer connections have not been signed for since.
+ *     A new connection that reuses the two addresses (a client's port
+ *     come round again) is another socket, with another inode;
  *   - only before the session's H_HELLO, once per hub connection.
  *
  * A reload loads a new pair; the old one stays in use if the new one is
@@ -352,11 +354,12 @@ conn_identity(struct peer *p, int fd)
 	struct sockaddr_storage l, r;
 	socklen_t ll = sizeof(l), rl = sizeof(r);
 	char ls[SB_REMOTE_MAX + 1], rs[SB_REMOTE_MAX + 1];
+	struct stat st;
 	int type = 0;
 	socklen_t tl = sizeof(type);
 
 	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 ||
-	    type != SOCK_STREAM ||
+	    type != SOCK_STREAM || fstat(fd, &st) < 0 ||
 	    getsockname(fd, (struct sockaddr *)&l, &ll) < 0 ||
 	    getpeername(fd, (struct sockaddr *)&r, &rl) < 0)
 		return -EPROTO;
@@ -364,7 +367,10 @@ conn_identity(struct peer *p, int fd)
 	sockaddr_text(&r, rs, sizeof(rs));
 	if (*ls == '\0' || *rs == '\0')
 		return -EPROTO;
-	snprintf(p->tls_conn, sizeof(p->tls_conn), "%s %s", ls, rs);
+	/* The socket's inode tells a later connection between the same
+	 * two addresses (a port reused) from this one. */
+	snprintf(p->tls_conn, sizeof(p->tls_conn), "%s %s #%llu", ls, rs,
+	    (unsigned long long)st.st_ino);
 	return 0;
 }
 

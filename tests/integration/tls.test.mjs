@@ -300,6 +300,23 @@ describe('TLS in the handler', { skip }, () => {
     await keeperAlive();
   });
 
+  test('a new connection between the same two addresses gets its handshake signed again', async () => {
+    // The client's port comes round again (loopback reuses ports in
+    // TIME_WAIT): another connection, another socket, not a second
+    // signature for the first.  The server closes first, so the port is
+    // free on the client's side.
+    const localPort = 20000 + (process.pid % 20000);
+    for (let i = 0; i < 2; i++) {
+      const s = await tlsOpen(sb.tlsPort, { ca, localAddress: '127.0.0.6', localPort });
+      s.write('GET /server-status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      let got = '';
+      s.on('data', (d) => { got += d; });
+      await closed(s);
+      assert.match(got, /^HTTP\/1\.1 200 /, `connection ${i + 1}`);
+    }
+    assert.equal(sb.events({ REASON: 'TLS signature refused' }).length, 0);
+  });
+
   test('RSA-2048 after a reload: TLS 1.3 (RSA-PSS) and TLS 1.2 with PKCS #1 only; the old connection goes on', async () => {
     conf(f('rsa.pem'), f('rsa.key'));
     const r = await ctl([...S(), 'reload']);
