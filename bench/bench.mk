@@ -18,8 +18,9 @@
 #   make bench-tls           TLS on 443 (issue 19): chat round trips while
 #                            the hub signs handshakes, PSS per idle TLS
 #                            handler (bench/tls-stall.mjs), and TLS churn
-#                            against websocketd --ssl (bench/tls-churn.mjs);
-#                            ~2 min, on stdout
+#                            against websocketd --ssl (bench/tls-churn.mjs),
+#                            broadcast under a handshake flood
+#                            (bench/tls-flood.mjs); ~3 min, on stdout
 #   make soak                100 clients for SOAK_SECONDS (600) with
 #                            reconnects and a hub restart (tests/soak)
 #
@@ -167,5 +168,6 @@ bench-tls: all
 	@node bench/tls-stall.mjs ec 8 4
 	@node bench/tls-stall.mjs rsa 8 4
 	@node bench/tls-churn.mjs 5 8 3
+	@node bench/tls-flood.mjs 100 200 8 ec
 
 .PHONY: tls-deps tls-cost tls-proto bench-tls
