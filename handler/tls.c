@@ -344,12 +344,26 @@ tls_error(struct conn *c, const char *what, int r)
 	return tls_refuse(c, "TLS %s: %s", what, gnutls_strerror(r));
 }
 
-/* Go on with the handshake: 1 done, 0 not yet, -EPROTO refused. */
+/* Did the client just go away (closed, reset)?  Not refused, not logged:
+ * a browser closes the spare connections it opened ahead. */
+static int
+tls_gone(const struct conn *c, int r)
+{
+	return !c->tls.too_long && (r == GNUTLS_E_PUSH_ERROR ||
+	    r == GNUTLS_E_PULL_ERROR || r == GNUTLS_E_PREMATURE_TERMINATION);
+}
+
+/* Go on with the handshake: 1 done, 0 not yet, -EPROTO refused, -EPIPE
+ * the client went away. */
 static int
 tls_handshake(struct conn *c)
 {
 	int r = gnutls_handshake(c->tls.session);
 
+	if (r < 0 && tls_gone(c, r)) {
+		c->tls.failed = 1;
+		return -EPIPE;
+	}
 	if (r < 0)
 		return tls_error(c, "handshake", r);
 	c->tls.ready = 1;
@@ -381,8 +395,7 @@ tls_read(struct conn *c, unsigned char *p, size_t len)
 	n = gnutls_record_recv(c->tls.session, p, len);
 	if (n > 0)
 		return n;
-	if (n == 0 || n == GNUTLS_E_PREMATURE_TERMINATION ||
-	    n == GNUTLS_E_PUSH_ERROR || n == GNUTLS_E_PULL_ERROR) {
+	if (n == 0 || tls_gone(c, (int)n)) {
 		c->tls.failed = 1;
 		return -EPIPE;
 	}
@@ -422,7 +435,7 @@ tls_write(struct conn *c, const void *p, size_t len)
 	}
 	c->tls.sending = 0;
 	c->tls.want_write = 0;
-	if (n == GNUTLS_E_PUSH_ERROR) {
+	if (tls_gone(c, (int)n)) {
 		c->tls.failed = 1;
 		return -EPIPE;
 	}
