@@ -9,11 +9,12 @@
 // process per connection, the hub signing the handshake); websocketd
 // serves the same bytes from its --staticdir (one Go process, the key in
 // it).  Prints connections per second per turn, the medians and their
-// ratio, and the load average.
+// ratio, Switchboard's CPU per connection (the handlers', as reaped by
+// the listener, and the hub's), and the load average.
 //
 //   node bench/tls-churn.mjs [SECONDS=5] [CONC=8] [ROUNDS=3]
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -43,6 +44,16 @@ const wsd = spawn('websocketd', ['--port', String(wport), '--address', '127.0.0.
   '--loglevel', 'error', '/bin/cat'], { stdio: 'ignore' });
 await new Promise((r) => setTimeout(r, 500));
 
+// CPU seconds: a process's own (utime+stime), and its reaped children's
+// (cutime+cstime: systemd-socket-activate's are the handlers).
+function cpu(pid) {
+  const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const x = st.slice(st.lastIndexOf(')') + 2).split(' ').map(Number);
+  const hz = 100;
+  return { own: (x[11] + x[12]) / hz, children: (x[13] + x[14]) / hz };
+}
+let sbConns = 0, handlerCpu = 0, hubCpu = 0;
+
 async function turn(port) {
   const loops = [];
   for (let i = 0; i < conc; i++) {
@@ -52,9 +63,16 @@ async function turn(port) {
     p.stdout.on('data', (d) => { out += d; });
     loops.push(new Promise((r) => p.on('exit', () => r(out))));
   }
+  const before = port === sb.tlsPort ? [cpu(sb.tlsListenerPid), cpu(sb.hubPid)] : null;
   const outs = await Promise.all(loops);
   const n = outs.map((o) => Number(/(\d+) connections in \d+ real seconds/.exec(o)?.[1] ?? 0))
     .reduce((a, b) => a + b, 0);
+  if (before) {
+    await new Promise((r) => setTimeout(r, 300));	// the last handlers reaped
+    sbConns += n;
+    handlerCpu += cpu(sb.tlsListenerPid).children - before[0].children;
+    hubCpu += cpu(sb.hubPid).own - before[1].own;
+  }
   return n / secs;
 }
 
@@ -70,6 +88,7 @@ for (let r = 0; r < rounds; r++) {
 }
 const med = (x) => [...x].sort((p, q) => p - q)[Math.floor(x.length / 2)];
 console.log(`median: switchboard ${med(sbr).toFixed(0)}/s, websocketd --ssl ${med(wsr).toFixed(0)}/s, ratio ${(med(sbr) / med(wsr)).toFixed(2)}x (target >= 1.0)`);
+console.log(`Switchboard CPU per connection: handler ${(1000 * handlerCpu / sbConns).toFixed(2)} ms, hub ${(1000 * hubCpu / sbConns).toFixed(2)} ms (${sbConns} connections)`);
 console.log(`refused or failed handshakes at Switchboard: ${sb.events({ EVENT: 'protocol_error' }).length}`);
 console.log(`load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 wsd.kill('SIGTERM');

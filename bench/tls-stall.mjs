@@ -66,7 +66,6 @@ for (let i = 0; i < conc; i++) {
 }
 const during = await phase(secs * 1000);
 const outs = await Promise.all(loops);
-if (process.env.DEBUG) console.log(outs[0]);
 const hs = outs.map((o) => Number(/(\d+) connections in [\d.]+s/.exec(o)?.[1] ?? 0)).reduce((a, b) => a + b, 0);
 console.log(`${kind}: round trip, ${conc} handshake loops: ${during}; ${hs} handshakes (${(hs / secs).toFixed(0)}/s)`);
 console.log(`load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
