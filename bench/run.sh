@@ -97,16 +97,22 @@ if [ -n "$BASE" ]; then
 	[ "$FIGS" = all ] && skip "figures scrape, scale and guess, the handler-cost profile and the report (BENCH_BASE compares churn, rtt, bcast and mem)"
 fi
 
-# The machine-speed record: before each measurement, the mean wall time of
-# 200 fork + exec + exit + wait of bench/nolibc (no libc: the kernel and
-# the CPU only), as a SPEED line in $RES.  The machine runs in a fast and
-# a slow phase (docs/benchmarks.md); this says which one each measurement
-# fell in.
+# The machine-speed record: at the start, before each measurement and at
+# the end, a SPEED line in $RES with how fast the machine is at that
+# moment: the mean wall time of 200 fork + exec + exit + wait of
+# bench/nolibc (no libc: the kernel and the CPU only), a fixed CPU loop
+# (spawncost --loop), one CPUID instruction (an exit to the hypervisor)
+# and the load average.  The machine runs in a fast and a slow phase
+# (docs/benchmarks.md); bench/results.mjs tells them apart and gives each
+# figure the probes before and after it.
 speed() {	# run fig srv [n]
-	local v
+	local v l c a
 	v=$("$B/spawncost" 200 "$B/nolibc" 2>/dev/null |
 	    sed -n 's/.* mean_us=\([0-9.]*\).*/\1/p')
-	[ -n "$v" ] && echo "SPEED run=$1 fig=$2 srv=$3${4:+ n=$4} spawn_us=$v" >>"$RES"
+	l=$("$B/spawncost" --loop 2>/dev/null | sed -n 's/.* ms=//p')
+	c=$("$B/spawncost" --cpuid 2>/dev/null | sed -n 's/.* ns=//p')
+	read -r a _ </proc/loadavg
+	[ -n "$v" ] && echo "SPEED run=$1 fig=$2 srv=$3${4:+ n=$4} spawn_us=$v loop_ms=${l:-nan} cpuid_ns=${c:-nan} load1=$a" >>"$RES"
 }
 
 PIDS=()
@@ -285,6 +291,8 @@ done >"$B/otherload.txt" 2>/dev/null) &
 PIDS+=($!)
 
 log "machine: $(nproc) cores, $(free -m | awk '/Mem:/{print $2}') MiB, kernel $(uname -r); runs=$RUNS quick=$QUICK"
+speed 0 start -
+log "machine speed: $(tail -1 "$RES" | cut -d' ' -f5-)"
 # The guess figure starts its own hub; the others share these servers.
 if want churn || want rtt || want bcast || want scrape || want mem || want scale; then
 	start_all
@@ -446,9 +454,11 @@ for r in $(seq "$RUNS"); do
 	# (250 by default) the room and the server are quiet, so the ramp
 	# costs no N * N presence notices (docs/protocol.md).  --extra X
 	# would add X clients that connect but never identify.
+	speed "$r" scale sb
 	load "srv=sb fig=scale run=$r" 600 bcast -p "${SW_PORT[sb]}" -N "$SCALE_ROOM" \
 	    --extra "$SCALE_EXTRA" --rate 1 --secs "$SCALE_SECS" --grace 10 \
 	    --pid "${SW_HUB[sb]}" --kids-of "${SW_SA[sb]}"
+	peer node && speed "$r" scale node
 	peer node && load "srv=node fig=scale run=$r" 600 bcast -p "$NODEP" -N "$total" \
 	    --rate 1 --secs "$SCALE_SECS" --grace 10 --pid "$NODE"
 done
@@ -490,12 +500,16 @@ guess() {	# tag options...
 for r in $(seq "$RUNS"); do
 	want guess && [ -z "$BASE" ] || break
 	log "run $r/$RUNS: guest logins ($GUESTS) without and during password guessing"
+	speed "$r" guess guess
 	guess_start
 	guess "srv=guess0 fig=guess run=$r attack=none"
 	guess "srv=guess1 fig=guess run=$r attack=nick" --attack nick
 	guess "srv=guess2 fig=guess run=$r attack=spread" --attack spread
 	guess_stop
 done
+
+speed 0 end -
+log "machine speed at the end: $(tail -1 "$RES" | cut -d' ' -f5-)"
 
 if [ -n "$BASE" ]; then
 	log "comparison (bench/compare.mjs), also in $B/compare.txt"
