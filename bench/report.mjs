@@ -147,6 +147,28 @@ if (SC)
     `${fmt(SC.ratio, 2)} ×${SC.spread}; ${SC.scrapes - SC.failed}/${SC.scrapes} scrapes answered, the slowest in ${fmt(SC.slowest * 1000, 1)} ms`,
     ok(SC.ratio <= 1.1 && SC.failed === 0, SC.ratio)]);
 
+// The highest sustainable broadcast rate (issue 18): per run, the
+// highest step a server held (p95 ≤ 100 ms, nothing lost) with every
+// lower step held too; the median over the runs.
+const holds = (r) => r.lost === 0 && r.failed === 0 && r.lat_p95_us <= 100000;
+function bestRate(srv) {
+  const per = [];
+  for (const run of [...new Set(sel({ fig: 'rate', srv }).map((r) => r.run))]) {
+    let best = 0;
+    for (const r of sel({ fig: 'rate', srv, run }).sort((a, b) => a.rate - b.rate)) {
+      if (!holds(r)) break;
+      best = r.rate;
+    }
+    per.push(best);
+  }
+  return { best: median(per), runs: per };
+}
+const RATE = runs({ fig: 'rate', srv: 'sb' }) ? { sb: bestRate('sb'), node: bestRate('node'), n: sel({ fig: 'rate' })[0].n } : null;
+if (RATE)
+  T.push([`Highest sustainable broadcast rate at N=${RATE.n} (p95 ≤ 100 ms, 0 lost) ≥ Node ws's`,
+    `${fmt(RATE.sb.best)} vs ${fmt(RATE.node.best)} msg/s (per run ${RATE.sb.runs.join(', ')} vs ${RATE.node.runs.join(', ')})`,
+    ok(RATE.sb.best >= RATE.node.best, RATE.sb.best, RATE.node.best)]);
+
 // ---- tables ----
 const row = (cells) => `| ${cells.join(' | ')} |`;
 const table = [];
@@ -164,6 +186,12 @@ for (const n of Ns) {
   const b = (s) => F[s][`b${n}`].map((x) => fmt(us2ms(x), 1)).join(' / ');
   table.push(row([`broadcast N=${n}, 50 msg/s: p50 / p95 / p99, ms (lost)`, `${b('sb')} (${F.sb[`lost${n}`]})`, 'n/a', `${b('node')} (${F.node[`lost${n}`]})`,
     n === Nbig ? `p95 ${fmt(bRatio, 2)} × Node (target ≤ 1.5, loss 0)` : '']));
+}
+if (RATE) {
+  const steps = (srv) => sel({ fig: 'rate', srv }).sort((a, b) => a.run - b.run || a.rate - b.rate)
+    .map((r) => `${r.rate}: ${fmt(us2ms(r.lat_p95_us), 1)}${r.lost ? ` (${r.lost} lost)` : ''}`).join(', ');
+  table.push(row([`highest sustainable broadcast rate at N=${RATE.n}, msg/s (steps, rate: p95 ms)`, `${fmt(RATE.sb.best)} (${steps('sb')})`, 'n/a',
+    `${fmt(RATE.node.best)} (${steps('node')})`, 'target ≥ Node ws']));
 }
 if (SC)
   table.push(row([`broadcast N=${SC.n}, 50 msg/s, p95 ms: without / with a scrape of /metrics every second`,
