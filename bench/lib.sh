@@ -37,11 +37,14 @@ wait_socket() {
 # that are neither server's.  The socket listens before the exec, so a
 # client that comes early waits in the backlog.  The activator, and so
 # every handler it forks, runs with SCHED_BATCH, as switchboard@.service
-# sets CPUSchedulingPolicy=batch.  Needs $B.
+# sets CPUSchedulingPolicy=batch.  $SA_WRAP (words, may be empty) goes
+# before it all, e.g. "taskset -c 0" (bench/README.md, BENCH_WRAP_*).
+# Needs $B.
 activator_start() {	# port log hub-socket command...
 	local port=$1 log=$2 hub=$3
 	shift 3
-	SYSTEMD_LOG_LEVEL=notice chrt --batch 0 "$B/listen-exec" 127.0.0.1 "$port" \
+	# shellcheck disable=SC2086
+	SYSTEMD_LOG_LEVEL=notice ${SA_WRAP:-} chrt --batch 0 "$B/listen-exec" 127.0.0.1 "$port" \
 	    systemd-socket-activate -a --inetd \
 	    -E SWITCHBOARD_HUB_SOCKET="$hub" "$@" 2>>"$log" &
 	ACTIVATOR=$!

@@ -171,8 +171,11 @@ WSD= WSDP= NODE= NODEP=
 # A hub with DIR/switchboard.conf (its log DIR/hub.log) and its activator
 # on the first free port from PORT, with HUB-BINARY and HANDLER; sets
 # STARTED_HUB, STARTED_SA and STARTED_PORT.
+# $HUB_WRAP and $SA_WRAP (words, may be empty) go before the hub's and
+# the activator's command (bench/README.md, BENCH_WRAP_*).
 hub_start() {	# dir port [hub-binary handler]
-	SWITCHBOARD_LOG_STDERR=1 "${3:-$HUBBIN}" -s "$1/hub.sock" \
+	# shellcheck disable=SC2086
+	SWITCHBOARD_LOG_STDERR=1 ${HUB_WRAP:-} "${3:-$HUBBIN}" -s "$1/hub.sock" \
 	    -C "$1/control.sock" -c "$1/switchboard.conf" 2>"$1/hub.log" &
 	STARTED_HUB=$!
 	PIDS+=("$STARTED_HUB")
@@ -197,7 +200,13 @@ sw_start() {	# name
 	dir=$(mktemp -d /tmp/sb-bench.XXXXXX)
 	SW_DIR[$n]=$dir
 	bench_config "$dir/switchboard.conf" "$dir" "ws_echo = yes"
+	# BENCH_WRAP_HUB_sb, BENCH_WRAP_SA_base, ...: what runs the hub and
+	# the activator of that Switchboard, e.g. "taskset -c 0", "nice -n -5"
+	HUB_WRAP=$(printenv "BENCH_WRAP_HUB_$n") SA_WRAP=$(printenv "BENCH_WRAP_SA_$n")
 	hub_start "$dir" "$PORT0" "$bin/switchboard-hub" "$bin/switchboard-handler"
+	HUB_WRAP= SA_WRAP=
+	[ -n "$(printenv "BENCH_WRAP_HUB_$n")$(printenv "BENCH_WRAP_SA_$n")" ] &&
+	    log "$n: hub run by '$(printenv "BENCH_WRAP_HUB_$n")', activator by '$(printenv "BENCH_WRAP_SA_$n")'"
 	SW_HUB[$n]=$STARTED_HUB SW_SA[$n]=$STARTED_SA SW_PORT[$n]=$STARTED_PORT
 }
 
@@ -398,19 +407,17 @@ rate_step() {	# srv rate run
 	local n=${NS##* } tag="srv=$1 fig=rate n=${NS##* } rate=$2 run=$3"
 	speed "$3" rate "$1" "$n"
 	case $1 in
-	sb) load "$tag" 200 bcast -p "${SW_PORT[sb]}" -N "$n" --rate "$2" \
-	    --secs "$SECS" --pid "${SW_HUB[sb]}" --kids-of "${SW_SA[sb]}"
-	    wait_kids "${SW_SA[sb]}" 120 ;;
+	sb|base) load "$tag" 200 bcast -p "${SW_PORT[$1]}" -N "$n" --rate "$2" \
+	    --secs "$SECS" --pid "${SW_HUB[$1]}" --kids-of "${SW_SA[$1]}"
+	    wait_kids "${SW_SA[$1]}" 120 ;;
 	node) load "$tag" 200 bcast -p "$NODEP" -N "$n" --rate "$2" \
 	    --secs "$SECS" --pid "$NODE" ;;
 	esac
 	rate_ok "$tag"
 }
 for r in $(seq "$RUNS"); do
-	want rate && [ -z "$BASE" ] || break
-	alive="sb"
-	peer node && alive="sb node"
-	[ $((r % 2)) = 0 ] && peer node && alive="node sb"
+	want rate || break
+	alive=$(run_order "$r" | grep -vx wsd | xargs)
 	for rate in $RATES; do
 		[ -n "$alive" ] || break
 		log "run $r/$RUNS: highest broadcast rate, N=${NS##* }, $rate msg/s for $SECS s ($alive)"
