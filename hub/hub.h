@@ -159,6 +159,8 @@ struct peer {
 	RB_ENTRY(peer)		 by_nick;	/* when identified */
 	RB_ENTRY(peer)		 by_session;
 	TAILQ_ENTRY(peer)	 reap;		/* when dead */
+	int			 deferred;	/* in server.c's flush list */
+	TAILQ_ENTRY(peer)	 flush;		/* there */
 };
 RB_HEAD(peer_nicks, peer);
 RB_HEAD(peer_sessions, peer);
