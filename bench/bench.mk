@@ -33,7 +33,7 @@ SOAK_SECONDS	?= 600
 
 BENCH_TOOLS	= $(BENCH_B)/wsload $(BENCH_B)/listen-exec $(BENCH_B)/spawncost
 BENCH_STATIC	= $(BENCH_B)/echo $(BENCH_B)/nolibc $(BENCH_B)/echo-musl \
-		  $(BENCH_B)/relayfloor
+		  $(BENCH_B)/relayfloor $(BENCH_B)/bcastfloor
 
 $(BENCH_B)/wsload $(BENCH_B)/listen-exec $(BENCH_B)/spawncost: $(BENCH_B)/%: bench/%.c
 	@mkdir -p $(dir $@)
@@ -56,6 +56,13 @@ $(BENCH_B)/echo-musl: bench/echo.c
 # The relay figure's floor: a handler and a hub that only move bytes,
 # static on musl like switchboard-handler.
 $(BENCH_B)/relayfloor: bench/relayfloor.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (static, musl)"
+	@musl-gcc $(BENCH_CFLAGS) -static -o $@ $<
+
+# The broadcast's floor: a sender and N receivers that only move bytes,
+# static on musl like switchboard-handler.
+$(BENCH_B)/bcastfloor: bench/bcastfloor.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $< (static, musl)"
 	@musl-gcc $(BENCH_CFLAGS) -static -o $@ $<

@@ -46,7 +46,7 @@ const Nbig = Ns[Ns.length - 1];
 
 // ---- figures ----
 const F = {};
-for (const s of ['sb', 'wsd', 'node']) {
+for (const s of ['sb', 'wsd', 'node', 'bfloor']) {
   F[s] = {
     churn: med({ srv: s, fig: 'churn' }, 'conn_per_s'),
     churnP99: med({ srv: s, fig: 'churn' }, 'hs_p99_us'),
@@ -187,6 +187,19 @@ for (const n of Ns) {
   table.push(row([`broadcast N=${n}, 50 msg/s: p50 / p95 / p99, ms (lost)`, `${b('sb')} (${F.sb[`lost${n}`]})`, 'n/a', `${b('node')} (${F.node[`lost${n}`]})`,
     n === Nbig ? `p95 ${fmt(bRatio, 2)} × Node (target ≤ 1.5, loss 0)` : '']));
 }
+// The broadcast's floor (bench/bcastfloor.c): how far Switchboard is
+// from what its design can do, pair by pair.
+if (runs({ srv: 'bfloor' })) {
+  for (const n of Ns) {
+    const b = F.bfloor[`b${n}`].map((x) => fmt(us2ms(x), 1)).join(' / ');
+    table.push(row([`broadcast floor N=${n}, 50 msg/s (bench/bcastfloor.c: a sender and N processes that only move bytes): p50 / p95 / p99, ms (lost)`,
+      `${b} (${F.bfloor[`lost${n}`]})`, '', '', `Switchboard's p95 ${fmt(paired({ fig: 'bcast', n }, 'lat_p95_us', 'sb', 'bfloor'), 2)} × the floor's`]));
+  }
+  const f = F.bfloor.scale;
+  if (f) table.push(row([`scale floor: ${f.room} processes, 1 broadcast/s: delivered/expected, p50 / p95 ms`,
+    `${fmt(f.deliveries)}/${fmt(f.expected)}, ${fmt(us2ms(f.p50), 1)} / ${fmt(us2ms(f.p95), 1)}`, '', '',
+    `Switchboard's p95 ${fmt(paired({ fig: 'scale' }, 'lat_p95_us', 'sb', 'bfloor'), 2)} × the floor's`]));
+}
 if (RATE) {
   const steps = (srv) => sel({ fig: 'rate', srv }).sort((a, b) => a.run - b.run || a.rate - b.rate)
     .map((r) => `${r.rate}: ${fmt(us2ms(r.lat_p95_us), 1)}${r.lost ? ` (${r.lost} lost)` : ''}`).join(', ');
@@ -230,6 +243,9 @@ const phaseRatioTxt = phaseRatios(results, SP, [
   ...Ns.map((n) => [`throughput N=${n}, Switchboard / Node`, { fig: 'tput', n }, 'deliveries_per_s', 'sb', 'node', n === Nbig ? '≥ 1.0' : '']),
   ...Ns.map((n) => [`CPU per delivery N=${n}, Switchboard / Node`, { fig: 'tput', n }, 'cpu_us_per_delivery', 'sb', 'node', n === Nbig ? '≤ 1.0' : '']),
   ['scale p95, Switchboard / Node', { fig: 'scale' }, 'lat_p95_us', 'sb', 'node', '≤ 1.5'],
+  ...Ns.map((n) => [`broadcast N=${n} p95, Switchboard / its floor (bcastfloor)`, { fig: 'bcast', n }, 'lat_p95_us', 'sb', 'bfloor', '']),
+  ...Ns.map((n) => [`broadcast N=${n} p95, Node / the process-per-connection floor`, { fig: 'bcast', n }, 'lat_p95_us', 'node', 'bfloor', '']),
+  ['scale p95, Switchboard / its floor (bcastfloor)', { fig: 'scale' }, 'lat_p95_us', 'sb', 'bfloor', ''],
 ]);
 const countTxt = countTable(results, SP);
 const targetTxt = [row(['target', 'measured', '']), row(['---', '---', '---']), ...T.map(row)].join('\n');
@@ -354,7 +370,7 @@ ${analysis}
   handed to systemd-socket-activate as fd 3 (\`LISTEN_FDS\`), which runs
   under \`chrt --batch 0\`, so that every handler has \`SCHED_BATCH\` as
   \`switchboard@.service\` gives it (\`CPUSchedulingPolicy=batch\`).  Config:
-  \`flood_rate = flood_burst = 100000\`, \`max_clients = 20000\`,
+  \`flood_rate = flood_burst = 100000\`, \`max_clients = max_per_address = 20000\`,
   \`idle_timeout = 3600\`, \`ws_echo = yes\`.
 * **websocketd** with \`bench/echo.c\` (a static glibc read/write loop, the
   same kind of binary as the handler) per connection.

@@ -84,8 +84,8 @@ for p in ${PEERS//,/ }; do
 	    { skip "websocketd (not installed; make bench-deps)"; continue; } ;;
 	node) [ -f "$ROOT/node_modules/ws/package.json" ] ||
 	    { skip "Node ws (node_modules/ws missing; npm ci)"; continue; } ;;
-	floor) [ -x "$B/relayfloor" ] ||
-	    { skip "the relay floor ($B/relayfloor missing; make bench-tools)"; continue; } ;;
+	floor) [ -x "$B/relayfloor" ] && [ -x "$B/bcastfloor" ] ||
+	    { skip "the relay and broadcast floors ($B/relayfloor, $B/bcastfloor missing; make bench-tools)"; continue; } ;;
 	*) echo "bench: BENCH_PEERS: no peer $p (wsd, node, floor)" >&2; exit 2 ;;
 	esac
 	ok_peers+=${ok_peers:+,}$p
@@ -380,12 +380,22 @@ bcast_one() {	# bcast|tput srv n run
 	    # shellcheck disable=SC2086
 	    load "srv=node fig=$1 n=$3 run=$4" 400 "$1" -p "$NODEP" -N "$3" \
 		$what --pid "$NODE" ;;
+	bfloor) [ "$1" = bcast ] || return 0
+	    speed "$4" bcast bfloor "$3"
+	    bfloor "srv=bfloor fig=bcast n=$3 run=$4" "$3" 50 "$SECS" ;;
 	esac
+}
+# The broadcast's floor (bench/bcastfloor.c): a sender and N receiver
+# processes that only move bytes, in Switchboard's layout.
+bfloor() {	# tag n rate secs
+	timeout -s INT 600 "$B/bcastfloor" "$2" "$3" "$4" "$1" 2>>"$LOG" |
+	    tee -a "$RES" | sed 's/^/  /' | cut -c1-230
 }
 for n in $NS; do
 	want bcast || break
 	for r in $(seq "$RUNS"); do
 		order=$(run_order "$r" | xargs)
+		peer floor && [ -z "$BASE" ] && order+=" bfloor"
 		log "run $r/$RUNS: broadcast latency, N=$n, 50 msg/s for $SECS s ($order)"
 		for s in $order; do bcast_one bcast "$s" "$n" "$r"; done
 		log "run $r/$RUNS: broadcast throughput, N=$n, 4 in flight for $TSECS s ($order)"
@@ -506,6 +516,11 @@ for r in $(seq "$RUNS"); do
 	peer node && speed "$r" scale node
 	peer node && load "srv=node fig=scale run=$r" 600 bcast -p "$NODEP" -N "$total" \
 	    --rate 1 --secs "$SCALE_SECS" --grace 10 --pid "$NODE"
+	if peer floor; then
+		stop_all
+		speed "$r" scale bfloor
+		bfloor "srv=bfloor fig=scale run=$r" "$SCALE_ROOM" 1 "$SCALE_SECS"
+	fi
 done
 stop_all
 
