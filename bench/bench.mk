@@ -25,13 +25,14 @@
 BENCH_B		= $(B)/bench
 BENCH_CFLAGS	= -O2 -g -std=gnu11 -Wall -Wextra -Werror
 BENCH_DEB	= websocketd gnuplot-nox valgrind gdb strace procps iproute2 \
-		  binutils musl-tools
+		  binutils musl-tools liburing-dev
 BENCH_QUICK	?= 0
 BENCH_FIGS	?= all
 BENCH_BASE	?=
 SOAK_SECONDS	?= 600
 
-BENCH_TOOLS	= $(BENCH_B)/wsload $(BENCH_B)/listen-exec $(BENCH_B)/spawncost
+BENCH_TOOLS	= $(BENCH_B)/wsload $(BENCH_B)/listen-exec $(BENCH_B)/spawncost \
+		  $(BENCH_B)/uringfan
 BENCH_STATIC	= $(BENCH_B)/echo $(BENCH_B)/nolibc $(BENCH_B)/echo-musl \
 		  $(BENCH_B)/relayfloor $(BENCH_B)/bcastfloor
 
@@ -39,6 +40,12 @@ $(BENCH_B)/wsload $(BENCH_B)/listen-exec $(BENCH_B)/spawncost: $(BENCH_B)/%: ben
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(BENCH_CFLAGS) -o $@ $<
+
+# The hub's fan-out by send() and by io_uring (issue 18).
+$(BENCH_B)/uringfan: bench/uringfan.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(BENCH_CFLAGS) -o $@ $< -luring
 
 # The echo program websocketd runs: static glibc, like the handler.
 $(BENCH_B)/echo: bench/echo.c

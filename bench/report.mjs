@@ -169,6 +169,15 @@ if (RATE)
     `${fmt(RATE.sb.best)} vs ${fmt(RATE.node.best)} msg/s (per run ${RATE.sb.runs.join(', ')} vs ${RATE.node.runs.join(', ')})`,
     ok(RATE.sb.best >= RATE.node.best, RATE.sb.best, RATE.node.best)]);
 
+// The fan-out by send() and by io_uring (bench/uringfan.c, issue 18).
+const UR = runs({ fig: 'uringfan', srv: 'send' }) ? {
+  n: sel({ fig: 'uringfan' })[0].n,
+  wall: paired({ fig: 'uringfan' }, 'ns_per_dlv_p50', 'uring', 'send'),
+  cpu: paired({ fig: 'uringfan' }, 'cpu_ns_per_dlv', 'uring', 'send'),
+  send: [med({ fig: 'uringfan', srv: 'send' }, 'ns_per_dlv_p50'), med({ fig: 'uringfan', srv: 'send' }, 'cpu_ns_per_dlv')],
+  uring: [med({ fig: 'uringfan', srv: 'uring' }, 'ns_per_dlv_p50'), med({ fig: 'uringfan', srv: 'uring' }, 'cpu_ns_per_dlv')],
+} : null;
+
 // ---- tables ----
 const row = (cells) => `| ${cells.join(' | ')} |`;
 const table = [];
@@ -206,6 +215,10 @@ if (RATE) {
   table.push(row([`highest sustainable broadcast rate at N=${RATE.n}, msg/s (steps, rate: p95 ms)`, `${fmt(RATE.sb.best)} (${steps('sb')})`, 'n/a',
     `${fmt(RATE.node.best)} (${steps('node')})`, 'target ≥ Node ws']));
 }
+if (UR)
+  table.push(row([`the hub's fan-out to ${UR.n} waiting processes (bench/uringfan.c): wall p50 / CPU ns per delivery, send() vs io_uring`,
+    `send ${fmt(UR.send[0])} / ${fmt(UR.send[1])}; io_uring ${fmt(UR.uring[0])} / ${fmt(UR.uring[1])}`, '', '',
+    `io_uring / send: wall ${fmt(UR.wall, 2)} ×, CPU ${fmt(UR.cpu, 2)} ×`]));
 if (SC)
   table.push(row([`broadcast N=${SC.n}, 50 msg/s, p95 ms: without / with a scrape of /metrics every second`,
     `${fmt(us2ms(SC.p95[0]), 1)} / ${fmt(us2ms(SC.p95[1]), 1)}`, 'n/a', 'n/a', `${fmt(SC.ratio, 2)} × (target ≤ 1.1)`]));

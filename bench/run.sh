@@ -32,7 +32,7 @@ else
 	GUESTS=100
 fi
 PORT0=${BENCH_PORT:-18610}
-# BENCH_FIGS=churn,rtt,bcast,rate,scrape,mem,scale,guess: only these figures, raw
+# BENCH_FIGS=churn,rtt,bcast,rate,uring,scrape,mem,scale,guess: only these figures, raw
 # results only (no report); for trying a change.  Default: all, and the
 # report.
 FIGS=${BENCH_FIGS:-all}
@@ -435,6 +435,17 @@ for r in $(seq "$RUNS"); do
 		for s in $alive; do rate_step "$s" "$rate" "$r" && next+=" $s"; done
 		alive=${next# }
 	done
+done
+
+# The hub's fan-out to a room of the largest N by send() and by io_uring
+# (bench/uringfan.c), with N processes waiting in recv() as handlers do:
+# issue 18 keeps io_uring in the hub only if it wins here first.
+for r in $(seq "$RUNS"); do
+	want uring && [ -x "$B/uringfan" ] || break
+	log "run $r/$RUNS: the fan-out to ${NS##* } by send() and by io_uring (bench/uringfan.c)"
+	speed "$r" uringfan send "${NS##* }"
+	timeout -s INT 300 "$B/uringfan" "${NS##* }" 200 200 wake 2>>"$LOG" |
+	    sed "s/^RESULT .*/& run=$r/" | tee -a "$RES" | sed 's/^/  /'
 done
 
 # A scrape every second (issue 22): broadcast latency at the largest N on
