@@ -61,8 +61,7 @@ export function phaseRatios(results, SP, rows) {
 // What each delivery cost, per figure, server and N (medians over runs
 // of one phase): CPU of the hub (or Node) and of the handlers, handler
 // wake-ups, involuntary switches, inter-processor interrupts.  The
-// broadcast floor (bfloor) has only its children's total CPU (in the
-// handlers' column, sender included) and voluntary switches.
+// broadcast floor (bfloor) has only its processes' voluntary switches.
 export function countTable(results, SP) {
   const out = [row(['figure', 'server', 'N', 'phase (runs)', 'hub / handlers CPU µs per delivery', 'handler wake-ups per delivery',
     'involuntary switches per 1000 deliveries: hub / handlers', 'IPIs per delivery (RES / CAL / TLB per 1000)', 'p95 ms']),
@@ -70,8 +69,11 @@ export function countTable(results, SP) {
   const groups = new Map();
   for (const r of results) {
     if (!['bcast', 'tput', 'rate', 'scale'].includes(r.fig)) continue;
-    if (r.floor_cpu_us_per_dlv !== undefined)	// bench/bcastfloor.c: its children's rusage, sender and receivers together
-      Object.assign(r, { hub_cpu_us_per_dlv: NaN, kids_cpu_us_per_dlv: r.floor_cpu_us_per_dlv, wakeups_per_dlv: r.floor_vcs_per_dlv });
+    // bench/bcastfloor.c: its children's rusage over their whole lives
+    // (start-up included, so no CPU per delivery), and their voluntary
+    // switches, sender and receivers together
+    if (r.floor_vcs_per_dlv !== undefined)
+      Object.assign(r, { hub_cpu_us_per_dlv: NaN, kids_cpu_us_per_dlv: NaN, wakeups_per_dlv: r.floor_vcs_per_dlv });
     if (r.wakeups_per_dlv === undefined) continue;
     const k = `${r.fig}|${r.srv}|${r.n ?? r.clients}|${r.rate ?? ''}|${SP.phase(r)}`;
     if (!groups.has(k)) groups.set(k, []);
