@@ -114,6 +114,12 @@ if (F.sb.scale) {
   T.push([`${s.clients} concurrent clients, broadcast p95 ≤ 250 ms`,
     `p95 ${fmt(us2ms(s.p95), 1)} ms to the ${s.room} in the room; ${s.lost} lost`,
     ok(s.p95 <= 250000 && s.lost === 0) + (s.room < s.clients ? ' (partly: see below)' : '')]);
+  // Issue 18: the same figure against Node ws at the same N, pair by pair.
+  const sRatio = paired({ fig: 'scale' }, 'lat_p95_us', 'sb', 'node');
+  T.push([`${s.clients} clients: broadcast p95 ≤ 1.5 × Node ws, 0 lost`,
+    `${fmt(sRatio, 2)} ×${spread({ fig: 'scale' }, 'lat_p95_us', 'sb', 'node')}; ${s.lost} lost` +
+    (F.bfloor.scale ? `; the design's floor (bench/bcastfloor.c) ${fmt(us2ms(F.bfloor.scale.p95), 1)} ms` : ''),
+    ok(sRatio <= 1.5 && s.lost === 0, sRatio)]);
 }
 // Guest logins during password guessing (bench/guess.mjs): p95 with the
 // attack over p95 without, in the same run on the same hub.
@@ -431,11 +437,25 @@ ${analysis}
   answered); and during the same from a new loopback address per
   connection with a new unknown nick each, so that no throttle bites and
   every guess costs a yescrypt (the password workers' worst case).
-* **The machine-speed record**: before each measurement the run times 200
-  fork + exec of \`bench/nolibc\` (no libc: the kernel and the CPU only) and
-  keeps it as a \`SPEED\` line beside the results; a probe at 1.4 × the
-  run's fastest or more fell in the slow phase (the machine line above
-  sums them up; bench/README.md).
+* **The machine-speed record**: at the start, before each measurement
+  and at the end, the run times 200 fork + exec of \`bench/nolibc\` (no
+  libc: the kernel and the CPU only), a fixed CPU loop and one CPUID
+  instruction (an exit to the hypervisor), notes the load average, and
+  keeps them as a \`SPEED\` line beside the results; a probe at 1.4 × the
+  fast reference (spawn) or 2 × (CPUID) fell in the slow phase, and each
+  measurement takes the phase of the probes around it (bench/README.md;
+  the tables "by the machine's phase" above).
+* **Highest sustainable broadcast rate**: at the largest N, 50, 100,
+  200, 400, 800 msg/s, SECS each, Switchboard and Node ws taking turns
+  at going first; a server stops at the first step whose p95 is over
+  100 ms or that loses a delivery.
+* **The broadcast's floor**: \`bench/bcastfloor.c\`, one sender and N
+  receiver processes on SOCK_SEQPACKET socketpairs (SCHED_BATCH), each
+  writing to its loopback TCP connection, one epoll collector; run after
+  the servers of each broadcast pair and after the scale pair.
+* **Counts per delivery**: wsload reads /proc before and after each
+  broadcast and throughput window (CPU and context switches of the hub
+  and of the handlers, /proc/interrupts RES, CAL, TLB); bench/README.md.
 * **Against an earlier commit**: \`make bench BENCH_BASE=HEAD~1
   BENCH_FIGS=churn,rtt,mem\` builds that commit beside the tree
   (\`bench/base.sh\`, build/base) and measures both Switchboards in one

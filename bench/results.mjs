@@ -125,7 +125,7 @@ export function speedRecord(speeds) {
   const f = (x, d = 1) => (isFinite(x) ? x.toFixed(d) : 'n/a');
   const range = (k, d, unit) => {
     const a = num(k);
-    return a.length ? `${f(Math.min(...a), d)}–${f(Math.max(...a), d)} (median ${f(median(a), d)}) ${unit}` : 'not recorded';
+    return a.length ? `${f(Math.min(...a), d)}–${f(Math.max(...a), d)}${unit ? ` ${unit}` : ''} (median ${f(median(a), d)})` : 'not recorded';
   };
   const nslow = speeds.filter(slow).length;
   return {
