@@ -111,7 +111,8 @@ peer_flush(struct hub *h, struct peer *p)
 		p->outq_bytes -= k->len;
 		free(k);
 	}
-	peer_want_write(p, !TAILQ_EMPTY(&p->outq));
+	p->blocked = !TAILQ_EMPTY(&p->outq);
+	peer_want_write(p, p->blocked);
 	return 0;
 }
 
@@ -122,7 +123,10 @@ peer_flush(struct hub *h, struct peer *p)
  * in as few datagrams as fit: one receive and one wake-up for many when
  * the hub is behind.  Past HUB_DEFER_MAX held, write at once: what is
  * held stays far below the slow-reader limit, which still only counts
- * what the handler has not read.
+ * what the handler has not read.  A handler whose socket is full
+ * (blocked) is written to on EPOLLOUT, as outside a burst, and each
+ * datagram that waits for it is counted in the queue histogram, as
+ * ops_send() counts it.
  */
 static int
 ops_send_deferred(struct ctx *c, struct peer *p, const struct sb_packet *pkt)
@@ -134,11 +138,14 @@ ops_send_deferred(struct ctx *c, struct peer *p, const struct sb_packet *pkt)
 		hub_peer_unqueued(h, p, r);
 		return r;
 	}
+	if (p->blocked)		/* it had to wait, as in ops_send() */
+		metrics_queued(h, p->outq_bytes);
 	if (!p->deferred) {
 		p->deferred = 1;
 		TAILQ_INSERT_TAIL(&c->flushq, p, flush);
 	}
-	if (p->outq_bytes >= HUB_DEFER_MAX && peer_flush(h, p) < 0)
+	if (!p->blocked && p->outq_bytes >= HUB_DEFER_MAX &&
+	    peer_flush(h, p) < 0)
 		return -EPIPE;
 	return 0;
 }
@@ -172,6 +179,7 @@ ops_send(struct hub *h, struct peer *p, const struct sb_packet *pkt)
 		return r;
 	}
 	metrics_queued(h, p->outq_bytes);
+	p->blocked = 1;
 	peer_want_write(p, 1);
 	return 0;
 }
@@ -190,10 +198,10 @@ burst_flush(struct ctx *c)
 	while ((p = TAILQ_FIRST(&c->flushq)) != NULL) {
 		TAILQ_REMOVE(&c->flushq, p, flush);
 		p->deferred = 0;
-		if (p->dead || p->write_broken || p->fd < 0)
-			continue;
+		if (p->dead || p->write_broken || p->fd < 0 || p->blocked)
+			continue;	/* blocked: EPOLLOUT writes it */
 		peer_flush(&c->hub, p);
-		if (!TAILQ_EMPTY(&p->outq))
+		if (p->blocked)		/* now it had to wait */
 			metrics_queued(&c->hub, p->outq_bytes);
 	}
 }
