@@ -123,10 +123,11 @@ peer_flush(struct hub *h, struct peer *p)
  * in as few datagrams as fit: one receive and one wake-up for many when
  * the hub is behind.  Past HUB_DEFER_MAX held, write at once: what is
  * held stays far below the slow-reader limit, which still only counts
- * what the handler has not read.  A handler whose socket is full
- * (blocked) is written to on EPOLLOUT, as outside a burst, and each
- * datagram that waits for it is counted in the queue histogram, as
- * ops_send() counts it.
+ * what the handler has not read.  Each datagram queued for a handler
+ * whose socket was full (blocked) when last written to is counted in
+ * the queue histogram, as ops_send() counts it; the flush is tried all
+ * the same, as the handler may have read since (skipping it until
+ * EPOLLOUT cost 11-22 % in the p95 at 100-400 msg/s, bench/analysis.md).
  */
 static int
 ops_send_deferred(struct ctx *c, struct peer *p, const struct sb_packet *pkt)
@@ -144,8 +145,7 @@ ops_send_deferred(struct ctx *c, struct peer *p, const struct sb_packet *pkt)
 		p->deferred = 1;
 		TAILQ_INSERT_TAIL(&c->flushq, p, flush);
 	}
-	if (!p->blocked && p->outq_bytes >= HUB_DEFER_MAX &&
-	    peer_flush(h, p) < 0)
+	if (p->outq_bytes >= HUB_DEFER_MAX && peer_flush(h, p) < 0)
 		return -EPIPE;
 	return 0;
 }
@@ -193,15 +193,17 @@ static void
 burst_flush(struct ctx *c)
 {
 	struct peer *p;
+	int was;
 
 	c->defer = 0;
 	while ((p = TAILQ_FIRST(&c->flushq)) != NULL) {
 		TAILQ_REMOVE(&c->flushq, p, flush);
 		p->deferred = 0;
-		if (p->dead || p->write_broken || p->fd < 0 || p->blocked)
-			continue;	/* blocked: EPOLLOUT writes it */
+		if (p->dead || p->write_broken || p->fd < 0)
+			continue;
+		was = p->blocked;
 		peer_flush(&c->hub, p);
-		if (p->blocked)		/* now it had to wait */
+		if (p->blocked && !was)	/* now it had to wait */
 			metrics_queued(&c->hub, p->outq_bytes);
 	}
 }
