@@ -126,8 +126,7 @@ peer_flush(struct hub *h, struct peer *p)
  * what the handler has not read.  Each datagram queued for a handler
  * whose socket was full (blocked) when last written to is counted in
  * the queue histogram, as ops_send() counts it; the flush is tried all
- * the same, as the handler may have read since (skipping it until
- * EPOLLOUT cost 11-22 % in the p95 at 100-400 msg/s, bench/analysis.md).
+ * the same, as the handler may have read since (bench/analysis.md).
  */
 static int
 ops_send_deferred(struct ctx *c, struct peer *p, const struct sb_packet *pkt)
