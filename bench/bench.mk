@@ -6,9 +6,9 @@
 #                            in docs/benchmarks.md and docs/bench-*.png
 #   make bench BENCH_QUICK=1 one run of each, smaller N (~3 min)
 #   make bench BENCH_FIGS=churn,rtt
-#                            only these figures (churn, rtt, bcast,
-#                            scrape, mem, scale, guess); raw results, no
-#                            report
+#                            only these figures (churn, rtt, bcast, rate,
+#                            uring, scrape, mem, scale, guess); raw
+#                            results, no report
 #   make bench BENCH_BASE=HEAD~1 BENCH_FIGS=churn,rtt,mem
 #                            this tree against that commit, built beside it
 #                            in build/base (bench/base.sh), each figure's
@@ -31,20 +31,27 @@
 BENCH_B		= $(B)/bench
 BENCH_CFLAGS	= -O2 -g -std=gnu11 -Wall -Wextra -Werror
 BENCH_DEB	= websocketd gnuplot-nox valgrind gdb strace procps iproute2 \
-		  binutils musl-tools
+		  binutils musl-tools liburing-dev
 BENCH_QUICK	?= 0
 BENCH_FIGS	?= all
 BENCH_BASE	?=
 SOAK_SECONDS	?= 600
 
-BENCH_TOOLS	= $(BENCH_B)/wsload $(BENCH_B)/listen-exec $(BENCH_B)/spawncost
+BENCH_TOOLS	= $(BENCH_B)/wsload $(BENCH_B)/listen-exec $(BENCH_B)/spawncost \
+		  $(BENCH_B)/uringfan
 BENCH_STATIC	= $(BENCH_B)/echo $(BENCH_B)/nolibc $(BENCH_B)/echo-musl \
-		  $(BENCH_B)/relayfloor
+		  $(BENCH_B)/relayfloor $(BENCH_B)/bcastfloor
 
 $(BENCH_B)/wsload $(BENCH_B)/listen-exec $(BENCH_B)/spawncost: $(BENCH_B)/%: bench/%.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(BENCH_CFLAGS) -o $@ $<
+
+# The hub's fan-out by send() and by io_uring (issue 18).
+$(BENCH_B)/uringfan: bench/uringfan.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(BENCH_CFLAGS) -o $@ $< -luring
 
 # The echo program websocketd runs: static glibc, like the handler.
 $(BENCH_B)/echo: bench/echo.c
@@ -62,6 +69,13 @@ $(BENCH_B)/echo-musl: bench/echo.c
 # The relay figure's floor: a handler and a hub that only move bytes,
 # static on musl like switchboard-handler.
 $(BENCH_B)/relayfloor: bench/relayfloor.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (static, musl)"
+	@musl-gcc $(BENCH_CFLAGS) -static -o $@ $<
+
+# The broadcast's floor: a sender and N receivers that only move bytes,
+# static on musl like switchboard-handler.
+$(BENCH_B)/bcastfloor: bench/bcastfloor.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $< (static, musl)"
 	@musl-gcc $(BENCH_CFLAGS) -static -o $@ $<

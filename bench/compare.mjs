@@ -47,6 +47,14 @@ for (const n of [...new Set(select(results, { fig: 'bcast' }).map((r) => r.n))].
   figures.push([`broadcast N=${n}, p95, µs`, results, { fig: 'bcast', n }, 'lat_p95_us', -1, 0]);
   figures.push([`throughput N=${n}, deliveries/s`, results, { fig: 'tput', n }, 'deliveries_per_s', +1, 0]);
 }
+for (const rate of [...new Set(select(results, { fig: 'rate' }).map((r) => r.rate))].sort((x, y) => x - y))
+  figures.push([`broadcast at ${rate} msg/s (fig=rate), p95, µs`, results, { fig: 'rate', rate }, 'lat_p95_us', -1, 0]);
+// Wake-ups and CPU per delivery (wsload's counts) of the broadcast.
+for (const n of [...new Set(select(results, { fig: 'bcast' }).map((r) => r.n))].sort((x, y) => x - y)) {
+  figures.push([`broadcast N=${n}, handler wake-ups per delivery`, results, { fig: 'bcast', n }, 'wakeups_per_dlv', -1, 3]);
+  figures.push([`throughput N=${n}, hub CPU µs per delivery`, results, { fig: 'tput', n }, 'hub_cpu_us_per_dlv', -1, 2]);
+  figures.push([`throughput N=${n}, handler CPU µs per delivery`, results, { fig: 'tput', n }, 'kids_cpu_us_per_dlv', -1, 2]);
+}
 // The echo round trip (Switchboard's /echo, the handler alone) as
 // sbecho / baseecho: compared on its own rows.
 const echoRows = results.filter((r) => r.fig === 'rtt' && /echo$/.test(r.srv))

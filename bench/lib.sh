@@ -2,7 +2,8 @@
 # Shared by bench/run.sh and bench/handler-cost.sh (sourced).
 
 # Write the hub's config for a benchmark run into $1, state in $2: one
-# room, room for 20,000 clients, no flood limits and no idle pings (the
+# room, room for 20,000 clients from the load generator's four loopback
+# addresses (max_per_address), no flood limits and no idle pings (the
 # load generators are not people), plus any "key = value" lines given.
 bench_config() {	# file state-dir [line...]
 	local f=$1 dir=$2
@@ -12,6 +13,7 @@ bench_config() {	# file state-dir [line...]
 		echo "state_dir = $dir"
 		echo "rooms = lobby"
 		echo "max_clients = 20000"
+		echo "max_per_address = 20000"
 		echo "flood_rate = 100000"
 		echo "flood_burst = 100000"
 		echo "idle_timeout = 3600"
@@ -37,11 +39,14 @@ wait_socket() {
 # that are neither server's.  The socket listens before the exec, so a
 # client that comes early waits in the backlog.  The activator, and so
 # every handler it forks, runs with SCHED_BATCH, as switchboard@.service
-# sets CPUSchedulingPolicy=batch.  Needs $B.
+# sets CPUSchedulingPolicy=batch.  $SA_WRAP (words, may be empty) goes
+# before it all, e.g. "taskset -c 0" (bench/README.md, BENCH_WRAP_*).
+# Needs $B.
 activator_start() {	# port log hub-socket command...
 	local port=$1 log=$2 hub=$3
 	shift 3
-	SYSTEMD_LOG_LEVEL=notice chrt --batch 0 "$B/listen-exec" 127.0.0.1 "$port" \
+	# shellcheck disable=SC2086
+	SYSTEMD_LOG_LEVEL=notice ${SA_WRAP:-} chrt --batch 0 "$B/listen-exec" 127.0.0.1 "$port" \
 	    systemd-socket-activate -a --inetd \
 	    -E SWITCHBOARD_HUB_SOCKET="$hub" "$@" 2>>"$log" &
 	ACTIVATOR=$!

@@ -13,10 +13,26 @@ export function kv(line) {
 }
 
 // { results, mems, speeds }: the RESULT, MEM and SPEED lines of a file.
+// Each RESULT and MEM row gets the machine-speed probes around it: `probe`
+// (the last SPEED line before it) and `after` (the first one after it).
 export function readResults(file) {
   const lines = readFileSync(file, 'utf8').split('\n');
-  const of = (kind) => lines.filter((l) => l.startsWith(`${kind} `)).map(kv);
-  return { results: of('RESULT'), mems: of('MEM'), speeds: of('SPEED') };
+  const out = { results: [], mems: [], speeds: [] };
+  let last = null, open = [];
+  for (const l of lines) {
+    const kind = l.split(' ')[0];
+    if (kind === 'SPEED') {
+      last = kv(l);
+      out.speeds.push(last);
+      for (const r of open) r.after = last;
+      open = [];
+    } else if (kind === 'RESULT' || kind === 'MEM') {
+      const r = { ...kv(l), probe: last };
+      (kind === 'RESULT' ? out.results : out.mems).push(r);
+      open.push(r);
+    }
+  }
+  return out;
 }
 
 // The median of the finite numbers in a, NaN if there are none.
@@ -75,23 +91,50 @@ export function otherLoad(file) {
     'idle (no other process above 20 % of a core in any 20 s sample)';
 }
 
-// The machine-speed record (SPEED lines): before each measurement
-// bench/run.sh times fork + exec of a program without libc.  This machine
-// runs in a fast and a slow phase (docs/benchmarks.md); a probe at
-// SLOW_PHASE × the run's fastest or more fell in the slow phase.  Idle,
-// in its fast phase, the probe took about 90 µs.
+// The machine-speed record (SPEED lines): at the start, before each
+// measurement and at the end, bench/run.sh times fork + exec of a program
+// without libc (spawn_us), a fixed CPU loop (loop_ms) and one CPUID
+// instruction (cpuid_ns, an exit to the hypervisor), and notes the load
+// average (load1).  This machine runs in a fast and a slow phase
+// (docs/benchmarks.md): a probe is slow when its spawn takes SLOW_PHASE ×
+// the fast reference or more, or its CPUID 2 × the fast reference.  The
+// reference is the run's fastest probe, or the machine's known fast
+// phase if faster (BENCH_FAST_SPAWN_US, 90 µs; BENCH_FAST_CPUID_NS,
+// 1000 ns: idle, fast phase), so a run that saw only the slow phase is
+// still called slow.
 export const SLOW_PHASE = 1.4;
+export const FAST_SPAWN_US = Number(process.env.BENCH_FAST_SPAWN_US || 90);
+export const FAST_CPUID_NS = Number(process.env.BENCH_FAST_CPUID_NS || 1000);
 export function speedRecord(speeds) {
   const v = speeds.map((s) => s.spawn_us);
-  if (!v.length) return { text: 'not recorded', slow: () => false };
-  const fastest = Math.min(...v);
-  const slow = (s) => s.spawn_us >= SLOW_PHASE * fastest;
-  const f = (x) => x.toFixed(1);
+  if (!v.length) return { text: 'not recorded', slow: () => false, phase: () => 'unknown', both: false };
+  const num = (k) => speeds.map((s) => s[k]).filter((x) => typeof x === 'number' && isFinite(x));
+  const refSpawn = Math.min(FAST_SPAWN_US, ...v);
+  const cpuids = num('cpuid_ns');
+  const refCpuid = Math.min(FAST_CPUID_NS, ...cpuids);
+  const slow = (s) => !!s && (s.spawn_us >= SLOW_PHASE * refSpawn ||
+    (typeof s.cpuid_ns === 'number' && s.cpuid_ns >= 2 * refCpuid));
+  // A measurement's phase: that of the probes before and after it, or
+  // "changed" when they differ.
+  const phase = (r) => {
+    if (!r?.probe) return 'unknown';
+    const a = slow(r.probe) ? 'slow' : 'fast';
+    if (r.after && slow(r.after) !== (a === 'slow')) return 'changed';
+    return a;
+  };
+  const f = (x, d = 1) => (isFinite(x) ? x.toFixed(d) : 'n/a');
+  const range = (k, d, unit) => {
+    const a = num(k);
+    return a.length ? `${f(Math.min(...a), d)}–${f(Math.max(...a), d)}${unit ? ` ${unit}` : ''} (median ${f(median(a), d)})` : 'not recorded';
+  };
+  const nslow = speeds.filter(slow).length;
   return {
-    slow,
-    text: `fork + exec of bench/nolibc before each measurement: fastest ${f(fastest)} µs, median ${f(median(v))}, ` +
-      `slowest ${f(Math.max(...v))}; ${speeds.filter(slow).length} of ${v.length} probes in the slow phase ` +
-      `(≥ ${SLOW_PHASE} × the fastest); on this machine idle, in its fast phase, about 90 µs`,
+    slow, phase, both: nslow > 0 && nslow < speeds.length,
+    text: `${speeds.length} probes (start, before each measurement, end): fork + exec of bench/nolibc ${range('spawn_us', 1, 'µs')}; ` +
+      `fixed CPU loop ${range('loop_ms', 1, 'ms')}; one CPUID ${range('cpuid_ns', 0, 'ns')}; load average ${range('load1', 2, '')}. ` +
+      `${nslow} of ${v.length} probes in the slow phase (spawn ≥ ${SLOW_PHASE} × ${f(refSpawn)} µs or CPUID ≥ 2 × ${f(refCpuid, 0)} ns); ` +
+      `idle, in its fast phase, this machine takes about ${FAST_SPAWN_US} µs and ${FAST_CPUID_NS} ns` +
+      (nslow && nslow < speeds.length ? '; **this run saw both phases**' : nslow ? '; **the whole run was in the slow phase**' : ''),
   };
 }
 

@@ -21,16 +21,18 @@ QUICK=${BENCH_QUICK:-0}
 if [ "$QUICK" = 1 ]; then
 	RUNS=${BENCH_RUNS:-1} FAST_RUNS=${BENCH_RUNS:-1}
 	CHURN=500 RTT=2000 NS="100 500" SECS=3 TSECS=3
+	RATES="50 100 200 400 800"
 	STEPS=0,100,250,500 SCALE_ROOM=2000 SCALE_EXTRA=0 SCALE_SECS=10
 	GUESTS=40
 else
 	RUNS=${BENCH_RUNS:-3} FAST_RUNS=${BENCH_RUNS:-9}
 	CHURN=2000 RTT=5000 NS="100 1000" SECS=10 TSECS=10
+	RATES="50 100 200 400 800"
 	STEPS=0,100,250,500,1000 SCALE_ROOM=10000 SCALE_EXTRA=0 SCALE_SECS=30
 	GUESTS=100
 fi
 PORT0=${BENCH_PORT:-18610}
-# BENCH_FIGS=churn,rtt,bcast,scrape,mem,scale,guess: only these figures, raw
+# BENCH_FIGS=churn,rtt,bcast,rate,uring,scrape,mem,scale,guess: only these figures, raw
 # results only (no report); for trying a change.  Default: all, and the
 # report.
 FIGS=${BENCH_FIGS:-all}
@@ -82,8 +84,8 @@ for p in ${PEERS//,/ }; do
 	    { skip "websocketd (not installed; make bench-deps)"; continue; } ;;
 	node) [ -f "$ROOT/node_modules/ws/package.json" ] ||
 	    { skip "Node ws (node_modules/ws missing; npm ci)"; continue; } ;;
-	floor) [ -x "$B/relayfloor" ] ||
-	    { skip "the relay floor ($B/relayfloor missing; make bench-tools)"; continue; } ;;
+	floor) [ -x "$B/relayfloor" ] && [ -x "$B/bcastfloor" ] ||
+	    { skip "the relay and broadcast floors ($B/relayfloor, $B/bcastfloor missing; make bench-tools)"; continue; } ;;
 	*) echo "bench: BENCH_PEERS: no peer $p (wsd, node, floor)" >&2; exit 2 ;;
 	esac
 	ok_peers+=${ok_peers:+,}$p
@@ -97,16 +99,22 @@ if [ -n "$BASE" ]; then
 	[ "$FIGS" = all ] && skip "figures scrape, scale and guess, the handler-cost profile and the report (BENCH_BASE compares churn, rtt, bcast and mem)"
 fi
 
-# The machine-speed record: before each measurement, the mean wall time of
-# 200 fork + exec + exit + wait of bench/nolibc (no libc: the kernel and
-# the CPU only), as a SPEED line in $RES.  The machine runs in a fast and
-# a slow phase (docs/benchmarks.md); this says which one each measurement
-# fell in.
+# The machine-speed record: at the start, before each measurement and at
+# the end, a SPEED line in $RES with how fast the machine is at that
+# moment: the mean wall time of 200 fork + exec + exit + wait of
+# bench/nolibc (no libc: the kernel and the CPU only), a fixed CPU loop
+# (spawncost --loop), one CPUID instruction (an exit to the hypervisor)
+# and the load average.  The machine runs in a fast and a slow phase
+# (docs/benchmarks.md); bench/results.mjs tells them apart and gives each
+# figure the probes before and after it.
 speed() {	# run fig srv [n]
-	local v
+	local v l c a
 	v=$("$B/spawncost" 200 "$B/nolibc" 2>/dev/null |
 	    sed -n 's/.* mean_us=\([0-9.]*\).*/\1/p')
-	[ -n "$v" ] && echo "SPEED run=$1 fig=$2 srv=$3${4:+ n=$4} spawn_us=$v" >>"$RES"
+	l=$("$B/spawncost" --loop 2>/dev/null | sed -n 's/.* ms=//p')
+	c=$("$B/spawncost" --cpuid 2>/dev/null | sed -n 's/.* ns=//p')
+	read -r a _ </proc/loadavg
+	[ -n "$v" ] && echo "SPEED run=$1 fig=$2 srv=$3${4:+ n=$4} spawn_us=$v loop_ms=${l:-nan} cpuid_ns=${c:-nan} load1=$a" >>"$RES"
 }
 
 PIDS=()
@@ -163,8 +171,11 @@ WSD= WSDP= NODE= NODEP=
 # A hub with DIR/switchboard.conf (its log DIR/hub.log) and its activator
 # on the first free port from PORT, with HUB-BINARY and HANDLER; sets
 # STARTED_HUB, STARTED_SA and STARTED_PORT.
+# $HUB_WRAP and $SA_WRAP (words, may be empty) go before the hub's and
+# the activator's command (bench/README.md, BENCH_WRAP_*).
 hub_start() {	# dir port [hub-binary handler]
-	SWITCHBOARD_LOG_STDERR=1 "${3:-$HUBBIN}" -s "$1/hub.sock" \
+	# shellcheck disable=SC2086
+	SWITCHBOARD_LOG_STDERR=1 ${HUB_WRAP:-} "${3:-$HUBBIN}" -s "$1/hub.sock" \
 	    -C "$1/control.sock" -c "$1/switchboard.conf" 2>"$1/hub.log" &
 	STARTED_HUB=$!
 	PIDS+=("$STARTED_HUB")
@@ -189,7 +200,13 @@ sw_start() {	# name
 	dir=$(mktemp -d /tmp/sb-bench.XXXXXX)
 	SW_DIR[$n]=$dir
 	bench_config "$dir/switchboard.conf" "$dir" "ws_echo = yes"
+	# BENCH_WRAP_HUB_sb, BENCH_WRAP_SA_base, ...: what runs the hub and
+	# the activator of that Switchboard, e.g. "taskset -c 0", "nice -n -5"
+	HUB_WRAP=$(printenv "BENCH_WRAP_HUB_$n") SA_WRAP=$(printenv "BENCH_WRAP_SA_$n")
 	hub_start "$dir" "$PORT0" "$bin/switchboard-hub" "$bin/switchboard-handler"
+	HUB_WRAP= SA_WRAP=
+	[ -n "$(printenv "BENCH_WRAP_HUB_$n")$(printenv "BENCH_WRAP_SA_$n")" ] &&
+	    log "$n: hub run by '$(printenv "BENCH_WRAP_HUB_$n")', activator by '$(printenv "BENCH_WRAP_SA_$n")'"
 	SW_HUB[$n]=$STARTED_HUB SW_SA[$n]=$STARTED_SA SW_PORT[$n]=$STARTED_PORT
 }
 
@@ -285,8 +302,10 @@ done >"$B/otherload.txt" 2>/dev/null) &
 PIDS+=($!)
 
 log "machine: $(nproc) cores, $(free -m | awk '/Mem:/{print $2}') MiB, kernel $(uname -r); runs=$RUNS quick=$QUICK"
+speed 0 start -
+log "machine speed: $(tail -1 "$RES" | cut -d' ' -f5-)"
 # The guess figure starts its own hub; the others share these servers.
-if want churn || want rtt || want bcast || want scrape || want mem || want scale; then
+if want churn || want rtt || want bcast || want rate || want scrape || want mem || want scale; then
 	start_all
 	for n in $SWS; do
 		log "servers: switchboard $n :${SW_PORT[$n]} (hub ${SW_HUB[$n]}, activator ${SW_SA[$n]})"
@@ -361,17 +380,72 @@ bcast_one() {	# bcast|tput srv n run
 	    # shellcheck disable=SC2086
 	    load "srv=node fig=$1 n=$3 run=$4" 400 "$1" -p "$NODEP" -N "$3" \
 		$what --pid "$NODE" ;;
+	bfloor) [ "$1" = bcast ] || return 0
+	    speed "$4" bcast bfloor "$3"
+	    bfloor "srv=bfloor fig=bcast n=$3 run=$4" "$3" 50 "$SECS" ;;
 	esac
+}
+# The broadcast's floor (bench/bcastfloor.c): a sender and N receiver
+# processes that only move bytes, in Switchboard's layout.
+bfloor() {	# tag n rate secs
+	timeout -s INT 600 "$B/bcastfloor" "$2" "$3" "$4" "$1" 2>>"$LOG" |
+	    tee -a "$RES" | sed 's/^/  /' | cut -c1-230
 }
 for n in $NS; do
 	want bcast || break
 	for r in $(seq "$RUNS"); do
 		order=$(run_order "$r" | xargs)
+		peer floor && [ -z "$BASE" ] && order+=" bfloor"
 		log "run $r/$RUNS: broadcast latency, N=$n, 50 msg/s for $SECS s ($order)"
 		for s in $order; do bcast_one bcast "$s" "$n" "$r"; done
 		log "run $r/$RUNS: broadcast throughput, N=$n, 4 in flight for $TSECS s ($order)"
 		for s in $order; do bcast_one tput "$s" "$n" "$r"; done
 	done
+done
+
+# The highest sustainable broadcast rate (issue 18): at the largest N, the
+# rate is raised step by step (RATES), SECS each, Switchboard and Node ws
+# taking turns at going first; a server that misses a step (p95 over
+# 100 ms or a delivery lost) is not asked the higher ones.  The report's
+# figure is the highest rate each held with all the lower ones.
+rate_ok() {	# tag: the step's RESULT held (p95 <= 100 ms, nothing lost)
+	grep -F "RESULT $1 " "$RES" | tail -1 |
+	    awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		   exit !(v["lost"] == 0 && v["failed"] == 0 && v["lat_p95_us"] != "" && v["lat_p95_us"] <= 100000) }'
+}
+rate_step() {	# srv rate run
+	local n=${NS##* } tag="srv=$1 fig=rate n=${NS##* } rate=$2 run=$3"
+	speed "$3" rate "$1" "$n"
+	case $1 in
+	sb|base) load "$tag" 200 bcast -p "${SW_PORT[$1]}" -N "$n" --rate "$2" \
+	    --secs "$SECS" --pid "${SW_HUB[$1]}" --kids-of "${SW_SA[$1]}"
+	    wait_kids "${SW_SA[$1]}" 120 ;;
+	node) load "$tag" 200 bcast -p "$NODEP" -N "$n" --rate "$2" \
+	    --secs "$SECS" --pid "$NODE" ;;
+	esac
+	rate_ok "$tag"
+}
+for r in $(seq "$RUNS"); do
+	want rate || break
+	alive=$(run_order "$r" | grep -vx wsd | xargs)
+	for rate in $RATES; do
+		[ -n "$alive" ] || break
+		log "run $r/$RUNS: highest broadcast rate, N=${NS##* }, $rate msg/s for $SECS s ($alive)"
+		next=
+		for s in $alive; do rate_step "$s" "$rate" "$r" && next+=" $s"; done
+		alive=${next# }
+	done
+done
+
+# The hub's fan-out to a room of the largest N by send() and by io_uring
+# (bench/uringfan.c), with N processes waiting in recv() as handlers do:
+# issue 18 keeps io_uring in the hub only if it wins here first.
+for r in $(seq "$RUNS"); do
+	want uring && [ -x "$B/uringfan" ] || break
+	log "run $r/$RUNS: the fan-out to ${NS##* } by send() and by io_uring (bench/uringfan.c)"
+	speed "$r" uringfan send "${NS##* }"
+	timeout -s INT 300 "$B/uringfan" "${NS##* }" 200 200 wake 2>>"$LOG" |
+	    sed "s/^RESULT .*/& run=$r/" | tee -a "$RES" | sed 's/^/  /'
 done
 
 # A scrape every second (issue 22): broadcast latency at the largest N on
@@ -446,11 +520,18 @@ for r in $(seq "$RUNS"); do
 	# (250 by default) the room and the server are quiet, so the ramp
 	# costs no N * N presence notices (docs/protocol.md).  --extra X
 	# would add X clients that connect but never identify.
+	speed "$r" scale sb
 	load "srv=sb fig=scale run=$r" 600 bcast -p "${SW_PORT[sb]}" -N "$SCALE_ROOM" \
 	    --extra "$SCALE_EXTRA" --rate 1 --secs "$SCALE_SECS" --grace 10 \
 	    --pid "${SW_HUB[sb]}" --kids-of "${SW_SA[sb]}"
+	peer node && speed "$r" scale node
 	peer node && load "srv=node fig=scale run=$r" 600 bcast -p "$NODEP" -N "$total" \
 	    --rate 1 --secs "$SCALE_SECS" --grace 10 --pid "$NODE"
+	if peer floor; then
+		stop_all
+		speed "$r" scale bfloor
+		bfloor "srv=bfloor fig=scale run=$r" "$SCALE_ROOM" 1 "$SCALE_SECS"
+	fi
 done
 stop_all
 
@@ -490,12 +571,16 @@ guess() {	# tag options...
 for r in $(seq "$RUNS"); do
 	want guess && [ -z "$BASE" ] || break
 	log "run $r/$RUNS: guest logins ($GUESTS) without and during password guessing"
+	speed "$r" guess guess
 	guess_start
 	guess "srv=guess0 fig=guess run=$r attack=none"
 	guess "srv=guess1 fig=guess run=$r attack=nick" --attack nick
 	guess "srv=guess2 fig=guess run=$r attack=spread" --attack spread
 	guess_stop
 done
+
+speed 0 end -
+log "machine speed at the end: $(tail -1 "$RES" | cut -d' ' -f5-)"
 
 if [ -n "$BASE" ]; then
 	log "comparison (bench/compare.mjs), also in $B/compare.txt"

@@ -6,6 +6,10 @@
  *
  *   spawncost N PROGRAM [ARG...]
  *   spawncost --cpuid      the cost of one CPUID instruction here
+ *   spawncost --loop       the wall time of a fixed CPU loop (50 million
+ *                          dependent multiply-adds, no system call, no
+ *                          memory traffic): the machine-speed probe's
+ *                          second half (bench/run.sh)
  */
 #include <cpuid.h>
 #include <fcntl.h>
@@ -42,6 +46,16 @@ main(int argc, char *argv[])
 			__asm__ volatile("" : : "r"(a), "r"(b), "r"(c), "r"(d));
 		}
 		printf("cpuid_instruction ns=%.0f\n", (now_us() - t0) * 1000 / 20000);
+		return 0;
+	}
+	if (argc == 2 && strcmp(argv[1], "--loop") == 0) {
+		unsigned long long x = 1;
+
+		t0 = now_us();
+		for (long i = 0; i < 50000000; i++)
+			x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		__asm__ volatile("" : : "r"(x));
+		printf("loop ms=%.2f\n", (now_us() - t0) / 1000);
 		return 0;
 	}
 	if (argc < 3) {

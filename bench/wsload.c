@@ -276,38 +276,130 @@ report_mem(long conns)
 	free(v);
 }
 
+/*
+ * What the servers did over a window: CPU (utime + stime) and context
+ * switches of the main processes (--pid: the hub, or Node) and of the
+ * children (--kids-of: the handlers) apart, from /proc/PID/stat and
+ * /proc/PID/status, counted for the processes alive at both ends; and
+ * the machine's inter-processor interrupts (/proc/interrupts RES, CAL,
+ * TLB, every CPU).  A handler's voluntary switch is a sleep that a
+ * wake-up ends: voluntary switches per delivery are its wake-ups.
+ */
+enum { C_TICKS, C_VCS, C_NVCS, C_N };
+enum { I_RES, I_CAL, I_TLB, I_N };
+
 struct cpu_snap {
 	pid_t			*pid;
-	unsigned long long	*t;
+	unsigned long long	(*c)[C_N];
 	size_t			 n;
+	unsigned long long	 irq[I_N];
 	uint64_t		 at;
 };
+
+struct cpu_use {
+	double			 cpu_s[2];	/* main, kids */
+	unsigned long long	 vcs[2], nvcs[2];
+	unsigned long long	 irq[I_N];
+};
+
+static void
+proc_counts(pid_t pid, unsigned long long c[C_N])
+{
+	long v;
+
+	c[C_TICKS] = cpu_ticks(pid);
+	v = kib_field(pid, "status", "voluntary_ctxt_switches");
+	c[C_VCS] = v > 0 ? (unsigned long long)v : 0;
+	v = kib_field(pid, "status", "nonvoluntary_ctxt_switches");
+	c[C_NVCS] = v > 0 ? (unsigned long long)v : 0;
+}
+
+/* RES, CAL and TLB of /proc/interrupts, summed over the CPUs. */
+static void
+ipi_counts(unsigned long long irq[I_N])
+{
+	static const char *const name[I_N] = { "RES:", "CAL:", "TLB:" };
+	char line[1024];
+	FILE *f;
+
+	memset(irq, 0, I_N * sizeof(*irq));
+	if ((f = fopen("/proc/interrupts", "r")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *p = line, *e;
+		int k;
+
+		while (*p == ' ')
+			p++;
+		for (k = 0; k < I_N; k++)
+			if (strncmp(p, name[k], 4) == 0)
+				break;
+		if (k == I_N)
+			continue;
+		for (p += 4;; p = e) {
+			unsigned long long v = strtoull(p, &e, 10);
+
+			if (e == p)
+				break;
+			irq[k] += v;
+		}
+	}
+	fclose(f);
+}
 
 static void
 cpu_begin(struct cpu_snap *s)
 {
 	s->pid = server_pids(&s->n, 1);
-	s->t = xrealloc(NULL, (s->n + 1) * sizeof(*s->t));
+	s->c = xrealloc(NULL, (s->n + 1) * sizeof(*s->c));
 	for (size_t i = 0; i < s->n; i++)
-		s->t[i] = cpu_ticks(s->pid[i]);
+		proc_counts(s->pid[i], s->c[i]);
+	ipi_counts(s->irq);
 	s->at = now_ns();
 }
 
-/* Server CPU seconds since cpu_begin (processes alive at both ends). */
+/* What the servers used since cpu_begin; returns the CPU seconds. */
 static double
-cpu_end(struct cpu_snap *s)
+cpu_end(struct cpu_snap *s, struct cpu_use *u)
 {
-	unsigned long long sum = 0;
+	unsigned long long irq[I_N];
 
+	memset(u, 0, sizeof(*u));
+	ipi_counts(irq);
+	for (int k = 0; k < I_N; k++)
+		u->irq[k] = irq[k] - s->irq[k];
 	for (size_t i = 0; i < s->n; i++) {
-		unsigned long long t = cpu_ticks(s->pid[i]);
+		unsigned long long c[C_N];
+		int kid = (int)i >= npids;
 
-		if (t >= s->t[i])
-			sum += t - s->t[i];
+		proc_counts(s->pid[i], c);
+		if (c[C_TICKS] < s->c[i][C_TICKS] || c[C_VCS] < s->c[i][C_VCS])
+			continue;	/* gone, its PID reused */
+		u->cpu_s[kid] += (double)(c[C_TICKS] - s->c[i][C_TICKS]) /
+		    (double)sysconf(_SC_CLK_TCK);
+		u->vcs[kid] += c[C_VCS] - s->c[i][C_VCS];
+		u->nvcs[kid] += c[C_NVCS] - s->c[i][C_NVCS];
 	}
 	free(s->pid);
-	free(s->t);
-	return (double)sum / (double)sysconf(_SC_CLK_TCK);
+	free(s->c);
+	return u->cpu_s[0] + u->cpu_s[1];
+}
+
+/* The counts of cpu_end, per delivery, as key=value pairs. */
+static void
+print_use(const struct cpu_use *u, long dlv)
+{
+	double d = dlv > 0 ? (double)dlv : 1;
+
+	printf(" hub_cpu_us_per_dlv=%.3f kids_cpu_us_per_dlv=%.3f "
+	    "hub_vcs=%llu hub_nvcs=%llu kids_vcs=%llu kids_nvcs=%llu "
+	    "wakeups_per_dlv=%.3f hub_wakeups_per_dlv=%.4f "
+	    "ipi_res=%llu ipi_cal=%llu ipi_tlb=%llu ipis_per_dlv=%.3f",
+	    u->cpu_s[0] * 1e6 / d, u->cpu_s[1] * 1e6 / d, u->vcs[0],
+	    u->nvcs[0], u->vcs[1], u->nvcs[1], (double)u->vcs[1] / d,
+	    (double)u->vcs[0] / d, u->irq[I_RES], u->irq[I_CAL],
+	    u->irq[I_TLB],
+	    (double)(u->irq[I_RES] + u->irq[I_CAL] + u->irq[I_TLB]) / d);
 }
 
 /* ---- connections ---- */
@@ -993,6 +1085,10 @@ run_bcast(void)
 		report_mem(nclients + nextra);
 	nlat = 0;
 	if (mode == M_BCAST) {
+		struct cpu_snap cs;
+		struct cpu_use cu;
+
+		cpu_begin(&cs);
 		period_ns = (uint64_t)(1e9 / rate);
 		t_send0 = now_ns();
 		t_measure0 = 0;
@@ -1001,6 +1097,7 @@ run_bcast(void)
 		tick_open_loop(now_ns());
 		loop(done_all_delivered, now_ns() + (uint64_t)(grace_s * 1e9),
 		    0, 0, NULL);
+		cpu_end(&cs, &cu);
 		deliveries = delivered_total();
 		expect = nsent * nroom;
 		printf("RESULT%s mode=bcast clients=%ld extra=%ld ramp_s=%.2f "
@@ -1010,9 +1107,11 @@ run_bcast(void)
 		    deliveries, expect, expect - deliveries, ndup, nreorder,
 		    nbad, nfail);
 		print_lat("lat");
+		print_use(&cu, deliveries);
 		printf("\n");
 	} else {
 		struct cpu_snap cs;
+		struct cpu_use cu;
 		double cpu, win;
 		uint64_t t;
 
@@ -1029,7 +1128,7 @@ run_bcast(void)
 		loop(done_never, t_measure0 + (uint64_t)(secs * 1e9), 0, 0,
 		    NULL);
 		t_measure1 = now_ns();
-		cpu = cpu_end(&cs);
+		cpu = cpu_end(&cs, &cu);
 		win = (double)(t_measure1 - t_measure0) / 1e9;
 		loop(done_all_delivered, now_ns() + (uint64_t)(grace_s * 1e9),
 		    0, 0, NULL);
@@ -1044,6 +1143,7 @@ run_bcast(void)
 		    delivered_window ? cpu * 1e6 / (double)delivered_window : 0,
 		    expect - deliveries, ndup, nreorder, nbad, nfail);
 		print_lat("lat");
+		print_use(&cu, delivered_window);
 		printf("\n");
 	}
 	fflush(stdout);

@@ -165,6 +165,9 @@ struct peer {
 	RB_ENTRY(peer)		 by_nick;	/* when identified */
 	RB_ENTRY(peer)		 by_session;
 	TAILQ_ENTRY(peer)	 reap;		/* when dead */
+	int			 deferred;	/* in server.c's flush list */
+	int			 blocked;	/* its socket refused the queue's head */
+	TAILQ_ENTRY(peer)	 flush;		/* there */
 };
 RB_HEAD(peer_nicks, peer);
 RB_HEAD(peer_sessions, peer);

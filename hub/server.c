@@ -33,6 +33,7 @@
 #include "hub.h"
 
 #define HUB_RECV_BURST	64	/* datagrams read per wake-up of one peer */
+#define HUB_DEFER_MAX	SB_MSG_MAX	/* bytes held for one handler in a burst */
 #define HUB_STATUS_USEC	(5 * 1000000ULL)
 
 struct ctx {
@@ -45,6 +46,8 @@ struct ctx {
 	int		 notify;		/* started by systemd */
 	sd_event_source	*hold_timer;		/* releases held messages */
 	struct authpool	*pool;			/* password workers */
+	int		 defer;			/* in a burst: hold sends */
+	TAILQ_HEAD(, peer) flushq;		/* peers with sends held */
 };
 
 static int	peer_io(sd_event_source *, int, uint32_t, void *);
@@ -108,14 +111,49 @@ peer_flush(struct hub *h, struct peer *p)
 		p->outq_bytes -= k->len;
 		free(k);
 	}
-	peer_want_write(p, !TAILQ_EMPTY(&p->outq));
+	p->blocked = !TAILQ_EMPTY(&p->outq);
+	peer_want_write(p, p->blocked);
+	return 0;
+}
+
+/*
+ * ops->send in a burst (peer_io): queue, coalesced with what waits for
+ * the same handler (send.c hub_queue()), and write it all when the burst
+ * ends (burst_flush), so that the messages of a burst reach each handler
+ * in as few datagrams as fit: one receive and one wake-up for many when
+ * the hub is behind.  Past HUB_DEFER_MAX held, write at once: what is
+ * held stays far below the slow-reader limit, which still only counts
+ * what the handler has not read.  Each datagram queued for a handler
+ * whose socket was full (blocked) when last written to is counted in
+ * the queue histogram, as ops_send() counts it; the flush is tried all
+ * the same, as the handler may have read since (bench/analysis.md).
+ */
+static int
+ops_send_deferred(struct ctx *c, struct peer *p, const struct sb_packet *pkt)
+{
+	struct hub *h = &c->hub;
+	int r;
+
+	if ((r = hub_queue(h, p, pkt)) < 0) {
+		hub_peer_unqueued(h, p, r);
+		return r;
+	}
+	if (p->blocked)		/* it had to wait, as in ops_send() */
+		metrics_queued(h, p->outq_bytes);
+	if (!p->deferred) {
+		p->deferred = 1;
+		TAILQ_INSERT_TAIL(&c->flushq, p, flush);
+	}
+	if (p->outq_bytes >= HUB_DEFER_MAX && peer_flush(h, p) < 0)
+		return -EPIPE;
 	return 0;
 }
 
 /*
  * ops->send: write now when nothing is queued, else queue, coalesced
  * into batches (send.c hub_queue()); past the slow-reader limit the
- * session ends (peers.c hub_peer_unqueued()).
+ * session ends (peers.c hub_peer_unqueued()).  In a burst, held until
+ * its end (ops_send_deferred).
  */
 static int
 ops_send(struct hub *h, struct peer *p, const struct sb_packet *pkt)
@@ -124,6 +162,8 @@ ops_send(struct hub *h, struct peer *p, const struct sb_packet *pkt)
 
 	if (p->dead || p->write_broken || p->fd < 0)
 		return -EPIPE;
+	if (((struct ctx *)h->ctx)->defer)
+		return ops_send_deferred(h->ctx, p, pkt);
 	if (TAILQ_EMPTY(&p->outq)) {
 		if (send(p->fd, pkt->buf, pkt->len, MSG_DONTWAIT |
 		    MSG_NOSIGNAL) >= 0)
@@ -138,8 +178,33 @@ ops_send(struct hub *h, struct peer *p, const struct sb_packet *pkt)
 		return r;
 	}
 	metrics_queued(h, p->outq_bytes);
+	p->blocked = 1;
 	peer_want_write(p, 1);
 	return 0;
+}
+
+/*
+ * The end of a burst: write what was held for each handler.  A peer
+ * that died meanwhile keeps its queue for hub_reap(), which lets it out
+ * in order before its C_CLOSE.
+ */
+static void
+burst_flush(struct ctx *c)
+{
+	struct peer *p;
+	int was;
+
+	c->defer = 0;
+	while ((p = TAILQ_FIRST(&c->flushq)) != NULL) {
+		TAILQ_REMOVE(&c->flushq, p, flush);
+		p->deferred = 0;
+		if (p->dead || p->write_broken || p->fd < 0)
+			continue;
+		was = p->blocked;
+		peer_flush(&c->hub, p);
+		if (p->blocked && !was)	/* now it had to wait */
+			metrics_queued(&c->hub, p->outq_bytes);
+	}
 }
 
 /* The hold timer (ops_arm): release the held messages once it is time. */
@@ -444,6 +509,7 @@ peer_io(sd_event_source *s, int fd, uint32_t revents, void *arg)
 
 	if ((revents & EPOLLOUT) && !p->dead && !p->write_broken)
 		peer_flush(h, p);
+	c->defer = 1;
 	for (i = 0; i < HUB_RECV_BURST && !p->dead &&
 	    (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)); i++) {
 		int passed = -1;
@@ -490,6 +556,7 @@ peer_io(sd_event_source *s, int fd, uint32_t revents, void *arg)
 			break;
 		}
 	}
+	burst_flush(c);
 	hub_reap(c);
 	return 0;
 }
@@ -897,6 +964,7 @@ start_state(struct ctx *c)
 		hub_free(&c->hub);
 		return r;
 	}
+	TAILQ_INIT(&c->flushq);
 	do
 		c->hub.epoch = arc4random();
 	while (c->hub.epoch == 0);
