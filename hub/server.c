@@ -811,7 +811,7 @@ reload(struct hub *h, char *err, size_t errsz)
 	    errsz)) < 0) {
 		sb_log_event(SB_EV_RELOAD, &(struct sb_log_fields){
 		    .reason = err }, "reload failed, keeping the old config "
-		    "and certificate: %s", err);
+		    "(and certificate): %s", err);
 	} else {
 		c->hub.cfg = cfg;
 		/* New handshakes get the new pair; signatures under way

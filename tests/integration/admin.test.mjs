@@ -228,10 +228,11 @@ describe('switchboardctl against a running hub', () => {
       assert.equal(r.code, 1, r.stdout);
       assert.match(r.stderr, /reload failed, the old config stays/);
       assert.match(r.stderr, new RegExp(`"${bad}" is not a valid room name: Room name is longer than 32 bytes`));
-      // MESSAGE is "reload failed, keeping the old config: <why>" (the old
+      // MESSAGE is "reload failed, keeping the old config (and
+      // certificate): <why>" (the old
       // stderr form ran REASON into it, and this matched the mix).
       await sb.waitForEvent({ EVENT: 'reload', REASON: /not a valid room name/,
-        MESSAGE: /keeping the old config: .*not a valid room name/ });
+        MESSAGE: /keeping the old config \(and certificate\): .*not a valid room name/ });
       const s = JSON.parse((await ctl([...S(), '--json', 'status'])).stdout);
       assert.equal(s.max, 4096, 'the old config stays');
       const rooms = JSON.parse((await ctl([...S(), '--json', 'rooms'])).stdout).rooms.map((x) => x.name);
