@@ -53,7 +53,7 @@ HANDLER_LIBS	= -static -lexpat -ljansson -lbsd -lmd
 # ICU (the nick rules, hub/nick.c) is for the hub and switchboardctl only,
 # never for the handler: it is large, and the hub lives long.
 ICU_LIBS	= $(shell pkg-config --libs icu-uc icu-i18n 2>/dev/null || echo -licui18n -licuuc -licudata)
-HUB_LIBS	= $(shell pkg-config --libs libsystemd libbsd 2>/dev/null || echo -lsystemd -lbsd) -lcrypt -lmd -ljansson \
+HUB_LIBS	= $(shell pkg-config --libs libsystemd libbsd 2>/dev/null || echo -lsystemd -lbsd) -lcrypt -lmd -ljansson -lhiredis \
 		  $(ICU_LIBS) -pthread
 UNIT_LIBS	= -lcmocka -lsystemd -lexpat -ljansson -lbsd -lmd -lcrypt $(ICU_LIBS) -pthread
 
@@ -173,11 +173,11 @@ asan: $(B)/asan/switchboard-hub $(B)/asan/switchboard-handler
 
 DEB_BUILD	= gcc make pkg-config libsystemd-dev libbsd-dev libmd-dev \
 		  libexpat1-dev libjansson-dev libcrypt-dev libcmocka-dev \
-		  libicu-dev \
+		  libicu-dev libhiredis-dev \
 		  systemd musl-tools dpkg-dev autoconf automake libtool \
 		  linux-libc-dev debian-archive-keyring
 DEB_TEST	= chromium haxe python3 util-linux clang-14 libclang-rt-14-dev \
-		  llvm-14 cppcheck haproxy nginx prometheus tmux
+		  llvm-14 cppcheck haproxy nginx prometheus tmux redis-server
 NODE_STAMP	= node_modules/.package-lock.json
 
 deps-build:

@@ -35,6 +35,8 @@
  *	control.c	switchboardctl's control socket
  *	authpool.c	the password workers (threads)
  *	journal.c	events to journald or stderr
+ *	cluster.c	many machines: Redis through hiredis (docs/cluster.md)
+ *	cluster_msg.c	what travels through Redis, checked (no I/O)
  *
  * docs/hacking.md has the map, and the error convention: a negative
  * errno or a named result, and whoever decides what to do logs, once.
@@ -208,6 +210,22 @@ struct hub_ops {
 	 * descriptors).  Returns 0 or a negative errno; NULL: none.
 	 */
 	int	(*proc_stats)(struct hub *, struct metrics_proc *);
+	/*
+	 * The cluster (cluster.c; every one NULL on one machine, the
+	 * default).  room_publish: send a room message to Redis; 0: it
+	 * comes back to every member from there (cluster_arrived), 1:
+	 * Redis is away, it waits in the outbox and the caller delivers
+	 * it to the local members now, -ENOBUFS: the outbox is full.
+	 * room_follow: the room's first local member came (on 1) or its
+	 * last went (0).  room_replay: 1 when the joiner's replay waits
+	 * for the room's history from Redis (cluster.c calls replay_join
+	 * later), 0 to replay now.
+	 */
+	int	(*room_publish)(struct hub *, const struct room *, const char *,
+		    const char *, const char *, int64_t);
+	void	(*room_follow)(struct hub *, const struct room *, int);
+	int	(*room_replay)(struct hub *, struct peer *, const struct room *,
+		    long long);
 };
 
 /* An IDENTIFY whose password is being checked (identity.c). */
@@ -257,6 +275,7 @@ struct hub {
 	struct sb_packet	 cfg_pkt;	/* C_CONFIG for new handlers */
 	uint64_t		 packed;	/* datagrams encoded (send.c) */
 	struct hub_metrics	 metrics;	/* metrics.h */
+	struct cluster		*cluster;	/* cluster.c; NULL: one machine */
 };
 
 /*
@@ -368,6 +387,10 @@ uint64_t	 replay_record(struct hub *, const struct room *, const char *,
 
 /* messages.c */
 void		 hub_announce(struct hub *, const char *);
+struct cluster_msg;
+void		 cluster_arrived(struct hub *, const struct cluster_msg *, int);
+void		 cluster_restarted(struct hub *, const char *, uint64_t,
+		    uint64_t);
 cmd_fn		 cmd_privmsg, cmd_privmsg_alias_check, cmd_privmsg_alias;
 cmd_fn		 cmd_roommsg_check, cmd_roommsg, cmd_action_check, cmd_action;
 
@@ -436,6 +459,55 @@ unsigned	 throttle_wait(struct throttle *, const char *, uint64_t);
 void		 throttle_begin(struct throttle *, const char *, uint64_t);
 unsigned	 throttle_end(struct throttle *, const char *, uint64_t, int);
 void		 throttle_remote_key(char *, size_t, const char *);
+
+/*
+ * cluster_msg.c: a room message as it travels through Redis, checked
+ * before it is believed (docs/cluster.md); cluster.c: the connection to
+ * Redis on the event loop, and what comes from it to the rules through
+ * messages.c's cluster_arrived() and cluster_restarted().
+ */
+#define CLUSTER_NODE_MAX	32	/* bytes of a node name */
+#define CLUSTER_EPOCH_MAX	20	/* digits of a room's epoch */
+#define CLUSTER_ID_MAX		40	/* bytes of a message's id */
+#define CLUSTER_BODY_MAX	(16 * 1024)	/* bytes of a message's JSON */
+#define CLUSTER_MSG_MAX		(CLUSTER_BODY_MAX + 48)	/* and its stamp */
+#define CLUSTER_TIME_MAX	253402300799LL	/* 9999-12-31 */
+#define CLUSTER_OUTBOX_MAX	1024	/* messages waiting for Redis */
+#define CLUSTER_OUTBOX_BYTES	(1024 * 1024)	/* and their bytes */
+
+struct cluster_msg {
+	char		 epoch[CLUSTER_EPOCH_MAX + 1];
+	uint64_t	 seq;		/* the room's number, from 1 */
+	char		 kind[HISTORY_KIND_MAX + 1];	/* room, action */
+	char		 from[SB_NICK_MAX + 1];
+	char		 room[SB_ROOM_MAX + 1];
+	char		 text[SB_TEXT_MAX + 1];
+	int64_t		 time;		/* unix seconds */
+	char		 node[CLUSTER_NODE_MAX + 1];	/* the sender's hub */
+	char		 id[CLUSTER_ID_MAX + 1];	/* its name there */
+	int		 pre;		/* delivered at its node already */
+};
+
+int		 cluster_node_ok(const char *, size_t);
+int		 cluster_body_decode(const char *, size_t, struct cluster_msg *);
+int		 cluster_msg_decode(const char *, size_t, struct cluster_msg *);
+int		 cluster_entry_id(const char *, size_t, uint64_t *);
+int		 cluster_body_encode(const struct cluster_msg *, char *, size_t);
+int		 cluster_addr_parse(const char *, char *, size_t, int *, char *,
+		    size_t);
+int		 cluster_password_parse(const char *, char *, size_t, char *,
+		    size_t);
+
+/* cluster.c: the daemon's part */
+struct cluster;
+struct sd_event;
+int		 cluster_start(struct hub *, struct sd_event *);
+void		 cluster_stop(struct hub *);
+int		 cluster_room_publish(struct hub *, const struct room *,
+		    const char *, const char *, const char *, int64_t);
+void		 cluster_room_follow(struct hub *, const struct room *, int);
+int		 cluster_room_replay(struct hub *, struct peer *,
+		    const struct room *, long long);
 
 /* server.c */
 int		 hubd_run(const char *, int, const char *, const char *);

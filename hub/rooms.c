@@ -204,6 +204,8 @@ membership_link(struct membership *mb, struct peer *p, struct room *r)
 	TAILQ_INSERT_TAIL(&p->rooms, mb, in_peer);
 	r->nmembers++;
 	p->nrooms++;
+	if (r->nmembers == 1 && p->hub->ops->room_follow != NULL)
+		p->hub->ops->room_follow(p->hub, r, 1);
 }
 
 /*
@@ -229,6 +231,8 @@ room_leave(struct hub *h, struct membership *m, const char *reason, int notify)
 	    SB_C_PARTED, r->name, p->nick, reason, NULL) == 0)
 		TAILQ_FOREACH(o, &r->members, in_room)
 			hub_send_packet(h, o->peer, &pkt);
+	if (r->nmembers == 0 && h->ops->room_follow != NULL)
+		h->ops->room_follow(h, r, 0);
 	if (r->nmembers == 0 && !r->permanent) {
 		/* Its history goes too, after the retention (history.h). */
 		if (h->history != NULL && h->cfg.history > 0) {
@@ -317,7 +321,9 @@ cmd_join(struct hub *h, struct peer *p, const struct sb_msg *m,
 	membership_link(mb, p, r);
 	list_add(members, sizeof(members), &len, p->nick);
 	hub_send(h, p, SB_C_JOINED, r->name, p->nick, members, NULL);
-	replay_join(h, p, r, since);
+	if (h->ops->room_replay == NULL || h->ops->room_replay(h, p, r,
+	    since) == 0)
+		replay_join(h, p, r, since);
 	hub_log_peer(SB_EV_JOIN, p, &(struct sb_log_fields){ .room = r->name },
 	    "%s joined %s", p->nick, r->name);
 	return 0;

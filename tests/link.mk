@@ -33,7 +33,7 @@ ifndef link_srcs
 
 LINK_COMMON		= $(sort $(wildcard common/*.c))
 LINK_HUB_IO		= hub/main.c hub/server.c hub/control.c hub/authpool.c \
-			  hub/journal.c
+			  hub/journal.c hub/cluster.c
 LINK_HUB_RULES		= $(sort $(filter-out $(LINK_HUB_IO),$(wildcard hub/*.c)))
 LINK_HANDLER_DIALECTS	= $(sort $(wildcard handler/dialect*.c handler/json_*.c \
 			  handler/store.c))
@@ -49,6 +49,7 @@ link_srcs		= $(sort $(wildcard $(addsuffix /$(2).c,common hub handler) \
 # nothing)
 UNIT_ban		= hub/nick.c
 UNIT_members		= hub/nick.c
+UNIT_cluster_msg	= hub/nick.c
 UNIT_log		= hub/journal.c
 UNIT_route		= $(LINK_HUB_RULES) hub/journal.c
 UNIT_wsconn		= handler/wsframe.c

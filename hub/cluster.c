@@ -1,0 +1,1254 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The cluster: many machines, one chat, through one Redis (docs/cluster.md
+ * has the design, the keys and channels, and the guarantees).  Only with
+ * cluster_redis set; without it the hub never comes here.
+ *
+ * Two connections through hiredis's async API on the hub's sd-event loop
+ * (the adapter is below: hiredis asks to read or write, sd-event says
+ * when): `cmd` for commands, `sub` for the subscriptions.  They are up
+ * and down together: either one lost takes both down, and they come back
+ * together after a backoff (100 ms doubling to 5 s), with AUTH, the
+ * subscriptions again, and every followed room caught up from its stream.
+ * A PING each second finds a Redis that went silent (a partition).
+ *
+ * A room message is one script call (PUBLISH_LUA): the room's number,
+ * its stream, the publish.  The hub follows (subscribes to) only the
+ * rooms with local members, and delivers each followed room's messages
+ * in the order of their numbers, each once: a number below the next
+ * expected is a repeat and dropped; one above it waits while the
+ * missing ones are fetched from the stream (SYNC_LUA).  While Redis is
+ * away, messages wait in the outbox (at most CLUSTER_OUTBOX_MAX, then
+ * the sender is told `busy`), delivered here at once and marked so, and
+ * are sent when Redis is back, in their order.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <bsd/stdlib.h>
+#include <bsd/string.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <sha1.h>
+#include <systemd/sd-event.h>
+
+#include "hub.h"
+
+#define CLUSTER_PENDING_MAX	256	/* messages waiting for a gap fill */
+#define CLUSTER_WAITERS_MAX	64	/* joins waiting for a room's history */
+#define CLUSTER_FETCH_MAX	500	/* stream entries per fetch */
+#define CLUSTER_STREAM_MIN	100	/* the stream keeps at least this */
+#define CLUSTER_ID_TTL_MS	"120000"	/* a message id's memory */
+#define CLUSTER_BACKOFF_MIN	100	/* ms */
+#define CLUSTER_BACKOFF_MAX	5000	/* ms */
+#define CLUSTER_PING_USEC	(1000 * 1000ULL)
+#define CLUSTER_SILENT_USEC	(3 * 1000 * 1000ULL)	/* then it is down */
+#define CLUSTER_KEY_MAX		(16 + SB_ROOM_MAX + CLUSTER_NODE_MAX + 40)
+
+/*
+ * KEYS: the room's hash, its stream, the message id's key.  ARGV: the
+ * body, the stream's length, the channel, the id key's lifetime (ms).
+ * A room without an epoch (new, or Redis lost it) gets one from the
+ * clock, and an empty stream.  A message id seen already answers what
+ * it got then (a retry after a lost reply).  Returns "EPOCH SEQ".
+ */
+static const char PUBLISH_LUA[] =
+	"local d = redis.call('GET', KEYS[3])\n"
+	"if d then return d end\n"
+	"local s = redis.call('HINCRBY', KEYS[1], 'seq', 1)\n"
+	"local e = redis.call('HGET', KEYS[1], 'epoch')\n"
+	"if s == 1 or not e then\n"
+	"  local t = redis.call('TIME')\n"
+	"  e = t[1] .. string.format('%06d', tonumber(t[2]))\n"
+	"  redis.call('HSET', KEYS[1], 'epoch', e)\n"
+	"  redis.call('DEL', KEYS[2])\n"
+	"end\n"
+	"redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], s .. '-0', "
+	"'m', ARGV[1])\n"
+	"local r = e .. ' ' .. s\n"
+	"redis.call('PUBLISH', ARGV[3], r .. ' ' .. ARGV[1])\n"
+	"redis.call('SET', KEYS[3], r, 'PX', ARGV[4])\n"
+	"return r\n";
+
+/*
+ * KEYS: the room's hash, its stream.  ARGV: the first number wanted (0:
+ * the newest), how many.  Returns {EPOCH or "", SEQ or "0", entries},
+ * the entries oldest first from the number, or newest first for 0.
+ */
+static const char SYNC_LUA[] =
+	"local m = redis.call('HMGET', KEYS[1], 'epoch', 'seq')\n"
+	"local r\n"
+	"if ARGV[1] == '0' then\n"
+	"  r = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', ARGV[2])\n"
+	"else\n"
+	"  r = redis.call('XRANGE', KEYS[2], ARGV[1] .. '-0', '+', 'COUNT', "
+	"ARGV[2])\n"
+	"end\n"
+	"return {m[1] or '', m[2] or '0', r}\n";
+
+/* A room message waiting for Redis, or sent and not yet answered. */
+struct obx {
+	TAILQ_ENTRY(obx)	 entry;
+	char			 key[SB_ROOM_MAX + 1];	/* the room's, folded */
+	char			 id[CLUSTER_ID_MAX + 1];
+	int			 seen;	/* came back already: not again */
+	size_t			 len;
+	char			 body[];	/* the JSON */
+};
+TAILQ_HEAD(obxq, obx);
+
+/* A JOIN whose history replay waits for the room's first fetch. */
+struct waiter {
+	uint64_t		 session;
+	long long		 since;
+};
+
+/* A room this hub follows: it has local members. */
+struct croom {
+	RB_ENTRY(croom)		 entry;
+	char			 key[SB_ROOM_MAX + 1];	/* ascii_fold()ed */
+	char			 name[SB_ROOM_MAX + 1];
+	char			 epoch[CLUSTER_EPOCH_MAX + 1];	/* "": none */
+	uint64_t		 next;	/* to deliver next; 0: not fetched */
+	uint64_t		 gen;	/* tells a stale answer */
+	int			 subscribed;	/* SUBSCRIBE answered */
+	int			 fetching;	/* a SYNC_LUA in flight */
+	int			 overflow;	/* pending dropped some */
+	struct cluster_msg	*pending[CLUSTER_PENDING_MAX];	/* by seq */
+	unsigned		 npending;
+	struct waiter		 waiters[CLUSTER_WAITERS_MAX];
+	unsigned		 nwaiters;
+};
+RB_HEAD(crooms, croom);
+
+/* One connection's link to sd-event (the adapter). */
+struct adapter {
+	struct cluster		*c;
+	redisAsyncContext	*ac;
+	sd_event_source		*io;
+	uint32_t		 events;
+};
+
+struct cluster {
+	struct hub		*h;
+	sd_event		*ev;
+	redisAsyncContext	*cmd, *sub;
+	int			 cmd_ready, sub_ready, up, stopping, downing;
+	sd_event_source		*retry, *tick;
+	unsigned		 backoff;	/* ms, the next wait */
+	uint64_t		 ping_sent;	/* usec; 0: none waiting */
+	char			 host[256];
+	int			 port;		/* 0: host is a socket path */
+	char			 user[128], pass[256];
+	char			 node[CLUSTER_NODE_MAX + 1];
+	char			 boot[17];	/* this run, in message ids */
+	uint64_t		 nextid;
+	char			 pub_sha[41], sync_sha[41];
+	struct obxq		 outbox;	/* waiting for Redis */
+	struct obxq		 inflight;	/* sent, not yet answered */
+	unsigned		 nout;
+	size_t			 outbytes;
+	struct crooms		 rooms;
+	uint64_t		 gens;
+	uint64_t		 refused, repeats, gaps;	/* for the log */
+};
+
+static int
+croom_cmp(struct croom *a, struct croom *b)
+{
+	return strcmp(a->key, b->key);
+}
+
+RB_PROTOTYPE(crooms, croom, entry, croom_cmp)
+RB_GENERATE(crooms, croom, entry, croom_cmp)
+
+static void	cluster_down(struct cluster *, const redisAsyncContext *);
+static void	room_sync(struct cluster *, struct croom *);
+static void	room_arrive(struct cluster *, struct croom *,
+		    struct cluster_msg *);
+
+static struct croom *
+croom_find(struct cluster *c, const char *key)
+{
+	struct croom k;
+
+	strlcpy(k.key, key, sizeof(k.key));
+	return RB_FIND(crooms, &c->rooms, &k);
+}
+
+/* --- the sd-event adapter for hiredis ----------------------------------- */
+
+static int
+adapter_io(sd_event_source *s, int fd, uint32_t revents, void *arg)
+{
+	struct adapter *a = arg;
+
+	/* One of the two per wake-up: a read may free the context. */
+	if (revents & (EPOLLIN | EPOLLERR | EPOLLHUP))
+		redisAsyncHandleRead(a->ac);
+	else if (revents & EPOLLOUT)
+		redisAsyncHandleWrite(a->ac);
+	return 0;
+}
+
+static void
+adapter_set(struct adapter *a, uint32_t on, uint32_t off)
+{
+	uint32_t ev = (a->events | on) & ~off;
+
+	if (ev == a->events || a->io == NULL)
+		return;
+	a->events = ev;
+	sd_event_source_set_io_events(a->io, ev);
+	sd_event_source_set_enabled(a->io, ev != 0 ? SD_EVENT_ON :
+	    SD_EVENT_OFF);
+}
+
+static void adapter_add_read(void *p) { adapter_set(p, EPOLLIN, 0); }
+static void adapter_del_read(void *p) { adapter_set(p, 0, EPOLLIN); }
+static void adapter_add_write(void *p) { adapter_set(p, EPOLLOUT, 0); }
+static void adapter_del_write(void *p) { adapter_set(p, 0, EPOLLOUT); }
+
+/* hiredis is done with the context: its source goes (safe in its own
+ * callback, sd-event frees it after the dispatch). */
+static void
+adapter_cleanup(void *p)
+{
+	struct adapter *a = p;
+
+	a->io = sd_event_source_disable_unref(a->io);
+	free(a);
+}
+
+/* Hook the context `ac` to the event loop.  Returns 0 or a negative errno. */
+static int
+adapter_attach(struct cluster *c, redisAsyncContext *ac)
+{
+	struct adapter *a;
+	int r;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return -ENOMEM;
+	a->c = c;
+	a->ac = ac;
+	if ((r = sd_event_add_io(c->ev, &a->io, ac->c.fd, 0, adapter_io,
+	    a)) < 0) {
+		free(a);
+		return r;
+	}
+	sd_event_source_set_enabled(a->io, SD_EVENT_OFF);
+	ac->ev.data = a;
+	ac->ev.addRead = adapter_add_read;
+	ac->ev.delRead = adapter_del_read;
+	ac->ev.addWrite = adapter_add_write;
+	ac->ev.delWrite = adapter_del_write;
+	ac->ev.cleanup = adapter_cleanup;
+	return 0;
+}
+
+/* --- names in Redis ------------------------------------------------------ */
+
+static void
+key_of(char *buf, size_t sz, const char *what, const char *room)
+{
+	snprintf(buf, sz, "sb:%s:%s", what, room);
+}
+
+/* The SHA-1 of a script, as EVALSHA names it. */
+static void
+script_sha(const char *script, char out[41])
+{
+	SHA1Data((const uint8_t *)script, strlen(script), out);
+}
+
+/* A reply that is an error, or none (the connection went): logged here. */
+static int
+reply_failed(struct cluster *c, const redisReply *r, const char *what)
+{
+	if (r == NULL)
+		return 1;
+	if (r->type != REDIS_REPLY_ERROR)
+		return 0;
+	sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){
+	    .reason = r->str }, "cluster: %s: Redis said: %.200s", what,
+	    r->str);
+	return 1;
+}
+
+/* --- the outbox and publishing ------------------------------------------ */
+
+static void
+obx_free(struct cluster *c, struct obxq *q, struct obx *o)
+{
+	TAILQ_REMOVE(q, o, entry);
+	c->nout--;
+	c->outbytes -= o->len;
+	free(o);
+}
+
+static void	obx_send(struct cluster *, struct obx *);
+
+/*
+ * PUBLISH_LUA's answer, for the oldest message in flight (answers come in
+ * order).  None (the connection went): it stays, and goes again after the
+ * reconnect (cluster_down).  An error: logged, and the message dropped.
+ */
+static void
+on_published(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct cluster *c = ac->data;
+	redisReply *r = reply;
+	struct obx *o = TAILQ_FIRST(&c->inflight);
+
+	if (r == NULL || c->stopping || o == NULL)
+		return;
+	if (r->type == REDIS_REPLY_ERROR &&
+	    strncmp(r->str, "NOSCRIPT", 8) == 0) {
+		c->pub_sha[0] = '\0';	/* the next one loads it */
+		TAILQ_REMOVE(&c->inflight, o, entry);
+		TAILQ_INSERT_TAIL(&c->inflight, o, entry);
+		obx_send(c, o);
+		return;
+	}
+	if (reply_failed(c, r, "a room message was not sent"))
+		c->refused++;
+	obx_free(c, &c->inflight, o);
+}
+
+/* Send one message of the outbox: EVALSHA, or EVAL when not loaded. */
+static void
+obx_send(struct cluster *c, struct obx *o)
+{
+	char hash[CLUSTER_KEY_MAX], stream[CLUSTER_KEY_MAX], idk[CLUSTER_KEY_MAX];
+	char chan[CLUSTER_KEY_MAX], maxlen[16];
+	const char *argv[11];
+	size_t lens[11];
+	int i;
+
+	key_of(hash, sizeof(hash), "room", o->key);
+	key_of(stream, sizeof(stream), "hist", o->key);
+	key_of(chan, sizeof(chan), "msg", o->key);
+	snprintf(idk, sizeof(idk), "sb:id:%s:%s", c->node, o->id);
+	snprintf(maxlen, sizeof(maxlen), "%u", c->h->cfg.history >
+	    CLUSTER_STREAM_MIN ? c->h->cfg.history : CLUSTER_STREAM_MIN);
+	argv[0] = c->pub_sha[0] ? "EVALSHA" : "EVAL";
+	argv[1] = c->pub_sha[0] ? c->pub_sha : PUBLISH_LUA;
+	argv[2] = "3";
+	argv[3] = hash;
+	argv[4] = stream;
+	argv[5] = idk;
+	argv[6] = o->body;
+	argv[7] = maxlen;
+	argv[8] = chan;
+	argv[9] = CLUSTER_ID_TTL_MS;
+	for (i = 0; i < 10; i++)
+		lens[i] = i == 6 ? o->len : strlen(argv[i]);
+	if (redisAsyncCommandArgv(c->cmd, on_published, NULL, 10, argv,
+	    lens) != REDIS_OK)
+		c->refused++;	/* only when it is going down: sent again */
+	if (!c->pub_sha[0])
+		script_sha(PUBLISH_LUA, c->pub_sha);
+}
+
+/* Send everything in the outbox, oldest first. */
+static void
+outbox_flush(struct cluster *c)
+{
+	struct obx *o;
+
+	while (c->up && (o = TAILQ_FIRST(&c->outbox)) != NULL) {
+		TAILQ_REMOVE(&c->outbox, o, entry);
+		TAILQ_INSERT_TAIL(&c->inflight, o, entry);
+		if (o->seen)
+			obx_free(c, &c->inflight, o);
+		else
+			obx_send(c, o);
+	}
+}
+
+/*
+ * ops->room_publish: a room message to Redis.  Returns 0 when it went (it
+ * comes back through the room's channel), 1 when Redis is away and it
+ * waits in the outbox (the caller delivers it here now), -ENOBUFS when
+ * the outbox is full, -EMSGSIZE or -ENOMEM.
+ */
+int
+cluster_room_publish(struct hub *h, const struct room *r, const char *kind,
+    const char *from, const char *text, int64_t t)
+{
+	struct cluster *c = h->cluster;
+	struct cluster_msg m = { .time = t, .pre = !c->up };
+	char body[CLUSTER_BODY_MAX + 1];
+	struct obx *o;
+	int len;
+
+	if (!c->up && (c->nout >= CLUSTER_OUTBOX_MAX ||
+	    c->outbytes >= CLUSTER_OUTBOX_BYTES))
+		return -ENOBUFS;
+	strlcpy(m.kind, kind, sizeof(m.kind));
+	strlcpy(m.from, from, sizeof(m.from));
+	strlcpy(m.room, r->name, sizeof(m.room));
+	strlcpy(m.text, text, sizeof(m.text));
+	strlcpy(m.node, c->node, sizeof(m.node));
+	snprintf(m.id, sizeof(m.id), "%s-%llx", c->boot,
+	    (unsigned long long)++c->nextid);
+	if ((len = cluster_body_encode(&m, body, sizeof(body))) < 0)
+		return len;
+	if ((o = malloc(sizeof(*o) + (size_t)len + 1)) == NULL)
+		return -ENOMEM;
+	*o = (struct obx){ .len = (size_t)len };
+	strlcpy(o->key, r->key, sizeof(o->key));
+	strlcpy(o->id, m.id, sizeof(o->id));
+	memcpy(o->body, body, (size_t)len + 1);
+	c->nout++;
+	c->outbytes += o->len;
+	if (!c->up) {
+		TAILQ_INSERT_TAIL(&c->outbox, o, entry);
+		return 1;
+	}
+	TAILQ_INSERT_TAIL(&c->inflight, o, entry);
+	obx_send(c, o);
+	return 0;
+}
+
+/* A message of this node came back: one still waiting is not sent again. */
+static void
+outbox_seen(struct cluster *c, const struct cluster_msg *m)
+{
+	struct obx *o;
+
+	if (strcmp(m->node, c->node) != 0)
+		return;
+	TAILQ_FOREACH(o, &c->outbox, entry)
+		if (strcmp(o->id, m->id) == 0)
+			o->seen = 1;
+	TAILQ_FOREACH(o, &c->inflight, entry)
+		if (strcmp(o->id, m->id) == 0)
+			o->seen = 1;
+}
+
+/* --- following rooms: order, repeats, gaps ------------------------------ */
+
+static void
+pending_clear(struct croom *cr)
+{
+	while (cr->npending > 0)
+		free(cr->pending[--cr->npending]);
+}
+
+/* Keep `m` (taken over) until the numbers before it are here. */
+static void
+pending_add(struct croom *cr, struct cluster_msg *m)
+{
+	unsigned i;
+
+	if (cr->npending > 0 && strcmp(cr->pending[0]->epoch, m->epoch) != 0)
+		pending_clear(cr);	/* an older epoch's: superseded */
+	for (i = 0; i < cr->npending; i++)
+		if (cr->pending[i]->seq >= m->seq)
+			break;
+	if ((i < cr->npending && cr->pending[i]->seq == m->seq) ||
+	    cr->npending >= CLUSTER_PENDING_MAX) {
+		cr->overflow |= cr->npending >= CLUSTER_PENDING_MAX;
+		free(m);	/* a repeat, or no room: the stream has it */
+		return;
+	}
+	memmove(&cr->pending[i + 1], &cr->pending[i],
+	    (cr->npending - i) * sizeof(cr->pending[0]));
+	cr->pending[i] = m;
+	cr->npending++;
+}
+
+/* Deliver `m`, the room's next number, here (not when this node did). */
+static void
+deliver_next(struct cluster *c, struct croom *cr, const struct cluster_msg *m)
+{
+	outbox_seen(c, m);
+	cluster_arrived(c->h, m, !(m->pre && strcmp(m->node, c->node) == 0));
+	cr->next = m->seq + 1;
+}
+
+/* The room's epoch is not the one known: its history restarted. */
+static void
+epoch_changed(struct cluster *c, struct croom *cr, const char *epoch)
+{
+	if (cr->epoch[0] != '\0') {
+		sb_log_event(SB_EV_CLUSTER, &(struct sb_log_fields){
+		    .room = cr->name, .reason = "history restarted" },
+		    "cluster: room %s: Redis lost its "
+		    "history (epoch %s, now %s); its members are told",
+		    cr->name, cr->epoch, epoch[0] ? epoch : "none");
+		cluster_restarted(c->h, cr->name, cr->next > 0 ? cr->next - 1 :
+		    0, 1);
+		cr->next = 1;
+	}
+	strlcpy(cr->epoch, epoch, sizeof(cr->epoch));
+}
+
+/*
+ * One message of a followed room (taken over, freed here): before the
+ * room's first fetch, or while one is in flight, it waits; a repeat is
+ * dropped; the next number is delivered; a later one waits, and what is
+ * missing is fetched.
+ */
+static void
+room_take(struct cluster *c, struct croom *cr, struct cluster_msg *m)
+{
+	if (cr->next == 0 || cr->fetching) {
+		pending_add(cr, m);
+		return;
+	}
+	if (strcmp(m->epoch, cr->epoch) != 0) {
+		epoch_changed(c, cr, m->epoch);
+		pending_clear(cr);
+	}
+	if (m->seq < cr->next) {
+		c->repeats++;
+		free(m);
+	} else if (m->seq == cr->next) {
+		deliver_next(c, cr, m);
+		free(m);
+	} else {
+		pending_add(cr, m);
+		room_sync(c, cr);
+	}
+}
+
+/*
+ * What waited in `pending` and is next now is delivered; if the next
+ * number is still missing, it is fetched (room_take).
+ */
+static void
+pending_drain(struct cluster *c, struct croom *cr)
+{
+	struct cluster_msg *m;
+
+	while (!cr->fetching && cr->next > 0 && cr->npending > 0) {
+		m = cr->pending[0];
+		if (m->seq > cr->next && strcmp(m->epoch, cr->epoch) == 0) {
+			room_sync(c, cr);
+			break;
+		}
+		memmove(&cr->pending[0], &cr->pending[1],
+		    (cr->npending - 1) * sizeof(cr->pending[0]));
+		cr->npending--;
+		room_take(c, cr, m);
+	}
+}
+
+/* A message from the room's channel (taken over). */
+static void
+room_arrive(struct cluster *c, struct croom *cr, struct cluster_msg *m)
+{
+	room_take(c, cr, m);
+	pending_drain(c, cr);
+}
+
+/* --- fetching from a room's stream -------------------------------------- */
+
+/* What a fetch's answer is for: the room by name, and which follow. */
+struct fetch {
+	struct cluster		*c;
+	char			 key[SB_ROOM_MAX + 1];
+	uint64_t		 gen;
+	uint64_t		 from;	/* 0: the room's first fetch */
+};
+
+/* A string or status reply's text, or NULL. */
+static const char *
+reply_str(const redisReply *r)
+{
+	if (r == NULL || (r->type != REDIS_REPLY_STRING &&
+	    r->type != REDIS_REPLY_STATUS))
+		return NULL;
+	if (strlen(r->str) != r->len)
+		return NULL;
+	return r->str;
+}
+
+/*
+ * One stream entry, [ID, ["m", BODY]], into m (its epoch: `epoch`).
+ * Returns 0, or -EBADMSG / -EMSGSIZE for one that is refused.
+ */
+static int
+entry_decode(const redisReply *e, const char *epoch, struct cluster_msg *m)
+{
+	const redisReply *f;
+
+	if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+	    e->element[0]->type != REDIS_REPLY_STRING ||
+	    (f = e->element[1])->type != REDIS_REPLY_ARRAY ||
+	    f->elements != 2 || f->element[0]->type != REDIS_REPLY_STRING ||
+	    f->element[1]->type != REDIS_REPLY_STRING ||
+	    strcmp(f->element[0]->str, "m") != 0)
+		return -EBADMSG;
+	if (cluster_entry_id(e->element[0]->str, e->element[0]->len,
+	    &m->seq) < 0)
+		return -EBADMSG;
+	strlcpy(m->epoch, epoch, sizeof(m->epoch));
+	return cluster_body_decode(f->element[1]->str, f->element[1]->len, m);
+}
+
+/* Refused data from Redis: logged, counted, and the hub goes on. */
+static void
+refuse(struct cluster *c, const char *room, int e, const char *what)
+{
+	c->refused++;
+	sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){ .room = room,
+	    .reason = strerror(-e) }, "cluster: refused %s from Redis for "
+	    "room %s: %s", what, room, strerror(-e));
+}
+
+/*
+ * The room's first fetch: the newest entries (newest first in `list`)
+ * become its history here, delivered to nobody (a joiner gets them as
+ * its replay, which waited for them); the next number is after the top.
+ */
+static void
+first_fetch(struct cluster *c, struct croom *cr, const redisReply *list,
+    uint64_t top)
+{
+	struct cluster_msg *m;
+	size_t i;
+
+	cluster_restarted(c->h, cr->name, 0, 0);	/* forget, tell nobody */
+	if ((m = malloc(sizeof(*m))) == NULL)
+		return;
+	for (i = list->elements; i-- > 0;) {
+		int e = entry_decode(list->element[i], cr->epoch, m);
+
+		if (e < 0)
+			refuse(c, cr->name, e, "a stream entry");
+		else {
+			outbox_seen(c, m);
+			cluster_arrived(c->h, m, 0);
+		}
+	}
+	free(m);
+	cr->next = top + 1;
+}
+
+/*
+ * A gap fill: the entries from cr->next on (oldest first), delivered; a
+ * run of numbers the stream no longer has is told as a gap.  Returns 1
+ * when more may wait (a full answer).
+ */
+static int
+gap_fetch(struct cluster *c, struct croom *cr, const redisReply *list,
+    uint64_t top)
+{
+	struct cluster_msg *m;
+	size_t i;
+
+	if ((m = malloc(sizeof(*m))) == NULL)
+		return 0;
+	for (i = 0; i < list->elements; i++) {
+		int e = entry_decode(list->element[i], cr->epoch, m);
+
+		if (e < 0) {
+			refuse(c, cr->name, e, "a stream entry");
+			continue;
+		}
+		if (m->seq < cr->next)
+			continue;
+		if (m->seq > cr->next) {
+			c->gaps++;
+			cluster_restarted(c->h, cr->name, cr->next - 1, m->seq);
+		}
+		deliver_next(c, cr, m);
+	}
+	free(m);
+	if (list->elements == CLUSTER_FETCH_MAX)
+		return 1;
+	if (top >= cr->next) {	/* the stream lost them all */
+		c->gaps++;
+		cluster_restarted(c->h, cr->name, cr->next - 1, top + 1);
+		cr->next = top + 1;
+	}
+	return 0;
+}
+
+/* The joins that waited for the room's first fetch get their replay. */
+static void
+waiters_release(struct cluster *c, struct croom *cr)
+{
+	struct room *r = hub_find_room(c->h, cr->name);
+	struct peer *p;
+	unsigned i;
+
+	for (i = 0; i < cr->nwaiters; i++) {
+		p = hub_find_session(c->h, cr->waiters[i].session);
+		if (p != NULL && !p->dead && r != NULL &&
+		    room_membership(p, r) != NULL)
+			replay_join(c->h, p, r, cr->waiters[i].since);
+	}
+	cr->nwaiters = 0;
+}
+
+/* SYNC_LUA's answer checked: {EPOCH, SEQ, entries}; NULL if refused. */
+static const redisReply *
+sync_reply(struct cluster *c, struct croom *cr, const redisReply *r,
+    uint64_t *top)
+{
+	const char *epoch, *seq;
+	uint64_t n = 0;
+
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+	    (epoch = reply_str(r->element[0])) == NULL ||
+	    (seq = reply_str(r->element[1])) == NULL ||
+	    r->element[2]->type != REDIS_REPLY_ARRAY ||
+	    strlen(epoch) > CLUSTER_EPOCH_MAX ||
+	    strspn(epoch, "0123456789") != strlen(epoch) ||
+	    strspn(seq, "0123456789") != strlen(seq) || strlen(seq) > 18 ||
+	    strlen(seq) == 0) {
+		refuse(c, cr->name, -EBADMSG, "a fetch's answer");
+		return NULL;
+	}
+	n = strtoull(seq, NULL, 10);
+	*top = n;
+	return r->element[2];
+}
+
+/*
+ * Apply a fetch's answer: a new epoch is a restart (its members told);
+ * the first fetch fills the history; a later one fills the gap.
+ */
+static void
+sync_apply(struct cluster *c, struct croom *cr, const redisReply *r,
+    uint64_t from)
+{
+	const redisReply *list;
+	uint64_t top;
+	int more = 0;
+
+	if ((list = sync_reply(c, cr, r, &top)) == NULL)
+		return;
+	if (from == 0) {
+		strlcpy(cr->epoch, r->element[0]->str, sizeof(cr->epoch));
+		first_fetch(c, cr, list, top);
+		waiters_release(c, cr);
+	} else if (strcmp(r->element[0]->str, cr->epoch) != 0) {
+		epoch_changed(c, cr, r->element[0]->str);
+		pending_clear(cr);
+		more = cr->epoch[0] != '\0';	/* again, from 1 */
+	} else
+		more = gap_fetch(c, cr, list, top);
+	if (cr->overflow) {
+		cr->overflow = 0;
+		more = 1;
+	}
+	if (more)
+		room_sync(c, cr);
+	else
+		pending_drain(c, cr);
+}
+
+static void
+on_synced(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct fetch *f = arg;
+	struct cluster *c = f->c;
+	struct croom *cr;
+
+	if (!c->stopping && (cr = croom_find(c, f->key)) != NULL &&
+	    cr->gen == f->gen) {
+		cr->fetching = 0;
+		if (reply != NULL &&
+		    ((redisReply *)reply)->type == REDIS_REPLY_ERROR &&
+		    strncmp(((redisReply *)reply)->str, "NOSCRIPT", 8) == 0) {
+			c->sync_sha[0] = '\0';	/* flushed: EVAL again */
+			room_sync(c, cr);
+		} else if (!reply_failed(c, reply, "fetching a room's "
+		    "messages"))
+			sync_apply(c, cr, reply, f->from);
+	}
+	free(f);
+}
+
+/*
+ * Fetch what the room lacks from its stream: its newest entries the
+ * first time, then from the next number.  Only when up and subscribed
+ * (the answer then covers all that the channel did not bring).
+ */
+static void
+room_sync(struct cluster *c, struct croom *cr)
+{
+	char hash[CLUSTER_KEY_MAX], stream[CLUSTER_KEY_MAX], from[24], n[16];
+	const char *argv[7];
+	struct fetch *f;
+
+	if (!c->up || !cr->subscribed || cr->fetching ||
+	    (f = malloc(sizeof(*f))) == NULL)
+		return;
+	*f = (struct fetch){ .c = c, .gen = cr->gen, .from = cr->next };
+	strlcpy(f->key, cr->key, sizeof(f->key));
+	key_of(hash, sizeof(hash), "room", cr->key);
+	key_of(stream, sizeof(stream), "hist", cr->key);
+	snprintf(from, sizeof(from), "%llu", (unsigned long long)cr->next);
+	snprintf(n, sizeof(n), "%u", cr->next == 0 ? (c->h->cfg.history > 0 ?
+	    c->h->cfg.history : 1) : CLUSTER_FETCH_MAX);
+	argv[0] = c->sync_sha[0] ? "EVALSHA" : "EVAL";
+	argv[1] = c->sync_sha[0] ? c->sync_sha : SYNC_LUA;
+	argv[2] = "2";
+	argv[3] = hash;
+	argv[4] = stream;
+	argv[5] = from;
+	argv[6] = n;
+	if (redisAsyncCommandArgv(c->cmd, on_synced, f, 7, argv, NULL) !=
+	    REDIS_OK) {
+		free(f);
+		return;
+	}
+	cr->fetching = 1;
+	if (!c->sync_sha[0])
+		script_sha(SYNC_LUA, c->sync_sha);
+}
+
+/* 1 if the room name `name` folds to `key`. */
+static int
+room_is(const char *name, const char *key)
+{
+	char k[SB_ROOM_MAX + 1];
+
+	ascii_fold(k, sizeof(k), name);
+	return strcmp(k, key) == 0;
+}
+
+/* --- subscriptions -------------------------------------------------------- */
+
+/*
+ * Everything the `sub` connection hears: the answer to a SUBSCRIBE (the
+ * room is followed from now on: fetch what came before), and messages.
+ * A message that does not decode is refused and logged.
+ */
+static void
+on_sub(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct cluster *c = arg;
+	redisReply *r = reply;
+	struct cluster_msg *m;
+	struct croom *cr;
+	const char *kind, *chan;
+	int e;
+
+	if (r == NULL || c->stopping || r->type != REDIS_REPLY_ARRAY ||
+	    r->elements != 3 || (kind = reply_str(r->element[0])) == NULL ||
+	    (chan = reply_str(r->element[1])) == NULL ||
+	    strncmp(chan, "sb:msg:", 7) != 0 ||
+	    (cr = croom_find(c, chan + 7)) == NULL)
+		return;
+	if (strcmp(kind, "subscribe") == 0) {
+		cr->subscribed = 1;
+		room_sync(c, cr);
+		return;
+	}
+	if (strcmp(kind, "message") != 0 ||
+	    r->element[2]->type != REDIS_REPLY_STRING)
+		return;
+	if ((m = malloc(sizeof(*m))) == NULL)
+		return;
+	if ((e = cluster_msg_decode(r->element[2]->str, r->element[2]->len,
+	    m)) < 0 || !room_is(m->room, cr->key)) {
+		refuse(c, cr->name, e < 0 ? e : -EBADMSG, "a message");
+		free(m);
+		return;
+	}
+	room_arrive(c, cr, m);
+}
+
+/* SUBSCRIBE or UNSUBSCRIBE the room's channel. */
+static void
+room_subscribe(struct cluster *c, const struct croom *cr, int on)
+{
+	char chan[CLUSTER_KEY_MAX];
+	const char *argv[2] = { on ? "SUBSCRIBE" : "UNSUBSCRIBE", chan };
+
+	if (!c->sub_ready)
+		return;
+	key_of(chan, sizeof(chan), "msg", cr->key);
+	(void)redisAsyncCommandArgv(c->sub, on_sub, c, 2, argv, NULL);
+	/* a failure is a connection going down: subscribed again later */
+}
+
+/* ops->room_follow: the room's first local member came, or its last went. */
+void
+cluster_room_follow(struct hub *h, const struct room *r, int on)
+{
+	struct cluster *c = h->cluster;
+	struct croom *cr = croom_find(c, r->key);
+
+	if (on && cr == NULL) {
+		if ((cr = calloc(1, sizeof(*cr))) == NULL)
+			return;	/* not followed: no messages from others */
+		strlcpy(cr->key, r->key, sizeof(cr->key));
+		strlcpy(cr->name, r->name, sizeof(cr->name));
+		cr->gen = ++c->gens;
+		RB_INSERT(crooms, &c->rooms, cr);
+		room_subscribe(c, cr, 1);
+	} else if (!on && cr != NULL) {
+		room_subscribe(c, cr, 0);
+		RB_REMOVE(crooms, &c->rooms, cr);
+		pending_clear(cr);
+		free(cr);
+	}
+}
+
+/*
+ * ops->room_replay: a joiner's replay waits for the room's first fetch
+ * (1), unless the room has had it or Redis is away (0: replay now).
+ */
+int
+cluster_room_replay(struct hub *h, struct peer *p, const struct room *r,
+    long long since)
+{
+	struct cluster *c = h->cluster;
+	struct croom *cr = croom_find(c, r->key);
+
+	if (cr == NULL || cr->next > 0 || !c->up ||
+	    cr->nwaiters >= CLUSTER_WAITERS_MAX)
+		return 0;
+	cr->waiters[cr->nwaiters++] = (struct waiter){ p->session, since };
+	return 1;
+}
+
+/* --- connecting, and coming back ------------------------------------------ */
+
+static void	connect_both(struct cluster *);
+
+/* Both connections ready: subscribe, send what waited, catch up. */
+static void
+cluster_ready(struct cluster *c)
+{
+	struct croom *cr;
+
+	if (!c->cmd_ready || !c->sub_ready || c->up)
+		return;
+	c->up = 1;
+	c->backoff = CLUSTER_BACKOFF_MIN;
+	sb_log_event(SB_EV_CLUSTER, &(struct sb_log_fields){
+	    .reason = "connected" }, "cluster: connected to Redis at %s "
+	    "(port %d) as node %s; %u messages waited", c->host, c->port,
+	    c->node, c->nout);
+	outbox_flush(c);
+	RB_FOREACH(cr, crooms, &c->rooms)
+		room_subscribe(c, cr, 1);
+}
+
+static void
+on_auth(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct cluster *c = arg;
+
+	if (reply == NULL || c->stopping)
+		return;
+	if (reply_failed(c, reply, "AUTH")) {
+		/* wrong password or user: down, and again after the backoff */
+		c->backoff = CLUSTER_BACKOFF_MAX;
+		cluster_down(c, NULL);
+		return;
+	}
+	if (ac == c->cmd)
+		c->cmd_ready = 1;
+	else
+		c->sub_ready = 1;
+	cluster_ready(c);
+}
+
+/* AUTH as the password file says, or a PING to the same end. */
+static void
+send_auth(struct cluster *c, redisAsyncContext *ac)
+{
+	const char *argv[3] = { "AUTH" };
+	int n = 1;
+
+	if (c->user[0])
+		argv[n++] = c->user;
+	if (c->pass[0])
+		argv[n++] = c->pass;
+	else
+		argv[0] = "PING";
+	(void)redisAsyncCommandArgv(ac, on_auth, c, n, argv, NULL);
+}
+
+static void
+on_connected(const redisAsyncContext *ac, int status)
+{
+	struct cluster *c = ac->data;
+
+	if (status != REDIS_OK && !c->stopping) {
+		sb_log(LOG_WARNING, "cluster: cannot connect to Redis at %s: "
+		    "%s", c->host, ac->errstr);
+		/* hiredis frees it after this; its twin goes too */
+		cluster_down(c, ac);
+	}
+}
+
+static void
+on_disconnected(const redisAsyncContext *ac, int status)
+{
+	struct cluster *c = ac->data;
+
+	if (!c->stopping)
+		cluster_down(c, ac);
+}
+
+/* One connection, hooked to the loop, AUTH queued.  NULL: failed. */
+static redisAsyncContext *
+connect_one(struct cluster *c)
+{
+	redisAsyncContext *ac;
+
+	ac = c->port == 0 ? redisAsyncConnectUnix(c->host) :
+	    redisAsyncConnect(c->host, c->port);
+	if (ac == NULL)
+		return NULL;
+	if (ac->err || adapter_attach(c, ac) < 0) {
+		sb_log(LOG_WARNING, "cluster: cannot connect to Redis at %s: "
+		    "%s", c->host, ac->err ? ac->errstr : "out of memory");
+		redisAsyncFree(ac);
+		return NULL;
+	}
+	ac->data = c;
+	redisAsyncSetConnectCallback(ac, on_connected);
+	redisAsyncSetDisconnectCallback(ac, on_disconnected);
+	send_auth(c, ac);
+	return ac;
+}
+
+static int
+on_retry(sd_event_source *s, uint64_t usec, void *arg)
+{
+	connect_both(arg);
+	return 0;
+}
+
+/* Try again after the backoff (100 ms doubling to 5 s, +-25 %). */
+static void
+retry_later(struct cluster *c)
+{
+	uint64_t ms = c->backoff * 3 / 4 + arc4random_uniform(c->backoff / 2
+	    + 1);
+
+	c->backoff = c->backoff * 2 > CLUSTER_BACKOFF_MAX ?
+	    CLUSTER_BACKOFF_MAX : c->backoff * 2;
+	c->retry = sd_event_source_disable_unref(c->retry);
+	if (sd_event_add_time_relative(c->ev, &c->retry, CLOCK_MONOTONIC,
+	    ms * 1000, 0, on_retry, c) < 0)
+		sb_log(LOG_ERR, "cluster: cannot arm the reconnect timer");
+}
+
+static void
+connect_both(struct cluster *c)
+{
+	c->pub_sha[0] = c->sync_sha[0] = '\0';
+	c->ping_sent = 0;
+	if ((c->cmd = connect_one(c)) == NULL ||
+	    (c->sub = connect_one(c)) == NULL) {
+		cluster_down(c, NULL);
+		return;
+	}
+}
+
+/* What was sent and not answered goes again first, then what waited. */
+static void
+outbox_requeue(struct cluster *c)
+{
+	struct obx *o;
+
+	while ((o = TAILQ_LAST(&c->inflight, obxq)) != NULL) {
+		TAILQ_REMOVE(&c->inflight, o, entry);
+		TAILQ_INSERT_HEAD(&c->outbox, o, entry);
+	}
+}
+
+/*
+ * Redis is away (a connection lost or refused, a silent Redis, a bad
+ * AUTH): both connections go (not `dying`, which hiredis is freeing),
+ * every followed room will be subscribed and caught up again, the
+ * joins that waited get the history kept here, and a reconnect is armed.
+ */
+static void
+cluster_down(struct cluster *c, const redisAsyncContext *dying)
+{
+	redisAsyncContext *cmd = c->cmd, *sub = c->sub;
+	struct croom *cr;
+
+	if (c->downing)
+		return;
+	c->downing = 1;
+	c->cmd = c->sub = NULL;
+	c->cmd_ready = c->sub_ready = 0;
+	if (cmd != NULL && cmd != dying)
+		redisAsyncFree(cmd);
+	if (sub != NULL && sub != dying)
+		redisAsyncFree(sub);
+	if (c->up)
+		sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){
+		    .reason = "Redis lost" }, "cluster: lost Redis at %s; "
+		    "messages for other machines wait (at most %u)", c->host,
+		    CLUSTER_OUTBOX_MAX);
+	c->up = 0;
+	outbox_requeue(c);
+	RB_FOREACH(cr, crooms, &c->rooms) {
+		cr->subscribed = cr->fetching = 0;
+		cr->gen = ++c->gens;
+		pending_clear(cr);
+		if (!c->stopping)
+			waiters_release(c, cr);
+	}
+	c->downing = 0;
+	if (!c->stopping)
+		retry_later(c);
+}
+
+static void
+on_pong(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct cluster *c = arg;
+
+	if (reply != NULL && !c->stopping)
+		c->ping_sent = 0;
+}
+
+/* Each second: a PING; one unanswered for 3 s takes Redis down. */
+static int
+on_tick(sd_event_source *s, uint64_t usec, void *arg)
+{
+	struct cluster *c = arg;
+	const char *argv[1] = { "PING" };
+
+	if (c->up && c->ping_sent != 0 &&
+	    usec - c->ping_sent > CLUSTER_SILENT_USEC) {
+		sb_log(LOG_WARNING, "cluster: Redis at %s did not answer for "
+		    "%llu s", c->host, CLUSTER_SILENT_USEC / 1000000);
+		cluster_down(c, NULL);
+	} else if (c->up && c->ping_sent == 0 &&
+	    redisAsyncCommandArgv(c->cmd, on_pong, c, 1, argv, NULL) ==
+	    REDIS_OK)
+		c->ping_sent = usec;
+	sd_event_source_set_time(s, usec + CLUSTER_PING_USEC);
+	return 0;
+}
+
+/* --- start and stop ------------------------------------------------------- */
+
+/*
+ * The cluster's settings from the config: the address, the password
+ * file, the node name.  Returns 0 or -EINVAL with the reason in err.
+ */
+static int
+cluster_configure(struct cluster *c, const struct sb_config *cfg, char *err,
+    size_t errsz)
+{
+	char line[512];
+	struct stat st;
+	FILE *f;
+	int ok;
+
+	if (cluster_addr_parse(cfg->cluster_redis, c->host, sizeof(c->host),
+	    &c->port, err, errsz) < 0)
+		return -EINVAL;
+	if (cfg->cluster_node[0])
+		strlcpy(c->node, cfg->cluster_node, sizeof(c->node));
+	else if (gethostname(line, sizeof(line)) == 0)
+		strlcpy(c->node, strtok(line, "."), sizeof(c->node));
+	if (!cluster_node_ok(c->node, strlen(c->node))) {
+		snprintf(err, errsz, "cluster_node: \"%.40s\" is not a node "
+		    "name (1 to 32 of A-Z a-z 0-9 . _ -)", c->node);
+		return -EINVAL;
+	}
+	if (cfg->cluster_password[0] == '\0')
+		return 0;
+	if ((f = fopen(cfg->cluster_password, "re")) == NULL) {
+		snprintf(err, errsz, "cluster_password: %s: %s",
+		    cfg->cluster_password, strerror(errno));
+		return -EINVAL;
+	}
+	ok = fstat(fileno(f), &st) == 0 && (st.st_mode & 007) == 0 &&
+	    fgets(line, sizeof(line), f) != NULL &&
+	    cluster_password_parse(line, c->user, sizeof(c->user), c->pass,
+	    sizeof(c->pass)) == 0;
+	fclose(f);
+	explicit_bzero(line, sizeof(line));
+	if (!ok) {
+		snprintf(err, errsz, "cluster_password: %s: expected one line, "
+		    "\"USER PASSWORD\" or \"PASSWORD\", in a file others "
+		    "cannot read", cfg->cluster_password);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Start the cluster on the loop `ev` (h->cluster is set): connecting
+ * begins now, and goes on in the background until Redis answers.
+ * Returns 0, or -EINVAL (logged here, with what to fix) or -ENOMEM.
+ */
+int
+cluster_start(struct hub *h, sd_event *ev)
+{
+	struct cluster *c;
+	char err[512];
+	int r;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return -ENOMEM;
+	c->h = h;
+	c->ev = ev;
+	c->backoff = CLUSTER_BACKOFF_MIN;
+	TAILQ_INIT(&c->outbox);
+	TAILQ_INIT(&c->inflight);
+	RB_INIT(&c->rooms);
+	snprintf(c->boot, sizeof(c->boot), "%08x%08x", arc4random(),
+	    arc4random());
+	if ((r = cluster_configure(c, &h->cfg, err, sizeof(err))) < 0) {
+		sb_log(LOG_ERR, "config: %s", err);
+		free(c);
+		return r;
+	}
+	if ((r = sd_event_add_time_relative(ev, &c->tick, CLOCK_MONOTONIC,
+	    CLUSTER_PING_USEC, 0, on_tick, c)) < 0) {
+		free(c);
+		return r;
+	}
+	sd_event_source_set_enabled(c->tick, SD_EVENT_ON);
+	h->cluster = c;
+	connect_both(c);
+	return 0;
+}
+
+/* Stop: the connections closed, what waited dropped (logged). */
+void
+cluster_stop(struct hub *h)
+{
+	struct cluster *c = h->cluster;
+	struct croom *cr;
+	struct obx *o;
+
+	if (c == NULL)
+		return;
+	c->stopping = 1;
+	if (c->nout > 0)
+		sb_log(LOG_WARNING, "cluster: stopping with %u messages not "
+		    "sent to Redis", c->nout);
+	cluster_down(c, NULL);
+	while ((o = TAILQ_FIRST(&c->outbox)) != NULL)
+		obx_free(c, &c->outbox, o);
+	while ((cr = RB_ROOT(&c->rooms)) != NULL) {
+		RB_REMOVE(crooms, &c->rooms, cr);
+		pending_clear(cr);
+		free(cr);
+	}
+	sd_event_source_disable_unref(c->retry);
+	sd_event_source_disable_unref(c->tick);
+	explicit_bzero(c->pass, sizeof(c->pass));
+	free(c);
+	h->cluster = NULL;
+}

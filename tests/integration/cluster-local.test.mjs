@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: ISC
+// Two hubs on this machine, one chat through one redis-server on
+// 127.0.0.1 (docs/cluster.md): room messages cross between the hubs in
+// one order with each number once; a joiner gets the room's history from
+// the stream; while Redis is away messages reach the local members and
+// wait for the others, past the outbox's bound the sender gets `busy`;
+// a Redis that lost its data tells every member the history restarted;
+// bad data from Redis is refused and the hubs go on.  The real setup
+// (network namespaces, three machines) is tests/integration/cluster.test.mjs.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startSwitchboard, freePort } from './lib/harness.mjs';
+import { jsonLogin } from './lib/clients.mjs';
+
+const REDIS = '/usr/bin/redis-server';
+
+/* A redis-server of our own on 127.0.0.1:port, no persistence. */
+async function startRedis(port, dir) {
+  const proc = spawn(REDIS, ['--port', String(port), '--bind', '127.0.0.1',
+    '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  await new Promise((resolve, reject) => {
+    let out = '';
+    const t = setTimeout(() => reject(new Error(`redis-server did not start: ${out}`)), 10000);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      if (/Ready to accept connections/.test(out)) { clearTimeout(t); resolve(); }
+    });
+    proc.once('exit', (code) => { clearTimeout(t); reject(new Error(`redis-server exited ${code}: ${out}`)); });
+  });
+  proc.stdout.resume();
+  return proc;
+}
+
+async function stopRedis(proc, signal = 'SIGTERM') {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const gone = new Promise((r) => proc.once('exit', r));
+  proc.kill(signal);
+  await gone;
+}
+
+function redisCli(port, ...args) {
+  return execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args]).toString();
+}
+
+async function join(c, nick, room, since) {
+  c.send({ type: 'join', room, ...(since === undefined ? {} : { since }) });
+  await c.next({ type: 'join', nick, room });
+}
+
+/* Wait until c holds n room messages of `room`, and take them. */
+async function roomMsgs(c, room, n, ms = 10000) {
+  const is = (e) => e.type === 'msg' && e.room === room;
+  await c.until((es) => es.filter(is).length >= n, ms);
+  const got = c.events.filter(is);
+  c.events = c.events.filter((e) => !is(e));
+  return got;
+}
+
+describe('two hubs, one chat through Redis', { timeout: 120000 }, () => {
+  let dir, port, redis, a, b;
+  const config = (node) => ({
+    cluster_redis: `127.0.0.1:${port}`, cluster_node: node, history: '20',
+    flood_rate: '100000', flood_burst: '100000',
+  });
+
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'sb-redis-'));
+    port = await freePort();
+    redis = await startRedis(port, dir);
+    a = await startSwitchboard({ config: config('a') });
+    b = await startSwitchboard({ config: config('b') });
+    await a.waitForEvent({ EVENT: 'cluster', REASON: 'connected' }, 10000);
+    await b.waitForEvent({ EVENT: 'cluster', REASON: 'connected' }, 10000);
+  });
+  after(async () => {
+    await a?.stop();
+    await b?.stop();
+    if (redis) await stopRedis(redis);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a room message crosses, with one number on both hubs', async () => {
+    const al = await jsonLogin(a, 'al');
+    const bo = await jsonLogin(b, 'bo');
+    await join(al, 'al', 'lobby');
+    await join(bo, 'bo', 'lobby');
+    al.send({ type: 'say', room: 'lobby', text: 'hello from a' });
+    const [onB] = await roomMsgs(bo, 'lobby', 1);
+    const [onA] = await roomMsgs(al, 'lobby', 1);
+    assert.equal(onB.text, 'hello from a');
+    assert.equal(onB.from, 'al');
+    assert.equal(onA.room_seq, onB.room_seq);
+    al.close();
+    bo.close();
+  });
+
+  test('both hubs deliver one order, every number once', async () => {
+    const al = await jsonLogin(a, 'al2');
+    const bo = await jsonLogin(b, 'bo2');
+    await join(al, 'al2', 'order');
+    await join(bo, 'bo2', 'order');
+    for (let i = 0; i < 30; i++) {
+      al.send({ type: 'say', room: 'order', text: `a${i}` });
+      bo.send({ type: 'say', room: 'order', text: `b${i}` });
+    }
+    const onA = await roomMsgs(al, 'order', 60);
+    const onB = await roomMsgs(bo, 'order', 60);
+    const seqs = onA.map((e) => e.room_seq);
+    assert.deepEqual(seqs, Array.from({ length: 60 }, (_, i) => i + 1), 'numbers 1..60, in order, once');
+    assert.deepEqual(onA.map((e) => e.text), onB.map((e) => e.text), 'the same order on both hubs');
+    assert.deepEqual(onA.filter((e) => e.from === 'al2').map((e) => e.text),
+      Array.from({ length: 30 }, (_, i) => `a${i}`), 'each sender in its own order');
+    // A joiner on the other hub gets the room's history from the stream.
+    const cy = await jsonLogin(b, 'cy2');
+    cy.send({ type: 'join', room: 'order', since: 55 });
+    const hist = await roomMsgs(cy, 'order', 5);
+    assert.deepEqual(hist.map((e) => [e.room_seq, e.history]),
+      [[56, true], [57, true], [58, true], [59, true], [60, true]]);
+    assert.deepEqual(hist.map((e) => e.text), onA.slice(55).map((e) => e.text));
+    al.close();
+    bo.close();
+    cy.close();
+  });
+
+  test('a first joiner on a hub gets the history other hubs wrote', async () => {
+    const al = await jsonLogin(a, 'al3');
+    await join(al, 'al3', 'fresh');
+    for (const t of ['f1', 'f2', 'f3']) al.send({ type: 'say', room: 'fresh', text: t });
+    await roomMsgs(al, 'fresh', 3);
+    const bo = await jsonLogin(b, 'bo3');
+    await join(bo, 'bo3', 'fresh');
+    const hist = await roomMsgs(bo, 'fresh', 3);
+    assert.deepEqual(hist.map((e) => [e.text, e.room_seq, e.history]),
+      [['f1', 1, true], ['f2', 2, true], ['f3', 3, true]]);
+    al.close();
+    bo.close();
+  });
+
+  test('bad data from Redis is refused, and the hubs go on', async () => {
+    const al = await jsonLogin(a, 'al4');
+    const bo = await jsonLogin(b, 'bo4');
+    await join(al, 'al4', 'bad');
+    await join(bo, 'bo4', 'bad');
+    al.send({ type: 'say', room: 'bad', text: 'first' });
+    await roomMsgs(bo, 'bad', 1);
+    await roomMsgs(al, 'bad', 1);
+    const epoch = redisCli(port, 'HGET', 'sb:room:bad', 'epoch').trim();
+    for (const bad of ['nonsense', `${epoch} 2 {"k":"room"}`, `${epoch} 2 ${'x'.repeat(20000)}`,
+      `${epoch} 0 {}`, `${epoch} 2 {"k":"room","f":"x","r":"other","t":"t","w":1,"n":"z","i":"1"}`]) {
+      redisCli(port, 'PUBLISH', 'sb:msg:bad', bad);
+    }
+    await b.waitForEvent({ MESSAGE: /refused a message/ }, 5000);
+    bo.send({ type: 'say', room: 'bad', text: 'still here' });
+    const [got] = await roomMsgs(al, 'bad', 1);
+    assert.equal(got.text, 'still here');
+    assert.equal(got.room_seq, 2, 'nothing forged took a number');
+    const [echo] = await roomMsgs(bo, 'bad', 1);
+    assert.equal(echo.text, 'still here');
+    assert.equal(b.events({ MESSAGE: /refused a message/ }).length, 5, 'each refused once');
+    al.close();
+    bo.close();
+  });
+
+  test('Redis away: local members get it now, others after; busy past the outbox; restart told', async () => {
+    const al = await jsonLogin(a, 'al5');
+    const ax = await jsonLogin(a, 'ax5');
+    const bo = await jsonLogin(b, 'bo5');
+    for (const [c, n] of [[al, 'al5'], [ax, 'ax5'], [bo, 'bo5']]) await join(c, n, 'outage');
+    al.send({ type: 'say', room: 'outage', text: 'before' });
+    for (const c of [al, ax, bo]) await roomMsgs(c, 'outage', 1);
+
+    await stopRedis(redis, 'SIGKILL');
+    await a.waitForEvent({ MESSAGE: /lost Redis/ }, 10000);
+    al.send({ type: 'say', room: 'outage', text: 'during' });
+    const [local] = await roomMsgs(ax, 'outage', 1);
+    assert.equal(local.text, 'during', 'a member on the same hub gets it while Redis is away');
+    assert.equal(local.room_seq, undefined, 'not numbered yet');
+    // Fill the outbox: past its bound the sender is told `busy`.
+    for (let i = 0; i < 1024; i++) al.send({ type: 'say', room: 'outage', text: `fill${i}` });
+    await al.next({ type: 'error', code: 'busy' }, 20000);
+    await roomMsgs(ax, 'outage', 1023, 20000);
+    assert.equal(bo.events.filter((e) => e.type === 'msg').length, 0, 'nothing crossed yet');
+
+    redis = await startRedis(port, dir);
+    // Redis lost its data: B's member is told the history restarted, then
+    // gets what waited on A, in order, numbered from 1 in the new epoch.
+    await bo.next({ type: 'gap', room: 'outage', first: 1 }, 15000);
+    const after = await roomMsgs(bo, 'outage', 1024, 20000);
+    assert.deepEqual(after.map((e) => e.room_seq), Array.from({ length: 1024 }, (_, i) => i + 1));
+    assert.equal(after[0].text, 'during');
+    assert.equal(after[1023].text, 'fill1022');
+    // A's members got them once, while Redis was away, and not again.
+    al.send({ type: 'say', room: 'outage', text: 'back' });
+    const [back] = await roomMsgs(ax, 'outage', 1);
+    assert.equal(back.text, 'back');
+    assert.equal(back.room_seq, 1025);
+    const [backB] = await roomMsgs(bo, 'outage', 1);
+    assert.equal(backB.room_seq, 1025);
+    al.close();
+    ax.close();
+    bo.close();
+  });
+});
