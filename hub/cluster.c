@@ -177,7 +177,7 @@ static void	room_arrive(struct cluster *, struct croom *,
 static struct croom *
 croom_find(struct cluster *c, const char *key)
 {
-	struct croom k;
+	struct croom k = { 0 };	/* only the key is compared */
 
 	strlcpy(k.key, key, sizeof(k.key));
 	return RB_FIND(crooms, &c->rooms, &k);
@@ -1157,8 +1157,10 @@ cluster_configure(struct cluster *c, const struct sb_config *cfg, char *err,
 		return -EINVAL;
 	if (cfg->cluster_node[0])
 		strlcpy(c->node, cfg->cluster_node, sizeof(c->node));
-	else if (gethostname(line, sizeof(line)) == 0)
-		strlcpy(c->node, strtok(line, "."), sizeof(c->node));
+	else if (gethostname(line, sizeof(line)) == 0) {
+		line[strcspn(line, ".")] = '\0';	/* the short name */
+		strlcpy(c->node, line, sizeof(c->node));
+	}
 	if (!cluster_node_ok(c->node, strlen(c->node))) {
 		snprintf(err, errsz, "cluster_node: \"%.40s\" is not a node "
 		    "name (1 to 32 of A-Z a-z 0-9 . _ -)", c->node);

@@ -65,6 +65,7 @@ UNIT_session		= $(LINK_HANDLER)
 # nothing; utf8 is common/text.c's)
 FUZZ_bans		= hub/ban.c $(UNIT_ban)
 FUZZ_members		= $(UNIT_members)
+FUZZ_cluster_msg	= $(UNIT_cluster_msg)
 FUZZ_wsconn		= $(UNIT_wsconn)
 FUZZ_http		= handler/wshandshake.c
 FUZZ_proxy		= handler/http.c
