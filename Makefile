@@ -244,7 +244,8 @@ UNIT_FILES	= switchboard.socket switchboard@.service \
 		  switchboard-policy.socket switchboard-policy@.service \
 		  switchboard-proxied.socket switchboard-proxied@.service \
 		  switchboard-hub.socket switchboard-control.socket \
-		  switchboard-hub.service
+		  switchboard-hub.service \
+		  switchboard-redis.socket switchboard-redis.service
 SOCKET_UNITS	= $(filter %.socket,$(UNIT_FILES))
 MAN_PAGES	= $(sort $(wildcard docs/man/*.[1-8]))
 BUILT_UNITS	= $(addprefix $(B)/units/,$(UNIT_FILES))

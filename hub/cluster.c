@@ -22,6 +22,7 @@
  * the sender is told `busy`), delivered here at once and marked so, and
  * are sent when Redis is back, in their order.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -44,7 +45,9 @@
 #define CLUSTER_PENDING_MAX	256	/* messages waiting for a gap fill */
 #define CLUSTER_WAITERS_MAX	64	/* joins waiting for a room's history */
 #define CLUSTER_FETCH_MAX	500	/* stream entries per fetch */
-#define CLUSTER_STREAM_MIN	100	/* the stream keeps at least this */
+/* A room's stream keeps at least this many, so that a hub that was away
+ * catches up even after other hubs sent their whole outbox to it. */
+#define CLUSTER_STREAM_MIN	(2 * CLUSTER_OUTBOX_MAX)
 #define CLUSTER_ID_TTL_MS	"120000"	/* a message id's memory */
 #define CLUSTER_BACKOFF_MIN	100	/* ms */
 #define CLUSTER_BACKOFF_MAX	5000	/* ms */
@@ -282,6 +285,38 @@ reply_failed(struct cluster *c, const redisReply *r, const char *what)
 	return 1;
 }
 
+/*
+ * Run `script` with `nkeys` keys and the `n` keys and arguments in `args`
+ * (lengths in `lens`, NULL: strings): EVALSHA once this connection has
+ * seen it (sha set), EVAL the first time.  Returns 0, or -ENOTCONN when
+ * the connection is going (the caller's retry comes after the reconnect).
+ */
+static int
+script_run(struct cluster *c, const char *script, char sha[41],
+    redisCallbackFn *fn, void *arg, const char *nkeys, const char **args,
+    const size_t *lens, int n)
+{
+	const char *argv[12];
+	size_t alen[12];
+	int i;
+
+	assert(n + 3 <= 12);
+	argv[0] = sha[0] ? "EVALSHA" : "EVAL";
+	argv[1] = sha[0] ? sha : script;
+	argv[2] = nkeys;
+	for (i = 0; i < n; i++)
+		argv[i + 3] = args[i];
+	for (i = 0; i < n + 3; i++)
+		alen[i] = i >= 3 && lens != NULL ? lens[i - 3] :
+		    strlen(argv[i]);
+	if (redisAsyncCommandArgv(c->cmd, fn, arg, n + 3, argv, alen) !=
+	    REDIS_OK)
+		return -ENOTCONN;
+	if (!sha[0])
+		script_sha(script, sha);
+	return 0;
+}
+
 /* --- the outbox and publishing ------------------------------------------ */
 
 static void
@@ -328,8 +363,9 @@ obx_send(struct cluster *c, struct obx *o)
 {
 	char hash[CLUSTER_KEY_MAX], stream[CLUSTER_KEY_MAX], idk[CLUSTER_KEY_MAX];
 	char chan[CLUSTER_KEY_MAX], maxlen[16];
-	const char *argv[11];
-	size_t lens[11];
+	const char *args[7] = { hash, stream, idk, o->body, maxlen, chan,
+	    CLUSTER_ID_TTL_MS };
+	size_t lens[7];
 	int i;
 
 	key_of(hash, sizeof(hash), "room", o->key);
@@ -338,23 +374,11 @@ obx_send(struct cluster *c, struct obx *o)
 	snprintf(idk, sizeof(idk), "sb:id:%s:%s", c->node, o->id);
 	snprintf(maxlen, sizeof(maxlen), "%u", c->h->cfg.history >
 	    CLUSTER_STREAM_MIN ? c->h->cfg.history : CLUSTER_STREAM_MIN);
-	argv[0] = c->pub_sha[0] ? "EVALSHA" : "EVAL";
-	argv[1] = c->pub_sha[0] ? c->pub_sha : PUBLISH_LUA;
-	argv[2] = "3";
-	argv[3] = hash;
-	argv[4] = stream;
-	argv[5] = idk;
-	argv[6] = o->body;
-	argv[7] = maxlen;
-	argv[8] = chan;
-	argv[9] = CLUSTER_ID_TTL_MS;
-	for (i = 0; i < 10; i++)
-		lens[i] = i == 6 ? o->len : strlen(argv[i]);
-	if (redisAsyncCommandArgv(c->cmd, on_published, NULL, 10, argv,
-	    lens) != REDIS_OK)
+	for (i = 0; i < 7; i++)
+		lens[i] = i == 3 ? o->len : strlen(args[i]);
+	if (script_run(c, PUBLISH_LUA, c->pub_sha, on_published, NULL, "3",
+	    args, lens, 7) < 0)
 		c->refused++;	/* only when it is going down: sent again */
-	if (!c->pub_sha[0])
-		script_sha(PUBLISH_LUA, c->pub_sha);
 }
 
 /* Send everything in the outbox, oldest first. */
@@ -384,14 +408,17 @@ cluster_room_publish(struct hub *h, const struct room *r, const char *kind,
     const char *from, const char *text, int64_t t)
 {
 	struct cluster *c = h->cluster;
-	struct cluster_msg m = { .time = t, .pre = !c->up };
+	struct cluster_msg m = { .time = t };
 	char body[CLUSTER_BODY_MAX + 1];
 	struct obx *o;
 	int len;
 
+	if (c == NULL)
+		return -ENOTCONN;
 	if (!c->up && (c->nout >= CLUSTER_OUTBOX_MAX ||
 	    c->outbytes >= CLUSTER_OUTBOX_BYTES))
 		return -ENOBUFS;
+	m.pre = !c->up;
 	strlcpy(m.kind, kind, sizeof(m.kind));
 	strlcpy(m.from, from, sizeof(m.from));
 	strlcpy(m.room, r->name, sizeof(m.room));
@@ -507,7 +534,10 @@ room_take(struct cluster *c, struct croom *cr, struct cluster_msg *m)
 	}
 	if (strcmp(m->epoch, cr->epoch) != 0) {
 		epoch_changed(c, cr, m->epoch);
-		pending_clear(cr);
+		/* what waits is of one epoch: the old one's is superseded */
+		if (cr->npending > 0 &&
+		    strcmp(cr->pending[0]->epoch, m->epoch) != 0)
+			pending_clear(cr);
 	}
 	if (m->seq < cr->next) {
 		c->repeats++;
@@ -781,7 +811,7 @@ static void
 room_sync(struct cluster *c, struct croom *cr)
 {
 	char hash[CLUSTER_KEY_MAX], stream[CLUSTER_KEY_MAX], from[24], n[16];
-	const char *argv[7];
+	const char *args[4] = { hash, stream, from, n };
 	struct fetch *f;
 
 	if (!c->up || !cr->subscribed || cr->fetching ||
@@ -794,21 +824,12 @@ room_sync(struct cluster *c, struct croom *cr)
 	snprintf(from, sizeof(from), "%llu", (unsigned long long)cr->next);
 	snprintf(n, sizeof(n), "%u", cr->next == 0 ? (c->h->cfg.history > 0 ?
 	    c->h->cfg.history : 1) : CLUSTER_FETCH_MAX);
-	argv[0] = c->sync_sha[0] ? "EVALSHA" : "EVAL";
-	argv[1] = c->sync_sha[0] ? c->sync_sha : SYNC_LUA;
-	argv[2] = "2";
-	argv[3] = hash;
-	argv[4] = stream;
-	argv[5] = from;
-	argv[6] = n;
-	if (redisAsyncCommandArgv(c->cmd, on_synced, f, 7, argv, NULL) !=
-	    REDIS_OK) {
+	if (script_run(c, SYNC_LUA, c->sync_sha, on_synced, f, "2", args,
+	    NULL, 4) < 0) {
 		free(f);
 		return;
 	}
 	cr->fetching = 1;
-	if (!c->sync_sha[0])
-		script_sha(SYNC_LUA, c->sync_sha);
 }
 
 /* 1 if the room name `name` folds to `key`. */
@@ -882,8 +903,11 @@ void
 cluster_room_follow(struct hub *h, const struct room *r, int on)
 {
 	struct cluster *c = h->cluster;
-	struct croom *cr = croom_find(c, r->key);
+	struct croom *cr;
 
+	if (c == NULL)	/* stopped: the hub is going */
+		return;
+	cr = croom_find(c, r->key);
 	if (on && cr == NULL) {
 		if ((cr = calloc(1, sizeof(*cr))) == NULL)
 			return;	/* not followed: no messages from others */
@@ -909,7 +933,7 @@ cluster_room_replay(struct hub *h, struct peer *p, const struct room *r,
     long long since)
 {
 	struct cluster *c = h->cluster;
-	struct croom *cr = croom_find(c, r->key);
+	struct croom *cr = c != NULL ? croom_find(c, r->key) : NULL;
 
 	if (cr == NULL || cr->next > 0 || !c->up ||
 	    cr->nwaiters >= CLUSTER_WAITERS_MAX)

@@ -205,7 +205,8 @@ cluster_arrived(struct hub *h, const struct cluster_msg *m, int deliver)
  * hub's members (trimmed from the stream before they were fetched), or,
  * with `first` 1, the room's history restarted (Redis lost its data: a
  * new epoch): the history kept here is forgotten.  Each local member gets
- * a C_GAP, the form a catch-up's gap has (docs/cluster.md).
+ * a C_GAP, the form a catch-up's gap has (docs/cluster.md).  `first` 0:
+ * only forget (the room's first fetch from Redis replaces the history).
  */
 void
 cluster_restarted(struct hub *h, const char *room, uint64_t since,
@@ -215,9 +216,9 @@ cluster_restarted(struct hub *h, const char *room, uint64_t since,
 	struct membership *o;
 	char s[24], f[24];
 
-	if (first == 1 && h->history != NULL)
+	if (first <= 1 && h->history != NULL)
 		(void)history_forget(h->history, room);	/* disk: a copy */
-	if (r == NULL)
+	if (r == NULL || first == 0)
 		return;
 	snprintf(s, sizeof(s), "%llu", (unsigned long long)since);
 	snprintf(f, sizeof(f), "%llu", (unsigned long long)first);

@@ -10,7 +10,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startSwitchboard, freePort } from './lib/harness.mjs';
@@ -18,10 +18,16 @@ import { jsonLogin } from './lib/clients.mjs';
 
 const REDIS = '/usr/bin/redis-server';
 
+// The ACL user of docs/cluster.md ("Security"), word for word; the test
+// itself (redis-cli) is the default user.
+const ACL_USER = 'user switchboard on >s3cret-pw resetkeys ~sb:* resetchannels &sb:* -@all +eval +evalsha +ping +subscribe +unsubscribe +get +set +del +hincrby +hget +hset +hmget +xadd +xrange +xrevrange +publish +time';
+
 /* A redis-server of our own on 127.0.0.1:port, no persistence. */
 async function startRedis(port, dir) {
+  writeFileSync(path.join(dir, 'users.acl'), `user default on nopass ~* &* +@all\n${ACL_USER}\n`);
   const proc = spawn(REDIS, ['--port', String(port), '--bind', '127.0.0.1',
-    '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    '--save', '', '--appendonly', 'no', '--dir', dir, '--aclfile', path.join(dir, 'users.acl')],
+  { stdio: ['ignore', 'pipe', 'pipe'] });
   await new Promise((resolve, reject) => {
     let out = '';
     const t = setTimeout(() => reject(new Error(`redis-server did not start: ${out}`)), 10000);
@@ -51,6 +57,15 @@ async function join(c, nick, room, since) {
   await c.next({ type: 'join', nick, room });
 }
 
+/* `na` logged in on hub sa and `nb` on hub sb, both in `room`. */
+async function pairIn(sa, na, sb, nb, room) {
+  const x = await jsonLogin(sa, na);
+  const y = await jsonLogin(sb, nb);
+  await join(x, na, room);
+  await join(y, nb, room);
+  return [x, y];
+}
+
 /* Wait until c holds n room messages of `room`, and take them. */
 async function roomMsgs(c, room, n, ms = 10000) {
   const is = (e) => e.type === 'msg' && e.room === room;
@@ -64,11 +79,14 @@ describe('two hubs, one chat through Redis', { timeout: 120000 }, () => {
   let dir, port, redis, a, b;
   const config = (node) => ({
     cluster_redis: `127.0.0.1:${port}`, cluster_node: node, history: '20',
+    cluster_password: path.join(dir, 'redis.pass'),
     flood_rate: '100000', flood_burst: '100000',
   });
 
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'sb-redis-'));
+    writeFileSync(path.join(dir, 'redis.pass'), 'switchboard s3cret-pw\n');
+    chmodSync(path.join(dir, 'redis.pass'), 0o600);
     port = await freePort();
     redis = await startRedis(port, dir);
     a = await startSwitchboard({ config: config('a') });
@@ -84,25 +102,18 @@ describe('two hubs, one chat through Redis', { timeout: 120000 }, () => {
   });
 
   test('a room message crosses, with one number on both hubs', async () => {
-    const al = await jsonLogin(a, 'al');
-    const bo = await jsonLogin(b, 'bo');
-    await join(al, 'al', 'lobby');
-    await join(bo, 'bo', 'lobby');
+    const [al, bo] = await pairIn(a, 'al', b, 'bo', 'lobby');
     al.send({ type: 'say', room: 'lobby', text: 'hello from a' });
     const [onB] = await roomMsgs(bo, 'lobby', 1);
     const [onA] = await roomMsgs(al, 'lobby', 1);
     assert.equal(onB.text, 'hello from a');
     assert.equal(onB.from, 'al');
     assert.equal(onA.room_seq, onB.room_seq);
-    al.close();
-    bo.close();
+    for (const c of [al, bo]) c.close();
   });
 
   test('both hubs deliver one order, every number once', async () => {
-    const al = await jsonLogin(a, 'al2');
-    const bo = await jsonLogin(b, 'bo2');
-    await join(al, 'al2', 'order');
-    await join(bo, 'bo2', 'order');
+    const [al, bo] = await pairIn(a, 'al2', b, 'bo2', 'order');
     for (let i = 0; i < 30; i++) {
       al.send({ type: 'say', room: 'order', text: `a${i}` });
       bo.send({ type: 'say', room: 'order', text: `b${i}` });
@@ -136,15 +147,12 @@ describe('two hubs, one chat through Redis', { timeout: 120000 }, () => {
     const hist = await roomMsgs(bo, 'fresh', 3);
     assert.deepEqual(hist.map((e) => [e.text, e.room_seq, e.history]),
       [['f1', 1, true], ['f2', 2, true], ['f3', 3, true]]);
-    al.close();
-    bo.close();
+    assert.deepEqual(bo.events.filter((e) => e.type === 'gap'), [], 'no gap told');
+    for (const c of [al, bo]) c.close();
   });
 
   test('bad data from Redis is refused, and the hubs go on', async () => {
-    const al = await jsonLogin(a, 'al4');
-    const bo = await jsonLogin(b, 'bo4');
-    await join(al, 'al4', 'bad');
-    await join(bo, 'bo4', 'bad');
+    const [al, bo] = await pairIn(a, 'al4', b, 'bo4', 'bad');
     al.send({ type: 'say', room: 'bad', text: 'first' });
     await roomMsgs(bo, 'bad', 1);
     await roomMsgs(al, 'bad', 1);
@@ -161,8 +169,7 @@ describe('two hubs, one chat through Redis', { timeout: 120000 }, () => {
     const [echo] = await roomMsgs(bo, 'bad', 1);
     assert.equal(echo.text, 'still here');
     assert.equal(b.events({ MESSAGE: /refused a message/ }).length, 5, 'each refused once');
-    al.close();
-    bo.close();
+    for (const c of [al, bo]) c.close();
   });
 
   test('Redis away: local members get it now, others after; busy past the outbox; restart told', async () => {
@@ -173,6 +180,7 @@ describe('two hubs, one chat through Redis', { timeout: 120000 }, () => {
     al.send({ type: 'say', room: 'outage', text: 'before' });
     for (const c of [al, ax, bo]) await roomMsgs(c, 'outage', 1);
 
+    assert.deepEqual(bo.events.filter((e) => e.type === 'gap'), [], 'no gap yet');
     await stopRedis(redis, 'SIGKILL');
     await a.waitForEvent({ MESSAGE: /lost Redis/ }, 10000);
     al.send({ type: 'say', room: 'outage', text: 'during' });
@@ -189,7 +197,8 @@ describe('two hubs, one chat through Redis', { timeout: 120000 }, () => {
     // Redis lost its data: B's member is told the history restarted, then
     // gets what waited on A, in order, numbered from 1 in the new epoch.
     await bo.next({ type: 'gap', room: 'outage', first: 1 }, 15000);
-    const after = await roomMsgs(bo, 'outage', 1024, 20000);
+    await bo.until((es) => es.some((e) => e.type === 'msg' && e.room_seq === 1024), 20000);
+    const after = await roomMsgs(bo, 'outage', 1);
     assert.deepEqual(after.map((e) => e.room_seq), Array.from({ length: 1024 }, (_, i) => i + 1));
     assert.equal(after[0].text, 'during');
     assert.equal(after[1023].text, 'fill1022');
@@ -200,6 +209,7 @@ describe('two hubs, one chat through Redis', { timeout: 120000 }, () => {
     assert.equal(back.room_seq, 1025);
     const [backB] = await roomMsgs(bo, 'outage', 1);
     assert.equal(backB.room_seq, 1025);
+    assert.deepEqual(bo.events.filter((e) => e.type === 'gap'), [], 'one gap: the restart');
     al.close();
     ax.close();
     bo.close();
