@@ -31,6 +31,7 @@
 #include <sys/epoll.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bsd/stdlib.h>
@@ -59,7 +60,8 @@
  * KEYS: the room's hash, its stream, the message id's key.  ARGV: the
  * body, the stream's length, the channel, the id key's lifetime (ms).
  * A room without an epoch (new, or Redis lost it) gets one from the
- * clock, and an empty stream.  A message id seen already answers what
+ * clock, and an empty stream; a stream that refuses the entry (someone
+ * else wrote a higher id into it) is started again.  A message id seen already answers what
  * it got then (a retry after a lost reply).  Returns "EPOCH SEQ".
  */
 static const char PUBLISH_LUA[] =
@@ -73,8 +75,12 @@ static const char PUBLISH_LUA[] =
 	"  redis.call('HSET', KEYS[1], 'epoch', e)\n"
 	"  redis.call('DEL', KEYS[2])\n"
 	"end\n"
-	"redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], s .. '-0', "
-	"'m', ARGV[1])\n"
+	"local x = redis.pcall('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], "
+	"s .. '-0', 'm', ARGV[1])\n"
+	"if type(x) == 'table' and x.err then\n"
+	"  redis.call('DEL', KEYS[2])\n"
+	"  redis.call('XADD', KEYS[2], s .. '-0', 'm', ARGV[1])\n"
+	"end\n"
 	"local r = e .. ' ' .. s\n"
 	"redis.call('PUBLISH', ARGV[3], r .. ' ' .. ARGV[1])\n"
 	"redis.call('SET', KEYS[3], r, 'PX', ARGV[4])\n"
@@ -123,6 +129,10 @@ struct croom {
 	uint64_t		 gen;	/* tells a stale answer */
 	int			 subscribed;	/* SUBSCRIBE answered */
 	int			 fetching;	/* a SYNC_LUA in flight */
+	int			 again;	/* fetch again when it is answered */
+	int64_t			 live_after;	/* followed while Redis was
+					 * away: entries from this time on
+					 * are news, not history (0: none) */
 	int			 overflow;	/* pending dropped some */
 	struct cluster_msg	*pending[CLUSTER_PENDING_MAX];	/* by seq */
 	unsigned		 npending;
@@ -658,11 +668,14 @@ first_fetch(struct cluster *c, struct croom *cr, const redisReply *list,
 			refuse(c, cr->name, e, "a stream entry");
 		else {
 			outbox_seen(c, m);
-			cluster_arrived(c->h, m, 0);
+			cluster_arrived(c->h, m, cr->live_after > 0 &&
+			    m->time >= cr->live_after &&
+			    !(m->pre && strcmp(m->node, c->node) == 0));
 		}
 	}
 	free(m);
 	cr->next = top + 1;
+	cr->live_after = 0;
 }
 
 /*
@@ -770,8 +783,8 @@ sync_apply(struct cluster *c, struct croom *cr, const redisReply *r,
 		more = cr->epoch[0] != '\0';	/* again, from 1 */
 	} else
 		more = gap_fetch(c, cr, list, top);
-	if (cr->overflow) {
-		cr->overflow = 0;
+	if (cr->overflow || cr->again) {
+		cr->overflow = cr->again = 0;
 		more = 1;
 	}
 	if (more)
@@ -814,7 +827,9 @@ room_sync(struct cluster *c, struct croom *cr)
 	const char *args[4] = { hash, stream, from, n };
 	struct fetch *f;
 
-	if (!c->up || !cr->subscribed || cr->fetching ||
+	if (cr->fetching)
+		cr->again = 1;	/* what the channel brought meanwhile */
+	if (!c->up || (cr->next > 0 && !cr->subscribed) || cr->fetching ||
 	    (f = malloc(sizeof(*f))) == NULL)
 		return;
 	*f = (struct fetch){ .c = c, .gen = cr->gen, .from = cr->next };
@@ -830,6 +845,7 @@ room_sync(struct cluster *c, struct croom *cr)
 		return;
 	}
 	cr->fetching = 1;
+	cr->again = 0;
 }
 
 /* 1 if the room name `name` folds to `key`. */
@@ -898,6 +914,22 @@ room_subscribe(struct cluster *c, const struct croom *cr, int on)
 	/* a failure is a connection going down: subscribed again later */
 }
 
+/*
+ * Write what waits for `cmd` now, not at the loop's next turn: the first
+ * fetch of a room must reach Redis before the joiner hears its JOIN was
+ * answered, or what others say in reply could fall into the history it
+ * is replayed.  A failure is found at the next turn (hiredis's own
+ * write, then cluster_down), not here in the middle of a rule.
+ */
+static void
+write_now(struct cluster *c)
+{
+	int done;
+
+	if (c->up)	/* connected: hiredis's first write is its own */
+		(void)redisBufferWrite(&c->cmd->c, &done);
+}
+
 /* ops->room_follow: the room's first local member came, or its last went. */
 void
 cluster_room_follow(struct hub *h, const struct room *r, int on)
@@ -914,8 +946,12 @@ cluster_room_follow(struct hub *h, const struct room *r, int on)
 		strlcpy(cr->key, r->key, sizeof(cr->key));
 		strlcpy(cr->name, r->name, sizeof(cr->name));
 		cr->gen = ++c->gens;
+		if (!c->up)
+			cr->live_after = (int64_t)time(NULL);
 		RB_INSERT(crooms, &c->rooms, cr);
 		room_subscribe(c, cr, 1);
+		room_sync(c, cr);	/* the history as of this join */
+		write_now(c);
 	} else if (!on && cr != NULL) {
 		room_subscribe(c, cr, 0);
 		RB_REMOVE(crooms, &c->rooms, cr);
@@ -961,8 +997,11 @@ cluster_ready(struct cluster *c)
 	    "(port %d) as node %s; %u messages waited", c->host, c->port,
 	    c->node, c->nout);
 	outbox_flush(c);
-	RB_FOREACH(cr, crooms, &c->rooms)
+	RB_FOREACH(cr, crooms, &c->rooms) {
 		room_subscribe(c, cr, 1);
+		if (cr->next == 0)
+			room_sync(c, cr);
+	}
 }
 
 static void

@@ -151,6 +151,22 @@ describe('two hubs, one chat through Redis', { timeout: 120000 }, () => {
     for (const c of [al, bo]) c.close();
   });
 
+  test('said right after a first join on a hub: news, not history', async () => {
+    const al = await jsonLogin(a, 'al6');
+    const bo = await jsonLogin(b, 'bo6');
+    for (let i = 0; i < 10; i++) {
+      const room = `news${i}`;
+      await join(al, 'al6', room);
+      al.send({ type: 'say', room, text: `old${i}` });
+      await roomMsgs(al, room, 1);
+      await join(bo, 'bo6', room);	// the first member of the room on b
+      al.send({ type: 'say', room, text: `new${i}` });
+      const got = await roomMsgs(bo, room, 2);
+      assert.deepEqual(got.map((e) => [e.text, !!e.history]), [[`old${i}`, true], [`new${i}`, false]]);
+    }
+    for (const c of [al, bo]) c.close();
+  });
+
   test('bad data from Redis is refused, and the hubs go on', async () => {
     const [al, bo] = await pairIn(a, 'al4', b, 'bo4', 'bad');
     al.send({ type: 'say', room: 'bad', text: 'first' });
@@ -169,6 +185,18 @@ describe('two hubs, one chat through Redis', { timeout: 120000 }, () => {
     const [echo] = await roomMsgs(bo, 'bad', 1);
     assert.equal(echo.text, 'still here');
     assert.equal(b.events({ MESSAGE: /refused a message/ }).length, 5, 'each refused once');
+    // Junk in the room's stream, under an id above the room's numbers: a
+    // joiner gets the good history without it, and the room goes on.
+    redisCli(port, 'XADD', 'sb:hist:bad', '*', 'junk', 'x');
+    const cy = await jsonLogin(b, 'cy4');
+    await join(cy, 'cy4', 'bad');
+    assert.deepEqual((await roomMsgs(cy, 'bad', 2)).map((e) => e.text), ['first', 'still here']);
+    al.send({ type: 'say', room: 'bad', text: 'after junk' });
+    for (const c of [al, bo, cy]) {
+      const [m] = await roomMsgs(c, 'bad', 1);
+      assert.deepEqual([m.text, m.room_seq], ['after junk', 3]);
+    }
+    cy.close();
     for (const c of [al, bo]) c.close();
   });
 
