@@ -38,6 +38,7 @@
 #include <bsd/string.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <jansson.h>
 #include <sha1.h>
 #include <systemd/sd-event.h>
 
@@ -55,6 +56,8 @@
 #define CLUSTER_PING_USEC	(1000 * 1000ULL)
 #define CLUSTER_SILENT_USEC	(3 * 1000 * 1000ULL)	/* then it is down */
 #define CLUSTER_KEY_MAX		(16 + SB_ROOM_MAX + CLUSTER_NODE_MAX + 40)
+#define CLUSTER_PRES_CHANNEL	"sb:pres"
+#define CLUSTER_LEASE_MS	"5000"	/* a node's lease: its users' life */
 
 /*
  * KEYS: the room's hash, its stream, the message id's key.  ARGV: the
@@ -106,12 +109,30 @@ static const char SYNC_LUA[] =
 struct obx {
 	TAILQ_ENTRY(obx)	 entry;
 	char			 key[SB_ROOM_MAX + 1];	/* the room's, folded */
+	char			 chan[CLUSTER_KEY_MAX];	/* a PUBLISH: "" */
 	char			 id[CLUSTER_ID_MAX + 1];
 	int			 seen;	/* came back already: not again */
 	size_t			 len;
 	char			 body[];	/* the JSON */
 };
 TAILQ_HEAD(obxq, obx);
+
+/*
+ * Another machine, as its presence events say: the last counter applied,
+ * and while its snapshot is read, the events that came meanwhile.
+ */
+#define CLUSTER_NODE_EVENTS_MAX	1024
+struct rnode {
+	RB_ENTRY(rnode)		 entry;
+	char			 name[CLUSTER_NODE_MAX + 1];
+	uint64_t		 last;		/* counter last applied */
+	uint64_t		 gen;		/* tells a stale snapshot */
+	int			 syncing;	/* a snapshot in flight */
+	int			 live;		/* in sb:nodes (a resync) */
+	struct cluster_pres	*queued[CLUSTER_NODE_EVENTS_MAX];
+	unsigned		 nqueued;
+};
+RB_HEAD(rnodes, rnode);
 
 /* A JOIN whose history replay waits for the room's first fetch. */
 struct waiter {
@@ -169,6 +190,11 @@ struct cluster {
 	unsigned		 nout;
 	size_t			 outbytes;
 	struct crooms		 rooms;
+	struct rnodes		 nodes;		/* the other machines */
+	int			 announced;	/* our users are in Redis */
+	unsigned		 syncs;		/* snapshots awaited first */
+	char			 pres_sha[41], hb_sha[41], reap_sha[41];
+	char			 reset_sha[41];
 	uint64_t		 gens;
 	uint64_t		 refused, repeats, gaps;	/* for the log */
 };
@@ -182,7 +208,18 @@ croom_cmp(struct croom *a, struct croom *b)
 RB_PROTOTYPE(crooms, croom, entry, croom_cmp)
 RB_GENERATE(crooms, croom, entry, croom_cmp)
 
+static int
+rnode_cmp(struct rnode *a, struct rnode *b)
+{
+	return strcmp(a->name, b->name);
+}
+
+RB_PROTOTYPE(rnodes, rnode, entry, rnode_cmp)
+RB_GENERATE(rnodes, rnode, entry, rnode_cmp)
+
 static void	cluster_down(struct cluster *, const redisAsyncContext *);
+static int	script_run_n(struct cluster *, const char *, char [41],
+		    const char *, const char **, int);
 static void	room_sync(struct cluster *, struct croom *);
 static void	room_arrive(struct cluster *, struct croom *,
 		    struct cluster_msg *);
@@ -306,11 +343,15 @@ script_run(struct cluster *c, const char *script, char sha[41],
     redisCallbackFn *fn, void *arg, const char *nkeys, const char **args,
     const size_t *lens, int n)
 {
-	const char *argv[12];
-	size_t alen[12];
-	int i;
+	const char **argv = calloc((size_t)n + 3, sizeof(*argv));
+	size_t *alen = calloc((size_t)n + 3, sizeof(*alen));
+	int i, r = 0;
 
-	assert(n + 3 <= 12);
+	if (argv == NULL || alen == NULL) {
+		free(argv);
+		free(alen);
+		return -ENOMEM;
+	}
 	argv[0] = sha[0] ? "EVALSHA" : "EVAL";
 	argv[1] = sha[0] ? sha : script;
 	argv[2] = nkeys;
@@ -319,12 +360,22 @@ script_run(struct cluster *c, const char *script, char sha[41],
 	for (i = 0; i < n + 3; i++)
 		alen[i] = i >= 3 && lens != NULL ? lens[i - 3] :
 		    strlen(argv[i]);
-	if (redisAsyncCommandArgv(c->cmd, fn, arg, n + 3, argv, alen) !=
-	    REDIS_OK)
-		return -ENOTCONN;
-	if (!sha[0])
+	if (c->cmd == NULL || redisAsyncCommandArgv(c->cmd, fn, arg, n + 3,
+	    argv, alen) != REDIS_OK)
+		r = -ENOTCONN;
+	else if (!sha[0])
 		script_sha(script, sha);
-	return 0;
+	free(argv);
+	free(alen);
+	return r;
+}
+
+/* script_run() of a script whose answer nobody waits for. */
+static int
+script_run_n(struct cluster *c, const char *script, char sha[41],
+    const char *nkeys, const char **args, int n)
+{
+	return script_run(c, script, sha, NULL, NULL, nkeys, args, NULL, n);
 }
 
 /* --- the outbox and publishing ------------------------------------------ */
@@ -378,6 +429,15 @@ obx_send(struct cluster *c, struct obx *o)
 	size_t lens[7];
 	int i;
 
+	if (o->chan[0] != '\0') {	/* a private message */
+		const char *argv[3] = { "PUBLISH", o->chan, o->body };
+		size_t alen[3] = { 7, strlen(o->chan), o->len };
+
+		if (redisAsyncCommandArgv(c->cmd, on_published, NULL, 3, argv,
+		    alen) != REDIS_OK)
+			c->refused++;
+		return;
+	}
 	key_of(hash, sizeof(hash), "room", o->key);
 	key_of(stream, sizeof(stream), "hist", o->key);
 	key_of(chan, sizeof(chan), "msg", o->key);
@@ -408,6 +468,39 @@ outbox_flush(struct cluster *c)
 }
 
 /*
+ * Send (Redis up) or keep in the outbox (Redis away) a room message
+ * (`key` and `id`; `chan` "") or a PUBLISH of `body` on `chan`.  Returns
+ * 0 when it went, 1 when it waits, -ENOBUFS past the outbox's bounds,
+ * -ENOMEM.
+ */
+static int
+obx_queue(struct cluster *c, const char *key, const char *id,
+    const char *chan, const char *body, size_t len)
+{
+	struct obx *o;
+
+	if (!c->up && (c->nout >= CLUSTER_OUTBOX_MAX ||
+	    c->outbytes >= CLUSTER_OUTBOX_BYTES))
+		return -ENOBUFS;
+	if ((o = malloc(sizeof(*o) + len + 1)) == NULL)
+		return -ENOMEM;
+	*o = (struct obx){ .len = len };
+	strlcpy(o->key, key, sizeof(o->key));
+	strlcpy(o->id, id, sizeof(o->id));
+	strlcpy(o->chan, chan, sizeof(o->chan));
+	memcpy(o->body, body, len + 1);
+	c->nout++;
+	c->outbytes += o->len;
+	if (!c->up) {
+		TAILQ_INSERT_TAIL(&c->outbox, o, entry);
+		return 1;
+	}
+	TAILQ_INSERT_TAIL(&c->inflight, o, entry);
+	obx_send(c, o);
+	return 0;
+}
+
+/*
  * ops->room_publish: a room message to Redis.  Returns 0 when it went (it
  * comes back through the room's channel), 1 when Redis is away and it
  * waits in the outbox (the caller delivers it here now), -ENOBUFS when
@@ -420,7 +513,6 @@ cluster_room_publish(struct hub *h, const struct room *r, const char *kind,
 	struct cluster *c = h->cluster;
 	struct cluster_msg m = { .time = t };
 	char body[CLUSTER_BODY_MAX + 1];
-	struct obx *o;
 	int len;
 
 	if (c == NULL)
@@ -438,21 +530,7 @@ cluster_room_publish(struct hub *h, const struct room *r, const char *kind,
 	    (unsigned long long)++c->nextid);
 	if ((len = cluster_body_encode(&m, body, sizeof(body))) < 0)
 		return len;
-	if ((o = malloc(sizeof(*o) + (size_t)len + 1)) == NULL)
-		return -ENOMEM;
-	*o = (struct obx){ .len = (size_t)len };
-	strlcpy(o->key, r->key, sizeof(o->key));
-	strlcpy(o->id, m.id, sizeof(o->id));
-	memcpy(o->body, body, (size_t)len + 1);
-	c->nout++;
-	c->outbytes += o->len;
-	if (!c->up) {
-		TAILQ_INSERT_TAIL(&c->outbox, o, entry);
-		return 1;
-	}
-	TAILQ_INSERT_TAIL(&c->inflight, o, entry);
-	obx_send(c, o);
-	return 0;
+	return obx_queue(c, r->key, m.id, "", body, (size_t)len);
 }
 
 /* A message of this node came back: one still waiting is not sent again. */
@@ -858,6 +936,30 @@ room_is(const char *name, const char *key)
 	return strcmp(k, key) == 0;
 }
 
+static void	pres_arrive(struct cluster *, struct cluster_pres *);
+static void	pm_arrive(struct cluster *, const char *, size_t);
+
+/* A message on sb:pres or on this node's sb:to:NODE. */
+static void
+other_message(struct cluster *c, const char *chan, const redisReply *v)
+{
+	struct cluster_pres *ev;
+	int e;
+
+	if (strcmp(chan, CLUSTER_PRES_CHANNEL) == 0) {
+		if ((ev = malloc(sizeof(*ev))) == NULL)
+			return;
+		if ((e = cluster_pres_decode(v->str, v->len, ev)) < 0) {
+			refuse(c, "", e, "a presence event");
+			free(ev);
+			return;
+		}
+		pres_arrive(c, ev);
+	} else if (strncmp(chan, "sb:to:", 6) == 0 &&
+	    strcmp(chan + 6, c->node) == 0)
+		pm_arrive(c, v->str, v->len);
+}
+
 /* --- subscriptions -------------------------------------------------------- */
 
 /*
@@ -877,8 +979,15 @@ on_sub(redisAsyncContext *ac, void *reply, void *arg)
 
 	if (r == NULL || c->stopping || r->type != REDIS_REPLY_ARRAY ||
 	    r->elements != 3 || (kind = reply_str(r->element[0])) == NULL ||
-	    (chan = reply_str(r->element[1])) == NULL ||
-	    strncmp(chan, "sb:msg:", 7) != 0 ||
+	    (chan = reply_str(r->element[1])) == NULL)
+		return;
+	if (strcmp(kind, "message") == 0 &&
+	    r->element[2]->type == REDIS_REPLY_STRING &&
+	    strncmp(chan, "sb:msg:", 7) != 0) {
+		other_message(c, chan, r->element[2]);
+		return;
+	}
+	if (strncmp(chan, "sb:msg:", 7) != 0 ||
 	    (cr = croom_find(c, chan + 7)) == NULL)
 		return;
 	if (strcmp(kind, "subscribe") == 0) {
@@ -978,7 +1087,482 @@ cluster_room_replay(struct hub *h, struct peer *p, const struct room *r,
 	return 1;
 }
 
+/* --- presence: the users of every machine -------------------------------- */
+
+/*
+ * KEYS: this node's users hash.  ARGV: the session, its record ("": it
+ * quit), the event, the channel.  The hash and the event move together,
+ * numbered by the hash's counter `_c`.
+ */
+static const char PRES_LUA[] =
+	"local c = redis.call('HINCRBY', KEYS[1], '_c', 1)\n"
+	"if ARGV[2] == '' then redis.call('HDEL', KEYS[1], ARGV[1])\n"
+	"else redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end\n"
+	"redis.call('PUBLISH', ARGV[4], c .. ' ' .. ARGV[3])\n"
+	"return c\n";
+
+/*
+ * KEYS: this node's users hash, the nodes' sorted set.  ARGV: the node,
+ * its lease (ms), the channel, then session and record pairs.  All of
+ * this node's users at once (after a (re)connect), its lease renewed.
+ */
+static const char RESET_LUA[] =
+	"local c = redis.call('HINCRBY', KEYS[1], '_c', 1)\n"
+	"redis.call('DEL', KEYS[1])\n"
+	"redis.call('HSET', KEYS[1], '_c', c)\n"
+	"for i = 4, #ARGV, 2 do\n"
+	"  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])\n"
+	"end\n"
+	"local t = redis.call('TIME')\n"
+	"local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+	"redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])\n"
+	"redis.call('PUBLISH', ARGV[3], c .. ' {\"e\":\"reset\",\"n\":\"' .. "
+	"ARGV[1] .. '\"}')\n"
+	"return c\n";
+
+/*
+ * KEYS: the nodes' sorted set.  ARGV: the node, its lease (ms).  The
+ * lease renewed by Redis's clock; returns the nodes whose lease ended.
+ */
+static const char HB_LUA[] =
+	"local t = redis.call('TIME')\n"
+	"local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+	"redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])\n"
+	"return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now)\n";
+
+/*
+ * KEYS: the nodes' sorted set, the dead node's users.  ARGV: the dead
+ * node, the channel.  Only one hub's call finds the lease ended: it
+ * alone removes the node and publishes its end (one quit notice per
+ * user, from that one event).
+ */
+static const char REAP_LUA[] =
+	"local t = redis.call('TIME')\n"
+	"local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+	"local s = redis.call('ZSCORE', KEYS[1], ARGV[1])\n"
+	"if not s or tonumber(s) > now then return 0 end\n"
+	"redis.call('ZREM', KEYS[1], ARGV[1])\n"
+	"redis.call('DEL', KEYS[2])\n"
+	"redis.call('PUBLISH', ARGV[2], '0 {\"e\":\"down\",\"n\":\"' .. "
+	"ARGV[1] .. '\"}')\n"
+	"return 1\n";
+
+static void	node_sync(struct cluster *, struct rnode *);
+static void	announce(struct cluster *);
+
+/* The record of local session `p`: {"k":NICK,"m":NAME,"r":[ROOMS]}. */
+static char *
+record_of(const struct peer *p)
+{
+	json_t *rooms = json_array(), *o;
+	struct membership *m;
+	char *s;
+
+	if (rooms == NULL)
+		return NULL;
+	TAILQ_FOREACH(m, &p->rooms, in_peer)
+		json_array_append_new(rooms, json_string(m->room->name));
+	if ((o = json_pack("{s:s,s:s,s:o}", "k", p->nick, "m", p->name, "r",
+	    rooms)) == NULL)
+		return NULL;
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+/* ops->user_event: publish what a local user did (once announced). */
+void
+cluster_user_event(struct hub *h, const struct peer *p, enum remote_ev ev,
+    const char *a, const char *b)
+{
+	struct cluster *c = h->cluster;
+	char users[CLUSTER_KEY_MAX], sess[24], *rec = NULL, *evs = NULL;
+	const char *args[5];
+	json_t *o;
+
+	if (c == NULL || !c->up || !c->announced)
+		return;	/* the next announce() carries it */
+	key_of(users, sizeof(users), "users", c->node);
+	snprintf(sess, sizeof(sess), "%llu", (unsigned long long)p->session);
+	if (ev != REMOTE_QUIT && (rec = record_of(p)) == NULL)
+		return;
+	o = json_pack("{s:s,s:s,s:I,s:s,s:s,s:o}", "e", cluster_pres_name(ev),
+	    "n", c->node, "s", (json_int_t)p->session, "a", a ? a : "",
+	    "b", b ? b : "", "u", rec ? json_loads(rec, 0, NULL) : json_null());
+	if (o != NULL)
+		evs = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	args[0] = users;
+	args[1] = sess;
+	args[2] = rec ? rec : "";
+	args[3] = evs;
+	args[4] = CLUSTER_PRES_CHANNEL;
+	if (evs != NULL)
+		(void)script_run(c, PRES_LUA, c->pres_sha, NULL, NULL, "1",
+		    args, NULL, 5);	/* lost with the connection: announce() */
+	free(rec);
+	free(evs);
+}
+
+/* ops->private_send: to remote user `u`, through its node's channel. */
+int
+cluster_private_send(struct hub *h, const struct peer *p,
+    const struct ruser *u, const char *kind, const char *text)
+{
+	struct cluster *c = h->cluster;
+	char chan[CLUSTER_KEY_MAX], *body;
+	json_t *o;
+	int r;
+
+	if (c == NULL)
+		return -ENOTCONN;
+	key_of(chan, sizeof(chan), "to", u->node);
+	o = json_pack("{s:s,s:s,s:s,s:I,s:s,s:I}", "k", kind, "f", p->nick,
+	    "t", u->nick, "s", (json_int_t)u->session, "x", text,
+	    "w", (json_int_t)time(NULL));
+	body = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (body == NULL)
+		return -ENOMEM;
+	r = obx_queue(c, "", "", chan, body, strlen(body));
+	free(body);
+	return r < 0 ? r : 0;
+}
+
+/* A private message for a session here, from sb:to:NODE. */
+static void
+pm_arrive(struct cluster *c, const char *buf, size_t len)
+{
+	struct cluster_pm pm;
+	struct peer *p;
+	int e;
+
+	if ((e = cluster_pm_decode(buf, len, &pm)) < 0) {
+		refuse(c, "", e, "a private message");
+		return;
+	}
+	p = hub_find_session(c->h, pm.session);
+	if (p == NULL || p->dead || strcmp(p->nick, pm.to) != 0)
+		return;	/* gone meanwhile */
+	cluster_private(c->h, p, pm.kind, pm.from, pm.text, pm.time);
+}
+
+static struct rnode *
+rnode_get(struct cluster *c, const char *name, int make)
+{
+	struct rnode k = { 0 }, *n;	/* only the name is compared */
+
+	strlcpy(k.name, name, sizeof(k.name));
+	if ((n = RB_FIND(rnodes, &c->nodes, &k)) != NULL || !make)
+		return n;
+	if ((n = calloc(1, sizeof(*n))) == NULL)
+		return NULL;
+	strlcpy(n->name, name, sizeof(n->name));
+	RB_INSERT(rnodes, &c->nodes, n);
+	return n;
+}
+
+static void
+rnode_clear(struct rnode *n)
+{
+	while (n->nqueued > 0)
+		free(n->queued[--n->nqueued]);
+}
+
+/* Node `n` is gone: each of its users quits here, once. */
+static void
+rnode_gone(struct cluster *c, struct rnode *n, const char *reason)
+{
+	remote_node_mark(c->h, n->name);
+	remote_node_sweep(c->h, n->name, reason);
+	RB_REMOVE(rnodes, &c->nodes, n);
+	rnode_clear(n);
+	free(n);
+}
+
+/* Apply one event of node `n` (the next by its counter). */
+static void
+pres_apply(struct cluster *c, struct rnode *n, const struct cluster_pres *ev)
+{
+	n->last = ev->counter;
+	if (ev->ev == REMOTE_QUIT)
+		remote_quit(c->h, n->name, ev->session, ev->a);
+	else if (remote_set(c->h, n->name, ev->session, &ev->user, ev->ev,
+	    ev->a, ev->b) < 0)
+		refuse(c, "", -EBADMSG, "a user");
+}
+
+/* Take an event of `n` (taken over): queued while its snapshot comes. */
+static void
+pres_take(struct cluster *c, struct rnode *n, struct cluster_pres *ev)
+{
+	if (n->syncing || ev->counter > n->last + 1) {
+		if (n->nqueued < CLUSTER_NODE_EVENTS_MAX)
+			n->queued[n->nqueued++] = ev;
+		else
+			free(ev);	/* the snapshot will have it */
+		node_sync(c, n);
+		return;
+	}
+	if (ev->counter == n->last + 1)
+		pres_apply(c, n, ev);
+	free(ev);
+}
+
+/* A presence event (taken over). */
+static void
+pres_arrive(struct cluster *c, struct cluster_pres *ev)
+{
+	struct rnode *n;
+
+	if (strcmp(ev->node, c->node) == 0) {
+		if (ev->down && c->announced)	/* reaped while alive */
+			cluster_down(c, NULL);
+		free(ev);
+		return;
+	}
+	n = rnode_get(c, ev->node, !ev->down);
+	if (ev->down) {
+		if (n != NULL)
+			rnode_gone(c, n, "Connection lost");
+		free(ev);
+	} else if (n == NULL)
+		free(ev);
+	else if (ev->ev == REMOTE_SYNC) {	/* a reset: read it all again */
+		n->syncing = 0;
+		free(ev);
+		node_sync(c, n);
+	} else
+		pres_take(c, n, ev);
+}
+
+/* What a snapshot's answer is for. */
+struct snap {
+	struct cluster		*c;
+	char			 node[CLUSTER_NODE_MAX + 1];
+	uint64_t		 gen;
+	int			 first;	/* counted in c->syncs */
+};
+
+/* One field of a snapshot: "_c" (the counter) or SESSION and a record. */
+static void
+snap_field(struct cluster *c, struct rnode *n, const redisReply *k,
+    const redisReply *v)
+{
+	struct remote_user u;
+	uint64_t s;
+	char *e;
+	int r;
+
+	if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+		return;
+	if (strcmp(k->str, "_c") == 0) {
+		n->last = strtoull(v->str, &e, 10);
+		return;
+	}
+	s = strtoull(k->str, &e, 10);
+	if (*e != '\0' || s == 0 || k->len > 19 ||
+	    (r = cluster_record_decode(v->str, v->len, &u)) < 0 ||
+	    (r = remote_set(c->h, n->name, s, &u, REMOTE_SYNC, NULL, NULL)) < 0)
+		refuse(c, "", -EBADMSG, "a user of a snapshot");
+}
+
+/* A node's snapshot applied, then the events that waited for it. */
+static void
+snap_apply(struct cluster *c, struct rnode *n, const redisReply *r)
+{
+	struct cluster_pres *q[CLUSTER_NODE_EVENTS_MAX];
+	unsigned i, nq;
+	size_t j;
+
+	remote_node_mark(c->h, n->name);
+	for (j = 0; j + 1 < r->elements; j += 2)
+		snap_field(c, n, r->element[j], r->element[j + 1]);
+	remote_node_sweep(c->h, n->name, "Connection lost");
+	n->syncing = 0;
+	nq = n->nqueued;
+	memcpy(q, n->queued, nq * sizeof(q[0]));
+	n->nqueued = 0;
+	for (i = 0; i < nq; i++) {
+		if (q[i]->counter <= n->last)
+			free(q[i]);
+		else
+			pres_take(c, n, q[i]);
+	}
+}
+
+static void
+on_snapshot(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct snap *sn = arg;
+	struct cluster *c = sn->c;
+	redisReply *r = reply;
+	struct rnode *n;
+
+	if (!c->stopping && (n = rnode_get(c, sn->node, 0)) != NULL &&
+	    n->gen == sn->gen && !reply_failed(c, r, "reading a node's users")) {
+		if (r->type == REDIS_REPLY_ARRAY && r->elements % 2 == 0)
+			snap_apply(c, n, r);
+		else
+			refuse(c, "", -EBADMSG, "a snapshot");
+	}
+	if (!c->stopping && sn->first && c->syncs > 0 && --c->syncs == 0 &&
+	    c->up)
+		announce(c);
+	free(sn);
+}
+
+/* Read node `n`'s users again (HGETALL); its events wait meanwhile. */
+static void
+node_sync_first(struct cluster *c, struct rnode *n, int first)
+{
+	char users[CLUSTER_KEY_MAX];
+	const char *argv[2] = { "HGETALL", users };
+	struct snap *sn;
+
+	if (!c->up || (sn = calloc(1, sizeof(*sn))) == NULL)
+		return;
+	n->syncing = 1;
+	*sn = (struct snap){ .c = c, .gen = ++n->gen, .first = first };
+	strlcpy(sn->node, n->name, sizeof(sn->node));
+	key_of(users, sizeof(users), "users", n->name);
+	if (redisAsyncCommandArgv(c->cmd, on_snapshot, sn, 2, argv, NULL) !=
+	    REDIS_OK) {
+		free(sn);
+		return;
+	}
+	c->syncs += first;
+}
+
+static void
+node_sync(struct cluster *c, struct rnode *n)
+{
+	if (!n->syncing)
+		node_sync_first(c, n, 0);
+}
+
+/*
+ * The live nodes (ZRANGE sb:nodes) after a (re)connect: each one read
+ * again; a node known here that is not among them is gone.  Once all
+ * are read, this node announces itself (announce()).
+ */
+static void
+on_nodes(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct cluster *c = arg;
+	redisReply *r = reply;
+	struct rnode *n, *next;
+	size_t i;
+
+	if (reply == NULL || c->stopping || reply_failed(c, r, "ZRANGE") ||
+	    r->type != REDIS_REPLY_ARRAY)
+		return;
+	RB_FOREACH(n, rnodes, &c->nodes)
+		n->live = 0;
+	for (i = 0; i < r->elements; i++) {
+		const redisReply *e = r->element[i];
+
+		if (e->type != REDIS_REPLY_STRING ||
+		    !cluster_node_ok(e->str, e->len) ||
+		    strcmp(e->str, c->node) == 0 ||
+		    (n = rnode_get(c, e->str, 1)) == NULL)
+			continue;
+		n->live = 1;
+		node_sync_first(c, n, 1);
+	}
+	for (n = RB_MIN(rnodes, &c->nodes); n != NULL; n = next) {
+		next = RB_NEXT(rnodes, &c->nodes, n);
+		if (!n->live)
+			rnode_gone(c, n, "Connection lost");
+	}
+	if (c->syncs == 0)
+		announce(c);
+}
+
+/*
+ * Settle nick conflicts, then put this node's users in Redis at once
+ * (RESET_LUA) and tell the others to read them.  A nick held here and on
+ * another machine (both kept it through a partition) stays with the
+ * other machine, which has held it in Redis meanwhile: the session here
+ * is told nick_lost and ended (docs/cluster.md, "Nicks").
+ */
+static void
+announce(struct cluster *c)
+{
+	struct hub *h = c->h;
+	char users[CLUSTER_KEY_MAX], nodes[CLUSTER_KEY_MAX];
+	const char **args;
+	char **recs, (*sess)[24];
+	struct peer *p, *pn;
+	size_t n = 0, i;
+
+	RB_FOREACH_SAFE(p, peer_nicks, &h->nicks, pn) {
+		if (p->dead || remote_find_key(h, p->key) == NULL)
+			continue;
+		send_error(h, p, "nick_lost", "Your nick was taken on another "
+		    "machine while this one was cut off; identify again.");
+		hub_log_peer(SB_EV_KICK, p, &(struct sb_log_fields){
+		    .reason = "nick_lost" }, "%s: nick held on another machine "
+		    "after a partition", p->nick);
+		hub_peer_kill(h, p, "nick_lost", "Nick taken on another machine");
+		hub_peer_gone(h, p, "Nick lost");
+	}
+	RB_FOREACH(p, peer_nicks, &h->nicks)
+		n++;
+	args = calloc(3 + 2 * n + 3, sizeof(*args));
+	recs = calloc(n + 1, sizeof(*recs));
+	sess = calloc(n + 1, sizeof(*sess));
+	if (args == NULL || recs == NULL || sess == NULL)
+		goto out;
+	key_of(users, sizeof(users), "users", c->node);
+	snprintf(nodes, sizeof(nodes), "sb:nodes");
+	args[0] = users;
+	args[1] = nodes;
+	args[2] = c->node;
+	args[3] = CLUSTER_LEASE_MS;
+	args[4] = CLUSTER_PRES_CHANNEL;
+	i = 0;
+	RB_FOREACH(p, peer_nicks, &h->nicks) {
+		if (i >= n || (recs[i] = record_of(p)) == NULL)
+			break;
+		snprintf(sess[i], sizeof(sess[i]), "%llu",
+		    (unsigned long long)p->session);
+		args[5 + 2 * i] = sess[i];
+		args[6 + 2 * i] = recs[i];
+		i++;
+	}
+	if (script_run_n(c, RESET_LUA, c->reset_sha, "2", args,
+	    (int)(5 + 2 * i)) == 0)
+		c->announced = 1;
+out:
+	for (i = 0; recs != NULL && i < n; i++)
+		free(recs[i]);
+	free(recs);
+	free(sess);
+	free(args);
+}
+
 /* --- connecting, and coming back ------------------------------------------ */
+
+static void	on_nodes(redisAsyncContext *, void *, void *);
+
+/*
+ * After a (re)connect: subscribe to the presence channel and this node's
+ * private messages, then read the live nodes (on_nodes, then announce).
+ */
+static void
+presence_start(struct cluster *c)
+{
+	char to[CLUSTER_KEY_MAX];
+	const char *sub[3] = { "SUBSCRIBE", CLUSTER_PRES_CHANNEL, to };
+	const char *zr[4] = { "ZRANGE", "sb:nodes", "0", "-1" };
+
+	key_of(to, sizeof(to), "to", c->node);
+	c->announced = 0;
+	c->syncs = 0;
+	(void)redisAsyncCommandArgv(c->sub, on_sub, c, 3, sub, NULL);
+	(void)redisAsyncCommandArgv(c->cmd, on_nodes, c, 4, zr, NULL);
+}
 
 static void	connect_both(struct cluster *);
 
@@ -997,6 +1581,7 @@ cluster_ready(struct cluster *c)
 	    "(port %d) as node %s; %u messages waited", c->host, c->port,
 	    c->node, c->nout);
 	outbox_flush(c);
+	presence_start(c);
 	RB_FOREACH(cr, crooms, &c->rooms) {
 		room_subscribe(c, cr, 1);
 		if (cr->next == 0)
@@ -1110,7 +1695,8 @@ retry_later(struct cluster *c)
 static void
 connect_both(struct cluster *c)
 {
-	c->pub_sha[0] = c->sync_sha[0] = '\0';
+	c->pub_sha[0] = c->sync_sha[0] = c->pres_sha[0] = '\0';
+	c->hb_sha[0] = c->reap_sha[0] = c->reset_sha[0] = '\0';
 	c->ping_sent = 0;
 	if ((c->cmd = connect_one(c)) == NULL ||
 	    (c->sub = connect_one(c)) == NULL) {
@@ -1158,6 +1744,8 @@ cluster_down(struct cluster *c, const redisAsyncContext *dying)
 		    "messages for other machines wait (at most %u)", c->host,
 		    CLUSTER_OUTBOX_MAX);
 	c->up = 0;
+	c->announced = 0;
+	c->syncs = 0;
 	outbox_requeue(c);
 	RB_FOREACH(cr, crooms, &c->rooms) {
 		cr->subscribed = cr->fetching = 0;
@@ -1180,6 +1768,43 @@ on_pong(redisAsyncContext *ac, void *reply, void *arg)
 		c->ping_sent = 0;
 }
 
+/* The lease's answer: the nodes whose lease ended, each reaped once. */
+static void
+on_heartbeat(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct cluster *c = arg;
+	redisReply *r = reply;
+	char users[CLUSTER_KEY_MAX];
+	const char *args[4] = { "sb:nodes", users, NULL,
+	    CLUSTER_PRES_CHANNEL };
+	size_t i;
+
+	if (r == NULL || c->stopping || r->type != REDIS_REPLY_ARRAY)
+		return;
+	for (i = 0; i < r->elements; i++) {
+		const redisReply *e = r->element[i];
+
+		if (e->type != REDIS_REPLY_STRING ||
+		    !cluster_node_ok(e->str, e->len) ||
+		    strcmp(e->str, c->node) == 0)
+			continue;
+		key_of(users, sizeof(users), "users", e->str);
+		args[2] = e->str;
+		(void)script_run_n(c, REAP_LUA, c->reap_sha, "2", args, 4);
+	}
+}
+
+/* Renew this node's lease (once announced), and find ended ones. */
+static void
+heartbeat(struct cluster *c)
+{
+	const char *args[3] = { "sb:nodes", c->node, CLUSTER_LEASE_MS };
+
+	if (c->announced)
+		(void)script_run(c, HB_LUA, c->hb_sha, on_heartbeat, c, "1",
+		    args, NULL, 3);
+}
+
 /* Each second: a PING; one unanswered for 3 s takes Redis down. */
 static int
 on_tick(sd_event_source *s, uint64_t usec, void *arg)
@@ -1194,8 +1819,10 @@ on_tick(sd_event_source *s, uint64_t usec, void *arg)
 		cluster_down(c, NULL);
 	} else if (c->up && c->ping_sent == 0 &&
 	    redisAsyncCommandArgv(c->cmd, on_pong, c, 1, argv, NULL) ==
-	    REDIS_OK)
+	    REDIS_OK) {
 		c->ping_sent = usec;
+		heartbeat(c);
+	}
 	sd_event_source_set_time(s, usec + CLUSTER_PING_USEC);
 	return 0;
 }
@@ -1271,6 +1898,7 @@ cluster_start(struct hub *h, sd_event *ev)
 	TAILQ_INIT(&c->outbox);
 	TAILQ_INIT(&c->inflight);
 	RB_INIT(&c->rooms);
+	RB_INIT(&c->nodes);
 	snprintf(c->boot, sizeof(c->boot), "%08x%08x", arc4random(),
 	    arc4random());
 	if ((r = cluster_configure(c, &h->cfg, err, sizeof(err))) < 0) {
@@ -1285,6 +1913,7 @@ cluster_start(struct hub *h, sd_event *ev)
 	}
 	sd_event_source_set_enabled(c->tick, SD_EVENT_ON);
 	h->cluster = c;
+	strlcpy(h->node, c->node, sizeof(h->node));
 	connect_both(c);
 	return 0;
 }
@@ -1295,6 +1924,7 @@ cluster_stop(struct hub *h)
 {
 	struct cluster *c = h->cluster;
 	struct croom *cr;
+	struct rnode *rn;
 	struct obx *o;
 
 	if (c == NULL)
@@ -1306,6 +1936,11 @@ cluster_stop(struct hub *h)
 	cluster_down(c, NULL);
 	while ((o = TAILQ_FIRST(&c->outbox)) != NULL)
 		obx_free(c, &c->outbox, o);
+	while ((rn = RB_ROOT(&c->nodes)) != NULL) {
+		RB_REMOVE(rnodes, &c->nodes, rn);
+		rnode_clear(rn);
+		free(rn);
+	}
 	while ((cr = RB_ROOT(&c->rooms)) != NULL) {
 		RB_REMOVE(crooms, &c->rooms, cr);
 		pending_clear(cr);
@@ -1317,3 +1952,4 @@ cluster_stop(struct hub *h)
 	free(c);
 	h->cluster = NULL;
 }
+

@@ -104,8 +104,9 @@ body_check(const struct cluster_msg *m)
 
 /* The body's members into m; the JSON object was parsed already. */
 static int
-body_members(json_t *o, struct cluster_msg *m)
+body_members(json_t *o, void *arg)
 {
+	struct cluster_msg *m = arg;
 	json_t *w = json_object_get(o, "w"), *p = json_object_get(o, "p");
 	int r;
 
@@ -129,6 +130,27 @@ body_members(json_t *o, struct cluster_msg *m)
 }
 
 /*
+ * Parse `len` bytes of JSON (at most `max`, no duplicate keys) and hand
+ * the value to `fn` with `arg`: its answer, or -EMSGSIZE, -EBADMSG.
+ */
+static int
+json_decode(const char *buf, size_t len, size_t max,
+    int (*fn)(json_t *, void *), void *arg)
+{
+	json_error_t e;
+	json_t *o;
+	int r;
+
+	if (len > max)
+		return -EMSGSIZE;
+	if ((o = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &e)) == NULL)
+		return -EBADMSG;
+	r = json_is_object(o) ? fn(o, arg) : -EBADMSG;
+	json_decref(o);
+	return r;
+}
+
+/*
  * Decode a message's BODY (len bytes, no NUL needed) into m (its epoch
  * and seq are left alone).  Returns 0, -EMSGSIZE past CLUSTER_BODY_MAX
  * or a member past its limit, -EBADMSG for anything else wrong.
@@ -136,17 +158,7 @@ body_members(json_t *o, struct cluster_msg *m)
 int
 cluster_body_decode(const char *buf, size_t len, struct cluster_msg *m)
 {
-	json_error_t e;
-	json_t *o;
-	int r;
-
-	if (len > CLUSTER_BODY_MAX)
-		return -EMSGSIZE;
-	if ((o = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &e)) == NULL)
-		return -EBADMSG;
-	r = json_is_object(o) ? body_members(o, m) : -EBADMSG;
-	json_decref(o);
-	return r;
+	return json_decode(buf, len, CLUSTER_BODY_MAX, body_members, m);
 }
 
 /*
@@ -295,4 +307,161 @@ cluster_password_parse(const char *line, char *user, size_t usersz,
 	memcpy(pass, sp + 1, len - (size_t)(sp - line) - 1);
 	pass[len - (size_t)(sp - line) - 1] = '\0';
 	return 0;
+}
+
+/*
+ * A user record, {"k":NICK,"m":NAME,"r":[ROOM,...]}, into u; the nick's
+ * rules are remote_set()'s to check, the rooms' here.
+ */
+static int
+record_members(json_t *o, void *arg)
+{
+	struct remote_user *u = arg;
+	json_t *rooms = json_object_get(o, "r"), *v;
+	const char *why;
+	size_t i;
+	int r;
+
+	if (!json_is_object(o) || json_object_size(o) != 3 ||
+	    !json_is_array(rooms) || json_array_size(rooms) > HUB_ROOMS_PER_PEER)
+		return -EBADMSG;
+	if ((r = member_str(o, "k", u->nick, sizeof(u->nick), 0)) < 0 ||
+	    (r = member_str(o, "m", u->name, sizeof(u->name), 1)) < 0)
+		return r;
+	u->nrooms = 0;
+	json_array_foreach(rooms, i, v) {
+		if (!json_is_string(v) ||
+		    json_string_length(v) >= sizeof(u->rooms[0]) ||
+		    room_name_check(json_string_value(v), &why) < 0)
+			return -EBADMSG;
+		strlcpy(u->rooms[u->nrooms++], json_string_value(v),
+		    sizeof(u->rooms[0]));
+	}
+	return 0;
+}
+
+/* Decode a user record (len bytes) into u.  Returns as the others. */
+int
+cluster_record_decode(const char *buf, size_t len, struct remote_user *u)
+{
+	return json_decode(buf, len, CLUSTER_BODY_MAX, record_members, u);
+}
+
+static const char *const pres_names[] = {
+	[REMOTE_SYNC] = "reset", [REMOTE_LOGIN] = "login",
+	[REMOTE_JOIN] = "join", [REMOTE_PART] = "part",
+	[REMOTE_NICK] = "nick", [REMOTE_QUIT] = "quit",
+};
+
+/* The event's name, or NULL. */
+const char *
+cluster_pres_name(enum remote_ev ev)
+{
+	return (size_t)ev < sizeof(pres_names) / sizeof(pres_names[0]) ?
+	    pres_names[ev] : NULL;
+}
+
+/* The members of a presence event, after its counter. */
+static int
+pres_members(json_t *o, struct cluster_pres *ev)
+{
+	char name[16];
+	json_t *s = json_object_get(o, "s"), *u = json_object_get(o, "u");
+	size_t i;
+	int r = 0;
+
+	if (!json_is_object(o) ||
+	    (r = member_str(o, "e", name, sizeof(name), 0)) < 0 ||
+	    (r = member_str(o, "n", ev->node, sizeof(ev->node), 0)) < 0 ||
+	    !cluster_node_ok(ev->node, strlen(ev->node)))
+		return r < 0 ? r : -EBADMSG;
+	ev->down = strcmp(name, "down") == 0;
+	for (i = 0; i < sizeof(pres_names) / sizeof(pres_names[0]); i++)
+		if (strcmp(name, pres_names[i]) == 0)
+			break;
+	if (ev->down)
+		return json_object_size(o) == 2 ? 0 : -EBADMSG;
+	if (i == sizeof(pres_names) / sizeof(pres_names[0]))
+		return -EBADMSG;
+	ev->ev = (enum remote_ev)i;
+	if (ev->ev == REMOTE_SYNC)
+		return json_object_size(o) == 2 ? 0 : -EBADMSG;
+	if (!json_is_integer(s) || json_integer_value(s) < 1 ||
+	    (r = member_str(o, "a", ev->a, sizeof(ev->a), 1)) < 0 ||
+	    (r = member_str(o, "b", ev->b, sizeof(ev->b), 1)) < 0)
+		return r < 0 ? r : -EBADMSG;
+	ev->session = (uint64_t)json_integer_value(s);
+	if (ev->ev == REMOTE_QUIT)
+		return json_object_size(o) == 6 && json_is_null(u) ? 0 :
+		    -EBADMSG;
+	return json_object_size(o) == 6 ? record_members(u, &ev->user) :
+	    -EBADMSG;
+}
+
+/*
+ * A presence event from the channel sb:pres, "COUNTER JSON" (COUNTER 0:
+ * a node's end, published by the hub that reaped it).  Returns 0,
+ * -EBADMSG, -EMSGSIZE.
+ */
+int
+cluster_pres_decode(const char *buf, size_t len, struct cluster_pres *ev)
+{
+	const char *sp = memchr(buf, ' ', len);
+	json_error_t e;
+	json_t *o;
+	int r;
+
+	if (len > CLUSTER_MSG_MAX)
+		return -EMSGSIZE;
+	memset(ev, 0, sizeof(*ev));
+	if (sp == NULL || (sp == buf + 1 && buf[0] == '0' ? 0 :
+	    decimal(buf, (size_t)(sp - buf), &ev->counter) < 0 ||
+	    ev->counter == 0))
+		return -EBADMSG;
+	if ((o = json_loadb(sp + 1, (size_t)(buf + len - sp - 1),
+	    JSON_REJECT_DUPLICATES, &e)) == NULL)
+		return -EBADMSG;
+	r = pres_members(o, ev);
+	json_decref(o);
+	if (r == 0 && (ev->down != (ev->counter == 0)))
+		r = -EBADMSG;
+	return r;
+}
+
+/*
+ * A private message from another machine, on sb:to:NODE:
+ * {"k":KIND,"f":FROM,"t":TO,"s":SESSION,"x":TEXT,"w":TIME}.
+ */
+int
+cluster_pm_decode(const char *buf, size_t len, struct cluster_pm *pm)
+{
+	json_error_t e;
+	json_t *o, *s, *w;
+	int r;
+
+	if (len > CLUSTER_BODY_MAX)
+		return -EMSGSIZE;
+	if ((o = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &e)) == NULL)
+		return -EBADMSG;
+	s = json_object_get(o, "s");
+	w = json_object_get(o, "w");
+	r = !json_is_object(o) || json_object_size(o) != 6 ||
+	    !json_is_integer(s) || json_integer_value(s) < 1 ||
+	    !json_is_integer(w) || json_integer_value(w) < 0 ||
+	    json_integer_value(w) > CLUSTER_TIME_MAX ? -EBADMSG : 0;
+	if (r == 0 &&
+	    ((r = member_str(o, "k", pm->kind, sizeof(pm->kind), 0)) < 0 ||
+	    (r = member_str(o, "f", pm->from, sizeof(pm->from), 0)) < 0 ||
+	    (r = member_str(o, "t", pm->to, sizeof(pm->to), 0)) < 0 ||
+	    (r = member_str(o, "x", pm->text, sizeof(pm->text), 1)) < 0))
+		;
+	else if (r == 0 && strcmp(pm->kind, "private") != 0 &&
+	    strcmp(pm->kind, "action") != 0)
+		r = -EBADMSG;
+	if (r == 0) {
+		pm->session = (uint64_t)json_integer_value(s);
+		pm->time = json_integer_value(w);
+	}
+	json_decref(o);
+	return r;
 }

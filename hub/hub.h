@@ -17,6 +17,8 @@
  *	identity.c	IDENTIFY (guests, members, password checks), NICK
  *	resume.c	RESUME after a hub restart, the hold while they come
  *	rooms.c		rooms and memberships, JOIN, PART, NAMES, ROOMS
+ *	remote.c	the users of other machines (cluster), told locally
+ *	rusers.c	their trees and look-ups (LIST, NAMES, nicks)
  *	replay.c	history replay on JOIN, recording room messages
  *	messages.c	PRIVMSG, PRIVMSG_ALIAS, ROOMMSG, ACTION, announcements
  *	flood.c		the flood bucket (which commands cost: hub_cmds)
@@ -179,6 +181,43 @@ struct room {
 };
 RB_HEAD(rooms, room);
 
+/*
+ * An identified user of another machine of the cluster (remote.c), as
+ * its hub published it through Redis: in two trees, by node and session
+ * and by nick key (for LIST order and nick look-ups).
+ */
+#define REMOTE_NODE_MAX	32	/* = CLUSTER_NODE_MAX */
+struct remote_user {		/* what a hub publishes of one user */
+	char			 nick[SB_NICK_MAX + 1];
+	char			 name[SB_NICK_MAX + 1];	/* member name, "" */
+	char			 rooms[HUB_ROOMS_PER_PEER][SB_ROOM_MAX + 1];
+	unsigned		 nrooms;
+};
+struct ruser {
+	RB_ENTRY(ruser)		 by_id;
+	RB_ENTRY(ruser)		 by_key;
+	char			 node[REMOTE_NODE_MAX + 1];
+	uint64_t		 session;	/* on its node */
+	char			 nick[SB_NICK_MAX + 1];
+	char			 key[NICK_KEY_MAX + 1];	/* nick_fold()ed */
+	char			 name[SB_NICK_MAX + 1];
+	char			 rooms[HUB_ROOMS_PER_PEER][SB_ROOM_MAX + 1];
+	unsigned		 nrooms;
+	int			 stale;	/* not in the snapshot being read */
+};
+RB_HEAD(rusers_by_id, ruser);
+RB_HEAD(rusers_by_key, ruser);
+
+/* What a remote user did (remote_set), and what local users did (ops). */
+enum remote_ev {
+	REMOTE_SYNC,		/* from a snapshot: told as a login if new */
+	REMOTE_LOGIN,
+	REMOTE_JOIN,		/* a: the room */
+	REMOTE_PART,		/* a: the room, b: the reason */
+	REMOTE_NICK,		/* a: the old nick */
+	REMOTE_QUIT,		/* a: the reason (user_event only) */
+};
+
 /* A message held while sessions resume after a restart (dispatch.c). */
 struct held {
 	TAILQ_ENTRY(held)	 entry;
@@ -224,6 +263,16 @@ struct hub_ops {
 	int	(*room_publish)(struct hub *, const struct room *, const char *,
 		    const char *, const char *, int64_t);
 	void	(*room_follow)(struct hub *, const struct room *, int);
+	/*
+	 * user_event: an identified local session changed (logged in,
+	 * joined, left, changed its nick, quit), for the other machines.
+	 * private_send: a private message to a remote user; 0, or
+	 * -ENOBUFS (the outbox is full: `busy`).
+	 */
+	void	(*user_event)(struct hub *, const struct peer *,
+		    enum remote_ev, const char *, const char *);
+	int	(*private_send)(struct hub *, const struct peer *,
+		    const struct ruser *, const char *, const char *);
 	int	(*room_replay)(struct hub *, struct peer *, const struct room *,
 		    long long);
 };
@@ -276,6 +325,10 @@ struct hub {
 	uint64_t		 packed;	/* datagrams encoded (send.c) */
 	struct hub_metrics	 metrics;	/* metrics.h */
 	struct cluster		*cluster;	/* cluster.c; NULL: one machine */
+	char			 node[REMOTE_NODE_MAX + 1];	/* cluster_node */
+	struct rusers_by_id	 rusers;	/* other machines' users */
+	struct rusers_by_key	 rkeys;
+	unsigned		 rnamed;	/* how many */
 };
 
 /*
@@ -389,10 +442,31 @@ uint64_t	 replay_record(struct hub *, const struct room *, const char *,
 void		 hub_announce(struct hub *, const char *);
 struct cluster_msg;
 void		 cluster_arrived(struct hub *, const struct cluster_msg *, int);
+void		 cluster_private(struct hub *, struct peer *, const char *,
+		    const char *, const char *, int64_t);
 void		 cluster_restarted(struct hub *, const char *, uint64_t,
 		    uint64_t);
 cmd_fn		 cmd_privmsg, cmd_privmsg_alias_check, cmd_privmsg_alias;
 cmd_fn		 cmd_roommsg_check, cmd_roommsg, cmd_action_check, cmd_action;
+
+/* rusers.c: the users of other machines (cluster), looked up */
+RB_PROTOTYPE(rusers_by_id, ruser, by_id, ruser_id_cmp)
+RB_PROTOTYPE(rusers_by_key, ruser, by_key, ruser_key_cmp)
+struct ruser	*remote_find(struct hub *, const char *, uint64_t);
+struct ruser	*remote_find_key(struct hub *, const char *);
+struct ruser	*remote_find_nick(struct hub *, const char *);
+int		 remote_in_room(const struct ruser *, const char *);
+unsigned	 remote_room_count(struct hub *, const char *);
+
+/* remote.c: the users of other machines, what the local users are told */
+int		 remote_set(struct hub *, const char *, uint64_t,
+		    const struct remote_user *, enum remote_ev, const char *,
+		    const char *);
+void		 remote_quit(struct hub *, const char *, uint64_t,
+		    const char *);
+void		 remote_node_mark(struct hub *, const char *);
+void		 remote_node_sweep(struct hub *, const char *, const char *);
+void		 remote_free(struct hub *);
 
 /* metrics.c (the counters themselves: struct hub_metrics, metrics.h) */
 enum metrics_end metrics_end_reason(const char *);
@@ -488,7 +562,34 @@ struct cluster_msg {
 	int		 pre;		/* delivered at its node already */
 };
 
+/* A presence event of another machine (sb:pres). */
+struct cluster_pres {
+	uint64_t		 counter;	/* its node's, from 1; 0: down */
+	int			 down;		/* the node is gone (reaped) */
+	enum remote_ev		 ev;		/* REMOTE_SYNC: "reset" */
+	char			 node[CLUSTER_NODE_MAX + 1];
+	uint64_t		 session;
+	struct remote_user	 user;		/* but for quit, reset, down */
+	char			 a[SB_REASON_MAX + 1];	/* room, old nick, reason */
+	char			 b[SB_REASON_MAX + 1];	/* a part's reason */
+};
+
+/* A private message from another machine (sb:to:NODE). */
+struct cluster_pm {
+	char			 kind[HISTORY_KIND_MAX + 1];
+	char			 from[SB_NICK_MAX + 1];
+	char			 to[SB_NICK_MAX + 1];
+	uint64_t		 session;	/* the addressee's, here */
+	char			 text[SB_TEXT_MAX + 1];
+	int64_t			 time;
+};
+
 int		 cluster_node_ok(const char *, size_t);
+int		 cluster_record_decode(const char *, size_t,
+		    struct remote_user *);
+const char	*cluster_pres_name(enum remote_ev);
+int		 cluster_pres_decode(const char *, size_t, struct cluster_pres *);
+int		 cluster_pm_decode(const char *, size_t, struct cluster_pm *);
 int		 cluster_body_decode(const char *, size_t, struct cluster_msg *);
 int		 cluster_msg_decode(const char *, size_t, struct cluster_msg *);
 int		 cluster_entry_id(const char *, size_t, uint64_t *);
@@ -508,6 +609,10 @@ int		 cluster_room_publish(struct hub *, const struct room *,
 void		 cluster_room_follow(struct hub *, const struct room *, int);
 int		 cluster_room_replay(struct hub *, struct peer *,
 		    const struct room *, long long);
+void		 cluster_user_event(struct hub *, const struct peer *,
+		    enum remote_ev, const char *, const char *);
+int		 cluster_private_send(struct hub *, const struct peer *,
+		    const struct ruser *, const char *, const char *);
 
 /* server.c */
 int		 hubd_run(const char *, int, const char *, const char *);

@@ -85,6 +85,33 @@ log_message(struct hub *h, struct peer *p, const char *to, const char *room,
 }
 
 /*
+ * A private message (as privmsg_send) to a user of another machine, sent
+ * through ops->private_send and echoed to the sender here; none there:
+ * no_such_nick; the outbox for other machines full: busy.
+ */
+static int
+remote_privmsg(struct hub *h, struct peer *p, const struct sb_msg *m,
+    const char *kind)
+{
+	struct ruser *u = remote_find_nick(h, m->field[0]);
+	struct sb_packet pkt;
+
+	if (u == NULL || h->ops->private_send == NULL)
+		return send_error(h, p, "no_such_nick", "User is already left.");
+	if (h->ops->private_send(h, p, u, kind, m->field[1]) < 0)
+		return send_error(h, p, "busy", "The server cannot reach the "
+		    "other machines, and too much is waiting for them; the "
+		    "message was not sent. Try again later.");
+	h->metrics.routed[METRICS_KIND_PRIVATE]++;
+	h->metrics.deliveries++;
+	if (msg_pack(h, p, &pkt, kind, p->nick, u->nick, "", m->field[1], "",
+	    NULL) == 0)
+		hub_send_packet(h, p, &pkt);
+	log_message(h, p, u->nick, "", m->field[1]);
+	return 0;
+}
+
+/*
  * A private message (`kind` "private" or "action") of `p` to the nick
  * m->field[0]: to its holder, echoed to the sender, packed once.
  */
@@ -96,7 +123,7 @@ privmsg_send(struct hub *h, struct peer *p, const struct sb_msg *m,
 	struct peer *to;
 
 	if ((to = hub_find_nick(h, m->field[0])) == NULL || to->dead)
-		return send_error(h, p, "no_such_nick", "User is already left.");
+		return remote_privmsg(h, p, m, kind);
 	h->metrics.routed[METRICS_KIND_PRIVATE]++;
 	h->metrics.deliveries += to != p ? 2 : 1;
 	if (msg_pack(h, p, &pkt, kind, p->nick, to->nick, "", m->field[1], "",
@@ -107,6 +134,24 @@ privmsg_send(struct hub *h, struct peer *p, const struct sb_msg *m,
 	}
 	log_message(h, p, to->nick, "", m->field[1]);
 	return 0;
+}
+
+/*
+ * A private message from another machine (cluster.c) to the local
+ * session `to`: from `from`, of `kind`, sent at `t`.
+ */
+void
+cluster_private(struct hub *h, struct peer *to, const char *kind,
+    const char *from, const char *text, int64_t t)
+{
+	struct sb_packet pkt;
+	char ts[24];
+
+	snprintf(ts, sizeof(ts), "%lld", (long long)t);
+	h->metrics.deliveries++;
+	if (hub_pack(h, to, &pkt, SB_C_MSG, kind, from, to->nick, "", text, ts,
+	    "", NULL, NULL) == 0)
+		hub_send_packet(h, to, &pkt);
 }
 
 /* PRIVMSG nick text. */

@@ -264,6 +264,8 @@ static const struct hub_ops hub_cluster_ops = {
 	.room_publish = cluster_room_publish,
 	.room_follow = cluster_room_follow,
 	.room_replay = cluster_room_replay,
+	.user_event = cluster_user_event,
+	.private_send = cluster_private_send,
 };
 
 /*

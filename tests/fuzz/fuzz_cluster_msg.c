@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Fuzz target: a room message as it comes from Redis (hub/cluster_msg.c),
- * from the channel ("EPOCH SEQ BODY") and from the stream (an id
- * "SEQ-0" and a BODY).
+ * Fuzz target: what comes from Redis (hub/cluster_msg.c): a room message
+ * from the channel ("EPOCH SEQ BODY") and from the stream (an id "SEQ-0"
+ * and a BODY), a presence event ("COUNTER JSON"), a user record, a
+ * private message.
  *
  * Properties: decoding refuses with -EBADMSG or -EMSGSIZE or succeeds,
  * never reading past the input (an exact-size copy); what decodes has
@@ -75,6 +76,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(r == 0 || r == -EBADMSG || r == -EMSGSIZE);
 	if (r == 0)
 		check_decoded(&m);
+	{
+		static struct cluster_pres ev;
+		static struct remote_user u;
+		static struct cluster_pm pm;
+
+		r = cluster_pres_decode(b, size, &ev);
+		FUZZ_CHECK(r == 0 || r == -EBADMSG || r == -EMSGSIZE);
+		if (r == 0)
+			FUZZ_CHECK(ev.down == (ev.counter == 0) &&
+			    ev.user.nrooms <= HUB_ROOMS_PER_PEER);
+		r = cluster_record_decode(b, size, &u);
+		FUZZ_CHECK(r == 0 || r == -EBADMSG || r == -EMSGSIZE);
+		r = cluster_pm_decode(b, size, &pm);
+		FUZZ_CHECK(r == 0 || r == -EBADMSG || r == -EMSGSIZE);
+	}
 	r = cluster_entry_id(b, size, &seq);
 	FUZZ_CHECK(r == 0 || r == -EBADMSG);
 	if (r == 0)

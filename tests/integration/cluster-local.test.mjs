@@ -14,7 +14,9 @@ import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startSwitchboard, freePort } from './lib/harness.mjs';
-import { jsonLogin } from './lib/clients.mjs';
+import { jsonLogin, JsonClient } from './lib/clients.mjs';
+import { ctlOk } from './lib/ctl.mjs';
+import { poll } from './lib/programs.mjs';
 
 const REDIS = '/usr/bin/redis-server';
 
@@ -240,6 +242,110 @@ describe('two hubs, one chat through Redis', { timeout: 120000 }, () => {
     assert.deepEqual(bo.events.filter((e) => e.type === 'gap'), [], 'one gap: the restart');
     al.close();
     ax.close();
+    bo.close();
+  });
+});
+
+/* A login that may be refused: the client, or the error code. */
+async function tryLogin(sb, nick) {
+  const c = new JsonClient(`ws://${sb.host}:${sb.port}/chat`);
+  await c.ready;
+  c.send({ type: 'login', nick });
+  const e = await c.next((x) => x.type === 'welcome' || x.type === 'error');
+  if (e.type === 'error') { c.terminate(); return e.code; }
+  return c;
+}
+
+const who = async (sb) => JSON.parse(await ctlOk(['-S', sb.controlSocket, '--json', 'who'])).who;
+
+describe('two hubs: users, presence and private messages across', { timeout: 120000 }, () => {
+  let dir, port, redis, a, b;
+  const config = (node) => ({
+    cluster_redis: `127.0.0.1:${port}`, cluster_node: node, presence_max: '50',
+  });
+
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'sb-redis-'));
+    port = await freePort();
+    redis = await startRedis(port, dir);
+    a = await startSwitchboard({ config: config('a') });
+    b = await startSwitchboard({ config: config('b') });
+    for (const sb of [a, b]) await sb.waitForEvent({ EVENT: 'cluster', REASON: 'connected' }, 10000);
+  });
+  after(async () => {
+    await a?.stop();
+    await b?.stop();
+    if (redis) await stopRedis(redis);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('LIST, NAMES, notices, private messages and nicks across the hubs', async () => {
+    const al = await jsonLogin(a, 'alice');
+    const bo = await jsonLogin(b, 'bob');
+    await al.next({ type: 'login', nick: 'bob' });
+    await poll('alice known at b', async () => (await who(b)).some((x) => x.nick === 'alice'), 5000, 20);
+    al.send({ type: 'users' });
+    assert.deepEqual((await al.next({ type: 'users' })).users.sort(), ['alice', 'bob']);
+    bo.send({ type: 'users' });
+    assert.deepEqual((await bo.next({ type: 'users' })).users.sort(), ['alice', 'bob']);
+    // The nick of a user of the other hub is taken here.
+    assert.equal(await tryLogin(a, 'bob'), 'nick_taken');
+    assert.equal(await tryLogin(b, 'ALICE'), 'nick_taken');
+    bo.send({ type: 'nick', nick: 'Alice' });
+    await bo.next({ type: 'error', code: 'nick_taken' });
+    // Private messages both ways, echoed to the sender.
+    al.send({ type: 'msg', to: 'bob', text: 'hi bob' });
+    const pm = await bo.next({ type: 'msg', text: 'hi bob' });
+    assert.equal(pm.from, 'alice');
+    await al.next({ type: 'msg', text: 'hi bob' });
+    bo.send({ type: 'msg', to: 'ALICE', text: 'hi alice' });
+    assert.equal((await al.next({ type: 'msg', text: 'hi alice' })).from, 'bob');
+    bo.send({ type: 'msg', to: 'nobody', text: 'x' });
+    await bo.next({ type: 'error', code: 'no_such_nick' });
+    // Joins: the member list, NAMES and the join notice cover both hubs.
+    al.send({ type: 'join', room: 'lobby' });
+    await al.next({ type: 'join', nick: 'alice' });
+    // (b hears of the join through Redis: wait for it, not for the time)
+    await poll('alice in lobby at b', async () => (await who(b)).some((x) => x.nick === 'alice' &&
+      x.rooms.includes('lobby')), 5000, 20);
+    bo.send({ type: 'join', room: 'lobby' });
+    const joined = await bo.next({ type: 'join', nick: 'bob' });
+    assert.deepEqual(joined.members.sort(), ['alice', 'bob']);
+    await al.next({ type: 'join', nick: 'bob', room: 'lobby' });
+    al.send({ type: 'names', room: 'lobby' });
+    assert.deepEqual((await al.next({ type: 'users', room: 'lobby' })).users.sort(), ['alice', 'bob']);
+    // switchboardctl who: both hubs' users, each with its node.
+    for (const sb of [a, b]) {
+      const w = Object.fromEntries((await who(sb)).map((x) => [x.nick, x.node]));
+      assert.deepEqual(w, { alice: 'a', bob: 'b' });
+    }
+    // A quit is told on the other hub, once.
+    bo.send({ type: 'quit' });
+    await bo.waitClose();
+    await al.next({ type: 'quit', nick: 'bob' });
+    al.send({ type: 'users' });
+    assert.deepEqual((await al.next({ type: 'users' })).users, ['alice']);
+    assert.equal(al.events.filter((e) => e.type === 'quit').length, 0, 'one quit notice');
+    al.send({ type: 'quit' });
+    await al.waitClose();
+  });
+
+  test('a hub killed: its users quit on the other once; back, they resume', async () => {
+    const al = await jsonLogin(a, 'anna');
+    const bo = await jsonLogin(b, 'bert');
+    await al.next({ type: 'login', nick: 'bert' });
+    const killed = Date.now();
+    await b.stopHub('SIGKILL');
+    await al.next({ type: 'quit', nick: 'bert' }, 15000);
+    assert.ok(Date.now() - killed < 15000);
+    assert.deepEqual((await who(a)).map((x) => x.nick), ['anna']);
+    await b.startHub();
+    // bert's handler resumes on the new hub, and anna sees him again.
+    await al.next({ type: 'login', nick: 'bert' }, 20000);
+    bo.send({ type: 'msg', to: 'anna', text: 'back' });
+    await al.next({ type: 'msg', text: 'back' }, 10000);
+    assert.equal(al.events.filter((e) => e.type === 'quit').length, 0, 'one quit notice for bert');
+    al.close();
     bo.close();
   });
 });

@@ -23,9 +23,9 @@
 #define GOOD_BODY "{\"k\":\"room\",\"f\":\"alice\",\"r\":\"Lobby\"," \
 	"\"t\":\"hi there\",\"w\":1700000000,\"n\":\"node-a\",\"i\":\"ab-1\"}"
 
-/* Decode s as published, from a buffer of exactly its length. */
+/* fn on s, from a buffer of exactly its length (no NUL after it). */
 static int
-decode(const char *s, struct cluster_msg *m)
+exact(int (*fn)(const char *, size_t, void *), const char *s, void *out)
 {
 	size_t len = strlen(s);
 	char *b = malloc(len + 1);
@@ -33,9 +33,28 @@ decode(const char *s, struct cluster_msg *m)
 
 	assert_non_null(b);
 	memcpy(b, s, len);
-	r = cluster_msg_decode(b, len, m);
+	r = fn(b, len, out);
 	free(b);
 	return r;
+}
+
+static int
+msg_fn(const char *b, size_t len, void *out)
+{
+	return cluster_msg_decode(b, len, out);
+}
+
+static int
+pres_fn(const char *b, size_t len, void *out)
+{
+	return cluster_pres_decode(b, len, out);
+}
+
+/* Decode s as published. */
+static int
+decode(const char *s, struct cluster_msg *m)
+{
+	return exact(msg_fn, s, m);
 }
 
 /* "EPOCH SEQ " then a body. */
@@ -276,6 +295,91 @@ test_password(void **state)
 	    33));
 }
 
+/* Decode s as a presence event. */
+static int
+pres(const char *s, struct cluster_pres *ev)
+{
+	return exact(pres_fn, s, ev);
+}
+
+#define REC "{\"k\":\"bob\",\"m\":\"\",\"r\":[\"lobby\",\"Games\"]}"
+
+static void
+test_presence(void **state)
+{
+	static const char *bad[] = {
+		"", "1", "1 {}", "x {\"e\":\"reset\",\"n\":\"a\"}",
+		"0 {\"e\":\"reset\",\"n\":\"a\"}",	/* 0 is only down */
+		"1 {\"e\":\"down\",\"n\":\"a\"}",	/* down is only 0 */
+		"1 {\"e\":\"boom\",\"n\":\"a\"}",
+		"1 {\"e\":\"reset\",\"n\":\"a b\"}",
+		"1 {\"e\":\"reset\",\"n\":\"a\",\"x\":1}",
+		"2 {\"e\":\"login\",\"n\":\"a\",\"s\":0,\"a\":\"\","
+		    "\"b\":\"\",\"u\":" REC "}",
+		"2 {\"e\":\"login\",\"n\":\"a\",\"s\":7,\"a\":\"\","
+		    "\"b\":\"\",\"u\":null}",
+		"2 {\"e\":\"quit\",\"n\":\"a\",\"s\":7,\"a\":\"\","
+		    "\"b\":\"\",\"u\":" REC "}",
+		"2 {\"e\":\"join\",\"n\":\"a\",\"s\":7,\"a\":\"\","
+		    "\"b\":\"\",\"u\":{\"k\":\"bob\",\"m\":\"\","
+		    "\"r\":[\"no room\"]}}",
+	};
+	struct cluster_pres ev;
+	size_t i;
+
+	assert_int_equal(pres("3 {\"e\":\"join\",\"n\":\"node-b\","
+	    "\"s\":7,\"a\":\"lobby\",\"b\":\"\",\"u\":" REC "}", &ev), 0);
+	assert_int_equal(ev.counter, 3);
+	assert_int_equal(ev.ev, REMOTE_JOIN);
+	assert_string_equal(ev.node, "node-b");
+	assert_int_equal(ev.session, 7);
+	assert_string_equal(ev.a, "lobby");
+	assert_string_equal(ev.user.nick, "bob");
+	assert_int_equal(ev.user.nrooms, 2);
+	assert_string_equal(ev.user.rooms[1], "Games");
+	assert_int_equal(pres("9 {\"e\":\"quit\",\"n\":\"a\",\"s\":1,"
+	    "\"a\":\"Quit\",\"b\":\"\",\"u\":null}", &ev), 0);
+	assert_int_equal(ev.ev, REMOTE_QUIT);
+	assert_int_equal(pres("0 {\"e\":\"down\",\"n\":\"a\"}", &ev), 0);
+	assert_true(ev.down);
+	assert_int_equal(pres("4 {\"e\":\"reset\",\"n\":\"a\"}", &ev), 0);
+	assert_int_equal(ev.ev, REMOTE_SYNC);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_not_equal(pres(bad[i], &ev), 0);
+}
+
+static void
+test_record_and_pm(void **state)
+{
+	struct remote_user u;
+	struct cluster_pm pm;
+	char rooms[2048], *s;
+	size_t n, i;
+
+	assert_int_equal(cluster_record_decode(REC, strlen(REC), &u), 0);
+	assert_string_equal(u.rooms[0], "lobby");
+	/* One room more than a session may be in: refused. */
+	n = (size_t)snprintf(rooms, sizeof(rooms), "{\"k\":\"b\",\"m\":\"\","
+	    "\"r\":[");
+	for (i = 0; i <= HUB_ROOMS_PER_PEER; i++)
+		n += (size_t)snprintf(rooms + n, sizeof(rooms) - n, "%s\"r%zu\"",
+		    i ? "," : "", i);
+	snprintf(rooms + n, sizeof(rooms) - n, "]}");
+	assert_int_equal(cluster_record_decode(rooms, strlen(rooms), &u),
+	    -EBADMSG);
+	s = "{\"k\":\"private\",\"f\":\"al\",\"t\":\"bo\",\"s\":3,"
+	    "\"x\":\"hi\",\"w\":5}";
+	assert_int_equal(cluster_pm_decode(s, strlen(s), &pm), 0);
+	assert_string_equal(pm.to, "bo");
+	assert_int_equal(pm.session, 3);
+	s = "{\"k\":\"room\",\"f\":\"al\",\"t\":\"bo\",\"s\":3,"
+	    "\"x\":\"hi\",\"w\":5}";
+	assert_int_equal(cluster_pm_decode(s, strlen(s), &pm), -EBADMSG);
+	s = "{\"k\":\"private\",\"f\":\"al\",\"t\":\"bo\",\"s\":0,"
+	    "\"x\":\"hi\",\"w\":5}";
+	assert_int_equal(cluster_pm_decode(s, strlen(s), &pm), -EBADMSG);
+}
+
 int
 main(void)
 {
@@ -289,6 +393,8 @@ main(void)
 		cmocka_unit_test(test_entry_id),
 		cmocka_unit_test(test_addr),
 		cmocka_unit_test(test_password),
+		cmocka_unit_test(test_presence),
+		cmocka_unit_test(test_record_and_pm),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
