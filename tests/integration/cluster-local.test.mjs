@@ -10,6 +10,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
+import net from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -347,5 +348,80 @@ describe('two hubs: users, presence and private messages across', { timeout: 120
     assert.equal(al.events.filter((e) => e.type === 'quit').length, 0, 'one quit notice for bert');
     al.close();
     bo.close();
+  });
+});
+
+/*
+ * A TCP relay between a hub and Redis that can cut the line without
+ * closing it (a partition: bytes dropped, nothing refused), and heal it.
+ */
+async function startRelay(target) {
+  const socks = new Set();
+  let cut = false;
+  const server = net.createServer((c) => {
+    if (cut) { socks.add(c); c.on('error', () => {}); return; }	// a black hole
+    const r = net.connect(target, '127.0.0.1');
+    for (const [x, y] of [[c, r], [r, c]]) {
+      socks.add(x);
+      x.on('data', (d) => { if (!cut) y.write(d); });
+      x.on('error', () => {});
+      x.on('close', () => { socks.delete(x); y.destroy(); });
+    }
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: server.address().port,
+    cut() { cut = true; },
+    heal() { cut = false; for (const x of socks) x.destroy(); },
+    close() { for (const x of socks) x.destroy(); server.close(); },
+  };
+}
+
+describe('a hub cut off from Redis, and healed', { timeout: 120000 }, () => {
+  let dir, port, redis, relay, a, b;
+
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'sb-redis-'));
+    port = await freePort();
+    redis = await startRedis(port, dir);
+    relay = await startRelay(port);
+    a = await startSwitchboard({ config: { cluster_redis: `127.0.0.1:${port}`, cluster_node: 'a' } });
+    b = await startSwitchboard({ config: { cluster_redis: `127.0.0.1:${relay.port}`, cluster_node: 'b' } });
+    for (const sb of [a, b]) await sb.waitForEvent({ EVENT: 'cluster', REASON: 'connected' }, 10000);
+  });
+  after(async () => {
+    await a?.stop();
+    await b?.stop();
+    relay?.close();
+    if (redis) await stopRedis(redis);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('its users leave the others within 15 s; after the heal one nick holder remains, the other is told nick_lost', async () => {
+    const al = await jsonLogin(a, 'axel');
+    const zb = await jsonLogin(b, 'zed');
+    const pb = await jsonLogin(b, 'pia');
+    await poll('zed known at a', async () => (await who(a)).some((x) => x.nick === 'zed'), 5000, 20);
+    const cut = Date.now();
+    relay.cut();
+    await al.next({ type: 'quit', nick: 'zed' }, 15000);
+    await al.next({ type: 'quit', nick: 'pia' }, 15000);
+    assert.ok(Date.now() - cut < 15000, 'presence ended within 15 s');
+    // b's users still talk among themselves.
+    zb.send({ type: 'msg', to: 'pia', text: 'inside' });
+    await pb.next({ type: 'msg', text: 'inside' });
+    // zed is free on a now.
+    const za = await jsonLogin(a, 'zed');
+    relay.heal();
+    await zb.next({ type: 'error', code: 'nick_lost' }, 30000);
+    await zb.waitClose(10000);
+    await al.next({ type: 'login', nick: 'pia' }, 20000);
+    for (const sb of [a, b]) {
+      const w = (await who(sb)).map((x) => `${x.nick}@${x.node}`).sort();
+      assert.deepEqual(w, ['axel@a', 'pia@b', 'zed@a'], 'one zed, on a');
+    }
+    assert.equal(za.closed, null, 'the zed of a stays');
+    assert.equal(za.events.filter((e) => e.type === 'error').length, 0, 'and is told nothing');
+    for (const c of [al, za, pb]) c.close();
   });
 });
