@@ -57,6 +57,12 @@
 #define CLUSTER_SILENT_USEC	(3 * 1000 * 1000ULL)	/* then it is down */
 #define CLUSTER_KEY_MAX		(16 + SB_ROOM_MAX + CLUSTER_NODE_MAX + 40)
 #define CLUSTER_PRES_CHANNEL	"sb:pres"
+
+/* KEYS: the nicks' hash.  ARGV: a key, its holder: let go if it holds. */
+static const char RELEASE_LUA[] =
+	"if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then\n"
+	"  redis.call('HDEL', KEYS[1], ARGV[1])\n"
+	"end\n";
 #define CLUSTER_LEASE_MS	"5000"	/* a node's lease: its users' life */
 
 /*
@@ -194,7 +200,7 @@ struct cluster {
 	int			 announced;	/* our users are in Redis */
 	unsigned		 syncs;		/* snapshots awaited first */
 	char			 pres_sha[41], hb_sha[41], reap_sha[41];
-	char			 reset_sha[41];
+	char			 reset_sha[41], nick_sha[41], release_sha[41];
 	uint64_t		 gens;
 	uint64_t		 refused, repeats, gaps;	/* for the log */
 };
@@ -1090,28 +1096,62 @@ cluster_room_replay(struct hub *h, struct peer *p, const struct room *r,
 /* --- presence: the users of every machine -------------------------------- */
 
 /*
- * KEYS: this node's users hash.  ARGV: the session, its record ("": it
- * quit), the event, the channel.  The hash and the event move together,
- * numbered by the hash's counter `_c`.
+ * KEYS: this node's users hash, the nicks' hash.  ARGV: the session, its
+ * record ("": it quit), the event, the channel, a nick key to release
+ * ("" none), one to hold ("" none), "NODE SESSION".  The hash, the nicks
+ * and the event move together, numbered by the hash's counter `_c`.
  */
 static const char PRES_LUA[] =
 	"local c = redis.call('HINCRBY', KEYS[1], '_c', 1)\n"
 	"if ARGV[2] == '' then redis.call('HDEL', KEYS[1], ARGV[1])\n"
 	"else redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end\n"
+	"if ARGV[5] ~= '' and redis.call('HGET', KEYS[2], ARGV[5]) == "
+	"ARGV[7] then redis.call('HDEL', KEYS[2], ARGV[5]) end\n"
+	"if ARGV[6] ~= '' then redis.call('HSET', KEYS[2], ARGV[6], ARGV[7]) "
+	"end\n"
 	"redis.call('PUBLISH', ARGV[4], c .. ' ' .. ARGV[3])\n"
 	"return c\n";
 
 /*
- * KEYS: this node's users hash, the nodes' sorted set.  ARGV: the node,
- * its lease (ms), the channel, then session and record pairs.  All of
- * this node's users at once (after a (re)connect), its lease renewed.
+ * KEYS: the nicks' hash, the nodes' sorted set.  ARGV: the nick's key,
+ * "NODE SESSION".  The nick is this session's unless a live node (its
+ * lease not ended) other than this one holds it.  Returns 1 or 0.
+ */
+static const char NICK_LUA[] =
+	"local v = redis.call('HGET', KEYS[1], ARGV[1])\n"
+	"if v then\n"
+	"  local node = string.match(v, '^(%S+)')\n"
+	"  local mine = string.match(ARGV[2], '^(%S+)')\n"
+	"  if node ~= mine then\n"
+	"    local exp = redis.call('ZSCORE', KEYS[2], node)\n"
+	"    local t = redis.call('TIME')\n"
+	"    local now = tonumber(t[1]) * 1000 + "
+	"math.floor(tonumber(t[2]) / 1000)\n"
+	"    if exp and tonumber(exp) > now then return 0 end\n"
+	"  end\n"
+	"end\n"
+	"redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])\n"
+	"return 1\n";
+
+/*
+ * KEYS: this node's users hash, the nodes' sorted set, the nicks' hash.
+ * ARGV: the node, its lease (ms), the channel, then session, record and
+ * nick key, for each user.  All of this node's users at once (after a
+ * (re)connect), its nicks claimed again, its lease renewed.
  */
 static const char RESET_LUA[] =
 	"local c = redis.call('HINCRBY', KEYS[1], '_c', 1)\n"
 	"redis.call('DEL', KEYS[1])\n"
 	"redis.call('HSET', KEYS[1], '_c', c)\n"
-	"for i = 4, #ARGV, 2 do\n"
+	"local all = redis.call('HGETALL', KEYS[3])\n"
+	"for i = 1, #all, 2 do\n"
+	"  if string.match(all[i + 1], '^(%S+)') == ARGV[1] then\n"
+	"    redis.call('HDEL', KEYS[3], all[i])\n"
+	"  end\n"
+	"end\n"
+	"for i = 4, #ARGV, 3 do\n"
 	"  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])\n"
+	"  redis.call('HSET', KEYS[3], ARGV[i + 2], ARGV[1] .. ' ' .. ARGV[i])\n"
 	"end\n"
 	"local t = redis.call('TIME')\n"
 	"local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
@@ -1177,7 +1217,10 @@ cluster_user_event(struct hub *h, const struct peer *p, enum remote_ev ev,
 {
 	struct cluster *c = h->cluster;
 	char users[CLUSTER_KEY_MAX], sess[24], *rec = NULL, *evs = NULL;
-	const char *args[5];
+	char holder[CLUSTER_NODE_MAX + 24], oldkey[NICK_KEY_MAX + 1] = "";
+	const char *args[9];
+	struct nick_id nid;
+	const char *why;
 	json_t *o;
 
 	if (c == NULL || !c->up || !c->announced)
@@ -1192,16 +1235,81 @@ cluster_user_event(struct hub *h, const struct peer *p, enum remote_ev ev,
 	if (o != NULL)
 		evs = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
+	if (ev == REMOTE_NICK && a != NULL && nick_identify(a, &nid, &why) == 0)
+		strlcpy(oldkey, nid.key, sizeof(oldkey));
+	snprintf(holder, sizeof(holder), "%s %llu", c->node,
+	    (unsigned long long)p->session);
 	args[0] = users;
-	args[1] = sess;
-	args[2] = rec ? rec : "";
-	args[3] = evs;
-	args[4] = CLUSTER_PRES_CHANNEL;
+	args[1] = "sb:nicks";
+	args[2] = sess;
+	args[3] = rec ? rec : "";
+	args[4] = evs;
+	args[5] = CLUSTER_PRES_CHANNEL;
+	args[6] = ev == REMOTE_QUIT ? p->key : oldkey;
+	args[7] = ev == REMOTE_NICK ? p->key : "";
+	args[8] = holder;
 	if (evs != NULL)
-		(void)script_run(c, PRES_LUA, c->pres_sha, NULL, NULL, "1",
-		    args, NULL, 5);	/* lost with the connection: announce() */
+		(void)script_run_n(c, PRES_LUA, c->pres_sha, "2", args, 9);
+		/* lost with the connection: announce() carries it */
 	free(rec);
 	free(evs);
+}
+
+/* What a nick claim's answer is for. */
+struct claim {
+	struct cluster		*c;
+	uint64_t		 session;
+	char			 key[NICK_KEY_MAX + 1];
+};
+
+static void
+on_claimed(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct claim *cl = arg;
+	redisReply *r = reply;
+	struct cluster *c = cl->c;
+	char holder[CLUSTER_NODE_MAX + 24];
+	const char *args[3] = { "sb:nicks", cl->key, holder };
+
+	if (!c->stopping) {
+		/* no answer (Redis went): this hub decides, as when away */
+		int ok = r == NULL || (r->type == REDIS_REPLY_INTEGER &&
+		    r->integer == 1);
+
+		hub_nick_claimed(c->h, cl->session, ok);
+		if (ok && r != NULL && hub_find_session(c->h,
+		    cl->session) == NULL) {	/* gone meanwhile: let go */
+			snprintf(holder, sizeof(holder), "%s %llu", c->node,
+			    (unsigned long long)cl->session);
+			(void)script_run_n(c, RELEASE_LUA, c->release_sha, "1",
+			    args, 3);
+		}
+	}
+	free(cl);
+}
+
+/* ops->nick_claim: ask Redis (NICK_LUA); 0 when it is away. */
+int
+cluster_nick_claim(struct hub *h, const struct peer *p, const char *key)
+{
+	struct cluster *c = h->cluster;
+	char holder[CLUSTER_NODE_MAX + 24];
+	const char *args[4] = { "sb:nicks", "sb:nodes", key, holder };
+	struct claim *cl;
+
+	if (c == NULL || !c->up || !c->announced ||
+	    (cl = calloc(1, sizeof(*cl))) == NULL)
+		return 0;
+	*cl = (struct claim){ .c = c, .session = p->session };
+	strlcpy(cl->key, key, sizeof(cl->key));
+	snprintf(holder, sizeof(holder), "%s %llu", c->node,
+	    (unsigned long long)p->session);
+	if (script_run(c, NICK_LUA, c->nick_sha, on_claimed, cl, "2", args,
+	    NULL, 4) < 0) {
+		free(cl);
+		return 0;
+	}
+	return 1;
 }
 
 /* ops->private_send: to remote user `u`, through its node's channel. */
@@ -1509,7 +1617,7 @@ announce(struct cluster *c)
 	}
 	RB_FOREACH(p, peer_nicks, &h->nicks)
 		n++;
-	args = calloc(3 + 2 * n + 3, sizeof(*args));
+	args = calloc(6 + 3 * n, sizeof(*args));
 	recs = calloc(n + 1, sizeof(*recs));
 	sess = calloc(n + 1, sizeof(*sess));
 	if (args == NULL || recs == NULL || sess == NULL)
@@ -1518,21 +1626,23 @@ announce(struct cluster *c)
 	snprintf(nodes, sizeof(nodes), "sb:nodes");
 	args[0] = users;
 	args[1] = nodes;
-	args[2] = c->node;
-	args[3] = CLUSTER_LEASE_MS;
-	args[4] = CLUSTER_PRES_CHANNEL;
+	args[2] = "sb:nicks";
+	args[3] = c->node;
+	args[4] = CLUSTER_LEASE_MS;
+	args[5] = CLUSTER_PRES_CHANNEL;
 	i = 0;
 	RB_FOREACH(p, peer_nicks, &h->nicks) {
 		if (i >= n || (recs[i] = record_of(p)) == NULL)
 			break;
 		snprintf(sess[i], sizeof(sess[i]), "%llu",
 		    (unsigned long long)p->session);
-		args[5 + 2 * i] = sess[i];
-		args[6 + 2 * i] = recs[i];
+		args[6 + 3 * i] = sess[i];
+		args[7 + 3 * i] = recs[i];
+		args[8 + 3 * i] = p->key;
 		i++;
 	}
-	if (script_run_n(c, RESET_LUA, c->reset_sha, "2", args,
-	    (int)(5 + 2 * i)) == 0)
+	if (script_run_n(c, RESET_LUA, c->reset_sha, "3", args,
+	    (int)(6 + 3 * i)) == 0)
 		c->announced = 1;
 out:
 	for (i = 0; recs != NULL && i < n; i++)
@@ -1697,6 +1807,7 @@ connect_both(struct cluster *c)
 {
 	c->pub_sha[0] = c->sync_sha[0] = c->pres_sha[0] = '\0';
 	c->hb_sha[0] = c->reap_sha[0] = c->reset_sha[0] = '\0';
+	c->nick_sha[0] = c->release_sha[0] = '\0';
 	c->ping_sent = 0;
 	if ((c->cmd = connect_one(c)) == NULL ||
 	    (c->sub = connect_one(c)) == NULL) {

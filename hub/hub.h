@@ -157,7 +157,10 @@ struct peer {
 	uint64_t		 tokens_at;	/* monotonic usec of last refill */
 	unsigned		 refusals;	/* consecutive flood refusals */
 	unsigned		 mark;		/* told this presence change */
-	int			 checking;	/* its password is being checked */
+	int			 checking;	/* its password is being checked,
+						 * or its nick claimed (cluster) */
+	char			 claiming[SB_NICK_MAX + 1];	/* that nick */
+	char			 claim_id[24];	/* its member id, "": guest */
 	struct pktq		 waiting;	/* its messages, held meanwhile */
 	size_t			 waiting_bytes;
 	RB_ENTRY(peer)		 by_nick;	/* when identified */
@@ -273,6 +276,12 @@ struct hub_ops {
 		    enum remote_ev, const char *, const char *);
 	int	(*private_send)(struct hub *, const struct peer *,
 		    const struct ruser *, const char *, const char *);
+	/*
+	 * nick_claim: claim the nick with comparison key `key` for `p` in
+	 * the whole cluster.  1: asked, hub_nick_claimed() answers later;
+	 * 0: Redis is away, this hub decides alone.
+	 */
+	int	(*nick_claim)(struct hub *, const struct peer *, const char *);
 	int	(*room_replay)(struct hub *, struct peer *, const struct room *,
 		    long long);
 };
@@ -371,6 +380,7 @@ struct hub_cmd {
 int		 hub_dispatch(struct hub *, struct peer *, const struct sb_msg *);
 const struct hub_cmd *hub_cmd_table(void);
 void		 hub_password_checked(struct hub *, uint64_t, int);
+void		 hub_nick_claimed(struct hub *, uint64_t, int);
 void		 hub_hold_release(struct hub *);
 
 /* The trees, each generated in the file named; others walk them too. */
@@ -411,6 +421,7 @@ cmd_fn		 cmd_dialect;
 
 /* identity.c */
 struct peer	*login_checked(struct hub *, uint64_t, int);
+struct peer	*nick_claimed(struct hub *, uint64_t, int);
 cmd_fn		 cmd_identify_check, cmd_identify, cmd_nick_check, cmd_nick;
 
 /* resume.c */
@@ -609,6 +620,8 @@ int		 cluster_room_publish(struct hub *, const struct room *,
 void		 cluster_room_follow(struct hub *, const struct room *, int);
 int		 cluster_room_replay(struct hub *, struct peer *,
 		    const struct room *, long long);
+int		 cluster_nick_claim(struct hub *, const struct peer *,
+		    const char *);
 void		 cluster_user_event(struct hub *, const struct peer *,
 		    enum remote_ev, const char *, const char *);
 int		 cluster_private_send(struct hub *, const struct peer *,

@@ -320,15 +320,40 @@ describe('two hubs: users, presence and private messages across', { timeout: 120
       const w = Object.fromEntries((await who(sb)).map((x) => [x.nick, x.node]));
       assert.deepEqual(w, { alice: 'a', bob: 'b' });
     }
+    // A nick change is told on the other hub; the old nick is free again.
+    bo.send({ type: 'nick', nick: 'bobby' });
+    await al.next({ type: 'nick', old: 'bob', new: 'bobby' });
+    const nb = await poll('bob free on a', () => tryLogin(a, 'bob').then((x) => (typeof x === 'string' ? null : x)), 5000, 50);
+    assert.equal(await tryLogin(a, 'bobby'), 'nick_taken');
+    nb.send({ type: 'quit' });
+    await nb.waitClose();
+    await al.next({ type: 'quit', nick: 'bob' });
     // A quit is told on the other hub, once.
     bo.send({ type: 'quit' });
     await bo.waitClose();
-    await al.next({ type: 'quit', nick: 'bob' });
+    await al.next({ type: 'quit', nick: 'bobby' });
     al.send({ type: 'users' });
     assert.deepEqual((await al.next({ type: 'users' })).users, ['alice']);
     assert.equal(al.events.filter((e) => e.type === 'quit').length, 0, 'one quit notice');
     al.send({ type: 'quit' });
     await al.waitClose();
+  });
+
+  test('two hubs race for one nick: one wins; a nick let go is free on the other hub', async () => {
+    for (let i = 0; i < 5; i++) {
+      const got = await Promise.all([tryLogin(a, `erin${i}`), tryLogin(b, `erin${i}`)]);
+      const won = got.filter((x) => typeof x !== 'string');
+      assert.equal(won.length, 1, `one of two logins as erin${i} wins: ${got.map((x) => (typeof x === 'string' ? x : 'ok'))}`);
+      assert.deepEqual(got.filter((x) => typeof x === 'string'), ['nick_taken']);
+      won[0].send({ type: 'quit' });
+      await won[0].waitClose();
+    }
+    // erin0 quit on whichever hub had it: both hubs let it be taken again.
+    const e0 = await poll('erin0 free on a', () => tryLogin(a, 'erin0').then((x) => (typeof x === 'string' ? null : x)), 5000, 50);
+    e0.send({ type: 'quit' });
+    await e0.waitClose();
+    const e1 = await poll('erin0 free on b', () => tryLogin(b, 'erin0').then((x) => (typeof x === 'string' ? null : x)), 5000, 50);
+    e1.close();
   });
 
   test('a hub killed: its users quit on the other once; back, they resume', async () => {
