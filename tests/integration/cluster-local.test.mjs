@@ -23,7 +23,7 @@ const REDIS = '/usr/bin/redis-server';
 
 // The ACL user of docs/cluster.md ("Security"), word for word; the test
 // itself (redis-cli) is the default user.
-const ACL_USER = 'user switchboard on >s3cret-pw resetkeys ~sb:* resetchannels &sb:* -@all +eval +evalsha +ping +subscribe +unsubscribe +get +set +del +hincrby +hget +hset +hmget +xadd +xrange +xrevrange +publish +time';
+const ACL_USER = 'user switchboard on >s3cret-pw resetkeys ~sb:* resetchannels &sb:* -@all +eval +evalsha +ping +subscribe +unsubscribe +get +set +del +hincrby +hget +hset +hmget +hdel +hgetall +zadd +zscore +zrem +zrange +zrangebyscore +xadd +xrange +xrevrange +publish +time';
 
 /* A redis-server of our own on 127.0.0.1:port, no persistence. */
 async function startRedis(port, dir) {
@@ -112,6 +112,8 @@ describe('two hubs, one chat through Redis', { timeout: 120000 }, () => {
     assert.equal(onB.text, 'hello from a');
     assert.equal(onB.from, 'al');
     assert.equal(onA.room_seq, onB.room_seq);
+    // The hubs announced their users with the ACL user's commands too.
+    await poll('al known at b', async () => (await who(b)).some((x) => x.nick === 'al' && x.node === 'a'), 5000, 20);
     for (const c of [al, bo]) c.close();
   });
 
