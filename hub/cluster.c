@@ -55,6 +55,13 @@
 #define CLUSTER_BACKOFF_MAX	5000	/* ms */
 #define CLUSTER_PING_USEC	(1000 * 1000ULL)
 #define CLUSTER_SILENT_USEC	(3 * 1000 * 1000ULL)	/* then it is down */
+/*
+ * A hub that just started announces its users only once the sessions of
+ * its handlers have come back (the resume hold is over, and at least
+ * this long after the start: a handler retries within 2 s), so that a
+ * hub restarted within its lease is not seen to lose and regain them.
+ */
+#define CLUSTER_FIRST_ANNOUNCE_USEC	(2500 * 1000ULL)
 #define CLUSTER_KEY_MAX		(16 + SB_ROOM_MAX + CLUSTER_NODE_MAX + 40)
 #define CLUSTER_PRES_CHANNEL	"sb:pres"
 
@@ -198,6 +205,9 @@ struct cluster {
 	struct crooms		 rooms;
 	struct rnodes		 nodes;		/* the other machines */
 	int			 announced;	/* our users are in Redis */
+	int			 ever_announced;
+	int			 announce_later;	/* see announce() */
+	uint64_t		 started;	/* monotonic usec */
 	unsigned		 syncs;		/* snapshots awaited first */
 	char			 pres_sha[41], hb_sha[41], reap_sha[41];
 	char			 reset_sha[41], nick_sha[41], release_sha[41];
@@ -1189,6 +1199,7 @@ static const char REAP_LUA[] =
 
 static void	node_sync(struct cluster *, struct rnode *);
 static void	announce(struct cluster *);
+static void	announce_now(struct cluster *);
 
 /* The record of local session `p`: {"k":NICK,"m":NAME,"r":[ROOMS]}. */
 static char *
@@ -1598,6 +1609,22 @@ static void
 announce(struct cluster *c)
 {
 	struct hub *h = c->h;
+
+	if (!c->ever_announced && (h->hold_until != 0 ||
+	    h->ops->now_usec(h) < c->started + CLUSTER_FIRST_ANNOUNCE_USEC)) {
+		c->announce_later = 1;	/* on_tick tries again */
+		return;
+	}
+	c->announce_later = 0;
+	c->ever_announced = 1;
+	announce_now(c);
+}
+
+/* announce() without the wait of a hub that just started. */
+static void
+announce_now(struct cluster *c)
+{
+	struct hub *h = c->h;
 	char users[CLUSTER_KEY_MAX], nodes[CLUSTER_KEY_MAX];
 	const char **args;
 	char **recs, (*sess)[24];
@@ -1856,6 +1883,7 @@ cluster_down(struct cluster *c, const redisAsyncContext *dying)
 		    CLUSTER_OUTBOX_MAX);
 	c->up = 0;
 	c->announced = 0;
+	c->announce_later = 0;
 	c->syncs = 0;
 	outbox_requeue(c);
 	RB_FOREACH(cr, crooms, &c->rooms) {
@@ -1911,9 +1939,12 @@ heartbeat(struct cluster *c)
 {
 	const char *args[3] = { "sb:nodes", c->node, CLUSTER_LEASE_MS };
 
-	if (c->announced)
-		(void)script_run(c, HB_LUA, c->hb_sha, on_heartbeat, c, "1",
-		    args, NULL, 3);
+	/* also before the first announce: the users the lease keeps
+	 * are those of the last run, which are resuming */
+	(void)script_run(c, HB_LUA, c->hb_sha, on_heartbeat, c, "1", args,
+	    NULL, 3);
+	if (c->announce_later && c->syncs == 0)
+		announce(c);
 }
 
 /* Each second: a PING; one unanswered for 3 s takes Redis down. */
@@ -2006,6 +2037,7 @@ cluster_start(struct hub *h, sd_event *ev)
 	c->h = h;
 	c->ev = ev;
 	c->backoff = CLUSTER_BACKOFF_MIN;
+	c->started = h->ops->now_usec(h);
 	TAILQ_INIT(&c->outbox);
 	TAILQ_INIT(&c->inflight);
 	RB_INIT(&c->rooms);

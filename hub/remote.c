@@ -66,6 +66,24 @@ ruser_free(struct hub *h, struct ruser *u)
 }
 
 /*
+ * A node read again after its hub restarted (a snapshot): its sessions
+ * resumed under new numbers.  A user of `node` not yet read again
+ * (stale) with the nick `key` is the same user: forgotten without a
+ * notice, so that the new session is not told as a login either.
+ * Returns 1 when there was one.
+ */
+static int
+same_user_again(struct hub *h, const char *node, const char *key)
+{
+	struct ruser *u = remote_find_key(h, key);
+
+	if (u == NULL || !u->stale || strcmp(u->node, node) != 0)
+		return 0;
+	ruser_free(h, u);
+	return 1;
+}
+
+/*
  * The user `session` of `node` is now `u` (nick, name, rooms), after
  * event `ev` (with `a`, `b`: the room and reason of a join or part, the
  * old nick of a nick change); the local sessions are told what changed.
@@ -80,10 +98,12 @@ remote_set(struct hub *h, const char *node, uint64_t session,
 	struct ruser *u = remote_find(h, node, session);
 	struct nick_id nid;
 	const char *why;
-	int fresh = u == NULL;
+	int fresh = u == NULL, quiet;
 
 	if (nick_identify(ru->nick, &nid, &why) < 0)
 		return -EINVAL;
+	quiet = fresh && ev == REMOTE_SYNC &&
+	    same_user_again(h, node, nid.key);
 	if (fresh) {
 		if ((u = calloc(1, sizeof(*u))) == NULL)
 			return -ENOMEM;
@@ -100,6 +120,8 @@ remote_set(struct hub *h, const char *node, uint64_t session,
 	u->nrooms = ru->nrooms;
 	u->stale = 0;
 	RB_INSERT(rusers_by_key, &h->rkeys, u);
+	if (quiet)
+		return 0;
 	if (fresh && (ev == REMOTE_LOGIN || ev == REMOTE_SYNC))
 		tell_all(h, SB_C_LOGIN, u->nick, u->name);
 	else if (ev == REMOTE_JOIN)

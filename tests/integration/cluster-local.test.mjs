@@ -358,6 +358,30 @@ describe('two hubs: users, presence and private messages across', { timeout: 120
     e1.close();
   });
 
+  test('a hub restarted within its lease: its users resume, and the others are told nothing', async () => {
+    const al = await jsonLogin(a, 'amos');
+    for (const n of ['t1', 't2']) {	// bess's number here is not the one she resumes with
+      const t = await jsonLogin(b, n);
+      t.send({ type: 'quit' });
+      await t.waitClose();
+    }
+    const bo = await jsonLogin(b, 'bess');
+    await al.next({ type: 'login', nick: 'bess' });
+    await b.restartHub('SIGTERM');
+    await b.waitForEvent({ EVENT: 'login', NICK: 'bess', REASON: 'resumed' }, 10000);
+    // A change after the restart reaches a only once a has read b's users
+    // again (its events wait for that): then a has settled.
+    bo.send({ type: 'join', room: 'settle' });
+    await bo.next({ type: 'join', nick: 'bess', room: 'settle' });
+    await poll('b read again at a', async () => (await who(a)).some((x) => x.nick === 'bess' &&
+      x.rooms.includes('settle')), 10000, 50);
+    bo.send({ type: 'msg', to: 'amos', text: 'still here' });
+    await al.until((es) => es.some((e) => e.type === 'msg' && e.text === 'still here'), 10000);
+    assert.deepEqual(al.events.filter((e) => (e.type === 'quit' || e.type === 'login') && e.nick === 'bess'), [],
+      'no quit, no login');
+    for (const c of [al, bo]) { c.send({ type: 'quit' }); await c.waitClose(); }
+  });
+
   test('a hub killed: its users quit on the other once; back, they resume', async () => {
     const al = await jsonLogin(a, 'anna');
     const bo = await jsonLogin(b, 'bert');
