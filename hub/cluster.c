@@ -63,6 +63,7 @@
  */
 #define CLUSTER_FIRST_ANNOUNCE_USEC	(2500 * 1000ULL)
 #define CLUSTER_KEY_MAX		(16 + SB_ROOM_MAX + CLUSTER_NODE_MAX + 40)
+#define CLUSTER_INBOX_MAX	"10000"	/* private messages a node may owe */
 #define CLUSTER_PRES_CHANNEL	"sb:pres"
 
 /* KEYS: the nicks' hash.  ARGV: a key, its holder: let go if it holds. */
@@ -122,7 +123,8 @@ static const char SYNC_LUA[] =
 struct obx {
 	TAILQ_ENTRY(obx)	 entry;
 	char			 key[SB_ROOM_MAX + 1];	/* the room's, folded */
-	char			 chan[CLUSTER_KEY_MAX];	/* a PUBLISH: "" */
+	char			 chan[CLUSTER_KEY_MAX];	/* a private message:
+							 * the node; "" */
 	char			 id[CLUSTER_ID_MAX + 1];
 	int			 seen;	/* came back already: not again */
 	size_t			 len;
@@ -211,6 +213,7 @@ struct cluster {
 	unsigned		 syncs;		/* snapshots awaited first */
 	char			 pres_sha[41], hb_sha[41], reap_sha[41];
 	char			 reset_sha[41], nick_sha[41], release_sha[41];
+	char			 pm_sha[41], drain_sha[41];
 	uint64_t		 gens;
 	uint64_t		 refused, repeats, gaps;	/* for the log */
 };
@@ -394,6 +397,24 @@ script_run_n(struct cluster *c, const char *script, char sha[41],
 	return script_run(c, script, sha, NULL, NULL, nkeys, args, NULL, n);
 }
 
+/*
+ * KEYS: the addressee node's inbox.  ARGV: the message, the node's
+ * channel, the inbox's bound.  The inbox keeps it until the node takes
+ * it (DRAIN_LUA), so that a node not subscribed at this moment (coming
+ * back from a restart of Redis or of itself) still gets it; the publish
+ * only wakes it.
+ */
+static const char PM_LUA[] =
+	"redis.call('RPUSH', KEYS[1], ARGV[1])\n"
+	"redis.call('LTRIM', KEYS[1], -tonumber(ARGV[3]), -1)\n"
+	"redis.call('PUBLISH', ARGV[2], '1')\n";
+
+/* KEYS: this node's inbox.  Takes (and returns) its oldest 100. */
+static const char DRAIN_LUA[] =
+	"local m = redis.call('LRANGE', KEYS[1], 0, 99)\n"
+	"redis.call('LTRIM', KEYS[1], #m, -1)\n"
+	"return m\n";
+
 /* --- the outbox and publishing ------------------------------------------ */
 
 static void
@@ -439,18 +460,22 @@ static void
 obx_send(struct cluster *c, struct obx *o)
 {
 	char hash[CLUSTER_KEY_MAX], stream[CLUSTER_KEY_MAX], idk[CLUSTER_KEY_MAX];
-	char chan[CLUSTER_KEY_MAX], maxlen[16];
+	char chan[CLUSTER_KEY_MAX], maxlen[16], inbox[CLUSTER_KEY_MAX];
 	const char *args[7] = { hash, stream, idk, o->body, maxlen, chan,
 	    CLUSTER_ID_TTL_MS };
 	size_t lens[7];
 	int i;
 
-	if (o->chan[0] != '\0') {	/* a private message */
-		const char *argv[3] = { "PUBLISH", o->chan, o->body };
-		size_t alen[3] = { 7, strlen(o->chan), o->len };
+	if (o->chan[0] != '\0') {	/* a private message: chan is the node */
+		const char *pa[4] = { inbox, o->body, chan, CLUSTER_INBOX_MAX };
+		size_t pl[4];
 
-		if (redisAsyncCommandArgv(c->cmd, on_published, NULL, 3, argv,
-		    alen) != REDIS_OK)
+		key_of(inbox, sizeof(inbox), "inbox", o->chan);
+		key_of(chan, sizeof(chan), "to", o->chan);
+		for (i = 0; i < 4; i++)
+			pl[i] = i == 1 ? o->len : strlen(pa[i]);
+		if (script_run(c, PM_LUA, c->pm_sha, on_published, NULL, "1",
+		    pa, pl, 4) < 0)
 			c->refused++;
 		return;
 	}
@@ -953,7 +978,7 @@ room_is(const char *name, const char *key)
 }
 
 static void	pres_arrive(struct cluster *, struct cluster_pres *);
-static void	pm_arrive(struct cluster *, const char *, size_t);
+static void	inbox_drain(struct cluster *);
 
 /* A message on sb:pres or on this node's sb:to:NODE. */
 static void
@@ -973,7 +998,7 @@ other_message(struct cluster *c, const char *chan, const redisReply *v)
 		pres_arrive(c, ev);
 	} else if (strncmp(chan, "sb:to:", 6) == 0 &&
 	    strcmp(chan + 6, c->node) == 0)
-		pm_arrive(c, v->str, v->len);
+		inbox_drain(c);
 }
 
 /* --- subscriptions -------------------------------------------------------- */
@@ -1001,6 +1026,10 @@ on_sub(redisAsyncContext *ac, void *reply, void *arg)
 	    r->element[2]->type == REDIS_REPLY_STRING &&
 	    strncmp(chan, "sb:msg:", 7) != 0) {
 		other_message(c, chan, r->element[2]);
+		return;
+	}
+	if (strcmp(kind, "subscribe") == 0 && strncmp(chan, "sb:to:", 6) == 0) {
+		inbox_drain(c);	/* what came while this node was away */
 		return;
 	}
 	if (strncmp(chan, "sb:msg:", 7) != 0 ||
@@ -1335,7 +1364,7 @@ cluster_private_send(struct hub *h, const struct peer *p,
 
 	if (c == NULL)
 		return -ENOTCONN;
-	key_of(chan, sizeof(chan), "to", u->node);
+	strlcpy(chan, u->node, sizeof(chan));	/* obx_send: its inbox */
 	o = json_pack("{s:s,s:s,s:s,s:I,s:s,s:I}", "k", kind, "f", p->nick,
 	    "t", u->nick, "s", (json_int_t)u->session, "x", text,
 	    "w", (json_int_t)time(NULL));
@@ -1348,7 +1377,39 @@ cluster_private_send(struct hub *h, const struct peer *p,
 	return r < 0 ? r : 0;
 }
 
-/* A private message for a session here, from sb:to:NODE. */
+static void	pm_arrive(struct cluster *, const char *, size_t);
+
+/* DRAIN_LUA's answer: each private message delivered, in order. */
+static void
+on_drained(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct cluster *c = arg;
+	redisReply *r = reply;
+	size_t i;
+
+	if (r == NULL || c->stopping || reply_failed(c, r, "the inbox") ||
+	    r->type != REDIS_REPLY_ARRAY)
+		return;
+	for (i = 0; i < r->elements; i++)
+		if (r->element[i]->type == REDIS_REPLY_STRING)
+			pm_arrive(c, r->element[i]->str, r->element[i]->len);
+	if (r->elements == 100)
+		inbox_drain(c);	/* more wait */
+}
+
+/* Take what this node's inbox holds (woken by sb:to:NODE). */
+static void
+inbox_drain(struct cluster *c)
+{
+	char inbox[CLUSTER_KEY_MAX];
+	const char *args[1] = { inbox };
+
+	key_of(inbox, sizeof(inbox), "inbox", c->node);
+	(void)script_run(c, DRAIN_LUA, c->drain_sha, on_drained, c, "1", args,
+	    NULL, 1);
+}
+
+/* A private message for a session here, from this node's inbox. */
 static void
 pm_arrive(struct cluster *c, const char *buf, size_t len)
 {
@@ -1669,8 +1730,14 @@ announce_now(struct cluster *c)
 		i++;
 	}
 	if (script_run_n(c, RESET_LUA, c->reset_sha, "3", args,
-	    (int)(6 + 3 * i)) == 0)
+	    (int)(6 + 3 * i)) == 0) {
 		c->announced = 1;
+		sb_log_event(SB_EV_CLUSTER, &(struct sb_log_fields){
+		    .reason = "connected" }, "cluster: connected to Redis at "
+		    "%s (port %d) as node %s, with %zu users; %u messages "
+		    "sent after the wait", c->host, c->port, c->node, i,
+		    c->nout);
+	}
 out:
 	for (i = 0; recs != NULL && i < n; i++)
 		free(recs[i]);
@@ -1713,10 +1780,9 @@ cluster_ready(struct cluster *c)
 		return;
 	c->up = 1;
 	c->backoff = CLUSTER_BACKOFF_MIN;
-	sb_log_event(SB_EV_CLUSTER, &(struct sb_log_fields){
-	    .reason = "connected" }, "cluster: connected to Redis at %s "
-	    "(port %d) as node %s; %u messages waited", c->host, c->port,
-	    c->node, c->nout);
+	sb_log(LOG_INFO, "cluster: connected to Redis at %s (port %d) as "
+	    "node %s; %u messages waited", c->host, c->port, c->node,
+	    c->nout);
 	outbox_flush(c);
 	presence_start(c);
 	RB_FOREACH(cr, crooms, &c->rooms) {
@@ -1835,6 +1901,7 @@ connect_both(struct cluster *c)
 	c->pub_sha[0] = c->sync_sha[0] = c->pres_sha[0] = '\0';
 	c->hb_sha[0] = c->reap_sha[0] = c->reset_sha[0] = '\0';
 	c->nick_sha[0] = c->release_sha[0] = '\0';
+	c->pm_sha[0] = c->drain_sha[0] = '\0';
 	c->ping_sent = 0;
 	if ((c->cmd = connect_one(c)) == NULL ||
 	    (c->sub = connect_one(c)) == NULL) {

@@ -23,7 +23,7 @@ const REDIS = '/usr/bin/redis-server';
 
 // The ACL user of docs/cluster.md ("Security"), word for word; the test
 // itself (redis-cli) is the default user.
-const ACL_USER = 'user switchboard on >s3cret-pw resetkeys ~sb:* resetchannels &sb:* -@all +eval +evalsha +ping +subscribe +unsubscribe +get +set +del +hincrby +hget +hset +hmget +hdel +hgetall +zadd +zscore +zrem +zrange +zrangebyscore +xadd +xrange +xrevrange +publish +time';
+const ACL_USER = 'user switchboard on >s3cret-pw resetkeys ~sb:* resetchannels &sb:* -@all +eval +evalsha +ping +subscribe +unsubscribe +get +set +del +hincrby +hget +hset +hmget +hdel +hgetall +zadd +zscore +zrem +zrange +zrangebyscore +rpush +ltrim +lrange +xadd +xrange +xrevrange +publish +time';
 
 /* A redis-server of our own on 127.0.0.1:port, no persistence. */
 async function startRedis(port, dir) {
@@ -216,6 +216,7 @@ describe('two hubs, one chat through Redis', { timeout: 120000 }, () => {
     assert.deepEqual(bo.events.filter((e) => e.type === 'gap'), [], 'no gap yet');
     await stopRedis(redis, 'SIGKILL');
     await a.waitForEvent({ MESSAGE: /lost Redis/ }, 10000);
+    al.send({ type: 'msg', to: 'bo5', text: 'private during' });	// b's user, known from before
     al.send({ type: 'say', room: 'outage', text: 'during' });
     const [local] = await roomMsgs(ax, 'outage', 1);
     assert.equal(local.text, 'during', 'a member on the same hub gets it while Redis is away');
@@ -223,26 +224,30 @@ describe('two hubs, one chat through Redis', { timeout: 120000 }, () => {
     // Fill the outbox: past its bound the sender is told `busy`.
     for (let i = 0; i < 1024; i++) al.send({ type: 'say', room: 'outage', text: `fill${i}` });
     await al.next({ type: 'error', code: 'busy' }, 20000);
-    await roomMsgs(ax, 'outage', 1023, 20000);
+    await roomMsgs(ax, 'outage', 1022, 20000);	// the outbox: the private one, 'during', 1022
     assert.equal(bo.events.filter((e) => e.type === 'msg').length, 0, 'nothing crossed yet');
 
     redis = await startRedis(port, dir);
     // Redis lost its data: B's member is told the history restarted, then
     // gets what waited on A, in order, numbered from 1 in the new epoch.
     await bo.next({ type: 'gap', room: 'outage', first: 1 }, 15000);
-    await bo.until((es) => es.some((e) => e.type === 'msg' && e.room_seq === 1024), 20000);
+    await bo.until((es) => es.some((e) => e.type === 'msg' && e.room_seq === 1023), 20000);
     const after = await roomMsgs(bo, 'outage', 1);
-    assert.deepEqual(after.map((e) => e.room_seq), Array.from({ length: 1024 }, (_, i) => i + 1));
+    assert.deepEqual(after.map((e) => e.room_seq), Array.from({ length: 1023 }, (_, i) => i + 1));
     assert.equal(after[0].text, 'during');
-    assert.equal(after[1023].text, 'fill1022');
+    assert.equal(after[1022].text, 'fill1021');
     // A's members got them once, while Redis was away, and not again.
     al.send({ type: 'say', room: 'outage', text: 'back' });
     const [back] = await roomMsgs(ax, 'outage', 1);
     assert.equal(back.text, 'back');
-    assert.equal(back.room_seq, 1025);
+    assert.equal(back.room_seq, 1024);
     const [backB] = await roomMsgs(bo, 'outage', 1);
-    assert.equal(backB.room_seq, 1025);
+    assert.equal(backB.room_seq, 1024);
     assert.deepEqual(bo.events.filter((e) => e.type === 'gap'), [], 'one gap: the restart');
+    // The private message waited in a's outbox, then in b's inbox for b
+    // to subscribe again: it arrives once.
+    await bo.until((es) => es.some((e) => e.type === 'msg' && e.text === 'private during'), 10000);
+    assert.equal(bo.events.filter((e) => e.type === 'msg' && e.text === 'private during').length, 1);
     al.close();
     ax.close();
     bo.close();
