@@ -326,6 +326,14 @@ describe('two hubs: users, presence and private messages across', { timeout: 120
     for (const sb of [a, b]) {
       const w = Object.fromEntries((await who(sb)).map((x) => [x.nick, x.node]));
       assert.deepEqual(w, { alice: 'a', bob: 'b' });
+      const table = await ctlOk(['-S', sb.controlSocket, 'who']);
+      assert.match(table, /^NICK +SESSION +NODE +TRANSPORT +REMOTE +ROOMS\n/);
+      const other = sb === a ? 'bob +\\d+ +b' : 'alice +\\d+ +a';
+      assert.match(table, new RegExp(`\\n${other} +cluster +- +lobby\\n`));
+      const status = await ctlOk(['-S', sb.controlSocket, 'status']);
+      assert.match(status, new RegExp(`\\nnode: +${sb === a ? 'a' : 'b'} \\(identified on every machine: 2\\)`));
+      const rooms = JSON.parse(await ctlOk(['-S', sb.controlSocket, '--json', 'rooms'])).rooms;
+      assert.equal(rooms.find((r) => r.name === 'lobby').members, 2, 'rooms counts every machine');
     }
     // A nick change is told on the other hub; the old nick is free again.
     bo.send({ type: 'nick', nick: 'bobby' });
