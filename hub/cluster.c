@@ -169,6 +169,7 @@ struct croom {
 	int64_t			 live_after;	/* followed while Redis was
 					 * away: entries from this time on
 					 * are news, not history (0: none) */
+	int64_t			 followed_at;	/* unix time of the follow */
 	int			 overflow;	/* pending dropped some */
 	struct cluster_msg	*pending[CLUSTER_PENDING_MAX];	/* by seq */
 	unsigned		 npending;
@@ -1100,8 +1101,9 @@ cluster_room_follow(struct hub *h, const struct room *r, int on)
 		strlcpy(cr->key, r->key, sizeof(cr->key));
 		strlcpy(cr->name, r->name, sizeof(cr->name));
 		cr->gen = ++c->gens;
+		cr->followed_at = (int64_t)time(NULL);
 		if (!c->up)
-			cr->live_after = (int64_t)time(NULL);
+			cr->live_after = cr->followed_at;
 		RB_INSERT(crooms, &c->rooms, cr);
 		room_subscribe(c, cr, 1);
 		room_sync(c, cr);	/* the history as of this join */
@@ -1956,6 +1958,10 @@ cluster_down(struct cluster *c, const redisAsyncContext *dying)
 	RB_FOREACH(cr, crooms, &c->rooms) {
 		cr->subscribed = cr->fetching = 0;
 		cr->gen = ++c->gens;
+		/* a first fetch cut off: its joiners get the history here
+		 * now (below), what came since the join is news later */
+		if (cr->next == 0 && cr->live_after == 0)
+			cr->live_after = cr->followed_at;
 		pending_clear(cr);
 		if (!c->stopping)
 			waiters_release(c, cr);

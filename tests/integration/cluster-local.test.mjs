@@ -461,6 +461,21 @@ describe('a hub cut off from Redis, and healed', { timeout: 120000 }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  test('a first join whose fetch the cut swallowed: what others said meanwhile arrives as news after the heal', async () => {
+    const al = await jsonLogin(a, 'amel');
+    const bo = await jsonLogin(b, 'bodo');
+    await join(al, 'amel', 'cutroom');
+    relay.cut();
+    await join(bo, 'bodo', 'cutroom');	// b's first fetch goes into the cut
+    al.send({ type: 'say', room: 'cutroom', text: 'while cut' });
+    await roomMsgs(al, 'cutroom', 1);
+    await b.waitForEvent({ EVENT: 'hub_error', REASON: 'Redis lost' }, 10000);
+    relay.heal();
+    const [m] = await roomMsgs(bo, 'cutroom', 1, 20000);
+    assert.deepEqual([m.text, !!m.history], ['while cut', false]);
+    for (const c of [al, bo]) { c.send({ type: 'quit' }); await c.waitClose(); }
+  });
+
   test('its users leave the others within 15 s; after the heal one nick holder remains, the other is told nick_lost', async () => {
     const al = await jsonLogin(a, 'axel');
     const zb = await jsonLogin(b, 'zed');
