@@ -957,8 +957,10 @@ room_sync(struct cluster *c, struct croom *cr)
 	key_of(hash, sizeof(hash), "room", cr->key);
 	key_of(stream, sizeof(stream), "hist", cr->key);
 	snprintf(from, sizeof(from), "%llu", (unsigned long long)cr->next);
-	snprintf(n, sizeof(n), "%u", cr->next == 0 ? (c->h->cfg.history > 0 ?
-	    c->h->cfg.history : 1) : CLUSTER_FETCH_MAX);
+	/* a first fetch after a cut fetches what may be news as well */
+	snprintf(n, sizeof(n), "%u", cr->next != 0 ? CLUSTER_FETCH_MAX :
+	    cr->live_after > 0 ? CLUSTER_STREAM_MIN + c->h->cfg.history :
+	    c->h->cfg.history > 0 ? c->h->cfg.history : 1);
 	if (script_run(c, SYNC_LUA, c->sync_sha, on_synced, f, "2", args,
 	    NULL, 4) < 0) {
 		free(f);

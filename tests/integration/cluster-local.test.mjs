@@ -449,7 +449,7 @@ describe('a hub cut off from Redis, and healed', { timeout: 120000 }, () => {
     port = await freePort();
     redis = await startRedis(port, dir);
     relay = await startRelay(port);
-    a = await startSwitchboard({ config: { cluster_redis: `127.0.0.1:${port}`, cluster_node: 'a' } });
+    a = await startSwitchboard({ config: { cluster_redis: `127.0.0.1:${port}`, cluster_node: 'a', flood_rate: '100000', flood_burst: '100000' } });
     b = await startSwitchboard({ config: { cluster_redis: `127.0.0.1:${relay.port}`, cluster_node: 'b' } });
     for (const sb of [a, b]) await sb.waitForEvent({ EVENT: 'cluster', REASON: 'connected' }, 10000);
   });
@@ -467,12 +467,13 @@ describe('a hub cut off from Redis, and healed', { timeout: 120000 }, () => {
     await join(al, 'amel', 'cutroom');
     relay.cut();
     await join(bo, 'bodo', 'cutroom');	// b's first fetch goes into the cut
-    al.send({ type: 'say', room: 'cutroom', text: 'while cut' });
-    await roomMsgs(al, 'cutroom', 1);
+    // more than the history (50) holds: all of them are news for bodo
+    for (let i = 0; i < 60; i++) al.send({ type: 'say', room: 'cutroom', text: `cut${i}` });
+    await roomMsgs(al, 'cutroom', 60);
     await b.waitForEvent({ EVENT: 'hub_error', REASON: 'Redis lost' }, 10000);
     relay.heal();
-    const [m] = await roomMsgs(bo, 'cutroom', 1, 20000);
-    assert.deepEqual([m.text, !!m.history], ['while cut', false]);
+    const got = await roomMsgs(bo, 'cutroom', 60, 20000);
+    assert.deepEqual(got.map((e) => [e.text, !!e.history]), Array.from({ length: 60 }, (_, i) => [`cut${i}`, false]));
     for (const c of [al, bo]) { c.send({ type: 'quit' }); await c.waitClose(); }
   });
 
