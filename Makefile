@@ -56,7 +56,7 @@ HANDLER_LIBS	= -static -lgnutls -lhogweed -lnettle -lgmp -ltasn1 -lexpat \
 # never for the handler: it is large, and the hub lives long.
 ICU_LIBS	= $(shell pkg-config --libs icu-uc icu-i18n 2>/dev/null || echo -licui18n -licuuc -licudata)
 # The hub holds the TLS key (hub/tlskey.c): the system's GnuTLS.
-HUB_LIBS	= $(shell pkg-config --libs libsystemd libbsd gnutls 2>/dev/null || echo -lsystemd -lbsd -lgnutls) -lcrypt -lmd -ljansson \
+HUB_LIBS	= $(shell pkg-config --libs libsystemd libbsd gnutls 2>/dev/null || echo -lsystemd -lbsd -lgnutls) -lcrypt -lmd -ljansson -lhiredis \
 		  $(ICU_LIBS) -pthread
 UNIT_LIBS	= -lcmocka -lsystemd -lgnutls -lexpat -ljansson -lbsd -lmd -lcrypt $(ICU_LIBS) -pthread
 
@@ -176,11 +176,11 @@ asan: $(B)/asan/switchboard-hub $(B)/asan/switchboard-handler
 
 DEB_BUILD	= gcc make pkg-config libsystemd-dev libbsd-dev libmd-dev \
 		  libexpat1-dev libjansson-dev libcrypt-dev libcmocka-dev \
-		  libicu-dev libgnutls28-dev \
+		  libicu-dev libgnutls28-dev libhiredis-dev \
 		  systemd musl-tools dpkg-dev autoconf automake libtool \
 		  linux-libc-dev debian-archive-keyring
 DEB_TEST	= chromium haxe python3 util-linux clang-14 libclang-rt-14-dev \
-		  llvm-14 cppcheck haproxy nginx prometheus tmux openssl
+		  llvm-14 cppcheck haproxy nginx prometheus tmux openssl redis-server
 NODE_STAMP	= node_modules/.package-lock.json
 
 deps-build:
@@ -248,7 +248,8 @@ UNIT_FILES	= switchboard.socket switchboard@.service \
 		  switchboard-proxied.socket switchboard-proxied@.service \
 		  switchboard-tls.socket switchboard-tls@.service \
 		  switchboard-hub.socket switchboard-control.socket \
-		  switchboard-hub.service
+		  switchboard-hub.service \
+		  switchboard-redis.socket switchboard-redis.service
 SOCKET_UNITS	= $(filter %.socket,$(UNIT_FILES))
 MAN_PAGES	= $(sort $(wildcard docs/man/*.[1-8]))
 BUILT_UNITS	= $(addprefix $(B)/units/,$(UNIT_FILES))

@@ -36,6 +36,7 @@ static const struct ckey keys[] = {
 	S(handler_user, 0), S(handler_group, 0), S(admin_group, 0),
 	U(max_clients, 1, 1000000, 0), U(max_per_address, 0, 1000000, 0),
 	S(state_dir, 0),
+	S(cluster_redis, 0), S(cluster_password, 0), S(cluster_node, 0),
 	{ "auth", C_AUTH, offsetof(struct sb_config, auth), 0, 0, 2, 0 },
 	S(members_file, 0), S(rooms, 0), B(room_create, 0),
 	U(max_rooms, 1, 100000, 0), U(presence_max, 0, 1000000, 0),

@@ -81,6 +81,10 @@ struct sb_config {
 	unsigned	backlog_max;		/* bytes held while the hub is away */
 	char		metrics_from[1024];	/* prefixes that may read /metrics */
 	char		proxy_from[1024];	/* prefixes of trusted proxies */
+	/* The cluster (hub only, read at start; docs/cluster.md). */
+	char		cluster_redis[256];	/* HOST:PORT or /socket; "": none */
+	char		cluster_password[256];	/* file: [USER] PASSWORD */
+	char		cluster_node[33];	/* "": the hostname */
 };
 
 /* config.c */

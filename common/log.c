@@ -43,6 +43,7 @@ static const struct sb_event_info events[SB_EV_COUNT] = {
 	[SB_EV_UNBAN] = { "unban", "0d8b99ce5d8140c9be64a09a2015453a", LOG_NOTICE },
 	[SB_EV_BANNED] = { "banned", "d7504cc0f2834ba0a5f15fd69a3291ed", LOG_WARNING },
 	[SB_EV_LOGIN_THROTTLED] = { "login_throttled", "24d8d03bd0e64ea4954d77d6cdbda9d6", LOG_WARNING },
+	[SB_EV_CLUSTER] = { "cluster", "2be11c5a9b6e42bb5578731b696b8de3", LOG_NOTICE },
 };
 
 static const char *log_ident = "switchboard";

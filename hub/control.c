@@ -376,14 +376,42 @@ verb_status(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 {
 	time_t now = time(NULL);
 
-	return reply_done(c, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 	    "clients", (json_int_t)h->clients,
 	    "peak", (json_int_t)h->peak,
 	    "max", (json_int_t)h->cfg.max_clients,
 	    "created", (json_int_t)h->created,
 	    "uptime", (json_int_t)(now > h->created ? now - h->created : 0),
 	    "epoch", (json_int_t)h->epoch,
-	    "rooms", (json_int_t)h->nrooms));
+	    "rooms", (json_int_t)h->nrooms);
+
+	if (o != NULL && h->node[0] != '\0') {	/* a cluster */
+		json_object_set_new(o, "node", jstr(h->node));
+		json_object_set_new(o, "cluster_users",
+		    json_integer((json_int_t)(h->named + h->rnamed)));
+	}
+	return reply_done(c, o);
+}
+
+/* who in a cluster: the identified users of the other machines too. */
+static void
+who_remote(struct lister *l, struct hub *h)
+{
+	struct ruser *u;
+	unsigned i;
+
+	RB_FOREACH(u, rusers_by_id, &h->rusers) {
+		json_t *rooms = json_array();
+
+		if (rooms == NULL)
+			continue;
+		for (i = 0; i < u->nrooms; i++)
+			json_array_append_new(rooms, jstr(u->rooms[i]));
+		lister_add(l, json_pack("{s:o, s:I, s:s, s:n, s:I, s:o, s:o}",
+		    "nick", jstr(u->nick), "session", (json_int_t)u->session,
+		    "transport", "cluster", "remote", "pid", (json_int_t)0,
+		    "rooms", rooms, "node", jstr(u->node)));
+	}
 }
 
 /* who: every chat session that is not being closed, in session order. */
@@ -410,8 +438,11 @@ verb_who(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 		    "remote", jstr(p->remote),
 		    "pid", (json_int_t)p->pid,
 		    "rooms", rooms);
+		if (item != NULL && h->node[0] != '\0')
+			json_object_set_new(item, "node", jstr(h->node));
 		lister_add(&l, item);
 	}
+	who_remote(&l, h);
 	return lister_finish(&l);
 }
 
@@ -425,7 +456,8 @@ verb_rooms(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 	RB_FOREACH(r, rooms, &h->rooms)
 		lister_add(&l, json_pack("{s:o, s:I, s:b}",
 		    "name", jstr(r->name),
-		    "members", (json_int_t)r->nmembers,
+		    "members", (json_int_t)(r->nmembers +
+		    remote_room_count(h, r->name)),
 		    "permanent", r->permanent));
 	return lister_finish(&l);
 }

@@ -136,6 +136,20 @@ hub_password_checked(struct hub *h, uint64_t session, int match)
 }
 
 /*
+ * The cluster's answer to the nick claim of `session` (`ok`: the nick is
+ * its): the IDENTIFY ends (nick_claimed), then what waited meanwhile.
+ */
+void
+hub_nick_claimed(struct hub *h, uint64_t session, int ok)
+{
+	struct peer *p;
+
+	assert(h != NULL);
+	if ((p = nick_claimed(h, session, ok)) != NULL)
+		waiting_release(h, p);
+}
+
+/*
  * The command table: one row per message a handler may send, indexed by
  * its type (common/proto.h), in the manner of Redis's command table.
  * This is the one place that says what each command needs and what it

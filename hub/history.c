@@ -949,6 +949,22 @@ int
 history_add(struct history *h, const char *room, const char *kind,
     const char *from, const char *text, int64_t t, uint64_t *seq)
 {
+	if (seq != NULL)
+		*seq = 0;
+	return history_add_at(h, room, kind, from, text, t, seq);
+}
+
+/*
+ * history_add(), with the number given by someone else (the cluster's
+ * Redis, hub/cluster.c) when *seq is not 0 on entry: it must be above
+ * the room's last number (-ERANGE if not: a repeat is the caller's to
+ * drop); the numbers skipped are a gap, as a line lost on disk is.
+ */
+int
+history_add_at(struct history *h, const char *room, const char *kind,
+    const char *from, const char *text, int64_t t, uint64_t *seq)
+{
+	uint64_t want = seq != NULL ? *seq : 0;
 	char key[HISTORY_ROOM_MAX + 1];
 	struct hentry *e;
 	struct hroom *r;
@@ -958,6 +974,8 @@ history_add(struct history *h, const char *room, const char *kind,
 	    text != NULL);
 	if (seq != NULL)
 		*seq = 0;
+	if (want > HISTORY_SEQ_MAX)
+		return -ERANGE;
 	if (room[0] == '\0' || strlen(room) > HISTORY_ROOM_MAX ||
 	    !kind_valid(kind) || strlen(from) > HISTORY_FROM_MAX ||
 	    strlen(text) > HISTORY_TEXT_MAX || t < 0 || t > HISTORY_TIME_MAX)
@@ -970,11 +988,12 @@ history_add(struct history *h, const char *room, const char *kind,
 		return ret;
 	if (r->state == HROOM_GONE)	/* a room that speaks exists */
 		hroom_claim(h, r, HROOM_LIVE);
-	if (r->last_seq >= HISTORY_SEQ_MAX)
+	if (r->last_seq >= HISTORY_SEQ_MAX ||
+	    (want != 0 && want <= r->last_seq))
 		return -ERANGE;
 	if ((e = hentry_new(t, kind, from, text)) == NULL)
 		return -ENOMEM;
-	e->pub.seq = r->last_seq + 1;
+	e->pub.seq = want != 0 ? want : r->last_seq + 1;
 	if ((ret = ring_push(r, e, h->per_room)) < 0) {
 		free(e);
 		return ret;

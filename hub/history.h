@@ -94,6 +94,8 @@ int	 history_open(const char *, unsigned, struct history **, char *,
 struct history *history_close(struct history *);
 int	 history_add(struct history *, const char *, const char *,
 	    const char *, const char *, int64_t, uint64_t *);
+int	 history_add_at(struct history *, const char *, const char *,
+	    const char *, const char *, int64_t, uint64_t *);
 int	 history_get(struct history *, const char *, uint64_t, history_cb,
 	    void *);
 uint64_t history_last(struct history *, const char *);

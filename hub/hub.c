@@ -35,6 +35,8 @@ hub_init(struct hub *h, const struct sb_config *cfg, const struct hub_ops *ops,
 	RB_INIT(&h->sessions);
 	RB_INIT(&h->rooms);
 	RB_INIT(&h->per_address);
+	RB_INIT(&h->rusers);
+	RB_INIT(&h->rkeys);
 	TAILQ_INIT(&h->reaplist);
 	TAILQ_INIT(&h->held);
 	/* Without them every password check is refused (login_busy). */
@@ -63,6 +65,7 @@ hub_free(struct hub *h)
 	RB_FOREACH_SAFE(p, peer_sessions, &h->sessions, pn)
 		hub_peer_free(h, p);
 	rooms_free(h);
+	remote_free(h);
 	h->members = members_free(h->members);
 	h->fail_nicks = throttle_free(h->fail_nicks);
 	h->fail_addrs = throttle_free(h->fail_addrs);

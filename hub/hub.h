@@ -17,6 +17,8 @@
  *	identity.c	IDENTIFY (guests, members, password checks), NICK
  *	resume.c	RESUME after a hub restart, the hold while they come
  *	rooms.c		rooms and memberships, JOIN, PART, NAMES, ROOMS
+ *	remote.c	the users of other machines (cluster), told locally
+ *	rusers.c	their trees and look-ups (LIST, NAMES, nicks)
  *	replay.c	history replay on JOIN, recording room messages
  *	messages.c	PRIVMSG, PRIVMSG_ALIAS, ROOMMSG, ACTION, announcements
  *	flood.c		the flood bucket (which commands cost: hub_cmds)
@@ -38,6 +40,8 @@
  *	tlskey.c	the TLS key holder: tls_cert and tls_key, the chain
  *			for --tls handlers, their one signature each
  *	journal.c	events to journald or stderr
+ *	cluster.c	many machines: Redis through hiredis (docs/cluster.md)
+ *	cluster_msg.c	what travels through Redis, checked (no I/O)
  *
  * docs/hacking.md has the map, and the error convention: a negative
  * errno or a named result, and whoever decides what to do logs, once.
@@ -159,7 +163,10 @@ struct peer {
 	uint64_t		 tokens_at;	/* monotonic usec of last refill */
 	unsigned		 refusals;	/* consecutive flood refusals */
 	unsigned		 mark;		/* told this presence change */
-	int			 checking;	/* its password is being checked */
+	int			 checking;	/* its password is being checked,
+						 * or its nick claimed (cluster) */
+	char			 claiming[SB_NICK_MAX + 1];	/* that nick */
+	char			 claim_id[24];	/* its member id, "": guest */
 	struct pktq		 waiting;	/* its messages, held meanwhile */
 	size_t			 waiting_bytes;
 	RB_ENTRY(peer)		 by_nick;	/* when identified */
@@ -185,6 +192,43 @@ struct room {
 	RB_ENTRY(room)		 entry;
 };
 RB_HEAD(rooms, room);
+
+/*
+ * An identified user of another machine of the cluster (remote.c), as
+ * its hub published it through Redis: in two trees, by node and session
+ * and by nick key (for LIST order and nick look-ups).
+ */
+#define REMOTE_NODE_MAX	32	/* = CLUSTER_NODE_MAX */
+struct remote_user {		/* what a hub publishes of one user */
+	char			 nick[SB_NICK_MAX + 1];
+	char			 name[SB_NICK_MAX + 1];	/* member name, "" */
+	char			 rooms[HUB_ROOMS_PER_PEER][SB_ROOM_MAX + 1];
+	unsigned		 nrooms;
+};
+struct ruser {
+	RB_ENTRY(ruser)		 by_id;
+	RB_ENTRY(ruser)		 by_key;
+	char			 node[REMOTE_NODE_MAX + 1];
+	uint64_t		 session;	/* on its node */
+	char			 nick[SB_NICK_MAX + 1];
+	char			 key[NICK_KEY_MAX + 1];	/* nick_fold()ed */
+	char			 name[SB_NICK_MAX + 1];
+	char			 rooms[HUB_ROOMS_PER_PEER][SB_ROOM_MAX + 1];
+	unsigned		 nrooms;
+	int			 stale;	/* not in the snapshot being read */
+};
+RB_HEAD(rusers_by_id, ruser);
+RB_HEAD(rusers_by_key, ruser);
+
+/* What a remote user did (remote_set), and what local users did (ops). */
+enum remote_ev {
+	REMOTE_SYNC,		/* from a snapshot: told as a login if new */
+	REMOTE_LOGIN,
+	REMOTE_JOIN,		/* a: the room */
+	REMOTE_PART,		/* a: the room, b: the reason */
+	REMOTE_NICK,		/* a: the old nick */
+	REMOTE_QUIT,		/* a: the reason (user_event only) */
+};
 
 /* A message held while sessions resume after a restart (dispatch.c). */
 struct held {
@@ -217,6 +261,38 @@ struct hub_ops {
 	 * descriptors).  Returns 0 or a negative errno; NULL: none.
 	 */
 	int	(*proc_stats)(struct hub *, struct metrics_proc *);
+	/*
+	 * The cluster (cluster.c; every one NULL on one machine, the
+	 * default).  room_publish: send a room message to Redis; 0: it
+	 * comes back to every member from there (cluster_arrived), 1:
+	 * Redis is away, it waits in the outbox and the caller delivers
+	 * it to the local members now, -ENOBUFS: the outbox is full.
+	 * room_follow: the room's first local member came (on 1) or its
+	 * last went (0).  room_replay: 1 when the joiner's replay waits
+	 * for the room's history from Redis (cluster.c calls replay_join
+	 * later), 0 to replay now.
+	 */
+	int	(*room_publish)(struct hub *, const struct room *, const char *,
+		    const char *, const char *, int64_t);
+	void	(*room_follow)(struct hub *, const struct room *, int);
+	/*
+	 * user_event: an identified local session changed (logged in,
+	 * joined, left, changed its nick, quit), for the other machines.
+	 * private_send: a private message to a remote user; 0, or
+	 * -ENOBUFS (the outbox is full: `busy`).
+	 */
+	void	(*user_event)(struct hub *, const struct peer *,
+		    enum remote_ev, const char *, const char *);
+	int	(*private_send)(struct hub *, const struct peer *,
+		    const struct ruser *, const char *, const char *);
+	/*
+	 * nick_claim: claim the nick with comparison key `key` for `p` in
+	 * the whole cluster.  1: asked, hub_nick_claimed() answers later;
+	 * 0: Redis is away, this hub decides alone.
+	 */
+	int	(*nick_claim)(struct hub *, const struct peer *, const char *);
+	int	(*room_replay)(struct hub *, struct peer *, const struct room *,
+		    long long);
 };
 
 /* An IDENTIFY whose password is being checked (identity.c). */
@@ -270,6 +346,11 @@ struct hub {
 	struct sb_packet	 cfg_pkt;	/* C_CONFIG for new handlers */
 	uint64_t		 packed;	/* datagrams encoded (send.c) */
 	struct hub_metrics	 metrics;	/* metrics.h */
+	struct cluster		*cluster;	/* cluster.c; NULL: one machine */
+	char			 node[REMOTE_NODE_MAX + 1];	/* cluster_node */
+	struct rusers_by_id	 rusers;	/* other machines' users */
+	struct rusers_by_key	 rkeys;
+	unsigned		 rnamed;	/* how many */
 };
 
 /*
@@ -312,6 +393,7 @@ struct hub_cmd {
 int		 hub_dispatch(struct hub *, struct peer *, const struct sb_msg *);
 const struct hub_cmd *hub_cmd_table(void);
 void		 hub_password_checked(struct hub *, uint64_t, int);
+void		 hub_nick_claimed(struct hub *, uint64_t, int);
 void		 hub_hold_release(struct hub *);
 
 /* The trees, each generated in the file named; others walk them too. */
@@ -352,6 +434,7 @@ cmd_fn		 cmd_dialect;
 
 /* identity.c */
 struct peer	*login_checked(struct hub *, uint64_t, int);
+struct peer	*nick_claimed(struct hub *, uint64_t, int);
 cmd_fn		 cmd_identify_check, cmd_identify, cmd_nick_check, cmd_nick;
 
 /* resume.c */
@@ -381,8 +464,33 @@ uint64_t	 replay_record(struct hub *, const struct room *, const char *,
 
 /* messages.c */
 void		 hub_announce(struct hub *, const char *);
+struct cluster_msg;
+void		 cluster_arrived(struct hub *, const struct cluster_msg *, int);
+void		 cluster_private(struct hub *, struct peer *, const char *,
+		    const char *, const char *, int64_t);
+void		 cluster_restarted(struct hub *, const char *, uint64_t,
+		    uint64_t);
 cmd_fn		 cmd_privmsg, cmd_privmsg_alias_check, cmd_privmsg_alias;
 cmd_fn		 cmd_roommsg_check, cmd_roommsg, cmd_action_check, cmd_action;
+
+/* rusers.c: the users of other machines (cluster), looked up */
+RB_PROTOTYPE(rusers_by_id, ruser, by_id, ruser_id_cmp)
+RB_PROTOTYPE(rusers_by_key, ruser, by_key, ruser_key_cmp)
+struct ruser	*remote_find(struct hub *, const char *, uint64_t);
+struct ruser	*remote_find_key(struct hub *, const char *);
+struct ruser	*remote_find_nick(struct hub *, const char *);
+int		 remote_in_room(const struct ruser *, const char *);
+unsigned	 remote_room_count(struct hub *, const char *);
+
+/* remote.c: the users of other machines, what the local users are told */
+int		 remote_set(struct hub *, const char *, uint64_t,
+		    const struct remote_user *, enum remote_ev, const char *,
+		    const char *);
+void		 remote_quit(struct hub *, const char *, uint64_t,
+		    const char *);
+void		 remote_node_mark(struct hub *, const char *);
+void		 remote_node_sweep(struct hub *, const char *, const char *);
+void		 remote_free(struct hub *);
 
 /* metrics.c (the counters themselves: struct hub_metrics, metrics.h) */
 enum metrics_end metrics_end_reason(const char *);
@@ -449,6 +557,88 @@ unsigned	 throttle_wait(struct throttle *, const char *, uint64_t);
 void		 throttle_begin(struct throttle *, const char *, uint64_t);
 unsigned	 throttle_end(struct throttle *, const char *, uint64_t, int);
 void		 throttle_remote_key(char *, size_t, const char *);
+
+/*
+ * cluster_msg.c: a room message as it travels through Redis, checked
+ * before it is believed (docs/cluster.md); cluster.c: the connection to
+ * Redis on the event loop, and what comes from it to the rules through
+ * messages.c's cluster_arrived() and cluster_restarted().
+ */
+#define CLUSTER_NODE_MAX	32	/* bytes of a node name */
+#define CLUSTER_EPOCH_MAX	20	/* digits of a room's epoch */
+#define CLUSTER_ID_MAX		40	/* bytes of a message's id */
+#define CLUSTER_BODY_MAX	(16 * 1024)	/* bytes of a message's JSON */
+#define CLUSTER_MSG_MAX		(CLUSTER_BODY_MAX + 48)	/* and its stamp */
+#define CLUSTER_TIME_MAX	253402300799LL	/* 9999-12-31 */
+#define CLUSTER_OUTBOX_MAX	1024	/* messages waiting for Redis */
+#define CLUSTER_OUTBOX_BYTES	(1024 * 1024)	/* and their bytes */
+
+struct cluster_msg {
+	char		 epoch[CLUSTER_EPOCH_MAX + 1];
+	uint64_t	 seq;		/* the room's number, from 1 */
+	char		 kind[HISTORY_KIND_MAX + 1];	/* room, action */
+	char		 from[SB_NICK_MAX + 1];
+	char		 room[SB_ROOM_MAX + 1];
+	char		 text[SB_TEXT_MAX + 1];
+	int64_t		 time;		/* unix seconds */
+	char		 node[CLUSTER_NODE_MAX + 1];	/* the sender's hub */
+	char		 id[CLUSTER_ID_MAX + 1];	/* its name there */
+	int		 pre;		/* delivered at its node already */
+};
+
+/* A presence event of another machine (sb:pres). */
+struct cluster_pres {
+	uint64_t		 counter;	/* its node's, from 1; 0: down */
+	int			 down;		/* the node is gone (reaped) */
+	enum remote_ev		 ev;		/* REMOTE_SYNC: "reset" */
+	char			 node[CLUSTER_NODE_MAX + 1];
+	uint64_t		 session;
+	struct remote_user	 user;		/* but for quit, reset, down */
+	char			 a[SB_REASON_MAX + 1];	/* room, old nick, reason */
+	char			 b[SB_REASON_MAX + 1];	/* a part's reason */
+};
+
+/* A private message from another machine (sb:to:NODE). */
+struct cluster_pm {
+	char			 kind[HISTORY_KIND_MAX + 1];
+	char			 from[SB_NICK_MAX + 1];
+	char			 to[SB_NICK_MAX + 1];
+	uint64_t		 session;	/* the addressee's, here */
+	char			 text[SB_TEXT_MAX + 1];
+	int64_t			 time;
+};
+
+int		 cluster_node_ok(const char *, size_t);
+int		 cluster_record_decode(const char *, size_t,
+		    struct remote_user *);
+const char	*cluster_pres_name(enum remote_ev);
+int		 cluster_pres_decode(const char *, size_t, struct cluster_pres *);
+int		 cluster_pm_decode(const char *, size_t, struct cluster_pm *);
+int		 cluster_body_decode(const char *, size_t, struct cluster_msg *);
+int		 cluster_msg_decode(const char *, size_t, struct cluster_msg *);
+int		 cluster_entry_id(const char *, size_t, uint64_t *);
+int		 cluster_body_encode(const struct cluster_msg *, char *, size_t);
+int		 cluster_addr_parse(const char *, char *, size_t, int *, char *,
+		    size_t);
+int		 cluster_password_parse(const char *, char *, size_t, char *,
+		    size_t);
+
+/* cluster.c: the daemon's part */
+struct cluster;
+struct sd_event;
+int		 cluster_start(struct hub *, struct sd_event *);
+void		 cluster_stop(struct hub *);
+int		 cluster_room_publish(struct hub *, const struct room *,
+		    const char *, const char *, const char *, int64_t);
+void		 cluster_room_follow(struct hub *, const struct room *, int);
+int		 cluster_room_replay(struct hub *, struct peer *,
+		    const struct room *, long long);
+int		 cluster_nick_claim(struct hub *, const struct peer *,
+		    const char *);
+void		 cluster_user_event(struct hub *, const struct peer *,
+		    enum remote_ev, const char *, const char *);
+int		 cluster_private_send(struct hub *, const struct peer *,
+		    const struct ruser *, const char *, const char *);
 
 /* server.c */
 int		 hubd_run(const char *, int, const char *, const char *);

@@ -32,6 +32,8 @@ identify_as(struct hub *h, struct peer *p, const char *nick,
 	hub_send(h, p, SB_C_IDENTIFIED, p->nick, p->name, id ? id : sess,
 	    id ? id : "", NULL);
 	presence_tell(h, p, 0, SB_C_LOGIN, p->nick, p->name);
+	if (h->ops->user_event != NULL)
+		h->ops->user_event(h, p, REMOTE_LOGIN, NULL, NULL);
 	hub_log_peer(SB_EV_LOGIN, p, NULL, "%s identified", p->nick);
 	return 0;
 }
@@ -122,9 +124,11 @@ identify_finish(struct hub *h, struct peer *p, const char *nick,
 		return login_failed(h, p, NULL, "nick_invalid", why, why);
 	if (nick_banned(h, p, nick))
 		return 0;
-	if ((clash = nick_clash(h, p, &nid, &o)) == NICK_TAKEN)
+	if ((clash = nick_clash(h, p, &nid, &o)) == NICK_TAKEN ||
+	    remote_find_key(h, nid.key) != NULL)
 		return login_failed(h, p, nick, "nick_taken",
-		    "Nick is already in use.", "nick in use");
+		    "Nick is already in use.", clash == NICK_TAKEN ?
+		    "nick in use" : "nick in use on another machine");
 	if (nick_looks_taken(h, p, nick, &nid, clash == NICK_LOOKALIKE ? o :
 	    NULL))
 		return 0;
@@ -132,11 +136,48 @@ identify_finish(struct hub *h, struct peer *p, const char *nick,
 		return login_failed(h, p, nick, "id_taken", "This id is "
 		    "already in use by another session.", "id in use");
 	p->alias = alias;
-	if (id != 0) {
+	idbuf[0] = '\0';
+	if (id != 0)
 		snprintf(idbuf, sizeof(idbuf), "%lu", id);
-		return identify_as(h, p, nick, &nid, idbuf);
+	if (h->ops->nick_claim != NULL &&
+	    h->ops->nick_claim(h, p, nid.key) == 1) {
+		/* The cluster decides; what the session sends waits. */
+		strlcpy(p->claiming, nick, sizeof(p->claiming));
+		strlcpy(p->claim_id, idbuf, sizeof(p->claim_id));
+		p->checking = 1;
+		return 0;
 	}
-	return identify_as(h, p, nick, &nid, NULL);
+	return identify_as(h, p, nick, &nid, id != 0 ? idbuf : NULL);
+}
+
+/*
+ * The cluster's answer to the claim of the nick `session` asked for
+ * (identify_finish): `ok`, it is identified, unless a session here took
+ * the nick meanwhile; else nick_taken.  Returns the session, no longer
+ * waiting, or NULL (gone meanwhile).
+ */
+struct peer *
+nick_claimed(struct hub *h, uint64_t session, int ok)
+{
+	struct nick_id nid;
+	const char *why;
+	struct peer *p, *o;
+
+	if ((p = hub_find_session(h, session)) == NULL || p->dead ||
+	    !p->checking || p->claiming[0] == '\0')
+		return NULL;
+	p->checking = 0;
+	if (!ok || nick_identify(p->claiming, &nid, &why) < 0 ||
+	    nick_clash(h, p, &nid, &o) == NICK_TAKEN ||
+	    remote_find_key(h, nid.key) != NULL)
+		login_failed(h, p, p->claiming, "nick_taken",
+		    "Nick is already in use.", "nick in use on another "
+		    "machine");
+	else
+		identify_as(h, p, p->claiming, &nid, p->claim_id[0] ?
+		    p->claim_id : NULL);
+	p->claiming[0] = '\0';
+	return p;
 }
 
 /*
@@ -391,7 +432,8 @@ cmd_nick_check(struct hub *h, struct peer *p, const struct sb_msg *m,
 		    "member.");
 		return CMD_DONE;
 	}
-	if ((clash = nick_clash(h, p, &a->nid, &o)) == NICK_TAKEN) {
+	if ((clash = nick_clash(h, p, &a->nid, &o)) == NICK_TAKEN ||
+	    remote_find_key(h, a->nid.key) != NULL) {
 		send_error(h, p, "nick_taken", "Nick is already in use.");
 		return CMD_DONE;
 	}
@@ -412,6 +454,8 @@ cmd_nick(struct hub *h, struct peer *p, const struct sb_msg *m,
 	strlcpy(old, p->nick, sizeof(old));
 	nick_claim(h, p, m->field[0], &a->nid);
 	presence_tell(h, p, 1, SB_C_NICKCHANGE, old, p->nick);
+	if (h->ops->user_event != NULL)
+		h->ops->user_event(h, p, REMOTE_NICK, old, NULL);
 	hub_log_peer(SB_EV_NICK, p, &(struct sb_log_fields){ .reason = old },
 	    "%s is now known as %s", old, p->nick);
 	return 0;

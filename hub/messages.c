@@ -30,6 +30,28 @@ msg_pack(struct hub *h, const struct peer *about, struct sb_packet *pkt,
 	    text, t, extra, seq, NULL);
 }
 
+/*
+ * One room message, packed once, to every member of `r`: with its time
+ * `t` and the room's number `n` (0: none).
+ */
+static void
+room_send(struct hub *h, const struct peer *about, struct room *r,
+    const char *kind, const char *from, const char *text, int64_t t,
+    uint64_t n)
+{
+	struct sb_packet pkt;
+	struct membership *o;
+	char seq[24], ts[24];
+
+	snprintf(seq, sizeof(seq), "%llu", (unsigned long long)n);
+	snprintf(ts, sizeof(ts), "%lld", (long long)t);
+	h->metrics.deliveries += r->nmembers;
+	if (hub_pack(h, about, &pkt, SB_C_MSG, kind, from, "", r->name, text,
+	    ts, "", n > 0 ? seq : NULL, NULL) == 0)
+		TAILQ_FOREACH(o, &r->members, in_room)
+			hub_send_packet(h, o->peer, &pkt);
+}
+
 /* One C_MSG to `to`; `seq` as for msg_pack(). */
 static void
 deliver(struct hub *h, struct peer *to, const char *kind, const char *from,
@@ -63,6 +85,33 @@ log_message(struct hub *h, struct peer *p, const char *to, const char *room,
 }
 
 /*
+ * A private message (as privmsg_send) to a user of another machine, sent
+ * through ops->private_send and echoed to the sender here; none there:
+ * no_such_nick; the outbox for other machines full: busy.
+ */
+static int
+remote_privmsg(struct hub *h, struct peer *p, const struct sb_msg *m,
+    const char *kind)
+{
+	struct ruser *u = remote_find_nick(h, m->field[0]);
+	struct sb_packet pkt;
+
+	if (u == NULL || h->ops->private_send == NULL)
+		return send_error(h, p, "no_such_nick", "User is already left.");
+	if (h->ops->private_send(h, p, u, kind, m->field[1]) < 0)
+		return send_error(h, p, "busy", "The server cannot reach the "
+		    "other machines, and too much is waiting for them; the "
+		    "message was not sent. Try again later.");
+	h->metrics.routed[METRICS_KIND_PRIVATE]++;
+	h->metrics.deliveries++;
+	if (msg_pack(h, p, &pkt, kind, p->nick, u->nick, "", m->field[1], "",
+	    NULL) == 0)
+		hub_send_packet(h, p, &pkt);
+	log_message(h, p, u->nick, "", m->field[1]);
+	return 0;
+}
+
+/*
  * A private message (`kind` "private" or "action") of `p` to the nick
  * m->field[0]: to its holder, echoed to the sender, packed once.
  */
@@ -74,7 +123,7 @@ privmsg_send(struct hub *h, struct peer *p, const struct sb_msg *m,
 	struct peer *to;
 
 	if ((to = hub_find_nick(h, m->field[0])) == NULL || to->dead)
-		return send_error(h, p, "no_such_nick", "User is already left.");
+		return remote_privmsg(h, p, m, kind);
 	h->metrics.routed[METRICS_KIND_PRIVATE]++;
 	h->metrics.deliveries += to != p ? 2 : 1;
 	if (msg_pack(h, p, &pkt, kind, p->nick, to->nick, "", m->field[1], "",
@@ -85,6 +134,24 @@ privmsg_send(struct hub *h, struct peer *p, const struct sb_msg *m,
 	}
 	log_message(h, p, to->nick, "", m->field[1]);
 	return 0;
+}
+
+/*
+ * A private message from another machine (cluster.c) to the local
+ * session `to`: from `from`, of `kind`, sent at `t`.
+ */
+void
+cluster_private(struct hub *h, struct peer *to, const char *kind,
+    const char *from, const char *text, int64_t t)
+{
+	struct sb_packet pkt;
+	char ts[24];
+
+	snprintf(ts, sizeof(ts), "%lld", (long long)t);
+	h->metrics.deliveries++;
+	if (hub_pack(h, to, &pkt, SB_C_MSG, kind, from, to->nick, "", text, ts,
+	    "", NULL, NULL) == 0)
+		hub_send_packet(h, to, &pkt);
 }
 
 /* PRIVMSG nick text. */
@@ -135,20 +202,73 @@ static void
 room_deliver(struct hub *h, struct peer *p, struct room *r, const char *kind,
     const char *text)
 {
-	uint64_t n = replay_record(h, r, kind, p->nick, text);
-	struct sb_packet pkt;
-	struct membership *o;
-	char seq[24];
+	int64_t t = (int64_t)time(NULL);
+	int c = 0;
 
+	if (h->ops->room_publish != NULL &&
+	    (c = h->ops->room_publish(h, r, kind, p->nick, text, t)) < 0) {
+		send_error(h, p, "busy", "The server cannot reach the other "
+		    "machines, and too much is waiting for them; the message "
+		    "was not sent. Try again later.");
+		return;
+	}
 	h->metrics.routed[METRICS_KIND_ROOM]++;
 	r->msgs++;
-	snprintf(seq, sizeof(seq), "%llu", (unsigned long long)n);
-	h->metrics.deliveries += r->nmembers;
-	if (msg_pack(h, p, &pkt, kind, p->nick, "", r->name, text, "",
-	    n > 0 ? seq : NULL) == 0)
-		TAILQ_FOREACH(o, &r->members, in_room)
-			hub_send_packet(h, o->peer, &pkt);
 	log_message(h, p, "", r->name, text);
+	if (h->ops->room_publish != NULL) {
+		/* 0: from Redis, in the room's order; 1: here now, unnumbered */
+		if (c == 1)
+			room_send(h, p, r, kind, p->nick, text, t, 0);
+		return;
+	}
+	room_send(h, p, r, kind, p->nick, text, t,
+	    replay_record(h, r, kind, p->nick, text));
+}
+
+/*
+ * A room message from the cluster (cluster.c), in the room's order, each
+ * number once: kept in the history under its number, and delivered to
+ * the room's members here when `deliver` (not when this hub gave it to
+ * them already while Redis was away, nor when it only fills the history).
+ */
+void
+cluster_arrived(struct hub *h, const struct cluster_msg *m, int deliver)
+{
+	struct room *r = hub_find_room(h, m->room);
+	uint64_t seq = m->seq;
+
+	if (h->history != NULL && h->cfg.history > 0)
+		(void)history_add_at(h->history, m->room, m->kind, m->from,
+		    m->text, m->time, &seq);	/* a repeat: kept already */
+	if (deliver && r != NULL)
+		room_send(h, NULL, r, m->kind, m->from, m->text, m->time,
+		    m->seq);
+}
+
+/*
+ * The room's messages after `since`, before `first`, are gone for this
+ * hub's members (trimmed from the stream before they were fetched), or,
+ * with `first` 1, the room's history restarted (Redis lost its data: a
+ * new epoch): the history kept here is forgotten.  Each local member gets
+ * a C_GAP, the form a catch-up's gap has (docs/cluster.md).  `first` 0:
+ * only forget (the room's first fetch from Redis replaces the history).
+ */
+void
+cluster_restarted(struct hub *h, const char *room, uint64_t since,
+    uint64_t first)
+{
+	struct room *r = hub_find_room(h, room);
+	struct membership *o;
+	char s[24], f[24];
+
+	if (first <= 1 && h->history != NULL)
+		(void)history_forget(h->history, room);	/* disk: a copy */
+	if (r == NULL || first == 0)
+		return;
+	snprintf(s, sizeof(s), "%llu", (unsigned long long)since);
+	snprintf(f, sizeof(f), "%llu", (unsigned long long)first);
+	TAILQ_FOREACH(o, &r->members, in_room)
+		hub_send(h, o->peer, SB_C_GAP, r->name, s, f, NULL);
 }
 
 /* ROOMMSG's check: the sender is in the room (a->room). */

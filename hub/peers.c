@@ -208,6 +208,8 @@ hub_peer_gone(struct hub *h, struct peer *p, const char *reason)
 	if (p->nick[0] != '\0') {
 		nick_release(h, p);
 		presence_tell(h, p, 0, SB_C_QUIT, p->nick, reason);
+		if (h->ops->user_event != NULL)
+			h->ops->user_event(h, p, REMOTE_QUIT, reason, NULL);
 	}
 	while ((m = TAILQ_FIRST(&p->rooms)) != NULL)
 		room_leave(h, m, reason, 0);
@@ -476,8 +478,12 @@ cmd_list(struct hub *h, struct peer *p, const struct sb_msg *m,
 	struct chunker c = { .h = h, .p = p, .type = SB_C_NICKLIST, .room = "" };
 	struct peer *o;
 
+	struct ruser *u;
+
 	RB_FOREACH(o, peer_nicks, &h->nicks)
 		chunk_add(&c, o->nick);
+	RB_FOREACH(u, rusers_by_key, &h->rkeys)
+		chunk_add(&c, u->nick);
 	chunk_flush(&c, 1);
 	return 0;
 }

@@ -124,7 +124,8 @@ cmd_resume(struct hub *h, struct peer *p, const struct sb_msg *m,
 		    m->field[3] : ""))
 			return 0;
 		if (nick_identify(m->field[0], &nid, &why) < 0 ||
-		    nick_clash(h, p, &nid, &o) != NICK_FREE) {
+		    nick_clash(h, p, &nid, &o) != NICK_FREE ||
+		    remote_find_key(h, nid.key) != NULL) {
 			hub_log_peer(SB_EV_LOGIN_FAILED, p, &(struct sb_log_fields){
 			    .nick = m->field[0], .reason = "nick lost in restart" },
 			    "resume refused: nick %s is taken", m->field[0]);
@@ -155,6 +156,8 @@ cmd_resume(struct hub *h, struct peer *p, const struct sb_msg *m,
 		else
 			n++;
 	}
+	if (p->nick[0] != '\0' && h->ops->user_event != NULL)
+		h->ops->user_event(h, p, REMOTE_LOGIN, NULL, NULL);
 	if (p->nick[0] != '\0')
 		hub_log_peer(SB_EV_LOGIN, p, &(struct sb_log_fields){
 		    .reason = "resumed" }, "%s resumed after a hub restart "

@@ -204,6 +204,8 @@ membership_link(struct membership *mb, struct peer *p, struct room *r)
 	TAILQ_INSERT_TAIL(&p->rooms, mb, in_peer);
 	r->nmembers++;
 	p->nrooms++;
+	if (r->nmembers == 1 && p->hub->ops->room_follow != NULL)
+		p->hub->ops->room_follow(p->hub, r, 1);
 }
 
 /*
@@ -225,10 +227,14 @@ room_leave(struct hub *h, struct membership *m, const char *reason, int notify)
 	r->nmembers--;
 	p->nrooms--;
 	free(m);
+	if (!p->gone && p->nick[0] != '\0' && h->ops->user_event != NULL)
+		h->ops->user_event(h, p, REMOTE_PART, r->name, reason);
 	if (notify && !TAILQ_EMPTY(&r->members) && hub_pack(h, p, &pkt,
 	    SB_C_PARTED, r->name, p->nick, reason, NULL) == 0)
 		TAILQ_FOREACH(o, &r->members, in_room)
 			hub_send_packet(h, o->peer, &pkt);
+	if (r->nmembers == 0 && h->ops->room_follow != NULL)
+		h->ops->room_follow(h, r, 0);
 	if (r->nmembers == 0 && !r->permanent) {
 		/* Its history goes too, after the retention (history.h). */
 		if (h->history != NULL && h->cfg.history > 0) {
@@ -257,6 +263,19 @@ room_enter_quietly(struct peer *p, struct room *r)
 		return -ENOMEM;
 	membership_link(mb, p, r);
 	return 0;
+}
+
+/* The remote members of `r` added to a join answer's list, while they fit. */
+static void
+remote_members(struct hub *h, const struct room *r, char *list, size_t size,
+    size_t *len)
+{
+	struct ruser *u;
+
+	RB_FOREACH(u, rusers_by_key, &h->rkeys)
+		if (remote_in_room(u, r->name) &&
+		    list_add(list, size, len, u->nick) < 0)
+			return;	/* past one datagram, the joiner asks NAMES */
 }
 
 /*
@@ -316,8 +335,13 @@ cmd_join(struct hub *h, struct peer *p, const struct sb_msg *m,
 	}
 	membership_link(mb, p, r);
 	list_add(members, sizeof(members), &len, p->nick);
+	remote_members(h, r, members, sizeof(members), &len);
 	hub_send(h, p, SB_C_JOINED, r->name, p->nick, members, NULL);
-	replay_join(h, p, r, since);
+	if (h->ops->user_event != NULL)
+		h->ops->user_event(h, p, REMOTE_JOIN, r->name, NULL);
+	if (h->ops->room_replay == NULL || h->ops->room_replay(h, p, r,
+	    since) == 0)
+		replay_join(h, p, r, since);
 	hub_log_peer(SB_EV_JOIN, p, &(struct sb_log_fields){ .room = r->name },
 	    "%s joined %s", p->nick, r->name);
 	return 0;
@@ -351,6 +375,7 @@ cmd_names(struct hub *h, struct peer *p, const struct sb_msg *m,
 {
 	struct chunker c = { .h = h, .p = p, .type = SB_C_NICKLIST };
 	struct membership *o;
+	struct ruser *u;
 	struct room *r;
 
 	if ((r = hub_find_room(h, m->field[0])) == NULL)
@@ -358,6 +383,9 @@ cmd_names(struct hub *h, struct peer *p, const struct sb_msg *m,
 	c.room = r->name;
 	TAILQ_FOREACH(o, &r->members, in_room)
 		chunk_add(&c, o->peer->nick);
+	RB_FOREACH(u, rusers_by_key, &h->rkeys)
+		if (remote_in_room(u, r->name))
+			chunk_add(&c, u->nick);
 	chunk_flush(&c, 1);
 	return 0;
 }
@@ -372,7 +400,8 @@ cmd_rooms(struct hub *h, struct peer *p, const struct sb_msg *m,
 	struct room *r;
 
 	RB_FOREACH(r, rooms, &h->rooms) {
-		snprintf(item, sizeof(item), "%s:%u", r->name, r->nmembers);
+		snprintf(item, sizeof(item), "%s:%u", r->name, r->nmembers +
+		    remote_room_count(h, r->name));
 		chunk_add(&c, item);
 	}
 	chunk_flush(&c, 1);

@@ -319,6 +319,21 @@ static const struct hub_ops hub_ops = {
 	.proc_stats = ops_proc_stats,
 };
 
+/* With cluster_redis: the same, and Redis for what crosses machines. */
+static const struct hub_ops hub_cluster_ops = {
+	.send = ops_send,
+	.now_usec = ops_now_usec,
+	.arm = ops_arm,
+	.check_password = ops_check_password,
+	.proc_stats = ops_proc_stats,
+	.room_publish = cluster_room_publish,
+	.room_follow = cluster_room_follow,
+	.room_replay = cluster_room_replay,
+	.user_event = cluster_user_event,
+	.private_send = cluster_private_send,
+	.nick_claim = cluster_nick_claim,
+};
+
 /*
  * What was queued for a handler ended on purpose (its C_CLOSE last) when
  * its session is reaped: the socket stays open, written to as the handler
@@ -957,7 +972,8 @@ start_state(struct ctx *c)
 		sb_log(LOG_ERR, "config: %s", err);
 		return r;
 	}
-	hub_init(&c->hub, &cfg, &hub_ops, c);
+	hub_init(&c->hub, &cfg, cfg.cluster_redis[0] ? &hub_cluster_ops :
+	    &hub_ops, c);
 	if ((r = tlskey_load(cfg.tls_cert, cfg.tls_key, &c->hub.tls, err,
 	    sizeof(err))) < 0) {
 		sb_log(LOG_ERR, "config: %s", err);
@@ -1027,6 +1043,9 @@ start_events(struct ctx *c, int ctl_fd)
 		return r;
 	}
 	sd_event_source_set_enabled(timer, SD_EVENT_ON);
+	if (c->hub.cfg.cluster_redis[0] &&
+	    (r = cluster_start(&c->hub, c->event)) < 0)
+		return r;
 	if ((r = authpool_new(&c->pool)) < 0 ||
 	    (r = sd_event_add_io(c->event, NULL, authpool_fd(c->pool), EPOLLIN,
 	    on_pool, c)) < 0) {
@@ -1076,6 +1095,7 @@ hubd_run(const char *config_path, int config_required, const char *sockpath,
 	sb_log_event(SB_EV_STOP, NULL, "switchboard-hub stopping");
 	c.pool = authpool_free(c.pool);
 	tlskey_unref(c.hub.tls);
+	cluster_stop(&c.hub);
 	hub_free(&c.hub);
 	sd_event_unref(c.event);
 	return r < 0 ? 1 : 0;

@@ -34,7 +34,7 @@ ifndef link_srcs
 LINK_COMMON		= $(sort $(wildcard common/*.c))
 LINK_HUB_IO		= hub/main.c hub/server.c hub/control.c hub/authpool.c \
 			  hub/tlskey.c \
-			  hub/journal.c
+			  hub/journal.c hub/cluster.c
 LINK_HUB_RULES		= $(sort $(filter-out $(LINK_HUB_IO),$(wildcard hub/*.c)))
 LINK_HANDLER_DIALECTS	= $(sort $(wildcard handler/dialect*.c handler/json_*.c \
 			  handler/store.c))
@@ -50,6 +50,7 @@ link_srcs		= $(sort $(wildcard $(addsuffix /$(2).c,common hub handler) \
 # nothing)
 UNIT_ban		= hub/nick.c
 UNIT_members		= hub/nick.c
+UNIT_cluster_msg	= hub/nick.c
 UNIT_log		= hub/journal.c
 UNIT_route		= $(LINK_HUB_RULES) hub/journal.c
 UNIT_wsconn		= handler/wsframe.c
@@ -65,6 +66,7 @@ UNIT_session		= $(LINK_HANDLER)
 # nothing; utf8 is common/text.c's)
 FUZZ_bans		= hub/ban.c $(UNIT_ban)
 FUZZ_members		= $(UNIT_members)
+FUZZ_cluster_msg	= $(UNIT_cluster_msg)
 FUZZ_wsconn		= $(UNIT_wsconn)
 FUZZ_http		= handler/wshandshake.c
 FUZZ_proxy		= handler/http.c

@@ -106,7 +106,7 @@ jget_int(const json_t *o, const char *key)
 /* Fills the cells of one table row from one JSON item. */
 typedef void (*cells_fn)(const json_t *, char cells[][CTL_CELL_MAX + 1]);
 
-#define TABLE_COLS	5	/* most columns of a table */
+#define TABLE_COLS	6	/* most columns of a table */
 
 /*
  * Print a table: `ncol` columns with `head`ings, and for each item of
@@ -176,6 +176,18 @@ who_cells(const json_t *o, char cells[][CTL_CELL_MAX + 1])
 		strcpy(cells[4], "-");
 }
 
+/*
+ * The cells of one `who` row of a hub in a cluster: the node after the
+ * session (who_cells's, shifted).
+ */
+static void
+who_node_cells(const json_t *o, char cells[][CTL_CELL_MAX + 1])
+{
+	who_cells(o, cells);
+	memmove(cells[3], cells[2], 3 * sizeof(cells[0]));
+	snprintf(cells[2], CTL_CELL_MAX + 1, "%s", jget_str(o, "node", "?"));
+}
+
 /* The cells of one `rooms` row. */
 static void
 rooms_cells(const json_t *o, char cells[][CTL_CELL_MAX + 1])
@@ -240,6 +252,13 @@ print_status(const json_t *r)
 	printf("rooms:    %lld\n", jget_int(r, "rooms"));
 	printf("started:  %s (up %s)\n", when, up);
 	printf("epoch:    %lld\n", jget_int(r, "epoch"));
+	if (json_object_get(r, "node") != NULL) {	/* a cluster */
+		char node[CTL_CELL_MAX + 1];
+
+		cell(node, sizeof(node), jget_str(r, "node", "?"));
+		printf("node:     %s (identified on every machine: %lld)\n",
+		    node, jget_int(r, "cluster_users"));
+	}
 }
 
 /* The metrics text: the strings of the reply, one after the other. */
@@ -261,6 +280,9 @@ print_reply(const char *verb, const json_t *r)
 {
 	static const char *const who_head[] = { "NICK", "SESSION",
 	    "TRANSPORT", "REMOTE", "ROOMS" };
+	static const char *const who_node_head[] = { "NICK", "SESSION",
+	    "NODE", "TRANSPORT", "REMOTE", "ROOMS" };
+	const json_t *who = json_object_get(r, "who");
 	static const char *const rooms_head[] = { "ROOM", "MEMBERS",
 	    "PERMANENT" };
 	static const char *const bans_head[] = { "BANNED", "KIND", "UNTIL",
@@ -269,8 +291,11 @@ print_reply(const char *verb, const json_t *r)
 
 	if (strcmp(verb, "status") == 0)
 		print_status(r);
+	else if (strcmp(verb, "who") == 0 && json_object_get(json_array_get(who,
+	    0), "node") != NULL)	/* a cluster: each user's machine */
+		print_table(who, 6, who_node_head, who_node_cells);
 	else if (strcmp(verb, "who") == 0)
-		print_table(json_object_get(r, "who"), 5, who_head, who_cells);
+		print_table(who, 5, who_head, who_cells);
 	else if (strcmp(verb, "rooms") == 0)
 		print_table(json_object_get(r, "rooms"), 3, rooms_head,
 		    rooms_cells);

@@ -128,6 +128,9 @@ test_defaults(void **state)
 	assert_string_equal(c.ws_chat_paths, "/chat/server.php*");
 	assert_int_equal(c.outq_max, 1024 * 1024);
 	assert_int_equal(c.backlog_max, 64 * 1024);
+	assert_string_equal(c.cluster_redis, "");	/* alone, no Redis */
+	assert_string_equal(c.cluster_password, "");
+	assert_string_equal(c.cluster_node, "");	/* the hostname */
 }
 
 static void
@@ -165,6 +168,8 @@ test_strings(void **state)
 	    "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijkl");
 	assert_refused(line, "server_name");
 	assert_refused(line, "longer than 63 bytes");
+	snprintf(line, sizeof(line), "cluster_node = %0*d", 33, 0);
+	assert_refused(line, "longer than 32 bytes");
 }
 
 static void

@@ -994,6 +994,48 @@ t_usage(void **state)
 	history_close(h);
 }
 
+/*
+ * history_add_at: the cluster's numbers (hub/cluster.c) kept as given,
+ * a skipped number a gap, a number not above the last refused, and the
+ * numbers read back from disk as written.
+ */
+static void
+t_numbers_given(void **state)
+{
+	struct history *h = open_history(10);
+	struct seen *s;
+	uint64_t seq;
+
+	seq = 5;
+	assert_int_equal(history_add_at(h, "lobby", "room", "a", "five", 1,
+	    &seq), 0);
+	assert_int_equal(seq, 5);
+	seq = 9;
+	assert_int_equal(history_add_at(h, "lobby", "room", "a", "nine", 2,
+	    &seq), 0);
+	seq = 9;
+	assert_int_equal(history_add_at(h, "lobby", "room", "a", "again", 3,
+	    &seq), -ERANGE);
+	assert_int_equal(seq, 0);
+	seq = 3;
+	assert_int_equal(history_add_at(h, "lobby", "room", "a", "older", 3,
+	    &seq), -ERANGE);
+	seq = 0;	/* none given: the next one */
+	assert_int_equal(history_add_at(h, "lobby", "room", "a", "ten", 4,
+	    &seq), 0);
+	assert_int_equal(seq, 10);
+	assert_int_equal(history_last(h, "lobby"), 10);
+	history_close(h);
+	h = open_history(10);
+	s = replay(h, "lobby");
+	assert_int_equal(s->n, 3);
+	assert_int_equal(s->seq[0], 5);
+	assert_int_equal(s->seq[1], 9);
+	assert_int_equal(s->seq[2], 10);
+	assert_string_equal(s->text[1], "nine");
+	history_close(h);
+}
+
 int
 main(void)
 {
@@ -1013,6 +1055,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(t_stray_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_numbers, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_numbers_given, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(t_numbers_old_files, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(t_numbers_on_disk, setup,

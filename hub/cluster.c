@@ -1,0 +1,2173 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The cluster: many machines, one chat, through one Redis (docs/cluster.md
+ * has the design, the keys and channels, and the guarantees).  Only with
+ * cluster_redis set; without it the hub never comes here.
+ *
+ * Two connections through hiredis's async API on the hub's sd-event loop
+ * (the adapter is below: hiredis asks to read or write, sd-event says
+ * when): `cmd` for commands, `sub` for the subscriptions.  They are up
+ * and down together: either one lost takes both down, and they come back
+ * together after a backoff (100 ms doubling to 5 s), with AUTH, the
+ * subscriptions again, and every followed room caught up from its stream.
+ * A PING each second finds a Redis that went silent (a partition).
+ *
+ * A room message is one script call (PUBLISH_LUA): the room's number,
+ * its stream, the publish.  The hub follows (subscribes to) only the
+ * rooms with local members, and delivers each followed room's messages
+ * in the order of their numbers, each once: a number below the next
+ * expected is a repeat and dropped; one above it waits while the
+ * missing ones are fetched from the stream (SYNC_LUA).  While Redis is
+ * away, messages wait in the outbox (at most CLUSTER_OUTBOX_MAX, then
+ * the sender is told `busy`), delivered here at once and marked so, and
+ * are sent when Redis is back, in their order.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bsd/stdlib.h>
+#include <bsd/string.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <sha1.h>
+#include <systemd/sd-event.h>
+
+#include "hub.h"
+
+#define CLUSTER_PENDING_MAX	256	/* messages waiting for a gap fill */
+#define CLUSTER_WAITERS_MAX	64	/* joins waiting for a room's history */
+#define CLUSTER_FETCH_MAX	500	/* stream entries per fetch */
+/* A room's stream keeps at least this many, so that a hub that was away
+ * catches up even after other hubs sent their whole outbox to it. */
+#define CLUSTER_STREAM_MIN	(2 * CLUSTER_OUTBOX_MAX)
+#define CLUSTER_ID_TTL_MS	"120000"	/* a message id's memory */
+#define CLUSTER_BACKOFF_MIN	100	/* ms */
+#define CLUSTER_BACKOFF_MAX	5000	/* ms */
+#define CLUSTER_PING_USEC	(1000 * 1000ULL)
+#define CLUSTER_SILENT_USEC	(3 * 1000 * 1000ULL)	/* then it is down */
+/*
+ * A hub that just started announces its users only once the sessions of
+ * its handlers have come back (the resume hold is over, and at least
+ * this long after the start: a handler retries within 2 s), so that a
+ * hub restarted within its lease is not seen to lose and regain them.
+ */
+#define CLUSTER_FIRST_ANNOUNCE_USEC	(2500 * 1000ULL)
+#define CLUSTER_KEY_MAX		(16 + SB_ROOM_MAX + CLUSTER_NODE_MAX + 40)
+#define CLUSTER_INBOX_MAX	"10000"	/* private messages a node may owe */
+#define CLUSTER_PRES_CHANNEL	"sb:pres"
+
+/* KEYS: the nicks' hash.  ARGV: a key, its holder: let go if it holds. */
+static const char RELEASE_LUA[] =
+	"if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then\n"
+	"  redis.call('HDEL', KEYS[1], ARGV[1])\n"
+	"end\n";
+#define CLUSTER_LEASE_MS	"5000"	/* a node's lease: its users' life */
+
+/*
+ * KEYS: the room's hash, its stream, the message id's key.  ARGV: the
+ * body, the stream's length, the channel, the id key's lifetime (ms).
+ * A room without an epoch (new, or Redis lost it) gets one from the
+ * clock, and an empty stream; a stream that refuses the entry (someone
+ * else wrote a higher id into it) is started again.  A message id seen already answers what
+ * it got then (a retry after a lost reply).  Returns "EPOCH SEQ".
+ */
+static const char PUBLISH_LUA[] =
+	"local d = redis.call('GET', KEYS[3])\n"
+	"if d then return d end\n"
+	"local s = redis.call('HINCRBY', KEYS[1], 'seq', 1)\n"
+	"local e = redis.call('HGET', KEYS[1], 'epoch')\n"
+	"if s == 1 or not e then\n"
+	"  local t = redis.call('TIME')\n"
+	"  e = t[1] .. string.format('%06d', tonumber(t[2]))\n"
+	"  redis.call('HSET', KEYS[1], 'epoch', e)\n"
+	"  redis.call('DEL', KEYS[2])\n"
+	"end\n"
+	"local x = redis.pcall('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], "
+	"s .. '-0', 'm', ARGV[1])\n"
+	"if type(x) == 'table' and x.err then\n"
+	"  redis.call('DEL', KEYS[2])\n"
+	"  redis.call('XADD', KEYS[2], s .. '-0', 'm', ARGV[1])\n"
+	"end\n"
+	"local r = e .. ' ' .. s\n"
+	"redis.call('PUBLISH', ARGV[3], r .. ' ' .. ARGV[1])\n"
+	"redis.call('SET', KEYS[3], r, 'PX', ARGV[4])\n"
+	"return r\n";
+
+/*
+ * KEYS: the room's hash, its stream.  ARGV: the first number wanted (0:
+ * the newest), how many.  Returns {EPOCH or "", SEQ or "0", entries},
+ * the entries oldest first from the number, or newest first for 0.
+ */
+static const char SYNC_LUA[] =
+	"local m = redis.call('HMGET', KEYS[1], 'epoch', 'seq')\n"
+	"local r\n"
+	"if ARGV[1] == '0' then\n"
+	"  r = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', ARGV[2])\n"
+	"else\n"
+	"  r = redis.call('XRANGE', KEYS[2], ARGV[1] .. '-0', '+', 'COUNT', "
+	"ARGV[2])\n"
+	"end\n"
+	"return {m[1] or '', m[2] or '0', r}\n";
+
+/* A room message waiting for Redis, or sent and not yet answered. */
+struct obx {
+	TAILQ_ENTRY(obx)	 entry;
+	char			 key[SB_ROOM_MAX + 1];	/* the room's, folded */
+	char			 chan[CLUSTER_KEY_MAX];	/* a private message:
+							 * the node; "" */
+	char			 id[CLUSTER_ID_MAX + 1];
+	int			 seen;	/* came back already: not again */
+	size_t			 len;
+	char			 body[];	/* the JSON */
+};
+TAILQ_HEAD(obxq, obx);
+
+/*
+ * Another machine, as its presence events say: the last counter applied,
+ * and while its snapshot is read, the events that came meanwhile.
+ */
+#define CLUSTER_NODE_EVENTS_MAX	1024
+struct rnode {
+	RB_ENTRY(rnode)		 entry;
+	char			 name[CLUSTER_NODE_MAX + 1];
+	uint64_t		 last;		/* counter last applied */
+	uint64_t		 gen;		/* tells a stale snapshot */
+	int			 syncing;	/* a snapshot in flight */
+	int			 live;		/* in sb:nodes (a resync) */
+	struct cluster_pres	*queued[CLUSTER_NODE_EVENTS_MAX];
+	unsigned		 nqueued;
+};
+RB_HEAD(rnodes, rnode);
+
+/* A JOIN whose history replay waits for the room's first fetch. */
+struct waiter {
+	uint64_t		 session;
+	long long		 since;
+};
+
+/* A room this hub follows: it has local members. */
+struct croom {
+	RB_ENTRY(croom)		 entry;
+	char			 key[SB_ROOM_MAX + 1];	/* ascii_fold()ed */
+	char			 name[SB_ROOM_MAX + 1];
+	char			 epoch[CLUSTER_EPOCH_MAX + 1];	/* "": none */
+	uint64_t		 next;	/* to deliver next; 0: not fetched */
+	uint64_t		 gen;	/* tells a stale answer */
+	int			 subscribed;	/* SUBSCRIBE answered */
+	int			 fetching;	/* a SYNC_LUA in flight */
+	int			 again;	/* fetch again when it is answered */
+	int64_t			 live_after;	/* followed while Redis was
+					 * away: entries from this time on
+					 * are news, not history (0: none) */
+	int64_t			 followed_at;	/* unix time of the follow */
+	int			 overflow;	/* pending dropped some */
+	struct cluster_msg	*pending[CLUSTER_PENDING_MAX];	/* by seq */
+	unsigned		 npending;
+	struct waiter		 waiters[CLUSTER_WAITERS_MAX];
+	unsigned		 nwaiters;
+};
+RB_HEAD(crooms, croom);
+
+/* One connection's link to sd-event (the adapter). */
+struct adapter {
+	struct cluster		*c;
+	redisAsyncContext	*ac;
+	sd_event_source		*io;
+	uint32_t		 events;
+};
+
+struct cluster {
+	struct hub		*h;
+	sd_event		*ev;
+	redisAsyncContext	*cmd, *sub;
+	int			 cmd_ready, sub_ready, up, stopping, downing;
+	sd_event_source		*retry, *tick;
+	unsigned		 backoff;	/* ms, the next wait */
+	uint64_t		 ping_sent;	/* usec; 0: none waiting */
+	char			 host[256];
+	int			 port;		/* 0: host is a socket path */
+	char			 user[128], pass[256];
+	char			 node[CLUSTER_NODE_MAX + 1];
+	char			 boot[17];	/* this run, in message ids */
+	uint64_t		 nextid;
+	char			 pub_sha[41], sync_sha[41];
+	struct obxq		 outbox;	/* waiting for Redis */
+	struct obxq		 inflight;	/* sent, not yet answered */
+	unsigned		 nout;
+	size_t			 outbytes;
+	struct crooms		 rooms;
+	struct rnodes		 nodes;		/* the other machines */
+	int			 announced;	/* our users are in Redis */
+	int			 ever_announced;
+	int			 announce_later;	/* see announce() */
+	uint64_t		 started;	/* monotonic usec */
+	unsigned		 syncs;		/* snapshots awaited first */
+	char			 pres_sha[41], hb_sha[41], reap_sha[41];
+	char			 reset_sha[41], nick_sha[41], release_sha[41];
+	char			 pm_sha[41], drain_sha[41];
+	uint64_t		 gens;
+	uint64_t		 refused, repeats, gaps;	/* for the log */
+};
+
+static int
+croom_cmp(struct croom *a, struct croom *b)
+{
+	return strcmp(a->key, b->key);
+}
+
+RB_PROTOTYPE(crooms, croom, entry, croom_cmp)
+RB_GENERATE(crooms, croom, entry, croom_cmp)
+
+static int
+rnode_cmp(struct rnode *a, struct rnode *b)
+{
+	return strcmp(a->name, b->name);
+}
+
+RB_PROTOTYPE(rnodes, rnode, entry, rnode_cmp)
+RB_GENERATE(rnodes, rnode, entry, rnode_cmp)
+
+static void	cluster_down(struct cluster *, const redisAsyncContext *);
+static int	script_run_n(struct cluster *, const char *, char [41],
+		    const char *, const char **, int);
+static void	room_sync(struct cluster *, struct croom *);
+static void	room_arrive(struct cluster *, struct croom *,
+		    struct cluster_msg *);
+
+static struct croom *
+croom_find(struct cluster *c, const char *key)
+{
+	struct croom k = { 0 };	/* only the key is compared */
+
+	strlcpy(k.key, key, sizeof(k.key));
+	return RB_FIND(crooms, &c->rooms, &k);
+}
+
+/* --- the sd-event adapter for hiredis ----------------------------------- */
+
+static int
+adapter_io(sd_event_source *s, int fd, uint32_t revents, void *arg)
+{
+	struct adapter *a = arg;
+
+	/* One of the two per wake-up: a read may free the context. */
+	if (revents & (EPOLLIN | EPOLLERR | EPOLLHUP))
+		redisAsyncHandleRead(a->ac);
+	else if (revents & EPOLLOUT)
+		redisAsyncHandleWrite(a->ac);
+	return 0;
+}
+
+static void
+adapter_set(struct adapter *a, uint32_t on, uint32_t off)
+{
+	uint32_t ev = (a->events | on) & ~off;
+
+	if (ev == a->events || a->io == NULL)
+		return;
+	a->events = ev;
+	sd_event_source_set_io_events(a->io, ev);
+	sd_event_source_set_enabled(a->io, ev != 0 ? SD_EVENT_ON :
+	    SD_EVENT_OFF);
+}
+
+static void adapter_add_read(void *p) { adapter_set(p, EPOLLIN, 0); }
+static void adapter_del_read(void *p) { adapter_set(p, 0, EPOLLIN); }
+static void adapter_add_write(void *p) { adapter_set(p, EPOLLOUT, 0); }
+static void adapter_del_write(void *p) { adapter_set(p, 0, EPOLLOUT); }
+
+/* hiredis is done with the context: its source goes (safe in its own
+ * callback, sd-event frees it after the dispatch). */
+static void
+adapter_cleanup(void *p)
+{
+	struct adapter *a = p;
+
+	a->io = sd_event_source_disable_unref(a->io);
+	free(a);
+}
+
+/* Hook the context `ac` to the event loop.  Returns 0 or a negative errno. */
+static int
+adapter_attach(struct cluster *c, redisAsyncContext *ac)
+{
+	struct adapter *a;
+	int r;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return -ENOMEM;
+	a->c = c;
+	a->ac = ac;
+	if ((r = sd_event_add_io(c->ev, &a->io, ac->c.fd, 0, adapter_io,
+	    a)) < 0) {
+		free(a);
+		return r;
+	}
+	sd_event_source_set_enabled(a->io, SD_EVENT_OFF);
+	ac->ev.data = a;
+	ac->ev.addRead = adapter_add_read;
+	ac->ev.delRead = adapter_del_read;
+	ac->ev.addWrite = adapter_add_write;
+	ac->ev.delWrite = adapter_del_write;
+	ac->ev.cleanup = adapter_cleanup;
+	return 0;
+}
+
+/* --- names in Redis ------------------------------------------------------ */
+
+static void
+key_of(char *buf, size_t sz, const char *what, const char *room)
+{
+	snprintf(buf, sz, "sb:%s:%s", what, room);
+}
+
+/* The SHA-1 of a script, as EVALSHA names it. */
+static void
+script_sha(const char *script, char out[41])
+{
+	SHA1Data((const uint8_t *)script, strlen(script), out);
+}
+
+/* A reply that is an error, or none (the connection went): logged here. */
+static int
+reply_failed(struct cluster *c, const redisReply *r, const char *what)
+{
+	if (r == NULL)
+		return 1;
+	if (r->type != REDIS_REPLY_ERROR)
+		return 0;
+	sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){
+	    .reason = r->str }, "cluster: %s: Redis said: %.200s", what,
+	    r->str);
+	return 1;
+}
+
+/*
+ * Run `script` with `nkeys` keys and the `n` keys and arguments in `args`
+ * (lengths in `lens`, NULL: strings): EVALSHA once this connection has
+ * seen it (sha set), EVAL the first time.  Returns 0, or -ENOTCONN when
+ * the connection is going (the caller's retry comes after the reconnect).
+ */
+static int
+script_run(struct cluster *c, const char *script, char sha[41],
+    redisCallbackFn *fn, void *arg, const char *nkeys, const char **args,
+    const size_t *lens, int n)
+{
+	const char **argv = calloc((size_t)n + 3, sizeof(*argv));
+	size_t *alen = calloc((size_t)n + 3, sizeof(*alen));
+	int i, r = 0;
+
+	if (argv == NULL || alen == NULL) {
+		free(argv);
+		free(alen);
+		return -ENOMEM;
+	}
+	argv[0] = sha[0] ? "EVALSHA" : "EVAL";
+	argv[1] = sha[0] ? sha : script;
+	argv[2] = nkeys;
+	for (i = 0; i < n; i++)
+		argv[i + 3] = args[i];
+	for (i = 0; i < n + 3; i++)
+		alen[i] = i >= 3 && lens != NULL ? lens[i - 3] :
+		    strlen(argv[i]);
+	if (c->cmd == NULL || redisAsyncCommandArgv(c->cmd, fn, arg, n + 3,
+	    argv, alen) != REDIS_OK)
+		r = -ENOTCONN;
+	else if (!sha[0])
+		script_sha(script, sha);
+	free(argv);
+	free(alen);
+	return r;
+}
+
+/* script_run() of a script whose answer nobody waits for. */
+static int
+script_run_n(struct cluster *c, const char *script, char sha[41],
+    const char *nkeys, const char **args, int n)
+{
+	return script_run(c, script, sha, NULL, NULL, nkeys, args, NULL, n);
+}
+
+/*
+ * KEYS: the addressee node's inbox.  ARGV: the message, the node's
+ * channel, the inbox's bound.  The inbox keeps it until the node takes
+ * it (DRAIN_LUA), so that a node not subscribed at this moment (coming
+ * back from a restart of Redis or of itself) still gets it; the publish
+ * only wakes it.
+ */
+static const char PM_LUA[] =
+	"redis.call('RPUSH', KEYS[1], ARGV[1])\n"
+	"redis.call('LTRIM', KEYS[1], -tonumber(ARGV[3]), -1)\n"
+	"redis.call('PUBLISH', ARGV[2], '1')\n";
+
+/* KEYS: this node's inbox.  Takes (and returns) its oldest 100. */
+static const char DRAIN_LUA[] =
+	"local m = redis.call('LRANGE', KEYS[1], 0, 99)\n"
+	"redis.call('LTRIM', KEYS[1], #m, -1)\n"
+	"return m\n";
+
+/* --- the outbox and publishing ------------------------------------------ */
+
+static void
+obx_free(struct cluster *c, struct obxq *q, struct obx *o)
+{
+	TAILQ_REMOVE(q, o, entry);
+	c->nout--;
+	c->outbytes -= o->len;
+	free(o);
+}
+
+static void	obx_send(struct cluster *, struct obx *);
+
+/*
+ * PUBLISH_LUA's answer, for the oldest message in flight (answers come in
+ * order).  None (the connection went): it stays, and goes again after the
+ * reconnect (cluster_down).  An error: logged, and the message dropped.
+ */
+static void
+on_published(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct cluster *c = ac->data;
+	redisReply *r = reply;
+	struct obx *o = TAILQ_FIRST(&c->inflight);
+
+	if (r == NULL || c->stopping || o == NULL)
+		return;
+	if (r->type == REDIS_REPLY_ERROR &&
+	    strncmp(r->str, "NOSCRIPT", 8) == 0) {
+		c->pub_sha[0] = '\0';	/* the next one loads it */
+		TAILQ_REMOVE(&c->inflight, o, entry);
+		TAILQ_INSERT_TAIL(&c->inflight, o, entry);
+		obx_send(c, o);
+		return;
+	}
+	if (reply_failed(c, r, "a room message was not sent"))
+		c->refused++;
+	obx_free(c, &c->inflight, o);
+}
+
+/* Send one message of the outbox: EVALSHA, or EVAL when not loaded. */
+static void
+obx_send(struct cluster *c, struct obx *o)
+{
+	char hash[CLUSTER_KEY_MAX], stream[CLUSTER_KEY_MAX], idk[CLUSTER_KEY_MAX];
+	char chan[CLUSTER_KEY_MAX], maxlen[16], inbox[CLUSTER_KEY_MAX];
+	const char *args[7] = { hash, stream, idk, o->body, maxlen, chan,
+	    CLUSTER_ID_TTL_MS };
+	size_t lens[7];
+	int i;
+
+	if (o->chan[0] != '\0') {	/* a private message: chan is the node */
+		const char *pa[4] = { inbox, o->body, chan, CLUSTER_INBOX_MAX };
+		size_t pl[4];
+
+		key_of(inbox, sizeof(inbox), "inbox", o->chan);
+		key_of(chan, sizeof(chan), "to", o->chan);
+		for (i = 0; i < 4; i++)
+			pl[i] = i == 1 ? o->len : strlen(pa[i]);
+		if (script_run(c, PM_LUA, c->pm_sha, on_published, NULL, "1",
+		    pa, pl, 4) < 0)
+			c->refused++;
+		return;
+	}
+	key_of(hash, sizeof(hash), "room", o->key);
+	key_of(stream, sizeof(stream), "hist", o->key);
+	key_of(chan, sizeof(chan), "msg", o->key);
+	snprintf(idk, sizeof(idk), "sb:id:%s:%s", c->node, o->id);
+	snprintf(maxlen, sizeof(maxlen), "%u", c->h->cfg.history >
+	    CLUSTER_STREAM_MIN ? c->h->cfg.history : CLUSTER_STREAM_MIN);
+	for (i = 0; i < 7; i++)
+		lens[i] = i == 3 ? o->len : strlen(args[i]);
+	if (script_run(c, PUBLISH_LUA, c->pub_sha, on_published, NULL, "3",
+	    args, lens, 7) < 0)
+		c->refused++;	/* only when it is going down: sent again */
+}
+
+/* Send everything in the outbox, oldest first. */
+static void
+outbox_flush(struct cluster *c)
+{
+	struct obx *o;
+
+	while (c->up && (o = TAILQ_FIRST(&c->outbox)) != NULL) {
+		TAILQ_REMOVE(&c->outbox, o, entry);
+		TAILQ_INSERT_TAIL(&c->inflight, o, entry);
+		if (o->seen)
+			obx_free(c, &c->inflight, o);
+		else
+			obx_send(c, o);
+	}
+}
+
+/*
+ * Send (Redis up) or keep in the outbox (Redis away) a room message
+ * (`key` and `id`; `chan` "") or a PUBLISH of `body` on `chan`.  Returns
+ * 0 when it went, 1 when it waits, -ENOBUFS past the outbox's bounds,
+ * -ENOMEM.
+ */
+static int
+obx_queue(struct cluster *c, const char *key, const char *id,
+    const char *chan, const char *body, size_t len)
+{
+	struct obx *o;
+
+	if (!c->up && (c->nout >= CLUSTER_OUTBOX_MAX ||
+	    c->outbytes >= CLUSTER_OUTBOX_BYTES))
+		return -ENOBUFS;
+	if ((o = malloc(sizeof(*o) + len + 1)) == NULL)
+		return -ENOMEM;
+	*o = (struct obx){ .len = len };
+	strlcpy(o->key, key, sizeof(o->key));
+	strlcpy(o->id, id, sizeof(o->id));
+	strlcpy(o->chan, chan, sizeof(o->chan));
+	memcpy(o->body, body, len + 1);
+	c->nout++;
+	c->outbytes += o->len;
+	if (!c->up) {
+		TAILQ_INSERT_TAIL(&c->outbox, o, entry);
+		return 1;
+	}
+	TAILQ_INSERT_TAIL(&c->inflight, o, entry);
+	obx_send(c, o);
+	return 0;
+}
+
+/*
+ * ops->room_publish: a room message to Redis.  Returns 0 when it went (it
+ * comes back through the room's channel), 1 when Redis is away and it
+ * waits in the outbox (the caller delivers it here now), -ENOBUFS when
+ * the outbox is full, -EMSGSIZE or -ENOMEM.
+ */
+int
+cluster_room_publish(struct hub *h, const struct room *r, const char *kind,
+    const char *from, const char *text, int64_t t)
+{
+	struct cluster *c = h->cluster;
+	struct cluster_msg m = { .time = t };
+	char body[CLUSTER_BODY_MAX + 1];
+	int len;
+
+	if (c == NULL)
+		return -ENOTCONN;
+	if (!c->up && (c->nout >= CLUSTER_OUTBOX_MAX ||
+	    c->outbytes >= CLUSTER_OUTBOX_BYTES))
+		return -ENOBUFS;
+	m.pre = !c->up;
+	strlcpy(m.kind, kind, sizeof(m.kind));
+	strlcpy(m.from, from, sizeof(m.from));
+	strlcpy(m.room, r->name, sizeof(m.room));
+	strlcpy(m.text, text, sizeof(m.text));
+	strlcpy(m.node, c->node, sizeof(m.node));
+	snprintf(m.id, sizeof(m.id), "%s-%llx", c->boot,
+	    (unsigned long long)++c->nextid);
+	if ((len = cluster_body_encode(&m, body, sizeof(body))) < 0)
+		return len;
+	return obx_queue(c, r->key, m.id, "", body, (size_t)len);
+}
+
+/* A message of this node came back: one still waiting is not sent again. */
+static void
+outbox_seen(struct cluster *c, const struct cluster_msg *m)
+{
+	struct obx *o;
+
+	if (strcmp(m->node, c->node) != 0)
+		return;
+	TAILQ_FOREACH(o, &c->outbox, entry)
+		if (strcmp(o->id, m->id) == 0)
+			o->seen = 1;
+	TAILQ_FOREACH(o, &c->inflight, entry)
+		if (strcmp(o->id, m->id) == 0)
+			o->seen = 1;
+}
+
+/* --- following rooms: order, repeats, gaps ------------------------------ */
+
+static void
+pending_clear(struct croom *cr)
+{
+	while (cr->npending > 0)
+		free(cr->pending[--cr->npending]);
+}
+
+/* Keep `m` (taken over) until the numbers before it are here. */
+static void
+pending_add(struct croom *cr, struct cluster_msg *m)
+{
+	unsigned i;
+
+	if (cr->npending > 0 && strcmp(cr->pending[0]->epoch, m->epoch) != 0)
+		pending_clear(cr);	/* an older epoch's: superseded */
+	for (i = 0; i < cr->npending; i++)
+		if (cr->pending[i]->seq >= m->seq)
+			break;
+	if ((i < cr->npending && cr->pending[i]->seq == m->seq) ||
+	    cr->npending >= CLUSTER_PENDING_MAX) {
+		cr->overflow |= cr->npending >= CLUSTER_PENDING_MAX;
+		free(m);	/* a repeat, or no room: the stream has it */
+		return;
+	}
+	memmove(&cr->pending[i + 1], &cr->pending[i],
+	    (cr->npending - i) * sizeof(cr->pending[0]));
+	cr->pending[i] = m;
+	cr->npending++;
+}
+
+/* Deliver `m`, the room's next number, here (not when this node did). */
+static void
+deliver_next(struct cluster *c, struct croom *cr, const struct cluster_msg *m)
+{
+	outbox_seen(c, m);
+	cluster_arrived(c->h, m, !(m->pre && strcmp(m->node, c->node) == 0));
+	cr->next = m->seq + 1;
+}
+
+/* The room's epoch is not the one known: its history restarted. */
+static void
+epoch_changed(struct cluster *c, struct croom *cr, const char *epoch)
+{
+	if (cr->epoch[0] != '\0') {
+		sb_log_event(SB_EV_CLUSTER, &(struct sb_log_fields){
+		    .room = cr->name, .reason = "history restarted" },
+		    "cluster: room %s: Redis lost its "
+		    "history (epoch %s, now %s); its members are told",
+		    cr->name, cr->epoch, epoch[0] ? epoch : "none");
+		cluster_restarted(c->h, cr->name, cr->next > 0 ? cr->next - 1 :
+		    0, 1);
+		cr->next = 1;
+	}
+	strlcpy(cr->epoch, epoch, sizeof(cr->epoch));
+}
+
+/*
+ * One message of a followed room (taken over, freed here): before the
+ * room's first fetch, or while one is in flight, it waits; a repeat is
+ * dropped; the next number is delivered; a later one waits, and what is
+ * missing is fetched.
+ */
+static void
+room_take(struct cluster *c, struct croom *cr, struct cluster_msg *m)
+{
+	if (cr->next == 0 || cr->fetching) {
+		pending_add(cr, m);
+		return;
+	}
+	if (strcmp(m->epoch, cr->epoch) != 0) {
+		epoch_changed(c, cr, m->epoch);
+		/* what waits is of one epoch: the old one's is superseded */
+		if (cr->npending > 0 &&
+		    strcmp(cr->pending[0]->epoch, m->epoch) != 0)
+			pending_clear(cr);
+	}
+	if (m->seq < cr->next) {
+		c->repeats++;
+		free(m);
+	} else if (m->seq == cr->next) {
+		deliver_next(c, cr, m);
+		free(m);
+	} else {
+		pending_add(cr, m);
+		room_sync(c, cr);
+	}
+}
+
+/*
+ * What waited in `pending` and is next now is delivered; if the next
+ * number is still missing, it is fetched (room_take).
+ */
+static void
+pending_drain(struct cluster *c, struct croom *cr)
+{
+	struct cluster_msg *m;
+
+	while (!cr->fetching && cr->next > 0 && cr->npending > 0) {
+		m = cr->pending[0];
+		if (m->seq > cr->next && strcmp(m->epoch, cr->epoch) == 0) {
+			room_sync(c, cr);
+			break;
+		}
+		memmove(&cr->pending[0], &cr->pending[1],
+		    (cr->npending - 1) * sizeof(cr->pending[0]));
+		cr->npending--;
+		room_take(c, cr, m);
+	}
+}
+
+/* A message from the room's channel (taken over). */
+static void
+room_arrive(struct cluster *c, struct croom *cr, struct cluster_msg *m)
+{
+	room_take(c, cr, m);
+	pending_drain(c, cr);
+}
+
+/* --- fetching from a room's stream -------------------------------------- */
+
+/* What a fetch's answer is for: the room by name, and which follow. */
+struct fetch {
+	struct cluster		*c;
+	char			 key[SB_ROOM_MAX + 1];
+	uint64_t		 gen;
+	uint64_t		 from;	/* 0: the room's first fetch */
+};
+
+/* A string or status reply's text, or NULL. */
+static const char *
+reply_str(const redisReply *r)
+{
+	if (r == NULL || (r->type != REDIS_REPLY_STRING &&
+	    r->type != REDIS_REPLY_STATUS))
+		return NULL;
+	if (strlen(r->str) != r->len)
+		return NULL;
+	return r->str;
+}
+
+/*
+ * One stream entry, [ID, ["m", BODY]], into m (its epoch: `epoch`).
+ * Returns 0, or -EBADMSG / -EMSGSIZE for one that is refused.
+ */
+static int
+entry_decode(const redisReply *e, const char *epoch, struct cluster_msg *m)
+{
+	const redisReply *f;
+
+	if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+	    e->element[0]->type != REDIS_REPLY_STRING ||
+	    (f = e->element[1])->type != REDIS_REPLY_ARRAY ||
+	    f->elements != 2 || f->element[0]->type != REDIS_REPLY_STRING ||
+	    f->element[1]->type != REDIS_REPLY_STRING ||
+	    strcmp(f->element[0]->str, "m") != 0)
+		return -EBADMSG;
+	if (cluster_entry_id(e->element[0]->str, e->element[0]->len,
+	    &m->seq) < 0)
+		return -EBADMSG;
+	strlcpy(m->epoch, epoch, sizeof(m->epoch));
+	return cluster_body_decode(f->element[1]->str, f->element[1]->len, m);
+}
+
+/* Refused data from Redis: logged, counted, and the hub goes on. */
+static void
+refuse(struct cluster *c, const char *room, int e, const char *what)
+{
+	c->refused++;
+	sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){ .room = room,
+	    .reason = strerror(-e) }, "cluster: refused %s from Redis for "
+	    "room %s: %s", what, room, strerror(-e));
+}
+
+/*
+ * The room's first fetch: the newest entries (newest first in `list`)
+ * become its history here, delivered to nobody (a joiner gets them as
+ * its replay, which waited for them); the next number is after the top.
+ */
+static void
+first_fetch(struct cluster *c, struct croom *cr, const redisReply *list,
+    uint64_t top)
+{
+	struct cluster_msg *m;
+	size_t i;
+
+	cluster_restarted(c->h, cr->name, 0, 0);	/* forget, tell nobody */
+	if ((m = malloc(sizeof(*m))) == NULL)
+		return;
+	for (i = list->elements; i-- > 0;) {
+		int e = entry_decode(list->element[i], cr->epoch, m);
+
+		if (e < 0)
+			refuse(c, cr->name, e, "a stream entry");
+		else {
+			outbox_seen(c, m);
+			cluster_arrived(c->h, m, cr->live_after > 0 &&
+			    m->time >= cr->live_after &&
+			    !(m->pre && strcmp(m->node, c->node) == 0));
+		}
+	}
+	free(m);
+	cr->next = top + 1;
+	cr->live_after = 0;
+}
+
+/*
+ * A gap fill: the entries from cr->next on (oldest first), delivered; a
+ * run of numbers the stream no longer has is told as a gap.  Returns 1
+ * when more may wait (a full answer).
+ */
+static int
+gap_fetch(struct cluster *c, struct croom *cr, const redisReply *list,
+    uint64_t top)
+{
+	struct cluster_msg *m;
+	size_t i;
+
+	if ((m = malloc(sizeof(*m))) == NULL)
+		return 0;
+	for (i = 0; i < list->elements; i++) {
+		int e = entry_decode(list->element[i], cr->epoch, m);
+
+		if (e < 0) {
+			refuse(c, cr->name, e, "a stream entry");
+			continue;
+		}
+		if (m->seq < cr->next)
+			continue;
+		if (m->seq > cr->next) {
+			c->gaps++;
+			cluster_restarted(c->h, cr->name, cr->next - 1, m->seq);
+		}
+		deliver_next(c, cr, m);
+	}
+	free(m);
+	if (list->elements == CLUSTER_FETCH_MAX)
+		return 1;
+	if (top >= cr->next) {	/* the stream lost them all */
+		c->gaps++;
+		cluster_restarted(c->h, cr->name, cr->next - 1, top + 1);
+		cr->next = top + 1;
+	}
+	return 0;
+}
+
+/* The joins that waited for the room's first fetch get their replay. */
+static void
+waiters_release(struct cluster *c, struct croom *cr)
+{
+	struct room *r = hub_find_room(c->h, cr->name);
+	struct peer *p;
+	unsigned i;
+
+	for (i = 0; i < cr->nwaiters; i++) {
+		p = hub_find_session(c->h, cr->waiters[i].session);
+		if (p != NULL && !p->dead && r != NULL &&
+		    room_membership(p, r) != NULL)
+			replay_join(c->h, p, r, cr->waiters[i].since);
+	}
+	cr->nwaiters = 0;
+}
+
+/* SYNC_LUA's answer checked: {EPOCH, SEQ, entries}; NULL if refused. */
+static const redisReply *
+sync_reply(struct cluster *c, struct croom *cr, const redisReply *r,
+    uint64_t *top)
+{
+	const char *epoch, *seq;
+	uint64_t n = 0;
+
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+	    (epoch = reply_str(r->element[0])) == NULL ||
+	    (seq = reply_str(r->element[1])) == NULL ||
+	    r->element[2]->type != REDIS_REPLY_ARRAY ||
+	    strlen(epoch) > CLUSTER_EPOCH_MAX ||
+	    strspn(epoch, "0123456789") != strlen(epoch) ||
+	    strspn(seq, "0123456789") != strlen(seq) || strlen(seq) > 18 ||
+	    strlen(seq) == 0) {
+		refuse(c, cr->name, -EBADMSG, "a fetch's answer");
+		return NULL;
+	}
+	n = strtoull(seq, NULL, 10);
+	*top = n;
+	return r->element[2];
+}
+
+/*
+ * Apply a fetch's answer: a new epoch is a restart (its members told);
+ * the first fetch fills the history; a later one fills the gap.
+ */
+static void
+sync_apply(struct cluster *c, struct croom *cr, const redisReply *r,
+    uint64_t from)
+{
+	const redisReply *list;
+	uint64_t top;
+	int more = 0;
+
+	if ((list = sync_reply(c, cr, r, &top)) == NULL)
+		return;
+	if (from == 0) {
+		strlcpy(cr->epoch, r->element[0]->str, sizeof(cr->epoch));
+		first_fetch(c, cr, list, top);
+		waiters_release(c, cr);
+	} else if (strcmp(r->element[0]->str, cr->epoch) != 0) {
+		epoch_changed(c, cr, r->element[0]->str);
+		pending_clear(cr);
+		more = cr->epoch[0] != '\0';	/* again, from 1 */
+	} else
+		more = gap_fetch(c, cr, list, top);
+	if (cr->overflow || cr->again) {
+		cr->overflow = cr->again = 0;
+		more = 1;
+	}
+	if (more)
+		room_sync(c, cr);
+	else
+		pending_drain(c, cr);
+}
+
+static void
+on_synced(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct fetch *f = arg;
+	struct cluster *c = f->c;
+	struct croom *cr;
+
+	if (!c->stopping && (cr = croom_find(c, f->key)) != NULL &&
+	    cr->gen == f->gen) {
+		cr->fetching = 0;
+		if (reply != NULL &&
+		    ((redisReply *)reply)->type == REDIS_REPLY_ERROR &&
+		    strncmp(((redisReply *)reply)->str, "NOSCRIPT", 8) == 0) {
+			c->sync_sha[0] = '\0';	/* flushed: EVAL again */
+			room_sync(c, cr);
+		} else if (!reply_failed(c, reply, "fetching a room's "
+		    "messages"))
+			sync_apply(c, cr, reply, f->from);
+	}
+	free(f);
+}
+
+/*
+ * Fetch what the room lacks from its stream: its newest entries the
+ * first time, then from the next number.  Only when up and subscribed
+ * (the answer then covers all that the channel did not bring).
+ */
+static void
+room_sync(struct cluster *c, struct croom *cr)
+{
+	char hash[CLUSTER_KEY_MAX], stream[CLUSTER_KEY_MAX], from[24], n[16];
+	const char *args[4] = { hash, stream, from, n };
+	struct fetch *f;
+
+	if (cr->fetching)
+		cr->again = 1;	/* what the channel brought meanwhile */
+	if (!c->up || (cr->next > 0 && !cr->subscribed) || cr->fetching ||
+	    (f = malloc(sizeof(*f))) == NULL)
+		return;
+	*f = (struct fetch){ .c = c, .gen = cr->gen, .from = cr->next };
+	strlcpy(f->key, cr->key, sizeof(f->key));
+	key_of(hash, sizeof(hash), "room", cr->key);
+	key_of(stream, sizeof(stream), "hist", cr->key);
+	snprintf(from, sizeof(from), "%llu", (unsigned long long)cr->next);
+	/* a first fetch after a cut fetches what may be news as well */
+	snprintf(n, sizeof(n), "%u", cr->next != 0 ? CLUSTER_FETCH_MAX :
+	    cr->live_after > 0 ? CLUSTER_STREAM_MIN + c->h->cfg.history :
+	    c->h->cfg.history > 0 ? c->h->cfg.history : 1);
+	if (script_run(c, SYNC_LUA, c->sync_sha, on_synced, f, "2", args,
+	    NULL, 4) < 0) {
+		free(f);
+		return;
+	}
+	cr->fetching = 1;
+	cr->again = 0;
+}
+
+/* 1 if the room name `name` folds to `key`. */
+static int
+room_is(const char *name, const char *key)
+{
+	char k[SB_ROOM_MAX + 1];
+
+	ascii_fold(k, sizeof(k), name);
+	return strcmp(k, key) == 0;
+}
+
+static void	pres_arrive(struct cluster *, struct cluster_pres *);
+static void	inbox_drain(struct cluster *);
+
+/* A message on sb:pres or on this node's sb:to:NODE. */
+static void
+other_message(struct cluster *c, const char *chan, const redisReply *v)
+{
+	struct cluster_pres *ev;
+	int e;
+
+	if (strcmp(chan, CLUSTER_PRES_CHANNEL) == 0) {
+		if ((ev = malloc(sizeof(*ev))) == NULL)
+			return;
+		if ((e = cluster_pres_decode(v->str, v->len, ev)) < 0) {
+			refuse(c, "", e, "a presence event");
+			free(ev);
+			return;
+		}
+		pres_arrive(c, ev);
+	} else if (strncmp(chan, "sb:to:", 6) == 0 &&
+	    strcmp(chan + 6, c->node) == 0)
+		inbox_drain(c);
+}
+
+/* --- subscriptions -------------------------------------------------------- */
+
+/*
+ * Everything the `sub` connection hears: the answer to a SUBSCRIBE (the
+ * room is followed from now on: fetch what came before), and messages.
+ * A message that does not decode is refused and logged.
+ */
+static void
+on_sub(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct cluster *c = arg;
+	redisReply *r = reply;
+	struct cluster_msg *m;
+	struct croom *cr;
+	const char *kind, *chan;
+	int e;
+
+	if (r == NULL || c->stopping || r->type != REDIS_REPLY_ARRAY ||
+	    r->elements != 3 || (kind = reply_str(r->element[0])) == NULL ||
+	    (chan = reply_str(r->element[1])) == NULL)
+		return;
+	if (strcmp(kind, "message") == 0 &&
+	    r->element[2]->type == REDIS_REPLY_STRING &&
+	    strncmp(chan, "sb:msg:", 7) != 0) {
+		other_message(c, chan, r->element[2]);
+		return;
+	}
+	if (strcmp(kind, "subscribe") == 0 && strncmp(chan, "sb:to:", 6) == 0) {
+		inbox_drain(c);	/* what came while this node was away */
+		return;
+	}
+	if (strncmp(chan, "sb:msg:", 7) != 0 ||
+	    (cr = croom_find(c, chan + 7)) == NULL)
+		return;
+	if (strcmp(kind, "subscribe") == 0) {
+		cr->subscribed = 1;
+		room_sync(c, cr);
+		return;
+	}
+	if (strcmp(kind, "message") != 0 ||
+	    r->element[2]->type != REDIS_REPLY_STRING)
+		return;
+	if ((m = malloc(sizeof(*m))) == NULL)
+		return;
+	if ((e = cluster_msg_decode(r->element[2]->str, r->element[2]->len,
+	    m)) < 0 || !room_is(m->room, cr->key)) {
+		refuse(c, cr->name, e < 0 ? e : -EBADMSG, "a message");
+		free(m);
+		return;
+	}
+	room_arrive(c, cr, m);
+}
+
+/* SUBSCRIBE or UNSUBSCRIBE the room's channel. */
+static void
+room_subscribe(struct cluster *c, const struct croom *cr, int on)
+{
+	char chan[CLUSTER_KEY_MAX];
+	const char *argv[2] = { on ? "SUBSCRIBE" : "UNSUBSCRIBE", chan };
+
+	if (!c->sub_ready)
+		return;
+	key_of(chan, sizeof(chan), "msg", cr->key);
+	(void)redisAsyncCommandArgv(c->sub, on_sub, c, 2, argv, NULL);
+	/* a failure is a connection going down: subscribed again later */
+}
+
+/*
+ * Write what waits for `cmd` now, not at the loop's next turn: the first
+ * fetch of a room must reach Redis before the joiner hears its JOIN was
+ * answered, or what others say in reply could fall into the history it
+ * is replayed.  A failure is found at the next turn (hiredis's own
+ * write, then cluster_down), not here in the middle of a rule.
+ */
+static void
+write_now(struct cluster *c)
+{
+	int done;
+
+	if (c->up)	/* connected: hiredis's first write is its own */
+		(void)redisBufferWrite(&c->cmd->c, &done);
+}
+
+/* ops->room_follow: the room's first local member came, or its last went. */
+void
+cluster_room_follow(struct hub *h, const struct room *r, int on)
+{
+	struct cluster *c = h->cluster;
+	struct croom *cr;
+
+	if (c == NULL)	/* stopped: the hub is going */
+		return;
+	cr = croom_find(c, r->key);
+	if (on && cr == NULL) {
+		if ((cr = calloc(1, sizeof(*cr))) == NULL)
+			return;	/* not followed: no messages from others */
+		strlcpy(cr->key, r->key, sizeof(cr->key));
+		strlcpy(cr->name, r->name, sizeof(cr->name));
+		cr->gen = ++c->gens;
+		cr->followed_at = (int64_t)time(NULL);
+		if (!c->up)
+			cr->live_after = cr->followed_at;
+		RB_INSERT(crooms, &c->rooms, cr);
+		room_subscribe(c, cr, 1);
+		room_sync(c, cr);	/* the history as of this join */
+		write_now(c);
+	} else if (!on && cr != NULL) {
+		room_subscribe(c, cr, 0);
+		RB_REMOVE(crooms, &c->rooms, cr);
+		pending_clear(cr);
+		free(cr);
+	}
+}
+
+/*
+ * ops->room_replay: a joiner's replay waits for the room's first fetch
+ * (1), unless the room has had it or Redis is away (0: replay now).
+ */
+int
+cluster_room_replay(struct hub *h, struct peer *p, const struct room *r,
+    long long since)
+{
+	struct cluster *c = h->cluster;
+	struct croom *cr = c != NULL ? croom_find(c, r->key) : NULL;
+
+	if (cr == NULL || cr->next > 0 || !c->up ||
+	    cr->nwaiters >= CLUSTER_WAITERS_MAX)
+		return 0;
+	cr->waiters[cr->nwaiters++] = (struct waiter){ p->session, since };
+	return 1;
+}
+
+/* --- presence: the users of every machine -------------------------------- */
+
+/*
+ * KEYS: this node's users hash, the nicks' hash.  ARGV: the session, its
+ * record ("": it quit), the event, the channel, a nick key to release
+ * ("" none), one to hold ("" none), "NODE SESSION".  The hash, the nicks
+ * and the event move together, numbered by the hash's counter `_c`.
+ */
+static const char PRES_LUA[] =
+	"local c = redis.call('HINCRBY', KEYS[1], '_c', 1)\n"
+	"if ARGV[2] == '' then redis.call('HDEL', KEYS[1], ARGV[1])\n"
+	"else redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end\n"
+	"if ARGV[5] ~= '' and redis.call('HGET', KEYS[2], ARGV[5]) == "
+	"ARGV[7] then redis.call('HDEL', KEYS[2], ARGV[5]) end\n"
+	"if ARGV[6] ~= '' then redis.call('HSET', KEYS[2], ARGV[6], ARGV[7]) "
+	"end\n"
+	"redis.call('PUBLISH', ARGV[4], c .. ' ' .. ARGV[3])\n"
+	"return c\n";
+
+/*
+ * KEYS: the nicks' hash, the nodes' sorted set.  ARGV: the nick's key,
+ * "NODE SESSION".  The nick is this session's unless a live node (its
+ * lease not ended) other than this one holds it.  Returns 1 or 0.
+ */
+static const char NICK_LUA[] =
+	"local v = redis.call('HGET', KEYS[1], ARGV[1])\n"
+	"if v then\n"
+	"  local node = string.match(v, '^(%S+)')\n"
+	"  local mine = string.match(ARGV[2], '^(%S+)')\n"
+	"  if node ~= mine then\n"
+	"    local exp = redis.call('ZSCORE', KEYS[2], node)\n"
+	"    local t = redis.call('TIME')\n"
+	"    local now = tonumber(t[1]) * 1000 + "
+	"math.floor(tonumber(t[2]) / 1000)\n"
+	"    if exp and tonumber(exp) > now then return 0 end\n"
+	"  end\n"
+	"end\n"
+	"redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])\n"
+	"return 1\n";
+
+/*
+ * KEYS: this node's users hash, the nodes' sorted set, the nicks' hash.
+ * ARGV: the node, its lease (ms), the channel, then session, record and
+ * nick key, for each user.  All of this node's users at once (after a
+ * (re)connect), its nicks claimed again, its lease renewed.
+ */
+static const char RESET_LUA[] =
+	"local c = redis.call('HINCRBY', KEYS[1], '_c', 1)\n"
+	"redis.call('DEL', KEYS[1])\n"
+	"redis.call('HSET', KEYS[1], '_c', c)\n"
+	"local all = redis.call('HGETALL', KEYS[3])\n"
+	"for i = 1, #all, 2 do\n"
+	"  if string.match(all[i + 1], '^(%S+)') == ARGV[1] then\n"
+	"    redis.call('HDEL', KEYS[3], all[i])\n"
+	"  end\n"
+	"end\n"
+	"for i = 4, #ARGV, 3 do\n"
+	"  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])\n"
+	"  redis.call('HSET', KEYS[3], ARGV[i + 2], ARGV[1] .. ' ' .. ARGV[i])\n"
+	"end\n"
+	"local t = redis.call('TIME')\n"
+	"local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+	"redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])\n"
+	"redis.call('PUBLISH', ARGV[3], c .. ' {\"e\":\"reset\",\"n\":\"' .. "
+	"ARGV[1] .. '\"}')\n"
+	"return c\n";
+
+/*
+ * KEYS: the nodes' sorted set.  ARGV: the node, its lease (ms).  The
+ * lease renewed by Redis's clock; returns the nodes whose lease ended.
+ */
+static const char HB_LUA[] =
+	"local t = redis.call('TIME')\n"
+	"local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+	"redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])\n"
+	"return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now)\n";
+
+/*
+ * KEYS: the nodes' sorted set, the dead node's users.  ARGV: the dead
+ * node, the channel.  Only one hub's call finds the lease ended: it
+ * alone removes the node and publishes its end (one quit notice per
+ * user, from that one event).
+ */
+static const char REAP_LUA[] =
+	"local t = redis.call('TIME')\n"
+	"local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+	"local s = redis.call('ZSCORE', KEYS[1], ARGV[1])\n"
+	"if not s or tonumber(s) > now then return 0 end\n"
+	"redis.call('ZREM', KEYS[1], ARGV[1])\n"
+	"redis.call('DEL', KEYS[2])\n"
+	"redis.call('PUBLISH', ARGV[2], '0 {\"e\":\"down\",\"n\":\"' .. "
+	"ARGV[1] .. '\"}')\n"
+	"return 1\n";
+
+static void	node_sync(struct cluster *, struct rnode *);
+static void	announce(struct cluster *);
+static void	announce_now(struct cluster *);
+
+/* The record of local session `p`: {"k":NICK,"m":NAME,"r":[ROOMS]}. */
+static char *
+record_of(const struct peer *p)
+{
+	json_t *rooms = json_array(), *o;
+	struct membership *m;
+	char *s;
+
+	if (rooms == NULL)
+		return NULL;
+	TAILQ_FOREACH(m, &p->rooms, in_peer)
+		json_array_append_new(rooms, json_string(m->room->name));
+	if ((o = json_pack("{s:s,s:s,s:o}", "k", p->nick, "m", p->name, "r",
+	    rooms)) == NULL)
+		return NULL;
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+/* ops->user_event: publish what a local user did (once announced). */
+void
+cluster_user_event(struct hub *h, const struct peer *p, enum remote_ev ev,
+    const char *a, const char *b)
+{
+	struct cluster *c = h->cluster;
+	char users[CLUSTER_KEY_MAX], sess[24], *rec = NULL, *evs = NULL;
+	char holder[CLUSTER_NODE_MAX + 24], oldkey[NICK_KEY_MAX + 1] = "";
+	const char *args[9];
+	struct nick_id nid;
+	const char *why;
+	json_t *o;
+
+	if (c == NULL || !c->up || !c->announced)
+		return;	/* the next announce() carries it */
+	key_of(users, sizeof(users), "users", c->node);
+	snprintf(sess, sizeof(sess), "%llu", (unsigned long long)p->session);
+	if (ev != REMOTE_QUIT && (rec = record_of(p)) == NULL)
+		return;
+	o = json_pack("{s:s,s:s,s:I,s:s,s:s,s:o}", "e", cluster_pres_name(ev),
+	    "n", c->node, "s", (json_int_t)p->session, "a", a ? a : "",
+	    "b", b ? b : "", "u", rec ? json_loads(rec, 0, NULL) : json_null());
+	if (o != NULL)
+		evs = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (ev == REMOTE_NICK && a != NULL && nick_identify(a, &nid, &why) == 0)
+		strlcpy(oldkey, nid.key, sizeof(oldkey));
+	snprintf(holder, sizeof(holder), "%s %llu", c->node,
+	    (unsigned long long)p->session);
+	args[0] = users;
+	args[1] = "sb:nicks";
+	args[2] = sess;
+	args[3] = rec ? rec : "";
+	args[4] = evs;
+	args[5] = CLUSTER_PRES_CHANNEL;
+	args[6] = ev == REMOTE_QUIT ? p->key : oldkey;
+	args[7] = ev == REMOTE_NICK ? p->key : "";
+	args[8] = holder;
+	if (evs != NULL)
+		(void)script_run_n(c, PRES_LUA, c->pres_sha, "2", args, 9);
+		/* lost with the connection: announce() carries it */
+	free(rec);
+	free(evs);
+}
+
+/* What a nick claim's answer is for. */
+struct claim {
+	struct cluster		*c;
+	uint64_t		 session;
+	char			 key[NICK_KEY_MAX + 1];
+};
+
+static void
+on_claimed(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct claim *cl = arg;
+	redisReply *r = reply;
+	struct cluster *c = cl->c;
+	char holder[CLUSTER_NODE_MAX + 24];
+	const char *args[3] = { "sb:nicks", cl->key, holder };
+
+	if (!c->stopping) {
+		/* no answer (Redis went): this hub decides, as when away */
+		int ok = r == NULL || (r->type == REDIS_REPLY_INTEGER &&
+		    r->integer == 1);
+
+		hub_nick_claimed(c->h, cl->session, ok);
+		if (ok && r != NULL && hub_find_session(c->h,
+		    cl->session) == NULL) {	/* gone meanwhile: let go */
+			snprintf(holder, sizeof(holder), "%s %llu", c->node,
+			    (unsigned long long)cl->session);
+			(void)script_run_n(c, RELEASE_LUA, c->release_sha, "1",
+			    args, 3);
+		}
+	}
+	free(cl);
+}
+
+/* ops->nick_claim: ask Redis (NICK_LUA); 0 when it is away. */
+int
+cluster_nick_claim(struct hub *h, const struct peer *p, const char *key)
+{
+	struct cluster *c = h->cluster;
+	char holder[CLUSTER_NODE_MAX + 24];
+	const char *args[4] = { "sb:nicks", "sb:nodes", key, holder };
+	struct claim *cl;
+
+	if (c == NULL || !c->up || !c->announced ||
+	    (cl = calloc(1, sizeof(*cl))) == NULL)
+		return 0;
+	*cl = (struct claim){ .c = c, .session = p->session };
+	strlcpy(cl->key, key, sizeof(cl->key));
+	snprintf(holder, sizeof(holder), "%s %llu", c->node,
+	    (unsigned long long)p->session);
+	if (script_run(c, NICK_LUA, c->nick_sha, on_claimed, cl, "2", args,
+	    NULL, 4) < 0) {
+		free(cl);
+		return 0;
+	}
+	return 1;
+}
+
+/* ops->private_send: to remote user `u`, through its node's channel. */
+int
+cluster_private_send(struct hub *h, const struct peer *p,
+    const struct ruser *u, const char *kind, const char *text)
+{
+	struct cluster *c = h->cluster;
+	char chan[CLUSTER_KEY_MAX], *body;
+	json_t *o;
+	int r;
+
+	if (c == NULL)
+		return -ENOTCONN;
+	strlcpy(chan, u->node, sizeof(chan));	/* obx_send: its inbox */
+	o = json_pack("{s:s,s:s,s:s,s:I,s:s,s:I}", "k", kind, "f", p->nick,
+	    "t", u->nick, "s", (json_int_t)u->session, "x", text,
+	    "w", (json_int_t)time(NULL));
+	body = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (body == NULL)
+		return -ENOMEM;
+	r = obx_queue(c, "", "", chan, body, strlen(body));
+	free(body);
+	return r < 0 ? r : 0;
+}
+
+static void	pm_arrive(struct cluster *, const char *, size_t);
+
+/* DRAIN_LUA's answer: each private message delivered, in order. */
+static void
+on_drained(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct cluster *c = arg;
+	redisReply *r = reply;
+	size_t i;
+
+	if (r == NULL || c->stopping || reply_failed(c, r, "the inbox") ||
+	    r->type != REDIS_REPLY_ARRAY)
+		return;
+	for (i = 0; i < r->elements; i++)
+		if (r->element[i]->type == REDIS_REPLY_STRING)
+			pm_arrive(c, r->element[i]->str, r->element[i]->len);
+	if (r->elements == 100)
+		inbox_drain(c);	/* more wait */
+}
+
+/* Take what this node's inbox holds (woken by sb:to:NODE). */
+static void
+inbox_drain(struct cluster *c)
+{
+	char inbox[CLUSTER_KEY_MAX];
+	const char *args[1] = { inbox };
+
+	key_of(inbox, sizeof(inbox), "inbox", c->node);
+	(void)script_run(c, DRAIN_LUA, c->drain_sha, on_drained, c, "1", args,
+	    NULL, 1);
+}
+
+/* A private message for a session here, from this node's inbox. */
+static void
+pm_arrive(struct cluster *c, const char *buf, size_t len)
+{
+	struct cluster_pm pm;
+	struct peer *p;
+	int e;
+
+	if ((e = cluster_pm_decode(buf, len, &pm)) < 0) {
+		refuse(c, "", e, "a private message");
+		return;
+	}
+	p = hub_find_session(c->h, pm.session);
+	if (p == NULL || p->dead || strcmp(p->nick, pm.to) != 0)
+		return;	/* gone meanwhile */
+	cluster_private(c->h, p, pm.kind, pm.from, pm.text, pm.time);
+}
+
+static struct rnode *
+rnode_get(struct cluster *c, const char *name, int make)
+{
+	struct rnode k = { 0 }, *n;	/* only the name is compared */
+
+	strlcpy(k.name, name, sizeof(k.name));
+	if ((n = RB_FIND(rnodes, &c->nodes, &k)) != NULL || !make)
+		return n;
+	if ((n = calloc(1, sizeof(*n))) == NULL)
+		return NULL;
+	strlcpy(n->name, name, sizeof(n->name));
+	RB_INSERT(rnodes, &c->nodes, n);
+	return n;
+}
+
+static void
+rnode_clear(struct rnode *n)
+{
+	while (n->nqueued > 0)
+		free(n->queued[--n->nqueued]);
+}
+
+/* Node `n` is gone: each of its users quits here, once. */
+static void
+rnode_gone(struct cluster *c, struct rnode *n, const char *reason)
+{
+	remote_node_mark(c->h, n->name);
+	remote_node_sweep(c->h, n->name, reason);
+	RB_REMOVE(rnodes, &c->nodes, n);
+	rnode_clear(n);
+	free(n);
+}
+
+/* Apply one event of node `n` (the next by its counter). */
+static void
+pres_apply(struct cluster *c, struct rnode *n, const struct cluster_pres *ev)
+{
+	n->last = ev->counter;
+	if (ev->ev == REMOTE_QUIT)
+		remote_quit(c->h, n->name, ev->session, ev->a);
+	else if (remote_set(c->h, n->name, ev->session, &ev->user, ev->ev,
+	    ev->a, ev->b) < 0)
+		refuse(c, "", -EBADMSG, "a user");
+}
+
+/* Take an event of `n` (taken over): queued while its snapshot comes. */
+static void
+pres_take(struct cluster *c, struct rnode *n, struct cluster_pres *ev)
+{
+	if (n->syncing || ev->counter > n->last + 1) {
+		if (n->nqueued < CLUSTER_NODE_EVENTS_MAX)
+			n->queued[n->nqueued++] = ev;
+		else
+			free(ev);	/* the snapshot will have it */
+		node_sync(c, n);
+		return;
+	}
+	if (ev->counter == n->last + 1)
+		pres_apply(c, n, ev);
+	free(ev);
+}
+
+/* A presence event (taken over). */
+static void
+pres_arrive(struct cluster *c, struct cluster_pres *ev)
+{
+	struct rnode *n;
+
+	if (strcmp(ev->node, c->node) == 0) {
+		if (ev->down && c->announced)	/* reaped while alive */
+			cluster_down(c, NULL);
+		free(ev);
+		return;
+	}
+	n = rnode_get(c, ev->node, !ev->down);
+	if (ev->down) {
+		if (n != NULL)
+			rnode_gone(c, n, "Connection lost");
+		free(ev);
+	} else if (n == NULL)
+		free(ev);
+	else if (ev->ev == REMOTE_SYNC) {	/* a reset: read it all again */
+		n->syncing = 0;
+		free(ev);
+		node_sync(c, n);
+	} else
+		pres_take(c, n, ev);
+}
+
+/* What a snapshot's answer is for. */
+struct snap {
+	struct cluster		*c;
+	char			 node[CLUSTER_NODE_MAX + 1];
+	uint64_t		 gen;
+	int			 first;	/* counted in c->syncs */
+};
+
+/* One field of a snapshot: "_c" (the counter) or SESSION and a record. */
+static void
+snap_field(struct cluster *c, struct rnode *n, const redisReply *k,
+    const redisReply *v)
+{
+	struct remote_user u;
+	uint64_t s;
+	char *e;
+	int r;
+
+	if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+		return;
+	if (strcmp(k->str, "_c") == 0) {
+		n->last = strtoull(v->str, &e, 10);
+		return;
+	}
+	s = strtoull(k->str, &e, 10);
+	if (*e != '\0' || s == 0 || k->len > 19 ||
+	    (r = cluster_record_decode(v->str, v->len, &u)) < 0 ||
+	    (r = remote_set(c->h, n->name, s, &u, REMOTE_SYNC, NULL, NULL)) < 0)
+		refuse(c, "", -EBADMSG, "a user of a snapshot");
+}
+
+/* A node's snapshot applied, then the events that waited for it. */
+static void
+snap_apply(struct cluster *c, struct rnode *n, const redisReply *r)
+{
+	struct cluster_pres *q[CLUSTER_NODE_EVENTS_MAX];
+	unsigned i, nq;
+	size_t j;
+
+	remote_node_mark(c->h, n->name);
+	for (j = 0; j + 1 < r->elements; j += 2)
+		snap_field(c, n, r->element[j], r->element[j + 1]);
+	remote_node_sweep(c->h, n->name, "Connection lost");
+	n->syncing = 0;
+	nq = n->nqueued;
+	memcpy(q, n->queued, nq * sizeof(q[0]));
+	n->nqueued = 0;
+	for (i = 0; i < nq; i++) {
+		if (q[i]->counter <= n->last)
+			free(q[i]);
+		else
+			pres_take(c, n, q[i]);
+	}
+}
+
+static void
+on_snapshot(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct snap *sn = arg;
+	struct cluster *c = sn->c;
+	redisReply *r = reply;
+	struct rnode *n;
+
+	if (!c->stopping && (n = rnode_get(c, sn->node, 0)) != NULL &&
+	    n->gen == sn->gen && !reply_failed(c, r, "reading a node's users")) {
+		if (r->type == REDIS_REPLY_ARRAY && r->elements % 2 == 0)
+			snap_apply(c, n, r);
+		else
+			refuse(c, "", -EBADMSG, "a snapshot");
+	}
+	if (!c->stopping && sn->first && c->syncs > 0 && --c->syncs == 0 &&
+	    c->up)
+		announce(c);
+	free(sn);
+}
+
+/* Read node `n`'s users again (HGETALL); its events wait meanwhile. */
+static void
+node_sync_first(struct cluster *c, struct rnode *n, int first)
+{
+	char users[CLUSTER_KEY_MAX];
+	const char *argv[2] = { "HGETALL", users };
+	struct snap *sn;
+
+	if (!c->up || (sn = calloc(1, sizeof(*sn))) == NULL)
+		return;
+	n->syncing = 1;
+	*sn = (struct snap){ .c = c, .gen = ++n->gen, .first = first };
+	strlcpy(sn->node, n->name, sizeof(sn->node));
+	key_of(users, sizeof(users), "users", n->name);
+	if (redisAsyncCommandArgv(c->cmd, on_snapshot, sn, 2, argv, NULL) !=
+	    REDIS_OK) {
+		free(sn);
+		return;
+	}
+	c->syncs += first;
+}
+
+static void
+node_sync(struct cluster *c, struct rnode *n)
+{
+	if (!n->syncing)
+		node_sync_first(c, n, 0);
+}
+
+/*
+ * The live nodes (ZRANGE sb:nodes) after a (re)connect: each one read
+ * again; a node known here that is not among them is gone.  Once all
+ * are read, this node announces itself (announce()).
+ */
+static void
+on_nodes(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct cluster *c = arg;
+	redisReply *r = reply;
+	struct rnode *n, *next;
+	size_t i;
+
+	if (reply == NULL || c->stopping || reply_failed(c, r, "ZRANGE") ||
+	    r->type != REDIS_REPLY_ARRAY)
+		return;
+	RB_FOREACH(n, rnodes, &c->nodes)
+		n->live = 0;
+	for (i = 0; i < r->elements; i++) {
+		const redisReply *e = r->element[i];
+
+		if (e->type != REDIS_REPLY_STRING ||
+		    !cluster_node_ok(e->str, e->len) ||
+		    strcmp(e->str, c->node) == 0 ||
+		    (n = rnode_get(c, e->str, 1)) == NULL)
+			continue;
+		n->live = 1;
+		node_sync_first(c, n, 1);
+	}
+	for (n = RB_MIN(rnodes, &c->nodes); n != NULL; n = next) {
+		next = RB_NEXT(rnodes, &c->nodes, n);
+		if (!n->live)
+			rnode_gone(c, n, "Connection lost");
+	}
+	if (c->syncs == 0)
+		announce(c);
+}
+
+/*
+ * Settle nick conflicts, then put this node's users in Redis at once
+ * (RESET_LUA) and tell the others to read them.  A nick held here and on
+ * another machine (both kept it through a partition) stays with the
+ * other machine, which has held it in Redis meanwhile: the session here
+ * is told nick_lost and ended (docs/cluster.md, "Nicks").
+ */
+static void
+announce(struct cluster *c)
+{
+	struct hub *h = c->h;
+
+	if (!c->ever_announced && (h->hold_until != 0 ||
+	    h->ops->now_usec(h) < c->started + CLUSTER_FIRST_ANNOUNCE_USEC)) {
+		c->announce_later = 1;	/* on_tick tries again */
+		return;
+	}
+	c->announce_later = 0;
+	c->ever_announced = 1;
+	announce_now(c);
+}
+
+/* announce() without the wait of a hub that just started. */
+static void
+announce_now(struct cluster *c)
+{
+	struct hub *h = c->h;
+	char users[CLUSTER_KEY_MAX], nodes[CLUSTER_KEY_MAX];
+	const char **args;
+	char **recs, (*sess)[24];
+	struct peer *p, *pn;
+	size_t n = 0, i;
+
+	RB_FOREACH_SAFE(p, peer_nicks, &h->nicks, pn) {
+		if (p->dead || remote_find_key(h, p->key) == NULL)
+			continue;
+		send_error(h, p, "nick_lost", "Your nick was taken on another "
+		    "machine while this one was cut off; identify again.");
+		hub_log_peer(SB_EV_KICK, p, &(struct sb_log_fields){
+		    .reason = "nick_lost" }, "%s: nick held on another machine "
+		    "after a partition", p->nick);
+		hub_peer_kill(h, p, "nick_lost", "Nick taken on another machine");
+		hub_peer_gone(h, p, "Nick lost");
+	}
+	RB_FOREACH(p, peer_nicks, &h->nicks)
+		n++;
+	args = calloc(6 + 3 * n, sizeof(*args));
+	recs = calloc(n + 1, sizeof(*recs));
+	sess = calloc(n + 1, sizeof(*sess));
+	if (args == NULL || recs == NULL || sess == NULL)
+		goto out;
+	key_of(users, sizeof(users), "users", c->node);
+	snprintf(nodes, sizeof(nodes), "sb:nodes");
+	args[0] = users;
+	args[1] = nodes;
+	args[2] = "sb:nicks";
+	args[3] = c->node;
+	args[4] = CLUSTER_LEASE_MS;
+	args[5] = CLUSTER_PRES_CHANNEL;
+	i = 0;
+	RB_FOREACH(p, peer_nicks, &h->nicks) {
+		if (i >= n || (recs[i] = record_of(p)) == NULL)
+			break;
+		snprintf(sess[i], sizeof(sess[i]), "%llu",
+		    (unsigned long long)p->session);
+		args[6 + 3 * i] = sess[i];
+		args[7 + 3 * i] = recs[i];
+		args[8 + 3 * i] = p->key;
+		i++;
+	}
+	if (script_run_n(c, RESET_LUA, c->reset_sha, "3", args,
+	    (int)(6 + 3 * i)) == 0) {
+		c->announced = 1;
+		sb_log_event(SB_EV_CLUSTER, &(struct sb_log_fields){
+		    .reason = "connected" }, "cluster: connected to Redis at "
+		    "%s (port %d) as node %s, with %zu users; %u messages "
+		    "sent after the wait", c->host, c->port, c->node, i,
+		    c->nout);
+	}
+out:
+	for (i = 0; recs != NULL && i < n; i++)
+		free(recs[i]);
+	free(recs);
+	free(sess);
+	free(args);
+}
+
+/* --- connecting, and coming back ------------------------------------------ */
+
+static void	on_nodes(redisAsyncContext *, void *, void *);
+
+/*
+ * After a (re)connect: subscribe to the presence channel and this node's
+ * private messages, then read the live nodes (on_nodes, then announce).
+ */
+static void
+presence_start(struct cluster *c)
+{
+	char to[CLUSTER_KEY_MAX];
+	const char *sub[3] = { "SUBSCRIBE", CLUSTER_PRES_CHANNEL, to };
+	const char *zr[4] = { "ZRANGE", "sb:nodes", "0", "-1" };
+
+	key_of(to, sizeof(to), "to", c->node);
+	c->announced = 0;
+	c->syncs = 0;
+	(void)redisAsyncCommandArgv(c->sub, on_sub, c, 3, sub, NULL);
+	(void)redisAsyncCommandArgv(c->cmd, on_nodes, c, 4, zr, NULL);
+}
+
+static void	connect_both(struct cluster *);
+
+/* Both connections ready: subscribe, send what waited, catch up. */
+static void
+cluster_ready(struct cluster *c)
+{
+	struct croom *cr;
+
+	if (!c->cmd_ready || !c->sub_ready || c->up)
+		return;
+	c->up = 1;
+	c->backoff = CLUSTER_BACKOFF_MIN;
+	sb_log(LOG_INFO, "cluster: connected to Redis at %s (port %d) as "
+	    "node %s; %u messages waited", c->host, c->port, c->node,
+	    c->nout);
+	outbox_flush(c);
+	presence_start(c);
+	RB_FOREACH(cr, crooms, &c->rooms) {
+		room_subscribe(c, cr, 1);
+		if (cr->next == 0)
+			room_sync(c, cr);
+	}
+}
+
+static void
+on_auth(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct cluster *c = arg;
+
+	if (reply == NULL || c->stopping)
+		return;
+	if (reply_failed(c, reply, "AUTH")) {
+		/* wrong password or user: down, and again after the backoff */
+		c->backoff = CLUSTER_BACKOFF_MAX;
+		cluster_down(c, NULL);
+		return;
+	}
+	if (ac == c->cmd)
+		c->cmd_ready = 1;
+	else
+		c->sub_ready = 1;
+	cluster_ready(c);
+}
+
+/* AUTH as the password file says, or a PING to the same end. */
+static void
+send_auth(struct cluster *c, redisAsyncContext *ac)
+{
+	const char *argv[3] = { "AUTH" };
+	int n = 1;
+
+	if (c->user[0])
+		argv[n++] = c->user;
+	if (c->pass[0])
+		argv[n++] = c->pass;
+	else
+		argv[0] = "PING";
+	(void)redisAsyncCommandArgv(ac, on_auth, c, n, argv, NULL);
+}
+
+static void
+on_connected(const redisAsyncContext *ac, int status)
+{
+	struct cluster *c = ac->data;
+
+	if (status != REDIS_OK && !c->stopping) {
+		sb_log(LOG_WARNING, "cluster: cannot connect to Redis at %s: "
+		    "%s", c->host, ac->errstr);
+		/* hiredis frees it after this; its twin goes too */
+		cluster_down(c, ac);
+	}
+}
+
+static void
+on_disconnected(const redisAsyncContext *ac, int status)
+{
+	struct cluster *c = ac->data;
+
+	if (!c->stopping)
+		cluster_down(c, ac);
+}
+
+/* One connection, hooked to the loop, AUTH queued.  NULL: failed. */
+static redisAsyncContext *
+connect_one(struct cluster *c)
+{
+	redisAsyncContext *ac;
+
+	ac = c->port == 0 ? redisAsyncConnectUnix(c->host) :
+	    redisAsyncConnect(c->host, c->port);
+	if (ac == NULL)
+		return NULL;
+	if (ac->err || adapter_attach(c, ac) < 0) {
+		sb_log(LOG_WARNING, "cluster: cannot connect to Redis at %s: "
+		    "%s", c->host, ac->err ? ac->errstr : "out of memory");
+		redisAsyncFree(ac);
+		return NULL;
+	}
+	ac->data = c;
+	redisAsyncSetConnectCallback(ac, on_connected);
+	redisAsyncSetDisconnectCallback(ac, on_disconnected);
+	send_auth(c, ac);
+	return ac;
+}
+
+static int
+on_retry(sd_event_source *s, uint64_t usec, void *arg)
+{
+	connect_both(arg);
+	return 0;
+}
+
+/* Try again after the backoff (100 ms doubling to 5 s, +-25 %). */
+static void
+retry_later(struct cluster *c)
+{
+	uint64_t ms = c->backoff * 3 / 4 + arc4random_uniform(c->backoff / 2
+	    + 1);
+
+	c->backoff = c->backoff * 2 > CLUSTER_BACKOFF_MAX ?
+	    CLUSTER_BACKOFF_MAX : c->backoff * 2;
+	c->retry = sd_event_source_disable_unref(c->retry);
+	if (sd_event_add_time_relative(c->ev, &c->retry, CLOCK_MONOTONIC,
+	    ms * 1000, 0, on_retry, c) < 0)
+		sb_log(LOG_ERR, "cluster: cannot arm the reconnect timer");
+}
+
+static void
+connect_both(struct cluster *c)
+{
+	c->pub_sha[0] = c->sync_sha[0] = c->pres_sha[0] = '\0';
+	c->hb_sha[0] = c->reap_sha[0] = c->reset_sha[0] = '\0';
+	c->nick_sha[0] = c->release_sha[0] = '\0';
+	c->pm_sha[0] = c->drain_sha[0] = '\0';
+	c->ping_sent = 0;
+	if ((c->cmd = connect_one(c)) == NULL ||
+	    (c->sub = connect_one(c)) == NULL) {
+		cluster_down(c, NULL);
+		return;
+	}
+}
+
+/* What was sent and not answered goes again first, then what waited. */
+static void
+outbox_requeue(struct cluster *c)
+{
+	struct obx *o;
+
+	while ((o = TAILQ_LAST(&c->inflight, obxq)) != NULL) {
+		TAILQ_REMOVE(&c->inflight, o, entry);
+		TAILQ_INSERT_HEAD(&c->outbox, o, entry);
+	}
+}
+
+/*
+ * Redis is away (a connection lost or refused, a silent Redis, a bad
+ * AUTH): both connections go (not `dying`, which hiredis is freeing),
+ * every followed room will be subscribed and caught up again, the
+ * joins that waited get the history kept here, and a reconnect is armed.
+ */
+static void
+cluster_down(struct cluster *c, const redisAsyncContext *dying)
+{
+	redisAsyncContext *cmd = c->cmd, *sub = c->sub;
+	struct croom *cr;
+
+	if (c->downing)
+		return;
+	c->downing = 1;
+	c->cmd = c->sub = NULL;
+	c->cmd_ready = c->sub_ready = 0;
+	if (cmd != NULL && cmd != dying)
+		redisAsyncFree(cmd);
+	if (sub != NULL && sub != dying)
+		redisAsyncFree(sub);
+	if (c->up)
+		sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){
+		    .reason = "Redis lost" }, "cluster: lost Redis at %s; "
+		    "messages for other machines wait (at most %u)", c->host,
+		    CLUSTER_OUTBOX_MAX);
+	c->up = 0;
+	c->announced = 0;
+	c->announce_later = 0;
+	c->syncs = 0;
+	outbox_requeue(c);
+	RB_FOREACH(cr, crooms, &c->rooms) {
+		cr->subscribed = cr->fetching = 0;
+		cr->gen = ++c->gens;
+		/* a first fetch cut off: its joiners get the history here
+		 * now (below), what came since the join is news later */
+		if (cr->next == 0 && cr->live_after == 0)
+			cr->live_after = cr->followed_at;
+		pending_clear(cr);
+		if (!c->stopping)
+			waiters_release(c, cr);
+	}
+	c->downing = 0;
+	if (!c->stopping)
+		retry_later(c);
+}
+
+static void
+on_pong(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct cluster *c = arg;
+
+	if (reply != NULL && !c->stopping)
+		c->ping_sent = 0;
+}
+
+/* The lease's answer: the nodes whose lease ended, each reaped once. */
+static void
+on_heartbeat(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct cluster *c = arg;
+	redisReply *r = reply;
+	char users[CLUSTER_KEY_MAX];
+	const char *args[4] = { "sb:nodes", users, NULL,
+	    CLUSTER_PRES_CHANNEL };
+	size_t i;
+
+	if (r == NULL || c->stopping || r->type != REDIS_REPLY_ARRAY)
+		return;
+	for (i = 0; i < r->elements; i++) {
+		const redisReply *e = r->element[i];
+
+		if (e->type != REDIS_REPLY_STRING ||
+		    !cluster_node_ok(e->str, e->len) ||
+		    strcmp(e->str, c->node) == 0)
+			continue;
+		key_of(users, sizeof(users), "users", e->str);
+		args[2] = e->str;
+		(void)script_run_n(c, REAP_LUA, c->reap_sha, "2", args, 4);
+	}
+}
+
+/* Renew this node's lease (once announced), and find ended ones. */
+static void
+heartbeat(struct cluster *c)
+{
+	const char *args[3] = { "sb:nodes", c->node, CLUSTER_LEASE_MS };
+
+	/* also before the first announce: the users the lease keeps
+	 * are those of the last run, which are resuming */
+	(void)script_run(c, HB_LUA, c->hb_sha, on_heartbeat, c, "1", args,
+	    NULL, 3);
+	if (c->announce_later && c->syncs == 0)
+		announce(c);
+}
+
+/* Each second: a PING; one unanswered for 3 s takes Redis down. */
+static int
+on_tick(sd_event_source *s, uint64_t usec, void *arg)
+{
+	struct cluster *c = arg;
+	const char *argv[1] = { "PING" };
+
+	if (c->up && c->ping_sent != 0 &&
+	    usec - c->ping_sent > CLUSTER_SILENT_USEC) {
+		sb_log(LOG_WARNING, "cluster: Redis at %s did not answer for "
+		    "%llu s", c->host, CLUSTER_SILENT_USEC / 1000000);
+		cluster_down(c, NULL);
+	} else if (c->up && c->ping_sent == 0 &&
+	    redisAsyncCommandArgv(c->cmd, on_pong, c, 1, argv, NULL) ==
+	    REDIS_OK) {
+		c->ping_sent = usec;
+		heartbeat(c);
+	}
+	sd_event_source_set_time(s, usec + CLUSTER_PING_USEC);
+	return 0;
+}
+
+/* --- start and stop ------------------------------------------------------- */
+
+/*
+ * The cluster's settings from the config: the address, the password
+ * file, the node name.  Returns 0 or -EINVAL with the reason in err.
+ */
+static int
+cluster_configure(struct cluster *c, const struct sb_config *cfg, char *err,
+    size_t errsz)
+{
+	char line[512];
+	struct stat st;
+	FILE *f;
+	int ok;
+
+	if (cluster_addr_parse(cfg->cluster_redis, c->host, sizeof(c->host),
+	    &c->port, err, errsz) < 0)
+		return -EINVAL;
+	if (cfg->cluster_node[0])
+		strlcpy(c->node, cfg->cluster_node, sizeof(c->node));
+	else if (gethostname(line, sizeof(line)) == 0) {
+		line[strcspn(line, ".")] = '\0';	/* the short name */
+		strlcpy(c->node, line, sizeof(c->node));
+	}
+	if (!cluster_node_ok(c->node, strlen(c->node))) {
+		snprintf(err, errsz, "cluster_node: \"%.40s\" is not a node "
+		    "name (1 to 32 of A-Z a-z 0-9 . _ -)", c->node);
+		return -EINVAL;
+	}
+	if (cfg->cluster_password[0] == '\0')
+		return 0;
+	if ((f = fopen(cfg->cluster_password, "re")) == NULL) {
+		snprintf(err, errsz, "cluster_password: %s: %s",
+		    cfg->cluster_password, strerror(errno));
+		return -EINVAL;
+	}
+	ok = fstat(fileno(f), &st) == 0 && (st.st_mode & 007) == 0 &&
+	    fgets(line, sizeof(line), f) != NULL &&
+	    cluster_password_parse(line, c->user, sizeof(c->user), c->pass,
+	    sizeof(c->pass)) == 0;
+	fclose(f);
+	explicit_bzero(line, sizeof(line));
+	if (!ok) {
+		snprintf(err, errsz, "cluster_password: %s: expected one line, "
+		    "\"USER PASSWORD\" or \"PASSWORD\", in a file others "
+		    "cannot read", cfg->cluster_password);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Start the cluster on the loop `ev` (h->cluster is set): connecting
+ * begins now, and goes on in the background until Redis answers.
+ * Returns 0, or -EINVAL (logged here, with what to fix) or -ENOMEM.
+ */
+int
+cluster_start(struct hub *h, sd_event *ev)
+{
+	struct cluster *c;
+	char err[512];
+	int r;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return -ENOMEM;
+	c->h = h;
+	c->ev = ev;
+	c->backoff = CLUSTER_BACKOFF_MIN;
+	c->started = h->ops->now_usec(h);
+	TAILQ_INIT(&c->outbox);
+	TAILQ_INIT(&c->inflight);
+	RB_INIT(&c->rooms);
+	RB_INIT(&c->nodes);
+	snprintf(c->boot, sizeof(c->boot), "%08x%08x", arc4random(),
+	    arc4random());
+	if ((r = cluster_configure(c, &h->cfg, err, sizeof(err))) < 0) {
+		sb_log(LOG_ERR, "config: %s", err);
+		free(c);
+		return r;
+	}
+	if ((r = sd_event_add_time_relative(ev, &c->tick, CLOCK_MONOTONIC,
+	    CLUSTER_PING_USEC, 0, on_tick, c)) < 0) {
+		free(c);
+		return r;
+	}
+	sd_event_source_set_enabled(c->tick, SD_EVENT_ON);
+	h->cluster = c;
+	strlcpy(h->node, c->node, sizeof(h->node));
+	connect_both(c);
+	return 0;
+}
+
+/* Stop: the connections closed, what waited dropped (logged). */
+void
+cluster_stop(struct hub *h)
+{
+	struct cluster *c = h->cluster;
+	struct croom *cr;
+	struct rnode *rn;
+	struct obx *o;
+
+	if (c == NULL)
+		return;
+	c->stopping = 1;
+	if (c->nout > 0)
+		sb_log(LOG_WARNING, "cluster: stopping with %u messages not "
+		    "sent to Redis", c->nout);
+	cluster_down(c, NULL);
+	while ((o = TAILQ_FIRST(&c->outbox)) != NULL)
+		obx_free(c, &c->outbox, o);
+	while ((rn = RB_ROOT(&c->nodes)) != NULL) {
+		RB_REMOVE(rnodes, &c->nodes, rn);
+		rnode_clear(rn);
+		free(rn);
+	}
+	while ((cr = RB_ROOT(&c->rooms)) != NULL) {
+		RB_REMOVE(crooms, &c->rooms, cr);
+		pending_clear(cr);
+		free(cr);
+	}
+	sd_event_source_disable_unref(c->retry);
+	sd_event_source_disable_unref(c->tick);
+	explicit_bzero(c->pass, sizeof(c->pass));
+	free(c);
+	h->cluster = NULL;
+}
+

@@ -1,0 +1,507 @@
+// SPDX-License-Identifier: ISC
+// Two hubs on this machine, one chat through one redis-server on
+// 127.0.0.1 (docs/cluster.md): room messages cross between the hubs in
+// one order with each number once; a joiner gets the room's history from
+// the stream; while Redis is away messages reach the local members and
+// wait for the others, past the outbox's bound the sender gets `busy`;
+// a Redis that lost its data tells every member the history restarted;
+// bad data from Redis is refused and the hubs go on.  The real setup
+// (network namespaces, three machines) is tests/integration/cluster.test.mjs.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import net from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startSwitchboard, freePort } from './lib/harness.mjs';
+import { jsonLogin, JsonClient } from './lib/clients.mjs';
+import { ctlOk } from './lib/ctl.mjs';
+import { poll } from './lib/programs.mjs';
+
+const REDIS = '/usr/bin/redis-server';
+
+// The ACL user of docs/cluster.md ("Security"), word for word; the test
+// itself (redis-cli) is the default user.
+const ACL_USER = 'user switchboard on >s3cret-pw resetkeys ~sb:* resetchannels &sb:* -@all +eval +evalsha +ping +subscribe +unsubscribe +get +set +del +hincrby +hget +hset +hmget +hdel +hgetall +zadd +zscore +zrem +zrange +zrangebyscore +rpush +ltrim +lrange +xadd +xrange +xrevrange +publish +time';
+
+/* A redis-server of our own on 127.0.0.1:port, no persistence. */
+async function startRedis(port, dir) {
+  writeFileSync(path.join(dir, 'users.acl'), `user default on nopass ~* &* +@all\n${ACL_USER}\n`);
+  const proc = spawn(REDIS, ['--port', String(port), '--bind', '127.0.0.1',
+    '--save', '', '--appendonly', 'no', '--dir', dir, '--aclfile', path.join(dir, 'users.acl')],
+  { stdio: ['ignore', 'pipe', 'pipe'] });
+  await new Promise((resolve, reject) => {
+    let out = '';
+    const t = setTimeout(() => reject(new Error(`redis-server did not start: ${out}`)), 10000);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      if (/Ready to accept connections/.test(out)) { clearTimeout(t); resolve(); }
+    });
+    proc.once('exit', (code) => { clearTimeout(t); reject(new Error(`redis-server exited ${code}: ${out}`)); });
+  });
+  proc.stdout.resume();
+  return proc;
+}
+
+async function stopRedis(proc, signal = 'SIGTERM') {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const gone = new Promise((r) => proc.once('exit', r));
+  proc.kill(signal);
+  await gone;
+}
+
+function redisCli(port, ...args) {
+  return execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args]).toString();
+}
+
+async function join(c, nick, room, since) {
+  c.send({ type: 'join', room, ...(since === undefined ? {} : { since }) });
+  await c.next({ type: 'join', nick, room });
+}
+
+/* `na` logged in on hub sa and `nb` on hub sb, both in `room`. */
+async function pairIn(sa, na, sb, nb, room) {
+  const x = await jsonLogin(sa, na);
+  const y = await jsonLogin(sb, nb);
+  await join(x, na, room);
+  await join(y, nb, room);
+  return [x, y];
+}
+
+/* Wait until c holds n room messages of `room`, and take them. */
+async function roomMsgs(c, room, n, ms = 10000) {
+  const is = (e) => e.type === 'msg' && e.room === room;
+  await c.until((es) => es.filter(is).length >= n, ms);
+  const got = c.events.filter(is);
+  c.events = c.events.filter((e) => !is(e));
+  return got;
+}
+
+describe('two hubs, one chat through Redis', { timeout: 120000 }, () => {
+  let dir, port, redis, a, b;
+  const config = (node) => ({
+    cluster_redis: `127.0.0.1:${port}`, cluster_node: node, history: '20',
+    cluster_password: path.join(dir, 'redis.pass'),
+    flood_rate: '100000', flood_burst: '100000',
+  });
+
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'sb-redis-'));
+    writeFileSync(path.join(dir, 'redis.pass'), 'switchboard s3cret-pw\n');
+    chmodSync(path.join(dir, 'redis.pass'), 0o600);
+    port = await freePort();
+    redis = await startRedis(port, dir);
+    a = await startSwitchboard({ config: config('a') });
+    b = await startSwitchboard({ config: config('b') });
+    await a.waitForEvent({ EVENT: 'cluster', REASON: 'connected' }, 10000);
+    await b.waitForEvent({ EVENT: 'cluster', REASON: 'connected' }, 10000);
+  });
+  after(async () => {
+    await a?.stop();
+    await b?.stop();
+    if (redis) await stopRedis(redis);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a room message crosses, with one number on both hubs', async () => {
+    const [al, bo] = await pairIn(a, 'al', b, 'bo', 'lobby');
+    al.send({ type: 'say', room: 'lobby', text: 'hello from a' });
+    const [onB] = await roomMsgs(bo, 'lobby', 1);
+    const [onA] = await roomMsgs(al, 'lobby', 1);
+    assert.equal(onB.text, 'hello from a');
+    assert.equal(onB.from, 'al');
+    assert.equal(onA.room_seq, onB.room_seq);
+    // The hubs announced their users with the ACL user's commands too.
+    await poll('al known at b', async () => (await who(b)).some((x) => x.nick === 'al' && x.node === 'a'), 5000, 20);
+    for (const c of [al, bo]) c.close();
+  });
+
+  test('both hubs deliver one order, every number once', async () => {
+    const [al, bo] = await pairIn(a, 'al2', b, 'bo2', 'order');
+    for (let i = 0; i < 30; i++) {
+      al.send({ type: 'say', room: 'order', text: `a${i}` });
+      bo.send({ type: 'say', room: 'order', text: `b${i}` });
+    }
+    const onA = await roomMsgs(al, 'order', 60);
+    const onB = await roomMsgs(bo, 'order', 60);
+    const seqs = onA.map((e) => e.room_seq);
+    assert.deepEqual(seqs, Array.from({ length: 60 }, (_, i) => i + 1), 'numbers 1..60, in order, once');
+    assert.deepEqual(onA.map((e) => e.text), onB.map((e) => e.text), 'the same order on both hubs');
+    assert.deepEqual(onA.filter((e) => e.from === 'al2').map((e) => e.text),
+      Array.from({ length: 30 }, (_, i) => `a${i}`), 'each sender in its own order');
+    // A joiner on the other hub gets the room's history from the stream.
+    const cy = await jsonLogin(b, 'cy2');
+    cy.send({ type: 'join', room: 'order', since: 55 });
+    const hist = await roomMsgs(cy, 'order', 5);
+    assert.deepEqual(hist.map((e) => [e.room_seq, e.history]),
+      [[56, true], [57, true], [58, true], [59, true], [60, true]]);
+    assert.deepEqual(hist.map((e) => e.text), onA.slice(55).map((e) => e.text));
+    al.close();
+    bo.close();
+    cy.close();
+  });
+
+  test('a first joiner on a hub gets the history other hubs wrote', async () => {
+    const al = await jsonLogin(a, 'al3');
+    await join(al, 'al3', 'fresh');
+    for (const t of ['f1', 'f2', 'f3']) al.send({ type: 'say', room: 'fresh', text: t });
+    await roomMsgs(al, 'fresh', 3);
+    const bo = await jsonLogin(b, 'bo3');
+    await join(bo, 'bo3', 'fresh');
+    const hist = await roomMsgs(bo, 'fresh', 3);
+    assert.deepEqual(hist.map((e) => [e.text, e.room_seq, e.history]),
+      [['f1', 1, true], ['f2', 2, true], ['f3', 3, true]]);
+    assert.deepEqual(bo.events.filter((e) => e.type === 'gap'), [], 'no gap told');
+    for (const c of [al, bo]) c.close();
+  });
+
+  test('said right after a first join on a hub: news, not history', async () => {
+    const al = await jsonLogin(a, 'al6');
+    const bo = await jsonLogin(b, 'bo6');
+    for (let i = 0; i < 10; i++) {
+      const room = `news${i}`;
+      await join(al, 'al6', room);
+      al.send({ type: 'say', room, text: `old${i}` });
+      await roomMsgs(al, room, 1);
+      await join(bo, 'bo6', room);	// the first member of the room on b
+      al.send({ type: 'say', room, text: `new${i}` });
+      const got = await roomMsgs(bo, room, 2);
+      assert.deepEqual(got.map((e) => [e.text, !!e.history]), [[`old${i}`, true], [`new${i}`, false]]);
+    }
+    for (const c of [al, bo]) c.close();
+  });
+
+  test('bad data from Redis is refused, and the hubs go on', async () => {
+    const [al, bo] = await pairIn(a, 'al4', b, 'bo4', 'bad');
+    al.send({ type: 'say', room: 'bad', text: 'first' });
+    await roomMsgs(bo, 'bad', 1);
+    await roomMsgs(al, 'bad', 1);
+    const epoch = redisCli(port, 'HGET', 'sb:room:bad', 'epoch').trim();
+    for (const bad of ['nonsense', `${epoch} 2 {"k":"room"}`, `${epoch} 2 ${'x'.repeat(20000)}`,
+      `${epoch} 0 {}`, `${epoch} 2 {"k":"room","f":"x","r":"other","t":"t","w":1,"n":"z","i":"1"}`]) {
+      redisCli(port, 'PUBLISH', 'sb:msg:bad', bad);
+    }
+    await b.waitForEvent({ MESSAGE: /refused a message/ }, 5000);
+    bo.send({ type: 'say', room: 'bad', text: 'still here' });
+    const [got] = await roomMsgs(al, 'bad', 1);
+    assert.equal(got.text, 'still here');
+    assert.equal(got.room_seq, 2, 'nothing forged took a number');
+    const [echo] = await roomMsgs(bo, 'bad', 1);
+    assert.equal(echo.text, 'still here');
+    assert.equal(b.events({ MESSAGE: /refused a message/ }).length, 5, 'each refused once');
+    // Junk in the room's stream, under an id above the room's numbers: a
+    // joiner gets the good history without it, and the room goes on.
+    redisCli(port, 'XADD', 'sb:hist:bad', '*', 'junk', 'x');
+    const cy = await jsonLogin(b, 'cy4');
+    await join(cy, 'cy4', 'bad');
+    assert.deepEqual((await roomMsgs(cy, 'bad', 2)).map((e) => e.text), ['first', 'still here']);
+    al.send({ type: 'say', room: 'bad', text: 'after junk' });
+    for (const c of [al, bo, cy]) {
+      const [m] = await roomMsgs(c, 'bad', 1);
+      assert.deepEqual([m.text, m.room_seq], ['after junk', 3]);
+    }
+    cy.close();
+    for (const c of [al, bo]) c.close();
+  });
+
+  test('Redis away: local members get it now, others after; busy past the outbox; restart told', async () => {
+    const al = await jsonLogin(a, 'al5');
+    const ax = await jsonLogin(a, 'ax5');
+    const bo = await jsonLogin(b, 'bo5');
+    for (const [c, n] of [[al, 'al5'], [ax, 'ax5'], [bo, 'bo5']]) await join(c, n, 'outage');
+    al.send({ type: 'say', room: 'outage', text: 'before' });
+    for (const c of [al, ax, bo]) await roomMsgs(c, 'outage', 1);
+
+    assert.deepEqual(bo.events.filter((e) => e.type === 'gap'), [], 'no gap yet');
+    await stopRedis(redis, 'SIGKILL');
+    await a.waitForEvent({ MESSAGE: /lost Redis/ }, 10000);
+    al.send({ type: 'msg', to: 'bo5', text: 'private during' });	// b's user, known from before
+    al.send({ type: 'say', room: 'outage', text: 'during' });
+    const [local] = await roomMsgs(ax, 'outage', 1);
+    assert.equal(local.text, 'during', 'a member on the same hub gets it while Redis is away');
+    assert.equal(local.room_seq, undefined, 'not numbered yet');
+    // Fill the outbox: past its bound the sender is told `busy`.
+    for (let i = 0; i < 1024; i++) al.send({ type: 'say', room: 'outage', text: `fill${i}` });
+    await al.next({ type: 'error', code: 'busy' }, 20000);
+    await roomMsgs(ax, 'outage', 1022, 20000);	// the outbox: the private one, 'during', 1022
+    assert.equal(bo.events.filter((e) => e.type === 'msg').length, 0, 'nothing crossed yet');
+
+    redis = await startRedis(port, dir);
+    // Redis lost its data: B's member is told the history restarted, then
+    // gets what waited on A, in order, numbered from 1 in the new epoch.
+    await bo.next({ type: 'gap', room: 'outage', first: 1 }, 15000);
+    await bo.until((es) => es.some((e) => e.type === 'msg' && e.room_seq === 1023), 20000);
+    const after = await roomMsgs(bo, 'outage', 1);
+    assert.deepEqual(after.map((e) => e.room_seq), Array.from({ length: 1023 }, (_, i) => i + 1));
+    assert.equal(after[0].text, 'during');
+    assert.equal(after[1022].text, 'fill1021');
+    // A's members got them once, while Redis was away, and not again.
+    al.send({ type: 'say', room: 'outage', text: 'back' });
+    const [back] = await roomMsgs(ax, 'outage', 1);
+    assert.equal(back.text, 'back');
+    assert.equal(back.room_seq, 1024);
+    const [backB] = await roomMsgs(bo, 'outage', 1);
+    assert.equal(backB.room_seq, 1024);
+    assert.deepEqual(bo.events.filter((e) => e.type === 'gap'), [], 'one gap: the restart');
+    // The private message waited in a's outbox, then in b's inbox for b
+    // to subscribe again: it arrives once.
+    await bo.until((es) => es.some((e) => e.type === 'msg' && e.text === 'private during'), 10000);
+    assert.equal(bo.events.filter((e) => e.type === 'msg' && e.text === 'private during').length, 1);
+    al.close();
+    ax.close();
+    bo.close();
+  });
+});
+
+/* A login that may be refused: the client, or the error code. */
+async function tryLogin(sb, nick) {
+  const c = new JsonClient(`ws://${sb.host}:${sb.port}/chat`);
+  await c.ready;
+  c.send({ type: 'login', nick });
+  const e = await c.next((x) => x.type === 'welcome' || x.type === 'error');
+  if (e.type === 'error') { c.terminate(); return e.code; }
+  return c;
+}
+
+const who = async (sb) => JSON.parse(await ctlOk(['-S', sb.controlSocket, '--json', 'who'])).who;
+
+describe('two hubs: users, presence and private messages across', { timeout: 120000 }, () => {
+  let dir, port, redis, a, b;
+  const config = (node) => ({
+    cluster_redis: `127.0.0.1:${port}`, cluster_node: node, presence_max: '50',
+  });
+
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'sb-redis-'));
+    port = await freePort();
+    redis = await startRedis(port, dir);
+    a = await startSwitchboard({ config: config('a') });
+    b = await startSwitchboard({ config: config('b') });
+    for (const sb of [a, b]) await sb.waitForEvent({ EVENT: 'cluster', REASON: 'connected' }, 10000);
+  });
+  after(async () => {
+    await a?.stop();
+    await b?.stop();
+    if (redis) await stopRedis(redis);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('LIST, NAMES, notices, private messages and nicks across the hubs', async () => {
+    const al = await jsonLogin(a, 'alice');
+    const bo = await jsonLogin(b, 'bob');
+    await al.next({ type: 'login', nick: 'bob' });
+    await poll('alice known at b', async () => (await who(b)).some((x) => x.nick === 'alice'), 5000, 20);
+    al.send({ type: 'users' });
+    assert.deepEqual((await al.next({ type: 'users' })).users.sort(), ['alice', 'bob']);
+    bo.send({ type: 'users' });
+    assert.deepEqual((await bo.next({ type: 'users' })).users.sort(), ['alice', 'bob']);
+    // The nick of a user of the other hub is taken here.
+    assert.equal(await tryLogin(a, 'bob'), 'nick_taken');
+    assert.equal(await tryLogin(b, 'ALICE'), 'nick_taken');
+    bo.send({ type: 'nick', nick: 'Alice' });
+    await bo.next({ type: 'error', code: 'nick_taken' });
+    // Private messages both ways, echoed to the sender.
+    al.send({ type: 'msg', to: 'bob', text: 'hi bob' });
+    const pm = await bo.next({ type: 'msg', text: 'hi bob' });
+    assert.equal(pm.from, 'alice');
+    await al.next({ type: 'msg', text: 'hi bob' });
+    bo.send({ type: 'msg', to: 'ALICE', text: 'hi alice' });
+    assert.equal((await al.next({ type: 'msg', text: 'hi alice' })).from, 'bob');
+    bo.send({ type: 'msg', to: 'nobody', text: 'x' });
+    await bo.next({ type: 'error', code: 'no_such_nick' });
+    // Joins: the member list, NAMES and the join notice cover both hubs.
+    al.send({ type: 'join', room: 'lobby' });
+    await al.next({ type: 'join', nick: 'alice' });
+    // (b hears of the join through Redis: wait for it, not for the time)
+    await poll('alice in lobby at b', async () => (await who(b)).some((x) => x.nick === 'alice' &&
+      x.rooms.includes('lobby')), 5000, 20);
+    bo.send({ type: 'join', room: 'lobby' });
+    const joined = await bo.next({ type: 'join', nick: 'bob' });
+    assert.deepEqual(joined.members.sort(), ['alice', 'bob']);
+    await al.next({ type: 'join', nick: 'bob', room: 'lobby' });
+    al.send({ type: 'names', room: 'lobby' });
+    assert.deepEqual((await al.next({ type: 'users', room: 'lobby' })).users.sort(), ['alice', 'bob']);
+    // switchboardctl who: both hubs' users, each with its node.
+    for (const sb of [a, b]) {
+      const w = Object.fromEntries((await who(sb)).map((x) => [x.nick, x.node]));
+      assert.deepEqual(w, { alice: 'a', bob: 'b' });
+      const table = await ctlOk(['-S', sb.controlSocket, 'who']);
+      assert.match(table, /^NICK +SESSION +NODE +TRANSPORT +REMOTE +ROOMS\n/);
+      const other = sb === a ? 'bob +\\d+ +b' : 'alice +\\d+ +a';
+      assert.match(table, new RegExp(`\\n${other} +cluster +- +lobby\\n`));
+      const status = await ctlOk(['-S', sb.controlSocket, 'status']);
+      assert.match(status, new RegExp(`\\nnode: +${sb === a ? 'a' : 'b'} \\(identified on every machine: 2\\)`));
+      const rooms = JSON.parse(await ctlOk(['-S', sb.controlSocket, '--json', 'rooms'])).rooms;
+      assert.equal(rooms.find((r) => r.name === 'lobby').members, 2, 'rooms counts every machine');
+    }
+    // A nick change is told on the other hub; the old nick is free again.
+    bo.send({ type: 'nick', nick: 'bobby' });
+    await al.next({ type: 'nick', old: 'bob', new: 'bobby' });
+    const nb = await poll('bob free on a', () => tryLogin(a, 'bob').then((x) => (typeof x === 'string' ? null : x)), 5000, 50);
+    assert.equal(await tryLogin(a, 'bobby'), 'nick_taken');
+    nb.send({ type: 'quit' });
+    await nb.waitClose();
+    await al.next({ type: 'quit', nick: 'bob' });
+    // A quit is told on the other hub, once.
+    bo.send({ type: 'quit' });
+    await bo.waitClose();
+    await al.next({ type: 'quit', nick: 'bobby' });
+    al.send({ type: 'users' });
+    assert.deepEqual((await al.next({ type: 'users' })).users, ['alice']);
+    assert.equal(al.events.filter((e) => e.type === 'quit').length, 0, 'one quit notice');
+    al.send({ type: 'quit' });
+    await al.waitClose();
+  });
+
+  test('two hubs race for one nick: one wins; a nick let go is free on the other hub', async () => {
+    for (let i = 0; i < 5; i++) {
+      const got = await Promise.all([tryLogin(a, `erin${i}`), tryLogin(b, `erin${i}`)]);
+      const won = got.filter((x) => typeof x !== 'string');
+      assert.equal(won.length, 1, `one of two logins as erin${i} wins: ${got.map((x) => (typeof x === 'string' ? x : 'ok'))}`);
+      assert.deepEqual(got.filter((x) => typeof x === 'string'), ['nick_taken']);
+      won[0].send({ type: 'quit' });
+      await won[0].waitClose();
+    }
+    // erin0 quit on whichever hub had it: both hubs let it be taken again.
+    const e0 = await poll('erin0 free on a', () => tryLogin(a, 'erin0').then((x) => (typeof x === 'string' ? null : x)), 5000, 50);
+    e0.send({ type: 'quit' });
+    await e0.waitClose();
+    const e1 = await poll('erin0 free on b', () => tryLogin(b, 'erin0').then((x) => (typeof x === 'string' ? null : x)), 5000, 50);
+    e1.close();
+  });
+
+  test('a hub restarted within its lease: its users resume, and the others are told nothing', async () => {
+    const al = await jsonLogin(a, 'amos');
+    for (const n of ['t1', 't2']) {	// bess's number here is not the one she resumes with
+      const t = await jsonLogin(b, n);
+      t.send({ type: 'quit' });
+      await t.waitClose();
+    }
+    const bo = await jsonLogin(b, 'bess');
+    await al.next({ type: 'login', nick: 'bess' });
+    await b.restartHub('SIGTERM');
+    await b.waitForEvent({ EVENT: 'login', NICK: 'bess', REASON: 'resumed' }, 10000);
+    // A change after the restart reaches a only once a has read b's users
+    // again (its events wait for that): then a has settled.
+    bo.send({ type: 'join', room: 'settle' });
+    await bo.next({ type: 'join', nick: 'bess', room: 'settle' });
+    await poll('b read again at a', async () => (await who(a)).some((x) => x.nick === 'bess' &&
+      x.rooms.includes('settle')), 10000, 50);
+    bo.send({ type: 'msg', to: 'amos', text: 'still here' });
+    await al.until((es) => es.some((e) => e.type === 'msg' && e.text === 'still here'), 10000);
+    assert.deepEqual(al.events.filter((e) => (e.type === 'quit' || e.type === 'login') && e.nick === 'bess'), [],
+      'no quit, no login');
+    for (const c of [al, bo]) { c.send({ type: 'quit' }); await c.waitClose(); }
+  });
+
+  test('a hub killed: its users quit on the other once; back, they resume', async () => {
+    const al = await jsonLogin(a, 'anna');
+    const bo = await jsonLogin(b, 'bert');
+    await al.next({ type: 'login', nick: 'bert' });
+    const killed = Date.now();
+    await b.stopHub('SIGKILL');
+    await al.next({ type: 'quit', nick: 'bert' }, 15000);
+    assert.ok(Date.now() - killed < 15000);
+    assert.deepEqual((await who(a)).map((x) => x.nick), ['anna']);
+    await b.startHub();
+    // bert's handler resumes on the new hub, and anna sees him again.
+    await al.next({ type: 'login', nick: 'bert' }, 20000);
+    bo.send({ type: 'msg', to: 'anna', text: 'back' });
+    await al.next({ type: 'msg', text: 'back' }, 10000);
+    assert.equal(al.events.filter((e) => e.type === 'quit').length, 0, 'one quit notice for bert');
+    al.close();
+    bo.close();
+  });
+});
+
+/*
+ * A TCP relay between a hub and Redis that can cut the line without
+ * closing it (a partition: bytes dropped, nothing refused), and heal it.
+ */
+async function startRelay(target) {
+  const socks = new Set();
+  let cut = false;
+  const server = net.createServer((c) => {
+    if (cut) { socks.add(c); c.on('error', () => {}); return; }	// a black hole
+    const r = net.connect(target, '127.0.0.1');
+    for (const [x, y] of [[c, r], [r, c]]) {
+      socks.add(x);
+      x.on('data', (d) => { if (!cut) y.write(d); });
+      x.on('error', () => {});
+      x.on('close', () => { socks.delete(x); y.destroy(); });
+    }
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: server.address().port,
+    cut() { cut = true; },
+    heal() { cut = false; for (const x of socks) x.destroy(); },
+    close() { for (const x of socks) x.destroy(); server.close(); },
+  };
+}
+
+describe('a hub cut off from Redis, and healed', { timeout: 120000 }, () => {
+  let dir, port, redis, relay, a, b;
+
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'sb-redis-'));
+    port = await freePort();
+    redis = await startRedis(port, dir);
+    relay = await startRelay(port);
+    a = await startSwitchboard({ config: { cluster_redis: `127.0.0.1:${port}`, cluster_node: 'a', flood_rate: '100000', flood_burst: '100000' } });
+    b = await startSwitchboard({ config: { cluster_redis: `127.0.0.1:${relay.port}`, cluster_node: 'b' } });
+    for (const sb of [a, b]) await sb.waitForEvent({ EVENT: 'cluster', REASON: 'connected' }, 10000);
+  });
+  after(async () => {
+    await a?.stop();
+    await b?.stop();
+    relay?.close();
+    if (redis) await stopRedis(redis);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a first join whose fetch the cut swallowed: what others said meanwhile arrives as news after the heal', async () => {
+    const al = await jsonLogin(a, 'amel');
+    const bo = await jsonLogin(b, 'bodo');
+    await join(al, 'amel', 'cutroom');
+    relay.cut();
+    await join(bo, 'bodo', 'cutroom');	// b's first fetch goes into the cut
+    // more than the history (50) holds: all of them are news for bodo
+    for (let i = 0; i < 60; i++) al.send({ type: 'say', room: 'cutroom', text: `cut${i}` });
+    await roomMsgs(al, 'cutroom', 60);
+    await b.waitForEvent({ EVENT: 'hub_error', REASON: 'Redis lost' }, 10000);
+    relay.heal();
+    const got = await roomMsgs(bo, 'cutroom', 60, 20000);
+    assert.deepEqual(got.map((e) => [e.text, !!e.history]), Array.from({ length: 60 }, (_, i) => [`cut${i}`, false]));
+    for (const c of [al, bo]) { c.send({ type: 'quit' }); await c.waitClose(); }
+  });
+
+  test('its users leave the others within 15 s; after the heal one nick holder remains, the other is told nick_lost', async () => {
+    const al = await jsonLogin(a, 'axel');
+    const zb = await jsonLogin(b, 'zed');
+    const pb = await jsonLogin(b, 'pia');
+    await poll('zed known at a', async () => (await who(a)).some((x) => x.nick === 'zed'), 5000, 20);
+    const cut = Date.now();
+    relay.cut();
+    await al.next({ type: 'quit', nick: 'zed' }, 15000);
+    await al.next({ type: 'quit', nick: 'pia' }, 15000);
+    assert.ok(Date.now() - cut < 15000, 'presence ended within 15 s');
+    // b's users still talk among themselves.
+    zb.send({ type: 'msg', to: 'pia', text: 'inside' });
+    await pb.next({ type: 'msg', text: 'inside' });
+    // zed is free on a now.
+    const za = await jsonLogin(a, 'zed');
+    relay.heal();
+    await zb.next({ type: 'error', code: 'nick_lost' }, 30000);
+    await zb.waitClose(10000);
+    await al.next({ type: 'login', nick: 'pia' }, 20000);
+    for (const sb of [a, b]) {
+      const w = (await who(sb)).map((x) => `${x.nick}@${x.node}`).sort();
+      assert.deepEqual(w, ['axel@a', 'pia@b', 'zed@a'], 'one zed, on a');
+    }
+    assert.equal(za.closed, null, 'the zed of a stays');
+    assert.equal(za.events.filter((e) => e.type === 'error').length, 0, 'and is told nothing');
+    for (const c of [al, za, pb]) c.close();
+  });
+});

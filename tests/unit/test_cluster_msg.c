@@ -1,0 +1,401 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Unit tests for hub/cluster_msg.c: a room message from Redis decoded
+ * ("EPOCH SEQ BODY" from the channel, BODY and "SEQ-0" from the stream)
+ * and everything malformed or oversized refused; the body encoded and
+ * read back; the cluster_redis address and the cluster_password line.
+ * Each input is copied into a buffer of its exact size, so that ASan
+ * catches a read past its end.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../hub/hub.h"
+
+#define GOOD_BODY "{\"k\":\"room\",\"f\":\"alice\",\"r\":\"Lobby\"," \
+	"\"t\":\"hi there\",\"w\":1700000000,\"n\":\"node-a\",\"i\":\"ab-1\"}"
+
+/* fn on s, from a buffer of exactly its length (no NUL after it). */
+static int
+exact(int (*fn)(const char *, size_t, void *), const char *s, void *out)
+{
+	size_t len = strlen(s);
+	char *b = malloc(len + 1);
+	int r;
+
+	assert_non_null(b);
+	memcpy(b, s, len);
+	r = fn(b, len, out);
+	free(b);
+	return r;
+}
+
+static int
+msg_fn(const char *b, size_t len, void *out)
+{
+	return cluster_msg_decode(b, len, out);
+}
+
+static int
+pres_fn(const char *b, size_t len, void *out)
+{
+	return cluster_pres_decode(b, len, out);
+}
+
+/* Decode s as published. */
+static int
+decode(const char *s, struct cluster_msg *m)
+{
+	return exact(msg_fn, s, m);
+}
+
+/* "EPOCH SEQ " then a body. */
+static int
+decode_body(const char *body)
+{
+	struct cluster_msg m;
+	char *s;
+	int r;
+
+	assert_true(asprintf(&s, "1700000000123456 7 %s", body) > 0);
+	r = decode(s, &m);
+	free(s);
+	return r;
+}
+
+static void
+test_decode_good(void **state)
+{
+	struct cluster_msg m;
+
+	assert_int_equal(decode("1700000000123456 7 " GOOD_BODY, &m), 0);
+	assert_string_equal(m.epoch, "1700000000123456");
+	assert_int_equal(m.seq, 7);
+	assert_string_equal(m.kind, "room");
+	assert_string_equal(m.from, "alice");
+	assert_string_equal(m.room, "Lobby");
+	assert_string_equal(m.text, "hi there");
+	assert_int_equal(m.time, 1700000000);
+	assert_string_equal(m.node, "node-a");
+	assert_string_equal(m.id, "ab-1");
+	assert_false(m.pre);
+	assert_int_equal(decode_body("{\"k\":\"action\",\"f\":\"\",\"r\":\"x\","
+	    "\"t\":\"\",\"w\":0,\"n\":\"b\",\"i\":\"1\",\"p\":1}"), 0);
+}
+
+/* The stamp: epoch digits, a number from 1, one space each. */
+static void
+test_stamp_refused(void **state)
+{
+	static const char *bad[] = {
+		"", "1", "1 2", "1 2" GOOD_BODY, " 1 " GOOD_BODY,
+		"x 1 " GOOD_BODY, "1 x " GOOD_BODY, "1 0 " GOOD_BODY,
+		"1 01 " GOOD_BODY, "1 -1 " GOOD_BODY, "1  1 " GOOD_BODY,
+		"123456789012345678901 1 " GOOD_BODY,	/* 21 digits */
+		"1 9223372036854775808 " GOOD_BODY,	/* past INT64_MAX */
+		"1 99999999999999999999 " GOOD_BODY,	/* 20 digits */
+	};
+	struct cluster_msg m;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(decode(bad[i], &m), -EBADMSG);
+	assert_int_equal(decode("1 9223372036854775807 " GOOD_BODY, &m), 0);
+}
+
+/* The body: an object of exactly the known members, each checked. */
+static void
+test_body_refused(void **state)
+{
+	static const char *bad[] = {
+		"", "[]", "\"x\"", "{", GOOD_BODY "x", "null",
+		"{\"k\":\"room\"}",
+		"{\"k\":\"shout\",\"f\":\"a\",\"r\":\"x\",\"t\":\"\",\"w\":0,"
+		    "\"n\":\"b\",\"i\":\"1\"}",
+		"{\"k\":\"room\",\"f\":\"a b\",\"r\":\"x\",\"t\":\"\",\"w\":0,"
+		    "\"n\":\"b\",\"i\":\"1\"}",
+		"{\"k\":\"room\",\"f\":\"a\",\"r\":\"\",\"t\":\"\",\"w\":0,"
+		    "\"n\":\"b\",\"i\":\"1\"}",
+		"{\"k\":\"room\",\"f\":\"a\",\"r\":\"x y\",\"t\":\"\",\"w\":0,"
+		    "\"n\":\"b\",\"i\":\"1\"}",
+		"{\"k\":\"room\",\"f\":\"a\",\"r\":\"x\",\"t\":\"\",\"w\":-1,"
+		    "\"n\":\"b\",\"i\":\"1\"}",
+		"{\"k\":\"room\",\"f\":\"a\",\"r\":\"x\",\"t\":\"\",\"w\":\"0\","
+		    "\"n\":\"b\",\"i\":\"1\"}",
+		"{\"k\":\"room\",\"f\":\"a\",\"r\":\"x\",\"t\":\"\",\"w\":0,"
+		    "\"n\":\"b c\",\"i\":\"1\"}",
+		"{\"k\":\"room\",\"f\":\"a\",\"r\":\"x\",\"t\":\"\",\"w\":0,"
+		    "\"n\":\"b\",\"i\":\"X\"}",
+		"{\"k\":\"room\",\"f\":\"a\",\"r\":\"x\",\"t\":\"\",\"w\":0,"
+		    "\"n\":\"b\",\"i\":\"1\",\"p\":2}",
+		"{\"k\":\"room\",\"f\":\"a\",\"r\":\"x\",\"t\":\"\",\"w\":0,"
+		    "\"n\":\"b\",\"i\":\"1\",\"z\":1}",
+		"{\"k\":\"room\",\"f\":\"a\",\"r\":\"x\",\"t\":\"a\\u0000b\","
+		    "\"w\":0,\"n\":\"b\",\"i\":\"1\"}",
+		"{\"k\":\"room\",\"k\":\"room\",\"f\":\"a\",\"r\":\"x\",\"t\":\"\","
+		    "\"w\":0,\"n\":\"b\",\"i\":\"1\"}",
+		"{\"k\":\"room\",\"f\":\"a\",\"r\":\"x\",\"t\":\"\xff\",\"w\":0,"
+		    "\"n\":\"b\",\"i\":\"1\"}",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(decode_body(bad[i]), -EBADMSG);
+}
+
+/* Past a limit: -EMSGSIZE, never cut short. */
+static void
+test_oversized(void **state)
+{
+	char text[SB_TEXT_MAX + 2], *body, *big;
+	struct cluster_msg m;
+
+	memset(text, 'x', sizeof(text) - 1);
+	text[sizeof(text) - 1] = '\0';
+	assert_true(asprintf(&body, "{\"k\":\"room\",\"f\":\"a\",\"r\":\"x\","
+	    "\"t\":\"%s\",\"w\":0,\"n\":\"b\",\"i\":\"1\"}", text) > 0);
+	assert_int_equal(decode_body(body), -EMSGSIZE);
+	free(body);
+	text[SB_TEXT_MAX] = '\0';	/* exactly the limit: taken */
+	assert_true(asprintf(&body, "{\"k\":\"room\",\"f\":\"a\",\"r\":\"x\","
+	    "\"t\":\"%s\",\"w\":0,\"n\":\"b\",\"i\":\"1\"}", text) > 0);
+	assert_int_equal(decode_body(body), 0);
+	free(body);
+	assert_non_null(big = malloc(CLUSTER_MSG_MAX + 2));
+	memset(big, ' ', CLUSTER_MSG_MAX + 1);
+	memcpy(big, "1 1 ", 4);
+	big[CLUSTER_MSG_MAX + 1] = '\0';
+	assert_int_equal(decode(big, &m), -EMSGSIZE);
+	assert_int_equal(cluster_body_decode(big, CLUSTER_BODY_MAX + 1, &m),
+	    -EMSGSIZE);
+	free(big);
+}
+
+/* Every cut of a good message is refused, never read past. */
+static void
+test_truncated(void **state)
+{
+	const char *good = "1700000000123456 7 " GOOD_BODY;
+	struct cluster_msg m;
+	size_t n;
+
+	for (n = 0; n < strlen(good); n++) {
+		char *b = malloc(n + 1);
+
+		assert_non_null(b);
+		memcpy(b, good, n);
+		assert_int_not_equal(cluster_msg_decode(b, n, &m), 0);
+		free(b);
+	}
+}
+
+/* Encoded and decoded again: the same message. */
+static void
+test_roundtrip(void **state)
+{
+	struct cluster_msg m = { .time = 42, .pre = 1 }, back;
+	char buf[CLUSTER_BODY_MAX + 1];
+	int n;
+
+	strcpy(m.kind, "action");
+	strcpy(m.from, "\xc3\xa9mile");
+	strcpy(m.room, "Lobby");
+	strcpy(m.text, "quote \" backslash \\ tab \t <b>&amp;</b>");
+	strcpy(m.node, "a.b_c-d");
+	strcpy(m.id, "0123abcd-ff");
+	assert_true((n = cluster_body_encode(&m, buf, sizeof(buf))) > 0);
+	assert_int_equal(cluster_body_decode(buf, (size_t)n, &back), 0);
+	assert_string_equal(back.kind, m.kind);
+	assert_string_equal(back.from, m.from);
+	assert_string_equal(back.room, m.room);
+	assert_string_equal(back.text, m.text);
+	assert_string_equal(back.node, m.node);
+	assert_string_equal(back.id, m.id);
+	assert_int_equal(back.time, 42);
+	assert_true(back.pre);
+	assert_int_equal(cluster_body_encode(&m, buf, 10), -EMSGSIZE);
+}
+
+static void
+test_entry_id(void **state)
+{
+	static const char *bad[] = { "", "-0", "0-0", "5", "5-", "5-1",
+	    "5-00", "05-0", "a-0", "9223372036854775808-0" };
+	uint64_t seq;
+	size_t i;
+
+	assert_int_equal(cluster_entry_id("5-0", 3, &seq), 0);
+	assert_int_equal(seq, 5);
+	assert_int_equal(cluster_entry_id("5-0x", 3, &seq), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(cluster_entry_id(bad[i], strlen(bad[i]), &seq),
+		    -EBADMSG);
+}
+
+static void
+test_addr(void **state)
+{
+	static const char *bad[] = { "", "host", "host:", ":6379", "h:0",
+	    "h:65536", "h:abc", "[::1]6379", "[]:1", "a b:1", "h:-1" };
+	char host[256], err[256];
+	int port;
+	size_t i;
+
+	assert_int_equal(cluster_addr_parse("10.0.0.1:6379", host,
+	    sizeof(host), &port, err, sizeof(err)), 0);
+	assert_string_equal(host, "10.0.0.1");
+	assert_int_equal(port, 6379);
+	assert_int_equal(cluster_addr_parse("[fd00::1]:7000", host,
+	    sizeof(host), &port, err, sizeof(err)), 0);
+	assert_string_equal(host, "fd00::1");
+	assert_int_equal(port, 7000);
+	assert_int_equal(cluster_addr_parse("/run/redis/redis.sock", host,
+	    sizeof(host), &port, err, sizeof(err)), 0);
+	assert_string_equal(host, "/run/redis/redis.sock");
+	assert_int_equal(port, 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(cluster_addr_parse(bad[i], host, sizeof(host),
+		    &port, err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, "cluster_redis"));
+	}
+}
+
+static void
+test_password(void **state)
+{
+	static const char *bad[] = { "", "\n", "a b c", " pw", "user ",
+	    "pw\tx", "a  b" };
+	char user[64], pass[64];
+	size_t i;
+
+	assert_int_equal(cluster_password_parse("switchboard s3cret\n", user,
+	    sizeof(user), pass, sizeof(pass)), 0);
+	assert_string_equal(user, "switchboard");
+	assert_string_equal(pass, "s3cret");
+	assert_int_equal(cluster_password_parse("only\r\n", user, sizeof(user),
+	    pass, sizeof(pass)), 0);
+	assert_string_equal(user, "");
+	assert_string_equal(pass, "only");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(cluster_password_parse(bad[i], user,
+		    sizeof(user), pass, sizeof(pass)), -EINVAL);
+	assert_true(cluster_node_ok("node-1.a_b", 10));
+	assert_false(cluster_node_ok("", 0));
+	assert_false(cluster_node_ok("a:b", 3));
+	assert_false(cluster_node_ok("123456789012345678901234567890123",
+	    33));
+}
+
+/* Decode s as a presence event. */
+static int
+pres(const char *s, struct cluster_pres *ev)
+{
+	return exact(pres_fn, s, ev);
+}
+
+#define REC "{\"k\":\"bob\",\"m\":\"\",\"r\":[\"lobby\",\"Games\"]}"
+
+static void
+test_presence(void **state)
+{
+	static const char *bad[] = {
+		"", "1", "1 {}", "x {\"e\":\"reset\",\"n\":\"a\"}",
+		"0 {\"e\":\"reset\",\"n\":\"a\"}",	/* 0 is only down */
+		"1 {\"e\":\"down\",\"n\":\"a\"}",	/* down is only 0 */
+		"1 {\"e\":\"boom\",\"n\":\"a\"}",
+		"1 {\"e\":\"reset\",\"n\":\"a b\"}",
+		"1 {\"e\":\"reset\",\"n\":\"a\",\"x\":1}",
+		"2 {\"e\":\"login\",\"n\":\"a\",\"s\":0,\"a\":\"\","
+		    "\"b\":\"\",\"u\":" REC "}",
+		"2 {\"e\":\"login\",\"n\":\"a\",\"s\":7,\"a\":\"\","
+		    "\"b\":\"\",\"u\":null}",
+		"2 {\"e\":\"quit\",\"n\":\"a\",\"s\":7,\"a\":\"\","
+		    "\"b\":\"\",\"u\":" REC "}",
+		"2 {\"e\":\"join\",\"n\":\"a\",\"s\":7,\"a\":\"\","
+		    "\"b\":\"\",\"u\":{\"k\":\"bob\",\"m\":\"\","
+		    "\"r\":[\"no room\"]}}",
+	};
+	struct cluster_pres ev;
+	size_t i;
+
+	assert_int_equal(pres("3 {\"e\":\"join\",\"n\":\"node-b\","
+	    "\"s\":7,\"a\":\"lobby\",\"b\":\"\",\"u\":" REC "}", &ev), 0);
+	assert_int_equal(ev.counter, 3);
+	assert_int_equal(ev.ev, REMOTE_JOIN);
+	assert_string_equal(ev.node, "node-b");
+	assert_int_equal(ev.session, 7);
+	assert_string_equal(ev.a, "lobby");
+	assert_string_equal(ev.user.nick, "bob");
+	assert_int_equal(ev.user.nrooms, 2);
+	assert_string_equal(ev.user.rooms[1], "Games");
+	assert_int_equal(pres("9 {\"e\":\"quit\",\"n\":\"a\",\"s\":1,"
+	    "\"a\":\"Quit\",\"b\":\"\",\"u\":null}", &ev), 0);
+	assert_int_equal(ev.ev, REMOTE_QUIT);
+	assert_int_equal(pres("0 {\"e\":\"down\",\"n\":\"a\"}", &ev), 0);
+	assert_true(ev.down);
+	assert_int_equal(pres("4 {\"e\":\"reset\",\"n\":\"a\"}", &ev), 0);
+	assert_int_equal(ev.ev, REMOTE_SYNC);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_not_equal(pres(bad[i], &ev), 0);
+}
+
+static void
+test_record_and_pm(void **state)
+{
+	struct remote_user u;
+	struct cluster_pm pm;
+	char rooms[2048], *s;
+	size_t n, i;
+
+	assert_int_equal(cluster_record_decode(REC, strlen(REC), &u), 0);
+	assert_string_equal(u.rooms[0], "lobby");
+	/* One room more than a session may be in: refused. */
+	n = (size_t)snprintf(rooms, sizeof(rooms), "{\"k\":\"b\",\"m\":\"\","
+	    "\"r\":[");
+	for (i = 0; i <= HUB_ROOMS_PER_PEER; i++)
+		n += (size_t)snprintf(rooms + n, sizeof(rooms) - n, "%s\"r%zu\"",
+		    i ? "," : "", i);
+	snprintf(rooms + n, sizeof(rooms) - n, "]}");
+	assert_int_equal(cluster_record_decode(rooms, strlen(rooms), &u),
+	    -EBADMSG);
+	s = "{\"k\":\"private\",\"f\":\"al\",\"t\":\"bo\",\"s\":3,"
+	    "\"x\":\"hi\",\"w\":5}";
+	assert_int_equal(cluster_pm_decode(s, strlen(s), &pm), 0);
+	assert_string_equal(pm.to, "bo");
+	assert_int_equal(pm.session, 3);
+	s = "{\"k\":\"room\",\"f\":\"al\",\"t\":\"bo\",\"s\":3,"
+	    "\"x\":\"hi\",\"w\":5}";
+	assert_int_equal(cluster_pm_decode(s, strlen(s), &pm), -EBADMSG);
+	s = "{\"k\":\"private\",\"f\":\"al\",\"t\":\"bo\",\"s\":0,"
+	    "\"x\":\"hi\",\"w\":5}";
+	assert_int_equal(cluster_pm_decode(s, strlen(s), &pm), -EBADMSG);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_decode_good),
+		cmocka_unit_test(test_stamp_refused),
+		cmocka_unit_test(test_body_refused),
+		cmocka_unit_test(test_oversized),
+		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_entry_id),
+		cmocka_unit_test(test_addr),
+		cmocka_unit_test(test_password),
+		cmocka_unit_test(test_presence),
+		cmocka_unit_test(test_record_and_pm),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
