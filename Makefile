@@ -177,7 +177,8 @@ DEB_BUILD	= gcc make pkg-config libsystemd-dev libbsd-dev libmd-dev \
 		  systemd musl-tools dpkg-dev autoconf automake libtool \
 		  linux-libc-dev debian-archive-keyring
 DEB_TEST	= chromium haxe python3 util-linux clang-14 libclang-rt-14-dev \
-		  llvm-14 cppcheck haproxy nginx prometheus tmux
+		  llvm-14 cppcheck haproxy nginx prometheus tmux \
+		  redis-server iproute2
 NODE_STAMP	= node_modules/.package-lock.json
 
 deps-build:

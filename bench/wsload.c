@@ -21,6 +21,11 @@
  *   hold    --steps 0,100,...: open idle (logged-in) clients in steps and
  *           measure the servers' memory (PSS) at each step.
  *
+ * Machines (bench/cluster.mjs): --hosts A,B,... (IPv4 addresses, at most
+ * 8) spreads the clients over several servers, client i on host i mod the
+ * count: in rtt r0 is on A and r1 on B, in bcast the room is spread.
+ * Without it every client goes to 127.0.0.1.
+ *
  * Server processes for CPU and memory figures: --pid PID (repeatable) and
  * --kids-of PPID (every child of PPID, e.g. the handlers of
  * systemd-socket-activate or the echo programs of websocketd).
@@ -75,6 +80,8 @@ static enum mode mode;
 static enum proto proto = P_CHAT;
 static const char *host = "127.0.0.1";
 static int port;
+static struct in_addr hosts[8];	/* --hosts: client i to hosts[i % nhosts] */
+static int nhosts;
 static const char *path = "/chat";
 static const char *room;		/* default: a new room per run */
 static char room_buf[32];
@@ -445,12 +452,15 @@ client_open(struct client *c)
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.ptr = c };
 	int one = 1;
 
-	inet_pton(AF_INET, host, &sa.sin_addr);
+	if (nhosts > 0)
+		sa.sin_addr = hosts[c->id % nhosts];
+	else
+		inet_pton(AF_INET, host, &sa.sin_addr);
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
 		die("socket: %s (raise ulimit -n)", strerror(errno));
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (nsrc > 1) {
+	if (nsrc > 1 && nhosts == 0) {
 		/* Spread source addresses so 10,000+ connections and the
 		 * TIME_WAITs of churn never run out of ports. */
 		struct sockaddr_in src = { .sin_family = AF_INET };
@@ -1122,8 +1132,25 @@ usage(void)
 	fprintf(stderr, "usage: wsload churn|rtt|bcast|tput|hold -p PORT "
 	    "[--path P] [--proto chat|echo] [-n N] [-c CONC] [-N CLIENTS] "
 	    "[--rate R] [--secs S] [--inflight K] [--steps LIST] "
-	    "[--extra X] [--pid PID]... [--kids-of PPID] [--timeout S] [--tag T]\n");
+	    "[--extra X] [--pid PID]... [--kids-of PPID] [--timeout S] [--tag T] "
+	    "[--hosts A,B,...]\n");
 	exit(2);
+}
+
+/* --hosts A,B,...: IPv4 addresses, at most 8. */
+static void
+parse_hosts(char *list)
+{
+	char *save = NULL;
+
+	for (char *h = strtok_r(list, ",", &save); h != NULL;
+	    h = strtok_r(NULL, ",", &save)) {
+		if (nhosts == 8 || inet_pton(AF_INET, h, &hosts[nhosts]) != 1)
+			die("--hosts: bad or too many addresses at %s", h);
+		nhosts++;
+	}
+	if (nhosts == 0)
+		die("--hosts: no address");
 }
 
 int
@@ -1138,6 +1165,7 @@ main(int argc, char *argv[])
 		{ "tag", 1, NULL, 'T' }, { "room", 1, NULL, 'R' },
 		{ "sources", 1, NULL, 'a' }, { "grace", 1, NULL, 'g' },
 		{ "extra", 1, NULL, 'e' }, { "linger", 1, NULL, 'l' },
+		{ "hosts", 1, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -1185,6 +1213,7 @@ main(int argc, char *argv[])
 		case 'g': grace_s = atof(optarg); break;
 		case 'e': nextra = atol(optarg); break;
 		case 'l': linger_s = atof(optarg); break;
+		case 'H': parse_hosts(optarg); break;
 		default: usage();
 		}
 	}

@@ -103,6 +103,7 @@ function redisConf(dir, appendonly, pass) {
 /*
  * Start Redis and `machines` machines (3). opts.appendonly: Redis's AOF
  * (default off); opts.config: more switchboard.conf keys for every hub;
+ * opts.listenExec: lib/harness.mjs's (TCP_NODELAY, for the benchmarks);
  * opts.cluster false: hubs without cluster keys (the harness's own check,
  * and the single-hub baseline of the benchmarks). Resolves with
  * { machines: [{ name, ns, sb, addr }], redis..., cut(), heal(), stop() }.
@@ -166,7 +167,7 @@ async function build(cl, n, pass, opts) {
       cluster_node: m.name,
     };
     m.sb = await startSwitchboard({
-      netns: m.ns, host: m.addr, port: PORT,
+      netns: m.ns, host: m.addr, port: PORT, listenExec: opts.listenExec,
       config: { ...cluster, ...(opts.config || {}) },
     });
     made.pids.add(m.sb.hubPid);

@@ -14,7 +14,9 @@
 // opts.netns runs the hub and the activator inside that network namespace
 // (`ip netns exec`, which execs, so each PID is the program's own) and
 // opts.host is then the address the activator listens on, opts.port its
-// port (lib/cluster.mjs builds three such machines).
+// port (lib/cluster.mjs builds three such machines). opts.listenExec, the
+// path of build/bench/listen-exec, opens the listening socket with
+// TCP_NODELAY as switchboard.socket does, for the benchmarks.
 
 import { ctlOk } from './ctl.mjs';
 import { spawn } from 'node:child_process';
@@ -149,8 +151,9 @@ export async function startSwitchboard(opts = {}) {
   async function listen(wanted, args) {
     for (let attempt = 0; ; attempt++) {
       const p = wanted || await freePort();
-      const proc = spawn(...inNs('systemd-socket-activate', ['-l', `${host}:${p}`, '-a', '--inetd',
-        '-E', `SWITCHBOARD_HUB_SOCKET=${sock}`, '-E', 'ASAN_OPTIONS=detect_leaks=1', HANDLER, ...args]), {
+      const sa = ['-a', '--inetd', '-E', `SWITCHBOARD_HUB_SOCKET=${sock}`, '-E', 'ASAN_OPTIONS=detect_leaks=1', HANDLER, ...args];
+      const proc = spawn(...(opts.listenExec ? inNs(opts.listenExec, [host, String(p), 'systemd-socket-activate', ...sa])
+        : inNs('systemd-socket-activate', ['-l', `${host}:${p}`, ...sa])), {
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       proc.stderr.setEncoding('utf8');
