@@ -153,6 +153,7 @@ async function login(m, kind, nick) {
   return wrap(kind, raw, nick);
 }
 
+const alivePid = (pid) => { try { process.kill(pid, 0); return true; } catch { return false; } };
 const dups = (xs) => xs.filter((x, i) => xs.indexOf(x) !== i);
 
 // Every client has every text of `want` in `room`, once, and all in one
@@ -403,6 +404,52 @@ describe('cluster faults', { skip }, () => {
         assert.deepEqual(dups(x.texts(ROOM)), [], `${x.nick}: nothing twice`);
       }
       assert.deepEqual(b.texts(ROOM), a2.texts(ROOM), 'the same messages in the same order on both machines');
+    } finally {
+      await closeAll(clients);
+      await cl.stop();
+    }
+  });
+
+  test('bad data from Redis (malformed, oversized) is refused: no hub crashes, no client sees it, the chat goes on', async () => {
+    const cl = await startCluster({ config: BIG_FLOOD });
+    const clients = [];
+    try {
+      const [m0, m1, m2] = cl.machines;
+      const a = await login(m0, 'json', 'ava');
+      const b = await login(m1, 'text', 'bix');
+      const c = await login(m2, 'xml', 'cyd');
+      clients.push(a, b, c);
+      for (const x of clients) await x.join(ROOM);
+      a.say(ROOM, 'm-first');
+      await assertRoomDelivery(clients, ROOM, ['m-first']);
+      // Whatever the engine names its channels and streams: the ones in
+      // use now get garbage, from Redis's side.
+      const list = (out) => out.split('\n').map((l) => l.trim()).filter(Boolean);
+      const channels = list(cl.redisCli('PUBSUB', 'CHANNELS', '*'));
+      const shards = list(cl.redisCli('PUBSUB', 'SHARDCHANNELS', '*'));
+      const streams = list(cl.redisCli('--scan', '--type', 'stream'));
+      assert.ok(channels.length + shards.length > 0, 'the hubs subscribe to something');
+      const junk = ['', 'x-junk', '{"x-junk":', '\u0000\u00ff x-junk', JSON.stringify({ type: 'msg', seq: 'x-junk', text: 'x-junk' }),
+        'x-junk'.repeat(200000)];   // 1.2 MB
+      for (const j of junk) {
+        for (const ch of channels) cl.redisCliX(['PUBLISH', ch], j);
+        for (const ch of shards) cl.redisCliX(['SPUBLISH', ch], j);
+        for (const st of streams) cl.redisCliX(['XADD', st, '*', 'x-junk'], j);
+      }
+      // The chat goes on, in both directions, on every machine.
+      b.say(ROOM, 'm-after-junk');
+      c.msg('ava', 'p-after-junk');
+      await assertRoomDelivery(clients, ROOM, ['m-first', 'm-after-junk'], 20000);
+      await a.until((x) => x.privs().some((p) => p.text === 'p-after-junk'), 20000, 'private message after the junk');
+      for (const m of cl.machines) assert.ok(m.sb.events({ EVENT: 'start' }).length === 1, `${m.name}'s hub started once`);
+      for (const x of clients) {
+        await x.barrier();
+        const seen = JSON.stringify(x.kind === 'json' ? x.raw.events : x.raw.messages);
+        assert.ok(!seen.includes('x-junk'), `${x.nick} saw none of the junk`);
+        assert.equal(x.closed(), false, `${x.nick} stayed connected`);
+      }
+      const dead = cl.machines.filter((m) => !alivePid(m.sb.hubPid));
+      assert.deepEqual(dead.map((m) => m.name), [], 'every hub still runs');
     } finally {
       await closeAll(clients);
       await cl.stop();

@@ -177,14 +177,19 @@ async function build(cl, n, pass, opts) {
 
 // The faults and the looks into Redis, bound to one cluster.
 function api(cl) {
-  const redisCli = (...args) => {
-    const r = spawnSync(REDIS_CLI, ['-s', path.join(cl.dir, 'redis.sock'), '--user', 'admin', '--no-auth-warning', ...args],
-      { encoding: 'utf8', env: { ...process.env, REDISCLI_AUTH: cl.adminPass } });
+  // redis-cli as the admin user; opts.input: the last argument, from
+  // stdin (-x), for values too long for a command line.
+  const redisCliX = (args, input) => {
+    const r = spawnSync(REDIS_CLI, ['-s', path.join(cl.dir, 'redis.sock'), '--user', 'admin', '--no-auth-warning',
+      ...(input !== undefined ? ['-x'] : []), ...args],
+      { encoding: 'utf8', input, maxBuffer: 64 << 20, env: { ...process.env, REDISCLI_AUTH: cl.adminPass } });
     if (r.status !== 0) throw new Error(`redis-cli ${args.join(' ')}: ${r.stderr}`);
     return r.stdout;
   };
+  const redisCli = (...args) => redisCliX(args);
   return {
     redisCli,
+    redisCliX,
     // Start redis-server in its namespace; resolves when it accepts.
     async startRedis() {
       const p = spawn('ip', ['netns', 'exec', cl.redisNs, REDIS, path.join(cl.dir, 'redis.conf')],
