@@ -173,6 +173,11 @@ async function build(cl, n, pass, opts) {
     made.pids.add(m.sb.hubPid);
     made.pids.add(m.sb.saPid);
   }
+  // The hubs' own word that they reached Redis (docs/cluster.md's event
+  // `cluster`, REASON=connected), before any client comes.
+  if (opts.cluster !== false) {
+    for (const m of cl.machines) await m.sb.waitForEvent({ EVENT: 'cluster', REASON: 'connected' }, 15000);
+  }
 }
 
 // The faults and the looks into Redis, bound to one cluster.
