@@ -177,9 +177,10 @@ DEB_BUILD	= gcc make pkg-config libsystemd-dev libbsd-dev libmd-dev \
 		  systemd musl-tools dpkg-dev autoconf automake libtool \
 		  linux-libc-dev debian-archive-keyring
 DEB_TEST	= chromium haxe python3 util-linux clang-14 libclang-rt-14-dev \
-		  llvm-14 cppcheck haproxy nginx prometheus tmux \
-		  redis-server iproute2
+		  llvm-14 cppcheck haproxy nginx prometheus tmux redis-server
 NODE_STAMP	= node_modules/.package-lock.json
+# ip netns and veths for the cluster tests (tests/integration/lib/cluster.mjs)
+DEB_TEST	+= iproute2
 
 deps-build:
 	@sh .ci/deps.sh $(DEB_BUILD)
