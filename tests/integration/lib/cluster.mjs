@@ -94,7 +94,12 @@ function redisConf(dir, appendonly, pass) {
     `unixsocket ${dir}/redis.sock`, 'unixsocketperm 700',
     'save ""', `appendonly ${appendonly ? 'yes' : 'no'}`, 'appendfsync always',
     'daemonize no', 'logfile ""', 'loglevel notice',
-    'user default off',
+    // Off, so that nobody logs in as it, but with every permission: Redis
+    // 7.0 replays an AOF's MULTI/EXEC (the effects of every script) as
+    // the default user and checks its permissions at EXEC, so a default
+    // user without them silently drops those writes when the AOF is
+    // loaded (redis/redis#14541, fixed after Debian 12's 7.0.15).
+    'user default off ~* &* +@all',
     `user switchboard on >${pass.hub} ~* &* +@all`,
     `user admin on >${pass.admin} ~* &* +@all`,
   ].join('\n') + '\n';
