@@ -36,7 +36,7 @@ function wrap(kind, raw, nick) {
   const evs = () => (kind === 'json' ? raw.events : raw.messages);
   const parse = {
     json: (e) => ({
-      msg: e.type === 'msg' && !e.history ? { from: e.from, room: e.room ?? '', to: e.to ?? '', text: e.text } : null,
+      msg: e.type === 'msg' ? { from: e.from, room: e.room ?? '', to: e.to ?? '', text: e.text, history: !!e.history } : null,
       quit: e.type === 'quit' ? e.nick : null,
       login: e.type === 'login' ? e.nick : null,
       error: e.type === 'error' ? e.code : null,
@@ -45,8 +45,8 @@ function wrap(kind, raw, nick) {
       pong: e.type === 'pong' ? e.token : null,
     }),
     text: (m) => ({
-      msg: m.startsWith('<msg ') && attr(m, 'history') !== '1'
-        ? { from: attr(m, 'from'), room: attr(m, 'room') ?? '', to: attr(m, 'to'), text: attr(m, 'msg') } : null,
+      msg: m.startsWith('<msg ')
+        ? { from: attr(m, 'from'), room: attr(m, 'room') ?? '', to: attr(m, 'to'), text: attr(m, 'msg'), history: attr(m, 'history') === '1' } : null,
       quit: m.startsWith('<quit ') ? attr(m, 'aid') : null,
       login: m.startsWith('<login ') ? attr(m, 'aid') : null,
       error: m.startsWith('<error ') ? attr(m, 'code') : null,
@@ -58,8 +58,8 @@ function wrap(kind, raw, nick) {
       const body = /^<msg [^>]*>([^<]*)<\/msg>$/.exec(m)?.[1];
       const from = attr(m, 'from_id');
       return {
-        msg: body !== undefined && from !== '0' && attr(m, 'history') !== '1'
-          ? { from, room: attr(m, 'room_id') ?? '', to: attr(m, 'to') ?? '', text: body } : null,
+        msg: body !== undefined && from !== '0'
+          ? { from, room: attr(m, 'room_id') ?? '', to: attr(m, 'to') ?? '', text: body, history: attr(m, 'history') === '1' } : null,
         quit: m.startsWith('<user_quit ') ? attr(m, 'id') : null,
         login: m.startsWith('<user_login ') ? attr(m, 'id') : null,
         error: m.startsWith('<error ') || m.startsWith('<login ok="0"') ? attr(m, 'code') : null,
@@ -90,7 +90,11 @@ function wrap(kind, raw, nick) {
       else send(`<msg to="${to}">${text}</msg>`);
     },
     // Room messages whose text starts with `mark`, in the order received.
+    // Every test's members join before anyone speaks, so a message marked
+    // as history (replayed on join) is one said after the join: counted
+    // as delivered here, and refused at the end by assertNoLateHistory().
     texts: (room, mark = 'm-') => all('msg').filter((m) => m.room === room && m.text.startsWith(mark)).map((m) => m.text),
+    lateHistory: (mark = 'm-') => all('msg').filter((m) => m.history && m.text.startsWith(mark)).map((m) => m.text),
     privs: (mark = 'p-') => all('msg').filter((m) => !m.room && m.text.startsWith(mark)),
     quits: (who) => all('quit').filter((n) => n === who).length,
     logins: (who) => all('login').filter((n) => n === who).length,
@@ -168,6 +172,16 @@ async function assertRoomDelivery(clients, room, want, ms = WAIT) {
     assert.deepEqual(views[i], views[0], `${c.nick} saw ${room} in the same order as ${clients[0].nick}`);
   }
   return views[0];
+}
+
+// No message said after a member joined reached it marked as history
+// (as replayed on join): checked at the end of a test, so that the rest
+// of the scenario is tested too.
+function assertNoLateHistory(clients) {
+  for (const c of clients) {
+    const late = c.lateHistory();
+    assert.deepEqual(late, [], `${c.nick} (${c.kind}) got ${late.length} messages said after its join marked history`);
+  }
 }
 
 // Per sender, the order sent.
