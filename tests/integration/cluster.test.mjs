@@ -275,6 +275,7 @@ describe('cluster: three machines, one chat', { skip }, () => {
     const want = Object.values(sent).flat();
     const view = await assertRoomDelivery(members, ROOM, want);
     assertSenderOrder(view, sent);
+    assertNoLateHistory(members);
   });
 
   test('a nick is unique across machines', async () => {
@@ -300,225 +301,230 @@ describe('cluster: three machines, one chat', { skip }, () => {
 describe('cluster faults', { skip }, () => {
   test('a hub killed (SIGKILL): its users quit everywhere within 15 s, once, and resume when it is back', async () => {
     await withCluster({ config: BIG_FLOOD }, async (cl, clients) => {
-    const [m0, m1, m2] = cl.machines;
-    const a = await login(m0, 'json', 'anna');
-    const c = await login(m2, 'xml', 'cleo');
-    const b1 = await login(m1, 'text', 'bert');
-    const b2 = await login(m1, 'json', 'bea');
-    clients.push(a, c, b1, b2);
-    for (const x of clients) await x.join(ROOM);
-    const killed = Date.now();
-    await m1.sb.stopHub('SIGKILL');
-    for (const x of [a, c]) {
-      await x.until((y) => y.quits('bert') >= 1 && y.quits('bea') >= 1,
-        Math.max(1, PRESENCE_MS - (Date.now() - killed)), 'quit notices of bert and bea within 15 s');
-    }
-    for (const x of [a, c]) {
-      const who = await x.list();
-      assert.ok(!who.includes('bert') && !who.includes('bea'), `LIST at ${x.nick} without m1's users: ${who}`);
-      assert.deepEqual((await x.list(ROOM)).sort(), ['anna', 'cleo'], `NAMES ${ROOM} at ${x.nick}`);
-    }
-    const who0 = await cl.ctlJson(0, 'who');
-    assert.deepEqual(who0.who.map((w) => w.nick).sort(), ['anna', 'cleo'], 'switchboardctl who on m0');
-    // The room goes on between the live machines meanwhile.
-    a.say(ROOM, 'm-while-dead');
-    await c.until((y) => y.texts(ROOM).includes('m-while-dead'), WAIT, 'room message while m1 is dead');
+      const [m0, m1, m2] = cl.machines;
+      const a = await login(m0, 'json', 'anna');
+      const c = await login(m2, 'xml', 'cleo');
+      const b1 = await login(m1, 'text', 'bert');
+      const b2 = await login(m1, 'json', 'bea');
+      clients.push(a, c, b1, b2);
+      for (const x of clients) await x.join(ROOM);
+      const killed = Date.now();
+      await m1.sb.stopHub('SIGKILL');
+      for (const x of [a, c]) {
+        await x.until((y) => y.quits('bert') >= 1 && y.quits('bea') >= 1,
+          Math.max(1, PRESENCE_MS - (Date.now() - killed)), 'quit notices of bert and bea within 15 s');
+      }
+      for (const x of [a, c]) {
+        const who = await x.list();
+        assert.ok(!who.includes('bert') && !who.includes('bea'), `LIST at ${x.nick} without m1's users: ${who}`);
+        assert.deepEqual((await x.list(ROOM)).sort(), ['anna', 'cleo'], `NAMES ${ROOM} at ${x.nick}`);
+      }
+      const who0 = await cl.ctlJson(0, 'who');
+      assert.deepEqual(who0.who.map((w) => w.nick).sort(), ['anna', 'cleo'], 'switchboardctl who on m0');
+      // The room goes on between the live machines meanwhile.
+      a.say(ROOM, 'm-while-dead');
+      await c.until((y) => y.texts(ROOM).includes('m-while-dead'), WAIT, 'room message while m1 is dead');
 
-    // m1's hub comes back; its handlers were alive all along.
-    await m1.sb.startHub();
-    b1.msg('anna', 'p-back');
-    await a.until((y) => y.privs().some((p) => p.text === 'p-back' && p.from === 'bert'), 20000, 'bert talks again after the resume');
-    c.say(ROOM, 'm-after');
-    await b2.until((y) => y.texts(ROOM).includes('m-after'), 20000, 'bea gets room messages again');
-    assert.equal(b1.closed() || b2.closed(), false, 'm1\'s clients stayed connected');
-    await poll('m1\'s users back in who on m2', async () => (await cl.ctlJson(2, 'who')).who.length === 4, 20000, 250);
-    const who2 = await cl.ctlJson(2, 'who');
-    assert.deepEqual(who2.who.map((w) => w.nick).sort(), ['anna', 'bea', 'bert', 'cleo'], 'm1\'s users back in who');
-    for (const x of [a, c]) {
-      await x.barrier();
-      assert.equal(x.quits('bert'), 1, `${x.nick}: exactly one quit notice for bert`);
-      assert.equal(x.quits('bea'), 1, `${x.nick}: exactly one quit notice for bea`);
-      assert.deepEqual(dups(x.texts(ROOM)), [], `${x.nick}: nothing twice`);
-    }
+      // m1's hub comes back; its handlers were alive all along.
+      await m1.sb.startHub();
+      b1.msg('anna', 'p-back');
+      await a.until((y) => y.privs().some((p) => p.text === 'p-back' && p.from === 'bert'), 20000, 'bert talks again after the resume');
+      c.say(ROOM, 'm-after');
+      await b2.until((y) => y.texts(ROOM).includes('m-after'), 20000, 'bea gets room messages again');
+      assert.equal(b1.closed() || b2.closed(), false, 'm1\'s clients stayed connected');
+      await poll('m1\'s users back in who on m2', async () => (await cl.ctlJson(2, 'who')).who.length === 4, 20000, 250);
+      const who2 = await cl.ctlJson(2, 'who');
+      assert.deepEqual(who2.who.map((w) => w.nick).sort(), ['anna', 'bea', 'bert', 'cleo'], 'm1\'s users back in who');
+      for (const x of [a, c]) {
+        await x.barrier();
+        assert.equal(x.quits('bert'), 1, `${x.nick}: exactly one quit notice for bert`);
+        assert.equal(x.quits('bea'), 1, `${x.nick}: exactly one quit notice for bea`);
+        assert.deepEqual(dups(x.texts(ROOM)), [], `${x.nick}: nothing twice`);
+      }
+      assertNoLateHistory([a, c]);
     });
   });
 
   for (const appendonly of [true, false]) {
     test(`Redis restarts (${appendonly ? 'with' : 'without'} AOF): local delivery goes on, the outbox waits, nothing lost or twice${appendonly ? '' : ', history restarted'}`, async () => {
       await withCluster({ appendonly, config: BIG_FLOOD }, async (cl, clients) => {
-      const [m0, m1, m2] = cl.machines;
-      const a = await login(m0, 'json', 'amy');
-      const a2 = await login(m0, 'text', 'abe');
-      const b = await login(m1, 'json', 'ben');
-      const c = await login(m2, 'xml', 'cat');
-      const members = [a, a2, b, c];
-      clients.push(...members);
-      for (const x of members) await x.join(ROOM);
-      const before = Array.from({ length: 10 }, (_, i) => `m-before-${i}`);
-      for (const t of before) a.say(ROOM, t);
-      await assertRoomDelivery(members, ROOM, before);
-      const runId = cl.redisRunId;
+        const [m0, m1, m2] = cl.machines;
+        const a = await login(m0, 'json', 'amy');
+        const a2 = await login(m0, 'text', 'abe');
+        const b = await login(m1, 'json', 'ben');
+        const c = await login(m2, 'xml', 'cat');
+        const members = [a, a2, b, c];
+        clients.push(...members);
+        for (const x of members) await x.join(ROOM);
+        const before = Array.from({ length: 10 }, (_, i) => `m-before-${i}`);
+        for (const t of before) a.say(ROOM, t);
+        await assertRoomDelivery(members, ROOM, before);
+        const runId = cl.redisRunId;
 
-      await cl.stopRedis('SIGKILL');
-      // Same machine: delivered during the outage.
-      a.msg('abe', 'p-local');
-      await a2.until((x) => x.privs().some((p) => p.text === 'p-local'), WAIT, 'private message on the same machine during the outage');
-      const during = Array.from({ length: 10 }, (_, i) => `m-during-${i}`);
-      for (const t of during) a.say(ROOM, t);
-      a.msg('ben', 'p-outbox');
-      await a2.until((x) => during.every((t) => x.texts(ROOM).includes(t)), WAIT, 'room messages on the same machine during the outage');
-      await a.barrier();
-      assert.equal(a.errors('busy'), 0, 'ten messages fit in the outbox');
-      assert.deepEqual(b.texts(ROOM).filter((t) => during.includes(t)), [], 'nothing reached m1 without Redis');
+        await cl.stopRedis('SIGKILL');
+        // Same machine: delivered during the outage.
+        a.msg('abe', 'p-local');
+        await a2.until((x) => x.privs().some((p) => p.text === 'p-local'), WAIT, 'private message on the same machine during the outage');
+        const during = Array.from({ length: 10 }, (_, i) => `m-during-${i}`);
+        for (const t of during) a.say(ROOM, t);
+        a.msg('ben', 'p-outbox');
+        await a2.until((x) => during.every((t) => x.texts(ROOM).includes(t)), WAIT, 'room messages on the same machine during the outage');
+        await a.barrier();
+        assert.equal(a.errors('busy'), 0, 'ten messages fit in the outbox');
+        assert.deepEqual(b.texts(ROOM).filter((t) => during.includes(t)), [], 'nothing reached m1 without Redis');
 
-      await cl.startRedis();
-      assert.notEqual(cl.redisRunId, runId, 'a new Redis run');
-      // The outbox is sent after the reconnect.
-      await b.until((x) => x.privs().some((p) => p.text === 'p-outbox'), 30000, 'the private message from the outbox');
-      await assertRoomDelivery(members, ROOM, [...before, ...during], 30000);
-      const after = Array.from({ length: 10 }, (_, i) => `m-after-${i}`);
-      for (const [i, t] of after.entries()) members[i % members.length].say(ROOM, t);
-      const view = await assertRoomDelivery(members, ROOM, [...before, ...during, ...after]);
-      assertSenderOrder(view, { amy: [...before, ...during] });
-      for (const x of members) {
-        await x.barrier();
-        const restarted = x.gaps(ROOM).filter((g) => g.first === 1);
-        if (appendonly) assert.equal(restarted.length, 0, `${x.nick}: no history restart with AOF`);
-        else assert.equal(restarted.length, 1, `${x.nick}: told once that ${ROOM}'s history restarted`);
-        assert.equal(x.closed(), false, `${x.nick} stayed connected`);
-      }
-      assert.equal(b.privs().filter((p) => p.text === 'p-outbox').length, 1, 'the outbox message once');
+        await cl.startRedis();
+        assert.notEqual(cl.redisRunId, runId, 'a new Redis run');
+        // The outbox is sent after the reconnect.
+        await b.until((x) => x.privs().some((p) => p.text === 'p-outbox'), 30000, 'the private message from the outbox');
+        await assertRoomDelivery(members, ROOM, [...before, ...during], 30000);
+        const after = Array.from({ length: 10 }, (_, i) => `m-after-${i}`);
+        for (const [i, t] of after.entries()) members[i % members.length].say(ROOM, t);
+        const view = await assertRoomDelivery(members, ROOM, [...before, ...during, ...after]);
+        assertSenderOrder(view, { amy: [...before, ...during] });
+        for (const x of members) {
+          await x.barrier();
+          const restarted = x.gaps(ROOM).filter((g) => g.first === 1);
+          if (appendonly) assert.equal(restarted.length, 0, `${x.nick}: no history restart with AOF`);
+          else assert.equal(restarted.length, 1, `${x.nick}: told once that ${ROOM}'s history restarted`);
+          assert.equal(x.closed(), false, `${x.nick} stayed connected`);
+        }
+        assert.equal(b.privs().filter((p) => p.text === 'p-outbox').length, 1, 'the outbox message once');
+        assertNoLateHistory(members);
       });
     });
   }
 
   test('Redis down: past the outbox bound the sender gets busy, and nothing is dropped silently', async () => {
     await withCluster({ config: BIG_FLOOD }, async (cl, clients) => {
-    const [m0, m1] = cl.machines;
-    const a = await login(m0, 'json', 'ada');
-    const a2 = await login(m0, 'json', 'ari');
-    const b = await login(m1, 'json', 'bo');
-    clients.push(a, a2, b);
-    for (const x of clients) await x.join(ROOM);
-    await cl.stopRedis('SIGKILL');
-    // Fill the outbox, 100 messages of 1 KiB at a time, until busy:
-    // bounded at 20,000 messages.
-    const pad = 'x'.repeat(1000);
-    let sent = 0;
-    while (a.errors('busy') === 0 && sent < 20000) {
-      for (let i = 0; i < 100; i++) a.say(ROOM, `m-${sent++}-${pad}`);
+      const [m0, m1] = cl.machines;
+      const a = await login(m0, 'json', 'ada');
+      const a2 = await login(m0, 'json', 'ari');
+      const b = await login(m1, 'json', 'bo');
+      clients.push(a, a2, b);
+      for (const x of clients) await x.join(ROOM);
+      await cl.stopRedis('SIGKILL');
+      // Fill the outbox, 100 messages of 1 KiB at a time, until busy:
+      // bounded at 20,000 messages.
+      const pad = 'x'.repeat(1000);
+      let sent = 0;
+      while (a.errors('busy') === 0 && sent < 20000) {
+        for (let i = 0; i < 100; i++) a.say(ROOM, `m-${sent++}-${pad}`);
+        await a.barrier(30000);
+      }
+      const busy = a.errors('busy');
+      assert.ok(busy > 0, `busy after ${sent} messages`);
+      for (let i = 0; i < 20; i++) a.say(ROOM, `m-${sent++}-${pad}`);
       await a.barrier(30000);
-    }
-    const busy = a.errors('busy');
-    assert.ok(busy > 0, `busy after ${sent} messages`);
-    for (let i = 0; i < 20; i++) a.say(ROOM, `m-${sent++}-${pad}`);
-    await a.barrier(30000);
-    const refused = a.errors('busy');
-    await cl.startRedis();
-    // Every message was either refused with busy or is delivered, here
-    // and on the other machine: refused + delivered = sent.
-    for (const x of [a2, b]) {
-      await x.until((y) => y.texts(ROOM).length + refused >= sent, 60000, `${sent - refused} messages`);
-      await x.barrier();
-      assert.equal(x.texts(ROOM).length + refused, sent, `${x.nick}: delivered + busy = sent`);
-      assert.deepEqual(dups(x.texts(ROOM)), [], `${x.nick}: nothing twice`);
-    }
-    assert.deepEqual(b.texts(ROOM), a2.texts(ROOM), 'the same messages in the same order on both machines');
+      const refused = a.errors('busy');
+      await cl.startRedis();
+      // Every message was either refused with busy or is delivered, here
+      // and on the other machine: refused + delivered = sent.
+      for (const x of [a2, b]) {
+        await x.until((y) => y.texts(ROOM).length + refused >= sent, 60000, `${sent - refused} messages`);
+        await x.barrier();
+        assert.equal(x.texts(ROOM).length + refused, sent, `${x.nick}: delivered + busy = sent`);
+        assert.deepEqual(dups(x.texts(ROOM)), [], `${x.nick}: nothing twice`);
+      }
+      assert.deepEqual(b.texts(ROOM), a2.texts(ROOM), 'the same messages in the same order on both machines');
+      assertNoLateHistory([a2, b]);
     });
   });
 
   test('bad data from Redis (malformed, oversized) is refused: no hub crashes, no client sees it, the chat goes on', async () => {
     await withCluster({ config: BIG_FLOOD }, async (cl, clients) => {
-    const [m0, m1, m2] = cl.machines;
-    const a = await login(m0, 'json', 'ava');
-    const b = await login(m1, 'text', 'bix');
-    const c = await login(m2, 'xml', 'cyd');
-    clients.push(a, b, c);
-    for (const x of clients) await x.join(ROOM);
-    a.say(ROOM, 'm-first');
-    await assertRoomDelivery(clients, ROOM, ['m-first']);
-    // Whatever the engine names its channels and streams: the ones in
-    // use now get garbage, from Redis's side.
-    const list = (out) => out.split('\n').map((l) => l.trim()).filter(Boolean);
-    const channels = list(cl.redisCli('PUBSUB', 'CHANNELS', '*'));
-    const shards = list(cl.redisCli('PUBSUB', 'SHARDCHANNELS', '*'));
-    const streams = list(cl.redisCli('--scan', '--type', 'stream'));
-    assert.ok(channels.length + shards.length > 0, 'the hubs subscribe to something');
-    const junk = ['', 'x-junk', '{"x-junk":', '\u0000\u00ff x-junk', JSON.stringify({ type: 'msg', seq: 'x-junk', text: 'x-junk' }),
-      'x-junk'.repeat(200000)];   // 1.2 MB
-    for (const j of junk) {
-      for (const ch of channels) cl.redisCliX(['PUBLISH', ch], j);
-      for (const ch of shards) cl.redisCliX(['SPUBLISH', ch], j);
-      for (const st of streams) cl.redisCliX(['XADD', st, '*', 'x-junk'], j);
-    }
-    // The chat goes on, in both directions, on every machine.
-    b.say(ROOM, 'm-after-junk');
-    c.msg('ava', 'p-after-junk');
-    await assertRoomDelivery(clients, ROOM, ['m-first', 'm-after-junk'], 20000);
-    await a.until((x) => x.privs().some((p) => p.text === 'p-after-junk'), 20000, 'private message after the junk');
-    for (const m of cl.machines) assert.ok(m.sb.events({ EVENT: 'start' }).length === 1, `${m.name}'s hub started once`);
-    for (const x of clients) {
-      await x.barrier();
-      const seen = JSON.stringify(x.kind === 'json' ? x.raw.events : x.raw.messages);
-      assert.ok(!seen.includes('x-junk'), `${x.nick} saw none of the junk`);
-      assert.equal(x.closed(), false, `${x.nick} stayed connected`);
-    }
-    const dead = cl.machines.filter((m) => !alivePid(m.sb.hubPid));
-    assert.deepEqual(dead.map((m) => m.name), [], 'every hub still runs');
+      const [m0, m1, m2] = cl.machines;
+      const a = await login(m0, 'json', 'ava');
+      const b = await login(m1, 'text', 'bix');
+      const c = await login(m2, 'xml', 'cyd');
+      clients.push(a, b, c);
+      for (const x of clients) await x.join(ROOM);
+      a.say(ROOM, 'm-first');
+      await assertRoomDelivery(clients, ROOM, ['m-first']);
+      // Whatever the engine names its channels and streams: the ones in
+      // use now get garbage, from Redis's side.
+      const list = (out) => out.split('\n').map((l) => l.trim()).filter(Boolean);
+      const channels = list(cl.redisCli('PUBSUB', 'CHANNELS', '*'));
+      const shards = list(cl.redisCli('PUBSUB', 'SHARDCHANNELS', '*'));
+      const streams = cl.redisKeys('stream');
+      assert.ok(channels.length + shards.length > 0, 'the hubs subscribe to something');
+      const junk = ['', 'x-junk', '{"x-junk":', '\u0000\u00ff x-junk', JSON.stringify({ type: 'msg', seq: 'x-junk', text: 'x-junk' }),
+        'x-junk'.repeat(200000)];   // 1.2 MB
+      for (const j of junk) {
+        for (const ch of channels) cl.redisCliX(['PUBLISH', ch], j);
+        for (const ch of shards) cl.redisCliX(['SPUBLISH', ch], j);
+        for (const st of streams) cl.redisCliX(['XADD', st, '*', 'x-junk'], j);
+      }
+      // The chat goes on, in both directions, on every machine.
+      b.say(ROOM, 'm-after-junk');
+      c.msg('ava', 'p-after-junk');
+      await assertRoomDelivery(clients, ROOM, ['m-first', 'm-after-junk'], 20000);
+      await a.until((x) => x.privs().some((p) => p.text === 'p-after-junk'), 20000, 'private message after the junk');
+      for (const m of cl.machines) assert.ok(m.sb.events({ EVENT: 'start' }).length === 1, `${m.name}'s hub started once`);
+      for (const x of clients) {
+        await x.barrier();
+        const seen = JSON.stringify(x.kind === 'json' ? x.raw.events : x.raw.messages);
+        assert.ok(!seen.includes('x-junk'), `${x.nick} saw none of the junk`);
+        assert.equal(x.closed(), false, `${x.nick} stayed connected`);
+      }
+      const dead = cl.machines.filter((m) => !alivePid(m.sb.hubPid));
+      assert.deepEqual(dead.map((m) => m.name), [], 'every hub still runs');
+      assertNoLateHistory(clients);
     });
   });
 
   test('a machine cut off from Redis keeps its clients; when it heals one nick holder remains and the other gets nick_lost', async () => {
     await withCluster({ config: BIG_FLOOD }, async (cl, clients) => {
-    const [m0, m1, m2] = cl.machines;
-    const a = await login(m0, 'json', 'axel');
-    const b = await login(m1, 'text', 'bram');
-    const z = await login(m2, 'json', 'zed');
-    const p = await login(m2, 'xml', 'pia');
-    clients.push(a, b, z, p);
-    for (const x of clients) await x.join(ROOM);
+      const [m0, m1, m2] = cl.machines;
+      const a = await login(m0, 'json', 'axel');
+      const b = await login(m1, 'text', 'bram');
+      const z = await login(m2, 'json', 'zed');
+      const p = await login(m2, 'xml', 'pia');
+      clients.push(a, b, z, p);
+      for (const x of clients) await x.join(ROOM);
 
-    cl.cut(2);
-    const cut = Date.now();
-    // m2's clients stay and talk among themselves.
-    z.msg('pia', 'p-inside');
-    await p.until((x) => x.privs().some((q) => q.text === 'p-inside'), WAIT, 'private message inside the cut-off machine');
-    const inside = Array.from({ length: 5 }, (_, i) => `m-inside-${i}`);
-    for (const t of inside) z.say(ROOM, t);
-    await p.until((x) => inside.every((t) => x.texts(ROOM).includes(t)), WAIT, 'room messages inside the cut-off machine');
-    // The others see m2's users go, as for a dead hub.
-    await a.until((x) => x.quits('zed') >= 1 && x.quits('pia') >= 1, PRESENCE_MS + 5000, 'quit of m2\'s users at m0');
-    const gone = Date.now() - cut;
-    // Meanwhile someone on m0 takes the nick.
-    const z2 = await poll('zed free on m0', () => login(m0, 'text', 'zed').catch(() => null), 10000, 250);
-    clients.push(z2);
-    const outside = Array.from({ length: 5 }, (_, i) => `m-outside-${i}`);
-    for (const t of outside) a.say(ROOM, t);
-    await b.until((x) => outside.every((t) => x.texts(ROOM).includes(t)), WAIT, 'room messages between m0 and m1');
+      cl.cut(2);
+      const cut = Date.now();
+      // m2's clients stay and talk among themselves.
+      z.msg('pia', 'p-inside');
+      await p.until((x) => x.privs().some((q) => q.text === 'p-inside'), WAIT, 'private message inside the cut-off machine');
+      const inside = Array.from({ length: 5 }, (_, i) => `m-inside-${i}`);
+      for (const t of inside) z.say(ROOM, t);
+      await p.until((x) => inside.every((t) => x.texts(ROOM).includes(t)), WAIT, 'room messages inside the cut-off machine');
+      // The others see m2's users go, as for a dead hub.
+      await a.until((x) => x.quits('zed') >= 1 && x.quits('pia') >= 1, PRESENCE_MS + 5000, 'quit of m2\'s users at m0');
+      const gone = Date.now() - cut;
+      // Meanwhile someone on m0 takes the nick.
+      const z2 = await poll('zed free on m0', () => login(m0, 'text', 'zed').catch(() => null), 10000, 250);
+      clients.push(z2);
+      const outside = Array.from({ length: 5 }, (_, i) => `m-outside-${i}`);
+      for (const t of outside) a.say(ROOM, t);
+      await b.until((x) => outside.every((t) => x.texts(ROOM).includes(t)), WAIT, 'room messages between m0 and m1');
 
-    cl.heal(2);
-    // Exactly one of the two holders of zed is told nick_lost.
-    await Promise.race([z, z2].map((x) => x.until((y) => y.errors('nick_lost') > 0, 60000, 'nick_lost')));
-    for (const x of [z, z2]) if (!x.closed()) await x.barrier(30000).catch(() => {});
-    assert.equal(z.errors('nick_lost') + z2.errors('nick_lost'), 1, 'one nick_lost');
-    // No duplicate nick remains anywhere.
-    for (const i of [0, 1, 2]) {
-      const who = await poll(`who on m${i} settled`, async () => {
-        const w = await cl.ctlJson(i, 'who');
-        return w.who.some((x) => x.nick === 'pia') ? w : null;
-      }, 30000, 250);
-      assert.equal(who.who.filter((x) => x.nick === 'zed').length, 1, `one zed in who on m${i}: ${JSON.stringify(who.who)}`);
-    }
-    for (const x of [a, b, p]) {
-      const list = await x.list();
-      assert.equal(list.filter((n) => n === 'zed').length, 1, `one zed in LIST at ${x.nick}: ${list}`);
-    }
-    // What m2 said while cut off arrives after the heal; what the others
-    // said is not lost for the members that stayed in touch.
-    await assertRoomDelivery([a, b], ROOM, [...inside, ...outside], 30000);
-    await p.until((x) => outside.every((t) => x.texts(ROOM).includes(t)), 30000, 'what m0 said reaches m2 after the heal');
-    assert.ok(gone <= PRESENCE_MS + 5000, `presence ended ${gone} ms after the cut`);
-    for (const x of [a, b, p]) assert.deepEqual(dups(x.texts(ROOM)), [], `${x.nick}: nothing twice`);
+      cl.heal(2);
+      // Exactly one of the two holders of zed is told nick_lost.
+      await Promise.race([z, z2].map((x) => x.until((y) => y.errors('nick_lost') > 0, 60000, 'nick_lost')));
+      for (const x of [z, z2]) if (!x.closed()) await x.barrier(30000).catch(() => {});
+      assert.equal(z.errors('nick_lost') + z2.errors('nick_lost'), 1, 'one nick_lost');
+      // No duplicate nick remains anywhere.
+      for (const i of [0, 1, 2]) {
+        const who = await poll(`who on m${i} settled`, async () => {
+          const w = await cl.ctlJson(i, 'who');
+          return w.who.some((x) => x.nick === 'pia') ? w : null;
+        }, 30000, 250);
+        assert.equal(who.who.filter((x) => x.nick === 'zed').length, 1, `one zed in who on m${i}: ${JSON.stringify(who.who)}`);
+      }
+      for (const x of [a, b, p]) {
+        const list = await x.list();
+        assert.equal(list.filter((n) => n === 'zed').length, 1, `one zed in LIST at ${x.nick}: ${list}`);
+      }
+      // What m2 said while cut off arrives after the heal; what the others
+      // said is not lost for the members that stayed in touch.
+      await assertRoomDelivery([a, b], ROOM, [...inside, ...outside], 30000);
+      await p.until((x) => outside.every((t) => x.texts(ROOM).includes(t)), 30000, 'what m0 said reaches m2 after the heal');
+      assert.ok(gone <= PRESENCE_MS + 5000, `presence ended ${gone} ms after the cut`);
+      for (const x of [a, b, p]) assert.deepEqual(dups(x.texts(ROOM)), [], `${x.nick}: nothing twice`);
+      assertNoLateHistory([a, b, p]);
     });
   });
 });

@@ -221,6 +221,18 @@ function api(cl) {
       await gone;
       cl.made.pids.delete(p.pid);
     },
+    // Every key of a type (SCAN ... TYPE; redis-cli 7.0 has no --type).
+    redisKeys(type) {
+      const keys = [];
+      let cursor = '0';
+      for (let i = 0; i < 10000; i++) {
+        const [next, ...got] = redisCli('SCAN', cursor, 'TYPE', type, 'COUNT', '1000').split('\n').filter(Boolean);
+        keys.push(...got);
+        cursor = next;
+        if (cursor === '0') break;
+      }
+      return keys;
+    },
     // One INFO section as an object.
     redisInfo(section) {
       const o = {};
