@@ -10,9 +10,10 @@
 //           (--hosts A): p99 ratio, target <= 2
 //   xbcast  one room of N (1,000) spread over the 3 hubs, 50 msg/s,
 //           against one hub with all N: p95 ratio, target <= 1.5, 0 lost
-//   xcmds   Redis commands per room message (INFO commandstats, less what
-//           an idle cluster sends in the same time): at most one script
-//           call, plus the pub/sub delivery to each subscribed hub
+//   xcmds   Redis commands per room message (MONITOR: what the hubs call,
+//           and what their scripts call, less what an idle cluster sends
+//           in the same time): at most one script call, plus the pub/sub
+//           delivery to each subscribed hub (PUBSUB NUMSUB)
 //   xmem    Redis's used_memory for 10,000 users in 100 rooms (1,000 in
 //           10 with BENCH_QUICK=1), each room's history at its default
 //           size (50), less Redis's memory with the hubs connected and
@@ -144,12 +145,37 @@ async function talk(c, rooms, count, mark) {
   for (const room of rooms) await c.next({ type: 'msg', room, text: `${mark}-${room}-${count - 1}` }, 60000);
 }
 
-const calls = (stats) => Object.fromEntries(Object.entries(stats)
-  .filter(([k]) => k.startsWith('cmdstat_'))
-  .map(([k, v]) => [k.slice(8), Number(/calls=(\d+)/.exec(v)[1])]));
+// Every command Redis runs while `during` runs, from MONITOR: by who
+// sent it (a hub's address, "lua" for a script's own calls; the harness's
+// Unix socket left out) and by name.
+async function monitor(cl, during) {
+  const p = spawn('redis-cli', ['-s', path.join(cl.dir, 'redis.sock'), '--user', 'admin', '--no-auth-warning', 'MONITOR'],
+    { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, REDISCLI_AUTH: cl.adminPass } });
+  loads.add(p);
+  let o = '';
+  p.stdout.setEncoding('utf8').on('data', (d) => { o += d; });
+  await new Promise((r) => p.stdout.once('data', r));   // its OK: monitoring
+  try { await during(); } finally {
+    await new Promise((r) => setTimeout(r, 200));       // the last lines in flight
+    await new Promise((r) => { p.once('exit', r); p.kill('SIGTERM'); });
+  }
+  const top = {};
+  const lua = {};
+  for (const l of o.split('\n')) {
+    const m = /^\d+\.\d+ \[\d+ ([^\]]+)\] "([^"]+)"/.exec(l);
+    if (!m || m[1].startsWith('unix:')) continue;
+    const into = m[1] === 'lua' ? lua : top;
+    into[m[2].toLowerCase()] = (into[m[2].toLowerCase()] || 0) + 1;
+  }
+  return { top, lua };
+}
+
+const sum = (o, re = /./) => Object.entries(o).filter(([k]) => re.test(k)).reduce((a, [, v]) => a + v, 0);
+const minus = (a, b) => Object.fromEntries(Object.keys(a).map((k) => [k, a[k] - (b[k] || 0)]).filter(([, v]) => v > 0));
+const list = (o) => Object.entries(o).map(([k, v]) => `${k}:${v}`).join(',') || 'none';
 
 // Commands per room message: a room with members on every machine, one
-// sender; an idle window of the same length first, as the baseline of
+// sender; an idle window of the same length after, as the baseline of
 // lease renewals and health checks.
 async function commands(cl, run) {
   const room = `cmds${run}`;
@@ -158,26 +184,23 @@ async function commands(cl, run) {
     for (const [i, m] of cl.machines.entries()) members.push(await member(m, `cm${run}x${i}`, [room]));
     const sender = members[0];
     await talk(sender, [room], 1, 'warm');
-    cl.redisCli('CONFIG', 'RESETSTAT');
     const t0 = Date.now();
-    await talk(sender, [room], CMD_MSGS, 'cmd');
-    for (const c of members.slice(1)) await c.next({ type: 'msg', room, text: `cmd-${room}-${CMD_MSGS - 1}` }, 60000);
-    const busy = calls(cl.redisInfo('commandstats'));
+    const busy = await monitor(cl, async () => {
+      await talk(sender, [room], CMD_MSGS, 'cmd');
+      for (const c of members.slice(1)) await c.next({ type: 'msg', room, text: `cmd-${room}-${CMD_MSGS - 1}` }, 60000);
+    });
     const ms = Date.now() - t0;
-    cl.redisCli('CONFIG', 'RESETSTAT');
-    await new Promise((r) => setTimeout(r, ms));   // the idle baseline: a window of the same length
-    const idle = calls(cl.redisInfo('commandstats'));
-    const net = {};
-    for (const k of new Set([...Object.keys(busy), ...Object.keys(idle)])) net[k] = (busy[k] || 0) - (idle[k] || 0);
-    delete net.info; delete net['config|resetstat'];
-    const sum = (re) => Object.entries(net).filter(([k]) => re.test(k)).reduce((a, [, v]) => a + v, 0);
-    const ps = cl.redisInfo('stats');
+    const idle = await monitor(cl, () => new Promise((r) => setTimeout(r, ms)));
+    const top = minus(busy.top, idle.top);
+    const lua = minus(busy.lua, idle.lua);
+    const channels = cl.redisCli('PUBSUB', 'CHANNELS', '*').split('\n').filter(Boolean);
+    const subs = channels.map((ch) => `${ch}:${cl.redisCli('PUBSUB', 'NUMSUB', ch).split('\n')[1]}`);
     out(`RESULT srv=three fig=xcmds run=${run} msgs=${CMD_MSGS} hubs=${cl.machines.length} window_ms=${ms}`
-      + ` scripts_per_msg=${(sum(/^(eval|evalsha|fcall|fcall_ro)/) / CMD_MSGS).toFixed(3)}`
-      + ` publish_per_msg=${(sum(/^(publish|spublish)/) / CMD_MSGS).toFixed(3)}`
-      + ` cmds_per_msg=${(Object.values(net).reduce((a, v) => a + v, 0) / CMD_MSGS).toFixed(3)}`
-      + ` pubsub_channels=${ps.pubsub_channels} pubsub_shardchannels=${ps.pubsub_shardchannels ?? 0}`
-      + ` commands=${Object.entries(net).filter(([, v]) => v > 0).map(([k, v]) => `${k}:${v}`).join(',') || 'none'}`);
+      + ` calls_per_msg=${(sum(top) / CMD_MSGS).toFixed(3)}`
+      + ` scripts_per_msg=${(sum(top, /^(eval|evalsha|fcall|fcall_ro)$/) / CMD_MSGS).toFixed(3)}`
+      + ` in_script_per_msg=${(sum(lua) / CMD_MSGS).toFixed(3)}`
+      + ` publish_in_script_per_msg=${(sum(lua, /^s?publish$/) / CMD_MSGS).toFixed(3)}`
+      + ` idle_calls=${sum(idle.top)} calls=${list(top)} in_script=${list(lua)} subscribers=${subs.join(',') || 'none'}`);
   } finally {
     for (const c of members) c.terminate();
   }
