@@ -89,8 +89,8 @@ process.on('exit', () => { for (const p of loads) { try { p.kill('SIGKILL'); } c
 
 // A background wsload hold of `n` clients in `room`, until stopped (by
 // its PID); resolves once its clients are all in.
-function hold(hosts, room, n, ms) {
-  const p = spawn(WSLOAD, ['hold', '-p', '8080', '--hosts', hosts, '--room', room, '--steps', String(n),
+function hold(hosts, room, n, ms, prefix) {
+  const p = spawn(WSLOAD, ['hold', '-p', '8080', '--hosts', hosts, '--room', room, '--steps', String(n), '--nick-prefix', prefix,
     '--linger', String(ms / 1000), '--sources', '1', '--timeout', String(ms / 1000)], { stdio: ['ignore', 'pipe', 'pipe'] });
   loads.add(p);
   p.on('exit', () => loads.delete(p));
@@ -111,6 +111,8 @@ function hold(hosts, room, n, ms) {
   };
 }
 
+// A nick prefix per load: a, b, ..., z, ba, bb, ...
+const letters = (n) => (n < 26 ? String.fromCharCode(97 + n) : letters(Math.floor(n / 26)) + letters(n % 26));
 const hostsOf = (cl, k) => cl.machines.slice(0, k).map((m) => m.addr).join(',');
 
 async function rttAndBcast(cl, srv, run) {
@@ -217,7 +219,7 @@ async function memory(cl, run) {
     const rooms = Array.from({ length: MEM_ROOMS }, (_, i) => `mem${run}r${i}`);
     // Ten rooms' clients coming up at a time.
     for (let i = 0; i < rooms.length; i += 10) {
-      const batch = rooms.slice(i, i + 10).map((r) => hold(hostsOf(cl, cl.machines.length), r, per, 1800000));
+      const batch = rooms.slice(i, i + 10).map((r, j) => hold(hostsOf(cl, cl.machines.length), r, per, 1800000, letters(i + j)));
       holds.push(...batch);
       await Promise.all(batch.map((h) => h.up));
       log(`xmem: ${holds.length * per} users in`);

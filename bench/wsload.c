@@ -24,7 +24,8 @@
  * Machines (bench/cluster.mjs): --hosts A,B,... (IPv4 addresses, at most
  * 8) spreads the clients over several servers, client i on host i mod the
  * count: in rtt r0 is on A and r1 on B, in bcast the room is spread.
- * Without it every client goes to 127.0.0.1.
+ * Without it every client goes to 127.0.0.1. --nick-prefix P: nicks P0,
+ * P1, ... instead of u0, u1, ... (several loads at once on one chat).
  *
  * Server processes for CPU and memory figures: --pid PID (repeatable) and
  * --kids-of PPID (every child of PPID, e.g. the handlers of
@@ -82,6 +83,7 @@ static const char *host = "127.0.0.1";
 static int port;
 static struct in_addr hosts[8];	/* --hosts: client i to hosts[i % nhosts] */
 static int nhosts;
+static const char *nick_prefix = "u";	/* --nick-prefix: nicks P0, P1, ... */
 static const char *path = "/chat";
 static const char *room;		/* default: a new room per run */
 static char room_buf[32];
@@ -583,7 +585,8 @@ on_handshake_done(struct client *c)
 		return;
 	}
 	c->st = S_LOGIN;
-	send_text(c, "{\"type\":\"login\",\"nick\":\"u%d\"}", c->id);
+	send_text(c, "{\"type\":\"login\",\"nick\":\"%s%d\"}", nick_prefix,
+	    c->id);
 }
 
 /* Parse what has arrived: the HTTP response, then frames. */
@@ -1133,7 +1136,7 @@ usage(void)
 	    "[--path P] [--proto chat|echo] [-n N] [-c CONC] [-N CLIENTS] "
 	    "[--rate R] [--secs S] [--inflight K] [--steps LIST] "
 	    "[--extra X] [--pid PID]... [--kids-of PPID] [--timeout S] [--tag T] "
-	    "[--hosts A,B,...]\n");
+	    "[--hosts A,B,...] [--nick-prefix P]\n");
 	exit(2);
 }
 
@@ -1165,7 +1168,7 @@ main(int argc, char *argv[])
 		{ "tag", 1, NULL, 'T' }, { "room", 1, NULL, 'R' },
 		{ "sources", 1, NULL, 'a' }, { "grace", 1, NULL, 'g' },
 		{ "extra", 1, NULL, 'e' }, { "linger", 1, NULL, 'l' },
-		{ "hosts", 1, NULL, 'H' },
+		{ "hosts", 1, NULL, 'H' }, { "nick-prefix", 1, NULL, 'u' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -1214,6 +1217,12 @@ main(int argc, char *argv[])
 		case 'e': nextra = atol(optarg); break;
 		case 'l': linger_s = atof(optarg); break;
 		case 'H': parse_hosts(optarg); break;
+		case 'u':
+			if (strlen(optarg) < 1 || strlen(optarg) > 20 ||
+			    strspn(optarg, "abcdefghijklmnopqrstuvwxyz") != strlen(optarg))
+				die("--nick-prefix: 1 to 20 letters a-z");
+			nick_prefix = optarg;
+			break;
 		default: usage();
 		}
 	}

@@ -122,8 +122,12 @@ export async function startCluster(opts = {}) {
   const made = { ns: [], links: [], pids: new Set() };
   const cl = { id, dir, machines: [], made, appendonly: !!opts.appendonly };
   const sweep = () => cleanupSync(cl);
+  // A signal ends the process without 'exit' unless it is handled.
+  const bySignal = (sig) => { sweep(); process.exit(128 + (sig === 'SIGINT' ? 2 : 15)); };
   process.once('exit', sweep);
-  cl.unhook = () => process.off('exit', sweep);
+  process.once('SIGTERM', bySignal);
+  process.once('SIGINT', bySignal);
+  cl.unhook = () => { process.off('exit', sweep); process.off('SIGTERM', bySignal); process.off('SIGINT', bySignal); };
   try {
     await build(cl, n, pass, opts);
   } catch (e) {
