@@ -203,6 +203,11 @@ async function withCluster(opts, body) {
   const clients = [];
   let failure;
   try { await body(cl, clients); } catch (e) { failure = e; }
+  if (failure) {
+    // What each hub said about the cluster, for the one who reads the failure.
+    const tail = (m) => m.sb.hubLog().split('\n').filter((l) => /EVENT=(cluster|hub_error|quit|nick)/.test(l)).slice(-8).join('\n');
+    failure.message += `\n\n${cl.machines.map((m) => `hub ${m.name}:\n${tail(m)}`).join('\n')}`;
+  }
   await closeAll(clients);
   try {
     await cl.stop();
