@@ -254,6 +254,8 @@ describe('cluster: three machines, one chat', { skip }, () => {
     const node = Object.fromEntries(who.who.map((w) => [w.nick, w.node]));
     assert.deepEqual([node.alice, node.bob, node.carol], ['m0', 'm1', 'm2'], `switchboardctl who on m1: ${JSON.stringify(who.who)}`);
     assert.equal(node.dave, undefined, 'dave is gone from who');
+    const status = await cl.ctlJson(1, 'status');
+    assert.equal(status.node, 'm1', `switchboardctl status names its node: ${JSON.stringify(status)}`);
     for (const c of [alice, bob, carol]) {
       await c.barrier();
       assert.equal(c.quits('dave'), 1, `${c.nick} got one quit notice for dave`);
