@@ -89,10 +89,12 @@ function freeSubnet() {
 
 // The hubs' ACL user: the line docs/cluster.md's security section gives
 // ("user switchboard on >PASSWORD ..."), with this run's password; every
-// permission where the page has no such line yet.
+// permission where the page has no such line yet, or with
+// SB_CLUSTER_ACL=all (to tell a missing permission from another fault).
 function hubAclUser(pass) {
   const doc = path.join(root, 'docs', 'cluster.md');
-  const line = existsSync(doc) && /^user switchboard on .*$/m.exec(readFileSync(doc, 'utf8'))?.[0];
+  const line = process.env.SB_CLUSTER_ACL !== 'all' && existsSync(doc)
+    && /^user switchboard on .*$/m.exec(readFileSync(doc, 'utf8'))?.[0];
   if (!line) return `user switchboard on >${pass} ~* &* +@all`;
   return line.replace(/ >\S+/, ` >${pass}`);
 }
