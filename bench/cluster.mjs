@@ -224,8 +224,14 @@ async function memory(cl, run) {
       await Promise.all(batch.map((h) => h.up));
       log(`xmem: ${holds.length * per} users in`);
     }
-    filler = await member(cl.machines[0], `filler${run}`, rooms);
-    await talk(filler, rooms, HISTORY, 'h');
+    // One room at a time: a session may be in only so many rooms.
+    filler = await member(cl.machines[0], `filler${run}`, []);
+    for (const room of rooms) {
+      filler.send({ type: 'join', room });
+      await filler.next({ type: 'join', room, nick: `filler${run}` }, 20000);
+      await talk(filler, [room], HISTORY, 'h');
+      filler.send({ type: 'part', room });
+    }
     filler.terminate();
     filler = null;
     const mem = cl.redisInfo('memory');
