@@ -230,9 +230,15 @@ describe('cluster: three machines, one chat', { skip }, () => {
     const bob = await login(m1, 'text', 'bob');
     const carol = await login(m2, 'xml', 'carol');
     clients.push(alice, bob, carol);
-    for (const [c, m] of [[alice, m2], [bob, m0], [carol, m1]]) {
-      const who = await c.list();
-      for (const n of ['alice', 'bob', 'carol']) assert.ok(who.includes(n), `LIST on ${m.name} names ${n} (${who})`);
+    // Each login is told to those already there, on every machine; then
+    // LIST on every machine names all three (carol, the last, has no
+    // notice to wait for: a bounded look at her LIST).
+    await alice.until((c) => c.logins('bob') === 1 && c.logins('carol') === 1, WAIT, 'logins of bob and carol');
+    await bob.until((c) => c.logins('carol') === 1, WAIT, 'login of carol');
+    for (const [c, m] of [[alice, m0], [bob, m1], [carol, m2]]) {
+      const all3 = async () => { const w = await c.list(); return ['alice', 'bob', 'carol'].every((n) => w.includes(n)) ? w : null; };
+      const who = await poll(`LIST at ${c.nick} on ${m.name} names alice, bob and carol`, all3, WAIT, 200);
+      assert.equal(who.length, 3, `LIST at ${c.nick} on ${m.name}: ${who}`);
     }
     // A ring of private messages, each to another machine and dialect.
     const ring = [[alice, bob], [bob, carol], [carol, alice], [alice, carol], [carol, bob], [bob, alice]];
