@@ -46,16 +46,19 @@ WWW		= $(sort $(wildcard handler/www/*))
 # start-up costs far less than glibc's (docs/deployment.md).  Its objects
 # are compiled a second time with musl-gcc into build/musl-obj and linked
 # against expat, jansson, libbsd and libmd built for musl from Debian's
-# source packages by handler/musl-deps.sh (cached in build/musl).
+# source packages by handler/musl-deps.sh (cached in build/musl), and
+# GnuTLS (with nettle, gmp and libtasn1) for --tls, built the same way.
 # make HANDLER_LIBC=glibc links the glibc objects instead, as before.
 HANDLER_LIBC	?= musl
-HANDLER_LIBS	= -static -lexpat -ljansson -lbsd -lmd
+HANDLER_LIBS	= -static -lgnutls -lhogweed -lnettle -lgmp -ltasn1 -lexpat \
+		  -ljansson -lbsd -lmd
 # ICU (the nick rules, hub/nick.c) is for the hub and switchboardctl only,
 # never for the handler: it is large, and the hub lives long.
 ICU_LIBS	= $(shell pkg-config --libs icu-uc icu-i18n 2>/dev/null || echo -licui18n -licuuc -licudata)
-HUB_LIBS	= $(shell pkg-config --libs libsystemd libbsd 2>/dev/null || echo -lsystemd -lbsd) -lcrypt -lmd -ljansson \
+# The hub holds the TLS key (hub/tlskey.c): the system's GnuTLS.
+HUB_LIBS	= $(shell pkg-config --libs libsystemd libbsd gnutls 2>/dev/null || echo -lsystemd -lbsd -lgnutls) -lcrypt -lmd -ljansson \
 		  $(ICU_LIBS) -pthread
-UNIT_LIBS	= -lcmocka -lsystemd -lexpat -ljansson -lbsd -lmd -lcrypt $(ICU_LIBS) -pthread
+UNIT_LIBS	= -lcmocka -lsystemd -lgnutls -lexpat -ljansson -lbsd -lmd -lcrypt $(ICU_LIBS) -pthread
 
 obj		= $(patsubst %.c,$(B)/obj/%.o,$(1))
 aobj		= $(patsubst %.c,$(B)/asan/%.o,$(1))
@@ -151,7 +154,7 @@ $(B)/switchboardctl: $(call obj,hub/members.c hub/nick.c)
 # Sanitized builds of the programs, for the integration tests.
 $(B)/asan/switchboard-handler: $(call aobj,handler/main.c $(HANDLER_SRC) $(COMMON_SRC))
 	@echo "  LD      $@"
-	@$(CC) $(SAN) -o $@ $^ -lexpat -ljansson -lbsd -lmd
+	@$(CC) $(SAN) -o $@ $^ -lgnutls -lexpat -ljansson -lbsd -lmd
 
 $(B)/asan/switchboard-hub: $(call aobj,hub/main.c $(HUB_SRC) $(COMMON_SRC))
 	@echo "  LD      $@"
@@ -173,14 +176,15 @@ asan: $(B)/asan/switchboard-hub $(B)/asan/switchboard-handler
 
 DEB_BUILD	= gcc make pkg-config libsystemd-dev libbsd-dev libmd-dev \
 		  libexpat1-dev libjansson-dev libcrypt-dev libcmocka-dev \
-		  libicu-dev \
+		  libicu-dev libgnutls28-dev \
 		  systemd musl-tools dpkg-dev autoconf automake libtool \
 		  linux-libc-dev debian-archive-keyring
 DEB_TEST	= chromium haxe python3 util-linux clang-14 libclang-rt-14-dev \
-		  llvm-14 cppcheck haproxy nginx prometheus tmux redis-server
+		  llvm-14 cppcheck haproxy nginx prometheus tmux openssl
 NODE_STAMP	= node_modules/.package-lock.json
-# ip netns and veths for the cluster tests (tests/integration/lib/cluster.mjs)
-DEB_TEST	+= iproute2
+# redis-server, ip netns and veths for the cluster tests
+# (tests/integration/lib/cluster.mjs)
+DEB_TEST	+= redis-server iproute2
 
 deps-build:
 	@sh .ci/deps.sh $(DEB_BUILD)
@@ -245,6 +249,7 @@ CONFDIR		= $(SYSCONFDIR)/switchboard
 UNIT_FILES	= switchboard.socket switchboard@.service \
 		  switchboard-policy.socket switchboard-policy@.service \
 		  switchboard-proxied.socket switchboard-proxied@.service \
+		  switchboard-tls.socket switchboard-tls@.service \
 		  switchboard-hub.socket switchboard-control.socket \
 		  switchboard-hub.service
 SOCKET_UNITS	= $(filter %.socket,$(UNIT_FILES))

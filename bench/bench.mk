@@ -15,6 +15,12 @@
 #                            pairs back to back; ratios on stdout and in
 #                            build/bench/compare.txt (bench/compare.mjs).
 #                            Installs nothing: a missing peer is skipped.
+#   make bench-tls           TLS on 443 (issue 19): chat round trips while
+#                            the hub signs handshakes, PSS per idle TLS
+#                            handler (bench/tls-stall.mjs), and TLS churn
+#                            against websocketd --ssl (bench/tls-churn.mjs),
+#                            broadcast under a handshake flood
+#                            (bench/tls-flood.mjs); ~3 min, on stdout
 #   make soak                100 clients for SOAK_SECONDS (600) with
 #                            reconnects and a hub restart (tests/soak)
 #
@@ -158,4 +164,10 @@ tls-proto: tls-deps
 	@$(MAKE) --no-print-directory $(BENCH_B)/tls-srv-gnutls $(BENCH_B)/tls-signer
 	@bash bench/tls-proto.sh
 
-.PHONY: tls-deps tls-cost tls-proto
+bench-tls: all
+	@node bench/tls-stall.mjs ec 8 4
+	@node bench/tls-stall.mjs rsa 8 4
+	@node bench/tls-churn.mjs 5 8 3
+	@node bench/tls-flood.mjs 100 200 8 ec
+
+.PHONY: tls-deps tls-cost tls-proto bench-tls

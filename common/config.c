@@ -44,6 +44,7 @@ static const struct ckey keys[] = {
 	B(log_messages, 0),
 	U(flood_rate, 1, 100000, 0), U(flood_burst, 1, 100000, 0),
 	U(flood_kick, 1, 100000, 0),
+	S(tls_cert, 0), S(tls_key, 0),
 	S(server_name, 1), S(policy_domains, 1), S(policy_ports, 1),
 	S(redirect_url, 1),
 	U(xmlsocket_max, 64, SB_TEXT_MAX * 4, 1),

@@ -60,6 +60,8 @@ struct sb_config {
 	unsigned	flood_rate;		/* messages per 10 s */
 	unsigned	flood_burst;
 	unsigned	flood_kick;		/* refusals before disconnect */
+	char		tls_cert[256];		/* PEM chain for --tls handlers */
+	char		tls_key[256];		/* its key: the hub's alone */
 	/* handlers (sent in C_CONFIG) */
 	char		server_name[64];
 	char		policy_domains[512];	/* space or comma separated */
@@ -69,7 +71,8 @@ struct sb_config {
 	unsigned	connect_timeout;	/* s until the first bytes */
 	unsigned	idle_timeout;		/* s of silence before a ping */
 	unsigned	ping_timeout;		/* s to answer a ping */
-	unsigned	handshake_timeout;	/* s for an HTTP/WebSocket head */
+	unsigned	handshake_timeout;	/* s for an HTTP/WebSocket head,
+						 * and for a TLS handshake */
 	unsigned	ws_max_message;
 	int		ws_echo;
 	char		ws_origins[1024];

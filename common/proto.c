@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "proto.h"
+#include "tlssign.h"
 
 struct sb_spec {
 	const char	*name;
@@ -47,6 +48,9 @@ static const struct sb_spec specs[SB_TYPE_COUNT] = {
 	[SB_H_QUIT]		= { "H_QUIT", 1, 2, { W, 16 } },
 	[SB_H_RESUME]		= { "H_RESUME", 3, 4, { N, L / 2, NUM, NUM } },
 	[SB_H_DIALECT]		= { "H_DIALECT", 1, 1, { 16 } },
+	[SB_H_TLS_START]	= { "H_TLS_START", 0, 0, { 0 } },
+	[SB_H_TLS_SIGN]		= { "H_TLS_SIGN", 4, 4,
+	    { 2, 5, 16, 2 * TLS_SIGN_IN_MAX } },
 
 	[SB_C_CONFIG]		= { "C_CONFIG", 0, SB_FIELDS_MAX,
 	    { 1056, 1056, 1056, 1056, 1056, 1056, 1056, 1056, 1056, 1056,
@@ -69,6 +73,9 @@ static const struct sb_spec specs[SB_TYPE_COUNT] = {
 	[SB_C_GAP]		= { "C_GAP", 3, 3, { R, NUM, NUM } },
 	[SB_C_METRICS]		= { "C_METRICS", 2, 2, { 1, L } },
 	[SB_C_BATCH]		= { "C_BATCH", 0, 0, { 0 } },	/* batch_check() */
+	[SB_C_TLS_CHAIN]	= { "C_TLS_CHAIN", 1, 1, { TLS_CHAIN_MAX } },
+	[SB_C_TLS_SIGNATURE]	= { "C_TLS_SIGNATURE", 1, 1,
+	    { 2 * TLS_SIGN_OUT_MAX } },
 };
 
 #undef N

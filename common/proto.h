@@ -69,6 +69,16 @@ enum sb_type {
 	SB_H_DIALECT,		/* dialect (text, xml): once the handler
 				 * knows; again after H_HELLO on a reconnect
 				 * (the WebSocket chat transport is JSON) */
+	SB_H_TLS_START,		/* no fields, the client's TCP socket passed
+				 * along (SCM_RIGHTS): a --tls handler asks
+				 * for the certificate chain (C_TLS_CHAIN);
+				 * the hub takes the connection's addresses
+				 * from the socket and closes its copy */
+	SB_H_TLS_SIGN,		/* version (12, 13), scheme (TLS
+				 * SignatureScheme, decimal), kind (digest,
+				 * digestinfo), data (hex): the one signature
+				 * of this connection's handshake, before
+				 * H_HELLO (common/tlssign.h) */
 
 	/* hub -> handler */
 	SB_C_CONFIG,		/* key=value ...: settings for this handler */
@@ -96,6 +106,10 @@ enum sb_type {
 	SB_C_METRICS,		/* more, text: the metrics text (Prometheus
 				 * 0.0.4), in chunks, "more" = 1 but on the
 				 * last; the reply to H_STATUS "metrics" */
+	SB_C_TLS_CHAIN,		/* chain: the certificates, PEM, leaf first;
+				 * "" when the hub has none (tls_cert) */
+	SB_C_TLS_SIGNATURE,	/* signature (hex), "" when refused: the
+				 * answer to H_TLS_SIGN */
 	SB_C_BATCH,		/* no fields: the payload is whole C_* datagrams
 				 * (not batches), one after another, each with
 				 * its own header, epoch and seq: what waited

@@ -6,10 +6,12 @@
  * bytes mean is the mode machine's (modes.c), and nothing here knows a
  * protocol.  The client's address is found here too, for the hub.
  *
- * A TLS layer (a later issue) goes under this file, as one file of its
- * own: client_io_read() and client_io_flush() call it instead of read()
- * and write(), and client_io_events() adds what it waits for (docs/
- * hacking.md).
+ * With --tls, TLS (tls.c) is under this file: client_io_read() and
+ * client_io_flush() call tls_read() and tls_write() instead of read() and
+ * write(), client_io_events() adds what the TLS engine waits for (a
+ * handshake reads while the handler has nothing to write), and the
+ * handshake's deadline and refusals come up as a PROXY header's do
+ * (docs/hacking.md).
  *
  * Behind a proxy (proxy.c parses, this file decides whom to believe):
  * with --proxy, a PROXY header from a proxy_from address is read before
@@ -86,6 +88,19 @@ client_io_init(struct conn *c, int in_fd, int out_fd, int proxy)
 }
 
 /*
+ * --tls: the client speaks TLS (tls.c), set up now.  Returns 0, or
+ * -EPROTO with the reason in io.refused (no certificate from the hub).
+ */
+int
+client_io_tls(struct conn *c, uint64_t now)
+{
+	if (tls_setup(c, now) == 0)
+		return 0;
+	c->io.refused = c->tls.error;
+	return -EPROTO;
+}
+
+/*
  * With --proxy, the n bytes just read at rx, while the PROXY header is
  * not yet whole: they join the header so far.  Returns the count of the
  * client's own bytes after a whole header (*p at them; c->remote is the
@@ -131,17 +146,35 @@ proxy_read(struct conn *c, unsigned char *rx, ssize_t n, unsigned char **p)
  * (closed, or broken): io.eof is then set; -EPROTO when the client's
  * bytes are refused before any is handed up (io.refused says why): a
  * PROXY header where none is taken, or on the --proxy port anything but
- * a whole valid header from a proxy_from address (proxy_read).
+ * a whole valid header from a proxy_from address (proxy_read); with
+ * --tls, whatever TLS refuses (tls_read).
  */
-ssize_t
-client_io_read(struct conn *c, unsigned char **p)
+static ssize_t
+client_io_raw(struct conn *c)
 {
-	ssize_t n = read(c->io.in_fd, handler_store.rx, HANDLER_READ_CHUNK);
+	ssize_t n;
 
+	if (c->tls.on) {
+		n = tls_read(c, handler_store.rx, HANDLER_READ_CHUNK);
+		if (n == -EPROTO)
+			c->io.refused = c->tls.error;
+		return n;
+	}
+	n = read(c->io.in_fd, handler_store.rx, HANDLER_READ_CHUNK);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
 	    errno == EINTR))
 		return 0;
-	if (n <= 0) {
+	return n <= 0 ? -EPIPE : n;
+}
+
+ssize_t
+client_io_read(struct conn *c, unsigned char **p)
+{
+	ssize_t n = client_io_raw(c);
+
+	if (n == 0 || n == -EPROTO)
+		return n;
+	if (n < 0) {
 		c->io.eof = 1;
 		if (c->io.proxy && c->io.proxy_len > 0) {
 			c->io.refused = "a PROXY header cut short";
@@ -208,24 +241,47 @@ client_io_ws_write(void *arg, const unsigned char *p, size_t len)
 }
 
 /*
- * Write what is queued, as far as the client takes it now.  Returns 0, or
- * -EPIPE when the write failed: the queue is dropped and io.eof set.
+ * Write what is queued, as far as the client takes it now (through TLS
+ * with --tls, which may go on with its handshake).  Returns 0; -EPIPE
+ * when the write failed: the queue is dropped and io.eof set; -EPROTO
+ * when TLS refused the connection (io.refused says why).
  */
+static ssize_t
+client_io_send(struct conn *c)
+{
+	ssize_t n;
+
+	if (c->tls.on) {
+		n = tls_write(c, buf_head(&c->io.out), c->io.out.len);
+		if (n == -EPROTO)
+			c->io.refused = c->tls.error;
+		return n;
+	}
+	for (;;) {
+		n = write(c->io.out_fd, buf_head(&c->io.out), c->io.out.len);
+		if (n >= 0)
+			return n;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		if (errno != EINTR)
+			return -EPIPE;
+	}
+}
+
 int
 client_io_flush(struct conn *c)
 {
 	ssize_t n;
 
-	while (c->io.out.len > 0) {
-		n = write(c->io.out_fd, buf_head(&c->io.out), c->io.out.len);
+	/* A TLS handshake may want to write with nothing queued. */
+	while (c->io.out.len > 0 || (c->tls.on && !c->tls.ready)) {
+		if ((n = client_io_send(c)) == 0)
+			return 0;
 		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return 0;
-			if (errno == EINTR)
-				continue;
 			buf_reset(&c->io.out);
-			c->io.eof = 1;
-			return -EPIPE;
+			if (n != -EPROTO)
+				c->io.eof = 1;
+			return (int)n;
 		}
 		buf_consume(&c->io.out, (size_t)n);
 	}
@@ -275,7 +331,33 @@ client_io_events(const struct conn *c, int read)
 {
 	if (c->io.eof)
 		return 0;
-	return (read ? EPOLLIN : 0) | (c->io.out.len > 0 ? EPOLLOUT : 0);
+	return (read ? EPOLLIN : 0) | (c->io.out.len > 0 ? EPOLLOUT : 0) |
+	    tls_events(c);
+}
+
+/* Are there bytes read (by TLS) that epoll will not report? */
+int
+client_io_pending(const struct conn *c)
+{
+	return !c->io.eof && tls_pending(c);
+}
+
+/* When the client's side must have come further (the TLS handshake), 0:
+ * no deadline of its own. */
+uint64_t
+client_io_deadline(const struct conn *c)
+{
+	return c->io.closing ? 0 : tls_deadline(c);
+}
+
+/* Has that deadline passed?  Then the connection is refused (io.refused). */
+int
+client_io_expired(struct conn *c, uint64_t now)
+{
+	if (c->io.closing || tls_expired(c, now) == 0)
+		return 0;
+	c->io.refused = c->tls.error;
+	return 1;
 }
 
 /*
@@ -292,6 +374,7 @@ client_io_done(struct conn *c, uint64_t now)
 	    (c->io.out.len == 0 && c->io.eof))
 		return 1;
 	if (c->io.out.len == 0 && !c->io.write_shut) {
+		tls_shutdown(c);
 		shutdown(c->io.out_fd, SHUT_WR);
 		c->io.write_shut = 1;
 	}
@@ -308,5 +391,6 @@ client_io_idle(struct conn *c)
 void
 client_io_free(struct conn *c)
 {
+	tls_free(c);
 	buf_free(&c->io.out);
 }

@@ -7,7 +7,8 @@
 #   handler/deps-header.sh musl  BUILD OUT   from BUILD/musl/versions
 #   handler/deps-header.sh glibc BUILD OUT   from the installed -dev packages
 #
-# musl: expat, jansson, libbsd and libmd are the static libraries that
+# musl: expat, jansson, libbsd, libmd, and GnuTLS (gnutls28) with nettle,
+# gmp and libtasn1 are the static libraries that
 # handler/musl-deps.sh built from Debian's sources (BUILD/musl/versions
 # names each version it built); musl itself is musl-dev's.  glibc: the
 # static (or, for the sanitized build, shared) libraries of the -dev
@@ -38,7 +39,7 @@ upstream() {
 # #defines for library $1 at Debian version $2: HANDLER_DEB_<LIB> and,
 # for what has no runtime version call, HANDLER_UP_<LIB>.
 define() {
-	P=$(echo "$1" | tr a-z A-Z)
+	P=$(echo "$1" | tr a-z- A-Z_)
 	echo "#define HANDLER_DEB_$P \"$2\""
 	echo "#define HANDLER_UP_$P \"$(upstream "$2")\""
 }
@@ -56,7 +57,8 @@ mkdir -p "$(dirname "$out")"
 		[ -n "$v" ] || fail "musl-dev is not installed"
 		echo "#define HANDLER_LIBC_NAME \"musl\""
 		define libc "$v"
-		for p in expat jansson libbsd libmd; do
+		for p in expat jansson libbsd libmd gnutls28 nettle gmp \
+		    libtasn1-6; do
 			v=$(sed -n "s/^$p //p" "$build/musl/versions")
 			[ -n "$v" ] || fail "$p is not in $build/musl/versions"
 			define "$p" "$v"
@@ -70,11 +72,14 @@ mkdir -p "$(dirname "$out")"
 		# packages depend on their runtime package at exactly their
 		# own version, so this only catches a broken installation.
 		for pair in expat:libexpat1 jansson:libjansson4 libbsd:libbsd0 \
-		    libmd:libmd0; do
+		    libmd:libmd0 gnutls28:libgnutls30 nettle:libnettle8 \
+		    gmp:libgmp10 libtasn1-6:libtasn1-6; do
 			p=${pair%%:*} rt=${pair#*:}
 			dev=$p-dev
 			[ "$p" = expat ] && dev=libexpat1-dev
 			[ "$p" = jansson ] && dev=libjansson-dev
+			[ "$p" = gnutls28 ] && dev=libgnutls28-dev
+			[ "$p" = gmp ] && dev=libgmp-dev
 			v=$(installed "$dev")
 			[ -n "$v" ] || fail "$dev is not installed"
 			r=$(installed "$rt")

@@ -19,6 +19,8 @@
  *                reconnect with backoff, giving up
  *   client_io.c  the client's file descriptors and output queue; bytes
  *                only, no protocol
+ *   tls.c        under client_io.c with --tls: GnuTLS, the key signed
+ *                by the hub
  *
  * Below them, pure code with no I/O: sniff.c, proxy.c, http.c, ws*.c,
  * xmlsock.c, the dialects (dialect*.c, json_arena.c), www.c; UTF-8 and the
@@ -145,6 +147,27 @@ struct conn {
 		unsigned char	 proxy_buf[PROXY_HEADER_MAX];
 	} io;
 
+	/* tls.c (GnuTLS's objects, opaque here) */
+	struct conn_tls {
+		int		 on;		/* --tls */
+		int		 global;	/* gnutls_global_init() done */
+		void		*session;	/* gnutls_session_t */
+		void		*cred;		/* the chain and external key */
+		void		*chain;		/* gnutls_pcert_st[ncerts] */
+		unsigned	 ncerts;
+		int		 owned;		/* the chain is cred's */
+		int		 ready;		/* the handshake is done */
+		int		 failed;	/* refused or broken: no more TLS */
+		int		 want_write;	/* GnuTLS waits to write */
+		int		 bye;		/* close_notify sent */
+		size_t		 sending;	/* a record send to finish */
+		size_t		 handshake_in;	/* bytes read during it */
+		int		 too_long;	/* over TLS_HANDSHAKE_IN_MAX */
+		uint64_t	 deadline_ms;	/* of the handshake */
+		char		 error[192];	/* why it was refused */
+		char		 sign_error[160];
+	} tls;
+
 	/* hublink.c */
 	struct hub_link {
 		const char	*path;
@@ -230,6 +253,7 @@ now_ms(void)
 int	loop_run(struct conn *);
 void	loop_client_bytes(struct conn *, const unsigned char *, size_t);
 void	loop_client_eof(struct conn *);
+void	loop_client_refused(struct conn *);
 void	loop_hub_input(struct conn *);
 void	loop_tick(struct conn *, uint64_t);
 void	loop_free(struct conn *);
@@ -280,6 +304,9 @@ struct sb_packet *hublink_tx(void);
 int	hublink_send(struct conn *, const struct sb_packet *);
 int	hublink_pack(struct conn *, enum sb_type, ...)
 	    __attribute__((sentinel));
+int	hublink_await(struct conn *, enum sb_type, struct sb_msg *,
+	    unsigned);
+int	hublink_send_fd(struct conn *, const struct sb_packet *, int);
 void	hublink_hello(struct conn *, const char *);
 void	hublink_quit(struct conn *, const char *, const char *);
 void	hublink_event(struct conn *, const char *, const char *, ...)
@@ -301,6 +328,7 @@ void	hublink_free(struct conn *);
 
 /* client_io.c */
 void	client_io_init(struct conn *, int, int, int);
+int	client_io_tls(struct conn *, uint64_t);
 ssize_t	client_io_read(struct conn *, unsigned char **);
 void	client_io_forwarded(struct conn *, const struct http_request *);
 int	client_io_write(struct conn *, const void *, size_t);
@@ -311,8 +339,22 @@ int	client_io_closing(const struct conn *);
 int	client_io_take_overflow(struct conn *);
 uint32_t client_io_events(const struct conn *, int);
 int	client_io_done(struct conn *, uint64_t);
+int	client_io_pending(const struct conn *);
+uint64_t client_io_deadline(const struct conn *);
+int	client_io_expired(struct conn *, uint64_t);
 void	client_io_idle(struct conn *);
 void	client_io_free(struct conn *);
+
+/* tls.c */
+int	tls_setup(struct conn *, uint64_t);
+ssize_t	tls_read(struct conn *, unsigned char *, size_t);
+ssize_t	tls_write(struct conn *, const void *, size_t);
+uint32_t tls_events(const struct conn *);
+int	tls_pending(const struct conn *);
+uint64_t tls_deadline(const struct conn *);
+int	tls_expired(struct conn *, uint64_t);
+void	tls_shutdown(struct conn *);
+void	tls_free(struct conn *);
 
 /* sniff.c */
 enum sniff_result sniff(const char *, size_t);

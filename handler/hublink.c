@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,16 +59,19 @@ hub_close(struct conn *c)
 }
 
 /*
- * Wait (bounded) for the hub's first datagram, its settings, and apply
- * them.  Returns 0, or a negative errno with the reason in hub.error.
+ * Wait (bounded: `ms`) for the hub's next datagram of type `want`, read
+ * straight from the socket into the store's receive buffer (*m points
+ * into it until the next receive).  Settings (C_CONFIG) that come first
+ * are applied.  For the start (C_CONFIG) and a --tls handler's exchanges
+ * before H_HELLO (tls.c), when the hub sends nothing else.  Returns 0,
+ * or a negative errno with the reason in hub.error.
  */
-static int
-hub_config_wait(struct conn *c)
+int
+hublink_await(struct conn *c, enum sb_type want, struct sb_msg *m,
+    unsigned ms)
 {
-	unsigned char *dgram = handler_store.rx;
-	uint64_t until = now_ms() + HANDLER_CONFIG_WAIT_MS;
+	uint64_t until = now_ms() + ms;
 	struct pollfd pfd;
-	struct sb_msg m;
 	char err[256];
 	ssize_t n;
 
@@ -77,20 +81,71 @@ hub_config_wait(struct conn *c)
 		pfd = (struct pollfd){ .fd = c->hub.fd, .events = POLLIN };
 		if (now >= until || poll(&pfd, 1, (int)(until - now)) == 0) {
 			snprintf(c->hub.error, sizeof(c->hub.error), "the hub "
-			    "at %s did not send its settings", c->hub.path);
+			    "at %s did not send %s", c->hub.path,
+			    sb_type_name(want));
 			return -ETIMEDOUT;
 		}
-		n = recv(c->hub.fd, dgram, SB_MSG_MAX, 0);
+		n = recv(c->hub.fd, handler_store.rx, SB_MSG_MAX, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0 || sb_msg_decode(&m, dgram, (size_t)n) < 0 ||
-		    m.type != SB_C_CONFIG) {
+		if (n <= 0 || sb_msg_decode(m, handler_store.rx,
+		    (size_t)n) < 0 || (m->type != want &&
+		    m->type != SB_C_CONFIG)) {
 			snprintf(c->hub.error, sizeof(c->hub.error), "the hub "
-			    "at %s closed or sent no settings", c->hub.path);
+			    "at %s closed or sent no %s", c->hub.path,
+			    sb_type_name(want));
 			return -EPROTO;
 		}
-		break;
+		if (m->type == want)
+			return 0;
+		if (config_apply_msg(&c->cfg, m, err, sizeof(err)) < 0) {
+			snprintf(c->hub.error, sizeof(c->hub.error), "bad "
+			    "settings from the hub: %s", err);
+			return -EINVAL;
+		}
 	}
+}
+
+/*
+ * Send `p` now, with the descriptor `fd` passed along (SCM_RIGHTS), on
+ * the socket that is still blocking at this point (H_TLS_START, before
+ * anything is queued).  Returns 0, or a negative errno.
+ */
+int
+hublink_send_fd(struct conn *c, const struct sb_packet *p, int fd)
+{
+	union {
+		struct cmsghdr	h;
+		char		b[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct iovec iov = { .iov_base = (void *)(uintptr_t)p->buf,
+	    .iov_len = p->len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = u.b, .msg_controllen = sizeof(u.b) };
+	struct cmsghdr *cm;
+
+	if (c->hub.fd < 0)
+		return -ENOTCONN;
+	memset(&u, 0, sizeof(u));
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(c->hub.fd, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+/* The hub's first datagram is its settings: apply them. */
+static int
+hub_config_wait(struct conn *c)
+{
+	struct sb_msg m;
+	char err[256];
+	int r;
+
+	if ((r = hublink_await(c, SB_C_CONFIG, &m,
+	    HANDLER_CONFIG_WAIT_MS)) < 0)
+		return r;
 	if (config_apply_msg(&c->cfg, &m, err, sizeof(err)) < 0) {
 		snprintf(c->hub.error, sizeof(c->hub.error), "bad settings "
 		    "from the hub: %s", err);

@@ -182,30 +182,40 @@ loop_timeout(const struct conn *c, uint64_t now)
 		at = earlier(c->modes.deadline_ms, hublink_deadline(c));
 	if (c->loop.busy_ms != 0)
 		at = earlier(at, c->loop.busy_ms + HANDLER_IDLE_TRIM_MS);
+	at = earlier(at, client_io_deadline(c));
+	/* Bytes TLS decrypted and holds: no wait before reading them. */
+	if (client_io_pending(c) && !hublink_backlogged(c))
+		return 0;
 	if (at == 0)
 		return -1;
 	return at > now ? (int)(at - now) : 0;
+}
+
+/*
+ * The client's bytes were refused (a PROXY header where none is taken,
+ * or a bad one: client_io_read; with --tls, whatever TLS refused, or a
+ * handshake past its deadline): the hub logs it, with the address the
+ * connection came from, and it ends.
+ */
+void
+loop_client_refused(struct conn *c)
+{
+	hublink_hello(c, "unknown");
+	hublink_event(c, "protocol_error", "%s", c->io.refused);
+	client_io_finish(c);
+	loop_after(c);
 }
 
 /* The client's side can take bytes: write; a failed write ends input. */
 static void
 client_writable(struct conn *c)
 {
-	if (client_io_flush(c) < 0)
-		loop_client_eof(c);
-}
+	int r = client_io_flush(c);
 
-/*
- * The client's bytes were refused before any was handed up (a PROXY
- * header where none is taken, or a bad one: client_io_read): the hub
- * logs it, with the address the connection came from, and it ends.
- */
-static void
-client_refused(struct conn *c)
-{
-	hublink_hello(c, "unknown");
-	hublink_event(c, "protocol_error", "%s", c->io.refused);
-	client_io_finish(c);
+	if (r == -EPROTO)
+		loop_client_refused(c);
+	else if (r < 0)
+		loop_client_eof(c);
 }
 
 /* The client's side has bytes, or an end. */
@@ -216,7 +226,7 @@ client_readable(struct conn *c)
 	ssize_t n = client_io_read(c, &p);
 
 	if (n == -EPROTO)
-		client_refused(c);
+		loop_client_refused(c);
 	else if (n < 0)
 		loop_client_eof(c);
 	else if (n > 0)
@@ -238,7 +248,8 @@ loop_dispatch(struct conn *c, const uint32_t want[W_N],
 	if ((want[w] & EPOLLOUT) && (got[w] & (EPOLLOUT | EPOLLERR)))
 		client_writable(c);
 	if ((want[W_IN] & EPOLLIN) && !c->io.eof &&
-	    (got[W_IN] & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+	    ((got[W_IN] & (EPOLLIN | EPOLLHUP | EPOLLERR)) ||
+	    client_io_pending(c)))
 		client_readable(c);
 	if (c->io.out.len > 0 && !c->io.eof)
 		client_writable(c);
@@ -257,6 +268,8 @@ loop_turn(struct conn *c)
 	int i, n, r;
 
 	/* Deadlines first: they may change the set of fds to wait for. */
+	if (client_io_expired(c, now))
+		loop_client_refused(c);
 	loop_tick(c, now);
 	loop_trim(c, now);
 	if (client_io_done(c, now))

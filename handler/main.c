@@ -4,7 +4,7 @@
  * its hub, sets up one connection's state, and hands it to the event loop
  * (loop.c); handler.h says which file does what.
  *
- *   switchboard-handler [--proxy] [-s HUB_SOCKET]
+ *   switchboard-handler [--proxy | --tls] [-s HUB_SOCKET]
  *   switchboard-handler --version
  *
  * The client connection is fd 3 when systemd passes it (LISTEN_FDS=1 for
@@ -16,6 +16,11 @@
  * --proxy: the connection comes from a proxy (switchboard-proxied.socket):
  * a PROXY protocol header, v1 or v2, must come first, from an address in
  * proxy_from, and gives the client's address (client_io.c).
+ *
+ * --tls: the connection is TLS (switchboard-tls.socket, port 443): the
+ * handler gets the certificate chain from the hub, which holds the key
+ * and signs each handshake for it (tls.c), and then serves what it
+ * decrypts as on port 80.
  *
  * --version prints the handler's version and those of the libraries linked
  * into it (version.c) and exits.
@@ -50,43 +55,64 @@ set_nonblock(int fd)
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: switchboard-handler [--proxy] [-s hub-socket]\n"
+	fprintf(stderr, "usage: switchboard-handler [--proxy | --tls] "
+	    "[-s hub-socket]\n"
 	    "       switchboard-handler --version\n");
 	exit(2);
 }
 
-int
-main(int argc, char *argv[])
+/* The command line's options. */
+struct opts {
+	const char	*hub_path;
+	int		 proxy, tls, version;
+};
+
+static void
+parse_opts(int argc, char *argv[], struct opts *o)
 {
 	static const struct option longopts[] = {
 		{ "proxy", no_argument, NULL, 'p' },
+		{ "tls", no_argument, NULL, 't' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static struct conn c;
-	const char *lfds = getenv("LISTEN_FDS"), *lpid = getenv("LISTEN_PID");
-	const char *hub_path = getenv("SWITCHBOARD_HUB_SOCKET");
-	int ch, in_fd = 0, out_fd = 1, proxy = 0, version = 0;
-	uint64_t now;
+	int ch;
 
 	while ((ch = getopt_long(argc, argv, "s:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'p':
-			proxy = 1;
+			o->proxy = 1;
+			break;
+		case 't':
+			o->tls = 1;
 			break;
 		case 's':
-			hub_path = optarg;
+			o->hub_path = optarg;
 			break;
 		case 'V':
-			version = 1;
+			o->version = 1;
 			break;
 		default:
 			usage();
 		}
 	}
-	if (optind != argc)
+	if (optind != argc || (o->proxy && o->tls))
 		usage();
-	if (version)
+}
+
+int
+main(int argc, char *argv[])
+{
+	static struct conn c;
+	const char *lfds = getenv("LISTEN_FDS"), *lpid = getenv("LISTEN_PID");
+	struct opts o = { .hub_path = getenv("SWITCHBOARD_HUB_SOCKET") };
+	const char *hub_path;
+	int in_fd = 0, out_fd = 1;
+	uint64_t now;
+
+	parse_opts(argc, argv, &o);
+	hub_path = o.hub_path;
+	if (o.version)
 		return version_print(stdout) == 0 ? 0 : 1;
 	sb_log_init("switchboard-handler", getenv("JOURNAL_STREAM") != NULL);
 	if (hub_path == NULL || *hub_path == '\0')
@@ -122,9 +148,14 @@ main(int argc, char *argv[])
 	if (hublink_connect(&c) < 0)
 		sb_log(LOG_ERR, "%s", c.hub.error);
 	/* outq_max and proxy_from are the hub's */
-	client_io_init(&c, in_fd, out_fd, proxy);
+	client_io_init(&c, in_fd, out_fd, o.proxy);
 	now = now_ms();
 	modes_start(&c, now);
 	chat_init(&c, now);
+	if (o.tls && client_io_tls(&c, now) < 0) {
+		if (!hublink_up(&c))
+			sb_log(LOG_ERR, "%s", c.io.refused);
+		loop_client_refused(&c);
+	}
 	return loop_run(&c);
 }

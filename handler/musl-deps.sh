@@ -29,13 +29,14 @@
 # fetched and checked before any is built.  The versions built are in
 # BUILD/musl/versions, and in the handler's --version.
 #
-# MUSL_DEPS_TLS names TLS libraries to build as well, the same way
-# (issue 19; none is linked into the handler yet):
-#   gnutls    GnuTLS (gnutls28) and what it needs: nettle, gmp, libtasn1-6;
-#             built without p11-kit, libidn2, zlib/brotli/zstd, with the
-#             unistring copy GnuTLS carries (docs/tls.md)
+# GnuTLS (gnutls28) and what it needs, nettle, gmp and libtasn1-6, are
+# always built: the handler's TLS (--tls, docs/tls.md).  GnuTLS is built
+# without p11-kit, libidn2, zlib/brotli/zstd, with the unistring copy
+# GnuTLS carries.
+# MUSL_DEPS_TLS names other TLS libraries to build as well, the same way:
 #   openssl wolfssl mbedtls bearssl
 #             the other candidates, for bench/tls-cost.sh only
+#   gnutls    accepted, and built anyway
 # e.g. MUSL_DEPS_TLS=gnutls handler/musl-deps.sh build/tls.
 #
 # Needs: musl-tools, dpkg-dev, autoconf, automake, libtool, make,
@@ -47,10 +48,10 @@ cd "$(dirname "$0")/.."
 M=${1:-build}/musl
 case $M in /*) ;; *) M=$PWD/$M ;; esac
 PREFIX=$M/prefix
-PKGS="libmd libbsd jansson expat"
+PKGS="libmd libbsd jansson expat gmp nettle libtasn1-6 gnutls28"
 for t in ${MUSL_DEPS_TLS:-}; do
 	case $t in
-	gnutls) PKGS="$PKGS gmp nettle libtasn1-6 gnutls28" ;;
+	gnutls) ;;
 	openssl|wolfssl|mbedtls|bearssl) PKGS="$PKGS $t" ;;
 	*) echo "musl-deps: MUSL_DEPS_TLS: unknown library $t" >&2; exit 1 ;;
 	esac

@@ -10,16 +10,22 @@
  *   jansson 2.14 (Debian 2.14-2)
  *   libbsd 0.11.7 (Debian 0.11.7-2)
  *   libmd 1.0.4 (Debian 1.0.4-2)
+ *   gnutls 3.7.9 (Debian 3.7.9-2+deb12u7)
+ *   nettle 3.8.1 (Debian 3.8.1-2)
+ *   gmp 6.2.1+dfsg1 (Debian 2:6.2.1+dfsg1-1.1)
+ *   libtasn1 4.19.0 (Debian 4.19.0-2+deb12u1)
  *
  * Each line is NAME SP VERSION SP "(Debian " DEBIAN-VERSION ")".  VERSION
  * is what the library says at run time where it can (expat, jansson,
- * glibc); libbsd, libmd and musl have no such call, and their VERSION is
+ * GnuTLS, glibc); libbsd, libmd, nettle, gmp, libtasn1 and musl have no
+ * such call here, and their VERSION is
  * the upstream part of the Debian version.  DEBIAN-VERSION is the source
  * package the library was built from (musl build, by handler/musl-deps.sh)
  * or the -dev package it came from (glibc build), recorded at build time
  * in the generated handler-deps.h (handler/deps-header.sh).
  */
 #include <expat.h>
+#include <gnutls/gnutls.h>
 #include <jansson.h>
 #include <stdio.h>
 #ifdef __GLIBC__
@@ -58,5 +64,12 @@ version_print(FILE *f)
 	    HANDLER_DEB_LIBBSD);
 	fprintf(f, "libmd %s (Debian %s)\n", HANDLER_UP_LIBMD,
 	    HANDLER_DEB_LIBMD);
+	fprintf(f, "gnutls %s (Debian %s)\n", gnutls_check_version(NULL),
+	    HANDLER_DEB_GNUTLS28);
+	fprintf(f, "nettle %s (Debian %s)\n", HANDLER_UP_NETTLE,
+	    HANDLER_DEB_NETTLE);
+	fprintf(f, "gmp %s (Debian %s)\n", HANDLER_UP_GMP, HANDLER_DEB_GMP);
+	fprintf(f, "libtasn1 %s (Debian %s)\n", HANDLER_UP_LIBTASN1_6,
+	    HANDLER_DEB_LIBTASN1_6);
 	return fflush(f) == 0 && !ferror(f) ? 0 : -1;
 }

@@ -7,6 +7,11 @@
  * back through an eventfd it polls (authpool_fd, authpool_collect), on
  * its own thread, where it calls hub_password_checked().
  *
+ * They also make the TLS handshake signatures for --tls handlers
+ * (authpool_sign, answered through tlskey_signed(); hub/tlskey.c): an
+ * RSA signature takes milliseconds.  A signature is taken before any
+ * password check, since a handshake waits on it.
+ *
  * The threads touch nothing but the job table under its lock and the
  * copies they took out of it: never the hub, the member store or
  * sd-event.  The table has AUTHPOOL_JOBS slots; a full table refuses a
@@ -25,6 +30,7 @@
 #include <bsd/string.h>
 
 #include "hub.h"
+#include "tlssign.h"
 
 #define AUTHPOOL_THREADS	2
 #define AUTHPOOL_JOBS		HUB_CHECKS_MAX
@@ -38,6 +44,14 @@ struct authjob {
 	int		 match;		/* the answer, when JOB_DONE */
 	char		 setting[MEMBERS_HASH_MAX + 1];
 	char		 password[MEMBERS_PASS_MAX + 1];
+	/* A TLS signature (key != NULL): what to sign, and the answer. */
+	struct tlskey	*key;
+	unsigned	 scheme;
+	enum tls_sign_kind kind;
+	size_t		 len;
+	unsigned char	 in[TLS_SIGN_IN_MAX];
+	int		 siglen;	/* < 0: failed */
+	unsigned char	 sig[TLS_SIGN_OUT_MAX];
 };
 
 struct authpool {
@@ -59,10 +73,25 @@ next_job(struct authpool *a)
 	unsigned i;
 
 	for (i = 0; i < AUTHPOOL_JOBS; i++)
-		if (a->jobs[i].state == JOB_TODO &&
-		    (best == NULL || a->jobs[i].order < best->order))
+		if (a->jobs[i].state == JOB_TODO && (best == NULL ||
+		    (a->jobs[i].key != NULL) > (best->key != NULL) ||
+		    ((a->jobs[i].key != NULL) == (best->key != NULL) &&
+		    a->jobs[i].order < best->order)))
 			best = &a->jobs[i];
 	return best;
+}
+
+/* Job j is done: wake the loop.  Called with the lock held. */
+static void
+job_done(struct authpool *a, struct authjob *j)
+{
+	const uint64_t one = 1;
+
+	j->state = JOB_DONE;
+	/* An eventfd write only fails on overflow of the counter. */
+	if (write(a->efd, &one, sizeof(one)) < 0) {
+		/* The loop will still find the job on its next wake. */
+	}
 }
 
 /*
@@ -75,7 +104,6 @@ worker(void *arg)
 {
 	struct authpool *a = arg;
 	char setting[MEMBERS_HASH_MAX + 1], password[MEMBERS_PASS_MAX + 1];
-	const uint64_t one = 1;
 	struct authjob *j = NULL;
 	int match;
 
@@ -86,6 +114,15 @@ worker(void *arg)
 		if (a->stop)
 			break;
 		j->state = JOB_RUNNING;
+		if (j->key != NULL) {
+			/* The job's slot is this worker's while it runs. */
+			pthread_mutex_unlock(&a->lock);
+			j->siglen = tlskey_sign(j->key, j->scheme, j->kind,
+			    j->in, j->len, j->sig, sizeof(j->sig));
+			pthread_mutex_lock(&a->lock);
+			job_done(a, j);
+			continue;
+		}
 		memcpy(setting, j->setting, sizeof(setting));
 		memcpy(password, j->password, sizeof(password));
 		explicit_bzero(j->password, sizeof(j->password));
@@ -96,11 +133,7 @@ worker(void *arg)
 
 		pthread_mutex_lock(&a->lock);
 		j->match = match;
-		j->state = JOB_DONE;
-		/* An eventfd write only fails on overflow of the counter. */
-		if (write(a->efd, &one, sizeof(one)) < 0) {
-			/* The loop will still find the job on its next wake. */
-		}
+		job_done(a, j);
 	}
 	pthread_mutex_unlock(&a->lock);
 	return NULL;
@@ -192,9 +225,73 @@ authpool_submit(struct authpool *a, uint64_t session, const char *setting,
 }
 
 /*
- * Hand every answer to the hub (hub_password_checked), on the loop's
- * thread.  The answers are taken out under the lock and handed over
- * after it, so the hub may queue new jobs meanwhile.
+ * Queue the TLS signature `rq` (tlskey_message: its bytes checked by
+ * tls_sign_check); the job holds a reference to its key until the
+ * answer is handed over.  Returns 0, -EAGAIN
+ * when every slot is taken, -EMSGSIZE for more than TLS_SIGN_IN_MAX
+ * bytes.
+ */
+int
+authpool_sign(struct authpool *a, const struct tls_sign_job *rq)
+{
+	struct authjob *j = NULL;
+	unsigned i;
+
+	assert(a != NULL && rq != NULL && rq->key != NULL);
+	if (rq->len > sizeof(j->in))
+		return -EMSGSIZE;
+	pthread_mutex_lock(&a->lock);
+	for (i = 0; i < AUTHPOOL_JOBS && j == NULL; i++)
+		if (a->jobs[i].state == JOB_FREE)
+			j = &a->jobs[i];
+	if (j != NULL) {
+		j->state = JOB_TODO;
+		j->session = rq->session;
+		j->order = a->next_order++;
+		j->key = tlskey_ref(rq->key);
+		j->scheme = rq->scheme;
+		j->kind = rq->kind;
+		j->len = rq->len;
+		memcpy(j->in, rq->in, rq->len);
+		pthread_cond_signal(&a->work);
+	}
+	pthread_mutex_unlock(&a->lock);
+	return j != NULL ? 0 : -EAGAIN;
+}
+
+/*
+ * Hand the signatures made to the hub (tlskey_signed), one at a time:
+ * each is taken out under the lock and handed over after it.
+ */
+static void
+collect_signatures(struct authpool *a, struct hub *h)
+{
+	struct authjob j;
+	unsigned i;
+
+	for (;;) {
+		pthread_mutex_lock(&a->lock);
+		for (i = 0; i < AUTHPOOL_JOBS; i++)
+			if (a->jobs[i].state == JOB_DONE &&
+			    a->jobs[i].key != NULL)
+				break;
+		if (i == AUTHPOOL_JOBS) {
+			pthread_mutex_unlock(&a->lock);
+			return;
+		}
+		j = a->jobs[i];
+		memset(&a->jobs[i], 0, sizeof(a->jobs[i]));
+		a->jobs[i].state = JOB_FREE;
+		pthread_mutex_unlock(&a->lock);
+		tlskey_signed(h, j.session, j.sig, j.siglen);
+		tlskey_unref(j.key);
+	}
+}
+
+/*
+ * Hand every answer to the hub (hub_password_checked, tlskey_signed), on
+ * the loop's thread.  The answers are taken out under the lock and
+ * handed over after it, so the hub may queue new jobs meanwhile.
  */
 void
 authpool_collect(struct authpool *a, struct hub *h)
@@ -207,6 +304,7 @@ authpool_collect(struct authpool *a, struct hub *h)
 	if (read(a->efd, &count, sizeof(count)) < 0) {
 		/* EAGAIN: nothing new; the table is looked at anyway. */
 	}
+	collect_signatures(a, h);
 	pthread_mutex_lock(&a->lock);
 	for (i = 0; i < AUTHPOOL_JOBS; i++)
 		if (a->jobs[i].state == JOB_DONE) {
@@ -235,6 +333,8 @@ authpool_free(struct authpool *a)
 	pthread_mutex_unlock(&a->lock);
 	for (i = 0; i < a->nthreads; i++)
 		pthread_join(a->threads[i], NULL);
+	for (i = 0; i < AUTHPOOL_JOBS; i++)
+		tlskey_unref(a->jobs[i].key);
 	if (a->efd >= 0)
 		close(a->efd);
 	pthread_mutex_destroy(&a->lock);

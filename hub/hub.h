@@ -33,7 +33,10 @@
  *	main.c		command line, then hubd_run() (server.c)
  *	server.c	the sd-event loop, the handlers' sockets, reloads
  *	control.c	switchboardctl's control socket
- *	authpool.c	the password workers (threads)
+ *	authpool.c	the password workers (threads), which also make
+ *			the TLS handshake signatures
+ *	tlskey.c	the TLS key holder: tls_cert and tls_key, the chain
+ *			for --tls handlers, their one signature each
  *	journal.c	events to journald or stderr
  *
  * docs/hacking.md has the map, and the error convention: a negative
@@ -59,6 +62,7 @@
 #include "nick.h"
 #include "proto.h"
 #include "text.h"
+#include "tlssign.h"
 
 #define HUB_ROOMS_PER_PEER	32	/* rooms one session may be in */
 #define HUB_PEER_QUEUE_MAX	(512 * 1024)	/* bytes waiting for one handler */
@@ -136,6 +140,8 @@ struct peer {
 	int			 counted;	/* a session in the metrics */
 	int			 end;		/* enum metrics_end */
 	int			 dialect;	/* enum metrics_dialect */
+	int			 tls_state;	/* 1 H_TLS_START, 2 signed (tlskey.c) */
+	char			 tls_conn[2 * SB_REMOTE_MAX + 24]; /* its TCP connection */
 	char			 kill_reason[SB_REASON_MAX + 1]; /* for the quit notice */
 	char			 remote[SB_REMOTE_MAX + 1];
 	struct addr_count	*addr;		/* counted there, or NULL */
@@ -220,8 +226,12 @@ struct login_check {
 	char			 addr_key[THROTTLE_KEY_MAX + 1];
 };
 
+struct tlskey;
+struct authpool;
+
 struct hub {
 	struct sb_config	 cfg;
+	struct tlskey		*tls;		/* tls_cert and tls_key, or NULL */
 	const struct hub_ops	*ops;
 	void			*ctx;		/* server.c's state (ops') */
 	uint32_t		 epoch;		/* this incarnation */
@@ -450,12 +460,35 @@ typedef int control_reload_fn(struct hub *, char *, size_t);
 int		 control_listen(struct hub *, struct sd_event *, int,
 		    control_reload_fn *);
 
+/* tlskey.c: the TLS key holder */
+/* A signature to make (tlskey_message), for the workers (authpool_sign). */
+struct tls_sign_job {
+	struct tlskey		*key;
+	uint64_t		 session;
+	unsigned		 scheme;
+	enum tls_sign_kind	 kind;
+	size_t			 len;
+	unsigned char		 in[TLS_SIGN_IN_MAX];
+};
+int		 tlskey_load(const char *, const char *, struct tlskey **,
+		    char *, size_t);
+struct tlskey	*tlskey_ref(struct tlskey *);
+void		 tlskey_unref(struct tlskey *);
+int		 tlskey_sign(struct tlskey *, unsigned, enum tls_sign_kind,
+		    const unsigned char *, size_t, unsigned char *, size_t);
+int		 tlskey_message(struct hub *, struct peer *,
+		    const struct sb_msg *, int, struct tls_sign_job *);
+void		 tlskey_refuse(struct hub *, struct peer *, const char *);
+void		 tlskey_signed(struct hub *, uint64_t, const unsigned char *,
+		    int);
+
 /* authpool.c: the password workers (threads) */
 struct authpool;
 int		 authpool_new(struct authpool **);
 int		 authpool_fd(const struct authpool *);
 int		 authpool_submit(struct authpool *, uint64_t, const char *,
 		    const char *);
+int		 authpool_sign(struct authpool *, const struct tls_sign_job *);
 void		 authpool_collect(struct authpool *, struct hub *);
 struct authpool	*authpool_free(struct authpool *);
 

@@ -371,6 +371,61 @@ hub_reap(struct ctx *c)
 }
 
 /*
+ * recv() of one datagram from a handler, and the one descriptor it may
+ * have passed along (SCM_RIGHTS: H_TLS_START's client socket) in
+ * *passed, else -1; any more are closed.  As recv(), with MSG_TRUNC.
+ */
+static ssize_t
+peer_recv(int fd, unsigned char *buf, size_t size, int *passed)
+{
+	union {
+		struct cmsghdr	h;
+		char		b[CMSG_SPACE(4 * sizeof(int))];
+	} u;
+	struct iovec iov = { .iov_base = buf, .iov_len = size };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = u.b, .msg_controllen = sizeof(u.b) };
+	struct cmsghdr *cm;
+	ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_TRUNC |
+	    MSG_CMSG_CLOEXEC);
+	size_t k, nfd;
+	int one;
+
+	if (n < 0)
+		return n;
+	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (k = 0; k < nfd; k++) {
+			memcpy(&one, CMSG_DATA(cm) + k * sizeof(int),
+			    sizeof(int));
+			if (*passed < 0)
+				*passed = one;
+			else
+				close(one);
+		}
+	}
+	return n;
+}
+
+/*
+ * H_TLS_START or H_TLS_SIGN from p (hub/tlskey.c), with the descriptor
+ * that came along (-1: none): a signature goes to the workers.  Returns
+ * 0, or -EPROTO.
+ */
+static int
+peer_tls(struct ctx *c, struct peer *p, const struct sb_msg *m, int fd)
+{
+	struct tls_sign_job rq;
+	int r = tlskey_message(&c->hub, p, m, fd, &rq);
+
+	if (r > 0 && authpool_sign(c->pool, &rq) < 0)
+		tlskey_refuse(&c->hub, p, "the signers are busy");
+	return r < 0 ? r : 0;
+}
+
+/*
  * A handler's socket is ready: write what is queued for it, then read up
  * to HUB_RECV_BURST datagrams and dispatch each.  A malformed datagram,
  * or one that breaks the contract, ends that handler (logged here, once:
@@ -391,7 +446,8 @@ peer_io(sd_event_source *s, int fd, uint32_t revents, void *arg)
 		peer_flush(h, p);
 	for (i = 0; i < HUB_RECV_BURST && !p->dead &&
 	    (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)); i++) {
-		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+		int passed = -1;
+		ssize_t n = peer_recv(fd, buf, sizeof(buf), &passed);
 
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK ||
@@ -409,6 +465,8 @@ peer_io(sd_event_source *s, int fd, uint32_t revents, void *arg)
 		}
 		if ((size_t)n > sizeof(buf) ||
 		    (r = sb_msg_decode(&m, buf, (size_t)n)) < 0) {
+			if (passed >= 0)
+				close(passed);
 			hub_log_peer(SB_EV_PROTOCOL_ERROR, p,
 			    &(struct sb_log_fields){ .reason = "bad datagram" },
 			    "malformed datagram of %zd bytes from handler "
@@ -416,7 +474,14 @@ peer_io(sd_event_source *s, int fd, uint32_t revents, void *arg)
 			hub_peer_kill(h, p, "protocol_error", "Internal error");
 			break;
 		}
-		if ((r = hub_dispatch(h, p, &m)) < 0) {
+		if (m.type == SB_H_TLS_START || m.type == SB_H_TLS_SIGN)
+			r = peer_tls(c, p, &m, passed);
+		else {
+			if (passed >= 0)
+				close(passed);
+			r = hub_dispatch(h, p, &m);
+		}
+		if (r < 0) {
 			hub_log_peer(SB_EV_PROTOCOL_ERROR, p,
 			    &(struct sb_log_fields){ .reason = strerror(-r) },
 			    "handler pid %ld broke the contract with %s: %s",
@@ -669,16 +734,23 @@ reload(struct hub *h, char *err, size_t errsz)
 {
 	struct ctx *c = h->ctx;
 	struct sb_config cfg;
+	struct tlskey *tls = NULL;
 	int ret, r;
 
 	if (c->notify)
 		sd_notify(0, "RELOADING=1");
-	if ((ret = load_config(c, &cfg, err, errsz)) < 0) {
+	if ((ret = load_config(c, &cfg, err, errsz)) < 0 ||
+	    (ret = tlskey_load(cfg.tls_cert, cfg.tls_key, &tls, err,
+	    errsz)) < 0) {
 		sb_log_event(SB_EV_RELOAD, &(struct sb_log_fields){
-		    .reason = err }, "reload failed, keeping the old config: %s",
-		    err);
+		    .reason = err }, "reload failed, keeping the old config "
+		    "and certificate: %s", err);
 	} else {
 		c->hub.cfg = cfg;
+		/* New handshakes get the new pair; signatures under way
+		 * keep the old key (authpool.c holds a reference). */
+		tlskey_unref(c->hub.tls);
+		c->hub.tls = tls;
 		if ((r = load_members(&c->hub, err, errsz)) < 0) {
 			sb_log(LOG_ERR, "%s; keeping the old member store",
 			    err);
@@ -819,6 +891,12 @@ start_state(struct ctx *c)
 		return r;
 	}
 	hub_init(&c->hub, &cfg, &hub_ops, c);
+	if ((r = tlskey_load(cfg.tls_cert, cfg.tls_key, &c->hub.tls, err,
+	    sizeof(err))) < 0) {
+		sb_log(LOG_ERR, "config: %s", err);
+		hub_free(&c->hub);
+		return r;
+	}
 	do
 		c->hub.epoch = arc4random();
 	while (c->hub.epoch == 0);
@@ -827,6 +905,7 @@ start_state(struct ctx *c)
 		sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){
 		    .reason = err }, "the member store does not load, not "
 		    "starting without it: %s", err);
+		tlskey_unref(c->hub.tls);
 		hub_free(&c->hub);
 		return r;
 	}
@@ -835,11 +914,13 @@ start_state(struct ctx *c)
 		sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){
 		    .reason = err }, "the ban list does not load, not "
 		    "starting without it: %s; fix or remove the file", err);
+		tlskey_unref(c->hub.tls);
 		hub_free(&c->hub);
 		return r;
 	}
 	if ((r = hub_rooms_configure(&c->hub)) < 0) {
 		sb_log(LOG_ERR, "config: out of memory creating the rooms");
+		tlskey_unref(c->hub.tls);
 		hub_free(&c->hub);
 		return r;
 	}
@@ -926,6 +1007,7 @@ hubd_run(const char *config_path, int config_required, const char *sockpath,
 		sd_notify(0, "STOPPING=1");
 	sb_log_event(SB_EV_STOP, NULL, "switchboard-hub stopping");
 	c.pool = authpool_free(c.pool);
+	tlskey_unref(c.hub.tls);
 	hub_free(&c.hub);
 	sd_event_unref(c.event);
 	return r < 0 ? 1 : 0;

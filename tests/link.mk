@@ -33,6 +33,7 @@ ifndef link_srcs
 
 LINK_COMMON		= $(sort $(wildcard common/*.c))
 LINK_HUB_IO		= hub/main.c hub/server.c hub/control.c hub/authpool.c \
+			  hub/tlskey.c \
 			  hub/journal.c
 LINK_HUB_RULES		= $(sort $(filter-out $(LINK_HUB_IO),$(wildcard hub/*.c)))
 LINK_HANDLER_DIALECTS	= $(sort $(wildcard handler/dialect*.c handler/json_*.c \
@@ -75,5 +76,6 @@ FUZZ_proto_decode	= $(LINK_HANDLER_DIALECTS)
 # The journal is not linked: fuzz_hub.c formats events and writes nothing.
 FUZZ_hub		= $(LINK_HUB_RULES) $(LINK_HANDLER_DIALECTS)
 FUZZ_session		= $(LINK_HANDLER)
+FUZZ_tls		= $(LINK_HANDLER)
 
 endif

@@ -21,16 +21,17 @@ export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 /*
  * Headless Chromium.  playwright-core refuses --user-data-dir in launch():
  * it always starts the browser with a fresh temporary profile of its own
- * and removes it on close(), which is what we want.
+ * and removes it on close(), which is what we want.  extraArgs: more
+ * command-line switches (the TLS test trusts its certificate so).
  */
-export async function launchBrowser() {
+export async function launchBrowser(extraArgs = []) {
 	const browser = await chromium.launch({
 		executablePath: CHROMIUM,
 		timeout: 30000,
 		args: [
 			'--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
 			'--no-first-run', '--disable-background-networking',
-			'--disable-component-update', '--disable-sync',
+			'--disable-component-update', '--disable-sync', ...extraArgs,
 		],
 	});
 	return { browser, close: () => browser.close() };

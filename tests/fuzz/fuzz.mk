@@ -47,14 +47,15 @@ FUZZ_LIBS_dialect_json	= $(FUZZ_DIALECT_LIBS)
 FUZZ_LIBS_dialect_render = $(FUZZ_DIALECT_LIBS)
 FUZZ_LIBS_proto_decode	= $(FUZZ_DIALECT_LIBS)
 FUZZ_LIBS_hub		= $(FUZZ_DIALECT_LIBS) -lcrypt $(FUZZ_ICU_LIBS)
-FUZZ_LIBS_session	= $(FUZZ_DIALECT_LIBS) -lmd
+FUZZ_LIBS_session	= $(FUZZ_DIALECT_LIBS) -lmd -lgnutls
+FUZZ_LIBS_tls		= $(FUZZ_LIBS_session)
 FUZZ_LIBS_members	= -lcrypt $(FUZZ_ICU_LIBS)
 FUZZ_LIBS_bans		= -ljansson $(FUZZ_ICU_LIBS)
 
 FUZZ_TARGETS	= sniff http wsframe wsconn utf8 xmlsock dialect_text \
 		  dialect_xml dialect_json dialect_render proto_decode \
 		  proto_roundtrip config buf hub history members session bans \
-		  log cidr proxy
+		  log cidr proxy tls
 FUZZ_CHECK_TARGETS ?= $(FUZZ_TARGETS)
 FUZZ_BINS	= $(addprefix $(FUZZ_OUT)/fuzz_,$(FUZZ_TARGETS))
 # Headers the build generates (the page's ETags, handler/www.c) count too.

@@ -27,7 +27,7 @@ for t in "$@"; do
 		done
 	fi
 	case $t in
-	http|dialect_*|proto_*|hub|session) maxlen=18000 ;;
+	http|dialect_*|proto_*|hub|session|tls) maxlen=18000 ;;
 	wsconn|buf|config)		maxlen=8192 ;;
 	*)				maxlen=4096 ;;
 	esac

@@ -10,12 +10,18 @@
 //
 // The same exchange is first run against the mock in tests/flash/kit.mjs, so
 // that a failure there points at haxe/Ruffle/Chromium, not at the server.
+// Last, the SWF goes through a wss:// socketProxy to the TLS port.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
 	have, compileSwf, launchBrowser, startRuffleHost, startServer,
 	startMockSwitchboard, waitSwfLine, freePort,
 } from '../flash/kit.mjs';
+import { makeCerts, spkiHash } from './lib/certs.mjs';
+import { XmlSocket } from './lib/clients.mjs';
 
 const WAIT = 15000;
 const SWF_WAIT = 30000;	// Ruffle's first start compiles ~14 MB of wasm
@@ -52,9 +58,10 @@ describe('Flash client (haxe SWF in Ruffle) over /xmlsocket', { timeout: 240000,
 		return page;
 	}
 
-	/* Start the SWF as `nick`, greeting `peer`. */
-	async function flashPage(server, nick, peer, track) {
-		const context = await chrome.browser.newContext();
+	/* Start the SWF as `nick`, greeting `peer` (opts: another browser,
+	 * another socketProxy URL). */
+	async function flashPage(server, nick, peer, track, opts = {}) {
+		const context = await (opts.browser || chrome).browser.newContext();
 		track.push(context);
 		const page = await context.newPage();
 		const consoleLines = [];
@@ -62,7 +69,7 @@ describe('Flash client (haxe SWF in Ruffle) over /xmlsocket', { timeout: 240000,
 		page.consoleLines = consoleLines;
 		await page.goto(host.url({
 			host: '127.0.0.1', port: server.port, nick, peer,
-			proxy: `ws://127.0.0.1:${server.port}/xmlsocket`,
+			proxy: opts.proxy || `ws://127.0.0.1:${server.port}/xmlsocket`,
 		}), { timeout: WAIT });
 		return page;
 	}
@@ -166,6 +173,38 @@ describe('Flash client (haxe SWF in Ruffle) over /xmlsocket', { timeout: 240000,
 				for (const c of track) await c.close().catch(() => {});
 				await server.stop();
 			}
+		}
+	});
+
+	// As on an https:// page, which may only open wss://: Ruffle's
+	// socketProxy on the TLS port (switchboard-handler --tls), the test CA's
+	// certificate trusted by its key.
+	it('works over a wss:// socketProxy on the TLS port', { skip: (process.env.SB_TEST_MOCK === '1' && 'SB_TEST_MOCK=1') || (!have('openssl') && 'openssl is not installed') }, async () => {
+		const dir = mkdtempSync(join(tmpdir(), 'sb-flash-tls-'));
+		const f = makeCerts(dir);
+		const server = await startServer({ tls: true, config: { tls_cert: f('ec.pem'), tls_key: f('ec.key') } });
+		const tlsChrome = await launchBrowser([`--ignore-certificate-errors-spki-list=${spkiHash(f('ec.pem'))}`]);
+		const track = [];
+		const alice = new XmlSocket('127.0.0.1', server.port);
+		try {
+			await alice.ready;
+			alice.send('IDENTIFY alice');
+			await alice.next(/^<identify /);
+			const swfPage = await flashPage(server, 'flashtls', 'alice', track, {
+				browser: tlsChrome, proxy: `wss://127.0.0.1:${server.tlsPort}/xmlsocket`,
+			});
+			await waitSwfLine(swfPage, /^recv <identify aid="flashtls"/, SWF_WAIT);
+			assert.match(await alice.next(/hello from flash/), /aid="flashtls"/);
+			alice.send('MSG flashtls ping over wss');
+			await waitSwfLine(swfPage, /^send MSG alice pong: ping over wss$/);
+			assert.match(await alice.next(/pong: ping over wss/), /aid="flashtls"/);
+			assert.equal(server.events({ EVENT: 'protocol_error' }).length, 0);
+		} finally {
+			alice.close();
+			for (const c of track) await c.close().catch(() => {});
+			await tlsChrome.close().catch(() => {});
+			await server.stop();
+			rmSync(dir, { recursive: true, force: true });
 		}
 	});
 

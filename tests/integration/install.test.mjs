@@ -20,10 +20,13 @@ test('make install puts LICENSE and the static libraries\' notices in the doc di
       `DESTDIR=${dest}`, 'PREFIX=/usr'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     make('install');
     const doc = path.join(dest, 'usr/share/doc/switchboard');
-    assert.deepEqual(readdirSync(doc).sort(), ['LICENSE', 'copyright.expat', 'copyright.jansson',
-      'copyright.libbsd', 'copyright.libmd', 'copyright.musl']);
+    assert.deepEqual(readdirSync(doc).sort(), ['LICENSE', 'copyright.expat', 'copyright.gmp',
+      'copyright.gnutls28', 'copyright.jansson', 'copyright.libbsd', 'copyright.libmd',
+      'copyright.libtasn1-6', 'copyright.musl', 'copyright.nettle']);
     assert.match(readFileSync(path.join(doc, 'LICENSE'), 'utf8'), /^ISC License/);
     assert.match(readFileSync(path.join(doc, 'copyright.expat'), 'utf8'), /MIT/);
+    // GnuTLS (--tls) is LGPL: its notice goes with the static handler.
+    assert.match(readFileSync(path.join(doc, 'copyright.gnutls28'), 'utf8'), /LGPL/);
     make('uninstall');
     assert.equal(existsSync(doc), false, 'uninstall removes the doc directory');
   } finally {

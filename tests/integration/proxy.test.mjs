@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: ISC
 // Behind a proxy: the real client address (issue 19, section 2).
 //
-// HAProxy (Debian's) sends a PROXY v2 header to the --proxy port (as
+// HAProxy (Debian's; plain, and terminating TLS with the test CA of
+// lib/certs.mjs) sends a PROXY v2 header to the --proxy port (as
 // switchboard-proxied.socket); nginx proxies HTTP and WebSocket with
 // X-Forwarded-For to the public port.  Each client connects from its own
 // loopback address (127.0.0.2, 127.0.0.3, ...), the proxies from
@@ -23,6 +24,7 @@ import { startSwitchboard, binariesBuilt, freePort } from './lib/harness.mjs';
 import { have, listening, startProgram } from './lib/programs.mjs';
 import { XmlSocket, JsonClient, rawExchange } from './lib/clients.mjs';
 import { ctlOk } from './lib/ctl.mjs';
+import { makeCerts } from './lib/certs.mjs';
 
 const HAPROXY = '/usr/sbin/haproxy';
 const NGINX = '/usr/sbin/nginx';
@@ -71,7 +73,7 @@ function v2(src, sport, dst = '127.0.0.1', dport = 8081) {
 }
 
 describe('behind a proxy', { skip }, () => {
-  let sb, dir, haproxy, nginx, hport, nport;
+  let sb, dir, haproxy, nginx, hport, hsport, nport, ca;
   const S = () => ['-S', sb.controlSocket];
   const who = async () => JSON.parse(await ctlOk([...S(), '--json', 'who'])).who;
 
@@ -82,7 +84,13 @@ describe('behind a proxy', { skip }, () => {
     });
     dir = mkdtempSync(path.join(tmpdir(), 'sb-proxy-'));
     hport = await freePort();
+    hsport = await freePort();
     nport = await freePort();
+    // HAProxy terminates TLS too: the test CA's ECDSA certificate, the
+    // key after it in one file, as HAProxy's crt takes it.
+    const f = makeCerts(dir);
+    writeFileSync(path.join(dir, 'haproxy.pem'), readFileSync(f('ec.pem')) + readFileSync(f('ec.key')));
+    ca = readFileSync(f('ca.pem'));
     writeFileSync(path.join(dir, 'haproxy.cfg'), `
 global
   maxconn 2000
@@ -93,6 +101,7 @@ defaults
   timeout server 60s
 frontend chat
   bind 127.0.0.1:${hport}
+  bind 127.0.0.1:${hsport} ssl crt ${dir}/haproxy.pem
   default_backend switchboard
 backend switchboard
   server proxied 127.0.0.1:${sb.proxiedPort} send-proxy-v2
@@ -127,6 +136,7 @@ http {
 `);
     nginx = startProgram(NGINX, ['-p', dir, '-c', path.join(dir, 'nginx.conf')], { cwd: dir });
     await listening(hport, haproxy);
+    await listening(hsport, haproxy);
     await listening(nport, nginx);
   });
 
@@ -159,6 +169,20 @@ http {
     a.send('PING still-here');
     await a.next(/still-here/);
     a.close();
+  });
+
+  test('HAProxy terminating TLS, PROXY v2 behind it: the client\'s address, chat over TLS', async () => {
+    const t = new XmlSocket('127.0.0.1', hsport, { localAddress: '127.0.0.4', tls: { ca, servername: 'localhost' } });
+    await t.ready;
+    t.send('IDENTIFY tlsviaha');
+    await t.next(/^<identify /);
+    await sb.waitForEvent({ EVENT: 'login', NICK: 'tlsviaha', REMOTE: /^127\.0\.0\.4:\d+$/ });
+    assert.match((await who()).find((x) => x.nick === 'tlsviaha').remote, /^127\.0\.0\.4:\d+$/);
+    const p = await xmlVia(hport, 'plainviaha', '127.0.0.5');
+    p.send('MSG tlsviaha over haproxy tls');
+    assert.match(await t.next(/over haproxy tls/), /aid="plainviaha"/);
+    t.close();
+    p.close();
   });
 
   test('300 clients through one HAProxy are not capped at 256', async () => {

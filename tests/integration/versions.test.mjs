@@ -19,6 +19,10 @@ const LIBS = [
   { name: 'jansson', pkg: 'libjansson4' },
   { name: 'libbsd', pkg: 'libbsd0' },
   { name: 'libmd', pkg: 'libmd0' },
+  { name: 'gnutls', pkg: 'libgnutls30' },
+  { name: 'nettle', pkg: 'libnettle8' },
+  { name: 'gmp', pkg: 'libgmp10' },
+  { name: 'libtasn1', pkg: 'libtasn1-6' },
 ];
 const LINE = /^(\S+) (\S+) \(Debian (\S+)\)$/;
 

@@ -19,6 +19,9 @@ success, 1 on failure.
   client.py proxied               as HAProxy on 8081: a PROXY v2 header naming
                                   192.0.2.7:4321, then frank chats with an
                                   XMLSocket client on 80
+  client.py tls CA.pem             on 443, trusting CA.pem only: henry chats
+                                   over TLS with ivy on 80; GET /server-status
+                                   over https
   client.py flood N SECONDS        N connections within SECONDS, each asking
                                    for the policy; counts the replies
 """
@@ -28,6 +31,7 @@ import hashlib
 import os
 import re
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -190,9 +194,11 @@ def cmd_websocket():
 class Flash:
     """One seed-000 XMLSocket client: NUL-terminated messages."""
 
-    def __init__(self, name, port=80, first=b""):
+    def __init__(self, name, port=80, first=b"", tls=None):
         self.name = name
         self.s = connect(port)
+        if tls is not None:
+            self.s = tls.wrap_socket(self.s, server_hostname=HOST)
         self.s.sendall(first)
         self.buf = b""
         self.closed = False
@@ -308,6 +314,29 @@ def cmd_proxied():
     return 0 if ok else 1
 
 
+def cmd_tls(ca):
+    """henry over TLS on 443 chats with ivy on 80; https /server-status."""
+    ctx = ssl.create_default_context(cafile=ca)
+    henry = Flash("henry", 443, tls=ctx)
+    henry.send("IDENTIFY henry")
+    ok = henry.expect(r'<identify [^>]*aid="henry"') is not None
+    ivy = Flash("ivy")
+    ivy.send("IDENTIFY ivy")
+    ok = ok and ivy.expect(r'<identify [^>]*aid="ivy"') is not None
+    henry.send("MSG ivy hi over tls")
+    ok = ok and ivy.expect(r'<msg [^>]*aid="henry"[^>]*msg="hi over tls"')
+    print("result tlschat %s" % ("ok" if ok else "fail"))
+    s = ctx.wrap_socket(connect(443), server_hostname=HOST)
+    s.sendall(b"GET /server-status HTTP/1.1\r\nHost: localhost\r\n"
+              b"Connection: close\r\n\r\n")
+    data = read_until(s, lambda d: False, 5.0)
+    s.close()
+    print(repr(data[:200]))
+    https = b"\r\n\r\nOK" in data
+    print("result https %s" % ("ok" if https else "fail"))
+    return 0 if ok and https else 1
+
+
 def cmd_flood(n, seconds):
     n, seconds = int(n), float(seconds)
     socks, refused = [], 0
@@ -352,6 +381,8 @@ def main(argv):
         return cmd_flood(*args)
     if cmd == "proxied":
         return cmd_proxied()
+    if cmd == "tls":
+        return cmd_tls(*args)
     print(__doc__)
     return 2
 

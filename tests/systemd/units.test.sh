@@ -7,7 +7,8 @@
 # nothing on the host changes), installs Switchboard into it with
 # "make install DESTDIR=", enables the sockets, and talks to it from
 # inside its network namespace: Flash policy on 843 and 80, a Flash chat,
-# /server-status, a WebSocket handshake, the journal by field, the
+# /server-status, a WebSocket handshake, chat over TLS on 443 with a test
+# certificate, the journal by field, the
 # catalog, a reload, 300 connections in one second, a hub restart.
 # Everything it starts is killed by pid and unmounted on exit.  Skipped,
 # loudly, only where namespaces cannot be created.
@@ -20,7 +21,7 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 here=$top/tests/systemd
-PLAN=32
+PLAN=35
 
 skip_all() {
 	echo "1..0 # SKIP $*"
@@ -122,8 +123,8 @@ sysusersdir=$(pkg-config --variable=sysusersdir systemd 2>/dev/null)
 if { systemd-sysusers --root="$R" "$R${sysusersdir:-/usr/lib/sysusers.d}/switchboard.conf" &&
     journalctl --root="$R" --update-catalog &&
     systemctl --root="$R" enable switchboard.socket switchboard-policy.socket \
-	switchboard-proxied.socket switchboard-hub.socket \
-	switchboard-control.socket; } >"$out" 2>&1 &&
+	switchboard-proxied.socket switchboard-tls.socket \
+	switchboard-hub.socket switchboard-control.socket; } >"$out" 2>&1 &&
     grep -q '^switchboard:' "$R/etc/passwd" &&
     grep -q '^switchboard-hub:' "$R/etc/passwd" &&
     grep -q '^switchboard-admin:' "$R/etc/group"; then
@@ -131,6 +132,30 @@ if { systemd-sysusers --root="$R" "$R${sysusersdir:-/usr/lib/sysusers.d}/switchb
 else
 	diag "$out"
 	tap 1 "sysusers creates switchboard, switchboard-hub, switchboard-admin; sockets enabled"
+fi
+
+# A test CA and an ECDSA certificate for port 443, the key readable by
+# the hub's group only (docs/tls.md).
+tlsdir=$R/etc/switchboard/tls
+if { mkdir -p "$tlsdir" &&
+    openssl ecparam -name prime256v1 -genkey -noout -out "$work/ca.key" &&
+    openssl req -x509 -new -key "$work/ca.key" -subj /CN=units-test-ca \
+	-days 2 -out "$tlsdir/ca.pem" &&
+    openssl ecparam -name prime256v1 -genkey -noout -out "$tlsdir/key.pem" &&
+    openssl req -new -key "$tlsdir/key.pem" -subj /CN=127.0.0.1 \
+	-out "$work/leaf.csr" &&
+    printf 'subjectAltName=IP:127.0.0.1\n' >"$work/ext" &&
+    openssl x509 -req -in "$work/leaf.csr" -CA "$tlsdir/ca.pem" \
+	-CAkey "$work/ca.key" -CAcreateserial -days 2 -extfile "$work/ext" \
+	-out "$tlsdir/cert.pem" &&
+    chown "root:$(awk -F: '$1 == "switchboard-hub" { print $3 }' "$R/etc/group")" \
+	"$tlsdir/key.pem" && chmod 0640 "$tlsdir/key.pem" &&
+    printf 'tls_cert = /etc/switchboard/tls/cert.pem\ntls_key = /etc/switchboard/tls/key.pem\n' \
+	>>"$R/etc/switchboard/switchboard.conf"; } >"$out" 2>&1; then
+	tap 0 "a test certificate for port 443 in switchboard.conf (key 0640 root:switchboard-hub)"
+else
+	diag "$out"
+	tap 1 "a test certificate for port 443 in switchboard.conf (key 0640 root:switchboard-hub)"
 fi
 
 # --- boot ----------------------------------------------------------------
@@ -148,7 +173,7 @@ fi
 units="switchboard.socket switchboard-policy.socket switchboard-hub.socket
 switchboard-control.socket switchboard-hub.service switchboard@.service
 switchboard-policy@.service switchboard-proxied.socket
-switchboard-proxied@.service"
+switchboard-proxied@.service switchboard-tls.socket switchboard-tls@.service"
 # shellcheck disable=SC2086
 if ct_sh systemd-analyze verify $units >"$out" 2>&1 && ! [ -s "$out" ]; then
 	tap 0 "systemd-analyze verify is clean on the installed units"
@@ -158,14 +183,14 @@ else
 fi
 
 sockets="switchboard.socket switchboard-policy.socket switchboard-proxied.socket
-switchboard-hub.socket switchboard-control.socket"
+switchboard-tls.socket switchboard-hub.socket switchboard-control.socket"
 # shellcheck disable=SC2086
 if ct_sh systemctl is-active --quiet $sockets; then
-	tap 0 "the five sockets listen after boot (enabled)"
+	tap 0 "the six sockets listen after boot (enabled)"
 else
 	# shellcheck disable=SC2086
 	ct_sh systemctl status --no-pager $sockets 2>&1 | diag
-	tap 1 "the five sockets listen after boot (enabled)"
+	tap 1 "the six sockets listen after boot (enabled)"
 fi
 
 perms=$(ct_sh stat -c '%n %U:%G %a' /run/switchboard /run/switchboard/hub.sock \
@@ -264,6 +289,15 @@ else
 	ct_sh journalctl --no-pager -q -o verbose SWITCHBOARD_NICK=frank 2>&1 | tail -40 | diag
 	tap 1 "the journal has the proxied client's address (SWITCHBOARD_REMOTE=192.0.2.7:4321)"
 fi
+
+# TLS on 443: XMLSocket and an https GET, trusting the test CA only; the
+# handler (switchboard-tls@.service) holds no key, the hub signs.
+client tls "$tlsdir/ca.pem" >"$out" 2>&1 || {
+	diag "$out"
+	ct_sh journalctl --no-pager -q -n 20 -u 'switchboard-tls@*' -u switchboard-hub 2>&1 | diag
+}
+grep -q '^result tlschat ok' "$out"; tap $? "TLS on 443: henry chats with ivy on 80 (switchboard-tls@.service)"
+grep -q '^result https ok' "$out"; tap $? "TLS on 443: GET /server-status over https answers OK"
 
 # --- systemctl and journalctl --------------------------------------------
 

@@ -32,7 +32,7 @@ mount -t proc proc "$R/proc" && mount --rbind /dev "$R/dev" || exit 1
 units="switchboard.socket switchboard-policy.socket switchboard-hub.socket
 switchboard-control.socket switchboard-hub.service switchboard@.service
 switchboard-policy@.service switchboard-proxied.socket
-switchboard-proxied@.service"
+switchboard-proxied@.service switchboard-tls.socket switchboard-tls@.service"
 # shellcheck disable=SC2086
 chroot "$R" systemd-analyze verify $units >"$work/verify.log" 2>&1
 status=$?

@@ -102,6 +102,8 @@ test_defaults(void **state)
 	assert_string_equal(c.state_dir, "/var/lib/switchboard");
 	assert_int_equal(c.auth, AUTH_GUEST);
 	assert_string_equal(c.members_file, "members");
+	assert_string_equal(c.tls_cert, "");	/* no TLS on 443 */
+	assert_string_equal(c.tls_key, "");
 	assert_string_equal(c.rooms, "lobby");
 	assert_int_equal(c.room_create, 1);
 	assert_int_equal(c.max_rooms, 256);
@@ -138,6 +140,10 @@ test_strings(void **state)
 	assert_int_equal(parse(&c, "server_name = Chat Central", err,
 	    sizeof(err)), 0);
 	assert_string_equal(c.server_name, "Chat Central");
+	/* The TLS pair: the hub's keys (never in C_CONFIG: handler_keys). */
+	assert_int_equal(parse(&c, "tls_key = /etc/switchboard/tls/privkey.pem",
+	    err, sizeof(err)), 0);
+	assert_string_equal(c.tls_key, "/etc/switchboard/tls/privkey.pem");
 	/* Space and tab around the name, the '=' and the value; CR LF. */
 	assert_int_equal(parse(&c, " \tserver_name\t=\t  x y \t \r\n", err,
 	    sizeof(err)), 0);

@@ -55,6 +55,8 @@ static const struct tspec tspecs[] = {
 	{ SB_H_QUIT, "H_QUIT", 1, 2, { SB_REASON_MAX, 16 } },
 	{ SB_H_RESUME, "H_RESUME", 3, 4, { SB_NICK_MAX, L / 2, NUM, NUM } },
 	{ SB_H_DIALECT, "H_DIALECT", 1, 1, { 16 } },
+	{ SB_H_TLS_START, "H_TLS_START", 0, 0, { 0 } },
+	{ SB_H_TLS_SIGN, "H_TLS_SIGN", 4, 4, { 2, 5, 16, 192 } },
 	{ SB_C_CONFIG, "C_CONFIG", 0, SB_FIELDS_MAX,
 	    { 1056, 1056, 1056, 1056, 1056, 1056, 1056, 1056, 1056, 1056,
 	      1056, 1056, 1056, 1056, 1056, 1056 } },
@@ -78,6 +80,8 @@ static const struct tspec tspecs[] = {
 	{ SB_C_PING, "C_PING", 1, 1, { 64 } },
 	{ SB_C_GAP, "C_GAP", 3, 3, { SB_ROOM_MAX, NUM, NUM } },
 	{ SB_C_METRICS, "C_METRICS", 2, 2, { 1, L } },
+	{ SB_C_TLS_CHAIN, "C_TLS_CHAIN", 1, 1, { 15000 } },
+	{ SB_C_TLS_SIGNATURE, "C_TLS_SIGNATURE", 1, 1, { 2048 } },
 	{ SB_C_BATCH, "C_BATCH", 0, 0, { 0 } },	/* test_batch */
 };
 

@@ -540,6 +540,7 @@ test_client_types_refused(void **state)
 		{ SB_C_ROOMLIST, 2 }, { SB_C_JOINED, 3 }, { SB_C_PARTED, 3 },
 		{ SB_C_NICKCHANGE, 2 }, { SB_C_PONG, 1 }, { SB_C_CLOSE, 2 },
 		{ SB_C_PING, 1 }, { SB_C_GAP, 3 }, { SB_C_METRICS, 2 },
+		{ SB_C_TLS_CHAIN, 1 }, { SB_C_TLS_SIGNATURE, 1 },
 	};
 	const char *v[SB_FIELDS_MAX] = {
 		"1", "1", "1", "1", "1", "1", "1", "1",

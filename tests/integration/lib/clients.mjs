@@ -4,22 +4,25 @@
 // Every wait has a deadline, so a broken server fails a test, never hangs it.
 
 import net from 'node:net';
+import tls from 'node:tls';
 import WebSocket from 'ws';
 
 const DEFAULT_MS = 5000;
 
 // An XMLSocket connection: messages end with NUL (or LF for nc-style use).
+// `tls`: options for tls.connect (ca, servername, ...): XMLSocket over TLS.
 export class XmlSocket {
-  constructor(host, port, { terminator = '\0', localAddress } = {}) {
+  constructor(host, port, { terminator = '\0', localAddress, tls: tlsOpts } = {}) {
     this.term = terminator;
     this.messages = [];
     this.waiters = new Set();
     this.closed = false;
     this.buf = '';
-    this.sock = net.connect({ port, host, localAddress });
+    this.sock = tlsOpts ? tls.connect({ port, host, localAddress, ...tlsOpts })
+      : net.connect({ port, host, localAddress });
     this.sock.setEncoding('utf8');
     this.ready = new Promise((resolve, reject) => {
-      this.sock.once('connect', resolve);
+      this.sock.once(tlsOpts ? 'secureConnect' : 'connect', resolve);
       this.sock.once('error', reject);
     });
     this.sock.on('data', (d) => {

@@ -151,7 +151,9 @@ export async function startSwitchboard(opts = {}) {
   async function listen(wanted, args) {
     for (let attempt = 0; ; attempt++) {
       const p = wanted || await freePort();
-      const sa = ['-a', '--inetd', '-E', `SWITCHBOARD_HUB_SOCKET=${sock}`, '-E', 'ASAN_OPTIONS=detect_leaks=1', HANDLER, ...args];
+      const sa = ['-a', '--inetd', '-E', `SWITCHBOARD_HUB_SOCKET=${sock}`, '-E', 'ASAN_OPTIONS=detect_leaks=1',
+        // As the units run it: GnuTLS set up by --tls alone (docs/tls.md).
+        '-E', 'GNUTLS_NO_IMPLICIT_INIT=1', HANDLER, ...args];
       const proc = spawn(...(opts.listenExec ? inNs(opts.listenExec, [host, String(p), 'systemd-socket-activate', ...sa])
         : inNs('systemd-socket-activate', ['-l', `${host}:${p}`, ...sa])), {
         stdio: ['ignore', 'ignore', 'pipe'],
@@ -170,6 +172,9 @@ export async function startSwitchboard(opts = {}) {
   // opts.proxied: a second port whose handlers run --proxy, as
   // switchboard-proxied.socket's do (a PROXY header first).
   const proxied = opts.proxied ? await listen(0, ['--proxy']) : null;
+  // opts.tls: a port whose handlers run --tls, as switchboard-tls.socket's
+  // do (the config must name tls_cert and tls_key).
+  const tlsListener = opts.tls ? await listen(0, ['--tls']) : null;
 
   const matches = (ev, filter) => Object.entries(filter).every(([k, v]) =>
     v instanceof RegExp ? v.test(ev[k] ?? '') : ev[k] === v);
@@ -178,6 +183,8 @@ export async function startSwitchboard(opts = {}) {
     host,
     port,
     proxiedPort: proxied?.port,
+    tlsPort: tlsListener?.port,
+    get tlsListenerPid() { return tlsListener?.proc.pid; },
     dir,
     hubSocket: sock,
     controlSocket: control,
@@ -218,7 +225,7 @@ export async function startSwitchboard(opts = {}) {
     // Start a hub again after stopHub().
     startHub,
     async stop() {
-      const procs = [sa, proxied?.proc, hub].filter((p) => p).filter((p) => p.exitCode === null && p.signalCode === null);
+      const procs = [sa, proxied?.proc, tlsListener?.proc, hub].filter((p) => p).filter((p) => p.exitCode === null && p.signalCode === null);
       await Promise.all(procs.map((p) => new Promise((r) => { p.once('exit', r); p.kill('SIGTERM'); })));
       rmSync(dir, { recursive: true, force: true });
       const bad = [hubLog, handlerLog].find((l) => SANITIZER.test(l));
