@@ -579,6 +579,18 @@ for r in $(seq "$RUNS"); do
 	guess_stop
 done
 
+# Several machines through Redis (issue 20), only when named
+# (BENCH_FIGS=cluster): bench/cluster.mjs builds Redis and three machines
+# in network namespaces (tests/integration/lib/cluster.mjs) and one hub
+# alone the same way, and writes its own RESULT lines (fig=xrtt, xbcast,
+# xcmds, xmem, xratio).  Needs root and redis-server; not with BENCH_BASE.
+if [[ ",$FIGS," == *",cluster,"* ]] && [ -z "$BASE" ]; then
+	log "cluster: three hubs and Redis against one hub (bench/cluster.mjs)"
+	BENCH_QUICK=$QUICK BENCH_RUNS=$RUNS timeout -s TERM 3700 \
+	    node "$ROOT/bench/cluster.mjs" 2>>"$LOG" | tee -a "$RES" | sed 's/^/  /' | cut -c1-230
+	grep -q '^SKIP cluster' "$RES" && skip "$(sed -n 's/^SKIP //p' "$RES" | head -1)"
+fi
+
 speed 0 end -
 log "machine speed at the end: $(tail -1 "$RES" | cut -d' ' -f5-)"
 

@@ -21,6 +21,12 @@
  *   hold    --steps 0,100,...: open idle (logged-in) clients in steps and
  *           measure the servers' memory (PSS) at each step.
  *
+ * Machines (bench/cluster.mjs): --hosts A,B,... (IPv4 addresses, at most
+ * 8) spreads the clients over several servers, client i on host i mod the
+ * count: in rtt r0 is on A and r1 on B, in bcast the room is spread.
+ * Without it every client goes to 127.0.0.1. --nick-prefix P: nicks P0,
+ * P1, ... instead of u0, u1, ... (several loads at once on one chat).
+ *
  * Server processes for CPU and memory figures: --pid PID (repeatable) and
  * --kids-of PPID (every child of PPID, e.g. the handlers of
  * systemd-socket-activate or the echo programs of websocketd).
@@ -75,6 +81,9 @@ static enum mode mode;
 static enum proto proto = P_CHAT;
 static const char *host = "127.0.0.1";
 static int port;
+static struct in_addr hosts[8];	/* --hosts: client i to hosts[i % nhosts] */
+static int nhosts;
+static const char *nick_prefix = "u";	/* --nick-prefix: nicks P0, P1, ... */
 static const char *path = "/chat";
 static const char *room;		/* default: a new room per run */
 static char room_buf[32];
@@ -537,12 +546,15 @@ client_open(struct client *c)
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.ptr = c };
 	int one = 1;
 
-	inet_pton(AF_INET, host, &sa.sin_addr);
+	if (nhosts > 0)
+		sa.sin_addr = hosts[c->id % nhosts];
+	else
+		inet_pton(AF_INET, host, &sa.sin_addr);
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
 		die("socket: %s (raise ulimit -n)", strerror(errno));
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (nsrc > 1) {
+	if (nsrc > 1 && nhosts == 0) {
 		/* Spread source addresses so 10,000+ connections and the
 		 * TIME_WAITs of churn never run out of ports. */
 		struct sockaddr_in src = { .sin_family = AF_INET };
@@ -665,7 +677,8 @@ on_handshake_done(struct client *c)
 		return;
 	}
 	c->st = S_LOGIN;
-	send_text(c, "{\"type\":\"login\",\"nick\":\"u%d\"}", c->id);
+	send_text(c, "{\"type\":\"login\",\"nick\":\"%s%d\"}", nick_prefix,
+	    c->id);
 }
 
 /* Parse what has arrived: the HTTP response, then frames. */
@@ -1222,8 +1235,25 @@ usage(void)
 	fprintf(stderr, "usage: wsload churn|rtt|bcast|tput|hold -p PORT "
 	    "[--path P] [--proto chat|echo] [-n N] [-c CONC] [-N CLIENTS] "
 	    "[--rate R] [--secs S] [--inflight K] [--steps LIST] "
-	    "[--extra X] [--pid PID]... [--kids-of PPID] [--timeout S] [--tag T]\n");
+	    "[--extra X] [--pid PID]... [--kids-of PPID] [--timeout S] [--tag T] "
+	    "[--hosts A,B,...] [--nick-prefix P]\n");
 	exit(2);
+}
+
+/* --hosts A,B,...: IPv4 addresses, at most 8. */
+static void
+parse_hosts(char *list)
+{
+	char *save = NULL;
+
+	for (char *h = strtok_r(list, ",", &save); h != NULL;
+	    h = strtok_r(NULL, ",", &save)) {
+		if (nhosts == 8 || inet_pton(AF_INET, h, &hosts[nhosts]) != 1)
+			die("--hosts: bad or too many addresses at %s", h);
+		nhosts++;
+	}
+	if (nhosts == 0)
+		die("--hosts: no address");
 }
 
 int
@@ -1238,6 +1268,7 @@ main(int argc, char *argv[])
 		{ "tag", 1, NULL, 'T' }, { "room", 1, NULL, 'R' },
 		{ "sources", 1, NULL, 'a' }, { "grace", 1, NULL, 'g' },
 		{ "extra", 1, NULL, 'e' }, { "linger", 1, NULL, 'l' },
+		{ "hosts", 1, NULL, 'H' }, { "nick-prefix", 1, NULL, 'u' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -1285,6 +1316,13 @@ main(int argc, char *argv[])
 		case 'g': grace_s = atof(optarg); break;
 		case 'e': nextra = atol(optarg); break;
 		case 'l': linger_s = atof(optarg); break;
+		case 'H': parse_hosts(optarg); break;
+		case 'u':
+			if (strlen(optarg) < 1 || strlen(optarg) > 20 ||
+			    strspn(optarg, "abcdefghijklmnopqrstuvwxyz") != strlen(optarg))
+				die("--nick-prefix: 1 to 20 letters a-z");
+			nick_prefix = optarg;
+			break;
 		default: usage();
 		}
 	}

@@ -10,6 +10,13 @@
 //
 // With SB_ASAN=1 (make check sets it) the AddressSanitizer/UBSan builds in
 // build/asan/ run instead of the release builds.
+//
+// opts.netns runs the hub and the activator inside that network namespace
+// (`ip netns exec`, which execs, so each PID is the program's own) and
+// opts.host is then the address the activator listens on, opts.port its
+// port (lib/cluster.mjs builds three such machines). opts.listenExec, the
+// path of build/bench/listen-exec, opens the listening socket with
+// TCP_NODELAY as switchboard.socket does, for the benchmarks.
 
 import { ctlOk } from './ctl.mjs';
 import { spawn } from 'node:child_process';
@@ -39,7 +46,7 @@ export function freePort() {
 }
 
 // Resolve when `re` matches the accumulated output of `stream`.
-function waitOutput(child, stream, re, what, ms = 10000) {
+export function waitOutput(child, stream, re, what, ms = 10000) {
   return new Promise((resolve, reject) => {
     let seen = '';
     const timer = setTimeout(() => {
@@ -102,6 +109,9 @@ export async function startSwitchboard(opts = {}) {
   };
   writeFileSync(conf, Object.entries(config).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n');
 
+  // `ip netns exec NS` execs the program after setns(): the PID is its own.
+  const inNs = (cmd, args) => (opts.netns ? ['ip', ['netns', 'exec', opts.netns, cmd, ...args]] : [cmd, args]);
+  const host = opts.host || '127.0.0.1';
   let hubLog = '';
   let handlerLog = '';
   const events = [];
@@ -109,7 +119,7 @@ export async function startSwitchboard(opts = {}) {
   let hub;
 
   function startHub() {
-    hub = spawn(HUB, ['-s', sock, '-C', control, '-c', conf], {
+    hub = spawn(...inNs(HUB, ['-s', sock, '-C', control, '-c', conf]), {
       // opts.hubAsanOptions: more ASAN_OPTIONS for the hub (a test of its
       // memory use shrinks the quarantine of freed blocks, which counts in RSS).
       env: {
@@ -141,10 +151,11 @@ export async function startSwitchboard(opts = {}) {
   async function listen(wanted, args) {
     for (let attempt = 0; ; attempt++) {
       const p = wanted || await freePort();
-      const proc = spawn('systemd-socket-activate', ['-l', `127.0.0.1:${p}`, '-a', '--inetd',
-        '-E', `SWITCHBOARD_HUB_SOCKET=${sock}`, '-E', 'ASAN_OPTIONS=detect_leaks=1',
+      const sa = ['-a', '--inetd', '-E', `SWITCHBOARD_HUB_SOCKET=${sock}`, '-E', 'ASAN_OPTIONS=detect_leaks=1',
         // As the units run it: GnuTLS set up by --tls alone (docs/tls.md).
-        '-E', 'GNUTLS_NO_IMPLICIT_INIT=1', HANDLER, ...args], {
+        '-E', 'GNUTLS_NO_IMPLICIT_INIT=1', HANDLER, ...args];
+      const proc = spawn(...(opts.listenExec ? inNs(opts.listenExec, [host, String(p), 'systemd-socket-activate', ...sa])
+        : inNs('systemd-socket-activate', ['-l', `${host}:${p}`, ...sa])), {
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       proc.stderr.setEncoding('utf8');
@@ -169,7 +180,7 @@ export async function startSwitchboard(opts = {}) {
     v instanceof RegExp ? v.test(ev[k] ?? '') : ev[k] === v);
 
   return {
-    host: '127.0.0.1',
+    host,
     port,
     proxiedPort: proxied?.port,
     tlsPort: tlsListener?.port,
@@ -205,9 +216,10 @@ export async function startSwitchboard(opts = {}) {
       await gone;
       await startHub();
     },
-    async stopHub() {
+    // Stop the hub (SIGKILL: a crash that leaves the handlers waiting).
+    async stopHub(signal = 'SIGTERM') {
       const gone = new Promise((r) => hub.once('exit', r));
-      hub.kill('SIGTERM');
+      hub.kill(signal);
       await gone;
     },
     // Start a hub again after stopHub().
