@@ -8,18 +8,30 @@
 // ROUNDS times.  Switchboard answers /crossdomain.xml in the handler (a
 // process per connection, the hub signing the handshake); websocketd
 // serves the same bytes from its --staticdir (one Go process, the key in
-// it).  Prints connections per second per turn, the medians and their
-// ratio, Switchboard's CPU per connection (the handlers', as reaped by
-// the listener, and the hub's), and the load average.
+// it).  The floor takes its turn too (issue 19: "a fresh process's TLS
+// handshake with the chosen library and nothing else"): bench/tls-srv-
+// gnutls.c, static on musl with the handler's own GnuTLS build
+// (build/bench/tls-floor), spawned per connection by systemd-socket-
+// activate -a --inetd as the handler is, holding no key: its one
+// signature comes from bench/tls-signer.c over a Unix socket, as the
+// handler's comes from the hub.  It answers the request with the same
+// bytes and closes; no session, no hub, no HTTP parser.  Prints
+// connections per second per turn, the medians and the ratios
+// (Switchboard / websocketd, the target; Switchboard / floor;
+// websocketd / Switchboard), Switchboard's and the floor's CPU per
+// connection (the handlers', as reaped by the listener, and the hub's or
+// the signer's), and the load average.
 //
 //   node bench/tls-churn.mjs [SECONDS=5] [CONC=8] [ROUNDS=3]
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
+import tls from 'node:tls';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { startSwitchboard, freePort } from '../tests/integration/lib/harness.mjs';
 import { makeCerts } from '../tests/integration/lib/certs.mjs';
+import { childrenPss } from './pss.mjs';
 
 const secs = Number(process.argv[2] || 5);
 const conc = Number(process.argv[3] || 8);
@@ -44,6 +56,24 @@ const wsd = spawn('websocketd', ['--port', String(wport), '--address', '127.0.0.
   '--loglevel', 'error', '/bin/cat'], { stdio: 'ignore' });
 await new Promise((r) => setTimeout(r, 500));
 
+// The floor: the signer (bounded in connections and time) and the
+// per-connection key-less server.
+const FLOOR = path.join(import.meta.dirname, '..', 'build', 'bench', 'tls-floor');
+const SIGNER = path.join(import.meta.dirname, '..', 'build', 'bench', 'tls-signer');
+const signSock = path.join(dir, 'signer.sock');
+const signer = spawn(SIGNER, ['-n', '100000', '-t', String(secs * rounds * 3 + 120), signSock,
+  f('ec.key'), f('rsa.key')], { stdio: ['ignore', 'ignore', 'inherit'] });
+const fport = await freePort();
+const floor = spawn('systemd-socket-activate', ['-a', '--inetd', '-l', `127.0.0.1:${fport}`,
+  '-E', `TLS_SIGNER=${signSock}`, FLOOR, f('ec.pem'), '13', path.join(dir, 'static', 'crossdomain.xml')],
+{ stdio: ['ignore', 'ignore', 'pipe'] });
+let floorLog = '';
+await new Promise((resolve, reject) => {
+  floor.stderr.setEncoding('utf8');
+  floor.stderr.on('data', (d) => { floorLog += d; if (/Listening on/.test(floorLog)) resolve(); });
+  floor.on('exit', () => reject(new Error(`tls-floor's activator exited: ${floorLog}`)));
+});
+
 // CPU seconds: a process's own (utime+stime), and its reaped children's
 // (cutime+cstime: systemd-socket-activate's are the handlers).
 function cpu(pid) {
@@ -52,7 +82,10 @@ function cpu(pid) {
   const hz = 100;
   return { own: (x[11] + x[12]) / hz, children: (x[13] + x[14]) / hz };
 }
-let sbConns = 0, handlerCpu = 0, hubCpu = 0;
+const acct = {
+  [sb.tlsPort]: { name: 'switchboard', listener: sb.tlsListenerPid, helper: sb.hubPid, conns: 0, kids: 0, own: 0 },
+  [fport]: { name: 'floor', listener: floor.pid, helper: signer.pid, conns: 0, kids: 0, own: 0 },
+};
 
 async function turn(port) {
   const loops = [];
@@ -63,34 +96,58 @@ async function turn(port) {
     p.stdout.on('data', (d) => { out += d; });
     loops.push(new Promise((r) => p.on('exit', () => r(out))));
   }
-  const before = port === sb.tlsPort ? [cpu(sb.tlsListenerPid), cpu(sb.hubPid)] : null;
+  const a = acct[port];
+  const before = a ? [cpu(a.listener), cpu(a.helper)] : null;
   const outs = await Promise.all(loops);
   const n = outs.map((o) => Number(/(\d+) connections in \d+ real seconds/.exec(o)?.[1] ?? 0))
     .reduce((a, b) => a + b, 0);
   if (before) {
     await new Promise((r) => setTimeout(r, 300));	// the last handlers reaped
-    sbConns += n;
-    handlerCpu += cpu(sb.tlsListenerPid).children - before[0].children;
-    hubCpu += cpu(sb.hubPid).own - before[1].own;
+    a.conns += n;
+    a.kids += cpu(a.listener).children - before[0].children;
+    a.own += cpu(a.helper).own - before[1].own;
   }
   return n / secs;
 }
 
 console.log(`load average before: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-const sbr = [], wsr = [];
+// The three take turns, each round starting with the next one.
+const servers = [['switchboard', sb.tlsPort], ['websocketd --ssl', wport], ['floor', fport]];
+const rate = { switchboard: [], 'websocketd --ssl': [], floor: [] };
 for (let r = 0; r < rounds; r++) {
-  const first = r % 2 === 0;
-  const a = await turn(first ? sb.tlsPort : wport);
-  const b = await turn(first ? wport : sb.tlsPort);
-  (first ? sbr : wsr).push(a);
-  (first ? wsr : sbr).push(b);
-  console.log(`round ${r + 1}: switchboard ${sbr.at(-1).toFixed(0)}/s, websocketd --ssl ${wsr.at(-1).toFixed(0)}/s`);
+  for (let k = 0; k < servers.length; k++) {
+    const [name, port] = servers[(r + k) % servers.length];
+    rate[name].push(await turn(port));
+  }
+  console.log(`round ${r + 1}: ${servers.map(([n]) => `${n} ${rate[n].at(-1).toFixed(0)}/s`).join(', ')}`);
 }
 const med = (x) => [...x].sort((p, q) => p - q)[Math.floor(x.length / 2)];
-console.log(`median: switchboard ${med(sbr).toFixed(0)}/s, websocketd --ssl ${med(wsr).toFixed(0)}/s, ratio ${(med(sbr) / med(wsr)).toFixed(2)}x (target >= 1.0)`);
-console.log(`Switchboard CPU per connection: handler ${(1000 * handlerCpu / sbConns).toFixed(2)} ms, hub ${(1000 * hubCpu / sbConns).toFixed(2)} ms (${sbConns} connections)`);
+const [ms, mw, mf] = [rate.switchboard, rate['websocketd --ssl'], rate.floor].map(med);
+console.log(`median: switchboard ${ms.toFixed(0)}/s, websocketd --ssl ${mw.toFixed(0)}/s, floor ${mf.toFixed(0)}/s`);
+console.log(`ratio switchboard/websocketd ${(ms / mw).toFixed(2)}x (target >= 1.0), switchboard/floor ${(ms / mf).toFixed(2)}x, websocketd/switchboard ${(mw / ms).toFixed(2)}x, floor/websocketd ${(mf / mw).toFixed(2)}x`);
+for (const a of Object.values(acct)) {
+  console.log(`${a.name} CPU per connection: handler ${(1000 * a.kids / a.conns).toFixed(2)} ms, ${a.name === 'floor' ? 'signer' : 'hub'} ${(1000 * a.own / a.conns).toFixed(2)} ms (${a.conns} connections)`);
+}
 console.log(`refused or failed handshakes at Switchboard: ${sb.events({ EVENT: 'protocol_error' }).length}`);
+const floorFails = (floorLog.match(/tls-srv-gnutls: /g) || []).length;
+console.log(`failed handshakes at the floor: ${floorFails}`);
+
+// The memory floor: 20 idle TLS sessions at the floor (handshake done,
+// the request not sent, so each process waits in gnutls_record_recv()),
+// the PSS of each process, as bench/tls-stall.mjs measures the handlers'.
+const idle = [];
+for (let i = 0; i < 20; i++) {
+  idle.push(await new Promise((resolve, reject) => {
+    const s = tls.connect({ host: '127.0.0.1', port: fport, rejectUnauthorized: false }, () => resolve(s));
+    s.on('error', reject);
+  }));
+}
+await new Promise((r) => setTimeout(r, 1500));
+const m = childrenPss(floor.pid);
+console.log(`idle TLS sessions at the floor: ${m.n}; PSS median ${m.pss} KiB, of it anonymous ${m.anon} KiB`);
+for (const s of idle) s.destroy();
 console.log(`load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+for (const p of [floor, signer]) if (p.exitCode === null) p.kill('SIGTERM');
 wsd.kill('SIGTERM');
 await sb.stop();
 rmSync(dir, { recursive: true, force: true });

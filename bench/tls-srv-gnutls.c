@@ -6,12 +6,19 @@
  * gnutls_privkey_import_ext4().  TLS on fd 0/1.  After the handshake it
  * sends one byte and reads until the peer closes.
  *
- *   tls-srv-gnutls CHAIN.pem 12|13
+ *   tls-srv-gnutls CHAIN.pem 12|13 [FILE]
+ *
+ * With FILE it is the churn floor of bench/tls-churn.mjs instead: after
+ * the handshake it reads one HTTP request (up to its blank line), answers
+ * it with FILE's bytes (HTTP/1.0, at most 4 KiB), sends close_notify and
+ * exits, which is what `openssl s_time -www` waits for.
  *
  * Exit 0 after a handshake, 1 on failure (the reason on stderr), 2 on a
  * usage error.  Run by bench/tls-cost.c (signer on fd 3); also the
  * key-less process B of the prototype (bench/tls-proto.sh), which
- * connects to the signer's socket named by TLS_SIGNER.
+ * connects to the signer's socket named by TLS_SIGNER when it has a
+ * signature to ask for (not before: bench/tls-signer.c serves one
+ * connection at a time).
  */
 #include "tls-sign.h"
 
@@ -91,6 +98,8 @@ key_sign_hash(gnutls_privkey_t key, gnutls_sign_algorithm_t algo,
 	int version = gnutls_protocol_get_version(session) == GNUTLS_TLS1_3 ? 13 : 12;
 
 	(void)key, (void)userdata, (void)flags;
+	if (tls_sign_connect_env() < 0)
+		return GNUTLS_E_PK_SIGN_FAILED;
 	if (kind == TLS_SIGN_DIGESTINFO && hash->size == 19 + 48)
 		scheme = TLS_SIG_RSA_PKCS1_SHA384;
 	if (scheme == 0 ||
@@ -111,6 +120,38 @@ fail(const char *what, int r)
 	exit(1);
 }
 
+/* The churn floor: one request (to its blank line), FILE as the answer,
+ * close_notify. */
+static int
+answer(const char *file)
+{
+	char req[4096], body[4096], head[128];
+	size_t have = 0, n;
+	ssize_t r;
+	FILE *fp = fopen(file, "rb");
+
+	if (fp == NULL)
+		fail(file, GNUTLS_E_FILE_ERROR);
+	n = fread(body, 1, sizeof(body), fp);
+	fclose(fp);
+	while (have < sizeof(req) - 1) {
+		if ((r = gnutls_record_recv(session, req + have,
+		    sizeof(req) - 1 - have)) <= 0)
+			fail("request", (int)r);
+		have += (size_t)r;
+		req[have] = '\0';
+		if (strstr(req, "\r\n\r\n") != NULL)
+			break;
+	}
+	snprintf(head, sizeof(head), "HTTP/1.0 200 OK\r\nContent-Type: "
+	    "text/xml\r\nContent-Length: %zu\r\n\r\n", n);
+	if (gnutls_record_send(session, head, strlen(head)) < 0 ||
+	    gnutls_record_send(session, body, n) < 0)
+		fail("send", GNUTLS_E_PUSH_ERROR);
+	gnutls_bye(session, GNUTLS_SHUT_WR);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -121,13 +162,10 @@ main(int argc, char *argv[])
 	char buf[4096];
 	int r;
 
-	if (argc != 3 || (strcmp(argv[2], "12") && strcmp(argv[2], "13"))) {
-		fprintf(stderr, "usage: tls-srv-gnutls CHAIN.pem 12|13\n");
+	if (argc < 3 || argc > 4 ||
+	    (strcmp(argv[2], "12") && strcmp(argv[2], "13"))) {
+		fprintf(stderr, "usage: tls-srv-gnutls CHAIN.pem 12|13 [FILE]\n");
 		return 2;
-	}
-	if ((r = tls_sign_connect_env()) < 0) {
-		fprintf(stderr, "tls-srv-gnutls: TLS_SIGNER: %s\n", strerror(-r));
-		return 1;
 	}
 	if ((chain = calloc(CHAIN_MAX, sizeof(*chain))) == NULL)
 		fail("calloc", GNUTLS_E_MEMORY_ERROR);
@@ -156,6 +194,8 @@ main(int argc, char *argv[])
 	while (r < 0 && !gnutls_error_is_fatal(r));
 	if (r < 0)
 		fail("handshake", r);
+	if (argc == 4)
+		return answer(argv[3]);
 	if ((r = (int)gnutls_record_send(session, "k", 1)) != 1)
 		fail("send", r);
 	while (gnutls_record_recv(session, buf, sizeof(buf)) > 0)

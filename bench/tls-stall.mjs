@@ -12,11 +12,12 @@
 //
 //   node bench/tls-stall.mjs [rsa|ec] [SECONDS=10] [CONC=4]
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { startSwitchboard } from '../tests/integration/lib/harness.mjs';
 import { XmlSocket } from '../tests/integration/lib/clients.mjs';
+import { childrenPss } from './pss.mjs';
 
 const kind = process.argv[2] || 'rsa';
 const secs = Number(process.argv[3] || 10);
@@ -82,19 +83,8 @@ for (let i = 0; i < 20; i++) {
   idle.push(x);
 }
 await new Promise((r) => setTimeout(r, 1500));
-const pss = [];
-for (const d of readdirSync('/proc')) {
-  if (!/^\d+$/.test(d)) continue;
-  try {
-    const st = readFileSync(`/proc/${d}/stat`, 'utf8');
-    if (Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]) !== sb.tlsListenerPid) continue;
-    const r = readFileSync(`/proc/${d}/smaps_rollup`, 'utf8');
-    pss.push([Number(/^Pss:\s+(\d+)/m.exec(r)[1]), Number(/^Pss_Anon:\s+(\d+)/m.exec(r)[1])]);
-  } catch { /* gone */ }
-}
-pss.sort((a, b) => a[0] - b[0]);
-const med = (i) => pss.map((x) => x[i]).sort((a, b) => a - b)[Math.floor(pss.length / 2)];
-console.log(`idle TLS handlers: ${pss.length}; PSS median ${med(0)} KiB, of it anonymous ${med(1)} KiB`);
+const m = childrenPss(sb.tlsListenerPid);
+console.log(`idle TLS handlers: ${m.n}; PSS median ${m.pss} KiB, of it anonymous ${m.anon} KiB`);
 for (const x of idle) x.close();
 c.close();
 await sb.stop();
