@@ -19,8 +19,15 @@
 #                            the hub signs handshakes, PSS per idle TLS
 #                            handler (bench/tls-stall.mjs), and TLS churn
 #                            against websocketd --ssl (bench/tls-churn.mjs),
+#                            with the floor beside them (a fresh GnuTLS
+#                            process per connection, nothing else),
 #                            broadcast under a handshake flood
-#                            (bench/tls-flood.mjs); ~3 min, on stdout
+#                            (bench/tls-flood.mjs), and the relay round
+#                            trip through HAProxy with PROXY v2 against
+#                            HAProxy in front of websocketd
+#                            (bench/proxy-rtt.mjs); a machine-speed probe
+#                            around each (bench/tls-run.sh); ~5 min, on
+#                            stdout and in build/bench/tls.txt
 #   make soak                100 clients for SOAK_SECONDS (600) with
 #                            reconnects and a hub restart (tests/soak)
 #
@@ -178,10 +185,19 @@ tls-proto: tls-deps
 	@$(MAKE) --no-print-directory $(BENCH_B)/tls-srv-gnutls $(BENCH_B)/tls-signer
 	@bash bench/tls-proto.sh
 
+# The churn floor (bench/tls-churn.mjs): bench/tls-srv-gnutls.c linked
+# as the handler is, static on musl against the handler's own GnuTLS
+# build (build/musl), not the candidates' (build/tls).
+$(BENCH_B)/tls-floor: bench/tls-srv-gnutls.c bench/tls-sign.h $(MUSL)/stamp
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (static, musl, the handler's GnuTLS)"
+	@musl-gcc $(BENCH_CFLAGS) -static -isystem $(MUSL)/prefix/include -o $@ $< \
+	    -L$(MUSL)/prefix/lib $(TLS_LIBS_gnutls)
+
 bench-tls: all
-	@node bench/tls-stall.mjs ec 8 4
-	@node bench/tls-stall.mjs rsa 8 4
-	@node bench/tls-churn.mjs 5 8 3
-	@node bench/tls-flood.mjs 100 200 8 ec
+	@$(MAKE) --no-print-directory $(BENCH_B)/wsload $(BENCH_B)/echo \
+	    $(BENCH_B)/spawncost $(BENCH_B)/nolibc $(BENCH_B)/tls-floor \
+	    $(BENCH_B)/tls-signer
+	@bash bench/tls-run.sh
 
 .PHONY: tls-deps tls-cost tls-proto bench-tls

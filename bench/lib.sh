@@ -1,5 +1,21 @@
 # SPDX-License-Identifier: ISC
-# Shared by bench/run.sh and bench/handler-cost.sh (sourced).
+# Shared by bench/run.sh, bench/handler-cost.sh and bench/tls-run.sh
+# (sourced).
+
+# How fast the machine is at this moment, on one line: the mean wall time
+# of 200 fork + exec + exit + wait of bench/nolibc (no libc: the kernel
+# and the CPU only), a fixed CPU loop (spawncost --loop), one CPUID
+# instruction (an exit to the hypervisor) and the load average.  $1: the
+# directory of spawncost and nolibc.  Prints nothing if spawncost fails.
+speed_probe() {	# bench-dir
+	local v l c a
+	v=$("$1/spawncost" 200 "$1/nolibc" 2>/dev/null |
+	    sed -n 's/.* mean_us=\([0-9.]*\).*/\1/p')
+	l=$("$1/spawncost" --loop 2>/dev/null | sed -n 's/.* ms=//p')
+	c=$("$1/spawncost" --cpuid 2>/dev/null | sed -n 's/.* ns=//p')
+	read -r a _ </proc/loadavg
+	[ -n "$v" ] && echo "spawn_us=$v loop_ms=${l:-nan} cpuid_ns=${c:-nan} load1=$a"
+}
 
 # Write the hub's config for a benchmark run into $1, state in $2: one
 # room, room for 20,000 clients from the load generator's four loopback

@@ -101,20 +101,13 @@ fi
 
 # The machine-speed record: at the start, before each measurement and at
 # the end, a SPEED line in $RES with how fast the machine is at that
-# moment: the mean wall time of 200 fork + exec + exit + wait of
-# bench/nolibc (no libc: the kernel and the CPU only), a fixed CPU loop
-# (spawncost --loop), one CPUID instruction (an exit to the hypervisor)
-# and the load average.  The machine runs in a fast and a slow phase
-# (docs/benchmarks.md); bench/results.mjs tells them apart and gives each
-# figure the probes before and after it.
+# moment (speed_probe, bench/lib.sh).  The machine runs in a fast and a
+# slow phase (docs/benchmarks.md); bench/results.mjs tells them apart and
+# gives each figure the probes before and after it.
 speed() {	# run fig srv [n]
-	local v l c a
-	v=$("$B/spawncost" 200 "$B/nolibc" 2>/dev/null |
-	    sed -n 's/.* mean_us=\([0-9.]*\).*/\1/p')
-	l=$("$B/spawncost" --loop 2>/dev/null | sed -n 's/.* ms=//p')
-	c=$("$B/spawncost" --cpuid 2>/dev/null | sed -n 's/.* ns=//p')
-	read -r a _ </proc/loadavg
-	[ -n "$v" ] && echo "SPEED run=$1 fig=$2 srv=$3${4:+ n=$4} spawn_us=$v loop_ms=${l:-nan} cpuid_ns=${c:-nan} load1=$a" >>"$RES"
+	local s
+	s=$(speed_probe "$B")
+	[ -n "$s" ] && echo "SPEED run=$1 fig=$2 srv=$3${4:+ n=$4} $s" >>"$RES"
 }
 
 PIDS=()
