@@ -32,6 +32,7 @@ import path from 'node:path';
 import { startSwitchboard, freePort } from '../tests/integration/lib/harness.mjs';
 import { makeCerts } from '../tests/integration/lib/certs.mjs';
 import { childrenPss } from './pss.mjs';
+import { startFloor } from './tls-floor.mjs';
 
 const secs = Number(process.argv[2] || 5);
 const conc = Number(process.argv[3] || 8);
@@ -56,23 +57,9 @@ const wsd = spawn('websocketd', ['--port', String(wport), '--address', '127.0.0.
   '--loglevel', 'error', '/bin/cat'], { stdio: 'ignore' });
 await new Promise((r) => setTimeout(r, 500));
 
-// The floor: the signer (bounded in connections and time) and the
-// per-connection key-less server.
-const FLOOR = path.join(import.meta.dirname, '..', 'build', 'bench', 'tls-floor');
-const SIGNER = path.join(import.meta.dirname, '..', 'build', 'bench', 'tls-signer');
-const signSock = path.join(dir, 'signer.sock');
-const signer = spawn(SIGNER, ['-n', '100000', '-t', String(secs * rounds * 3 + 120), signSock,
-  f('ec.key'), f('rsa.key')], { stdio: ['ignore', 'ignore', 'inherit'] });
-const fport = await freePort();
-const floor = spawn('systemd-socket-activate', ['-a', '--inetd', '-l', `127.0.0.1:${fport}`,
-  '-E', `TLS_SIGNER=${signSock}`, FLOOR, f('ec.pem'), '13', path.join(dir, 'static', 'crossdomain.xml')],
-{ stdio: ['ignore', 'ignore', 'pipe'] });
-let floorLog = '';
-await new Promise((resolve, reject) => {
-  floor.stderr.setEncoding('utf8');
-  floor.stderr.on('data', (d) => { floorLog += d; if (/Listening on/.test(floorLog)) resolve(); });
-  floor.on('exit', () => reject(new Error(`tls-floor's activator exited: ${floorLog}`)));
-});
+// The floor (bench/tls-floor.mjs), answering with the same bytes.
+const floor = await startFloor({ dir, f, body: path.join(dir, 'static', 'crossdomain.xml'), secs: secs * rounds * 3 + 120 });
+const fport = floor.port;
 
 // CPU seconds: a process's own (utime+stime), and its reaped children's
 // (cutime+cstime: systemd-socket-activate's are the handlers).
@@ -84,7 +71,7 @@ function cpu(pid) {
 }
 const acct = {
   [sb.tlsPort]: { name: 'switchboard', listener: sb.tlsListenerPid, helper: sb.hubPid, conns: 0, kids: 0, own: 0 },
-  [fport]: { name: 'floor', listener: floor.pid, helper: signer.pid, conns: 0, kids: 0, own: 0 },
+  [fport]: { name: 'floor', listener: floor.pid, helper: floor.signerPid, conns: 0, kids: 0, own: 0 },
 };
 
 async function turn(port) {
@@ -129,8 +116,7 @@ for (const a of Object.values(acct)) {
   console.log(`${a.name} CPU per connection: handler ${(1000 * a.kids / a.conns).toFixed(2)} ms, ${a.name === 'floor' ? 'signer' : 'hub'} ${(1000 * a.own / a.conns).toFixed(2)} ms (${a.conns} connections)`);
 }
 console.log(`refused or failed handshakes at Switchboard: ${sb.events({ EVENT: 'protocol_error' }).length}`);
-const floorFails = (floorLog.match(/tls-srv-gnutls: /g) || []).length;
-console.log(`failed handshakes at the floor: ${floorFails}`);
+console.log(`failed handshakes at the floor: ${floor.failures()}`);
 
 // The memory floor: 20 idle TLS sessions at the floor (handshake done,
 // the request not sent, so each process waits in gnutls_record_recv()),
@@ -147,7 +133,7 @@ const m = childrenPss(floor.pid);
 console.log(`idle TLS sessions at the floor: ${m.n}; PSS median ${m.pss} KiB, of it anonymous ${m.anon} KiB`);
 for (const s of idle) s.destroy();
 console.log(`load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-for (const p of [floor, signer]) if (p.exitCode === null) p.kill('SIGTERM');
+floor.stop();
 wsd.kill('SIGTERM');
 await sb.stop();
 rmSync(dir, { recursive: true, force: true });
