@@ -196,7 +196,7 @@ $(BENCH_B)/tls-floor: bench/tls-srv-gnutls.c bench/tls-sign.h $(MUSL)/stamp
 
 bench-tls: all
 	@$(MAKE) --no-print-directory $(BENCH_B)/wsload $(BENCH_B)/echo \
-	    $(BENCH_B)/spawncost $(BENCH_B)/nolibc $(BENCH_B)/tls-floor \
+	    $(BENCH_B)/listen-exec $(BENCH_B)/spawncost $(BENCH_B)/nolibc $(BENCH_B)/tls-floor \
 	    $(BENCH_B)/tls-signer
 	@bash bench/tls-run.sh
 

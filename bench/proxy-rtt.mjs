@@ -33,7 +33,7 @@ const HAPROXY = '/usr/sbin/haproxy';
 const BB = path.join(import.meta.dirname, '..', 'build', 'bench');
 const WSLOAD = path.join(BB, 'wsload');
 for (const [p, why] of [[HAPROXY, 'haproxy (make deps-test)'], ['/usr/bin/websocketd', 'websocketd (make bench-deps)'],
-  [WSLOAD, 'build/bench/wsload (make bench-tools)'], [path.join(BB, 'echo'), 'build/bench/echo (make bench-tools)']]) {
+  [WSLOAD, 'build/bench/wsload (make bench-tools)'], [path.join(BB, 'listen-exec'), 'build/bench/listen-exec (make bench-tools)'], [path.join(BB, 'echo'), 'build/bench/echo (make bench-tools)']]) {
   if (!existsSync(p)) {
     console.log(`proxied relay: skipped, no ${why}`);
     process.exit(0);
@@ -41,8 +41,12 @@ for (const [p, why] of [[HAPROXY, 'haproxy (make deps-test)'], ['/usr/bin/websoc
 }
 
 const dir = mkdtempSync(path.join(tmpdir(), 'sb-proxy-rtt-'));
+// The listening sockets as switchboard.socket and switchboard-proxied.socket
+// open them (NoDelay=yes), by bench/listen-exec.c as bench/run.sh does:
+// without TCP_NODELAY a relayed line waits for the delayed ACK (~40 ms).
 const sb = await startSwitchboard({
   proxied: true,
+  listenExec: path.join(BB, 'listen-exec'),
   // As bench/lib.sh configures `make bench`'s hub: no flood limits.
   config: { proxy_from: '127.0.0.1', max_per_address: 20000, flood_rate: 100000, flood_burst: 100000, idle_timeout: 3600 },
 });
