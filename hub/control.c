@@ -571,7 +571,7 @@ kick_remote(struct ctl_conn *c, struct hub *h, const char **arg, size_t n,
     const char *reason)
 {
 	const struct ruser *u = remote_find_nick(h, arg[0]);
-	char told[SB_REASON_MAX + 1], warn[512] = "";
+	char told[SB_REASON_MAX + 1] = "", warn[512] = "";
 	int banned = n > 2 && arg[2][0] != '\0', saved = 1, r;
 	struct ban b;
 	json_t *reply;
