@@ -56,7 +56,8 @@ static const struct sb_spec specs[SB_TYPE_COUNT] = {
 	    { 1056, 1056, 1056, 1056, 1056, 1056, 1056, 1056, 1056, 1056,
 	      1056, 1056, 1056, 1056, 1056, 1056 } },	/* "key=" + value */
 	[SB_C_WELCOME]		= { "C_WELCOME", 2, 2, { NUM, NUM } },
-	[SB_C_STATUS]		= { "C_STATUS", 4, 4, { NUM, NUM, NUM, NUM } },
+	[SB_C_STATUS]		= { "C_STATUS", 4, 7, { NUM, NUM, NUM, NUM, 32, NUM,
+				    NUM } },
 	[SB_C_IDENTIFIED]	= { "C_IDENTIFIED", 3, 4, { N, N, NUM, NUM } },
 	[SB_C_LOGIN]		= { "C_LOGIN", 2, 2, { N, N } },
 	[SB_C_QUIT]		= { "C_QUIT", 2, 2, { N, W } },

@@ -83,7 +83,8 @@ enum sb_type {
 	/* hub -> handler */
 	SB_C_CONFIG,		/* key=value ...: settings for this handler */
 	SB_C_WELCOME,		/* session, epoch: reply to HELLO/RESUME */
-	SB_C_STATUS,		/* clients, max, created, now */
+	SB_C_STATUS,		/* clients, max, created, peak[, node,
+				 * users here, users on every machine] */
 	SB_C_IDENTIFIED,	/* nick, name, id, member id ("": guest):
 				 * you are identified */
 	SB_C_LOGIN,		/* nick, name: someone identified */

@@ -8,6 +8,7 @@
  * mode machine waits for in MODE_STATUS.
  */
 #include <assert.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -140,38 +141,66 @@ serve_policy(struct conn *c)
 	client_io_finish(c);
 }
 
+/*
+ * C_STATUS's cluster part (fields 4 to 6: node, identified users here,
+ * on every machine), as JSON members or text lines in `out`; "" when
+ * the hub is alone or the fields are not well formed.
+ */
+static void
+status_cluster(const struct sb_msg *m, int json, char *out, size_t size)
+{
+	long long users = 0, all = 0;
+	size_t i;
+
+	out[0] = '\0';
+	if (m->nfields < 7 || m->flen[4] < 1 || m->flen[4] > 32 ||
+	    sb_field_num(m, 5, 0, INT64_MAX, &users) < 0 ||
+	    sb_field_num(m, 6, 0, INT64_MAX, &all) < 0)
+		return;
+	for (i = 0; i < m->flen[4]; i++)
+		if (!isalnum((unsigned char)m->field[4][i]) &&
+		    strchr("._-", m->field[4][i]) == NULL)
+			return;
+	if (json)
+		snprintf(out, size, ",\"node\":\"%s\",\"users\":%lld,"
+		    "\"cluster_users\":%lld", m->field[4], users, all);
+	else
+		snprintf(out, size, "Node: %s\nUsers: %lld here, %lld on every "
+		    "machine\n", m->field[4], users, all);
+}
+
 /* C_STATUS has arrived for /server-status. */
 static void
 server_status(struct conn *c, const struct sb_msg *m)
 {
 	long long clients = 0, max = 0, created = 0, peak = 0;
-	char body[512], when[32], iso[32];
+	char body[640], when[32], iso[32], cl[128];
+	int json = c->modes.http.status_json, n;
 	time_t cr, now = time(NULL);
 	struct tm tm;
-	int n;
 
 	sb_field_num(m, 0, 0, INT64_MAX, &clients);
 	sb_field_num(m, 1, 0, INT64_MAX, &max);
 	sb_field_num(m, 2, 0, INT64_MAX, &created);
 	sb_field_num(m, 3, 0, INT64_MAX, &peak);
+	status_cluster(m, json, cl, sizeof(cl));
 	cr = (time_t)created;
 	gmtime_r(&cr, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
 	strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (c->modes.http.status_json)
+	if (json)
 		n = snprintf(body, sizeof(body), "{\"status\":\"OK\","
 		    "\"clients\":%lld,\"max\":%lld,\"peak\":%lld,"
-		    "\"created\":\"%s\",\"uptime_seconds\":%lld}\n",
-		    clients, max, peak, iso, (long long)(now - cr));
+		    "\"created\":\"%s\",\"uptime_seconds\":%lld%s}\n",
+		    clients, max, peak, iso, (long long)(now - cr), cl);
 	else
 		n = snprintf(body, sizeof(body), "OK\nClients: %lld/%lld\n"
-		    "Created: %s\nUptime: %lld days\n", clients, max, when,
-		    (long long)(now - cr) / 86400);
+		    "Created: %s\nUptime: %lld days\n%s", clients, max, when,
+		    (long long)(now - cr) / 86400, cl);
 	if (n < 0 || (size_t)n >= sizeof(body))
 		n = 0;
-	hublink_event(c, "status", "server status%s", c->modes.http.status_json ?
-	    " (json)" : "");
-	respond(c, 200, c->modes.http.status_json ? "application/json" :
+	hublink_event(c, "status", "server status%s", json ? " (json)" : "");
+	respond(c, 200, json ? "application/json" :
 	    "text/plain; charset=utf-8", NULL, body, (size_t)n);
 }
 

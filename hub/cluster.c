@@ -1356,20 +1356,17 @@ cluster_nick_claim(struct hub *h, const struct peer *p, const char *key)
 	return 1;
 }
 
-/* ops->private_send: to remote user `u`, through its node's channel. */
-int
-cluster_private_send(struct hub *h, const struct peer *p,
-    const struct ruser *u, const char *kind, const char *text)
+/* Put {k,f,t,s,x,w} in the inbox of remote user `u`'s node (PM_LUA). */
+static int
+inbox_send(struct cluster *c, const struct ruser *u, const char *kind,
+    const char *from, const char *text)
 {
-	struct cluster *c = h->cluster;
 	char chan[CLUSTER_KEY_MAX], *body;
 	json_t *o;
 	int r;
 
-	if (c == NULL)
-		return -ENOTCONN;
 	strlcpy(chan, u->node, sizeof(chan));	/* obx_send: its inbox */
-	o = json_pack("{s:s,s:s,s:s,s:I,s:s,s:I}", "k", kind, "f", p->nick,
+	o = json_pack("{s:s,s:s,s:s,s:I,s:s,s:I}", "k", kind, "f", from,
 	    "t", u->nick, "s", (json_int_t)u->session, "x", text,
 	    "w", (json_int_t)time(NULL));
 	body = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
@@ -1379,6 +1376,30 @@ cluster_private_send(struct hub *h, const struct peer *p,
 	r = obx_queue(c, "", "", chan, body, strlen(body));
 	free(body);
 	return r < 0 ? r : 0;
+}
+
+/* ops->private_send: to remote user `u`, through its node's channel. */
+int
+cluster_private_send(struct hub *h, const struct peer *p,
+    const struct ruser *u, const char *kind, const char *text)
+{
+	if (h->cluster == NULL)
+		return -ENOTCONN;
+	return inbox_send(h->cluster, u, kind, p->nick, text);
+}
+
+/*
+ * ops->remote_kick: end remote user `u` on its node (kind "kick" or
+ * "ban"), through the node's inbox as a private message goes, so that
+ * it is not lost when the node is not subscribed at this moment.
+ */
+int
+cluster_remote_kick(struct hub *h, const struct ruser *u, const char *kind,
+    const char *text)
+{
+	if (h->cluster == NULL)
+		return -ENOTCONN;
+	return inbox_send(h->cluster, u, kind, h->cluster->node, text);
 }
 
 static void	pm_arrive(struct cluster *, const char *, size_t);
@@ -1428,7 +1449,11 @@ pm_arrive(struct cluster *c, const char *buf, size_t len)
 	p = hub_find_session(c->h, pm.session);
 	if (p == NULL || p->dead || strcmp(p->nick, pm.to) != 0)
 		return;	/* gone meanwhile */
-	cluster_private(c->h, p, pm.kind, pm.from, pm.text, pm.time);
+	if (strcmp(pm.kind, "kick") == 0 || strcmp(pm.kind, "ban") == 0)
+		hub_kick_remote(c->h, p, pm.kind[0] == 'b', pm.text,
+		    pm.from);
+	else
+		cluster_private(c->h, p, pm.kind, pm.from, pm.text, pm.time);
 }
 
 static struct rnode *

@@ -430,7 +430,9 @@ cluster_pres_decode(const char *buf, size_t len, struct cluster_pres *ev)
 
 /*
  * A private message from another machine, on sb:to:NODE:
- * {"k":KIND,"f":FROM,"t":TO,"s":SESSION,"x":TEXT,"w":TIME}.
+ * {"k":KIND,"f":FROM,"t":TO,"s":SESSION,"x":TEXT,"w":TIME}.  KIND
+ * private or action; or kick or ban: an operator on node FROM ended
+ * session TO there, TEXT the reason its client is told.
  */
 int
 cluster_pm_decode(const char *buf, size_t len, struct cluster_pm *pm)
@@ -456,7 +458,8 @@ cluster_pm_decode(const char *buf, size_t len, struct cluster_pm *pm)
 	    (r = member_str(o, "x", pm->text, sizeof(pm->text), 1)) < 0))
 		;
 	else if (r == 0 && strcmp(pm->kind, "private") != 0 &&
-	    strcmp(pm->kind, "action") != 0)
+	    strcmp(pm->kind, "action") != 0 && strcmp(pm->kind, "kick") != 0 &&
+	    strcmp(pm->kind, "ban") != 0)
 		r = -EBADMSG;
 	if (r == 0) {
 		pm->session = (uint64_t)json_integer_value(s);

@@ -523,6 +523,17 @@ ban_json(const struct ban *b)
 	    json_null(), "reason", b->reason);
 }
 
+/* kick --ban's reply: the ban, whether it was saved. */
+static void
+kick_ban_json(json_t *reply, const struct ban *b, int saved,
+    const char *warn)
+{
+	json_object_set_new(reply, "ban", ban_json(b));
+	json_object_set_new(reply, "saved", json_boolean(saved));
+	if (!saved)
+		json_object_set_new(reply, "warning", jstr(warn));
+}
+
 /*
  * Fill in `b` for `target` banned from now for `duration` ("" or
  * "forever": no end).  Returns 0, or -EINVAL with the error reply queued.
@@ -552,6 +563,46 @@ ban_make(struct ctl_conn *c, const char *verb, struct ban *b,
 }
 
 /*
+ * kick of a user of another machine (docs/cluster.md): sent through its
+ * node's inbox; with BAN, the ban is made here as for a local user.
+ */
+static int
+kick_remote(struct ctl_conn *c, struct hub *h, const char **arg, size_t n,
+    const char *reason)
+{
+	const struct ruser *u = remote_find_nick(h, arg[0]);
+	char told[SB_REASON_MAX + 1] = "", warn[512] = "";
+	int banned = n > 2 && arg[2][0] != '\0', saved = 1, r;
+	struct ban b;
+	json_t *reply;
+
+	if (u == NULL || h->ops->remote_kick == NULL)
+		return reply_error(c, "no such nick: %s", arg[0]);
+	if (banned && (r = ban_make(c, "kick", &b, u->nick, arg[2], reason)) < 0)
+		return r;
+	if (banned)
+		ban_describe(&b, told, sizeof(told));
+	if ((r = h->ops->remote_kick(h, u, banned ? "ban" : "kick", banned ?
+	    told : reason)) < 0)
+		return reply_error(c, "kick: %s is on node %s, which cannot be "
+		    "reached now (%s)", u->nick, u->node, r == -ENOBUFS ?
+		    "Redis is away and the outbox is full" : strerror(-r));
+	sb_log_event(SB_EV_KICK, &(struct sb_log_fields){ .nick = u->nick,
+	    .reason = reason }, "%s (node %s) kicked by the operator (uid %ld): "
+	    "%s", u->nick, u->node, (long)c->uid, reason);
+	reply = json_pack("{s:s, s:I, s:s, s:s}", "kicked", u->nick,
+	    "session", (json_int_t)u->session, "node", u->node, "reason",
+	    reason);
+	if (banned && (r = ban_apply(c, h, &b, &saved, warn, sizeof(warn))) < 0) {
+		json_decref(reply);
+		return r;
+	}
+	if (banned)
+		kick_ban_json(reply, &b, saved, warn);
+	return reply_done(c, reply);
+}
+
+/*
  * kick NICK [REASON [BAN]]: close the session with a reason, tell the
  * others at once (quit notices), log SB_EV_KICK.  With BAN (a duration)
  * the nick is banned for that long too, and the client is told so.
@@ -575,7 +626,7 @@ verb_kick(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 	if (strlen(arg[0]) > SB_NICK_MAX || !text_ok(arg[0]))
 		return reply_error(c, "no such nick");	/* not echoed */
 	if ((p = hub_find_nick(h, arg[0])) == NULL || p->dead)
-		return reply_error(c, "no such nick: %s", arg[0]);
+		return kick_remote(c, h, arg, n, reason);
 	if (strlcpy(nick, p->nick, sizeof(nick)) >= sizeof(nick))
 		return reply_error(c, "nick too long");
 	if (banned && (r = ban_make(c, "kick", &b, nick, arg[2], reason)) < 0)
@@ -596,12 +647,8 @@ verb_kick(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 		return r;
 	reply = json_pack("{s:o, s:I, s:o}", "kicked", jstr(nick),
 	    "session", (json_int_t)session, "reason", jstr(reason));
-	if (banned) {
-		json_object_set_new(reply, "ban", ban_json(&b));
-		json_object_set_new(reply, "saved", json_boolean(saved));
-		if (!saved)
-			json_object_set_new(reply, "warning", jstr(warn));
-	}
+	if (banned)
+		kick_ban_json(reply, &b, saved, warn);
 	return reply_done(c, reply);
 }
 

@@ -286,6 +286,13 @@ struct hub_ops {
 	int	(*private_send)(struct hub *, const struct peer *,
 		    const struct ruser *, const char *, const char *);
 	/*
+	 * remote_kick: end remote user `u` on its machine, kind "kick" or
+	 * "ban", with the text its client is told; 0, -ENOTCONN (no
+	 * cluster) or -ENOBUFS (the outbox is full).
+	 */
+	int	(*remote_kick)(struct hub *, const struct ruser *,
+		    const char *, const char *);
+	/*
 	 * nick_claim: claim the nick with comparison key `key` for `p` in
 	 * the whole cluster.  1: asked, hub_nick_claimed() answers later;
 	 * 0: Redis is away, this hub decides alone.
@@ -420,6 +427,8 @@ void		 hub_peer_gone(struct hub *, struct peer *, const char *);
 void		 hub_peer_free(struct hub *, struct peer *);
 void		 hub_peer_kill(struct hub *, struct peer *, const char *,
 		    const char *);
+void		 hub_kick_remote(struct hub *, struct peer *, int,
+		    const char *, const char *);
 void		 hub_peer_unqueued(struct hub *, struct peer *, int);
 void		 hub_peer_drop(struct hub *, struct peer *);
 struct peer	*hub_find_session(struct hub *, uint64_t);
@@ -639,6 +648,8 @@ void		 cluster_user_event(struct hub *, const struct peer *,
 		    enum remote_ev, const char *, const char *);
 int		 cluster_private_send(struct hub *, const struct peer *,
 		    const struct ruser *, const char *, const char *);
+int		 cluster_remote_kick(struct hub *, const struct ruser *,
+		    const char *, const char *);
 
 /* server.c */
 int		 hubd_run(const char *, int, const char *, const char *);

@@ -116,6 +116,24 @@ hub_peer_kill(struct hub *h, struct peer *p, const char *code,
 }
 
 /*
+ * An operator on node `node` kicked `p` (banned: with a ban), `told` the
+ * text its client is told: as a kick on this machine (control.c), the
+ * session ends at once and the others get one quit notice.
+ */
+void
+hub_kick_remote(struct hub *h, struct peer *p, int banned, const char *told,
+    const char *node)
+{
+	char quit[SB_REASON_MAX + 1];
+
+	snprintf(quit, sizeof(quit), "Kicked: %s", told);
+	hub_log_peer(SB_EV_KICK, p, &(struct sb_log_fields){ .reason = told },
+	    "%s kicked by an operator on node %s: %s", p->nick, node, told);
+	hub_peer_kill(h, p, banned ? "banned" : "kicked", told);
+	hub_peer_gone(h, p, quit);
+}
+
+/*
  * hub_queue() refused a datagram for `p` (`r`): -ENOBUFS, its handler is
  * not reading (past HUB_PEER_QUEUE_MAX), or -ENOMEM.  End the session,
  * logged (slow_reader), so that it never makes the hub or the others
@@ -446,14 +464,15 @@ send_metrics(struct hub *h, struct peer *p, const struct hub_cmd *table)
 }
 
 /*
- * STATUS [what]: the counters of /server-status, or with "metrics" the
- * metrics text (/metrics); -EPROTO for anything else.
+ * STATUS [what]: the counters of /server-status (in a cluster also the
+ * node, its identified users and those of every machine), or with
+ * "metrics" the metrics text (/metrics); -EPROTO for anything else.
  */
 int
 cmd_status(struct hub *h, struct peer *p, const struct sb_msg *m,
     struct cmd_args *a)
 {
-	char c[24], mx[24], cr[24], pk[24];
+	char c[24], mx[24], cr[24], pk[24], us[24], cu[24];
 
 	if (m->nfields > 0 && m->flen[0] > 0) {
 		if (strcmp(m->field[0], "metrics") != 0)
@@ -466,7 +485,14 @@ cmd_status(struct hub *h, struct peer *p, const struct sb_msg *m,
 	snprintf(mx, sizeof(mx), "%u", h->cfg.max_clients);
 	snprintf(cr, sizeof(cr), "%lld", (long long)h->created);
 	snprintf(pk, sizeof(pk), "%u", h->peak);
-	hub_send(h, p, SB_C_STATUS, c, mx, cr, pk, NULL);
+	if (h->node[0] == '\0') {
+		hub_send(h, p, SB_C_STATUS, c, mx, cr, pk, NULL);
+		return 0;
+	}
+	/* A cluster: the node, its identified users and every machine's. */
+	snprintf(us, sizeof(us), "%u", h->named);
+	snprintf(cu, sizeof(cu), "%u", h->named + h->rnamed);
+	hub_send(h, p, SB_C_STATUS, c, mx, cr, pk, h->node, us, cu, NULL);
 	return 0;
 }
 

@@ -331,6 +331,7 @@ static const struct hub_ops hub_cluster_ops = {
 	.room_replay = cluster_room_replay,
 	.user_event = cluster_user_event,
 	.private_send = cluster_private_send,
+	.remote_kick = cluster_remote_kick,
 	.nick_claim = cluster_nick_claim,
 };
 

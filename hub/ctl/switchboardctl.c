@@ -301,8 +301,13 @@ print_reply(const char *verb, const json_t *r)
 		    rooms_cells);
 	else if (strcmp(verb, "kick") == 0) {
 		cell(nick, sizeof(nick), jget_str(r, "kicked", "?"));
-		printf("kicked %s (session %lld)\n", nick,
+		printf("kicked %s (session %lld", nick,
 		    jget_int(r, "session"));
+		if (json_object_get(r, "node") != NULL) {	/* elsewhere */
+			cell(nick, sizeof(nick), jget_str(r, "node", "?"));
+			printf(" on node %s", nick);
+		}
+		printf(")\n");
 		if (json_object_get(r, "ban") != NULL)
 			print_ban("banned", json_object_get(r, "ban"));
 	} else if (strcmp(verb, "ban") == 0) {

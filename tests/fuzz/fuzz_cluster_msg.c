@@ -90,6 +90,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(r == 0 || r == -EBADMSG || r == -EMSGSIZE);
 		r = cluster_pm_decode(b, size, &pm);
 		FUZZ_CHECK(r == 0 || r == -EBADMSG || r == -EMSGSIZE);
+		if (r == 0)	/* the kinds pm_arrive acts on, no other */
+			FUZZ_CHECK(strcmp(pm.kind, "private") == 0 ||
+			    strcmp(pm.kind, "action") == 0 ||
+			    strcmp(pm.kind, "kick") == 0 ||
+			    strcmp(pm.kind, "ban") == 0);
 	}
 	r = cluster_entry_id(b, size, &seq);
 	FUZZ_CHECK(r == 0 || r == -EBADMSG);

@@ -15,8 +15,8 @@ import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startSwitchboard, freePort } from './lib/harness.mjs';
-import { jsonLogin, JsonClient } from './lib/clients.mjs';
-import { ctlOk } from './lib/ctl.mjs';
+import { jsonLogin, JsonClient, httpGet } from './lib/clients.mjs';
+import { ctl, ctlOk } from './lib/ctl.mjs';
 import { poll } from './lib/programs.mjs';
 
 const REDIS = '/usr/bin/redis-server';
@@ -350,6 +350,56 @@ describe('two hubs: users, presence and private messages across', { timeout: 120
     al.send({ type: 'users' });
     assert.deepEqual((await al.next({ type: 'users' })).users, ['alice']);
     assert.equal(al.events.filter((e) => e.type === 'quit').length, 0, 'one quit notice');
+    al.send({ type: 'quit' });
+    await al.waitClose();
+  });
+
+  test('/server-status and switchboardctl status: this machine\'s counts and every machine\'s', async () => {
+    const sa = await jsonLogin(a, 'stan');
+    const sb1 = await jsonLogin(b, 'sue');
+    const sb2 = await jsonLogin(b, 'sid');
+    await poll('sue and sid known at a', async () => (await who(a)).filter((x) => x.node === 'b').length === 2, 5000, 20);
+    const j = JSON.parse((await httpGet(a, '/server-status?json')).body);
+    assert.equal(j.node, 'a');
+    assert.equal(j.users, 1, 'identified here');
+    assert.equal(j.cluster_users, 3, 'identified on every machine');
+    assert.equal(j.clients, 1);
+    const text = (await httpGet(b, '/server-status')).body;
+    assert.match(text, /^OK\nClients: \d+\/\d+\nCreated: [^\n]+\nUptime: \d+ days\nNode: b\nUsers: 2 here, 3 on every machine\n$/);
+    const st = JSON.parse(await ctlOk(['-S', b.controlSocket, '--json', 'status']));
+    assert.deepEqual([st.node, st.cluster_users], ['b', 3]);
+    for (const c of [sa, sb1, sb2]) { c.send({ type: 'quit' }); await c.waitClose(); }
+  });
+
+  test('a kick on hub a of a user on hub b: closed there, gone from LIST and who on both', async () => {
+    const al = await jsonLogin(a, 'kal');
+    const km = await jsonLogin(b, 'kim');
+    await poll('kim known at a', async () => (await who(a)).some((x) => x.nick === 'kim' && x.node === 'b'), 5000, 20);
+    const r = JSON.parse(await ctlOk(['-S', a.controlSocket, '--json', 'kick', 'KIM', 'be nice']));
+    assert.equal(r.kicked, 'kim');
+    assert.equal(r.node, 'b');
+    // The same close as a local kick (bans.test.mjs): code 4000, the reason.
+    assert.deepEqual(await km.waitClose(), { code: 4000, reason: 'be nice' });
+    await al.next({ type: 'quit', nick: 'kim' });
+    for (const sb of [a, b]) {
+      await poll(`kim gone from who at ${sb === a ? 'a' : 'b'}`, async () => !(await who(sb)).some((x) => x.nick === 'kim'), 5000, 20);
+    }
+    al.send({ type: 'users' });
+    assert.deepEqual((await al.next({ type: 'users' })).users, ['kal']);
+    // kick --ban of a remote user: closed as banned.
+    const kx = await jsonLogin(b, 'kx');
+    await poll('kx known at a', async () => (await who(a)).some((x) => x.nick === 'kx'), 5000, 20);
+    assert.match(await ctlOk(['-S', a.controlSocket, 'kick', 'kx']), /^kicked kx \(session \d+ on node b\)\n$/);
+    assert.deepEqual(await kx.waitClose(), { code: 4000, reason: 'Kicked by the operator' });
+    const kn = await jsonLogin(b, 'knut');
+    await poll('knut known at a', async () => (await who(a)).some((x) => x.nick === 'knut'), 5000, 20);
+    const rb = JSON.parse(await ctlOk(['-S', a.controlSocket, '--json', 'kick', 'knut', '--ban', '1h', 'spam']));
+    assert.equal(rb.ban.target, 'knut');
+    const closed = await kn.waitClose();
+    assert.equal(closed.code, 4001, 'the banned close, as a local kick --ban');
+    assert.match(closed.reason, /^The nick knut is banned until .*: spam$/);
+    await poll('knut gone from who at b', async () => !(await who(b)).some((x) => x.nick === 'knut'), 5000, 20);
+    assert.equal((await ctl(['-S', a.controlSocket, 'kick', 'nobody'])).code !== 0, true, 'no such nick on any machine');
     al.send({ type: 'quit' });
     await al.waitClose();
   });

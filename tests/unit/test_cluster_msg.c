@@ -372,6 +372,18 @@ test_record_and_pm(void **state)
 	assert_int_equal(cluster_pm_decode(s, strlen(s), &pm), 0);
 	assert_string_equal(pm.to, "bo");
 	assert_int_equal(pm.session, 3);
+	/* A kick or a ban from an operator on node "n-1" (FROM). */
+	s = "{\"k\":\"kick\",\"f\":\"n-1\",\"t\":\"bo\",\"s\":3,"
+	    "\"x\":\"be nice\",\"w\":5}";
+	assert_int_equal(cluster_pm_decode(s, strlen(s), &pm), 0);
+	assert_string_equal(pm.kind, "kick");
+	assert_string_equal(pm.text, "be nice");
+	s = "{\"k\":\"ban\",\"f\":\"n-1\",\"t\":\"bo\",\"s\":3,"
+	    "\"x\":\"\",\"w\":5}";
+	assert_int_equal(cluster_pm_decode(s, strlen(s), &pm), 0);
+	s = "{\"k\":\"kicks\",\"f\":\"n-1\",\"t\":\"bo\",\"s\":3,"
+	    "\"x\":\"x\",\"w\":5}";
+	assert_int_equal(cluster_pm_decode(s, strlen(s), &pm), -EBADMSG);
 	s = "{\"k\":\"room\",\"f\":\"al\",\"t\":\"bo\",\"s\":3,"
 	    "\"x\":\"hi\",\"w\":5}";
 	assert_int_equal(cluster_pm_decode(s, strlen(s), &pm), -EBADMSG);

@@ -61,7 +61,7 @@ static const struct tspec tspecs[] = {
 	    { 1056, 1056, 1056, 1056, 1056, 1056, 1056, 1056, 1056, 1056,
 	      1056, 1056, 1056, 1056, 1056, 1056 } },
 	{ SB_C_WELCOME, "C_WELCOME", 2, 2, { NUM, NUM } },
-	{ SB_C_STATUS, "C_STATUS", 4, 4, { NUM, NUM, NUM, NUM } },
+	{ SB_C_STATUS, "C_STATUS", 4, 7, { NUM, NUM, NUM, NUM, 32, NUM, NUM } },
 	{ SB_C_IDENTIFIED, "C_IDENTIFIED", 3, 4,
 	    { SB_NICK_MAX, SB_NICK_MAX, NUM, NUM } },
 	{ SB_C_LOGIN, "C_LOGIN", 2, 2, { SB_NICK_MAX, SB_NICK_MAX } },
