@@ -311,21 +311,21 @@ ops_proc_stats(struct hub *h, struct metrics_proc *ps)
 	return open_fds(&ps->open_fds);
 }
 
+/* What every hub does on its own machine. */
+#define HUB_LOCAL_OPS \
+	.send = ops_send, \
+	.now_usec = ops_now_usec, \
+	.arm = ops_arm, \
+	.check_password = ops_check_password, \
+	.proc_stats = ops_proc_stats
+
 static const struct hub_ops hub_ops = {
-	.send = ops_send,
-	.now_usec = ops_now_usec,
-	.arm = ops_arm,
-	.check_password = ops_check_password,
-	.proc_stats = ops_proc_stats,
+	HUB_LOCAL_OPS,
 };
 
 /* With cluster_redis: the same, and Redis for what crosses machines. */
 static const struct hub_ops hub_cluster_ops = {
-	.send = ops_send,
-	.now_usec = ops_now_usec,
-	.arm = ops_arm,
-	.check_password = ops_check_password,
-	.proc_stats = ops_proc_stats,
+	HUB_LOCAL_OPS,
 	.room_publish = cluster_room_publish,
 	.room_follow = cluster_room_follow,
 	.room_replay = cluster_room_replay,
