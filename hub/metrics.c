@@ -415,6 +415,10 @@ render_traffic(struct buf *b, struct hub *h)
 	single(b, "switchboard_deliveries_total", "counter", "Messages "
 	    "handed to sessions (one per recipient), history replays "
 	    "aside.", mt->deliveries);
+	single(b, "switchboard_hub_datagrams_total", "counter", "Datagrams "
+	    "the hub wrote to handlers: one per message, or one per batch "
+	    "of the messages that waited for the same handler.",
+	    mt->datagrams);
 	labelled(b, "switchboard_errors_total", "counter", "Errors sent "
 	    "to clients, by code.", "code", error_names, mt->errors,
 	    METRICS_ERRORS);

@@ -88,6 +88,7 @@ struct hub_metrics {
 	uint64_t	 flood_refusals[SB_TYPE_COUNT];
 	uint64_t	 routed[METRICS_KIND_COUNT];
 	uint64_t	 deliveries;	/* C_MSG sent, history aside */
+	uint64_t	 datagrams;	/* written to handlers (a batch: one) */
 	uint64_t	 replayed;	/* history entries sent on JOIN */
 	uint64_t	 errors[METRICS_ERRORS];
 	struct metrics_hist queue;	/* bytes queued for handlers */

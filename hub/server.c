@@ -107,6 +107,7 @@ peer_flush(struct hub *h, struct peer *p)
 			peer_write_broken(p);
 			return -EPIPE;
 		}
+		h->metrics.datagrams++;
 		TAILQ_REMOVE(&p->outq, k, entry);
 		p->outq_bytes -= k->len;
 		free(k);
@@ -166,8 +167,10 @@ ops_send(struct hub *h, struct peer *p, const struct sb_packet *pkt)
 		return ops_send_deferred(h->ctx, p, pkt);
 	if (TAILQ_EMPTY(&p->outq)) {
 		if (send(p->fd, pkt->buf, pkt->len, MSG_DONTWAIT |
-		    MSG_NOSIGNAL) >= 0)
+		    MSG_NOSIGNAL) >= 0) {
+			h->metrics.datagrams++;
 			return 0;
+		}
 		if (errno != EAGAIN && errno != EWOULDBLOCK) {
 			peer_write_broken(p);
 			return -EPIPE;

@@ -12,6 +12,8 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSwitchboard, ctl } from './lib/harness.mjs';
 import { jsonLogin } from './lib/clients.mjs';
+import { poll } from './lib/programs.mjs';
+import { spawnSync } from 'node:child_process';
 
 const PAD = 'x'.repeat(200);
 
@@ -97,5 +99,68 @@ describe('a handler that falls behind', () => {
     const close = sleeper.events.find((e) => e.type === 'close');
     assert.equal(close && close.code, 'slow_reader');
     talker.close();
+  });
+});
+
+// The hub behind its handlers (issue 18, "batch when behind"): what one
+// turn of the hub reads from a handler (up to 64 datagrams) is routed
+// first and written at the end of the turn, each handler's share in one
+// C_BATCH datagram. The hub is stopped while a client sends 40 room
+// messages, so that all 40 wait in its socket; when it runs again, the
+// deliveries (40 to each of the two members) must take far fewer
+// datagrams than deliveries, and arrive once each, in order.
+// Bytes waiting to be read in the sockets of process `pid` (ss: for a
+// Unix SOCK_SEQPACKET socket, Recv-Q is the bytes of its datagrams).
+function hubInbound(pid) {
+  const r = spawnSync('ss', ['-xpnH'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `ss: ${r.stderr}`);
+  return r.stdout.split('\n').filter((l) => l.includes(`pid=${pid},`))
+    .reduce((n, l) => n + Number(l.trim().split(/\s+/)[2]), 0);
+}
+
+describe('a hub that falls behind', () => {
+  let sb;
+  before(async () => {
+    sb = await startSwitchboard({ config: { rooms: 'busy', flood_rate: 100000, flood_burst: 100000 } });
+  });
+  after(async () => { await sb.stop(); });
+
+  const counter = (text, name) => {
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    assert.ok(line, `no ${name} in the metrics`);
+    return Number(line.slice(name.length + 1));
+  };
+  const counts = async () => {
+    const text = await ctl(['-S', sb.controlSocket, 'metrics']);
+    return {
+      deliveries: counter(text, 'switchboard_deliveries_total'),
+      datagrams: counter(text, 'switchboard_hub_datagrams_total'),
+    };
+  };
+
+  test('what waited goes out in a batch per handler, every message once, in order', async () => {
+    const { talker, sleeper } = await pair(sb, 'tom', 'sue');
+    const before = await counts();
+    process.kill(sb.hubPid, 'SIGSTOP');
+    try {
+      for (let i = 0; i < 40; i++) talker.send({ type: 'say', room: 'busy', text: `m${i} ${PAD}` });
+      // No event tells that the talker's handler has passed all 40 on
+      // while the hub sleeps: poll what waits in the hub's sockets.
+      await poll('the 40 messages waiting for the hub', () => hubInbound(sb.hubPid) >= 40 * PAD.length);
+    } finally {
+      process.kill(sb.hubPid, 'SIGCONT');
+    }
+    await sleeper.until((ev) => ev.some((e) => e.type === 'msg' && e.text === `m39 ${PAD}`), 30000);
+    await talker.until((ev) => ev.some((e) => e.type === 'msg' && e.text === `m39 ${PAD}`), 30000);
+    assert.equal(inOrder(sleeper), 40);
+    assert.equal(inOrder(talker), 40);
+    const after = await counts();
+    const deliveries = after.deliveries - before.deliveries;
+    const datagrams = after.datagrams - before.datagrams;
+    assert.equal(deliveries, 80, 'each message to both members');
+    assert.ok(datagrams <= deliveries / 4,
+      `${datagrams} datagrams for ${deliveries} deliveries: the turn's messages were not batched`);
+    talker.close();
+    sleeper.close();
   });
 });
