@@ -23,16 +23,18 @@ if [ "$QUICK" = 1 ]; then
 	CHURN=500 RTT=2000 NS="100 500" SECS=3 TSECS=3
 	RATES="50 100 200 400 800"
 	STEPS=0,100,250,500 SCALE_ROOM=2000 SCALE_EXTRA=0 SCALE_SECS=10
+	BIG=${BENCH_BIG:-5000} BIG_SECS=10
 	GUESTS=40
 else
 	RUNS=${BENCH_RUNS:-3} FAST_RUNS=${BENCH_RUNS:-9}
 	CHURN=2000 RTT=5000 NS="100 1000" SECS=10 TSECS=10
 	RATES="50 100 200 400 800"
 	STEPS=0,100,250,500,1000 SCALE_ROOM=10000 SCALE_EXTRA=0 SCALE_SECS=30
+	BIG=${BENCH_BIG:-50000} BIG_SECS=30
 	GUESTS=100
 fi
 PORT0=${BENCH_PORT:-18610}
-# BENCH_FIGS=churn,rtt,bcast,rate,uring,scrape,mem,scale,guess: only these figures, raw
+# BENCH_FIGS=churn,rtt,bcast,rate,uring,scrape,mem,scale,big,guess: only these figures, raw
 # results only (no report); for trying a change.  Default: all, and the
 # report.
 FIGS=${BENCH_FIGS:-all}
@@ -527,6 +529,61 @@ for r in $(seq "$RUNS"); do
 	fi
 done
 stop_all
+
+# The big scale (issue 18): BIG clients (50,000; BENCH_BIG="50000 100000"
+# adds the stretch), each with its own handler, one broadcast every 5 s,
+# Node ws at the same N beside it.  The machine's limits are raised for
+# this figure only and put back by big_restore (also on exit): pid_max,
+# the open-file limit of this shell and what it starts (the hub, the
+# activator, wsload and Node hold one fd per client).  The clients come
+# from 127.0.0.1 .. 127.0.0.K (all loopback already), K so that each
+# source address needs at most 20,000 ports.  Besides the PSS of the
+# processes, wsload's MEM line has what the kernel holds for them
+# (kernel stacks, page tables, unreclaimable slab; /proc/meminfo before
+# the first connection and once all are up).
+BIG_PIDMAX=
+big_restore() {
+	[ -n "$BIG_PIDMAX" ] && echo "$BIG_PIDMAX" >/proc/sys/kernel/pid_max &&
+	    log "pid_max put back to $BIG_PIDMAX"
+	BIG_PIDMAX=
+}
+trap 'big_restore; cleanup' EXIT
+big_one() {	# N
+	local n=$1 need srcs
+	need=$((2 * n + 20000))
+	if [ "$(cat /proc/sys/kernel/pid_max)" -lt "$need" ]; then
+		BIG_PIDMAX=${BIG_PIDMAX:-$(cat /proc/sys/kernel/pid_max)}
+		echo "$need" >/proc/sys/kernel/pid_max ||
+		    { skip "big scale at $n (cannot raise pid_max to $need)"; return; }
+		log "pid_max raised from $BIG_PIDMAX to $need for the big scale"
+	fi
+	ulimit -n $((n + 2000)) 2>/dev/null ||
+	    { skip "big scale at $n (cannot raise the open-file limit to $((n + 2000)))"; return; }
+	srcs=$((n / 20000 + 2))
+	BENCH_MAX_CLIENTS=$((n + 100)) sw_start sb
+	speed "$r" big sb "$n"
+	load "srv=sb fig=big run=$r" 1800 bcast -p "${SW_PORT[sb]}" -N "$n" \
+	    --rate 0.2 --secs "$BIG_SECS" --grace 30 --sources "$srcs" -c 256 \
+	    --pid "${SW_HUB[sb]}" --kids-of "${SW_SA[sb]}" --timeout 1500
+	sw_stop sb
+	if peer node; then
+		node_start
+		speed "$r" big node "$n"
+		load "srv=node fig=big run=$r" 1800 bcast -p "$NODEP" -N "$n" \
+		    --rate 0.2 --secs "$BIG_SECS" --grace 30 --sources "$srcs" -c 256 \
+		    --pid "$NODE" --timeout 1500
+		node_stop
+	fi
+}
+for r in $(seq "$RUNS"); do
+	want big && [ -z "$BASE" ] || break
+	[ "$r" -gt 1 ] && [ "$FIGS" = all ] && break	# one run: it takes minutes
+	for n in $BIG; do
+		log "run $r: big scale, $n clients, each with its own handler, 1 broadcast every 5 s for $BIG_SECS s"
+		big_one "$n"
+	done
+done
+big_restore
 
 # Guest logins during a password-guessing attack (issue 16, hole 1): a
 # hub of its own with auth = both, the member alice, the default flood

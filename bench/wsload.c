@@ -234,15 +234,15 @@ cpu_ticks(pid_t pid)
 	return ut + st;
 }
 
+/* The number after "field:" in a /proc file of "Name: value" lines. */
 static long
-kib_field(pid_t pid, const char *file, const char *field)
+kib_in(const char *p, const char *field)
 {
-	char p[64], line[256];
+	char line[256];
 	size_t fl = strlen(field);
 	long v = -1;
 	FILE *f;
 
-	snprintf(p, sizeof(p), "/proc/%d/%s", (int)pid, file);
 	if ((f = fopen(p, "r")) == NULL)
 		return -1;
 	while (fgets(line, sizeof(line), f) != NULL)
@@ -254,6 +254,33 @@ kib_field(pid_t pid, const char *file, const char *field)
 	return v;
 }
 
+static long
+kib_field(pid_t pid, const char *file, const char *field)
+{
+	char p[64];
+
+	snprintf(p, sizeof(p), "/proc/%d/%s", (int)pid, file);
+	return kib_in(p, field);
+}
+
+/*
+ * What the kernel holds for processes, machine-wide, from /proc/meminfo
+ * (KiB): kernel stacks, page tables, unreclaimable slab (task structs,
+ * sockets, files), and all memory in use.  Not in any process's PSS.
+ */
+enum { KM_STACK, KM_PTABLES, KM_SLAB, KM_USED, KM_COUNT };
+static long kmem0[KM_COUNT];
+
+static void
+kmem_read(long v[KM_COUNT])
+{
+	v[KM_STACK] = kib_in("/proc/meminfo", "KernelStack");
+	v[KM_PTABLES] = kib_in("/proc/meminfo", "PageTables");
+	v[KM_SLAB] = kib_in("/proc/meminfo", "SUnreclaim");
+	v[KM_USED] = kib_in("/proc/meminfo", "MemTotal") -
+	    kib_in("/proc/meminfo", "MemAvailable");
+}
+
 /* MEM line: PSS of the main pids and of the children, in KiB. */
 static void
 report_mem(long conns)
@@ -261,6 +288,7 @@ report_mem(long conns)
 	size_t n;
 	pid_t *v = server_pids(&n, 1);
 	long main_pss = 0, main_rss = 0, kid_pss = 0, kid_rss = 0, nk = 0;
+	long km[KM_COUNT];
 
 	for (size_t i = 0; i < n; i++) {
 		long pss = kib_field(v[i], "smaps_rollup", "Pss");
@@ -277,10 +305,14 @@ report_mem(long conns)
 			nk++;
 		}
 	}
+	kmem_read(km);
 	printf("MEM%s conns=%ld ready=%ld main_pss_kib=%ld main_rss_kib=%ld "
-	    "kids=%ld kids_pss_kib=%ld kids_rss_kib=%ld total_pss_kib=%ld\n",
+	    "kids=%ld kids_pss_kib=%ld kids_rss_kib=%ld total_pss_kib=%ld "
+	    "kstack_kib=%ld ptables_kib=%ld slab_kib=%ld used_kib=%ld\n",
 	    tag, conns, nready, main_pss, main_rss, nk, kid_pss, kid_rss,
-	    main_pss + kid_pss);
+	    main_pss + kid_pss, km[KM_STACK] - kmem0[KM_STACK],
+	    km[KM_PTABLES] - kmem0[KM_PTABLES], km[KM_SLAB] - kmem0[KM_SLAB],
+	    km[KM_USED] - kmem0[KM_USED]);
 	fflush(stdout);
 	free(v);
 }
@@ -1333,6 +1365,7 @@ main(int argc, char *argv[])
 		snprintf(room_buf, sizeof(room_buf), "b%ld", (long)getpid());
 		room = room_buf;
 	}
+	kmem_read(kmem0);	/* before any connection: the MEM lines' base */
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
