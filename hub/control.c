@@ -446,19 +446,23 @@ verb_who(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 	return lister_finish(&l);
 }
 
-/* rooms: every room, in name order. */
+static void
+rooms_row(void *arg, const char *name, unsigned members, int permanent)
+{
+	lister_add(arg, json_pack("{s:o, s:I, s:b}", "name", jstr(name),
+	    "members", (json_int_t)members, "permanent", permanent));
+}
+
+/* rooms: every room (in a cluster, of every machine), in key order. */
 static int
 verb_rooms(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 {
 	struct lister l = { .c = c, .key = "rooms", .arr = json_array() };
-	struct room *r;
 
-	RB_FOREACH(r, rooms, &h->rooms)
-		lister_add(&l, json_pack("{s:o, s:I, s:b}",
-		    "name", jstr(r->name),
-		    "members", (json_int_t)(r->nmembers +
-		    remote_room_count(h, r->name)),
-		    "permanent", r->permanent));
+	if (rooms_each(h, rooms_row, &l) < 0) {
+		json_decref(l.arr);
+		return reply_error(c, "rooms: out of memory");
+	}
 	return lister_finish(&l);
 }
 

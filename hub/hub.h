@@ -463,6 +463,8 @@ int		 room_enter_quietly(struct peer *, struct room *);
 void		 rooms_free(struct hub *);
 size_t		 rooms_busiest(struct hub *, uint64_t, struct room **, size_t,
 		    double *);
+typedef void	 rooms_each_fn(void *, const char *, unsigned, int);
+int		 rooms_each(struct hub *, rooms_each_fn *, void *);
 cmd_fn		 cmd_join, cmd_part, cmd_names, cmd_rooms;
 
 /* replay.c: history replay */
@@ -483,6 +485,11 @@ cmd_fn		 cmd_privmsg, cmd_privmsg_alias_check, cmd_privmsg_alias;
 cmd_fn		 cmd_roommsg_check, cmd_roommsg, cmd_action_check, cmd_action;
 
 /* rusers.c: the users of other machines (cluster), looked up */
+struct rroom {			/* a room as its remote members make it */
+	char			 key[SB_ROOM_MAX + 1];	/* ascii_fold()ed */
+	char			 name[SB_ROOM_MAX + 1];	/* one node's spelling */
+	unsigned		 members;
+};
 RB_PROTOTYPE(rusers_by_id, ruser, by_id, ruser_id_cmp)
 RB_PROTOTYPE(rusers_by_key, ruser, by_key, ruser_key_cmp)
 struct ruser	*remote_find(struct hub *, const char *, uint64_t);
@@ -490,6 +497,8 @@ struct ruser	*remote_find_key(struct hub *, const char *);
 struct ruser	*remote_find_nick(struct hub *, const char *);
 int		 remote_in_room(const struct ruser *, const char *);
 unsigned	 remote_room_count(struct hub *, const char *);
+const char	*remote_room_name(struct hub *, const char *);
+ssize_t		 remote_rooms(struct hub *, struct rroom **);
 
 /* remote.c: the users of other machines, what the local users are told */
 int		 remote_set(struct hub *, const char *, uint64_t,

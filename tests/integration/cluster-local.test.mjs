@@ -421,6 +421,33 @@ describe('two hubs: users, presence and private messages across', { timeout: 120
     e1.close();
   });
 
+  test('NAMES and ROOMS of a room whose members are all on the other hub', async () => {
+    const ol = await jsonLogin(a, 'olaf');
+    const bo = await jsonLogin(b, 'bodil');
+    await join(bo, 'bodil', 'Faraway');
+    await poll('bodil in Faraway at a', async () => (await who(a)).some((x) => x.nick === 'bodil' &&
+      x.rooms.includes('Faraway')), 5000, 20);
+    // No member of the room on a: a answers with the cluster's members.
+    ol.send({ type: 'names', room: 'faraway' });
+    const names = await ol.next((e) => e.type === 'users' || e.type === 'error');
+    assert.deepEqual([names.type, names.room, names.users], ['users', 'Faraway', ['bodil']]);
+    ol.send({ type: 'rooms' });
+    const rooms = (await ol.next({ type: 'rooms' })).rooms;
+    assert.deepEqual(rooms.filter((r) => r.name === 'Faraway'), [{ name: 'Faraway', members: 1 }]);
+    const ctlRooms = JSON.parse(await ctlOk(['-S', a.controlSocket, '--json', 'rooms'])).rooms;
+    assert.deepEqual(ctlRooms.filter((r) => r.name === 'Faraway').map((r) => [r.name, r.members]), [['Faraway', 1]]);
+    // Gone from b: no such room on a either.
+    bo.send({ type: 'part', room: 'Faraway' });
+    await bo.next({ type: 'part', room: 'Faraway' });
+    await poll('bodil left Faraway at a', async () => (await who(a)).some((x) => x.nick === 'bodil' &&
+      x.rooms.length === 0), 5000, 20);
+    ol.send({ type: 'names', room: 'faraway' });
+    assert.equal((await ol.next({ type: 'error' })).code, 'no_such_room');
+    ol.send({ type: 'rooms' });
+    assert.deepEqual((await ol.next({ type: 'rooms' })).rooms.filter((r) => r.name === 'Faraway'), []);
+    for (const c of [ol, bo]) { c.send({ type: 'quit' }); await c.waitClose(); }
+  });
+
   test('a hub restarted within its lease: its users resume, and the others are told nothing', async () => {
     const al = await jsonLogin(a, 'amos');
     for (const n of ['t1', 't2']) {	// bess's number here is not the one she resumes with
@@ -471,8 +498,9 @@ describe('two hubs: users, presence and private messages across', { timeout: 120
  */
 async function startRelay(target) {
   const socks = new Set();
-  let cut = false;
+  let cut = false, refuse = false;
   const server = net.createServer((c) => {
+    if (refuse) { c.destroy(); return; }	// Redis away: no connection
     if (cut) { socks.add(c); c.on('error', () => {}); return; }	// a black hole
     const r = net.connect(target, '127.0.0.1');
     for (const [x, y] of [[c, r], [r, c]]) {
@@ -486,30 +514,43 @@ async function startRelay(target) {
   return {
     port: server.address().port,
     cut() { cut = true; },
-    heal() { cut = false; for (const x of socks) x.destroy(); },
+    // Close the hub's connections and refuse new ones (Redis away for it).
+    drop() { refuse = true; for (const x of socks) x.destroy(); },
+    heal() { cut = false; refuse = false; for (const x of socks) x.destroy(); },
     close() { for (const x of socks) x.destroy(); server.close(); },
   };
 }
 
+/*
+ * A redis-server, hub a on it and hub b through a relay (startRelay), both
+ * connected; `aConfig` is added to a's config.  stop() ends them all.
+ */
+async function startRelayed(aConfig = {}) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sb-redis-'));
+  const port = await freePort();
+  const env = { redis: await startRedis(port, dir) };
+  env.relay = await startRelay(port);
+  env.stop = async () => {
+    await env.a?.stop();
+    await env.b?.stop();
+    env.relay.close();
+    await stopRedis(env.redis);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  env.a = await startSwitchboard({ config: { cluster_redis: `127.0.0.1:${port}`, cluster_node: 'a', ...aConfig } });
+  env.b = await startSwitchboard({ config: { cluster_redis: `127.0.0.1:${env.relay.port}`, cluster_node: 'b' } });
+  for (const sb of [env.a, env.b]) await sb.waitForEvent({ EVENT: 'cluster', REASON: 'connected' }, 10000);
+  return env;
+}
+
 describe('a hub cut off from Redis, and healed', { timeout: 120000 }, () => {
-  let dir, port, redis, relay, a, b;
+  let env, relay, a, b;
 
   before(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'sb-redis-'));
-    port = await freePort();
-    redis = await startRedis(port, dir);
-    relay = await startRelay(port);
-    a = await startSwitchboard({ config: { cluster_redis: `127.0.0.1:${port}`, cluster_node: 'a', flood_rate: '100000', flood_burst: '100000' } });
-    b = await startSwitchboard({ config: { cluster_redis: `127.0.0.1:${relay.port}`, cluster_node: 'b' } });
-    for (const sb of [a, b]) await sb.waitForEvent({ EVENT: 'cluster', REASON: 'connected' }, 10000);
+    env = await startRelayed({ flood_rate: '100000', flood_burst: '100000' });
+    ({ relay, a, b } = env);
   });
-  after(async () => {
-    await a?.stop();
-    await b?.stop();
-    relay?.close();
-    if (redis) await stopRedis(redis);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(async () => { await env?.stop(); });
 
   test('a first join whose fetch the cut swallowed: what others said meanwhile arrives as news after the heal', async () => {
     const al = await jsonLogin(a, 'amel');
@@ -555,3 +596,4 @@ describe('a hub cut off from Redis, and healed', { timeout: 120000 }, () => {
     for (const c of [al, za, pb]) c.close();
   });
 });
+
