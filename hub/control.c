@@ -352,22 +352,11 @@ lister_finish(struct lister *l)
 
 /* --- verbs --------------------------------------------------------------- */
 
-/*
- * Is `s` valid UTF-8 without control characters (C0, DEL, C1)?  What the
- * operator sends goes to every client, so it must be text each dialect
- * can carry.
- */
+/* What an operator sends goes to every client: plain text only. */
 static int
 text_ok(const char *s)
 {
-	size_t len = strlen(s), i = 0, n;
-	uint32_t cp;
-
-	for (; i < len; i += n)
-		if ((n = utf8_decode(s + i, len - i, &cp)) == 0 || cp < 0x20 ||
-		    cp == 0x7f || (cp >= 0x80 && cp < 0xa0))
-			return 0;
-	return 1;
+	return text_plain(s, strlen(s));
 }
 
 /* status: the counters of the hub. */
