@@ -590,6 +590,8 @@ void		 throttle_remote_key(char *, size_t, const char *);
 #define CLUSTER_TIME_MAX	253402300799LL	/* 9999-12-31 */
 #define CLUSTER_OUTBOX_MAX	1024	/* messages waiting for Redis */
 #define CLUSTER_OUTBOX_BYTES	(1024 * 1024)	/* and their bytes */
+#define CLUSTER_BAN_FIELD_MAX	(5 + BAN_TARGET_MAX)	/* "nick:KEY" */
+#define CLUSTER_BAN_MAX		1024	/* bytes of a ban's value */
 
 struct cluster_msg {
 	char		 epoch[CLUSTER_EPOCH_MAX + 1];
@@ -640,6 +642,10 @@ int		 cluster_addr_parse(const char *, char *, size_t, int *, char *,
 		    size_t);
 int		 cluster_password_parse(const char *, char *, size_t, char *,
 		    size_t);
+int		 cluster_ban_field(const struct ban *, char *, size_t);
+int		 cluster_ban_encode(const struct ban *, char *, size_t);
+int		 cluster_ban_decode(const char *, size_t, const char *, size_t,
+		    struct ban *);
 
 /* cluster.c: the daemon's part */
 struct cluster;
