@@ -502,6 +502,8 @@ ban_apply(struct ctl_conn *c, struct hub *h, const struct ban *b,
 	    .reason = b->reason }, "%s %s banned by the operator (uid %ld) "
 	    "%s%s%s", b->kind == BAN_NICK ? "nick" : "address", b->target,
 	    (long)c->uid, until, b->reason[0] ? ": " : "", b->reason);
+	if (h->ops->ban_share != NULL)	/* every machine's, in a cluster */
+		h->ops->ban_share(h, b, 1);
 	return (int)hub_ban_enforce(h, b);
 }
 
@@ -552,6 +554,7 @@ ban_make(struct ctl_conn *c, const char *verb, struct ban *b,
 	b->since = time(NULL);
 	b->until = secs ? b->since + (time_t)secs : 0;
 	strlcpy(b->reason, reason, sizeof(b->reason));
+	b->shared[0] = '\0';	/* given here: not in the cluster's list yet */
 	return 0;
 }
 
@@ -692,6 +695,8 @@ verb_unban(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 	    .remote = b.kind == BAN_ADDRESS ? b.target : NULL },
 	    "ban on %s lifted by the operator (uid %ld)", b.target,
 	    (long)c->uid);
+	if (h->ops->ban_share != NULL)
+		h->ops->ban_share(h, &b, 0);
 	return reply_done(c, json_pack("{s:s, s:b}", "unbanned", b.target,
 	    "saved", saved));
 }

@@ -300,6 +300,11 @@ struct hub_ops {
 	int	(*nick_claim)(struct hub *, const struct peer *, const char *);
 	int	(*room_replay)(struct hub *, struct peer *, const struct room *,
 		    long long);
+	/*
+	 * ban_share: ban `b` was given here (1) or lifted here (0): for the
+	 * cluster's list, which every machine enforces (cluster.c).
+	 */
+	void	(*ban_share)(struct hub *, const struct ban *, int);
 };
 
 /* An IDENTIFY whose password is being checked (identity.c). */
@@ -665,6 +670,7 @@ int		 cluster_private_send(struct hub *, const struct peer *,
 		    const struct ruser *, const char *, const char *);
 int		 cluster_remote_kick(struct hub *, const struct ruser *,
 		    const char *, const char *);
+void		 cluster_ban_share(struct hub *, const struct ban *, int);
 
 /* server.c */
 int		 hubd_run(const char *, int, const char *, const char *);
