@@ -88,6 +88,26 @@ utf8_valid(const void *buf, size_t len)
 }
 
 /*
+ * Is buf[0..len) plain text: valid UTF-8 without control characters (C0,
+ * DEL, C1)?  1 or 0.  What an operator sends, or a ban's reason from
+ * another machine, goes to every client, so it must be text each dialect
+ * can carry.
+ */
+int
+text_plain(const void *buf, size_t len)
+{
+	const char *s = buf;
+	size_t i = 0, n;
+	uint32_t cp;
+
+	for (; i < len; i += n)
+		if ((n = utf8_decode(s + i, len - i, &cp)) == 0 || cp < 0x20 ||
+		    cp == 0x7f || (cp >= 0x80 && cp < 0xa0))
+			return 0;
+	return 1;
+}
+
+/*
  * The character at the start of s[0..len): returns its length in bytes
  * (1 to 4) and stores its code point in *cp (when cp is not NULL), or
  * returns 0 when the bytes there are not a whole valid character (len 0,

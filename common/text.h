@@ -8,7 +8,8 @@
  * U+DFFF) and nothing above U+10FFFF.  utf8_feed() checks it a piece at
  * a time (WebSocket fragments); utf8_valid() a whole string;
  * utf8_decode() reads one character; utf8_clip() cuts text short without
- * cutting a character in two.  All four apply the same table, in text.c.
+ * cutting a character in two.  All four apply the same table, in text.c;
+ * text_plain() is utf8_valid() without control characters.
  *
  * Case folds.  There are two in Switchboard, on purpose, and they do
  * different things:
@@ -40,6 +41,7 @@ uint32_t utf8_feed(uint32_t, const unsigned char *, size_t);
 int	 utf8_valid(const void *, size_t);
 size_t	 utf8_decode(const void *, size_t, uint32_t *);
 size_t	 utf8_clip(const char *, size_t, size_t);
+int	 text_plain(const void *, size_t);
 void	 ascii_fold(char *, size_t, const char *);
 
 #endif /* SB_TEXT_H */

@@ -61,6 +61,7 @@ ban_target_parse(struct ban *b, const char *s, char *err, size_t errsz)
 	assert(b != NULL && s != NULL && err != NULL);
 	b->net = (struct cidr){ 0 };
 	b->key[0] = '\0';
+	b->shared[0] = '\0';
 	if ((r = address_parse(b, s, err, errsz)) <= 0)
 		return r;
 	if (nick_check(s, &why) < 0) {
@@ -204,6 +205,93 @@ bans_expire(struct bans *l, time_t now)
 	return n;
 }
 
+/*
+ * Take ban `b` of the cluster's list, of epoch `epoch`, into `l`, marked
+ * shared in that epoch: added, or replacing the ban of the same target
+ * unless that is the same ban.  Returns an enum ban_change, or -ENOSPC
+ * past BANS_MAX, -ENOMEM.
+ */
+int
+bans_share(struct bans *l, const struct ban *b, const char *epoch)
+{
+	struct ban *old, nb;
+	int r;
+
+	assert(l != NULL && b != NULL && epoch != NULL);
+	if ((old = bans_find(l, b)) != NULL && old->since == b->since &&
+	    old->until == b->until && strcmp(old->reason, b->reason) == 0 &&
+	    strcmp(old->target, b->target) == 0) {
+		if (strcmp(old->shared, epoch) == 0)
+			return BAN_SAME;
+		strlcpy(old->shared, epoch, sizeof(old->shared));
+		return BAN_MARKED;
+	}
+	nb = *b;
+	strlcpy(nb.shared, epoch, sizeof(nb.shared));
+	if ((r = bans_add(l, &nb)) < 0)
+		return r;
+	return BAN_NEW;
+}
+
+/*
+ * Merge the cluster's list `r` of epoch `epoch` (read whole, none ended)
+ * into `l` after a connect to Redis (docs/cluster.md, "Bans"): a ban of
+ * `l` not shared in this epoch (given here while Redis was away, kept
+ * from before the cluster, or seen in a list Redis has lost since) stays
+ * and is copied to out->unsent, to be written to the cluster's list,
+ * where it replaces a ban of the same target; a ban shared in this
+ * epoch that `r` no longer has was lifted on another machine (or ended):
+ * removed, copied to out->lifted; every other ban of `r` is taken
+ * (bans_share), the new or changed ones copied to out->added.  Returns
+ * 1 when `l` changed, 0 when it did not, or -ENOSPC / -ENOMEM (`l`
+ * merged in part; out to be freed all the same).
+ */
+int
+bans_merge(struct bans *l, const struct bans *r, const char *epoch,
+    struct bans_merged *out)
+{
+	const struct ban *old;
+	int changed = 0, c, e;
+	size_t i = 0;
+
+	assert(l != NULL && r != NULL && epoch != NULL && out != NULL);
+	*out = (struct bans_merged){ { NULL, 0, 0 }, { NULL, 0, 0 },
+	    { NULL, 0, 0 } };
+	while (i < l->n) {
+		if (strcmp(l->v[i].shared, epoch) != 0) {
+			if ((c = bans_add(&out->unsent, &l->v[i++])) < 0)
+				return c;
+		} else if (bans_find(r, &l->v[i]) == NULL) {
+			if ((c = bans_add(&out->lifted, &l->v[i])) < 0)
+				return c;
+			l->v[i] = l->v[--l->n];
+			changed = 1;
+		} else
+			i++;
+	}
+	for (i = 0; i < r->n; i++) {
+		if ((old = bans_find(l, &r->v[i])) != NULL &&
+		    strcmp(old->shared, epoch) != 0)
+			continue;	/* given here meanwhile: it wins */
+		if ((c = bans_share(l, &r->v[i], epoch)) < 0)
+			return c;
+		if (c == BAN_NEW && (e = bans_add(&out->added, &r->v[i])) < 0)
+			return e;
+		changed |= c != BAN_SAME;
+	}
+	return changed;
+}
+
+void
+bans_merged_free(struct bans_merged *m)
+{
+	if (m == NULL)
+		return;
+	bans_free(&m->added);
+	bans_free(&m->lifted);
+	bans_free(&m->unsent);
+}
+
 static int
 in_force(const struct ban *b, time_t now)
 {
@@ -269,40 +357,69 @@ ban_describe(const struct ban *b, char *buf, size_t size)
 		    b->reason[0] ? ": " : "", b->reason);
 }
 
-/* Read one entry of bans.json into b.  0 or -EINVAL with a message. */
-static int
-ban_from_json(struct ban *b, json_t *o, size_t idx, char *err, size_t errsz)
+/*
+ * Read one ban, as bans.json holds it, from the JSON object `o` into b:
+ * {"nick"|"address": TARGET, "since": N, "until": N, "reason": TEXT
+ * [, "shared": EPOCH]}.  Returns 0 or -EINVAL with a message in err.
+ */
+int
+ban_json_read(struct ban *b, struct json_t *o, char *err, size_t errsz)
 {
-	const char *nick = NULL, *addr = NULL, *reason = "";
+	const char *nick = NULL, *addr = NULL, *reason = "", *shared = "";
 	json_int_t since = 0, until = 0;
 	char why[200];
 	json_error_t je;
 
-	if (json_unpack_ex(o, &je, JSON_STRICT, "{s?s, s?s, s:I, s:I, s:s}",
-	    "nick", &nick, "address", &addr, "since", &since, "until", &until,
-	    "reason", &reason) < 0) {
-		snprintf(err, errsz, "ban %zu: %s", idx + 1, je.text);
+	if (json_unpack_ex(o, &je, JSON_STRICT, "{s?s, s?s, s:I, s:I, s:s, "
+	    "s?s}", "nick", &nick, "address", &addr, "since", &since,
+	    "until", &until, "reason", &reason, "shared", &shared) < 0) {
+		snprintf(err, errsz, "%s", je.text);
 		return -EINVAL;
 	}
 	if ((nick == NULL) == (addr == NULL)) {
-		snprintf(err, errsz, "ban %zu: needs either \"nick\" or "
-		    "\"address\"", idx + 1);
+		snprintf(err, errsz, "needs either \"nick\" or \"address\"");
 		return -EINVAL;
 	}
 	if (ban_target_parse(b, nick ? nick : addr, why, sizeof(why)) < 0 ||
 	    b->kind != (nick ? BAN_NICK : BAN_ADDRESS)) {
-		snprintf(err, errsz, "ban %zu: %s is not a valid %s", idx + 1,
-		    nick ? "nick" : "address", nick ? "nick" : "address");
+		snprintf(err, errsz, "%s is not a valid %s", nick ? "nick" :
+		    "address", nick ? "nick" : "address");
 		return -EINVAL;
 	}
 	if (since < 0 || until < 0 || strlen(reason) > BAN_REASON_MAX) {
-		snprintf(err, errsz, "ban %zu: bad time or reason", idx + 1);
+		snprintf(err, errsz, "bad time or reason");
+		return -EINVAL;
+	}
+	if (strlen(shared) > BAN_EPOCH_MAX ||
+	    strspn(shared, "0123456789") != strlen(shared)) {
+		snprintf(err, errsz, "\"shared\" is not an epoch");
 		return -EINVAL;
 	}
 	b->since = (time_t)since;
 	b->until = (time_t)until;
 	strlcpy(b->reason, reason, sizeof(b->reason));
+	strlcpy(b->shared, shared, sizeof(b->shared));
 	return 0;
+}
+
+/*
+ * `b` as bans.json holds it (ban_json_read reads it back), "shared"
+ * only when `with_shared` and it is shared; NULL when out of memory.
+ */
+struct json_t *
+ban_json_write(const struct ban *b, int with_shared)
+{
+	json_t *o;
+
+	o = json_pack("{s:s, s:I, s:I, s:s}", b->kind == BAN_NICK ? "nick" :
+	    "address", b->target, "since", (json_int_t)b->since, "until",
+	    (json_int_t)b->until, "reason", b->reason);
+	if (o != NULL && with_shared && b->shared[0] != '\0' &&
+	    json_object_set_new(o, "shared", json_string(b->shared)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 /*
@@ -315,6 +432,7 @@ bans_parse(struct bans *l, const char *buf, size_t len, char *err,
 {
 	json_error_t je;
 	json_t *root, *arr, *o;
+	char why[256];
 	struct ban b;
 	size_t i;
 	int r = 0;
@@ -333,8 +451,10 @@ bans_parse(struct bans *l, const char *buf, size_t len, char *err,
 	json_array_foreach(arr, i, o) {
 		if (r < 0)
 			break;
-		if ((r = ban_from_json(&b, o, i, err, errsz)) < 0)
+		if ((r = ban_json_read(&b, o, why, sizeof(why))) < 0) {
+			snprintf(err, errsz, "ban %zu: %s", i + 1, why);
 			break;
+		}
 		if (bans_find(l, &b) != NULL) {
 			snprintf(err, errsz, "ban %zu: %s is banned twice",
 			    i + 1, b.target);
@@ -416,14 +536,8 @@ bans_save(const struct bans *l, const char *path, char *err, size_t errsz)
 		snprintf(err, errsz, "out of memory");
 		return -ENOMEM;
 	}
-	for (i = 0; i < l->n; i++) {
-		const struct ban *b = &l->v[i];
-
-		json_array_append_new(arr, json_pack("{s:s, s:I, s:I, s:s}",
-		    b->kind == BAN_NICK ? "nick" : "address", b->target,
-		    "since", (json_int_t)b->since, "until",
-		    (json_int_t)b->until, "reason", b->reason));
-	}
+	for (i = 0; i < l->n; i++)
+		json_array_append_new(arr, ban_json_write(&l->v[i], 1));
 	text = json_dumps(root, JSON_INDENT(1));
 	json_decref(root);
 	if (text == NULL) {

@@ -65,6 +65,8 @@
 #define CLUSTER_KEY_MAX		(16 + SB_ROOM_MAX + CLUSTER_NODE_MAX + 40)
 #define CLUSTER_INBOX_MAX	"10000"	/* private messages a node may owe */
 #define CLUSTER_PRES_CHANNEL	"sb:pres"
+#define CLUSTER_BANS_KEY	"sb:bans"
+#define CLUSTER_BANS_CHANNEL	"sb:banned"
 
 /* KEYS: the nicks' hash.  ARGV: a key, its holder: let go if it holds. */
 static const char RELEASE_LUA[] =
@@ -215,6 +217,10 @@ struct cluster {
 	char			 pres_sha[41], hb_sha[41], reap_sha[41];
 	char			 reset_sha[41], nick_sha[41], release_sha[41];
 	char			 pm_sha[41], drain_sha[41];
+	char			 ban_sha[41], unban_sha[41], bans_sha[41];
+	struct bans		 unbans;	/* lifted here, not yet in Redis */
+	char			 bans_epoch[BAN_EPOCH_MAX + 1];	/* of the
+					 * list, at the last merge; "": none */
 	uint64_t		 gens;
 	uint64_t		 refused, repeats, gaps;	/* for the log */
 };
@@ -761,9 +767,10 @@ static void
 refuse(struct cluster *c, const char *room, int e, const char *what)
 {
 	c->refused++;
-	sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){ .room = room,
-	    .reason = strerror(-e) }, "cluster: refused %s from Redis for "
-	    "room %s: %s", what, room, strerror(-e));
+	sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){
+	    .room = room[0] ? room : NULL, .reason = strerror(-e) },
+	    "cluster: refused %s from Redis%s%s: %s", what,
+	    room[0] ? " for room " : "", room, strerror(-e));
 }
 
 /*
@@ -982,6 +989,8 @@ room_is(const char *name, const char *key)
 
 static void	pres_arrive(struct cluster *, struct cluster_pres *);
 static void	inbox_drain(struct cluster *);
+static void	ban_heard(struct cluster *, const char *, size_t);
+static void	bans_sync(struct cluster *);
 
 /* A message on sb:pres or on this node's sb:to:NODE. */
 static void
@@ -1002,6 +1011,8 @@ other_message(struct cluster *c, const char *chan, const redisReply *v)
 	} else if (strncmp(chan, "sb:to:", 6) == 0 &&
 	    strcmp(chan + 6, c->node) == 0)
 		inbox_drain(c);
+	else if (strcmp(chan, CLUSTER_BANS_CHANNEL) == 0)
+		ban_heard(c, v->str, v->len);
 }
 
 /* --- subscriptions -------------------------------------------------------- */
@@ -1033,6 +1044,11 @@ on_sub(redisAsyncContext *ac, void *reply, void *arg)
 	}
 	if (strcmp(kind, "subscribe") == 0 && strncmp(chan, "sb:to:", 6) == 0) {
 		inbox_drain(c);	/* what came while this node was away */
+		return;
+	}
+	if (strcmp(kind, "subscribe") == 0 &&
+	    strcmp(chan, CLUSTER_BANS_CHANNEL) == 0) {
+		bans_sync(c);	/* the bans given while it was away */
 		return;
 	}
 	if (strncmp(chan, "sb:msg:", 7) != 0 ||
@@ -1456,6 +1472,385 @@ pm_arrive(struct cluster *c, const char *buf, size_t len)
 		cluster_private(c->h, p, pm.kind, pm.from, pm.text, pm.time);
 }
 
+/* --- bans: one list for every machine -------------------------------------- */
+
+/*
+ * The list's epoch, `e`: its field "_e", set from the clock when the
+ * hash has none (new, or Redis lost it).  A ban a hub saw in the list is
+ * shared in that epoch; in another, the hub writes it again.
+ */
+#define BANS_EPOCH_LUA \
+	"local e = redis.call('HGET', KEYS[1], '_e')\n" \
+	"if not e then\n" \
+	"  local t = redis.call('TIME')\n" \
+	"  e = t[1] .. string.format('%06d', tonumber(t[2]))\n" \
+	"  redis.call('HSET', KEYS[1], '_e', e)\n" \
+	"end\n"
+
+/*
+ * KEYS: the bans' hash.  ARGV: the ban's field, its value, the channel.
+ * The ban goes into the list, and every hub is told which field changed
+ * (each reads it: what it reads is checked, not what was published).
+ */
+static const char BAN_LUA[] =
+	BANS_EPOCH_LUA
+	"redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])\n"
+	"redis.call('PUBLISH', ARGV[3], ARGV[1])\n";
+
+/* KEYS: the bans' hash.  Returns {EPOCH, the hash's fields and values}. */
+static const char BANS_LUA[] =
+	BANS_EPOCH_LUA
+	"return {e, redis.call('HGETALL', KEYS[1])}\n";
+
+/*
+ * KEYS: the bans' hash.  ARGV: the ban's field, the value it must have,
+ * the channel.  The ban leaves the list only if it is the one meant (a
+ * ban lifted here while Redis was away does not take a newer ban given
+ * elsewhere meanwhile), and every hub is told.  Returns 1 or 0.
+ */
+static const char UNBAN_LUA[] =
+	"local v = redis.call('HGET', KEYS[1], ARGV[1])\n"
+	"if v ~= ARGV[2] then return 0 end\n"
+	"redis.call('HDEL', KEYS[1], ARGV[1])\n"
+	"redis.call('PUBLISH', ARGV[3], ARGV[1])\n"
+	"return 1\n";
+
+/* BAN_LUA or UNBAN_LUA for `field` and `value`; 0 or -ENOTCONN. */
+static int
+bans_run(struct cluster *c, int lift, const char *field, const char *value,
+    redisCallbackFn *fn, void *arg)
+{
+	const char *args[4] = { CLUSTER_BANS_KEY, field, value,
+	    CLUSTER_BANS_CHANNEL };
+
+	return script_run(c, lift ? UNBAN_LUA : BAN_LUA, lift ? c->unban_sha :
+	    c->ban_sha, fn, arg, "1", args, NULL, 4);
+}
+
+/* A write to the list answered: an error is logged. */
+static void
+on_ban_written(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct cluster *c = ac->data;
+
+	if (reply != NULL && !c->stopping)
+		(void)reply_failed(c, reply, "writing a ban");
+}
+
+/*
+ * An unban answered (arg: the ban, freed here): it no longer waits.
+ * None (the connection went): it waits, sent again after the reconnect.
+ */
+static void
+on_unbanned(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct cluster *c = ac->data;
+	struct ban *b = arg;
+
+	if (reply != NULL && !c->stopping &&
+	    !reply_failed(c, reply, "lifting a ban"))
+		(void)bans_remove(&c->unbans, b, NULL);
+	free(b);
+}
+
+/*
+ * Write ban `b` to the list, or (lift) take it out if the list still has
+ * this very ban.  Lost with the connection: a ban stays not shared here,
+ * and an unban waits in c->unbans, both sent again after the reconnect.
+ */
+static void
+ban_send(struct cluster *c, const struct ban *b, int lift)
+{
+	char field[CLUSTER_BAN_FIELD_MAX + 1], val[CLUSTER_BAN_MAX + 1];
+	struct ban *copy = NULL;
+
+	if (cluster_ban_field(b, field, sizeof(field)) < 0 ||
+	    cluster_ban_encode(b, val, sizeof(val)) < 0 ||
+	    (lift && (copy = malloc(sizeof(*copy))) == NULL))
+		return;	/* a ban of the hub always fits */
+	if (copy != NULL)
+		*copy = *b;
+	if (bans_run(c, lift, field, val, lift ? on_unbanned : on_ban_written,
+	    copy) < 0)
+		free(copy);
+}
+
+/* Save the list after a change from the cluster; a failure is logged. */
+static void
+bans_saved(struct cluster *c)
+{
+	char warn[512];
+
+	if (bans_save(&c->h->bans, c->h->bans_path, warn, sizeof(warn)) < 0)
+		sb_log(LOG_ERR, "bans: not saved: %s", warn);
+}
+
+/* A ban from another machine is in force here: logged and enforced. */
+static void
+ban_arrived(struct cluster *c, const struct ban *b)
+{
+	char until[64];
+
+	ban_until_str(b, until, sizeof(until));
+	sb_log_event(SB_EV_BAN, &(struct sb_log_fields){
+	    .nick = b->kind == BAN_NICK ? b->target : NULL,
+	    .remote = b->kind == BAN_ADDRESS ? b->target : NULL,
+	    .reason = b->reason }, "%s %s banned through the cluster %s%s%s",
+	    b->kind == BAN_NICK ? "nick" : "address", b->target, until,
+	    b->reason[0] ? ": " : "", b->reason);
+	(void)hub_ban_enforce(c->h, b);
+}
+
+/* A ban lifted on another machine, gone from the list here: logged. */
+static void
+ban_lifted(const struct ban *b, const char *how)
+{
+	sb_log_event(SB_EV_UNBAN, &(struct sb_log_fields){
+	    .nick = b->kind == BAN_NICK ? b->target : NULL,
+	    .remote = b->kind == BAN_ADDRESS ? b->target : NULL },
+	    "ban on %s lifted %s", b->target, how);
+}
+
+/* A ban read from the list after its publish: kept here, and enforced. */
+static void
+ban_take(struct cluster *c, const struct ban *b)
+{
+	struct hub *h = c->h;
+	time_t now = time(NULL);
+	int r;
+
+	if (b->until != 0 && b->until <= now)
+		return;	/* ended: the next merge takes it out of the list */
+	(void)bans_expire(&h->bans, now);
+	if ((r = bans_share(&h->bans, b, c->bans_epoch)) < 0) {
+		sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){
+		    .reason = "bans full" }, "cluster: the ban on %s is not "
+		    "kept here: %s", b->target, r == -ENOSPC ? "the ban list "
+		    "is full" : strerror(-r));
+		return;
+	}
+	if (r == BAN_SAME)
+		return;
+	bans_saved(c);
+	if (r == BAN_NEW)
+		ban_arrived(c, b);
+}
+
+/* The list no longer has the ban of `field`: lifted here too. */
+static void
+ban_gone(struct cluster *c, const char *field)
+{
+	char f[CLUSTER_BAN_FIELD_MAX + 1];
+	struct hub *h = c->h;
+	struct ban b;
+	size_t i;
+
+	for (i = 0; i < h->bans.n; i++)
+		if (cluster_ban_field(&h->bans.v[i], f, sizeof(f)) >= 0 &&
+		    strcmp(f, field) == 0)
+			break;
+	if (i == h->bans.n)
+		return;
+	(void)bans_remove(&h->bans, &h->bans.v[i], &b);
+	(void)bans_remove(&c->unbans, &b, NULL);	/* done, elsewhere */
+	bans_saved(c);
+	ban_lifted(&b, "on another machine");
+}
+
+/* HGET of a field just published (arg: the field, freed here). */
+static void
+on_ban_read(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct cluster *c = ac->data;
+	redisReply *r = reply;
+	char *field = arg;
+	struct ban b;
+	int e;
+
+	if (r != NULL && !c->stopping && !reply_failed(c, r, "reading a ban")) {
+		if (r->type == REDIS_REPLY_NIL)
+			ban_gone(c, field);
+		else if (r->type != REDIS_REPLY_STRING)
+			refuse(c, "", -EBADMSG, "a ban");
+		else if ((e = cluster_ban_decode(field, strlen(field), r->str,
+		    r->len, &b)) < 0)
+			refuse(c, "", e, "a ban");
+		else
+			ban_take(c, &b);
+	}
+	free(field);
+}
+
+/* A field published on sb:banned: read what the list holds for it now. */
+static void
+ban_heard(struct cluster *c, const char *field, size_t len)
+{
+	const char *argv[3] = { "HGET", CLUSTER_BANS_KEY, NULL };
+	char *f;
+
+	if (len == 0 || len > CLUSTER_BAN_FIELD_MAX ||
+	    memchr(field, '\0', len) != NULL) {
+		refuse(c, "", len > CLUSTER_BAN_FIELD_MAX ? -EMSGSIZE :
+		    -EBADMSG, "the name of a ban");
+		return;
+	}
+	if (!c->up || (f = strndup(field, len)) == NULL)
+		return;
+	argv[2] = f;
+	if (redisAsyncCommandArgv(c->cmd, on_ban_read, f, 3, argv, NULL) !=
+	    REDIS_OK)
+		free(f);
+}
+
+/*
+ * The list as read after a connect, merged (bans_merge): the bans given
+ * elsewhere meanwhile enforced here, those lifted elsewhere lifted here,
+ * this hub's bans not yet in the list written to it.
+ */
+static void
+bans_merged(struct cluster *c, const struct bans *list)
+{
+	struct hub *h = c->h;
+	struct bans_merged m;
+	size_t i;
+	int r;
+
+	(void)bans_expire(&h->bans, time(NULL));
+	if ((r = bans_merge(&h->bans, list, c->bans_epoch, &m)) < 0)
+		sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){
+		    .reason = "bans full" }, "cluster: not every ban of Redis "
+		    "is kept here: %s", r == -ENOSPC ? "the ban list is full" :
+		    strerror(-r));
+	if (r != 0)
+		bans_saved(c);
+	for (i = 0; i < m.lifted.n; i++)
+		ban_lifted(&m.lifted.v[i], "on another machine while this "
+		    "one was away from Redis");
+	for (i = 0; i < m.added.n; i++)
+		ban_arrived(c, &m.added.v[i]);
+	for (i = 0; i < m.unsent.n; i++)
+		ban_send(c, &m.unsent.v[i], 0);
+	sb_log(LOG_INFO, "cluster: bans: %zu in Redis, %zu new here, %zu "
+	    "lifted here, %zu of this hub's written", list->n, m.added.n,
+	    m.lifted.n, m.unsent.n);
+	bans_merged_free(&m);
+}
+
+/*
+ * One field of the list read after a connect: its epoch is skipped, a
+ * ban that ended is taken out of the list (if it is still that one),
+ * the rest goes into `list`.  Returns 0, or why a ban is refused.
+ */
+static int
+bans_field(struct cluster *c, const redisReply *k, const redisReply *v,
+    time_t now, struct bans *list)
+{
+	struct ban b;
+	int e;
+
+	if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+		return -EBADMSG;
+	if (strcmp(k->str, "_e") == 0)
+		return 0;
+	if ((e = cluster_ban_decode(k->str, k->len, v->str, v->len, &b)) < 0)
+		return e;
+	if (b.until != 0 && b.until <= now) {	/* ended */
+		(void)bans_run(c, 1, k->str, v->str, on_ban_written, NULL);
+		return 0;
+	}
+	return bans_add(list, &b);
+}
+
+/*
+ * BANS_LUA's answer after a connect, {EPOCH, fields and values}: each
+ * ban checked (the refused ones logged once, with how many), and the
+ * rest merged.
+ */
+static void
+on_bans(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct cluster *c = arg;
+	struct bans list = { NULL, 0, 0 };
+	const redisReply *r = reply, *all;
+	const char *epoch;
+	time_t now = time(NULL);
+	unsigned refused = 0;
+	size_t i;
+	int e, why = 0;
+
+	if (r == NULL || c->stopping || reply_failed(c, r, "reading the bans"))
+		return;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    (epoch = reply_str(r->element[0])) == NULL || epoch[0] == '\0' ||
+	    strlen(epoch) > BAN_EPOCH_MAX ||
+	    strspn(epoch, "0123456789") != strlen(epoch) ||
+	    (all = r->element[1])->type != REDIS_REPLY_ARRAY ||
+	    all->elements % 2 != 0) {
+		refuse(c, "", -EBADMSG, "the bans");
+		return;
+	}
+	for (i = 0; i + 1 < all->elements; i += 2)
+		if ((e = bans_field(c, all->element[i], all->element[i + 1],
+		    now, &list)) < 0) {
+			refused++;
+			why = e;
+		}
+	if (refused > 0) {
+		c->refused += refused;
+		sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){
+		    .reason = strerror(-why) }, "cluster: refused %u bans from "
+		    "Redis (%s)", refused, why == -ENOSPC ? "more than "
+		    "BANS_MAX" : strerror(-why));
+	}
+	strlcpy(c->bans_epoch, epoch, sizeof(c->bans_epoch));
+	bans_merged(c, &list);
+	bans_free(&list);
+}
+
+/*
+ * After a connect, once sb:banned is subscribed (so that nothing
+ * published from now on is missed): the unbans given here while Redis
+ * was away first, then the whole list read (BANS_LUA, on_bans).
+ */
+static void
+bans_sync(struct cluster *c)
+{
+	const char *args[1] = { CLUSTER_BANS_KEY };
+	size_t i;
+
+	if (!c->up)
+		return;
+	for (i = 0; i < c->unbans.n; i++)
+		ban_send(c, &c->unbans.v[i], 1);
+	(void)script_run(c, BANS_LUA, c->bans_sha, on_bans, c, "1", args,
+	    NULL, 1);
+}
+
+/*
+ * ops->ban_share: ban `b` given here (on) goes into the list, now or at
+ * the next connect's merge (it is not shared until then); a ban lifted
+ * here leaves it, now or at the next connect (c->unbans).
+ */
+void
+cluster_ban_share(struct hub *h, const struct ban *b, int on)
+{
+	struct cluster *c = h->cluster;
+
+	if (c == NULL)
+		return;
+	if (on) {
+		(void)bans_remove(&c->unbans, b, NULL);	/* given again */
+		if (c->up)
+			ban_send(c, b, 0);
+		return;
+	}
+	if (bans_add(&c->unbans, b) < 0)
+		sb_log(LOG_WARNING, "cluster: the ban on %s is lifted here "
+		    "only: too many unbans wait for Redis", b->target);
+	else if (c->up)
+		ban_send(c, b, 1);
+}
+
 static struct rnode *
 rnode_get(struct cluster *c, const char *name, int make)
 {
@@ -1780,20 +2175,22 @@ out:
 static void	on_nodes(redisAsyncContext *, void *, void *);
 
 /*
- * After a (re)connect: subscribe to the presence channel and this node's
- * private messages, then read the live nodes (on_nodes, then announce).
+ * After a (re)connect: subscribe to the presence channel, this node's
+ * private messages and the bans, then read the live nodes (on_nodes,
+ * then announce).
  */
 static void
 presence_start(struct cluster *c)
 {
 	char to[CLUSTER_KEY_MAX];
-	const char *sub[3] = { "SUBSCRIBE", CLUSTER_PRES_CHANNEL, to };
+	const char *sub[4] = { "SUBSCRIBE", CLUSTER_PRES_CHANNEL, to,
+	    CLUSTER_BANS_CHANNEL };
 	const char *zr[4] = { "ZRANGE", "sb:nodes", "0", "-1" };
 
 	key_of(to, sizeof(to), "to", c->node);
 	c->announced = 0;
 	c->syncs = 0;
-	(void)redisAsyncCommandArgv(c->sub, on_sub, c, 3, sub, NULL);
+	(void)redisAsyncCommandArgv(c->sub, on_sub, c, 4, sub, NULL);
 	(void)redisAsyncCommandArgv(c->cmd, on_nodes, c, 4, zr, NULL);
 }
 
@@ -1931,6 +2328,7 @@ connect_both(struct cluster *c)
 	c->hb_sha[0] = c->reap_sha[0] = c->reset_sha[0] = '\0';
 	c->nick_sha[0] = c->release_sha[0] = '\0';
 	c->pm_sha[0] = c->drain_sha[0] = '\0';
+	c->ban_sha[0] = c->unban_sha[0] = c->bans_sha[0] = '\0';
 	c->ping_sent = 0;
 	if ((c->cmd = connect_one(c)) == NULL ||
 	    (c->sub = connect_one(c)) == NULL) {
@@ -1978,6 +2376,7 @@ cluster_down(struct cluster *c, const redisAsyncContext *dying)
 		    "messages for other machines wait (at most %u)", c->host,
 		    CLUSTER_OUTBOX_MAX);
 	c->up = 0;
+	c->bans_epoch[0] = '\0';	/* read again at the merge */
 	c->announced = 0;
 	c->announce_later = 0;
 	c->syncs = 0;
@@ -2189,6 +2588,7 @@ cluster_stop(struct hub *h)
 		pending_clear(cr);
 		free(cr);
 	}
+	bans_free(&c->unbans);
 	sd_event_source_disable_unref(c->retry);
 	sd_event_source_disable_unref(c->tick);
 	explicit_bzero(c->pass, sizeof(c->pass));

@@ -2,8 +2,11 @@
 /*
  * The cluster's words, without I/O: a room message as it travels through
  * Redis (published as "EPOCH SEQ BODY", kept in the room's stream as
- * BODY under the id "SEQ-0"), the cluster_redis address and the
- * cluster_password file.  Everything read from Redis is checked here
+ * BODY under the id "SEQ-0"), presence events, user records, inbox
+ * entries, the bans of the cluster's list (sb:bans: a field
+ * "nick:KEY" or "addr:TARGET" and a bans.json entry), the cluster_redis
+ * address and the cluster_password file.  Everything read from Redis is
+ * checked here
  * before the hub believes it: a malformed or oversized entry is refused
  * with -EBADMSG or -EMSGSIZE (hub/cluster.c logs it and goes on).
  *
@@ -467,4 +470,93 @@ cluster_pm_decode(const char *buf, size_t len, struct cluster_pm *pm)
 	}
 	json_decref(o);
 	return r;
+}
+
+/*
+ * A ban's field in the cluster's list (sb:bans): "nick:KEY" (the folded
+ * nick) or "addr:TARGET" (the canonical address or prefix) into buf.
+ * Returns its length, or -EMSGSIZE.
+ */
+int
+cluster_ban_field(const struct ban *b, char *buf, size_t bufsz)
+{
+	int n;
+
+	n = snprintf(buf, bufsz, "%s:%s", b->kind == BAN_NICK ? "nick" :
+	    "addr", b->kind == BAN_NICK ? b->key : b->target);
+	return n < 0 || (size_t)n >= bufsz || n > CLUSTER_BAN_FIELD_MAX ?
+	    -EMSGSIZE : n;
+}
+
+/*
+ * A ban's value in sb:bans: its bans.json entry without "shared", one
+ * line, its members always in one order (so that two hubs write one ban
+ * alike, and a value can be compared).  Returns its length, or
+ * -EMSGSIZE, -ENOMEM.
+ */
+int
+cluster_ban_encode(const struct ban *b, char *buf, size_t bufsz)
+{
+	json_t *o = ban_json_write(b, 0);
+	size_t n;
+
+	if (o == NULL)
+		return -ENOMEM;
+	n = json_dumpb(o, buf, bufsz, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (n == 0)
+		return -ENOMEM;
+	if (n >= bufsz || n > CLUSTER_BAN_MAX)
+		return -EMSGSIZE;
+	buf[n] = '\0';
+	return (int)n;
+}
+
+/* A ban's members: as bans.json has them, no more, plain text. */
+static int
+ban_members(json_t *o, void *arg)
+{
+	struct ban *b = arg;
+	const char *k;
+	char why[256];
+	json_t *v;
+
+	if (json_object_size(o) != 4 || json_object_get(o, "shared") != NULL)
+		return -EBADMSG;
+	json_object_foreach(o, k, v)
+		if (json_is_string(v) && memchr(json_string_value(v), '\0',
+		    json_string_length(v)) != NULL)
+			return -EBADMSG;
+	if (json_is_string(v = json_object_get(o, "reason")) &&
+	    json_string_length(v) > BAN_REASON_MAX)
+		return -EMSGSIZE;
+	if (ban_json_read(b, o, why, sizeof(why)) < 0)
+		return -EBADMSG;
+	if (b->since > CLUSTER_TIME_MAX || b->until > CLUSTER_TIME_MAX ||
+	    !text_plain(b->reason, strlen(b->reason)))
+		return -EBADMSG;
+	return 0;
+}
+
+/*
+ * A ban of the cluster's list: the field (flen bytes) and its value
+ * (vlen bytes) from sb:bans, into b (not shared).  The value is checked
+ * as bans.json is, its reason is plain text, and the field must be the
+ * ban's own (cluster_ban_field).  Returns 0, -EMSGSIZE, -EBADMSG.
+ */
+int
+cluster_ban_decode(const char *field, size_t flen, const char *val,
+    size_t vlen, struct ban *b)
+{
+	char want[CLUSTER_BAN_FIELD_MAX + 1];
+	int n, r;
+
+	if (flen > CLUSTER_BAN_FIELD_MAX)
+		return -EMSGSIZE;
+	if ((r = json_decode(val, vlen, CLUSTER_BAN_MAX, ban_members, b)) < 0)
+		return r;
+	if ((n = cluster_ban_field(b, want, sizeof(want))) < 0 ||
+	    (size_t)n != flen || memcmp(want, field, flen) != 0)
+		return -EBADMSG;
+	return 0;
 }

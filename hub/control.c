@@ -352,22 +352,11 @@ lister_finish(struct lister *l)
 
 /* --- verbs --------------------------------------------------------------- */
 
-/*
- * Is `s` valid UTF-8 without control characters (C0, DEL, C1)?  What the
- * operator sends goes to every client, so it must be text each dialect
- * can carry.
- */
+/* What an operator sends goes to every client: plain text only. */
 static int
 text_ok(const char *s)
 {
-	size_t len = strlen(s), i = 0, n;
-	uint32_t cp;
-
-	for (; i < len; i += n)
-		if ((n = utf8_decode(s + i, len - i, &cp)) == 0 || cp < 0x20 ||
-		    cp == 0x7f || (cp >= 0x80 && cp < 0xa0))
-			return 0;
-	return 1;
+	return text_plain(s, strlen(s));
 }
 
 /* status: the counters of the hub. */
@@ -446,19 +435,23 @@ verb_who(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 	return lister_finish(&l);
 }
 
-/* rooms: every room, in name order. */
+static void
+rooms_row(void *arg, const char *name, unsigned members, int permanent)
+{
+	lister_add(arg, json_pack("{s:o, s:I, s:b}", "name", jstr(name),
+	    "members", (json_int_t)members, "permanent", permanent));
+}
+
+/* rooms: every room (in a cluster, of every machine), in key order. */
 static int
 verb_rooms(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 {
 	struct lister l = { .c = c, .key = "rooms", .arr = json_array() };
-	struct room *r;
 
-	RB_FOREACH(r, rooms, &h->rooms)
-		lister_add(&l, json_pack("{s:o, s:I, s:b}",
-		    "name", jstr(r->name),
-		    "members", (json_int_t)(r->nmembers +
-		    remote_room_count(h, r->name)),
-		    "permanent", r->permanent));
+	if (rooms_each(h, rooms_row, &l) < 0) {
+		json_decref(l.arr);
+		return reply_error(c, "rooms: out of memory");
+	}
 	return lister_finish(&l);
 }
 
@@ -509,6 +502,8 @@ ban_apply(struct ctl_conn *c, struct hub *h, const struct ban *b,
 	    .reason = b->reason }, "%s %s banned by the operator (uid %ld) "
 	    "%s%s%s", b->kind == BAN_NICK ? "nick" : "address", b->target,
 	    (long)c->uid, until, b->reason[0] ? ": " : "", b->reason);
+	if (h->ops->ban_share != NULL)	/* every machine's, in a cluster */
+		h->ops->ban_share(h, b, 1);
 	return (int)hub_ban_enforce(h, b);
 }
 
@@ -559,6 +554,7 @@ ban_make(struct ctl_conn *c, const char *verb, struct ban *b,
 	b->since = time(NULL);
 	b->until = secs ? b->since + (time_t)secs : 0;
 	strlcpy(b->reason, reason, sizeof(b->reason));
+	b->shared[0] = '\0';	/* given here: not in the cluster's list yet */
 	return 0;
 }
 
@@ -699,6 +695,8 @@ verb_unban(struct ctl_conn *c, struct hub *h, const char **arg, size_t n)
 	    .remote = b.kind == BAN_ADDRESS ? b.target : NULL },
 	    "ban on %s lifted by the operator (uid %ld)", b.target,
 	    (long)c->uid);
+	if (h->ops->ban_share != NULL)
+		h->ops->ban_share(h, &b, 0);
 	return reply_done(c, json_pack("{s:s, s:b}", "unbanned", b.target,
 	    "saved", saved));
 }

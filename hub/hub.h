@@ -300,6 +300,11 @@ struct hub_ops {
 	int	(*nick_claim)(struct hub *, const struct peer *, const char *);
 	int	(*room_replay)(struct hub *, struct peer *, const struct room *,
 		    long long);
+	/*
+	 * ban_share: ban `b` was given here (1) or lifted here (0): for the
+	 * cluster's list, which every machine enforces (cluster.c).
+	 */
+	void	(*ban_share)(struct hub *, const struct ban *, int);
 };
 
 /* An IDENTIFY whose password is being checked (identity.c). */
@@ -463,6 +468,8 @@ int		 room_enter_quietly(struct peer *, struct room *);
 void		 rooms_free(struct hub *);
 size_t		 rooms_busiest(struct hub *, uint64_t, struct room **, size_t,
 		    double *);
+typedef void	 rooms_each_fn(void *, const char *, unsigned, int);
+int		 rooms_each(struct hub *, rooms_each_fn *, void *);
 cmd_fn		 cmd_join, cmd_part, cmd_names, cmd_rooms;
 
 /* replay.c: history replay */
@@ -483,6 +490,11 @@ cmd_fn		 cmd_privmsg, cmd_privmsg_alias_check, cmd_privmsg_alias;
 cmd_fn		 cmd_roommsg_check, cmd_roommsg, cmd_action_check, cmd_action;
 
 /* rusers.c: the users of other machines (cluster), looked up */
+struct rroom {			/* a room as its remote members make it */
+	char			 key[SB_ROOM_MAX + 1];	/* ascii_fold()ed */
+	char			 name[SB_ROOM_MAX + 1];	/* one node's spelling */
+	unsigned		 members;
+};
 RB_PROTOTYPE(rusers_by_id, ruser, by_id, ruser_id_cmp)
 RB_PROTOTYPE(rusers_by_key, ruser, by_key, ruser_key_cmp)
 struct ruser	*remote_find(struct hub *, const char *, uint64_t);
@@ -490,6 +502,8 @@ struct ruser	*remote_find_key(struct hub *, const char *);
 struct ruser	*remote_find_nick(struct hub *, const char *);
 int		 remote_in_room(const struct ruser *, const char *);
 unsigned	 remote_room_count(struct hub *, const char *);
+const char	*remote_room_name(struct hub *, const char *);
+ssize_t		 remote_rooms(struct hub *, struct rroom **);
 
 /* remote.c: the users of other machines, what the local users are told */
 int		 remote_set(struct hub *, const char *, uint64_t,
@@ -581,6 +595,8 @@ void		 throttle_remote_key(char *, size_t, const char *);
 #define CLUSTER_TIME_MAX	253402300799LL	/* 9999-12-31 */
 #define CLUSTER_OUTBOX_MAX	1024	/* messages waiting for Redis */
 #define CLUSTER_OUTBOX_BYTES	(1024 * 1024)	/* and their bytes */
+#define CLUSTER_BAN_FIELD_MAX	(5 + BAN_TARGET_MAX)	/* "nick:KEY" */
+#define CLUSTER_BAN_MAX		1024	/* bytes of a ban's value */
 
 struct cluster_msg {
 	char		 epoch[CLUSTER_EPOCH_MAX + 1];
@@ -631,6 +647,10 @@ int		 cluster_addr_parse(const char *, char *, size_t, int *, char *,
 		    size_t);
 int		 cluster_password_parse(const char *, char *, size_t, char *,
 		    size_t);
+int		 cluster_ban_field(const struct ban *, char *, size_t);
+int		 cluster_ban_encode(const struct ban *, char *, size_t);
+int		 cluster_ban_decode(const char *, size_t, const char *, size_t,
+		    struct ban *);
 
 /* cluster.c: the daemon's part */
 struct cluster;
@@ -650,6 +670,7 @@ int		 cluster_private_send(struct hub *, const struct peer *,
 		    const struct ruser *, const char *, const char *);
 int		 cluster_remote_kick(struct hub *, const struct ruser *,
 		    const char *, const char *);
+void		 cluster_ban_share(struct hub *, const struct ban *, int);
 
 /* server.c */
 int		 hubd_run(const char *, int, const char *, const char *);

@@ -368,7 +368,10 @@ cmd_part(struct hub *h, struct peer *p, const struct sb_msg *m,
 	return 0;
 }
 
-/* NAMES room: the nicks in a room. */
+/*
+ * NAMES room: the nicks in a room, on every machine; a room with members
+ * on other machines only is answered too, as its nodes spell it.
+ */
 int
 cmd_names(struct hub *h, struct peer *p, const struct sb_msg *m,
     struct cmd_args *a)
@@ -378,32 +381,75 @@ cmd_names(struct hub *h, struct peer *p, const struct sb_msg *m,
 	struct ruser *u;
 	struct room *r;
 
-	if ((r = hub_find_room(h, m->field[0])) == NULL)
+	if ((r = hub_find_room(h, m->field[0])) != NULL)
+		c.room = r->name;
+	else if ((c.room = remote_room_name(h, m->field[0])) == NULL)
 		return send_error(h, p, "no_such_room", "No such room.");
-	c.room = r->name;
-	TAILQ_FOREACH(o, &r->members, in_room)
-		chunk_add(&c, o->peer->nick);
+	if (r != NULL)
+		TAILQ_FOREACH(o, &r->members, in_room)
+			chunk_add(&c, o->peer->nick);
 	RB_FOREACH(u, rusers_by_key, &h->rkeys)
-		if (remote_in_room(u, r->name))
+		if (remote_in_room(u, c.room))
 			chunk_add(&c, u->nick);
 	chunk_flush(&c, 1);
 	return 0;
 }
 
-/* ROOMS: every room, as name:members. */
+/*
+ * Call fn for every room of the cluster, in the order of the rooms'
+ * keys: the rooms here, their members here and on other machines
+ * counted, and the rooms with members on other machines only (not
+ * permanent here).  On one machine: the rooms here.  Returns 0, or
+ * -ENOMEM before any call.
+ */
+int
+rooms_each(struct hub *h, rooms_each_fn *fn, void *arg)
+{
+	struct rroom *rv = NULL;
+	struct room *r;
+	ssize_t nr;
+	size_t i = 0;
+	unsigned remote;
+	int c;
+
+	if ((nr = remote_rooms(h, &rv)) < 0)
+		return (int)nr;
+	RB_FOREACH(r, rooms, &h->rooms) {
+		remote = 0;
+		for (; i < (size_t)nr && (c = strcmp(rv[i].key, r->key)) <= 0;
+		    i++) {
+			if (c == 0)
+				remote = rv[i].members;
+			else
+				fn(arg, rv[i].name, rv[i].members, 0);
+		}
+		fn(arg, r->name, r->nmembers + remote, r->permanent);
+	}
+	for (; i < (size_t)nr; i++)
+		fn(arg, rv[i].name, rv[i].members, 0);
+	free(rv);
+	return 0;
+}
+
+static void
+rooms_item(void *arg, const char *name, unsigned members, int permanent)
+{
+	char item[SB_ROOM_MAX + 16];
+
+	snprintf(item, sizeof(item), "%s:%u", name, members);
+	chunk_add(arg, item);
+}
+
+/* ROOMS: every room of the cluster, as name:members. */
 int
 cmd_rooms(struct hub *h, struct peer *p, const struct sb_msg *m,
     struct cmd_args *a)
 {
 	struct chunker c = { .h = h, .p = p, .type = SB_C_ROOMLIST };
-	char item[SB_ROOM_MAX + 16];
-	struct room *r;
 
-	RB_FOREACH(r, rooms, &h->rooms) {
-		snprintf(item, sizeof(item), "%s:%u", r->name, r->nmembers +
-		    remote_room_count(h, r->name));
-		chunk_add(&c, item);
-	}
+	if (rooms_each(h, rooms_item, &c) < 0)
+		return send_error(h, p, "busy", "The server is out of memory; "
+		    "try again.");
 	chunk_flush(&c, 1);
 	return 0;
 }

@@ -6,8 +6,11 @@
  * local sessions of changes and so calls rooms.c, so that rooms.c may
  * look here without a circle.  No I/O.
  */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <bsd/stdlib.h>
 #include <bsd/string.h>
 
 #include "hub.h"
@@ -95,3 +98,86 @@ remote_room_count(struct hub *h, const char *room)
 	return n;
 }
 
+
+/*
+ * The room named `room` as one of its remote members spells it (the
+ * spelling its node gave it), or NULL when no remote user is in it.
+ */
+const char *
+remote_room_name(struct hub *h, const char *room)
+{
+	char k[SB_ROOM_MAX + 1], rk[SB_ROOM_MAX + 1];
+	struct ruser *u;
+	unsigned i;
+
+	ascii_fold(k, sizeof(k), room);
+	RB_FOREACH(u, rusers_by_id, &h->rusers)
+		for (i = 0; i < u->nrooms; i++) {
+			ascii_fold(rk, sizeof(rk), u->rooms[i]);
+			if (strcmp(rk, k) == 0)
+				return u->rooms[i];
+		}
+	return NULL;
+}
+
+/* Add one remote member to room `name` (key `key`) in the sorted v[]. */
+static int
+rroom_count(struct rroom **v, size_t *n, size_t *cap, const char *key,
+    const char *name)
+{
+	size_t lo = 0, hi = *n, mid;
+	struct rroom *nv;
+	int c;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if ((c = strcmp((*v)[mid].key, key)) == 0) {
+			(*v)[mid].members++;
+			return 0;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+
+		if ((nv = reallocarray(*v, ncap, sizeof(*nv))) == NULL)
+			return -ENOMEM;
+		*v = nv;
+		*cap = ncap;
+	}
+	memmove(&(*v)[lo + 1], &(*v)[lo], (*n - lo) * sizeof(**v));
+	strlcpy((*v)[lo].key, key, sizeof((*v)[lo].key));
+	strlcpy((*v)[lo].name, name, sizeof((*v)[lo].name));
+	(*v)[lo].members = 1;
+	(*n)++;
+	return 0;
+}
+
+/*
+ * Every room that has remote members, with how many, in the order of
+ * the rooms' keys (as the room tree's): *out gets an array to free().
+ * Returns how many, or -ENOMEM.
+ */
+ssize_t
+remote_rooms(struct hub *h, struct rroom **out)
+{
+	char k[SB_ROOM_MAX + 1];
+	struct rroom *v = NULL;
+	size_t n = 0, cap = 0;
+	struct ruser *u;
+	unsigned i;
+
+	RB_FOREACH(u, rusers_by_id, &h->rusers)
+		for (i = 0; i < u->nrooms; i++) {
+			ascii_fold(k, sizeof(k), u->rooms[i]);
+			if (rroom_count(&v, &n, &cap, k, u->rooms[i]) < 0) {
+				free(v);
+				return -ENOMEM;
+			}
+		}
+	*out = v;
+	return (ssize_t)n;
+}

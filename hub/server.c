@@ -336,6 +336,7 @@ static const struct hub_ops hub_cluster_ops = {
 	.private_send = cluster_private_send,
 	.remote_kick = cluster_remote_kick,
 	.nick_claim = cluster_nick_claim,
+	.ban_share = cluster_ban_share,
 };
 
 /*

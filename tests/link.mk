@@ -50,7 +50,7 @@ link_srcs		= $(sort $(wildcard $(addsuffix /$(2).c,common hub handler) \
 # nothing)
 UNIT_ban		= hub/nick.c
 UNIT_members		= hub/nick.c
-UNIT_cluster_msg	= hub/nick.c
+UNIT_cluster_msg	= hub/nick.c hub/ban.c
 UNIT_log		= hub/journal.c
 UNIT_route		= $(LINK_HUB_RULES) hub/journal.c
 UNIT_wsconn		= handler/wsframe.c

@@ -3,13 +3,15 @@
  * Fuzz target: what comes from Redis (hub/cluster_msg.c): a room message
  * from the channel ("EPOCH SEQ BODY") and from the stream (an id "SEQ-0"
  * and a BODY), a presence event ("COUNTER JSON"), a user record, a
- * private message.
+ * private message, a ban of the cluster's list (the input up to its
+ * first newline the field, the rest the value).
  *
  * Properties: decoding refuses with -EBADMSG or -EMSGSIZE or succeeds,
  * never reading past the input (an exact-size copy); what decodes has
  * every field within its limit, terminated, a number from 1, a kind of
  * "room" or "action"; and its body, encoded again, decodes to the same
- * message.
+ * message; a ban that decodes has plain text for a reason, and encoded
+ * again decodes to the same ban under the same field.
  */
 #include <errno.h>
 
@@ -51,6 +53,38 @@ check_decoded(const struct cluster_msg *m)
 	FUZZ_CHECK(cluster_node_ok(m->node, strlen(m->node)));
 	FUZZ_CHECK(m->time >= 0 && m->time <= CLUSTER_TIME_MAX);
 	roundtrip(m);
+}
+
+/* A ban: the field before the first newline, the value after it. */
+static void
+ban_decode(const char *b, size_t size)
+{
+	static char val[CLUSTER_BAN_MAX + 1], field[CLUSTER_BAN_FIELD_MAX + 1];
+	const char *nl = memchr(b, '\n', size);
+	struct ban ban, back;
+	size_t flen;
+	int r, n;
+
+	if (nl == NULL)
+		return;
+	flen = (size_t)(nl - b);
+	r = cluster_ban_decode(b, flen, nl + 1, size - flen - 1, &ban);
+	FUZZ_CHECK(r == 0 || r == -EBADMSG || r == -EMSGSIZE);
+	if (r != 0)
+		return;
+	FUZZ_CHECK(text_plain(ban.reason, strlen(ban.reason)));
+	FUZZ_CHECK(ban.shared[0] == '\0' && ban.since >= 0 && ban.until >= 0);
+	n = cluster_ban_field(&ban, field, sizeof(field));
+	FUZZ_CHECK(n >= 0 && (size_t)n == flen && memcmp(field, b, flen) == 0);
+	n = cluster_ban_encode(&ban, val, sizeof(val));
+	FUZZ_CHECK(n > 0 || n == -EMSGSIZE);
+	if (n < 0)
+		return;
+	FUZZ_CHECK(cluster_ban_decode(field, flen, val, (size_t)n, &back) == 0);
+	FUZZ_CHECK(back.kind == ban.kind && back.since == ban.since &&
+	    back.until == ban.until);
+	FUZZ_CHECK(strcmp(back.target, ban.target) == 0 &&
+	    strcmp(back.reason, ban.reason) == 0);
 }
 
 int
@@ -96,6 +130,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    strcmp(pm.kind, "kick") == 0 ||
 			    strcmp(pm.kind, "ban") == 0);
 	}
+	ban_decode(b, size);
 	r = cluster_entry_id(b, size, &seq);
 	FUZZ_CHECK(r == 0 || r == -EBADMSG);
 	if (r == 0)

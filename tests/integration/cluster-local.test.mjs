@@ -11,7 +11,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import net from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, chmodSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startSwitchboard, freePort } from './lib/harness.mjs';
@@ -421,6 +421,33 @@ describe('two hubs: users, presence and private messages across', { timeout: 120
     e1.close();
   });
 
+  test('NAMES and ROOMS of a room whose members are all on the other hub', async () => {
+    const ol = await jsonLogin(a, 'olaf');
+    const bo = await jsonLogin(b, 'bodil');
+    await join(bo, 'bodil', 'Faraway');
+    await poll('bodil in Faraway at a', async () => (await who(a)).some((x) => x.nick === 'bodil' &&
+      x.rooms.includes('Faraway')), 5000, 20);
+    // No member of the room on a: a answers with the cluster's members.
+    ol.send({ type: 'names', room: 'faraway' });
+    const names = await ol.next((e) => e.type === 'users' || e.type === 'error');
+    assert.deepEqual([names.type, names.room, names.users], ['users', 'Faraway', ['bodil']]);
+    ol.send({ type: 'rooms' });
+    const rooms = (await ol.next({ type: 'rooms' })).rooms;
+    assert.deepEqual(rooms.filter((r) => r.name === 'Faraway'), [{ name: 'Faraway', members: 1 }]);
+    const ctlRooms = JSON.parse(await ctlOk(['-S', a.controlSocket, '--json', 'rooms'])).rooms;
+    assert.deepEqual(ctlRooms.filter((r) => r.name === 'Faraway').map((r) => [r.name, r.members]), [['Faraway', 1]]);
+    // Gone from b: no such room on a either.
+    bo.send({ type: 'part', room: 'Faraway' });
+    await bo.next({ type: 'part', room: 'Faraway' });
+    await poll('bodil left Faraway at a', async () => (await who(a)).some((x) => x.nick === 'bodil' &&
+      x.rooms.length === 0), 5000, 20);
+    ol.send({ type: 'names', room: 'faraway' });
+    assert.equal((await ol.next({ type: 'error' })).code, 'no_such_room');
+    ol.send({ type: 'rooms' });
+    assert.deepEqual((await ol.next({ type: 'rooms' })).rooms.filter((r) => r.name === 'Faraway'), []);
+    for (const c of [ol, bo]) { c.send({ type: 'quit' }); await c.waitClose(); }
+  });
+
   test('a hub restarted within its lease: its users resume, and the others are told nothing', async () => {
     const al = await jsonLogin(a, 'amos');
     for (const n of ['t1', 't2']) {	// bess's number here is not the one she resumes with
@@ -471,8 +498,9 @@ describe('two hubs: users, presence and private messages across', { timeout: 120
  */
 async function startRelay(target) {
   const socks = new Set();
-  let cut = false;
+  let cut = false, refuse = false;
   const server = net.createServer((c) => {
+    if (refuse) { c.destroy(); return; }	// Redis away: no connection
     if (cut) { socks.add(c); c.on('error', () => {}); return; }	// a black hole
     const r = net.connect(target, '127.0.0.1');
     for (const [x, y] of [[c, r], [r, c]]) {
@@ -486,30 +514,47 @@ async function startRelay(target) {
   return {
     port: server.address().port,
     cut() { cut = true; },
-    heal() { cut = false; for (const x of socks) x.destroy(); },
+    // Close the hub's connections and refuse new ones (Redis away for it).
+    drop() { refuse = true; for (const x of socks) x.destroy(); },
+    heal() { cut = false; refuse = false; for (const x of socks) x.destroy(); },
     close() { for (const x of socks) x.destroy(); server.close(); },
   };
 }
 
+/*
+ * A redis-server, hub a on it and hub b through a relay (startRelay), both
+ * connected as the ACL user; `aConfig` is added to a's config.  stop()
+ * ends them all.
+ */
+async function startRelayed(aConfig = {}) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sb-redis-'));
+  const port = await freePort();
+  const pass = path.join(dir, 'redis.pass');
+  writeFileSync(pass, 'switchboard s3cret-pw\n');
+  chmodSync(pass, 0o600);
+  const env = { port, dir, redis: await startRedis(port, dir) };
+  env.relay = await startRelay(port);
+  env.stop = async () => {
+    await env.a?.stop();
+    await env.b?.stop();
+    env.relay.close();
+    await stopRedis(env.redis);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  env.a = await startSwitchboard({ config: { cluster_redis: `127.0.0.1:${port}`, cluster_node: 'a', cluster_password: pass, ...aConfig } });
+  env.b = await startSwitchboard({ config: { cluster_redis: `127.0.0.1:${env.relay.port}`, cluster_node: 'b', cluster_password: pass } });
+  for (const sb of [env.a, env.b]) await sb.waitForEvent({ EVENT: 'cluster', REASON: 'connected' }, 10000);
+  return env;
+}
+
 describe('a hub cut off from Redis, and healed', { timeout: 120000 }, () => {
-  let dir, port, redis, relay, a, b;
+  let env, relay, a, b;
 
   before(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'sb-redis-'));
-    port = await freePort();
-    redis = await startRedis(port, dir);
-    relay = await startRelay(port);
-    a = await startSwitchboard({ config: { cluster_redis: `127.0.0.1:${port}`, cluster_node: 'a', flood_rate: '100000', flood_burst: '100000' } });
-    b = await startSwitchboard({ config: { cluster_redis: `127.0.0.1:${relay.port}`, cluster_node: 'b' } });
-    for (const sb of [a, b]) await sb.waitForEvent({ EVENT: 'cluster', REASON: 'connected' }, 10000);
+    env = await startRelayed({ flood_rate: '100000', flood_burst: '100000' });
+    ({ relay, a, b } = env);
   });
-  after(async () => {
-    await a?.stop();
-    await b?.stop();
-    relay?.close();
-    if (redis) await stopRedis(redis);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(async () => { await env?.stop(); });
 
   test('a first join whose fetch the cut swallowed: what others said meanwhile arrives as news after the heal', async () => {
     const al = await jsonLogin(a, 'amel');
@@ -553,5 +598,188 @@ describe('a hub cut off from Redis, and healed', { timeout: 120000 }, () => {
     assert.equal(za.closed, null, 'the zed of a stays');
     assert.equal(za.events.filter((e) => e.type === 'error').length, 0, 'and is told nothing');
     for (const c of [al, za, pb]) c.close();
+  });
+});
+
+/* The bans of `sb` as switchboardctl lists them, and as bans.json has them. */
+const bansOf = async (sb) => JSON.parse(await ctlOk(['-S', sb.controlSocket, '--json', 'bans'])).bans;
+function bansOnDisk(sb) {
+  const f = path.join(sb.dir, 'bans.json');
+  return existsSync(f) ? JSON.parse(readFileSync(f, 'utf8')).bans : [];
+}
+
+/* A JSON client from the local address `addr` logged in as `nick`. */
+async function loginFrom(sb, nick, addr) {
+  const c = new JsonClient(`ws://${sb.host}:${sb.port}/chat`, { localAddress: addr });
+  await c.ready;
+  c.send({ type: 'login', nick });
+  await c.next({ type: 'welcome' });
+  return c;
+}
+
+/* Resolve once `sb` has logged `n` events matching `filter`. */
+const nthEvent = (sb, filter, n, ms = 10000) => poll(`${n} events ${JSON.stringify(filter)}`,
+  () => sb.events(filter).length >= n, ms, 20);
+
+describe('bans and kicks across the hubs', { timeout: 120000 }, () => {
+  let env, relay, a, b;
+
+  before(async () => {
+    env = await startRelayed();
+    ({ relay, a, b } = env);
+  });
+  after(async () => { await env?.stop(); });
+
+  test('a ban on hub a: its user on hub b closed, refused there, listed and on disk; lifted on b, back on a', async () => {
+    const wes = await jsonLogin(a, 'wes');
+    const tr = await jsonLogin(b, 'troll');
+    const far = await loginFrom(b, 'faro', '127.0.0.5');
+    await poll('troll and faro known at a', async () => (await who(a)).filter((x) => x.node === 'b').length === 2, 5000, 20);
+    const r = JSON.parse(await ctlOk(['-S', a.controlSocket, '--json', 'ban', 'troll', '--for', '1h', 'spam']));
+    assert.equal(r.ban.target, 'troll');
+    const closed = await tr.waitClose();
+    assert.equal(closed.code, 4001, 'closed as banned, on b');
+    assert.match(closed.reason, /^The nick troll is banned until \d{4}-.* UTC: spam$/);
+    await wes.next({ type: 'quit', nick: 'troll' });
+    // b holds the very ban a gave: listed, on disk, and refusing the nick.
+    const onB = await bansOf(b);
+    assert.deepEqual(onB, [r.ban]);
+    assert.deepEqual(bansOnDisk(b).map((x) => [x.nick, x.since, x.until, x.reason]),
+      [['troll', r.ban.since, r.ban.until, 'spam']]);
+    assert.equal(await tryLogin(b, 'TROLL'), 'banned');
+    await b.waitForEvent({ EVENT: 'ban', NICK: 'troll' });
+    // An address ban given on a closes b's session from that address, and
+    // b refuses a new connection from it.
+    await ctlOk(['-S', a.controlSocket, 'ban', '127.0.0.5', 'abuse']);
+    const farClosed = await far.waitClose();
+    assert.equal(farClosed.code, 4001);
+    assert.match(farClosed.reason, /^This address is banned with no end: abuse$/);
+    const again = new JsonClient(`ws://${b.host}:${b.port}/chat`, { localAddress: '127.0.0.5' });
+    await again.ready;
+    again.send({ type: 'login', nick: 'faro' });
+    assert.equal((await again.waitClose()).code, 4001, 'refused at connect on b');
+    assert.ok(!again.events.some((e) => e.type === 'welcome'), JSON.stringify(again.events));
+    assert.deepEqual((await bansOf(b)).map((x) => [x.kind, x.target]).sort(), [['address', '127.0.0.5'], ['nick', 'troll']]);
+    // Lifted on b: back on a, gone from a's list and file.
+    assert.equal(await ctlOk(['-S', b.controlSocket, 'unban', 'Troll']), 'lifted the ban on troll\n');
+    await ctlOk(['-S', b.controlSocket, 'unban', '127.0.0.5']);
+    const back = await poll('troll back on a', () => tryLogin(a, 'troll').then((x) => (typeof x === 'string' ? null : x)), 5000, 50);
+    const farBack = await poll('127.0.0.5 back on a', () => loginFrom(a, 'faro', '127.0.0.5').catch(() => null), 5000, 50);
+    assert.deepEqual(await bansOf(a), []);
+    assert.deepEqual(bansOnDisk(a), []);
+    for (const c of [wes, back, farBack]) { c.send({ type: 'quit' }); await c.waitClose(); }
+  });
+
+  test('a ban that ends, ends on the other hub too', async () => {
+    const ex = await jsonLogin(b, 'ender');
+    await poll('ender known at a', async () => (await who(a)).some((x) => x.nick === 'ender'), 5000, 20);
+    const r = JSON.parse(await ctlOk(['-S', a.controlSocket, '--json', 'ban', 'ender', '--for', '4s']));
+    assert.equal((await ex.waitClose()).code, 4001);
+    assert.deepEqual((await bansOf(b)).map((x) => [x.target, x.until]), [['ender', r.ban.until]]);
+    // Nobody lifts it: b lets the nick in again once the ban has ended.
+    const back = await poll('ender back on b', () => tryLogin(b, 'ender').then((x) => (typeof x === 'string' ? null : x)), 15000, 100);
+    assert.ok(Date.now() / 1000 >= r.ban.until, 'not before the ban ended');
+    assert.deepEqual(await bansOf(b), []);
+    back.send({ type: 'quit' });
+    await back.waitClose();
+  });
+
+  test('Redis away for hub b: bans given meanwhile meet when it is back; an unban given meanwhile too', async () => {
+    const early = await jsonLogin(b, 'early');
+    const late = await jsonLogin(a, 'late');
+    await ctlOk(['-S', a.controlSocket, 'ban', 'gone', 'old']);
+    await poll('b has the ban on gone', async () => (await bansOf(b)).some((x) => x.target === 'gone'), 5000, 20);
+    await poll('late known at b', async () => (await who(b)).some((x) => x.nick === 'late'), 5000, 20);
+    const lost = b.events({ REASON: 'Redis lost' }).length;
+    relay.drop();
+    await nthEvent(b, { REASON: 'Redis lost' }, lost + 1);
+    // On b, cut off: a ban (enforced on b alone for now) and an unban.
+    await ctlOk(['-S', b.controlSocket, 'ban', 'late', '1h', 'while away']);
+    await ctlOk(['-S', b.controlSocket, 'unban', 'gone']);
+    // On a: a ban b cannot hear of now.
+    await ctlOk(['-S', a.controlSocket, 'ban', 'early', 'meanwhile']);
+    assert.equal(early.closed, null, 'b did not hear of it');
+    assert.equal(late.closed, null, 'a did not hear of it');
+    const connected = b.events({ EVENT: 'cluster', REASON: 'connected' }).length;
+    relay.heal();
+    // Back: b writes its ban (a closes late) and reads a's (b closes early).
+    assert.equal((await late.waitClose()).code, 4001);
+    assert.equal((await early.waitClose()).code, 4001);
+    await nthEvent(b, { EVENT: 'cluster', REASON: 'connected' }, connected + 1);
+    for (const sb of [a, b]) {
+      assert.deepEqual((await bansOf(sb)).map((x) => x.target).sort(), ['early', 'late'], 'the same bans on both, gone lifted');
+      assert.deepEqual(bansOnDisk(sb).map((x) => x.nick).sort(), ['early', 'late']);
+    }
+    for (const t of ['early', 'late']) {
+      await ctlOk(['-S', a.controlSocket, 'unban', t]);
+      await poll(`${t} lifted on b`, async () => !(await bansOf(b)).some((x) => x.target === t), 5000, 20);
+    }
+  });
+
+  test('Redis lost its data: each hub writes its bans again, none is lifted', async () => {
+    const { port } = env;
+    await ctlOk(['-S', a.controlSocket, 'ban', 'keeper', 'k']);
+    await poll('b has the ban on keeper', async () => (await bansOf(b)).some((x) => x.target === 'keeper'), 5000, 20);
+    const connected = [a, b].map((sb) => sb.events({ EVENT: 'cluster', REASON: 'connected' }).length);
+    await stopRedis(env.redis, 'SIGKILL');
+    env.redis = await startRedis(port, env.dir);
+    await nthEvent(a, { EVENT: 'cluster', REASON: 'connected' }, connected[0] + 1, 20000);
+    await nthEvent(b, { EVENT: 'cluster', REASON: 'connected' }, connected[1] + 1, 20000);
+    await poll('keeper in sb:bans again', () => redisCli(port, 'HEXISTS', 'sb:bans', 'nick:keeper').trim() === '1', 10000, 50);
+    for (const sb of [a, b]) {
+      assert.deepEqual((await bansOf(sb)).map((x) => x.target), ['keeper']);
+      assert.equal(await tryLogin(sb, 'keeper'), 'banned');
+    }
+    // And it is one list again: lifted on b, lifted on a.
+    await ctlOk(['-S', b.controlSocket, 'unban', 'keeper']);
+    await poll('keeper lifted on a', async () => (await bansOf(a)).length === 0, 5000, 20);
+  });
+
+  test('bad bans in Redis are refused, an ended one is taken out of the list, and the hubs go on', async () => {
+    const { port } = env;
+    redisCli(port, 'HSET', 'sb:bans', 'nick:junk', 'nonsense');
+    redisCli(port, 'HSET', 'sb:bans', 'nick:forged', '{"nick":"other","since":1,"until":0,"reason":""}');
+    redisCli(port, 'HSET', 'sb:bans', 'nick:ctl', '{"nick":"ctl","since":1,"until":0,"reason":"a\\u0007b"}');
+    redisCli(port, 'HSET', 'sb:bans', 'nick:ended', '{"nick":"ended","since":1,"until":2,"reason":""}');
+    redisCli(port, 'PUBLISH', 'sb:banned', 'nick:junk');
+    redisCli(port, 'PUBLISH', 'sb:banned', 'x'.repeat(100));
+    await a.waitForEvent({ MESSAGE: /refused a ban from Redis/ }, 5000);
+    await a.waitForEvent({ MESSAGE: /refused the name of a ban from Redis/ }, 5000);
+    // b reads the whole list when it connects again: three refused, the
+    // ended one taken out, nothing banned.
+    const lost = b.events({ REASON: 'Redis lost' }).length;
+    relay.drop();
+    await nthEvent(b, { REASON: 'Redis lost' }, lost + 1);
+    relay.heal();
+    await b.waitForEvent({ MESSAGE: /refused 3 bans from Redis/ }, 10000);
+    await poll('the ended ban out of sb:bans', () => redisCli(port, 'HEXISTS', 'sb:bans', 'nick:ended').trim() === '0', 5000, 20);
+    assert.deepEqual(await bansOf(b), []);
+    for (const n of ['junk', 'other', 'ctl', 'ended']) {
+      const c = await tryLogin(b, n);
+      assert.notEqual(typeof c, 'string', `${n} is not banned`);
+      c.close();
+    }
+    redisCli(port, 'DEL', 'sb:bans');
+  });
+
+  test('a kick while hub b is away from Redis waits in its inbox and ends the session when b is back', async () => {
+    const al = await jsonLogin(a, 'kaj');
+    const km = await jsonLogin(b, 'kirsti');
+    await poll('kirsti known at a', async () => (await who(a)).some((x) => x.nick === 'kirsti' && x.node === 'b'), 5000, 20);
+    const lost = b.events({ REASON: 'Redis lost' }).length;
+    relay.drop();
+    await nthEvent(b, { REASON: 'Redis lost' }, lost + 1);
+    // a still knows kirsti (b's lease has not ended): the kick goes into
+    // b's inbox, which b cannot read now.
+    const r = JSON.parse(await ctlOk(['-S', a.controlSocket, '--json', 'kick', 'kirsti', 'while away']));
+    assert.deepEqual([r.kicked, r.node], ['kirsti', 'b']);
+    assert.equal(km.closed, null, 'not ended while b is away');
+    relay.heal();
+    assert.deepEqual(await km.waitClose(10000), { code: 4000, reason: 'while away' });
+    for (const sb of [a, b]) {
+      await poll(`kirsti gone from who at ${sb === a ? 'a' : 'b'}`, async () => !(await who(sb)).some((x) => x.nick === 'kirsti'), 10000, 20);
+    }
+    al.send({ type: 'quit' });
+    await al.waitClose();
   });
 });

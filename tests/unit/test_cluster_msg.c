@@ -3,7 +3,9 @@
  * Unit tests for hub/cluster_msg.c: a room message from Redis decoded
  * ("EPOCH SEQ BODY" from the channel, BODY and "SEQ-0" from the stream)
  * and everything malformed or oversized refused; the body encoded and
- * read back; the cluster_redis address and the cluster_password line.
+ * read back; the cluster_redis address and the cluster_password line;
+ * a ban of the cluster's list (sb:bans) written and read back, and
+ * everything wrong with one refused.
  * Each input is copied into a buffer of its exact size, so that ASan
  * catches a read past its end.
  */
@@ -392,6 +394,105 @@ test_record_and_pm(void **state)
 	assert_int_equal(cluster_pm_decode(s, strlen(s), &pm), -EBADMSG);
 }
 
+static const char *ban_field;	/* ban_fn's field */
+
+static int
+ban_fn(const char *b, size_t len, void *out)
+{
+	return cluster_ban_decode(ban_field, strlen(ban_field), b, len, out);
+}
+
+/* Decode value v of field f, from a buffer of exactly its length. */
+static int
+ban(const char *f, const char *v, struct ban *b)
+{
+	ban_field = f;
+	return exact(ban_fn, v, b);
+}
+
+#define BAN_TROLL "{\"nick\":\"Troll\",\"since\":10,\"until\":20," \
+	"\"reason\":\"spam\"}"
+
+static void
+test_bans(void **state)
+{
+	static const struct { const char *field, *value; int r; } bad[] = {
+		{ "nick:troll", "", -EBADMSG },
+		{ "nick:troll", "[]", -EBADMSG },
+		{ "nick:other", BAN_TROLL, -EBADMSG },	/* not its field */
+		{ "nick:Troll", BAN_TROLL, -EBADMSG },	/* the key is folded */
+		{ "addr:troll", BAN_TROLL, -EBADMSG },
+		{ "nick:troll", "{\"nick\":\"troll\",\"since\":1,"
+		    "\"until\":0,\"reason\":\"\",\"shared\":true}", -EBADMSG },
+		{ "nick:troll", "{\"nick\":\"troll\",\"since\":1,"
+		    "\"until\":0}", -EBADMSG },
+		{ "nick:troll", "{\"nick\":\"troll\",\"since\":-1,"
+		    "\"until\":0,\"reason\":\"\"}", -EBADMSG },
+		{ "nick:troll", "{\"nick\":\"troll\",\"since\":1,"
+		    "\"until\":99999999999999,\"reason\":\"\"}", -EBADMSG },
+		{ "nick:troll", "{\"nick\":\"troll\",\"since\":1,"
+		    "\"until\":0,\"reason\":\"a\\nb\"}", -EBADMSG },
+		{ "nick:troll", "{\"nick\":\"troll\\u0000x\",\"since\":1,"
+		    "\"until\":0,\"reason\":\"\"}", -EBADMSG },
+		{ "nick:a b", "{\"nick\":\"a b\",\"since\":1,"
+		    "\"until\":0,\"reason\":\"\"}", -EBADMSG },
+		{ "addr:10.1.2.3/8", "{\"address\":\"10.1.2.3/8\","
+		    "\"since\":1,\"until\":0,\"reason\":\"\"}", -EBADMSG },
+	};
+	char field[CLUSTER_BAN_FIELD_MAX + 1], val[CLUSTER_BAN_MAX + 1];
+	char big[CLUSTER_BAN_MAX + 64], err[256];
+	struct ban b, back;
+	size_t i;
+	int n;
+
+	assert_int_equal(ban("nick:troll", BAN_TROLL, &b), 0);
+	assert_int_equal(b.kind, BAN_NICK);
+	assert_string_equal(b.target, "Troll");
+	assert_int_equal(b.since, 10);
+	assert_int_equal(b.until, 20);
+	assert_string_equal(b.reason, "spam");
+	assert_string_equal(b.shared, "");
+	/* Written as read: the same bytes, and the field. */
+	strcpy(b.shared, "17");		/* never written to the cluster */
+	assert_int_equal(cluster_ban_encode(&b, val, sizeof(val)),
+	    (int)strlen(BAN_TROLL));
+	assert_string_equal(val, BAN_TROLL);
+	assert_int_equal(cluster_ban_field(&b, field, sizeof(field)), 10);
+	assert_string_equal(field, "nick:troll");
+	assert_int_equal(ban_target_parse(&b, "192.0.2.9/24", err,
+	    sizeof(err)), 0);
+	assert_int_equal(cluster_ban_field(&b, field, sizeof(field)), 17);
+	assert_string_equal(field, "addr:192.0.2.0/24");
+	assert_true(cluster_ban_encode(&b, val, sizeof(val)) > 0);
+	assert_int_equal(ban(field, val, &back), 0);
+	assert_int_equal(back.kind, BAN_ADDRESS);
+	assert_string_equal(back.target, "192.0.2.0/24");
+	assert_int_equal(cluster_ban_encode(&b, val, 8), -EMSGSIZE);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(ban(bad[i].field, bad[i].value, &b), bad[i].r);
+	/* Too long: the reason, the value, the field. */
+	n = snprintf(big, sizeof(big), "{\"nick\":\"troll\",\"since\":1,"
+	    "\"until\":0,\"reason\":\"%0*d\"}", BAN_REASON_MAX + 1, 0);
+	assert_true(n > 0 && (size_t)n < sizeof(big));
+	assert_int_equal(ban("nick:troll", big, &b), -EMSGSIZE);
+	memset(big, ' ', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	memcpy(big, BAN_TROLL, strlen(BAN_TROLL));
+	assert_int_equal(ban("nick:troll", big, &b), -EMSGSIZE);
+	memset(big, 'x', CLUSTER_BAN_FIELD_MAX + 1);
+	memcpy(big, "nick:", 5);
+	big[CLUSTER_BAN_FIELD_MAX + 1] = '\0';
+	assert_int_equal(ban(big, BAN_TROLL, &b), -EMSGSIZE);
+	/* Every cut of a good value is refused, never read past. */
+	for (i = 0; i < strlen(BAN_TROLL); i++) {
+		char cut[sizeof(BAN_TROLL)];
+
+		memcpy(cut, BAN_TROLL, i);
+		cut[i] = '\0';
+		assert_int_not_equal(ban("nick:troll", cut, &b), 0);
+	}
+}
+
 int
 main(void)
 {
@@ -407,6 +508,7 @@ main(void)
 		cmocka_unit_test(test_password),
 		cmocka_unit_test(test_presence),
 		cmocka_unit_test(test_record_and_pm),
+		cmocka_unit_test(test_bans),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -415,6 +415,23 @@ test_clip(void **state)
 	assert_int_equal(utf8_clip(t, 3, 2), 1);	/* before the cut one */
 }
 
+/* text_plain(): valid UTF-8 with no C0, DEL or C1 control character. */
+static void
+test_plain(void **state)
+{
+	static const char *const ok[] = { "", "spam links", "caf\xc3\xa9",
+	    "\xc2\xa0", "\xf0\x9f\x98\x80" };
+	static const char *const bad[] = { "a\tb", "\n", "\x7f", "\xc2\x80",
+	    "\xc2\x9f", "\xc3", "\xff" };
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		assert_true(text_plain(ok[i], strlen(ok[i])));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(text_plain(bad[i], strlen(bad[i])));
+	assert_false(text_plain("a\0b", 3));
+}
+
 /* ascii_fold(): A-Z only, other bytes (UTF-8) as they are, cut to fit. */
 static void
 test_ascii_fold(void **state)
@@ -444,6 +461,7 @@ main(void)
 		cmocka_unit_test(test_decode_all_code_points),
 		cmocka_unit_test(test_decode_agrees),
 		cmocka_unit_test(test_clip),
+		cmocka_unit_test(test_plain),
 		cmocka_unit_test(test_ascii_fold),
 	};
 
