@@ -7,8 +7,9 @@
 #   make bench BENCH_QUICK=1 one run of each, smaller N (~3 min)
 #   make bench BENCH_FIGS=churn,rtt
 #                            only these figures (churn, rtt, bcast, rate,
-#                            uring, scrape, mem, scale, guess); raw
-#                            results, no report
+#                            uring, scrape, mem, scale, guess, systemd);
+#                            raw results, no report (systemd alone
+#                            rewrites its section of docs/benchmarks.md)
 #   make bench BENCH_BASE=HEAD~1 BENCH_FIGS=churn,rtt,mem
 #                            this tree against that commit, built beside it
 #                            in build/base (bench/base.sh), each figure's

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: ISC
-# Shared by bench/run.sh, bench/handler-cost.sh and bench/tls-run.sh
-# (sourced).
+# Shared by bench/run.sh, bench/handler-cost.sh, bench/tls-run.sh and
+# bench/systemd.sh (sourced).
 
 # How fast the machine is at this moment, on one line: the mean wall time
 # of 200 fork + exec + exit + wait of bench/nolibc (no libc: the kernel

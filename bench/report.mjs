@@ -10,12 +10,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kv, readResults, median, select, memPerRun, perRun as perRunOf, otherLoad as otherLoadOf, speedRecord, skipped } from './results.mjs';
 import { phaseTable, phaseRatios, countTable } from './phases.mjs';
+import { systemdSection, BEGIN as SD_BEGIN, END as SD_END } from './sdreport.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const [resFile, costFile, params = ''] = process.argv.slice(2);
 const quick = /quick=1/.test(params);
 
-const { results, mems, speeds } = readResults(resFile);
+const parsed = readResults(resFile);
+const { results, mems, speeds } = parsed;
 const SP = speedRecord(speeds);
 const costs = existsSync(costFile) ? readFileSync(costFile, 'utf8') : '';
 const costLines = costs.split('\n').filter((l) => l.startsWith('COST')).map((l) => ({ kind: l.split(' ')[1], ...kv(l) }));
@@ -146,6 +148,14 @@ for (const n of bigNs) {
     `Switchboard: ${bigTxt(b)}. Node ws: ${bigTxt(nd)}. p95 ${fmt(r, 2)} ×`,
     ok(b && b.lost === 0 && b.deliveries === b.expected && r <= 1.5, r)]);
 }
+// Churn as deployed (bench/systemd.sh): handlers spawned by systemd as
+// PID 1 with the shipped units, against websocketd as a service of the
+// same systemd, pair by pair; the issue's churn target on the figure a
+// site gets.
+const sdChurn = paired({ fig: 'sdchurn' }, 'conn_per_s', 'sd', 'wsd');
+if (isFinite(sdChurn))
+  T.push(['Churn as deployed (systemd as PID 1, the shipped units) ≥ 1.2 × websocketd as a service of the same systemd',
+    `${fmt(sdChurn, 3)} ×${spread({ fig: 'sdchurn' }, 'conn_per_s', 'sd', 'wsd')}; see "Under systemd as PID 1"`, ok(sdChurn >= 1.2, sdChurn)]);
 // Guest logins during password guessing (bench/guess.mjs): p95 with the
 // attack over p95 without, in the same run on the same hub.
 const G = {};
@@ -293,9 +303,16 @@ const phaseRatioTxt = phaseRatios(results, SP, [
   ['scale p95, Switchboard / its floor (bcastfloor)', { fig: 'scale' }, 'lat_p95_us', 'sb', 'bfloor', ''],
 ]);
 const countTxt = countTable(results, SP);
+// The section of bench/systemd.sh, between its markers even when this
+// run did not measure it, so that a run of that figure alone can put its
+// own in place (bench/sdreport.mjs --into).
+let sdVersion = '';
+try { sdVersion = execFileSync('systemctl', ['--version'], { encoding: 'utf8' }).split('\n')[0]; } catch { /* no systemd */ }
+const sdTxt = systemdSection(parsed, { systemd: sdVersion }) ||
+  `${SD_BEGIN}\n## Under systemd as PID 1 (bench/systemd.sh)\n\nNot measured in this run (\`make bench BENCH_FIGS=systemd\`, as root, measures it and puts it here).\n${SD_END}\n`;
 const targetTxt = [row(['target', 'measured', '']), row(['---', '---', '---']), ...T.map(row)].join('\n');
 
-console.log('\n' + tableTxt + '\n\n' + targetTxt + '\n\n' + phaseRatioTxt + '\n\n' + countTxt + '\n');
+console.log('\n' + tableTxt + '\n\n' + targetTxt + '\n\n' + phaseRatioTxt + '\n\n' + countTxt + '\n\n' + sdTxt);
 
 // ---- plots ----
 const dir = mkdtempSync(path.join(os.tmpdir(), 'sb-plot-'));
@@ -388,6 +405,7 @@ ${countTxt}
 ${phaseTable(results, SP)}
 
 ${plots ? '![broadcast latency vs N](bench-latency.png)\n\n![memory vs connections](bench-memory.png)\n' : ''}
+${sdTxt}
 ## The handler's cost per connection (bench/handler-cost.sh)
 
 \`\`\`

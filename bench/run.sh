@@ -34,7 +34,7 @@ else
 	GUESTS=100
 fi
 PORT0=${BENCH_PORT:-18610}
-# BENCH_FIGS=churn,rtt,bcast,rate,uring,scrape,mem,scale,big,guess: only these figures, raw
+# BENCH_FIGS=churn,rtt,bcast,rate,uring,scrape,mem,scale,big,guess,systemd: only these figures, raw
 # results only (no report); for trying a change.  Default: all, and the
 # report.
 FIGS=${BENCH_FIGS:-all}
@@ -95,10 +95,10 @@ done
 PEERS=$ok_peers
 if [ -n "$BASE" ]; then
 	[ -z "${BENCH_PEERS+x}" ] && skip "websocketd, Node ws and the relay floor (BENCH_BASE compares two Switchboards; BENCH_PEERS=wsd,node,floor adds them)"
-	for f in scrape scale guess; do
+	for f in scrape scale guess systemd; do
 		want "$f" && [ "$FIGS" != all ] && skip "figure $f (not compared with BENCH_BASE)"
 	done
-	[ "$FIGS" = all ] && skip "figures scrape, scale and guess, the handler-cost profile and the report (BENCH_BASE compares churn, rtt, bcast and mem)"
+	[ "$FIGS" = all ] && skip "figures scrape, scale, guess and systemd, the handler-cost profile and the report (BENCH_BASE compares churn, rtt, bcast and mem)"
 fi
 
 # The machine-speed record: at the start, before each measurement and at
@@ -628,6 +628,34 @@ for r in $(seq "$RUNS"); do
 	guess "srv=guess2 fig=guess run=$r attack=spread" --attack spread
 	guess_stop
 done
+
+# Switchboard under a real systemd as PID 1 (issue 18, "churn and memory
+# as deployed"): bench/systemd.sh boots one in namespaces with the shipped
+# units, websocketd and systemd-socket-activate as services beside them,
+# and writes its own RESULT, MEM and SPEED lines (fig=sdchurn, sdmem,
+# sdmemvar, sdablate, sdbcast).  Needs root (skipped, and said so,
+# without); bounded by SD_DEADLINE; not with BENCH_BASE.  Alone
+# (BENCH_FIGS=systemd) it rewrites its own section of docs/benchmarks.md.
+if want systemd && [ -z "$BASE" ]; then
+	log "systemd: handlers spawned by systemd as PID 1 with the shipped units (bench/systemd.sh)"
+	if [ "$QUICK" = 1 ]; then
+		sdenv=(SD_RUNS="${SD_RUNS:-1}" SD_CHURN="${SD_CHURN:-100}"
+		    SD_STEPS="${SD_STEPS:-0,200}" SD_MEM_VARIANTS="${SD_MEM_VARIANTS-bare}"
+		    SD_MEM_RUNS="${SD_MEM_RUNS:-1}"
+		    SD_ABLATE="${SD_ABLATE:-bare namespaces mountns seccomp bpf PrivateNetwork PrivateUsers PrivateTmp SystemCallFilter}"
+		    SD_ABLATE_RUNS="${SD_ABLATE_RUNS:-1}" SD_BCAST_N="${SD_BCAST_N:-200}"
+		    SD_BCAST_SECS="${SD_BCAST_SECS:-5}" SD_DEADLINE="${SD_DEADLINE:-900}")
+	else
+		sdenv=(SD_RUNS="${SD_RUNS:-$RUNS}")
+	fi
+	env B="$B" SD_HUB="$HUBBIN" SD_HANDLER="$HANDLER" "${sdenv[@]}" \
+	    timeout -s TERM $((${SD_DEADLINE:-2400} + 1200)) bash "$ROOT/bench/systemd.sh" 2>>"$LOG" |
+	    tee -a "$RES" | sed 's/^/  /' | cut -c1-230
+	grep '^SKIP systemd' "$RES" | sed 's/^SKIP //' | while read -r l; do skip "$l"; done
+	if [ "$FIGS" = systemd ] && grep -q ' fig=sd' "$RES"; then
+		node "$ROOT/bench/sdreport.mjs" "$RES" --into "$ROOT/docs/benchmarks.md" | tee -a "$LOG"
+	fi
+fi
 
 # Several machines through Redis (issue 20), only when named
 # (BENCH_FIGS=cluster): bench/cluster.mjs builds Redis and three machines

@@ -29,7 +29,13 @@
  *
  * Server processes for CPU and memory figures: --pid PID (repeatable) and
  * --kids-of PPID (every child of PPID, e.g. the handlers of
- * systemd-socket-activate or the echo programs of websocketd).
+ * systemd-socket-activate or the echo programs of websocketd), or
+ * --cgroup DIR (every process in the cgroup2 directory DIR and below it:
+ * the handlers of a real systemd, each a unit of its own in one slice).
+ * hold --at-step CMD runs CMD (sh -c) after each step's MEM line, with
+ * WSLOAD_CONNS set to the step, the connections still open: it measures
+ * what wsload cannot see (bench/systemd.sh: PID 1, the journal, the
+ * kernel's share).
  *
  * Protocols (--proto): chat = Switchboard's JSON dialect (login, join,
  * say, msg; bench/ws-server.mjs speaks the same subset); echo = every text
@@ -94,6 +100,8 @@ static char steps_arg[512] = "0,100,250,500,1000";
 static pid_t pids[16];
 static int npids;
 static pid_t kids_of = -1;
+static const char *cgroup_dir;	/* --cgroup: its processes are the kids */
+static const char *at_step;	/* hold --at-step: a command after each step */
 static long nextra;		/* --extra: connected, not logged in */
 static int nsrc = 4;		/* source addresses 127.0.0.1 .. 127.0.0.nsrc */
 static const char *tag = "";
@@ -176,6 +184,41 @@ pct(double p)
 
 /* ---- /proc: CPU and memory of the servers ---- */
 
+/*
+ * Append the processes of cgroup2 directory DIR and of every cgroup below
+ * it (at most 8 levels) to V, which holds *K; returns V.
+ */
+static pid_t *
+cgroup_pids(const char *dir, pid_t *v, size_t *k, int depth)
+{
+	char p[4096];
+	long pid;
+	FILE *f;
+	DIR *d;
+	struct dirent *e;
+
+	snprintf(p, sizeof(p), "%s/cgroup.procs", dir);
+	if ((f = fopen(p, "r")) != NULL) {
+		while (fscanf(f, "%ld", &pid) == 1) {
+			v = xrealloc(v, (*k + 1) * sizeof(*v));
+			v[(*k)++] = (pid_t)pid;
+		}
+		fclose(f);
+	}
+	if (depth == 8 || (d = opendir(dir)) == NULL)
+		return v;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_type != DT_DIR || e->d_name[0] == '.')
+			continue;
+		if ((size_t)snprintf(p, sizeof(p), "%s/%s", dir, e->d_name) >=
+		    sizeof(p))
+			continue;
+		v = cgroup_pids(p, v, k, depth + 1);
+	}
+	closedir(d);
+	return v;
+}
+
 static pid_t *
 server_pids(size_t *n, int with_kids)
 {
@@ -211,6 +254,8 @@ server_pids(size_t *n, int with_kids)
 		}
 		closedir(d);
 	}
+	if (with_kids && cgroup_dir != NULL)
+		v = cgroup_pids(cgroup_dir, v, &k, 0);
 	*n = k;
 	return v;
 }
@@ -1126,7 +1171,7 @@ run_bcast(void)
 		    nclients + nextra);
 	/* the presence notices of the ramp must have drained */
 	quiet_s = wait_quiet(0.5, timeout_s);
-	if (npids > 0 || kids_of > 0)
+	if (npids > 0 || kids_of > 0 || cgroup_dir != NULL)
 		report_mem(nclients + nextra);
 	nlat = 0;
 	if (mode == M_BCAST) {
@@ -1195,6 +1240,22 @@ run_bcast(void)
 	close_all();
 }
 
+/* hold --at-step CMD: run it with WSLOAD_CONNS=CONNS, wait for it. */
+static void
+run_at_step(long conns)
+{
+	char v[32];
+	int st;
+
+	snprintf(v, sizeof(v), "%ld", conns);
+	if (setenv("WSLOAD_CONNS", v, 1) != 0)
+		die("setenv: %s", strerror(errno));
+	fflush(stdout);
+	st = system(at_step);
+	if (st != 0)
+		fprintf(stderr, "wsload: --at-step: status %d\n", st);
+}
+
 static void
 run_hold(void)
 {
@@ -1217,6 +1278,8 @@ run_hold(void)
 			die("only %ld of %ld clients came up", nready, steps[i]);
 		wait_quiet(1.0, timeout_s);
 		report_mem(steps[i]);
+		if (at_step != NULL)
+			run_at_step(steps[i]);
 	}
 	printf("RESULT%s mode=hold clients=%ld failed=%ld\n", tag, max, nfail);
 	fflush(stdout);
@@ -1267,7 +1330,8 @@ usage(void)
 	fprintf(stderr, "usage: wsload churn|rtt|bcast|tput|hold -p PORT "
 	    "[--path P] [--proto chat|echo] [-n N] [-c CONC] [-N CLIENTS] "
 	    "[--rate R] [--secs S] [--inflight K] [--steps LIST] "
-	    "[--extra X] [--pid PID]... [--kids-of PPID] [--timeout S] [--tag T] "
+	    "[--extra X] [--pid PID]... [--kids-of PPID] [--cgroup DIR] "
+	    "[--at-step CMD] [--timeout S] [--tag T] "
 	    "[--hosts A,B,...] [--nick-prefix P]\n");
 	exit(2);
 }
@@ -1301,6 +1365,7 @@ main(int argc, char *argv[])
 		{ "sources", 1, NULL, 'a' }, { "grace", 1, NULL, 'g' },
 		{ "extra", 1, NULL, 'e' }, { "linger", 1, NULL, 'l' },
 		{ "hosts", 1, NULL, 'H' }, { "nick-prefix", 1, NULL, 'u' },
+		{ "cgroup", 1, NULL, 'G' }, { "at-step", 1, NULL, 'X' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -1341,6 +1406,8 @@ main(int argc, char *argv[])
 				pids[npids++] = (pid_t)atoi(optarg);
 			break;
 		case 'K': kids_of = (pid_t)atoi(optarg); break;
+		case 'G': cgroup_dir = optarg; break;
+		case 'X': at_step = optarg; break;
 		case 't': timeout_s = atof(optarg); break;
 		case 'T': tag = optarg; break;
 		case 'R': room = optarg; break;

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: ISC
 # tests/systemd/lib.sh: a throw-away root for installing Switchboard, and a
 # real systemd booted in it as PID 1 of private namespaces.  Sourced by
-# units.test.sh and verify-units.sh, which run inside their own mount
-# namespace (unshare --mount), so every mount here disappears with them.
+# units.test.sh, verify-units.sh and bench/systemd.sh, which run inside
+# their own mount namespace (unshare --mount), so every mount here
+# disappears with them.
 #
 #   ct_overlay DIR      tmpfs at DIR, DIR/root = overlay: / below, the tmpfs
 #                       above.  Installing into DIR/root changes nothing on
