@@ -189,6 +189,10 @@ config_ws_chat_path(const struct sb_config *c, const char *path, size_t len)
 	return 0;
 }
 
+/*
+ * The defaults of every key: the hub's, then the handlers'
+ * (config_handler_defaults).
+ */
 void
 config_defaults(struct sb_config *c)
 {
@@ -205,14 +209,6 @@ config_defaults(struct sb_config *c)
 		.flood_rate = 20,
 		.flood_burst = 10,
 		.flood_kick = 20,
-		.xmlsocket_max = 4096,
-		.connect_timeout = 30,
-		.idle_timeout = 120,
-		.ping_timeout = 30,
-		.handshake_timeout = 10,
-		.ws_max_message = 65536,
-		.outq_max = 1024 * 1024,
-		.backlog_max = 64 * 1024,
 	};
 	strlcpy(c->handler_user, "switchboard", sizeof(c->handler_user));
 	strlcpy(c->handler_group, "switchboard", sizeof(c->handler_group));
@@ -220,6 +216,27 @@ config_defaults(struct sb_config *c)
 	strlcpy(c->state_dir, "/var/lib/switchboard", sizeof(c->state_dir));
 	strlcpy(c->members_file, "members", sizeof(c->members_file));
 	strlcpy(c->rooms, "lobby", sizeof(c->rooms));
+	config_handler_defaults(c);
+}
+
+/*
+ * The defaults of the keys handlers need, onto a config whose handler
+ * keys are zeros (config_defaults' own, or a handler's in static
+ * storage): only what is not zero is written, so a handler never touches
+ * the pages of the keys it leaves empty or does not use.
+ */
+void
+config_handler_defaults(struct sb_config *c)
+{
+	assert(c != NULL);
+	c->xmlsocket_max = 4096;
+	c->connect_timeout = 30;
+	c->idle_timeout = 120;
+	c->ping_timeout = 30;
+	c->handshake_timeout = 10;
+	c->ws_max_message = 65536;
+	c->outq_max = 1024 * 1024;
+	c->backlog_max = 64 * 1024;
 	strlcpy(c->server_name, "switchboard", sizeof(c->server_name));
 	strlcpy(c->policy_domains, "*", sizeof(c->policy_domains));
 	strlcpy(c->policy_ports, "80,843", sizeof(c->policy_ports));
@@ -259,6 +276,21 @@ config_key(const char *name, size_t len)
 	return NULL;
 }
 
+/*
+ * Set a number or a boolean (an unsigned or an int, the same size) at p,
+ * unless it holds that value already.  Handlers get every key in
+ * C_CONFIG, mostly values they hold already, and a write dirties a page
+ * of every handler's memory even when it changes nothing; config_set()
+ * does the same for strings.
+ */
+static void
+config_store(char *p, unsigned v)
+{
+	_Static_assert(sizeof(int) == sizeof(unsigned), "int and unsigned");
+	if (memcmp(p, &v, sizeof(v)) != 0)
+		memcpy(p, &v, sizeof(v));
+}
+
 /* Set one key from its text value; errors go into err. */
 static int
 config_set(struct sb_config *c, const struct ckey *k, const char *v,
@@ -281,7 +313,8 @@ config_set(struct sb_config *c, const struct ckey *k, const char *v,
 			    k->name, k->size - 1);
 			return -EINVAL;
 		}
-		strlcpy(p, v, k->size);
+		if (strcmp(p, v) != 0)		/* see config_store() */
+			strlcpy(p, v, k->size);
 		return 0;
 	case C_UINT:
 		errno = 0;
@@ -292,15 +325,15 @@ config_set(struct sb_config *c, const struct ckey *k, const char *v,
 			    "got \"%.40s\"", k->name, k->min, k->max, v);
 			return -EINVAL;
 		}
-		*(unsigned *)(void *)p = (unsigned)n;
+		config_store(p, (unsigned)n);
 		return 0;
 	case C_BOOL:
 		if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 ||
 		    strcmp(v, "1") == 0 || strcmp(v, "on") == 0)
-			*(int *)(void *)p = 1;
+			config_store(p, 1);
 		else if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0 ||
 		    strcmp(v, "0") == 0 || strcmp(v, "off") == 0)
-			*(int *)(void *)p = 0;
+			config_store(p, 0);
 		else {
 			snprintf(err, errsz, "%s: expected yes or no, got "
 			    "\"%.40s\"", k->name, v);

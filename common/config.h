@@ -39,7 +39,33 @@
 
 enum config_auth { AUTH_GUEST, AUTH_MEMBERS, AUTH_BOTH };
 
+/*
+ * The keys handlers need come first, the numbers and the values that are
+ * seldom empty before the rest: a handler writes only these
+ * (config_handler_defaults, config_apply_msg), into a config of its own
+ * that starts as zeros, so the fewer pages they span, the fewer an idle
+ * handler holds (docs/benchmarks.md, "Memory").
+ */
 struct sb_config {
+	/* handlers (sent in C_CONFIG) */
+	unsigned	xmlsocket_max;		/* bytes in one XMLSocket message */
+	unsigned	connect_timeout;	/* s until the first bytes */
+	unsigned	idle_timeout;		/* s of silence before a ping */
+	unsigned	ping_timeout;		/* s to answer a ping */
+	unsigned	handshake_timeout;	/* s for an HTTP/WebSocket head,
+						 * and for a TLS handshake */
+	unsigned	ws_max_message;
+	int		ws_echo;
+	unsigned	outq_max;		/* bytes queued for one client */
+	unsigned	backlog_max;		/* bytes held while the hub is away */
+	char		server_name[64];
+	char		policy_ports[128];
+	char		policy_domains[512];	/* space or comma separated */
+	char		ws_chat_paths[1024];	/* see CONFIG_WS_PATHS_MAX */
+	char		metrics_from[1024];	/* prefixes that may read /metrics */
+	char		proxy_from[1024];	/* prefixes of trusted proxies */
+	char		redirect_url[512];	/* "" unless set */
+	char		ws_origins[1024];	/* "" unless set */
 	/* hub */
 	char		handler_user[64];	/* peers allowed on the hub socket */
 	char		handler_group[64];
@@ -62,25 +88,6 @@ struct sb_config {
 	unsigned	flood_kick;		/* refusals before disconnect */
 	char		tls_cert[256];		/* PEM chain for --tls handlers */
 	char		tls_key[256];		/* its key: the hub's alone */
-	/* handlers (sent in C_CONFIG) */
-	char		server_name[64];
-	char		policy_domains[512];	/* space or comma separated */
-	char		policy_ports[128];
-	char		redirect_url[512];
-	unsigned	xmlsocket_max;		/* bytes in one XMLSocket message */
-	unsigned	connect_timeout;	/* s until the first bytes */
-	unsigned	idle_timeout;		/* s of silence before a ping */
-	unsigned	ping_timeout;		/* s to answer a ping */
-	unsigned	handshake_timeout;	/* s for an HTTP/WebSocket head,
-						 * and for a TLS handshake */
-	unsigned	ws_max_message;
-	int		ws_echo;
-	char		ws_origins[1024];
-	char		ws_chat_paths[1024];	/* see CONFIG_WS_PATHS_MAX */
-	unsigned	outq_max;		/* bytes queued for one client */
-	unsigned	backlog_max;		/* bytes held while the hub is away */
-	char		metrics_from[1024];	/* prefixes that may read /metrics */
-	char		proxy_from[1024];	/* prefixes of trusted proxies */
 	/* The cluster (hub only, read at start; docs/cluster.md). */
 	char		cluster_redis[256];	/* HOST:PORT or /socket; "": none */
 	char		cluster_password[256];	/* file: [USER] PASSWORD */
@@ -89,6 +96,7 @@ struct sb_config {
 
 /* config.c */
 void	config_defaults(struct sb_config *);
+void	config_handler_defaults(struct sb_config *);
 int	config_parse_line(struct sb_config *, const char *, char *, size_t);
 int	config_load(struct sb_config *, const char *, char *, size_t);
 int	config_pack_handler(const struct sb_config *, struct sb_packet *);

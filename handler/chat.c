@@ -33,7 +33,8 @@ void
 chat_init(struct conn *c, uint64_t now)
 {
 	buf_init(&c->chat.held, HANDLER_HELD_MAX);
-	buf_init(&c->chat.rendered, DIALECT_OUT_MAX);
+	buf_init_fixed(&c->chat.rendered, DIALECT_OUT_MAX,
+	    handler_store.rendered, sizeof(handler_store.rendered));
 	c->chat.last_rx_ms = now;
 }
 
@@ -581,7 +582,8 @@ chat_close_code(const char *code)
 void
 chat_idle(struct conn *c)
 {
-	buf_free(&c->chat.rendered);
+	buf_free(&c->chat.rendered);	/* sent already */
+	buf_idle(&c->chat.rendered);
 	dialect_json_trim();
 }
 

@@ -247,11 +247,14 @@ dialect_hms(time_t t, char out[9])
 void
 dialect_iso(time_t t, char out[21])
 {
-	static char last[21];	/* every event of a second has the same */
-	static time_t last_t = -1;
+	/* Every event of a second has the same.  No initializers (last[0]
+	 * says whether last_t is set): an initialized static would dirty a
+	 * page of .data in every handler. */
+	static char last[21];
+	static time_t last_t;
 	struct tm tm;
 
-	if (t != last_t) {
+	if (last[0] == '\0' || t != last_t) {
 		if (gmtime_r(&t, &tm) == NULL ||
 		    strftime(last, 21, "%Y-%m-%dT%H:%M:%SZ", &tm) != 20)
 			memcpy(last, "1970-01-01T00:00:00Z", 21);

@@ -68,6 +68,8 @@
 #define HANDLER_ROOMS_MAX	32	/* rooms remembered for RESUME */
 #define HANDLER_TRIM_BYTES	(16 * 1024) /* give freed heap back above this */
 #define HANDLER_IDLE_TRIM_MS	500	/* quiet this long: give memory back once */
+#define HANDLER_STACK_KEEP	1024	/* stack kept below the trim's frame */
+#define HANDLER_STACK_TRIM	(64 * 1024)	/* and given back below that */
 #define HANDLER_HUB_BATCHES	32	/* recvmmsg calls per wake-up, at most */
 #define HANDLER_HEALTH_WAIT_MS	1000	/* /healthz: the hub answers in this */
 #define HANDLER_METRICS_MAX	(256 * 1024)	/* bytes of /metrics, at most */

@@ -12,11 +12,13 @@
  * call them as the loop would, without epoll.
  */
 #include <sys/epoll.h>
+#include <sys/mman.h>
 
 #include <errno.h>
 #include <malloc.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "handler.h"
 
@@ -80,6 +82,26 @@ loop_tick(struct conn *c, uint64_t now)
 }
 
 /*
+ * Give back the stack pages below the caller's frame: the deepest calls
+ * so far (the handshake, the login, a list rendered) dirtied a page or
+ * two that an idle handler does not use.  What lies below the stack
+ * pointer is dead by the ABI; HANDLER_STACK_KEEP bytes below it stay, for
+ * the calls that follow (madvise's own frame among them).  The range may
+ * reach past the stack's mapping (its lowest pages were never touched):
+ * madvise then fails for that part, harmlessly.
+ */
+static void
+loop_stack_idle(void)
+{
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t end = ((uintptr_t)__builtin_frame_address(0) -
+	    HANDLER_STACK_KEEP) & ~(pg - 1);
+
+	madvise((void *)(end - HANDLER_STACK_TRIM), HANDLER_STACK_TRIM,
+	    MADV_DONTNEED);
+}
+
+/*
  * After a burst (a long member list rendered, a big queue drained), or
  * HANDLER_IDLE_TRIM_MS after the last activity, give the freed pages
  * back: thousands of idle handlers would each keep their peak heap
@@ -95,6 +117,7 @@ loop_trim(struct conn *c, uint64_t now)
 	malloc_trim(0);		/* musl's free() needs no trim */
 #endif
 	store_idle();		/* the static buffers too (store.h) */
+	loop_stack_idle();
 	client_io_idle(c);
 	hublink_idle(c);
 	modes_idle(c);

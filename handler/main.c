@@ -142,7 +142,7 @@ main(int argc, char *argv[])
 		return 1;
 	}
 
-	config_defaults(&c.cfg);
+	config_handler_defaults(&c.cfg);	/* on zeros: few pages written */
 	hublink_init(&c, hub_path);
 	/* Without a hub the client still gets an answer of its own kind. */
 	if (hublink_connect(&c) < 0)

@@ -163,6 +163,8 @@ static void
 websocket_start(struct conn *c, enum ws_kind kind)
 {
 	ws_conn_init(&c->modes.ws, c->cfg.ws_max_message);
+	ws_conn_storage(&c->modes.ws, handler_store.ws_msg,
+	    sizeof(handler_store.ws_msg));
 	c->modes.ws_active = 1;
 	c->modes.ws_kind = kind;
 	c->modes.mode = MODE_WEBSOCKET;
@@ -429,11 +431,16 @@ modes_tick(struct conn *c, uint64_t now)
 	}
 }
 
-/* The handler is idle: an empty input buffer gives its memory back. */
+/*
+ * The handler is idle: an empty input buffer, and the WebSocket's between
+ * messages, give their memory back.
+ */
 void
 modes_idle(struct conn *c)
 {
 	buf_idle(&c->modes.in);
+	if (c->modes.ws_active)
+		ws_conn_idle(&c->modes.ws);
 }
 
 void

@@ -38,6 +38,12 @@ struct handler_store {
 	unsigned char	in[HANDLER_BUF_KEEP] STORE_ALIGNED;
 	unsigned char	out[HANDLER_BUF_KEEP] STORE_ALIGNED;
 	unsigned char	hubq[HANDLER_BUF_KEEP] STORE_ALIGNED;
+	/* Where a WebSocket message from the client is put together
+	 * (ws_conn_storage), and where one hub message is rendered for the
+	 * client (chat.c): a usual message touches no malloc, so an idle
+	 * handler holds no heap at all. */
+	unsigned char	ws_msg[HANDLER_BUF_KEEP] STORE_ALIGNED;
+	char		rendered[HANDLER_BUF_KEEP] STORE_ALIGNED;
 	/* jansson's bump allocator (json_arena.c). */
 	unsigned char	jarena[STORE_JARENA_SIZE] STORE_ALIGNED;
 	/* A text command being split (dialect_text.c), and the bytes that

@@ -37,6 +37,15 @@
 #include "handler.h"
 #include "tlssign.h"
 
+/*
+ * No GnuTLS set-up before main(): linked statically, its constructor
+ * would parse its ASN.1 tables and read the system's policy in every
+ * handler, port 80's too, which costs about 150 KiB of memory each and
+ * time at every spawn (docs/benchmarks.md).  A --tls handler calls
+ * gnutls_global_init() itself (tls_setup).
+ */
+GNUTLS_SKIP_GLOBAL_INIT
+
 /* TLS 1.3 and 1.2, GnuTLS's NORMAL ciphers (and the system's policy in
  * /etc/gnutls/config); docs/tls.md, "Cipher policy". */
 #define TLS_PRIORITY	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:" \
@@ -293,9 +302,8 @@ tls_setup(struct conn *c, uint64_t now)
 
 	c->tls.on = 1;
 	c->tls.deadline_ms = now + c->cfg.handshake_timeout * 1000ULL;
-	/* The units turn GnuTLS's set-up before main() off (a handler on
-	 * port 80 does not need it): done here.  Counted, so harmless when
-	 * the constructor did it. */
+	/* GnuTLS's set-up before main() is off (GNUTLS_SKIP_GLOBAL_INIT,
+	 * above): done here, for --tls only. */
 	if ((r = gnutls_global_init()) < 0)
 		return tls_refuse(c, "TLS: %s", gnutls_strerror(r));
 	c->tls.global = 1;

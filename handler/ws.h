@@ -96,6 +96,8 @@ struct ws_conn {
 };
 
 void	ws_conn_init(struct ws_conn *, size_t max_message);
+void	ws_conn_storage(struct ws_conn *, void *, size_t);
+void	ws_conn_idle(struct ws_conn *);
 void	ws_conn_free(struct ws_conn *);
 /*
  * Feed bytes from the client.  Returns 0 to go on, 1 when the close

@@ -28,6 +28,30 @@ ws_conn_init(struct ws_conn *c, size_t max_message)
 	buf_init(&c->msg, c->max_message);
 }
 
+/*
+ * Let the reassembly buffer start in `size` bytes of the caller's storage
+ * (buf_init_fixed): a message that fits never touches malloc.  Call after
+ * ws_conn_init(), before the first byte.
+ */
+void
+ws_conn_storage(struct ws_conn *c, void *storage, size_t size)
+{
+	assert(c != NULL && c->msg.len == 0);
+	buf_init_fixed(&c->msg, c->max_message, storage, size);
+}
+
+/*
+ * The connection is idle: between messages, the reassembly buffer gives
+ * its memory back (buf_idle).
+ */
+void
+ws_conn_idle(struct ws_conn *c)
+{
+	assert(c != NULL);
+	if (c->msg_opcode == 0)
+		buf_idle(&c->msg);
+}
+
 void
 ws_conn_free(struct ws_conn *c)
 {

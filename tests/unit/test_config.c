@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "cidr.h"
@@ -528,6 +529,45 @@ test_pack_apply(void **state)
 }
 
 /*
+ * A handler's config starts as zeros in static storage, and every page of
+ * it that a handler touches costs each idle handler memory:
+ * config_handler_defaults() gives the handler keys the values
+ * config_defaults() gives them and leaves the hub's keys alone, and a
+ * C_CONFIG of the values the config holds already writes nothing (the
+ * whole config read-only, and no fault).
+ */
+static void
+test_handler_config(void **state)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	size_t span = (sizeof(struct sb_config) + pg - 1) / pg * pg;
+	struct sb_config def, *h;
+	struct sb_packet p, q;
+	struct sb_msg m;
+	char err[256];
+
+	config_defaults(&def);
+	h = mmap(NULL, span, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(h != MAP_FAILED);
+	config_handler_defaults(h);
+	assert_int_equal(config_pack_handler(&def, &p), 0);
+	assert_int_equal(config_pack_handler(h, &q), 0);
+	assert_int_equal(p.len, q.len);
+	assert_memory_equal(p.buf, q.buf, p.len);
+	assert_string_equal(h->handler_user, "");
+	assert_string_equal(h->rooms, "");
+	assert_int_equal(h->max_clients, 0);
+
+	assert_int_equal(sb_msg_decode(&m, p.buf, p.len), 0);
+	assert_int_equal(mprotect(h, span, PROT_READ), 0);
+	err[0] = '\0';
+	assert_int_equal(config_apply_msg(h, &m, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_int_equal(munmap(h, span), 0);
+}
+
+/*
  * Whatever the loader accepts must reach the handlers: each handler
  * string key at the longest value config_parse_line() takes still
  * packs into C_CONFIG, and arrives intact.
@@ -785,6 +825,7 @@ main(void)
 		cmocka_unit_test(test_load_long_lines),
 		cmocka_unit_test(test_pack_apply),
 		cmocka_unit_test(test_pack_longest_values),
+		cmocka_unit_test(test_handler_config),
 		cmocka_unit_test(test_ws_chat_paths),
 		cmocka_unit_test(test_metrics_from),
 		cmocka_unit_test(test_proxy_keys),

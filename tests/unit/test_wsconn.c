@@ -692,6 +692,58 @@ test_server_close(void **state)
 	tc_free(&t);
 }
 
+/*
+ * With storage of the caller's (ws_conn_storage), a message that fits is
+ * put together there, not on the heap; a longer one moves to the heap.
+ * Idle between messages, the buffer goes back to the storage and the
+ * storage's page to the kernel (it reads as zeros); idle in the middle of
+ * a message, nothing is given back.
+ */
+static void
+test_storage(void **state)
+{
+	static unsigned char store[4096] __attribute__((aligned(4096)));
+	unsigned char *big = malloc(6000);
+	struct rec rec = { 0 };
+	struct ws_sink sink = { &rec, sink_message, sink_write };
+	struct ws_conn c;
+	struct tc t = { 0 };
+
+	assert_non_null(big);
+	memset(big, 'x', 6000);
+	ws_conn_init(&c, 0);
+	ws_conn_storage(&c, store, sizeof(store));
+	client_frame(&t, FIN | WS_OP_TEXT, "hello", 5);
+	assert_int_equal(ws_conn_feed(&c, &sink, t.in.p, t.in.len), 0);
+	assert_int_equal(rec.msgs.len, 9 + 5);
+	assert_ptr_equal(c.msg.buf, store);
+	assert_memory_equal(store, "hello", 5);
+
+	t.in.len = 0;
+	client_frame(&t, WS_OP_TEXT, big, 3000);
+	assert_int_equal(ws_conn_feed(&c, &sink, t.in.p, t.in.len), 0);
+	ws_conn_idle(&c);
+	assert_ptr_equal(c.msg.buf, store);
+	assert_int_equal(c.msg.len, 3000);
+	assert_int_equal(store[2999], 'x');
+
+	t.in.len = 0;
+	client_frame(&t, FIN | WS_OP_CONT, big + 3000, 3000);
+	assert_int_equal(ws_conn_feed(&c, &sink, t.in.p, t.in.len), 0);
+	assert_int_equal(rec.msgs.len, 9 + 5 + 9 + 6000);
+	assert_memory_equal(rec.msgs.p + 9 + 5 + 9, big, 6000);
+	assert_ptr_not_equal(c.msg.buf, store);
+
+	ws_conn_idle(&c);
+	assert_ptr_equal(c.msg.buf, store);
+	assert_int_equal(store[0], 0);
+	assert_int_equal(store[2999], 0);
+	ws_conn_free(&c);
+	bytes_free(&rec.msgs);
+	tc_free(&t);
+	free(big);
+}
+
 int
 main(void)
 {
@@ -710,6 +762,7 @@ main(void)
 		cmocka_unit_test(test_failed_is_final),
 		cmocka_unit_test(test_send),
 		cmocka_unit_test(test_server_close),
+		cmocka_unit_test(test_storage),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

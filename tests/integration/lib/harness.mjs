@@ -152,8 +152,7 @@ export async function startSwitchboard(opts = {}) {
     for (let attempt = 0; ; attempt++) {
       const p = wanted || await freePort();
       const sa = ['-a', '--inetd', '-E', `SWITCHBOARD_HUB_SOCKET=${sock}`, '-E', 'ASAN_OPTIONS=detect_leaks=1',
-        // As the units run it: GnuTLS set up by --tls alone (docs/tls.md).
-        '-E', 'GNUTLS_NO_IMPLICIT_INIT=1', HANDLER, ...args];
+        HANDLER, ...args];
       const proc = spawn(...(opts.listenExec ? inNs(opts.listenExec, [host, String(p), 'systemd-socket-activate', ...sa])
         : inNs('systemd-socket-activate', ['-l', `${host}:${p}`, ...sa])), {
         stdio: ['ignore', 'ignore', 'pipe'],
