@@ -4,18 +4,8 @@
 
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { startSwitchboard } from './lib/harness.mjs';
+import { startSwitchboard, handlerPids } from './lib/harness.mjs';
 import { XmlSocket, xmlLogin, rawExchange, httpGet, parseHttp } from './lib/clients.mjs';
-
-// The handler processes systemd-socket-activate (our child) spawned.
-function handlerPids(saPid) {
-  const out = [];
-  for (const t of readFileSync(`/proc/${saPid}/task/${saPid}/children`, 'utf8').trim().split(/\s+/)) {
-    if (t) out.push(Number(t));
-  }
-  return out;
-}
 
 describe('switchboard core', () => {
   let sb;

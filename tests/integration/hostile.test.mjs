@@ -16,19 +16,12 @@ import net from 'node:net';
 import { existsSync, readFileSync, openSync, readSync, closeSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { startSwitchboard, HANDLER } from './lib/harness.mjs';
+import { startSwitchboard, HANDLER, handlerPids } from './lib/harness.mjs';
 import { XmlSocket, xmlLogin, JsonClient, jsonLogin, rawExchange, parseHttp } from './lib/clients.mjs';
 
 const WAIT = 10000;	// ms, the deadline of any single wait
 
 // ---- helpers -------------------------------------------------------------
-
-// The handler processes systemd-socket-activate has spawned.
-function handlerPids(saPid) {
-  const f = `/proc/${saPid}/task/${saPid}/children`;
-  if (!existsSync(f)) return [];
-  return readFileSync(f, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-}
 
 // Resolve when no handler is left, checking as they exit (bounded).
 function noHandlersLeft(sb, ms = 20000) {

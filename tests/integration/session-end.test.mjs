@@ -9,16 +9,9 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
-import { startSwitchboard } from './lib/harness.mjs';
+import { startSwitchboard, handlerPids } from './lib/harness.mjs';
 import { XmlSocket, xmlLogin, jsonLogin } from './lib/clients.mjs';
 import { ctl } from './lib/ctl.mjs';
-
-// The handlers systemd-socket-activate (our child) has running now.
-function handlerPids(saPid) {
-  const f = `/proc/${saPid}/task/${saPid}/children`;
-  if (!existsSync(f)) return [];
-  return readFileSync(f, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-}
 
 // Resolve when process `pid` has exited (polls /proc: a process that is
 // not our child has no exit event to wait on).

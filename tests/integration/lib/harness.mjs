@@ -20,7 +20,7 @@
 
 import { ctlOk } from './ctl.mjs';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
@@ -94,6 +94,14 @@ export function parseEvent(line) {
     i = field.lastIndex;
   }
   return ev;
+}
+
+// The handler processes a systemd-socket-activate (our child: sb.saPid,
+// sb.proxiedPid, sb.tlsListenerPid) has running now.
+export function handlerPids(saPid) {
+  const f = `/proc/${saPid}/task/${saPid}/children`;
+  if (!existsSync(f)) return [];
+  return readFileSync(f, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
 }
 
 export async function startSwitchboard(opts = {}) {
@@ -184,6 +192,7 @@ export async function startSwitchboard(opts = {}) {
     proxiedPort: proxied?.port,
     tlsPort: tlsListener?.port,
     get tlsListenerPid() { return tlsListener?.proc.pid; },
+    get proxiedPid() { return proxied?.proc.pid; },
     dir,
     hubSocket: sock,
     controlSocket: control,
