@@ -37,6 +37,7 @@ hub_init(struct hub *h, const struct sb_config *cfg, const struct hub_ops *ops,
 	RB_INIT(&h->per_address);
 	RB_INIT(&h->rusers);
 	RB_INIT(&h->rkeys);
+	RB_INIT(&h->rskels);
 	TAILQ_INIT(&h->reaplist);
 	TAILQ_INIT(&h->held);
 	/* Without them every password check is refused (login_busy). */

@@ -205,9 +205,18 @@ struct remote_user {		/* what a hub publishes of one user */
 	char			 rooms[HUB_ROOMS_PER_PEER][SB_ROOM_MAX + 1];
 	unsigned		 nrooms;
 };
+/* One UTS #39 skeleton of a remote user's nick, in hub->rskels. */
+struct ruser_skel {
+	RB_ENTRY(ruser_skel)	 entry;
+	struct ruser		*u;
+	char			 skel[NICK_SKEL_MAX + 1];
+};
+
 struct ruser {
 	RB_ENTRY(ruser)		 by_id;
 	RB_ENTRY(ruser)		 by_key;
+	struct ruser_skel	 skels[2];	/* in hub->rskels */
+	int			 nskels;
 	char			 node[REMOTE_NODE_MAX + 1];
 	uint64_t		 session;	/* on its node */
 	char			 nick[SB_NICK_MAX + 1];
@@ -219,6 +228,7 @@ struct ruser {
 };
 RB_HEAD(rusers_by_id, ruser);
 RB_HEAD(rusers_by_key, ruser);
+RB_HEAD(ruser_skels, ruser_skel);
 
 /* What a remote user did (remote_set), and what local users did (ops). */
 enum remote_ev {
@@ -362,6 +372,7 @@ struct hub {
 	char			 node[REMOTE_NODE_MAX + 1];	/* cluster_node */
 	struct rusers_by_id	 rusers;	/* other machines' users */
 	struct rusers_by_key	 rkeys;
+	struct ruser_skels	 rskels;	/* their nicks' skeletons */
 	unsigned		 rnamed;	/* how many */
 };
 
@@ -497,6 +508,11 @@ struct rroom {			/* a room as its remote members make it */
 };
 RB_PROTOTYPE(rusers_by_id, ruser, by_id, ruser_id_cmp)
 RB_PROTOTYPE(rusers_by_key, ruser, by_key, ruser_key_cmp)
+RB_PROTOTYPE(ruser_skels, ruser_skel, entry, ruser_skel_cmp)
+void		 remote_index(struct hub *, struct ruser *,
+		    const struct nick_id *);
+void		 remote_unindex(struct hub *, struct ruser *);
+struct ruser	*remote_lookalike(struct hub *, const struct nick_id *);
 struct ruser	*remote_find(struct hub *, const char *, uint64_t);
 struct ruser	*remote_find_key(struct hub *, const char *);
 struct ruser	*remote_find_nick(struct hub *, const char *);

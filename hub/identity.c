@@ -80,9 +80,10 @@ nick_reserved(const struct hub *h, const char *nick)
 /*
  * Refuse `nick` (whose comparison key and skeletons are `nid`) to `p`
  * when it looks like a member's nick, or like the nick of session `o`
- * (nick_clash said NICK_LOOKALIKE; NULL: no session's), without being
- * that nick (UTS #39 skeletons, docs/protocol.md): error nick_confusable
- * and an event.  Returns 1 when refused.
+ * (nick_clash said NICK_LOOKALIKE; NULL: no session's here), or like
+ * the nick of a user on another machine, without being that nick (UTS
+ * #39 skeletons, docs/protocol.md): error nick_confusable and an
+ * event.  Returns 1 when refused.
  */
 static int
 nick_looks_taken(struct hub *h, struct peer *p, const char *nick,
@@ -90,13 +91,15 @@ nick_looks_taken(struct hub *h, struct peer *p, const char *nick,
 {
 	const struct member *mem = h->members == NULL ? NULL :
 	    members_confusable(h->members, nid);
+	const struct ruser *u = o == NULL ? remote_lookalike(h, nid) : NULL;
 	char why[SB_REASON_MAX + 1];
 
-	if (mem == NULL && o == NULL)
+	if (mem == NULL && o == NULL && u == NULL)
 		return 0;
 	snprintf(why, sizeof(why), "nick looks like %s's nick %s",
-	    mem != NULL ? "member" : "session", mem != NULL ? mem->nick :
-	    o->nick);
+	    mem != NULL ? "member" : o != NULL ? "session" : "a user of "
+	    "another machine", mem != NULL ? mem->nick : o != NULL ?
+	    o->nick : u->nick);
 	hub_log_peer(SB_EV_LOGIN_FAILED, p, &(struct sb_log_fields){
 	    .nick = nick, .reason = why }, "nick refused: %s", why);
 	send_error(h, p, "nick_confusable", mem != NULL ? "Nick looks like a "
@@ -152,13 +155,14 @@ identify_finish(struct hub *h, struct peer *p, const char *nick,
 
 /*
  * The cluster's answer to the claim of the nick `session` asked for
- * (identify_finish): `ok`, it is identified, unless a session here took
- * the nick meanwhile; else nick_taken.  Returns the session, no longer
+ * (identify_finish): `ok`, it is identified, unless a session here or
+ * elsewhere took the nick, or one like it, meanwhile; else nick_taken.  Returns the session, no longer
  * waiting, or NULL (gone meanwhile).
  */
 struct peer *
 nick_claimed(struct hub *h, uint64_t session, int ok)
 {
+	enum nick_clash clash = NICK_FREE;
 	struct nick_id nid;
 	const char *why;
 	struct peer *p, *o;
@@ -168,12 +172,13 @@ nick_claimed(struct hub *h, uint64_t session, int ok)
 		return NULL;
 	p->checking = 0;
 	if (!ok || nick_identify(p->claiming, &nid, &why) < 0 ||
-	    nick_clash(h, p, &nid, &o) == NICK_TAKEN ||
+	    (clash = nick_clash(h, p, &nid, &o)) == NICK_TAKEN ||
 	    remote_find_key(h, nid.key) != NULL)
 		login_failed(h, p, p->claiming, "nick_taken",
 		    "Nick is already in use.", "nick in use on another "
 		    "machine");
-	else
+	else if (!nick_looks_taken(h, p, p->claiming, &nid,
+	    clash == NICK_LOOKALIKE ? o : NULL))
 		identify_as(h, p, p->claiming, &nid, p->claim_id[0] ?
 		    p->claim_id : NULL);
 	p->claiming[0] = '\0';

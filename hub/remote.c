@@ -61,6 +61,7 @@ ruser_free(struct hub *h, struct ruser *u)
 {
 	RB_REMOVE(rusers_by_id, &h->rusers, u);
 	RB_REMOVE(rusers_by_key, &h->rkeys, u);
+	remote_unindex(h, u);
 	h->rnamed--;
 	free(u);
 }
@@ -111,8 +112,10 @@ remote_set(struct hub *h, const char *node, uint64_t session,
 		u->session = session;
 		RB_INSERT(rusers_by_id, &h->rusers, u);
 		h->rnamed++;
-	} else
+	} else {
 		RB_REMOVE(rusers_by_key, &h->rkeys, u);
+		remote_unindex(h, u);
+	}
 	strlcpy(u->nick, ru->nick, sizeof(u->nick));
 	strlcpy(u->key, nid.key, sizeof(u->key));
 	strlcpy(u->name, ru->name, sizeof(u->name));
@@ -120,6 +123,7 @@ remote_set(struct hub *h, const char *node, uint64_t session,
 	u->nrooms = ru->nrooms;
 	u->stale = 0;
 	RB_INSERT(rusers_by_key, &h->rkeys, u);
+	remote_index(h, u, &nid);
 	if (quiet)
 		return 0;
 	if (fresh && (ev == REMOTE_LOGIN || ev == REMOTE_SYNC))

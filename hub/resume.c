@@ -125,7 +125,8 @@ cmd_resume(struct hub *h, struct peer *p, const struct sb_msg *m,
 			return 0;
 		if (nick_identify(m->field[0], &nid, &why) < 0 ||
 		    nick_clash(h, p, &nid, &o) != NICK_FREE ||
-		    remote_find_key(h, nid.key) != NULL) {
+		    remote_find_key(h, nid.key) != NULL ||
+		    remote_lookalike(h, &nid) != NULL) {
 			hub_log_peer(SB_EV_LOGIN_FAILED, p, &(struct sb_log_fields){
 			    .nick = m->field[0], .reason = "nick lost in restart" },
 			    "resume refused: nick %s is taken", m->field[0]);

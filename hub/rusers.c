@@ -7,6 +7,7 @@
  * look here without a circle.  No I/O.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,8 +34,69 @@ ruser_key_cmp(struct ruser *a, struct ruser *b)
 	return c != 0 ? c : ruser_id_cmp(a, b);
 }
 
+static int
+ruser_skel_cmp(struct ruser_skel *a, struct ruser_skel *b)
+{
+	int c = strcmp(a->skel, b->skel);
+
+	if (c != 0)
+		return c;
+	return (uintptr_t)a->u < (uintptr_t)b->u ? -1 :
+	    (uintptr_t)a->u > (uintptr_t)b->u;
+}
+
 RB_GENERATE(rusers_by_id, ruser, by_id, ruser_id_cmp)
 RB_GENERATE(rusers_by_key, ruser, by_key, ruser_key_cmp)
+RB_GENERATE(ruser_skels, ruser_skel, entry, ruser_skel_cmp)
+
+/* Index remote user `u` by its nick's skeletons (from `nid`). */
+void
+remote_index(struct hub *h, struct ruser *u, const struct nick_id *nid)
+{
+	int i;
+
+	for (i = 0; i < nid->nskel; i++) {
+		strlcpy(u->skels[i].skel, nid->skel[i],
+		    sizeof(u->skels[i].skel));
+		u->skels[i].u = u;
+		RB_INSERT(ruser_skels, &h->rskels, &u->skels[i]);
+	}
+	u->nskels = nid->nskel;
+}
+
+/* Take remote user `u`'s skeletons out of the index. */
+void
+remote_unindex(struct hub *h, struct ruser *u)
+{
+	int i;
+
+	for (i = 0; i < u->nskels; i++)
+		RB_REMOVE(ruser_skels, &h->rskels, &u->skels[i]);
+	u->nskels = 0;
+}
+
+/*
+ * A remote user whose nick looks like the nick of `nid` (a UTS #39
+ * skeleton in common) without being it (another comparison key), or
+ * NULL: look-alikes are refused across machines as on one.
+ */
+struct ruser *
+remote_lookalike(struct hub *h, const struct nick_id *nid)
+{
+	struct ruser_skel k, *s;
+	int i;
+
+	for (i = 0; i < nid->nskel; i++) {
+		strlcpy(k.skel, nid->skel[i], sizeof(k.skel));
+		k.u = NULL;
+		for (s = RB_NFIND(ruser_skels, &h->rskels, &k);
+		    s != NULL && strcmp(s->skel, k.skel) == 0;
+		    s = RB_NEXT(ruser_skels, &h->rskels, s))
+			if (strcmp(s->u->key, nid->key) != 0)
+				return s->u;
+	}
+	return NULL;
+}
 
 /* The remote user holding the nick with comparison key `key`, or NULL. */
 struct ruser *

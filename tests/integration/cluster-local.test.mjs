@@ -448,6 +448,30 @@ describe('two hubs: users, presence and private messages across', { timeout: 120
     for (const c of [ol, bo]) { c.send({ type: 'quit' }); await c.waitClose(); }
   });
 
+  test('a nick that looks like a user\'s on the other hub is refused, at login and on NICK; free once that user quits', async () => {
+    const pa = await jsonLogin(a, 'paula');
+    await poll('paula known at b', async () => (await who(b)).some((x) => x.nick === 'paula'), 5000, 20);
+    // Capital I for l: the same UTS #39 skeleton.
+    assert.equal(await tryLogin(b, 'pauIa'), 'nick_confusable');
+    await b.waitForEvent({ EVENT: 'login_failed', NICK: 'pauIa', REASON: /looks like a user of another machine's nick paula/ });
+    const qu = await jsonLogin(b, 'quinn');
+    qu.send({ type: 'nick', nick: 'pauIa' });
+    assert.equal((await qu.next({ type: 'error' })).code, 'nick_confusable');
+    assert.ok((await who(b)).some((x) => x.nick === 'quinn'), 'quinn kept its nick');
+    assert.ok(!(await who(b)).some((x) => x.nick === 'pauIa'));
+    // paula quits on a: the look-alike is free on b.
+    pa.send({ type: 'quit' });
+    await pa.waitClose();
+    await qu.next({ type: 'quit', nick: 'paula' });
+    qu.send({ type: 'nick', nick: 'pauIa' });
+    await qu.next({ type: 'nick', old: 'quinn', new: 'pauIa' });
+    await poll('pauIa known at a', async () => (await who(a)).some((x) => x.nick === 'pauIa'), 5000, 20);
+    // And now the other way round: paula looks like pauIa, on a.
+    assert.equal(await tryLogin(a, 'paula'), 'nick_confusable');
+    qu.send({ type: 'quit' });
+    await qu.waitClose();
+  });
+
   test('a hub restarted within its lease: its users resume, and the others are told nothing', async () => {
     const al = await jsonLogin(a, 'amos');
     for (const n of ['t1', 't2']) {	// bess's number here is not the one she resumes with

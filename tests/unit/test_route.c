@@ -714,6 +714,60 @@ test_identify_nick_confusable(void **state)
 }
 
 /*
+ * Issue 20: a nick that looks like the nick of a user of another machine
+ * (known from its presence, remote_set) is refused as one of a local
+ * session's is: IDENTIFY and NICK get nick_confusable, RESUME nick_lost;
+ * the skeleton index follows that user's nick change and quit.  Before,
+ * "pauIa" was accepted next to a remote "paula".
+ */
+static void
+test_identify_nick_confusable_remote(void **state)
+{
+	struct fx *f = *state;
+	struct remote_user ru = { .nick = "paula" };
+	struct peer *g = fx_user(f, "gina");
+	struct peer *b = fx_peer(f, "xmlsocket");
+	struct peer *r = fx_peer(f, "xmlsocket");
+
+	assert_int_equal(remote_set(&f->h, "m2", 7, &ru, REMOTE_LOGIN, NULL,
+	    NULL), 0);
+	fx_clear(f);
+	assert_int_equal(SEND(f, b, SB_H_IDENTIFY, "pauIa", "", ""), 0);
+	assert_error(f, b, "nick_confusable",
+	    "Nick looks like one already in use.");
+	assert_string_equal(b->nick, "");
+	fx_clear(f);
+	assert_int_equal(SEND(f, g, SB_H_NICK, "pauIa"), 0);
+	assert_error(f, g, "nick_confusable", NULL);
+	assert_string_equal(g->nick, "gina");
+	fx_clear(f);
+	assert_int_equal(SEND(f, r, SB_H_RESUME, "pauIa", "", ""), 0);
+	assert_error(f, r, "nick_lost", NULL);
+	fx_clear(f);
+
+	/* The remote user is now "zed": "pauIa" is free, "2ed" is not. */
+	strlcpy(ru.nick, "zed", sizeof(ru.nick));
+	assert_int_equal(remote_set(&f->h, "m2", 7, &ru, REMOTE_NICK, "paula",
+	    NULL), 0);
+	fx_clear(f);
+	assert_int_equal(SEND(f, b, SB_H_IDENTIFY, "pauIa", "", ""), 0);
+	fx_only(f, b, SB_C_IDENTIFIED);
+	fx_clear(f);
+	assert_int_equal(SEND(f, g, SB_H_NICK, "ZED"), 0);
+	assert_error(f, g, "nick_taken", NULL);
+	fx_clear(f);
+
+	/* It quits: its look-alikes are free. */
+	remote_quit(&f->h, "m2", 7, "bye");
+	fx_clear(f);
+	assert_ptr_equal(remote_lookalike(&f->h, &(struct nick_id){
+	    .key = "zed", .skel = { "zed" }, .nskel = 1 }), NULL);
+	assert_int_equal(SEND(f, g, SB_H_NICK, "zed"), 0);
+	fx_only(f, g, SB_C_NICKCHANGE);
+	fx_clear(f);
+}
+
+/*
  * A seed-003 id names one session, as a nick does: a second session that
  * registers an id in use is refused, and PRIVMSG_ALIAS still reaches the
  * first holder.  Before issue 16 the thief took the id and its messages.
@@ -3309,6 +3363,7 @@ main(void)
 		T(test_identify),
 		T(test_identify_nick_taken),
 		T(test_identify_nick_confusable),
+		T(test_identify_nick_confusable_remote),
 	T(test_identify_id_taken),
 		T(test_identify_nick_invalid),
 		T(test_not_identified),
