@@ -182,9 +182,9 @@ DEB_BUILD	= gcc make pkg-config libsystemd-dev libbsd-dev libmd-dev \
 DEB_TEST	= chromium haxe python3 util-linux clang-14 libclang-rt-14-dev \
 		  llvm-14 cppcheck haproxy nginx prometheus tmux openssl redis-server
 NODE_STAMP	= node_modules/.package-lock.json
-# redis-server, ip netns and veths for the cluster tests
+# redis-server, redis-sentinel, ip netns and veths for the cluster tests
 # (tests/integration/lib/cluster.mjs)
-DEB_TEST	+= redis-server iproute2
+DEB_TEST	+= redis-server redis-sentinel iproute2
 
 deps-build:
 	@sh .ci/deps.sh $(DEB_BUILD)

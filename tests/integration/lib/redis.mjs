@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: ISC
+// A redis-server (or redis-sentinel) of the test's own on 127.0.0.1, for
+// the cluster tests (docs/cluster.md).  No persistence unless asked.
+import { spawn, execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+export const REDIS = '/usr/bin/redis-server';
+export const SENTINEL = '/usr/bin/redis-sentinel';
+
+// Start `prog` with `args`; resolves with the process once its log says
+// `ready` (a RegExp), fails if it exits first or within 10 s.
+function started(prog, args, ready) {
+  const proc = spawn(prog, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.output = () => out;
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${prog} did not start: ${out}`)), 10000);
+    const onExit = (code) => { clearTimeout(t); reject(new Error(`${prog} exited ${code}: ${out}`)); };
+    proc.stdout.on('data', (d) => {
+      out += d;
+      if (ready.test(out)) { clearTimeout(t); proc.off('exit', onExit); resolve(proc); }
+    });
+    proc.once('exit', onExit);
+  });
+}
+
+// redis-server on 127.0.0.1:port, its files in `dir`; `acl` lines (the
+// default user is open to the test), `args` more options
+// (['--replicaof', '127.0.0.1', '6379'], say).
+export function startRedis(port, dir, { acl = [], args = [] } = {}) {
+  const aclFile = path.join(dir, `users-${port}.acl`);
+  writeFileSync(aclFile, ['user default on nopass ~* &* +@all', ...acl, ''].join('\n'));
+  return started(REDIS, ['--port', String(port), '--bind', '127.0.0.1',
+    '--save', '', '--appendonly', 'no', '--dir', dir, '--aclfile', aclFile, ...args],
+  /Ready to accept connections/);
+}
+
+// redis-sentinel on 127.0.0.1:port watching the master 127.0.0.1:master
+// as `name`, alone (quorum 1), deciding within `downMs` of silence.
+export function startSentinel(port, dir, name, master, downMs = 1000) {
+  const conf = path.join(dir, `sentinel-${port}.conf`);
+  writeFileSync(conf, `port ${port}
+bind 127.0.0.1
+dir ${dir}
+sentinel monitor ${name} 127.0.0.1 ${master} 1
+sentinel down-after-milliseconds ${name} ${downMs}
+sentinel failover-timeout ${name} 10000
+sentinel parallel-syncs ${name} 1
+`);
+  return started(SENTINEL, [conf], /\+monitor master/);
+}
+
+export async function stopRedis(proc, signal = 'SIGTERM') {
+  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+  const gone = new Promise((r) => proc.once('exit', r));
+  proc.kill(signal);
+  await gone;
+}
+
+export function redisCli(port, ...args) {
+  return execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args]).toString();
+}
