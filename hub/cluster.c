@@ -67,6 +67,8 @@
 #define CLUSTER_PRES_CHANNEL	"sb:pres"
 #define CLUSTER_BANS_KEY	"sb:bans"
 #define CLUSTER_BANS_CHANNEL	"sb:banned"
+#define CLUSTER_MEMBERS_KEY	"sb:members"
+#define CLUSTER_MEMBERS_CHANNEL	"sb:members"
 
 /* KEYS: the nicks' hash.  ARGV: a key, its holder: let go if it holds. */
 static const char RELEASE_LUA[] =
@@ -221,6 +223,16 @@ struct cluster {
 	struct bans		 unbans;	/* lifted here, not yet in Redis */
 	char			 bans_epoch[BAN_EPOCH_MAX + 1];	/* of the
 					 * list, at the last merge; "": none */
+	char			 mget_sha[41], mput_sha[41];
+	/* The member store (see "members" below): the digest of the file
+	 * the hub's store was loaded from, and of the text this hub last
+	 * agreed on with the cluster (the file at start, then Redis's). */
+	char			 mem_loaded[MEMBERS_DIGEST_LEN + 1];
+	char			 mem_base[MEMBERS_DIGEST_LEN + 1];
+	int			 mem_have;	/* the file exists */
+	int			 mem_dirty;	/* changed here: to upload */
+	int			 mem_bad;	/* Redis's copy was refused */
+	uint64_t		 mem_version;	/* Redis's, last seen */
 	uint64_t		 gens;
 	uint64_t		 refused, repeats, gaps;	/* for the log */
 };
@@ -991,6 +1003,8 @@ static void	pres_arrive(struct cluster *, struct cluster_pres *);
 static void	inbox_drain(struct cluster *);
 static void	ban_heard(struct cluster *, const char *, size_t);
 static void	bans_sync(struct cluster *);
+static void	members_heard(struct cluster *, const char *, size_t);
+static void	members_sync(struct cluster *);
 
 /* A message on sb:pres or on this node's sb:to:NODE. */
 static void
@@ -1013,6 +1027,8 @@ other_message(struct cluster *c, const char *chan, const redisReply *v)
 		inbox_drain(c);
 	else if (strcmp(chan, CLUSTER_BANS_CHANNEL) == 0)
 		ban_heard(c, v->str, v->len);
+	else if (strcmp(chan, CLUSTER_MEMBERS_CHANNEL) == 0)
+		members_heard(c, v->str, v->len);
 }
 
 /* --- subscriptions -------------------------------------------------------- */
@@ -1049,6 +1065,11 @@ on_sub(redisAsyncContext *ac, void *reply, void *arg)
 	if (strcmp(kind, "subscribe") == 0 &&
 	    strcmp(chan, CLUSTER_BANS_CHANNEL) == 0) {
 		bans_sync(c);	/* the bans given while it was away */
+		return;
+	}
+	if (strcmp(kind, "subscribe") == 0 &&
+	    strcmp(chan, CLUSTER_MEMBERS_CHANNEL) == 0) {
+		members_sync(c);	/* the store changed while away */
 		return;
 	}
 	if (strncmp(chan, "sb:msg:", 7) != 0 ||
@@ -1851,6 +1872,356 @@ cluster_ban_share(struct hub *h, const struct ban *b, int on)
 		ban_send(c, b, 1);
 }
 
+/* --- members: one member store for every machine ------------------------ */
+
+/*
+ * The whole members file is shared, as a text: the hash sb:members holds
+ * `v` (a version Redis counts up), `d` (the text's SHA-256) and `t` (the
+ * text), written together by one script that publishes the version on
+ * the channel sb:members.  The rule (docs/cluster.md, "Members"): at the
+ * hub's start and at each connect the cluster's copy wins (taken into
+ * the file here, and loaded), unless the operator changed the file here
+ * and reloaded since the hub last agreed with the cluster: then this
+ * machine's file wins and is written to Redis.  A publish from another
+ * hub is taken as at a connect.
+ */
+
+/*
+ * KEYS: the members' hash.  ARGV: the digest of this hub's file.
+ * Returns {} when Redis has no copy, {V, D} when the copy is this very
+ * text, else {V, D, T}.
+ */
+static const char MEMBERS_GET_LUA[] =
+	"local m = redis.call('HMGET', KEYS[1], 'v', 'd')\n"
+	"if not m[1] then return {} end\n"
+	"if m[2] == ARGV[1] then return {m[1], m[2]} end\n"
+	"return {m[1], m[2] or '', redis.call('HGET', KEYS[1], 't') or ''}\n";
+
+/*
+ * KEYS: the members' hash.  ARGV: the text's digest, the text, the
+ * channel.  Unless the hash holds this very text already: the next
+ * version, the text and its digest at once, and the version published.
+ * Returns the version.
+ */
+static const char MEMBERS_PUT_LUA[] =
+	"local v = redis.call('HGET', KEYS[1], 'v')\n"
+	"if v and redis.call('HGET', KEYS[1], 'd') == ARGV[1] then\n"
+	"  return v\n"
+	"end\n"
+	"v = string.format('%d', (tonumber(v or '0') or 0) + 1)\n"
+	"redis.call('HSET', KEYS[1], 'v', v, 'd', ARGV[1], 't', ARGV[2])\n"
+	"redis.call('PUBLISH', ARGV[3], v)\n"
+	"return v\n";
+
+/*
+ * This hub's members file, read and checked as the hub loads it: 1 and
+ * its text (*text, *len: the caller wipes and frees it), 0 when there is
+ * none, or a negative errno with the reason in err.
+ */
+static int
+members_local(struct cluster *c, char **text, size_t *len, char *err,
+    size_t errsz)
+{
+	char path[512];
+	struct members *ms;
+	int r;
+
+	*text = NULL;
+	*len = 0;
+	if (members_path(path, sizeof(path), c->h->cfg.state_dir,
+	    c->h->cfg.members_file) < 0) {
+		snprintf(err, errsz, "members_file: path too long");
+		return -ENAMETOOLONG;
+	}
+	if ((r = members_load_text(path, &ms, text, len, err, errsz)) ==
+	    -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	members_free(ms);
+	return 1;
+}
+
+static void
+text_wipe(char *text, size_t len)
+{
+	if (text != NULL) {
+		explicit_bzero(text, len);
+		free(text);
+	}
+}
+
+/* The hub has a member store (auth is not `guest`). */
+static int
+members_on(const struct cluster *c)
+{
+	return c->h->cfg.auth != AUTH_GUEST;
+}
+
+/*
+ * Note the digest of the file the store was just loaded from (at start
+ * and at a reload).  Returns 0, or a negative errno (logged) when the
+ * file no longer loads: then nothing is noted.
+ */
+static int
+members_note(struct cluster *c)
+{
+	char err[512], *text;
+	size_t len;
+	int r;
+
+	if ((r = members_local(c, &text, &len, err, sizeof(err))) < 0) {
+		sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){
+		    .reason = err }, "cluster: members: %s", err);
+		return r;
+	}
+	members_digest(text, len, c->mem_loaded);
+	c->mem_have = r == 1;
+	text_wipe(text, len);
+	return 0;
+}
+
+/* The put's answer (arg: the digest written, freed here). */
+static void
+on_members_put(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct cluster *c = ac->data;
+	const redisReply *r = reply;
+	char *digest = arg;
+	const char *v;
+	uint64_t n = 0;
+
+	if (r != NULL && !c->stopping &&
+	    !reply_failed(c, r, "writing the members")) {
+		if ((v = reply_str(r)) == NULL ||
+		    cluster_members_decode(v, strlen(v), digest,
+		    strlen(digest), 0, &n) < 0)
+			refuse(c, "", -EBADMSG, "the members' version");
+		else if (strcmp(digest, c->mem_loaded) == 0) {
+			c->mem_dirty = c->mem_bad = 0;
+			c->mem_version = n;
+			strlcpy(c->mem_base, digest, sizeof(c->mem_base));
+			sb_log(LOG_INFO, "cluster: members: this machine's "
+			    "file is the cluster's, version %llu",
+			    (unsigned long long)n);
+		}
+	}
+	free(digest);
+}
+
+/*
+ * Write this machine's file to Redis (MEMBERS_PUT_LUA): the file as the
+ * store was loaded from it (one changed since, not reloaded, waits for
+ * its reload).  Lost with the connection: it stays to be written
+ * (mem_dirty), at the next connect.
+ */
+static void
+members_upload(struct cluster *c)
+{
+	char digest[MEMBERS_DIGEST_LEN + 1], err[512], *text, *arg;
+	const char *args[4] = { CLUSTER_MEMBERS_KEY, digest, NULL,
+	    CLUSTER_MEMBERS_CHANNEL };
+	size_t len, lens[4];
+	int r, i;
+
+	if ((r = members_local(c, &text, &len, err, sizeof(err))) <= 0) {
+		if (r < 0)
+			sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){
+			    .reason = err }, "cluster: members: not shared: "
+			    "%s", err);
+		return;
+	}
+	members_digest(text, len, digest);
+	if (strcmp(digest, c->mem_loaded) != 0) {
+		sb_log(LOG_WARNING, "cluster: members: the file changed "
+		    "since it was loaded; shared at its reload");
+		text_wipe(text, len);
+		return;
+	}
+	args[2] = text;
+	for (i = 0; i < 4; i++)
+		lens[i] = i == 2 ? len : strlen(args[i]);
+	if ((arg = strdup(digest)) != NULL &&
+	    script_run(c, MEMBERS_PUT_LUA, c->mput_sha, on_members_put, arg,
+	    "1", args, lens, 4) < 0)
+		free(arg);
+	text_wipe(text, len);
+}
+
+/*
+ * Take the cluster's text (version `version`, digest `digest`): checked
+ * as the file is (members_parse), written to this machine's file (unless
+ * the operator changed it here since it was loaded), and loaded.  A text
+ * refused or not written is logged; the file and the store stay.
+ */
+static void
+members_take(struct cluster *c, const char *text, size_t len,
+    const char *digest, uint64_t version)
+{
+	struct hub *h = c->h;
+	struct members *ms;
+	char path[512], err[512];
+	int r;
+
+	if ((r = members_parse(CLUSTER_MEMBERS_KEY, text, len, &ms, err,
+	    sizeof(err))) < 0) {
+		c->refused++;
+		c->mem_bad = 1;
+		sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){
+		    .reason = err }, "cluster: refused the members from Redis "
+		    "(version %llu): %s; this machine's file is kept",
+		    (unsigned long long)version, err);
+		return;
+	}
+	if (members_path(path, sizeof(path), h->cfg.state_dir,
+	    h->cfg.members_file) < 0)
+		snprintf(err, sizeof(err), "members_file: path too long");
+	else if (members_replace(path, text, len, c->mem_loaded, err,
+	    sizeof(err)) == 0) {
+		members_free(h->members);
+		h->members = ms;
+		strlcpy(c->mem_loaded, digest, sizeof(c->mem_loaded));
+		strlcpy(c->mem_base, digest, sizeof(c->mem_base));
+		c->mem_have = 1;
+		c->mem_bad = 0;
+		c->mem_version = version;
+		sb_log(LOG_NOTICE, "cluster: members: took version %llu from "
+		    "Redis into %s (%zu members)", (unsigned long long)version,
+		    path, ms->count);
+		return;
+	}
+	members_free(ms);
+	sb_log_event(SB_EV_HUB_ERROR, &(struct sb_log_fields){
+	    .reason = err }, "cluster: members: version %llu from Redis not "
+	    "taken: %s", (unsigned long long)version, err);
+}
+
+/*
+ * MEMBERS_GET_LUA's answer: no copy in Redis (this hub's file becomes
+ * it), the same text as here, or another text: checked, and taken
+ * unless this machine's file is to win.
+ */
+static void
+on_members_got(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct cluster *c = ac->data;
+	const redisReply *r = reply, *t;
+	char digest[MEMBERS_DIGEST_LEN + 1];
+	const char *v, *d;
+	uint64_t n;
+	int e;
+
+	(void)arg;
+	if (r == NULL || c->stopping || reply_failed(c, r, "reading the "
+	    "members"))
+		return;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements == 1 ||
+	    r->elements > 3) {
+		c->mem_bad = 1;
+		refuse(c, "", -EBADMSG, "the members");
+		return;
+	}
+	if (r->elements == 0) {	/* Redis has none: this hub's, if any */
+		if (c->mem_have)
+			members_upload(c);
+		return;
+	}
+	t = r->elements == 3 ? r->element[2] : NULL;
+	if ((v = reply_str(r->element[0])) == NULL ||
+	    (d = reply_str(r->element[1])) == NULL ||
+	    (t != NULL && t->type != REDIS_REPLY_STRING)) {
+		c->mem_bad = 1;
+		refuse(c, "", -EBADMSG, "the members");
+		return;
+	}
+	if ((e = cluster_members_decode(v, strlen(v), d, strlen(d),
+	    t != NULL ? t->len : 0, &n)) < 0) {
+		c->mem_bad = 1;
+		refuse(c, "", e, "the members");
+		return;
+	}
+	if (t == NULL) {	/* the very text of this hub */
+		c->mem_version = n;
+		c->mem_bad = 0;
+		if (!c->mem_dirty)
+			strlcpy(c->mem_base, d, sizeof(c->mem_base));
+		return;
+	}
+	members_digest(t->str, t->len, digest);
+	if (strcmp(digest, d) != 0) {
+		c->mem_bad = 1;
+		refuse(c, "", -EBADMSG, "the members (not the text's digest)");
+		return;
+	}
+	if (c->mem_dirty)	/* changed here: this machine's wins */
+		members_upload(c);
+	else
+		members_take(c, t->str, t->len, d, n);
+}
+
+/* Read the cluster's copy, with this hub's digest (MEMBERS_GET_LUA). */
+static void
+members_fetch(struct cluster *c)
+{
+	const char *args[2] = { CLUSTER_MEMBERS_KEY, c->mem_loaded };
+
+	if (c->up)
+		(void)script_run(c, MEMBERS_GET_LUA, c->mget_sha,
+		    on_members_got, NULL, "1", args, NULL, 2);
+}
+
+/* After a connect, once sb:members is subscribed: one side wins. */
+static void
+members_sync(struct cluster *c)
+{
+	if (!members_on(c) || !c->up)
+		return;
+	if (c->mem_dirty)
+		members_upload(c);
+	else
+		members_fetch(c);
+}
+
+/* A version published on sb:members: read the copy. */
+static void
+members_heard(struct cluster *c, const char *v, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len && v[i] >= '0' && v[i] <= '9'; i++)
+		;
+	if (len == 0 || len > 19 || i != len) {
+		refuse(c, "", -EBADMSG, "the members' version");
+		return;
+	}
+	if (members_on(c))
+		members_fetch(c);
+}
+
+/*
+ * The hub reloaded its member store (server.c): a file changed here
+ * since the hub last agreed with the cluster is this machine's to share,
+ * now or at the next connect, and so is any file when the cluster's copy
+ * was refused here (it repairs it); an unchanged one is checked against
+ * the cluster's copy.
+ */
+void
+cluster_members_reloaded(struct hub *h)
+{
+	struct cluster *c = h->cluster;
+
+	if (c == NULL || !members_on(c) || members_note(c) < 0)
+		return;
+	c->mem_dirty = c->mem_have && (c->mem_bad ||
+	    strcmp(c->mem_loaded, c->mem_base) != 0);
+	if (!c->up)
+		return;	/* at the connect (members_sync) */
+	if (c->mem_dirty)
+		members_upload(c);
+	else
+		members_fetch(c);
+}
+
 static struct rnode *
 rnode_get(struct cluster *c, const char *name, int make)
 {
@@ -2176,21 +2547,21 @@ static void	on_nodes(redisAsyncContext *, void *, void *);
 
 /*
  * After a (re)connect: subscribe to the presence channel, this node's
- * private messages and the bans, then read the live nodes (on_nodes,
- * then announce).
+ * private messages, the bans and the member store, then read the live
+ * nodes (on_nodes, then announce).
  */
 static void
 presence_start(struct cluster *c)
 {
 	char to[CLUSTER_KEY_MAX];
-	const char *sub[4] = { "SUBSCRIBE", CLUSTER_PRES_CHANNEL, to,
-	    CLUSTER_BANS_CHANNEL };
+	const char *sub[5] = { "SUBSCRIBE", CLUSTER_PRES_CHANNEL, to,
+	    CLUSTER_BANS_CHANNEL, CLUSTER_MEMBERS_CHANNEL };
 	const char *zr[4] = { "ZRANGE", "sb:nodes", "0", "-1" };
 
 	key_of(to, sizeof(to), "to", c->node);
 	c->announced = 0;
 	c->syncs = 0;
-	(void)redisAsyncCommandArgv(c->sub, on_sub, c, 4, sub, NULL);
+	(void)redisAsyncCommandArgv(c->sub, on_sub, c, 5, sub, NULL);
 	(void)redisAsyncCommandArgv(c->cmd, on_nodes, c, 4, zr, NULL);
 }
 
@@ -2329,6 +2700,7 @@ connect_both(struct cluster *c)
 	c->nick_sha[0] = c->release_sha[0] = '\0';
 	c->pm_sha[0] = c->drain_sha[0] = '\0';
 	c->ban_sha[0] = c->unban_sha[0] = c->bans_sha[0] = '\0';
+	c->mget_sha[0] = c->mput_sha[0] = '\0';
 	c->ping_sent = 0;
 	if ((c->cmd = connect_one(c)) == NULL ||
 	    (c->sub = connect_one(c)) == NULL) {
@@ -2556,6 +2928,9 @@ cluster_start(struct hub *h, sd_event *ev)
 	sd_event_source_set_enabled(c->tick, SD_EVENT_ON);
 	h->cluster = c;
 	strlcpy(h->node, c->node, sizeof(h->node));
+	/* The file as loaded at start: the cluster's copy wins over it. */
+	if (members_on(c) && members_note(c) == 0)
+		strlcpy(c->mem_base, c->mem_loaded, sizeof(c->mem_base));
 	connect_both(c);
 	return 0;
 }

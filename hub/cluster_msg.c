@@ -4,7 +4,9 @@
  * Redis (published as "EPOCH SEQ BODY", kept in the room's stream as
  * BODY under the id "SEQ-0"), presence events, user records, inbox
  * entries, the bans of the cluster's list (sb:bans: a field
- * "nick:KEY" or "addr:TARGET" and a bans.json entry), the cluster_redis
+ * "nick:KEY" or "addr:TARGET" and a bans.json entry), the cluster's
+ * copy of the member store (sb:members: version, digest, text), the
+ * cluster_redis
  * address and the cluster_password file.  Everything read from Redis is
  * checked here
  * before the hub believes it: a malformed or oversized entry is refused
@@ -558,5 +560,31 @@ cluster_ban_decode(const char *field, size_t flen, const char *val,
 	if ((n = cluster_ban_field(b, want, sizeof(want))) < 0 ||
 	    (size_t)n != flen || memcmp(want, field, flen) != 0)
 		return -EBADMSG;
+	return 0;
+}
+
+/*
+ * The cluster's copy of the member store, the fields of sb:members: `v`
+ * (the version, a decimal), `d` (the text's SHA-256, 64 lowercase hex
+ * digits) and `t` (the text, tlen bytes, at most MEMBERS_FILE_MAX).  Stores
+ * the version in *version.  That `d` is the text's digest is checked by
+ * the caller (members_digest), whether the text is a good members file
+ * by members_parse.  Returns 0, -EMSGSIZE (the text too long) or
+ * -EBADMSG.
+ */
+int
+cluster_members_decode(const char *v, size_t vlen, const char *d,
+    size_t dlen, size_t tlen, uint64_t *version)
+{
+	size_t i;
+
+	if (decimal(v, vlen, version) < 0 || dlen != MEMBERS_DIGEST_LEN)
+		return -EBADMSG;
+	for (i = 0; i < dlen; i++)
+		if (!((d[i] >= '0' && d[i] <= '9') || (d[i] >= 'a' &&
+		    d[i] <= 'f')))
+			return -EBADMSG;
+	if (tlen > MEMBERS_FILE_MAX)
+		return -EMSGSIZE;
 	return 0;
 }

@@ -667,6 +667,8 @@ int		 cluster_ban_field(const struct ban *, char *, size_t);
 int		 cluster_ban_encode(const struct ban *, char *, size_t);
 int		 cluster_ban_decode(const char *, size_t, const char *, size_t,
 		    struct ban *);
+int		 cluster_members_decode(const char *, size_t, const char *,
+		    size_t, size_t, uint64_t *);
 
 /* cluster.c: the daemon's part */
 struct cluster;
@@ -687,6 +689,7 @@ int		 cluster_private_send(struct hub *, const struct peer *,
 int		 cluster_remote_kick(struct hub *, const struct ruser *,
 		    const char *, const char *);
 void		 cluster_ban_share(struct hub *, const struct ban *, int);
+void		 cluster_members_reloaded(struct hub *);
 
 /* server.c */
 int		 hubd_run(const char *, int, const char *, const char *);

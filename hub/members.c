@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <bsd/string.h>
+#include <sha2.h>
 
 #include "hub.h"
 #include "buf.h"
@@ -480,6 +481,18 @@ pick_dummy(struct members *ms)
 int
 members_load(const char *path, struct members **out, char *err, size_t errsz)
 {
+	return members_load_text(path, out, NULL, NULL, err, errsz);
+}
+
+/*
+ * members_load, and the text the store was read from in *text (*len
+ * bytes, NUL-terminated; the caller wipes and frees it) when text is
+ * not NULL.
+ */
+int
+members_load_text(const char *path, struct members **out, char **text,
+    size_t *tlen, char *err, size_t errsz)
+{
 	struct members *ms;
 	struct stat st;
 	size_t len;
@@ -487,6 +500,7 @@ members_load(const char *path, struct members **out, char *err, size_t errsz)
 	int fd, r;
 
 	assert(path != NULL && out != NULL && err != NULL && errsz > 0);
+	assert(text == NULL || tlen != NULL);
 	*out = NULL;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
 		r = -errno;
@@ -510,8 +524,13 @@ members_load(const char *path, struct members **out, char *err, size_t errsz)
 		return -ENOMEM;
 	}
 	r = parse_all(path, buf, len, ms, err, errsz);
-	explicit_bzero(buf, len);
-	free(buf);
+	if (r < 0 || text == NULL) {
+		explicit_bzero(buf, len);
+		free(buf);
+	} else {
+		*text = buf;
+		*tlen = len;
+	}
 	if (r < 0) {
 		members_free(ms);
 		return r;
@@ -519,6 +538,48 @@ members_load(const char *path, struct members **out, char *err, size_t errsz)
 	pick_dummy(ms);
 	*out = ms;
 	return 0;
+}
+
+/*
+ * Parse the text of a members file that did not come from a file (the
+ * cluster's copy, from Redis) into a new store (*out): the same rules as
+ * members_load, and at most MEMBERS_FILE_MAX bytes.  `name` stands for
+ * the file in messages.  Returns 0, or -EFBIG, -EINVAL or -ENOMEM with
+ * the reason (naming the line) in err.
+ */
+int
+members_parse(const char *name, const char *text, size_t len,
+    struct members **out, char *err, size_t errsz)
+{
+	struct members *ms;
+	int r;
+
+	assert(name != NULL && text != NULL && out != NULL && err != NULL);
+	*out = NULL;
+	if (len > MEMBERS_FILE_MAX) {
+		snprintf(err, errsz, "%s: larger than %d bytes", name,
+		    MEMBERS_FILE_MAX);
+		return -EFBIG;
+	}
+	if ((ms = calloc(1, sizeof(*ms))) == NULL) {
+		snprintf(err, errsz, "%s: out of memory", name);
+		return -ENOMEM;
+	}
+	if ((r = parse_all(name, text, len, ms, err, errsz)) < 0) {
+		members_free(ms);
+		return r;
+	}
+	pick_dummy(ms);
+	*out = ms;
+	return 0;
+}
+
+/* The SHA-256 of a members file's text, 64 lowercase hex digits. */
+void
+members_digest(const char *text, size_t len, char out[MEMBERS_DIGEST_LEN + 1])
+{
+	assert(text != NULL || len == 0);
+	SHA256Data((const uint8_t *)(text != NULL ? text : ""), len, out);
 }
 
 /*
@@ -1119,4 +1180,51 @@ members_rekey(const char *path, const char *nick, const char *password,
 	assert(path != NULL && nick != NULL && password != NULL);
 	return members_modify(path, OP_REKEY, nick, password, 0, NULL, err,
 	    errsz);
+}
+
+/*
+ * Replace the members file at `path` with text[0..len) (the cluster's
+ * copy, checked by the caller with members_parse), under the lock that
+ * switchboardctl takes, atomically, mode 0600, with the old owner (a new
+ * file: the state directory's).  When `expect` is not NULL the file must
+ * still be the one whose digest it is (a file that does not exist counts
+ * as empty): a file changed here since the hub read it is not replaced
+ * (-EBUSY), so that an operator's change not yet reloaded is never lost
+ * silently.  Returns 0 or a negative errno with a message in err.
+ */
+int
+members_replace(const char *path, const char *text, size_t len,
+    const char *expect, char *err, size_t errsz)
+{
+	char digest[MEMBERS_DIGEST_LEN + 1];
+	struct stat dst;
+	char *cur = NULL;
+	size_t curlen = 0;
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	int dfd, r;
+
+	assert(path != NULL && text != NULL && err != NULL && errsz > 0);
+	err[0] = '\0';
+	if ((dfd = r = members_dir_lock(path, &dst, err, errsz)) < 0)
+		return r;
+	if ((r = members_text_read(path, 1, &dst, &cur, &curlen, &uid, &gid,
+	    err, errsz)) < 0)
+		goto done;
+	members_digest(cur, curlen, digest);
+	if (expect != NULL && strcmp(digest, expect) != 0) {
+		snprintf(err, errsz, "%s: changed here since the hub last "
+		    "read it (not reloaded yet)", path);
+		r = -EBUSY;
+		goto done;
+	}
+	r = sb_file_write_atomic(dfd, path, text, len, 0600, uid, gid, err,
+	    errsz);
+done:
+	if (cur != NULL) {
+		explicit_bzero(cur, curlen);
+		free(cur);
+	}
+	close(dfd);	/* releases the lock */
+	return r;
 }

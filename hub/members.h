@@ -19,6 +19,9 @@
  * checks passwords against it (members_check); switchboardctl changes the
  * file (members_add, members_set_active, members_rekey), each change an
  * atomic rewrite under a lock, and the hub sees it on its next reload.
+ * In a cluster the hub also takes the cluster's copy of the file
+ * (hub/cluster.c): checked as a file is (members_parse), then written
+ * under the same lock (members_replace).
  */
 #ifndef SB_MEMBERS_H
 #define SB_MEMBERS_H
@@ -33,6 +36,7 @@
 #define MEMBERS_NICK_MAX	32	/* = SB_NICK_MAX */
 #define MEMBERS_KEY_MAX		64	/* = NICK_KEY_MAX */
 #define MEMBERS_PASS_MAX	256	/* = SB_PASS_MAX */
+#define MEMBERS_DIGEST_LEN	64	/* hex digits of a text's SHA-256 */
 #define MEMBERS_DEFAULT_PATH	"/var/lib/switchboard/members"
 
 /* What members_check() found. */
@@ -71,6 +75,12 @@ struct members {
 /* members.c: reading (the hub) */
 int		 members_path(char *, size_t, const char *, const char *);
 int		 members_load(const char *, struct members **, char *, size_t);
+int		 members_load_text(const char *, struct members **, char **,
+		    size_t *, char *, size_t);
+int		 members_parse(const char *, const char *, size_t,
+		    struct members **, char *, size_t);
+void		 members_digest(const char *, size_t,
+		    char [MEMBERS_DIGEST_LEN + 1]);
 struct members	*members_free(struct members *);
 struct members	*members_empty(void);
 const struct member *members_find(const struct members *, const char *);
@@ -92,6 +102,8 @@ int		 members_set_active(const char *, const char *, int, char *,
 		    size_t);
 int		 members_rekey(const char *, const char *, const char *, char *,
 		    size_t);
+int		 members_replace(const char *, const char *, size_t,
+		    const char *, char *, size_t);
 const char	*member_result_str(enum member_result);
 
 #endif /* SB_MEMBERS_H */

@@ -842,7 +842,8 @@ reload(struct hub *h, char *err, size_t errsz)
 			sb_log(LOG_ERR, "%s; keeping the old member store",
 			    err);
 			ret = r;
-		}
+		} else
+			cluster_members_reloaded(&c->hub);	/* shared */
 		if (c->hub.history != NULL)
 			history_set_limit(c->hub.history, cfg.history);
 		else

@@ -46,10 +46,10 @@ FUZZ_LIBS_dialect_xml	= $(FUZZ_DIALECT_LIBS)
 FUZZ_LIBS_dialect_json	= $(FUZZ_DIALECT_LIBS)
 FUZZ_LIBS_dialect_render = $(FUZZ_DIALECT_LIBS)
 FUZZ_LIBS_proto_decode	= $(FUZZ_DIALECT_LIBS)
-FUZZ_LIBS_hub		= $(FUZZ_DIALECT_LIBS) -lcrypt $(FUZZ_ICU_LIBS)
+FUZZ_LIBS_hub		= $(FUZZ_DIALECT_LIBS) -lcrypt -lmd $(FUZZ_ICU_LIBS)
 FUZZ_LIBS_session	= $(FUZZ_DIALECT_LIBS) -lmd -lgnutls
 FUZZ_LIBS_tls		= $(FUZZ_LIBS_session)
-FUZZ_LIBS_members	= -lcrypt $(FUZZ_ICU_LIBS)
+FUZZ_LIBS_members	= -lcrypt -lmd $(FUZZ_ICU_LIBS)
 FUZZ_LIBS_bans		= -ljansson $(FUZZ_ICU_LIBS)
 FUZZ_LIBS_cluster_msg	= -ljansson $(FUZZ_ICU_LIBS)
 

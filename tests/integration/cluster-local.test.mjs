@@ -11,6 +11,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import net from 'node:net';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync, chmodSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -547,10 +548,10 @@ async function startRelay(target) {
 
 /*
  * A redis-server, hub a on it and hub b through a relay (startRelay), both
- * connected as the ACL user; `aConfig` is added to a's config.  stop()
- * ends them all.
+ * connected as the ACL user; `aConfig` is added to a's config, `bConfig`
+ * to b's.  stop() ends them all.
  */
-async function startRelayed(aConfig = {}) {
+async function startRelayed(aConfig = {}, bConfig = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'sb-redis-'));
   const port = await freePort();
   const pass = path.join(dir, 'redis.pass');
@@ -566,7 +567,7 @@ async function startRelayed(aConfig = {}) {
     rmSync(dir, { recursive: true, force: true });
   };
   env.a = await startSwitchboard({ config: { cluster_redis: `127.0.0.1:${port}`, cluster_node: 'a', cluster_password: pass, ...aConfig } });
-  env.b = await startSwitchboard({ config: { cluster_redis: `127.0.0.1:${env.relay.port}`, cluster_node: 'b', cluster_password: pass } });
+  env.b = await startSwitchboard({ config: { cluster_redis: `127.0.0.1:${env.relay.port}`, cluster_node: 'b', cluster_password: pass, ...bConfig } });
   for (const sb of [env.a, env.b]) await sb.waitForEvent({ EVENT: 'cluster', REASON: 'connected' }, 10000);
   return env;
 }
@@ -805,5 +806,115 @@ describe('bans and kicks across the hubs', { timeout: 120000 }, () => {
     }
     al.send({ type: 'quit' });
     await al.waitClose();
+  });
+});
+
+/* A JSON login with a password on `sb`: 'ok' (the session closed again) or the error code. */
+async function memberLogin(sb, nick, password) {
+  const c = new JsonClient(`ws://${sb.host}:${sb.port}/chat`);
+  await c.ready;
+  c.send({ type: 'login', nick, password });
+  const e = await c.next((x) => x.type === 'welcome' || x.type === 'error');
+  if (e.type === 'error') { c.terminate(); return e.code; }
+  assert.equal(e.nick, nick);
+  c.send({ type: 'quit' });
+  await c.waitClose();
+  return 'ok';
+}
+
+describe('members across the hubs', { timeout: 120000 }, () => {
+  let env, relay, a, b;
+  const store = { auth: 'both', members_file: 'members' };
+  const file = (sb) => path.join(sb.dir, 'members');
+  const onDisk = (sb) => (existsSync(file(sb)) ? readFileSync(file(sb), 'utf8') : '');
+  const reload = (sb) => ctlOk(['-S', sb.controlSocket, 'reload']);
+  const sha256 = (t) => createHash('sha256').update(t).digest('hex');
+
+  before(async () => {
+    env = await startRelayed(store, store);
+    ({ relay, a, b } = env);
+  });
+  after(async () => { await env?.stop(); });
+
+  test('a member added on hub a logs in on hub b, is in b\'s file, and its nick is reserved there', async () => {
+    await ctlOk(['-f', file(a), 'member', 'add', 'marta'], { input: 'marta-pw\n' });
+    await reload(a);
+    await poll('marta in b\'s members file', () => /^1:marta:\$y\$[^:]+:1$/m.test(onDisk(b)), 10000, 20);
+    assert.equal(onDisk(b), onDisk(a), 'b has a\'s very file');
+    assert.equal(await tryLogin(b, 'Marta'), 'nick_reserved', 'a guest may not take it on b');
+    assert.equal(await memberLogin(b, 'marta', 'wrong'), 'login_failed');
+    assert.equal(await memberLogin(b, 'marta', 'marta-pw'), 'ok');
+    assert.equal(await memberLogin(a, 'marta', 'marta-pw'), 'ok');
+    const [v, d] = redisCli(env.port, 'HMGET', 'sb:members', 'v', 'd').trim().split('\n');
+    assert.ok(Number(v) >= 1);
+    assert.equal(d, sha256(onDisk(a)));
+  });
+
+  test('a member disabled on hub b is refused on hub a', async () => {
+    await ctlOk(['-f', file(b), 'member', 'disable', 'marta']);
+    await reload(b);
+    await poll('marta disabled in a\'s file', () => /^1:marta:\$y\$[^:]+:0$/m.test(onDisk(a)), 10000, 20);
+    assert.equal(await memberLogin(a, 'marta', 'marta-pw'), 'login_disabled');
+    assert.equal(await memberLogin(b, 'marta', 'marta-pw'), 'login_disabled');
+    await ctlOk(['-f', file(b), 'member', 'enable', 'marta']);
+    await reload(b);
+    await poll('marta enabled on a', async () => (await memberLogin(a, 'marta', 'marta-pw')) === 'ok', 10000, 50);
+  });
+
+  test('a member added on hub b while it is away from Redis reaches hub a when b is back', async () => {
+    const lost = b.events({ REASON: 'Redis lost' }).length;
+    relay.drop();
+    await nthEvent(b, { REASON: 'Redis lost' }, lost + 1);
+    await ctlOk(['-f', file(b), 'member', 'add', 'otto'], { input: 'otto-pw\n' });
+    await reload(b);
+    assert.equal(await memberLogin(b, 'otto', 'otto-pw'), 'ok');
+    assert.equal(await memberLogin(a, 'otto', 'otto-pw'), 'login_failed', 'a has not heard of it');
+    relay.heal();
+    await poll('otto on a', async () => (await memberLogin(a, 'otto', 'otto-pw')) === 'ok', 10000, 50);
+    assert.equal(onDisk(a), onDisk(b));
+  });
+
+  test('bad member text in Redis is refused and logged on both hubs; the files stay and members still log in', async () => {
+    const { port } = env;
+    await ctlOk(['-f', file(a), 'member', 'add', 'nils'], { input: 'nils-pw\n' });
+    await reload(a);
+    await poll('nils on b', async () => (await memberLogin(b, 'nils', 'nils-pw')) === 'ok', 10000, 50);
+    const good = onDisk(a);
+    assert.equal(onDisk(b), good);
+    const hash = good.match(/^1:marta:([^:]+):1$/m)[1];
+    const bad = [
+      [`${good}no member here\n`, new RegExp(`line ${good.split('\n').length}: expected id:nick:crypt-hash:active`)],
+      [`${good}99:rnarta:${hash}:1\n`, /"rnarta" looks like "marta"/],
+      ['#'.repeat(8 * 1024 * 1024) + '\n', /Message too long/],
+    ];
+    let v = 1000;
+    for (const [text, why] of bad) {
+      const before = [a, b].map((sb) => sb.events({ MESSAGE: /^cluster: refused the members/ }).length);
+      v += 1;
+      execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), '-x', 'HSET', 'sb:members', 't'], { input: text });
+      redisCli(port, 'HSET', 'sb:members', 'v', String(v), 'd', sha256(text));
+      redisCli(port, 'PUBLISH', 'sb:members', String(v));
+      for (const [i, sb] of [a, b].entries()) {
+        await nthEvent(sb, { MESSAGE: /^cluster: refused the members/ }, before[i] + 1);
+        assert.match(sb.events({ MESSAGE: /^cluster: refused the members/ }).at(-1).MESSAGE, why);
+      }
+    }
+    // A text that is not its digest's, and a version that is no number.
+    redisCli(port, 'HSET', 'sb:members', 'v', '2000', 'd', sha256('other'), 't', good);
+    redisCli(port, 'PUBLISH', 'sb:members', '2000');
+    redisCli(port, 'PUBLISH', 'sb:members', 'junk');
+    for (const sb of [a, b]) {
+      await sb.waitForEvent({ MESSAGE: /refused the members \(not the text's digest\)/ }, 5000);
+      await sb.waitForEvent({ MESSAGE: /refused the members' version/ }, 5000);
+    }
+    for (const sb of [a, b]) {
+      assert.equal(onDisk(sb), good, 'the file is kept');
+      assert.equal(await memberLogin(sb, 'nils', 'nils-pw'), 'ok');
+      assert.equal(await memberLogin(sb, 'marta', 'marta-pw'), 'ok');
+      assert.equal(await tryLogin(sb, 'nils'), 'nick_reserved');
+    }
+    // A reload puts the good file back into Redis.
+    await reload(a);
+    await poll('the good file in Redis', () => redisCli(port, 'HGET', 'sb:members', 'd').trim() === sha256(good), 5000, 20);
   });
 });

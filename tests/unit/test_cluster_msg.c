@@ -493,6 +493,39 @@ test_bans(void **state)
 	}
 }
 
+/* The fields of sb:members: a version, a digest's form, the text's size. */
+static void
+test_members(void **state)
+{
+	static const char D[] = "e3b0c44298fc1c149afbf4c8996fb924"
+	    "27ae41e4649b934ca495991b7852b855";
+	static const char *badv[] = { "", "0x1", "-1", "01", "1 ", "a",
+	    "12345678901234567890" };
+	uint64_t v = 0;
+	char d[sizeof(D)];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(cluster_members_decode("42", 2, D, 64, 0, &v), 0);
+	assert_int_equal(v, 42);
+	assert_int_equal(cluster_members_decode("7", 1, D, 64,
+	    MEMBERS_FILE_MAX, &v), 0);
+	assert_int_equal(cluster_members_decode("7", 1, D, 64,
+	    MEMBERS_FILE_MAX + 1, &v), -EMSGSIZE);
+	for (i = 0; i < sizeof(badv) / sizeof(badv[0]); i++)
+		assert_int_equal(cluster_members_decode(badv[i],
+		    strlen(badv[i]), D, 64, 0, &v), -EBADMSG);
+	assert_int_equal(cluster_members_decode("1", 1, D, 63, 0, &v),
+	    -EBADMSG);
+	memcpy(d, D, sizeof(D));
+	d[5] = 'A';	/* upper case is not the digest's form */
+	assert_int_equal(cluster_members_decode("1", 1, d, 64, 0, &v),
+	    -EBADMSG);
+	d[5] = 'g';
+	assert_int_equal(cluster_members_decode("1", 1, d, 64, 0, &v),
+	    -EBADMSG);
+}
+
 int
 main(void)
 {
@@ -509,6 +542,7 @@ main(void)
 		cmocka_unit_test(test_presence),
 		cmocka_unit_test(test_record_and_pm),
 		cmocka_unit_test(test_bans),
+		cmocka_unit_test(test_members),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

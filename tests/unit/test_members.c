@@ -667,6 +667,85 @@ t_missing_directory(void **state)
 	assert_non_null(strstr(err, "nope"));
 }
 
+/* ---- the cluster's copy: a text parsed, digested, written ---- */
+
+static void
+t_parse_text(void **state)
+{
+	char text[2048], digest[MEMBERS_DIGEST_LEN + 1];
+	struct members *ms = NULL;
+	char *big;
+
+	snprintf(text, sizeof(text), "# x\n1:Alice:%s:1\n7:bob:%s:0\n",
+	    hash_alice, hash_bob);
+	assert_int_equal(members_parse("sb:members", text, strlen(text), &ms,
+	    err, sizeof(err)), 0);
+	assert_int_equal(ms->count, 2);
+	assert_non_null(members_find(ms, "ALICE"));
+	ms = members_free(ms);
+
+	/* The file's rules, the errors named by the given name. */
+	snprintf(text, sizeof(text), "1:alice:%s:1\n2:a1ice:%s:1\n",
+	    hash_alice, hash_bob);
+	assert_int_equal(members_parse("sb:members", text, strlen(text), &ms,
+	    err, sizeof(err)), -EINVAL);
+	assert_null(ms);
+	assert_non_null(strstr(err, "sb:members: line 2"));
+	assert_int_equal(members_parse("sb:members", "1:x\n", 4, &ms, err,
+	    sizeof(err)), -EINVAL);
+	assert_int_equal(members_parse("sb:members", "a\0b\n", 4, &ms, err,
+	    sizeof(err)), -EINVAL);
+
+	/* At most MEMBERS_FILE_MAX bytes; exactly that many is parsed. */
+	assert_non_null(big = malloc(MEMBERS_FILE_MAX + 1));
+	memset(big, '\n', MEMBERS_FILE_MAX + 1);
+	assert_int_equal(members_parse("sb:members", big, MEMBERS_FILE_MAX + 1,
+	    &ms, err, sizeof(err)), -EFBIG);
+	assert_int_equal(members_parse("sb:members", big, MEMBERS_FILE_MAX,
+	    &ms, err, sizeof(err)), 0);
+	ms = members_free(ms);
+	free(big);
+
+	members_digest("", 0, digest);
+	assert_string_equal(digest, "e3b0c44298fc1c149afbf4c8996fb924"
+	    "27ae41e4649b934ca495991b7852b855");
+}
+
+static void
+t_replace(void **state)
+{
+	char digest[MEMBERS_DIGEST_LEN + 1], text[2048], *got;
+	struct members *ms = NULL;
+	struct stat st;
+	size_t len;
+
+	/* No file yet: it counts as empty. */
+	members_digest("", 0, digest);
+	snprintf(text, sizeof(text), "1:alice:%s:1\n", hash_alice);
+	assert_int_equal(members_replace(path, text, strlen(text), digest,
+	    err, sizeof(err)), 0);
+	assert_string_equal(read_text(), text);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(members_load_text(path, &ms, &got, &len, err,
+	    sizeof(err)), 0);
+	assert_int_equal(len, strlen(text));
+	assert_memory_equal(got, text, len);
+	free(got);
+	ms = members_free(ms);
+
+	/* Changed here since (not the digest expected): left alone. */
+	assert_int_equal(members_replace(path, "", 0, digest, err,
+	    sizeof(err)), -EBUSY);
+	assert_non_null(strstr(err, "changed here"));
+	assert_string_equal(read_text(), text);
+	members_digest(text, strlen(text), digest);
+	assert_int_equal(members_replace(path, "# none\n", 7, digest, err,
+	    sizeof(err)), 0);
+	assert_string_equal(read_text(), "# none\n");
+	assert_int_equal(stray_files(), 0);
+}
+
 int
 main(void)
 {
@@ -697,6 +776,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(t_missing_directory, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(t_parse_text, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_replace, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);
