@@ -874,6 +874,19 @@ describe('members across the hubs', { timeout: 120000 }, () => {
     assert.equal(onDisk(a), onDisk(b));
   });
 
+  test('a hub that starts with an old file takes the cluster\'s copy', async () => {
+    await b.stopHub();
+    await ctlOk(['-f', file(a), 'member', 'add', 'greta'], { input: 'greta-pw\n' });
+    await reload(a);
+    assert.doesNotMatch(onDisk(b), /:greta:/);
+    const connected = b.events({ EVENT: 'cluster', REASON: 'connected' }).length;
+    await b.startHub();
+    await nthEvent(b, { EVENT: 'cluster', REASON: 'connected' }, connected + 1);
+    await poll('greta in b\'s file', () => /:greta:/.test(onDisk(b)), 10000, 20);
+    assert.equal(onDisk(b), onDisk(a));
+    assert.equal(await memberLogin(b, 'greta', 'greta-pw'), 'ok');
+  });
+
   test('bad member text in Redis is refused and logged on both hubs; the files stay and members still log in', async () => {
     const { port } = env;
     await ctlOk(['-f', file(a), 'member', 'add', 'nils'], { input: 'nils-pw\n' });
