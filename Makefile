@@ -139,9 +139,11 @@ $(B)/handler-libc: handler-libc-check
 	@mkdir -p $(dir $@)
 	@echo $(HANDLER_LIBC) | cmp -s - $@ || echo $(HANDLER_LIBC) >$@
 
-$(B)/switchboard-handler: $(HANDLER_OBJS) $(B)/handler-libc handler/hot.ld
+$(B)/switchboard-handler: $(HANDLER_OBJS) $(B)/handler-libc handler/hot.ld \
+			  handler/hot-check.sh
 	@echo "  LD      $@ ($(HANDLER_LIBC))"
 	@$(HANDLER_LD) $(CFLAGS) -o $@ $(HANDLER_OBJS) $(HANDLER_LIBS)
+	@$(if $(filter musl,$(HANDLER_LIBC)),sh handler/hot-check.sh $@ || { rm -f $@; exit 1; })
 
 $(B)/switchboard-hub: $(call obj,hub/main.c $(HUB_SRC) $(COMMON_SRC))
 	@echo "  LD      $@"
