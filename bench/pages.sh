@@ -37,6 +37,7 @@ PIDS+=($HUB)
 wait_socket "$T/hub.sock" || { echo "pages: no hub" >&2; exit 1; }
 activator_start "$PORT" "$T/sa.log" "$T/hub.sock" "$HANDLER"
 SA=$ACTIVATOR
+export PAGES_SA=$SA
 PIDS+=($SA)
 echo "SPEED $(speed_probe "$B")"
 timeout -s INT 600 "$B/wsload" hold -p "$PORT" --steps "$STEPS" \
