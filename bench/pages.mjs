@@ -62,10 +62,15 @@ function symsOn(page) {
 }
 
 const kpc = openSync('/proc/kpagecount', 'r');
+const kpf = openSync('/proc/kpageflags', 'r');
+// The times a physical page is mapped; 0 for the shared zero page (a
+// page read but never written), which is in no process's PSS.
 function mapcount(pfn) {
   const b = Buffer.alloc(8);
+  readSync(kpf, b, 0, 8, pfn * 8);
+  if ((b.readBigUInt64LE(0) >> 24n) & 1n) return 0;	// KPF_ZERO_PAGE
   readSync(kpc, b, 0, 8, pfn * 8);
-  return Number(b.readBigUInt64LE(0));
+  return Math.max(Number(b.readBigUInt64LE(0)), 1);
 }
 
 const rows = new Map();	// key -> { region, n, pss, addr }
@@ -97,7 +102,8 @@ for (const pid of pids) {
       const e = b.readBigUInt64LE(i * 8);
       if (!(e >> 63n)) continue;	// not present (swapped: none here)
       const pfn = Number(e & ((1n << 55n) - 1n));
-      const kib = 4 / Math.max(mapcount(pfn), 1);
+      const mc = mapcount(pfn);
+      const kib = mc === 0 ? 0 : 4 / mc;
       const a = lo + i * PAGE;
       let region;
       let key;
@@ -160,7 +166,7 @@ if (process.env.PAGES_DIFF || args.includes('--diff')) {
     const v = e.readBigUInt64LE(0);
     if (!(v >> 63n)) continue;
     const pfn = Number(v & ((1n << 55n) - 1n));
-    if (mapcount(pfn) > 1) continue;	// shared: not written by this one
+    if (mapcount(pfn) !== 1) continue;	// shared or the zero page: not written
     const b = Buffer.alloc(PAGE);
     readSync(mem, b, 0, PAGE, a);
     const changed = new Map();
