@@ -177,6 +177,6 @@ if (process.env.PAGES_DIFF || args.includes('--diff')) {
       const k = s ? `${s.name}(${s.size})` : `?0x${(a + i).toString(16)}`;
       changed.set(k, (changed.get(k) || 0) + 1);
     }
-    console.log(`  0x${a.toString(16)} ${section(a)}: ${[...changed].map(([k, c]) => `${k}:${c}`).join(' ') || '(written, unchanged)'}`);
+    console.log(`  0x${a.toString(16)} ${section(a)}: ${[...changed].map(([k, c]) => `${k}:${c}`).join(' ') || '(present, bytes as at exec: written with the same bytes, or only read)'}`);
   }
 }
