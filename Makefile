@@ -100,7 +100,8 @@ mobj		= $(patsubst %.c,$(B)/musl-obj/%.o,$(1))
 HANDLER_ALL	= handler/main.c $(HANDLER_SRC) $(COMMON_SRC)
 ifeq ($(HANDLER_LIBC),musl)
 HANDLER_OBJS	= $(call mobj,$(HANDLER_ALL))
-HANDLER_LD	= musl-gcc -L$(MUSL)/prefix/lib
+# handler/hot.ld: the static variables every handler writes on few pages.
+HANDLER_LD	= musl-gcc -L$(MUSL)/prefix/lib -Wl,-T,handler/hot.ld
 else ifeq ($(HANDLER_LIBC),glibc)
 HANDLER_OBJS	= $(call obj,$(HANDLER_ALL))
 HANDLER_LD	= $(CC)
@@ -138,9 +139,11 @@ $(B)/handler-libc: handler-libc-check
 	@mkdir -p $(dir $@)
 	@echo $(HANDLER_LIBC) | cmp -s - $@ || echo $(HANDLER_LIBC) >$@
 
-$(B)/switchboard-handler: $(HANDLER_OBJS) $(B)/handler-libc
+$(B)/switchboard-handler: $(HANDLER_OBJS) $(B)/handler-libc handler/hot.ld \
+			  handler/hot-check.sh
 	@echo "  LD      $@ ($(HANDLER_LIBC))"
 	@$(HANDLER_LD) $(CFLAGS) -o $@ $(HANDLER_OBJS) $(HANDLER_LIBS)
+	@$(if $(filter musl,$(HANDLER_LIBC)),sh handler/hot-check.sh $@ || { rm -f $@; exit 1; })
 
 $(B)/switchboard-hub: $(call obj,hub/main.c $(HUB_SRC) $(COMMON_SRC))
 	@echo "  LD      $@"

@@ -74,6 +74,12 @@ $(BENCH_B)/echo-musl: bench/echo.c
 	@echo "  CC      $< (static, musl)"
 	@musl-gcc -O2 -static -o $@ $<
 
+# The memory floor of an idle connection (bench/idlefloor.sh).
+$(BENCH_B)/idlefloor: bench/idlefloor.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (static, musl)"
+	@musl-gcc -O2 -static -o $@ $<
+
 # The relay figure's floor: a handler and a hub that only move bytes,
 # static on musl like switchboard-handler.
 $(BENCH_B)/relayfloor: bench/relayfloor.c

@@ -117,7 +117,6 @@ struct hub_resume {
 
 struct conn {
 	/* Of no one role. */
-	struct sb_config cfg;		/* defaults, then the hub's C_CONFIG */
 	char		 remote[SB_REMOTE_MAX + 1];	/* the client's address */
 	int		 trim;		/* a burst is over: trim the heap */
 
@@ -239,6 +238,13 @@ struct conn {
 		char		 rooms[HANDLER_ROOMS_MAX][SB_ROOM_MAX + 1];
 		unsigned	 nrooms;
 	} chat;
+
+	/*
+	 * Defaults, then the hub's C_CONFIG: last, so that the pages a
+	 * handler writes are the state above and the head of its keys
+	 * (config.h), not the hub's keys behind them.
+	 */
+	struct sb_config cfg;
 };
 
 /* The monotonic clock, in milliseconds. */
