@@ -9,7 +9,7 @@
 // (network namespaces, three machines) is tests/integration/cluster.test.mjs.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync, chmodSync, existsSync, readFileSync } from 'node:fs';
@@ -19,42 +19,15 @@ import { startSwitchboard, freePort } from './lib/harness.mjs';
 import { jsonLogin, JsonClient, httpGet } from './lib/clients.mjs';
 import { ctl, ctlOk } from './lib/ctl.mjs';
 import { poll } from './lib/programs.mjs';
-
-const REDIS = '/usr/bin/redis-server';
+import { startRedis as startRedisAt, stopRedis, redisCli } from './lib/redis.mjs';
 
 // The ACL user of docs/cluster.md ("Security"), word for word; the test
 // itself (redis-cli) is the default user.
 const ACL_USER = 'user switchboard on >s3cret-pw resetkeys ~sb:* resetchannels &sb:* -@all +eval +evalsha +ping +subscribe +unsubscribe +get +set +del +hincrby +hget +hset +hmget +hdel +hgetall +zadd +zscore +zrem +zrange +zrangebyscore +rpush +ltrim +lrange +xadd +xrange +xrevrange +publish +time';
 
-/* A redis-server of our own on 127.0.0.1:port, no persistence. */
-async function startRedis(port, dir) {
-  writeFileSync(path.join(dir, 'users.acl'), `user default on nopass ~* &* +@all\n${ACL_USER}\n`);
-  const proc = spawn(REDIS, ['--port', String(port), '--bind', '127.0.0.1',
-    '--save', '', '--appendonly', 'no', '--dir', dir, '--aclfile', path.join(dir, 'users.acl')],
-  { stdio: ['ignore', 'pipe', 'pipe'] });
-  await new Promise((resolve, reject) => {
-    let out = '';
-    const t = setTimeout(() => reject(new Error(`redis-server did not start: ${out}`)), 10000);
-    proc.stdout.on('data', (d) => {
-      out += d;
-      if (/Ready to accept connections/.test(out)) { clearTimeout(t); resolve(); }
-    });
-    proc.once('exit', (code) => { clearTimeout(t); reject(new Error(`redis-server exited ${code}: ${out}`)); });
-  });
-  proc.stdout.resume();
-  return proc;
-}
-
-async function stopRedis(proc, signal = 'SIGTERM') {
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  const gone = new Promise((r) => proc.once('exit', r));
-  proc.kill(signal);
-  await gone;
-}
-
-function redisCli(port, ...args) {
-  return execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args]).toString();
-}
+/* A redis-server of our own on 127.0.0.1:port, no persistence, with the
+ * ACL user of docs/cluster.md. */
+const startRedis = (port, dir) => startRedisAt(port, dir, { acl: [ACL_USER] });
 
 async function join(c, nick, room, since) {
   c.send({ type: 'join', room, ...(since === undefined ? {} : { since }) });
