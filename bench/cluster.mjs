@@ -112,7 +112,11 @@ function hold(hosts, room, n, ms, prefix) {
 }
 
 // A nick prefix per load: a, b, ..., z, ba, bb, ...
-const letters = (n) => (n < 26 ? String.fromCharCode(97 + n) : letters(Math.floor(n / 26)) + letters(n % 26));
+// A nick prefix per room that no other room's nicks look like (UTS #39
+// skeletons, which the hubs refuse across machines): "b10" and "bl0",
+// "d1" and "cl1" look alike, so only u, x and the digits, whose skeletons
+// are distinct (u12x5, u1x25).
+const prefixOf = (n) => `u${n}x`;
 const hostsOf = (cl, k) => cl.machines.slice(0, k).map((m) => m.addr).join(',');
 
 async function rttAndBcast(cl, srv, run) {
@@ -219,7 +223,7 @@ async function memory(cl, run) {
     const rooms = Array.from({ length: MEM_ROOMS }, (_, i) => `mem${run}r${i}`);
     // Ten rooms' clients coming up at a time.
     for (let i = 0; i < rooms.length; i += 10) {
-      const batch = rooms.slice(i, i + 10).map((r, j) => hold(hostsOf(cl, cl.machines.length), r, per, 1800000, letters(i + j)));
+      const batch = rooms.slice(i, i + 10).map((r, j) => hold(hostsOf(cl, cl.machines.length), r, per, 1800000, prefixOf(i + j)));
       holds.push(...batch);
       await Promise.all(batch.map((h) => h.up));
       log(`xmem: ${holds.length * per} users in`);

@@ -277,11 +277,18 @@ static int
 adapter_io(sd_event_source *s, int fd, uint32_t revents, void *arg)
 {
 	struct adapter *a = arg;
+	struct hub *h = a->c->h;
 
-	/* One of the two per wake-up: a read may free the context. */
-	if (revents & (EPOLLIN | EPOLLERR | EPOLLHUP))
+	/* One of the two per wake-up: a read may free the context.  What
+	 * a read delivers goes out as one burst (ops->burst): the room
+	 * messages of many publishes in as few datagrams per handler. */
+	if (revents & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+		if (h->ops->burst != NULL)
+			h->ops->burst(h, 1);
 		redisAsyncHandleRead(a->ac);
-	else if (revents & EPOLLOUT)
+		if (h->ops->burst != NULL)
+			h->ops->burst(h, 0);
+	} else if (revents & EPOLLOUT)
 		redisAsyncHandleWrite(a->ac);
 	return 0;
 }

@@ -272,6 +272,13 @@ struct hub_ops {
 	 */
 	int	(*proc_stats)(struct hub *, struct metrics_proc *);
 	/*
+	 * A burst that does not come from a handler (what one read of
+	 * Redis's socket brought, cluster.c): on, sends are held as in a
+	 * handler's burst; off, each handler's are written coalesced and
+	 * the sessions that ended meanwhile freed.  NULL: none (tests).
+	 */
+	void	(*burst)(struct hub *, int);
+	/*
 	 * The cluster (cluster.c; every one NULL on one machine, the
 	 * default).  room_publish: send a room message to Redis; 0: it
 	 * comes back to every member from there (cluster_arrived), 1:

@@ -210,6 +210,25 @@ burst_flush(struct ctx *c)
 	}
 }
 
+/*
+ * ops->burst: a burst that does not come from a handler: what one read
+ * of Redis's socket brought (cluster.c), often many room messages when
+ * the hub is behind.  on: hold sends as peer_io() does; off: write them,
+ * each handler's coalesced, and free the sessions that ended meanwhile.
+ */
+static void
+ops_burst(struct hub *h, int on)
+{
+	struct ctx *c = h->ctx;
+
+	if (on) {
+		c->defer = 1;
+		return;
+	}
+	burst_flush(c);
+	hub_reap(c);
+}
+
 /* The hold timer (ops_arm): release the held messages once it is time. */
 static int
 on_hold_timer(sd_event_source *s, uint64_t usec, void *arg)
@@ -320,7 +339,8 @@ ops_proc_stats(struct hub *h, struct metrics_proc *ps)
 	.now_usec = ops_now_usec, \
 	.arm = ops_arm, \
 	.check_password = ops_check_password, \
-	.proc_stats = ops_proc_stats
+	.proc_stats = ops_proc_stats, \
+	.burst = ops_burst
 
 static const struct hub_ops hub_ops = {
 	HUB_LOCAL_OPS,

@@ -52,6 +52,20 @@ async function roomMsgs(c, room, n, ms = 10000) {
   return got;
 }
 
+/* The bytes waiting in the TCP sockets of process `pid` (ss). */
+function tcpInbound(pid) {
+  return execFileSync('ss', ['-tpnH'], { encoding: 'utf8' }).split('\n')
+    .filter((l) => l.includes(`pid=${pid},`))
+    .reduce((n, l) => n + Number(l.trim().split(/\s+/)[1]), 0);
+}
+
+/* Hub `sb`'s deliveries and datagrams to handlers, from its metrics. */
+async function counts(sb) {
+  const text = await ctlOk(['-S', sb.controlSocket, 'metrics']);
+  const counter = (name) => Number(text.split('\n').find((l) => l.startsWith(`${name} `))?.slice(name.length + 1));
+  return { deliveries: counter('switchboard_deliveries_total'), datagrams: counter('switchboard_hub_datagrams_total') };
+}
+
 describe('two hubs, one chat through Redis', { timeout: 120000 }, () => {
   let dir, port, redis, a, b;
   const config = (node) => ({
@@ -114,6 +128,34 @@ describe('two hubs, one chat through Redis', { timeout: 120000 }, () => {
     al.close();
     bo.close();
     cy.close();
+  });
+
+  test('a hub that fell behind Redis sends what waited in a batch per handler, every message once, in order', async () => {
+    const [al, bo] = await pairIn(a, 'al9', b, 'bo9', 'behind');
+    const by = await jsonLogin(b, 'by9');
+    await join(by, 'by9', 'behind');
+    const pad = 'x'.repeat(200);
+    const before = await counts(b);
+    process.kill(b.hubPid, 'SIGSTOP');
+    try {
+      for (let i = 0; i < 40; i++) al.send({ type: 'say', room: 'behind', text: `m${i} ${pad}` });
+      await al.until((es) => es.some((e) => e.type === 'msg' && e.text === `m39 ${pad}`), 20000);
+      // The 40 publishes wait in b's socket from Redis: no event says so.
+      await poll('the 40 publishes waiting for hub b', () => tcpInbound(b.hubPid) >= 40 * pad.length, 10000, 20);
+    } finally {
+      process.kill(b.hubPid, 'SIGCONT');
+    }
+    for (const c of [bo, by]) {
+      const got = await roomMsgs(c, 'behind', 40);
+      assert.deepEqual(got.map((e) => e.text), Array.from({ length: 40 }, (_, i) => `m${i} ${pad}`));
+    }
+    const after = await counts(b);
+    const deliveries = after.deliveries - before.deliveries;
+    const datagrams = after.datagrams - before.datagrams;
+    assert.equal(deliveries, 80, 'each message to both members on b');
+    assert.ok(datagrams <= deliveries / 4,
+      `${datagrams} datagrams for ${deliveries} deliveries: what one read of Redis brought was not batched`);
+    for (const c of [al, bo, by]) c.close();
   });
 
   test('a first joiner on a hub gets the history other hubs wrote', async () => {
