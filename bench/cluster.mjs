@@ -112,11 +112,13 @@ function hold(hosts, room, n, ms, prefix) {
 }
 
 // A nick prefix per load: a, b, ..., z, ba, bb, ...
-// A nick prefix per room that no other room's nicks look like (UTS #39
-// skeletons, which the hubs refuse across machines): "b10" and "bl0",
-// "d1" and "cl1" look alike, so only u, x and the digits, whose skeletons
-// are distinct (u12x5, u1x25).
-const prefixOf = (n) => `u${n}x`;
+// A nick prefix per room (wsload takes letters only) that no other room's
+// nicks look like (UTS #39 skeletons, which the hubs refuse across
+// machines): "b10" and "bl0", "d1" and "cl1" look alike.  Two letters of
+// an alphabet whose skeletons are the letters themselves and never a
+// digit's (no d, i, l, m, o, w), so every nick's skeleton is its own.
+const SAFE = 'abcefghjknpqrstuvxyz';
+const prefixOf = (n) => SAFE[Math.floor(n / SAFE.length) % SAFE.length] + SAFE[n % SAFE.length];
 const hostsOf = (cl, k) => cl.machines.slice(0, k).map((m) => m.addr).join(',');
 
 async function rttAndBcast(cl, srv, run) {
