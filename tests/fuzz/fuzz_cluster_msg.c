@@ -4,7 +4,8 @@
  * from the channel ("EPOCH SEQ BODY") and from the stream (an id "SEQ-0"
  * and a BODY), a presence event ("COUNTER JSON"), a user record, a
  * private message, a ban of the cluster's list (the input up to its
- * first newline the field, the rest the value).
+ * first newline the field, the rest the value), the member store's
+ * version and digest (the first two lines; the rest the text).
  *
  * Properties: decoding refuses with -EBADMSG or -EMSGSIZE or succeeds,
  * never reading past the input (an exact-size copy); what decodes has
@@ -87,6 +88,26 @@ ban_decode(const char *b, size_t size)
 	    strcmp(back.reason, ban.reason) == 0);
 }
 
+/* The member store's fields: `v` and `d` the first two lines, `t` the rest. */
+static void
+members_fields(const char *b, size_t size)
+{
+	const char *nl1 = memchr(b, '\n', size), *nl2;
+	uint64_t version = 0;
+	size_t dlen;
+	int r;
+
+	if (nl1 == NULL || (nl2 = memchr(nl1 + 1, '\n',
+	    size - (size_t)(nl1 + 1 - b))) == NULL)
+		return;
+	dlen = (size_t)(nl2 - nl1 - 1);
+	r = cluster_members_decode(b, (size_t)(nl1 - b), nl1 + 1, dlen,
+	    size - (size_t)(nl2 + 1 - b), &version);
+	FUZZ_CHECK(r == 0 || r == -EBADMSG || r == -EMSGSIZE);
+	if (r == 0)
+		FUZZ_CHECK(dlen == MEMBERS_DIGEST_LEN);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -131,6 +152,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    strcmp(pm.kind, "ban") == 0);
 	}
 	ban_decode(b, size);
+	members_fields(b, size);
 	r = cluster_entry_id(b, size, &seq);
 	FUZZ_CHECK(r == 0 || r == -EBADMSG);
 	if (r == 0)

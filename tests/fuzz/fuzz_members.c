@@ -2,7 +2,8 @@
 /*
  * Fuzz target: the member store file (hub/members.c, members_load),
  * "id:nick:crypt-hash:active" lines, as the hub reads it at start and on
- * reload.
+ * reload, and the same text as it comes from Redis in a cluster
+ * (members_parse): both take it or both refuse it, with the same members.
  *
  * Properties: a file is either refused with a reason or loaded; what is
  * loaded has unique ids from 1 to MEMBERS_ID_MAX and unique nicks that
@@ -54,6 +55,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	err[0] = '\0';
 	r = members_load(path, &ms, err, sizeof(err));
+	{
+		struct members *from_redis;
+		char e2[512] = "";
+		int r2 = members_parse("redis", (const char *)data, size,
+		    &from_redis, e2, sizeof(e2));
+
+		FUZZ_CHECK((r < 0) == (r2 < 0));
+		FUZZ_CHECK(r2 < 0 ? e2[0] != '\0' && from_redis == NULL :
+		    from_redis != NULL && from_redis->count == ms->count);
+		for (i = 0; r2 == 0 && i < ms->count; i++)
+			FUZZ_CHECK(strcmp(from_redis->by_key[i].key,
+			    ms->by_key[i].key) == 0 &&
+			    from_redis->by_key[i].id == ms->by_key[i].id);
+		members_free(from_redis);
+	}
 	if (r < 0) {
 		FUZZ_CHECK(err[0] != '\0' && ms == NULL);
 		return 0;
