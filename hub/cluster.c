@@ -44,7 +44,6 @@
 
 #include "hub.h"
 
-#define CLUSTER_PENDING_MAX	256	/* messages waiting for a gap fill */
 #define CLUSTER_WAITERS_MAX	64	/* joins waiting for a room's history */
 #define CLUSTER_FETCH_MAX	500	/* stream entries per fetch */
 /* A room's stream keeps at least this many, so that a hub that was away
@@ -164,19 +163,13 @@ struct croom {
 	RB_ENTRY(croom)		 entry;
 	char			 key[SB_ROOM_MAX + 1];	/* ascii_fold()ed */
 	char			 name[SB_ROOM_MAX + 1];
-	char			 epoch[CLUSTER_EPOCH_MAX + 1];	/* "": none */
-	uint64_t		 next;	/* to deliver next; 0: not fetched */
+	struct corder		 o;	/* its order: hub/cluster_order.c */
 	uint64_t		 gen;	/* tells a stale answer */
 	int			 subscribed;	/* SUBSCRIBE answered */
-	int			 fetching;	/* a SYNC_LUA in flight */
-	int			 again;	/* fetch again when it is answered */
 	int64_t			 live_after;	/* followed while Redis was
 					 * away: entries from this time on
 					 * are news, not history (0: none) */
 	int64_t			 followed_at;	/* unix time of the follow */
-	int			 overflow;	/* pending dropped some */
-	struct cluster_msg	*pending[CLUSTER_PENDING_MAX];	/* by seq */
-	unsigned		 npending;
 	struct waiter		 waiters[CLUSTER_WAITERS_MAX];
 	unsigned		 nwaiters;
 };
@@ -234,7 +227,7 @@ struct cluster {
 	int			 mem_bad;	/* Redis's copy was refused */
 	uint64_t		 mem_version;	/* Redis's, last seen */
 	uint64_t		 gens;
-	uint64_t		 refused, repeats, gaps;	/* for the log */
+	uint64_t		 refused;	/* for the log */
 };
 
 static int
@@ -259,8 +252,6 @@ static void	cluster_down(struct cluster *, const redisAsyncContext *);
 static int	script_run_n(struct cluster *, const char *, char [41],
 		    const char *, const char **, int);
 static void	room_sync(struct cluster *, struct croom *);
-static void	room_arrive(struct cluster *, struct croom *,
-		    struct cluster_msg *);
 
 static struct croom *
 croom_find(struct cluster *c, const char *key)
@@ -618,123 +609,59 @@ outbox_seen(struct cluster *c, const struct cluster_msg *m)
 
 /* --- following rooms: order, repeats, gaps ------------------------------ */
 
+/* One room, for what hub/cluster_order.c asks (follow_ops). */
+struct follow {
+	struct cluster		*c;
+	struct croom		*cr;
+};
+
+/* Deliver the room's next message here (not when this node did). */
 static void
-pending_clear(struct croom *cr)
+follow_deliver(void *arg, const struct cluster_msg *m)
 {
-	while (cr->npending > 0)
-		free(cr->pending[--cr->npending]);
+	struct follow *f = arg;
+
+	outbox_seen(f->c, m);
+	cluster_arrived(f->c->h, m, !(m->pre &&
+	    strcmp(m->node, f->c->node) == 0));
 }
 
-/* Keep `m` (taken over) until the numbers before it are here. */
+/* Tell the room's members of a gap, or that its history restarted. */
 static void
-pending_add(struct croom *cr, struct cluster_msg *m)
+follow_gap(void *arg, uint64_t since, uint64_t first)
 {
-	unsigned i;
+	struct follow *f = arg;
 
-	if (cr->npending > 0 && strcmp(cr->pending[0]->epoch, m->epoch) != 0)
-		pending_clear(cr);	/* an older epoch's: superseded */
-	for (i = 0; i < cr->npending; i++)
-		if (cr->pending[i]->seq >= m->seq)
-			break;
-	if ((i < cr->npending && cr->pending[i]->seq == m->seq) ||
-	    cr->npending >= CLUSTER_PENDING_MAX) {
-		cr->overflow |= cr->npending >= CLUSTER_PENDING_MAX;
-		free(m);	/* a repeat, or no room: the stream has it */
-		return;
-	}
-	memmove(&cr->pending[i + 1], &cr->pending[i],
-	    (cr->npending - i) * sizeof(cr->pending[0]));
-	cr->pending[i] = m;
-	cr->npending++;
+	cluster_restarted(f->c->h, f->cr->name, since, first);
 }
 
-/* Deliver `m`, the room's next number, here (not when this node did). */
 static void
-deliver_next(struct cluster *c, struct croom *cr, const struct cluster_msg *m)
+follow_restarted(void *arg, const char *old, const char *now)
 {
-	outbox_seen(c, m);
-	cluster_arrived(c->h, m, !(m->pre && strcmp(m->node, c->node) == 0));
-	cr->next = m->seq + 1;
+	struct follow *f = arg;
+
+	sb_log_event(SB_EV_CLUSTER, &(struct sb_log_fields){
+	    .room = f->cr->name, .reason = "history restarted" },
+	    "cluster: room %s: Redis lost its history (epoch %s, now %s); "
+	    "its members are told", f->cr->name, old, now[0] ? now : "none");
 }
 
-/* The room's epoch is not the one known: its history restarted. */
 static void
-epoch_changed(struct cluster *c, struct croom *cr, const char *epoch)
+follow_fetch(void *arg)
 {
-	if (cr->epoch[0] != '\0') {
-		sb_log_event(SB_EV_CLUSTER, &(struct sb_log_fields){
-		    .room = cr->name, .reason = "history restarted" },
-		    "cluster: room %s: Redis lost its "
-		    "history (epoch %s, now %s); its members are told",
-		    cr->name, cr->epoch, epoch[0] ? epoch : "none");
-		cluster_restarted(c->h, cr->name, cr->next > 0 ? cr->next - 1 :
-		    0, 1);
-		cr->next = 1;
-	}
-	strlcpy(cr->epoch, epoch, sizeof(cr->epoch));
+	struct follow *f = arg;
+
+	room_sync(f->c, f->cr);
 }
 
-/*
- * One message of a followed room (taken over, freed here): before the
- * room's first fetch, or while one is in flight, it waits; a repeat is
- * dropped; the next number is delivered; a later one waits, and what is
- * missing is fetched.
- */
-static void
-room_take(struct cluster *c, struct croom *cr, struct cluster_msg *m)
-{
-	if (cr->next == 0 || cr->fetching) {
-		pending_add(cr, m);
-		return;
-	}
-	if (strcmp(m->epoch, cr->epoch) != 0) {
-		epoch_changed(c, cr, m->epoch);
-		/* what waits is of one epoch: the old one's is superseded */
-		if (cr->npending > 0 &&
-		    strcmp(cr->pending[0]->epoch, m->epoch) != 0)
-			pending_clear(cr);
-	}
-	if (m->seq < cr->next) {
-		c->repeats++;
-		free(m);
-	} else if (m->seq == cr->next) {
-		deliver_next(c, cr, m);
-		free(m);
-	} else {
-		pending_add(cr, m);
-		room_sync(c, cr);
-	}
-}
+static const struct corder_ops follow_ops = {
+	.deliver = follow_deliver,
+	.gap = follow_gap,
+	.restarted = follow_restarted,
+	.fetch = follow_fetch,
+};
 
-/*
- * What waited in `pending` and is next now is delivered; if the next
- * number is still missing, it is fetched (room_take).
- */
-static void
-pending_drain(struct cluster *c, struct croom *cr)
-{
-	struct cluster_msg *m;
-
-	while (!cr->fetching && cr->next > 0 && cr->npending > 0) {
-		m = cr->pending[0];
-		if (m->seq > cr->next && strcmp(m->epoch, cr->epoch) == 0) {
-			room_sync(c, cr);
-			break;
-		}
-		memmove(&cr->pending[0], &cr->pending[1],
-		    (cr->npending - 1) * sizeof(cr->pending[0]));
-		cr->npending--;
-		room_take(c, cr, m);
-	}
-}
-
-/* A message from the room's channel (taken over). */
-static void
-room_arrive(struct cluster *c, struct croom *cr, struct cluster_msg *m)
-{
-	room_take(c, cr, m);
-	pending_drain(c, cr);
-}
+#define FOLLOW(c, cr)	(&(struct follow){ (c), (cr) })
 
 /* --- fetching from a room's stream -------------------------------------- */
 
@@ -808,7 +735,7 @@ first_fetch(struct cluster *c, struct croom *cr, const redisReply *list,
 	if ((m = malloc(sizeof(*m))) == NULL)
 		return;
 	for (i = list->elements; i-- > 0;) {
-		int e = entry_decode(list->element[i], cr->epoch, m);
+		int e = entry_decode(list->element[i], cr->o.epoch, m);
 
 		if (e < 0)
 			refuse(c, cr->name, e, "a stream entry");
@@ -820,12 +747,12 @@ first_fetch(struct cluster *c, struct croom *cr, const redisReply *list,
 		}
 	}
 	free(m);
-	cr->next = top + 1;
+	cr->o.next = top + 1;
 	cr->live_after = 0;
 }
 
 /*
- * A gap fill: the entries from cr->next on (oldest first), delivered; a
+ * A gap fill: the entries from cr->o.next on (oldest first), delivered; a
  * run of numbers the stream no longer has is told as a gap.  Returns 1
  * when more may wait (a full answer).
  */
@@ -839,29 +766,16 @@ gap_fetch(struct cluster *c, struct croom *cr, const redisReply *list,
 	if ((m = malloc(sizeof(*m))) == NULL)
 		return 0;
 	for (i = 0; i < list->elements; i++) {
-		int e = entry_decode(list->element[i], cr->epoch, m);
+		int e = entry_decode(list->element[i], cr->o.epoch, m);
 
-		if (e < 0) {
+		if (e < 0)
 			refuse(c, cr->name, e, "a stream entry");
-			continue;
-		}
-		if (m->seq < cr->next)
-			continue;
-		if (m->seq > cr->next) {
-			c->gaps++;
-			cluster_restarted(c->h, cr->name, cr->next - 1, m->seq);
-		}
-		deliver_next(c, cr, m);
+		else
+			corder_fill(&cr->o, m, &follow_ops, FOLLOW(c, cr));
 	}
 	free(m);
-	if (list->elements == CLUSTER_FETCH_MAX)
-		return 1;
-	if (top >= cr->next) {	/* the stream lost them all */
-		c->gaps++;
-		cluster_restarted(c->h, cr->name, cr->next - 1, top + 1);
-		cr->next = top + 1;
-	}
-	return 0;
+	return corder_filled(&cr->o, top, list->elements == CLUSTER_FETCH_MAX,
+	    &follow_ops, FOLLOW(c, cr));
 }
 
 /* The joins that waited for the room's first fetch get their replay. */
@@ -920,23 +834,15 @@ sync_apply(struct cluster *c, struct croom *cr, const redisReply *r,
 	if ((list = sync_reply(c, cr, r, &top)) == NULL)
 		return;
 	if (from == 0) {
-		strlcpy(cr->epoch, r->element[0]->str, sizeof(cr->epoch));
+		strlcpy(cr->o.epoch, r->element[0]->str, sizeof(cr->o.epoch));
 		first_fetch(c, cr, list, top);
 		waiters_release(c, cr);
-	} else if (strcmp(r->element[0]->str, cr->epoch) != 0) {
-		epoch_changed(c, cr, r->element[0]->str);
-		pending_clear(cr);
-		more = cr->epoch[0] != '\0';	/* again, from 1 */
-	} else
-		more = gap_fetch(c, cr, list, top);
-	if (cr->overflow || cr->again) {
-		cr->overflow = cr->again = 0;
-		more = 1;
-	}
-	if (more)
-		room_sync(c, cr);
+	} else if (corder_epoch(&cr->o, r->element[0]->str, &follow_ops,
+	    FOLLOW(c, cr)))
+		more = cr->o.epoch[0] != '\0';	/* again, from 1 */
 	else
-		pending_drain(c, cr);
+		more = gap_fetch(c, cr, list, top);
+	corder_settle(&cr->o, more, &follow_ops, FOLLOW(c, cr));
 }
 
 static void
@@ -948,7 +854,7 @@ on_synced(redisAsyncContext *ac, void *reply, void *arg)
 
 	if (!c->stopping && (cr = croom_find(c, f->key)) != NULL &&
 	    cr->gen == f->gen) {
-		cr->fetching = 0;
+		cr->o.fetching = 0;
 		if (reply != NULL &&
 		    ((redisReply *)reply)->type == REDIS_REPLY_ERROR &&
 		    strncmp(((redisReply *)reply)->str, "NOSCRIPT", 8) == 0) {
@@ -973,18 +879,18 @@ room_sync(struct cluster *c, struct croom *cr)
 	const char *args[4] = { hash, stream, from, n };
 	struct fetch *f;
 
-	if (cr->fetching)
-		cr->again = 1;	/* what the channel brought meanwhile */
-	if (!c->up || (cr->next > 0 && !cr->subscribed) || cr->fetching ||
+	if (cr->o.fetching)
+		cr->o.again = 1;	/* what the channel brought meanwhile */
+	if (!c->up || (cr->o.next > 0 && !cr->subscribed) || cr->o.fetching ||
 	    (f = malloc(sizeof(*f))) == NULL)
 		return;
-	*f = (struct fetch){ .c = c, .gen = cr->gen, .from = cr->next };
+	*f = (struct fetch){ .c = c, .gen = cr->gen, .from = cr->o.next };
 	strlcpy(f->key, cr->key, sizeof(f->key));
 	key_of(hash, sizeof(hash), "room", cr->key);
 	key_of(stream, sizeof(stream), "hist", cr->key);
-	snprintf(from, sizeof(from), "%llu", (unsigned long long)cr->next);
+	snprintf(from, sizeof(from), "%llu", (unsigned long long)cr->o.next);
 	/* a first fetch after a cut fetches what may be news as well */
-	snprintf(n, sizeof(n), "%u", cr->next != 0 ? CLUSTER_FETCH_MAX :
+	snprintf(n, sizeof(n), "%u", cr->o.next != 0 ? CLUSTER_FETCH_MAX :
 	    cr->live_after > 0 ? CLUSTER_STREAM_MIN + c->h->cfg.history :
 	    c->h->cfg.history > 0 ? c->h->cfg.history : 1);
 	if (script_run(c, SYNC_LUA, c->sync_sha, on_synced, f, "2", args,
@@ -992,8 +898,8 @@ room_sync(struct cluster *c, struct croom *cr)
 		free(f);
 		return;
 	}
-	cr->fetching = 1;
-	cr->again = 0;
+	cr->o.fetching = 1;
+	cr->o.again = 0;
 }
 
 /* 1 if the room name `name` folds to `key`. */
@@ -1098,7 +1004,7 @@ on_sub(redisAsyncContext *ac, void *reply, void *arg)
 		free(m);
 		return;
 	}
-	room_arrive(c, cr, m);
+	corder_take(&cr->o, m, &follow_ops, FOLLOW(c, cr));
 }
 
 /* SUBSCRIBE or UNSUBSCRIBE the room's channel. */
@@ -1157,7 +1063,7 @@ cluster_room_follow(struct hub *h, const struct room *r, int on)
 	} else if (!on && cr != NULL) {
 		room_subscribe(c, cr, 0);
 		RB_REMOVE(crooms, &c->rooms, cr);
-		pending_clear(cr);
+		corder_clear(&cr->o);
 		free(cr);
 	}
 }
@@ -1173,7 +1079,7 @@ cluster_room_replay(struct hub *h, struct peer *p, const struct room *r,
 	struct cluster *c = h->cluster;
 	struct croom *cr = c != NULL ? croom_find(c, r->key) : NULL;
 
-	if (cr == NULL || cr->next > 0 || !c->up ||
+	if (cr == NULL || cr->o.next > 0 || !c->up ||
 	    cr->nwaiters >= CLUSTER_WAITERS_MAX)
 		return 0;
 	cr->waiters[cr->nwaiters++] = (struct waiter){ p->session, since };
@@ -2591,7 +2497,7 @@ cluster_ready(struct cluster *c)
 	presence_start(c);
 	RB_FOREACH(cr, crooms, &c->rooms) {
 		room_subscribe(c, cr, 1);
-		if (cr->next == 0)
+		if (cr->o.next == 0)
 			room_sync(c, cr);
 	}
 }
@@ -2761,13 +2667,13 @@ cluster_down(struct cluster *c, const redisAsyncContext *dying)
 	c->syncs = 0;
 	outbox_requeue(c);
 	RB_FOREACH(cr, crooms, &c->rooms) {
-		cr->subscribed = cr->fetching = 0;
+		cr->subscribed = cr->o.fetching = 0;
 		cr->gen = ++c->gens;
 		/* a first fetch cut off: its joiners get the history here
 		 * now (below), what came since the join is news later */
-		if (cr->next == 0 && cr->live_after == 0)
+		if (cr->o.next == 0 && cr->live_after == 0)
 			cr->live_after = cr->followed_at;
-		pending_clear(cr);
+		corder_clear(&cr->o);
 		if (!c->stopping)
 			waiters_release(c, cr);
 	}
@@ -2967,7 +2873,7 @@ cluster_stop(struct hub *h)
 	}
 	while ((cr = RB_ROOT(&c->rooms)) != NULL) {
 		RB_REMOVE(crooms, &c->rooms, cr);
-		pending_clear(cr);
+		corder_clear(&cr->o);
 		free(cr);
 	}
 	bans_free(&c->unbans);

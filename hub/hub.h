@@ -677,6 +677,49 @@ int		 cluster_ban_decode(const char *, size_t, const char *, size_t,
 int		 cluster_members_decode(const char *, size_t, const char *,
 		    size_t, size_t, uint64_t *);
 
+/*
+ * cluster_order.c: a followed room's messages in the order of their
+ * numbers, each once; what it asks of cluster.c, through corder_ops.
+ */
+#define CLUSTER_PENDING_MAX	256	/* messages waiting for a gap fill */
+
+struct corder {
+	char			 epoch[CLUSTER_EPOCH_MAX + 1];	/* "": none */
+	uint64_t		 next;	/* to deliver next; 0: not fetched */
+	int			 fetching;	/* a fetch in flight */
+	int			 again;	/* fetch again when it is answered */
+	int			 overflow;	/* pending dropped some */
+	struct cluster_msg	*pending[CLUSTER_PENDING_MAX];	/* by seq */
+	unsigned		 npending;
+	uint64_t		 repeats, gaps;
+};
+
+struct corder_ops {
+	/* deliver m, the room's next message */
+	void	(*deliver)(void *, const struct cluster_msg *);
+	/* the messages after `since` and before `first` are gone; `first`
+	 * 1: the history restarted (cluster_restarted()) */
+	void	(*gap)(void *, uint64_t since, uint64_t first);
+	/* the epoch was `old`, is `now` ("": none): for the log */
+	void	(*restarted)(void *, const char *old, const char *now);
+	/* fetch from the room's stream, from `next` */
+	void	(*fetch)(void *);
+};
+
+void		 corder_clear(struct corder *);
+void		 corder_take(struct corder *, struct cluster_msg *,
+		    const struct corder_ops *, void *);
+void		 corder_drain(struct corder *, const struct corder_ops *,
+		    void *);
+int		 corder_epoch(struct corder *, const char *,
+		    const struct corder_ops *, void *);
+void		 corder_fill(struct corder *, const struct cluster_msg *,
+		    const struct corder_ops *, void *);
+int		 corder_filled(struct corder *, uint64_t, int,
+		    const struct corder_ops *, void *);
+void		 corder_settle(struct corder *, int, const struct corder_ops *,
+		    void *);
+
 /* cluster.c: the daemon's part */
 struct cluster;
 struct sd_event;
