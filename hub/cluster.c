@@ -212,6 +212,9 @@ struct cluster {
 	char			 pres_sha[41], hb_sha[41], reap_sha[41];
 	char			 reset_sha[41], nick_sha[41], release_sha[41];
 	char			 pm_sha[41], drain_sha[41];
+	uint64_t		 in_next;	/* the inbox's next number; 0:
+					 * not known (drain first) */
+	int			 draining, drain_again;
 	char			 ban_sha[41], unban_sha[41], bans_sha[41];
 	struct bans		 unbans;	/* lifted here, not yet in Redis */
 	char			 bans_epoch[BAN_EPOCH_MAX + 1];	/* of the
@@ -415,22 +418,41 @@ script_run_n(struct cluster *c, const char *script, char sha[41],
 }
 
 /*
- * KEYS: the addressee node's inbox.  ARGV: the message, the node's
- * channel, the inbox's bound.  The inbox keeps it until the node takes
- * it (DRAIN_LUA), so that a node not subscribed at this moment (coming
- * back from a restart of Redis or of itself) still gets it; the publish
- * only wakes it.
+ * KEYS: the addressee node's inbox, its counter.  ARGV: the message, the
+ * node's channel, the inbox's bound.  The message is numbered by the
+ * counter, "SEQ BODY", kept in the inbox and published whole: the node
+ * delivers the publish at once (inbox_heard) and then lets the inbox go
+ * of it (TAKE_LUA); the inbox keeps it for a node not subscribed at this
+ * moment (coming back from a restart of Redis or of itself), or one that
+ * missed a number.
  */
 static const char PM_LUA[] =
-	"redis.call('RPUSH', KEYS[1], ARGV[1])\n"
+	"local e = redis.call('INCR', KEYS[2]) .. ' ' .. ARGV[1]\n"
+	"redis.call('RPUSH', KEYS[1], e)\n"
 	"redis.call('LTRIM', KEYS[1], -tonumber(ARGV[3]), -1)\n"
-	"redis.call('PUBLISH', ARGV[2], '1')\n";
+	"redis.call('PUBLISH', ARGV[2], e)\n";
 
-/* KEYS: this node's inbox.  Takes (and returns) its oldest 100. */
-static const char DRAIN_LUA[] =
-	"local m = redis.call('LRANGE', KEYS[1], 0, 99)\n"
-	"redis.call('LTRIM', KEYS[1], #m, -1)\n"
-	"return m\n";
+/*
+ * KEYS: this node's inbox, its counter.  ARGV: the last number this node
+ * delivered (0: none known), how many to take.  Lets go of the entries
+ * up to that number, then takes (and returns) the oldest ARGV[2] of the
+ * rest, with the counter: {COUNTER, {ENTRY...}}.
+ */
+static const char TAKE_LUA[] =
+	"local after = tonumber(ARGV[1])\n"
+	"while true do\n"
+	"  local h = redis.call('LINDEX', KEYS[1], 0)\n"
+	"  local s = h and tonumber(string.match(h, '^(%d+) '))\n"
+	"  if not s or s > after then break end\n"
+	"  redis.call('LPOP', KEYS[1])\n"
+	"end\n"
+	"local m = {}\n"
+	"if tonumber(ARGV[2]) > 0 then\n"
+	"  m = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)\n"
+	"  redis.call('LTRIM', KEYS[1], #m, -1)\n"
+	"end\n"
+	"return {redis.call('GET', KEYS[2]) or '0', m}\n";
+#define CLUSTER_TAKE_MAX	100	/* inbox entries a TAKE_LUA returns */
 
 /* --- the outbox and publishing ------------------------------------------ */
 
@@ -484,15 +506,17 @@ obx_send(struct cluster *c, struct obx *o)
 	int i;
 
 	if (o->chan[0] != '\0') {	/* a private message: chan is the node */
-		const char *pa[4] = { inbox, o->body, chan, CLUSTER_INBOX_MAX };
-		size_t pl[4];
+		const char *pa[5] = { inbox, idk, o->body, chan,
+		    CLUSTER_INBOX_MAX };
+		size_t pl[5];
 
 		key_of(inbox, sizeof(inbox), "inbox", o->chan);
+		key_of(idk, sizeof(idk), "inseq", o->chan);
 		key_of(chan, sizeof(chan), "to", o->chan);
-		for (i = 0; i < 4; i++)
-			pl[i] = i == 1 ? o->len : strlen(pa[i]);
-		if (script_run(c, PM_LUA, c->pm_sha, on_published, NULL, "1",
-		    pa, pl, 4) < 0)
+		for (i = 0; i < 5; i++)
+			pl[i] = i == 2 ? o->len : strlen(pa[i]);
+		if (script_run(c, PM_LUA, c->pm_sha, on_published, NULL, "2",
+		    pa, pl, 5) < 0)
 			c->refused++;
 		return;
 	}
@@ -914,6 +938,7 @@ room_is(const char *name, const char *key)
 
 static void	pres_arrive(struct cluster *, struct cluster_pres *);
 static void	inbox_drain(struct cluster *);
+static void	inbox_heard(struct cluster *, const char *, size_t);
 static void	ban_heard(struct cluster *, const char *, size_t);
 static void	bans_sync(struct cluster *);
 static void	members_heard(struct cluster *, const char *, size_t);
@@ -937,7 +962,7 @@ other_message(struct cluster *c, const char *chan, const redisReply *v)
 		pres_arrive(c, ev);
 	} else if (strncmp(chan, "sb:to:", 6) == 0 &&
 	    strcmp(chan + 6, c->node) == 0)
-		inbox_drain(c);
+		inbox_heard(c, v->str, v->len);
 	else if (strcmp(chan, CLUSTER_BANS_CHANNEL) == 0)
 		ban_heard(c, v->str, v->len);
 	else if (strcmp(chan, CLUSTER_MEMBERS_CHANNEL) == 0)
@@ -1354,34 +1379,109 @@ cluster_remote_kick(struct hub *h, const struct ruser *u, const char *kind,
 
 static void	pm_arrive(struct cluster *, const char *, size_t);
 
-/* DRAIN_LUA's answer: each private message delivered, in order. */
+/* Ask TAKE_LUA to let go of the inbox up to `after`, and take `n`. */
+static int
+inbox_take(struct cluster *c, uint64_t after, unsigned n,
+    redisCallbackFn *fn)
+{
+	char inbox[CLUSTER_KEY_MAX], inseq[CLUSTER_KEY_MAX], a[24], k[16];
+	const char *args[4] = { inbox, inseq, a, k };
+
+	key_of(inbox, sizeof(inbox), "inbox", c->node);
+	key_of(inseq, sizeof(inseq), "inseq", c->node);
+	snprintf(a, sizeof(a), "%llu", (unsigned long long)after);
+	snprintf(k, sizeof(k), "%u", n);
+	return script_run(c, TAKE_LUA, c->drain_sha, fn, c, "2", args, NULL,
+	    4);
+}
+
+/*
+ * TAKE_LUA's answer to a drain: each private message delivered, in
+ * order; the next number is after the last taken, or after the counter
+ * when all was taken.  Publishes heard meanwhile: drained again.
+ */
 static void
 on_drained(redisAsyncContext *ac, void *reply, void *arg)
 {
 	struct cluster *c = arg;
-	redisReply *r = reply;
-	size_t i;
+	redisReply *r = reply, *list;
+	uint64_t seq, top = 0;
+	size_t i, off;
 
-	if (r == NULL || c->stopping || reply_failed(c, r, "the inbox") ||
-	    r->type != REDIS_REPLY_ARRAY)
+	if (c->stopping)
 		return;
-	for (i = 0; i < r->elements; i++)
-		if (r->element[i]->type == REDIS_REPLY_STRING)
-			pm_arrive(c, r->element[i]->str, r->element[i]->len);
-	if (r->elements == 100)
+	c->draining = 0;
+	if (r == NULL || reply_failed(c, r, "the inbox"))
+		return;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    reply_str(r->element[0]) == NULL || r->element[0]->len == 0 ||
+	    r->element[0]->len > 18 || strspn(r->element[0]->str,
+	    "0123456789") != r->element[0]->len ||
+	    (list = r->element[1])->type != REDIS_REPLY_ARRAY) {
+		refuse(c, "", -EBADMSG, "the inbox's answer");
+		return;
+	}
+	top = strtoull(r->element[0]->str, NULL, 10);
+	for (i = 0; i < list->elements; i++) {
+		if (list->element[i]->type != REDIS_REPLY_STRING ||
+		    cluster_inbox_entry(list->element[i]->str,
+		    list->element[i]->len, &seq, &off) < 0) {
+			refuse(c, "", -EBADMSG, "an inbox entry");
+			continue;
+		}
+		if (c->in_next != 0 && seq < c->in_next)
+			continue;	/* delivered from its publish */
+		c->in_next = seq + 1;
+		pm_arrive(c, list->element[i]->str + off,
+		    list->element[i]->len - off);
+	}
+	if (list->elements < CLUSTER_TAKE_MAX && top + 1 > c->in_next)
+		c->in_next = top + 1;	/* all up to the counter is here */
+	if (list->elements == CLUSTER_TAKE_MAX || c->drain_again)
 		inbox_drain(c);	/* more wait */
 }
 
-/* Take what this node's inbox holds (woken by sb:to:NODE). */
+/*
+ * Take what this node's inbox holds (at a subscribe, a number missed,
+ * or a publish heard before the next number is known).
+ */
 static void
 inbox_drain(struct cluster *c)
 {
-	char inbox[CLUSTER_KEY_MAX];
-	const char *args[1] = { inbox };
+	if (c->draining) {
+		c->drain_again = 1;
+		return;
+	}
+	c->drain_again = 0;
+	if (inbox_take(c, c->in_next > 0 ? c->in_next - 1 : 0,
+	    CLUSTER_TAKE_MAX, on_drained) == 0)
+		c->draining = 1;
+}
 
-	key_of(inbox, sizeof(inbox), "inbox", c->node);
-	(void)script_run(c, DRAIN_LUA, c->drain_sha, on_drained, c, "1", args,
-	    NULL, 1);
+/*
+ * A publish on sb:to:NODE, "SEQ BODY": the next number is delivered at
+ * once, after the inbox is told to let go of it (written first, so that
+ * a hub killed after the delivery does not deliver it again when it is
+ * back; one killed between the two loses it, as a drain's answer lost
+ * would); a repeat is dropped; anything else drains the inbox.
+ */
+static void
+inbox_heard(struct cluster *c, const char *buf, size_t len)
+{
+	uint64_t seq;
+	size_t off;
+
+	if (cluster_inbox_entry(buf, len, &seq, &off) < 0 ||
+	    c->draining || c->in_next == 0 || seq > c->in_next) {
+		inbox_drain(c);
+		return;
+	}
+	if (seq < c->in_next)
+		return;
+	c->in_next = seq + 1;
+	(void)inbox_take(c, seq, 0, NULL);
+	write_now(c);
+	pm_arrive(c, buf + off, len - off);
 }
 
 /* A private message for a session here, from this node's inbox. */
@@ -2661,6 +2761,8 @@ cluster_down(struct cluster *c, const redisAsyncContext *dying)
 		    "messages for other machines wait (at most %u)", c->host,
 		    CLUSTER_OUTBOX_MAX);
 	c->up = 0;
+	c->in_next = 0;		/* Redis may have lost the counter */
+	c->draining = c->drain_again = 0;
 	c->bans_epoch[0] = '\0';	/* read again at the merge */
 	c->announced = 0;
 	c->announce_later = 0;

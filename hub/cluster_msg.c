@@ -206,6 +206,23 @@ cluster_entry_id(const char *id, size_t len, uint64_t *seq)
 }
 
 /*
+ * An entry of a node's inbox, or its publish, "SEQ BODY": its number
+ * (the node's inbox counter, from 1) into *seq, and where BODY starts
+ * into *off.  Returns 0 or -EBADMSG (a bare wake-up, "1", included).
+ */
+int
+cluster_inbox_entry(const char *buf, size_t len, uint64_t *seq, size_t *off)
+{
+	const char *sp = memchr(buf, ' ', len);
+
+	if (sp == NULL || decimal(buf, (size_t)(sp - buf), seq) < 0 ||
+	    *seq == 0 || *seq > INT64_MAX)
+		return -EBADMSG;
+	*off = (size_t)(sp + 1 - buf);
+	return 0;
+}
+
+/*
  * Encode m's body (not its epoch or seq) into buf; returns its length,
  * or -EMSGSIZE (past CLUSTER_BODY_MAX or bufsz) or -ENOMEM.
  */

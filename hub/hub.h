@@ -665,6 +665,7 @@ int		 cluster_pm_decode(const char *, size_t, struct cluster_pm *);
 int		 cluster_body_decode(const char *, size_t, struct cluster_msg *);
 int		 cluster_msg_decode(const char *, size_t, struct cluster_msg *);
 int		 cluster_entry_id(const char *, size_t, uint64_t *);
+int		 cluster_inbox_entry(const char *, size_t, uint64_t *, size_t *);
 int		 cluster_body_encode(const struct cluster_msg *, char *, size_t);
 int		 cluster_addr_parse(const char *, char *, size_t, int *, char *,
 		    size_t);

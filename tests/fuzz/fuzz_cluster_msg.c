@@ -3,8 +3,9 @@
  * Fuzz target: what comes from Redis (hub/cluster_msg.c): a room message
  * from the channel ("EPOCH SEQ BODY") and from the stream (an id "SEQ-0"
  * and a BODY), a presence event ("COUNTER JSON"), a user record, a
- * private message, a ban of the cluster's list (the input up to its
- * first newline the field, the rest the value), the member store's
+ * private message (and an inbox entry's "SEQ " before it), a ban of
+ * the cluster's list (the input up to its first newline the field, the
+ * rest the value), the member store's
  * version and digest (the first two lines; the rest the text).
  *
  * Properties: decoding refuses with -EBADMSG or -EMSGSIZE or succeeds,
@@ -157,6 +158,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(r == 0 || r == -EBADMSG);
 	if (r == 0)
 		FUZZ_CHECK(seq >= 1 && seq <= INT64_MAX);
+	{
+		size_t off;
+
+		r = cluster_inbox_entry(b, size, &seq, &off);
+		FUZZ_CHECK(r == 0 || r == -EBADMSG);
+		if (r == 0)	/* the body, then, as pm_arrive reads it */
+			FUZZ_CHECK(seq >= 1 && seq <= INT64_MAX &&
+			    off >= 2 && off <= size && b[off - 1] == ' ');
+	}
 	free(b);
 	return 0;
 }

@@ -19,11 +19,11 @@ import { startSwitchboard, freePort } from './lib/harness.mjs';
 import { jsonLogin, JsonClient, httpGet } from './lib/clients.mjs';
 import { ctl, ctlOk } from './lib/ctl.mjs';
 import { poll } from './lib/programs.mjs';
-import { startRedis as startRedisAt, stopRedis, redisCli } from './lib/redis.mjs';
+import { startRedis as startRedisAt, stopRedis, redisCli, docAclUser } from './lib/redis.mjs';
 
-// The ACL user of docs/cluster.md ("Security"), word for word; the test
-// itself (redis-cli) is the default user.
-const ACL_USER = 'user switchboard on >s3cret-pw resetkeys ~sb:* resetchannels &sb:* -@all +eval +evalsha +ping +subscribe +unsubscribe +get +set +del +hincrby +hget +hset +hmget +hdel +hgetall +zadd +zscore +zrem +zrange +zrangebyscore +rpush +ltrim +lrange +xadd +xrange +xrevrange +publish +time';
+// The ACL user of docs/cluster.md ("Security"), word for word, read from
+// the page; the test itself (redis-cli) is the default user.
+const ACL_USER = docAclUser('s3cret-pw');
 
 /* A redis-server of our own on 127.0.0.1:port, no persistence, with the
  * ACL user of docs/cluster.md. */
@@ -219,6 +219,36 @@ describe('two hubs, one chat through Redis', { timeout: 120000 }, () => {
     }
     cy.close();
     for (const c of [al, bo]) c.close();
+  });
+
+  test('a private message to the other hub comes from its publish; a repeat is dropped, a missed number taken from the inbox, once and in order', async () => {
+    const al = await jsonLogin(a, 'al8');
+    const bo = await jsonLogin(b, 'bo8');
+    await poll('bo8 known at a', async () => (await who(a)).some((x) => x.nick === 'bo8' && x.node === 'b'), 5000, 20);
+    const privs = () => bo.events.filter((e) => e.type === 'msg' && !e.room).map((e) => e.text);
+    al.send({ type: 'msg', to: 'bo8', text: 'p1' });
+    await bo.until(() => privs().includes('p1'), 10000);
+    // b let the inbox go of it; the inbox's counter numbered it.
+    await poll('b\'s inbox empty', async () => redisCli(port, 'LLEN', 'sb:inbox:b').trim() === '0', 5000, 20);
+    const n = Number(redisCli(port, 'GET', 'sb:inseq:b'));
+    assert.ok(n >= 1, `b's inbox counter: ${n}`);
+    const session = (await who(b)).find((x) => x.nick === 'bo8').session;
+    const body = (text) => JSON.stringify({ k: 'private', f: 'al8', t: 'bo8', s: session, x: text, w: Math.floor(Date.now() / 1000) });
+    // A number b delivered already, published again: dropped.
+    redisCli(port, 'PUBLISH', 'sb:to:b', `${n} ${body('p-repeat')}`);
+    // n+1 in the inbox, its publish lost; then n+2 published: b takes
+    // n+1 from the inbox before it, each once.
+    redisCli(port, 'SET', 'sb:inseq:b', String(n + 2));
+    redisCli(port, 'RPUSH', 'sb:inbox:b', `${n + 1} ${body('p-missed')}`, `${n + 2} ${body('p-next')}`);
+    redisCli(port, 'PUBLISH', 'sb:to:b', `${n + 2} ${body('p-next')}`);
+    await bo.until(() => privs().includes('p-next'), 10000);
+    al.send({ type: 'msg', to: 'bo8', text: 'p-last' });	// n+3, from its publish
+    await bo.until(() => privs().includes('p-last'), 10000);
+    assert.deepEqual(privs(), ['p1', 'p-missed', 'p-next', 'p-last']);
+    assert.equal(redisCli(port, 'GET', 'sb:inseq:b').trim(), String(n + 3));
+    await poll('b\'s inbox empty again', async () => redisCli(port, 'LLEN', 'sb:inbox:b').trim() === '0', 5000, 20);
+    al.close();
+    bo.close();
   });
 
   test('Redis away: local members get it now, others after; busy past the outbox; restart told', async () => {

@@ -242,6 +242,27 @@ test_entry_id(void **state)
 		    -EBADMSG);
 }
 
+/* An inbox entry "SEQ BODY": its number and where the body starts. */
+static void
+test_inbox_entry(void **state)
+{
+	static const char *bad[] = { "", "1", " {}", "0 {}", "01 {}", "a {}",
+	    "-1 {}", "1{}", "9223372036854775808 {}" };
+	uint64_t seq;
+	size_t off, i;
+
+	(void)state;
+	assert_int_equal(cluster_inbox_entry("42 {\"k\":1}", 10, &seq, &off),
+	    0);
+	assert_int_equal(seq, 42);
+	assert_int_equal(off, 3);
+	assert_int_equal(cluster_inbox_entry("7 ", 2, &seq, &off), 0);
+	assert_int_equal(off, 2);	/* an empty body: the decoder's to refuse */
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(cluster_inbox_entry(bad[i], strlen(bad[i]),
+		    &seq, &off), -EBADMSG);
+}
+
 static void
 test_addr(void **state)
 {
@@ -537,6 +558,7 @@ main(void)
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_entry_id),
+		cmocka_unit_test(test_inbox_entry),
 		cmocka_unit_test(test_addr),
 		cmocka_unit_test(test_password),
 		cmocka_unit_test(test_presence),

@@ -32,6 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { startSwitchboard, binariesBuilt, waitOutput } from './harness.mjs';
 import { have } from './programs.mjs';
 import { ctlOk } from './ctl.mjs';
+import { docAclUser } from './redis.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const REDIS = '/usr/bin/redis-server';
@@ -87,18 +88,6 @@ function freeSubnet() {
   throw new Error('no free 10.64.0.0/10 subnet for the client links');
 }
 
-// The hubs' ACL user: the line docs/cluster.md's security section gives
-// ("user switchboard on >PASSWORD ..."), with this run's password; every
-// permission where the page has no such line yet, or with
-// SB_CLUSTER_ACL=all (to tell a missing permission from another fault).
-function hubAclUser(pass) {
-  const doc = path.join(root, 'docs', 'cluster.md');
-  const line = process.env.SB_CLUSTER_ACL !== 'all' && existsSync(doc)
-    && /^user switchboard on .*$/m.exec(readFileSync(doc, 'utf8'))?.[0];
-  if (!line) return `user switchboard on >${pass} ~* &* +@all`;
-  return line.replace(/ >\S+/, ` >${pass}`);
-}
-
 // redis.conf: reachable on every machine's link, and for this harness on
 // a Unix socket (admin); users by ACL, as docs/cluster.md's security
 // section asks; AOF on or off.
@@ -114,7 +103,7 @@ function redisConf(dir, appendonly, pass) {
     // user without them silently drops those writes when the AOF is
     // loaded (redis/redis#14541, fixed after Debian 12's 7.0.15).
     'user default off ~* &* +@all',
-    hubAclUser(pass.hub),
+    docAclUser(pass.hub),
     `user admin on >${pass.admin} ~* &* +@all`,
   ].join('\n') + '\n';
 }

@@ -2,8 +2,11 @@
 // A redis-server (or redis-sentinel) of the test's own on 127.0.0.1, for
 // the cluster tests (docs/cluster.md).  No persistence unless asked.
 import { spawn, execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { writeFileSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 export const REDIS = '/usr/bin/redis-server';
 export const SENTINEL = '/usr/bin/redis-sentinel';
@@ -23,6 +26,18 @@ function started(prog, args, ready) {
     });
     proc.once('exit', onExit);
   });
+}
+
+// The hubs' ACL user: the line docs/cluster.md's security section gives
+// ("user switchboard on >PASSWORD ..."), with this run's password; every
+// permission where the page has no such line yet, or with
+// SB_CLUSTER_ACL=all (to tell a missing permission from another fault).
+export function docAclUser(pass) {
+  const doc = path.join(root, 'docs', 'cluster.md');
+  const line = process.env.SB_CLUSTER_ACL !== 'all' && existsSync(doc)
+    && /^user switchboard on .*$/m.exec(readFileSync(doc, 'utf8'))?.[0];
+  if (!line) return `user switchboard on >${pass} ~* &* +@all`;
+  return line.replace(/ >\S+/, ` >${pass}`);
 }
 
 // redis-server on 127.0.0.1:port, its files in `dir`; `acl` lines (the
