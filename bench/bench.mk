@@ -46,7 +46,7 @@ BENCH_BASE	?=
 SOAK_SECONDS	?= 600
 
 BENCH_TOOLS	= $(BENCH_B)/wsload $(BENCH_B)/listen-exec $(BENCH_B)/spawncost \
-		  $(BENCH_B)/uringfan
+		  $(BENCH_B)/uringfan $(BENCH_B)/redisfloor
 BENCH_STATIC	= $(BENCH_B)/echo $(BENCH_B)/nolibc $(BENCH_B)/echo-musl \
 		  $(BENCH_B)/relayfloor $(BENCH_B)/bcastfloor
 
@@ -60,6 +60,13 @@ $(BENCH_B)/uringfan: bench/uringfan.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(BENCH_CFLAGS) -o $@ $< -luring
+
+# The cluster round trip's floor: the hop through Redis each way, with
+# the hubs' script (bench/cluster.mjs, xrtt).
+$(BENCH_B)/redisfloor: bench/redisfloor.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(BENCH_CFLAGS) -o $@ $< -lhiredis
 
 # The echo program websocketd runs: static glibc, like the handler.
 $(BENCH_B)/echo: bench/echo.c

@@ -7,7 +7,9 @@
 //
 //   xrtt    round trips, one in flight, client r0 on machine A to r1 on B
 //           and back (wsload rtt --hosts A,B), against both on one hub
-//           (--hosts A): p99 ratio, target <= 2
+//           (--hosts A): p99 ratio, target <= 2; its floor (xfloor): the
+//           hop through Redis each way alone, with the hubs' script
+//           (bench/redisfloor.c), added to the one hub's round trip
 //   xbcast  one room of N (1,000) spread over the 3 hubs, 50 msg/s,
 //           against one hub with all N: p95 ratio, target <= 1.5, 0 lost
 //   xcmds   Redis commands per room message (MONITOR: what the hubs call,
@@ -36,6 +38,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const B = path.join(root, 'build', 'bench');
 const WSLOAD = path.join(B, 'wsload');
 const LISTEN_EXEC = path.join(B, 'listen-exec');
+const REDISFLOOR = path.join(B, 'redisfloor');
 const QUICK = process.env.BENCH_QUICK === '1';
 const RUNS = Number(process.env.BENCH_RUNS || (QUICK ? 1 : 3));
 const RTT = QUICK ? 2000 : 5000;
@@ -127,10 +130,31 @@ async function rttAndBcast(cl, srv, run) {
     speed(run, 'xrtt', srv);
     await wsload(`srv=${srv} fig=xrtt run=${run}`, ['rtt', '-p', '8080', '--hosts', hostsOf(cl, Math.min(k, 2)), '-n', String(RTT)], 120000);
   }
+  if (only.includes('xrtt') && srv === 'three') await redisFloor(cl, run);
   if (only.includes('xbcast')) {
     speed(run, 'xbcast', srv);
     await wsload(`srv=${srv} fig=xbcast n=${N} run=${run}`, ['bcast', '-p', '8080', '--hosts', hostsOf(cl, k),
       '-N', String(N), '--rate', '50', '--secs', String(SECS)], 400000);
+  }
+}
+
+// xrtt's floor: what a private message to another machine adds to the
+// one hub's path, the hop through Redis each way with the hubs' script,
+// between machine A and B, nothing else (bench/redisfloor.c).  The floor
+// of the three hubs' round trip is the one hub's plus this.
+async function redisFloor(cl, run) {
+  const [a, b] = cl.machines;
+  const args = (m, role) => ['netns', 'exec', m.ns, REDISFLOOR, role, m.redisAddr, '6379', 'admin', cl.adminPass];
+  const pong = spawn('ip', args(b, 'pong'), { stdio: 'ignore' });
+  loads.add(pong);
+  pong.on('exit', () => loads.delete(pong));
+  try {
+    const r = spawnSync('ip', [...args(a, 'ping'), String(RTT)], { encoding: 'utf8', timeout: 120000 });
+    const line = (r.stdout || '').split('\n').find((l) => l.startsWith('RESULT '));
+    if (!line) throw new Error(`redisfloor: ${r.stderr}`);
+    out(line.replace('RESULT ', `RESULT srv=three fig=xfloor run=${run} `));
+  } finally {
+    if (pong.exitCode === null && pong.signalCode === null) pong.kill('SIGKILL');
   }
 }
 
@@ -258,10 +282,14 @@ function ratios() {
   const get = (srv, fig, run, key) => Number(rows.find((r) => r.srv === srv && r.fig === fig && r.run === run)?.[key]);
   for (const run of new Set(rows.map((r) => r.run))) {
     const rtt = get('three', 'xrtt', run, 'rtt_p99_us') / get('one', 'xrtt', run, 'rtt_p99_us');
+    // The floor: the one hub's round trip plus the Redis hops alone.
+    const floor = (k) => (get('one', 'xrtt', run, k) + get('three', 'xfloor', run, k)) / get('one', 'xrtt', run, k);
     const bc = get('three', 'xbcast', run, 'lat_p95_us') / get('one', 'xbcast', run, 'lat_p95_us');
     const lost = get('three', 'xbcast', run, 'lost') + get('three', 'xbcast', run, 'dup');
     if (isFinite(rtt) || isFinite(bc)) {
       out(`RESULT srv=ratio fig=xratio run=${run} rtt_p99_ratio=${rtt.toFixed(2)} rtt_target=2`
+        + ` rtt_floor_p50_ratio=${floor('rtt_p50_us').toFixed(2)} rtt_floor_p99_ratio=${floor('rtt_p99_us').toFixed(2)}`
+        + ` rtt_p50_ratio=${(get('three', 'xrtt', run, 'rtt_p50_us') / get('one', 'xrtt', run, 'rtt_p50_us')).toFixed(2)}`
         + ` bcast_p95_ratio=${bc.toFixed(2)} bcast_target=1.5 bcast_lost_or_dup=${lost}`);
     }
   }

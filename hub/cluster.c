@@ -25,6 +25,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,13 +209,22 @@ struct cluster {
 	int			 ever_announced;
 	int			 announce_later;	/* see announce() */
 	uint64_t		 started;	/* monotonic usec */
+	int64_t			 started_unix;	/* the same, unix seconds */
 	unsigned		 syncs;		/* snapshots awaited first */
 	char			 pres_sha[41], hb_sha[41], reap_sha[41];
 	char			 reset_sha[41], nick_sha[41], release_sha[41];
 	char			 pm_sha[41], drain_sha[41];
-	uint64_t		 in_next;	/* the inbox's next number; 0:
-					 * not known (drain first) */
-	int			 draining, drain_again;
+	/* This node's inbox: the next number to deliver (0: none known),
+	 * its counter's epoch, whether a drain on this connection told
+	 * them (else a publish drains first), the last number let go of,
+	 * and the file that keeps the place over a restart of the hub
+	 * (-1: none; then each delivery lets go at once). */
+	uint64_t		 in_next;
+	char			 in_epoch[CLUSTER_EPOCH_MAX + 1];
+	int			 in_synced, draining, drain_again;
+	int			 drain_held;	/* until the first announce */
+	uint64_t		 in_trimmed;
+	int			 in_fd;
 	char			 ban_sha[41], unban_sha[41], bans_sha[41];
 	struct bans		 unbans;	/* lifted here, not yet in Redis */
 	char			 bans_epoch[BAN_EPOCH_MAX + 1];	/* of the
@@ -418,28 +428,45 @@ script_run_n(struct cluster *c, const char *script, char sha[41],
 }
 
 /*
- * KEYS: the addressee node's inbox, its counter.  ARGV: the message, the
- * node's channel, the inbox's bound.  The message is numbered by the
- * counter, "SEQ BODY", kept in the inbox and published whole: the node
- * delivers the publish at once (inbox_heard) and then lets the inbox go
- * of it (TAKE_LUA); the inbox keeps it for a node not subscribed at this
+ * The inbox counter's epoch (KEYS[2]'s field `e`): set from Redis's clock
+ * when it has none (new, or Redis lost it), so that a node tells a
+ * counter that started again from the one it knew.
+ */
+#define INBOX_EPOCH_LUA \
+	"local ep = redis.call('HGET', KEYS[2], 'e')\n" \
+	"if not ep then\n" \
+	"  local t = redis.call('TIME')\n" \
+	"  ep = t[1] .. string.format('%06d', tonumber(t[2]))\n" \
+	"  redis.call('HSET', KEYS[2], 'e', ep)\n" \
+	"end\n"
+
+/*
+ * KEYS: the addressee node's inbox, its counter (a hash: `n` the last
+ * number, `e` its epoch).  ARGV: the message, the node's channel, the
+ * inbox's bound.  The message is numbered, "SEQ BODY", kept in the inbox
+ * and published whole: the node delivers the publish at once
+ * (inbox_heard); the inbox keeps it for a node not subscribed at this
  * moment (coming back from a restart of Redis or of itself), or one that
- * missed a number.
+ * missed a number, until the node lets go of it (TAKE_LUA).
  */
 static const char PM_LUA[] =
-	"local e = redis.call('INCR', KEYS[2]) .. ' ' .. ARGV[1]\n"
+	INBOX_EPOCH_LUA
+	"local e = redis.call('HINCRBY', KEYS[2], 'n', 1) .. ' ' .. ARGV[1]\n"
 	"redis.call('RPUSH', KEYS[1], e)\n"
 	"redis.call('LTRIM', KEYS[1], -tonumber(ARGV[3]), -1)\n"
 	"redis.call('PUBLISH', ARGV[2], e)\n";
 
 /*
  * KEYS: this node's inbox, its counter.  ARGV: the last number this node
- * delivered (0: none known), how many to take.  Lets go of the entries
- * up to that number, then takes (and returns) the oldest ARGV[2] of the
- * rest, with the counter: {COUNTER, {ENTRY...}}.
+ * delivered, the counter's epoch it knows ("": none), how many to take.
+ * Lets go of the entries up to that number (all of them are new if the
+ * epoch is not the one known), then takes (and returns) the oldest
+ * ARGV[3] of the rest: {COUNTER, EPOCH, {ENTRY...}}.
  */
 static const char TAKE_LUA[] =
+	INBOX_EPOCH_LUA
 	"local after = tonumber(ARGV[1])\n"
+	"if ep ~= ARGV[2] then after = 0 end\n"
 	"while true do\n"
 	"  local h = redis.call('LINDEX', KEYS[1], 0)\n"
 	"  local s = h and tonumber(string.match(h, '^(%d+) '))\n"
@@ -447,12 +474,13 @@ static const char TAKE_LUA[] =
 	"  redis.call('LPOP', KEYS[1])\n"
 	"end\n"
 	"local m = {}\n"
-	"if tonumber(ARGV[2]) > 0 then\n"
-	"  m = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)\n"
+	"if tonumber(ARGV[3]) > 0 then\n"
+	"  m = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[3]) - 1)\n"
 	"  redis.call('LTRIM', KEYS[1], #m, -1)\n"
 	"end\n"
-	"return {redis.call('GET', KEYS[2]) or '0', m}\n";
+	"return {redis.call('HGET', KEYS[2], 'n') or '0', ep, m}\n";
 #define CLUSTER_TAKE_MAX	100	/* inbox entries a TAKE_LUA returns */
+#define CLUSTER_INBOX_FILE	"cluster-inbox"	/* in state_dir */
 
 /* --- the outbox and publishing ------------------------------------------ */
 
@@ -1350,6 +1378,8 @@ inbox_send(struct cluster *c, const struct ruser *u, const char *kind,
 		return -ENOMEM;
 	r = obx_queue(c, "", "", chan, body, strlen(body));
 	free(body);
+	if (r == 0)	/* to Redis before the echo to the sender */
+		write_now(c);
 	return r < 0 ? r : 0;
 }
 
@@ -1385,43 +1415,122 @@ inbox_take(struct cluster *c, uint64_t after, unsigned n,
     redisCallbackFn *fn)
 {
 	char inbox[CLUSTER_KEY_MAX], inseq[CLUSTER_KEY_MAX], a[24], k[16];
-	const char *args[4] = { inbox, inseq, a, k };
+	const char *args[5] = { inbox, inseq, a, c->in_epoch, k };
 
 	key_of(inbox, sizeof(inbox), "inbox", c->node);
 	key_of(inseq, sizeof(inseq), "inseq", c->node);
 	snprintf(a, sizeof(a), "%llu", (unsigned long long)after);
 	snprintf(k, sizeof(k), "%u", n);
 	return script_run(c, TAKE_LUA, c->drain_sha, fn, c, "2", args, NULL,
-	    4);
+	    5);
+}
+
+/*
+ * Keep this node's place in its inbox on disk, before what it delivers
+ * leaves the hub: a hub restarted (its handlers alive) does not deliver
+ * again what the inbox still holds.  Without the file, the inbox lets go
+ * of each message as it is delivered.
+ */
+static void
+inbox_save(struct cluster *c)
+{
+	char line[64];
+	int n;
+
+	if (c->in_next <= 1)
+		return;
+	if (c->in_fd < 0) {
+		(void)inbox_take(c, c->in_next - 1, 0, NULL);
+		write_now(c);
+		return;
+	}
+	n = snprintf(line, sizeof(line), "%llu %s\n",
+	    (unsigned long long)(c->in_next - 1), c->in_epoch);
+	if (n > 0 && pwrite(c->in_fd, line, (size_t)n, 0) != n) {
+		sb_log(LOG_WARNING, "cluster: %s: %m; the inbox lets go of "
+		    "each message now", CLUSTER_INBOX_FILE);
+		close(c->in_fd);
+		c->in_fd = -1;
+		inbox_save(c);
+	}
+}
+
+/* The place kept by inbox_save(), at start; the file opened for it. */
+static void
+inbox_load(struct cluster *c, const char *state_dir)
+{
+	char path[PATH_MAX], buf[64];
+	ssize_t n;
+	uint64_t seq;
+
+	c->in_fd = -1;
+	if (state_dir[0] == '\0' || snprintf(path, sizeof(path), "%s/%s",
+	    state_dir, CLUSTER_INBOX_FILE) >= (int)sizeof(path))
+		return;
+	if ((c->in_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600)) < 0) {
+		sb_log(LOG_WARNING, "cluster: %s: %m; the inbox lets go of "
+		    "each message as it is delivered", path);
+		return;
+	}
+	if ((n = pread(c->in_fd, buf, sizeof(buf), 0)) <= 0)
+		return;
+	if (cluster_inbox_place(buf, (size_t)n, &seq, c->in_epoch) < 0) {
+		sb_log(LOG_WARNING, "cluster: %s: not a place in the inbox; "
+		    "ignored", path);
+		c->in_epoch[0] = '\0';
+		return;
+	}
+	c->in_next = seq + 1;
+}
+
+/* TAKE_LUA's answer checked: {COUNTER, EPOCH, entries}; NULL if not. */
+static const redisReply *
+take_reply(const redisReply *r, uint64_t *top, const char **epoch)
+{
+	const char *n;
+
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+	    (n = reply_str(r->element[0])) == NULL || strlen(n) == 0 ||
+	    strlen(n) > 18 || strspn(n, "0123456789") != strlen(n) ||
+	    (*epoch = reply_str(r->element[1])) == NULL ||
+	    strlen(*epoch) == 0 || strlen(*epoch) > CLUSTER_EPOCH_MAX ||
+	    strspn(*epoch, "0123456789") != strlen(*epoch) ||
+	    r->element[2]->type != REDIS_REPLY_ARRAY)
+		return NULL;
+	*top = strtoull(n, NULL, 10);
+	return r->element[2];
 }
 
 /*
  * TAKE_LUA's answer to a drain: each private message delivered, in
  * order; the next number is after the last taken, or after the counter
- * when all was taken.  Publishes heard meanwhile: drained again.
+ * when all was taken.  A counter of another epoch starts from nothing.
+ * Publishes heard meanwhile: drained again.
  */
 static void
 on_drained(redisAsyncContext *ac, void *reply, void *arg)
 {
 	struct cluster *c = arg;
-	redisReply *r = reply, *list;
-	uint64_t seq, top = 0;
+	const redisReply *r = reply, *list;
+	const char *epoch;
+	uint64_t seq, top;
 	size_t i, off;
 
 	if (c->stopping)
 		return;
 	c->draining = 0;
-	if (r == NULL || reply_failed(c, r, "the inbox"))
+	if (r == NULL || reply_failed(c, reply, "the inbox"))
 		return;
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-	    reply_str(r->element[0]) == NULL || r->element[0]->len == 0 ||
-	    r->element[0]->len > 18 || strspn(r->element[0]->str,
-	    "0123456789") != r->element[0]->len ||
-	    (list = r->element[1])->type != REDIS_REPLY_ARRAY) {
+	if ((list = take_reply(r, &top, &epoch)) == NULL) {
 		refuse(c, "", -EBADMSG, "the inbox's answer");
 		return;
 	}
-	top = strtoull(r->element[0]->str, NULL, 10);
+	if (strcmp(epoch, c->in_epoch) != 0) {
+		strlcpy(c->in_epoch, epoch, sizeof(c->in_epoch));
+		c->in_next = 0;
+	}
+	c->in_synced = 1;
 	for (i = 0; i < list->elements; i++) {
 		if (list->element[i]->type != REDIS_REPLY_STRING ||
 		    cluster_inbox_entry(list->element[i]->str,
@@ -1437,17 +1546,26 @@ on_drained(redisAsyncContext *ac, void *reply, void *arg)
 	}
 	if (list->elements < CLUSTER_TAKE_MAX && top + 1 > c->in_next)
 		c->in_next = top + 1;	/* all up to the counter is here */
+	c->in_trimmed = c->in_next > 0 ? c->in_next - 1 : 0;
+	if (c->in_fd >= 0)
+		inbox_save(c);
 	if (list->elements == CLUSTER_TAKE_MAX || c->drain_again)
 		inbox_drain(c);	/* more wait */
 }
 
 /*
  * Take what this node's inbox holds (at a subscribe, a number missed,
- * or a publish heard before the next number is known).
+ * or a publish heard before a drain told the next number).  A hub that
+ * just started waits until its handlers' sessions are back (its first
+ * announce), or what waited for them would find nobody.
  */
 static void
 inbox_drain(struct cluster *c)
 {
+	if (!c->ever_announced) {	/* the sessions are not back yet */
+		c->drain_held = 1;
+		return;
+	}
 	if (c->draining) {
 		c->drain_again = 1;
 		return;
@@ -1460,10 +1578,9 @@ inbox_drain(struct cluster *c)
 
 /*
  * A publish on sb:to:NODE, "SEQ BODY": the next number is delivered at
- * once, after the inbox is told to let go of it (written first, so that
- * a hub killed after the delivery does not deliver it again when it is
- * back; one killed between the two loses it, as a drain's answer lost
- * would); a repeat is dropped; anything else drains the inbox.
+ * once, its place kept first (inbox_save); a repeat is dropped; anything
+ * else drains the inbox.  The inbox lets go of what was delivered once a
+ * second (on_tick), or at once without the file.
  */
 static void
 inbox_heard(struct cluster *c, const char *buf, size_t len)
@@ -1471,7 +1588,7 @@ inbox_heard(struct cluster *c, const char *buf, size_t len)
 	uint64_t seq;
 	size_t off;
 
-	if (cluster_inbox_entry(buf, len, &seq, &off) < 0 ||
+	if (cluster_inbox_entry(buf, len, &seq, &off) < 0 || !c->in_synced ||
 	    c->draining || c->in_next == 0 || seq > c->in_next) {
 		inbox_drain(c);
 		return;
@@ -1479,9 +1596,19 @@ inbox_heard(struct cluster *c, const char *buf, size_t len)
 	if (seq < c->in_next)
 		return;
 	c->in_next = seq + 1;
-	(void)inbox_take(c, seq, 0, NULL);
-	write_now(c);
+	inbox_save(c);
 	pm_arrive(c, buf + off, len - off);
+}
+
+/* Once a second: the inbox lets go of what was delivered since. */
+static void
+inbox_trim(struct cluster *c)
+{
+	if (!c->up || !c->in_synced || c->in_fd < 0 || c->in_next <= 1 ||
+	    c->in_next - 1 <= c->in_trimmed)
+		return;
+	if (inbox_take(c, c->in_next - 1, 0, NULL) == 0)
+		c->in_trimmed = c->in_next - 1;
 }
 
 /* A private message for a session here, from this node's inbox. */
@@ -1497,6 +1624,14 @@ pm_arrive(struct cluster *c, const char *buf, size_t len)
 		return;
 	}
 	p = hub_find_session(c->h, pm.session);
+	if ((p == NULL || strcmp(p->nick, pm.to) != 0) &&
+	    pm.time <= c->started_unix) {
+		/* sent to a session of the hub before this one: the session
+		 * came back here (RESUME) under a new number, with its nick */
+		p = hub_find_nick(c->h, pm.to);
+		if (p != NULL && !p->resumed)
+			p = NULL;
+	}
 	if (p == NULL || p->dead || strcmp(p->nick, pm.to) != 0)
 		return;	/* gone meanwhile */
 	if (strcmp(pm.kind, "kick") == 0 || strcmp(pm.kind, "ban") == 0)
@@ -2487,6 +2622,10 @@ announce(struct cluster *c)
 	c->announce_later = 0;
 	c->ever_announced = 1;
 	announce_now(c);
+	if (c->drain_held) {	/* what waited for the sessions to resume */
+		c->drain_held = 0;
+		inbox_drain(c);
+	}
 }
 
 /* announce() without the wait of a hub that just started. */
@@ -2761,8 +2900,9 @@ cluster_down(struct cluster *c, const redisAsyncContext *dying)
 		    "messages for other machines wait (at most %u)", c->host,
 		    CLUSTER_OUTBOX_MAX);
 	c->up = 0;
-	c->in_next = 0;		/* Redis may have lost the counter */
+	c->in_synced = 0;	/* a drain first: the epoch may change */
 	c->draining = c->drain_again = 0;
+	c->in_trimmed = 0;
 	c->bans_epoch[0] = '\0';	/* read again at the merge */
 	c->announced = 0;
 	c->announce_later = 0;
@@ -2851,6 +2991,7 @@ on_tick(sd_event_source *s, uint64_t usec, void *arg)
 		c->ping_sent = usec;
 		heartbeat(c);
 	}
+	inbox_trim(c);
 	sd_event_source_set_time(s, usec + CLUSTER_PING_USEC);
 	return 0;
 }
@@ -2924,6 +3065,7 @@ cluster_start(struct hub *h, sd_event *ev)
 	c->ev = ev;
 	c->backoff = CLUSTER_BACKOFF_MIN;
 	c->started = h->ops->now_usec(h);
+	c->started_unix = (int64_t)time(NULL);
 	TAILQ_INIT(&c->outbox);
 	TAILQ_INIT(&c->inflight);
 	RB_INIT(&c->rooms);
@@ -2935,8 +3077,11 @@ cluster_start(struct hub *h, sd_event *ev)
 		free(c);
 		return r;
 	}
+	inbox_load(c, h->cfg.state_dir);
 	if ((r = sd_event_add_time_relative(ev, &c->tick, CLOCK_MONOTONIC,
 	    CLUSTER_PING_USEC, 0, on_tick, c)) < 0) {
+		if (c->in_fd >= 0)
+			close(c->in_fd);
 		free(c);
 		return r;
 	}
@@ -2982,6 +3127,8 @@ cluster_stop(struct hub *h)
 	sd_event_source_disable_unref(c->retry);
 	sd_event_source_disable_unref(c->tick);
 	explicit_bzero(c->pass, sizeof(c->pass));
+	if (c->in_fd >= 0)
+		close(c->in_fd);
 	free(c);
 	h->cluster = NULL;
 }

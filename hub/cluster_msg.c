@@ -223,6 +223,31 @@ cluster_inbox_entry(const char *buf, size_t len, uint64_t *seq, size_t *off)
 }
 
 /*
+ * Where the hub is in its node's inbox, as it keeps that on disk: the
+ * first line of buf, "SEQ EPOCH" (the last number delivered, the inbox
+ * counter's epoch), into *seq and epoch (CLUSTER_EPOCH_MAX + 1 bytes).
+ * What follows the first newline is ignored (a longer line written
+ * before).  Returns 0 or -EBADMSG.
+ */
+int
+cluster_inbox_place(const char *buf, size_t len, uint64_t *seq, char *epoch)
+{
+	const char *nl = memchr(buf, '\n', len);
+	uint64_t e;
+	size_t off, elen;
+
+	if (nl == NULL || cluster_inbox_entry(buf, (size_t)(nl - buf), seq,
+	    &off) < 0)
+		return -EBADMSG;
+	elen = (size_t)(nl - buf) - off;
+	if (elen > CLUSTER_EPOCH_MAX || decimal(buf + off, elen, &e) < 0)
+		return -EBADMSG;
+	memcpy(epoch, buf + off, elen);
+	epoch[elen] = '\0';
+	return 0;
+}
+
+/*
  * Encode m's body (not its epoch or seq) into buf; returns its length,
  * or -EMSGSIZE (past CLUSTER_BODY_MAX or bufsz) or -ENOMEM.
  */

@@ -154,6 +154,8 @@ struct peer {
 	struct peer_skel	 skels[2];	/* in hub->skels when named */
 	int			 nskels;	/* how many of skels are */
 	uint64_t		 alias;		/* seed-003 id, 0 = none */
+	int			 resumed;	/* came back from a hub before
+					 * this one (RESUME) */
 	char			 name[SB_NICK_MAX + 1];	/* member name */
 	struct membership_list	 rooms;
 	unsigned		 nrooms;
@@ -666,6 +668,7 @@ int		 cluster_body_decode(const char *, size_t, struct cluster_msg *);
 int		 cluster_msg_decode(const char *, size_t, struct cluster_msg *);
 int		 cluster_entry_id(const char *, size_t, uint64_t *);
 int		 cluster_inbox_entry(const char *, size_t, uint64_t *, size_t *);
+int		 cluster_inbox_place(const char *, size_t, uint64_t *, char *);
 int		 cluster_body_encode(const struct cluster_msg *, char *, size_t);
 int		 cluster_addr_parse(const char *, char *, size_t, int *, char *,
 		    size_t);

@@ -142,6 +142,7 @@ cmd_resume(struct hub *h, struct peer *p, const struct sb_msg *m,
 		}
 		nick_claim(h, p, m->field[0], &nid);
 		p->alias = (uint64_t)alias;
+		p->resumed = 1;
 		h->metrics.resumed++;
 	}
 	strlcpy(list, m->field[1], sizeof(list));

@@ -3,7 +3,8 @@
  * Fuzz target: what comes from Redis (hub/cluster_msg.c): a room message
  * from the channel ("EPOCH SEQ BODY") and from the stream (an id "SEQ-0"
  * and a BODY), a presence event ("COUNTER JSON"), a user record, a
- * private message (and an inbox entry's "SEQ " before it), a ban of
+ * private message (and an inbox entry's "SEQ " before it, and the
+ * hub's place in the inbox as kept on disk, "SEQ EPOCH"), a ban of
  * the cluster's list (the input up to its first newline the field, the
  * rest the value), the member store's
  * version and digest (the first two lines; the rest the text).
@@ -166,6 +167,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (r == 0)	/* the body, then, as pm_arrive reads it */
 			FUZZ_CHECK(seq >= 1 && seq <= INT64_MAX &&
 			    off >= 2 && off <= size && b[off - 1] == ' ');
+	}
+	{
+		char epoch[CLUSTER_EPOCH_MAX + 1];
+
+		r = cluster_inbox_place(b, size, &seq, epoch);
+		FUZZ_CHECK(r == 0 || r == -EBADMSG);
+		if (r == 0)
+			FUZZ_CHECK(seq >= 1 && strlen(epoch) >= 1 &&
+			    strspn(epoch, "0123456789") == strlen(epoch));
 	}
 	free(b);
 	return 0;

@@ -222,15 +222,10 @@ describe('two hubs, one chat through Redis', { timeout: 120000 }, () => {
   });
 
   test('a private message to the other hub comes from its publish; a repeat is dropped, a missed number taken from the inbox, once and in order', async () => {
-    const al = await jsonLogin(a, 'al8');
-    const bo = await jsonLogin(b, 'bo8');
-    await poll('bo8 known at a', async () => (await who(a)).some((x) => x.nick === 'bo8' && x.node === 'b'), 5000, 20);
-    const privs = () => bo.events.filter((e) => e.type === 'msg' && !e.room).map((e) => e.text);
-    al.send({ type: 'msg', to: 'bo8', text: 'p1' });
-    await bo.until(() => privs().includes('p1'), 10000);
-    // b let the inbox go of it; the inbox's counter numbered it.
+    const { al, bo, privs } = await privatePair(a, 'al8', b, 'bo8', 'p1');
+    // b let the inbox go of it (within a second); the counter numbered it.
     await poll('b\'s inbox empty', async () => redisCli(port, 'LLEN', 'sb:inbox:b').trim() === '0', 5000, 20);
-    const n = Number(redisCli(port, 'GET', 'sb:inseq:b'));
+    const n = Number(redisCli(port, 'HGET', 'sb:inseq:b', 'n'));
     assert.ok(n >= 1, `b's inbox counter: ${n}`);
     const session = (await who(b)).find((x) => x.nick === 'bo8').session;
     const body = (text) => JSON.stringify({ k: 'private', f: 'al8', t: 'bo8', s: session, x: text, w: Math.floor(Date.now() / 1000) });
@@ -238,15 +233,42 @@ describe('two hubs, one chat through Redis', { timeout: 120000 }, () => {
     redisCli(port, 'PUBLISH', 'sb:to:b', `${n} ${body('p-repeat')}`);
     // n+1 in the inbox, its publish lost; then n+2 published: b takes
     // n+1 from the inbox before it, each once.
-    redisCli(port, 'SET', 'sb:inseq:b', String(n + 2));
+    redisCli(port, 'HSET', 'sb:inseq:b', 'n', String(n + 2));
     redisCli(port, 'RPUSH', 'sb:inbox:b', `${n + 1} ${body('p-missed')}`, `${n + 2} ${body('p-next')}`);
     redisCli(port, 'PUBLISH', 'sb:to:b', `${n + 2} ${body('p-next')}`);
     await bo.until(() => privs().includes('p-next'), 10000);
     al.send({ type: 'msg', to: 'bo8', text: 'p-last' });	// n+3, from its publish
     await bo.until(() => privs().includes('p-last'), 10000);
     assert.deepEqual(privs(), ['p1', 'p-missed', 'p-next', 'p-last']);
-    assert.equal(redisCli(port, 'GET', 'sb:inseq:b').trim(), String(n + 3));
+    assert.equal(redisCli(port, 'HGET', 'sb:inseq:b', 'n').trim(), String(n + 3));
     await poll('b\'s inbox empty again', async () => redisCli(port, 'LLEN', 'sb:inbox:b').trim() === '0', 5000, 20);
+    al.close();
+    bo.close();
+  });
+
+  test('hub b killed right after a private message from its publish: back with its handlers, it delivers what came meanwhile, and not that one again', async (t) => {
+    const { al, bo, privs } = await privatePair(a, 'al6', b, 'bo6', 'k1');
+    // The inbox lets go of it within a second: until then a hub that
+    // forgot it had delivered it would deliver it again from there.
+    const held = redisCli(port, 'LLEN', 'sb:inbox:b').trim();
+    const connected = b.events({ EVENT: 'cluster', REASON: 'connected' }).length;
+    await b.stopHub('SIGKILL');
+    // a still knows bo6 (b's lease runs 5 s): this waits in b's inbox,
+    // for bo6's session to come back to the new hub.
+    const n = Number(redisCli(port, 'HGET', 'sb:inseq:b', 'n'));
+    al.send({ type: 'msg', to: 'bo6', text: 'k-down' });
+    await poll('k-down in b\'s inbox', async () => Number(redisCli(port, 'HGET', 'sb:inseq:b', 'n')) === n + 1, 5000, 20);
+    await b.startHub();
+    await nthEvent(b, { EVENT: 'cluster', REASON: 'connected' }, connected + 1);
+    await bo.until(() => privs().includes('k-down'), 20000);
+    for (const text of ['k2', 'k3']) {
+      al.send({ type: 'msg', to: 'bo6', text });
+      await bo.until(() => privs().includes(text), 20000);
+    }
+    assert.deepEqual(privs(), ['k1', 'k-down', 'k2', 'k3'], 'each once, in order');
+    assert.equal(bo.closed, null, 'bo6 stayed connected');
+    if (held !== '1') t.diagnostic(`the inbox held ${held} at the kill: the second's trim came first`);
+    await poll('b\'s inbox empty', async () => redisCli(port, 'LLEN', 'sb:inbox:b').trim() === '0', 5000, 20);
     al.close();
     bo.close();
   });
@@ -853,6 +875,18 @@ describe('bans and kicks across the hubs', { timeout: 120000 }, () => {
     await al.waitClose();
   });
 });
+
+/* `an` on hub sa and `bn` on hub sb (known at sa); `first` sent from an
+ * to bn and received.  privs(): the texts of bn's private messages. */
+async function privatePair(sa, an, sb, bn, first) {
+  const al = await jsonLogin(sa, an);
+  const bo = await jsonLogin(sb, bn);
+  await poll(`${bn} known at a`, async () => (await who(sa)).some((x) => x.nick === bn && x.node === 'b'), 5000, 20);
+  const privs = () => bo.events.filter((e) => e.type === 'msg' && !e.room).map((e) => e.text);
+  al.send({ type: 'msg', to: bn, text: first });
+  await bo.until(() => privs().includes(first), 10000);
+  return { al, bo, privs };
+}
 
 /* A JSON login with a password on `sb`: 'ok' (the session closed again) or the error code. */
 async function memberLogin(sb, nick, password) {

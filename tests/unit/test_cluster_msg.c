@@ -263,6 +263,32 @@ test_inbox_entry(void **state)
 		    &seq, &off), -EBADMSG);
 }
 
+/* The hub's place in its inbox on disk: "SEQ EPOCH\n", the rest ignored. */
+static void
+test_inbox_place(void **state)
+{
+	static const char *bad[] = { "", "\n", " 5 17\n", "5\n", "5 \n",
+	    "0 17\n", "5 017\n", "5 1 7\n", "5 17", "5 x\n",
+	    "5 123456789012345678901\n" };
+	char epoch[CLUSTER_EPOCH_MAX + 1];
+	uint64_t seq;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(cluster_inbox_place("42 1764720000123456\n", 20,
+	    &seq, epoch), 0);
+	assert_int_equal(seq, 42);
+	assert_string_equal(epoch, "1764720000123456");
+	/* what an older, longer line left after the newline */
+	assert_int_equal(cluster_inbox_place("7 99\n1 99\n", 10, &seq, epoch),
+	    0);
+	assert_int_equal(seq, 7);
+	assert_string_equal(epoch, "99");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(cluster_inbox_place(bad[i], strlen(bad[i]),
+		    &seq, epoch), -EBADMSG);
+}
+
 static void
 test_addr(void **state)
 {
@@ -559,6 +585,7 @@ main(void)
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_entry_id),
 		cmocka_unit_test(test_inbox_entry),
+		cmocka_unit_test(test_inbox_place),
 		cmocka_unit_test(test_addr),
 		cmocka_unit_test(test_password),
 		cmocka_unit_test(test_presence),
