@@ -44,9 +44,18 @@ async function pairIn(sa, na, sb, nb, room) {
 }
 
 /* Wait until c holds n room messages of `room`, and take them. */
+// The hubs of the suite running now, whose logs a failed wait prints.
+let hubsNow = [];
+const hubTails = () => hubsNow.map(([name, sb]) => `hub ${name}:\n${sb.hubLog().split('\n').slice(-40).join('\n')}`).join('\n');
+
 async function roomMsgs(c, room, n, ms = 10000) {
   const is = (e) => e.type === 'msg' && e.room === room;
-  await c.until((es) => es.filter(is).length >= n, ms);
+  try {
+    await c.until((es) => es.filter(is).length >= n, ms);
+  } catch (e) {
+    e.message += `\n${hubTails()}`;
+    throw e;
+  }
   const got = c.events.filter(is);
   c.events = c.events.filter((e) => !is(e));
   return got;
@@ -84,6 +93,7 @@ describe('two hubs, one chat through Redis', { timeout: 120000 }, () => {
     b = await startSwitchboard({ config: config('b') });
     await a.waitForEvent({ EVENT: 'cluster', REASON: 'connected' }, 10000);
     await b.waitForEvent({ EVENT: 'cluster', REASON: 'connected' }, 10000);
+    hubsNow = [['a', a], ['b', b]];
   });
   after(async () => {
     await a?.stop();

@@ -292,11 +292,21 @@ describe('/metrics and /healthz on the chat port', () => {
     assert.equal(r.status, 200);
     assert.equal(r.body, 'ok\n');
     // No HELLO, so no session and no line in the journal: the only
-    // HELLO and the only events since are the next /metrics's.
+    // HELLO since is the next /metrics's, and no event comes from
+    // 127.0.0.2 (the previous test's last /metrics may still log its
+    // http event from 127.0.0.1 meanwhile).
     const t = (await get(sb, '/metrics')).body;
     assert.equal(hellos(t), hellos(before) + 1);
-    await poll('its events', async () => sb.events().length >= events + 2, 5000);
-    assert.deepEqual(sb.events().slice(events).map((e) => e.EVENT), ['connect', 'http']);
+    // The /metrics's session: its connect and its http event, both since.
+    const mine = () => {
+      const since = sb.events().slice(events);
+      return since.some((e) => e.EVENT === 'http' && since.some((c) => c.EVENT === 'connect' && c.SESSION === e.SESSION));
+    };
+    await poll('the /metrics\'s events', async () => mine(), 5000);
+    const since = sb.events().slice(events);
+    assert.ok(since.every((e) => /^127\.0\.0\.\d+:\d+$/.test(e.REMOTE)), `every event has its address: ${JSON.stringify(since)}`);
+    assert.deepEqual(since.filter((e) => e.REMOTE.startsWith('127.0.0.2:')), [], '/healthz: nothing in the journal');
+    assert.deepEqual([...new Set(since.map((e) => e.EVENT))].sort(), ['connect', 'http']);
     await sb.stopHub();
     try {
       const down = await get(sb, '/healthz');
