@@ -1378,8 +1378,6 @@ inbox_send(struct cluster *c, const struct ruser *u, const char *kind,
 		return -ENOMEM;
 	r = obx_queue(c, "", "", chan, body, strlen(body));
 	free(body);
-	if (r == 0)	/* to Redis before the echo to the sender */
-		write_now(c);
 	return r < 0 ? r : 0;
 }
 
