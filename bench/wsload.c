@@ -260,22 +260,27 @@ server_pids(size_t *n, int with_kids)
 	return v;
 }
 
-/* utime + stime of one process, clock ticks (0 if gone). */
+/*
+ * utime + stime of one process, clock ticks (0 if gone); its minor page
+ * faults in *minflt.
+ */
 static unsigned long long
-cpu_ticks(pid_t pid)
+cpu_ticks(pid_t pid, unsigned long long *minflt)
 {
 	char p[64], buf[1024], *rp;
-	unsigned long long ut = 0, st = 0;
+	unsigned long long ut = 0, st = 0, mf = 0;
 	FILE *f;
 
 	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
-	if ((f = fopen(p, "r")) == NULL)
-		return 0;
-	if (fgets(buf, sizeof(buf), f) != NULL &&
-	    (rp = strrchr(buf, ')')) != NULL)
-		sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
-		    "%llu %llu", &ut, &st);
-	fclose(f);
+	if ((f = fopen(p, "r")) != NULL) {
+		if (fgets(buf, sizeof(buf), f) != NULL &&
+		    (rp = strrchr(buf, ')')) != NULL)
+			sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %llu %*u "
+			    "%*u %*u %llu %llu", &mf, &ut, &st);
+		fclose(f);
+	}
+	if (minflt != NULL)
+		*minflt = mf;
 	return ut + st;
 }
 
@@ -371,7 +376,7 @@ report_mem(long conns)
  * TLB, every CPU).  A handler's voluntary switch is a sleep that a
  * wake-up ends: voluntary switches per delivery are its wake-ups.
  */
-enum { C_TICKS, C_VCS, C_NVCS, C_N };
+enum { C_TICKS, C_VCS, C_NVCS, C_MINFLT, C_N };
 enum { I_RES, I_CAL, I_TLB, I_N };
 
 struct cpu_snap {
@@ -384,7 +389,7 @@ struct cpu_snap {
 
 struct cpu_use {
 	double			 cpu_s[2];	/* main, kids */
-	unsigned long long	 vcs[2], nvcs[2];
+	unsigned long long	 vcs[2], nvcs[2], minflt[2];
 	unsigned long long	 irq[I_N];
 };
 
@@ -393,7 +398,7 @@ proc_counts(pid_t pid, unsigned long long c[C_N])
 {
 	long v;
 
-	c[C_TICKS] = cpu_ticks(pid);
+	c[C_TICKS] = cpu_ticks(pid, &c[C_MINFLT]);
 	v = kib_field(pid, "status", "voluntary_ctxt_switches");
 	c[C_VCS] = v > 0 ? (unsigned long long)v : 0;
 	v = kib_field(pid, "status", "nonvoluntary_ctxt_switches");
@@ -465,6 +470,7 @@ cpu_end(struct cpu_snap *s, struct cpu_use *u)
 		    (double)sysconf(_SC_CLK_TCK);
 		u->vcs[kid] += c[C_VCS] - s->c[i][C_VCS];
 		u->nvcs[kid] += c[C_NVCS] - s->c[i][C_NVCS];
+		u->minflt[kid] += c[C_MINFLT] - s->c[i][C_MINFLT];
 	}
 	free(s->pid);
 	free(s->c);
@@ -480,12 +486,14 @@ print_use(const struct cpu_use *u, long dlv)
 	printf(" hub_cpu_us_per_dlv=%.3f kids_cpu_us_per_dlv=%.3f "
 	    "hub_vcs=%llu hub_nvcs=%llu kids_vcs=%llu kids_nvcs=%llu "
 	    "wakeups_per_dlv=%.3f hub_wakeups_per_dlv=%.4f "
-	    "ipi_res=%llu ipi_cal=%llu ipi_tlb=%llu ipis_per_dlv=%.3f",
+	    "ipi_res=%llu ipi_cal=%llu ipi_tlb=%llu ipis_per_dlv=%.3f "
+	    "hub_faults_per_dlv=%.4f kids_faults_per_dlv=%.3f",
 	    u->cpu_s[0] * 1e6 / d, u->cpu_s[1] * 1e6 / d, u->vcs[0],
 	    u->nvcs[0], u->vcs[1], u->nvcs[1], (double)u->vcs[1] / d,
 	    (double)u->vcs[0] / d, u->irq[I_RES], u->irq[I_CAL],
 	    u->irq[I_TLB],
-	    (double)(u->irq[I_RES] + u->irq[I_CAL] + u->irq[I_TLB]) / d);
+	    (double)(u->irq[I_RES] + u->irq[I_CAL] + u->irq[I_TLB]) / d,
+	    (double)u->minflt[0] / d, (double)u->minflt[1] / d);
 }
 
 /* ---- connections ---- */

@@ -68,6 +68,7 @@
 #define HANDLER_ROOMS_MAX	32	/* rooms remembered for RESUME */
 #define HANDLER_TRIM_BYTES	(16 * 1024) /* give freed heap back above this */
 #define HANDLER_IDLE_TRIM_MS	500	/* quiet this long: give memory back once */
+#define HANDLER_IDLE_TRIM_MAX_MS 60000	/* the longest wait the trim learns */
 #define HANDLER_STACK_KEEP	1024	/* stack kept below the trim's frame */
 #define HANDLER_STACK_TRIM	(64 * 1024)	/* and given back below that */
 #define HANDLER_HUB_BATCHES	32	/* recvmmsg calls per wake-up, at most */
@@ -130,6 +131,10 @@ struct conn {
 		}		 watch[W_N];
 		uint64_t	 clock_ms;	/* now_ms() at the last wake-up */
 		uint64_t	 busy_ms;	/* activity not yet followed by a trim */
+		uint64_t	 trim_ms;	/* quiet before the idle trim; 0: the
+						   least (loop_trim_wait) */
+		uint64_t	 trimmed_ms;	/* the activity the last idle trim
+						   followed; 0: none since */
 	} loop;
 
 	/* client_io.c */
@@ -264,6 +269,7 @@ void	loop_client_eof(struct conn *);
 void	loop_client_refused(struct conn *);
 void	loop_hub_input(struct conn *);
 void	loop_tick(struct conn *, uint64_t);
+uint64_t loop_trim_wait(uint64_t);
 void	loop_free(struct conn *);
 
 /* modes.c */

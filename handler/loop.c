@@ -33,11 +33,56 @@ loop_after(struct conn *c)
 		modes_client_slow(c);
 }
 
+/*
+ * How long to stay quiet before the idle trim, when the last one was
+ * followed by activity `gap_ms` after the activity before it.  An idle
+ * trim costs a wake-up of its own, the madvise() calls and the page
+ * faults that take the pages again; given back for a moment only, the
+ * memory was not worth that.  So a handler whose chat comes back within
+ * HANDLER_IDLE_TRIM_MAX_MS waits twice the gap it saw (at least
+ * HANDLER_IDLE_TRIM_MS) before the next trim: a room that speaks every
+ * few seconds keeps its handlers' pages, and an idle one (keepalive
+ * comes after idle_timeout, 120 s by default) gives them back after
+ * HANDLER_IDLE_TRIM_MS, as before.  Measured in bench/analysis.md.
+ */
+uint64_t
+loop_trim_wait(uint64_t gap_ms)
+{
+	if (gap_ms >= HANDLER_IDLE_TRIM_MAX_MS || gap_ms * 2 <
+	    HANDLER_IDLE_TRIM_MS)
+		return HANDLER_IDLE_TRIM_MS;
+	return gap_ms * 2 < HANDLER_IDLE_TRIM_MAX_MS ? gap_ms * 2 :
+	    HANDLER_IDLE_TRIM_MAX_MS;
+}
+
+/* Activity now: the idle trim waits again, and learns from the last. */
+static void
+loop_busy(struct conn *c)
+{
+	uint64_t now = c->loop.clock_ms;
+
+	if (c->loop.trimmed_ms != 0) {
+		c->loop.trim_ms = loop_trim_wait(now - c->loop.trimmed_ms);
+		c->loop.trimmed_ms = 0;
+	}
+	c->loop.busy_ms = now;
+}
+
+/* When the idle trim is due, 0 for none. */
+static uint64_t
+loop_trim_at(const struct conn *c)
+{
+	if (c->loop.busy_ms == 0)
+		return 0;
+	return c->loop.busy_ms + (c->loop.trim_ms != 0 ? c->loop.trim_ms :
+	    HANDLER_IDLE_TRIM_MS);
+}
+
 /* Bytes the client sent (one read). */
 void
 loop_client_bytes(struct conn *c, const unsigned char *p, size_t n)
 {
-	c->loop.busy_ms = c->loop.clock_ms;
+	loop_busy(c);
 	chat_heard(c, c->loop.clock_ms);
 	modes_client_bytes(c, p, n);
 	loop_after(c);
@@ -62,7 +107,7 @@ loop_hub_input(struct conn *c)
 	uint64_t lost;
 	int r;
 
-	c->loop.busy_ms = c->loop.clock_ms;
+	loop_busy(c);
 	while ((r = hublink_receive(c, &m, &lost)) > 0) {
 		modes_hub_message(c, &m, lost);
 		loop_after(c);
@@ -103,16 +148,19 @@ loop_stack_idle(void)
 
 /*
  * After a burst (a long member list rendered, a big queue drained), or
- * HANDLER_IDLE_TRIM_MS after the last activity, give the freed pages
+ * quiet for loop_trim_at() after the last activity, give the freed pages
  * back: thousands of idle handlers would each keep their peak heap
  * otherwise.
  */
 static void
 loop_trim(struct conn *c, uint64_t now)
 {
-	if (!c->trim && (c->loop.busy_ms == 0 ||
-	    now < c->loop.busy_ms + HANDLER_IDLE_TRIM_MS))
+	uint64_t at = loop_trim_at(c);
+
+	if (!c->trim && (at == 0 || now < at))
 		return;
+	if (at != 0 && now >= at)	/* the idle trim: remember after what */
+		c->loop.trimmed_ms = c->loop.busy_ms;
 #ifdef __GLIBC__
 	malloc_trim(0);		/* musl's free() needs no trim */
 #endif
@@ -203,8 +251,7 @@ loop_timeout(const struct conn *c, uint64_t now)
 		at = c->io.linger_until_ms;
 	else
 		at = earlier(c->modes.deadline_ms, hublink_deadline(c));
-	if (c->loop.busy_ms != 0)
-		at = earlier(at, c->loop.busy_ms + HANDLER_IDLE_TRIM_MS);
+	at = earlier(at, loop_trim_at(c));
 	at = earlier(at, client_io_deadline(c));
 	/* Bytes TLS decrypted and holds: no wait before reading them. */
 	if (client_io_pending(c) && !hublink_backlogged(c))

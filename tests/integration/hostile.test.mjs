@@ -821,7 +821,9 @@ describe('a client sending a message every millisecond', () => {
 
 // A burst must not cost an idle connection memory for the rest of its life:
 // thousands of Flash clients sit idle.  After HANDLER_IDLE_TRIM_MS (500 ms)
-// of quiet a handler gives back the pages of its static buffers
+// of quiet (longer in a room that speaks every few seconds: the second
+// test, handler/loop.c's loop_trim_wait) a handler gives back the pages of
+// its static buffers
 // (handler/store.h: the receive buffers, the queues' first pages, jansson's
 // arena, the text dialect's line buffer, ...).  The test finds the buffers
 // with nm and asks /proc/PID/pagemap which of their pages are resident.
@@ -872,5 +874,46 @@ describe('idle handlers give memory back', () => {
       await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(idle, [], `idle: resident pages at offsets ${idle.join(', ')} of handler_store`);
     c.close();
+  });
+
+  // A trim that the next message undoes costs a wake-up of its own, the
+  // madvise() calls and the page faults that take the pages again (about
+  // 600 us of CPU per delivery on this VM, bench/analysis.md).  A handler
+  // whose chat comes back a few seconds after each trim waits twice that
+  // gap before the next one: it wakes once per message, not twice.
+  test('in a room that speaks every 1.5 s, a handler wakes once per message, and gives its pages back once the room is quiet', async () => {
+    // Its sleeps so far (a wake-up ends each), once it is asleep again.
+    const wakeups = async (pid) => {
+      const until = Date.now() + 5000;
+      while (/\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))[1] !== 'S' && Date.now() < until)
+        await new Promise((r) => setTimeout(r, 10));
+      return Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+    };
+    const old = new Set(handlerPids(sb.saPid));
+    const a = await xmlLogin(sb, 'steadyA');
+    const pid = handlerPids(sb.saPid).find((p) => !old.has(p));
+    assert.ok(pid, 'a\'s handler');
+    const b = await xmlLogin(sb, 'steadyB');
+    const gap = () => new Promise((r) => setTimeout(r, 1500));	// the subject: time between messages
+    const say = async (text) => {
+      b.send(`MSG steadyA ${text}`);
+      await a.next((m) => m.startsWith('<msg ') && m.includes(`msg="${text}"`));
+    };
+    // Two to learn from: the first comes 1.5 s after the start-up trim.
+    for (let i = 0; i < 2; i++) { await gap(); await say(`learn ${i}`); }
+    const w0 = await wakeups(pid);
+    const n = 4;
+    for (let i = 0; i < n; i++) { await gap(); await say(`steady ${i}`); }
+    const woke = await wakeups(pid) - w0;
+    // A trim 500 ms after each message would make it 2 n.
+    assert.equal(woke, n, `${woke} wake-ups for ${n} messages`);
+    assert.ok(residentStorePages(pid).length > 0, 'the pages kept between messages');
+    // Quiet now: within twice the gap (3 s) and a margin, they go back.
+    const until = Date.now() + 8000;
+    let idle;
+    while ((idle = residentStorePages(pid)).length > 0 && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(idle, [], `quiet: resident pages at offsets ${idle.join(', ')} of handler_store`);
+    a.close(); b.close();
   });
 });

@@ -408,6 +408,29 @@ test_batch_unpacked_in_order(void **state)
 	assert_false(client_io_closing(&C));
 }
 
+/*
+ * The idle trim's wait (loop_trim_wait): twice the gap after which the
+ * chat came back, within [HANDLER_IDLE_TRIM_MS, HANDLER_IDLE_TRIM_MAX_MS];
+ * a gap of HANDLER_IDLE_TRIM_MAX_MS or more starts over at the least.
+ */
+static void
+test_idle_trim_learns_the_gap(void **state)
+{
+	(void)state;
+	assert_int_equal(loop_trim_wait(0), HANDLER_IDLE_TRIM_MS);
+	assert_int_equal(loop_trim_wait(HANDLER_IDLE_TRIM_MS / 2 - 1),
+	    HANDLER_IDLE_TRIM_MS);
+	assert_int_equal(loop_trim_wait(600), 1200);
+	assert_int_equal(loop_trim_wait(5000), 10000);
+	assert_int_equal(loop_trim_wait(HANDLER_IDLE_TRIM_MAX_MS / 2),
+	    HANDLER_IDLE_TRIM_MAX_MS);
+	assert_int_equal(loop_trim_wait(HANDLER_IDLE_TRIM_MAX_MS - 1),
+	    HANDLER_IDLE_TRIM_MAX_MS);
+	assert_int_equal(loop_trim_wait(HANDLER_IDLE_TRIM_MAX_MS),
+	    HANDLER_IDLE_TRIM_MS);
+	assert_int_equal(loop_trim_wait(UINT64_MAX / 2), HANDLER_IDLE_TRIM_MS);
+}
+
 int
 main(void)
 {
@@ -425,6 +448,7 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_batch_unpacked_in_order, setup, teardown),
+		cmocka_unit_test(test_idle_trim_learns_the_gap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
