@@ -144,8 +144,11 @@ const bigTxt = (b) => (b ? `${fmt(b.deliveries)}/${fmt(b.expected)} delivered, p
 for (const n of bigNs) {
   const b = bigOf('sb', n), nd = bigOf('node', n);
   const r = paired({ fig: 'big', clients: n }, 'lat_p95_us', 'sb', 'node');
+  const fl = { srv: 'bfloor', fig: 'big', clients: n };
+  const floor = runs(fl) ? `; the design's floor (bench/bcastfloor.c, ${n} processes that only move bytes): p95 ` +
+    `${fmt(us2ms(med(fl, 'lat_p95_us')), 0)} ms, ${fmt(paired({ fig: 'big', clients: n }, 'lat_p95_us', 'bfloor', 'node'), 2)} × Node` : '';
   T.push([`${n} clients, each with its own handler, a broadcast every 5 s: all connected, all delivered, p95 ≤ 1.5 × Node ws`,
-    `Switchboard: ${bigTxt(b)}. Node ws: ${bigTxt(nd)}. p95 ${fmt(r, 2)} ×`,
+    `Switchboard: ${bigTxt(b)}. Node ws: ${bigTxt(nd)}. p95 ${fmt(r, 2)} ×${floor}`,
     ok(b && b.lost === 0 && b.deliveries === b.expected && r <= 1.5, r)]);
 }
 // Churn as deployed (bench/systemd.sh): handlers spawned by systemd as

@@ -574,6 +574,10 @@ big_one() {	# N
 		    --pid "$NODE" --timeout 1500
 		node_stop
 	fi
+	if peer floor; then	# the design's floor at the same N and rate
+		speed "$r" big bfloor "$n"
+		bfloor "srv=bfloor fig=big run=$r" "$n" 0.2 "$BIG_SECS"
+	fi
 }
 for r in $(seq "$RUNS"); do
 	want big && [ -z "$BASE" ] || break
