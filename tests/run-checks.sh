@@ -14,7 +14,14 @@ unit_only=0
 passed=0
 failed=0
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+fails=$(mktemp)
+trap 'rm -f "$log" "$fails"' EXIT
+
+# Note the names of the failed tests in $log, so that the last lines of
+# the run (all that CI may show) say which ones failed.
+note_failures() {	# pattern what
+	grep -E "$1" "$log" | sed "s/^[[:space:]]*/$2: /" >>"$fails"
+}
 
 # Add a suite's counts; a suite that exited non-zero without a counted
 # failure (it crashed, or could not start) counts as one failure.
@@ -22,7 +29,7 @@ tally() {	# passed failed exit-status what
 	passed=$((passed + $1))
 	failed=$((failed + $2))
 	if [ "$3" -ne 0 ] && [ "$2" -eq 0 ]; then
-		echo "$4 exited with $3"
+		echo "$4 exited with $3" | tee -a "$fails"
 		failed=$((failed + 1))
 	fi
 }
@@ -42,6 +49,7 @@ for t in "$@"; do
 	cat "$log"
 	count '^\[  PASSED  \] \([0-9]*\) test.*' \
 	    '^\[  FAILED  \] \([0-9]*\) test.*' $rc "$t"
+	note_failures '^\[  FAILED  \] [a-z]' "${t##*/}"
 done
 
 if [ $unit_only -eq 0 ]; then
@@ -58,6 +66,7 @@ if [ $unit_only -eq 0 ]; then
 		rc=$?
 		cat "$log"
 		count '^# pass \([0-9]*\)' '^# fail \([0-9]*\)' $rc "node --test"
+		note_failures '^[[:space:]]*not ok ' "integration (SB_ASAN=$asan)"
 	done
 
 	if [ -f tests/fuzz/fuzz.mk ]; then
@@ -65,7 +74,7 @@ if [ $unit_only -eq 0 ]; then
 		if make -s --no-print-directory lint; then
 			passed=$((passed + 1))
 		else
-			echo "lint: findings above"
+			echo "lint: findings above" | tee -a "$fails"
 			failed=$((failed + 1))
 		fi
 		echo "== fuzzing (libFuzzer, a short run per target)"
@@ -76,6 +85,7 @@ if [ $unit_only -eq 0 ]; then
 		tally "$(grep -cE '^[a-z0-9_]+ +[0-9?]+ +[0-9?]+  ok$' "$log")" \
 		    "$(grep -cE '^[a-z0-9_]+ +[0-9?]+ +[0-9?]+  FAILED' "$log")" \
 		    $rc fuzz-check
+		note_failures '^[a-z0-9_]+ +[0-9?]+ +[0-9?]+  FAILED' fuzz
 	fi
 
 	for t in tests/systemd/*.test.sh; do
@@ -87,9 +97,15 @@ if [ $unit_only -eq 0 ]; then
 		cat "$log"
 		tally "$(grep -c '^ok ' "$log")" "$(grep -c '^not ok ' "$log")" \
 		    $rc "$t"
+		note_failures '^not ok ' "${t##*/}"
 	done
 fi
 
+if [ -s "$fails" ]; then
+	echo
+	echo "== what failed (the first 40 lines; details above)"
+	awk '!seen[$0]++' "$fails" | head -n 40
+fi
 echo
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ] && [ $passed -gt 0 ]
