@@ -830,21 +830,44 @@ gap_fetch(struct cluster *c, struct croom *cr, const redisReply *list,
 	    &follow_ops, FOLLOW(c, cr));
 }
 
-/* The joins that waited for the room's first fetch get their replay. */
+/*
+ * The joins that waited for the room's first fetch get their replay
+ * (`replay`; 0: the room is no longer followed), and what was sent to
+ * their sessions meanwhile, held since the JOIN (cluster_room_replay),
+ * is let out after it.
+ */
 static void
-waiters_release(struct cluster *c, struct croom *cr)
+waiters_release(struct cluster *c, struct croom *cr, int replay)
 {
 	struct room *r = hub_find_room(c->h, cr->name);
 	struct peer *p;
 	unsigned i;
 
 	for (i = 0; i < cr->nwaiters; i++) {
-		p = hub_find_session(c->h, cr->waiters[i].session);
-		if (p != NULL && !p->dead && r != NULL &&
+		if ((p = hub_find_session(c->h, cr->waiters[i].session)) ==
+		    NULL)
+			continue;
+		if (replay && !p->dead && r != NULL &&
 		    room_membership(p, r) != NULL)
 			replay_join(c->h, p, r, cr->waiters[i].since);
+		if (c->h->ops->hold != NULL)
+			c->h->ops->hold(c->h, p, 0);
 	}
 	cr->nwaiters = 0;
+}
+
+/*
+ * The room's first fetch failed or was cut off: its joiners get the
+ * history held here now, and what came since the join (by its time) is
+ * news at the next first fetch.
+ */
+static void
+first_fetch_lost(struct cluster *c, struct croom *cr)
+{
+	if (cr->o.next == 0 && cr->live_after == 0)
+		cr->live_after = cr->followed_at;
+	if (!c->stopping)
+		waiters_release(c, cr, 1);
 }
 
 /* SYNC_LUA's answer checked: {EPOCH, SEQ, entries}; NULL if refused. */
@@ -888,7 +911,7 @@ sync_apply(struct cluster *c, struct croom *cr, const redisReply *r,
 	if (from == 0) {
 		strlcpy(cr->o.epoch, r->element[0]->str, sizeof(cr->o.epoch));
 		first_fetch(c, cr, list, top);
-		waiters_release(c, cr);
+		waiters_release(c, cr, 1);
 	} else if (corder_epoch(&cr->o, r->element[0]->str, &follow_ops,
 	    FOLLOW(c, cr)))
 		more = cr->o.epoch[0] != '\0';	/* again, from 1 */
@@ -915,6 +938,8 @@ on_synced(redisAsyncContext *ac, void *reply, void *arg)
 		} else if (!reply_failed(c, reply, "fetching a room's "
 		    "messages"))
 			sync_apply(c, cr, reply, f->from);
+		else if (reply != NULL && f->from == 0)
+			first_fetch_lost(c, cr);	/* Redis said no */
 	}
 	free(f);
 }
@@ -1076,10 +1101,10 @@ room_subscribe(struct cluster *c, const struct croom *cr, int on)
 
 /*
  * Write what waits for `cmd` now, not at the loop's next turn: the first
- * fetch of a room must reach Redis before the joiner hears its JOIN was
- * answered, or what others say in reply could fall into the history it
- * is replayed.  A failure is found at the next turn (hiredis's own
- * write, then cluster_down), not here in the middle of a rule.
+ * fetch of a room, whose answer the joiner's JOIN answer waits for
+ * (cluster_room_replay holds it), so that it waits no longer than it
+ * must.  A failure is found at the next turn (hiredis's own write, then
+ * cluster_down), not here in the middle of a rule.
  */
 static void
 write_now(struct cluster *c)
@@ -1114,6 +1139,7 @@ cluster_room_follow(struct hub *h, const struct room *r, int on)
 		room_sync(c, cr);	/* the history as of this join */
 		write_now(c);
 	} else if (!on && cr != NULL) {
+		waiters_release(c, cr, 0);	/* they left before it came */
 		room_subscribe(c, cr, 0);
 		RB_REMOVE(crooms, &c->rooms, cr);
 		corder_clear(&cr->o);
@@ -1136,6 +1162,14 @@ cluster_room_replay(struct hub *h, struct peer *p, const struct room *r,
 	    cr->nwaiters >= CLUSTER_WAITERS_MAX)
 		return 0;
 	cr->waiters[cr->nwaiters++] = (struct waiter){ p->session, since };
+	/*
+	 * Its answer and all after it too: a busy Redis reads what waits on
+	 * its connections in no causal order, so what another machine
+	 * writes once this joiner is answered could run before the fetch,
+	 * and be replayed to it as history (docs/cluster.md).
+	 */
+	if (h->ops->hold != NULL)
+		h->ops->hold(h, p, 1);
 	return 1;
 }
 
@@ -2909,13 +2943,8 @@ cluster_down(struct cluster *c, const redisAsyncContext *dying)
 	RB_FOREACH(cr, crooms, &c->rooms) {
 		cr->subscribed = cr->o.fetching = 0;
 		cr->gen = ++c->gens;
-		/* a first fetch cut off: its joiners get the history here
-		 * now (below), what came since the join is news later */
-		if (cr->o.next == 0 && cr->live_after == 0)
-			cr->live_after = cr->followed_at;
 		corder_clear(&cr->o);
-		if (!c->stopping)
-			waiters_release(c, cr);
+		first_fetch_lost(c, cr);	/* if it was cut off */
 	}
 	c->downing = 0;
 	if (!c->stopping)

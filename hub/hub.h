@@ -176,6 +176,7 @@ struct peer {
 	TAILQ_ENTRY(peer)	 reap;		/* when dead */
 	int			 deferred;	/* in server.c's flush list */
 	int			 blocked;	/* its socket refused the queue's head */
+	unsigned		 held;		/* ops->hold: queued, not written */
 	TAILQ_ENTRY(peer)	 flush;		/* there */
 };
 RB_HEAD(peer_nicks, peer);
@@ -289,7 +290,8 @@ struct hub_ops {
 	 * room_follow: the room's first local member came (on 1) or its
 	 * last went (0).  room_replay: 1 when the joiner's replay waits
 	 * for the room's history from Redis (cluster.c calls replay_join
-	 * later), 0 to replay now.
+	 * later, and holds the joiner's output until then: ops->hold), 0
+	 * to replay now.  It is asked before the joiner is answered.
 	 */
 	int	(*room_publish)(struct hub *, const struct room *, const char *,
 		    const char *, const char *, int64_t);
@@ -319,6 +321,13 @@ struct hub_ops {
 	int	(*nick_claim)(struct hub *, const struct peer *, const char *);
 	int	(*room_replay)(struct hub *, struct peer *, const struct room *,
 		    long long);
+	/*
+	 * hold: on, what is sent to `p` is queued and not written (its
+	 * JOIN answer waits for the room's first fetch: cluster.c); off,
+	 * once every hold is let go, it is written.  Counted, so holds
+	 * nest.  NULL: none (tests).
+	 */
+	void	(*hold)(struct hub *, struct peer *, int);
 	/*
 	 * ban_share: ban `b` was given here (1) or lifted here (0): for the
 	 * cluster's list, which every machine enforces (cluster.c).

@@ -295,7 +295,7 @@ cmd_join(struct hub *h, struct peer *p, const struct sb_msg *m,
 	const char *why;
 	struct room *r;
 	size_t len = 0;
-	int quiet, tell;
+	int later, quiet, tell;
 
 	/* The handler checked `since`: a bad one breaks the contract. */
 	if (m->nfields > 1 && m->flen[1] > 0 &&
@@ -336,11 +336,13 @@ cmd_join(struct hub *h, struct peer *p, const struct sb_msg *m,
 	membership_link(mb, p, r);
 	list_add(members, sizeof(members), &len, p->nick);
 	remote_members(h, r, members, sizeof(members), &len);
+	/* Asked first: a replay that waits holds the answer too (hub.h). */
+	later = h->ops->room_replay != NULL && h->ops->room_replay(h, p, r,
+	    since) != 0;
 	hub_send(h, p, SB_C_JOINED, r->name, p->nick, members, NULL);
 	if (h->ops->user_event != NULL)
 		h->ops->user_event(h, p, REMOTE_JOIN, r->name, NULL);
-	if (h->ops->room_replay == NULL || h->ops->room_replay(h, p, r,
-	    since) == 0)
+	if (!later)
 		replay_join(h, p, r, since);
 	hub_log_peer(SB_EV_JOIN, p, &(struct sb_log_fields){ .room = r->name },
 	    "%s joined %s", p->nick, r->name);

@@ -100,6 +100,10 @@ peer_flush(struct hub *h, struct peer *p)
 {
 	struct pkt *k;
 
+	if (p->held) {		/* written when let go (ops_hold) */
+		peer_want_write(p, 0);
+		return 0;
+	}
 	while ((k = TAILQ_FIRST(&p->outq)) != NULL) {
 		if (send(p->fd, k->buf, k->len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -115,6 +119,16 @@ peer_flush(struct hub *h, struct peer *p)
 	p->blocked = !TAILQ_EMPTY(&p->outq);
 	peer_want_write(p, p->blocked);
 	return 0;
+}
+
+/* Write what waits for `p` when the burst ends (burst_flush). */
+static void
+flush_later(struct ctx *c, struct peer *p)
+{
+	if (!p->deferred) {
+		p->deferred = 1;
+		TAILQ_INSERT_TAIL(&c->flushq, p, flush);
+	}
 }
 
 /*
@@ -141,10 +155,7 @@ ops_send_deferred(struct ctx *c, struct peer *p, const struct sb_packet *pkt)
 	}
 	if (p->blocked)		/* it had to wait, as in ops_send() */
 		metrics_queued(h, p->outq_bytes);
-	if (!p->deferred) {
-		p->deferred = 1;
-		TAILQ_INSERT_TAIL(&c->flushq, p, flush);
-	}
+	flush_later(c, p);
 	if (p->outq_bytes >= HUB_DEFER_MAX && peer_flush(h, p) < 0)
 		return -EPIPE;
 	return 0;
@@ -165,7 +176,7 @@ ops_send(struct hub *h, struct peer *p, const struct sb_packet *pkt)
 		return -EPIPE;
 	if (((struct ctx *)h->ctx)->defer)
 		return ops_send_deferred(h->ctx, p, pkt);
-	if (TAILQ_EMPTY(&p->outq)) {
+	if (TAILQ_EMPTY(&p->outq) && !p->held) {
 		if (send(p->fd, pkt->buf, pkt->len, MSG_DONTWAIT |
 		    MSG_NOSIGNAL) >= 0) {
 			h->metrics.datagrams++;
@@ -180,10 +191,34 @@ ops_send(struct hub *h, struct peer *p, const struct sb_packet *pkt)
 		hub_peer_unqueued(h, p, r);
 		return r;
 	}
+	if (p->held)
+		return 0;	/* written when let go (ops_hold) */
 	metrics_queued(h, p->outq_bytes);
 	p->blocked = 1;
 	peer_want_write(p, 1);
 	return 0;
+}
+
+/*
+ * ops->hold: on, what is sent to `p` is queued, not written; off, once
+ * every hold is let go, what waited is written (at the burst's end when
+ * in one).  A session that ends while held lets its queue out in
+ * hub_reap() as ever.
+ */
+static void
+ops_hold(struct hub *h, struct peer *p, int on)
+{
+	if (on) {
+		p->held++;
+		return;
+	}
+	if (p->held == 0 || --p->held > 0 || p->dead || p->write_broken ||
+	    p->fd < 0)
+		return;
+	if (((struct ctx *)h->ctx)->defer)
+		flush_later(h->ctx, p);
+	else
+		peer_flush(h, p);
 }
 
 /*
@@ -340,7 +375,8 @@ ops_proc_stats(struct hub *h, struct metrics_proc *ps)
 	.arm = ops_arm, \
 	.check_password = ops_check_password, \
 	.proc_stats = ops_proc_stats, \
-	.burst = ops_burst
+	.burst = ops_burst, \
+	.hold = ops_hold
 
 static const struct hub_ops hub_ops = {
 	HUB_LOCAL_OPS,

@@ -111,6 +111,8 @@ function redisConf(dir, appendonly, pass) {
 /*
  * Start Redis and `machines` machines (3). opts.appendonly: Redis's AOF
  * (default off); opts.config: more switchboard.conf keys for every hub;
+ * opts.slowLink { machine, ms }: that machine's commands reach Redis ms
+ * late (lib/slowlink.mjs);
  * opts.listenExec: lib/harness.mjs's (TCP_NODELAY, for the benchmarks);
  * opts.cluster false: hubs without cluster keys (the harness's own check,
  * and the single-hub baseline of the benchmarks). Resolves with
@@ -172,9 +174,11 @@ async function build(cl, n, pass, opts) {
   cl.adminPass = pass.admin;
   Object.assign(cl, api(cl));
   await cl.startRedis();
+  const slow = opts.slowLink;
+  if (slow) await startSlowLink(cl, cl.machines[slow.machine], slow.ms);
   for (const m of cl.machines) {
     const cluster = opts.cluster === false ? {} : {
-      cluster_redis: `${m.redisAddr}:6379`,
+      cluster_redis: `${m.redisAddr}:${m.redisPort ?? 6379}`,
       cluster_password: path.join(dir, 'redis.pass'),
       cluster_node: m.name,
     };
@@ -190,6 +194,17 @@ async function build(cl, n, pass, opts) {
   if (opts.cluster !== false) {
     for (const m of cl.machines) await m.sb.waitForEvent({ EVENT: 'cluster', REASON: 'connected' }, 15000);
   }
+}
+
+// Machine m's way to Redis through lib/slowlink.mjs: what it sends
+// reaches Redis `ms` late (port 6380 on its link, in Redis's namespace).
+async function startSlowLink(cl, m, ms) {
+  const p = spawn('ip', ['netns', 'exec', cl.redisNs, process.execPath,
+    path.join(root, 'tests/integration/lib/slowlink.mjs'), m.redisAddr, '6380', m.redisAddr, '6379', String(ms)],
+  { stdio: ['ignore', 'pipe', 'pipe'] });
+  cl.made.pids.add(p.pid);
+  await waitOutput(p, 'stdout', /listening/, 'slowlink.mjs');
+  m.redisPort = 6380;
 }
 
 // The faults and the looks into Redis, bound to one cluster.
