@@ -48,11 +48,13 @@ loop_after(struct conn *c)
 uint64_t
 loop_trim_wait(uint64_t gap_ms)
 {
-	if (gap_ms >= HANDLER_IDLE_TRIM_MAX_MS || gap_ms * 2 <
-	    HANDLER_IDLE_TRIM_MS)
+	uint64_t wait = gap_ms * 2;
+
+	if (gap_ms >= HANDLER_IDLE_TRIM_MAX_MS)	/* it was idle: as before */
 		return HANDLER_IDLE_TRIM_MS;
-	return gap_ms * 2 < HANDLER_IDLE_TRIM_MAX_MS ? gap_ms * 2 :
-	    HANDLER_IDLE_TRIM_MAX_MS;
+	if (wait < HANDLER_IDLE_TRIM_MS)
+		return HANDLER_IDLE_TRIM_MS;
+	return wait < HANDLER_IDLE_TRIM_MAX_MS ? wait : HANDLER_IDLE_TRIM_MAX_MS;
 }
 
 /* Activity now: the idle trim waits again, and learns from the last. */
