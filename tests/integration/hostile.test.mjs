@@ -854,6 +854,17 @@ describe('idle handlers give memory back', () => {
     return pages;
   }
 
+  // The trim cannot be observed but by looking: the resident pages of
+  // handler_store in `pid` once there are none, checked every 50 ms, or
+  // as they are after `ms`.
+  async function storeGivenBack(pid, ms) {
+    const until = Date.now() + ms;
+    let pages;
+    while ((pages = residentStorePages(pid)).length > 0 && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 50));
+    return pages;
+  }
+
   test('after an 8 KiB text command, an idle handler keeps none of the pages of its static buffers', async () => {
     const old = new Set(handlerPids(sb.saPid));
     const c = new XmlSocket(sb.host, sb.port);
@@ -866,12 +877,7 @@ describe('idle handlers give memory back', () => {
     assert.ok(pid, 'the client\'s handler');
     const busy = residentStorePages(pid);
     assert.ok(busy.length >= 4, `the command went through the buffers: ${busy.length} pages resident`);
-    // The trim cannot be observed but by looking: check every 50 ms, for
-    // at most 5 s.
-    const until = Date.now() + 5000;
-    let idle;
-    while ((idle = residentStorePages(pid)).length > 0 && Date.now() < until)
-      await new Promise((r) => setTimeout(r, 50));
+    const idle = await storeGivenBack(pid, 5000);
     assert.deepEqual(idle, [], `idle: resident pages at offsets ${idle.join(', ')} of handler_store`);
     c.close();
   });
@@ -909,10 +915,7 @@ describe('idle handlers give memory back', () => {
     assert.equal(woke, n, `${woke} wake-ups for ${n} messages`);
     assert.ok(residentStorePages(pid).length > 0, 'the pages kept between messages');
     // Quiet now: within twice the gap (3 s) and a margin, they go back.
-    const until = Date.now() + 8000;
-    let idle;
-    while ((idle = residentStorePages(pid)).length > 0 && Date.now() < until)
-      await new Promise((r) => setTimeout(r, 50));
+    const idle = await storeGivenBack(pid, 8000);
     assert.deepEqual(idle, [], `quiet: resident pages at offsets ${idle.join(', ')} of handler_store`);
     a.close(); b.close();
   });
