@@ -906,8 +906,11 @@ sync_apply(struct cluster *c, struct croom *cr, const redisReply *r,
 	uint64_t top;
 	int more = 0;
 
-	if ((list = sync_reply(c, cr, r, &top)) == NULL)
+	if ((list = sync_reply(c, cr, r, &top)) == NULL) {
+		if (from == 0)		/* refused: its joiners are answered */
+			first_fetch_lost(c, cr);
 		return;
+	}
 	if (from == 0) {
 		strlcpy(cr->o.epoch, r->element[0]->str, sizeof(cr->o.epoch));
 		first_fetch(c, cr, list, top);
@@ -935,6 +938,8 @@ on_synced(redisAsyncContext *ac, void *reply, void *arg)
 		    strncmp(((redisReply *)reply)->str, "NOSCRIPT", 8) == 0) {
 			c->sync_sha[0] = '\0';	/* flushed: EVAL again */
 			room_sync(c, cr);
+			if (!cr->o.fetching && f->from == 0)
+				first_fetch_lost(c, cr);	/* not asked */
 		} else if (!reply_failed(c, reply, "fetching a room's "
 		    "messages"))
 			sync_apply(c, cr, reply, f->from);
@@ -1149,7 +1154,8 @@ cluster_room_follow(struct hub *h, const struct room *r, int on)
 
 /*
  * ops->room_replay: a joiner's replay waits for the room's first fetch
- * (1), unless the room has had it or Redis is away (0: replay now).
+ * (1), unless the room has had it, Redis is away or the fetch could not
+ * be asked (0: replay now).
  */
 int
 cluster_room_replay(struct hub *h, struct peer *p, const struct room *r,
@@ -1158,9 +1164,9 @@ cluster_room_replay(struct hub *h, struct peer *p, const struct room *r,
 	struct cluster *c = h->cluster;
 	struct croom *cr = c != NULL ? croom_find(c, r->key) : NULL;
 
-	if (cr == NULL || cr->o.next > 0 || !c->up ||
+	if (cr == NULL || cr->o.next > 0 || !c->up || !cr->o.fetching ||
 	    cr->nwaiters >= CLUSTER_WAITERS_MAX)
-		return 0;
+		return 0;	/* no fetch on its way: nothing to wait for */
 	cr->waiters[cr->nwaiters++] = (struct waiter){ p->session, since };
 	/*
 	 * Its answer and all after it too: a busy Redis reads what waits on

@@ -483,6 +483,18 @@ describe('cluster faults', { skip }, () => {
       a.say('other', 'm-other');
       await assertRoomDelivery(clients, 'other', ['m-other'], 20000);
       await a.until((x) => x.privs().some((p) => p.text === 'p-after-junk'), 20000, 'private message after the junk');
+      // Then a room's numbers: the first joiner on a machine, whose first
+      // fetch's answer is refused (a bad epoch), is answered all the same
+      // (its answer waits for that fetch) and hears what comes after.
+      await a.join('third');
+      a.say('third', 'm-third');
+      await a.until((x) => x.texts('third').includes('m-third'), WAIT, 'a message in third');
+      cl.redisCli('HSET', 'sb:room:third', 'epoch', 'x-junk');
+      const e = await login(m1, 'json', 'eli');
+      clients.push(e);
+      await e.join('third');
+      c.msg('eli', 'p-to-eli');
+      await e.until((x) => x.privs().some((p) => p.text === 'p-to-eli'), 20000, 'a private message after the refused fetch');
       for (const x of [...clients, d]) {
         await x.barrier();
         const seen = JSON.stringify(x.kind === 'json' ? x.raw.events : x.raw.messages);
