@@ -906,11 +906,8 @@ sync_apply(struct cluster *c, struct croom *cr, const redisReply *r,
 	uint64_t top;
 	int more = 0;
 
-	if ((list = sync_reply(c, cr, r, &top)) == NULL) {
-		if (from == 0)		/* refused: its joiners are answered */
-			first_fetch_lost(c, cr);
+	if ((list = sync_reply(c, cr, r, &top)) == NULL)
 		return;
-	}
 	if (from == 0) {
 		strlcpy(cr->o.epoch, r->element[0]->str, sizeof(cr->o.epoch));
 		first_fetch(c, cr, list, top);
@@ -938,13 +935,16 @@ on_synced(redisAsyncContext *ac, void *reply, void *arg)
 		    strncmp(((redisReply *)reply)->str, "NOSCRIPT", 8) == 0) {
 			c->sync_sha[0] = '\0';	/* flushed: EVAL again */
 			room_sync(c, cr);
-			if (!cr->o.fetching && f->from == 0)
-				first_fetch_lost(c, cr);	/* not asked */
 		} else if (!reply_failed(c, reply, "fetching a room's "
 		    "messages"))
 			sync_apply(c, cr, reply, f->from);
-		else if (reply != NULL && f->from == 0)
-			first_fetch_lost(c, cr);	/* Redis said no */
+		/*
+		 * A first fetch refused (an error, an answer that does not
+		 * check) and not asked again: its joiners are answered now.
+		 * A connection lost is cluster_down()'s.
+		 */
+		if (reply != NULL && cr->o.next == 0 && !cr->o.fetching)
+			first_fetch_lost(c, cr);
 	}
 	free(f);
 }
