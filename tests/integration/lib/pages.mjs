@@ -99,15 +99,20 @@ export async function open(page, where) {
 }
 
 /*
- * An offline page whose network is back: "Reconnect now", unless its own
- * timer got there first (checked and clicked in one step in the page).
+ * An offline page whose network is back: "Reconnect now" until it is
+ * online (checked and clicked in one step in the page, every 100 ms).
+ * Once is not enough: an attempt of its own timer that started while
+ * the network was down may be on its way at the first look, and fail
+ * after it, with the next one up to 18 s away (app.js BACKOFF_MAX).
  */
 export async function reconnectNow(page) {
-	await page.evaluate(() => {
+	await page.waitForFunction(() => {
+		if (document.querySelector('[data-testid=status][data-state=online]'))
+			return true;
 		const b = document.querySelector('[data-testid=banner-action]');
 		if (b && !b.hidden && !b.closest('[hidden]')) b.click();
-	});
-	await page.waitForSelector('[data-testid=status][data-state=online]');
+		return false;
+	}, null, { polling: 100, timeout: 10000 });
 }
 
 /* The unread count on a sidebar item (0 when none is shown). */
