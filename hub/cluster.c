@@ -76,6 +76,7 @@ static const char RELEASE_LUA[] =
 	"  redis.call('HDEL', KEYS[1], ARGV[1])\n"
 	"end\n";
 #define CLUSTER_LEASE_MS	"5000"	/* a node's lease: its users' life */
+#define CLUSTER_LEASE_USEC	(5 * 1000 * 1000ULL)
 
 /*
  * KEYS: the room's hash, its stream, the message id's key.  ARGV: the
@@ -148,6 +149,9 @@ struct rnode {
 	uint64_t		 gen;		/* tells a stale snapshot */
 	int			 syncing;	/* a snapshot in flight */
 	int			 live;		/* in sb:nodes (a resync) */
+	uint64_t		 gone_at;	/* not live at a reconnect:
+						 * gone then, unless it
+						 * announces (monotonic usec) */
 	struct cluster_pres	*queued[CLUSTER_NODE_EVENTS_MAX];
 	unsigned		 nqueued;
 };
@@ -2446,6 +2450,7 @@ static void
 pres_apply(struct cluster *c, struct rnode *n, const struct cluster_pres *ev)
 {
 	n->last = ev->counter;
+	n->gone_at = 0;
 	if (ev->ev == REMOTE_QUIT)
 		remote_quit(c->h, n->name, ev->session, ev->a);
 	else if (remote_set(c->h, n->name, ev->session, &ev->user, ev->ev,
@@ -2541,6 +2546,7 @@ snap_apply(struct cluster *c, struct rnode *n, const redisReply *r)
 		snap_field(c, n, r->element[j], r->element[j + 1]);
 	remote_node_sweep(c->h, n->name, "Connection lost");
 	n->syncing = 0;
+	n->gone_at = 0;
 	nq = n->nqueued;
 	memcpy(q, n->queued, nq * sizeof(q[0]));
 	n->nqueued = 0;
@@ -2604,15 +2610,17 @@ node_sync(struct cluster *c, struct rnode *n)
 
 /*
  * The live nodes (ZRANGE sb:nodes) after a (re)connect: each one read
- * again; a node known here that is not among them is gone.  Once all
- * are read, this node announces itself (announce()).
+ * again.  A node known here that is not among them is gone unless it
+ * announces within a lease (nodes_reap): Redis may have lost its data,
+ * and that node be on its way back, its users never gone.  Once all are
+ * read, this node announces itself (announce()).
  */
 static void
 on_nodes(redisAsyncContext *ac, void *reply, void *arg)
 {
 	struct cluster *c = arg;
 	redisReply *r = reply;
-	struct rnode *n, *next;
+	struct rnode *n;
 	size_t i;
 
 	if (reply == NULL || c->stopping || reply_failed(c, r, "ZRANGE") ||
@@ -2631,13 +2639,25 @@ on_nodes(redisAsyncContext *ac, void *reply, void *arg)
 		n->live = 1;
 		node_sync_first(c, n, 1);
 	}
-	for (n = RB_MIN(rnodes, &c->nodes); n != NULL; n = next) {
-		next = RB_NEXT(rnodes, &c->nodes, n);
-		if (!n->live)
-			rnode_gone(c, n, "Connection lost");
-	}
+	RB_FOREACH(n, rnodes, &c->nodes)
+		if (!n->live && n->gone_at == 0)
+			n->gone_at = c->h->ops->now_usec(c->h) +
+			    CLUSTER_LEASE_USEC;
 	if (c->syncs == 0)
 		announce(c);
+}
+
+/* Each second: the nodes not found at a reconnect that did not announce. */
+static void
+nodes_reap(struct cluster *c, uint64_t now)
+{
+	struct rnode *n, *next;
+
+	for (n = RB_MIN(rnodes, &c->nodes); n != NULL; n = next) {
+		next = RB_NEXT(rnodes, &c->nodes, n);
+		if (c->up && n->gone_at != 0 && now >= n->gone_at)
+			rnode_gone(c, n, "Connection lost");
+	}
 }
 
 /*
@@ -2922,6 +2942,7 @@ cluster_down(struct cluster *c, const redisAsyncContext *dying)
 {
 	redisAsyncContext *cmd = c->cmd, *sub = c->sub;
 	struct croom *cr;
+	struct rnode *n;
 
 	if (c->downing)
 		return;
@@ -2945,6 +2966,8 @@ cluster_down(struct cluster *c, const redisAsyncContext *dying)
 	c->announced = 0;
 	c->announce_later = 0;
 	c->syncs = 0;
+	RB_FOREACH(n, rnodes, &c->nodes)
+		n->gone_at = 0;	/* as last known until Redis is back */
 	outbox_requeue(c);
 	RB_FOREACH(cr, crooms, &c->rooms) {
 		cr->subscribed = cr->o.fetching = 0;
@@ -3025,6 +3048,7 @@ on_tick(sd_event_source *s, uint64_t usec, void *arg)
 		heartbeat(c);
 	}
 	inbox_trim(c);
+	nodes_reap(c, usec);
 	sd_event_source_set_time(s, usec + CLUSTER_PING_USEC);
 	return 0;
 }

@@ -47,6 +47,26 @@ async function pairIn(sa, na, sb, nb, room) {
 let hubsNow = [];
 const hubTails = () => hubsNow.map(([name, sb]) => `hub ${name}:\n${sb.hubLog().split('\n').slice(-40).join('\n')}`).join('\n');
 
+/* One hub per node name, with config(node), each connected to Redis. */
+async function hubsOn(config, nodes) {
+  const hubs = [];
+  for (const node of nodes) hubs.push(await startSwitchboard({ config: config(node) }));
+  for (const sb of hubs) await sb.waitForEvent({ EVENT: 'cluster', REASON: 'connected' }, 10000);
+  hubsNow = hubs.map((sb, i) => [nodes[i], sb]);
+  return hubs;
+}
+
+/* Stop the hubs (one a test held with SIGSTOP too), Redis, and dir. */
+async function stopAll(hubs, redis, dir) {
+  for (const sb of hubs) {
+    if (sb === undefined) continue;
+    sb.signalHub('SIGCONT');
+    await sb.stop();
+  }
+  if (redis) await stopRedis(redis);
+  rmSync(dir, { recursive: true, force: true });
+}
+
 /* Wait until c holds n room messages of `room`, and take them. */
 async function roomMsgs(c, room, n, ms = 10000) {
   return take(c, (e) => e.type === 'msg' && e.room === room, n, ms);
@@ -94,18 +114,9 @@ describe('two hubs, one chat through Redis', { timeout: 120000 }, () => {
     chmodSync(path.join(dir, 'redis.pass'), 0o600);
     port = await freePort();
     redis = await startRedis(port, dir);
-    a = await startSwitchboard({ config: config('a') });
-    b = await startSwitchboard({ config: config('b') });
-    await a.waitForEvent({ EVENT: 'cluster', REASON: 'connected' }, 10000);
-    await b.waitForEvent({ EVENT: 'cluster', REASON: 'connected' }, 10000);
-    hubsNow = [['a', a], ['b', b]];
+    [a, b] = await hubsOn(config, ['a', 'b']);
   });
-  after(async () => {
-    await a?.stop();
-    await b?.stop();
-    if (redis) await stopRedis(redis);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => stopAll([a, b], redis, dir));
 
   test('a room message crosses, with one number on both hubs', async () => {
     const [al, bo] = await pairIn(a, 'al', b, 'bo', 'lobby');
@@ -151,14 +162,14 @@ describe('two hubs, one chat through Redis', { timeout: 120000 }, () => {
     await join(by, 'by9', 'behind');
     const pad = 'x'.repeat(200);
     const before = await counts(b);
-    process.kill(b.hubPid, 'SIGSTOP');
+    b.signalHub('SIGSTOP');
     try {
       for (let i = 0; i < 40; i++) al.send({ type: 'say', room: 'behind', text: `m${i} ${pad}` });
       await al.until((es) => es.some((e) => e.type === 'msg' && e.text === `m39 ${pad}`), 20000);
       // The 40 publishes wait in b's socket from Redis: no event says so.
       await poll('the 40 publishes waiting for hub b', () => tcpInbound(b.hubPid) >= 40 * pad.length, 10000, 20);
     } finally {
-      process.kill(b.hubPid, 'SIGCONT');
+      b.signalHub('SIGCONT');
     }
     for (const c of [bo, by]) {
       const got = await roomMsgs(c, 'behind', 40);
@@ -312,10 +323,10 @@ describe('two hubs, one chat through Redis', { timeout: 120000 }, () => {
 
     // b comes back after a sent what waited: the private message waits
     // in b's inbox for b to subscribe again.
-    process.kill(b.hubPid, 'SIGSTOP');
+    b.signalHub('SIGSTOP');
     redis = await startRedis(port, dir);
     await poll('a sent what waited', async () => redisCli(port, 'HGET', 'sb:inseq:b', 'n').trim() === '1', 15000, 20);
-    process.kill(b.hubPid, 'SIGCONT');
+    b.signalHub('SIGCONT');
     // Redis lost its data: B's member is told the history restarted, then
     // gets what waited on A, in order, numbered from 1 in the new epoch.
     // (taken alone: the private message may come before it or after)
@@ -367,16 +378,9 @@ describe('two hubs: users, presence and private messages across', { timeout: 120
     dir = mkdtempSync(path.join(tmpdir(), 'sb-redis-'));
     port = await freePort();
     redis = await startRedis(port, dir);
-    a = await startSwitchboard({ config: config('a') });
-    b = await startSwitchboard({ config: config('b') });
-    for (const sb of [a, b]) await sb.waitForEvent({ EVENT: 'cluster', REASON: 'connected' }, 10000);
+    [a, b] = await hubsOn(config, ['a', 'b']);
   });
-  after(async () => {
-    await a?.stop();
-    await b?.stop();
-    if (redis) await stopRedis(redis);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => stopAll([a, b], redis, dir));
 
   test('LIST, NAMES, notices, private messages and nicks across the hubs', async () => {
     const al = await jsonLogin(a, 'alice');
@@ -604,6 +608,54 @@ describe('two hubs: users, presence and private messages across', { timeout: 120
     assert.equal(al.events.filter((e) => e.type === 'quit').length, 0, 'one quit notice for bert');
     al.close();
     bo.close();
+  });
+});
+
+describe('Redis lost its data: the users of a hub that comes back later stay', { timeout: 120000 }, () => {
+  let dir, port, redis, a, b, c;
+  const config = (node) => ({ cluster_redis: `127.0.0.1:${port}`, cluster_node: node });
+
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'sb-redis-'));
+    port = await freePort();
+    redis = await startRedis(port, dir);
+    [a, b, c] = await hubsOn(config, ['a', 'b', 'c']);
+  });
+  after(() => stopAll([a, b, c], redis, dir));
+
+  test('a and c reconnect after b: a in time, told nothing; c a lease later, one quit, then one login', async () => {
+    const al = await jsonLogin(a, 'alma');
+    const cy = await jsonLogin(c, 'cyd');
+    const bo = await jsonLogin(b, 'boyd');
+    await poll('alma and cyd known at b', async () => (await who(b)).length === 3, 5000, 20);
+    const connected = b.events({ EVENT: 'cluster', REASON: 'connected' }).length;
+    // a and c are held while Redis restarts empty; b reconnects first and
+    // does not find them.
+    for (const sb of [a, c]) sb.signalHub('SIGSTOP');
+    await stopRedis(redis, 'SIGKILL');
+    redis = await startRedis(port, dir);
+    await nthEvent(b, { EVENT: 'cluster', REASON: 'connected' }, connected + 1);
+    const told = (nick) => bo.events.filter((e) => (e.type === 'quit' || e.type === 'login') && e.nick === nick);
+    assert.deepEqual([...told('alma'), ...told('cyd')], [], 'nobody quit yet');
+    assert.deepEqual((await who(b)).map((x) => x.nick).sort(), ['alma', 'boyd', 'cyd']);
+    // a comes back within the lease: its users never left.
+    const aConnected = a.events({ EVENT: 'cluster', REASON: 'connected' }).length;
+    a.signalHub('SIGCONT');
+    await nthEvent(a, { EVENT: 'cluster', REASON: 'connected' }, aConnected + 1);
+    // c does not: a lease after b's reconnect, its user quits, once (a's
+    // lease ended at the same moment: alma stays).
+    const [quit] = await take(bo, (e) => e.type === 'quit' && e.nick === 'cyd', 1, 15000);
+    assert.equal(quit.reason, 'Connection lost');
+    assert.deepEqual(told('alma'), [], 'alma: no quit, no login');
+    assert.deepEqual((await who(b)).map((x) => x.nick).sort(), ['alma', 'boyd']);
+    al.send({ type: 'msg', to: 'boyd', text: 'still here' });
+    await take(bo, (e) => e.type === 'msg' && e.text === 'still here', 1);
+    // c back: cyd logs in again, once.
+    c.signalHub('SIGCONT');
+    await take(bo, (e) => e.type === 'login' && e.nick === 'cyd', 1, 15000);
+    assert.deepEqual((await who(b)).map((x) => x.nick).sort(), ['alma', 'boyd', 'cyd']);
+    assert.deepEqual([...told('alma'), ...told('cyd')], [], 'one quit and one login in all');
+    for (const x of [al, cy, bo]) x.close();
   });
 });
 

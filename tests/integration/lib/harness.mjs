@@ -232,6 +232,8 @@ export async function startSwitchboard(opts = {}) {
     },
     // Start a hub again after stopHub().
     startHub,
+    // Send the hub a signal (SIGSTOP, SIGCONT); none once it has exited.
+    signalHub(signal) { hub.kill(signal); },
     async stop() {
       const procs = [sa, proxied?.proc, tlsListener?.proc, hub].filter((p) => p).filter((p) => p.exitCode === null && p.signalCode === null);
       await Promise.all(procs.map((p) => new Promise((r) => { p.once('exit', r); p.kill('SIGTERM'); })));
