@@ -385,11 +385,45 @@ reply_failed(struct cluster *c, const redisReply *r, const char *what)
 	return 1;
 }
 
+/* A script's caller: its answer goes through on_script(). */
+struct scall {
+	struct cluster		*c;
+	redisCallbackFn		*fn;
+	void			*arg;
+};
+
+/*
+ * A script's answer.  NOSCRIPT: Redis forgot the scripts this connection
+ * loaded (SCRIPT FLUSH) and ran nothing; that is a lost connection to
+ * every caller, which knows what to send again after the reconnect (which
+ * loads them again): the answer is none.
+ */
+static void
+on_script(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct scall *sc = arg;
+	struct cluster *c = sc->c;
+	redisReply *r = reply;
+
+	if (r != NULL && !c->stopping && r->type == REDIS_REPLY_ERROR &&
+	    strncmp(r->str, "NOSCRIPT", 8) == 0) {
+		sb_log(LOG_WARNING, "cluster: Redis at %s lost this hub's "
+		    "scripts (SCRIPT FLUSH?): connecting again", c->host);
+		cluster_down(c, NULL);
+		reply = NULL;
+	}
+	if (sc->fn != NULL)
+		sc->fn(ac, reply, sc->arg);
+	free(sc);
+}
+
 /*
  * Run `script` with `nkeys` keys and the `n` keys and arguments in `args`
  * (lengths in `lens`, NULL: strings): EVALSHA once this connection has
- * seen it (sha set), EVAL the first time.  Returns 0, or -ENOTCONN when
- * the connection is going (the caller's retry comes after the reconnect).
+ * seen it (sha set), EVAL the first time; `fn` gets the answer (none:
+ * the connection went, or Redis forgot the script).  Returns 0, or
+ * -ENOTCONN when the connection is going (the caller's retry comes after
+ * the reconnect), -ENOMEM.
  */
 static int
 script_run(struct cluster *c, const char *script, char sha[41],
@@ -398,13 +432,16 @@ script_run(struct cluster *c, const char *script, char sha[41],
 {
 	const char **argv = calloc((size_t)n + 3, sizeof(*argv));
 	size_t *alen = calloc((size_t)n + 3, sizeof(*alen));
+	struct scall *sc = malloc(sizeof(*sc));
 	int i, r = 0;
 
-	if (argv == NULL || alen == NULL) {
+	if (argv == NULL || alen == NULL || sc == NULL) {
 		free(argv);
 		free(alen);
+		free(sc);
 		return -ENOMEM;
 	}
+	*sc = (struct scall){ .c = c, .fn = fn, .arg = arg };
 	argv[0] = sha[0] ? "EVALSHA" : "EVAL";
 	argv[1] = sha[0] ? sha : script;
 	argv[2] = nkeys;
@@ -413,10 +450,11 @@ script_run(struct cluster *c, const char *script, char sha[41],
 	for (i = 0; i < n + 3; i++)
 		alen[i] = i >= 3 && lens != NULL ? lens[i - 3] :
 		    strlen(argv[i]);
-	if (c->cmd == NULL || redisAsyncCommandArgv(c->cmd, fn, arg, n + 3,
-	    argv, alen) != REDIS_OK)
+	if (c->cmd == NULL || redisAsyncCommandArgv(c->cmd, on_script, sc,
+	    n + 3, argv, alen) != REDIS_OK) {
+		free(sc);
 		r = -ENOTCONN;
-	else if (!sha[0])
+	} else if (!sha[0])
 		script_sha(script, sha);
 	free(argv);
 	free(alen);
@@ -513,14 +551,6 @@ on_published(redisAsyncContext *ac, void *reply, void *arg)
 
 	if (r == NULL || c->stopping || o == NULL)
 		return;
-	if (r->type == REDIS_REPLY_ERROR &&
-	    strncmp(r->str, "NOSCRIPT", 8) == 0) {
-		c->pub_sha[0] = '\0';	/* the next one loads it */
-		TAILQ_REMOVE(&c->inflight, o, entry);
-		TAILQ_INSERT_TAIL(&c->inflight, o, entry);
-		obx_send(c, o);
-		return;
-	}
 	if (reply_failed(c, r, "a room message was not sent"))
 		c->refused++;
 	obx_free(c, &c->inflight, o);
@@ -934,18 +964,12 @@ on_synced(redisAsyncContext *ac, void *reply, void *arg)
 	if (!c->stopping && (cr = croom_find(c, f->key)) != NULL &&
 	    cr->gen == f->gen) {
 		cr->o.fetching = 0;
-		if (reply != NULL &&
-		    ((redisReply *)reply)->type == REDIS_REPLY_ERROR &&
-		    strncmp(((redisReply *)reply)->str, "NOSCRIPT", 8) == 0) {
-			c->sync_sha[0] = '\0';	/* flushed: EVAL again */
-			room_sync(c, cr);
-		} else if (!reply_failed(c, reply, "fetching a room's "
-		    "messages"))
+		if (!reply_failed(c, reply, "fetching a room's messages"))
 			sync_apply(c, cr, reply, f->from);
 		/*
 		 * A first fetch refused (an error, an answer that does not
-		 * check) and not asked again: its joiners are answered now.
-		 * A connection lost is cluster_down()'s.
+		 * check): its joiners are answered now.  A connection lost
+		 * is cluster_down()'s.
 		 */
 		if (reply != NULL && cr->o.next == 0 && !cr->o.fetching)
 			first_fetch_lost(c, cr);

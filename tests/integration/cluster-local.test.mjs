@@ -299,6 +299,29 @@ describe('two hubs, one chat through Redis', { timeout: 120000 }, () => {
     bo.close();
   });
 
+  test('Redis forgot the scripts (SCRIPT FLUSH): a private message, a room message and a login cross after it, once each', async () => {
+    const { al, bo, privs } = await privatePair(a, 'al9', b, 'bo9', 'f1');
+    await join(al, 'al9', 'flush');
+    await join(bo, 'bo9', 'flush');
+    redisCli(port, 'SCRIPT', 'FLUSH');
+    al.send({ type: 'msg', to: 'bo9', text: 'f2' });
+    al.send({ type: 'say', room: 'flush', text: 'after the flush' });
+    const cy = await jsonLogin(a, 'cy9');
+    await bo.until(() => privs().includes('f2'), 15000);
+    const [m] = await roomMsgs(bo, 'flush', 1, 15000);
+    assert.equal(m.text, 'after the flush');
+    await take(bo, (e) => e.type === 'login' && e.nick === 'cy9', 1, 15000);
+    assert.deepEqual((await who(b)).find((x) => x.nick === 'cy9')?.node, 'a');
+    bo.send({ type: 'msg', to: 'al9', text: 'f3' });
+    await al.until((es) => es.some((e) => e.type === 'msg' && e.text === 'f3'), 10000);
+    al.send({ type: 'msg', to: 'bo9', text: 'f4' });
+    await bo.until(() => privs().includes('f4'), 10000);
+    const fromAl = bo.events.filter((e) => e.type === 'msg' && !e.room && e.from === 'al9').map((e) => e.text);
+    assert.deepEqual(fromAl, ['f2', 'f4'], 'each once (f1 was taken with the join answer)');
+    assert.equal((await roomMsgs(al, 'flush', 1))[0].text, 'after the flush');
+    for (const x of [al, bo, cy]) x.close();
+  });
+
   test('Redis away: local members get it now, others after; busy past the outbox; restart told', async () => {
     const al = await jsonLogin(a, 'al5');
     const ax = await jsonLogin(a, 'ax5');
