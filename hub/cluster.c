@@ -1024,6 +1024,7 @@ room_is(const char *name, const char *key)
 
 static void	pres_arrive(struct cluster *, struct cluster_pres *);
 static void	inbox_drain(struct cluster *);
+static void	nodes_read(struct cluster *);
 static void	inbox_heard(struct cluster *, const char *, size_t);
 static void	ban_heard(struct cluster *, const char *, size_t);
 static void	bans_sync(struct cluster *);
@@ -1080,6 +1081,11 @@ on_sub(redisAsyncContext *ac, void *reply, void *arg)
 	    r->element[2]->type == REDIS_REPLY_STRING &&
 	    strncmp(chan, "sb:msg:", 7) != 0) {
 		other_message(c, chan, r->element[2]);
+		return;
+	}
+	if (strcmp(kind, "subscribe") == 0 &&
+	    strcmp(chan, CLUSTER_PRES_CHANNEL) == 0) {
+		nodes_read(c);	/* the nodes as they are from now on */
 		return;
 	}
 	if (strcmp(kind, "subscribe") == 0 && strncmp(chan, "sb:to:", 6) == 0) {
@@ -1387,9 +1393,16 @@ on_claimed(redisAsyncContext *ac, void *reply, void *arg)
 	const char *args[3] = { "sb:nicks", cl->key, holder };
 
 	if (!c->stopping) {
-		/* no answer (Redis went): this hub decides, as when away */
+		/* no answer (Redis went): this hub decides, as when away;
+		 * an error (logged): the login is refused, `busy` */
 		int ok = r == NULL || (r->type == REDIS_REPLY_INTEGER &&
 		    r->integer == 1);
+
+		if (r != NULL && r->type != REDIS_REPLY_INTEGER) {
+			if (!reply_failed(c, r, "claiming a nick"))
+				refuse(c, "", -EBADMSG, "a nick claim's answer");
+			ok = -1;
+		}
 
 		hub_nick_claimed(c->h, cl->session, ok);
 		if (ok && r != NULL && hub_find_session(c->h,
@@ -2781,8 +2794,8 @@ static void	on_nodes(redisAsyncContext *, void *, void *);
 
 /*
  * After a (re)connect: subscribe to the presence channel, this node's
- * private messages, the bans and the member store, then read the live
- * nodes (on_nodes, then announce).
+ * private messages, the bans and the member store.  Once the presence
+ * channel is subscribed (on_sub), the live nodes are read (nodes_read).
  */
 static void
 presence_start(struct cluster *c)
@@ -2790,13 +2803,25 @@ presence_start(struct cluster *c)
 	char to[CLUSTER_KEY_MAX];
 	const char *sub[5] = { "SUBSCRIBE", CLUSTER_PRES_CHANNEL, to,
 	    CLUSTER_BANS_CHANNEL, CLUSTER_MEMBERS_CHANNEL };
-	const char *zr[4] = { "ZRANGE", "sb:nodes", "0", "-1" };
 
 	key_of(to, sizeof(to), "to", c->node);
 	c->announced = 0;
 	c->syncs = 0;
 	(void)redisAsyncCommandArgv(c->sub, on_sub, c, 5, sub, NULL);
-	(void)redisAsyncCommandArgv(c->cmd, on_nodes, c, 4, zr, NULL);
+}
+
+/*
+ * Read the live nodes (on_nodes, then announce): only once sb:pres is
+ * subscribed, so that a node's event published after its snapshot was
+ * read is heard here, never lost between the two connections.
+ */
+static void
+nodes_read(struct cluster *c)
+{
+	const char *zr[4] = { "ZRANGE", "sb:nodes", "0", "-1" };
+
+	if (c->cmd != NULL)
+		(void)redisAsyncCommandArgv(c->cmd, on_nodes, c, 4, zr, NULL);
 }
 
 static void	connect_both(struct cluster *);
@@ -2877,7 +2902,8 @@ on_disconnected(const redisAsyncContext *ac, int status)
 {
 	struct cluster *c = ac->data;
 
-	if (!c->stopping)
+	/* one cluster_down() let go of already: not this connection's */
+	if (!c->stopping && (ac == c->cmd || ac == c->sub))
 		cluster_down(c, ac);
 }
 

@@ -136,8 +136,9 @@ hub_password_checked(struct hub *h, uint64_t session, int match)
 }
 
 /*
- * The cluster's answer to the nick claim of `session` (`ok`: the nick is
- * its): the IDENTIFY ends (nick_claimed), then what waited meanwhile.
+ * The cluster's answer to the nick claim of `session` (`ok` 1: the nick
+ * is its, 0: taken, -1: Redis refused to answer): the IDENTIFY ends
+ * (nick_claimed), then what waited meanwhile.
  */
 void
 hub_nick_claimed(struct hub *h, uint64_t session, int ok)

@@ -155,8 +155,9 @@ identify_finish(struct hub *h, struct peer *p, const char *nick,
 
 /*
  * The cluster's answer to the claim of the nick `session` asked for
- * (identify_finish): `ok`, it is identified, unless a session here or
- * elsewhere took the nick, or one like it, meanwhile; else nick_taken.  Returns the session, no longer
+ * (identify_finish): `ok` (1), it is identified, unless a session here
+ * or elsewhere took the nick, or one like it, meanwhile; 0: nick_taken;
+ * -1 (Redis refused to answer): busy.  Returns the session, no longer
  * waiting, or NULL (gone meanwhile).
  */
 struct peer *
@@ -171,7 +172,11 @@ nick_claimed(struct hub *h, uint64_t session, int ok)
 	    !p->checking || p->claiming[0] == '\0')
 		return NULL;
 	p->checking = 0;
-	if (!ok || nick_identify(p->claiming, &nid, &why) < 0 ||
+	if (ok < 0)
+		login_failed(h, p, p->claiming, "busy", "The server cannot "
+		    "check the nick with the other machines now; try again "
+		    "later.", "Redis refused the nick claim");
+	else if (!ok || nick_identify(p->claiming, &nid, &why) < 0 ||
 	    (clash = nick_clash(h, p, &nid, &o)) == NICK_TAKEN ||
 	    remote_find_key(h, nid.key) != NULL)
 		login_failed(h, p, p->claiming, "nick_taken",

@@ -303,6 +303,7 @@ describe('two hubs, one chat through Redis', { timeout: 120000 }, () => {
     const { al, bo, privs } = await privatePair(a, 'al9', b, 'bo9', 'f1');
     await join(al, 'al9', 'flush');
     await join(bo, 'bo9', 'flush');
+    const connected = [a, b].map((sb) => sb.events({ EVENT: 'cluster', REASON: 'connected' }).length);
     redisCli(port, 'SCRIPT', 'FLUSH');
     al.send({ type: 'msg', to: 'bo9', text: 'f2' });
     al.send({ type: 'say', room: 'flush', text: 'after the flush' });
@@ -320,6 +321,26 @@ describe('two hubs, one chat through Redis', { timeout: 120000 }, () => {
     assert.deepEqual(fromAl, ['f2', 'f4'], 'each once (f1 was taken with the join answer)');
     assert.equal((await roomMsgs(al, 'flush', 1))[0].text, 'after the flush');
     for (const x of [al, bo, cy]) x.close();
+    // Each hub connected again (its first script after the flush was
+    // refused) and announced itself: the next test starts from there.
+    await nthEvent(a, { EVENT: 'cluster', REASON: 'connected' }, connected[0] + 1);
+    await nthEvent(b, { EVENT: 'cluster', REASON: 'connected' }, connected[1] + 1);
+  });
+
+  test('a nick claim Redis refuses (sb:nicks not a hash): the login is told busy, not nick_taken; the nick free once Redis answers', async () => {
+    const swap = (from, to, junk) => redisCli(port, 'EVAL', `if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('RENAME', KEYS[1], KEYS[2]) end ${junk ? "redis.call('SET', KEYS[1], 'x')" : ''}`, '2', from, to);
+    swap('sb:nicks', 'sb:nicks-kept', true);
+    try {
+      assert.equal(await tryLogin(a, 'dee9'), 'busy');
+      await a.waitForEvent({ EVENT: 'login_failed', NICK: 'dee9', REASON: 'Redis refused the nick claim' });
+    } finally {
+      redisCli(port, 'DEL', 'sb:nicks');
+      swap('sb:nicks-kept', 'sb:nicks', false);
+    }
+    const d = await tryLogin(a, 'dee9');
+    assert.equal(typeof d, 'object', `logged in: ${d}`);
+    assert.equal(redisCli(port, 'HGET', 'sb:nicks', 'dee9').trim().split(' ')[0], 'a');
+    d.close();
   });
 
   test('Redis away: local members get it now, others after; busy past the outbox; restart told', async () => {
@@ -327,6 +348,7 @@ describe('two hubs, one chat through Redis', { timeout: 120000 }, () => {
     const ax = await jsonLogin(a, 'ax5');
     const bo = await jsonLogin(b, 'bo5');
     for (const [c, n] of [[al, 'al5'], [ax, 'ax5'], [bo, 'bo5']]) await join(c, n, 'outage');
+    await poll('bo5 known at a', async () => (await who(a)).some((x) => x.nick === 'bo5'), 5000, 20);
     al.send({ type: 'say', room: 'outage', text: 'before' });
     for (const c of [al, ax, bo]) await roomMsgs(c, 'outage', 1);
 
@@ -684,20 +706,30 @@ describe('Redis lost its data: the users of a hub that comes back later stay', {
 
 /*
  * A TCP relay between a hub and Redis that can cut the line without
- * closing it (a partition: bytes dropped, nothing refused), and heal it.
+ * closing it (a partition: bytes dropped, nothing refused), and heal it;
+ * and hold what the hub sends from its first SUBSCRIBE on, until let go.
  */
 async function startRelay(target) {
   const socks = new Set();
-  let cut = false, refuse = false;
+  const held = new Map();	// hub side -> the bytes held
+  let cut = false, refuse = false, hold = false;
   const server = net.createServer((c) => {
     if (refuse) { c.destroy(); return; }	// Redis away: no connection
     if (cut) { socks.add(c); c.on('error', () => {}); return; }	// a black hole
     const r = net.connect(target, '127.0.0.1');
+    c.peer = r;
     for (const [x, y] of [[c, r], [r, c]]) {
       socks.add(x);
-      x.on('data', (d) => { if (!cut) y.write(d); });
+      x.on('data', (d) => {
+        if (cut) return;
+        if (x === c && (held.has(c) || (hold && d.includes('SUBSCRIBE')))) {
+          held.set(c, [...(held.get(c) ?? []), d]);
+          return;
+        }
+        y.write(d);
+      });
       x.on('error', () => {});
-      x.on('close', () => { socks.delete(x); y.destroy(); });
+      x.on('close', () => { socks.delete(x); held.delete(x); y.destroy(); });
     }
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -707,6 +739,12 @@ async function startRelay(target) {
     // Close the hub's connections and refuse new ones (Redis away for it).
     drop() { refuse = true; for (const x of socks) x.destroy(); },
     heal() { cut = false; refuse = false; for (const x of socks) x.destroy(); },
+    holdSubscribe() { hold = true; },
+    releaseSubscribe() {
+      hold = false;
+      for (const [c, ds] of held) for (const d of ds) c.peer.write(d);
+      held.clear();
+    },
     close() { for (const x of socks) x.destroy(); server.close(); },
   };
 }
@@ -760,6 +798,24 @@ describe('a hub cut off from Redis, and healed', { timeout: 120000 }, () => {
     const got = await roomMsgs(bo, 'cutroom', 60, 20000);
     assert.deepEqual(got.map((e) => [e.text, !!e.history]), Array.from({ length: 60 }, (_, i) => [`cut${i}`, false]));
     for (const c of [al, bo]) { c.send({ type: 'quit' }); await c.waitClose(); }
+  });
+
+  test('a login on a while b, back, has not subscribed yet: b reads the nodes after it subscribes, and knows the user', async () => {
+    const al = await jsonLogin(a, 'aida');
+    const bo = await jsonLogin(b, 'bela');
+    await poll('aida known at b', async () => (await who(b)).some((x) => x.nick === 'aida'), 5000, 20);
+    const lost = b.events({ REASON: 'Redis lost' }).length;
+    relay.holdSubscribe();
+    relay.drop();
+    await nthEvent(b, { REASON: 'Redis lost' }, lost + 1);
+    const lease = Number(redisCli(env.port, 'ZSCORE', 'sb:nodes', 'b'));
+    relay.heal();	// b reconnects: its commands pass, its SUBSCRIBE waits
+    await poll('b back (its lease renewed)', async () => Number(redisCli(env.port, 'ZSCORE', 'sb:nodes', 'b')) > lease, 10000, 20);
+    const av = await jsonLogin(a, 'ava');	// published while b does not listen
+    await poll('ava in Redis', async () => redisCli(env.port, 'HVALS', 'sb:users:a').includes('ava'), 5000, 20);
+    relay.releaseSubscribe();
+    await poll('ava known at b', async () => (await who(b)).some((x) => x.nick === 'ava'), 10000, 20);
+    for (const c of [al, bo, av]) { c.send({ type: 'quit' }); await c.waitClose(); }
   });
 
   test('its users leave the others within 15 s; after the heal one nick holder remains, the other is told nick_lost', async () => {
