@@ -1405,7 +1405,7 @@ on_claimed(redisAsyncContext *ac, void *reply, void *arg)
 		}
 
 		hub_nick_claimed(c->h, cl->session, ok);
-		if (ok && r != NULL && hub_find_session(c->h,
+		if (ok > 0 && r != NULL && hub_find_session(c->h,
 		    cl->session) == NULL) {	/* gone meanwhile: let go */
 			snprintf(holder, sizeof(holder), "%s %llu", c->node,
 			    (unsigned long long)cl->session);
