@@ -266,8 +266,8 @@ RB_PROTOTYPE(rnodes, rnode, entry, rnode_cmp)
 RB_GENERATE(rnodes, rnode, entry, rnode_cmp)
 
 static void	cluster_down(struct cluster *, const redisAsyncContext *);
-static int	script_run_n(struct cluster *, const char *, char [41],
-		    const char *, const char **, int);
+static int	script_run_n(struct cluster *, const char *, const char *,
+		    char [41], const char *, const char **, int);
 static void	room_sync(struct cluster *, struct croom *);
 
 static struct croom *
@@ -388,8 +388,9 @@ reply_failed(struct cluster *c, const redisReply *r, const char *what)
 /* A script's caller: its answer goes through on_script(). */
 struct scall {
 	struct cluster		*c;
-	redisCallbackFn		*fn;
+	redisCallbackFn		*fn;	/* NULL: nobody waits for it */
 	void			*arg;
+	const char		*what;	/* then an error is logged so */
 };
 
 /*
@@ -414,6 +415,8 @@ on_script(redisAsyncContext *ac, void *reply, void *arg)
 	}
 	if (sc->fn != NULL)
 		sc->fn(ac, reply, sc->arg);
+	else if (reply != NULL && !c->stopping)
+		(void)reply_failed(c, reply, sc->what);
 	free(sc);
 }
 
@@ -426,9 +429,9 @@ on_script(redisAsyncContext *ac, void *reply, void *arg)
  * the reconnect), -ENOMEM.
  */
 static int
-script_run(struct cluster *c, const char *script, char sha[41],
-    redisCallbackFn *fn, void *arg, const char *nkeys, const char **args,
-    const size_t *lens, int n)
+script_send(struct cluster *c, const char *script, char sha[41],
+    redisCallbackFn *fn, void *arg, const char *what, const char *nkeys,
+    const char **args, const size_t *lens, int n)
 {
 	const char **argv = calloc((size_t)n + 3, sizeof(*argv));
 	size_t *alen = calloc((size_t)n + 3, sizeof(*alen));
@@ -441,7 +444,7 @@ script_run(struct cluster *c, const char *script, char sha[41],
 		free(sc);
 		return -ENOMEM;
 	}
-	*sc = (struct scall){ .c = c, .fn = fn, .arg = arg };
+	*sc = (struct scall){ .c = c, .fn = fn, .arg = arg, .what = what };
 	argv[0] = sha[0] ? "EVALSHA" : "EVAL";
 	argv[1] = sha[0] ? sha : script;
 	argv[2] = nkeys;
@@ -461,12 +464,23 @@ script_run(struct cluster *c, const char *script, char sha[41],
 	return r;
 }
 
-/* script_run() of a script whose answer nobody waits for. */
 static int
-script_run_n(struct cluster *c, const char *script, char sha[41],
-    const char *nkeys, const char **args, int n)
+script_run(struct cluster *c, const char *script, char sha[41],
+    redisCallbackFn *fn, void *arg, const char *nkeys, const char **args,
+    const size_t *lens, int n)
 {
-	return script_run(c, script, sha, NULL, NULL, nkeys, args, NULL, n);
+	return script_send(c, script, sha, fn, arg, "a script", nkeys, args,
+	    lens, n);
+}
+
+/* script_run() of a script whose answer nobody waits for: an error is
+ * logged as "cluster: `what`: Redis said: …". */
+static int
+script_run_n(struct cluster *c, const char *what, const char *script,
+    char sha[41], const char *nkeys, const char **args, int n)
+{
+	return script_send(c, script, sha, NULL, NULL, what, nkeys, args,
+	    NULL, n);
 }
 
 /*
@@ -1370,7 +1384,8 @@ cluster_user_event(struct hub *h, const struct peer *p, enum remote_ev ev,
 	args[7] = ev == REMOTE_NICK ? p->key : "";
 	args[8] = holder;
 	if (evs != NULL)
-		(void)script_run_n(c, PRES_LUA, c->pres_sha, "2", args, 9);
+		(void)script_run_n(c, "a presence change", PRES_LUA,
+		    c->pres_sha, "2", args, 9);
 		/* lost with the connection: announce() carries it */
 	free(rec);
 	free(evs);
@@ -1409,8 +1424,8 @@ on_claimed(redisAsyncContext *ac, void *reply, void *arg)
 		    cl->session) == NULL) {	/* gone meanwhile: let go */
 			snprintf(holder, sizeof(holder), "%s %llu", c->node,
 			    (unsigned long long)cl->session);
-			(void)script_run_n(c, RELEASE_LUA, c->release_sha, "1",
-			    args, 3);
+			(void)script_run_n(c, "letting go of a nick",
+			    RELEASE_LUA, c->release_sha, "1", args, 3);
 		}
 	}
 	free(cl);
@@ -1500,8 +1515,8 @@ inbox_take(struct cluster *c, uint64_t after, unsigned n,
 	key_of(inseq, sizeof(inseq), "inseq", c->node);
 	snprintf(a, sizeof(a), "%llu", (unsigned long long)after);
 	snprintf(k, sizeof(k), "%u", n);
-	return script_run(c, TAKE_LUA, c->drain_sha, fn, c, "2", args, NULL,
-	    5);
+	return script_send(c, TAKE_LUA, c->drain_sha, fn, c,
+	    "letting go of the inbox", "2", args, NULL, 5);
 }
 
 /*
@@ -2771,8 +2786,8 @@ announce_now(struct cluster *c)
 		args[8 + 3 * i] = p->key;
 		i++;
 	}
-	if (script_run_n(c, RESET_LUA, c->reset_sha, "3", args,
-	    (int)(6 + 3 * i)) == 0) {
+	if (script_run_n(c, "announcing this node", RESET_LUA, c->reset_sha,
+	    "3", args, (int)(6 + 3 * i)) == 0) {
 		c->announced = 1;
 		sb_log_event(SB_EV_CLUSTER, &(struct sb_log_fields){
 		    .reason = "connected" }, "cluster: connected to Redis at "
@@ -3061,7 +3076,8 @@ on_heartbeat(redisAsyncContext *ac, void *reply, void *arg)
 			continue;
 		key_of(users, sizeof(users), "users", e->str);
 		args[2] = e->str;
-		(void)script_run_n(c, REAP_LUA, c->reap_sha, "2", args, 4);
+		(void)script_run_n(c, "ending a node's lease", REAP_LUA,
+		    c->reap_sha, "2", args, 4);
 	}
 }
 

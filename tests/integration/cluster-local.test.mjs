@@ -329,10 +329,14 @@ describe('two hubs, one chat through Redis', { timeout: 120000 }, () => {
 
   test('a nick claim Redis refuses (sb:nicks not a hash): the login is told busy, not nick_taken; the nick free once Redis answers', async () => {
     const swap = (from, to, junk) => redisCli(port, 'EVAL', `if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('RENAME', KEYS[1], KEYS[2]) end ${junk ? "redis.call('SET', KEYS[1], 'x')" : ''}`, '2', from, to);
+    const ed = await jsonLogin(a, 'ed9');
     swap('sb:nicks', 'sb:nicks-kept', true);
     try {
       assert.equal(await tryLogin(a, 'dee9'), 'busy');
       await a.waitForEvent({ EVENT: 'login_failed', NICK: 'dee9', REASON: 'Redis refused the nick claim' });
+      // A script whose answer nobody waits for: its error is logged too.
+      ed.send({ type: 'quit' });
+      await a.waitForEvent({ EVENT: 'hub_error', MESSAGE: /^cluster: a presence change: Redis said: WRONGTYPE/ });
     } finally {
       redisCli(port, 'DEL', 'sb:nicks');
       swap('sb:nicks-kept', 'sb:nicks', false);
