@@ -394,10 +394,37 @@ struct scall {
 };
 
 /*
- * A script's answer.  NOSCRIPT: Redis forgot the scripts this connection
- * loaded (SCRIPT FLUSH) and ran nothing; that is a lost connection to
- * every caller, which knows what to send again after the reconnect (which
- * loads them again): the answer is none.
+ * An error that says Redis did nothing and cannot now, but will after a
+ * while or a new connection: it forgot the scripts (NOSCRIPT: SCRIPT
+ * FLUSH), it is loading its data, running a long script (BUSY), or is
+ * not (or no longer) the primary.  Logged, and Redis is taken as lost:
+ * the hub connects again after the backoff.  Returns 1 when it was one.
+ */
+static int
+redis_not_now(struct cluster *c, const redisReply *r)
+{
+	static const char *const kinds[] = { "NOSCRIPT", "LOADING ", "BUSY ",
+	    "MASTERDOWN ", "READONLY ", "TRYAGAIN " };
+	size_t i;
+
+	if (r == NULL || c->stopping || r->type != REDIS_REPLY_ERROR)
+		return 0;
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strncmp(r->str, kinds[i], strlen(kinds[i])) == 0)
+			break;
+	if (i == sizeof(kinds) / sizeof(kinds[0]))
+		return 0;
+	sb_log(LOG_WARNING, "cluster: Redis at %s answered \"%.80s\": "
+	    "connecting again", c->host, r->str);
+	cluster_down(c, NULL);
+	return 1;
+}
+
+/*
+ * A script's answer.  One that Redis did not run for now (redis_not_now:
+ * NOSCRIPT, LOADING, BUSY, ...) is a lost connection to every caller,
+ * which knows what to send again after the reconnect (which loads the
+ * scripts again): the answer is none.
  */
 static void
 on_script(redisAsyncContext *ac, void *reply, void *arg)
@@ -406,13 +433,8 @@ on_script(redisAsyncContext *ac, void *reply, void *arg)
 	struct cluster *c = sc->c;
 	redisReply *r = reply;
 
-	if (r != NULL && !c->stopping && r->type == REDIS_REPLY_ERROR &&
-	    strncmp(r->str, "NOSCRIPT", 8) == 0) {
-		sb_log(LOG_WARNING, "cluster: Redis at %s lost this hub's "
-		    "scripts (SCRIPT FLUSH?): connecting again", c->host);
-		cluster_down(c, NULL);
+	if (redis_not_now(c, r))
 		reply = NULL;
-	}
 	if (sc->fn != NULL)
 		sc->fn(ac, reply, sc->arg);
 	else if (reply != NULL && !c->stopping)
@@ -2618,12 +2640,20 @@ on_snapshot(redisAsyncContext *ac, void *reply, void *arg)
 	redisReply *r = reply;
 	struct rnode *n;
 
+	/* an error: read again after a reconnect; an answer that does not
+	 * check: refused, and read again at the node's next event */
 	if (!c->stopping && (n = rnode_get(c, sn->node, 0)) != NULL &&
-	    n->gen == sn->gen && !reply_failed(c, r, "reading a node's users")) {
-		if (r->type == REDIS_REPLY_ARRAY && r->elements % 2 == 0)
+	    n->gen == sn->gen) {
+		if (reply_failed(c, r, "reading a node's users")) {
+			if (r != NULL)
+				cluster_down(c, NULL);
+		} else if (r->type == REDIS_REPLY_ARRAY &&
+		    r->elements % 2 == 0)
 			snap_apply(c, n, r);
-		else
+		else {
 			refuse(c, "", -EBADMSG, "a snapshot");
+			n->syncing = 0;
+		}
 	}
 	if (!c->stopping && sn->first && c->syncs > 0 && --c->syncs == 0 &&
 	    c->up)
@@ -2675,9 +2705,13 @@ on_nodes(redisAsyncContext *ac, void *reply, void *arg)
 	struct rnode *n;
 	size_t i;
 
-	if (reply == NULL || c->stopping || reply_failed(c, r, "ZRANGE") ||
-	    r->type != REDIS_REPLY_ARRAY)
+	if (reply == NULL || c->stopping)
 		return;
+	if (reply_failed(c, r, "reading the live nodes") ||
+	    r->type != REDIS_REPLY_ARRAY) {
+		cluster_down(c, NULL);	/* not announced: again, later */
+		return;
+	}
 	RB_FOREACH(n, rnodes, &c->nodes)
 		n->live = 0;
 	for (i = 0; i < r->elements; i++) {

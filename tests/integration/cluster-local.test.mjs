@@ -9,7 +9,7 @@
 // (network namespaces, three machines) is tests/integration/cluster.test.mjs.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import net from 'node:net';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync, chmodSync, existsSync, readFileSync } from 'node:fs';
@@ -326,6 +326,59 @@ describe('two hubs, one chat through Redis', { timeout: 120000 }, () => {
     await nthEvent(a, { EVENT: 'cluster', REASON: 'connected' }, connected[0] + 1);
     await nthEvent(b, { EVENT: 'cluster', REASON: 'connected' }, connected[1] + 1);
   });
+
+  test('Redis busy with a long script: a room message said meanwhile is sent again after it, not dropped', async () => {
+    const [al, bo] = await pairIn(a, 'al7', b, 'bo7', 'busy');
+    const lost = a.events({ REASON: 'Redis lost' }).length;
+    redisCli(port, 'CONFIG', 'SET', 'busy-reply-threshold', '100');
+    // A script of the test's own that runs 2 s: past 100 ms every other
+    // command is answered BUSY.
+    const script = "local t = redis.call('TIME'); local e = t[1] * 1000000 + t[2] + 2000000; " +
+      "repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] >= e";
+    const long = spawn('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'EVAL', script, '0'], { stdio: 'ignore' });
+    const ended = new Promise((resolve) => long.on('exit', resolve));
+    try {
+      const busyNow = () => {
+        try { return /BUSY/.test(redisCli(port, 'PING')); } catch (e) { return /BUSY/.test(`${e.stdout}${e.stderr}`); }
+      };
+      await poll('Redis busy', async () => busyNow(), 5000, 20);
+      al.send({ type: 'say', room: 'busy', text: 'said while busy' });
+    } finally {
+      await ended;
+      redisCli(port, 'CONFIG', 'SET', 'busy-reply-threshold', '5000');
+    }
+    const [m] = await roomMsgs(bo, 'busy', 1, 15000);
+    assert.equal(m.text, 'said while busy');
+    assert.ok(a.events({ REASON: 'Redis lost' }).length > lost, 'a took Redis as lost, and came back');
+    assert.match(a.hubLog(), /cluster: Redis at 127\.0\.0\.1 answered "BUSY /, 'and said why');
+    // (once on a too: while Redis was away for a, at once, and not again)
+    al.send({ type: 'say', room: 'busy', text: 'after' });
+    await take(bo, (e) => e.type === 'msg' && e.text === 'after', 1);
+    assert.deepEqual((await roomMsgs(al, 'busy', 2)).map((e) => e.text), ['said while busy', 'after']);
+    assert.deepEqual(bo.events.filter((e) => e.type === 'msg'), [], 'nothing twice');
+    for (const c of [al, bo]) c.close();
+  });
+
+  for (const [cmd, what] of [['zrange', 'the live nodes'], ['hgetall', 'a node\'s users']]) {
+    test(`reading ${what} refused (${cmd} not allowed): the hubs connect again until it is, then know each other's users`, async () => {
+      const connected = [a, b].map((sb) => sb.events({ EVENT: 'cluster', REASON: 'connected' }).length);
+      const refused = b.events({ EVENT: 'hub_error', MESSAGE: /: Redis said: NOPERM/ }).length;
+      redisCli(port, 'ACL', 'SETUSER', 'switchboard', `-${cmd}`);
+      try {
+        redisCli(port, 'CLIENT', 'KILL', 'USER', 'switchboard');
+        await nthEvent(b, { EVENT: 'hub_error', MESSAGE: /: Redis said: NOPERM/ }, refused + 1);
+      } finally {
+        redisCli(port, 'ACL', 'SETUSER', 'switchboard', `+${cmd}`);
+      }
+      await nthEvent(a, { EVENT: 'cluster', REASON: 'connected' }, connected[0] + 1);
+      await nthEvent(b, { EVENT: 'cluster', REASON: 'connected' }, connected[1] + 1);
+      // a login on a is known at b
+      const nick = `al-${cmd}`;
+      const al = await jsonLogin(a, nick);
+      await poll(`${nick} known at b`, async () => (await who(b)).some((x) => x.nick === nick), 10000, 20);
+      al.close();
+    });
+  }
 
   test('a nick claim Redis refuses (sb:nicks not a hash): the login is told busy, not nick_taken; the nick free once Redis answers', async () => {
     const swap = (from, to, junk) => redisCli(port, 'EVAL', `if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('RENAME', KEYS[1], KEYS[2]) end ${junk ? "redis.call('SET', KEYS[1], 'x')" : ''}`, '2', from, to);
