@@ -179,6 +179,12 @@ export class JsonClient {
   wake() { for (const w of this.waiters) w(); }
   send(obj) { this.ws.send(typeof obj === 'string' ? obj : JSON.stringify(obj)); }
 
+  // Resolve with the first event matching pred, and drop it and EVERY
+  // event before it: only where the server orders them (the answer to a
+  // command, one sender's messages in one room).  Events on independent
+  // paths (a private message and a room's notices, another machine's
+  // presence) may come in either order: wait with until() and take what
+  // matched (cluster-local's take()).
   next(pred, ms = DEFAULT_MS) {
     const test = typeof pred === 'function' ? pred
       : (e) => Object.entries(pred).every(([k, v]) => (v instanceof RegExp ? v.test(String(e[k])) : e[k] === v));
