@@ -8,8 +8,11 @@
  * (the adapter is below: hiredis asks to read or write, sd-event says
  * when): `cmd` for commands, `sub` for the subscriptions.  They are up
  * and down together: either one lost takes both down, and they come back
- * together after a backoff (100 ms doubling to 5 s), with AUTH, the
- * subscriptions again, and every followed room caught up from its stream.
+ * together after a backoff (100 ms doubling to 5 s; 100 ms again once a
+ * connection lasted 5 s), with AUTH, the subscriptions again, and every
+ * followed room caught up from its stream.  An error to a read the hub's
+ * state rests on is a lost connection too (on_answer): read again after
+ * the reconnect, until Redis answers it.
  * A PING each second finds a Redis that went silent (a partition).
  *
  * A room message is one script call (PUBLISH_LUA): the room's number,
@@ -195,6 +198,7 @@ struct cluster {
 	int			 cmd_ready, sub_ready, up, stopping, downing;
 	sd_event_source		*retry, *tick;
 	unsigned		 backoff;	/* ms, the next wait */
+	uint64_t		 up_at;		/* usec, connected then */
 	uint64_t		 ping_sent;	/* usec; 0: none waiting */
 	char			 host[256];
 	int			 port;		/* 0: host is a socket path */
@@ -385,12 +389,13 @@ reply_failed(struct cluster *c, const redisReply *r, const char *what)
 	return 1;
 }
 
-/* A script's caller: its answer goes through on_script(). */
+/* A command's caller: its answer goes through on_answer(). */
 struct scall {
 	struct cluster		*c;
 	redisCallbackFn		*fn;	/* NULL: nobody waits for it */
 	void			*arg;
-	const char		*what;	/* then an error is logged so */
+	const char		*what;	/* for the log line of an error */
+	int			 need;	/* a read the hub's state rests on */
 };
 
 /*
@@ -421,13 +426,17 @@ redis_not_now(struct cluster *c, const redisReply *r)
 }
 
 /*
- * A script's answer.  One that Redis did not run for now (redis_not_now:
- * NOSCRIPT, LOADING, BUSY, ...) is a lost connection to every caller,
- * which knows what to send again after the reconnect (which loads the
- * scripts again): the answer is none.
+ * Every answer to a command sent with cmd_send().  One that Redis did
+ * not run for now (redis_not_now: NOSCRIPT, LOADING, BUSY, ...) is a
+ * lost connection to every caller, which knows what to send again after
+ * the reconnect (which loads the scripts again): the answer is none.
+ * Any other error is logged when nobody waits for the answer; to a read
+ * the hub's state rests on (need) it is a lost connection too, read
+ * again after the reconnect, until Redis answers it.  The rest go to
+ * the caller as they are.
  */
 static void
-on_script(redisAsyncContext *ac, void *reply, void *arg)
+on_answer(redisAsyncContext *ac, void *reply, void *arg)
 {
 	struct scall *sc = arg;
 	struct cluster *c = sc->c;
@@ -435,38 +444,70 @@ on_script(redisAsyncContext *ac, void *reply, void *arg)
 
 	if (redis_not_now(c, r))
 		reply = NULL;
+	else if ((sc->fn == NULL || sc->need) && r != NULL && !c->stopping &&
+	    reply_failed(c, r, sc->what) && sc->need) {
+		cluster_down(c, NULL);
+		reply = NULL;
+	}
 	if (sc->fn != NULL)
 		sc->fn(ac, reply, sc->arg);
-	else if (reply != NULL && !c->stopping)
-		(void)reply_failed(c, reply, sc->what);
 	free(sc);
 }
 
 /*
+ * Send a command of `argc` words (lengths in `alen`, NULL: strings) on
+ * the command connection, its answer for `how` (on_answer).  Returns 0,
+ * or -ENOTCONN when the connection is going (the caller's retry comes
+ * after the reconnect), -ENOMEM.
+ */
+static int
+cmd_send(struct cluster *c, const struct scall *how, int argc,
+    const char **argv, const size_t *alen)
+{
+	struct scall *sc;
+
+	if ((sc = malloc(sizeof(*sc))) == NULL)
+		return -ENOMEM;
+	*sc = *how;
+	sc->c = c;
+	if (c->cmd == NULL || redisAsyncCommandArgv(c->cmd, on_answer, sc,
+	    argc, argv, alen) != REDIS_OK) {
+		free(sc);
+		return -ENOTCONN;
+	}
+	return 0;
+}
+
+/* cmd_send() of a read the hub's state rests on: `fn` gets the answer,
+ * none after an error (the hub connects again, and reads it then). */
+static int
+cmd_read(struct cluster *c, const char *what, redisCallbackFn *fn,
+    void *arg, int argc, const char **argv)
+{
+	return cmd_send(c, &(struct scall){ .fn = fn, .arg = arg,
+	    .what = what, .need = 1 }, argc, argv, NULL);
+}
+
+/*
  * Run `script` with `nkeys` keys and the `n` keys and arguments in `args`
- * (lengths in `lens`, NULL: strings): EVALSHA once this connection has
- * seen it (sha set), EVAL the first time; `fn` gets the answer (none:
- * the connection went, or Redis forgot the script).  Returns 0, or
- * -ENOTCONN when the connection is going (the caller's retry comes after
- * the reconnect), -ENOMEM.
+ * (lengths in `lens`, NULL: strings), its answer for `how`: EVALSHA once
+ * this connection has seen it (sha set), EVAL the first time.  Returns
+ * what cmd_send() does.
  */
 static int
 script_send(struct cluster *c, const char *script, char sha[41],
-    redisCallbackFn *fn, void *arg, const char *what, const char *nkeys,
-    const char **args, const size_t *lens, int n)
+    const struct scall *how, const char *nkeys, const char **args,
+    const size_t *lens, int n)
 {
 	const char **argv = calloc((size_t)n + 3, sizeof(*argv));
 	size_t *alen = calloc((size_t)n + 3, sizeof(*alen));
-	struct scall *sc = malloc(sizeof(*sc));
-	int i, r = 0;
+	int i, r;
 
-	if (argv == NULL || alen == NULL || sc == NULL) {
+	if (argv == NULL || alen == NULL) {
 		free(argv);
 		free(alen);
-		free(sc);
 		return -ENOMEM;
 	}
-	*sc = (struct scall){ .c = c, .fn = fn, .arg = arg, .what = what };
 	argv[0] = sha[0] ? "EVALSHA" : "EVAL";
 	argv[1] = sha[0] ? sha : script;
 	argv[2] = nkeys;
@@ -475,34 +516,41 @@ script_send(struct cluster *c, const char *script, char sha[41],
 	for (i = 0; i < n + 3; i++)
 		alen[i] = i >= 3 && lens != NULL ? lens[i - 3] :
 		    strlen(argv[i]);
-	if (c->cmd == NULL || redisAsyncCommandArgv(c->cmd, on_script, sc,
-	    n + 3, argv, alen) != REDIS_OK) {
-		free(sc);
-		r = -ENOTCONN;
-	} else if (!sha[0])
+	if ((r = cmd_send(c, how, n + 3, argv, alen)) == 0 && !sha[0])
 		script_sha(script, sha);
 	free(argv);
 	free(alen);
 	return r;
 }
 
+/* script_send() whose answer `fn` takes as it is, errors too. */
 static int
 script_run(struct cluster *c, const char *script, char sha[41],
     redisCallbackFn *fn, void *arg, const char *nkeys, const char **args,
     const size_t *lens, int n)
 {
-	return script_send(c, script, sha, fn, arg, "a script", nkeys, args,
-	    lens, n);
+	return script_send(c, script, sha, &(struct scall){ .fn = fn,
+	    .arg = arg, .what = "a script" }, nkeys, args, lens, n);
 }
 
-/* script_run() of a script whose answer nobody waits for: an error is
+/* script_send() of a read the hub's state rests on (see cmd_read()). */
+static int
+script_read(struct cluster *c, const char *what, const char *script,
+    char sha[41], redisCallbackFn *fn, void *arg, const char *nkeys,
+    const char **args, int n)
+{
+	return script_send(c, script, sha, &(struct scall){ .fn = fn,
+	    .arg = arg, .what = what, .need = 1 }, nkeys, args, NULL, n);
+}
+
+/* script_send() of a script whose answer nobody waits for: an error is
  * logged as "cluster: `what`: Redis said: …". */
 static int
 script_run_n(struct cluster *c, const char *what, const char *script,
     char sha[41], const char *nkeys, const char **args, int n)
 {
-	return script_send(c, script, sha, NULL, NULL, what, nkeys, args,
-	    NULL, n);
+	return script_send(c, script, sha, &(struct scall){ .what = what },
+	    nkeys, args, NULL, n);
 }
 
 /*
@@ -1000,12 +1048,12 @@ on_synced(redisAsyncContext *ac, void *reply, void *arg)
 	if (!c->stopping && (cr = croom_find(c, f->key)) != NULL &&
 	    cr->gen == f->gen) {
 		cr->o.fetching = 0;
-		if (!reply_failed(c, reply, "fetching a room's messages"))
+		if (reply != NULL)
 			sync_apply(c, cr, reply, f->from);
 		/*
-		 * A first fetch refused (an error, an answer that does not
-		 * check): its joiners are answered now.  A connection lost
-		 * is cluster_down()'s.
+		 * A first fetch refused (an answer that does not check): its
+		 * joiners are answered now.  A connection lost, or an error
+		 * (on_answer), is cluster_down()'s.
 		 */
 		if (reply != NULL && cr->o.next == 0 && !cr->o.fetching)
 			first_fetch_lost(c, cr);
@@ -1039,8 +1087,8 @@ room_sync(struct cluster *c, struct croom *cr)
 	snprintf(n, sizeof(n), "%u", cr->o.next != 0 ? CLUSTER_FETCH_MAX :
 	    cr->live_after > 0 ? CLUSTER_STREAM_MIN + c->h->cfg.history :
 	    c->h->cfg.history > 0 ? c->h->cfg.history : 1);
-	if (script_run(c, SYNC_LUA, c->sync_sha, on_synced, f, "2", args,
-	    NULL, 4) < 0) {
+	if (script_read(c, "fetching a room's messages", SYNC_LUA,
+	    c->sync_sha, on_synced, f, "2", args, 4) < 0) {
 		free(f);
 		return;
 	}
@@ -1537,8 +1585,10 @@ inbox_take(struct cluster *c, uint64_t after, unsigned n,
 	key_of(inseq, sizeof(inseq), "inseq", c->node);
 	snprintf(a, sizeof(a), "%llu", (unsigned long long)after);
 	snprintf(k, sizeof(k), "%u", n);
-	return script_send(c, TAKE_LUA, c->drain_sha, fn, c,
-	    "letting go of the inbox", "2", args, NULL, 5);
+	return script_send(c, TAKE_LUA, c->drain_sha, &(struct scall){
+	    .fn = fn, .arg = c, .what = fn != NULL ? "taking the inbox" :
+	    "letting go of the inbox", .need = fn != NULL }, "2", args, NULL,
+	    5);
 }
 
 /*
@@ -1636,7 +1686,7 @@ on_drained(redisAsyncContext *ac, void *reply, void *arg)
 	if (c->stopping)
 		return;
 	c->draining = 0;
-	if (r == NULL || reply_failed(c, reply, "the inbox"))
+	if (r == NULL)	/* lost, or an error: again after the reconnect */
 		return;
 	if ((list = take_reply(r, &top, &epoch)) == NULL) {
 		refuse(c, "", -EBADMSG, "the inbox's answer");
@@ -1952,7 +2002,7 @@ on_ban_read(redisAsyncContext *ac, void *reply, void *arg)
 	struct ban b;
 	int e;
 
-	if (r != NULL && !c->stopping && !reply_failed(c, r, "reading a ban")) {
+	if (r != NULL && !c->stopping) {
 		if (r->type == REDIS_REPLY_NIL)
 			ban_gone(c, field);
 		else if (r->type != REDIS_REPLY_STRING)
@@ -1982,8 +2032,7 @@ ban_heard(struct cluster *c, const char *field, size_t len)
 	if (!c->up || (f = strndup(field, len)) == NULL)
 		return;
 	argv[2] = f;
-	if (redisAsyncCommandArgv(c->cmd, on_ban_read, f, 3, argv, NULL) !=
-	    REDIS_OK)
+	if (cmd_read(c, "reading a ban", on_ban_read, f, 3, argv) < 0)
 		free(f);
 }
 
@@ -2063,7 +2112,7 @@ on_bans(redisAsyncContext *ac, void *reply, void *arg)
 	size_t i;
 	int e, why = 0;
 
-	if (r == NULL || c->stopping || reply_failed(c, r, "reading the bans"))
+	if (r == NULL || c->stopping)
 		return;
 	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
 	    (epoch = reply_str(r->element[0])) == NULL || epoch[0] == '\0' ||
@@ -2107,8 +2156,8 @@ bans_sync(struct cluster *c)
 		return;
 	for (i = 0; i < c->unbans.n; i++)
 		ban_send(c, &c->unbans.v[i], 1);
-	(void)script_run(c, BANS_LUA, c->bans_sha, on_bans, c, "1", args,
-	    NULL, 1);
+	(void)script_read(c, "reading the bans", BANS_LUA, c->bans_sha,
+	    on_bans, c, "1", args, 1);
 }
 
 /*
@@ -2376,8 +2425,7 @@ on_members_got(redisAsyncContext *ac, void *reply, void *arg)
 	int e;
 
 	(void)arg;
-	if (r == NULL || c->stopping || reply_failed(c, r, "reading the "
-	    "members"))
+	if (r == NULL || c->stopping)
 		return;
 	if (r->type != REDIS_REPLY_ARRAY || r->elements == 1 ||
 	    r->elements > 3) {
@@ -2430,8 +2478,8 @@ members_fetch(struct cluster *c)
 	const char *args[2] = { CLUSTER_MEMBERS_KEY, c->mem_loaded };
 
 	if (c->up)
-		(void)script_run(c, MEMBERS_GET_LUA, c->mget_sha,
-		    on_members_got, NULL, "1", args, NULL, 2);
+		(void)script_read(c, "reading the members", MEMBERS_GET_LUA,
+		    c->mget_sha, on_members_got, NULL, "1", args, 2);
 }
 
 /* After a connect, once sb:members is subscribed: one side wins. */
@@ -2640,14 +2688,12 @@ on_snapshot(redisAsyncContext *ac, void *reply, void *arg)
 	redisReply *r = reply;
 	struct rnode *n;
 
-	/* an error: read again after a reconnect; an answer that does not
-	 * check: refused, and read again at the node's next event */
-	if (!c->stopping && (n = rnode_get(c, sn->node, 0)) != NULL &&
-	    n->gen == sn->gen) {
-		if (reply_failed(c, r, "reading a node's users")) {
-			if (r != NULL)
-				cluster_down(c, NULL);
-		} else if (r->type == REDIS_REPLY_ARRAY &&
+	/* none (lost, or an error): read again after the reconnect; an
+	 * answer that does not check: refused, and read again at the
+	 * node's next event */
+	if (!c->stopping && r != NULL && (n = rnode_get(c, sn->node, 0)) !=
+	    NULL && n->gen == sn->gen) {
+		if (r->type == REDIS_REPLY_ARRAY &&
 		    r->elements % 2 == 0)
 			snap_apply(c, n, r);
 		else {
@@ -2675,8 +2721,8 @@ node_sync_first(struct cluster *c, struct rnode *n, int first)
 	*sn = (struct snap){ .c = c, .gen = ++n->gen, .first = first };
 	strlcpy(sn->node, n->name, sizeof(sn->node));
 	key_of(users, sizeof(users), "users", n->name);
-	if (redisAsyncCommandArgv(c->cmd, on_snapshot, sn, 2, argv, NULL) !=
-	    REDIS_OK) {
+	if (cmd_read(c, "reading a node's users", on_snapshot, sn, 2,
+	    argv) < 0) {
 		free(sn);
 		return;
 	}
@@ -2707,8 +2753,8 @@ on_nodes(redisAsyncContext *ac, void *reply, void *arg)
 
 	if (reply == NULL || c->stopping)
 		return;
-	if (reply_failed(c, r, "reading the live nodes") ||
-	    r->type != REDIS_REPLY_ARRAY) {
+	if (r->type != REDIS_REPLY_ARRAY) {
+		refuse(c, "", -EBADMSG, "the live nodes");
 		cluster_down(c, NULL);	/* not announced: again, later */
 		return;
 	}
@@ -2869,8 +2915,7 @@ nodes_read(struct cluster *c)
 {
 	const char *zr[4] = { "ZRANGE", "sb:nodes", "0", "-1" };
 
-	if (c->cmd != NULL)
-		(void)redisAsyncCommandArgv(c->cmd, on_nodes, c, 4, zr, NULL);
+	(void)cmd_read(c, "reading the live nodes", on_nodes, c, 4, zr);
 }
 
 static void	connect_both(struct cluster *);
@@ -2884,7 +2929,7 @@ cluster_ready(struct cluster *c)
 	if (!c->cmd_ready || !c->sub_ready || c->up)
 		return;
 	c->up = 1;
-	c->backoff = CLUSTER_BACKOFF_MIN;
+	c->up_at = c->h->ops->now_usec(c->h);	/* the backoff: on_tick */
 	sb_log(LOG_INFO, "cluster: connected to Redis at %s (port %d) as "
 	    "node %s; %u messages waited", c->host, c->port, c->node,
 	    c->nout);
@@ -3123,8 +3168,8 @@ heartbeat(struct cluster *c)
 
 	/* also before the first announce: the users the lease keeps
 	 * are those of the last run, which are resuming */
-	(void)script_run(c, HB_LUA, c->hb_sha, on_heartbeat, c, "1", args,
-	    NULL, 3);
+	(void)script_read(c, "renewing the lease", HB_LUA, c->hb_sha,
+	    on_heartbeat, c, "1", args, 3);
 	if (c->announce_later && c->syncs == 0)
 		announce(c);
 }
@@ -3147,6 +3192,10 @@ on_tick(sd_event_source *s, uint64_t usec, void *arg)
 		c->ping_sent = usec;
 		heartbeat(c);
 	}
+	/* a connection that lasted: the next wait is short again (one that
+	 * a refused read ends at once keeps doubling it) */
+	if (c->up && usec - c->up_at >= CLUSTER_BACKOFF_MAX * 1000ULL)
+		c->backoff = CLUSTER_BACKOFF_MIN;
 	inbox_trim(c);
 	nodes_reap(c, usec);
 	sd_event_source_set_time(s, usec + CLUSTER_PING_USEC);

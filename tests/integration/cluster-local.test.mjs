@@ -372,16 +372,19 @@ describe('two hubs, one chat through Redis', { timeout: 120000 }, () => {
   for (const [cmd, what] of [['zrange', 'the live nodes'], ['hgetall', 'a node\'s users']]) {
     test(`reading ${what} refused (${cmd} not allowed): the hubs connect again until it is, then know each other's users`, async () => {
       const connected = [a, b].map((sb) => sb.events({ EVENT: 'cluster', REASON: 'connected' }).length);
-      const refused = b.events({ EVENT: 'hub_error', MESSAGE: /: Redis said: NOPERM/ }).length;
+      // (a command refused inside a script is ERR, not NOPERM)
+      const refusal = { EVENT: 'hub_error', MESSAGE: /: Redis said: (NOPERM|ERR The user executing the script can't run)/ };
+      const refused = b.events(refusal).length;
       redisCli(port, 'ACL', 'SETUSER', 'switchboard', `-${cmd}`);
       try {
         redisCli(port, 'CLIENT', 'KILL', 'USER', 'switchboard');
-        await nthEvent(b, { EVENT: 'hub_error', MESSAGE: /: Redis said: NOPERM/ }, refused + 1);
+        await nthEvent(b, refusal, refused + 1);
       } finally {
         redisCli(port, 'ACL', 'SETUSER', 'switchboard', `+${cmd}`);
       }
-      await nthEvent(a, { EVENT: 'cluster', REASON: 'connected' }, connected[0] + 1);
-      await nthEvent(b, { EVENT: 'cluster', REASON: 'connected' }, connected[1] + 1);
+      // (after the backoff, which a refused read keeps doubling, to 5 s)
+      await nthEvent(a, { EVENT: 'cluster', REASON: 'connected' }, connected[0] + 1, 20000);
+      await nthEvent(b, { EVENT: 'cluster', REASON: 'connected' }, connected[1] + 1, 20000);
       // a login on a is known at b
       const nick = `al-${cmd}`;
       const al = await jsonLogin(a, nick);
@@ -843,6 +846,39 @@ async function startRelayed(aConfig = {}, bConfig = {}) {
   return env;
 }
 
+/* ACL key patterns for every sb: key but those whose name starts with
+ * `prefix` ('sb:bans': none of sb:bans*). */
+const keysBut = (prefix) => Array.from(prefix.slice(3), (ch, i) => `~sb:${prefix.slice(3, 3 + i)}[^${ch}]*`);
+
+/*
+ * Hub b, cut off by relay.drop(): its reads of the keys starting with
+ * `prefix` are refused (an ACL of the hubs' user) while it reconnects,
+ * until it has been told NOPERM, then allowed again.  (On both hubs: a
+ * touches none of them meanwhile.)  toldNoperm() checks what b's log
+ * named.
+ */
+async function refusedAtReconnect(env, prefix) {
+  const { port, relay, b } = env;
+  const noperm = { EVENT: 'hub_error', MESSAGE: /: Redis said: NOPERM/ };
+  const refused = b.events(noperm).length;
+  redisCli(port, 'ACL', 'SETUSER', 'switchboard', 'resetkeys', ...keysBut(prefix));
+  try {
+    relay.heal();
+    await nthEvent(b, noperm, refused + 1);
+  } finally {
+    redisCli(port, 'ACL', 'SETUSER', 'switchboard', 'resetkeys', '~sb:*');
+  }
+}
+
+const toldNoperm = (sb, what) => assert.ok(sb.events({ EVENT: 'hub_error' }).some((e) => e.MESSAGE.startsWith(`cluster: ${what}: Redis said: NOPERM`)), `told NOPERM ${what}`);
+
+/* Hub b of env away from Redis (its relay drops it), once b knows. */
+async function dropB(env) {
+  const lost = env.b.events({ REASON: 'Redis lost' }).length;
+  env.relay.drop();
+  await nthEvent(env.b, { REASON: 'Redis lost' }, lost + 1);
+}
+
 describe('a hub cut off from Redis, and healed', { timeout: 120000 }, () => {
   let env, relay, a, b;
 
@@ -865,6 +901,33 @@ describe('a hub cut off from Redis, and healed', { timeout: 120000 }, () => {
     relay.heal();
     const got = await roomMsgs(bo, 'cutroom', 60, 20000);
     assert.deepEqual(got.map((e) => [e.text, !!e.history]), Array.from({ length: 60 }, (_, i) => [`cut${i}`, false]));
+    for (const c of [al, bo]) { c.send({ type: 'quit' }); await c.waitClose(); }
+  });
+
+  test('a room\'s catch-up refused at b\'s reconnect: b connects again until Redis answers it, and what was said meanwhile arrives', async () => {
+    const [al, bo] = await pairIn(a, 'ama', b, 'bert', 'gaproom');
+    await dropB(env);
+    for (const text of ['g1', 'g2', 'g3']) al.send({ type: 'say', room: 'gaproom', text });
+    await roomMsgs(al, 'gaproom', 3);
+    await refusedAtReconnect(env, 'sb:hist');
+    // nobody says more: only b's own catch-up can bring them
+    assert.deepEqual((await roomMsgs(bo, 'gaproom', 3, 20000)).map((e) => e.text), ['g1', 'g2', 'g3']);
+    toldNoperm(b, 'fetching a room\'s messages');
+    for (const c of [al, bo]) { c.send({ type: 'quit' }); await c.waitClose(); }
+  });
+
+  test('b\'s inbox refused at its reconnect: b connects again until Redis answers, and the private message waiting there arrives', async () => {
+    const al = await jsonLogin(a, 'abe');
+    const bo = await jsonLogin(b, 'bix');
+    await poll('bix known at a', async () => (await who(a)).some((x) => x.nick === 'bix'), 5000, 20);
+    await dropB(env);
+    const inbox = () => redisCli(env.port, 'LRANGE', 'sb:inbox:b', '0', '-1');
+    al.send({ type: 'msg', to: 'bix', text: 'waiting' });
+    await poll('in b\'s inbox', () => inbox().includes('waiting'), 5000, 20);
+    await refusedAtReconnect(env, 'sb:in');
+    const [m] = await take(bo, (e) => e.type === 'msg' && e.text === 'waiting', 1, 20000);
+    assert.equal(m.from, 'abe');
+    toldNoperm(b, 'taking the inbox');
     for (const c of [al, bo]) { c.send({ type: 'quit' }); await c.waitClose(); }
   });
 
@@ -1049,6 +1112,20 @@ describe('bans and kicks across the hubs', { timeout: 120000 }, () => {
     await poll('keeper lifted on a', async () => (await bansOf(a)).length === 0, 5000, 20);
   });
 
+  test('reading the bans refused at b\'s reconnect: b connects again until Redis answers, then enforces a ban given meanwhile', async () => {
+    const ea = await jsonLogin(b, 'eager');
+    await dropB(env);
+    await ctlOk(['-S', a.controlSocket, 'ban', 'eager', 'meanwhile']);
+    assert.equal(ea.closed, null, 'b did not hear of it');
+    await refusedAtReconnect(env, 'sb:bans');
+    assert.equal((await ea.waitClose()).code, 4001);
+    assert.deepEqual((await bansOf(b)).map((x) => x.target), ['eager']);
+    assert.equal(await tryLogin(b, 'eager'), 'banned');
+    toldNoperm(b, 'reading the bans');
+    await ctlOk(['-S', a.controlSocket, 'unban', 'eager']);
+    await poll('eager lifted on b', async () => (await bansOf(b)).length === 0, 5000, 20);
+  });
+
   test('bad bans in Redis are refused, an ended one is taken out of the list, and the hubs go on', async () => {
     const { port } = env;
     redisCli(port, 'HSET', 'sb:bans', 'nick:junk', 'nonsense');
@@ -1173,6 +1250,17 @@ describe('members across the hubs', { timeout: 120000 }, () => {
     relay.heal();
     await poll('otto on a', async () => (await memberLogin(a, 'otto', 'otto-pw')) === 'ok', 10000, 50);
     assert.equal(onDisk(a), onDisk(b));
+  });
+
+  test('reading the members refused at b\'s reconnect: b connects again until Redis answers, then a member added meanwhile logs in on b', async () => {
+    await dropB(env);
+    await ctlOk(['-f', file(a), 'member', 'add', 'ulla'], { input: 'ulla-pw\n' });
+    await reload(a);
+    assert.equal(await memberLogin(a, 'ulla', 'ulla-pw'), 'ok');
+    await refusedAtReconnect(env, 'sb:members');
+    await poll('ulla on b', async () => (await memberLogin(b, 'ulla', 'ulla-pw')) === 'ok', 10000, 50);
+    assert.equal(onDisk(b), onDisk(a));
+    toldNoperm(b, 'reading the members');
   });
 
   test('a hub that starts with an old file takes the cluster\'s copy', async () => {
