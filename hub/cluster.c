@@ -1480,17 +1480,18 @@ on_claimed(redisAsyncContext *ac, void *reply, void *arg)
 	if (!c->stopping) {
 		/* no answer (Redis went): this hub decides, as when away;
 		 * an error (logged): the login is refused, `busy` */
-		int ok = r == NULL || (r->type == REDIS_REPLY_INTEGER &&
-		    r->integer == 1);
+		enum claim_answer ans = r == NULL || (r->type ==
+		    REDIS_REPLY_INTEGER && r->integer == 1) ? CLAIM_HELD :
+		    CLAIM_TAKEN;
 
 		if (r != NULL && r->type != REDIS_REPLY_INTEGER) {
 			if (!reply_failed(c, r, "claiming a nick"))
 				refuse(c, "", -EBADMSG, "a nick claim's answer");
-			ok = -1;
+			ans = CLAIM_REFUSED;
 		}
 
-		hub_nick_claimed(c->h, cl->session, ok);
-		if (ok > 0 && r != NULL && hub_find_session(c->h,
+		hub_nick_claimed(c->h, cl->session, ans);
+		if (ans == CLAIM_HELD && r != NULL && hub_find_session(c->h,
 		    cl->session) == NULL) {	/* gone meanwhile: let go */
 			snprintf(holder, sizeof(holder), "%s %llu", c->node,
 			    (unsigned long long)cl->session);

@@ -136,17 +136,16 @@ hub_password_checked(struct hub *h, uint64_t session, int match)
 }
 
 /*
- * The cluster's answer to the nick claim of `session` (`ok` 1: the nick
- * is its, 0: taken, -1: Redis refused to answer): the IDENTIFY ends
+ * The cluster's answer to the nick claim of `session`: the IDENTIFY ends
  * (nick_claimed), then what waited meanwhile.
  */
 void
-hub_nick_claimed(struct hub *h, uint64_t session, int ok)
+hub_nick_claimed(struct hub *h, uint64_t session, enum claim_answer a)
 {
 	struct peer *p;
 
 	assert(h != NULL);
-	if ((p = nick_claimed(h, session, ok)) != NULL)
+	if ((p = nick_claimed(h, session, a)) != NULL)
 		waiting_release(h, p);
 }
 

@@ -434,7 +434,14 @@ struct hub_cmd {
 int		 hub_dispatch(struct hub *, struct peer *, const struct sb_msg *);
 const struct hub_cmd *hub_cmd_table(void);
 void		 hub_password_checked(struct hub *, uint64_t, int);
-void		 hub_nick_claimed(struct hub *, uint64_t, int);
+/* The cluster's answer to a nick claim (ops->nick_claim). */
+enum claim_answer {
+	CLAIM_HELD,		/* the nick is this session's */
+	CLAIM_TAKEN,		/* another session's, here or elsewhere */
+	CLAIM_REFUSED		/* Redis answered with an error: busy */
+};
+
+void		 hub_nick_claimed(struct hub *, uint64_t, enum claim_answer);
 void		 hub_hold_release(struct hub *);
 
 /* The trees, each generated in the file named; others walk them too. */
@@ -477,7 +484,7 @@ cmd_fn		 cmd_dialect;
 
 /* identity.c */
 struct peer	*login_checked(struct hub *, uint64_t, int);
-struct peer	*nick_claimed(struct hub *, uint64_t, int);
+struct peer	*nick_claimed(struct hub *, uint64_t, enum claim_answer);
 cmd_fn		 cmd_identify_check, cmd_identify, cmd_nick_check, cmd_nick;
 
 /* resume.c */

@@ -155,13 +155,13 @@ identify_finish(struct hub *h, struct peer *p, const char *nick,
 
 /*
  * The cluster's answer to the claim of the nick `session` asked for
- * (identify_finish): `ok` (1), it is identified, unless a session here
- * or elsewhere took the nick, or one like it, meanwhile; 0: nick_taken;
- * -1 (Redis refused to answer): busy.  Returns the session, no longer
- * waiting, or NULL (gone meanwhile).
+ * (identify_finish): held, it is identified, unless a session here or
+ * elsewhere took the nick, or one like it, meanwhile; taken: nick_taken;
+ * refused (Redis answered with an error): busy.  Returns the session, no
+ * longer waiting, or NULL (gone meanwhile).
  */
 struct peer *
-nick_claimed(struct hub *h, uint64_t session, int ok)
+nick_claimed(struct hub *h, uint64_t session, enum claim_answer a)
 {
 	enum nick_clash clash = NICK_FREE;
 	struct nick_id nid;
@@ -172,11 +172,11 @@ nick_claimed(struct hub *h, uint64_t session, int ok)
 	    !p->checking || p->claiming[0] == '\0')
 		return NULL;
 	p->checking = 0;
-	if (ok < 0)
+	if (a == CLAIM_REFUSED)
 		login_failed(h, p, p->claiming, "busy", "The server cannot "
 		    "check the nick with the other machines now; try again "
 		    "later.", "Redis refused the nick claim");
-	else if (!ok || nick_identify(p->claiming, &nid, &why) < 0 ||
+	else if (a == CLAIM_TAKEN || nick_identify(p->claiming, &nid, &why) < 0 ||
 	    (clash = nick_clash(h, p, &nid, &o)) == NICK_TAKEN ||
 	    remote_find_key(h, nid.key) != NULL)
 		login_failed(h, p, p->claiming, "nick_taken",
