@@ -83,6 +83,8 @@ take(struct corder *o, struct cluster_msg *m, const struct corder_ops *ops,
 {
 	if (o->next == 0 || o->fetching) {
 		pending_add(o, m);
+		if (!o->fetching)	/* the first fetch was refused: again */
+			ops->fetch(arg);
 		return;
 	}
 	if (strcmp(m->epoch, o->epoch) != 0) {

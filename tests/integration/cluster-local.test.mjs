@@ -247,6 +247,30 @@ describe('two hubs, one chat through Redis', { timeout: 120000 }, () => {
     for (const c of [al, bo]) c.close();
   });
 
+  test('a first fetch whose answer is refused (a bad epoch in the room\'s hash): the joiner is answered, and the room is not deaf after it', async () => {
+    const al = await jsonLogin(a, 'al7');
+    await join(al, 'al7', 'deaf');
+    al.send({ type: 'say', room: 'deaf', text: 'before' });
+    await roomMsgs(al, 'deaf', 1);
+    const epoch = redisCli(port, 'HGET', 'sb:room:deaf', 'epoch').trim();
+    const refused = b.events({ MESSAGE: /refused a fetch's answer/ }).length;
+    redisCli(port, 'HSET', 'sb:room:deaf', 'epoch', 'not-a-number');
+    let bo;
+    try {
+      bo = await jsonLogin(b, 'bo7');
+      await join(bo, 'bo7', 'deaf');	// b's first fetch of the room: refused
+      await nthEvent(b, { MESSAGE: /refused a fetch's answer/ }, refused + 1);
+    } finally {
+      redisCli(port, 'HSET', 'sb:room:deaf', 'epoch', epoch);
+    }
+    al.send({ type: 'say', room: 'deaf', text: 'after' });
+    // ('before', said in the second of the join, may come as news too:
+    // what came since the join is told by its time, in seconds)
+    const [m] = await take(bo, (e) => e.type === 'msg' && e.text === 'after', 1);
+    assert.deepEqual([m.room, m.room_seq, !!m.history], ['deaf', 2, false]);
+    for (const c of [al, bo]) c.close();
+  });
+
   test('a private message to the other hub comes from its publish; a repeat is dropped, a missed number taken from the inbox, once and in order', async () => {
     const { al, bo, privs } = await privatePair(a, 'al8', b, 'bo8', 'p1');
     // b let the inbox go of it (within a second); the counter numbered it.

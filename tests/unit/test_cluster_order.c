@@ -196,6 +196,18 @@ test_later_number_waits_for_the_fetch(void **state)
 	corder_clear(&o);
 }
 
+/* The first fetch answered (cluster.c's first_fetch): history up to `top`
+ * of epoch `epoch`, then what waited. */
+static void
+first_answer(struct corder *o, struct seen *s, const char *epoch,
+    uint64_t top)
+{
+	o->fetching = 0;
+	strlcpy(o->epoch, epoch, sizeof(o->epoch));
+	o->next = top + 1;
+	corder_settle(o, 0, &ops, s);
+}
+
 static void
 test_before_first_fetch_all_waits(void **state)
 {
@@ -204,16 +216,36 @@ test_before_first_fetch_all_waits(void **state)
 
 	(void)state;
 	start(&o, &s, "", 0);
+	o.fetching = 1;		/* the first fetch, in flight */
 	take(&o, &s, "100", 5);
 	take(&o, &s, "100", 4);
 	assert_int_equal(s.n, 0);
 	assert_int_equal(o.npending, 2);
-	/* the first fetch (cluster.c's first_fetch): history up to 3 */
-	strlcpy(o.epoch, "100", sizeof(o.epoch));
-	o.next = 4;
-	corder_settle(&o, 0, &ops, &s);
+	assert_int_equal(s.fetches, 0);
+	first_answer(&o, &s, "100", 3);
 	assert_delivered(&s, "100", 4, 2);
 	assert_int_equal(s.restarts, 0);
+}
+
+/* A first fetch refused (an answer that did not check): the room is not
+ * deaf, the next message fetches again; one in flight is not asked twice. */
+static void
+test_first_fetch_refused_fetches_again(void **state)
+{
+	struct corder o;
+	struct seen s;
+
+	(void)state;
+	start(&o, &s, "", 0);
+	take(&o, &s, "100", 5);
+	assert_int_equal(s.fetches, 1);
+	assert_int_equal(o.fetching, 1);
+	take(&o, &s, "100", 6);
+	assert_int_equal(s.fetches, 1);
+	assert_int_equal(o.npending, 2);
+	assert_int_equal(s.n, 0);
+	first_answer(&o, &s, "100", 4);
+	assert_delivered(&s, "100", 5, 2);
 }
 
 static void
@@ -379,6 +411,7 @@ main(void)
 		cmocka_unit_test(test_in_order_and_repeats_dropped),
 		cmocka_unit_test(test_later_number_waits_for_the_fetch),
 		cmocka_unit_test(test_before_first_fetch_all_waits),
+		cmocka_unit_test(test_first_fetch_refused_fetches_again),
 		cmocka_unit_test(test_gap_the_stream_lost),
 		cmocka_unit_test(test_stream_lost_them_all),
 		cmocka_unit_test(test_new_epoch_on_the_channel),
