@@ -2676,7 +2676,17 @@ snap_apply(struct cluster *c, struct rnode *n, const redisReply *r)
 	for (i = 0; i < nq; i++) {
 		if (q[i]->counter <= n->last)
 			free(q[i]);
-		else
+		else if (q[i]->counter > n->last + 1) {
+			/*
+			 * What came after the read is numbered on from it,
+			 * with no hole (one channel, in order): this event is
+			 * of a counter Redis rolled back (an old RDB), or
+			 * forged.  Reading again would find the same.
+			 */
+			refuse(c, "", -EBADMSG, "a presence event (not "
+			    "after its node's snapshot)");
+			free(q[i]);
+		} else
 			pres_take(c, n, q[i]);
 	}
 }

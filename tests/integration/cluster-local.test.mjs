@@ -271,6 +271,21 @@ describe('two hubs, one chat through Redis', { timeout: 120000 }, () => {
     for (const c of [al, bo]) c.close();
   });
 
+  test('a presence event numbered ahead of its node\'s snapshot (a counter Redis rolled back, or forged): b reads the node once and drops it, not again and again', async () => {
+    const hgetalls = () => Number(/cmdstat_hgetall:calls=(\d+)/.exec(redisCli(port, 'INFO', 'commandstats'))?.[1] ?? 0);
+    const known = async (nick) => (await who(b)).some((x) => x.nick === nick);
+    const counter = Number(redisCli(port, 'HGET', 'sb:users:a', '_c'));
+    redisCli(port, 'PUBLISH', 'sb:pres', `${counter + 100} ${JSON.stringify({ e: 'quit', n: 'a', s: 999999, a: '', b: '', u: null })}`);
+    const x = await jsonLogin(a, 'ahead');
+    await poll('ahead known at b', () => known('ahead'), 10000, 20);
+    const read = hgetalls();
+    x.send({ type: 'quit' });
+    await x.waitClose();
+    await poll('ahead gone at b', async () => !(await known('ahead')), 10000, 20);
+    assert.ok(hgetalls() - read <= 1, `a's users read ${hgetalls() - read} times more`);
+    await b.waitForEvent({ EVENT: 'hub_error', MESSAGE: /refused a presence event \(not after its node's snapshot\)/ });
+  });
+
   test('a private message to the other hub comes from its publish; a repeat is dropped, a missed number taken from the inbox, once and in order', async () => {
     const { al, bo, privs } = await privatePair(a, 'al8', b, 'bo8', 'p1');
     // b let the inbox go of it (within a second); the counter numbered it.
