@@ -273,6 +273,7 @@ static void	cluster_down(struct cluster *, const redisAsyncContext *);
 static int	script_run_n(struct cluster *, const char *, const char *,
 		    char [41], const char *, const char **, int);
 static void	room_sync(struct cluster *, struct croom *);
+static void	refuse(struct cluster *, const char *, int, const char *);
 
 static struct croom *
 croom_find(struct cluster *c, const char *key)
@@ -824,11 +825,22 @@ follow_fetch(void *arg)
 	room_sync(f->c, f->cr);
 }
 
+static void
+follow_ahead(void *arg, const struct cluster_msg *m)
+{
+	struct follow *f = arg;
+
+	(void)m;
+	refuse(f->c, f->cr->name, -EBADMSG, "a message numbered after the "
+	    "room's last");
+}
+
 static const struct corder_ops follow_ops = {
 	.deliver = follow_deliver,
 	.gap = follow_gap,
 	.restarted = follow_restarted,
 	.fetch = follow_fetch,
+	.ahead = follow_ahead,
 };
 
 #define FOLLOW(c, cr)	(&(struct follow){ (c), (cr) })

@@ -108,24 +108,41 @@ take(struct corder *o, struct cluster_msg *m, const struct corder_ops *ops,
 
 /*
  * What waited and is next now is delivered; if the next number is still
- * missing, it is fetched.
+ * missing, it is fetched.  But right after a fetch that found all there
+ * was (`complete`), a message still ahead of the next number is none of
+ * the room's: what was published after the fetch's read is numbered on
+ * from it, and came in order, with no hole.  It is forged, or of a
+ * counter Redis rolled back: dropped (ops->ahead), where fetching for it
+ * would go on without end.
  */
-void
-corder_drain(struct corder *o, const struct corder_ops *ops, void *arg)
+static void
+drain(struct corder *o, int complete, const struct corder_ops *ops,
+    void *arg)
 {
 	struct cluster_msg *m;
 
 	while (!o->fetching && o->next > 0 && o->npending > 0) {
 		m = o->pending[0];
-		if (m->seq > o->next && strcmp(m->epoch, o->epoch) == 0) {
+		if (m->seq > o->next && strcmp(m->epoch, o->epoch) == 0 &&
+		    !complete) {
 			ops->fetch(arg);
 			break;
 		}
 		memmove(&o->pending[0], &o->pending[1],
 		    (o->npending - 1) * sizeof(o->pending[0]));
 		o->npending--;
-		take(o, m, ops, arg);
+		if (m->seq > o->next && strcmp(m->epoch, o->epoch) == 0) {
+			ops->ahead(arg, m);
+			free(m);
+		} else
+			take(o, m, ops, arg);
 	}
+}
+
+void
+corder_drain(struct corder *o, const struct corder_ops *ops, void *arg)
+{
+	drain(o, 0, ops, arg);
 }
 
 /* A message from the room's channel (taken over). */
@@ -207,5 +224,5 @@ corder_settle(struct corder *o, int more, const struct corder_ops *ops,
 	if (more)
 		ops->fetch(arg);
 	else
-		corder_drain(o, ops, arg);
+		drain(o, 1, ops, arg);
 }

@@ -724,6 +724,9 @@ struct corder_ops {
 	void	(*restarted)(void *, const char *old, const char *now);
 	/* fetch from the room's stream, from `next` */
 	void	(*fetch)(void *);
+	/* m is numbered ahead of what the stream holds: dropped, for the
+	 * log */
+	void	(*ahead)(void *, const struct cluster_msg *m);
 };
 
 void		 corder_clear(struct corder *);

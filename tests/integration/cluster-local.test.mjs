@@ -286,6 +286,26 @@ describe('two hubs, one chat through Redis', { timeout: 120000 }, () => {
     await b.waitForEvent({ EVENT: 'hub_error', MESSAGE: /refused a presence event \(not after its node's snapshot\)/ });
   });
 
+  test('a room message numbered ahead of the room\'s counter (forged, or of a counter Redis rolled back): b fetches for it once and drops it, not again and again', async () => {
+    const [al, bo] = await pairIn(a, 'al6', b, 'bo6', 'ahead');
+    const xranges = () => Number(/cmdstat_xrange:calls=(\d+)/.exec(redisCli(port, 'INFO', 'commandstats'))?.[1] ?? 0);
+    const said = async (text) => {
+      al.send({ type: 'say', room: 'ahead', text });
+      return (await take(bo, (e) => e.type === 'msg' && e.text === text, 1))[0];
+    };
+    await said('one');
+    const epoch = redisCli(port, 'HGET', 'sb:room:ahead', 'epoch').trim();
+    redisCli(port, 'PUBLISH', 'sb:msg:ahead', `${epoch} 9 ${JSON.stringify({ k: 'room', f: 'x', r: 'ahead', t: 'forged', w: 1, n: 'z', i: '1' })}`);
+    await said('two');
+    const fetched = xranges();
+    const m = await said('three');
+    assert.equal(m.room_seq, 3);
+    assert.ok(xranges() - fetched <= 2, `the stream read ${xranges() - fetched} times more`);
+    assert.ok(!bo.events.some((e) => e.text === 'forged'));
+    await b.waitForEvent({ EVENT: 'hub_error', MESSAGE: /refused a message numbered after the room's last/ });
+    for (const c of [al, bo]) c.close();
+  });
+
   test('a private message to the other hub comes from its publish; a repeat is dropped, a missed number taken from the inbox, once and in order', async () => {
     const { al, bo, privs } = await privatePair(a, 'al8', b, 'bo8', 'p1');
     // b let the inbox go of it (within a second); the counter numbered it.

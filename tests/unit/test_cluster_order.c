@@ -36,6 +36,7 @@ struct seen {
 	unsigned	 ngaps;
 	unsigned	 restarts;
 	unsigned	 fetches;
+	unsigned	 ahead;		/* dropped, numbered ahead */
 };
 
 static void
@@ -81,11 +82,21 @@ fake_fetch(void *arg)
 		s->o->fetching = 1;
 }
 
+static void
+fake_ahead(void *arg, const struct cluster_msg *m)
+{
+	struct seen *s = arg;
+
+	(void)m;
+	s->ahead++;
+}
+
 static const struct corder_ops ops = {
 	.deliver = fake_deliver,
 	.gap = fake_gap,
 	.restarted = fake_restarted,
 	.fetch = fake_fetch,
+	.ahead = fake_ahead,
 };
 
 static struct cluster_msg *
@@ -194,6 +205,32 @@ test_later_number_waits_for_the_fetch(void **state)
 	assert_int_equal(o.npending, 0);
 	assert_int_equal(s.ngaps, 0);
 	corder_clear(&o);
+}
+
+/* A message numbered past what the stream holds (forged, or of a counter
+ * Redis rolled back): one fetch finds nothing for it, and it is dropped,
+ * not fetched for again; the room goes on. */
+static void
+test_ahead_of_the_stream_dropped(void **state)
+{
+	const uint64_t fill[] = { 5 };
+	struct corder o;
+	struct seen s;
+
+	(void)state;
+	start(&o, &s, "100", 5);
+	take(&o, &s, "100", 6);		/* published after the read */
+	take(&o, &s, "100", 9);
+	assert_int_equal(s.fetches, 1);
+	answer(&o, &s, "100", fill, 1, 5);
+	assert_delivered(&s, "100", 5, 2);
+	assert_int_equal(s.ahead, 1);
+	assert_int_equal(s.fetches, 1);
+	assert_int_equal(o.npending, 0);
+	assert_int_equal(s.ngaps, 0);
+	take(&o, &s, "100", 7);
+	assert_int_equal(s.n, 3);
+	assert_int_equal(o.next, 8);
 }
 
 /* The first fetch answered (cluster.c's first_fetch): history up to `top`
@@ -413,6 +450,7 @@ main(void)
 		cmocka_unit_test(test_before_first_fetch_all_waits),
 		cmocka_unit_test(test_first_fetch_refused_fetches_again),
 		cmocka_unit_test(test_gap_the_stream_lost),
+		cmocka_unit_test(test_ahead_of_the_stream_dropped),
 		cmocka_unit_test(test_stream_lost_them_all),
 		cmocka_unit_test(test_new_epoch_on_the_channel),
 		cmocka_unit_test(test_new_epoch_while_fetch_answers_none),
