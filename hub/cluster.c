@@ -943,6 +943,7 @@ gap_fetch(struct cluster *c, struct croom *cr, const redisReply *list,
     uint64_t top)
 {
 	struct cluster_msg *m;
+	uint64_t from = cr->o.next;
 	size_t i;
 
 	if ((m = malloc(sizeof(*m))) == NULL)
@@ -956,8 +957,10 @@ gap_fetch(struct cluster *c, struct croom *cr, const redisReply *list,
 			corder_fill(&cr->o, m, &follow_ops, FOLLOW(c, cr));
 	}
 	free(m);
-	return corder_filled(&cr->o, top, list->elements == CLUSTER_FETCH_MAX,
-	    &follow_ops, FOLLOW(c, cr));
+	/* a full answer that moved nothing (all of it refused) would be
+	 * the same answer again: taken as all there is */
+	return corder_filled(&cr->o, top, list->elements == CLUSTER_FETCH_MAX &&
+	    cr->o.next > from, &follow_ops, FOLLOW(c, cr));
 }
 
 /*
