@@ -178,6 +178,8 @@ struct croom {
 					 * away: entries from this time on
 					 * are news, not history (0: none) */
 	int64_t			 followed_at;	/* unix time of the follow */
+	unsigned		 retry_s;	/* a refused fetch's wait, s */
+	uint64_t		 retry_at;	/* usec, fetch again (0: no) */
 	struct waiter		 waiters[CLUSTER_WAITERS_MAX];
 	unsigned		 nwaiters;
 };
@@ -943,7 +945,8 @@ gap_fetch(struct cluster *c, struct croom *cr, const redisReply *list,
     uint64_t top)
 {
 	struct cluster_msg *m;
-	uint64_t from = cr->o.next;
+	const redisReply *id;
+	uint64_t from = cr->o.next, last = 0, n;
 	size_t i;
 
 	if ((m = malloc(sizeof(*m))) == NULL)
@@ -955,12 +958,28 @@ gap_fetch(struct cluster *c, struct croom *cr, const redisReply *list,
 			refuse(c, cr->name, e, "a stream entry");
 		else
 			corder_fill(&cr->o, m, &follow_ops, FOLLOW(c, cr));
+		if (list->element[i]->type == REDIS_REPLY_ARRAY &&
+		    list->element[i]->elements == 2 &&
+		    (id = list->element[i]->element[0])->type ==
+		    REDIS_REPLY_STRING &&
+		    cluster_entry_id(id->str, id->len, &n) == 0 && n > last)
+			last = n;
 	}
 	free(m);
-	/* a full answer that moved nothing (all of it refused) would be
-	 * the same answer again: taken as all there is */
-	return corder_filled(&cr->o, top, list->elements == CLUSTER_FETCH_MAX &&
-	    cr->o.next > from, &follow_ops, FOLLOW(c, cr));
+	if (list->elements < CLUSTER_FETCH_MAX || cr->o.next > from)
+		return corder_filled(&cr->o, top, list->elements ==
+		    CLUSTER_FETCH_MAX, &follow_ops, FOLLOW(c, cr));
+	/*
+	 * A full answer that moved nothing (all of it refused) would come
+	 * again as it is: the room's numbers in it are told as a gap and
+	 * skipped, and the fetch goes on after them; entries whose ids are
+	 * not the room's numbers (above its last) end it, as all there is.
+	 */
+	if (last >= from && last <= top) {
+		corder_skip(&cr->o, last, &follow_ops, FOLLOW(c, cr));
+		return 1;
+	}
+	return corder_filled(&cr->o, top, 0, &follow_ops, FOLLOW(c, cr));
 }
 
 /*
@@ -1053,6 +1072,32 @@ sync_apply(struct cluster *c, struct croom *cr, const redisReply *r,
 	corder_settle(&cr->o, more, &follow_ops, FOLLOW(c, cr));
 }
 
+/*
+ * A fetch Redis answered with an error (a key of another type, an ACL
+ * without it, ...): this room's alone, so the hub stays, and the room is
+ * fetched again after a wait, 1 s doubling to 60 s (on_tick).
+ */
+static void
+fetch_retry(struct cluster *c, struct croom *cr)
+{
+	cr->retry_s = cr->retry_s == 0 ? 1 : cr->retry_s * 2 > 60 ? 60 :
+	    cr->retry_s * 2;
+	cr->retry_at = c->h->ops->now_usec(c->h) + cr->retry_s * 1000000ULL;
+}
+
+/* The rooms whose refused fetch is due again (fetch_retry). */
+static void
+fetch_retries(struct cluster *c, uint64_t now)
+{
+	struct croom *cr;
+
+	RB_FOREACH(cr, crooms, &c->rooms)
+		if (cr->retry_at != 0 && now >= cr->retry_at) {
+			cr->retry_at = 0;
+			room_sync(c, cr);
+		}
+}
+
 static void
 on_synced(redisAsyncContext *ac, void *reply, void *arg)
 {
@@ -1063,12 +1108,17 @@ on_synced(redisAsyncContext *ac, void *reply, void *arg)
 	if (!c->stopping && (cr = croom_find(c, f->key)) != NULL &&
 	    cr->gen == f->gen) {
 		cr->o.fetching = 0;
-		if (reply != NULL)
+		if (reply != NULL && reply_failed(c, reply, "fetching a "
+		    "room's messages"))
+			fetch_retry(c, cr);
+		else if (reply != NULL) {
+			cr->retry_s = 0;
 			sync_apply(c, cr, reply, f->from);
+		}
 		/*
-		 * A first fetch refused (an answer that does not check): its
-		 * joiners are answered now.  A connection lost, or an error
-		 * (on_answer), is cluster_down()'s.
+		 * A first fetch refused (an error, an answer that does not
+		 * check): its joiners are answered now.  A connection lost
+		 * is cluster_down()'s.
 		 */
 		if (reply != NULL && cr->o.next == 0 && !cr->o.fetching)
 			first_fetch_lost(c, cr);
@@ -1102,12 +1152,12 @@ room_sync(struct cluster *c, struct croom *cr)
 	snprintf(n, sizeof(n), "%u", cr->o.next != 0 ? CLUSTER_FETCH_MAX :
 	    cr->live_after > 0 ? CLUSTER_STREAM_MIN + c->h->cfg.history :
 	    c->h->cfg.history > 0 ? c->h->cfg.history : 1);
-	if (script_read(c, "fetching a room's messages", SYNC_LUA,
-	    c->sync_sha, on_synced, f, "2", args, 4) < 0) {
+	if (script_run(c, SYNC_LUA, c->sync_sha, on_synced, f, "2", args,
+	    NULL, 4) < 0) {
 		free(f);
 		return;
 	}
-	cr->o.fetching = 1;
+	corder_fetching(&cr->o);
 	cr->o.again = 0;
 }
 
@@ -2018,7 +2068,8 @@ on_ban_read(redisAsyncContext *ac, void *reply, void *arg)
 	struct ban b;
 	int e;
 
-	if (r != NULL && !c->stopping) {
+	/* an error (logged): the next connect reads the whole list */
+	if (r != NULL && !c->stopping && !reply_failed(c, r, "reading a ban")) {
 		if (r->type == REDIS_REPLY_NIL)
 			ban_gone(c, field);
 		else if (r->type != REDIS_REPLY_STRING)
@@ -2048,7 +2099,8 @@ ban_heard(struct cluster *c, const char *field, size_t len)
 	if (!c->up || (f = strndup(field, len)) == NULL)
 		return;
 	argv[2] = f;
-	if (cmd_read(c, "reading a ban", on_ban_read, f, 3, argv) < 0)
+	if (cmd_send(c, &(struct scall){ .fn = on_ban_read, .arg = f,
+	    .what = "reading a ban" }, 3, argv, NULL) < 0)
 		free(f);
 }
 
@@ -3141,6 +3193,7 @@ cluster_down(struct cluster *c, const redisAsyncContext *dying)
 	outbox_requeue(c);
 	RB_FOREACH(cr, crooms, &c->rooms) {
 		cr->subscribed = cr->o.fetching = 0;
+		cr->retry_at = 0;	/* fetched after the reconnect */
 		cr->gen = ++c->gens;
 		corder_clear(&cr->o);
 		first_fetch_lost(c, cr);	/* if it was cut off */
@@ -3220,8 +3273,11 @@ on_tick(sd_event_source *s, uint64_t usec, void *arg)
 	}
 	/* a connection that lasted: the next wait is short again (one that
 	 * a refused read ends at once keeps doubling it) */
-	if (c->up && usec - c->up_at >= CLUSTER_BACKOFF_MAX * 1000ULL)
+	if (c->up && usec >= c->up_at &&
+	    usec - c->up_at >= CLUSTER_BACKOFF_MAX * 1000ULL)
 		c->backoff = CLUSTER_BACKOFF_MIN;
+	if (c->up)
+		fetch_retries(c, usec);
 	inbox_trim(c);
 	nodes_reap(c, usec);
 	sd_event_source_set_time(s, usec + CLUSTER_PING_USEC);

@@ -47,8 +47,17 @@ pending_add(struct corder *o, struct cluster_msg *m)
 	}
 	memmove(&o->pending[i + 1], &o->pending[i],
 	    (o->npending - i) * sizeof(o->pending[0]));
+	m->fetches = o->nfetch;
 	o->pending[i] = m;
 	o->npending++;
+}
+
+/* A fetch is sent (the caller's ops->fetch): one in flight. */
+void
+corder_fetching(struct corder *o)
+{
+	o->fetching = 1;
+	o->nfetch++;
 }
 
 /* Deliver `m`, the room's next number. */
@@ -109,11 +118,13 @@ take(struct corder *o, struct cluster_msg *m, const struct corder_ops *ops,
 /*
  * What waited and is next now is delivered; if the next number is still
  * missing, it is fetched.  But right after a fetch that found all there
- * was (`complete`), a message still ahead of the next number is none of
- * the room's: what was published after the fetch's read is numbered on
- * from it, and came in order, with no hole.  It is forged, or of a
- * counter Redis rolled back: dropped (ops->ahead), where fetching for it
- * would go on without end.
+ * was (`complete`) and was sent after the message came (so that its
+ * read followed the message's publish), a message still ahead of the
+ * next number is none of the room's: what was published after that read
+ * is numbered on from it.  It is forged, or of a counter Redis rolled
+ * back: dropped (ops->ahead), where fetching for it would go on without
+ * end.  (One fetch is not enough: a message refused on the channel may
+ * have left a hole that a fetch in flight when it came had not seen.)
  */
 static void
 drain(struct corder *o, int complete, const struct corder_ops *ops,
@@ -124,7 +135,7 @@ drain(struct corder *o, int complete, const struct corder_ops *ops,
 	while (!o->fetching && o->next > 0 && o->npending > 0) {
 		m = o->pending[0];
 		if (m->seq > o->next && strcmp(m->epoch, o->epoch) == 0 &&
-		    !complete) {
+		    (!complete || m->fetches >= o->nfetch)) {
 			ops->fetch(arg);
 			break;
 		}
@@ -207,6 +218,22 @@ corder_filled(struct corder *o, uint64_t top, int full,
 		o->next = top + 1;
 	}
 	return 0;
+}
+
+/*
+ * A full fetch's answer of which nothing could be taken (every entry
+ * refused), its entries' numbers up to `last`: told as a gap, and the
+ * next number is after them, so that the next fetch goes on from there.
+ */
+void
+corder_skip(struct corder *o, uint64_t last, const struct corder_ops *ops,
+    void *arg)
+{
+	if (last < o->next)
+		return;
+	o->gaps++;
+	ops->gap(arg, o->next - 1, last + 1);
+	o->next = last + 1;
 }
 
 /*

@@ -650,6 +650,8 @@ struct cluster_msg {
 	char		 node[CLUSTER_NODE_MAX + 1];	/* the sender's hub */
 	char		 id[CLUSTER_ID_MAX + 1];	/* its name there */
 	int		 pre;		/* delivered at its node already */
+	uint64_t	 fetches;	/* cluster_order.c: the room's
+					 * fetches begun when it came */
 };
 
 /* A presence event of another machine (sb:pres). */
@@ -711,6 +713,7 @@ struct corder {
 	int			 overflow;	/* pending dropped some */
 	struct cluster_msg	*pending[CLUSTER_PENDING_MAX];	/* by seq */
 	unsigned		 npending;
+	uint64_t		 nfetch;	/* fetches begun (corder_fetching) */
 	uint64_t		 repeats, gaps;
 };
 
@@ -742,6 +745,9 @@ int		 corder_filled(struct corder *, uint64_t, int,
 		    const struct corder_ops *, void *);
 void		 corder_settle(struct corder *, int, const struct corder_ops *,
 		    void *);
+void		 corder_fetching(struct corder *);
+void		 corder_skip(struct corder *, uint64_t,
+		    const struct corder_ops *, void *);
 
 /* cluster.c: the daemon's part */
 struct cluster;

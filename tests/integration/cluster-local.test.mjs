@@ -977,15 +977,34 @@ describe('a hub cut off from Redis, and healed', { timeout: 120000 }, () => {
     for (const c of [al, bo]) { c.send({ type: 'quit' }); await c.waitClose(); }
   });
 
-  test('a room\'s catch-up refused at b\'s reconnect: b connects again until Redis answers it, and what was said meanwhile arrives', async () => {
+  test('a room\'s catch-up refused at b\'s reconnect: b stays connected and fetches it again until Redis answers, and what was said meanwhile arrives', async () => {
     const [al, bo] = await pairIn(a, 'ama', b, 'bert', 'gaproom');
     await dropB(env);
+    const lost = b.events({ REASON: 'Redis lost' }).length;
     for (const text of ['g1', 'g2', 'g3']) al.send({ type: 'say', room: 'gaproom', text });
     await roomMsgs(al, 'gaproom', 3);
     await refusedAtReconnect(env, 'sb:hist');
     // nobody says more: only b's own catch-up can bring them
     assert.deepEqual((await roomMsgs(bo, 'gaproom', 3, 20000)).map((e) => e.text), ['g1', 'g2', 'g3']);
+    assert.equal(b.events({ REASON: 'Redis lost' }).length, lost, 'one room\'s refused fetch did not cut b off');
     toldNoperm(b, 'fetching a room\'s messages');
+    for (const c of [al, bo]) { c.send({ type: 'quit' }); await c.waitClose(); }
+  });
+
+  test('a catch-up whose whole answer is refused (500 of the room\'s numbers hold junk): told as a gap, and the fetch goes on to what follows', async () => {
+    const [al, bo] = await pairIn(a, 'aja', b, 'bjo', 'junkgap');
+    const said = (c, text) => take(c, (e) => e.type === 'msg' && e.text === text, 1, 20000);
+    al.send({ type: 'say', room: 'junkgap', text: 'j1' });
+    await said(bo, 'j1');
+    await dropB(env);
+    // numbers 2..501 of the room hold junk, as if written meanwhile
+    redisCli(env.port, 'EVAL', "local s = redis.call('HINCRBY', KEYS[1], 'seq', 500) for i = s - 499, s do redis.call('XADD', KEYS[2], i .. '-0', 'junk', 'x') end", '2', 'sb:room:junkgap', 'sb:hist:junkgap');
+    al.send({ type: 'say', room: 'junkgap', text: 'after junk' });
+    await said(al, 'after junk');
+    env.relay.heal();
+    const [m] = await said(bo, 'after junk');
+    assert.equal(m.room_seq, 502);
+    assert.deepEqual(bo.events.filter((e) => e.type === 'gap').map((e) => [e.since, e.first]), [[1, 502]]);
     for (const c of [al, bo]) { c.send({ type: 'quit' }); await c.waitClose(); }
   });
 
@@ -1191,7 +1210,7 @@ describe('bans and kicks across the hubs', { timeout: 120000 }, () => {
     await ctlOk(['-S', a.controlSocket, 'ban', 'eager', 'meanwhile']);
     assert.equal(ea.closed, null, 'b did not hear of it');
     await refusedAtReconnect(env, 'sb:bans');
-    assert.equal((await ea.waitClose()).code, 4001);
+    assert.equal((await ea.waitClose(20000)).code, 4001);	// after b's backoff
     assert.deepEqual((await bansOf(b)).map((x) => x.target), ['eager']);
     assert.equal(await tryLogin(b, 'eager'), 'banned');
     toldNoperm(b, 'reading the bans');
@@ -1331,7 +1350,7 @@ describe('members across the hubs', { timeout: 120000 }, () => {
     await reload(a);
     assert.equal(await memberLogin(a, 'ulla', 'ulla-pw'), 'ok');
     await refusedAtReconnect(env, 'sb:members');
-    await poll('ulla on b', async () => (await memberLogin(b, 'ulla', 'ulla-pw')) === 'ok', 10000, 50);
+    await poll('ulla on b', async () => (await memberLogin(b, 'ulla', 'ulla-pw')) === 'ok', 20000, 50);
     assert.equal(onDisk(b), onDisk(a));
     toldNoperm(b, 'reading the members');
   });

@@ -79,7 +79,7 @@ fake_fetch(void *arg)
 	if (s->o->fetching)
 		s->o->again = 1;
 	else
-		s->o->fetching = 1;
+		corder_fetching(s->o);
 }
 
 static void
@@ -220,17 +220,45 @@ test_ahead_of_the_stream_dropped(void **state)
 	(void)state;
 	start(&o, &s, "100", 5);
 	take(&o, &s, "100", 6);		/* published after the read */
-	take(&o, &s, "100", 9);
+	take(&o, &s, "100", 9);		/* came while it was in flight */
 	assert_int_equal(s.fetches, 1);
 	answer(&o, &s, "100", fill, 1, 5);
 	assert_delivered(&s, "100", 5, 2);
+	/* the fetch in flight may have been read before 7 and 8 (refused
+	 * on the channel, say) were published: one more, to be sure */
+	assert_int_equal(s.ahead, 0);
+	assert_int_equal(s.fetches, 2);
+	answer(&o, &s, "100", NULL, 0, 6);
 	assert_int_equal(s.ahead, 1);
-	assert_int_equal(s.fetches, 1);
+	assert_int_equal(s.fetches, 2);
 	assert_int_equal(o.npending, 0);
 	assert_int_equal(s.ngaps, 0);
 	take(&o, &s, "100", 7);
 	assert_int_equal(s.n, 3);
 	assert_int_equal(o.next, 8);
+}
+
+/* A message refused on the channel leaves a hole that the fetch in
+ * flight did not see: the next one fills it, nothing is dropped. */
+static void
+test_hole_after_the_fetch_filled_by_the_next(void **state)
+{
+	const uint64_t first[] = { 5, 6 }, then[] = { 7, 8 };
+	struct corder o;
+	struct seen s;
+
+	(void)state;
+	start(&o, &s, "100", 5);
+	take(&o, &s, "100", 6);		/* 5 missing: fetched */
+	/* 7 refused on the channel (bad data): never taken */
+	take(&o, &s, "100", 8);		/* while the fetch is in flight */
+	answer(&o, &s, "100", first, 2, 6);
+	assert_int_equal(s.ahead, 0);
+	assert_int_equal(s.fetches, 2);
+	answer(&o, &s, "100", then, 2, 8);
+	assert_delivered(&s, "100", 5, 4);
+	assert_int_equal(s.ahead, 0);
+	assert_int_equal(o.npending, 0);
 }
 
 /* The first fetch answered (cluster.c's first_fetch): history up to `top`
@@ -451,6 +479,7 @@ main(void)
 		cmocka_unit_test(test_first_fetch_refused_fetches_again),
 		cmocka_unit_test(test_gap_the_stream_lost),
 		cmocka_unit_test(test_ahead_of_the_stream_dropped),
+		cmocka_unit_test(test_hole_after_the_fetch_filled_by_the_next),
 		cmocka_unit_test(test_stream_lost_them_all),
 		cmocka_unit_test(test_new_epoch_on_the_channel),
 		cmocka_unit_test(test_new_epoch_while_fetch_answers_none),
