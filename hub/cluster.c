@@ -447,8 +447,8 @@ on_answer(redisAsyncContext *ac, void *reply, void *arg)
 
 	if (redis_not_now(c, r))
 		reply = NULL;
-	else if ((sc->fn == NULL || sc->need) && r != NULL && !c->stopping &&
-	    reply_failed(c, r, sc->what) && sc->need) {
+	else if (r != NULL && !c->stopping && (sc->fn == NULL || sc->need) &&
+	    reply_failed(c, r, sc->what) && sc->need) {	/* logged there */
 		cluster_down(c, NULL);
 		reply = NULL;
 	}

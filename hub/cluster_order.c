@@ -131,18 +131,19 @@ drain(struct corder *o, int complete, const struct corder_ops *ops,
     void *arg)
 {
 	struct cluster_msg *m;
+	int ahead;
 
 	while (!o->fetching && o->next > 0 && o->npending > 0) {
 		m = o->pending[0];
-		if (m->seq > o->next && strcmp(m->epoch, o->epoch) == 0 &&
-		    (!complete || m->fetches >= o->nfetch)) {
+		ahead = m->seq > o->next && strcmp(m->epoch, o->epoch) == 0;
+		if (ahead && (!complete || m->fetches >= o->nfetch)) {
 			ops->fetch(arg);
 			break;
 		}
 		memmove(&o->pending[0], &o->pending[1],
 		    (o->npending - 1) * sizeof(o->pending[0]));
 		o->npending--;
-		if (m->seq > o->next && strcmp(m->epoch, o->epoch) == 0) {
+		if (ahead) {
 			ops->ahead(arg, m);
 			free(m);
 		} else
@@ -212,18 +213,14 @@ corder_filled(struct corder *o, uint64_t top, int full,
 {
 	if (full)
 		return 1;
-	if (top >= o->next) {	/* the stream lost them all */
-		o->gaps++;
-		ops->gap(arg, o->next - 1, top + 1);
-		o->next = top + 1;
-	}
+	corder_skip(o, top, ops, arg);	/* the stream lost them all */
 	return 0;
 }
 
 /*
- * A full fetch's answer of which nothing could be taken (every entry
- * refused), its entries' numbers up to `last`: told as a gap, and the
- * next number is after them, so that the next fetch goes on from there.
+ * The numbers up to `last` are not to be had (the stream lost them, or
+ * a full answer held nothing that could be taken): told as a gap, and
+ * the next number is after them.
  */
 void
 corder_skip(struct corder *o, uint64_t last, const struct corder_ops *ops,
