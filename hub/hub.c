@@ -40,6 +40,7 @@ hub_init(struct hub *h, const struct sb_config *cfg, const struct hub_ops *ops,
 	RB_INIT(&h->rskels);
 	TAILQ_INIT(&h->reaplist);
 	TAILQ_INIT(&h->held);
+	TAILQ_INIT(&h->spare);
 	/* Without them every password check is refused (login_busy). */
 	h->fail_nicks = throttle_new();
 	h->fail_addrs = throttle_new();
@@ -72,6 +73,7 @@ hub_free(struct hub *h)
 	h->fail_addrs = throttle_free(h->fail_addrs);
 	h->history = history_close(h->history);
 	bans_free(&h->bans);
+	hub_spare_free(h);
 }
 
 /*

@@ -70,6 +70,7 @@
 
 #define HUB_ROOMS_PER_PEER	32	/* rooms one session may be in */
 #define HUB_PEER_QUEUE_MAX	(512 * 1024)	/* bytes waiting for one handler */
+#define HUB_SPARE_MAX		256	/* C_BATCH buffers kept for reuse */
 #define HUB_LINGER_USEC		(5 * 1000000ULL) /* an ended handler's queue */
 #define HUB_RESUME_QUIET_USEC	(300 * 1000ULL)	/* hold until resumes stop */
 #define HUB_RESUME_HOLD_USEC	(3 * 1000000ULL) /* hold at most this long */
@@ -385,6 +386,8 @@ struct hub {
 	int			 cfg_packed;	/* 1: cfg_pkt is cfg; -1: cannot */
 	struct sb_packet	 cfg_pkt;	/* C_CONFIG for new handlers */
 	uint64_t		 packed;	/* datagrams encoded (send.c) */
+	struct pktq		 spare;		/* C_BATCH buffers to reuse */
+	unsigned		 nspare;	/* how many (HUB_SPARE_MAX) */
 	struct hub_metrics	 metrics;	/* metrics.h */
 	struct cluster		*cluster;	/* cluster.c; NULL: one machine */
 	char			 node[REMOTE_NODE_MAX + 1];	/* cluster_node */
@@ -590,6 +593,8 @@ int		 hub_pack(struct hub *, const struct peer *, struct sb_packet *,
 		    enum sb_type, ...) __attribute__((sentinel));
 int		 hub_send_packet(struct hub *, struct peer *, struct sb_packet *);
 int		 hub_queue(struct hub *, struct peer *, const struct sb_packet *);
+void		 hub_pkt_free(struct hub *, struct pkt *);
+void		 hub_spare_free(struct hub *);
 int		 send_error(struct hub *, struct peer *, const char *,
 		    const char *);
 int		 list_add(char *, size_t, size_t *, const char *);

@@ -112,12 +112,61 @@ pkt_is_batch(const struct pkt *k)
 }
 
 /*
+ * A buffer for a C_BATCH (SB_MSG_MAX long): the one freed last, or a
+ * new one.  Each handler that is behind takes one per batch, and gives
+ * it back as soon as its handler has read it (hub_pkt_free()); taken
+ * from malloc every time, they were the hub's first cost at N = 1000
+ * (perf: _int_malloc 31 % of its samples, bench/analysis.md, 16th
+ * session).  NULL when there is no memory.
+ */
+static struct pkt *
+spare_take(struct hub *h)
+{
+	struct pkt *b;
+
+	if ((b = TAILQ_FIRST(&h->spare)) == NULL)
+		return malloc(sizeof(*b) + SB_MSG_MAX);
+	TAILQ_REMOVE(&h->spare, b, entry);
+	h->nspare--;
+	return b;
+}
+
+/*
+ * Free a datagram that left a queue: a C_BATCH's buffer is kept for the
+ * next one (spare_take()), HUB_SPARE_MAX of them at most (4 MiB), the
+ * rest given back to malloc.
+ */
+void
+hub_pkt_free(struct hub *h, struct pkt *k)
+{
+	if (h->nspare >= HUB_SPARE_MAX || !pkt_is_batch(k)) {
+		free(k);
+		return;
+	}
+	TAILQ_INSERT_HEAD(&h->spare, k, entry);
+	h->nspare++;
+}
+
+/* Give the kept C_BATCH buffers back to malloc (hub_free()). */
+void
+hub_spare_free(struct hub *h)
+{
+	struct pkt *k;
+
+	while ((k = TAILQ_FIRST(&h->spare)) != NULL) {
+		TAILQ_REMOVE(&h->spare, k, entry);
+		free(k);
+	}
+	h->nspare = 0;
+}
+
+/*
  * The last queued datagram of `p` as a C_BATCH that can take `more`
  * bytes, made from it when it is a single message; NULL when there is
  * none, it cannot take them, or there is no memory (it then stays).
  */
 static struct pkt *
-queue_tail_batch(struct peer *p, size_t more)
+queue_tail_batch(struct hub *h, struct peer *p, size_t more)
 {
 	struct pkt *k = TAILQ_LAST(&p->outq, pktq), *b;
 
@@ -126,7 +175,7 @@ queue_tail_batch(struct peer *p, size_t more)
 	if (pkt_is_batch(k))
 		return k->len + more <= SB_MSG_MAX ? k : NULL;
 	if (SB_HDR_SIZE + k->len + more > SB_MSG_MAX ||
-	    (b = malloc(sizeof(*b) + SB_MSG_MAX)) == NULL)
+	    (b = spare_take(h)) == NULL)
 		return NULL;
 	b->len = 0;
 	if (sb_batch_add(b->buf, &b->len, k->buf, k->len) < 0) {
@@ -178,7 +227,7 @@ hub_queue(struct hub *h, struct peer *p, const struct sb_packet *pkt)
 		queue_unnumber(p, pkt);
 		return -ENOBUFS;
 	}
-	if ((k = queue_tail_batch(p, pkt->len)) != NULL) {
+	if ((k = queue_tail_batch(h, p, pkt->len)) != NULL) {
 		(void)sb_batch_add(k->buf, &k->len, pkt->buf, pkt->len);
 		p->outq_bytes += pkt->len;
 		return 0;

@@ -126,7 +126,7 @@ peer_flush(struct hub *h, struct peer *p)
 		h->metrics.datagrams++;
 		TAILQ_REMOVE(&p->outq, k, entry);
 		p->outq_bytes -= k->len;
-		free(k);
+		hub_pkt_free(h, k);
 	}
 	p->blocked = !TAILQ_EMPTY(&p->outq);
 	peer_want_write(p, p->blocked);

@@ -1452,7 +1452,7 @@ test_fanout_packed_once(void **state)
  * datagrams read; `last` gets the type of the last message.
  */
 static size_t
-drain_behind(struct peer *p, uint64_t *seq, unsigned *next,
+drain_behind(struct hub *h, struct peer *p, uint64_t *seq, unsigned *next,
     enum sb_type *last)
 {
 	struct pkt *k;
@@ -1478,7 +1478,7 @@ drain_behind(struct peer *p, uint64_t *seq, unsigned *next,
 		}
 		TAILQ_REMOVE(&p->outq, k, entry);
 		p->outq_bytes -= k->len;
-		free(k);
+		hub_pkt_free(h, k);	/* as server.c's peer_flush() */
 		n++;
 	}
 	assert_int_equal(p->outq_bytes, 0);
@@ -1512,7 +1512,7 @@ test_batch_when_behind(void **state)
 		assert_int_equal(SEND(f, a, SB_H_ROOMMSG, "busy", text), 0);
 	}
 	assert_int_equal(fx_count(f, a, SB_C_MSG), 200);
-	got = drain_behind(b, &seq, &next, &last);
+	got = drain_behind(&f->h, b, &seq, &next, &last);
 	assert_int_equal(next, 200);
 	assert_true(got > 0 && got <= 3);	/* 200 x 62 bytes: 13 KiB */
 	assert_int_equal(last, SB_C_MSG);
@@ -1529,10 +1529,82 @@ test_batch_when_behind(void **state)
 		assert_true(sent < 100000);
 	}
 	assert_true(sent > 8000);		/* 512 KiB of 62-byte messages */
-	got = drain_behind(b, &seq, &next, &last);
+	got = drain_behind(&f->h, b, &seq, &next, &last);
 	assert_int_equal(last, SB_C_CLOSE);
 	assert_int_equal(next, sent - 1);	/* the last one ended it */
 	assert_true(got < (sent - 200) / 100);
+	f->behind = NULL;
+	fx_reap(f);
+}
+
+/*
+ * A C_BATCH's buffer, once its handler has read it, makes the next
+ * batch (the one freed last first), and what it held before does not
+ * show through; at most HUB_SPARE_MAX are kept, the rest freed (ASan
+ * sees a leak otherwise).
+ */
+static void
+test_batch_buffers_reused(void **state)
+{
+	struct fx *f = *state;
+	struct peer *a = fx_user(f, "alice"), *b = fx_user(f, "bob");
+	enum sb_type last = SB_NONE;
+	struct pkt *k, *first;
+	uint64_t seq;
+	unsigned next = 0, sent = 0, i;
+	char text[16];
+
+	fx_join(f, a, "busy");
+	fx_join(f, b, "busy");
+	seq = b->seq;
+	f->behind = b;
+	f->record = 0;
+	for (; sent < 300; sent++) {	/* 300 x 62 bytes: two batches */
+		snprintf(text, sizeof(text), "m%u", sent);
+		a->tokens = 1e9;
+		assert_int_equal(SEND(f, a, SB_H_ROOMMSG, "busy", text), 0);
+	}
+	first = TAILQ_FIRST(&b->outq);
+	assert_int_equal(f->h.nspare, 0);
+	assert_int_equal(drain_behind(&f->h, b, &seq, &next, &last), 2);
+	assert_int_equal(f->h.nspare, 2);
+	assert_ptr_equal(TAILQ_LAST(&f->h.spare, pktq), first);
+
+	/* The next batches come from them, and read right. */
+	for (; sent < 303; sent++) {
+		snprintf(text, sizeof(text), "m%u", sent);
+		a->tokens = 1e9;
+		assert_int_equal(SEND(f, a, SB_H_ROOMMSG, "busy", text), 0);
+	}
+	assert_int_equal(f->h.nspare, 1);
+	assert_int_equal(drain_behind(&f->h, b, &seq, &next, &last), 1);
+	assert_int_equal(next, 303);
+	assert_int_equal(f->h.nspare, 2);
+
+	/* At most HUB_SPARE_MAX kept; a single message is never kept. */
+	for (i = 0; i < HUB_SPARE_MAX + 10; i++) {
+		size_t len = 0;
+		struct sb_packet pk;
+
+		assert_int_equal(sb_msg_pack(&pk, SB_C_PING, 1, "t", NULL), 0);
+		assert_non_null(k = malloc(sizeof(*k) + SB_MSG_MAX));
+		assert_int_equal(sb_batch_add(k->buf, &len, pk.buf, pk.len),
+		    0);
+		k->len = len;
+		hub_pkt_free(&f->h, k);
+	}
+	assert_int_equal(f->h.nspare, HUB_SPARE_MAX);
+	{
+		struct sb_packet pk;
+
+		assert_int_equal(sb_msg_pack(&pk, SB_C_PING, 1, "t", NULL), 0);
+		assert_non_null(k = malloc(sizeof(*k) + pk.len));
+		k->len = pk.len;
+		memcpy(k->buf, pk.buf, pk.len);
+		hub_spare_free(&f->h);
+		hub_pkt_free(&f->h, k);
+		assert_int_equal(f->h.nspare, 0);
+	}
 	f->behind = NULL;
 	fx_reap(f);
 }
@@ -3382,6 +3454,7 @@ main(void)
 		T(test_roommsg),
 		T(test_fanout_packed_once),
 		T(test_batch_when_behind),
+		T(test_batch_buffers_reused),
 		T(test_names),
 		T(test_nick_change),
 		T(test_action),
