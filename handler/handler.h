@@ -43,10 +43,13 @@
 #ifndef SB_HANDLER_H
 #define SB_HANDLER_H
 
+#include <sys/syscall.h>
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "config.h"
@@ -252,13 +255,19 @@ struct conn {
 	struct sb_config cfg;
 };
 
-/* The monotonic clock, in milliseconds. */
+/*
+ * The monotonic clock, in milliseconds: a system call, not the vDSO.
+ * A handler reads it once per wake-up, each time the first touch of the
+ * vDSO's two pages since its last turn; at N = 1000 those touches were
+ * 8 % of the handlers' CPU (perf), three times what a system call costs
+ * them (bench/analysis.md, 17th session).
+ */
 static inline uint64_t
 now_ms(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
