@@ -595,6 +595,7 @@ int		 hub_send_packet(struct hub *, struct peer *, struct sb_packet *);
 int		 hub_queue(struct hub *, struct peer *, const struct sb_packet *);
 void		 hub_pkt_free(struct hub *, struct pkt *);
 void		 hub_spare_free(struct hub *);
+void		 pktq_free(struct pktq *);
 int		 send_error(struct hub *, struct peer *, const char *,
 		    const char *);
 int		 list_add(char *, size_t, size_t *, const char *);

@@ -67,7 +67,6 @@ hub_peer_new(struct hub *h, int fd)
 void
 hub_peer_free(struct hub *h, struct peer *p)
 {
-	struct pkt *k;
 	struct membership *m;
 
 	if (p == NULL)
@@ -78,14 +77,8 @@ hub_peer_free(struct hub *h, struct peer *p)
 		nick_release(h, p);
 	addrcount_release(h, p);
 	RB_REMOVE(peer_sessions, &h->sessions, p);
-	while ((k = TAILQ_FIRST(&p->outq)) != NULL) {
-		TAILQ_REMOVE(&p->outq, k, entry);
-		free(k);
-	}
-	while ((k = TAILQ_FIRST(&p->waiting)) != NULL) {
-		TAILQ_REMOVE(&p->waiting, k, entry);
-		free(k);
-	}
+	pktq_free(&p->outq);
+	pktq_free(&p->waiting);
 	/* A check still running for it finds no session: see
 	 * hub_password_checked(). */
 	free(p);

@@ -147,16 +147,23 @@ hub_pkt_free(struct hub *h, struct pkt *k)
 	h->nspare++;
 }
 
+/* Give every datagram of `q` back to malloc; `q` is left empty. */
+void
+pktq_free(struct pktq *q)
+{
+	struct pkt *k;
+
+	while ((k = TAILQ_FIRST(q)) != NULL) {
+		TAILQ_REMOVE(q, k, entry);
+		free(k);
+	}
+}
+
 /* Give the kept C_BATCH buffers back to malloc (hub_free()). */
 void
 hub_spare_free(struct hub *h)
 {
-	struct pkt *k;
-
-	while ((k = TAILQ_FIRST(&h->spare)) != NULL) {
-		TAILQ_REMOVE(&h->spare, k, entry);
-		free(k);
-	}
+	pktq_free(&h->spare);
 	h->nspare = 0;
 }
 

@@ -80,13 +80,8 @@ peer_want_write(struct peer *p, int on)
 static void
 peer_write_broken(struct peer *p)
 {
-	struct pkt *k;
-
 	p->write_broken = 1;
-	while ((k = TAILQ_FIRST(&p->outq)) != NULL) {
-		TAILQ_REMOVE(&p->outq, k, entry);
-		free(k);
-	}
+	pktq_free(&p->outq);
 	p->outq_bytes = 0;
 	peer_want_write(p, 0);
 }
@@ -425,12 +420,7 @@ struct lingerer {
 static void
 linger_end(struct lingerer *l)
 {
-	struct pkt *k;
-
-	while ((k = TAILQ_FIRST(&l->q)) != NULL) {
-		TAILQ_REMOVE(&l->q, k, entry);
-		free(k);
-	}
+	pktq_free(&l->q);
 	sd_event_source_disable_unref(l->io);
 	sd_event_source_disable_unref(l->timer);
 	close(l->fd);
