@@ -7,18 +7,30 @@
  * TCP connection on loopback (its client), and one collector (the load
  * generator) that reads the N connections with epoll.  The sender
  * stamps each message once (CLOCK_MONOTONIC) and sends it to every
- * receiver, one send() each; a receiver does recv() and write(), nothing
- * else, under SCHED_BATCH as switchboard@.service runs handlers.  No
+ * receiver, one send() each; a receiver takes every datagram waiting
+ * with one recvmmsg() and writes them with one write(), nothing else,
+ * under SCHED_BATCH as switchboard@.service runs handlers (a handler
+ * that is behind also takes all that waits, and writes it at once).  No
  * parsing, no framing, no rules: what is left is the design's cost, a
- * send, a wake-up and a write per delivery.
+ * send per delivery, and a wake-up and a write per batch.
  *
  *   bcastfloor N RATE SECS [TAG]
+ *   bcastfloor -k K N SECS [TAG]
  *
- * Prints one RESULT line (the tag, then the count and latency fields of
+ * The first form is wsload's bcast: RATE messages a second for SECS.  It
+ * prints one RESULT line (the tag, then the count and latency fields of
  * wsload's bcast line, and the sender's and receivers' CPU and
  * voluntary context switches per delivery from getrusage of the
  * children: over their whole lives, start-up included, so the CPU is an
- * upper bound, not comparable with wsload's window).  Bounded: RATE × SECS messages, then a grace of 5 s.
+ * upper bound, not comparable with wsload's window).  Bounded: RATE ×
+ * SECS messages, then a grace of 5 s.
+ *
+ * The second is wsload's tput: a closed loop, a new message as soon as
+ * one has reached all N, K in flight (the collector tells the sender on
+ * a pipe); 1 s of warm-up, then SECS measured.  Its RESULT line has
+ * wsload's tput fields: deliveries a second in the window, and the CPU
+ * of the sender and the receivers in the window (/proc/PID/stat) per
+ * delivery.  Bounded: SECS + 1 s, then a grace of 5 s.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -35,7 +47,9 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
+#include <dirent.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -59,15 +73,22 @@ die(const char *what)
 	perror(what);
 	exit(1);
 }
+#define BURST	16	/* the most in flight, and in one datagram */
+#define RING	64	/* more than the messages in flight */
 
-/* A receiver: the handler's part, recv() then write(), until the end. */
+/*
+ * A receiver: the handler's part, until the end: every datagram waiting
+ * (at least one) with one recvmmsg(), then one writev() of them all.
+ */
 static void __attribute__((noreturn))
 receiver(int sock, const struct sockaddr_in *to)
 {
 	struct sched_param sp = { 0 };
-	char buf[256];
-	int tcp, one = 1;
-	ssize_t n;
+	struct rec buf[64][BURST];
+	struct iovec iov[64], out[64];
+	struct mmsghdr mm[64];
+	int tcp, one = 1, i, k;
+	size_t len;
 
 	if ((tcp = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
 	    connect(tcp, (const struct sockaddr *)to, sizeof(*to)) < 0)
@@ -77,25 +98,60 @@ receiver(int sock, const struct sockaddr_in *to)
 		_exit(1);
 	syscall(SYS_close_range, 3U, ~0U, 0U);
 	sched_setscheduler(0, SCHED_BATCH, &sp);
-	while ((n = recv(0, buf, sizeof(buf), 0)) > 0)
-		if (write(1, buf, (size_t)n) != n)
+	for (i = 0; i < 64; i++) {
+		iov[i] = (struct iovec){ buf[i], sizeof(buf[i]) };
+		mm[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i],
+		    .msg_iovlen = 1 } };
+	}
+	while ((k = recvmmsg(0, mm, 64, MSG_WAITFORONE, NULL)) > 0) {
+		/* whole records, up to the first empty datagram: the end */
+		for (i = 0, len = 0; i < k && mm[i].msg_len > 0; i++) {
+			out[i] = (struct iovec){ buf[i], mm[i].msg_len };
+			len += mm[i].msg_len;
+		}
+		if (len > 0 && writev(1, out, i) != (ssize_t)len)
 			_exit(1);
+		if (i < k)
+			break;
+	}
 	_exit(0);
+}
+
+/*
+ * Messages `seq` .. `seq` + `k` - 1 to every receiver, stamped once, in
+ * one datagram each: one send() per receiver for them all, as the hub
+ * coalesces what a burst sends to one handler.
+ */
+static void
+send_all(const int *socks, long n, uint64_t seq, long k)
+{
+	struct rec r[BURST];
+	uint64_t t = now_ns();
+
+	for (long j = 0; j < k; j++)
+		r[j] = (struct rec){ seq + (uint64_t)j, t };
+	for (long i = 0; i < n; i++)
+		if (send(socks[i], r, (size_t)k * sizeof(r[0]), MSG_NOSIGNAL) < 0)
+			_exit(1);
 }
 
 /*
  * The sender: the hub's part.  It makes the N socketpairs and the N
  * receivers (so that the collector holds only the N connections: 2 × N
  * descriptors in one process would not fit the bench's limit at
- * 10,000), waits for the collector's go on `go`, then stamps each
- * message once and sends it with one send() per receiver.  At the end
- * it closes its ends, which ends the receivers, and waits for them.
+ * 10,000), waits for the collector's go on `go`, then sends: RATE a
+ * second for SECS, or (inflight > 0) that many at once and a new one
+ * for each 8-byte word the collector writes on `go` (a message that
+ * reached all N), until the collector closes it; the new messages of
+ * the words read at once go in one datagram (a burst).  At the end it closes
+ * its ends, which ends the receivers, and waits for them.
  */
 static void __attribute__((noreturn))
-sender(long n, double rate, double secs, const struct sockaddr_in *to, int go)
+sender(long n, double rate, double secs, long inflight,
+    const struct sockaddr_in *to, int go)
 {
 	long total = (long)(rate * secs + 0.5);
-	uint64_t t0, period = (uint64_t)(1e9 / rate);
+	uint64_t t0, period = rate > 0 ? (uint64_t)(1e9 / rate) : 0, seq = 0;
 	int *socks = calloc((size_t)n, sizeof(*socks));
 	char c;
 
@@ -117,9 +173,20 @@ sender(long n, double rate, double secs, const struct sockaddr_in *to, int go)
 	}
 	if (read(go, &c, 1) != 1)
 		_exit(1);
+	if (inflight > 0) {
+		uint64_t done[BURST];
+		ssize_t m;
+
+		send_all(socks, n, seq, inflight);
+		seq += (uint64_t)inflight;
+		while ((m = read(go, done, sizeof(done))) >=
+		    (ssize_t)sizeof(done[0])) {
+			send_all(socks, n, seq, m / (ssize_t)sizeof(done[0]));
+			seq += (uint64_t)m / sizeof(done[0]);
+		}
+	}
 	t0 = now_ns();
-	for (long s = 0; s < total; s++) {
-		struct rec r = { (uint64_t)s, 0 };
+	for (long s = 0; inflight == 0 && s < total; s++) {
 		uint64_t due = t0 + (uint64_t)s * period, t;
 		struct timespec ts;
 
@@ -128,10 +195,7 @@ sender(long n, double rate, double secs, const struct sockaddr_in *to, int go)
 			ts.tv_nsec = (long)(due - t);
 			nanosleep(&ts, NULL);
 		}
-		r.t_ns = now_ns();
-		for (long i = 0; i < n; i++)
-			if (send(socks[i], &r, sizeof(r), MSG_NOSIGNAL) < 0)
-				_exit(1);
+		send_all(socks, n, (uint64_t)s, 1);
 	}
 	for (long i = 0; i < n; i++)
 		close(socks[i]);
@@ -148,34 +212,162 @@ u64cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/*
+ * Wait for the connections (100 ms at most) and hand each record read to
+ * `each`; a connection that ended leaves the set.  A receiver writes
+ * whole records on loopback, and a read takes a multiple of them: no
+ * partial ones.
+ */
+static void
+read_records(int ep, void (*each)(const struct rec *, void *), void *arg)
+{
+	struct epoll_event ev[256];
+	int k = epoll_wait(ep, ev, 256, 100);
+
+	for (int i = 0; i < k; i++) {
+		struct rec r[64];
+		ssize_t m = read(ev[i].data.fd, r, sizeof(r));
+
+		if (m <= 0) {
+			epoll_ctl(ep, EPOLL_CTL_DEL, ev[i].data.fd, NULL);
+			continue;
+		}
+		for (ssize_t j = 0; j < m / (ssize_t)sizeof(*r); j++)
+			each(&r[j], arg);
+	}
+}
+
+struct lat {
+	uint64_t	*lat;
+	long		 got, expect;
+};
+
+static void
+lat_one(const struct rec *r, void *arg)
+{
+	struct lat *l = arg;
+
+	if (l->got < l->expect)
+		l->lat[l->got++] = now_ns() - r->t_ns;
+}
+
 /* Read records from every connection until `expect` or the deadline. */
 static long
 collect(int ep, uint64_t *lat, long expect, uint64_t deadline)
 {
-	struct epoll_event ev[256];
-	long got = 0;
+	struct lat l = { lat, 0, expect };
 
-	/* a 16-byte write on loopback arrives whole: no partial records */
-	while (got < expect && now_ns() < deadline) {
-		int k = epoll_wait(ep, ev, 256, 100);
+	while (l.got < expect && now_ns() < deadline)
+		read_records(ep, lat_one, &l);
+	return l.got;
+}
 
-		for (int i = 0; i < k; i++) {
-			struct rec r[64];
-			ssize_t m = read(ev[i].data.fd, r, sizeof(r));
+/* utime + stime, clock ticks, of `pid` and of its children (/proc). */
+static unsigned long long
+tree_ticks(pid_t pid)
+{
+	unsigned long long sum = 0;
+	struct dirent *e;
+	DIR *d;
 
-			if (m <= 0) {
-				epoll_ctl(ep, EPOLL_CTL_DEL, ev[i].data.fd, NULL);
-				continue;
-			}
-			for (ssize_t j = 0; j < m / (ssize_t)sizeof(*r); j++) {
-				uint64_t t = now_ns();
+	if ((d = opendir("/proc")) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		char p[64], buf[1024], *rp;
+		unsigned long long ut, st;
+		long q = strtol(e->d_name, NULL, 10);
+		int ppid;
+		FILE *f;
 
-				if (got < expect)
-					lat[got++] = t - r[j].t_ns;
-			}
-		}
+		if (q <= 0)
+			continue;
+		snprintf(p, sizeof(p), "/proc/%ld/stat", q);
+		if ((f = fopen(p, "r")) == NULL)
+			continue;
+		if (fgets(buf, sizeof(buf), f) != NULL &&
+		    (rp = strrchr(buf, ')')) != NULL &&
+		    sscanf(rp + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+		    "%llu %llu", &ppid, &ut, &st) == 3 &&
+		    (q == pid || ppid == pid))
+			sum += ut + st;
+		fclose(f);
 	}
-	return got;
+	closedir(d);
+	return sum;
+}
+
+static double
+tv_s(const struct timeval *tv)
+{
+	return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
+}
+
+/* The closed loop's count: deliveries, and messages that reached all. */
+struct loop {
+	long	 n, cnt[RING], got, win, sent;
+	int	 fb, phase;	/* 0 warm-up, 1 measured, 2 draining */
+};
+
+/* A message that reached all `n` makes the sender send a new one. */
+static void
+loop_one(const struct rec *r, void *arg)
+{
+	struct loop *l = arg;
+
+	l->got++;
+	l->win += l->phase == 1;
+	if (++l->cnt[r->seq % RING] < l->n)
+		return;
+	l->cnt[r->seq % RING] = 0;
+	if (l->phase < 2 &&
+	    write(l->fb, &r->seq, sizeof(r->seq)) == sizeof(r->seq))
+		l->sent++;
+}
+
+/*
+ * The closed loop's collector: read records from every connection; when
+ * a message has reached all `n`, tell the sender on `fb`.  After 1 s of
+ * warm-up, count the deliveries and the sender's tree's CPU for `secs`;
+ * then close `fb` and wait (5 s at most) for what is in flight.
+ */
+static void
+collect_tput(int ep, long n, long inflight, int fb, pid_t sp, double secs,
+    const char *tag)
+{
+	struct loop l = { .n = n, .sent = inflight, .fb = fb };
+	uint64_t m0 = now_ns() + 1000000000ULL, m1, t1 = 0, deadline = 0;
+	unsigned long long c0 = 0, c1 = 0;
+	struct rusage u0, u1;
+	double w, cpu;
+
+	m1 = m0 + (uint64_t)(secs * 1e9);
+	while (l.phase < 2 || (l.got < l.sent * n && now_ns() < deadline)) {
+		uint64_t t = now_ns();
+
+		if (l.phase == 0 && t >= m0) {
+			c0 = tree_ticks(sp);
+			getrusage(RUSAGE_SELF, &u0);
+			l.phase = 1;
+		} else if (l.phase == 1 && t >= m1) {
+			c1 = tree_ticks(sp);
+			getrusage(RUSAGE_SELF, &u1);
+			t1 = now_ns();
+			close(fb);
+			l.phase = 2;
+			deadline = t1 + 5000000000ULL;
+		}
+		read_records(ep, loop_one, &l);
+	}
+	w = (double)(t1 - m0) / 1e9;
+	cpu = (double)(c1 - c0) / (double)sysconf(_SC_CLK_TCK);
+	printf("RESULT%s%s mode=tput clients=%ld sent=%ld window_s=%.2f "
+	    "window_deliveries=%ld deliveries_per_s=%.0f server_cpu_s=%.2f "
+	    "cpu_us_per_delivery=%.3f lost=%ld dup=0 reorder=0 bad=0 "
+	    "failed=0 collector_cpu_s=%.2f\n", *tag ? " " : "", tag, n,
+	    l.sent, w, l.win, (double)l.win / w, cpu,
+	    cpu * 1e6 / (double)(l.win ? l.win : 1), l.sent * n - l.got,
+	    tv_s(&u1.ru_utime) + tv_s(&u1.ru_stime) -
+	    tv_s(&u0.ru_utime) - tv_s(&u0.ru_stime));
 }
 
 static double
@@ -189,20 +381,30 @@ main(int argc, char *argv[])
 {
 	struct sockaddr_in a = { .sin_family = AF_INET };
 	socklen_t al = sizeof(a);
-	long n, expect, got;
-	double rate, secs;
-	int lfd, ep, gop[2];
+	long n, expect, got, inflight = 0;
+	double rate = 0, secs;
+	const char *tag;
+	int lfd, ep, gop[2], o;
 	uint64_t *lat, t0;
 	struct rusage ru;
 	pid_t sp;
 
-	if (argc < 4) {
-		fprintf(stderr, "usage: bcastfloor N RATE SECS [TAG]\n");
+	while ((o = getopt(argc, argv, "k:")) != -1)
+		if (o != 'k' || (inflight = atol(optarg)) < 1 || inflight > BURST)
+			goto usage;
+	argc -= optind;
+	argv += optind;
+	if (argc < 3 - (inflight > 0)) {
+usage:
+		fprintf(stderr, "usage: bcastfloor N RATE SECS [TAG]\n"
+		    "       bcastfloor -k K N SECS [TAG] (K <= %d)\n", BURST);
 		return 2;
 	}
-	n = atol(argv[1]);
-	rate = atof(argv[2]);
-	secs = atof(argv[3]);
+	n = atol(argv[0]);
+	if (inflight == 0)
+		rate = atof(argv[1]);
+	secs = atof(argv[2 - (inflight > 0)]);
+	tag = argc > 3 - (inflight > 0) ? argv[3 - (inflight > 0)] : "";
 	expect = (long)(rate * secs + 0.5) * n;
 	signal(SIGPIPE, SIG_IGN);
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -220,7 +422,7 @@ main(int argc, char *argv[])
 	if (sp == 0) {
 		close(gop[1]);
 		close(lfd);
-		sender(n, rate, secs, &a, gop[0]);
+		sender(n, rate, secs, inflight, &a, gop[0]);
 	}
 	close(gop[0]);
 	for (long i = 0; i < n; i++) {
@@ -237,6 +439,12 @@ main(int argc, char *argv[])
 	    (double)(now_ns() - t0) / 1e9);
 	if (write(gop[1], "g", 1) != 1)
 		die("go");
+	if (inflight > 0) {
+		collect_tput(ep, n, inflight, gop[1], sp, secs, tag);
+		while (wait(NULL) > 0 || errno == EINTR)
+			;
+		return 0;
+	}
 	got = collect(ep, lat, expect, now_ns() +
 	    (uint64_t)((secs + 5) * 1e9));
 	while (wait(NULL) > 0 || errno == EINTR)
@@ -247,7 +455,7 @@ main(int argc, char *argv[])
 	    "expected=%ld lost=%ld failed=0 lat_n=%ld lat_p50_us=%.1f "
 	    "lat_p95_us=%.1f lat_p99_us=%.1f lat_max_us=%.1f "
 	    "floor_cpu_us_per_dlv=%.3f floor_vcs_per_dlv=%.3f\n",
-	    argc > 4 ? " " : "", argc > 4 ? argv[4] : "", n,
+	    *tag ? " " : "", tag, n,
 	    (long)(rate * secs + 0.5), got, expect, expect - got, got,
 	    pct(lat, got, 50), pct(lat, got, 95), pct(lat, got, 99),
 	    pct(lat, got, 100),
