@@ -271,6 +271,10 @@ table.push(row([`ramp: N clients log in and join the room, s (N = ${Ns.join(', '
 for (const n of Ns) {
   table.push(row([`throughput N=${n}, 4 in flight: deliveries/s (server CPU µs/delivery)`, `${fmt(F.sb[`t${n}`])} (${fmt(F.sb[`c${n}`], 2)})`, 'n/a', `${fmt(F.node[`t${n}`])} (${fmt(F.node[`c${n}`], 2)})`,
     n === Nbig ? `${fmt(tRatio, 2)} × Node (target ≥ 1.0; CPU ≤ Node)` : '']));
+  if (runs({ srv: 'bfloor', fig: 'tput', n }))
+    table.push(row([`throughput floor N=${n}, 4 in flight (bench/bcastfloor.c -k 4): deliveries/s (its processes' CPU µs/delivery)`,
+      `${fmt(F.bfloor[`t${n}`])} (${fmt(F.bfloor[`c${n}`], 2)})`, '', '',
+      `Switchboard ${fmt(paired({ fig: 'tput', n }, 'deliveries_per_s', 'sb', 'bfloor'), 2)} × the floor's deliveries/s; the floor ${fmt(paired({ fig: 'tput', n }, 'deliveries_per_s', 'bfloor', 'node'), 2)} × Node's`]));
 }
 table.push(row([`memory per idle connection at ${F.sb.mem.n}, KiB PSS (server growth + per-connection processes)`,
   `${fmt(F.sb.mem.per, 1)} (hub ${fmt(F.sb.mem.main, 1)} + handler ${fmt(F.sb.mem.kids, 1)})`,
@@ -501,7 +505,11 @@ ${analysis}
   writing to its loopback TCP connection, one epoll collector; run after
   the servers of each broadcast pair and after the scale pair.  A
   receiver takes all that waits with one recvmmsg() and writes it with
-  one writev().
+  one writev().  Its throughput (\`-k 4\`, after each throughput pair):
+  the closed loop of wsload's tput, the collector telling the sender on
+  a pipe, once per pass over the connections, of the messages that
+  reached all N; they go to each receiver in one datagram, as the hub
+  coalesces a burst.
 * **Counts per delivery**: wsload reads /proc before and after each
   broadcast and throughput window (CPU and context switches of the hub
   and of the handlers, /proc/interrupts RES, CAL, TLB); bench/README.md.

@@ -375,15 +375,20 @@ bcast_one() {	# bcast|tput srv n run
 	    # shellcheck disable=SC2086
 	    load "srv=node fig=$1 n=$3 run=$4" 400 "$1" -p "$NODEP" -N "$3" \
 		$what --pid "$NODE" ;;
-	bfloor) [ "$1" = bcast ] || return 0
-	    speed "$4" bcast bfloor "$3"
-	    bfloor "srv=bfloor fig=bcast n=$3 run=$4" "$3" 50 "$SECS" ;;
+	bfloor) speed "$4" "$1" bfloor "$3"
+	    if [ "$1" = bcast ]; then
+		bfloor "srv=bfloor fig=bcast n=$3 run=$4" "$3" 50 "$SECS"
+	    else
+		bfloor "srv=bfloor fig=tput n=$3 run=$4" -k 4 "$3" "$TSECS"
+	    fi ;;
 	esac
 }
 # The broadcast's floor (bench/bcastfloor.c): a sender and N receiver
 # processes that only move bytes, in Switchboard's layout.
-bfloor() {	# tag n rate secs
-	timeout -s INT 600 "$B/bcastfloor" "$2" "$3" "$4" "$1" 2>>"$LOG" |
+bfloor() {	# tag n rate secs, or tag -k 4 n secs (throughput)
+	local tag=$1
+	shift
+	timeout -s INT 600 "$B/bcastfloor" "$@" "$tag" 2>>"$LOG" |
 	    tee -a "$RES" | sed 's/^/  /' | cut -c1-230
 }
 for n in $NS; do
