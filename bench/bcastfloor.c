@@ -8,7 +8,7 @@
  * generator) that reads the N connections with epoll.  The sender
  * stamps each message once (CLOCK_MONOTONIC) and sends it to every
  * receiver, one send() each; a receiver takes every datagram waiting
- * with one recvmmsg() and writes them with one write(), nothing else,
+ * with one recvmmsg() and writes them with one writev(), nothing else,
  * under SCHED_BATCH as switchboard@.service runs handlers (a handler
  * that is behind also takes all that waits, and writes it at once).  No
  * parsing, no framing, no rules: what is left is the design's cost, a
@@ -73,6 +73,7 @@ die(const char *what)
 	perror(what);
 	exit(1);
 }
+
 #define BURST	16	/* the most in flight, and in one datagram */
 #define RING	64	/* more than the messages in flight */
 
@@ -143,8 +144,8 @@ send_all(const int *socks, long n, uint64_t seq, long k)
  * second for SECS, or (inflight > 0) that many at once and a new one
  * for each 8-byte word the collector writes on `go` (a message that
  * reached all N), until the collector closes it; the new messages of
- * the words read at once go in one datagram (a burst).  At the end it closes
- * its ends, which ends the receivers, and waits for them.
+ * the words read at once go in one datagram (a burst).  At the end it
+ * closes its ends, which ends the receivers, and waits for them.
  */
 static void __attribute__((noreturn))
 sender(long n, double rate, double secs, long inflight,

@@ -308,6 +308,8 @@ const phaseRatioTxt = phaseRatios(results, SP, [
   ...Ns.map((n) => [`broadcast N=${n} p95, Switchboard / its floor (bcastfloor)`, { fig: 'bcast', n }, 'lat_p95_us', 'sb', 'bfloor', '']),
   ...Ns.map((n) => [`broadcast N=${n} p95, Node / the process-per-connection floor`, { fig: 'bcast', n }, 'lat_p95_us', 'node', 'bfloor', '']),
   ['scale p95, Switchboard / its floor (bcastfloor)', { fig: 'scale' }, 'lat_p95_us', 'sb', 'bfloor', ''],
+  ...Ns.map((n) => [`throughput N=${n}, Switchboard / its floor (bcastfloor -k 4)`, { fig: 'tput', n }, 'deliveries_per_s', 'sb', 'bfloor', '']),
+  ...Ns.map((n) => [`throughput N=${n}, the floor / Node (≥ 1: the target is in the design's reach)`, { fig: 'tput', n }, 'deliveries_per_s', 'bfloor', 'node', '']),
 ]);
 const countTxt = countTable(results, SP);
 // The section of bench/systemd.sh, between its markers even when this
