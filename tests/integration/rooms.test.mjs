@@ -6,7 +6,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { startSwitchboard } from './lib/harness.mjs';
+import { startSwitchboard, ctl } from './lib/harness.mjs';
 import { XmlSocket, JsonClient, xmlLogin, jsonLogin } from './lib/clients.mjs';
 
 async function xmlDialect(sb) {
@@ -141,6 +141,45 @@ describe('flood control, keepalive, slow readers', () => {
     alive.close();
   });
 
+});
+
+// A client that only listens, while the hub keeps waking its handler, must
+// still be pinged and dropped on time: a deadline must not wait for a turn
+// without the hub's messages.  (A handler that left the clock unread in
+// such turns, to save a system call, kept the listener for ever:
+// bench/analysis.md, nineteenth session.)
+describe('keepalive while the room talks', () => {
+  let sb;
+  before(async () => {
+    sb = await startSwitchboard({
+      config: { flood_rate: 1000, flood_burst: 1000, idle_timeout: 5, ping_timeout: 1 },
+    });
+  });
+  after(async () => { await sb.stop(); });
+
+  test('a client that only listens is pinged and dropped though messages keep coming', async () => {
+    const quiet = await xmlLogin(sb, 'listener');
+    const talker = await xmlLogin(sb, 'talker');
+    let n = 0;
+    // Ten messages a second to the listener, for 15 s at most: its handler
+    // is woken by the hub far more often than its deadlines come.
+    const pump = setInterval(() => { if (n < 150) talker.send(`MSG listener tick ${n++}`); }, 100);
+    try {
+      await quiet.next(/tick 0\b/, 5000);
+      assert.equal(await quiet.next(/^<ping /, 10000), '<ping token="keepalive" />');
+      await quiet.waitClose(5000);
+      assert.match(await talker.next(/^<quit /, 5000), /aid="listener" reason="Ping timeout"/);
+    } finally {
+      clearInterval(pump);
+    }
+    assert.ok(n < 150, `the listener was dropped only after ${n} messages`);
+    // The effect: gone from LIST and from switchboardctl who.
+    talker.send('LIST');
+    assert.doesNotMatch(await talker.next(/^<nicklist>/), /aid="listener"/);
+    const who = JSON.parse(await ctl(['-S', sb.controlSocket, '--json', 'who']));
+    assert.deepEqual(who.who.map((w) => w.nick), ['talker']);
+    talker.close();
+  });
 });
 
 describe('slow readers', () => {
