@@ -30,7 +30,9 @@
  * a pipe); 1 s of warm-up, then SECS measured.  Its RESULT line has
  * wsload's tput fields: deliveries a second in the window, and the CPU
  * of the sender and the receivers in the window (/proc/PID/stat) per
- * delivery.  Bounded: SECS + 1 s, then a grace of 5 s.
+ * delivery; and beside it, as wsload has it, the machine's busy CPU
+ * (/proc/stat) less the collector's own, per delivery.  Bounded: SECS +
+ * 1 s, then a grace of 5 s.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -297,6 +299,26 @@ tree_ticks(pid_t pid)
 	return sum;
 }
 
+/*
+ * The machine's busy CPU ticks, every CPU (the "cpu" line of /proc/stat:
+ * user, nice, system, irq, softirq), as wsload counts them beside the
+ * processes' own.
+ */
+static unsigned long long
+machine_busy(void)
+{
+	unsigned long long v[7], sum = 0;
+	FILE *f;
+
+	if ((f = fopen("/proc/stat", "r")) == NULL)
+		return 0;
+	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+	    &v[2], &v[3], &v[4], &v[5], &v[6]) == 7)
+		sum = v[0] + v[1] + v[2] + v[5] + v[6];
+	fclose(f);
+	return sum;
+}
+
 static double
 tv_s(const struct timeval *tv)
 {
@@ -343,9 +365,9 @@ collect_tput(int ep, long n, long inflight, int fb, pid_t sp, double secs,
 {
 	struct loop l = { .n = n, .sent = inflight, .fb = fb };
 	uint64_t m0 = now_ns() + 1000000000ULL, m1, t1 = 0, deadline = 0;
-	unsigned long long c0 = 0, c1 = 0;
+	unsigned long long c0 = 0, c1 = 0, b0 = 0, b1 = 0;
 	struct rusage u0, u1;
-	double w, cpu;
+	double w, cpu, self, tck = (double)sysconf(_SC_CLK_TCK);
 	size_t len;
 
 	m1 = m0 + (uint64_t)(secs * 1e9);
@@ -354,10 +376,12 @@ collect_tput(int ep, long n, long inflight, int fb, pid_t sp, double secs,
 
 		if (l.phase == 0 && t >= m0) {
 			c0 = tree_ticks(sp);
+			b0 = machine_busy();
 			getrusage(RUSAGE_SELF, &u0);
 			l.phase = 1;
 		} else if (l.phase == 1 && t >= m1) {
 			c1 = tree_ticks(sp);
+			b1 = machine_busy();
 			getrusage(RUSAGE_SELF, &u1);
 			t1 = now_ns();
 			close(fb);
@@ -371,15 +395,17 @@ collect_tput(int ep, long n, long inflight, int fb, pid_t sp, double secs,
 		l.ndone = 0;
 	}
 	w = (double)(t1 - m0) / 1e9;
-	cpu = (double)(c1 - c0) / (double)sysconf(_SC_CLK_TCK);
+	cpu = (double)(c1 - c0) / tck;
+	self = tv_s(&u1.ru_utime) + tv_s(&u1.ru_stime) -
+	    tv_s(&u0.ru_utime) - tv_s(&u0.ru_stime);
 	printf("RESULT%s%s mode=tput clients=%ld sent=%ld window_s=%.2f "
 	    "window_deliveries=%ld deliveries_per_s=%.0f server_cpu_s=%.2f "
 	    "cpu_us_per_delivery=%.3f lost=%ld dup=0 reorder=0 bad=0 "
-	    "failed=0 collector_cpu_s=%.2f\n", *tag ? " " : "", tag, n,
-	    l.sent, w, l.win, (double)l.win / w, cpu,
-	    cpu * 1e6 / (double)(l.win ? l.win : 1), l.sent * n - l.got,
-	    tv_s(&u1.ru_utime) + tv_s(&u1.ru_stime) -
-	    tv_s(&u0.ru_utime) - tv_s(&u0.ru_stime));
+	    "failed=0 collector_cpu_s=%.2f machine_cpu_us_per_dlv=%.3f\n",
+	    *tag ? " " : "", tag, n, l.sent, w, l.win, (double)l.win / w, cpu,
+	    cpu * 1e6 / (double)(l.win ? l.win : 1), l.sent * n - l.got, self,
+	    ((double)(b1 - b0) / tck - self) * 1e6 /
+	    (double)(l.win ? l.win : 1));
 }
 
 static double

@@ -54,6 +54,7 @@ for (const n of [...new Set(select(results, { fig: 'bcast' }).map((r) => r.n))].
   figures.push([`broadcast N=${n}, handler wake-ups per delivery`, results, { fig: 'bcast', n }, 'wakeups_per_dlv', -1, 3]);
   figures.push([`throughput N=${n}, hub CPU µs per delivery`, results, { fig: 'tput', n }, 'hub_cpu_us_per_dlv', -1, 2]);
   figures.push([`throughput N=${n}, handler CPU µs per delivery`, results, { fig: 'tput', n }, 'kids_cpu_us_per_dlv', -1, 2]);
+  figures.push([`throughput N=${n}, the machine's CPU µs per delivery (/proc/stat, less wsload's)`, results, { fig: 'tput', n }, 'machine_cpu_us_per_dlv', -1, 2]);
 }
 // The echo round trip (Switchboard's /echo, the handler alone) as
 // sbecho / baseecho: compared on its own rows.

@@ -109,7 +109,13 @@ T.push([`Broadcast N=${Nbig}: zero loss`, `${F.sb[`lost${Nbig}`]} lost or duplic
 const tRatio = paired({ fig: 'tput', n: Nbig }, 'deliveries_per_s', 'sb', 'node');
 T.push([`Broadcast N=${Nbig}: deliveries/s ≥ 1.0 × Node ws`, `${fmt(tRatio, 2)} ×${spread({ fig: 'tput', n: Nbig }, 'deliveries_per_s', 'sb', 'node')}`, ok(tRatio >= 1, tRatio)]);
 const cRatio = paired({ fig: 'tput', n: Nbig }, 'cpu_us_per_delivery', 'sb', 'node');
-T.push([`Broadcast N=${Nbig}: server CPU per delivery ≤ Node ws`, `${fmt(F.sb[`c${Nbig}`], 2)} vs ${fmt(F.node[`c${Nbig}`], 2)} µs (${fmt(cRatio, 2)} ×)`, ok(cRatio <= 1, cRatio)]);
+// The same from the machine's count (/proc/stat less wsload's own), which
+// misses nothing the kernel does; the target holds only if both say so.
+const mcRatio = paired({ fig: 'tput', n: Nbig }, 'machine_cpu_us_per_dlv', 'sb', 'node');
+const mc = (s) => med({ srv: s, fig: 'tput', n: Nbig }, 'machine_cpu_us_per_dlv');
+T.push([`Broadcast N=${Nbig}: server CPU per delivery ≤ Node ws`, `${fmt(F.sb[`c${Nbig}`], 2)} vs ${fmt(F.node[`c${Nbig}`], 2)} µs (${fmt(cRatio, 2)} ×); ` +
+  `the machine's count: ${fmt(mc('sb'), 2)} vs ${fmt(mc('node'), 2)} µs (${fmt(mcRatio, 2)} ×)${spread({ fig: 'tput', n: Nbig }, 'machine_cpu_us_per_dlv', 'sb', 'node')}`,
+  ok(cRatio <= 1 && mcRatio <= 1, cRatio, mcRatio)]);
 T.push(['Memory ≤ 32 KiB PSS per idle connection', `${fmt(F.sb.mem.per, 1)} KiB (${fmt(F.sb.mem.per / 32, 2)} × the target)`, ok(F.sb.mem.per <= 32)]);
 if (F.sb.scale) {
   const s = F.sb.scale;
@@ -303,6 +309,8 @@ const phaseRatioTxt = phaseRatios(results, SP, [
   ...Ns.map((n) => [`broadcast N=${n} p95, Switchboard / Node`, { fig: 'bcast', n }, 'lat_p95_us', 'sb', 'node', n === Nbig ? '≤ 1.5' : '']),
   ...Ns.map((n) => [`throughput N=${n}, Switchboard / Node`, { fig: 'tput', n }, 'deliveries_per_s', 'sb', 'node', n === Nbig ? '≥ 1.0' : '']),
   ...Ns.map((n) => [`CPU per delivery N=${n}, Switchboard / Node`, { fig: 'tput', n }, 'cpu_us_per_delivery', 'sb', 'node', n === Nbig ? '≤ 1.0' : '']),
+  ...Ns.map((n) => [`CPU per delivery N=${n}, the machine's count, Switchboard / Node`, { fig: 'tput', n }, 'machine_cpu_us_per_dlv', 'sb', 'node', n === Nbig ? '≤ 1.0' : '']),
+  ...Ns.map((n) => [`CPU per delivery N=${n}, the machine's count, the floor / Node`, { fig: 'tput', n }, 'machine_cpu_us_per_dlv', 'bfloor', 'node', '']),
   ['scale p95, Switchboard / Node', { fig: 'scale' }, 'lat_p95_us', 'sb', 'node', '≤ 1.5'],
   ...bigNs.map((n) => [`big scale N=${n} p95, Switchboard / Node`, { fig: 'big', clients: n }, 'lat_p95_us', 'sb', 'node', '≤ 1.5']),
   ...Ns.map((n) => [`broadcast N=${n} p95, Switchboard / its floor (bcastfloor)`, { fig: 'bcast', n }, 'lat_p95_us', 'sb', 'bfloor', '']),

@@ -60,6 +60,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -375,15 +376,25 @@ report_mem(long conns)
  * the machine's inter-processor interrupts (/proc/interrupts RES, CAL,
  * TLB, every CPU).  A handler's voluntary switch is a sleep that a
  * wake-up ends: voluntary switches per delivery are its wake-ups.
+ *
+ * And the machine's own count beside them: the CPU time busy on every
+ * CPU (/proc/stat), less this process's own.  The sum over the servers'
+ * processes misses part of what the kernel does for many small processes
+ * (bench/analysis.md, eighteenth session); the machine's count misses
+ * nothing, and charges the servers with everything else that ran (a quiet
+ * machine has little else).
  */
 enum { C_TICKS, C_VCS, C_NVCS, C_MINFLT, C_N };
 enum { I_RES, I_CAL, I_TLB, I_N };
+enum { M_BUSY, M_STEAL, M_N };
 
 struct cpu_snap {
 	pid_t			*pid;
 	unsigned long long	(*c)[C_N];
 	size_t			 n;
 	unsigned long long	 irq[I_N];
+	unsigned long long	 machine[M_N];
+	double			 self_s;
 	uint64_t		 at;
 };
 
@@ -391,6 +402,7 @@ struct cpu_use {
 	double			 cpu_s[2];	/* main, kids */
 	unsigned long long	 vcs[2], nvcs[2], minflt[2];
 	unsigned long long	 irq[I_N];
+	double			 machine_s[M_N], self_s;
 };
 
 static void
@@ -438,6 +450,39 @@ ipi_counts(unsigned long long irq[I_N])
 	fclose(f);
 }
 
+/*
+ * The machine's CPU ticks (the "cpu" line of /proc/stat): busy (user,
+ * nice, system, irq, softirq; guest time is within user) and stolen by
+ * the hypervisor.
+ */
+static void
+machine_ticks(unsigned long long m[M_N])
+{
+	unsigned long long v[8];
+	FILE *f;
+
+	memset(m, 0, M_N * sizeof(*m));
+	if ((f = fopen("/proc/stat", "r")) == NULL)
+		return;
+	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
+	    &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8) {
+		m[M_BUSY] = v[0] + v[1] + v[2] + v[5] + v[6];
+		m[M_STEAL] = v[7];
+	}
+	fclose(f);
+}
+
+/* This process's CPU seconds so far. */
+static double
+self_cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 static void
 cpu_begin(struct cpu_snap *s)
 {
@@ -446,6 +491,8 @@ cpu_begin(struct cpu_snap *s)
 	for (size_t i = 0; i < s->n; i++)
 		proc_counts(s->pid[i], s->c[i]);
 	ipi_counts(s->irq);
+	machine_ticks(s->machine);
+	s->self_s = self_cpu_s();
 	s->at = now_ns();
 }
 
@@ -453,12 +500,17 @@ cpu_begin(struct cpu_snap *s)
 static double
 cpu_end(struct cpu_snap *s, struct cpu_use *u)
 {
-	unsigned long long irq[I_N];
+	unsigned long long irq[I_N], m[M_N];
 
 	memset(u, 0, sizeof(*u));
 	ipi_counts(irq);
 	for (int k = 0; k < I_N; k++)
 		u->irq[k] = irq[k] - s->irq[k];
+	machine_ticks(m);
+	for (int k = 0; k < M_N; k++)
+		u->machine_s[k] = (double)(m[k] - s->machine[k]) /
+		    (double)sysconf(_SC_CLK_TCK);
+	u->self_s = self_cpu_s() - s->self_s;
 	for (size_t i = 0; i < s->n; i++) {
 		unsigned long long c[C_N];
 		int kid = (int)i >= npids;
@@ -487,13 +539,17 @@ print_use(const struct cpu_use *u, long dlv)
 	    "hub_vcs=%llu hub_nvcs=%llu kids_vcs=%llu kids_nvcs=%llu "
 	    "wakeups_per_dlv=%.3f hub_wakeups_per_dlv=%.4f "
 	    "ipi_res=%llu ipi_cal=%llu ipi_tlb=%llu ipis_per_dlv=%.3f "
-	    "hub_faults_per_dlv=%.4f kids_faults_per_dlv=%.3f",
+	    "hub_faults_per_dlv=%.4f kids_faults_per_dlv=%.3f "
+	    "machine_cpu_us_per_dlv=%.3f load_cpu_us_per_dlv=%.3f "
+	    "steal_us_per_dlv=%.3f",
 	    u->cpu_s[0] * 1e6 / d, u->cpu_s[1] * 1e6 / d, u->vcs[0],
 	    u->nvcs[0], u->vcs[1], u->nvcs[1], (double)u->vcs[1] / d,
 	    (double)u->vcs[0] / d, u->irq[I_RES], u->irq[I_CAL],
 	    u->irq[I_TLB],
 	    (double)(u->irq[I_RES] + u->irq[I_CAL] + u->irq[I_TLB]) / d,
-	    (double)u->minflt[0] / d, (double)u->minflt[1] / d);
+	    (double)u->minflt[0] / d, (double)u->minflt[1] / d,
+	    (u->machine_s[M_BUSY] - u->self_s) * 1e6 / d, u->self_s * 1e6 / d,
+	    u->machine_s[M_STEAL] * 1e6 / d);
 }
 
 /* ---- connections ---- */
