@@ -327,11 +327,11 @@ tv_s(const struct timeval *tv)
 
 /*
  * The closed loop's count: deliveries, and the messages that reached all
- * (done) since the sender was last told.
+ * (done) since the sender was last told: no more than are in flight.
  */
 struct loop {
 	long	 n, cnt[RING], got, win, sent, ndone;
-	uint64_t done[RING];
+	uint64_t done[BURST];
 	int	 fb, phase;	/* 0 warm-up, 1 measured, 2 draining */
 };
 
