@@ -984,6 +984,10 @@
     st.closeInfo = null;
     st.connects++;
     setStatus('connecting', st.everOnline ? 'reconnecting\u2026' : 'connecting\u2026');
+    /* No button while the attempt is on its way: a second would open a
+     * second connection beside it (reconnectNow). */
+    if (st.everOnline)
+      banner('You are offline. Reconnecting\u2026 What you send now is not delivered.');
     var ws;
     try {
       ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/chat');
@@ -1003,6 +1007,11 @@
       if (m && typeof m.type === 'string' && handlers.hasOwnProperty(m.type)) handlers[m.type](m);
     };
     ws.onclose = function (e) { dropped(ws, e); };
+  }
+
+  /* "Reconnect now": a new attempt, unless one is on its way already. */
+  function reconnectNow() {
+    if (!st.ws) connect();
   }
 
   function dropped(ws, e) {
@@ -1030,7 +1039,7 @@
     setStatus('reconnecting', 'offline, retrying in ' + Math.ceil(delay / 1000) + ' s');
     if (st.everOnline)
       banner('You are offline. Reconnecting in ' + Math.ceil(delay / 1000) + ' s; ' +
-        'what you send now is not delivered.', 'Reconnect now', connect);
+        'what you send now is not delivered.', 'Reconnect now', reconnectNow);
     st.retryTimer = setTimeout(connect, delay);
     renderAll();
   }

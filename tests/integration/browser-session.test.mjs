@@ -292,6 +292,34 @@ describe('browser chat page over time, by keyboard, for everyone', { timeout: 30
 			assert.equal(await entry(page, 'room', `away ${i}`, 'lobby').count(), i <= 2 ? 0 : 1, `away ${i}`);
 	});
 
+	it('Reconnect now, clicked twice, opens one connection; no button while it is on its way', async () => {
+		const { page, context } = alice;
+		alice.netDown = true;
+		await context.setOffline(true);
+		await page.evaluate(() => window.__sbTestDropConnection());
+		await seen(bob.page, 'notice', 'alice quit', 'lobby');
+		await context.setOffline(false);
+		// Between attempts (none on its way), two clicks at once, as a
+		// double click: the first starts an attempt, the second must not
+		// open a connection beside it.
+		const r = await page.waitForFunction(() => {
+			const s = window.__sbState(), b = document.querySelector('[data-testid=banner-action]');
+			if (s.connecting || !b || b.hidden || b.closest('[hidden]')) return false;
+			const before = s.connects;
+			b.click();
+			const shown = !b.hidden;
+			b.click();
+			return { before, after: window.__sbState().connects, shown };
+		}, null, { polling: 50, timeout: 30000 });
+		const { before, after, shown } = await r.jsonValue();
+		assert.equal(after, before + 1, 'connections opened by two clicks');
+		assert.equal(shown, false, 'the button stayed while the attempt was on its way');
+		await page.waitForSelector('[data-testid=status][data-state=online]', { timeout: 30000 });
+		alice.netDown = false;
+		await say(page, 'back once');
+		await seen(bob.page, 'room', 'back once', 'lobby');
+	});
+
 	it('left no script or console errors on the pages', () => {
 		noErrors(pages);
 	});
