@@ -26,7 +26,9 @@
  * wsload's bcast line, and the sender's and receivers' CPU and
  * voluntary context switches per delivery from getrusage of the
  * children: over their whole lives, start-up included, so the CPU is an
- * upper bound, not comparable with wsload's window).  Bounded: RATE ×
+ * upper bound, not comparable with wsload's window; and, as wsload
+ * counts it, the machine's busy CPU from the go to the last delivery,
+ * less the collector's own, per delivery).  Bounded: RATE ×
  * SECS messages, then a grace of 5 s.
  *
  * The second is wsload's tput: a closed loop, a new message as soon as
@@ -435,7 +437,9 @@ main(int argc, char *argv[])
 	const char *tag;
 	int lfd, ep, gop[2], o;
 	uint64_t *lat, t0;
-	struct rusage ru;
+	unsigned long long b0, b1;
+	struct rusage ru, u0, u1;
+	double self, tck = (double)sysconf(_SC_CLK_TCK);
 	pid_t sp;
 
 	while ((o = getopt(argc, argv, "k:")) != -1)
@@ -494,22 +498,31 @@ usage:
 			;
 		return 0;
 	}
+	b0 = machine_busy();
+	getrusage(RUSAGE_SELF, &u0);
 	got = collect(ep, lat, expect, now_ns() +
 	    (uint64_t)((secs + 5) * 1e9));
+	b1 = machine_busy();
+	getrusage(RUSAGE_SELF, &u1);
 	while (wait(NULL) > 0 || errno == EINTR)
 		;
 	getrusage(RUSAGE_CHILDREN, &ru);
+	self = tv_s(&u1.ru_utime) + tv_s(&u1.ru_stime) -
+	    tv_s(&u0.ru_utime) - tv_s(&u0.ru_stime);
 	qsort(lat, (size_t)got, sizeof(*lat), u64cmp);
 	printf("RESULT%s%s mode=bcastfloor clients=%ld sent=%ld deliveries=%ld "
 	    "expected=%ld lost=%ld failed=0 lat_n=%ld lat_p50_us=%.1f "
 	    "lat_p95_us=%.1f lat_p99_us=%.1f lat_max_us=%.1f "
-	    "floor_cpu_us_per_dlv=%.3f floor_vcs_per_dlv=%.3f\n",
+	    "floor_cpu_us_per_dlv=%.3f floor_vcs_per_dlv=%.3f "
+	    "collector_cpu_s=%.2f machine_cpu_us_per_dlv=%.3f\n",
 	    *tag ? " " : "", tag, n,
 	    (long)(rate * secs + 0.5), got, expect, expect - got, got,
 	    pct(lat, got, 50), pct(lat, got, 95), pct(lat, got, 99),
 	    pct(lat, got, 100),
 	    ((double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
 	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6) * 1e6 /
-	    (double)(got ? got : 1), (double)ru.ru_nvcsw / (double)(got ? got : 1));
+	    (double)(got ? got : 1), (double)ru.ru_nvcsw / (double)(got ? got : 1),
+	    self, ((double)(b1 - b0) / tck - self) * 1e6 /
+	    (double)(got ? got : 1));
 	return 0;
 }

@@ -405,7 +405,8 @@ done
 
 # The highest sustainable broadcast rate (issue 18): at the largest N, the
 # rate is raised step by step (RATES), SECS each, Switchboard and Node ws
-# taking turns at going first; a server that misses a step (p95 over
+# taking turns at going first, and the broadcast's floor after them (peer
+# floor: what the design can hold); a server that misses a step (p95 over
 # 100 ms or a delivery lost) is not asked the higher ones.  The report's
 # figure is the highest rate each held with all the lower ones.
 rate_ok() {	# tag: the step's RESULT held (p95 <= 100 ms, nothing lost)
@@ -422,12 +423,14 @@ rate_step() {	# srv rate run
 	    wait_kids "${SW_SA[$1]}" 120 ;;
 	node) load "$tag" 200 bcast -p "$NODEP" -N "$n" --rate "$2" \
 	    --secs "$SECS" --pid "$NODE" ;;
+	bfloor) bfloor "$tag" "$n" "$2" "$SECS" ;;
 	esac
 	rate_ok "$tag"
 }
 for r in $(seq "$RUNS"); do
 	want rate || break
 	alive=$(run_order "$r" | grep -vx wsd | xargs)
+	peer floor && [ -z "$BASE" ] && alive+=" bfloor"
 	for rate in $RATES; do
 		[ -n "$alive" ] || break
 		log "run $r/$RUNS: highest broadcast rate, N=${NS##* }, $rate msg/s for $SECS s ($alive)"
