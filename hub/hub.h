@@ -71,6 +71,7 @@
 #define HUB_ROOMS_PER_PEER	32	/* rooms one session may be in */
 #define HUB_PEER_QUEUE_MAX	(512 * 1024)	/* bytes waiting for one handler */
 #define HUB_SPARE_MAX		256	/* C_BATCH buffers kept for reuse */
+#define HUB_TRIM_BYTES		(32 * 1024 * 1024) /* freed heap kept (main.c) */
 #define HUB_LINGER_USEC		(5 * 1000000ULL) /* an ended handler's queue */
 #define HUB_RESUME_QUIET_USEC	(300 * 1000ULL)	/* hold until resumes stop */
 #define HUB_RESUME_HOLD_USEC	(3 * 1000000ULL) /* hold at most this long */

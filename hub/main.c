@@ -13,6 +13,7 @@
  * Exit codes: 0 stopped by a signal, 1 a system call failed at start-up,
  * 2 usage or configuration error.
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -52,5 +53,17 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
+	/*
+	 * Freed memory at the top of the heap goes back to the kernel only
+	 * past HUB_TRIM_BYTES, not glibc's 128 KiB.  In a burst every
+	 * handler that is behind takes a C_BATCH buffer (hub/send.c); with
+	 * the default the heap shrank after each burst and grew again in
+	 * the next, a page fault every 5 deliveries at N = 1000, about half
+	 * of the hub's CPU in the slow phase (bench/analysis.md, twentieth
+	 * session).  The hub keeps what a burst took, up to that much.
+	 */
+#ifdef __GLIBC__
+	mallopt(M_TRIM_THRESHOLD, HUB_TRIM_BYTES);
+#endif
 	return hubd_run(config, required, sockpath, ctlpath);
 }
