@@ -8,13 +8,14 @@
 # instruction (an exit to the hypervisor) and the load average.  $1: the
 # directory of spawncost and nolibc.  Prints nothing if spawncost fails.
 speed_probe() {	# bench-dir
-	local v l c a
+	local v l c f a
 	v=$("$1/spawncost" 200 "$1/nolibc" 2>/dev/null |
 	    sed -n 's/.* mean_us=\([0-9.]*\).*/\1/p')
 	l=$("$1/spawncost" --loop 2>/dev/null | sed -n 's/.* ms=//p')
 	c=$("$1/spawncost" --cpuid 2>/dev/null | sed -n 's/.* ns=//p')
+	f=$("$1/spawncost" --fault 2>/dev/null | sed -n 's/.* ns=//p')
 	read -r a _ </proc/loadavg
-	[ -n "$v" ] && echo "spawn_us=$v loop_ms=${l:-nan} cpuid_ns=${c:-nan} load1=$a"
+	[ -n "$v" ] && echo "spawn_us=$v loop_ms=${l:-nan} cpuid_ns=${c:-nan} fault_ns=${f:-nan} load1=$a"
 }
 
 # Write the hub's config for a benchmark run into $1, state in $2: one

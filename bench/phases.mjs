@@ -20,11 +20,11 @@ const FIGS = [
   ['guest login p95, ms', { fig: 'guess' }, 'p95_us', 1e-3, 1],
 ];
 
-const probeText = (p) => (p ? `${fmt(p.spawn_us)} µs, ${fmt(p.loop_ms)} ms, ${fmt(p.cpuid_ns)} ns, load ${fmt(p.load1, 2)}` : 'no probe');
+const probeText = (p) => (p ? `${fmt(p.spawn_us)} µs, ${fmt(p.loop_ms)} ms, ${fmt(p.cpuid_ns)} ns, ${fmt(p.fault_ns)} ns, load ${fmt(p.load1, 2)}` : 'no probe');
 
 // Every measurement, one line each, with its phase and its probe.
 export function phaseTable(results, SP) {
-  const out = [row(['figure', 'server', 'N', 'run', 'value', 'phase', 'probe before: spawn, loop, CPUID, load']),
+  const out = [row(['figure', 'server', 'N', 'run', 'value', 'phase', 'probe before: spawn, loop, CPUID, page fault, load']),
     row(['---', '---', '---:', '---:', '---:', '---', '---'])];
   for (const [label, filter, key, scale, d] of FIGS)
     for (const r of select(results, filter))

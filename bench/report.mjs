@@ -516,8 +516,8 @@ ${analysis}
   every guess costs a yescrypt (the password workers' worst case).
 * **The machine-speed record**: at the start, before each measurement
   and at the end, the run times 200 fork + exec of \`bench/nolibc\` (no
-  libc: the kernel and the CPU only), a fixed CPU loop and one CPUID
-  instruction (an exit to the hypervisor), notes the load average, and
+  libc: the kernel and the CPU only), a fixed CPU loop, one CPUID
+  instruction (an exit to the hypervisor) and one page fault, notes the load average, and
   keeps them as a \`SPEED\` line beside the results; a probe at 1.4 × the
   fast reference (spawn) or 2 × (CPUID) fell in the slow phase, and each
   measurement takes the phase of the probes around it (bench/README.md;

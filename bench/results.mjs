@@ -131,7 +131,7 @@ export function speedRecord(speeds) {
   return {
     slow, phase, both: nslow > 0 && nslow < speeds.length,
     text: `${speeds.length} probes (start, before each measurement, end): fork + exec of bench/nolibc ${range('spawn_us', 1, 'µs')}; ` +
-      `fixed CPU loop ${range('loop_ms', 1, 'ms')}; one CPUID ${range('cpuid_ns', 0, 'ns')}; load average ${range('load1', 2, '')}. ` +
+      `fixed CPU loop ${range('loop_ms', 1, 'ms')}; one CPUID ${range('cpuid_ns', 0, 'ns')}; one page fault ${range('fault_ns', 0, 'ns')}; load average ${range('load1', 2, '')}. ` +
       `${nslow} of ${v.length} probes in the slow phase (spawn ≥ ${SLOW_PHASE} × ${f(refSpawn)} µs or CPUID ≥ 2 × ${f(refCpuid, 0)} ns); ` +
       `idle, in its fast phase, this machine takes about ${FAST_SPAWN_US} µs and ${FAST_CPUID_NS} ns` +
       (nslow && nslow < speeds.length ? '; **this run saw both phases**' : nslow ? '; **the whole run was in the slow phase**' : ''),

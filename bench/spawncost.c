@@ -10,12 +10,17 @@
  *                          dependent multiply-adds, no system call, no
  *                          memory traffic): the machine-speed probe's
  *                          second half (bench/run.sh)
+ *   spawncost --fault      the cost of one page fault: the first touch of
+ *                          each of 2000 fresh anonymous pages (the kernel
+ *                          zeroes and maps each one; under a hypervisor
+ *                          with shadow page tables, as here, an exit too)
  */
 #include <cpuid.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -46,6 +51,19 @@ main(int argc, char *argv[])
 			__asm__ volatile("" : : "r"(a), "r"(b), "r"(c), "r"(d));
 		}
 		printf("cpuid_instruction ns=%.0f\n", (now_us() - t0) * 1000 / 20000);
+		return 0;
+	}
+	if (argc == 2 && strcmp(argv[1], "--fault") == 0) {
+		const size_t pg = 4096, np = 2000;
+		volatile char *p = mmap(NULL, pg * np, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED)
+			return 1;
+		t0 = now_us();
+		for (size_t i = 0; i < np; i++)
+			p[i * pg] = 1;
+		printf("page_fault ns=%.0f\n", (now_us() - t0) * 1000 / np);
 		return 0;
 	}
 	if (argc == 2 && strcmp(argv[1], "--loop") == 0) {
