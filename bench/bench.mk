@@ -46,7 +46,7 @@ BENCH_BASE	?=
 SOAK_SECONDS	?= 600
 
 BENCH_TOOLS	= $(BENCH_B)/wsload $(BENCH_B)/listen-exec $(BENCH_B)/spawncost \
-		  $(BENCH_B)/uringfan $(BENCH_B)/redisfloor
+		  $(BENCH_B)/uringfan $(BENCH_B)/redisfloor $(BENCH_B)/ringwake
 BENCH_STATIC	= $(BENCH_B)/echo $(BENCH_B)/nolibc $(BENCH_B)/echo-musl \
 		  $(BENCH_B)/relayfloor $(BENCH_B)/bcastfloor
 
@@ -54,6 +54,12 @@ $(BENCH_B)/wsload $(BENCH_B)/listen-exec $(BENCH_B)/spawncost: $(BENCH_B)/%: ben
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(BENCH_CFLAGS) -o $@ $<
+
+# A wake-up among K processes or K threads (issue 18).
+$(BENCH_B)/ringwake: bench/ringwake.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(BENCH_CFLAGS) -pthread -o $@ $<
 
 # The hub's fan-out by send() and by io_uring (issue 18).
 $(BENCH_B)/uringfan: bench/uringfan.c

@@ -238,6 +238,10 @@ const UR = runs({ fig: 'uringfan', srv: 'send' }) ? {
   uring: [med({ fig: 'uringfan', srv: 'uring' }, 'ns_per_dlv_p50'), med({ fig: 'uringfan', srv: 'uring' }, 'cpu_ns_per_dlv')],
 } : null;
 
+// A wake-up among K processes and among K threads on one CPU
+// (bench/ringwake.c, issue 18): µs per hop, by K and pages touched.
+const WK = runs({ fig: 'wake' }) ? [...new Set(sel({ fig: 'wake' }).map((r) => r.k))].sort((a, b) => a - b) : null;
+
 // ---- tables ----
 const row = (cells) => `| ${cells.join(' | ')} |`;
 const table = [];
@@ -280,6 +284,13 @@ if (RATE) {
   if (RATE.bfloor)
     table.push(row([`highest sustainable broadcast rate at N=${RATE.n}, the design's floor (bench/bcastfloor.c), msg/s (steps, rate: p95 ms)`,
       `${fmt(RATE.bfloor.best)} (${steps('bfloor')})`, '', '', '']));
+}
+if (WK) {
+  const hop = (srv, k, pages) => fmt(med({ srv, fig: 'wake', k, pages }, 'us_per_hop'), 1);
+  for (const pages of [0, 50])
+    table.push(row([`a wake-up among K tasks on one CPU (bench/ringwake.c), ${pages} pages touched: µs per hop, K = ${WK.join(' / ')}, processes (a handler each) vs threads (one address space)`,
+      `processes ${WK.map((k) => hop('procs', k, pages)).join(' / ')}; threads ${WK.map((k) => hop('threads', k, pages)).join(' / ')}`, '', '',
+      `processes / threads at K = ${WK[WK.length - 1]}: ${fmt(paired({ fig: 'wake', k: WK[WK.length - 1], pages }, 'us_per_hop', 'procs', 'threads'), 1)} ×`]));
 }
 if (UR)
   table.push(row([`the hub's fan-out to ${UR.n} waiting processes (bench/uringfan.c): wall p50 / CPU ns per delivery, send() vs io_uring`,

@@ -34,7 +34,7 @@ else
 	GUESTS=100
 fi
 PORT0=${BENCH_PORT:-18610}
-# BENCH_FIGS=churn,rtt,bcast,rate,uring,scrape,mem,scale,big,guess,systemd: only these figures, raw
+# BENCH_FIGS=churn,rtt,bcast,rate,uring,wake,scrape,mem,scale,big,guess,systemd: only these figures, raw
 # results only (no report); for trying a change.  Default: all, and the
 # report.
 FIGS=${BENCH_FIGS:-all}
@@ -95,10 +95,10 @@ done
 PEERS=$ok_peers
 if [ -n "$BASE" ]; then
 	[ -z "${BENCH_PEERS+x}" ] && skip "websocketd, Node ws and the relay floor (BENCH_BASE compares two Switchboards; BENCH_PEERS=wsd,node,floor adds them)"
-	for f in scrape scale guess systemd; do
+	for f in wake scrape scale guess systemd; do
 		want "$f" && [ "$FIGS" != all ] && skip "figure $f (not compared with BENCH_BASE)"
 	done
-	[ "$FIGS" = all ] && skip "figures scrape, scale, guess and systemd, the handler-cost profile and the report (BENCH_BASE compares churn, rtt, bcast and mem)"
+	[ "$FIGS" = all ] && skip "figures wake, scrape, scale, guess and systemd, the handler-cost profile and the report (BENCH_BASE compares churn, rtt, bcast and mem)"
 fi
 
 # The machine-speed record: at the start, before each measurement and at
@@ -449,6 +449,27 @@ for r in $(seq "$RUNS"); do
 	speed "$r" uringfan send "${NS##* }"
 	timeout -s INT 300 "$B/uringfan" "${NS##* }" 200 200 wake 2>>"$LOG" |
 	    sed "s/^RESULT .*/& run=$r/" | tee -a "$RES" | sed 's/^/  /'
+done
+
+# A wake-up among K tasks on one CPU (bench/ringwake.c): K processes (a
+# handler each) against K threads of one process (one address space), at
+# K = 2, 100 and the largest N, with no page and with 50 pages of their
+# own touched per wake-up: what a handler's wake-up costs on this machine,
+# and how much of it is the switch between address spaces (issue 18).
+for r in $(seq "$RUNS"); do
+	want wake && [ -z "$BASE" ] && [ -x "$B/ringwake" ] || break
+	log "run $r/$RUNS: a wake-up among K processes and among K threads, one CPU (bench/ringwake.c)"
+	speed "$r" wake ringwake
+	for k in 2 100 "${NS##* }"; do
+		for p in 0 50; do
+			for m in procs threads; do
+				# shellcheck disable=SC2046
+				timeout 120 taskset -c 0 "$B/ringwake" $([ "$m" = threads ] && echo -t) \
+				    "$k" "$p" 20000 "srv=$m fig=wake k=$k pages=$p run=$r" 2>>"$LOG" |
+				    tee -a "$RES" | sed 's/^/  /'
+			done
+		done
+	done
 done
 
 # A scrape every second (issue 22): broadcast latency at the largest N on
