@@ -61,12 +61,13 @@ export function phaseRatios(results, SP, rows) {
 // What each delivery cost, per figure, server and N (medians over runs
 // of one phase): CPU of the hub (or Node) and of the handlers, and the
 // machine's count (/proc/stat less wsload's), handler wake-ups,
-// involuntary switches, inter-processor interrupts.  The
+// involuntary switches, inter-processor interrupts, page faults (11-13
+// µs each under this machine's hypervisor: bench/README.md).  The
 // broadcast floor (bfloor) has only its processes' voluntary switches.
 export function countTable(results, SP) {
   const out = [row(['figure', 'server', 'N', 'phase (runs)', 'hub / handlers CPU µs per delivery', 'the machine\'s CPU µs per delivery', 'handler wake-ups per delivery',
-    'involuntary switches per 1000 deliveries: hub / handlers', 'IPIs per delivery (RES / CAL / TLB per 1000)', 'p95 ms']),
-  row(['---', '---', '---:', '---', '---:', '---:', '---:', '---:', '---:', '---:'])];
+    'involuntary switches per 1000 deliveries: hub / handlers', 'IPIs per delivery (RES / CAL / TLB per 1000)', 'page faults per 1000 deliveries: hub / handlers', 'p95 ms']),
+  row(['---', '---', '---:', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:'])];
   const groups = new Map();
   for (const r of results) {
     if (!['bcast', 'tput', 'rate', 'scale'].includes(r.fig)) continue;
@@ -90,6 +91,7 @@ export function countTable(results, SP) {
       fmt(m((r) => r.wakeups_per_dlv), 3),
       `${fmt(m((r) => (1000 * r.hub_nvcs) / dl(r)), 1)} / ${fmt(m((r) => (1000 * r.kids_nvcs) / dl(r)), 1)}`,
       `${fmt(m((r) => r.ipis_per_dlv), 3)} (${['ipi_res', 'ipi_cal', 'ipi_tlb'].map((q) => fmt(m((r) => (1000 * r[q]) / dl(r)), 0)).join(' / ')})`,
+      `${fmt(m((r) => 1000 * (r.hub_faults_per_dlv ?? NaN)), 1)} / ${fmt(m((r) => 1000 * (r.kids_faults_per_dlv ?? NaN)), 1)}`,
       fmt(m((r) => r.lat_p95_us / 1000), 1)]));
   }
   return out.join('\n');
