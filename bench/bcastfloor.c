@@ -338,6 +338,36 @@ tv_s(const struct timeval *tv)
 	return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
 }
 
+/* The machine's busy ticks and the collector's own CPU, at one moment. */
+struct mark {
+	unsigned long long	busy;
+	double			self;	/* s */
+};
+
+static struct mark
+mark_now(void)
+{
+	struct rusage u;
+
+	getrusage(RUSAGE_SELF, &u);
+	return (struct mark){ machine_busy(),
+	    tv_s(&u.ru_utime) + tv_s(&u.ru_stime) };
+}
+
+/*
+ * Between `a` and `b`: the collector's CPU (*self, s) and the machine's
+ * busy CPU less it, µs per each of `dlv` deliveries.
+ */
+static double
+machine_us_per(struct mark a, struct mark b, long dlv, double *self)
+{
+	double tck = (double)sysconf(_SC_CLK_TCK);
+
+	*self = b.self - a.self;
+	return ((double)(b.busy - a.busy) / tck - *self) * 1e6 /
+	    (double)(dlv ? dlv : 1);
+}
+
 /*
  * The closed loop's count: deliveries, and the messages that reached all
  * (done) since the sender was last told: no more than are in flight.
@@ -378,9 +408,9 @@ collect_tput(int ep, long n, long inflight, int fb, pid_t sp, double secs,
 {
 	struct loop l = { .n = n, .sent = inflight, .fb = fb };
 	uint64_t m0 = now_ns() + 1000000000ULL, m1, t1 = 0, deadline = 0;
-	unsigned long long c0 = 0, c1 = 0, b0 = 0, b1 = 0;
-	struct rusage u0, u1;
-	double w, cpu, self, tck = (double)sysconf(_SC_CLK_TCK);
+	unsigned long long c0 = 0, c1 = 0;
+	struct mark k0 = { 0, 0 }, k1 = { 0, 0 };
+	double w, cpu, self, mach, tck = (double)sysconf(_SC_CLK_TCK);
 	size_t len;
 
 	m1 = m0 + (uint64_t)(secs * 1e9);
@@ -389,13 +419,11 @@ collect_tput(int ep, long n, long inflight, int fb, pid_t sp, double secs,
 
 		if (l.phase == 0 && t >= m0) {
 			c0 = tree_ticks(sp);
-			b0 = machine_busy();
-			getrusage(RUSAGE_SELF, &u0);
+			k0 = mark_now();
 			l.phase = 1;
 		} else if (l.phase == 1 && t >= m1) {
 			c1 = tree_ticks(sp);
-			b1 = machine_busy();
-			getrusage(RUSAGE_SELF, &u1);
+			k1 = mark_now();
 			t1 = now_ns();
 			close(fb);
 			l.phase = 2;
@@ -409,16 +437,14 @@ collect_tput(int ep, long n, long inflight, int fb, pid_t sp, double secs,
 	}
 	w = (double)(t1 - m0) / 1e9;
 	cpu = (double)(c1 - c0) / tck;
-	self = tv_s(&u1.ru_utime) + tv_s(&u1.ru_stime) -
-	    tv_s(&u0.ru_utime) - tv_s(&u0.ru_stime);
+	mach = machine_us_per(k0, k1, l.win, &self);
 	printf("RESULT%s%s mode=tput clients=%ld sent=%ld window_s=%.2f "
 	    "window_deliveries=%ld deliveries_per_s=%.0f server_cpu_s=%.2f "
 	    "cpu_us_per_delivery=%.3f lost=%ld dup=0 reorder=0 bad=0 "
 	    "failed=0 collector_cpu_s=%.2f machine_cpu_us_per_dlv=%.3f\n",
 	    *tag ? " " : "", tag, n, l.sent, w, l.win, (double)l.win / w, cpu,
 	    cpu * 1e6 / (double)(l.win ? l.win : 1), l.sent * n - l.got, self,
-	    ((double)(b1 - b0) / tck - self) * 1e6 /
-	    (double)(l.win ? l.win : 1));
+	    mach);
 }
 
 static double
@@ -437,9 +463,9 @@ main(int argc, char *argv[])
 	const char *tag;
 	int lfd, ep, gop[2], o;
 	uint64_t *lat, t0;
-	unsigned long long b0, b1;
-	struct rusage ru, u0, u1;
-	double self, tck = (double)sysconf(_SC_CLK_TCK);
+	struct mark k0, k1;
+	struct rusage ru;
+	double self, mach;
 	pid_t sp;
 
 	while ((o = getopt(argc, argv, "k:")) != -1)
@@ -498,17 +524,14 @@ usage:
 			;
 		return 0;
 	}
-	b0 = machine_busy();
-	getrusage(RUSAGE_SELF, &u0);
+	k0 = mark_now();
 	got = collect(ep, lat, expect, now_ns() +
 	    (uint64_t)((secs + 5) * 1e9));
-	b1 = machine_busy();
-	getrusage(RUSAGE_SELF, &u1);
+	k1 = mark_now();
 	while (wait(NULL) > 0 || errno == EINTR)
 		;
 	getrusage(RUSAGE_CHILDREN, &ru);
-	self = tv_s(&u1.ru_utime) + tv_s(&u1.ru_stime) -
-	    tv_s(&u0.ru_utime) - tv_s(&u0.ru_stime);
+	mach = machine_us_per(k0, k1, got, &self);
 	qsort(lat, (size_t)got, sizeof(*lat), u64cmp);
 	printf("RESULT%s%s mode=bcastfloor clients=%ld sent=%ld deliveries=%ld "
 	    "expected=%ld lost=%ld failed=0 lat_n=%ld lat_p50_us=%.1f "
@@ -522,7 +545,6 @@ usage:
 	    ((double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
 	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6) * 1e6 /
 	    (double)(got ? got : 1), (double)ru.ru_nvcsw / (double)(got ? got : 1),
-	    self, ((double)(b1 - b0) / tck - self) * 1e6 /
-	    (double)(got ? got : 1));
+	    self, mach);
 	return 0;
 }

@@ -5,7 +5,8 @@
 # How fast the machine is at this moment, on one line: the mean wall time
 # of 200 fork + exec + exit + wait of bench/nolibc (no libc: the kernel
 # and the CPU only), a fixed CPU loop (spawncost --loop), one CPUID
-# instruction (an exit to the hypervisor) and the load average.  $1: the
+# instruction (an exit to the hypervisor), one page fault (spawncost
+# --fault) and the load average.  $1: the
 # directory of spawncost and nolibc.  Prints nothing if spawncost fails.
 speed_probe() {	# bench-dir
 	local v l c f a
