@@ -298,8 +298,10 @@ install: all $(BUILT_UNITS)
 		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
 	@# The licenses: Switchboard's, and the notices of what is linked
 	@# statically into the handler (docs/deployment.md).
-	install -d $(DESTDIR)$(DOCDIR)
+	install -d $(DESTDIR)$(DOCDIR) $(DESTDIR)$(DOCDIR)/examples
 	install -m 0644 LICENSE $(DESTDIR)$(DOCDIR)/LICENSE
+	@# An opt-in drop-in: a cheaper sandbox per connection (deployment.md).
+	install -m 0644 units/lean-spawn.conf $(DESTDIR)$(DOCDIR)/examples/
 	if [ "$(HANDLER_LIBC)" = musl ]; then \
 		install -m 0644 /usr/share/doc/musl/copyright \
 		    $(DESTDIR)$(DOCDIR)/copyright.musl && \
@@ -329,8 +331,9 @@ uninstall:
 	    $(DESTDIR)$(CATALOGDIR)/switchboard.catalog
 	for m in $(sort $(wildcard docs/man/*.[1-8])); do \
 		rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; done
-	rm -f $(DESTDIR)$(DOCDIR)/LICENSE $(DESTDIR)$(DOCDIR)/copyright.*
-	rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+	rm -f $(DESTDIR)$(DOCDIR)/LICENSE $(DESTDIR)$(DOCDIR)/copyright.* \
+	    $(DESTDIR)$(DOCDIR)/examples/lean-spawn.conf
+	rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 	@# The config stays if it was edited; users and /var/lib/switchboard stay.
 	if cmp -s units/switchboard.conf $(DESTDIR)$(CONFDIR)/switchboard.conf; \
 		then rm -f $(DESTDIR)$(CONFDIR)/switchboard.conf; fi

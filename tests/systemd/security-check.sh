@@ -6,12 +6,16 @@
 # --offline=yes" on its copy in UNITDIR (the units as installed) and fail
 # when one scores worse than its recorded exposure or worse than 1.0
 # (lower is better).  A better score is reported, so the baseline can be
-# lowered with it.
+# lowered with it.  A line "UNIT+DROPIN" rates UNIT with the drop-in
+# DROPIN (a file beside BASELINE) applied, as /etc/systemd/system/UNIT.d/
+# would apply it: units/lean-spawn.conf is held to its score so.
 set -eu
 baseline=$1
 dir=$2
 limit=1.0
 status=0
+tmp=
+trap 'rm -rf "$tmp"' EXIT
 
 command -v systemd-analyze >/dev/null || {
 	echo "security-check: systemd-analyze not found (Debian package systemd)" >&2
@@ -20,7 +24,20 @@ command -v systemd-analyze >/dev/null || {
 # Lines: "unit exposure", '#' comments.
 while read -r unit recorded; do
 	case $unit in ''|'#'*) continue ;; esac
-	out=$(systemd-analyze security --offline=yes --no-pager "$dir/$unit" 2>&1) || true
+	file=$dir/$unit
+	case $unit in
+	*+*)	# the unit and its drop-in, side by side in a directory of
+		# their own (systemd-analyze reads UNIT.d/ beside UNIT)
+		[ -n "$tmp" ] || tmp=$(mktemp -d)
+		base=${unit%%+*} dropin=${unit#*+}
+		rm -rf "${tmp:?}/$base" "${tmp:?}/$base.d"
+		mkdir -p "$tmp/$base.d"
+		cp "$dir/$base" "$tmp/$base" &&
+		    cp "$(dirname "$baseline")/$dropin" "$tmp/$base.d/" ||
+		    { status=1; continue; }
+		file=$tmp/$base ;;
+	esac
+	out=$(systemd-analyze security --offline=yes --no-pager "$file" 2>&1) || true
 	score=$(printf '%s\n' "$out" |
 	    sed -n 's/^→ Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
 	if [ -z "$score" ]; then
