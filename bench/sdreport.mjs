@@ -137,7 +137,7 @@ function ablation(results) {
       if (y) saved.push(x.cpu_us_per_conn - y.cpu_us_per_conn);
     }
     out.push({
-      v, exposure: va[0]?.exposure, base: va[0]?.base_exposure, saved,
+      v, keys: va[0]?.keys, exposure: va[0]?.exposure, base: va[0]?.base_exposure, saved,
       cpu: [median(sd.map((r) => r.cpu_us_per_conn)), median(va.map((r) => r.cpu_us_per_conn))],
       pid1: [median(sd.map((r) => r.pid1_cpu_us_per_conn)), median(va.map((r) => r.pid1_cpu_us_per_conn))],
       kw: [median(sd.map((r) => r.kworker_cpu_us_per_conn)), median(va.map((r) => r.kworker_cpu_us_per_conn))],
@@ -157,7 +157,7 @@ function ablationTable(A, SP, groups) {
     'saved per spawn, ms, per pair', 'CPU without / shipped, per pair', 'conn/s without / shipped, per pair',
     'handshake p95 without / shipped', 'kworkers per connection, ms: shipped → without', 'probes');
   for (const a of A) {
-    out.push(row([(groups.has(a.v) ? `**${a.v}** (group)` : a.v) + (wins(a) ? ' ✓' : ''), `${fmt(a.exposure, 1)} (${fmt(a.base, 1)})`,
+    out.push(row([(isSet(a.v, groups) ? `**${a.v}** (${groups.has(a.v) ? 'group' : 'set'})` : a.v) + (wins(a) ? ' ✓' : ''), `${fmt(a.exposure, 1)} (${fmt(a.base, 1)})`,
       `${ms(a.cpu[0], 2)} (${ms(a.pid1[0], 2)}) → ${ms(a.cpu[1], 2)} (${ms(a.pid1[1], 2)})`,
       `${ms(median(a.saved), 2)}${a.saved.length > 1 ? ` (${a.saved.map((s) => ms(s, 2)).join(', ')})` : ''}`,
       `${fmt(median(a.cpuRatio), 3)}${range(a.cpuRatio, 3)}`, `${fmt(median(a.rate), 3)}${range(a.rate, 3)}`,
@@ -166,11 +166,24 @@ function ablationTable(A, SP, groups) {
   return out.join('\n');
 }
 
+// A variant that removes more than one setting: a group of
+// bench/systemd.sh, or a set of SD_EXTRA_VARIANTS (named in lower case,
+// where a setting is a unit file key: ProtectProc).
+const isSet = (v, groups) => groups.has(v) || /^[a-z]/.test(v);
+
+// The sets measured as a whole that keep the exposure ≤ 1.0 and won,
+// most CPU saved first: the answer to "the set that keeps systemd-analyze
+// security ≤ 1.0 at the least cost", among those tried.
+function measuredSets(A, groups) {
+  return A.filter((a) => isSet(a.v, groups) && wins(a) && a.exposure <= 1.0)
+    .sort((a, b) => median(b.saved) - median(a.saved));
+}
+
 // The single settings that win, greedily by CPU saved per point of
 // exposure, while the shipped exposure plus their rises stays ≤ 1.0: a
 // candidate set to measure as a whole (exposure is not quite additive).
 function candidate(A, groups) {
-  const single = A.filter((a) => !groups.has(a.v) && wins(a) && isFinite(a.exposure));
+  const single = A.filter((a) => !isSet(a.v, groups) && wins(a) && isFinite(a.exposure));
   if (!single.length) return null;
   const base = single[0].base;
   const rise = (a) => Math.max(0, a.exposure - a.base);
@@ -278,12 +291,18 @@ The shipped switchboard@.service (port 80) and a copy without the
 setting (sbvar@.service, port 81), one churn turn each, back to back,
 taking turns at going first. Exposure is \`systemd-analyze security
 --offline=yes\` of the copy. Groups (bold) remove every setting that
-needs the same kernel object. ✓: leaving it out saved CPU in every pair,
+needs the same kernel object; sets (bold) are candidates measured as a
+whole (\`SD_EXTRA_VARIANTS\`). ✓: leaving it out saved CPU in every pair,
 by at least 2 % of the shipped unit's.
 
 ${ablationTable(A, SP, groups)}`);
     if (cand)
       parts.push(`Greedy pick among the single settings marked ✓, by CPU saved per point of exposure, while the exposure stays ≤ 1.0 (summing each one's rise, which is only roughly additive): **without ${cand.take.map((a) => a.v).join(', ') || 'nothing'}**, exposure about ${fmt(cand.exp, 1)}, the sum of their savings ${ms(cand.saved, 2)} ms per spawn. A set is only proposed when measured as a whole (\`SD_EXTRA_VARIANTS\`, bench/README.md).`);
+    const sets = measuredSets(A, groups);
+    if (sets.length) {
+      const desc = (a) => `**${a.v}** (exposure ${fmt(a.exposure, 1)}; ${ms(median(a.saved), 2)} ms saved per spawn, CPU ${fmt(median(a.cpuRatio), 3)} ×, conn/s ${fmt(median(a.rate), 3)} ×, ${a.saved.length} pairs${a.keys ? `; without ${a.keys.split(',').filter((k) => k !== 'SystemCallErrorNumber').join(', ')}` : ''})`;
+      parts.push(`Measured as a whole, the sets that keep the exposure ≤ 1.0 and saved CPU in every pair, most saved first: ${sets.map(desc).join('; ')}.`);
+    }
   }
   if (results.some((r) => r.fig === 'sdbcast'))
     parts.push(`### Broadcast: handlers as units, and the hub's share of the CPU

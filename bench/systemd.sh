@@ -498,7 +498,7 @@ fi
 # --- what each hardening setting costs --------------------------------------
 
 ablate_one() {
-	churn "$1" "srv=$1 fig=sdablate variant=$v exposure=${EXP:-nan} base_exposure=${BASE_EXP:-nan} run=$2" "$ACHURN"
+	churn "$1" "srv=$1 fig=sdablate variant=$v keys=$(variant_keys "$v" | paste -sd,) exposure=${EXP:-nan} base_exposure=${BASE_EXP:-nan} run=$2" "$ACHURN"
 }
 if want sdablate; then
 	for v in $VARIANTS; do
