@@ -157,7 +157,7 @@ function ablationTable(A, SP, groups) {
     'saved per spawn, ms, per pair', 'CPU without / shipped, per pair', 'conn/s without / shipped, per pair',
     'handshake p95 without / shipped', 'kworkers per connection, ms: shipped → without', 'probes');
   for (const a of A) {
-    out.push(row([(isSet(a.v, groups) ? `**${a.v}** (${groups.has(a.v) ? 'group' : 'set'})` : a.v) + (wins(a) ? ' ✓' : ''), `${fmt(a.exposure, 1)} (${fmt(a.base, 1)})`,
+    out.push(row([(isSet(a, groups) ? `**${a.v}** (${groups.has(a.v) ? 'group' : 'set'})` : a.v) + (wins(a) ? ' ✓' : ''), `${fmt(a.exposure, 1)} (${fmt(a.base, 1)})`,
       `${ms(a.cpu[0], 2)} (${ms(a.pid1[0], 2)}) → ${ms(a.cpu[1], 2)} (${ms(a.pid1[1], 2)})`,
       `${ms(median(a.saved), 2)}${a.saved.length > 1 ? ` (${a.saved.map((s) => ms(s, 2)).join(', ')})` : ''}`,
       `${fmt(median(a.cpuRatio), 3)}${range(a.cpuRatio, 3)}`, `${fmt(median(a.rate), 3)}${range(a.rate, 3)}`,
@@ -167,15 +167,20 @@ function ablationTable(A, SP, groups) {
 }
 
 // A variant that removes more than one setting: a group of
-// bench/systemd.sh, or a set of SD_EXTRA_VARIANTS (named in lower case,
-// where a setting is a unit file key: ProtectProc).
-const isSet = (v, groups) => groups.has(v) || /^[a-z]/.test(v);
+// bench/systemd.sh, or a set of SD_EXTRA_VARIANTS (by its keys= field;
+// without one, by its name: a set is named in lower case, a setting is a
+// unit file key, ProtectProc).
+const isSet = (a, groups) => {
+  if (groups.has(a.v)) return true;
+  const keys = (a.keys || '').split(',').filter((k) => k && k !== 'SystemCallErrorNumber');
+  return keys.length ? keys.length > 1 : /^[a-z]/.test(a.v);
+};
 
 // The sets measured as a whole that keep the exposure ≤ 1.0 and won,
 // most CPU saved first: the answer to "the set that keeps systemd-analyze
 // security ≤ 1.0 at the least cost", among those tried.
 function measuredSets(A, groups) {
-  return A.filter((a) => isSet(a.v, groups) && wins(a) && a.exposure <= 1.0)
+  return A.filter((a) => isSet(a, groups) && !groups.has(a.v) && wins(a) && a.exposure <= 1.0)
     .sort((a, b) => median(b.saved) - median(a.saved));
 }
 
@@ -183,7 +188,7 @@ function measuredSets(A, groups) {
 // exposure, while the shipped exposure plus their rises stays ≤ 1.0: a
 // candidate set to measure as a whole (exposure is not quite additive).
 function candidate(A, groups) {
-  const single = A.filter((a) => !isSet(a.v, groups) && wins(a) && isFinite(a.exposure));
+  const single = A.filter((a) => !isSet(a, groups) && wins(a) && isFinite(a.exposure));
   if (!single.length) return null;
   const base = single[0].base;
   const rise = (a) => Math.max(0, a.exposure - a.base);

@@ -27,7 +27,7 @@ test('make install puts LICENSE, the static libraries\' notices and the lean-spa
     // Installed as an example, not where systemd would apply it.
     assert.deepEqual(readdirSync(path.join(doc, 'examples')), ['lean-spawn.conf']);
     assert.match(readFileSync(path.join(doc, 'examples/lean-spawn.conf'), 'utf8'),
-      /^\[Service\]\nPrivateNetwork=no$/m);
+      /^\[Service\]\nProtectKernelTunables=no$/m);
     assert.equal(existsSync(path.join(dest, 'etc/systemd/system/switchboard@.service.d')), false);
     assert.match(readFileSync(path.join(doc, 'LICENSE'), 'utf8'), /^ISC License/);
     assert.match(readFileSync(path.join(doc, 'copyright.expat'), 'utf8'), /MIT/);

@@ -15,7 +15,8 @@ dir=$2
 limit=1.0
 status=0
 tmp=
-trap 'rm -rf "$tmp"' EXIT
+trap '[ -z "$tmp" ] || rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM
 
 command -v systemd-analyze >/dev/null || {
 	echo "security-check: systemd-analyze not found (Debian package systemd)" >&2
@@ -33,8 +34,12 @@ while read -r unit recorded; do
 		rm -rf "${tmp:?}/$base" "${tmp:?}/$base.d"
 		mkdir -p "$tmp/$base.d"
 		cp "$dir/$base" "$tmp/$base" &&
-		    cp "$(dirname "$baseline")/$dropin" "$tmp/$base.d/" ||
-		    { status=1; continue; }
+		    cp "$(dirname "$baseline")/$dropin" "$tmp/$base.d/" || {
+			echo "security-check: $unit: cannot copy $dir/$base" \
+			    "and $(dirname "$baseline")/$dropin" >&2
+			status=1
+			continue
+		}
 		file=$tmp/$base ;;
 	esac
 	out=$(systemd-analyze security --offline=yes --no-pager "$file" 2>&1) || true
