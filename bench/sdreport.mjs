@@ -170,9 +170,12 @@ function ablationTable(A, SP, groups) {
 // bench/systemd.sh, or a set of SD_EXTRA_VARIANTS (by its keys= field;
 // without one, by its name: a set is named in lower case, a setting is a
 // unit file key, ProtectProc).
+// The settings a variant removes, from its keys= field (SystemCallErrorNumber
+// goes with SystemCallFilter and means nothing alone).
+const settingsOf = (a) => (a.keys || '').split(',').filter((k) => k && k !== 'SystemCallErrorNumber');
 const isSet = (a, groups) => {
   if (groups.has(a.v)) return true;
-  const keys = (a.keys || '').split(',').filter((k) => k && k !== 'SystemCallErrorNumber');
+  const keys = settingsOf(a);
   return keys.length ? keys.length > 1 : /^[a-z]/.test(a.v);
 };
 
@@ -305,7 +308,7 @@ ${ablationTable(A, SP, groups)}`);
       parts.push(`Greedy pick among the single settings marked ✓, by CPU saved per point of exposure, while the exposure stays ≤ 1.0 (summing each one's rise, which is only roughly additive): **without ${cand.take.map((a) => a.v).join(', ') || 'nothing'}**, exposure about ${fmt(cand.exp, 1)}, the sum of their savings ${ms(cand.saved, 2)} ms per spawn. A set is only proposed when measured as a whole (\`SD_EXTRA_VARIANTS\`, bench/README.md).`);
     const sets = measuredSets(A, groups);
     if (sets.length) {
-      const desc = (a) => `**${a.v}** (exposure ${fmt(a.exposure, 1)}; ${ms(median(a.saved), 2)} ms saved per spawn, CPU ${fmt(median(a.cpuRatio), 3)} ×, conn/s ${fmt(median(a.rate), 3)} ×, ${a.saved.length} pairs${a.keys ? `; without ${a.keys.split(',').filter((k) => k !== 'SystemCallErrorNumber').join(', ')}` : ''})`;
+      const desc = (a) => `**${a.v}** (exposure ${fmt(a.exposure, 1)}; ${ms(median(a.saved), 2)} ms saved per spawn, CPU ${fmt(median(a.cpuRatio), 3)} ×, conn/s ${fmt(median(a.rate), 3)} ×, ${a.saved.length} pairs${a.keys ? `; without ${settingsOf(a).join(', ')}` : ''})`;
       parts.push(`Measured as a whole, the sets that keep the exposure ≤ 1.0 and saved CPU in every pair, most saved first: ${sets.map(desc).join('; ')}.`);
     }
   }

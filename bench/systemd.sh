@@ -439,18 +439,18 @@ want sdchurn && rounds sdchurn "churn: $CHURN connections, 8 at a time" \
 # --- variants of switchboard@.service ------------------------------------
 
 # Write sbvar@.service, the shipped unit without the keys of variant $1,
-# and reload PID 1; sets EXP to its exposure.
+# and reload PID 1; sets KEYS to those keys (comma-separated) and EXP to
+# its exposure.
 exposure() {	# unit file
 	systemd-analyze security --offline=yes --no-pager "$1" 2>/dev/null |
 	    sed -n 's/^→ Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p'
 }
 variant_use() {
-	local re
-	re=$(variant_keys "$1" | paste -sd'|')
-	grep -Ev "^($re)=" "$unitdir/switchboard@.service" >"$sd/sbvar@.service"
+	KEYS=$(variant_keys "$1" | paste -sd,)
+	grep -Ev "^(${KEYS//,/|})=" "$unitdir/switchboard@.service" >"$sd/sbvar@.service"
 	ct_sh systemctl daemon-reload || { say "daemon-reload failed"; exit 1; }
 	EXP=$(exposure "$sd/sbvar@.service")
-	say "variant $1 (without $(variant_keys "$1" | paste -sd,)): exposure ${EXP:-?} (shipped $BASE_EXP)"
+	say "variant $1 (without $KEYS): exposure ${EXP:-?} (shipped $BASE_EXP)"
 }
 BASE_EXP=$(exposure "$unitdir/switchboard@.service")
 
@@ -498,7 +498,7 @@ fi
 # --- what each hardening setting costs --------------------------------------
 
 ablate_one() {
-	churn "$1" "srv=$1 fig=sdablate variant=$v keys=$(variant_keys "$v" | paste -sd,) exposure=${EXP:-nan} base_exposure=${BASE_EXP:-nan} run=$2" "$ACHURN"
+	churn "$1" "srv=$1 fig=sdablate variant=$v keys=$KEYS exposure=${EXP:-nan} base_exposure=${BASE_EXP:-nan} run=$2" "$ACHURN"
 }
 if want sdablate; then
 	for v in $VARIANTS; do
