@@ -49,7 +49,7 @@ static const struct sb_event_info events[SB_EV_COUNT] = {
 /* No initializers: set at start, an initialized static would dirty a page
  * of .data in every handler (docs/benchmarks.md, memory). */
 static const char *log_ident;	/* NULL: "switchboard" */
-static int log_prefix;		/* stderr goes to journald: "<N>" prefixes */
+static enum sb_log_to log_to;	/* zero: SB_LOG_STDERR */
 
 const struct sb_event_info *
 sb_event_info(enum sb_event ev)
@@ -334,14 +334,18 @@ sb_log_parse(const char *line, struct sb_log_kv *kv, size_t max, char *buf,
 }
 
 /*
- * Name the program in log lines; `journal_stream` says stderr is connected
- * to journald (JOURNAL_STREAM set), where "<N>" priority prefixes work.
+ * Name the program in log lines, and say where they go: stderr, stderr
+ * connected to journald (JOURNAL_STREAM set), where "<N>" priority
+ * prefixes work, or syslog(3).  Nothing is opened here: syslog(3)
+ * connects to /dev/log at the first line, so a handler that never fails
+ * holds no socket and journald holds nothing for it (docs/deployment.md,
+ * the handler's units).
  */
 void
-sb_log_init(const char *ident, int journal_stream)
+sb_log_init(const char *ident, enum sb_log_to to)
 {
 	log_ident = ident;
-	log_prefix = journal_stream;
+	log_to = to;
 }
 
 /* A plain log line on stderr; the caller has already escaped client text. */
@@ -354,7 +358,13 @@ sb_log(int prio, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	if (log_prefix)
+	if (log_to == SB_LOG_SYSLOG) {
+		/* at every line: the few pages of libc's syslog state are
+		 * written only by a handler that has something to say */
+		openlog(log_ident, LOG_PID, LOG_DAEMON);
+		syslog(prio, "%s", line);
+	}
+	else if (log_to == SB_LOG_JOURNAL_STREAM)
 		fprintf(stderr, "<%d>%s\n", prio, line);
 	else
 		fprintf(stderr, "%s: %s\n", log_ident != NULL ? log_ident :

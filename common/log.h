@@ -54,6 +54,13 @@ struct sb_log_kv {
 /* sb_log_parse()'s result for a line that sb_log_format() does not write. */
 enum { SB_LOG_BAD_LINE = -1 };
 
+/* Where sb_log() writes (sb_log_init()). */
+enum sb_log_to {
+	SB_LOG_STDERR,		/* "ident: line" */
+	SB_LOG_JOURNAL_STREAM,	/* stderr is journald's stream: "<N>line" */
+	SB_LOG_SYSLOG,		/* syslog(3): a datagram to /dev/log */
+};
+
 /* log.c */
 const struct sb_event_info *sb_event_info(enum sb_event);
 int	 sb_event_from_name(const char *);
@@ -61,7 +68,7 @@ size_t	 sb_log_escape(char *, size_t, const char *);
 size_t	 sb_log_format(char *, size_t, const struct sb_log_kv *, size_t);
 int	 sb_log_parse(const char *, struct sb_log_kv *, size_t, char *,
 	    size_t);
-void	 sb_log_init(const char *, int);
+void	 sb_log_init(const char *, enum sb_log_to);
 void	 sb_log_event(enum sb_event, const struct sb_log_fields *,
 	    const char *, ...) __attribute__((format(printf, 3, 4)));
 void	 sb_log(int, const char *, ...) __attribute__((format(printf, 2, 3)));

@@ -4,7 +4,7 @@
  * its hub, sets up one connection's state, and hands it to the event loop
  * (loop.c); handler.h says which file does what.
  *
- *   switchboard-handler [--proxy | --tls] [-s HUB_SOCKET]
+ *   switchboard-handler [--proxy | --tls] [--syslog] [-s HUB_SOCKET]
  *   switchboard-handler --version
  *
  * The client connection is fd 3 when systemd passes it (LISTEN_FDS=1 for
@@ -21,6 +21,11 @@
  * handler gets the certificate chain from the hub, which holds the key
  * and signs each handshake for it (tls.c), and then serves what it
  * decrypts as on port 80.
+ *
+ * --syslog: the handler's own failures (the hub logs its events) go to
+ * syslog(3), a datagram to /dev/log, instead of stderr.  The units set it
+ * with StandardError=null: journald then keeps no stream open for each
+ * connection, of the 4096 it takes in all (docs/deployment.md).
  *
  * --version prints the handler's version and those of the libraries linked
  * into it (version.c) and exits.
@@ -56,7 +61,7 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: switchboard-handler [--proxy | --tls] "
-	    "[-s hub-socket]\n"
+	    "[--syslog] [-s hub-socket]\n"
 	    "       switchboard-handler --version\n");
 	exit(2);
 }
@@ -64,7 +69,7 @@ usage(void)
 /* The command line's options. */
 struct opts {
 	const char	*hub_path;
-	int		 proxy, tls, version;
+	int		 proxy, tls, syslog, version;
 };
 
 static void
@@ -73,6 +78,7 @@ parse_opts(int argc, char *argv[], struct opts *o)
 	static const struct option longopts[] = {
 		{ "proxy", no_argument, NULL, 'p' },
 		{ "tls", no_argument, NULL, 't' },
+		{ "syslog", no_argument, NULL, 'L' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -85,6 +91,9 @@ parse_opts(int argc, char *argv[], struct opts *o)
 			break;
 		case 't':
 			o->tls = 1;
+			break;
+		case 'L':
+			o->syslog = 1;
 			break;
 		case 's':
 			o->hub_path = optarg;
@@ -114,7 +123,9 @@ main(int argc, char *argv[])
 	hub_path = o.hub_path;
 	if (o.version)
 		return version_print(stdout) == 0 ? 0 : 1;
-	sb_log_init("switchboard-handler", getenv("JOURNAL_STREAM") != NULL);
+	sb_log_init("switchboard-handler", o.syslog ? SB_LOG_SYSLOG :
+	    getenv("JOURNAL_STREAM") != NULL ? SB_LOG_JOURNAL_STREAM :
+	    SB_LOG_STDERR);
 	if (hub_path == NULL || *hub_path == '\0')
 		hub_path = CONFIG_HUB_SOCKET;
 	/* sd_listen_fds() without libsystemd: one fd, passed to us. */

@@ -1136,7 +1136,8 @@ hubd_run(const char *config_path, int config_required, const char *sockpath,
 	    .config_required = config_required, .listen_fd = -1 };
 	int ctl_fd, r;
 
-	sb_log_init("switchboard-hub", getenv("JOURNAL_STREAM") != NULL);
+	sb_log_init("switchboard-hub", getenv("JOURNAL_STREAM") != NULL ?
+	    SB_LOG_JOURNAL_STREAM : SB_LOG_STDERR);
 	c.notify = getenv("NOTIFY_SOCKET") != NULL;
 	hub_log_open(getenv("SWITCHBOARD_LOG_STDERR") == NULL);
 	signal(SIGPIPE, SIG_IGN);

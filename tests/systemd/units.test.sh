@@ -21,7 +21,7 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 here=$top/tests/systemd
-PLAN=35
+PLAN=36
 
 skip_all() {
 	echo "1..0 # SKIP $*"
@@ -239,7 +239,9 @@ done
 
 # While alice and bob are connected: each handler runs as "switchboard"
 # in its own instance, with SCHED_BATCH (policy 3, field 41 of
-# /proc/PID/stat), the hub as "switchboard-hub" with SCHED_OTHER (0).
+# /proc/PID/stat) and its stderr on /dev/null (device 1:3), not a stream
+# that journald would have to keep for it (--syslog); the hub as
+# "switchboard-hub" with SCHED_OTHER (0).
 cat > "$R/root/check-users" <<'EOF'
 #!/bin/sh
 set -e
@@ -250,6 +252,8 @@ for u in $units; do
 	pid=$(systemctl show -P MainPID "$u")
 	[ "$(stat -c %U /proc/$pid)" = switchboard ] || { echo "$u runs as $(stat -c %U /proc/$pid)"; exit 1; }
 	[ "$(policy $pid)" = 3 ] || { echo "$u has scheduling policy $(policy $pid)"; exit 1; }
+	err=$(stat -L -c '%F %t:%T' "/proc/$pid/fd/2")
+	[ "$err" = "character special file 1:3" ] || { echo "$u has stderr on $err"; exit 1; }
 done
 pid=$(systemctl show -P MainPID switchboard-hub.service)
 [ "$(stat -c %U /proc/$pid)" = switchboard-hub ] || { echo "hub runs as $(stat -c %U /proc/$pid)"; exit 1; }
@@ -258,7 +262,7 @@ EOF
 chmod 0755 "$R/root/check-users"
 client chat --while "nsenter -t $CT_PID1 -a -r -w /root/check-users" >"$out" 2>&1
 grep -q '^result login ok' "$out"; tap $? "Flash XMLSocket: IDENTIFY alice and IDENTIFY bob answer <identify/>"
-grep -q '^result while ok' "$out"; tap $? "one handler instance per connection, as user switchboard, SCHED_BATCH; the hub as switchboard-hub"
+grep -q '^result while ok' "$out"; tap $? "one handler instance per connection, as user switchboard, SCHED_BATCH, stderr on /dev/null; the hub as switchboard-hub"
 grep -q '^result msg ok' "$out"; tap $? "MSG bob hi reaches bob as <msg aid=\"alice\" ... msg=\"hi\"/>"
 grep -q '^result .* fail' "$out" && diag "$out"
 
@@ -439,6 +443,22 @@ if ct_sh systemctl is-active --quiet switchboard-hub.service switchboard-hub.soc
 else
 	ct_sh systemctl status --no-pager switchboard-hub.service 2>&1 | diag
 	tap 1 "after the restart the hub is active and hub.sock is still there"
+fi
+
+# The restart made alice's handler say that it got the hub back.  A
+# handler's own lines go to syslog(3) (--syslog, StandardError=null), and
+# journald files them under the instance that sent them, with the
+# identifier switchboard-handler.
+handler_said() {
+	ct_sh journalctl --no-pager -q -o cat "$@" 2>/dev/null |
+	    grep -q 'reconnected to the hub for alice'
+}
+if ct_until 10 handler_said -u 'switchboard@*' &&
+    handler_said SYSLOG_IDENTIFIER=switchboard-handler; then
+	tap 0 "a handler's own line is in the journal under its instance (journalctl -u 'switchboard@*')"
+else
+	ct_sh journalctl --no-pager -q -n 30 -o verbose SYSLOG_IDENTIFIER=switchboard-handler 2>&1 | diag
+	tap 1 "a handler's own line is in the journal under its instance (journalctl -u 'switchboard@*')"
 fi
 
 # No unit of ours may have failed on the way.
