@@ -21,7 +21,7 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 here=$top/tests/systemd
-PLAN=36
+PLAN=37
 
 skip_all() {
 	echo "1..0 # SKIP $*"
@@ -265,6 +265,43 @@ grep -q '^result login ok' "$out"; tap $? "Flash XMLSocket: IDENTIFY alice and I
 grep -q '^result while ok' "$out"; tap $? "one handler instance per connection, as user switchboard, SCHED_BATCH, stderr on /dev/null; the hub as switchboard-hub"
 grep -q '^result msg ok' "$out"; tap $? "MSG bob hi reaches bob as <msg aid=\"alice\" ... msg=\"hi\"/>"
 grep -q '^result .* fail' "$out" && diag "$out"
+
+# Handlers share one user, and kill() compares user IDs only: the
+# filter's last line keeps a handler from signalling another.  sigtest@
+# is switchboard@.service running `kill -0 <a handler's pid>` in the
+# same sandbox; sigctl@ is the same without that line, so the test
+# fails if the sandbox refuses the signal for some other reason.
+handler_unit=$(find "$R/lib/systemd/system" "$R/usr/lib/systemd/system" \
+    -name 'switchboard@.service' 2>/dev/null | head -1)
+sig_unit() {
+	sed -e 's/^Type=.*/Type=oneshot/' \
+	    -e "s|^ExecStart=.*|ExecStart=/bin/sh -c 'kill -0 %i'|" \
+	    -e 's/^StandardInput=.*/StandardInput=null/' \
+	    -e 's/^StandardOutput=.*/StandardOutput=null/' \
+	    -e '/^Requires=/d' -e '/^After=/d' "$@" "$handler_unit"
+}
+sig_unit >"$R/etc/systemd/system/sigtest@.service"
+sig_unit -e '/^SystemCallFilter=~kill /d' >"$R/etc/systemd/system/sigctl@.service"
+cat > "$R/root/check-signals" <<'EOF'
+#!/bin/sh
+u=$(systemctl list-units --no-legend --plain --state=running 'switchboard@*' | awk '{ print $1; exit }')
+pid=$(systemctl show -P MainPID "$u")
+[ "${pid:-0}" -gt 0 ] || { echo "no running handler"; exit 1; }
+systemctl daemon-reload
+systemctl start "sigctl@$pid.service" || { echo "kill -0 $pid fails even without the filter's line"; exit 1; }
+if systemctl start "sigtest@$pid.service" 2>/dev/null; then
+	echo "kill -0 $pid ($u) succeeded in a handler's sandbox"; exit 1
+fi
+kill -0 "$pid"
+EOF
+chmod 0755 "$R/root/check-signals"
+client chat --while "nsenter -t $CT_PID1 -a -r -w /root/check-signals" >"$out" 2>&1
+if grep -q '^result while ok' "$out"; then
+	tap 0 "a process in a handler's sandbox cannot signal another handler (kill -0 refused; allowed without the filter's line)"
+else
+	diag "$out"
+	tap 1 "a process in a handler's sandbox cannot signal another handler (kill -0 refused; allowed without the filter's line)"
+fi
 
 if client status >"$out" 2>&1; then
 	tap 0 "GET /server-status answers OK"
