@@ -216,7 +216,8 @@ if ! make -C "$top" --no-print-directory -s install DESTDIR="$R" >"$log" 2>&1; t
 fi
 unitdir=$(dirname "$(find "$R/lib/systemd/system" "$R/usr/lib/systemd/system" \
     -name 'switchboard@.service' 2>/dev/null | head -1)")
-sbin=$(sed -n 's|^ExecStart=\(.*\)/switchboard-handler$|\1|p' "$unitdir/switchboard@.service")
+sbin=$(sed -n 's|^ExecStart=\(.*\)/switchboard-handler\( .*\)\{0,1\}$|\1|p' \
+    "$unitdir/switchboard@.service")
 [ -n "$sbin" ] || { say "no ExecStart= in $unitdir/switchboard@.service"; exit 1; }
 install -m 0755 "${SD_HUB:-$top/build/switchboard-hub}" "$R$sbin/switchboard-hub" &&
 install -m 0755 "${SD_HANDLER:-$top/build/switchboard-handler}" "$R$sbin/switchboard-handler" &&

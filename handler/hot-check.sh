@@ -32,7 +32,7 @@ nm -S "$bin" | awk -v lo="$lo" -v hi="$hi" -v sz="$sz" '
 	BEGIN {
 		split("__libc __hwcap __progname __environ builtin_tls " \
 		    "__stack_chk_guard vdso_func nettle_aes128_encrypt_vec " \
-		    "do_malloc hashtable_seed log_ident conn", w, " ")
+		    "do_malloc hashtable_seed log_name conn", w, " ")
 		for (i in w) want[w[i]] = 1
 		a = h(lo); b = h(hi) + h(sz)
 	}
