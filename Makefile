@@ -113,11 +113,13 @@ $(MUSL)/stamp: handler/musl-deps.sh
 	@bash handler/musl-deps.sh $(B)
 
 # The musl build's headers are system headers, as /usr/include is for the
-# glibc build; _FORTIFY_SOURCE does nothing on musl.
+# glibc build, and so are the kernel's (linux/, asm/: handler/sandbox.c),
+# which musl-gcc does not search; _FORTIFY_SOURCE does nothing on musl.
 $(B)/musl-obj/%.o: %.c $(MUSL)/stamp
 	@mkdir -p $(dir $@)
 	@echo "  CC      $< (musl)"
-	@musl-gcc $(BASEFLAGS) -isystem $(MUSL)/prefix/include $(GEN_INC) \
+	@musl-gcc $(BASEFLAGS) -isystem $(MUSL)/prefix/include \
+	    -isystem $(MUSL)/kernel-include $(GEN_INC) \
 	    $(CFLAGS) -MMD -MP -c -o $@ $<
 
 # handler/version.c's handler-deps.h: the Debian versions of the libraries

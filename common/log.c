@@ -48,7 +48,7 @@ static const struct sb_event_info events[SB_EV_COUNT] = {
 
 /* No initializers: set at start, an initialized static would dirty a page
  * of .data in every handler (docs/benchmarks.md, memory). */
-static const char *log_ident;	/* NULL: "switchboard" */
+static const char *log_name;	/* NULL: "switchboard" */
 static enum sb_log_to log_to;	/* zero: SB_LOG_STDERR */
 
 const struct sb_event_info *
@@ -344,14 +344,40 @@ sb_log_parse(const char *line, struct sb_log_kv *kv, size_t max, char *buf,
 void
 sb_log_init(const char *ident, enum sb_log_to to)
 {
-	log_ident = ident;
+	log_name = ident;
 	log_to = to;
 }
 
-/* A plain log line on stderr; the caller has already escaped client text. */
+/*
+ * A failed assert(): libc would write it on stderr, which a handler run
+ * with --syslog has on /dev/null.  Write it where sb_log() writes, then
+ * abort as libc does.  The libcs differ in the type of the line.
+ */
+#ifdef __GLIBC__
+typedef unsigned int assert_line_t;
+#else
+typedef int assert_line_t;
+#endif
+void __attribute__((noreturn)) __assert_fail(const char *, const char *,
+    assert_line_t, const char *);
+
+void
+__assert_fail(const char *expr, const char *file, assert_line_t line,
+    const char *func)
+{
+	sb_log(LOG_CRIT, "assertion failed: %s (%s:%d, %s)", expr, file,
+	    (int)line, func);
+	abort();
+}
+
+/*
+ * A plain log line, where sb_log_init() said: stderr, or syslog(3); the
+ * caller has already escaped client text.
+ */
 void
 sb_log(int prio, const char *fmt, ...)
 {
+	const char *ident = log_name != NULL ? log_name : "switchboard";
 	char line[1024];
 	va_list ap;
 
@@ -359,14 +385,13 @@ sb_log(int prio, const char *fmt, ...)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	if (log_to == SB_LOG_SYSLOG) {
-		/* at every line: the few pages of libc's syslog state are
-		 * written only by a handler that has something to say */
-		openlog(log_ident, LOG_PID, LOG_DAEMON);
+		/* Named at every line, not at the start: libc's syslog
+		 * state is then written only by a process that logs. */
+		openlog(ident, LOG_PID, LOG_DAEMON);
 		syslog(prio, "%s", line);
-	}
-	else if (log_to == SB_LOG_JOURNAL_STREAM)
+	} else if (log_to == SB_LOG_JOURNAL_STREAM) {
 		fprintf(stderr, "<%d>%s\n", prio, line);
-	else
-		fprintf(stderr, "%s: %s\n", log_ident != NULL ? log_ident :
-		    "switchboard", line);
+	} else {
+		fprintf(stderr, "%s: %s\n", ident, line);
+	}
 }

@@ -21,6 +21,8 @@
  *                only, no protocol
  *   tls.c        under client_io.c with --tls: GnuTLS, the key signed
  *                by the hub
+ *   sandbox.c    --sandbox: the handler's own system call filter, for
+ *                what the unit's cannot say (signals to other handlers)
  *
  * Below them, pure code with no I/O: sniff.c, proxy.c, http.c, ws*.c,
  * xmlsock.c, the dialects (dialect*.c, json_arena.c), www.c; UTF-8 and the
@@ -387,6 +389,9 @@ int	xmlsock_next(const char *, size_t, size_t, size_t *, char *);
 
 /* version.c */
 int	version_print(FILE *);
+
+/* sandbox.c */
+int	sandbox_seal(void);
 
 /* www.c: the built-in page */
 #define WWW_ETAG_LEN	18	/* "16 hex digits", with the quotes */

@@ -4,7 +4,8 @@
  * its hub, sets up one connection's state, and hands it to the event loop
  * (loop.c); handler.h says which file does what.
  *
- *   switchboard-handler [--proxy | --tls] [--syslog] [-s HUB_SOCKET]
+ *   switchboard-handler [--proxy | --tls] [--syslog] [--sandbox]
+ *       [-s HUB_SOCKET]
  *   switchboard-handler --version
  *
  * The client connection is fd 3 when systemd passes it (LISTEN_FDS=1 for
@@ -26,6 +27,9 @@
  * syslog(3), a datagram to /dev/log, instead of stderr.  The units set it
  * with StandardError=null: journald then keeps no stream open for each
  * connection, of the 4096 it takes in all (docs/deployment.md).
+ *
+ * --sandbox: before anything else, add the handler's own system call
+ * filter to the unit's (sandbox.c): no signals to other processes.
  *
  * --version prints the handler's version and those of the libraries linked
  * into it (version.c) and exits.
@@ -61,7 +65,8 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: switchboard-handler [--proxy | --tls] "
-	    "[--syslog] [-s hub-socket]\n"
+	    "[--syslog] [--sandbox]\n"
+	    "       [-s hub-socket]\n"
 	    "       switchboard-handler --version\n");
 	exit(2);
 }
@@ -69,7 +74,7 @@ usage(void)
 /* The command line's options. */
 struct opts {
 	const char	*hub_path;
-	int		 proxy, tls, syslog, version;
+	int		 proxy, tls, use_syslog, sandbox, version;
 };
 
 static void
@@ -79,6 +84,7 @@ parse_opts(int argc, char *argv[], struct opts *o)
 		{ "proxy", no_argument, NULL, 'p' },
 		{ "tls", no_argument, NULL, 't' },
 		{ "syslog", no_argument, NULL, 'L' },
+		{ "sandbox", no_argument, NULL, 'S' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -93,7 +99,10 @@ parse_opts(int argc, char *argv[], struct opts *o)
 			o->tls = 1;
 			break;
 		case 'L':
-			o->syslog = 1;
+			o->use_syslog = 1;
+			break;
+		case 'S':
+			o->sandbox = 1;
 			break;
 		case 's':
 			o->hub_path = optarg;
@@ -116,16 +125,26 @@ main(int argc, char *argv[])
 	const char *lfds = getenv("LISTEN_FDS"), *lpid = getenv("LISTEN_PID");
 	struct opts o = { .hub_path = getenv("SWITCHBOARD_HUB_SOCKET") };
 	const char *hub_path;
-	int in_fd = 0, out_fd = 1;
+	enum sb_log_to to;
+	int in_fd = 0, out_fd = 1, r;
 	uint64_t now;
 
 	parse_opts(argc, argv, &o);
 	hub_path = o.hub_path;
 	if (o.version)
 		return version_print(stdout) == 0 ? 0 : 1;
-	sb_log_init("switchboard-handler", o.syslog ? SB_LOG_SYSLOG :
-	    getenv("JOURNAL_STREAM") != NULL ? SB_LOG_JOURNAL_STREAM :
-	    SB_LOG_STDERR);
+	if (o.use_syslog)
+		to = SB_LOG_SYSLOG;
+	else if (getenv("JOURNAL_STREAM") != NULL)
+		to = SB_LOG_JOURNAL_STREAM;
+	else
+		to = SB_LOG_STDERR;
+	sb_log_init("switchboard-handler", to);
+	if (o.sandbox && (r = sandbox_seal()) < 0) {
+		sb_log(LOG_ERR, "--sandbox: cannot add the system call "
+		    "filter: %s", strerror(-r));
+		return 1;
+	}
 	if (hub_path == NULL || *hub_path == '\0')
 		hub_path = CONFIG_HUB_SOCKET;
 	/* sd_listen_fds() without libsystemd: one fd, passed to us. */

@@ -21,7 +21,7 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 here=$top/tests/systemd
-PLAN=37
+PLAN=38
 
 skip_all() {
 	echo "1..0 # SKIP $*"
@@ -182,6 +182,22 @@ else
 	tap 1 "systemd-analyze verify is clean on the installed units"
 fi
 
+# Every handler unit logs with --syslog to no stderr stream, and adds
+# its own filter (--sandbox); the checks below run switchboard@ only.
+bad=
+for u in switchboard@ switchboard-policy@ switchboard-proxied@ switchboard-tls@; do
+	f=$(find "$R/lib/systemd/system" "$R/usr/lib/systemd/system" \
+	    -name "$u.service" 2>/dev/null | head -1)
+	grep -q '^ExecStart=.*/switchboard-handler .*--syslog --sandbox$' "${f:-/dev/null}" &&
+	    grep -q '^StandardError=null$' "$f" || bad="$bad $u.service"
+done
+if [ -z "$bad" ]; then
+	tap 0 "every handler unit runs --syslog --sandbox with StandardError=null"
+else
+	echo "# not so in:$bad"
+	tap 1 "every handler unit runs --syslog --sandbox with StandardError=null"
+fi
+
 sockets="switchboard.socket switchboard-policy.socket switchboard-proxied.socket
 switchboard-tls.socket switchboard-hub.socket switchboard-control.socket"
 # shellcheck disable=SC2086
@@ -267,10 +283,13 @@ grep -q '^result msg ok' "$out"; tap $? "MSG bob hi reaches bob as <msg aid=\"al
 grep -q '^result .* fail' "$out" && diag "$out"
 
 # Handlers share one user, and kill() compares user IDs only: the
-# filter's last line keeps a handler from signalling another.  sigtest@
-# is switchboard@.service running `kill -0 <a handler's pid>` in the
-# same sandbox; sigctl@ is the same without that line, so the test
-# fails if the sandbox refuses the signal for some other reason.
+# unit's filter refuses kill() and its kind, and the handler adds a
+# filter of its own (--sandbox) for the rest (tests/unit/test_sandbox.c
+# tries each call).  sigtest@ is switchboard@.service running `kill -0
+# <a handler's pid>` in the same sandbox; sigctl@ is the same without the
+# unit's line, so the test fails if the sandbox refuses the signal for
+# some other reason, and it prints its count of seccomp filters: the
+# handler, with its own, must have one more.
 handler_unit=$(find "$R/lib/systemd/system" "$R/usr/lib/systemd/system" \
     -name 'switchboard@.service' 2>/dev/null | head -1)
 sig_unit() {
@@ -278,13 +297,20 @@ sig_unit() {
 	    -e "s|^ExecStart=.*|ExecStart=/bin/sh -c 'kill -0 %i'|" \
 	    -e 's/^StandardInput=.*/StandardInput=null/' \
 	    -e 's/^StandardOutput=.*/StandardOutput=null/' \
-	    -e '/^Requires=/d' -e '/^After=/d' "$@" "$handler_unit"
+	    -e '/^Requires=/d' -e '/^After=/d' -e '/^CollectMode=/d' \
+	    "$@" "$handler_unit"
 }
 sig_unit >"$R/etc/systemd/system/sigtest@.service"
-sig_unit -e '/^SystemCallFilter=~kill /d' >"$R/etc/systemd/system/sigctl@.service"
+sig_unit -e '/^SystemCallFilter=~kill /d' -e 's/^StandardOutput=.*/StandardOutput=journal/' \
+    -e "s|^ExecStart=.*|ExecStart=/bin/sh -c 'kill -0 %i \\&\\& exec grep Seccomp_filters /proc/self/status'|" \
+    >"$R/etc/systemd/system/sigctl@.service"
 cat > "$R/root/check-signals" <<'EOF'
 #!/bin/sh
-u=$(systemctl list-units --no-legend --plain --state=running 'switchboard@*' | awk '{ print $1; exit }')
+# the newest handler: one of an earlier client may be on its way out
+u=$(systemctl list-units --no-legend --plain --state=running 'switchboard@*' |
+    awk '{ print $1 }' | while read -r u; do
+	echo "$(systemctl show -P ExecMainStartTimestampMonotonic "$u") $u"
+    done | sort -n | awk 'END { print $2 }')
 pid=$(systemctl show -P MainPID "$u")
 [ "${pid:-0}" -gt 0 ] || { echo "no running handler"; exit 1; }
 systemctl daemon-reload
@@ -292,15 +318,26 @@ systemctl start "sigctl@$pid.service" || { echo "kill -0 $pid fails even without
 if systemctl start "sigtest@$pid.service" 2>/dev/null; then
 	echo "kill -0 $pid ($u) succeeded in a handler's sandbox"; exit 1
 fi
-kill -0 "$pid"
+r=$(systemctl show -P Result "sigtest@$pid.service") st=$(systemctl show -P ExecMainStatus "sigtest@$pid.service")
+[ "$r $st" = "exit-code 1" ] || { echo "sigtest@ failed, but not as a refused kill -0: $r, status $st"; exit 1; }
+kill -0 "$pid" || { echo "the handler $pid is gone"; exit 1; }
+unit_n= i=0
+while [ -z "$unit_n" ] && [ $i -lt 50 ]; do
+	unit_n=$(journalctl -q -o cat -u "sigctl@$pid.service" | awk '/^Seccomp_filters:/ { print $2 }')
+	[ -n "$unit_n" ] || sleep 0.1
+	i=$((i + 1))
+done
+own_n=$(awk '/^Seccomp_filters:/ { print $2 }' "/proc/$pid/status")
+[ -n "$unit_n" ] && [ "$own_n" = $((unit_n + 1)) ] ||
+    { echo "seccomp filters: the handler $own_n, its unit ${unit_n:-?}: not one more (--sandbox)"; exit 1; }
 EOF
 chmod 0755 "$R/root/check-signals"
 client chat --while "nsenter -t $CT_PID1 -a -r -w /root/check-signals" >"$out" 2>&1
 if grep -q '^result while ok' "$out"; then
-	tap 0 "a process in a handler's sandbox cannot signal another handler (kill -0 refused; allowed without the filter's line)"
+	tap 0 "a process in a handler's sandbox cannot signal another handler (kill -0 refused; allowed without the filter's line); the handler runs under its own filter too (--sandbox)"
 else
 	diag "$out"
-	tap 1 "a process in a handler's sandbox cannot signal another handler (kill -0 refused; allowed without the filter's line)"
+	tap 1 "a process in a handler's sandbox cannot signal another handler (kill -0 refused; allowed without the filter's line); the handler runs under its own filter too (--sandbox)"
 fi
 
 if client status >"$out" 2>&1; then

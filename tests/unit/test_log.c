@@ -5,6 +5,8 @@
  * characters it keeps, and truncation at the buffer's end.  And the text
  * form of events on stderr (sb_log_format(), hub_log_line()): any field
  * values, parsed back with sb_log_parse(), are exactly the fields written.
+ * And a failed assert(): its text goes where sb_log() writes, and the
+ * process still ends with SIGABRT.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,8 +14,15 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <sys/wait.h>
+
+#include <assert.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
+#include <unistd.h>
 
 #define LIBBSD_OPENBSD_VIS 1	/* strnvis(dst, src, size, flags), as log.c */
 #include <bsd/vis.h>
@@ -258,6 +267,40 @@ test_forged_quit(void **state)
 	assert_string_equal(got[6].value, msg);
 }
 
+/* assert() in a child whose stderr is a pipe: the line, then SIGABRT. */
+static void
+test_assert_fail(void **state)
+{
+	char got[512];
+	ssize_t n, len = 0;
+	int p[2], st;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		volatile int zero = 0;
+
+		dup2(p[1], 2);
+		sb_log_init("test-log", SB_LOG_STDERR);
+		assert(zero == 1);
+		_exit(0);
+	}
+	close(p[1]);
+	while (len < (ssize_t)sizeof(got) - 1 &&
+	    (n = read(p[0], got + len, sizeof(got) - 1 - (size_t)len)) > 0)
+		len += n;
+	got[len] = '\0';
+	close(p[0]);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st));
+	assert_int_equal(WTERMSIG(st), SIGABRT);
+	assert_non_null(strstr(got, "test-log: assertion failed: zero == 1 ("));
+	assert_non_null(strstr(got, "test_log.c:"));
+}
+
 int
 main(void)
 {
@@ -267,6 +310,7 @@ main(void)
 		cmocka_unit_test(test_format_roundtrip),
 		cmocka_unit_test(test_format_forms),
 		cmocka_unit_test(test_forged_quit),
+		cmocka_unit_test(test_assert_fail),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

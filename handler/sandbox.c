@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The handler's own system call filter (--sandbox), added to the unit's.
+ *
+ * All handlers run as one user, and the kernel lets a process signal any
+ * other process of its user.  The units' SystemCallFilter= refuses kill()
+ * and the calls like it, but it takes or refuses a call whole, and two
+ * ways to signal need a look at the arguments:
+ *
+ *   - tkill() and tgkill(), which abort() needs for the handler itself:
+ *     taken only for the handler's own pid;
+ *   - naming another process the owner of a file (fcntl F_SETOWN,
+ *     F_SETOWN_EX; ioctl FIOSETOWN, SIOCSPGRP), which the kernel then
+ *     sends SIGIO or SIGURG, or any signal after F_SETSIG: refused.  The
+ *     handler names no owner.
+ *
+ * A refused call fails with EPERM, as under the unit's filter.  The
+ * filter is a few classic BPF instructions on the stack (the handler's
+ * pid is in it); the kernel keeps its own copy.
+ */
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <unistd.h>
+
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <linux/sockios.h>
+
+#include "handler.h"
+
+#if defined(__x86_64__)
+#define SANDBOX_ARCH	AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define SANDBOX_ARCH	AUDIT_ARCH_AARCH64
+#endif
+
+#ifndef F_SETOWN_EX
+#define F_SETOWN_EX	15
+#endif
+
+/* The low half of argument n (what the kernel reads of an int). */
+#define ARG_LO(n)	(offsetof(struct seccomp_data, args[n]) + \
+			    (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__ ? 4 : 0))
+
+/* The filter's instructions, by name: a jump names where it goes. */
+enum {
+	I_ARCH, I_IS_ARCH, I_KILL, I_NR, I_X32, I_IS_FCNTL, I_FCNTL_CMD,
+	I_SETOWN, I_SETOWN_EX, I_IS_IOCTL, I_IOCTL_CMD, I_FIOSETOWN,
+	I_SIOCSPGRP, I_IS_TKILL, I_IS_TGKILL, I_TARGET, I_SELF, I_ALLOW,
+	I_DENY, I_COUNT
+};
+
+#define LD(off)		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (off))
+#define RET(v)		BPF_STMT(BPF_RET | BPF_K, (v))
+/* At instruction `at`: if A == k (JEQ) or A >= k (JGE), go to `yes`,
+ * else to `no` (offsets count from the next instruction). */
+#define JEQ(at, k, yes, no) \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (k), (yes) - (at) - 1, (no) - (at) - 1)
+#define JGE(at, k, yes, no) \
+	BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (k), (yes) - (at) - 1, (no) - (at) - 1)
+
+/*
+ * Install the filter; it holds for the rest of the process's life.
+ * Returns 0 or a negative errno (-ENOSYS on an architecture it does not
+ * know).
+ */
+int
+sandbox_seal(void)
+{
+#ifdef SANDBOX_ARCH
+	const unsigned self = (unsigned)getpid();
+	struct sock_filter code[I_COUNT] = {
+		[I_ARCH] = LD(offsetof(struct seccomp_data, arch)),
+		[I_IS_ARCH] = JEQ(I_IS_ARCH, SANDBOX_ARCH, I_NR, I_KILL),
+		[I_KILL] = RET(SECCOMP_RET_KILL_PROCESS),
+		[I_NR] = LD(offsetof(struct seccomp_data, nr)),
+		/* x32 calls on x86_64: the handler makes none */
+		[I_X32] = JGE(I_X32, 0x40000000u, I_DENY, I_IS_FCNTL),
+		[I_IS_FCNTL] = JEQ(I_IS_FCNTL, __NR_fcntl, I_FCNTL_CMD,
+		    I_IS_IOCTL),
+		[I_FCNTL_CMD] = LD(ARG_LO(1)),
+		[I_SETOWN] = JEQ(I_SETOWN, F_SETOWN, I_DENY, I_SETOWN_EX),
+		[I_SETOWN_EX] = JEQ(I_SETOWN_EX, F_SETOWN_EX, I_DENY, I_ALLOW),
+		[I_IS_IOCTL] = JEQ(I_IS_IOCTL, __NR_ioctl, I_IOCTL_CMD,
+		    I_IS_TKILL),
+		[I_IOCTL_CMD] = LD(ARG_LO(1)),
+		[I_FIOSETOWN] = JEQ(I_FIOSETOWN, FIOSETOWN, I_DENY,
+		    I_SIOCSPGRP),
+		[I_SIOCSPGRP] = JEQ(I_SIOCSPGRP, SIOCSPGRP, I_DENY, I_ALLOW),
+		[I_IS_TKILL] = JEQ(I_IS_TKILL, __NR_tkill, I_TARGET,
+		    I_IS_TGKILL),
+		[I_IS_TGKILL] = JEQ(I_IS_TGKILL, __NR_tgkill, I_TARGET,
+		    I_ALLOW),
+		[I_TARGET] = LD(ARG_LO(0)),
+		[I_SELF] = JEQ(I_SELF, self, I_ALLOW, I_DENY),
+		[I_ALLOW] = RET(SECCOMP_RET_ALLOW),
+		[I_DENY] = RET(SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+	};
+	struct sock_fprog prog = { .len = I_COUNT, .filter = code };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
+		return -errno;
+	return 0;
+#else
+	return -ENOSYS;
+#endif
+}
