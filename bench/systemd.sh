@@ -138,8 +138,9 @@ command -v websocketd >/dev/null && WSD=1
 P_SD=80 P_VAR=81 P_WSD=8020 P_SA=8030 P_SAH=8040
 
 # The hardening settings of switchboard@.service, one variant each: the
-# unit without that key (both lines of SystemCallFilter=, with
-# SystemCallErrorNumber=, which means nothing alone).  The limits
+# unit without that key (every line of SystemCallFilter=, with
+# SystemCallErrorNumber=, which means nothing alone; the handler's own
+# filter, --sandbox in ExecStart=, stays in every variant).  The limits
 # (MemoryMax=, TasksMax=) are not among them: a cgroup controller is
 # needed for them, and on a host whose controllers are all bound to
 # cgroup v1 the container's systemd has none (bench/analysis.md).  Then

@@ -12,11 +12,18 @@
  *   - naming another process the owner of a file (fcntl F_SETOWN,
  *     F_SETOWN_EX; ioctl FIOSETOWN, SIOCSPGRP), which the kernel then
  *     sends SIGIO or SIGURG, or any signal after F_SETSIG: refused.  The
- *     handler names no owner.
+ *     handler names no owner;
+ *   - prlimit64() on another process, whose RLIMIT_CPU would have the
+ *     kernel send it SIGKILL: taken only for pid 0 or the handler's own.
  *
  * A refused call fails with EPERM, as under the unit's filter.  The
  * filter is a few classic BPF instructions on the stack (the handler's
  * pid is in it); the kernel keeps its own copy.
+ *
+ * Memory needs nothing here: reading another process's (process_vm_readv,
+ * /proc/PID/mem) also needs the same user namespace or CAP_SYS_PTRACE in
+ * the target's, and each handler has a user namespace of its own
+ * (PrivateUsers=yes; units.test.sh tries it).
  */
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -52,8 +59,8 @@
 enum {
 	I_ARCH, I_IS_ARCH, I_KILL, I_NR, I_X32, I_IS_FCNTL, I_FCNTL_CMD,
 	I_SETOWN, I_SETOWN_EX, I_IS_IOCTL, I_IOCTL_CMD, I_FIOSETOWN,
-	I_SIOCSPGRP, I_IS_TKILL, I_IS_TGKILL, I_TARGET, I_SELF, I_ALLOW,
-	I_DENY, I_COUNT
+	I_SIOCSPGRP, I_IS_TKILL, I_IS_TGKILL, I_IS_PRLIMIT, I_LIMIT_PID,
+	I_LIMIT_ZERO, I_TARGET, I_SELF, I_ALLOW, I_DENY, I_COUNT
 };
 
 #define LD(off)		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (off))
@@ -96,7 +103,11 @@ sandbox_seal(void)
 		[I_IS_TKILL] = JEQ(I_IS_TKILL, __NR_tkill, I_TARGET,
 		    I_IS_TGKILL),
 		[I_IS_TGKILL] = JEQ(I_IS_TGKILL, __NR_tgkill, I_TARGET,
+		    I_IS_PRLIMIT),
+		[I_IS_PRLIMIT] = JEQ(I_IS_PRLIMIT, __NR_prlimit64, I_LIMIT_PID,
 		    I_ALLOW),
+		[I_LIMIT_PID] = LD(ARG_LO(0)),
+		[I_LIMIT_ZERO] = JEQ(I_LIMIT_ZERO, 0, I_ALLOW, I_SELF),
 		[I_TARGET] = LD(ARG_LO(0)),
 		[I_SELF] = JEQ(I_SELF, self, I_ALLOW, I_DENY),
 		[I_ALLOW] = RET(SECCOMP_RET_ALLOW),

@@ -282,14 +282,17 @@ grep -q '^result while ok' "$out"; tap $? "one handler instance per connection, 
 grep -q '^result msg ok' "$out"; tap $? "MSG bob hi reaches bob as <msg aid=\"alice\" ... msg=\"hi\"/>"
 grep -q '^result .* fail' "$out" && diag "$out"
 
-# Handlers share one user, and kill() compares user IDs only: the
-# unit's filter refuses kill() and its kind, and the handler adds a
-# filter of its own (--sandbox) for the rest (tests/unit/test_sandbox.c
-# tries each call).  sigtest@ is switchboard@.service running `kill -0
-# <a handler's pid>` in the same sandbox; sigctl@ is the same without the
-# unit's line, so the test fails if the sandbox refuses the signal for
-# some other reason, and it prints its count of seccomp filters: the
-# handler, with its own, must have one more.
+# Handlers share one user, and the kernel lets a process signal any
+# other of its user: the unit's filter refuses kill() and its kind, and
+# the handler adds a filter of its own (--sandbox; tests/unit/
+# test_sandbox.c tries each call).  Its memory is another's only within
+# one user namespace (PrivateUsers=yes gives each handler its own).
+# Copies of switchboard@.service run, in the same sandbox, with a
+# handler's pid: sigtest@ prints its count of seccomp filters (the
+# handler, with its own, must have one more) and tries `kill -0`, which
+# must fail; sigctl@, without the unit's line, must succeed, so the test
+# fails if the sandbox refuses the signal for some other reason; memtest@
+# reads the handler's /proc/PID/environ, which must fail.
 handler_unit=$(find "$R/lib/systemd/system" "$R/usr/lib/systemd/system" \
     -name 'switchboard@.service' 2>/dev/null | head -1)
 sig_unit() {
@@ -300,10 +303,12 @@ sig_unit() {
 	    -e '/^Requires=/d' -e '/^After=/d' -e '/^CollectMode=/d' \
 	    "$@" "$handler_unit"
 }
-sig_unit >"$R/etc/systemd/system/sigtest@.service"
-sig_unit -e '/^SystemCallFilter=~kill /d' -e 's/^StandardOutput=.*/StandardOutput=journal/' \
-    -e "s|^ExecStart=.*|ExecStart=/bin/sh -c 'kill -0 %i \\&\\& exec grep Seccomp_filters /proc/self/status'|" \
-    >"$R/etc/systemd/system/sigctl@.service"
+sig_unit -e 's/^StandardOutput=.*/StandardOutput=journal/' \
+    -e "s|^ExecStart=.*|ExecStart=/bin/sh -c 'grep Seccomp_filters /proc/self/status; kill -0 %i'|" \
+    >"$R/etc/systemd/system/sigtest@.service"
+sig_unit -e '/^SystemCallFilter=~kill /d' >"$R/etc/systemd/system/sigctl@.service"
+sig_unit -e "s|^ExecStart=.*|ExecStart=/bin/cat /proc/%i/environ|" \
+    >"$R/etc/systemd/system/memtest@.service"
 cat > "$R/root/check-signals" <<'EOF'
 #!/bin/sh
 # the newest handler: one of an earlier client may be on its way out
@@ -320,10 +325,13 @@ if systemctl start "sigtest@$pid.service" 2>/dev/null; then
 fi
 r=$(systemctl show -P Result "sigtest@$pid.service") st=$(systemctl show -P ExecMainStatus "sigtest@$pid.service")
 [ "$r $st" = "exit-code 1" ] || { echo "sigtest@ failed, but not as a refused kill -0: $r, status $st"; exit 1; }
+if systemctl start "memtest@$pid.service" 2>/dev/null; then
+	echo "/proc/$pid/environ ($u) was read in a handler's sandbox"; exit 1
+fi
 kill -0 "$pid" || { echo "the handler $pid is gone"; exit 1; }
 unit_n= i=0
-while [ -z "$unit_n" ] && [ $i -lt 50 ]; do
-	unit_n=$(journalctl -q -o cat -u "sigctl@$pid.service" | awk '/^Seccomp_filters:/ { print $2 }')
+while [ -z "$unit_n" ] && [ $i -lt 100 ]; do
+	unit_n=$(journalctl -q -o cat -u "sigtest@$pid.service" | awk '/^Seccomp_filters:/ { print $2 }')
 	[ -n "$unit_n" ] || sleep 0.1
 	i=$((i + 1))
 done
@@ -334,10 +342,10 @@ EOF
 chmod 0755 "$R/root/check-signals"
 client chat --while "nsenter -t $CT_PID1 -a -r -w /root/check-signals" >"$out" 2>&1
 if grep -q '^result while ok' "$out"; then
-	tap 0 "a process in a handler's sandbox cannot signal another handler (kill -0 refused; allowed without the filter's line); the handler runs under its own filter too (--sandbox)"
+	tap 0 "a process in a handler's sandbox can neither signal another handler (kill -0 refused; allowed without the filter's line) nor read its /proc/PID/environ; the handler runs under its own filter too (--sandbox)"
 else
 	diag "$out"
-	tap 1 "a process in a handler's sandbox cannot signal another handler (kill -0 refused; allowed without the filter's line); the handler runs under its own filter too (--sandbox)"
+	tap 1 "a process in a handler's sandbox can neither signal another handler (kill -0 refused; allowed without the filter's line) nor read its /proc/PID/environ; the handler runs under its own filter too (--sandbox)"
 fi
 
 if client status >"$out" 2>&1; then

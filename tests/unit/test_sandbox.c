@@ -2,10 +2,10 @@
 /*
  * Unit tests for handler/sandbox.c, the handler's own system call filter:
  * in a child that installed it, every way to name another process the
- * owner of a file, and tkill/tgkill to another process, fail with EPERM,
- * while the same calls go through in a child without it; the calls the
- * handler makes still work, and abort() still ends the process with
- * SIGABRT (tkill to itself).
+ * owner of a file, and tkill/tgkill/prlimit64 on another process, fail
+ * with EPERM, while the same calls go through in a child without it; the
+ * calls the handler makes still work, and abort() still ends the process
+ * with SIGABRT (tkill to itself).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -31,8 +32,9 @@
 /* The calls tried in the child, in this order. */
 enum {
 	C_SETOWN_PARENT, C_SETOWN_SELF, C_SETOWN_EX, C_FIOSETOWN, C_SIOCSPGRP,
-	C_TKILL_PARENT, C_TGKILL_PARENT, C_GETFL, C_GETOWN, C_FIONREAD,
-	C_TKILL_SELF, C_TGKILL_SELF, C_COUNT
+	C_TKILL_PARENT, C_TGKILL_PARENT, C_PRLIMIT_PARENT, C_GETFL, C_GETOWN,
+	C_FIONREAD, C_TKILL_SELF, C_TGKILL_SELF, C_PRLIMIT_SELF, C_PRLIMIT_0,
+	C_COUNT
 };
 
 /* 0 if the call succeeded, else its errno. */
@@ -59,6 +61,7 @@ try_calls(int seal, int out[C_COUNT])
 		int r[C_COUNT], sv[2], n, who;
 		pid_t parent = getppid(), self = getpid();
 		struct f_owner_ex ex = { F_OWNER_PID, parent };
+		struct rlimit lim;
 
 		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 ||
 		    (seal && sandbox_seal() < 0))
@@ -71,11 +74,17 @@ try_calls(int seal, int out[C_COUNT])
 		r[C_SIOCSPGRP] = res(ioctl(sv[0], SIOCSPGRP, &who));
 		r[C_TKILL_PARENT] = res(syscall(SYS_tkill, parent, 0));
 		r[C_TGKILL_PARENT] = res(syscall(SYS_tgkill, parent, parent, 0));
+		r[C_PRLIMIT_PARENT] = res(syscall(SYS_prlimit64, parent,
+		    RLIMIT_CPU, NULL, &lim));
 		r[C_GETFL] = res(fcntl(sv[0], F_GETFL));
 		r[C_GETOWN] = res(fcntl(sv[0], F_GETOWN));
 		r[C_FIONREAD] = res(ioctl(sv[0], FIONREAD, &n));
 		r[C_TKILL_SELF] = res(syscall(SYS_tkill, self, 0));
 		r[C_TGKILL_SELF] = res(syscall(SYS_tgkill, self, self, 0));
+		r[C_PRLIMIT_SELF] = res(syscall(SYS_prlimit64, self,
+		    RLIMIT_CPU, NULL, &lim));
+		r[C_PRLIMIT_0] = res(syscall(SYS_prlimit64, 0, RLIMIT_CPU,
+		    NULL, &lim));
 		_exit(write(p[1], r, sizeof(r)) == (ssize_t)sizeof(r) ? 0 : 3);
 	}
 	close(p[1]);
@@ -88,7 +97,7 @@ try_calls(int seal, int out[C_COUNT])
 
 /* Without the filter, every call goes through: the test can fail. */
 static void
-t_without(void **state)
+test_without(void **state)
 {
 	int r[C_COUNT], i;
 
@@ -99,7 +108,7 @@ t_without(void **state)
 }
 
 static void
-t_sealed(void **state)
+test_sealed(void **state)
 {
 	int r[C_COUNT];
 
@@ -113,17 +122,20 @@ t_sealed(void **state)
 	assert_int_equal(r[C_SIOCSPGRP], EPERM);
 	assert_int_equal(r[C_TKILL_PARENT], EPERM);
 	assert_int_equal(r[C_TGKILL_PARENT], EPERM);
+	assert_int_equal(r[C_PRLIMIT_PARENT], EPERM);
 	/* what the handler does still works */
 	assert_int_equal(r[C_GETFL], 0);
 	assert_int_equal(r[C_GETOWN], 0);
 	assert_int_equal(r[C_FIONREAD], 0);
 	assert_int_equal(r[C_TKILL_SELF], 0);
 	assert_int_equal(r[C_TGKILL_SELF], 0);
+	assert_int_equal(r[C_PRLIMIT_SELF], 0);
+	assert_int_equal(r[C_PRLIMIT_0], 0);
 }
 
 /* abort() under the filter: SIGABRT, as without it. */
 static void
-t_abort(void **state)
+test_abort(void **state)
 {
 	pid_t pid;
 	int st;
@@ -145,9 +157,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(t_without),
-		cmocka_unit_test(t_sealed),
-		cmocka_unit_test(t_abort),
+		cmocka_unit_test(test_without),
+		cmocka_unit_test(test_sealed),
+		cmocka_unit_test(test_abort),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
