@@ -63,13 +63,14 @@ enum {
 	I_LIMIT_ZERO, I_TARGET, I_SELF, I_ALLOW, I_DENY, I_COUNT
 };
 
-#define LD(off)		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (off))
-#define RET(v)		BPF_STMT(BPF_RET | BPF_K, (v))
-/* At instruction `at`: if A == k (JEQ) or A >= k (JGE), go to `yes`,
- * else to `no` (offsets count from the next instruction). */
-#define JEQ(at, k, yes, no) \
+/* Instruction `at` of the filter: its position is named once. */
+#define LD(at, off)	[at] = BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (off))
+#define RET(at, v)	[at] = BPF_STMT(BPF_RET | BPF_K, (v))
+/* If A == k (JEQ) or A >= k (JGE), go to `yes`, else to `no` (the offsets
+ * count from the next instruction). */
+#define JEQ(at, k, yes, no) [at] = \
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (k), (yes) - (at) - 1, (no) - (at) - 1)
-#define JGE(at, k, yes, no) \
+#define JGE(at, k, yes, no) [at] = \
 	BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (k), (yes) - (at) - 1, (no) - (at) - 1)
 
 /*
@@ -83,35 +84,29 @@ sandbox_seal(void)
 #ifdef SANDBOX_ARCH
 	const unsigned self = (unsigned)getpid();
 	struct sock_filter code[I_COUNT] = {
-		[I_ARCH] = LD(offsetof(struct seccomp_data, arch)),
-		[I_IS_ARCH] = JEQ(I_IS_ARCH, SANDBOX_ARCH, I_NR, I_KILL),
-		[I_KILL] = RET(SECCOMP_RET_KILL_PROCESS),
-		[I_NR] = LD(offsetof(struct seccomp_data, nr)),
+		LD(I_ARCH, offsetof(struct seccomp_data, arch)),
+		JEQ(I_IS_ARCH, SANDBOX_ARCH, I_NR, I_KILL),
+		RET(I_KILL, SECCOMP_RET_KILL_PROCESS),
+		LD(I_NR, offsetof(struct seccomp_data, nr)),
 		/* x32 calls on x86_64: the handler makes none */
-		[I_X32] = JGE(I_X32, 0x40000000u, I_DENY, I_IS_FCNTL),
-		[I_IS_FCNTL] = JEQ(I_IS_FCNTL, __NR_fcntl, I_FCNTL_CMD,
-		    I_IS_IOCTL),
-		[I_FCNTL_CMD] = LD(ARG_LO(1)),
-		[I_SETOWN] = JEQ(I_SETOWN, F_SETOWN, I_DENY, I_SETOWN_EX),
-		[I_SETOWN_EX] = JEQ(I_SETOWN_EX, F_SETOWN_EX, I_DENY, I_ALLOW),
-		[I_IS_IOCTL] = JEQ(I_IS_IOCTL, __NR_ioctl, I_IOCTL_CMD,
-		    I_IS_TKILL),
-		[I_IOCTL_CMD] = LD(ARG_LO(1)),
-		[I_FIOSETOWN] = JEQ(I_FIOSETOWN, FIOSETOWN, I_DENY,
-		    I_SIOCSPGRP),
-		[I_SIOCSPGRP] = JEQ(I_SIOCSPGRP, SIOCSPGRP, I_DENY, I_ALLOW),
-		[I_IS_TKILL] = JEQ(I_IS_TKILL, __NR_tkill, I_TARGET,
-		    I_IS_TGKILL),
-		[I_IS_TGKILL] = JEQ(I_IS_TGKILL, __NR_tgkill, I_TARGET,
-		    I_IS_PRLIMIT),
-		[I_IS_PRLIMIT] = JEQ(I_IS_PRLIMIT, __NR_prlimit64, I_LIMIT_PID,
-		    I_ALLOW),
-		[I_LIMIT_PID] = LD(ARG_LO(0)),
-		[I_LIMIT_ZERO] = JEQ(I_LIMIT_ZERO, 0, I_ALLOW, I_SELF),
-		[I_TARGET] = LD(ARG_LO(0)),
-		[I_SELF] = JEQ(I_SELF, self, I_ALLOW, I_DENY),
-		[I_ALLOW] = RET(SECCOMP_RET_ALLOW),
-		[I_DENY] = RET(SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+		JGE(I_X32, 0x40000000u, I_DENY, I_IS_FCNTL),
+		JEQ(I_IS_FCNTL, __NR_fcntl, I_FCNTL_CMD, I_IS_IOCTL),
+		LD(I_FCNTL_CMD, ARG_LO(1)),
+		JEQ(I_SETOWN, F_SETOWN, I_DENY, I_SETOWN_EX),
+		JEQ(I_SETOWN_EX, F_SETOWN_EX, I_DENY, I_ALLOW),
+		JEQ(I_IS_IOCTL, __NR_ioctl, I_IOCTL_CMD, I_IS_TKILL),
+		LD(I_IOCTL_CMD, ARG_LO(1)),
+		JEQ(I_FIOSETOWN, FIOSETOWN, I_DENY, I_SIOCSPGRP),
+		JEQ(I_SIOCSPGRP, SIOCSPGRP, I_DENY, I_ALLOW),
+		JEQ(I_IS_TKILL, __NR_tkill, I_TARGET, I_IS_TGKILL),
+		JEQ(I_IS_TGKILL, __NR_tgkill, I_TARGET, I_IS_PRLIMIT),
+		JEQ(I_IS_PRLIMIT, __NR_prlimit64, I_LIMIT_PID, I_ALLOW),
+		LD(I_LIMIT_PID, ARG_LO(0)),
+		JEQ(I_LIMIT_ZERO, 0, I_ALLOW, I_SELF),
+		LD(I_TARGET, ARG_LO(0)),
+		JEQ(I_SELF, self, I_ALLOW, I_DENY),
+		RET(I_ALLOW, SECCOMP_RET_ALLOW),
+		RET(I_DENY, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
 	};
 	struct sock_fprog prog = { .len = I_COUNT, .filter = code };
 

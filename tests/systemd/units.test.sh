@@ -182,12 +182,17 @@ else
 	tap 1 "systemd-analyze verify is clean on the installed units"
 fi
 
+# Where make install put unit $1 (lib/ or usr/lib/, by the system).
+installed_unit() {
+	find "$R/lib/systemd/system" "$R/usr/lib/systemd/system" \
+	    -name "$1" 2>/dev/null | head -1
+}
+
 # Every handler unit logs with --syslog to no stderr stream, and adds
 # its own filter (--sandbox); the checks below run switchboard@ only.
 bad=
 for u in switchboard@ switchboard-policy@ switchboard-proxied@ switchboard-tls@; do
-	f=$(find "$R/lib/systemd/system" "$R/usr/lib/systemd/system" \
-	    -name "$u.service" 2>/dev/null | head -1)
+	f=$(installed_unit "$u.service")
 	grep -q '^ExecStart=.*/switchboard-handler .*--syslog --sandbox$' "${f:-/dev/null}" &&
 	    grep -q '^StandardError=null$' "$f" || bad="$bad $u.service"
 done
@@ -293,8 +298,7 @@ grep -q '^result .* fail' "$out" && diag "$out"
 # must fail; sigctl@, without the unit's line, must succeed, so the test
 # fails if the sandbox refuses the signal for some other reason; memtest@
 # reads the handler's /proc/PID/environ, which must fail.
-handler_unit=$(find "$R/lib/systemd/system" "$R/usr/lib/systemd/system" \
-    -name 'switchboard@.service' 2>/dev/null | head -1)
+handler_unit=$(installed_unit switchboard@.service)
 sig_unit() {
 	sed -e 's/^Type=.*/Type=oneshot/' \
 	    -e "s|^ExecStart=.*|ExecStart=/bin/sh -c 'kill -0 %i'|" \
