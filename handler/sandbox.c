@@ -16,6 +16,10 @@
  *   - prlimit64() on another process, whose RLIMIT_CPU would have the
  *     kernel send it SIGKILL: taken only for pid 0 or the handler's own.
  *
+ * It also refuses a new process or thread (clone, clone3, fork, vfork):
+ * the handler never makes one, and a child would keep the filter with
+ * its parent's pid as "itself", free to signal the parent.
+ *
  * A refused call fails with EPERM, as under the unit's filter.  The
  * filter is a few classic BPF instructions on the stack (the handler's
  * pid is in it); the kernel keeps its own copy.
@@ -51,13 +55,23 @@
 #define F_SETOWN_EX	15
 #endif
 
+/* aarch64 has neither fork nor vfork (only clone): test clone again. */
+#ifdef __NR_fork
+#define NR_FORK		__NR_fork
+#define NR_VFORK	__NR_vfork
+#else
+#define NR_FORK		__NR_clone
+#define NR_VFORK	__NR_clone
+#endif
+
 /* The low half of argument n (what the kernel reads of an int). */
 #define ARG_LO(n)	(offsetof(struct seccomp_data, args[n]) + \
 			    (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__ ? 4 : 0))
 
 /* The filter's instructions, by name: a jump names where it goes. */
 enum {
-	I_ARCH, I_IS_ARCH, I_KILL, I_NR, I_X32, I_IS_FCNTL, I_FCNTL_CMD,
+	I_ARCH, I_IS_ARCH, I_KILL, I_NR, I_X32, I_CLONE, I_CLONE3, I_FORK,
+	I_VFORK, I_IS_FCNTL, I_FCNTL_CMD,
 	I_SETOWN, I_SETOWN_EX, I_IS_IOCTL, I_IOCTL_CMD, I_FIOSETOWN,
 	I_SIOCSPGRP, I_IS_TKILL, I_IS_TGKILL, I_IS_PRLIMIT, I_LIMIT_PID,
 	I_LIMIT_ZERO, I_TARGET, I_SELF, I_ALLOW, I_DENY, I_COUNT
@@ -89,7 +103,12 @@ sandbox_seal(void)
 		RET(I_KILL, SECCOMP_RET_KILL_PROCESS),
 		LD(I_NR, offsetof(struct seccomp_data, nr)),
 		/* x32 calls on x86_64: the handler makes none */
-		JGE(I_X32, 0x40000000u, I_DENY, I_IS_FCNTL),
+		JGE(I_X32, 0x40000000u, I_DENY, I_CLONE),
+		/* no new process or thread */
+		JEQ(I_CLONE, __NR_clone, I_DENY, I_CLONE3),
+		JEQ(I_CLONE3, __NR_clone3, I_DENY, I_FORK),
+		JEQ(I_FORK, NR_FORK, I_DENY, I_VFORK),
+		JEQ(I_VFORK, NR_VFORK, I_DENY, I_IS_FCNTL),
 		JEQ(I_IS_FCNTL, __NR_fcntl, I_FCNTL_CMD, I_IS_IOCTL),
 		LD(I_FCNTL_CMD, ARG_LO(1)),
 		JEQ(I_SETOWN, F_SETOWN, I_DENY, I_SETOWN_EX),

@@ -3,7 +3,8 @@
  * Unit tests for handler/sandbox.c, the handler's own system call filter:
  * in a child that installed it, every way to name another process the
  * owner of a file, and tkill/tgkill/prlimit64 on another process, fail
- * with EPERM, while the same calls go through in a child without it; the
+ * with EPERM, as does every way to make a new process (fork, vfork,
+ * clone, clone3), while the same calls go through in a child without it; the
  * calls the handler makes still work, and abort() still ends the process
  * with SIGABRT (tkill to itself).
  */
@@ -34,7 +35,7 @@ enum {
 	C_SETOWN_PARENT, C_SETOWN_SELF, C_SETOWN_EX, C_FIOSETOWN, C_SIOCSPGRP,
 	C_TKILL_PARENT, C_TGKILL_PARENT, C_PRLIMIT_PARENT, C_GETFL, C_GETOWN,
 	C_FIONREAD, C_TKILL_SELF, C_TGKILL_SELF, C_PRLIMIT_SELF, C_PRLIMIT_0,
-	C_COUNT
+	C_FORK, C_VFORK, C_CLONE3, C_SYS_FORK, C_COUNT
 };
 
 /* 0 if the call succeeded, else its errno. */
@@ -42,6 +43,24 @@ static int
 res(long r)
 {
 	return r < 0 ? errno : 0;
+}
+
+/*
+ * What came of a call that makes a process, in the caller: 0 if the new
+ * process ran and exited 0, else the call's errno (ECHILD if it ran but
+ * did not exit 0).  The new process exits at once.
+ */
+static int
+spawned(pid_t pid)
+{
+	int st;
+
+	if (pid == 0)
+		_exit(0);
+	if (pid < 0)
+		return errno;
+	return waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+	    WEXITSTATUS(st) == 0 ? 0 : ECHILD;
 }
 
 /*
@@ -62,6 +81,9 @@ try_calls(int seal, int out[C_COUNT])
 		pid_t parent = getppid(), self = getpid();
 		struct f_owner_ex ex = { F_OWNER_PID, parent };
 		struct rlimit lim;
+		/* struct clone_args, version 0: flags, pidfd, child_tid,
+		 * parent_tid, exit_signal, stack, stack_size, tls */
+		uint64_t cl[8] = { 0, 0, 0, 0, SIGCHLD, 0, 0, 0 };
 
 		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 ||
 		    (seal && sandbox_seal() < 0))
@@ -85,6 +107,14 @@ try_calls(int seal, int out[C_COUNT])
 		    RLIMIT_CPU, NULL, &lim));
 		r[C_PRLIMIT_0] = res(syscall(SYS_prlimit64, 0, RLIMIT_CPU,
 		    NULL, &lim));
+		r[C_FORK] = spawned(fork());	/* clone, in glibc */
+		r[C_VFORK] = spawned(vfork());
+		r[C_CLONE3] = spawned((pid_t)syscall(SYS_clone3, cl, sizeof(cl)));
+#ifdef SYS_fork
+		r[C_SYS_FORK] = spawned((pid_t)syscall(SYS_fork));
+#else
+		r[C_SYS_FORK] = EPERM;	/* aarch64 has no fork */
+#endif
 		_exit(write(p[1], r, sizeof(r)) == (ssize_t)sizeof(r) ? 0 : 3);
 	}
 	close(p[1]);
@@ -103,8 +133,13 @@ test_without(void **state)
 
 	(void)state;
 	try_calls(0, r);
-	for (i = 0; i < C_COUNT; i++)
+	for (i = 0; i < C_COUNT; i++) {
+#ifndef SYS_fork
+		if (i == C_SYS_FORK)
+			continue;
+#endif
 		assert_int_equal(r[i], 0);
+	}
 }
 
 static void
@@ -123,6 +158,12 @@ test_sealed(void **state)
 	assert_int_equal(r[C_TKILL_PARENT], EPERM);
 	assert_int_equal(r[C_TGKILL_PARENT], EPERM);
 	assert_int_equal(r[C_PRLIMIT_PARENT], EPERM);
+	/* no new process: it would keep the filter, the parent's pid as
+	 * "itself" */
+	assert_int_equal(r[C_FORK], EPERM);
+	assert_int_equal(r[C_VFORK], EPERM);
+	assert_int_equal(r[C_CLONE3], EPERM);
+	assert_int_equal(r[C_SYS_FORK], EPERM);
 	/* what the handler does still works */
 	assert_int_equal(r[C_GETFL], 0);
 	assert_int_equal(r[C_GETOWN], 0);
