@@ -211,7 +211,13 @@ function candidate(A, groups) {
 const BSERVERS = [
   ['sd', 'handlers as units (switchboard.socket), no cpu controller', 'sa'],
   ['sdcg', 'the same, the hub in a cpu group of its own, equal to all the handlers\' (v1 emulation)', 'sd'],
+  ['sdg', 'units, every handler in one v1 cpu group (as a slice under the cpu controller whose units are not), the hub where it was', 'sd'],
   ['sa', 'handlers under systemd-socket-activate, the same hub', 'sd'],
+  ['sass', 'sa, each handler in a session of its own (setsid, as a unit\'s): with autogroups, a scheduler group of its own', 'sa'],
+  ['sacg', 'sa, each handler in a cgroup of its own (as a unit\'s, without controllers)', 'sa'],
+  ['saf', 'sa, the handler run with the unit\'s --syslog --sandbox', 'sa'],
+  ['sah', 'one spawner with the unit\'s sandbox, set up once and inherited (Accept=no)', 'sa'],
+  ['var', 'a variant of the unit (SD_BCAST_VARIANT)', 'sd'],
 ];
 
 function bcastTable(results, SP) {
@@ -315,11 +321,16 @@ ${ablationTable(A, SP, groups)}`);
   if (results.some((r) => r.fig === 'sdbcast'))
     parts.push(`### Broadcast: handlers as units, and the hub's share of the CPU
 
-The same hub for all three; \`sdcg\` emulates what systemd's cpu
+The same hub for all; \`sdcg\` emulates what systemd's cpu
 controller would do (this host binds every controller to cgroup v1, so
 the container's systemd has none): every process of the system in one
 v1 cpu group, and the hub moved into a sibling group of equal shares.
-At 50 messages a second:
+It puts every process of the system in that v1 group, so in a run
+with \`sdcg\` no process has an autogroup. \`sass\`, \`sacg\` and \`saf\`
+give sa's handlers one thing each that a unit's have; \`sdg\` gives the
+units' handlers one scheduler group, as sa's share the autogroup of
+their spawner's session (bench/analysis.md, "twenty-third session"). At
+50 messages a second:
 
 ${bcastTable(results, SP)}
 

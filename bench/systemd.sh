@@ -29,7 +29,8 @@
 #             with the copy's `systemd-analyze security` exposure
 #   sdbcast   broadcast at SD_BCAST_N, 50 msg/s: handlers as units (sd)
 #             against the same handlers under systemd-socket-activate (sa),
-#             one hub
+#             one hub; and sa's handlers each given a session (sass) or a
+#             cgroup (sacg) of their own, as a unit's are
 #
 # Output: RESULT, MEM and SPEED lines on stdout (bench/run.sh appends
 # them to results.txt; bench/sdreport.mjs turns them into the report's
@@ -55,6 +56,10 @@
 #   SD_ABLATE_RUNS  pairs per variant (2)
 #   SD_ABLATE_CHURN connections per turn of a pair (100)
 #   SD_BCAST_N      broadcast clients (1000), SD_BCAST_SECS (10)
+#   SD_BCAST_SERVERS  which servers the broadcast measures, of sd sdcg sa
+#                   sah sass sacg saf sdg (default: sd sa sass sacg sdg;
+#                   sdcg and sdg need a cgroup v1 cpu hierarchy)
+#   SD_BCAST_VARIANT  and var, as this variant of the unit (none)
 #   SD_DEADLINE     seconds; no new measurement starts after it (2400)
 # shellcheck disable=SC2317 # functions called through ct_until and trap
 # The whole script is one compound command, read before it runs: editing
@@ -135,7 +140,7 @@ WSD=0
 command -v websocketd >/dev/null && WSD=1
 
 # The ports inside the system's network namespace.
-P_SD=80 P_VAR=81 P_WSD=8020 P_SA=8030 P_SAH=8040
+P_SD=80 P_VAR=81 P_WSD=8020 P_SA=8030 P_SAH=8040 P_SASS=8050 P_SACG=8060 P_SAF=8070
 
 # The hardening settings of switchboard@.service, one variant each: the
 # unit without that key (every line of SystemCallFilter=, with
@@ -182,7 +187,8 @@ fi
 
 # The cgroups of the cpu controller's emulation (sdbcast, below), once
 # PID 1 and its processes are gone.
-CPUCG=
+CPUCG=''
+UG=''
 cpucg_rmdir() {
 	local d
 	for d in "$CPUCG/rest" "$CPUCG/hub" "$CPUCG"; do
@@ -197,6 +203,7 @@ finish() {
 	trap - EXIT INT TERM HUP
 	ct_stop
 	cpucg_remove
+	[ -z "$UG" ] || ct_until 10 rmdir "$UG" || say "warning: could not remove $UG"
 	ct_unmount
 }
 trap finish EXIT
@@ -292,6 +299,33 @@ sed -e "s/^ListenStream=.*/ListenStream=127.0.0.1:$P_SAH/" -e '/^\[Install\]/,$d
 } >"$sd/sbbench-sah.service"
 ln -s "$sd/sbbench-sah.socket" "$sd/sockets.target.wants/sbbench-sah.socket"
 
+# The same spawner as sbbench-sa, each handler started through a wrapper
+# that gives it one thing a unit has and sa's handlers lack: sass, a
+# session of its own (setsid, as PID 1 does for every service; with
+# autogroups on, the scheduler makes each session a group of its own);
+# sacg, a cgroup of its own (the unit's, without controllers: PSI and CPU
+# statistics per cgroup), in the delegated cgroup of its service; saf,
+# the unit's options (--syslog --sandbox).
+cat >"$R/usr/local/lib/sbbench/wrap" <<'EOF2'
+#!/bin/sh
+case $1 in
+sid) shift; exec setsid "$@" ;;
+cg) shift
+    d=/sys/fs/cgroup$(sed -n 's/^0:://p' /proc/self/cgroup)/h$$
+    mkdir "$d" && echo $$ >"$d/cgroup.procs" || exit 1
+    exec "$@" ;;
+flags) shift; exec "$@" --syslog --sandbox ;;
+esac
+exit 1
+EOF2
+chmod 0755 "$R/usr/local/lib/sbbench/wrap"
+for w in sid:sass:$P_SASS cg:sacg:$P_SACG flags:saf:$P_SAF; do
+	sed -e "s|^ExecStart=.*|ExecStart=/usr/local/lib/sbbench/listen-exec 127.0.0.1 ${w##*:} /usr/bin/systemd-socket-activate -a --inetd -E SWITCHBOARD_HUB_SOCKET=/run/switchboard/hub.sock -E GNUTLS_NO_IMPLICIT_INIT=1 /usr/local/lib/sbbench/wrap ${w%%:*} $sbin/switchboard-handler|" \
+	    -e '$a Delegate=yes' "$sd/sbbench-sa.service" >"$sd/sbbench-$(echo "$w" | cut -d: -f2).service"
+done
+sed -i 's/^Wants=sbbench-wsd.service sbbench-sa.service$/& sbbench-sass.service sbbench-sacg.service sbbench-saf.service/' \
+    "$sd/sbbench.target"
+
 # The variant: a socket on port 81 whose instances are sbvar@.service,
 # rewritten for each variant.
 sed -e "s/^ListenStream=.*/ListenStream=$P_VAR/" -e '/^\[Install\]/,$d' \
@@ -310,7 +344,7 @@ if ! ct_boot sbbench.target; then
 fi
 CG=$CT_CGROUP
 listening() { ct_net ss -Htln "sport = :$1" | grep -q .; }
-for p in $P_SD $P_VAR $P_SA $P_SAH $([ "$WSD" = 1 ] && echo $P_WSD); do
+for p in $P_SD $P_VAR $P_SA $P_SAH $P_SASS $P_SACG $P_SAF $([ "$WSD" = 1 ] && echo $P_WSD); do
 	ct_until 20 listening "$p" || { say "nothing listens on $p"; exit 1; }
 done
 say "up: PID 1 is $CT_PID1, cgroup $CG"
@@ -336,6 +370,9 @@ handlers_cg() {
 	wsd) echo "$CG/system.slice/sbbench-wsd.service" ;;
 	sa) echo "$CG/system.slice/sbbench-sa.service" ;;
 	sah) echo "$CG/system.slice/sbbench-sah.service" ;;
+	sass) echo "$CG/system.slice/sbbench-sass.service" ;;
+	sacg) echo "$CG/system.slice/sbbench-sacg.service" ;;
+	saf) echo "$CG/system.slice/sbbench-saf.service" ;;
 	esac
 }
 nprocs() { find "$(handlers_cg "$1")" -name cgroup.procs -exec cat {} + 2>/dev/null | wc -l; }
@@ -347,7 +384,8 @@ drained() {
 }
 settle() { ct_until 60 drained "$1" || say "warning: $1 still has $(nprocs "$1") processes"; }
 port_of() {
-	case $1 in sd) echo $P_SD ;; var) echo $P_VAR ;; wsd) echo $P_WSD ;; sa) echo $P_SA ;; sah) echo $P_SAH ;; esac
+	case $1 in sd) echo $P_SD ;; var) echo $P_VAR ;; wsd) echo $P_WSD ;; sa) echo $P_SA ;; sah) echo $P_SAH ;;
+	sass) echo $P_SASS ;; sacg) echo $P_SACG ;; saf) echo $P_SAF ;; esac
 }
 path_of() { [ "$1" = wsd ] && echo / || echo /chat; }
 
@@ -462,7 +500,7 @@ memprobe_args() {	# srv
 	local hub=$CG/system.slice/switchboard-hub.service
 	local jd=$CG/system.slice/systemd-journald.service
 	case $1 in
-	sd|var|sa|sah) echo "handlers=$(handlers_cg "$1") hub=$hub pid1=$CT_PID1 journald=$jd" ;;
+	sd|var|sa|sah|sass|sacg|saf) echo "handlers=$(handlers_cg "$1") hub=$hub pid1=$CT_PID1 journald=$jd" ;;
 	wsd) echo "handlers=$(handlers_cg wsd) pid1=$CT_PID1" ;;
 	esac
 }
@@ -538,10 +576,32 @@ cpucg_hub() {	# rest|hub: where the hub goes
 	[ -n "$CPUCG" ] && echo "$hubpid" >"$CPUCG/$1/cgroup.procs"
 }
 
-# The broadcast and the throughput of server $1 (sd, sdcg or sa) at BN.
+# sdg: PID 1 in a v1 cpu group of its own while the handlers are spawned,
+# so that they all share that one group, the hub staying where it was:
+# what systemd's cpu controller would give a slice whose units ask for
+# nothing of it (the slice a group, its units not).  Without it every
+# handler unit, a session of its own, is an autogroup of its own.
+ug_setup() {
+	[ -f /sys/fs/cgroup/cpu/cpu.shares ] || return 1
+	UG=/sys/fs/cgroup/cpu/sbbench-ug.$$
+	mkdir -p "$UG" || { UG=; return 1; }
+}
+ug_pid1() {	# in|out
+	[ -n "$UG" ] || return 0
+	if [ "$1" = in ]; then
+		echo "$CT_PID1" >"$UG/cgroup.procs"
+	else
+		echo "$CT_PID1" >"${CPUCG:-/sys/fs/cgroup/cpu}${CPUCG:+/rest}/cgroup.procs"
+	fi
+}
+
+# The broadcast and the throughput of server $1 (sd, sdcg, sdg, sa, ...)
+# at BN.
 bcast_one() {
-	local h=${1%cg}
+	local h=$1
+	case $1 in sdcg|sdg) h=sd ;; esac
 	if [ "$1" = sdcg ]; then cpucg_hub hub; else cpucg_hub rest; fi
+	[ "$1" = sdg ] && ug_pid1 in
 	load 400 bcast -p "$(port_of "$h")" -N "$BN" --rate 50 --secs "$BSECS" \
 	    --pid "$hubpid" --cgroup "$(handlers_cg "$h")" --timeout 300 \
 	    --tag " srv=$1 fig=sdbcast n=$BN run=$2"
@@ -551,15 +611,29 @@ bcast_one() {
 	    --pid "$hubpid" --cgroup "$(handlers_cg "$h")" --timeout 300 \
 	    --tag " srv=$1 fig=sdtput n=$BN run=$2"
 	settle "$h"
+	[ "$1" = sdg ] && ug_pid1 out
+	return 0
 }
 if want sdbcast; then
 	hubpid=$(head -1 "$CG/system.slice/switchboard-hub.service/cgroup.procs")
-	bservers="sd sa"
-	if cpucg_setup; then
-		bservers="sd sdcg sa"
-		say "broadcast: the cpu controller emulated in $CPUCG (cgroup v1)"
-	else
-		say "broadcast: no cgroup v1 cpu hierarchy: sdcg not measured"
+	bservers=${SD_BCAST_SERVERS:-sd sa sass sacg sdg}
+	# sdcg moves every process of the system into one v1 group: the
+	# other servers of that run have no autogroups (not by default)
+	if [[ " $bservers " == *" sdcg "* ]]; then
+		if cpucg_setup; then
+			say "broadcast: the cpu controller emulated in $CPUCG (cgroup v1)"
+		else
+			say "broadcast: no cgroup v1 cpu hierarchy: sdcg not measured"
+			bservers=${bservers//sdcg/}
+		fi
+	fi
+	if [[ " $bservers " == *" sdg "* ]] && ! ug_setup; then
+		say "broadcast: no cgroup v1 cpu hierarchy: sdg not measured"
+		bservers=${bservers//sdg/}
+	fi
+	if [ -n "${SD_BCAST_VARIANT:-}" ]; then
+		variant_use "$SD_BCAST_VARIANT"
+		bservers="$bservers var"
 	fi
 	rounds sdbcast "broadcast N=$BN, 50 msg/s for $BSECS s, and throughput" \
 	    "$RUNS" "$bservers" bcast_one
