@@ -34,6 +34,17 @@ export const HANDLER = path.join(bindir, 'switchboard-handler');
 export { CTL } from './ctl.mjs';
 const SANITIZER = /ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:/;
 
+// The hubs and listeners started here that still run: SIGKILLed when this
+// process exits, so a test that ends without stop() (an assertion failed
+// before it) leaves nothing running (harness.test.mjs).
+const running = new Set();
+process.once('exit', () => { for (const p of running) p.kill('SIGKILL'); });
+function track(proc) {
+  running.add(proc);
+  proc.once('exit', () => running.delete(proc));
+  return proc;
+}
+
 export function freePort() {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
@@ -127,7 +138,7 @@ export async function startSwitchboard(opts = {}) {
   let hub;
 
   function startHub() {
-    hub = spawn(...inNs(HUB, ['-s', sock, '-C', control, '-c', conf]), {
+    hub = track(spawn(...inNs(HUB, ['-s', sock, '-C', control, '-c', conf]), {
       // opts.hubAsanOptions: more ASAN_OPTIONS for the hub (a test of its
       // memory use shrinks the quarantine of freed blocks, which counts in RSS).
       env: {
@@ -135,7 +146,7 @@ export async function startSwitchboard(opts = {}) {
         ASAN_OPTIONS: ['detect_leaks=1', opts.hubAsanOptions].filter(Boolean).join(':'),
       },
       stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    }));
     let partial = '';
     hub.stderr.setEncoding('utf8');
     hub.stderr.on('data', (d) => {
@@ -161,10 +172,10 @@ export async function startSwitchboard(opts = {}) {
       const p = wanted || await freePort();
       const sa = ['-a', '--inetd', '-E', `SWITCHBOARD_HUB_SOCKET=${sock}`, '-E', 'ASAN_OPTIONS=detect_leaks=1',
         HANDLER, ...args];
-      const proc = spawn(...(opts.listenExec ? inNs(opts.listenExec, [host, String(p), 'systemd-socket-activate', ...sa])
+      const proc = track(spawn(...(opts.listenExec ? inNs(opts.listenExec, [host, String(p), 'systemd-socket-activate', ...sa])
         : inNs('systemd-socket-activate', ['-l', `${host}:${p}`, ...sa])), {
         stdio: ['ignore', 'ignore', 'pipe'],
-      });
+      }));
       proc.stderr.setEncoding('utf8');
       proc.stderr.on('data', (d) => { handlerLog += d; });
       try {
