@@ -210,6 +210,11 @@ trap finish EXIT
 trap 'exit 1' INT TERM HUP
 
 ct_sweep /tmp/sb-sdbench
+# and the v1 cpu groups of sdcg and sdg that such a run left (empty ones)
+for d in /sys/fs/cgroup/cpu/sbbench.* /sys/fs/cgroup/cpu/sbbench-ug.*; do
+	[ -d "$d" ] && [ ! -d "/proc/${d##*.}" ] || continue
+	find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+done
 work=$(mktemp -d /tmp/sb-sdbench.$$.XXXXXX) || exit 1
 ct_overlay "$work" || { say "cannot mount an overlay of / on a tmpfs"; exit 1; }
 R=$CT_ROOT
@@ -312,7 +317,7 @@ case $1 in
 sid) shift; exec setsid "$@" ;;
 cg) shift
     d=/sys/fs/cgroup$(sed -n 's/^0:://p' /proc/self/cgroup)/h$$
-    mkdir "$d" && echo $$ >"$d/cgroup.procs" || exit 1
+    mkdir -p "$d" && echo $$ >"$d/cgroup.procs" || exit 1
     exec "$@" ;;
 flags) shift; exec "$@" --syslog --sandbox ;;
 esac
@@ -320,8 +325,12 @@ exit 1
 EOF2
 chmod 0755 "$R/usr/local/lib/sbbench/wrap"
 for w in sid:sass:$P_SASS cg:sacg:$P_SACG flags:saf:$P_SAF; do
+	# Delegate=yes: sacg's wrapper makes the cgroups, as its user
+	delegate=()
+	[ "${w%%:*}" = cg ] && delegate=(-e '$a Delegate=yes')
 	sed -e "s|^ExecStart=.*|ExecStart=/usr/local/lib/sbbench/listen-exec 127.0.0.1 ${w##*:} /usr/bin/systemd-socket-activate -a --inetd -E SWITCHBOARD_HUB_SOCKET=/run/switchboard/hub.sock -E GNUTLS_NO_IMPLICIT_INIT=1 /usr/local/lib/sbbench/wrap ${w%%:*} $sbin/switchboard-handler|" \
-	    -e '$a Delegate=yes' "$sd/sbbench-sa.service" >"$sd/sbbench-$(echo "$w" | cut -d: -f2).service"
+	    "${delegate[@]}" "$sd/sbbench-sa.service" \
+	    >"$sd/sbbench-$(echo "$w" | cut -d: -f2).service"
 done
 sed -i 's/^Wants=sbbench-wsd.service sbbench-sa.service$/& sbbench-sass.service sbbench-sacg.service sbbench-saf.service/' \
     "$sd/sbbench.target"
@@ -581,18 +590,29 @@ cpucg_hub() {	# rest|hub: where the hub goes
 # what systemd's cpu controller would give a slice whose units ask for
 # nothing of it (the slice a group, its units not).  Without it every
 # handler unit, a session of its own, is an autogroup of its own.
+UG_FROM=''
 ug_setup() {
 	[ -f /sys/fs/cgroup/cpu/cpu.shares ] || return 1
 	UG=/sys/fs/cgroup/cpu/sbbench-ug.$$
-	mkdir -p "$UG" || { UG=; return 1; }
+	# where PID 1 is now, to put it back
+	UG_FROM=/sys/fs/cgroup/cpu$(awk -F: '$2 ~ /(^|,)cpu(,|$)/ { print $3 }' \
+	    "/proc/$CT_PID1/cgroup")
+	[ -f "$UG_FROM/cgroup.procs" ] && mkdir -p "$UG" || { UG=; return 1; }
 }
 ug_pid1() {	# in|out
 	[ -n "$UG" ] || return 0
 	if [ "$1" = in ]; then
 		echo "$CT_PID1" >"$UG/cgroup.procs"
 	else
-		echo "$CT_PID1" >"${CPUCG:-/sys/fs/cgroup/cpu}${CPUCG:+/rest}/cgroup.procs"
+		echo "$CT_PID1" >"$UG_FROM/cgroup.procs"
 	fi
+}
+
+# What else a broadcast line must say: whether autogroups were on, and
+# var's variant.
+run_tags() {	# srv
+	printf ' autogroup=%s' "$(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null || echo nan)"
+	[ "$1" != var ] || printf ' variant=%s' "${SD_BCAST_VARIANT:-}"
 }
 
 # The broadcast and the throughput of server $1 (sd, sdcg, sdg, sa, ...)
@@ -604,12 +624,12 @@ bcast_one() {
 	[ "$1" = sdg ] && ug_pid1 in
 	load 400 bcast -p "$(port_of "$h")" -N "$BN" --rate 50 --secs "$BSECS" \
 	    --pid "$hubpid" --cgroup "$(handlers_cg "$h")" --timeout 300 \
-	    --tag " srv=$1 fig=sdbcast n=$BN run=$2"
+	    --tag " srv=$1 fig=sdbcast n=$BN run=$2$(run_tags "$1")"
 	settle "$h"
 	speed "$2" sdtput "$1"
 	load 400 tput -p "$(port_of "$h")" -N "$BN" --inflight 4 --secs "$BSECS" \
 	    --pid "$hubpid" --cgroup "$(handlers_cg "$h")" --timeout 300 \
-	    --tag " srv=$1 fig=sdtput n=$BN run=$2"
+	    --tag " srv=$1 fig=sdtput n=$BN run=$2$(run_tags "$1")"
 	settle "$h"
 	[ "$1" = sdg ] && ug_pid1 out
 	return 0

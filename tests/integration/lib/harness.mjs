@@ -35,10 +35,19 @@ export { CTL } from './ctl.mjs';
 const SANITIZER = /ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:/;
 
 // The hubs and listeners started here that still run: SIGKILLed when this
-// process exits, so a test that ends without stop() (an assertion failed
+// process exits, or is told to by a signal (the test runner's timeout,
+// Ctrl-C), so a test that ends without stop() (an assertion failed
 // before it) leaves nothing running (harness.test.mjs).
 const running = new Set();
-process.once('exit', () => { for (const p of running) p.kill('SIGKILL'); });
+const killRunning = () => { for (const p of running) p.kill('SIGKILL'); };
+process.once('exit', killRunning);
+for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
+  process.once(sig, () => {
+    killRunning();
+    // then as if nobody had listened: the signal's own end
+    if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+  });
+}
 function track(proc) {
   running.add(proc);
   proc.once('exit', () => running.delete(proc));
