@@ -324,14 +324,17 @@ esac
 exit 1
 EOF2
 chmod 0755 "$R/usr/local/lib/sbbench/wrap"
-for w in sid:sass:$P_SASS cg:sacg:$P_SACG flags:saf:$P_SAF; do
+while read -r mode srv port; do
 	# Delegate=yes: sacg's wrapper makes the cgroups, as its user
 	delegate=()
-	[ "${w%%:*}" = cg ] && delegate=(-e '$a Delegate=yes')
-	sed -e "s|^ExecStart=.*|ExecStart=/usr/local/lib/sbbench/listen-exec 127.0.0.1 ${w##*:} /usr/bin/systemd-socket-activate -a --inetd -E SWITCHBOARD_HUB_SOCKET=/run/switchboard/hub.sock -E GNUTLS_NO_IMPLICIT_INIT=1 /usr/local/lib/sbbench/wrap ${w%%:*} $sbin/switchboard-handler|" \
-	    "${delegate[@]}" "$sd/sbbench-sa.service" \
-	    >"$sd/sbbench-$(echo "$w" | cut -d: -f2).service"
-done
+	[ "$mode" = cg ] && delegate=(-e '$a Delegate=yes')
+	sed -e "s|^ExecStart=.*|ExecStart=/usr/local/lib/sbbench/listen-exec 127.0.0.1 $port /usr/bin/systemd-socket-activate -a --inetd -E SWITCHBOARD_HUB_SOCKET=/run/switchboard/hub.sock -E GNUTLS_NO_IMPLICIT_INIT=1 /usr/local/lib/sbbench/wrap $mode $sbin/switchboard-handler|" \
+	    "${delegate[@]}" "$sd/sbbench-sa.service" >"$sd/sbbench-$srv.service"
+done <<EOF2
+sid sass $P_SASS
+cg sacg $P_SACG
+flags saf $P_SAF
+EOF2
 sed -i 's/^Wants=sbbench-wsd.service sbbench-sa.service$/& sbbench-sass.service sbbench-sacg.service sbbench-saf.service/' \
     "$sd/sbbench.target"
 
@@ -376,12 +379,7 @@ handlers_cg() {
 	case $1 in
 	sd) echo "$CG/system.slice/system-switchboard.slice" ;;
 	var) echo "$CG/system.slice/system-sbvar.slice" ;;
-	wsd) echo "$CG/system.slice/sbbench-wsd.service" ;;
-	sa) echo "$CG/system.slice/sbbench-sa.service" ;;
-	sah) echo "$CG/system.slice/sbbench-sah.service" ;;
-	sass) echo "$CG/system.slice/sbbench-sass.service" ;;
-	sacg) echo "$CG/system.slice/sbbench-sacg.service" ;;
-	saf) echo "$CG/system.slice/sbbench-saf.service" ;;
+	*) echo "$CG/system.slice/sbbench-$1.service" ;;	# wsd, sa, sah, ...
 	esac
 }
 nprocs() { find "$(handlers_cg "$1")" -name cgroup.procs -exec cat {} + 2>/dev/null | wc -l; }
@@ -392,10 +390,7 @@ drained() {
 	esac
 }
 settle() { ct_until 60 drained "$1" || say "warning: $1 still has $(nprocs "$1") processes"; }
-port_of() {
-	case $1 in sd) echo $P_SD ;; var) echo $P_VAR ;; wsd) echo $P_WSD ;; sa) echo $P_SA ;; sah) echo $P_SAH ;;
-	sass) echo $P_SASS ;; sacg) echo $P_SACG ;; saf) echo $P_SAF ;; esac
-}
+port_of() { local v=P_${1^^}; echo "${!v}"; }	# sd: $P_SD
 path_of() { [ "$1" = wsd ] && echo / || echo /chat; }
 
 # CPU the system used, from the cgroups' cpu.stat (usage_usec: every
@@ -509,8 +504,8 @@ memprobe_args() {	# srv
 	local hub=$CG/system.slice/switchboard-hub.service
 	local jd=$CG/system.slice/systemd-journald.service
 	case $1 in
-	sd|var|sa|sah|sass|sacg|saf) echo "handlers=$(handlers_cg "$1") hub=$hub pid1=$CT_PID1 journald=$jd" ;;
 	wsd) echo "handlers=$(handlers_cg wsd) pid1=$CT_PID1" ;;
+	*) echo "handlers=$(handlers_cg "$1") hub=$hub pid1=$CT_PID1 journald=$jd" ;;
 	esac
 }
 # Idle connections to server $1 in steps, MEM lines tagged $2; then, once
