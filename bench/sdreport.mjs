@@ -79,6 +79,7 @@ function churnTable(results, SP) {
 
 const KERNEL = ['kernelstack', 'pagetables', 'sunreclaim', 'percpu'];
 const PARTS = ['handlers', 'hub', 'pid1', 'journald'];
+const HEAPS = ['pid1', 'journald'];
 
 // Per run of server srv (MEM rows of fig): per connection at the largest
 // step, KiB: each part's PSS, the kernel's fields, their sums; and what
@@ -96,6 +97,17 @@ function memRuns(mems, filter) {
     const d = (k, a = top, b = z) => ((a[k] ?? NaN) - (b[k] ?? NaN)) / n;
     const r = { n, rows: [z, top], pss: d('total_pss_kib') };
     for (const p of PARTS) r[p] = d(`${p}_pss_kib`);
+    // What PID 1 and journald hold per live connection: their heap in use
+    // (malloc), at N less at 0; and what they still held once every
+    // connection had closed (a leak, or a cache, per connection).
+    for (const p of HEAPS) {
+      r[`${p}_heap`] = d(`${p}_heap_kib`);
+      r[`${p}_kept`] = c ? d(`${p}_heap_kib`, c) : NaN;
+    }
+    // wsd has no hub and no journald; a line without the heap (gdb
+    // missing, or older) has no sum.
+    const or0 = (x) => (Number.isNaN(x) ? 0 : x);
+    r.held = r.handlers + or0(r.hub) + r.pid1_heap + or0(r.journald_heap);
     for (const k of KERNEL) r[k] = d(`${k}_kib`);
     r.kernel = KERNEL.reduce((s, k) => s + r[k], 0);
     r.back = c ? KERNEL.reduce((s, k) => s + d(`${k}_kib`, top, c), 0) : NaN;
@@ -108,7 +120,9 @@ function memRuns(mems, filter) {
 function memTable(mems, SP, fig, rowsOf) {
   const out = head('server', 'N', 'PSS per connection, KiB: all (own processes + hub + PID 1 + journald)',
     'kernel per connection, KiB: KernelStack + PageTables + SUnreclaim + Percpu', 'kernel given back per connection on close, KiB',
-    'MemAvailable fell by, KiB per connection', 'PSS + kernel, KiB', 'probes');
+    'MemAvailable fell by, KiB per connection', 'PSS + kernel, KiB',
+    'heap in use per live connection, KiB: PID 1 + journald (still held after close)',
+    'held per live connection, KiB: own + hub PSS + PID 1 and journald heap', 'probes');
   for (const [label, filter] of rowsOf) {
     const runs = memRuns(mems, filter);
     if (!runs.length) continue;
@@ -118,6 +132,8 @@ function memTable(mems, SP, fig, rowsOf) {
       `${fmt(m('pss'), 1)}${range(per('pss'), 1)} (${PARTS.map((p) => fmt(m(p), 1)).join(' + ')})`,
       `${fmt(m('kernel'), 1)}${range(per('kernel'), 1)} (${KERNEL.map((k) => fmt(m(k), 1)).join(' + ')})`,
       fmt(m('back'), 1), fmt(m('avail'), 1), fmt(m('pss') + m('kernel'), 1),
+      `${HEAPS.map((p) => fmt(m(`${p}_heap`), 1)).join(' + ')} (${HEAPS.map((p) => fmt(m(`${p}_kept`), 1)).join(' + ')})`,
+      `${fmt(m('held'), 1)}${range(per('held'), 1)}`,
       probes(runs.flatMap((r) => r.rows), SP)]));
   }
   return out.join('\n');

@@ -75,8 +75,40 @@ skip() { echo "SKIP systemd: $*"; say "skipped: $*"; exit 0; }
 # --at-step (bench/wsload.c) while the step's connections are open:
 #   systemd.sh memprobe TAG NAME=CGROUP-DIR... [pid1=PID]
 # prints "MEM TAG conns=N NAME_pss_kib= NAME_n= ... total_pss_kib=" and
-# the kernel's fields of /proc/meminfo, in KiB.
+# the kernel's fields of /proc/meminfo, in KiB; for PID 1 and journald
+# also NAME_heap_kib=, the bytes their malloc holds in use.  PSS shows
+# only what a heap grew by, and a heap keeps what it once held: a PID 1
+# that had held 1000 units before holds 1000 more in the same pages.
 if [ "${1:-}" = memprobe ]; then
+	# The heap in use of process $1, KiB (glibc's malloc_stats(): "in
+	# use bytes", mmap included), or nothing: gdb stops the process for
+	# a moment and has it write malloc_stats() into a file of its own
+	# /run, read here through /proc (its root is the container's).
+	heap_kib() {	# pid
+		local f=/run/sbbench-heap.$$ g v
+		command -v gdb >/dev/null || return 0
+		g=$(mktemp) || return 0
+		cat >"$g" <<-EOF
+		set \$s = (int)dup(2)
+		set \$fd = (int)open("$f", 01101, 0600)
+		if \$fd >= 0 && \$s >= 0
+		  call (int)dup2(\$fd, 2)
+		  call (void)malloc_stats()
+		  call (int)dup2(\$s, 2)
+		  call (int)close(\$fd)
+		end
+		if \$s >= 0
+		  call (int)close(\$s)
+		end
+		EOF
+		timeout 30 gdb -p "$1" -batch -nx -x "$g" >/dev/null 2>&1
+		rm -f "$g"
+		v=$(awk '/in use bytes/ { v = $NF }
+		    END { if (v != "") printf "%.1f", v / 1024 }' \
+		    "/proc/$1/root$f" 2>/dev/null)
+		rm -f "/proc/$1/root$f"
+		echo "$v"
+	}
 	tag=$2
 	shift 2
 	line="MEM $tag conns=${WSLOAD_CONNS:-0}"
@@ -92,6 +124,11 @@ if [ "${1:-}" = memprobe ]; then
 		done | awk '{ s += $1; n++ } END { print s + 0, n + 0 }')
 		line+=" ${name}_pss_kib=$pss ${name}_n=$n"
 		total=$((total + pss))
+		case $name in
+		pid1|journald)
+			[ "$n" = 1 ] && h=$(heap_kib "$pids") && [ -n "$h" ] &&
+			    line+=" ${name}_heap_kib=$h" ;;
+		esac
 	done
 	line+=" total_pss_kib=$total"
 	line+=$(awk '
