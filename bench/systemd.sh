@@ -206,7 +206,24 @@ GROUPS_="mountns:PrivateTmp,PrivateDevices,PrivateMounts,PrivateIPC,ProtectSyste
 namespaces:PrivateTmp,PrivateDevices,PrivateMounts,PrivateIPC,ProtectSystem,ProtectHome,ProtectProc,ProcSubset,ProtectKernelTunables,ProtectKernelModules,ProtectKernelLogs,ProtectControlGroups,PrivateNetwork,PrivateUsers,ProtectHostname
 seccomp:SystemCallFilter,SystemCallArchitectures,RestrictAddressFamilies,RestrictNamespaces,RestrictRealtime,RestrictSUIDSGID,LockPersonality,MemoryDenyWriteExecute
 bpf:IPAddressDeny,DevicePolicy
-bare:$(echo "$SINGLE" | paste -sd' ' | tr ' ' ,)"
+bare:$(echo "$SINGLE" | paste -sd' ' | tr ' ' ,)
+denylist:SystemCallFilter
+nodeps:"
+# What a variant adds to the unit: ADD_name, a line each, "Section
+# Key=value" (Section: Unit or Service).  denylist: the system call
+# filter as the deny-lists alone, without the allow-list @system-service
+# (PID 1 holds a unit's filter as a table of its calls: 7.5 KiB per live
+# unit); nodeps: no default dependencies (on sysinit.target and
+# basic.target: two entries fewer per unit in PID 1's tables), stopped
+# at shutdown all the same.
+# shellcheck disable=SC2034 # read as ${!add} in variant_use
+ADD_denylist="Service SystemCallFilter=~@privileged @resources @mount @debug @cpu-emulation @obsolete @raw-io @reboot @swap @module @clock
+Service SystemCallFilter=~kill rt_sigqueueinfo rt_tgsigqueueinfo pidfd_send_signal
+Service SystemCallErrorNumber=EPERM"
+# shellcheck disable=SC2034
+ADD_nodeps="Unit DefaultDependencies=no
+Unit Conflicts=shutdown.target
+Unit Before=shutdown.target"
 variant_keys() {	# name -> the keys it removes, one a line
 	local g keys=$1
 	for g in $GROUPS_ ${SD_EXTRA_VARIANTS:-}; do
@@ -427,6 +444,16 @@ drained() {
 	esac
 }
 settle() { ct_until 60 drained "$1" || say "warning: $1 still has $(nprocs "$1") processes"; }
+# No unit of server $1's template is loaded any more: PID 1 frees a
+# stopped unit later, from its queue of units to collect.
+unloaded() {
+	case $1 in
+	sd) set -- switchboard ;;
+	var) set -- sbvar ;;
+	*) return 0 ;;
+	esac
+	[ -z "$(ct_sh systemctl list-units --all --plain --no-legend "$1@*")" ]
+}
 port_of() { local v=P_${1^^}; echo "${!v}"; }	# sd: $P_SD
 path_of() { [ "$1" = wsd ] && echo / || echo /chat; }
 
@@ -528,10 +555,19 @@ exposure() {	# unit file
 }
 variant_use() {
 	KEYS=$(variant_keys "$1" | paste -sd,)
-	grep -Ev "^(${KEYS//,/|})=" "$unitdir/switchboard@.service" >"$sd/sbvar@.service"
+	local add=ADD_$1
+	grep -Ev "^(${KEYS//,/|})=" "$unitdir/switchboard@.service" |
+	    awk -v adds="${!add:-}" '
+		BEGIN { n = split(adds, a, "\n") }
+		{ print }
+		/^\[(Unit|Service)\]$/ {
+			for (i = 1; i <= n; i++)
+				if (index(a[i], substr($0, 2, length($0) - 2) " ") == 1)
+					print substr(a[i], index(a[i], " ") + 1)
+		}' >"$sd/sbvar@.service"
 	ct_sh systemctl daemon-reload || { say "daemon-reload failed"; exit 1; }
 	EXP=$(exposure "$sd/sbvar@.service")
-	say "variant $1 (without $KEYS): exposure ${EXP:-?} (shipped $BASE_EXP)"
+	say "variant $1 (without $KEYS${!add:+; with ${!add//$'\n'/, }}): exposure ${EXP:-?} (shipped $BASE_EXP)"
 }
 BASE_EXP=$(exposure "$unitdir/switchboard@.service")
 
@@ -558,6 +594,7 @@ hold() {	# srv tag
 	    --at-step "$probe '$2' $(memprobe_args "$1")" |
 	    grep -v '^MEM .*fig=sdhold'
 	settle "$1"
+	ct_until 60 unloaded "$1" || say "warning: units of $1 still loaded"
 	# shellcheck disable=SC2046
 	WSLOAD_CONNS=0 bash "$top/bench/systemd.sh" memprobe "$2 closed=1" \
 	    $(memprobe_args "$1")
