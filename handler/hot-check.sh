@@ -20,8 +20,9 @@ readelf -SW "$bin" | awk '
 read -r lo hi sz <"$bin.hot"
 rm -f "$bin.hot"
 # Written by every handler (bench/pages.mjs --diff): musl's start-up and
-# clock, nettle's dispatch, jansson's allocator and seed, the handler's
-# log identity and struct conn (main()'s static c, the one over 8 KiB).
+# clock, getopt's optind (every option, and the units give two), nettle's
+# dispatch, jansson's allocator and seed, the handler's log identity and
+# struct conn (main()'s static c, the one over 8 KiB).
 nm -S "$bin" | awk -v lo="$lo" -v hi="$hi" -v sz="$sz" '
 	function h(s,   i, v) {
 		v = 0; s = tolower(s)
@@ -31,7 +32,7 @@ nm -S "$bin" | awk -v lo="$lo" -v hi="$hi" -v sz="$sz" '
 	}
 	BEGIN {
 		split("__libc __hwcap __progname __environ builtin_tls " \
-		    "__stack_chk_guard vdso_func nettle_aes128_encrypt_vec " \
+		    "__stack_chk_guard vdso_func optind nettle_aes128_encrypt_vec " \
 		    "do_malloc hashtable_seed log_name conn", w, " ")
 		for (i in w) want[w[i]] = 1
 		a = h(lo); b = h(hi) + h(sz)

@@ -195,7 +195,9 @@ export async function startSwitchboard(opts = {}) {
       }
     }
   }
-  const { port, proc: sa } = await listen(opts.port, []);
+  // opts.handlerArgs: the options of the main port's handlers (none, or
+  // what switchboard@.service gives: --syslog --sandbox).
+  const { port, proc: sa } = await listen(opts.port, opts.handlerArgs || []);
   // opts.proxied: a second port whose handlers run --proxy, as
   // switchboard-proxied.socket's do (a PROXY header first).
   const proxied = opts.proxied ? await listen(0, ['--proxy']) : null;
