@@ -208,14 +208,16 @@ seccomp:SystemCallFilter,SystemCallArchitectures,RestrictAddressFamilies,Restric
 bpf:IPAddressDeny,DevicePolicy
 bare:$(echo "$SINGLE" | paste -sd' ' | tr ' ' ,)
 denylist:SystemCallFilter
-nodeps:"
+nodeps:
+leanspawn:"
 # What a variant adds to the unit: ADD_name, a line each, "Section
 # Key=value" (Section: Unit or Service).  denylist: the system call
 # filter as the deny-lists alone, without the allow-list @system-service
 # (PID 1 holds a unit's filter as a table of its calls: 7.5 KiB per live
 # unit); nodeps: no default dependencies (on sysinit.target and
 # basic.target: two entries fewer per unit in PID 1's tables), stopped
-# at shutdown all the same.
+# at shutdown all the same.  leanspawn: the shipped unit with the drop-in
+# units/lean-spawn.conf, as a site applies it (sbvar@.service.d/).
 # shellcheck disable=SC2034 # read as ${!add} in variant_use
 ADD_denylist="Service SystemCallFilter=~@privileged @resources @mount @debug @cpu-emulation @obsolete @raw-io @reboot @swap @module @clock
 Service SystemCallFilter=~kill rt_sigqueueinfo rt_tgsigqueueinfo pidfd_send_signal
@@ -565,6 +567,11 @@ variant_use() {
 				if (index(a[i], substr($0, 2, length($0) - 2) " ") == 1)
 					print substr(a[i], index(a[i], " ") + 1)
 		}' >"$sd/sbvar@.service"
+	rm -rf "$sd/sbvar@.service.d"
+	if [ "$1" = leanspawn ]; then
+		mkdir -p "$sd/sbvar@.service.d"
+		cp "$top/units/lean-spawn.conf" "$sd/sbvar@.service.d/"
+	fi
 	ct_sh systemctl daemon-reload || { say "daemon-reload failed"; exit 1; }
 	EXP=$(exposure "$sd/sbvar@.service")
 	say "variant $1 (without $KEYS${!add:+; with ${!add//$'\n'/, }}): exposure ${EXP:-?} (shipped $BASE_EXP)"

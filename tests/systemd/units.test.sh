@@ -6,7 +6,8 @@
 # of the host's / whose upper layer is a tmpfs (nothing is downloaded and
 # nothing on the host changes), installs Switchboard into it with
 # "make install DESTDIR=", enables the sockets, and talks to it from
-# inside its network namespace: Flash policy on 843 and 80, a Flash chat,
+# inside its network namespace: Flash policy on 843 and 80, a Flash chat
+# (also under the drop-in units/lean-spawn.conf), the handlers' sandbox,
 # /server-status, a WebSocket handshake, chat over TLS on 443 with a test
 # certificate, the journal by field, the
 # catalog, a reload, 300 connections in one second, a hub restart.
@@ -350,6 +351,55 @@ if grep -q '^result while ok' "$out"; then
 else
 	diag "$out"
 	tap 1 "a process in a handler's sandbox can neither signal another handler (kill -0 refused; allowed without the filter's line) nor read its /proc/PID/environ; the handler runs under its own filter too (--sandbox)"
+fi
+
+# units/lean-spawn.conf, the opt-in cheaper sandbox, applied as
+# docs/deployment.md says (to switchboard@ and to the copy sigtest@):
+# alice's and bob's handlers chat under it; their unit's system call
+# filter is the deny-list form, refusing syslog(2) and kill() among the
+# rest; and a process in that sandbox still cannot signal another
+# handler (check-signals again).  Then the drop-in goes.
+lean=
+for d in usr/local/share usr/share; do
+	[ -f "$R/$d/doc/switchboard/examples/lean-spawn.conf" ] &&
+	    lean=$R/$d/doc/switchboard/examples/lean-spawn.conf && break
+done
+cat > "$R/root/check-lean" <<'EOF'
+#!/bin/sh
+set -e
+u=$(systemctl list-units --no-legend --plain --state=running 'switchboard@*' | awk 'END { print $1 }')
+[ -n "$u" ] || { echo "no running handler"; exit 1; }
+f=$(systemctl show -P SystemCallFilter "$u")
+case $f in
+"~"*) ;;
+*) echo "$u: its filter is an allow-list: $(echo "$f" | cut -c1-60)..."; exit 1 ;;
+esac
+for c in syslog kill reboot mount ptrace; do
+	echo " ${f#\~} " | grep -q " $c " || { echo "$u: $c is not denied"; exit 1; }
+done
+[ "$(systemctl show -P ProtectHostname "$u")" = no ] ||
+    { echo "$u: ProtectHostname is not no: the drop-in is not applied"; exit 1; }
+EOF
+chmod 0755 "$R/root/check-lean"
+if [ -n "$lean" ]; then
+	for u in switchboard@ sigtest@; do
+		mkdir -p "$R/etc/systemd/system/$u.service.d"
+		cp "$lean" "$R/etc/systemd/system/$u.service.d/"
+	done
+	ct_sh systemctl daemon-reload
+	client chat --while "nsenter -t $CT_PID1 -a -r -w sh -c '/root/check-lean && /root/check-signals'" >"$out" 2>&1
+	rm -rf "$R/etc/systemd/system/switchboard@.service.d" \
+	    "$R/etc/systemd/system/sigtest@.service.d"
+	ct_sh systemctl daemon-reload
+else
+	echo "result install fail: no lean-spawn.conf among the installed examples" >"$out"
+fi
+if grep -q '^result login ok' "$out" && grep -q '^result while ok' "$out" &&
+    grep -q '^result msg ok' "$out"; then
+	tap 0 "with units/lean-spawn.conf: handlers chat; their filter is a deny-list refusing syslog, kill, reboot, mount, ptrace; a process in that sandbox cannot signal another handler"
+else
+	diag "$out"
+	tap 1 "with units/lean-spawn.conf: handlers chat; their filter is a deny-list refusing syslog, kill, reboot, mount, ptrace; a process in that sandbox cannot signal another handler"
 fi
 
 if client status >"$out" 2>&1; then
