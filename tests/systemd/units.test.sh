@@ -358,7 +358,8 @@ fi
 # alice's and bob's handlers chat under it; their unit's system call
 # filter is the deny-list form, refusing syslog(2) and kill() among the
 # rest; and a process in that sandbox still cannot signal another
-# handler (check-signals again).  Then the drop-in goes.
+# handler (check-signals again; its control sigctl@ gets the drop-in
+# without its kill line).  Then the drop-ins go.
 lean=
 for d in usr/local/share usr/share; do
 	[ -f "$R/$d/doc/switchboard/examples/lean-spawn.conf" ] &&
@@ -367,7 +368,11 @@ done
 cat > "$R/root/check-lean" <<'EOF'
 #!/bin/sh
 set -e
-u=$(systemctl list-units --no-legend --plain --state=running 'switchboard@*' | awk 'END { print $1 }')
+# the newest handler, as check-signals picks it
+u=$(systemctl list-units --no-legend --plain --state=running 'switchboard@*' |
+    awk '{ print $1 }' | while read -r u; do
+	echo "$(systemctl show -P ExecMainStartTimestampMonotonic "$u") $u"
+    done | sort -n | awk 'END { print $2 }')
 [ -n "$u" ] || { echo "no running handler"; exit 1; }
 f=$(systemctl show -P SystemCallFilter "$u")
 case $f in
@@ -382,14 +387,17 @@ done
 EOF
 chmod 0755 "$R/root/check-lean"
 if [ -n "$lean" ]; then
-	for u in switchboard@ sigtest@; do
+	for u in switchboard@ sigtest@ sigctl@; do
 		mkdir -p "$R/etc/systemd/system/$u.service.d"
 		cp "$lean" "$R/etc/systemd/system/$u.service.d/"
 	done
+	sed -i '/^SystemCallFilter=~kill /d' \
+	    "$R/etc/systemd/system/sigctl@.service.d/lean-spawn.conf"
 	ct_sh systemctl daemon-reload
 	client chat --while "nsenter -t $CT_PID1 -a -r -w sh -c '/root/check-lean && /root/check-signals'" >"$out" 2>&1
 	rm -rf "$R/etc/systemd/system/switchboard@.service.d" \
-	    "$R/etc/systemd/system/sigtest@.service.d"
+	    "$R/etc/systemd/system/sigtest@.service.d" \
+	    "$R/etc/systemd/system/sigctl@.service.d"
 	ct_sh systemctl daemon-reload
 else
 	echo "result install fail: no lean-spawn.conf among the installed examples" >"$out"
