@@ -588,7 +588,9 @@
     var li = showMsg(v, mine, text, action, true);
     li.dataset.text = text;
     setState(li, 'pending');
-    if (v.kind === 'room' && !v.joined) setState(li, 'failed', 'you are not in #' + v.name + ' (/join ' + v.name + ')');
+    /* A room being joined again after a reconnect (wanted) takes the
+     * message: the join goes out first, from the same queue. */
+    if (v.kind === 'room' && !v.joined && !v.wanted) setState(li, 'failed', 'you are not in #' + v.name + ' (/join ' + v.name + ')');
     else if (!sendCmd(obj, { li: li, text: text, view: v.key })) setState(li, 'failed', 'not connected.');
   }
 

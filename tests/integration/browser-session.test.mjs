@@ -320,6 +320,40 @@ describe('browser chat page over time, by keyboard, for everyone', { timeout: 30
 		await seen(bob.page, 'room', 'back once', 'lobby');
 	});
 
+	it('a message typed the moment the page is back, before its rooms are joined again, is sent after the joins', async () => {
+		const { page, context } = alice;
+		const quits = () => entry(bob.page, 'notice', 'alice quit', 'lobby').count();
+		const before = await quits();
+		alice.netDown = true;
+		await context.setOffline(true);
+		await page.evaluate(() => window.__sbTestDropConnection());
+		await bob.page.waitForFunction(([n]) => [...document.querySelectorAll(
+			'[data-testid=log][data-room="lobby"] [data-testid=log-entry][data-kind=notice]')]
+			.filter((e) => e.textContent.includes('alice quit')).length > n, [before]);
+		// Type as the welcome is handled: the observer runs right after
+		// it, before any answer to the page's joins can have come.
+		await page.evaluate(() => {
+			const status = document.querySelector('[data-testid=status]');
+			new MutationObserver((_, obs) => {
+				if (status.dataset.state !== 'online') return;
+				obs.disconnect();
+				window.__sbTypedWhileJoined = document.querySelector(
+					'[data-testid=room-item][data-room="lobby"]').dataset.joined;
+				const input = document.querySelector('[data-testid=message-input]');
+				input.value = 'typed at once';
+				input.form.requestSubmit();
+			}).observe(status, { attributes: true, attributeFilter: ['data-state'] });
+		});
+		await context.setOffline(false);
+		await reconnectNow(page);
+		alice.netDown = false;
+		assert.equal(await page.evaluate(() => window.__sbTypedWhileJoined), 'no',
+			'lobby was joined again before the message was typed: the test came too late');
+		await seen(bob.page, 'room', 'typed at once', 'lobby');
+		await page.locator('[data-testid=log][data-room="lobby"] [data-testid=log-entry][data-state=sent]',
+			{ hasText: 'typed at once' }).waitFor({ state: 'attached' });
+	});
+
 	it('left no script or console errors on the pages', () => {
 		noErrors(pages);
 	});
