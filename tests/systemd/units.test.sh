@@ -314,13 +314,19 @@ sig_unit -e 's/^StandardOutput=.*/StandardOutput=journal/' \
 sig_unit -e '/^SystemCallFilter=~kill /d' >"$R/etc/systemd/system/sigctl@.service"
 sig_unit -e "s|^ExecStart=.*|ExecStart=/bin/cat /proc/%i/environ|" \
     >"$R/etc/systemd/system/memtest@.service"
+# The running handler unit started last (check-signals, check-lean).
+cat > "$R/root/newest-handler" <<'EOF'
+#!/bin/sh
+systemctl list-units --no-legend --plain --state=running 'switchboard@*' |
+    awk '{ print $1 }' | while read -r u; do
+	echo "$(systemctl show -P ExecMainStartTimestampMonotonic "$u") $u"
+    done | sort -n | awk 'END { print $2 }'
+EOF
+chmod 0755 "$R/root/newest-handler"
 cat > "$R/root/check-signals" <<'EOF'
 #!/bin/sh
 # the newest handler: one of an earlier client may be on its way out
-u=$(systemctl list-units --no-legend --plain --state=running 'switchboard@*' |
-    awk '{ print $1 }' | while read -r u; do
-	echo "$(systemctl show -P ExecMainStartTimestampMonotonic "$u") $u"
-    done | sort -n | awk 'END { print $2 }')
+u=$(/root/newest-handler)
 pid=$(systemctl show -P MainPID "$u")
 [ "${pid:-0}" -gt 0 ] || { echo "no running handler"; exit 1; }
 systemctl daemon-reload
@@ -368,11 +374,7 @@ done
 cat > "$R/root/check-lean" <<'EOF'
 #!/bin/sh
 set -e
-# the newest handler, as check-signals picks it
-u=$(systemctl list-units --no-legend --plain --state=running 'switchboard@*' |
-    awk '{ print $1 }' | while read -r u; do
-	echo "$(systemctl show -P ExecMainStartTimestampMonotonic "$u") $u"
-    done | sort -n | awk 'END { print $2 }')
+u=$(/root/newest-handler)
 [ -n "$u" ] || { echo "no running handler"; exit 1; }
 f=$(systemctl show -P SystemCallFilter "$u")
 case $f in
