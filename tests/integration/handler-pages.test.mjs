@@ -15,7 +15,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { startSwitchboard, ctl } from './lib/harness.mjs';
+import { startSwitchboard, handlerPidOf } from './lib/harness.mjs';
 import { jsonLogin } from './lib/clients.mjs';
 
 const asan = process.env.SB_ASAN === '1';
@@ -43,10 +43,7 @@ async function idleHandler(args, nick) {
   const sb = await startSwitchboard({ handlerArgs: args });
   try {
     const c = await jsonLogin(sb, nick);
-    const who = JSON.parse(await ctl(['-S', sb.controlSocket, '--json', 'who']));
-    const list = Array.isArray(who) ? who : Object.values(who).find(Array.isArray);
-    const pid = list.find((x) => x.nick === nick)?.pid;
-    assert.ok(pid > 0, `no handler pid for ${nick}`);
+    const pid = await handlerPidOf(sb, nick);
     const d = writtenKiB(pid);
     c.close();
     return d;

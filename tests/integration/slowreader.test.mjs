@@ -10,21 +10,13 @@
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startSwitchboard, ctl } from './lib/harness.mjs';
+import { startSwitchboard, ctl, handlerPidOf as handlerPid } from './lib/harness.mjs';
 import { jsonLogin } from './lib/clients.mjs';
 import { poll } from './lib/programs.mjs';
 import { spawnSync } from 'node:child_process';
 
 const PAD = 'x'.repeat(200);
 
-// The pid of the handler of `nick`, from switchboardctl who.
-async function handlerPid(sb, nick) {
-  const who = JSON.parse(await ctl(['-S', sb.controlSocket, '--json', 'who']));
-  const list = Array.isArray(who) ? who : Object.values(who).find(Array.isArray);
-  const me = list.find((c) => c.nick === nick);
-  assert.ok(me && me.pid > 0, `no handler pid for ${nick}: ${JSON.stringify(who)}`);
-  return me.pid;
-}
 
 // Two clients in room "busy": the talker and the one that will sleep.
 async function pair(sb, a, b) {

@@ -269,6 +269,16 @@ export async function startSwitchboard(opts = {}) {
   };
 }
 
+// The pid of the handler of `nick`, from switchboardctl who (slowreader
+// and handler-pages tests).
+export async function handlerPidOf(sb, nick) {
+  const who = JSON.parse(await ctl(['-S', sb.controlSocket, '--json', 'who']));
+  const list = Array.isArray(who) ? who : Object.values(who).find(Array.isArray);
+  const me = list.find((c) => c.nick === nick);
+  if (!(me && me.pid > 0)) throw new Error(`no handler pid for ${nick}: ${JSON.stringify(who)}`);
+  return me.pid;
+}
+
 export function binariesBuilt() {
   return existsSync(HUB) && existsSync(HANDLER);
 }
