@@ -177,6 +177,13 @@ $(foreach t,$(patsubst tests/unit/test_%.c,%,$(UNIT_SRC)),$(eval $(call UNIT_RUL
 
 asan: $(B)/asan/switchboard-hub $(B)/asan/switchboard-handler
 
+# Runs a program under the units' allow-list for the handler: the
+# integration tests' second pass runs every handler so (tests/run-checks.sh).
+$(B)/syscall-allow: tests/syscall-allow.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) $(BASEFLAGS) -o $@ $< -lseccomp
+
 # --- dependencies ---------------------------------------------------------
 
 DEB_BUILD	= gcc make pkg-config libsystemd-dev libbsd-dev libmd-dev \
@@ -185,7 +192,8 @@ DEB_BUILD	= gcc make pkg-config libsystemd-dev libbsd-dev libmd-dev \
 		  systemd musl-tools dpkg-dev autoconf automake libtool \
 		  linux-libc-dev debian-archive-keyring
 DEB_TEST	= chromium haxe python3 util-linux clang-14 libclang-rt-14-dev \
-		  llvm-14 cppcheck haproxy nginx prometheus tmux openssl redis-server
+		  llvm-14 cppcheck haproxy nginx prometheus tmux openssl redis-server \
+		  libseccomp-dev
 NODE_STAMP	= node_modules/.package-lock.json
 # redis-server, redis-sentinel, ip netns and veths for the cluster tests
 # (tests/integration/lib/cluster.mjs)
@@ -213,7 +221,7 @@ demo:
 # security-check (below, with the units) rates the services first;
 # tests/run-checks.sh runs tests/systemd/units.test.sh itself.
 check: deps-test security-check
-	@$(MAKE) --no-print-directory all asan $(UNIT_BINS)
+	@$(MAKE) --no-print-directory all asan $(UNIT_BINS) $(B)/syscall-allow
 	@sh tests/run-checks.sh $(UNIT_BINS)
 
 unit: $(UNIT_BINS)
@@ -272,10 +280,15 @@ $(B)/units-paths: units-paths-check
 	@mkdir -p $(dir $@)
 	@echo '$(UNIT_PATHS)' | cmp -s - $@ || echo '$(UNIT_PATHS)' >$@
 
-$(B)/units/%: units/% Makefile $(B)/units-paths
+# @HANDLER_SYSCALLS@: the handler's system call allow-list, one list for
+# its four units (units/handler.syscalls, comments dropped).
+HANDLER_SYSCALLS := $(strip $(shell sed -e 's/\#.*//' units/handler.syscalls))
+$(B)/units/%: units/% Makefile $(B)/units-paths units/handler.syscalls
 	@mkdir -p $(dir $@)
 	@sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
-	    -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $< > $@.tmp && mv $@.tmp $@
+	    -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	    -e 's|@HANDLER_SYSCALLS@|$(HANDLER_SYSCALLS)|g' $< > $@.tmp && \
+	    mv $@.tmp $@
 
 install: all $(BUILT_UNITS)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSTEMDUNITDIR) \

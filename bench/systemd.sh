@@ -217,6 +217,7 @@ bpf:IPAddressDeny,DevicePolicy
 bare:$(echo "$SINGLE" | paste -sd' ' | tr ' ' ,)
 denylist:SystemCallFilter
 denysmall:SystemCallFilter
+sysservice:SystemCallFilter
 nodeps:
 leanspawn:"
 # What a variant adds to the unit: ADD_name, a line each, "Section
@@ -236,6 +237,14 @@ Service SystemCallErrorNumber=EPERM"
 # 1's heap per unit does a shorter list save?
 # shellcheck disable=SC2034
 ADD_denysmall="Service SystemCallFilter=~@privileged @mount @debug @raw-io @reboot @swap @module @clock
+Service SystemCallFilter=~kill rt_sigqueueinfo rt_tgsigqueueinfo pidfd_send_signal
+Service SystemCallErrorNumber=EPERM"
+# sysservice: the filter the units had before units/handler.syscalls,
+# the allow-list @system-service less the groups systemd-analyze security
+# checks and kill() and its kind (twenty-fifth session).
+# shellcheck disable=SC2034
+ADD_sysservice="Service SystemCallFilter=@system-service
+Service SystemCallFilter=~@privileged @resources @mount @debug @cpu-emulation @obsolete @raw-io @reboot @swap @module @clock
 Service SystemCallFilter=~kill rt_sigqueueinfo rt_tgsigqueueinfo pidfd_send_signal
 Service SystemCallErrorNumber=EPERM"
 # shellcheck disable=SC2034

@@ -15,7 +15,6 @@ passed=0
 failed=0
 log=$(mktemp)
 fails=$(mktemp)
-trap 'rm -f "$log" "$fails"' EXIT
 
 # Note the names of the failed tests in $log, so that the last lines of
 # the run (all that CI may show) say which ones failed.
@@ -52,9 +51,39 @@ for t in "$@"; do
 	note_failures '^\[  FAILED  \] [a-z]' "${t##*/}"
 done
 
+# The installed handler runs under the allow-list of its units
+# (units/handler.syscalls and systemd's @default), where a call left out
+# kills it: build/syscall-allow.  The sanitized one makes the sanitizer's
+# calls too, and runs without it.
+defaults=$(mktemp)
+trap 'rm -f "$log" "$fails" "$defaults"' EXIT
+handler_wrap() {	# asan
+	[ "$1" = 0 ] && [ -x build/syscall-allow ] &&
+	    systemd-analyze syscall-filter --no-pager @default |
+	    sed -n 's/^    \([a-z0-9_]*\)$/\1/p' >"$defaults" &&
+	    [ -s "$defaults" ] &&
+	    echo "$PWD/build/syscall-allow $defaults $PWD/units/handler.syscalls"
+}
+# The calls the list refused during the run, as the kernel logged them
+# (audit type 1326: a seccomp kill), named; each is a failure.
+audit_mark=$(dmesg 2>/dev/null | grep -c 'type=1326')
+syscalls_refused() {
+	nrs=$(dmesg 2>/dev/null | grep 'type=1326' | tail -n +$((audit_mark + 1)) |
+	    sed -n 's/.*comm="switchboard-han".* syscall=\([0-9]*\).*/\1/p' |
+	    sort -un)
+	audit_mark=$(dmesg 2>/dev/null | grep -c 'type=1326')
+	[ -n "$nrs" ] || return 0
+	for nr in $nrs; do
+		echo "units/handler.syscalls: the handler made system call $nr ($(build/syscall-allow --name "$nr")), which the list refuses" |
+		    tee -a "$fails"
+	done
+	failed=$((failed + 1))
+}
+
 if [ $unit_only -eq 0 ]; then
 	# Twice: against the sanitized programs (glibc, ASan+UBSan), then
-	# against the programs as installed (the static musl handler).
+	# against the programs as installed (the static musl handler, under
+	# the units' system call allow-list).
 	for asan in 1 0; do
 		if [ $asan = 1 ]; then
 			echo "== integration tests (node --test, sanitized programs)"
@@ -62,8 +91,10 @@ if [ $unit_only -eq 0 ]; then
 			echo "== integration tests (node --test, the installed programs: static musl handler)"
 		fi
 		: >"$log"
-		SB_ASAN=$asan node --test --test-concurrency=1 tests/integration/ >"$log" 2>&1
+		SB_ASAN=$asan SB_HANDLER_WRAP=$(handler_wrap $asan) \
+		    node --test --test-concurrency=1 tests/integration/ >"$log" 2>&1
 		rc=$?
+		[ $asan = 1 ] || syscalls_refused
 		cat "$log"
 		count '^# pass \([0-9]*\)' '^# fail \([0-9]*\)' $rc "node --test"
 		note_failures '^[[:space:]]*not ok ' "integration (SB_ASAN=$asan)"

@@ -289,30 +289,37 @@ grep -q '^result msg ok' "$out"; tap $? "MSG bob hi reaches bob as <msg aid=\"al
 grep -q '^result .* fail' "$out" && diag "$out"
 
 # Handlers share one user, and the kernel lets a process signal any
-# other of its user: the unit's filter refuses kill() and its kind, and
-# the handler adds a filter of its own (--sandbox; tests/unit/
+# other of its user: the unit's allow-list has no kill() and its kind,
+# and the handler adds a filter of its own (--sandbox; tests/unit/
 # test_sandbox.c tries each call).  Its memory is another's only within
 # one user namespace (PrivateUsers=yes gives each handler its own).
-# Copies of switchboard@.service run, in the same sandbox, with a
+# Copies of switchboard@.service whose only change is what they run (the
+# probe, static on musl as the handler is, which makes no call the
+# handler does not but the one it tries: sandbox-probe.c) take a
 # handler's pid: sigtest@ prints its count of seccomp filters (the
-# handler, with its own, must have one more) and tries `kill -0`, which
-# must fail; sigctl@, without the unit's line, must succeed, so the test
-# fails if the sandbox refuses the signal for some other reason; memtest@
-# reads the handler's /proc/PID/environ, which must fail.
+# handler, with its own, must have one more) and tries kill(pid, 0),
+# which must be refused; sigctl@, whose list also allows kill(), must
+# succeed, so the test fails if the sandbox refuses the signal for some
+# other reason; memtest@ opens the handler's /proc/PID/environ, which
+# must be refused (and its own must open).
 handler_unit=$(installed_unit switchboard@.service)
+probe=/usr/local/libexec/switchboard-test/sandbox-probe
+mkdir -p "$R${probe%/*}"
+musl-gcc -static -O2 -o "$R$probe" "$top/tests/systemd/sandbox-probe.c" ||
+    echo "musl-gcc could not build tests/systemd/sandbox-probe.c" >&2
 sig_unit() {
 	sed -e 's/^Type=.*/Type=oneshot/' \
-	    -e "s|^ExecStart=.*|ExecStart=/bin/sh -c 'kill -0 %i'|" \
 	    -e 's/^StandardInput=.*/StandardInput=null/' \
-	    -e 's/^StandardOutput=.*/StandardOutput=null/' \
+	    -e 's/^StandardOutput=.*/StandardOutput=journal/' \
 	    -e '/^Requires=/d' -e '/^After=/d' -e '/^CollectMode=/d' \
 	    "$@" "$handler_unit"
 }
-sig_unit -e 's/^StandardOutput=.*/StandardOutput=journal/' \
-    -e "s|^ExecStart=.*|ExecStart=/bin/sh -c 'grep Seccomp_filters /proc/self/status; kill -0 %i'|" \
+sig_unit -e "s|^ExecStart=.*|ExecStart=$probe kill %i|" \
     >"$R/etc/systemd/system/sigtest@.service"
-sig_unit -e '/^SystemCallFilter=~kill /d' >"$R/etc/systemd/system/sigctl@.service"
-sig_unit -e "s|^ExecStart=.*|ExecStart=/bin/cat /proc/%i/environ|" \
+sig_unit -e "s|^ExecStart=.*|ExecStart=$probe kill %i|" \
+    -e 's/^SystemCallErrorNumber=.*/SystemCallFilter=kill\n&/' \
+    >"$R/etc/systemd/system/sigctl@.service"
+sig_unit -e "s|^ExecStart=.*|ExecStart=$probe environ %i|" \
     >"$R/etc/systemd/system/memtest@.service"
 # The running handler unit started last (check-signals, check-lean).
 cat > "$R/root/newest-handler" <<'EOF'
@@ -323,6 +330,34 @@ systemctl list-units --no-legend --plain --state=running 'switchboard@*' |
     done | sort -n | awk 'END { print $2 }'
 EOF
 chmod 0755 "$R/root/newest-handler"
+# The newest handler's filter as PID 1 applies it: an allow-list of
+# exactly the calls of units/handler.syscalls and systemd's @default
+# (the names PID 1 lists are those of this architecture), and so none of
+# kill() and its kind, syslog(2), reboot, mount or ptrace.
+sed -e 's/#.*//' "$top/units/handler.syscalls" | tr -s ' \t\n' '\n' |
+    sed '/^$/d' >"$R/root/handler.syscalls"
+cat > "$R/root/check-filter" <<'EOF'
+#!/bin/sh
+u=$(/root/newest-handler)
+[ -n "$u" ] || { echo "no running handler"; exit 1; }
+f=" $(systemctl show -P SystemCallFilter "$u") "
+case $f in
+" ~"*) echo "$u: its filter is a deny-list"; exit 1 ;;
+esac
+while read -r c; do
+	case $f in *" $c "*) ;; *) echo "$u: $c is not allowed"; exit 1 ;; esac
+done </root/handler.syscalls
+d=$(systemd-analyze syscall-filter --no-pager @default | sed -n 's/^    \([a-z0-9_]*\)$/\1/p')
+[ -n "$d" ] || { echo "systemd-analyze did not list @default"; exit 1; }
+for c in $f; do
+	grep -qx "$c" /root/handler.syscalls || echo "$d" | grep -qx "$c" ||
+	    { echo "$u: $c is allowed, but neither in units/handler.syscalls nor in @default"; exit 1; }
+done
+for c in kill rt_sigqueueinfo rt_tgsigqueueinfo pidfd_send_signal syslog reboot mount ptrace; do
+	case $f in *" $c "*) echo "$u: $c is allowed"; exit 1 ;; esac
+done
+EOF
+chmod 0755 "$R/root/check-filter"
 cat > "$R/root/check-signals" <<'EOF'
 #!/bin/sh
 # the newest handler: one of an earlier client may be on its way out
@@ -330,15 +365,17 @@ u=$(/root/newest-handler)
 pid=$(systemctl show -P MainPID "$u")
 [ "${pid:-0}" -gt 0 ] || { echo "no running handler"; exit 1; }
 systemctl daemon-reload
-systemctl start "sigctl@$pid.service" || { echo "kill -0 $pid fails even without the filter's line"; exit 1; }
+systemctl start "sigctl@$pid.service" || { echo "kill(pid, 0) of $pid fails even with kill() allowed"; exit 1; }
 if systemctl start "sigtest@$pid.service" 2>/dev/null; then
-	echo "kill -0 $pid ($u) succeeded in a handler's sandbox"; exit 1
+	echo "kill(pid, 0) of $pid ($u) succeeded in a handler's sandbox"; exit 1
 fi
 r=$(systemctl show -P Result "sigtest@$pid.service") st=$(systemctl show -P ExecMainStatus "sigtest@$pid.service")
-[ "$r $st" = "exit-code 1" ] || { echo "sigtest@ failed, but not as a refused kill -0: $r, status $st"; exit 1; }
+[ "$r $st" = "exit-code 1" ] || { echo "sigtest@ failed, but not as a refused kill(): $r, status $st"; exit 1; }
 if systemctl start "memtest@$pid.service" 2>/dev/null; then
-	echo "/proc/$pid/environ ($u) was read in a handler's sandbox"; exit 1
+	echo "/proc/$pid/environ ($u) was opened in a handler's sandbox"; exit 1
 fi
+r=$(systemctl show -P Result "memtest@$pid.service") st=$(systemctl show -P ExecMainStatus "memtest@$pid.service")
+[ "$r $st" = "exit-code 1" ] || { echo "memtest@ failed, but not as a refused open: $r, status $st"; exit 1; }
 kill -0 "$pid" || { echo "the handler $pid is gone"; exit 1; }
 unit_n= i=0
 while [ -z "$unit_n" ] && [ $i -lt 100 ]; do
@@ -351,21 +388,20 @@ own_n=$(awk '/^Seccomp_filters:/ { print $2 }' "/proc/$pid/status")
     { echo "seccomp filters: the handler $own_n, its unit ${unit_n:-?}: not one more (--sandbox)"; exit 1; }
 EOF
 chmod 0755 "$R/root/check-signals"
-client chat --while "nsenter -t $CT_PID1 -a -r -w /root/check-signals" >"$out" 2>&1
+client chat --while "nsenter -t $CT_PID1 -a -r -w sh -c '/root/check-filter && /root/check-signals'" >"$out" 2>&1
 if grep -q '^result while ok' "$out"; then
-	tap 0 "a process in a handler's sandbox can neither signal another handler (kill -0 refused; allowed without the filter's line) nor read its /proc/PID/environ; the handler runs under its own filter too (--sandbox)"
+	tap 0 "a handler's filter is the allow-list of units/handler.syscalls, without kill(); a process in its sandbox can neither signal another handler (refused; allowed with kill() in the list) nor open its /proc/PID/environ; the handler runs under its own filter too (--sandbox)"
 else
 	diag "$out"
-	tap 1 "a process in a handler's sandbox can neither signal another handler (kill -0 refused; allowed without the filter's line) nor read its /proc/PID/environ; the handler runs under its own filter too (--sandbox)"
+	tap 1 "a handler's filter is the allow-list of units/handler.syscalls, without kill(); a process in its sandbox can neither signal another handler (refused; allowed with kill() in the list) nor open its /proc/PID/environ; the handler runs under its own filter too (--sandbox)"
 fi
 
 # units/lean-spawn.conf, the opt-in cheaper sandbox, applied as
-# docs/deployment.md says (to switchboard@ and to the copy sigtest@):
-# alice's and bob's handlers chat under it; their unit's system call
-# filter is the deny-list form, refusing syslog(2) and kill() among the
-# rest; and a process in that sandbox still cannot signal another
-# handler (check-signals again; its control sigctl@ gets the drop-in
-# without its kill line).  Then the drop-ins go.
+# docs/deployment.md says (to switchboard@ and to the copies sigtest@ and
+# sigctl@): alice's and bob's handlers chat under it; their unit keeps
+# the handler's allow-list (check-filter) and a process in that sandbox
+# still cannot signal another handler (check-signals again).  Then the
+# drop-ins go.
 lean=
 for d in usr/local/share usr/share; do
 	[ -f "$R/$d/doc/switchboard/examples/lean-spawn.conf" ] &&
@@ -376,14 +412,6 @@ cat > "$R/root/check-lean" <<'EOF'
 set -e
 u=$(/root/newest-handler)
 [ -n "$u" ] || { echo "no running handler"; exit 1; }
-f=$(systemctl show -P SystemCallFilter "$u")
-case $f in
-"~"*) ;;
-*) echo "$u: its filter is an allow-list: $(echo "$f" | cut -c1-60)..."; exit 1 ;;
-esac
-for c in syslog kill reboot mount ptrace; do
-	echo " ${f#\~} " | grep -q " $c " || { echo "$u: $c is not denied"; exit 1; }
-done
 [ "$(systemctl show -P ProtectHostname "$u")" = no ] ||
     { echo "$u: ProtectHostname is not no: the drop-in is not applied"; exit 1; }
 EOF
@@ -393,10 +421,8 @@ if [ -n "$lean" ]; then
 		mkdir -p "$R/etc/systemd/system/$u.service.d"
 		cp "$lean" "$R/etc/systemd/system/$u.service.d/"
 	done
-	sed -i '/^SystemCallFilter=~kill /d' \
-	    "$R/etc/systemd/system/sigctl@.service.d/lean-spawn.conf"
 	ct_sh systemctl daemon-reload
-	client chat --while "nsenter -t $CT_PID1 -a -r -w sh -c '/root/check-lean && /root/check-signals'" >"$out" 2>&1
+	client chat --while "nsenter -t $CT_PID1 -a -r -w sh -c '/root/check-lean && /root/check-filter && /root/check-signals'" >"$out" 2>&1
 	rm -rf "$R/etc/systemd/system/switchboard@.service.d" \
 	    "$R/etc/systemd/system/sigtest@.service.d" \
 	    "$R/etc/systemd/system/sigctl@.service.d"
@@ -404,12 +430,14 @@ if [ -n "$lean" ]; then
 else
 	echo "result install fail: no lean-spawn.conf among the installed examples" >"$out"
 fi
+# the probe is the test's, not the install's (make uninstall, below)
+rm -rf "$R${probe%/*}"
 if grep -q '^result login ok' "$out" && grep -q '^result while ok' "$out" &&
     grep -q '^result msg ok' "$out"; then
-	tap 0 "with units/lean-spawn.conf: handlers chat; their filter is a deny-list refusing syslog, kill, reboot, mount, ptrace; a process in that sandbox cannot signal another handler"
+	tap 0 "with units/lean-spawn.conf: handlers chat; their filter is still the handler's allow-list; a process in that sandbox cannot signal another handler"
 else
 	diag "$out"
-	tap 1 "with units/lean-spawn.conf: handlers chat; their filter is a deny-list refusing syslog, kill, reboot, mount, ptrace; a process in that sandbox cannot signal another handler"
+	tap 1 "with units/lean-spawn.conf: handlers chat; their filter is still the handler's allow-list; a process in that sandbox cannot signal another handler"
 fi
 
 if client status >"$out" 2>&1; then
