@@ -52,23 +52,30 @@ for t in "$@"; do
 done
 
 # The installed handler runs under the allow-list of its units
-# (units/handler.syscalls and systemd's @default), where a call left out
-# kills it: build/syscall-allow.  The sanitized one makes the sanitizer's
-# calls too, and runs without it.
+# (units/handler.syscalls, with units/handler-glibc.syscalls for a glibc
+# build, and systemd's @default), where a call left out kills it:
+# build/syscall-allow.  The sanitized one makes the sanitizer's calls
+# too, and runs without it.
 defaults=$(mktemp)
-trap 'rm -f "$log" "$fails" "$defaults"' EXIT
+list=$(mktemp)
+trap 'rm -f "$log" "$fails" "$defaults" "$list"' EXIT
 handler_wrap() {	# asan
-	[ "$1" = 0 ] && [ -x build/syscall-allow ] &&
-	    systemd-analyze syscall-filter --no-pager @default |
-	    sed -n 's/^    \([a-z0-9_]*\)$/\1/p' >"$defaults" &&
-	    [ -s "$defaults" ] &&
-	    echo "$PWD/build/syscall-allow $defaults $PWD/units/handler.syscalls"
+	[ "$1" = 0 ] && [ -x build/syscall-allow ] || return 0
+	systemd-analyze syscall-filter --no-pager @default |
+	    sed -n 's/^    \([a-z0-9_]*\)$/\1/p' >"$defaults"
+	cat units/handler.syscalls >"$list"
+	[ "$(cat build/handler-libc 2>/dev/null)" != glibc ] ||
+	    cat units/handler-glibc.syscalls >>"$list"
+	[ -s "$defaults" ] && echo "$PWD/build/syscall-allow $defaults $list"
 }
 # The calls the list refused during the run, as the kernel logged them
-# (audit type 1326: a seccomp kill), named; each is a failure.
+# (audit type 1326: a seccomp kill), named; each is a failure.  The log
+# is the machine's: only the kills of this tree's handlers count (their
+# exe= is under this build/).
 audit_mark=$(dmesg 2>/dev/null | grep -c 'type=1326')
 syscalls_refused() {
 	nrs=$(dmesg 2>/dev/null | grep 'type=1326' | tail -n +$((audit_mark + 1)) |
+	    grep -F "exe=\"$PWD/build/" |
 	    sed -n 's/.*comm="switchboard-han".* syscall=\([0-9]*\).*/\1/p' |
 	    sort -un)
 	audit_mark=$(dmesg 2>/dev/null | grep -c 'type=1326')
