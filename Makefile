@@ -48,10 +48,9 @@ WWW		= $(sort $(wildcard handler/www/*))
 # against expat, jansson, libbsd and libmd built for musl from Debian's
 # source packages by handler/musl-deps.sh (cached in build/musl), and
 # GnuTLS (with nettle, gmp and libtasn1) for --tls, built the same way.
-# make HANDLER_LIBC=glibc links the glibc objects instead, as before.
+# make HANDLER_LIBC=glibc links the glibc objects instead, with Debian's
+# libraries (below).
 HANDLER_LIBC	?= musl
-HANDLER_LIBS	= -static -lgnutls -lhogweed -lnettle -lgmp -ltasn1 -lexpat \
-		  -ljansson -lbsd -lmd
 # ICU (the nick rules, hub/nick.c) is for the hub and switchboardctl only,
 # never for the handler: it is large, and the hub lives long.
 ICU_LIBS	= $(shell pkg-config --libs icu-uc icu-i18n 2>/dev/null || echo -licui18n -licuuc -licudata)
@@ -102,9 +101,17 @@ ifeq ($(HANDLER_LIBC),musl)
 HANDLER_OBJS	= $(call mobj,$(HANDLER_ALL))
 # handler/hot.ld: the static variables every handler writes on few pages.
 HANDLER_LD	= musl-gcc -L$(MUSL)/prefix/lib -Wl,-T,handler/hot.ld
+HANDLER_LIBS	= -static -lgnutls -lhogweed -lnettle -lgmp -ltasn1 -lexpat \
+		  -ljansson -lbsd -lmd
 else ifeq ($(HANDLER_LIBC),glibc)
 HANDLER_OBJS	= $(call obj,$(HANDLER_ALL))
 HANDLER_LD	= $(CC)
+# expat, jansson, libbsd and libmd from Debian's static libraries; glibc
+# and GnuTLS shared, since Debian ships no static p11-kit, which its
+# libgnutls.a needs.  The loader's calls join the units' allow-list
+# (units/handler-glibc.syscalls).
+HANDLER_LIBS	= -Wl,-Bstatic -lexpat -ljansson -lbsd -lmd -Wl,-Bdynamic \
+		  $(shell pkg-config --libs gnutls 2>/dev/null || echo -lgnutls)
 else
 $(error HANDLER_LIBC must be musl or glibc, not $(HANDLER_LIBC))
 endif
@@ -282,8 +289,11 @@ $(B)/units-paths: units-paths-check
 
 # @HANDLER_SYSCALLS@: the handler's system call allow-list, one list for
 # its four units (units/handler.syscalls, comments dropped).
-HANDLER_SYSCALLS := $(strip $(shell sed -e 's/\#.*//' units/handler.syscalls))
-$(B)/units/%: units/% Makefile $(B)/units-paths units/handler.syscalls
+HANDLER_SYSCALL_LISTS = units/handler.syscalls \
+		  $(if $(filter glibc,$(HANDLER_LIBC)),units/handler-glibc.syscalls)
+HANDLER_SYSCALLS := $(strip $(shell sed -e 's/\#.*//' $(HANDLER_SYSCALL_LISTS)))
+$(B)/units/%: units/% Makefile $(B)/units-paths $(B)/handler-libc \
+	      $(HANDLER_SYSCALL_LISTS)
 	@mkdir -p $(dir $@)
 	@sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
 	    -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \

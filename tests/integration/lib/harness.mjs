@@ -36,6 +36,8 @@ export { CTL } from './ctl.mjs';
 // runs instead of the handler, with the handler and its options after it:
 // tests/run-checks.sh runs every handler under the units' system call
 // allow-list this way (build/syscall-allow, docs/hacking.md).
+// opts.wrap (an array) is used instead of it, and opts.handler instead
+// of the handler built in build/ (glibc-build.test.mjs).
 const WRAP = (process.env.SB_HANDLER_WRAP || '').split(' ').filter(Boolean);
 const SANITIZER = /ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:/;
 
@@ -185,7 +187,7 @@ export async function startSwitchboard(opts = {}) {
     for (let attempt = 0; ; attempt++) {
       const p = wanted || await freePort();
       const sa = ['-a', '--inetd', '-E', `SWITCHBOARD_HUB_SOCKET=${sock}`, '-E', 'ASAN_OPTIONS=detect_leaks=1',
-        ...WRAP, HANDLER, ...args];
+        ...(opts.wrap ?? WRAP), opts.handler || HANDLER, ...args];
       const proc = track(spawn(...(opts.listenExec ? inNs(opts.listenExec, [host, String(p), 'systemd-socket-activate', ...sa])
         : inNs('systemd-socket-activate', ['-l', `${host}:${p}`, ...sa])), {
         stdio: ['ignore', 'ignore', 'pipe'],
