@@ -291,14 +291,20 @@ $(B)/units-paths: units-paths-check
 # its four units (units/handler.syscalls, comments dropped).
 HANDLER_SYSCALL_LISTS = units/handler.syscalls \
 		  $(if $(filter glibc,$(HANDLER_LIBC)),units/handler-glibc.syscalls)
+# An empty list would make "SystemCallFilter=" a reset (no filter at all),
+# and a placeholder left in a unit a group systemd does not know: both
+# stop the build.
 HANDLER_SYSCALLS := $(strip $(shell sed -e 's/\#.*//' $(HANDLER_SYSCALL_LISTS)))
+$(if $(HANDLER_SYSCALLS),,$(error $(HANDLER_SYSCALL_LISTS): no system call named))
 $(B)/units/%: units/% Makefile $(B)/units-paths $(B)/handler-libc \
 	      $(HANDLER_SYSCALL_LISTS)
 	@mkdir -p $(dir $@)
 	@sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
 	    -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
-	    -e 's|@HANDLER_SYSCALLS@|$(HANDLER_SYSCALLS)|g' $< > $@.tmp && \
-	    mv $@.tmp $@
+	    -e 's|@HANDLER_SYSCALLS@|$(HANDLER_SYSCALLS)|g' $< > $@.tmp
+	@! grep -n '@[A-Z_]*@' $@.tmp || \
+	    { echo "$<: a placeholder the Makefile does not fill in" >&2; rm -f $@.tmp; exit 1; }
+	@mv $@.tmp $@
 
 install: all $(BUILT_UNITS)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSTEMDUNITDIR) \

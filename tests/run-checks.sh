@@ -15,6 +15,9 @@ passed=0
 failed=0
 log=$(mktemp)
 fails=$(mktemp)
+defaults=$(mktemp)	# systemd's @default and the handler's list (below)
+list=$(mktemp)
+trap 'rm -f "$log" "$fails" "$defaults" "$list"' EXIT
 
 # Note the names of the failed tests in $log, so that the last lines of
 # the run (all that CI may show) say which ones failed.
@@ -56,29 +59,62 @@ done
 # build, and systemd's @default), where a call left out kills it:
 # build/syscall-allow.  The sanitized one makes the sanitizer's calls
 # too, and runs without it.
-defaults=$(mktemp)
-list=$(mktemp)
-trap 'rm -f "$log" "$fails" "$defaults" "$list"' EXIT
-handler_wrap() {	# asan
-	[ "$1" = 0 ] && [ -x build/syscall-allow ] || return 0
+# Writes the lists and prints the wrapper's command, or says why not (a
+# failure: the pass would run without the allow-list).
+handler_wrap() {
+	if [ ! -x build/syscall-allow ]; then
+		echo "build/syscall-allow is missing (make check builds it): the handlers run without the units' allow-list" |
+		    tee -a "$fails" >&2
+		return 1
+	fi
 	systemd-analyze syscall-filter --no-pager @default |
 	    sed -n 's/^    \([a-z0-9_]*\)$/\1/p' >"$defaults"
+	if [ ! -s "$defaults" ]; then
+		echo "systemd-analyze syscall-filter @default listed nothing: the handlers run without the units' allow-list" |
+		    tee -a "$fails" >&2
+		return 1
+	fi
 	cat units/handler.syscalls >"$list"
 	[ "$(cat build/handler-libc 2>/dev/null)" != glibc ] ||
 	    cat units/handler-glibc.syscalls >>"$list"
-	[ -s "$defaults" ] && echo "$PWD/build/syscall-allow $defaults $list"
+	echo "$PWD/build/syscall-allow $defaults $list"
 }
 # The calls the list refused during the run, as the kernel logged them
 # (audit type 1326: a seccomp kill), named; each is a failure.  The log
 # is the machine's: only the kills of this tree's handlers count (their
-# exe= is under this build/).
-audit_mark=$(dmesg 2>/dev/null | grep -c 'type=1326')
-syscalls_refused() {
-	nrs=$(dmesg 2>/dev/null | grep 'type=1326' | tail -n +$((audit_mark + 1)) |
+# exe= is under this build/), and only the lines after the mark, the
+# kernel's time stamp of the newest line when the pass began (a count of
+# lines would go wrong when the ring buffer wraps).
+kmsg_mark() {
+	dmesg 2>/dev/null | tail -n 1 | sed -n 's/^\[ *\([0-9.]*\)\].*/\1/p'
+}
+kmsg_since() {	# mark
+	dmesg 2>/dev/null | awk -v m="${1:-0}" '{
+		t = $0; sub(/^\[ */, "", t); sub(/\].*/, "", t)
+		if (t + 0 > m + 0) print }'
+}
+# Whether a seccomp kill shows in the kernel's log here: a program killed
+# on purpose (/bin/true under a list of exit_group alone) must show.
+audit_visible() {
+	m=$(kmsg_mark) one=$(mktemp) i=0
+	echo exit_group >"$one"
+	build/syscall-allow "$defaults" "$one" /bin/true 2>/dev/null
+	rm -f "$one"
+	while [ $i -lt 50 ]; do
+		kmsg_since "$m" | grep 'type=1326' | grep -q 'exe="/usr/bin/true"' &&
+		    return 0
+		sleep 0.1	# the kernel's audit thread writes it a moment later
+		i=$((i + 1))
+	done
+	echo "no seccomp kill shows in the kernel's log (dmesg; auditd or audit=0?): a call the allow-list refuses would go unnamed" |
+	    tee -a "$fails"
+	return 1
+}
+syscalls_refused() {	# mark
+	nrs=$(kmsg_since "$1" | grep 'type=1326' |
 	    grep -F "exe=\"$PWD/build/" |
 	    sed -n 's/.*comm="switchboard-han".* syscall=\([0-9]*\).*/\1/p' |
 	    sort -un)
-	audit_mark=$(dmesg 2>/dev/null | grep -c 'type=1326')
 	[ -n "$nrs" ] || return 0
 	for nr in $nrs; do
 		echo "units/handler.syscalls: the handler made system call $nr ($(build/syscall-allow --name "$nr")), which the list refuses" |
@@ -98,10 +134,15 @@ if [ $unit_only -eq 0 ]; then
 			echo "== integration tests (node --test, the installed programs: static musl handler)"
 		fi
 		: >"$log"
-		SB_ASAN=$asan SB_HANDLER_WRAP=$(handler_wrap $asan) \
+		wrap='' mark=''
+		if [ $asan = 0 ]; then
+			wrap=$(handler_wrap) && audit_visible || failed=$((failed + 1))
+			mark=$(kmsg_mark)
+		fi
+		SB_ASAN=$asan SB_HANDLER_WRAP=$wrap \
 		    node --test --test-concurrency=1 tests/integration/ >"$log" 2>&1
 		rc=$?
-		[ $asan = 1 ] || syscalls_refused
+		[ $asan = 1 ] || syscalls_refused "$mark"
 		cat "$log"
 		count '^# pass \([0-9]*\)' '^# fail \([0-9]*\)' $rc "node --test"
 		note_failures '^[[:space:]]*not ok ' "integration (SB_ASAN=$asan)"

@@ -334,7 +334,11 @@ chmod 0755 "$R/root/newest-handler"
 # exactly the calls of units/handler.syscalls and systemd's @default
 # (the names PID 1 lists are those of this architecture), and so none of
 # kill() and its kind, syslog(2), reboot, mount or ptrace.
-sed -e 's/#.*//' "$top/units/handler.syscalls" | tr -s ' \t\n' '\n' |
+lists=$top/units/handler.syscalls
+[ "$(cat "$top/build/handler-libc" 2>/dev/null)" != glibc ] ||
+    lists="$lists $top/units/handler-glibc.syscalls"
+# shellcheck disable=SC2086 # two paths without blanks
+sed -e 's/#.*//' $lists | tr -s ' \t\n' '\n' |
     sed '/^$/d' >"$R/root/handler.syscalls"
 cat > "$R/root/check-filter" <<'EOF'
 #!/bin/sh
